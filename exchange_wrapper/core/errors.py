@@ -1,0 +1,192 @@
+"""One error tree for xWrap.
+
+:class:`Rejected` errors mean the request itself is wrong and repeating it will not help;
+:class:`Transient` errors mean it may succeed later. Each error carries its facts as fields
+and a stable ``kind`` that the API doors map to one JSON-RPC code and one HTTP status.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+
+class XWrapError(Exception):
+    """Base of every error xWrap raises on purpose."""
+
+    kind = "internal_error"
+
+    def details(self) -> dict[str, Any]:
+        """The error's fields, JSON-ready (amounts as strings)."""
+        return {}
+
+
+class Rejected(XWrapError):
+    """The request is wrong: do not retry it unchanged."""
+
+
+class Transient(XWrapError):
+    """The request may succeed if retried later."""
+
+
+class ConfigError(Rejected):
+    """A setting is missing, unknown or of the wrong type."""
+
+    kind = "config_error"
+
+    def __init__(self, key: str, expected: str, got: Any = None, *, present: bool = True):
+        self.key, self.expected, self.got, self.present = key, expected, got, present
+        if present:
+            super().__init__(f"setting {key}: expected {expected}, got {_show(got)}")
+        else:
+            super().__init__(f"setting {key}: expected {expected}")
+
+    def details(self) -> dict[str, Any]:
+        return {"key": self.key, "expected": self.expected}
+
+
+class InvalidParameter(Rejected):
+    """A parameter of a request is missing or malformed."""
+
+    kind = "invalid_parameter"
+
+    def __init__(self, field: str, expected: str, got: Any = None, *, missing: bool = False):
+        self.field, self.expected, self.got, self.missing = field, expected, got, missing
+        if missing:
+            super().__init__(f"{field}: missing, expected {expected}")
+        else:
+            super().__init__(f"{field}: expected {expected}, got {_show(got)}")
+
+    def details(self) -> dict[str, Any]:
+        return {"field": self.field, "expected": self.expected}
+
+
+class UnknownExchange(Rejected):
+    kind = "unknown_exchange"
+
+    def __init__(self, exchange: str):
+        self.exchange = exchange
+        super().__init__(f"unknown exchange {exchange!r}")
+
+    def details(self) -> dict[str, Any]:
+        return {"exchange": self.exchange}
+
+
+class UnknownPair(Rejected):
+    kind = "unknown_pair"
+
+    def __init__(self, exchange: str, pair: str):
+        self.exchange, self.pair = exchange, pair
+        super().__init__(f"unknown pair {pair!r} on {exchange}")
+
+    def details(self) -> dict[str, Any]:
+        return {"exchange": self.exchange, "pair": self.pair}
+
+
+class PrecisionError(Rejected):
+    """An order breaks one of the market's precision rules and rounding cannot fix it."""
+
+    kind = "precision_violation"
+
+    def __init__(self, rule: str, message: str, *, exchange: str, pair: str,
+                 value: Decimal, limit: Decimal | None = None):
+        self.rule, self.exchange, self.pair, self.value, self.limit = rule, exchange, pair, value, limit
+        super().__init__(message)
+
+    def details(self) -> dict[str, Any]:
+        out = {"rule": self.rule, "exchange": self.exchange, "pair": self.pair,
+               "value": _amount(self.value)}
+        if self.limit is not None:
+            out["limit"] = _amount(self.limit)
+        return out
+
+
+class MarketClosed(Rejected):
+    """The market exists but does not accept this kind of order now."""
+
+    kind = "market_closed"
+
+    def __init__(self, exchange: str, pair: str, reason: str):
+        self.exchange, self.pair, self.reason = exchange, pair, reason
+        super().__init__(f"{pair} on {exchange} does not accept this order: {reason}")
+
+    def details(self) -> dict[str, Any]:
+        return {"exchange": self.exchange, "pair": self.pair, "reason": self.reason}
+
+
+class InsufficientFunds(Rejected):
+    kind = "insufficient_funds"
+
+    def __init__(self, wallet_set: int | str, exchange: str, currency: str,
+                 needed: Decimal, available: Decimal):
+        self.wallet_set, self.exchange, self.currency = wallet_set, exchange, currency
+        self.needed, self.available = needed, available
+        super().__init__(
+            f"insufficient funds in wallet set {wallet_set}: {_amount(needed)} {currency} on "
+            f"{exchange} needed, {_amount(available)} available")
+
+    def details(self) -> dict[str, Any]:
+        return {"wallet_set_id": self.wallet_set, "exchange": self.exchange,
+                "currency": self.currency, "needed": _amount(self.needed),
+                "available": _amount(self.available)}
+
+
+class NotFound(Rejected):
+    """A wallet set, order or other record does not exist."""
+
+    kind = "not_found"
+
+    def __init__(self, what: str, key: Any):
+        self.what, self.key = what, key
+        super().__init__(f"{what} {key!r} not found")
+
+    def details(self) -> dict[str, Any]:
+        return {"what": self.what, "key": self.key}
+
+
+class OrderNotFound(NotFound):
+    kind = "order_not_found"
+
+    def __init__(self, key: Any):
+        super().__init__("order", key)
+
+
+class Conflict(Rejected):
+    """The request contradicts the current state (e.g. a wallet set name already taken)."""
+
+    kind = "conflict"
+
+
+class Unauthorised(Rejected):
+    kind = "unauthorised"
+
+
+class ExchangeUnavailable(Transient):
+    kind = "exchange_unavailable"
+
+    def __init__(self, exchange: str, reason: str):
+        self.exchange, self.reason = exchange, reason
+        super().__init__(f"{exchange} unavailable: {reason}")
+
+    def details(self) -> dict[str, Any]:
+        return {"exchange": self.exchange, "reason": self.reason}
+
+
+class RateLimited(Transient):
+    kind = "rate_limited"
+
+    def __init__(self, exchange: str, retry_after: float):
+        self.exchange, self.retry_after = exchange, retry_after
+        super().__init__(f"{exchange} rate limit: retry after {retry_after:.3f} s")
+
+    def details(self) -> dict[str, Any]:
+        return {"exchange": self.exchange, "retry_after": self.retry_after}
+
+
+def _amount(value: Decimal) -> str:
+    from .money import format_decimal
+    return format_decimal(value)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
