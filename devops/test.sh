@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install if needed, start the local databases if they are down, run the whole test suite.
+# Extra arguments go to nose2 (e.g. tests.core.test_precision).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+devops/setup.sh
+devops/services.sh
+exec .venv/bin/python -m nose2 --verbose --start-dir . "$@"

@@ -1,0 +1,105 @@
+"""The ``xwrap`` command: serve, check the ledger, show the settings."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from typing import Any, Sequence
+
+from . import __version__
+from .config import Settings, load_settings, to_json
+from .core.errors import ConfigError, XWrapError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except ConfigError as error:
+        print(f"xwrap: {error}", file=sys.stderr)
+        return 2
+    except XWrapError as error:
+        print(f"xwrap: {error}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xwrap", description="xWrap exchange-wrapper service.")
+    parser.add_argument("--version", action="version", version=f"xwrap {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the service",
+                                description="Run the service: every door on one port.")
+    _settings_options(serve)
+    serve.add_argument("--host", help="address to listen on (server.host)")
+    serve.add_argument("--port", type=int, help="port to listen on (server.port)")
+    serve.set_defaults(run=_serve)
+
+    ledger = commands.add_parser("ledger", help="ledger tools", description="Ledger tools.")
+    ledger_commands = ledger.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    verify = ledger_commands.add_parser(
+        "verify", help="rebuild every balance from the ledger entries and compare",
+        description="Rebuild every balance from the ledger entries, check every entry balances, "
+                    "print the result as JSON; exit 1 on any difference.")
+    _settings_options(verify)
+    verify.set_defaults(run=_ledger_verify)
+
+    config = commands.add_parser("config", help="settings tools", description="Settings tools.")
+    config_commands = config.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    show = config_commands.add_parser(
+        "show", help="validate and print the effective settings (secrets hidden)",
+        description="Validate the settings file and environment, print the effective settings "
+                    "as JSON with secrets hidden.")
+    _settings_options(show)
+    show.set_defaults(run=_config_show)
+    return parser
+
+
+def _settings_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="settings file (JSON); defaults apply without one")
+    parser.add_argument("--database-url", help="database URL (database_url)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {"database_url": args.database_url}
+    if hasattr(args, "host"):
+        overrides.update({"server.host": args.host, "server.port": args.port})
+    return load_settings(args.config, overrides=overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .service.server import serve
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(serve(settings))
+    return 0
+
+
+def _ledger_verify(args: argparse.Namespace) -> int:
+    from .storage.database import open_database
+    from .storage.verify import verify_ledger
+
+    settings = _settings(args)
+    database = open_database(settings.database_url)
+    try:
+        report = verify_ledger(database)
+    finally:
+        database.close()
+    print(json.dumps(report.to_json(), indent=2))
+    return 0 if report.ok else 1
+
+
+def _config_show(args: argparse.Namespace) -> int:
+    print(json.dumps(to_json(_settings(args)), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,336 @@
+"""Settings: one JSON file plus ``XWRAP_…`` environment overrides, validated at start-up.
+
+The schema is the dataclasses below: their fields are the keys, their annotations the types,
+their ``doc`` metadata the documentation (``docs/configuration.md`` and ``settings-sample.json``
+are checked against it by the tests). Loading either returns a complete :class:`Settings` or
+raises :class:`ConfigError` naming the one key that is wrong and what was expected.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator, Literal, Mapping
+
+from .core.errors import ConfigError, InvalidParameter
+from .core.money import parse_decimal
+from .core.pairs import Pair
+from .exchanges import EXCHANGE_NAMES
+
+ENV_PREFIX = "XWRAP_"
+
+
+def setting(default: Any = MISSING, doc: str = "", *, secret: bool = False, factory: Any = MISSING) -> Any:
+    """A settings field with its documentation; ``secret`` values are never printed."""
+    meta = {"doc": doc, "secret": secret}
+    if factory is not MISSING:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = setting("127.0.0.1", "Address to listen on. Any address but loopback needs at least one API token.")
+    port: int = setting(8350, "TCP port for every door: JSON-RPC, REST, Socket.IO, the dashboard and /metrics.")
+    max_request_bytes: int = setting(1_048_576, "Largest HTTP request body or websocket message accepted.")
+    max_connections_per_client: int = setting(32, "Open websocket/Socket.IO connections allowed per client address.")
+    cors_origins: list[str] = setting(doc="Origins allowed by CORS; empty turns CORS off.", factory=list)
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    name: str = setting(doc="A label for the token, shown in logs instead of the token.")
+    token: str = setting(doc="The bearer token itself (at least 16 characters).", secret=True)
+    scope: Literal["read", "trade"] = setting("read", "read: queries only; trade: also orders and wallet changes.")
+
+
+@dataclass(frozen=True)
+class InfluxSettings:
+    url: str = setting("http://127.0.0.1:8086", "InfluxDB 2 URL.")
+    org: str = setting("xwrap", "InfluxDB organisation.")
+    bucket: str = setting("xwrap", "InfluxDB bucket for market time series.")
+    token: str = setting("", "InfluxDB API token.", secret=True)
+
+
+@dataclass(frozen=True)
+class TimeseriesSettings:
+    backend: Literal["database", "influxdb", "none"] = setting(
+        "database", "Where market time series (trades, candles, book tops) go.")
+    influxdb: InfluxSettings = setting(doc="Used when backend is influxdb.", factory=InfluxSettings)
+
+
+@dataclass(frozen=True)
+class LatencySettings:
+    model: Literal["zero", "fixed", "uniform", "normal"] = setting(
+        "zero", "How order-entry and cancel latency is drawn for paper orders.")
+    order_ms: Decimal = setting(Decimal(0), "Fixed latency, or the mean/centre, for order entry, in milliseconds.")
+    cancel_ms: Decimal = setting(Decimal(0), "The same for cancels, in milliseconds.")
+    jitter_ms: Decimal = setting(Decimal(0), "Spread: half-width for uniform, standard deviation for normal.")
+
+
+@dataclass(frozen=True)
+class PaperSettings:
+    latency: LatencySettings = setting(doc="Simulated order-entry and cancel latency.", factory=LatencySettings)
+    market_buy_margin: Decimal = setting(
+        Decimal("0.05"), "Extra fraction held for a market buy over what walking the book would cost.")
+
+
+@dataclass(frozen=True)
+class FeeSettings:
+    maker: Decimal | None = setting(None, "Maker fee rate (0.001 = 0.1 %); null uses the market's default.")
+    taker: Decimal | None = setting(None, "Taker fee rate; null uses the market's default.")
+
+
+@dataclass(frozen=True)
+class ExchangeSettings:
+    enabled: bool = setting(True, "Connect to this exchange at start-up.")
+    mode: Literal["paper", "live"] = setting(
+        "paper", "paper: public data only, orders go to the virtual exchange; live: also trade with the keys below.")
+    pairs: list[str] = setting(doc="Pairs to follow, in unified names (BTC_USD).", factory=list)
+    rest_url: str = setting("", "REST base URL (empty: the exchange's public one). Point it at a local simulator in tests.")
+    ws_url: str = setting("", "Websocket URL (empty: the exchange's public one).")
+    api_key: str = setting("", "API key (live mode).", secret=True)
+    api_secret: str = setting("", "API secret (live mode).", secret=True)
+    passphrase: str = setting("", "API passphrase (Coinbase live mode).", secret=True)
+    fees: FeeSettings = setting(doc="Fee rates overriding the market defaults.", factory=FeeSettings)
+
+
+def _exchange(name: str, *pairs: str) -> Any:
+    return setting(doc=f"{name}: its public feeds and, in live mode, its account.",
+                   factory=lambda: ExchangeSettings(pairs=list(pairs)))
+
+
+@dataclass(frozen=True)
+class ExchangesSettings:
+    coinbase: ExchangeSettings = _exchange("Coinbase Exchange", "BTC_USD", "ETH_USD", "SOL_USD")
+    binance: ExchangeSettings = _exchange("Binance spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
+    kraken: ExchangeSettings = _exchange("Kraken spot", "BTC_USD", "ETH_USD", "SOL_USD")
+    bitfinex: ExchangeSettings = _exchange("Bitfinex", "BTC_USD", "ETH_USD", "SOL_USD")
+    poloniex: ExchangeSettings = _exchange("Poloniex spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = setting(
+        "sqlite:///data/xwrap.sqlite",
+        "sqlite:///PATH (relative to the working directory) or postgresql://user:password@host:port/db.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = setting("INFO", "Log level.")
+    server: ServerSettings = setting(doc="The server and its doors.", factory=ServerSettings)
+    tokens: list[ApiToken] = setting(doc="API tokens; none means no authentication (loopback only).", factory=list)
+    timeseries: TimeseriesSettings = setting(doc="Market time series storage.", factory=TimeseriesSettings)
+    paper: PaperSettings = setting(doc="The virtual exchange.", factory=PaperSettings)
+    exchanges: ExchangesSettings = setting(doc="One block per exchange.", factory=ExchangesSettings)
+
+    def exchange(self, name: str) -> ExchangeSettings:
+        return getattr(self.exchanges, name)
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None,
+                  overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Read ``path`` (or the defaults), apply ``XWRAP_…`` variables from ``env`` and then
+    ``overrides`` (dotted keys, e.g. ``{"server.port": 9000}`` from the command line), validate.
+    """
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError("--config", "a readable settings file", str(path)) from exc
+        try:
+            raw = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise ConfigError("--config", f"valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})",
+                              str(path)) from None
+        if not isinstance(raw, dict):
+            raise ConfigError("(top level)", "a JSON object", type(raw).__name__)
+    env = os.environ if env is None else env
+    for key, var, kind in env_variables():
+        if var in env:
+            _put(raw, key, _from_env(var, env[var], kind))
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            _put(raw, key, value)
+    settings = _build(Settings, raw, "")
+    _check(settings)
+    return settings
+
+
+def env_variables() -> Iterator[tuple[str, str, Any]]:
+    """Every (dotted key, environment variable, type): ``exchanges.binance.api_secret`` is
+    ``XWRAP_BINANCE_API_SECRET``; the other keys are ``XWRAP_`` + the dotted key in capitals."""
+    for key, f, kind in schema():
+        if is_dataclass(kind):
+            continue
+        name = key.removeprefix("exchanges.")
+        yield key, ENV_PREFIX + name.replace(".", "_").upper(), kind
+
+
+def schema(cls: type = Settings, prefix: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """Every key of the settings as (dotted key, dataclass field, type), depth first."""
+    for f in fields(cls):
+        key = prefix + f.name
+        kind = _types(cls)[f.name]
+        yield key, f, kind
+        if is_dataclass(kind):
+            yield from schema(kind, key + ".")
+
+
+def to_json(value: Any, *, hide_secrets: bool = True) -> Any:
+    """Settings as JSON-ready data (Decimals as strings), secrets replaced by ``"***"`` if set."""
+    if is_dataclass(value):
+        out = {}
+        for f in fields(value):
+            item = getattr(value, f.name)
+            if hide_secrets and f.metadata.get("secret") and item:
+                out[f.name] = "***"
+            else:
+                out[f.name] = to_json(item, hide_secrets=hide_secrets)
+        return out
+    if isinstance(value, list):
+        return [to_json(v, hide_secrets=hide_secrets) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+@functools.cache
+def _types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _put(raw: dict[str, Any], key: str, value: Any) -> None:
+    *parents, last = key.split(".")
+    node = raw
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[last] = value
+
+
+def _from_env(var: str, text: str, kind: Any) -> Any:
+    if kind is bool:
+        lowered = text.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(var, "true or false", text)
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(var, "an integer", text) from None
+    origin = typing.get_origin(kind)
+    if origin is list:
+        if text.lstrip().startswith("["):
+            try:
+                return json.loads(text, parse_float=Decimal)
+            except json.JSONDecodeError:
+                raise ConfigError(var, "a JSON list or comma-separated values", text) from None
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return text
+
+
+def _build(kind: Any, value: Any, key: str) -> Any:
+    label = key or "(top level)"
+    if is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise ConfigError(label, "an object", value)
+        known = {f.name: f for f in fields(kind)}
+        for name in value:
+            if name not in known:
+                raise ConfigError(_join(key, name), "no such key (known: " + ", ".join(known) + ")",
+                                  present=False)
+        args = {}
+        for name, f in known.items():
+            if name in value:
+                args[name] = _build(_types(kind)[name], value[name], _join(key, name))
+            elif f.default is MISSING and f.default_factory is MISSING:
+                raise ConfigError(_join(key, name), f"a value ({f.metadata.get('doc', '')})", present=False)
+        return kind(**args)
+    origin = typing.get_origin(kind)
+    if origin is Literal:
+        choices = typing.get_args(kind)
+        if value not in choices:
+            raise ConfigError(label, "one of " + ", ".join(repr(c) for c in choices), value)
+        return value
+    if origin in (types.UnionType, typing.Union):
+        options = [a for a in typing.get_args(kind) if a is not type(None)]
+        if value is None:
+            return None
+        return _build(options[0], value, key)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(label, "a list", value)
+        (item_kind,) = typing.get_args(kind)
+        return [_build(item_kind, item, f"{label}[{i}]") for i, item in enumerate(value)]
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(label, "true or false", value)
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(label, "an integer", value)
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(label, "a string", value)
+        return value
+    if kind is Decimal:
+        try:
+            return parse_decimal(value, label, non_negative=True)
+        except InvalidParameter:
+            raise ConfigError(label, "a non-negative decimal string such as \"0.001\"", value) from None
+    raise TypeError(f"unsupported settings type {kind!r} for {label}")
+
+
+def _join(key: str, name: str) -> str:
+    return f"{key}.{name}" if key else name
+
+
+def _check(settings: Settings) -> None:
+    server = settings.server
+    if not 0 <= server.port <= 65535:
+        raise ConfigError("server.port", "a TCP port from 0 to 65535", server.port)
+    if server.max_request_bytes < 1024:
+        raise ConfigError("server.max_request_bytes", "at least 1024", server.max_request_bytes)
+    if server.max_connections_per_client < 1:
+        raise ConfigError("server.max_connections_per_client", "at least 1", server.max_connections_per_client)
+    if not (settings.database_url.startswith(("sqlite:///", "postgresql://", "postgres://"))):
+        raise ConfigError("database_url", "sqlite:///PATH or postgresql://user@host:port/db",
+                          settings.database_url)
+    seen: set[str] = set()
+    for i, token in enumerate(settings.tokens):
+        if len(token.token) < 16:
+            raise ConfigError(f"tokens[{i}].token", "a secret of at least 16 characters", present=False)
+        if token.token in seen:
+            raise ConfigError(f"tokens[{i}].token", "a token different from the others", present=False)
+        seen.add(token.token)
+    if server.host not in ("127.0.0.1", "localhost", "::1") and not settings.tokens:
+        raise ConfigError("tokens", f"at least one API token to listen on {server.host} "
+                          "(only loopback may run without tokens)", present=False)
+    for name in EXCHANGE_NAMES:
+        exchange = settings.exchange(name)
+        for i, pair in enumerate(exchange.pairs):
+            try:
+                Pair.parse(pair)
+            except InvalidParameter:
+                raise ConfigError(f"exchanges.{name}.pairs[{i}]", "a pair such as \"BTC_USD\"", pair) from None
+        if exchange.enabled and exchange.mode == "live":
+            needed = ("api_key", "api_secret") + (("passphrase",) if name == "coinbase" else ())
+            for secret in needed:
+                if not getattr(exchange, secret):
+                    var = f"{ENV_PREFIX}{name.upper()}_{secret.upper()}"
+                    raise ConfigError(f"exchanges.{name}.{secret}",
+                                      f"a value for live trading (in the settings file or {var})",
+                                      present=False)
+

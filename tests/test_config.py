@@ -1,0 +1,155 @@
+import json
+import re
+import tempfile
+import unittest
+from dataclasses import is_dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from exchange_wrapper.config import Settings, env_variables, load_settings, schema, to_json
+from exchange_wrapper.core.errors import ConfigError
+from exchange_wrapper.exchanges import EXCHANGE_NAMES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_text(text: str, env=None, overrides=None) -> Settings:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        handle.write(text)
+    try:
+        return load_settings(handle.name, env=env or {}, overrides=overrides)
+    finally:
+        Path(handle.name).unlink()
+
+
+def leaf_keys() -> list[str]:
+    return [key for key, _, kind in schema() if not is_dataclass(kind)]
+
+
+class SampleAndDocsTest(unittest.TestCase):
+    def test_sample_holds_every_key_with_the_defaults(self):
+        sample = json.loads((ROOT / "settings-sample.json").read_text())
+        self.assertEqual(sample, to_json(Settings(), hide_secrets=False))
+        settings = load_settings(ROOT / "settings-sample.json", env={})
+        self.assertEqual(settings, Settings())
+
+    def test_docs_list_every_key_and_variable(self):
+        docs = (ROOT / "docs" / "configuration.md").read_text()
+        for key in leaf_keys():
+            generic = re.sub(r"^exchanges\.(%s)\." % "|".join(EXCHANGE_NAMES), "exchanges.NAME.", key)
+            self.assertIn(f"`{generic}`", docs, key)
+        for key, variable, _ in env_variables():
+            generic = re.sub(r"^XWRAP_(%s)_" % "|".join(n.upper() for n in EXCHANGE_NAMES),
+                             "XWRAP_NAME_", variable)
+            self.assertIn(f"`{generic}`", docs, variable)
+        for token_key in ("name", "token", "scope"):
+            self.assertIn(f"`tokens[].{token_key}`", docs)
+
+
+class LoadTest(unittest.TestCase):
+    def test_defaults(self):
+        settings = load_settings(None, env={})
+        self.assertEqual(settings.server.host, "127.0.0.1")
+        self.assertEqual(settings.database_url, "sqlite:///data/xwrap.sqlite")
+        self.assertEqual(settings.exchanges.binance.pairs, ["BTC_USDT", "ETH_USDT", "SOL_USDT"])
+        self.assertEqual(settings.paper.market_buy_margin, Decimal("0.05"))
+
+    def test_file_values_and_decimals_stay_exact(self):
+        settings = load_text('{"paper": {"market_buy_margin": 0.1000000000000000055511151231257827},'
+                             ' "exchanges": {"kraken": {"fees": {"maker": "0.0016"}}}}')
+        self.assertEqual(settings.paper.market_buy_margin, Decimal("0.1000000000000000055511151231257827"))
+        self.assertEqual(settings.exchanges.kraken.fees.maker, Decimal("0.0016"))
+        self.assertIsNone(settings.exchanges.kraken.fees.taker)
+
+    def test_environment_overrides_file_and_command_line_overrides_both(self):
+        env = {"XWRAP_SERVER_PORT": "9100", "XWRAP_BINANCE_API_SECRET": "s3cret",
+               "XWRAP_COINBASE_PAIRS": "BTC_USD, ETH_BTC", "XWRAP_KRAKEN_ENABLED": "false",
+               "XWRAP_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test"}
+        settings = load_text('{"server": {"port": 9000}}', env=env)
+        self.assertEqual(settings.server.port, 9100)
+        self.assertEqual(settings.exchanges.binance.api_secret, "s3cret")
+        self.assertEqual(settings.exchanges.coinbase.pairs, ["BTC_USD", "ETH_BTC"])
+        self.assertFalse(settings.exchanges.kraken.enabled)
+        settings = load_text('{}', env=env, overrides={"server.port": 9200, "server.host": None})
+        self.assertEqual(settings.server.port, 9200)
+        self.assertEqual(settings.server.host, "127.0.0.1")
+
+    def test_secrets_from_the_environment_alone_enable_live_mode(self):
+        env = {"XWRAP_COINBASE_MODE": "live", "XWRAP_COINBASE_API_KEY": "k",
+               "XWRAP_COINBASE_API_SECRET": "c2VjcmV0", "XWRAP_COINBASE_PASSPHRASE": "p"}
+        settings = load_settings(None, env=env)
+        self.assertEqual(settings.exchanges.coinbase.mode, "live")
+        shown = json.dumps(to_json(settings))
+        self.assertNotIn("c2VjcmV0", shown)
+        self.assertEqual(to_json(settings)["exchanges"]["coinbase"]["api_secret"], "***")
+
+    def test_tokens_from_the_environment(self):
+        env = {"XWRAP_TOKENS": '[{"name": "bot", "token": "0123456789abcdef0123", "scope": "trade"}]',
+               "XWRAP_SERVER_HOST": "0.0.0.0"}
+        settings = load_settings(None, env=env)
+        self.assertEqual(settings.tokens[0].scope, "trade")
+        self.assertEqual(settings.server.host, "0.0.0.0")
+
+
+class ValidationTest(unittest.TestCase):
+    def assertConfigError(self, text, key, expected, env=None):
+        with self.assertRaises(ConfigError) as caught:
+            load_text(text, env=env)
+        message = str(caught.exception)
+        self.assertEqual(caught.exception.key, key)
+        self.assertIn(expected, message)
+        self.assertNotIn("\n", message)
+        return message
+
+    def test_unknown_key(self):
+        self.assertConfigError('{"server": {"prot": 1}}', "server.prot", "no such key")
+        self.assertConfigError('{"exchanges": {"ftx": {}}}', "exchanges.ftx", "no such key")
+
+    def test_wrong_types(self):
+        self.assertConfigError('{"server": {"port": "80"}}', "server.port", "expected an integer")
+        self.assertConfigError('{"server": {"port": true}}', "server.port", "expected an integer")
+        self.assertConfigError('{"exchanges": {"binance": {"enabled": 1}}}', "exchanges.binance.enabled",
+                               "true or false")
+        self.assertConfigError('{"exchanges": {"binance": {"mode": "real"}}}', "exchanges.binance.mode",
+                               "one of 'paper', 'live'")
+        self.assertConfigError('{"exchanges": {"binance": {"pairs": "BTC_USDT"}}}',
+                               "exchanges.binance.pairs", "a list")
+        self.assertConfigError('{"exchanges": {"binance": {"pairs": ["BTCUSDT"]}}}',
+                               "exchanges.binance.pairs[0]", "a pair such as")
+        self.assertConfigError('{"paper": {"market_buy_margin": "-1"}}', "paper.market_buy_margin",
+                               "non-negative decimal")
+        self.assertConfigError('{"database_url": "mysql://x"}', "database_url", "sqlite:///PATH")
+        self.assertConfigError('[1]', "(top level)", "a JSON object")
+
+    def test_environment_value_of_wrong_type_names_the_variable(self):
+        self.assertConfigError('{}', "XWRAP_SERVER_PORT", "an integer", env={"XWRAP_SERVER_PORT": "eighty"})
+
+    def test_missing_secret_for_live_exchange(self):
+        message = self.assertConfigError('{"exchanges": {"binance": {"mode": "live", "api_key": "k"}}}',
+                                         "exchanges.binance.api_secret", "XWRAP_BINANCE_API_SECRET")
+        self.assertIn("live trading", message)
+        self.assertConfigError('{"exchanges": {"coinbase": {"mode": "live", "api_key": "k", '
+                               '"api_secret": "s"}}}', "exchanges.coinbase.passphrase", "live trading")
+        # a disabled exchange needs no keys
+        load_text('{"exchanges": {"binance": {"mode": "live", "enabled": false}}}')
+
+    def test_public_address_needs_a_token(self):
+        self.assertConfigError('{"server": {"host": "0.0.0.0"}}', "tokens", "at least one API token")
+
+    def test_tokens_must_be_long_and_distinct_and_are_not_shown(self):
+        message = self.assertConfigError('{"tokens": [{"name": "a", "token": "short"}]}',
+                                         "tokens[0].token", "at least 16 characters")
+        self.assertNotIn("short", message)
+        token = '{"name": "a", "token": "0123456789abcdef"}'
+        self.assertConfigError('{"tokens": [%s, %s]}' % (token, token), "tokens[1].token", "different")
+        self.assertConfigError('{"tokens": [{"name": "a"}]}', "tokens[0].token", "a value")
+
+    def test_unreadable_and_malformed_files(self):
+        with self.assertRaises(ConfigError) as caught:
+            load_settings("/nonexistent/settings.json", env={})
+        self.assertEqual(caught.exception.key, "--config")
+        self.assertConfigError('{"server": ', "--config", "valid JSON (line 1")
+
+
+if __name__ == "__main__":
+    unittest.main()
