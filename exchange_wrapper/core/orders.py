@@ -1,0 +1,253 @@
+"""Orders, fills and the order life cycle, the same for paper and live orders.
+
+An order changes only through :meth:`Order.transition` and :meth:`Order.apply_fill`; both check
+the life-cycle table and return the event to publish and persist. A fill whose trade id was
+already applied is refused, so nothing is ever filled twice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from .errors import InvalidParameter, Rejected
+from .money import ZERO, format_decimal
+
+
+class Side(str, Enum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def opposite(self) -> "Side":
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(str, Enum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP_MARKET = "stop_market"
+    STOP_LIMIT = "stop_limit"
+
+    @property
+    def is_stop(self) -> bool:
+        return self in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
+
+    @property
+    def has_limit(self) -> bool:
+        return self in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+
+
+class TimeInForce(str, Enum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+    GTD = "GTD"
+
+
+class Liquidity(str, Enum):
+    MAKER = "maker"
+    TAKER = "taker"
+
+
+class OrderStatus(str, Enum):
+    PENDING = "pending"
+    OPEN = "open"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED,
+                            OrderStatus.EXPIRED})
+
+#: The allowed (from, to) transitions; everything else is a bug or a stale message.
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING: frozenset({OrderStatus.OPEN, OrderStatus.REJECTED}),
+    OrderStatus.OPEN: frozenset({OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED,
+                                 OrderStatus.EXPIRED}),
+    OrderStatus.PARTIALLY_FILLED: frozenset({OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED,
+                                             OrderStatus.CANCELLED, OrderStatus.EXPIRED}),
+    OrderStatus.FILLED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.REJECTED: frozenset(),
+    OrderStatus.EXPIRED: frozenset(),
+}
+
+
+class InvalidTransition(Rejected):
+    kind = "invalid_transition"
+
+    def __init__(self, order_id: str, current: OrderStatus, wanted: OrderStatus):
+        self.order_id, self.current, self.wanted = order_id, current, wanted
+        super().__init__(f"order {order_id} cannot go from {current.value} to {wanted.value}")
+
+    def details(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, "status": self.current.value, "wanted": self.wanted.value}
+
+
+class DuplicateFill(Rejected):
+    kind = "duplicate_fill"
+
+    def __init__(self, order_id: str, trade_id: str):
+        self.order_id, self.trade_id = order_id, trade_id
+        super().__init__(f"order {order_id} already has the fill of trade {trade_id}")
+
+    def details(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, "trade_id": self.trade_id}
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution of an order. ``cause`` says why it happened (the book level taken, or the
+    public trade that reached a resting order and the queue ahead at that moment)."""
+
+    order_id: str
+    trade_id: str
+    price: Decimal
+    size: Decimal
+    fee: Decimal
+    fee_currency: str
+    liquidity: Liquidity
+    at: float
+    cause: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def value(self) -> Decimal:
+        return self.price * self.size
+
+    def to_json(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, "trade_id": self.trade_id, "price": format_decimal(self.price),
+                "size": format_decimal(self.size), "fee": format_decimal(self.fee),
+                "fee_currency": self.fee_currency, "liquidity": self.liquidity.value, "time": self.at,
+                "cause": self.cause}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """A change of an order: a transition, a fill, or both (``fill`` set)."""
+
+    order_id: str
+    previous: OrderStatus
+    status: OrderStatus
+    at: float
+    reason: str = ""
+    fill: Fill | None = None
+
+
+@dataclass(slots=True)
+class Order:
+    """An order as xWrap keeps it. ``size`` is in base units; a market buy may give ``funds``
+    (quote units) instead. Times are Unix seconds."""
+
+    id: str
+    client_order_id: str
+    wallet_set_id: int
+    exchange: str
+    pair: str
+    side: Side
+    type: OrderType
+    size: Decimal | None
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    funds: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    expire_time: float | None = None
+    post_only: bool = False
+    status: OrderStatus = OrderStatus.PENDING
+    filled_size: Decimal = ZERO
+    executed_value: Decimal = ZERO
+    fees: Decimal = ZERO
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    reason: str = ""
+    triggered: bool = False
+    exchange_order_id: str | None = None
+    fill_ids: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if self.size is None and self.funds is None:
+            raise InvalidParameter("size", "a size, or funds for a market order", missing=True)
+        if self.type.has_limit and self.price is None:
+            raise InvalidParameter("price", f"a price for a {self.type.value} order", missing=True)
+        if self.type.is_stop and self.stop_price is None:
+            raise InvalidParameter("stop_price", f"a stop price for a {self.type.value} order", missing=True)
+        if self.time_in_force is TimeInForce.GTD and self.expire_time is None:
+            raise InvalidParameter("expire_time", "an expiry time for a GTD order", missing=True)
+
+    @property
+    def is_open(self) -> bool:
+        return not self.status.is_final
+
+    @property
+    def remaining_size(self) -> Decimal | None:
+        """Base size still to fill, or ``None`` for an order given by funds."""
+        return None if self.size is None else self.size - self.filled_size
+
+    @property
+    def remaining_funds(self) -> Decimal | None:
+        return None if self.funds is None else self.funds - self.executed_value
+
+    @property
+    def average_price(self) -> Decimal | None:
+        return self.executed_value / self.filled_size if self.filled_size else None
+
+    def transition(self, status: OrderStatus, at: float, reason: str = "") -> OrderEvent:
+        """Move to ``status``; raises :class:`InvalidTransition` if the table forbids it."""
+        if status not in TRANSITIONS[self.status]:
+            raise InvalidTransition(self.id, self.status, status)
+        event = OrderEvent(self.id, self.status, status, at, reason)
+        self.status, self.updated_at = status, at
+        if reason:
+            self.reason = reason
+        return event
+
+    def apply_fill(self, fill: Fill) -> OrderEvent:
+        """Record ``fill`` and move to partially_filled or filled.
+
+        The order is filled when its size (or funds) is used up; raises :class:`DuplicateFill`
+        for a trade id already applied.
+        """
+        if fill.trade_id in self.fill_ids:
+            raise DuplicateFill(self.id, fill.trade_id)
+        done = self._is_complete_after(fill)
+        target = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
+        if target not in TRANSITIONS[self.status]:
+            raise InvalidTransition(self.id, self.status, target)
+        self.fill_ids.add(fill.trade_id)
+        self.filled_size += fill.size
+        self.executed_value += fill.value
+        self.fees += fill.fee
+        event = OrderEvent(self.id, self.status, target, fill.at, "", fill)
+        self.status, self.updated_at = target, fill.at
+        return event
+
+    def _is_complete_after(self, fill: Fill) -> bool:
+        if self.size is not None:
+            return self.filled_size + fill.size >= self.size
+        assert self.funds is not None
+        return self.executed_value + fill.value >= self.funds
+
+    def to_json(self) -> dict[str, Any]:
+        def amount(value: Decimal | None) -> str | None:
+            return None if value is None else format_decimal(value)
+
+        return {
+            "id": self.id, "client_order_id": self.client_order_id, "wallet_set_id": self.wallet_set_id,
+            "exchange": self.exchange, "pair": self.pair, "side": self.side.value, "type": self.type.value,
+            "size": amount(self.size), "funds": amount(self.funds), "price": amount(self.price),
+            "stop_price": amount(self.stop_price), "time_in_force": self.time_in_force.value,
+            "expire_time": self.expire_time, "post_only": self.post_only, "status": self.status.value,
+            "filled_size": format_decimal(self.filled_size),
+            "executed_value": format_decimal(self.executed_value), "fees": format_decimal(self.fees),
+            "average_price": amount(self.average_price), "created_at": self.created_at,
+            "updated_at": self.updated_at, "reason": self.reason, "triggered": self.triggered,
+            "exchange_order_id": self.exchange_order_id,
+        }
