@@ -25,6 +25,9 @@ class Market:
     ``tick_size`` is ``None`` where the exchange sets price precision in significant digits
     instead (Bitfinex: ``price_significant_digits``). A ``None`` maximum means no maximum.
     ``funds_step`` is the precision of a market order's quote amount, where one is given.
+    ``symbol`` is the exchange's own name for the market; ``ws_symbol`` is the name its
+    websocket feed uses where that differs (Kraken ``XBT/USD``), and ``alt_symbols`` are further
+    names the exchange may answer with (Kraken's altname ``XBTUSD``).
     """
 
     exchange: str
@@ -41,6 +44,8 @@ class Market:
     maker_fee: Decimal = Decimal("0.001")
     taker_fee: Decimal = Decimal("0.001")
     status: MarketStatus = MarketStatus.ONLINE
+    ws_symbol: str | None = None
+    alt_symbols: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.tick_size is None and self.price_significant_digits is None:
