@@ -46,8 +46,8 @@ class Fields:
 
     def __init__(self, exchange: str, symbol: str, raw: object, prefix: str = ""):
         self.exchange, self.symbol, self.prefix = exchange, symbol, prefix
-        self.raw: Mapping[str, Any] = expect(raw, dict, self.label(prefix.rstrip(".") or "entry"),
-                                             "a JSON object")
+        whole = f"{prefix.rstrip('.')} of {symbol}" if prefix else symbol
+        self.raw: Mapping[str, Any] = expect(raw, dict, f"{whole} on {exchange}", "a JSON object")
 
     def label(self, name: str) -> str:
         """How errors name the field: ``LOT_SIZE.stepSize of ETHBTC on binance``."""

@@ -1,0 +1,124 @@
+"""Reading recorded exchange traffic (cryptofeed's capture files) into typed records.
+
+One record per line, read lazily so large files stream; message and body text is kept exactly
+as recorded, for the exchange adapters to parse. Line formats::
+
+    URL -> TIMESTAMP: BODY       RestResponse
+    URL <-> TIMESTAMP            WsOpened
+    URL <- TIMESTAMP: MESSAGE    WsSent
+    TIMESTAMP: MESSAGE           WsReceived
+    configuration: JSON          Configuration
+
+TIMESTAMP is Unix seconds; it is not money, so it is a float.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from ..core.errors import InvalidParameter, NotFound
+
+_CONFIGURATION = "configuration: "
+_TIMESTAMP = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class RestResponse:
+    """A REST response: the URL asked and the raw response body."""
+
+    url: str
+    ts: float
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class WsOpened:
+    """A websocket connection opened to ``url``."""
+
+    url: str
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class WsSent:
+    """A message the recording client sent (a subscribe request, ...)."""
+
+    url: str
+    ts: float
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class WsReceived:
+    """A message the recording client received, as the exchange sent it."""
+
+    ts: float
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Configuration:
+    """What the recorder subscribed to, as its raw JSON text."""
+
+    text: str
+
+
+CaptureRecord = RestResponse | WsOpened | WsSent | WsReceived | Configuration
+
+
+def read_capture(path: str | os.PathLike[str]) -> Iterator[CaptureRecord]:
+    """The records of the capture file at ``path``, one at a time.
+
+    Raises :class:`InvalidParameter` naming the file and line for a line of no known form.
+    """
+    with open(path, encoding="utf-8", newline="\n") as lines:
+        yield from parse_capture(lines, os.fspath(path))
+
+
+def parse_capture(lines: Iterable[str], source: str = "capture") -> Iterator[CaptureRecord]:
+    """The records of capture ``lines`` (a file object or any iterable of lines), lazily.
+
+    Blank lines are skipped; ``source`` names the input in errors.
+    """
+    for number, line in enumerate(lines, start=1):
+        line = line.removesuffix("\n").removesuffix("\r")
+        if line:
+            yield parse_line(line, f"line {number} of {source}")
+
+
+def parse_line(line: str, where: str = "capture line") -> CaptureRecord:
+    """One capture line (without its newline) as a record; ``where`` names it in errors."""
+    if line.startswith(_CONFIGURATION):
+        return Configuration(line[len(_CONFIGURATION):])
+    first, _, rest = line.partition(" ")
+    if first.endswith(":"):
+        return WsReceived(_timestamp(first[:-1], line, where), rest)
+    arrow, _, rest = rest.partition(" ")
+    if arrow == "<->":
+        return WsOpened(first, _timestamp(rest, line, where))
+    ts, colon, text = rest.partition(": ")
+    if colon and arrow == "->":
+        return RestResponse(first, _timestamp(ts, line, where), text)
+    if colon and arrow == "<-":
+        return WsSent(first, _timestamp(ts, line, where), text)
+    raise InvalidParameter(where, "URL -> TS: BODY, URL <-> TS, URL <- TS: MESSAGE, TS: MESSAGE "
+                           "or configuration: JSON", line)
+
+
+def find_response(path: str | os.PathLike[str], url_prefix: str) -> RestResponse:
+    """The first REST response in the capture at ``path`` whose URL starts with ``url_prefix``.
+
+    Raises :class:`NotFound` if there is none.
+    """
+    for record in read_capture(path):
+        if isinstance(record, RestResponse) and record.url.startswith(url_prefix):
+            return record
+    raise NotFound(f"REST response in {os.fspath(path)} for", url_prefix)
+
+
+def _timestamp(text: str, line: str, where: str) -> float:
+    if not _TIMESTAMP.fullmatch(text):
+        raise InvalidParameter(where, "a line with a Unix timestamp in seconds", line)
+    return float(text)

@@ -1,0 +1,149 @@
+import json
+import unittest
+from decimal import Decimal
+
+from exchange_wrapper.core.errors import InvalidParameter, MarketClosed, PrecisionError
+from exchange_wrapper.core.markets import MarketStatus
+from exchange_wrapper.core.pairs import Pair
+from exchange_wrapper.core.precision import check_order
+from exchange_wrapper.core.symbols import SymbolTable
+from exchange_wrapper.exchanges import coinbase
+from tests.exchanges.markets_contract import MarketsContract, captured_body
+
+BODY = captured_body("COINBASE.0", "https://api.pro.coinbase.com/products")
+RAW = {product["id"]: product for product in json.loads(BODY)}
+
+
+class CoinbaseMarketsTest(MarketsContract, unittest.TestCase):
+    exchange = "coinbase"
+    response_name = "GET /products on coinbase"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.markets = coinbase.parse_markets(BODY)
+        cls.table = SymbolTable("coinbase", cls.markets)
+
+    def parse(self, body):
+        return coinbase.parse_markets(body)
+
+    def expected_pairs(self):
+        return {pid: Pair(p["base_currency"], p["quote_currency"]) for pid, p in RAW.items()}
+
+    def test_the_capture_lists_162_products(self):
+        self.assertEqual(len(RAW), 162)
+        self.assertEqual(len(self.markets), 162)
+
+    def test_sample_products_field_by_field(self):
+        # BTC-USD and ETH-BTC: the usual ones; XLM-EUR: a whole-unit size step; SKL-EUR: a
+        # minimum written "5.0"; 1INCH-USD: a code starting with a digit; DAI-USDC and WBTC-BTC:
+        # limit-only.
+        for symbol in ("BTC-USD", "ETH-BTC", "XLM-EUR", "SKL-EUR", "1INCH-USD", "DAI-USDC", "WBTC-BTC"):
+            raw, market = RAW[symbol], self.table.market_of(symbol)
+            with self.subTest(symbol=symbol):
+                self.assertEqual(market.tick_size, Decimal(raw["quote_increment"]))
+                self.assertEqual(market.funds_step, Decimal(raw["quote_increment"]))
+                self.assertEqual(market.size_step, Decimal(raw["base_increment"]))
+                self.assertEqual(market.min_size, Decimal(raw["base_min_size"]))
+                self.assertEqual(market.max_size, Decimal(raw["base_max_size"]))
+                self.assertEqual(market.min_notional, Decimal(raw["min_market_funds"]))
+                self.assertEqual(market.max_notional, Decimal(raw["max_market_funds"]))
+                self.assertEqual(market.status, MarketStatus.LIMIT_ONLY if raw["limit_only"]
+                                 else MarketStatus.ONLINE)
+                self.assertEqual((market.maker_fee, market.taker_fee), (Decimal("0.004"), Decimal("0.006")))
+                self.assertIsNone(market.price_significant_digits)
+        btc = self.table.market("BTC_USD")
+        self.assertEqual((btc.tick_size, btc.size_step, btc.min_size, btc.max_size, btc.min_notional),
+                         (Decimal("0.01"), Decimal("0.00000001"), Decimal("0.0001"), Decimal("280"),
+                          Decimal("5")))
+
+    def test_status_follows_the_flags(self):
+        limit_only = {pid for pid, p in RAW.items() if p["limit_only"]}
+        self.assertEqual(len(limit_only), 8)
+        self.assertEqual({m.symbol for m in self.markets if m.status is MarketStatus.LIMIT_ONLY}, limit_only)
+        cases = [({"status": "delisted"}, MarketStatus.OFFLINE),
+                 ({"trading_disabled": True}, MarketStatus.OFFLINE),
+                 ({"cancel_only": True, "limit_only": True}, MarketStatus.CANCEL_ONLY),
+                 ({"post_only": True}, MarketStatus.POST_ONLY)]
+        for change, status in cases:
+            with self.subTest(change=change):
+                self.assertEqual(self._parse_changed("BTC-USD", **change).status, status)
+
+    def test_products_without_the_fields_removed_in_2022(self):
+        product = dict(RAW["BTC-USD"])
+        for name in ("base_min_size", "base_max_size", "max_market_funds"):
+            del product[name]
+        [market] = coinbase.parse_markets(json.dumps([product]))
+        self.assertEqual((market.min_size, market.max_size, market.max_notional), (Decimal(0), None, None))
+        self.assertEqual(market.min_notional, Decimal("5"))
+
+    def test_rounding_never_makes_an_order_more_aggressive(self):
+        btc = self.table.market("BTC_USD")
+        buy = check_order(btc, side="buy", type="limit", size=Decimal("0.123456789"),
+                          price=Decimal("50000.019"))
+        self.assertEqual((buy.size, buy.price, buy.rounded), (Decimal("0.12345678"), Decimal("50000.01"),
+                                                              ("size", "price")))
+        sell = check_order(btc, side="sell", type="limit", size=Decimal("0.5"), price=Decimal("50000.011"))
+        self.assertEqual((sell.size, sell.price, sell.rounded), (Decimal("0.5"), Decimal("50000.02"), ("price",)))
+        market_buy = check_order(btc, side="buy", type="market", funds=Decimal("100.005"))
+        self.assertEqual(market_buy.funds, Decimal("100.00"))
+
+    def test_orders_outside_the_limits_are_refused_with_the_rule(self):
+        btc = self.table.market("BTC_USD")
+        cases = [
+            (dict(size=Decimal("0.00001"), price=Decimal("50000")),
+             "size 0.00001 below minimum 0.0001 for BTC_USD on coinbase"),
+            (dict(size=Decimal("281"), price=Decimal("50000")),
+             "size 281 above maximum 280 for BTC_USD on coinbase"),
+            (dict(size=Decimal("0.0001"), price=Decimal("40000")),
+             "notional 4 USD below minimum 5 for BTC_USD on coinbase"),
+            (dict(size=Decimal("25"), price=Decimal("50000")),
+             "notional 1250000 USD above maximum 1000000 for BTC_USD on coinbase"),
+        ]
+        for amounts, message in cases:
+            with self.subTest(message=message), self.assertRaises(PrecisionError) as caught:
+                check_order(btc, side="buy", type="limit", **amounts)
+            self.assertEqual(str(caught.exception), message)
+        with self.assertRaises(PrecisionError) as caught:
+            check_order(self.table.market("ETH_BTC"), side="buy", type="market", funds=Decimal("0.0009"))
+        self.assertEqual(str(caught.exception), "funds 0.0009 BTC below minimum 0.001 for ETH_BTC on coinbase")
+
+    def test_a_limit_only_product_refuses_market_orders(self):
+        with self.assertRaises(MarketClosed) as caught:
+            check_order(self.table.market("DAI_USDC"), side="buy", type="market", funds=Decimal("10"))
+        self.assertEqual(str(caught.exception), "DAI_USDC on coinbase does not accept this order: market is limit_only")
+
+    def test_bad_metadata_names_the_field_and_the_product(self):
+        cases = [
+            (dict(base_increment=None), "base_increment of BTC-USD on coinbase: missing, expected a decimal "
+                                        "string such as \"0.01\""),
+            (dict(quote_increment="abc"), "quote_increment of BTC-USD on coinbase: expected a decimal string "
+                                          "such as \"0.01\", got 'abc'"),
+            (dict(quote_increment="0"), "quote_increment of BTC-USD on coinbase: expected a decimal greater "
+                                        "than 0, got '0'"),
+            (dict(min_market_funds="-5"), "min_market_funds of BTC-USD on coinbase: expected a decimal of 0 or "
+                                          "more, got '-5'"),
+            (dict(limit_only="no"), "limit_only of BTC-USD on coinbase: expected true or false, got 'no'"),
+            (dict(quote_currency="US$"), "pair of BTC-USD on coinbase: expected a pair name such as "
+                                         "\"BTC_USD\", got 'BTC_US$'"),
+        ]
+        for change, message in cases:
+            with self.subTest(change=change), self.assertRaises(InvalidParameter) as caught:
+                self._parse_changed("BTC-USD", **change)
+            self.assertEqual(str(caught.exception), message)
+        with self.assertRaises(InvalidParameter) as caught:
+            coinbase.parse_markets(json.dumps([{"base_currency": "BTC"}]))
+        self.assertEqual(str(caught.exception), "id of entry 0 on coinbase: missing, expected a string")
+        with self.assertRaises(InvalidParameter) as caught:
+            coinbase.parse_markets('{"message": "rate limit exceeded"}')
+        self.assertEqual(str(caught.exception), "GET /products on coinbase: expected a JSON list of products, "
+                                                "got {'message': 'rate limit exceeded'}")
+
+    def _parse_changed(self, symbol, **change):
+        product = {**RAW[symbol], **change}
+        product = {key: value for key, value in product.items() if value is not None}
+        [market] = coinbase.parse_markets(json.dumps([product]))
+        return market
+
+
+if __name__ == "__main__":
+    unittest.main()
