@@ -130,6 +130,22 @@ class InsufficientFunds(Rejected):
                 "available": _amount(self.available)}
 
 
+class Overallocated(Rejected):
+    """The real exchange account holds less than the live wallet sets are allocated."""
+
+    kind = "overallocated"
+
+    def __init__(self, exchange: str, currency: str, total: Decimal, allocated: Decimal):
+        self.exchange, self.currency, self.total, self.allocated = exchange, currency, total, allocated
+        super().__init__(
+            f"the {exchange} account holds {_amount(total)} {currency}, but live wallet sets are "
+            f"allocated {_amount(allocated)}: deallocate the difference first")
+
+    def details(self) -> dict[str, Any]:
+        return {"exchange": self.exchange, "currency": self.currency,
+                "total": _amount(self.total), "allocated": _amount(self.allocated)}
+
+
 class NotFound(Rejected):
     """A wallet set, order or other record does not exist."""
 
@@ -169,6 +185,19 @@ class ExchangeUnavailable(Transient):
 
     def details(self) -> dict[str, Any]:
         return {"exchange": self.exchange, "reason": self.reason}
+
+
+class DatabaseUnavailable(Transient):
+    """The database cannot be reached, or stayed busy through every retry."""
+
+    kind = "database_unavailable"
+
+    def __init__(self, database: str, reason: str):
+        self.database, self.reason = database, reason
+        super().__init__(f"database {database} unavailable: {reason}")
+
+    def details(self) -> dict[str, Any]:
+        return {"database": self.database, "reason": self.reason}
 
 
 class RateLimited(Transient):
