@@ -1,0 +1,394 @@
+"""The L2 order book: one per (exchange, pair), fed by snapshots and deltas.
+
+Prices and sizes are Decimal at the API. Inside, each side keys its levels by an integer tick:
+int(price * 10**scale), negated on the bid side so that on both sides the smallest key is the
+best price. An int hashes and compares far faster than a Decimal. Keys are monotone in price;
+when two different prices land on one key (a price with more decimals than the scale: Bitfinex
+prices have 5 significant digits, so their decimals vary), the lookup sees the stored price
+differ and the side re-keys itself at the finer scale. The best price is the top of a binary
+heap of keys whose top is always a live level; levels removed below the top stay in the heap
+until they surface, and the heap is rebuilt when such dead entries outnumber the live levels.
+So a change costs O(1) or O(log n) whatever the depth, and ``best`` is kept current by every
+change, which makes reading the top of the book free.
+
+The book is pure: no I/O, no clock. Times are passed in; the state (:class:`BookState`) and the
+sequence hooks serve the adapters, which decide what to do on a gap, a crossed book or a bad
+checksum.
+"""
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from heapq import heapify, heappop, heappush
+from typing import Iterable, Iterator
+
+from .errors import InvalidParameter
+from .money import ZERO, quantize_down
+
+Level = tuple[Decimal, Decimal]
+"""One price level: (price, size)."""
+
+
+class BookSide(str, Enum):
+    BID = "bid"
+    ASK = "ask"
+
+
+class BookState(str, Enum):
+    """Whether the book can be trusted: the virtual exchange fills only against a LIVE book."""
+
+    LIVE = "live"
+    STALE = "stale"
+    RESYNCING = "resyncing"
+
+
+class SequenceCheck(str, Enum):
+    """How an update's sequence numbers relate to the last one applied."""
+
+    FOLLOWS = "follows"  # apply it
+    GAP = "gap"          # updates were missed: resynchronise
+    OLD = "old"          # already contained in the book: drop it
+
+
+_BID, _ASK = BookSide.BID, BookSide.ASK  # module constants: Enum attribute access is slow
+
+
+@dataclass(frozen=True)
+class Walk:
+    """What taking liquidity from one side would fill, level by level (best first)."""
+
+    levels: tuple[Level, ...]  # (price, size taken at that price)
+    filled: Decimal
+    cost: Decimal              # sum of price * size taken, in quote currency
+
+    @property
+    def average_price(self) -> Decimal | None:
+        """cost / filled, or None when nothing was filled."""
+        return self.cost / self.filled if self.filled else None
+
+
+class Ladder:
+    """One side of a book: price levels, best first.
+
+    ``best`` is the (price, size) of the best level, or None when the side is empty; every
+    change keeps it current, so reading it costs nothing. Iterating yields (price, size) best
+    first; do not change the ladder while iterating.
+    """
+
+    def __init__(self, side: BookSide):
+        self.side = side
+        self.best: Level | None = None
+        self._sign = -1 if side is _BID else 1
+        self._worse = operator.lt if side is _BID else operator.gt
+        self._levels: dict[int, Level] = {}
+        self._set_scale(0)
+        self._rebuild_heap()
+
+    # --- changes -------------------------------------------------------------------------
+
+    def apply(self, price: Decimal, size: Decimal) -> Decimal:
+        """Set the size at ``price`` (size 0 removes the level); return the size it had before.
+
+        ``price`` and ``size`` must be Decimal (parse exchange JSON with parse_float=Decimal).
+        Removing a level that is not there is allowed and returns 0.
+        """
+        text = str(price)
+        key = self._keys.get(text)
+        if key is None:
+            key = self._key(price, text)
+        levels = self._levels
+        level = levels.get(key)
+        if level is None:
+            if size > ZERO and price > ZERO and type(price) is Decimal:
+                level = levels[key] = (price, size)
+                heap = self._heap
+                heappush(heap, key)
+                if heap[0] == key:
+                    self.best = level
+                if len(heap) > self._heap_limit:
+                    self._rebuild_heap()
+                return ZERO
+            if size == ZERO:
+                return ZERO
+            raise _invalid_level(price, size)
+        if level[0] != price:
+            # Two prices on one key: re-key at a scale that tells them apart, then retry.
+            if type(price) is not Decimal:
+                raise InvalidParameter("price", "a finite decimal", price)
+            self._rescale(max(_decimals(price), _decimals(level[0])))
+            return self.apply(price, size)
+        if size > ZERO:
+            levels[key] = new = (price, size)
+            if self._heap[0] == key:
+                self.best = new
+        elif size == ZERO:
+            del levels[key]
+            if self._heap[0] == key:
+                self._pop_dead_top()
+        else:
+            raise _invalid_level(price, size)
+        return level[1]
+
+    def _key(self, price: Decimal, text: str) -> int:
+        # Decimal -> int costs ~4 times str(Decimal) + a dict hit, so keys are cached by text.
+        try:
+            key = int(price * self._mult)
+        except (TypeError, ArithmeticError, ValueError):
+            raise InvalidParameter("price", "a finite decimal", price) from None
+        keys = self._keys
+        if len(keys) > self._keys_limit:
+            keys.clear()
+        keys[text] = key
+        return key
+
+    def replace(self, levels: Iterable[Level], field: str) -> None:
+        """Drop every level and load ``levels`` (price, size) instead; size 0 entries are skipped.
+
+        ``field`` names the input in errors (e.g. "bids").
+        """
+        checked = []
+        decimals = 0
+        for index, entry in enumerate(levels):
+            price, size = _checked_level(entry, f"{field}[{index}]")
+            if size:
+                checked.append((price, size))
+                decimals = max(decimals, _decimals(price))
+        self._set_scale(decimals)
+        mult, keys, self._levels = self._mult, self._keys, {}
+        for price, size in checked:
+            key = keys[str(price)] = int(price * mult)
+            self._levels[key] = (price, size)
+        self._rebuild_heap()
+
+    def _pop_dead_top(self) -> None:
+        heap, levels = self._heap, self._levels
+        heappop(heap)
+        while heap and heap[0] not in levels:
+            heappop(heap)
+        self.best = levels[heap[0]] if heap else None
+
+    def _rebuild_heap(self) -> None:
+        self._heap = list(self._levels)
+        heapify(self._heap)
+        self._heap_limit = 2 * len(self._heap) + 64
+        self._keys_limit = 4 * len(self._heap) + 4096
+        self.best = self._levels[self._heap[0]] if self._heap else None
+
+    def _set_scale(self, decimals: int) -> None:
+        self._mult = Decimal(self._sign).scaleb(decimals)  # 1E+k or -1E+k: exact products
+        self._keys: dict[str, int] = {}
+
+    def _rescale(self, decimals: int) -> None:
+        self._set_scale(decimals)
+        mult = self._mult
+        self._levels = {int(level[0] * mult): level for level in self._levels.values()}
+        self._rebuild_heap()
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def size_at(self, price: Decimal) -> Decimal:
+        """The size at exactly ``price`` (0 when there is no such level)."""
+        text = str(price)
+        key = self._keys.get(text)
+        level = self._levels.get(self._key(price, text) if key is None else key)
+        return level[1] if level is not None and level[0] == price else ZERO
+
+    def top(self, depth: int) -> list[Level]:
+        """The ``depth`` best levels, best first."""
+        if not isinstance(depth, int) or depth < 0:
+            raise InvalidParameter("depth", "an integer of 0 or more", depth)
+        if depth >= len(self._levels):
+            return [self._levels[key] for key in sorted(self._levels)]
+        levels = []
+        for level in self:
+            if len(levels) == depth:
+                break
+            levels.append(level)
+        return levels
+
+    def __iter__(self) -> Iterator[Level]:
+        # Visit the heap as a tree, smallest key first: k levels cost O(k log k), not a sort.
+        heap, levels = self._heap, self._levels
+        count = len(heap)
+        frontier = [(heap[0], 0)] if heap else []
+        seen = set()
+        while frontier:
+            key, index = heappop(frontier)
+            level = levels.get(key)
+            if level is not None and key not in seen:
+                seen.add(key)
+                yield level
+            child = 2 * index + 1
+            if child < count:
+                heappush(frontier, (heap[child], child))
+                if child + 1 < count:
+                    heappush(frontier, (heap[child + 1], child + 1))
+
+    def __len__(self) -> int:
+        return len(self._levels)
+
+    def size_up_to(self, price: Decimal) -> Decimal:
+        """Total size at prices as good as ``price`` or better (``price`` included)."""
+        worse = self._worse
+        total = ZERO
+        for level_price, size in self:
+            if worse(level_price, price):
+                break
+            total += size
+        return total
+
+    def walk(self, size: Decimal, limit: Decimal | None = None) -> Walk:
+        """Take ``size`` from this side best price first, not beyond ``limit`` if given.
+
+        ``filled`` is less than ``size`` when the side (or the part within ``limit``) runs out.
+        """
+        _require_positive(size, "size")
+        worse = self._worse
+        taken, remaining, cost = [], size, ZERO
+        for price, available in self:
+            if limit is not None and worse(price, limit):
+                break
+            take = available if available < remaining else remaining
+            taken.append((price, take))
+            cost += price * take
+            remaining -= take
+            if not remaining:
+                break
+        return Walk(tuple(taken), size - remaining, cost)
+
+    def walk_funds(self, funds: Decimal, step: Decimal | None = None,
+                   limit: Decimal | None = None) -> Walk:
+        """Spend up to ``funds`` (quote currency) on this side, best price first.
+
+        At the last level the size is funds left / price, rounded down to ``step`` (the
+        market's size increment) when given, else to the Decimal context's precision.
+        """
+        _require_positive(funds, "funds")
+        worse = self._worse
+        taken, filled, cost = [], ZERO, ZERO
+        for price, available in self:
+            if limit is not None and worse(price, limit):
+                break
+            take = available
+            left = funds - cost
+            if price * available > left:
+                take = left / price
+                if step is not None:
+                    take = quantize_down(take, step)
+            if take:
+                taken.append((price, take))
+                filled += take
+                cost += price * take
+            if take != available:
+                break
+        return Walk(tuple(taken), filled, cost)
+
+
+class OrderBook:
+    """The L2 book of one pair on one exchange.
+
+    Feed it with :meth:`apply_snapshot` then :meth:`apply_delta`; read it through ``bids`` and
+    ``asks`` (:class:`Ladder`; ``book.bids.best`` is the best bid). A new book is RESYNCING
+    until its first snapshot.
+    """
+
+    def __init__(self, exchange: str, pair: str):
+        self.exchange, self.pair = exchange, pair
+        self.bids = Ladder(BookSide.BID)
+        self.asks = Ladder(BookSide.ASK)
+        self.state = BookState.RESYNCING
+        self.stale_reason: str | None = None
+        self.sequence: int | None = None  # the adapter records it after applying an update
+        self.updated_at: float | None = None
+
+    def ladder(self, side: BookSide) -> Ladder:
+        if side is _BID:
+            return self.bids
+        if side is _ASK:
+            return self.asks
+        raise InvalidParameter("side", "BookSide.BID or BookSide.ASK", side)
+
+    def apply_snapshot(self, bids: Iterable[Level], asks: Iterable[Level], at: float,
+                       sequence: int | None = None) -> None:
+        """Rebuild the book from a full snapshot (nothing from before survives); it becomes LIVE."""
+        self.bids.replace(bids, "bids")
+        self.asks.replace(asks, "asks")
+        self.sequence = sequence
+        self.updated_at = at
+        self.state, self.stale_reason = BookState.LIVE, None
+
+    def apply_delta(self, side: BookSide, price: Decimal, size: Decimal, at: float) -> Decimal:
+        """Set one level (size 0 removes it) and return the size it had before (0 if none)."""
+        self.updated_at = at
+        if side is _BID:
+            return self.bids.apply(price, size)
+        if side is _ASK:
+            return self.asks.apply(price, size)
+        raise InvalidParameter("side", "BookSide.BID or BookSide.ASK", side)
+
+    def crossed(self) -> bool:
+        """True when the best bid is at or above the best ask: the book cannot be right."""
+        bid, ask = self.bids.best, self.asks.best
+        return bid is not None and ask is not None and bid[0] >= ask[0]
+
+    def check_sequence(self, first: int, last: int | None = None) -> SequenceCheck:
+        """Classify an update covering sequence numbers ``first``..``last`` (``last`` defaults
+        to ``first``) against :attr:`sequence`.
+
+        OLD when it ends at or before the last one applied; FOLLOWS when it starts at or before
+        the next one (Binance's first event after a snapshot straddles it); GAP otherwise, and
+        always GAP when no sequence is known yet. Poloniex passes ``lastId + 1, id``.
+        """
+        if last is None:
+            last = first
+        if self.sequence is None:
+            return SequenceCheck.GAP
+        if last <= self.sequence:
+            return SequenceCheck.OLD
+        if first <= self.sequence + 1:
+            return SequenceCheck.FOLLOWS
+        return SequenceCheck.GAP
+
+    def mark_stale(self, reason: str) -> None:
+        """Stop trusting the book (gap, bad checksum, crossed, silent feed...)."""
+        if not isinstance(reason, str) or not reason:
+            raise InvalidParameter("reason", "a non-empty string", reason)
+        self.state, self.stale_reason = BookState.STALE, reason
+
+    def mark_resyncing(self) -> None:
+        """A new snapshot has been asked for; the next :meth:`apply_snapshot` makes it LIVE."""
+        self.state, self.stale_reason = BookState.RESYNCING, None
+
+    @property
+    def live(self) -> bool:
+        return self.state is BookState.LIVE
+
+
+def _decimals(price: Decimal) -> int:
+    exponent = price.normalize().as_tuple().exponent
+    return -exponent if exponent < 0 else 0
+
+
+def _invalid_level(price: Decimal, size: Decimal) -> InvalidParameter:
+    if isinstance(size, Decimal) and size > ZERO:
+        return InvalidParameter("price", "a decimal greater than 0", price)
+    return InvalidParameter("size", "a decimal of 0 or more", size)
+
+
+def _require_positive(value: Decimal, field: str) -> None:
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+        raise InvalidParameter(field, "a decimal greater than 0", value)
+
+
+def _checked_level(entry: object, field: str) -> Level:
+    try:
+        price, size = entry  # type: ignore[misc]
+    except (TypeError, ValueError):
+        raise InvalidParameter(field, "a (price, size) pair", entry) from None
+    if not isinstance(price, Decimal) or not price.is_finite() or price <= 0:
+        raise InvalidParameter(f"{field}.price", "a decimal greater than 0", price)
+    if not isinstance(size, Decimal) or not size.is_finite() or size < 0:
+        raise InvalidParameter(f"{field}.size", "a decimal of 0 or more", size)
+    return price, size
