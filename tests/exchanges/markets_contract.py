@@ -1,12 +1,14 @@
 """What every exchange module's market metadata must show, checked against its real metadata.
 
-Each exchange's test module subclasses :class:`MarketsContract` (with ``unittest.TestCase``)
-and says, from the raw JSON and independently of the parser, how many markets there are and
-which unified pair each symbol is.
+Each exchange's test module subclasses :class:`MarketsContract` (with ``unittest.TestCase``),
+names its exchange module and metadata body, and says, from the raw JSON and independently of
+the parser, which unified pair each symbol is.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
 
 from exchange_wrapper.core.errors import InvalidParameter, UnknownPair
 from exchange_wrapper.core.markets import Market
@@ -25,14 +27,31 @@ def captured_body(name: str, url_prefix: str) -> str:
 
 
 class MarketsContract:
-    exchange: str
+    #: the exchange module under test (``exchange_wrapper.exchanges.coinbase``)
+    module: ModuleType
+    #: its real metadata response
+    body: str
     #: how the parser names the response in errors ("GET /products on coinbase")
     response_name: str
+    exchange: str
     markets: list[Market]
     table: SymbolTable
 
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.exchange = cls.module.EXCHANGE
+        cls.markets = cls.module.parse_markets(cls.body)
+        cls.table = SymbolTable(cls.exchange, cls.markets)
+
     def parse(self, body: str | bytes) -> list[Market]:
-        raise NotImplementedError
+        return self.module.parse_markets(body)
+
+    def assertRefused(self, error: type[Exception], message: str, call: Callable[..., Any],
+                      *args: Any, **kwargs: Any) -> None:
+        """``call(*args, **kwargs)`` raises ``error`` saying exactly ``message``."""
+        with self.subTest(message=message), self.assertRaises(error) as caught:
+            call(*args, **kwargs)
+        self.assertEqual(str(caught.exception), message)
 
     def expected_pairs(self) -> dict[str, Pair]:
         """Symbol -> unified pair of every market, worked out from the raw JSON."""
@@ -57,15 +76,12 @@ class MarketsContract:
                     self.assertEqual(self.table.to_pair(name), market.pair)
 
     def test_unknown_symbol_and_pair_are_refused_by_name(self) -> None:
-        with self.assertRaises(UnknownPair) as caught:
-            self.table.to_pair("NOSUCHSYMBOL")
-        self.assertEqual(str(caught.exception), f"unknown pair 'NOSUCHSYMBOL' on {self.exchange}")
-        with self.assertRaises(UnknownPair) as caught:
-            self.table.to_symbol("NOSUCH_COIN")
-        self.assertEqual(str(caught.exception), f"unknown pair 'NOSUCH_COIN' on {self.exchange}")
+        self.assertRefused(UnknownPair, f"unknown pair 'NOSUCHSYMBOL' on {self.exchange}",
+                           self.table.to_pair, "NOSUCHSYMBOL")
+        self.assertRefused(UnknownPair, f"unknown pair 'NOSUCH_COIN' on {self.exchange}",
+                           self.table.to_symbol, "NOSUCH_COIN")
 
     def test_a_body_that_is_not_json_is_refused(self) -> None:
-        with self.assertRaises(InvalidParameter) as caught:
-            self.parse(b"<html>502 Bad Gateway</html>")
-        self.assertEqual(str(caught.exception),
-                         f"{self.response_name}: expected a JSON document, got '<html>502 Bad Gateway</html>'")
+        self.assertRefused(InvalidParameter,
+                           f"{self.response_name}: expected a JSON document, got '<html>502 Bad Gateway</html>'",
+                           self.parse, b"<html>502 Bad Gateway</html>")

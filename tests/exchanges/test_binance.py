@@ -6,7 +6,6 @@ from exchange_wrapper.core.errors import InvalidParameter, MarketClosed, Precisi
 from exchange_wrapper.core.markets import MarketStatus
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.core.precision import check_order
-from exchange_wrapper.core.symbols import SymbolTable
 from exchange_wrapper.exchanges import binance
 from tests.exchanges.markets_contract import MarketsContract, captured_body
 
@@ -20,16 +19,9 @@ def raw_filter(symbol: str, kind: str) -> dict:
 
 
 class BinanceMarketsTest(MarketsContract, unittest.TestCase):
-    exchange = "binance"
+    module = binance
+    body = BODY
     response_name = "GET /api/v3/exchangeInfo on binance"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.markets = binance.parse_markets(BODY)
-        cls.table = SymbolTable("binance", cls.markets)
-
-    def parse(self, body):
-        return binance.parse_markets(body)
 
     def expected_pairs(self):
         return {name: Pair(s["baseAsset"], s["quoteAsset"]) for name, s in RAW.items()}
@@ -104,19 +96,15 @@ class BinanceMarketsTest(MarketsContract, unittest.TestCase):
              "size 9000.1 above maximum 9000 for BTC_USDT on binance"),
         ]
         for amounts, message in cases:
-            with self.subTest(message=message), self.assertRaises(PrecisionError) as caught:
-                check_order(btc, side="buy", type="limit", **amounts)
-            self.assertEqual(str(caught.exception), message)
-        with self.assertRaises(PrecisionError) as caught:
-            check_order(self.table.market("NKN_USDT"), side="sell", type="limit", size=Decimal("0.5"),
-                        price=Decimal("0.35"))
-        self.assertEqual(str(caught.exception), "size 0.5 below minimum 1 for NKN_USDT on binance")
+            self.assertRefused(PrecisionError, message, check_order, btc, side="buy", type="limit", **amounts)
+        self.assertRefused(PrecisionError, "size 0.5 below minimum 1 for NKN_USDT on binance", check_order,
+                           self.table.market("NKN_USDT"), side="sell", type="limit", size=Decimal("0.5"),
+                           price=Decimal("0.35"))
 
     def test_a_symbol_in_break_refuses_orders(self):
-        with self.assertRaises(MarketClosed) as caught:
-            check_order(self.table.market("BCC_BTC"), side="buy", type="limit", size=Decimal("1"),
-                        price=Decimal("0.01"))
-        self.assertEqual(str(caught.exception), "BCC_BTC on binance does not accept this order: market is offline")
+        self.assertRefused(MarketClosed, "BCC_BTC on binance does not accept this order: market is offline",
+                           check_order, self.table.market("BCC_BTC"), side="buy", type="limit", size=Decimal("1"),
+                           price=Decimal("0.01"))
 
     def test_bad_metadata_names_the_field_and_the_symbol(self):
         def changed(kind, **change):
@@ -141,9 +129,7 @@ class BinanceMarketsTest(MarketsContract, unittest.TestCase):
              "symbols of exchangeInfo on binance: missing, expected a value"),
         ]
         for data, message in cases:
-            with self.subTest(message=message), self.assertRaises(InvalidParameter) as caught:
-                binance.parse_markets(json.dumps(data))
-            self.assertEqual(str(caught.exception), message)
+            self.assertRefused(InvalidParameter, message, binance.parse_markets, json.dumps(data))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from exchange_wrapper.core.errors import InvalidParameter, PrecisionError, Unkno
 from exchange_wrapper.core.markets import MarketStatus
 from exchange_wrapper.core.pairs import Pair, common_currency
 from exchange_wrapper.core.precision import check_order
-from exchange_wrapper.core.symbols import SymbolTable
 from exchange_wrapper.exchanges import bitfinex
 from exchange_wrapper.replay.capture import WsSent, read_capture
 from tests.exchanges.markets_contract import CAPTURES, FIXTURES, MarketsContract, captured_body
@@ -29,16 +28,9 @@ def is_test_pair(name: str) -> bool:
 
 
 class BitfinexMarketsTest(MarketsContract, unittest.TestCase):
-    exchange = "bitfinex"
+    module = bitfinex
+    body = BODY
     response_name = "GET /v2/conf/pub:list:pair:exchange on bitfinex"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.markets = bitfinex.parse_markets(BODY)
-        cls.table = SymbolTable("bitfinex", cls.markets)
-
-    def parse(self, body):
-        return bitfinex.parse_markets(body)
 
     def expected_pairs(self):
         return {f"t{name}": Pair(*(common_currency("bitfinex", code) for code in codes(name)))
@@ -95,13 +87,12 @@ class BitfinexMarketsTest(MarketsContract, unittest.TestCase):
         iota = check_order(self.table.market("IOTA_ETH"), side="buy", type="limit", size=Decimal("10"),
                            price=Decimal("0.0010262"))
         self.assertEqual((iota.price, iota.rounded), (Decimal("0.0010262"), ()))
-        with self.assertRaises(PrecisionError) as caught:
-            check_order(btc, side="buy", type="limit", size=Decimal("1"), price=Decimal("57123.49"), strict=True)
-        self.assertEqual(str(caught.exception),
-                         "price 57123.49 is more than 5 significant digits for BTC_USD on bitfinex")
-        with self.assertRaises(PrecisionError) as caught:
-            check_order(btc, side="buy", type="limit", size=Decimal("0.000000001"), price=Decimal("57123"))
-        self.assertEqual(str(caught.exception), "size 0.000000001 below minimum 0.00000001 for BTC_USD on bitfinex")
+        self.assertRefused(PrecisionError, "price 57123.49 is more than 5 significant digits for BTC_USD on bitfinex",
+                           check_order, btc, side="buy", type="limit", size=Decimal("1"), price=Decimal("57123.49"),
+                           strict=True)
+        self.assertRefused(PrecisionError, "size 0.000000001 below minimum 0.00000001 for BTC_USD on bitfinex",
+                           check_order, btc, side="buy", type="limit", size=Decimal("0.000000001"),
+                           price=Decimal("57123"))
 
     def test_order_sizes_from_pub_info_pair(self):
         markets = {m.symbol: m for m in bitfinex.parse_markets(BODY, INFO_BODY)}
@@ -119,9 +110,8 @@ class BitfinexMarketsTest(MarketsContract, unittest.TestCase):
         btc = markets["tBTCUSD"]
         for size, message in ((Decimal("0.00005"), "size 0.00005 below minimum 0.00006 for BTC_USD on bitfinex"),
                               (Decimal("2000.1"), "size 2000.1 above maximum 2000 for BTC_USD on bitfinex")):
-            with self.subTest(size=size), self.assertRaises(PrecisionError) as caught:
-                check_order(btc, side="sell", type="limit", size=size, price=Decimal("57000"))
-            self.assertEqual(str(caught.exception), message)
+            self.assertRefused(PrecisionError, message, check_order, btc, side="sell", type="limit", size=size,
+                               price=Decimal("57000"))
 
     def test_bad_metadata_names_the_field_and_the_pair(self):
         row = ["BTCUSD", [None, None, None, "0.00006", "2000.0", None, None, None, None, None, None, None]]
@@ -140,9 +130,7 @@ class BitfinexMarketsTest(MarketsContract, unittest.TestCase):
              "MIN_ORDER_SIZE, MAX_ORDER_SIZE, ...]], got ['BTCUSD', [None, None, None, '0.00006']]"),
         ]
         for pairs_body, info_body, message in cases:
-            with self.subTest(message=message), self.assertRaises(InvalidParameter) as caught:
-                bitfinex.parse_markets(pairs_body, info_body)
-            self.assertEqual(str(caught.exception), message)
+            self.assertRefused(InvalidParameter, message, bitfinex.parse_markets, pairs_body, info_body)
 
 
 if __name__ == "__main__":

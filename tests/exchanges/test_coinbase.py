@@ -6,7 +6,6 @@ from exchange_wrapper.core.errors import InvalidParameter, MarketClosed, Precisi
 from exchange_wrapper.core.markets import MarketStatus
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.core.precision import check_order
-from exchange_wrapper.core.symbols import SymbolTable
 from exchange_wrapper.exchanges import coinbase
 from tests.exchanges.markets_contract import MarketsContract, captured_body
 
@@ -15,16 +14,9 @@ RAW = {product["id"]: product for product in json.loads(BODY)}
 
 
 class CoinbaseMarketsTest(MarketsContract, unittest.TestCase):
-    exchange = "coinbase"
+    module = coinbase
+    body = BODY
     response_name = "GET /products on coinbase"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.markets = coinbase.parse_markets(BODY)
-        cls.table = SymbolTable("coinbase", cls.markets)
-
-    def parse(self, body):
-        return coinbase.parse_markets(body)
 
     def expected_pairs(self):
         return {pid: Pair(p["base_currency"], p["quote_currency"]) for pid, p in RAW.items()}
@@ -100,17 +92,14 @@ class CoinbaseMarketsTest(MarketsContract, unittest.TestCase):
              "notional 1250000 USD above maximum 1000000 for BTC_USD on coinbase"),
         ]
         for amounts, message in cases:
-            with self.subTest(message=message), self.assertRaises(PrecisionError) as caught:
-                check_order(btc, side="buy", type="limit", **amounts)
-            self.assertEqual(str(caught.exception), message)
-        with self.assertRaises(PrecisionError) as caught:
-            check_order(self.table.market("ETH_BTC"), side="buy", type="market", funds=Decimal("0.0009"))
-        self.assertEqual(str(caught.exception), "funds 0.0009 BTC below minimum 0.001 for ETH_BTC on coinbase")
+            self.assertRefused(PrecisionError, message, check_order, btc, side="buy", type="limit", **amounts)
+        self.assertRefused(PrecisionError, "funds 0.0009 BTC below minimum 0.001 for ETH_BTC on coinbase",
+                           check_order, self.table.market("ETH_BTC"), side="buy", type="market",
+                           funds=Decimal("0.0009"))
 
     def test_a_limit_only_product_refuses_market_orders(self):
-        with self.assertRaises(MarketClosed) as caught:
-            check_order(self.table.market("DAI_USDC"), side="buy", type="market", funds=Decimal("10"))
-        self.assertEqual(str(caught.exception), "DAI_USDC on coinbase does not accept this order: market is limit_only")
+        self.assertRefused(MarketClosed, "DAI_USDC on coinbase does not accept this order: market is limit_only",
+                           check_order, self.table.market("DAI_USDC"), side="buy", type="market", funds=Decimal("10"))
 
     def test_bad_metadata_names_the_field_and_the_product(self):
         cases = [
@@ -127,16 +116,12 @@ class CoinbaseMarketsTest(MarketsContract, unittest.TestCase):
                                          "\"BTC_USD\", got 'BTC_US$'"),
         ]
         for change, message in cases:
-            with self.subTest(change=change), self.assertRaises(InvalidParameter) as caught:
-                self._parse_changed("BTC-USD", **change)
-            self.assertEqual(str(caught.exception), message)
-        with self.assertRaises(InvalidParameter) as caught:
-            coinbase.parse_markets(json.dumps([{"base_currency": "BTC"}]))
-        self.assertEqual(str(caught.exception), "id of entry 0 on coinbase: missing, expected a string")
-        with self.assertRaises(InvalidParameter) as caught:
-            coinbase.parse_markets('{"message": "rate limit exceeded"}')
-        self.assertEqual(str(caught.exception), "GET /products on coinbase: expected a JSON list of products, "
-                                                "got {'message': 'rate limit exceeded'}")
+            self.assertRefused(InvalidParameter, message, self._parse_changed, "BTC-USD", **change)
+        self.assertRefused(InvalidParameter, "id of entry 0 on coinbase: missing, expected a string",
+                           coinbase.parse_markets, json.dumps([{"base_currency": "BTC"}]))
+        self.assertRefused(InvalidParameter, "GET /products on coinbase: expected a JSON list of products, "
+                                             "got {'message': 'rate limit exceeded'}",
+                           coinbase.parse_markets, '{"message": "rate limit exceeded"}')
 
     def _parse_changed(self, symbol, **change):
         product = {**RAW[symbol], **change}

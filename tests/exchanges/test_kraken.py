@@ -8,7 +8,6 @@ from exchange_wrapper.core.errors import InvalidParameter, MarketClosed, Precisi
 from exchange_wrapper.core.markets import Market, MarketStatus
 from exchange_wrapper.core.pairs import Pair, common_currency
 from exchange_wrapper.core.precision import check_order
-from exchange_wrapper.core.symbols import SymbolTable
 from exchange_wrapper.exchanges import kraken
 from tests.exchanges.markets_contract import FIXTURES, MarketsContract
 
@@ -25,16 +24,9 @@ def parse_changed(key: str, **change) -> Market:
 
 
 class KrakenMarketsTest(MarketsContract, unittest.TestCase):
-    exchange = "kraken"
+    module = kraken
+    body = BODY
     response_name = "GET /0/public/AssetPairs on kraken"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.markets = kraken.parse_markets(BODY)
-        cls.table = SymbolTable("kraken", cls.markets)
-
-    def parse(self, body):
-        return kraken.parse_markets(body)
 
     def expected_pairs(self):
         return {key: Pair(common_currency("kraken", p["base"]), common_currency("kraken", p["quote"]))
@@ -129,13 +121,10 @@ class KrakenMarketsTest(MarketsContract, unittest.TestCase):
              "size 49.999 below minimum 50 for DOGE_USD on kraken"),
         ]
         for market, amounts, message in cases:
-            with self.subTest(message=message), self.assertRaises(PrecisionError) as caught:
-                check_order(market, side="buy", type="limit", **amounts)
-            self.assertEqual(str(caught.exception), message)
-        with self.assertRaises(MarketClosed) as caught:
-            check_order(self.table.market("ACA_EUR"), side="buy", type="limit", size=Decimal("20000"),
-                        price=Decimal("0.01"))
-        self.assertEqual(str(caught.exception), "ACA_EUR on kraken does not accept this order: market is cancel_only")
+            self.assertRefused(PrecisionError, message, check_order, market, side="buy", type="limit", **amounts)
+        self.assertRefused(MarketClosed, "ACA_EUR on kraken does not accept this order: market is cancel_only",
+                           check_order, self.table.market("ACA_EUR"), side="buy", type="limit",
+                           size=Decimal("20000"), price=Decimal("0.01"))
 
     def test_bad_metadata_names_the_field_and_the_pair(self):
         cases = [
@@ -149,13 +138,10 @@ class KrakenMarketsTest(MarketsContract, unittest.TestCase):
                                               "such as \"0.01\", got 'cheap'"),
         ]
         for change, message in cases:
-            with self.subTest(message=message), self.assertRaises(InvalidParameter) as caught:
-                parse_changed("XXBTZUSD", **change)
-            self.assertEqual(str(caught.exception), message)
-        with self.assertRaises(InvalidParameter) as caught:
-            kraken.parse_markets('{"error":["EGeneral:Too many requests"]}')
-        self.assertEqual(str(caught.exception),
-                         "error of AssetPairs on kraken: expected an empty list, got ['EGeneral:Too many requests']")
+            self.assertRefused(InvalidParameter, message, parse_changed, "XXBTZUSD", **change)
+        self.assertRefused(InvalidParameter, "error of AssetPairs on kraken: expected an empty list, "
+                                             "got ['EGeneral:Too many requests']",
+                           kraken.parse_markets, '{"error":["EGeneral:Too many requests"]}')
 
 
 if __name__ == "__main__":

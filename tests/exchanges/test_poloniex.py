@@ -6,7 +6,6 @@ from exchange_wrapper.core.errors import InvalidParameter, MarketClosed, Precisi
 from exchange_wrapper.core.markets import MarketStatus
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.core.precision import check_order
-from exchange_wrapper.core.symbols import SymbolTable
 from exchange_wrapper.exchanges import poloniex
 from tests.exchanges.markets_contract import MarketsContract, captured_body
 
@@ -15,16 +14,9 @@ RAW = {market["symbol"]: market for market in json.loads(BODY)}
 
 
 class PoloniexMarketsTest(MarketsContract, unittest.TestCase):
-    exchange = "poloniex"
+    module = poloniex
+    body = BODY
     response_name = "GET /markets on poloniex"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.markets = poloniex.parse_markets(BODY)
-        cls.table = SymbolTable("poloniex", cls.markets)
-
-    def parse(self, body):
-        return poloniex.parse_markets(body)
 
     def expected_pairs(self):
         return {name: Pair(m["baseCurrencyName"], m["quoteCurrencyName"]) for name, m in RAW.items()}
@@ -79,9 +71,7 @@ class PoloniexMarketsTest(MarketsContract, unittest.TestCase):
              "size 99.9 below minimum 100 for BTS_BTC on poloniex"),
         ]
         for market, amounts, message in cases:
-            with self.subTest(message=message), self.assertRaises(PrecisionError) as caught:
-                check_order(market, side="buy", type="limit", **amounts)
-            self.assertEqual(str(caught.exception), message)
+            self.assertRefused(PrecisionError, message, check_order, market, side="buy", type="limit", **amounts)
 
     def test_bad_metadata_names_the_field_and_the_symbol(self):
         def changed(**limits):
@@ -103,9 +93,7 @@ class PoloniexMarketsTest(MarketsContract, unittest.TestCase):
             ([{"symbol": 5}], "symbol of entry 0 on poloniex: expected a string, got 5"),
         ]
         for data, message in cases:
-            with self.subTest(message=message), self.assertRaises(InvalidParameter) as caught:
-                poloniex.parse_markets(json.dumps(data))
-            self.assertEqual(str(caught.exception), message)
+            self.assertRefused(InvalidParameter, message, poloniex.parse_markets, json.dumps(data))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ class LoadJsonTest(unittest.TestCase):
                             (b"\xff\xfe{", "\ufffd\ufffd{")):
             with self.subTest(body=body), self.assertRaises(InvalidParameter) as caught:
                 load_json(body, "GET /products on coinbase")
-            self.assertEqual(str(caught.exception), f"GET /products on coinbase: expected a JSON document, got {shown!r}")
+            self.assertEqual(str(caught.exception),
+                             f"GET /products on coinbase: expected a JSON document, got {shown!r}")
 
 
 class FieldsTest(unittest.TestCase):
