@@ -101,7 +101,7 @@ class Ladder:
         levels = self._levels
         level = levels.get(key)
         if level is None:
-            if size > ZERO and price > ZERO and type(price) is Decimal:
+            if size > ZERO and type(price) is Decimal and price > ZERO:
                 level = levels[key] = (price, size)
                 heap = self._heap
                 heappush(heap, key)
