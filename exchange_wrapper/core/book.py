@@ -229,15 +229,17 @@ class Ladder:
     def __len__(self) -> int:
         return len(self._levels)
 
+    def _within(self, limit: Decimal | None) -> Iterator[Level]:
+        # Levels best first, stopping before the first one worse than ``limit``.
+        worse = self._worse
+        for level in self:
+            if limit is not None and worse(level[0], limit):
+                return
+            yield level
+
     def size_up_to(self, price: Decimal) -> Decimal:
         """Total size at prices as good as ``price`` or better (``price`` included)."""
-        worse = self._worse
-        total = ZERO
-        for level_price, size in self:
-            if worse(level_price, price):
-                break
-            total += size
-        return total
+        return sum((size for _, size in self._within(price)), ZERO)
 
     def walk(self, size: Decimal, limit: Decimal | None = None) -> Walk:
         """Take ``size`` from this side best price first, not beyond ``limit`` if given.
@@ -245,11 +247,8 @@ class Ladder:
         ``filled`` is less than ``size`` when the side (or the part within ``limit``) runs out.
         """
         _require_positive(size, "size")
-        worse = self._worse
         taken, remaining, cost = [], size, ZERO
-        for price, available in self:
-            if limit is not None and worse(price, limit):
-                break
+        for price, available in self._within(limit):
             take = available if available < remaining else remaining
             taken.append((price, take))
             cost += price * take
@@ -266,11 +265,8 @@ class Ladder:
         market's size increment) when given, else to the Decimal context's precision.
         """
         _require_positive(funds, "funds")
-        worse = self._worse
         taken, filled, cost = [], ZERO, ZERO
-        for price, available in self:
-            if limit is not None and worse(price, limit):
-                break
+        for price, available in self._within(limit):
             take = available
             left = funds - cost
             if price * available > left:
