@@ -2,14 +2,16 @@
 
 Prices and sizes are Decimal at the API. Inside, each side keys its levels by an integer tick:
 int(price * 10**scale), negated on the bid side so that on both sides the smallest key is the
-best price. An int hashes and compares far faster than a Decimal. Keys are monotone in price;
-when two different prices land on one key (a price with more decimals than the scale: Bitfinex
-prices have 5 significant digits, so their decimals vary), the lookup sees the stored price
-differ and the side re-keys itself at the finer scale. The best price is the top of a binary
-heap of keys whose top is always a live level; levels removed below the top stay in the heap
-until they surface, and the heap is rebuilt when such dead entries outnumber the live levels.
-So a change costs O(1) or O(log n) whatever the depth, and ``best`` is kept current by every
-change, which makes reading the top of the book free.
+best price. Keys are monotone in price; when two different prices land on one key (a price with
+more decimals than the scale: Bitfinex prices have 5 significant digits, so their decimals
+vary), the side sees the stored price differ and re-keys itself at a finer scale. Turning a
+Decimal into an int costs about four times str(Decimal) plus a dict hit, so a level is also
+found by its price's text: updates to a known level never do the arithmetic.
+
+The best price is the top of a binary heap of keys whose top is always a live level; levels
+removed below the top stay in the heap until they surface, and the heap is rebuilt when such
+dead entries outnumber the live levels. So a change costs O(1) or O(log n) whatever the depth,
+and ``best`` is kept current by every change, which makes reading the top of the book free.
 
 The book is pure: no I/O, no clock. Times are passed in; the state (:class:`BookState`) and the
 sequence hooks serve the adapters, which decide what to do on a gap, a crossed book or a bad
@@ -82,9 +84,11 @@ class Ladder:
         self.best: Level | None = None
         self._sign = -1 if side is _BID else 1
         self._worse = operator.lt if side is _BID else operator.gt
-        self._levels: dict[int, Level] = {}
+        # A level is a list [price, size, key], found by its key and by its price's text;
+        # size ZERO marks a removed level that a text may still point to.
+        self._levels: dict[int, list] = {}
         self._set_scale(0)
-        self._rebuild_heap()
+        self._rebuild()
 
     # --- changes -------------------------------------------------------------------------
 
@@ -95,53 +99,50 @@ class Ladder:
         Removing a level that is not there is allowed and returns 0.
         """
         text = str(price)
-        key = self._keys.get(text)
-        if key is None:
-            key = self._key(price, text)
-        levels = self._levels
-        level = levels.get(key)
-        if level is None:
-            if size > ZERO and type(price) is Decimal and price > ZERO:
-                level = levels[key] = (price, size)
-                heap = self._heap
-                heappush(heap, key)
-                if heap[0] == key:
-                    self.best = level
-                if len(heap) > self._heap_limit:
-                    self._rebuild_heap()
-                return ZERO
-            if size == ZERO:
-                return ZERO
-            raise _invalid_level(price, size)
-        if level[0] != price:
-            # Two prices on one key: re-key at a scale that tells them apart, then retry.
-            if type(price) is not Decimal:
-                raise InvalidParameter("price", "a finite decimal", price)
-            self._rescale(max(_decimals(price), _decimals(level[0])))
-            return self.apply(price, size)
+        level = self._by_text.get(text)
+        if level is None or not level[1]:
+            return self._apply_slow(price, size, text, level)
+        before = level[1]
         if size > ZERO:
-            levels[key] = new = (price, size)
-            if self._heap[0] == key:
-                self.best = new
+            level[1] = size
+            if level[2] == self._heap[0]:
+                self.best = (level[0], size)
         elif size == ZERO:
-            del levels[key]
-            if self._heap[0] == key:
+            level[1] = ZERO
+            key = level[2]
+            del self._levels[key]
+            if key == self._heap[0]:
                 self._pop_dead_top()
         else:
             raise _invalid_level(price, size)
-        return level[1]
+        return before
 
-    def _key(self, price: Decimal, text: str) -> int:
-        # Decimal -> int costs ~4 times str(Decimal) + a dict hit, so keys are cached by text.
-        try:
-            key = int(price * self._mult)
-        except (TypeError, ArithmeticError, ValueError):
-            raise InvalidParameter("price", "a finite decimal", price) from None
-        keys = self._keys
-        if len(keys) > self._keys_limit:
-            keys.clear()
-        keys[text] = key
-        return key
+    def _apply_slow(self, price: Decimal, size: Decimal, text: str, known: list | None) -> Decimal:
+        # The price's text is new, or names a removed level: find the level by its key.
+        key = self._key(price) if known is None else known[2]
+        if type(price) is not Decimal:
+            raise InvalidParameter("price", "a finite decimal", price)
+        by_text = self._by_text
+        level = self._levels.get(key)
+        if level is not None:
+            if level[0] != price:
+                # Two prices on one key: re-key at a scale that tells them apart.
+                self._rescale(max(_decimals(price), _decimals(level[0])))
+            else:  # the same price written another way ("1.50" and "1.5")
+                by_text[text] = level
+            return self.apply(price, size)
+        if size > ZERO and price > ZERO:
+            level = self._levels[key] = by_text[text] = [price, size, key]
+            heap = self._heap
+            heappush(heap, key)
+            if heap[0] == key:
+                self.best = (price, size)
+            if len(heap) > self._heap_limit:
+                self._rebuild(texts=len(by_text) > 4 * len(self._levels) + 4096)
+            return ZERO
+        if size == ZERO:
+            return ZERO
+        raise _invalid_level(price, size)
 
     def replace(self, levels: Iterable[Level], field: str) -> None:
         """Drop every level and load ``levels`` (price, size) instead; size 0 entries are skipped.
@@ -156,43 +157,55 @@ class Ladder:
                 checked.append((price, size))
                 decimals = max(decimals, _decimals(price))
         self._set_scale(decimals)
-        mult, keys, self._levels = self._mult, self._keys, {}
+        mult = self._mult
+        self._levels = {}
         for price, size in checked:
-            key = keys[str(price)] = int(price * mult)
-            self._levels[key] = (price, size)
-        self._rebuild_heap()
+            key = int(price * mult)
+            self._levels[key] = [price, size, key]
+        self._rebuild()
 
     def _pop_dead_top(self) -> None:
         heap, levels = self._heap, self._levels
         heappop(heap)
         while heap and heap[0] not in levels:
             heappop(heap)
-        self.best = levels[heap[0]] if heap else None
+        self.best = _level(levels[heap[0]]) if heap else None
 
-    def _rebuild_heap(self) -> None:
-        self._heap = list(self._levels)
+    def _rebuild(self, texts: bool = True) -> None:
+        # Forget removed levels (heap keys, and texts if asked); set the best from scratch.
+        levels = self._levels
+        self._heap = list(levels)
         heapify(self._heap)
-        self._heap_limit = 2 * len(self._heap) + 64
-        self._keys_limit = 4 * len(self._heap) + 4096
-        self.best = self._levels[self._heap[0]] if self._heap else None
+        self._heap_limit = 2 * len(levels) + 64
+        if texts:
+            self._by_text = {str(level[0]): level for level in levels.values()}
+        self.best = _level(levels[self._heap[0]]) if levels else None
 
     def _set_scale(self, decimals: int) -> None:
         self._mult = Decimal(self._sign).scaleb(decimals)  # 1E+k or -1E+k: exact products
-        self._keys: dict[str, int] = {}
 
     def _rescale(self, decimals: int) -> None:
         self._set_scale(decimals)
-        mult = self._mult
-        self._levels = {int(level[0] * mult): level for level in self._levels.values()}
-        self._rebuild_heap()
+        mult, live = self._mult, self._levels.values()
+        self._levels = {}
+        for level in live:
+            level[2] = int(level[0] * mult)
+            self._levels[level[2]] = level
+        self._rebuild()
+
+    def _key(self, price: Decimal) -> int:
+        try:
+            return int(price * self._mult)
+        except (TypeError, ArithmeticError, ValueError):
+            raise InvalidParameter("price", "a finite decimal", price) from None
 
     # --- reads ---------------------------------------------------------------------------
 
     def size_at(self, price: Decimal) -> Decimal:
         """The size at exactly ``price`` (0 when there is no such level)."""
-        text = str(price)
-        key = self._keys.get(text)
-        level = self._levels.get(self._key(price, text) if key is None else key)
+        level = self._by_text.get(str(price))
+        if level is None or not level[1]:  # the level may live under another spelling
+            level = self._levels.get(self._key(price))
         return level[1] if level is not None and level[0] == price else ZERO
 
     def top(self, depth: int) -> list[Level]:
@@ -200,7 +213,7 @@ class Ladder:
         if not isinstance(depth, int) or depth < 0:
             raise InvalidParameter("depth", "an integer of 0 or more", depth)
         if depth >= len(self._levels):
-            return [self._levels[key] for key in sorted(self._levels)]
+            return [_level(self._levels[key]) for key in sorted(self._levels)]
         levels = []
         for level in self:
             if len(levels) == depth:
@@ -219,7 +232,7 @@ class Ladder:
             level = levels.get(key)
             if level is not None and key not in seen:
                 seen.add(key)
-                yield level
+                yield level[0], level[1]
             child = 2 * index + 1
             if child < count:
                 heappush(frontier, (heap[child], child))
@@ -365,6 +378,10 @@ class OrderBook:
 def _decimals(price: Decimal) -> int:
     exponent = price.normalize().as_tuple().exponent
     return -exponent if exponent < 0 else 0
+
+
+def _level(level: list) -> Level:
+    return level[0], level[1]
 
 
 def _invalid_level(price: Decimal, size: Decimal) -> InvalidParameter:

@@ -114,6 +114,13 @@ class CoinbaseReplayTest(BookCase):
         self.assertEqual(book.bids.best, (D("14.7700"), D("1.5")))
         self.assertEqual(book.bids.size_at(D("14.77")), D("1.5"))  # any spelling of the price
         self.assertEqual(book.bids.size_at(D("14.7694")), D(0))
+        self.assertEqual(book.apply_delta(BID, D("14.77"), D("2"), 6.0), D("1.5"))
+        self.assertEqual(book.bids.best, (D("14.7700"), D("2")))
+        self.assertEqual(book.apply_delta(BID, D("14.7700"), D("0"), 7.0), D("2"))
+        self.assertEqual(book.apply_delta(BID, D("14.77"), D("0"), 8.0), D(0))
+        self.assertEqual(book.apply_delta(BID, D("14.77"), D("3"), 9.0), D(0))
+        self.assertEqual(book.bids.size_at(D("14.7700")), D("3"))
+        self.assertEqual(book.bids.best, (D("14.77"), D("3")))
 
     def test_a_snapshot_leaves_nothing_from_before(self):
         bids, asks = self.snapshots["SKL-USD"]
