@@ -337,6 +337,14 @@ class OrderBook:
             return self.asks.apply(price, size)
         raise InvalidParameter("side", "BookSide.BID or BookSide.ASK", side)
 
+    def best_bid(self) -> Level | None:
+        """(price, size) of the best bid, or None; the attribute ``book.bids.best`` is cheaper."""
+        return self.bids.best
+
+    def best_ask(self) -> Level | None:
+        """(price, size) of the best ask, or None; the attribute ``book.asks.best`` is cheaper."""
+        return self.asks.best
+
     def crossed(self) -> bool:
         """True when the best bid is at or above the best ask: the book cannot be right."""
         bid, ask = self.bids.best, self.asks.best

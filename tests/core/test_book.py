@@ -121,6 +121,7 @@ class CoinbaseReplayTest(BookCase):
         self.assertEqual(book.apply_delta(BID, D("14.77"), D("3"), 9.0), D(0))
         self.assertEqual(book.bids.size_at(D("14.7700")), D("3"))
         self.assertEqual(book.bids.best, (D("14.77"), D("3")))
+        self.assertEqual((book.best_bid(), book.best_ask()), (book.bids.best, book.asks.best))
 
     def test_a_snapshot_leaves_nothing_from_before(self):
         bids, asks = self.snapshots["SKL-USD"]
