@@ -1,0 +1,607 @@
+"""The virtual exchange: virtual orders matched against the real live book, one engine per market.
+
+The engine is pure and synchronous. Book changes go through :meth:`MatchingEngine.apply_delta` and
+:meth:`~MatchingEngine.apply_snapshot`, which first let orders whose latency has run out meet the
+book as it was, then change the book and fill what the change reaches; public trades go to
+:meth:`~MatchingEngine.on_trade`.
+Every call returns the :class:`~exchange_wrapper.core.orders.OrderEvent` list to persist and publish,
+in order. ``docs/matching.md`` describes the model: consumed liquidity, the queue, latency.
+"""
+from __future__ import annotations
+
+import bisect
+import heapq
+import itertools
+import random
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+from typing import Any, Iterator
+
+from .book import BookSide, OrderBook
+from .errors import InvalidParameter, OrderNotFound
+from .markets import Market
+from .money import ZERO, format_decimal, quantize_down
+from .orders import Fill, Liquidity, Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
+
+#: Fees are rounded up to this quantum: never undercharged, and within what the database stores.
+FEE_QUANTUM = Decimal("1e-18")
+
+BID, ASK = BookSide.BID, BookSide.ASK
+
+
+def taken_side(side: Side) -> BookSide:
+    """The book side an order of ``side`` takes from: a buy takes asks."""
+    return ASK if side is Side.BUY else BID
+
+
+def resting_side(side: Side) -> BookSide:
+    """The book side an order of ``side`` rests on: a buy rests on the bids."""
+    return BID if side is Side.BUY else ASK
+
+
+def better_or_equal(side: BookSide, price: Decimal, than: Decimal) -> bool:
+    """Whether ``price`` is at least as good as ``than`` for a taker on ``side`` (lower ask, higher bid)."""
+    return price <= than if side is ASK else price >= than
+
+
+def fee_for(value: Decimal, rate: Decimal) -> Decimal:
+    return (value * rate).quantize(FEE_QUANTUM, rounding=ROUND_CEILING)
+
+
+@dataclass(frozen=True)
+class LatencyModel:
+    """Order-entry and cancel latency in seconds: zero, fixed, uniform (centre ± jitter) or
+    normal (mean, standard deviation ``jitter``, never below zero)."""
+
+    model: str = "zero"
+    order: float = 0.0
+    cancel: float = 0.0
+    jitter: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.model not in ("zero", "fixed", "uniform", "normal"):
+            raise InvalidParameter("paper.latency.model", "zero, fixed, uniform or normal", self.model)
+
+    def draw(self, centre: float, rng: random.Random) -> float:
+        if self.model == "zero":
+            return 0.0
+        if self.model == "fixed":
+            return centre
+        if self.model == "uniform":
+            return max(0.0, rng.uniform(centre - self.jitter, centre + self.jitter))
+        return max(0.0, rng.gauss(centre, self.jitter))
+
+
+@dataclass(eq=False)
+class _Resting:
+    """A resting virtual order and the real size queued ahead of it at its price."""
+
+    order: Order
+    ahead: Decimal
+    joined: int
+
+
+class MatchingEngine:
+    """Matches virtual orders of one market against its live book and its public trades.
+
+    ``book`` is the live book the engine reads (it never writes it). Fees are the market's defaults
+    unless ``maker_fee``/``taker_fee`` are given. ``rng`` draws latencies (seed it in tests).
+    """
+
+    def __init__(self, market: Market, book: OrderBook, *, maker_fee: Decimal | None = None,
+                 taker_fee: Decimal | None = None, latency: LatencyModel = LatencyModel(),
+                 rng: random.Random | None = None):
+        self.market = market
+        self.book = book
+        self.maker_fee = market.maker_fee if maker_fee is None else maker_fee
+        self.taker_fee = market.taker_fee if taker_fee is None else taker_fee
+        self.latency = latency
+        self.rng = rng or random.Random()
+        self.last_trade_price: Decimal | None = None
+        self._orders: dict[str, Order] = {}
+        self._budgets: dict[str, Decimal] = {}
+        self._resting: dict[BookSide, dict[Decimal, list[_Resting]]] = {BID: {}, ASK: {}}
+        self._resting_prices: dict[BookSide, list[Decimal]] = {BID: [], ASK: []}  # ascending
+        self._by_id: dict[str, _Resting] = {}
+        self._consumed: dict[BookSide, dict[Decimal, Decimal]] = {BID: {}, ASK: {}}
+        self._unmatched_trades: dict[BookSide, dict[Decimal, Decimal]] = {BID: {}, ASK: {}}
+        self._stops: dict[str, Order] = {}
+        self._arrivals: list[tuple[float, int, str, str, dict[str, Any]]] = []
+        self._sequence = itertools.count()
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    def submit(self, order: Order, at: float, *, budget: Decimal | None = None) -> list[OrderEvent]:
+        """Accept a new ``pending`` order sent at time ``at``.
+
+        ``budget`` caps the quote currency a buy may spend on fills and fees (its wallet hold).
+        With latency the order stays pending until the book reaches its arrival time.
+        """
+        if order.status is not OrderStatus.PENDING:
+            raise InvalidParameter("order", "a pending order", order.status.value)
+        self._orders[order.id] = order
+        if budget is not None:
+            self._budgets[order.id] = budget
+        delay = self.latency.draw(self.latency.order, self.rng)
+        if delay <= 0:
+            return self._arrive(order, at)
+        self._schedule(at + delay, "arrive", order.id, {})
+        return []
+
+    def cancel(self, order_id: str, at: float, reason: str = "cancelled") -> list[OrderEvent]:
+        """Cancel an open order; with cancel latency it may still fill until the cancel arrives."""
+        order = self._open_order(order_id)
+        delay = self.latency.draw(self.latency.cancel, self.rng)
+        if delay <= 0:
+            return self._cancel_now(order, at, reason)
+        self._schedule(at + delay, "cancel", order.id, {"reason": reason})
+        return []
+
+    def amend(self, order_id: str, at: float, *, price: Decimal | None = None,
+              size: Decimal | None = None) -> list[OrderEvent]:
+        """Change a resting limit order's price and/or total size.
+
+        A smaller size at the same price keeps the queue position; a new price or a larger size
+        joins the back of the queue, as on real exchanges. A new price that crosses the book takes
+        liquidity first (a post-only order is refused instead).
+        """
+        order = self._open_order(order_id)
+        entry = self._by_id.get(order_id)
+        if entry is None:
+            raise InvalidParameter("order_id", "a resting limit order", order_id)
+        if size is not None and size <= order.filled_size:
+            raise InvalidParameter("size", f"more than the filled size {format_decimal(order.filled_size)}",
+                                   format_decimal(size))
+        new_price = order.price if price is None else price
+        new_size = order.size if size is None else size
+        assert new_price is not None and new_size is not None and order.size is not None
+        if new_price == order.price and new_size <= order.size:
+            order.size = new_size
+            return []
+        if order.post_only and new_price != order.price and self._would_take(order.side, new_price):
+            raise InvalidParameter("price", "a price that does not take liquidity (post-only order)",
+                                   format_decimal(new_price))
+        self._unrest(entry)
+        order.price, order.size = new_price, new_size
+        events = self._take(order, at)
+        if order.is_open:
+            self._rest(order)
+        return events
+
+    def advance(self, now: float) -> list[OrderEvent]:
+        """Process what falls due by ``now``: arrivals and cancels after latency, GTD expiries."""
+        events = self.before_update(now, inclusive=True)
+        for order in [o for o in self._orders.values() if o.time_in_force is TimeInForce.GTD]:
+            if order.is_open and order.status is not OrderStatus.PENDING and order.expire_time is not None \
+                    and order.expire_time <= now:
+                events += self._finish(order, OrderStatus.EXPIRED, now, "expired")
+        return events
+
+    def restore(self, order: Order, at: float, *, budget: Decimal | None = None) -> list[OrderEvent]:
+        """Take back an open order loaded from the database after a restart.
+
+        A resting order rejoins the back of the queue at its price (its old position is unknown);
+        a pending one arrives now.
+        """
+        self._orders[order.id] = order
+        if budget is not None:
+            self._budgets[order.id] = budget
+        if order.status is OrderStatus.PENDING:
+            return self._arrive(order, at)
+        if order.type.is_stop and not order.triggered:
+            self._stops[order.id] = order
+        else:
+            self._rest(order)
+        return []
+
+    def estimate_cost(self, side: Side, *, size: Decimal | None = None,
+                      funds: Decimal | None = None) -> tuple[Decimal, Decimal]:
+        """(filled size, quote cost) that taking ``size`` or ``funds`` now would give, before fees."""
+        filled = cost = ZERO
+        for price, available, _ in self._liquidity(side, None):
+            take = available
+            if size is not None:
+                take = min(take, size - filled)
+            if funds is not None:
+                take = min(take, quantize_down((funds - cost) / price, self.market.size_step))
+            if take <= 0:
+                break
+            filled += take
+            cost += take * price
+        return filled, cost
+
+    def open_orders(self) -> list[Order]:
+        return [o for o in self._orders.values() if o.is_open]
+
+    def queue_ahead(self, order_id: str) -> Decimal:
+        """The real size queued ahead of a resting order (for tests and ``get_order``)."""
+        return self._by_id[order_id].ahead
+
+    def visible_size(self, side: BookSide, price: Decimal) -> Decimal:
+        """What a level shows to virtual orders: its real size less what virtual orders took there."""
+        return max(ZERO, self.book.ladder(side).size_at(price) - self._consumed[side].get(price, ZERO))
+
+    # -- market data ------------------------------------------------------------------------------
+
+    def apply_delta(self, side: BookSide, price: Decimal, size: Decimal, at: float) -> list[OrderEvent]:
+        """Change one level of the book through the engine: due orders first, then the change."""
+        events = self.before_update(at)
+        previous = self.book.apply_delta(side, price, size, at)
+        return events + self.on_book_change(side, price, previous, size, at)
+
+    def apply_snapshot(self, bids: Any, asks: Any, at: float, sequence: int | None = None) -> list[OrderEvent]:
+        """Rebuild the book through the engine: due orders first, then the snapshot."""
+        events = self.before_update(at)
+        self.book.apply_snapshot(bids, asks, at, sequence)
+        return events + self.on_book_snapshot(at)
+
+    def before_update(self, at: float, *, inclusive: bool = False) -> list[OrderEvent]:
+        """Let orders and cancels whose latency ends before ``at`` meet the book as it is now."""
+        events: list[OrderEvent] = []
+        while self._arrivals and (self._arrivals[0][0] < at or (inclusive and self._arrivals[0][0] <= at)):
+            due, _, kind, order_id, extra = heapq.heappop(self._arrivals)
+            order = self._orders.get(order_id)
+            if order is None or not order.is_open:
+                continue
+            if kind == "arrive":
+                events += self._arrive(order, due)
+            else:
+                events += self._cancel_now(order, due, extra["reason"])
+        return events
+
+    def on_book_change(self, side: BookSide, price: Decimal, previous: Decimal, size: Decimal,
+                       at: float) -> list[OrderEvent]:
+        """A level of the real book went from ``previous`` to ``size`` (0: removed)."""
+        consumed = self._consumed[side]
+        if consumed and price in consumed and size < previous:
+            left = consumed[price] - (previous - size)
+            if left > 0 and size > 0:
+                consumed[price] = left
+            else:
+                del consumed[price]
+        queue = self._resting[side].get(price)
+        if queue is not None and size < previous:
+            self._move_queue(side, price, queue, previous, size)
+        opposite = ASK if side is BID else BID
+        prices = self._resting_prices[opposite]
+        if size > previous and prices:
+            best_virtual = prices[-1] if opposite is BID else prices[0]
+            if better_or_equal(side, price, best_virtual):
+                return self._fill_crossed(opposite, at)
+        return []
+
+    def on_book_snapshot(self, at: float) -> list[OrderEvent]:
+        """The book was rebuilt: keep what is consistent with it and fill what it now crosses."""
+        for side in (BID, ASK):
+            ladder = self.book.ladder(side)
+            consumed = self._consumed[side]
+            for price in list(consumed):
+                real = ladder.size_at(price)
+                if real <= 0:
+                    del consumed[price]
+                else:
+                    consumed[price] = min(consumed[price], real)
+            for price, queue in self._resting[side].items():
+                real = ladder.size_at(price)
+                for entry in queue:
+                    entry.ahead = min(entry.ahead, real)
+            self._unmatched_trades[side].clear()
+        return self._fill_crossed(BID, at) + self._fill_crossed(ASK, at)
+
+    def on_trade(self, trade_id: str, price: Decimal, size: Decimal, taker: Side,
+                 at: float) -> list[OrderEvent]:
+        """A public trade printed: it moves queues, fills resting orders it reaches, triggers stops."""
+        events = self.before_update(at)
+        self.last_trade_price = price
+        side = resting_side(taker.opposite)  # a taker sell hits the bids
+        prices = self._resting_prices[side]
+        if prices:
+            reached = prices[bisect.bisect_left(prices, price):] if side is BID \
+                else prices[:bisect.bisect_right(prices, price)]
+            if side is BID:
+                reached.reverse()
+            for level in reached:
+                events += self._fill_from_trade(side, level, trade_id, price, size, at)
+        if self._stops:
+            events += self._trigger_stops(price, at)
+        return events
+
+    # -- arrival and taking -----------------------------------------------------------------------
+
+    def _arrive(self, order: Order, at: float) -> list[OrderEvent]:
+        if not self.book.live:
+            return [order.transition(OrderStatus.REJECTED, at,
+                                     f"book {self.market.name} is {self.book.state.value}")]
+        if order.post_only and order.price is not None and self._would_take(order.side, order.price):
+            return [order.transition(OrderStatus.REJECTED, at, "post-only order would take liquidity")]
+        events = [order.transition(OrderStatus.OPEN, at)]
+        if order.time_in_force is TimeInForce.GTD and order.expire_time is not None and order.expire_time <= at:
+            return events + self._finish(order, OrderStatus.EXPIRED, at, "expired")
+        if order.type.is_stop and not order.triggered:
+            if self._stop_reached(order, self.last_trade_price):
+                order.triggered = True
+            else:
+                self._stops[order.id] = order
+                return events
+        return events + self._execute(order, at)
+
+    def _execute(self, order: Order, at: float) -> list[OrderEvent]:
+        """Take what the order can take now, then rest or cancel the rest by its time in force."""
+        if order.time_in_force is TimeInForce.FOK and not self._fillable_whole(order):
+            return self._finish(order, OrderStatus.CANCELLED, at, "fill-or-kill order could not fill whole")
+        events = self._take(order, at)
+        if not order.is_open:
+            return events
+        if order.type.has_limit and order.time_in_force in (TimeInForce.GTC, TimeInForce.GTD):
+            self._rest(order)
+            return events
+        if order.type.has_limit:
+            reason = "immediate-or-cancel remainder cancelled"
+        elif next(self._liquidity(order.side, None), None) is None:
+            reason = "no more liquidity for the market order"
+        else:
+            reason = "market order stopped at its wallet hold"
+        return events + self._finish(order, OrderStatus.CANCELLED, at, reason)
+
+    def _take(self, order: Order, at: float) -> list[OrderEvent]:
+        events: list[OrderEvent] = []
+        limit = order.price if order.type.has_limit else None
+        for price, available, source in self._liquidity(order.side, limit):
+            size = self._affordable(order, price, available)
+            if size <= 0:
+                break
+            if isinstance(source, _Resting):
+                events += self._match_virtual(order, source, size, at)
+            else:
+                side = taken_side(order.side)
+                consumed = self._consumed[side].get(price, ZERO)
+                cause = {"type": "book_level", "price": format_decimal(price),
+                         "size_shown": format_decimal(source), "consumed_before": format_decimal(consumed)}
+                self._consumed[side][price] = consumed + size
+                events.append(self._fill(order, price, size, Liquidity.TAKER, at, cause))
+            if not order.is_open:
+                break
+        return events
+
+    def _affordable(self, order: Order, price: Decimal, available: Decimal) -> Decimal:
+        """How much of ``available`` at ``price`` the order can still take (size, funds, budget)."""
+        size = available
+        if order.remaining_size is not None:
+            size = min(size, order.remaining_size)
+        if order.remaining_funds is not None:
+            size = min(size, quantize_down(order.remaining_funds / price, self.market.size_step))
+        budget = self._budget_left(order)
+        if budget is not None:
+            size = min(size, quantize_down(budget / (price * (1 + self.taker_fee)), self.market.size_step))
+        return size
+
+    def _budget_left(self, order: Order) -> Decimal | None:
+        budget = self._budgets.get(order.id)
+        if budget is None or order.side is not Side.BUY:
+            return None
+        return budget - order.executed_value - order.fees
+
+    def _liquidity(self, side: Side, limit: Decimal | None) -> Iterator[tuple[Decimal, Decimal, Any]]:
+        """What a taker on ``side`` can take, best price first: real levels (less what virtual orders
+        took) and resting virtual orders, real size first at equal prices."""
+        book_side = taken_side(side)
+        consumed = self._consumed[book_side]
+        real = iter(self.book.ladder(book_side))
+        virtual = self._virtual_best_first(book_side)
+        next_real = next(real, None)
+        next_virtual = next(virtual, None)
+        while next_real is not None or next_virtual is not None:
+            if next_real is not None and (next_virtual is None or
+                                          better_or_equal(book_side, next_real[0], next_virtual.order.price)):
+                price, size = next_real
+                next_real = next(real, None)
+                if limit is not None and not better_or_equal(book_side, price, limit):
+                    return
+                available = size - consumed.get(price, ZERO) if consumed else size
+                if available > 0:
+                    yield price, available, size
+            else:
+                entry = next_virtual
+                next_virtual = next(virtual, None)
+                price = entry.order.price
+                if limit is not None and not better_or_equal(book_side, price, limit):
+                    return
+                yield price, entry.order.remaining_size, entry
+
+    def _virtual_best_first(self, side: BookSide) -> Iterator[_Resting]:
+        prices = self._resting_prices[side]
+        ordered = reversed(prices) if side is BID else iter(prices)
+        for price in list(ordered):
+            yield from list(self._resting[side].get(price, ()))
+
+    def _would_take(self, side: Side, price: Decimal) -> bool:
+        return next(iter(self._liquidity(side, price)), None) is not None
+
+    def _fillable_whole(self, order: Order) -> bool:
+        limit = order.price if order.type.has_limit else None
+        need = order.remaining_size
+        filled = cost = ZERO
+        for price, available, _ in self._liquidity(order.side, limit):
+            if need is not None:
+                filled += min(available, need - filled)
+                if filled >= need:
+                    return True
+            else:
+                assert order.remaining_funds is not None
+                cost += available * price
+                if cost >= order.remaining_funds:
+                    return True
+        return False
+
+    def _match_virtual(self, taker: Order, maker_entry: _Resting, size: Decimal, at: float) -> list[OrderEvent]:
+        maker = maker_entry.order
+        price = maker.price
+        assert price is not None
+        events = [self._fill(taker, price, size, Liquidity.TAKER, at,
+                             {"type": "virtual_order", "order_id": maker.id, "price": format_decimal(price)})]
+        events.append(self._fill(maker, price, size, Liquidity.MAKER, at,
+                                 {"type": "virtual_order", "order_id": taker.id, "price": format_decimal(price)}))
+        if not maker.is_open:
+            self._unrest(maker_entry)
+        return events
+
+    # -- resting orders ---------------------------------------------------------------------------
+
+    def _rest(self, order: Order) -> None:
+        side = resting_side(order.side)
+        price = order.price
+        assert price is not None
+        entry = _Resting(order, self.visible_size(side, price), next(self._sequence))
+        queue = self._resting[side].get(price)
+        if queue is None:
+            self._resting[side][price] = [entry]
+            bisect.insort(self._resting_prices[side], price)
+        else:
+            queue.append(entry)
+        self._by_id[order.id] = entry
+
+    def _unrest(self, entry: _Resting) -> None:
+        order = entry.order
+        side = resting_side(order.side)
+        price = order.price
+        queue = self._resting[side][price]
+        queue.remove(entry)
+        if not queue:
+            del self._resting[side][price]
+            prices = self._resting_prices[side]
+            del prices[bisect.bisect_left(prices, price)]
+            self._unmatched_trades[side].pop(price, None)
+        del self._by_id[order.id]
+
+    def _move_queue(self, side: BookSide, price: Decimal, queue: list[_Resting], previous: Decimal,
+                    size: Decimal) -> None:
+        """A level with resting virtual orders shrank: trades already counted are matched first;
+        the rest is cancels, assumed spread evenly over the queue."""
+        decrease = previous - size
+        traded = self._unmatched_trades[side].get(price, ZERO)
+        explained = min(decrease, traded)
+        if explained:
+            self._unmatched_trades[side][price] = traded - explained
+        cancelled = decrease - explained
+        before_cancels = previous - explained
+        for entry in queue:
+            if cancelled > 0 and before_cancels > 0 and entry.ahead > 0:
+                entry.ahead -= cancelled * entry.ahead / before_cancels
+            if entry.ahead > size:
+                entry.ahead = size
+
+    def _fill_from_trade(self, side: BookSide, level: Decimal, trade_id: str, price: Decimal, size: Decimal,
+                         at: float) -> list[OrderEvent]:
+        events: list[OrderEvent] = []
+        queue = self._resting[side].get(level)
+        if not queue:
+            return events
+        through = level != price
+        if not through:
+            self._unmatched_trades[side][level] = self._unmatched_trades[side].get(level, ZERO) + size
+        taken_by_earlier = ZERO
+        for entry in list(queue):
+            order = entry.order
+            ahead = entry.ahead
+            if through:
+                fill = order.remaining_size
+            else:
+                fill = min(order.remaining_size, max(ZERO, size - ahead - taken_by_earlier))
+                entry.ahead = max(ZERO, ahead - size)
+            if fill > 0 and self.book.live:
+                cause = {"type": "public_trade", "trade_id": trade_id, "price": format_decimal(price),
+                         "size": format_decimal(size), "queue_ahead": format_decimal(ahead)}
+                events.append(self._fill(order, level, fill, Liquidity.MAKER, at, cause))
+                taken_by_earlier += fill
+                if not order.is_open:
+                    self._unrest(entry)
+        return events
+
+    def _fill_crossed(self, side: BookSide, at: float) -> list[OrderEvent]:
+        """Resting virtual orders on ``side`` that the other side of the real book now reaches fill
+        against it, at their own price, as makers."""
+        events: list[OrderEvent] = []
+        if not self.book.live:
+            return events
+        other = ASK if side is BID else BID
+        prices = self._resting_prices[side]
+        while prices:
+            best_virtual = prices[-1] if side is BID else prices[0]
+            crossing = self._best_visible(other)
+            if crossing is None or not better_or_equal(other, crossing[0], best_virtual):
+                break
+            real_price, available, shown = crossing
+            entry = self._resting[side][best_virtual][0]
+            order = entry.order
+            size = min(order.remaining_size, available)
+            consumed = self._consumed[other].get(real_price, ZERO)
+            self._consumed[other][real_price] = consumed + size
+            cause = {"type": "book_cross", "price": format_decimal(real_price), "size_shown": format_decimal(shown),
+                     "consumed_before": format_decimal(consumed)}
+            events.append(self._fill(order, best_virtual, size, Liquidity.MAKER, at, cause))
+            if not order.is_open:
+                self._unrest(entry)
+        return events
+
+    def _best_visible(self, side: BookSide) -> tuple[Decimal, Decimal, Decimal] | None:
+        consumed = self._consumed[side]
+        for price, size in self.book.ladder(side):
+            available = size - consumed.get(price, ZERO) if consumed else size
+            if available > 0:
+                return price, available, size
+        return None
+
+    # -- stops, cancels, fills --------------------------------------------------------------------
+
+    @staticmethod
+    def _stop_reached(order: Order, last: Decimal | None) -> bool:
+        if last is None or order.stop_price is None:
+            return False
+        return last >= order.stop_price if order.side is Side.BUY else last <= order.stop_price
+
+    def _trigger_stops(self, price: Decimal, at: float) -> list[OrderEvent]:
+        events: list[OrderEvent] = []
+        for order in [o for o in self._stops.values() if self._stop_reached(o, price)]:
+            del self._stops[order.id]
+            order.triggered = True
+            if not self.book.live:
+                events += self._finish(order, OrderStatus.CANCELLED, at,
+                                       f"stop triggered while book {self.market.name} is {self.book.state.value}")
+            else:
+                events += self._execute(order, at)
+        return events
+
+    def _cancel_now(self, order: Order, at: float, reason: str) -> list[OrderEvent]:
+        if order.status is OrderStatus.PENDING:
+            self._arrivals = [a for a in self._arrivals if a[3] != order.id]
+            heapq.heapify(self._arrivals)
+        return self._finish(order, OrderStatus.CANCELLED, at, reason)
+
+    def _finish(self, order: Order, status: OrderStatus, at: float, reason: str) -> list[OrderEvent]:
+        entry = self._by_id.get(order.id)
+        if entry is not None:
+            self._unrest(entry)
+        self._stops.pop(order.id, None)
+        self._budgets.pop(order.id, None)
+        self._orders.pop(order.id, None)
+        return [order.transition(status, at, reason)]
+
+    def _fill(self, order: Order, price: Decimal, size: Decimal, liquidity: Liquidity, at: float,
+              cause: dict[str, Any]) -> OrderEvent:
+        rate = self.maker_fee if liquidity is Liquidity.MAKER else self.taker_fee
+        fill = Fill(order.id, f"{order.id}-{len(order.fill_ids) + 1}", price, size, fee_for(price * size, rate),
+                    self.market.pair.quote, liquidity, at, cause)
+        event = order.apply_fill(fill)
+        if not order.is_open:
+            self._budgets.pop(order.id, None)
+            self._orders.pop(order.id, None)
+        return event
+
+    def _open_order(self, order_id: str) -> Order:
+        order = self._orders.get(order_id)
+        if order is None or not order.is_open:
+            raise OrderNotFound(order_id)
+        return order
+
+    def _schedule(self, due: float, kind: str, order_id: str, extra: dict[str, Any]) -> None:
+        heapq.heappush(self._arrivals, (due, next(self._sequence), kind, order_id, extra))
