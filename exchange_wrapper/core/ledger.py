@@ -238,43 +238,29 @@ def currency_totals(postings: tuple[Posting, ...] | list[Posting]) -> dict[str, 
     return out
 
 
-def fund(wallet_set: WalletSetRef, exchange: str, currency: str, amount: object,
-         memo: str = "") -> Transaction:
-    """Virtual money into a paper set's available funds."""
-    _require_mode(wallet_set, Mode.PAPER, "fund")
+#: The moves between a set's available funds and a counter-account:
+#: kind -> (the mode of set it is for, the counter-account, whether money enters the set).
+FUND_MOVES = {
+    TransactionKind.FUND: (Mode.PAPER, AccountKind.VIRTUAL_FUNDING, True),
+    TransactionKind.WITHDRAW: (Mode.PAPER, AccountKind.VIRTUAL_FUNDING, False),
+    TransactionKind.ALLOCATE: (Mode.LIVE, AccountKind.UNALLOCATED, True),
+    TransactionKind.DEALLOCATE: (Mode.LIVE, AccountKind.UNALLOCATED, False),
+}
+
+
+def move_funds(kind: TransactionKind, wallet_set: WalletSetRef, exchange: str, currency: str, amount: object,
+               balances: Balances, memo: str = "") -> Transaction:
+    """Fund or withdraw a paper set (virtual money), allocate or deallocate a live set (the real
+    exchange account's unallocated funds, which cap what all live sets hold together)."""
+    mode, counter_kind, into_set = FUND_MOVES[kind]
+    if wallet_set.mode is not mode:
+        raise Conflict(f"{kind.value} is for {mode.value} wallet sets only; wallet set {wallet_set.id} "
+                       f"is {wallet_set.mode.value}")
     value = positive_amount(amount, "amount")
-    return _move(TransactionKind.FUND, Account(AccountKind.VIRTUAL_FUNDING, exchange, currency_code(currency)),
-                 Account.available(wallet_set.id, exchange, currency), value, {}, wallet_set.id, memo=memo)
-
-
-def withdraw(wallet_set: WalletSetRef, exchange: str, currency: str, amount: object, balances: Balances,
-             memo: str = "") -> Transaction:
-    """Virtual money out of a paper set's available funds."""
-    _require_mode(wallet_set, Mode.PAPER, "withdraw")
-    value = positive_amount(amount, "amount")
-    return _move(TransactionKind.WITHDRAW, Account.available(wallet_set.id, exchange, currency_code(currency)),
-                 Account(AccountKind.VIRTUAL_FUNDING, exchange, currency), value, balances, wallet_set.id,
-                 memo=memo)
-
-
-def allocate(wallet_set: WalletSetRef, exchange: str, currency: str, amount: object, balances: Balances,
-             memo: str = "") -> Transaction:
-    """Part of the real exchange account's unallocated funds to a live set."""
-    _require_mode(wallet_set, Mode.LIVE, "allocate")
-    value = positive_amount(amount, "amount")
-    return _move(TransactionKind.ALLOCATE, Account(AccountKind.UNALLOCATED, exchange, currency_code(currency)),
-                 Account.available(wallet_set.id, exchange, currency), value, balances, wallet_set.id,
-                 memo=memo)
-
-
-def deallocate(wallet_set: WalletSetRef, exchange: str, currency: str, amount: object, balances: Balances,
-               memo: str = "") -> Transaction:
-    """A live set's available funds back to the exchange account's unallocated funds."""
-    _require_mode(wallet_set, Mode.LIVE, "deallocate")
-    value = positive_amount(amount, "amount")
-    return _move(TransactionKind.DEALLOCATE, Account.available(wallet_set.id, exchange, currency_code(currency)),
-                 Account(AccountKind.UNALLOCATED, exchange, currency), value, balances, wallet_set.id,
-                 memo=memo)
+    counter = Account(counter_kind, exchange, currency_code(currency))
+    own = Account.available(wallet_set.id, exchange, currency)
+    source, target = (counter, own) if into_set else (own, counter)
+    return _move(kind, source, target, value, balances, wallet_set.id, memo=memo)
 
 
 def transfer(source: WalletSetRef, target: WalletSetRef, exchange: str, currency: str, amount: object,
@@ -391,12 +377,6 @@ def _checked(transaction: Transaction, balances: Balances, wallet_set: int) -> T
                 owner = wallet_set if account.wallet_set is None else account.wallet_set
                 raise InsufficientFunds(owner, account.exchange, account.currency, -change, before)
     return transaction
-
-
-def _require_mode(wallet_set: WalletSetRef, mode: Mode, operation: str) -> None:
-    if wallet_set.mode is not mode:
-        raise Conflict(f"{operation} is for {mode.value} wallet sets only; wallet set {wallet_set.id} "
-                       f"is {wallet_set.mode.value}")
 
 
 def _order_ref(value: object, field: str = "order") -> str:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from exchange_wrapper.core import ledger
 from exchange_wrapper.core.errors import Conflict, InsufficientFunds, InvalidParameter, Overallocated
-from exchange_wrapper.core.ledger import Account, AccountKind, FillTerms, Mode, Posting, Transaction, WalletSetRef
+from exchange_wrapper.core.ledger import (
+    Account, AccountKind, FillTerms, Mode, Posting, Transaction, TransactionKind, WalletSetRef,
+)
 from exchange_wrapper.core.pairs import Pair
 
 CAPTURES = Path(__file__).resolve().parents[1] / "captures"
@@ -16,6 +18,8 @@ PAPER = WalletSetRef(1, Mode.PAPER)
 OTHER_PAPER = WalletSetRef(2, Mode.PAPER)
 LIVE = WalletSetRef(3, Mode.LIVE)
 D = Decimal
+FUND, WITHDRAW = TransactionKind.FUND, TransactionKind.WITHDRAW
+ALLOCATE, DEALLOCATE = TransactionKind.ALLOCATE, TransactionKind.DEALLOCATE
 
 
 def coinbase_matches(product: str, count: int) -> list[dict]:
@@ -66,17 +70,17 @@ class AccountTest(unittest.TestCase):
 class TransactionTest(unittest.TestCase):
     def test_unbalanced_transaction_cannot_exist(self):
         with self.assertRaises(ValueError):
-            Transaction(ledger.TransactionKind.FUND, (Posting(available(1, "USD"), D("1")),
+            Transaction(TransactionKind.FUND, (Posting(available(1, "USD"), D("1")),
                                                       Posting(counter(AccountKind.FEES, "USD"), D("-0.99"))))
 
     def test_balance_is_per_currency(self):
         with self.assertRaises(ValueError):
-            Transaction(ledger.TransactionKind.FUND, (Posting(available(1, "USD"), D("1")),
+            Transaction(TransactionKind.FUND, (Posting(available(1, "USD"), D("1")),
                                                       Posting(available(1, "EUR"), D("-1"))))
 
     def test_changes_net_repeated_accounts(self):
         account = available(1, "USD")
-        transaction = Transaction(ledger.TransactionKind.FUND, (
+        transaction = Transaction(TransactionKind.FUND, (
             Posting(account, D("5")), Posting(account, D("-2")),
             Posting(counter(AccountKind.VIRTUAL_FUNDING, "USD"), D("-3"))))
         self.assertEqual({account: D("3"), counter(AccountKind.VIRTUAL_FUNDING, "USD"): D("-3")},
@@ -119,69 +123,71 @@ class AmountTest(unittest.TestCase):
 
 class FundAndWithdrawTest(unittest.TestCase):
     def test_fund_moves_virtual_money_in(self):
-        transaction = ledger.fund(PAPER, "coinbase", "USD", "1000.50", memo="start")
-        self.assertEqual(ledger.TransactionKind.FUND, transaction.kind)
+        transaction = ledger.move_funds(FUND, PAPER, "coinbase", "USD", "1000.50", {}, memo="start")
+        self.assertEqual(TransactionKind.FUND, transaction.kind)
         self.assertEqual("start", transaction.memo)
         self.assertEqual({(counter(AccountKind.VIRTUAL_FUNDING, "USD"), D("-1000.50")),
                           (available(1, "USD"), D("1000.50"))}, postings(transaction))
 
     def test_fund_and_withdraw_refused_for_live_sets(self):
         with self.assertRaises(Conflict) as caught:
-            ledger.fund(LIVE, "coinbase", "USD", D("1"))
+            ledger.move_funds(FUND, LIVE, "coinbase", "USD", D("1"), {})
         self.assertIn("paper", str(caught.exception))
         with self.assertRaises(Conflict):
-            ledger.withdraw(LIVE, "coinbase", "USD", D("1"), {available(3, "USD"): D("5")})
+            ledger.move_funds(WITHDRAW, LIVE, "coinbase", "USD", D("1"), {available(3, "USD"): D("5")})
 
     def test_withdraw_up_to_available(self):
         funds = {available(1, "USD"): D("10")}
-        transaction = ledger.withdraw(PAPER, "coinbase", "USD", D("10"), funds)
-        self.assertEqual({(available(1, "USD"), D("-10")), (counter(AccountKind.VIRTUAL_FUNDING, "USD"), D("10"))},
-                         postings(transaction))
+        transaction = ledger.move_funds(WITHDRAW, PAPER, "coinbase", "USD", D("10"), funds)
+        self.assertEqual({(available(1, "USD"), D("-10")),
+                          (counter(AccountKind.VIRTUAL_FUNDING, "USD"), D("10"))}, postings(transaction))
 
     def test_overdraft_names_wallet_set_currency_needed_available(self):
         with self.assertRaises(InsufficientFunds) as caught:
-            ledger.withdraw(PAPER, "coinbase", "USD", D("10.01"), {available(1, "USD"): D("10")})
+            ledger.move_funds(WITHDRAW, PAPER, "coinbase", "USD", D("10.01"), {available(1, "USD"): D("10")})
         error = caught.exception
         self.assertEqual((1, "coinbase", "USD", D("10.01"), D("10")),
                          (error.wallet_set, error.exchange, error.currency, error.needed, error.available))
 
     def test_missing_account_counts_as_zero(self):
         with self.assertRaises(InsufficientFunds) as caught:
-            ledger.withdraw(PAPER, "coinbase", "USD", D("1"), {})
+            ledger.move_funds(WITHDRAW, PAPER, "coinbase", "USD", D("1"), {})
         self.assertEqual(D("0"), caught.exception.available)
 
     def test_bad_currency_and_amount(self):
         with self.assertRaises(InvalidParameter) as caught:
-            ledger.fund(PAPER, "coinbase", "usd", D("1"))
+            ledger.move_funds(FUND, PAPER, "coinbase", "usd", D("1"), {})
         self.assertEqual("currency", caught.exception.field)
         with self.assertRaises(InvalidParameter) as caught:
-            ledger.fund(PAPER, "coinbase", "USD", D("-1"))
+            ledger.move_funds(FUND, PAPER, "coinbase", "USD", D("-1"), {})
         self.assertEqual("amount", caught.exception.field)
 
 
 class AllocationTest(unittest.TestCase):
+    unallocated = {counter(AccountKind.UNALLOCATED, "BTC"): D("2")}
+
     def test_allocate_from_unallocated(self):
-        funds = {counter(AccountKind.UNALLOCATED, "BTC"): D("2")}
-        transaction = ledger.allocate(LIVE, "coinbase", "BTC", D("1.5"), funds)
-        self.assertEqual({(counter(AccountKind.UNALLOCATED, "BTC"), D("-1.5")), (available(3, "BTC"), D("1.5"))},
-                         postings(transaction))
+        transaction = ledger.move_funds(ALLOCATE, LIVE, "coinbase", "BTC", D("1.5"), self.unallocated)
+        self.assertEqual({(counter(AccountKind.UNALLOCATED, "BTC"), D("-1.5")),
+                          (available(3, "BTC"), D("1.5"))}, postings(transaction))
 
     def test_allocation_capped_by_exchange_account(self):
         with self.assertRaises(InsufficientFunds) as caught:
-            ledger.allocate(LIVE, "coinbase", "BTC", D("2.1"), {counter(AccountKind.UNALLOCATED, "BTC"): D("2")})
+            ledger.move_funds(ALLOCATE, LIVE, "coinbase", "BTC", D("2.1"), self.unallocated)
         self.assertEqual((3, D("2.1"), D("2")),
                          (caught.exception.wallet_set, caught.exception.needed, caught.exception.available))
 
     def test_paper_sets_cannot_allocate(self):
         with self.assertRaises(Conflict):
-            ledger.allocate(PAPER, "coinbase", "BTC", D("1"), {counter(AccountKind.UNALLOCATED, "BTC"): D("2")})
+            ledger.move_funds(ALLOCATE, PAPER, "coinbase", "BTC", D("1"), self.unallocated)
 
     def test_deallocate_returns_available(self):
-        transaction = ledger.deallocate(LIVE, "coinbase", "BTC", D("0.5"), {available(3, "BTC"): D("0.5")})
+        funds = {available(3, "BTC"): D("0.5")}
+        transaction = ledger.move_funds(DEALLOCATE, LIVE, "coinbase", "BTC", D("0.5"), funds)
         self.assertEqual({(available(3, "BTC"), D("-0.5")), (counter(AccountKind.UNALLOCATED, "BTC"), D("0.5"))},
                          postings(transaction))
         with self.assertRaises(InsufficientFunds):
-            ledger.deallocate(LIVE, "coinbase", "BTC", D("0.6"), {available(3, "BTC"): D("0.5")})
+            ledger.move_funds(DEALLOCATE, LIVE, "coinbase", "BTC", D("0.6"), {available(3, "BTC"): D("0.5")})
 
 
 class ReconcileTest(unittest.TestCase):
@@ -207,7 +213,8 @@ class ReconcileTest(unittest.TestCase):
 
 class TransferTest(unittest.TestCase):
     def test_between_paper_sets(self):
-        transaction = ledger.transfer(PAPER, OTHER_PAPER, "coinbase", "USD", D("4"), {available(1, "USD"): D("4")})
+        funds = {available(1, "USD"): D("4")}
+        transaction = ledger.transfer(PAPER, OTHER_PAPER, "coinbase", "USD", D("4"), funds)
         self.assertEqual({(available(1, "USD"), D("-4")), (available(2, "USD"), D("4"))}, postings(transaction))
 
     def test_paper_to_live_refused(self):
@@ -230,7 +237,8 @@ class HoldTest(unittest.TestCase):
     def test_hold_moves_available_to_the_orders_hold(self):
         transaction = ledger.place_hold(PAPER, "coinbase", "USD", D("25"), "o1", {available(1, "USD"): D("30")})
         self.assertEqual("o1", transaction.reference)
-        self.assertEqual({(available(1, "USD"), D("-25")), (held(1, "USD", "o1"), D("25"))}, postings(transaction))
+        self.assertEqual({(available(1, "USD"), D("-25")), (held(1, "USD", "o1"), D("25"))},
+                         postings(transaction))
 
     def test_hold_beyond_available_refused(self):
         funds = {available(1, "USD"): D("30"), held(1, "USD", "o0"): D("70")}
@@ -241,7 +249,8 @@ class HoldTest(unittest.TestCase):
     def test_release_all_or_part(self):
         funds = {held(1, "USD", "o1"): D("25")}
         everything = ledger.release_hold(PAPER, "coinbase", "USD", "o1", funds)
-        self.assertEqual({(held(1, "USD", "o1"), D("-25")), (available(1, "USD"), D("25"))}, postings(everything))
+        self.assertEqual({(held(1, "USD", "o1"), D("-25")), (available(1, "USD"), D("25"))},
+                         postings(everything))
         part = ledger.release_hold(PAPER, "coinbase", "USD", "o1", funds, amount=D("10"))
         self.assertEqual({(held(1, "USD", "o1"), D("-10")), (available(1, "USD"), D("10"))}, postings(part))
         with self.assertRaises(InsufficientFunds):
@@ -265,9 +274,9 @@ class SettleFillTest(unittest.TestCase):
         self.skl_btc = coinbase_matches("SKL-BTC", 1)[0]
         self.pair = Pair("SKL", "USD")
 
-    def fill(self, match: dict, side: str, fee_currency: str | None = None, fee_rate: str = "0.005") -> FillTerms:
+    def fill(self, match: dict, side: str, fee_rate: str = "0.005") -> FillTerms:
         fee = match["price"] * match["size"] * D(fee_rate)
-        return FillTerms.parse(self.pair, side, match["price"], match["size"], fee, fee_currency)
+        return FillTerms.parse(self.pair, side, match["price"], match["size"], fee)
 
     def test_recorded_trades_are_the_ones_expected(self):
         self.assertEqual([(D("0.791"), D("450")), (D("0.7912"), D("1787"))],
@@ -277,7 +286,7 @@ class SettleFillTest(unittest.TestCase):
         match = self.skl_usd[0]  # 450 SKL at 0.791 USD = 355.95 USD, fee 1.77975 USD
         funds = {held(1, "USD", "o1"): D("400"), available(1, "USD"): D("0")}
         transaction = ledger.settle_fill(PAPER, "coinbase", "o1", self.fill(match, "buy"), "f1", funds)
-        self.assertEqual(ledger.TransactionKind.FILL, transaction.kind)
+        self.assertEqual(TransactionKind.FILL, transaction.kind)
         self.assertEqual("f1", transaction.reference)
         self.assertEqual({(counter(AccountKind.MARKET, "USD"), D("355.95")),
                           (counter(AccountKind.MARKET, "SKL"), D("-450")),

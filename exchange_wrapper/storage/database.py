@@ -1,0 +1,186 @@
+"""Opening the database: the ``database_url`` setting, connection settings, schema and upgrades.
+
+Call :func:`open_database` once at start-up; it binds the models to the database it returns,
+creates the schema on first start and upgrades an older one. Connections are per thread
+(peewee opens one on a thread's first query); :func:`close_database` closes the caller's.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+from weakref import WeakKeyDictionary
+
+from peewee import Database, OperationalError, PeeweeException, PostgresqlDatabase, SqliteDatabase
+
+from ..core.errors import ConfigError, DatabaseUnavailable
+from .models import MODELS, MONEY_COLUMN, SchemaVersion, now_us
+
+EXPECTED_URL = ("sqlite:///RELATIVE/PATH, sqlite:////ABSOLUTE/PATH, a plain file path, or "
+                "postgresql://user:password@host:port/dbname")
+
+#: Seconds a connection waits for another's lock before giving up (SQLite busy timeout).
+BUSY_TIMEOUT = 10
+
+SQLITE_PRAGMAS = (("journal_mode", "wal"), ("foreign_keys", 1),
+                  ("busy_timeout", BUSY_TIMEOUT * 1000), ("synchronous", "normal"))
+
+_write_locks: WeakKeyDictionary[Database, threading.RLock] = WeakKeyDictionary()
+
+# Any constant will do: it names the lock that serialises schema upgrades on PostgreSQL.
+_UPGRADE_LOCK = 0x78577261
+
+
+def _create_tables(db: Database) -> None:
+    db.create_tables(MODELS)
+
+
+#: Steps that bring a database to the version they are keyed by, run in order from the version
+#: recorded in ``schema_version`` (0 for an empty database). Step 1 creates the tables as the
+#: models stand; the day a model changes, step 1 must keep creating the version-1 tables (freeze
+#: their definitions in it) and a new step alters them.
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _create_tables}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+def open_database(url: str) -> Database:
+    """Connect to ``url`` (the ``database_url`` setting), bring its schema up to date, bind the models.
+
+    Raises :class:`ConfigError` naming ``database_url`` for a malformed URL and
+    :class:`DatabaseUnavailable` when the database cannot be opened.
+    """
+    db = _database_for(url)
+    db.bind(MODELS)
+    try:
+        db.connect(reuse_if_open=True)
+        upgrade_schema(db)
+    except (PeeweeException, sqlite3.Error) as exc:
+        db.close()
+        raise DatabaseUnavailable(describe_url(url), _first_line(exc)) from exc
+    return db
+
+
+def close_database(db: Database) -> None:
+    """Close the calling thread's connection (other threads' close when the threads end)."""
+    if not db.is_closed():
+        db.close()
+
+
+def schema_version(db: Database) -> int:
+    """The newest schema version applied to ``db`` (0 if none)."""
+    if not db.table_exists(SchemaVersion._meta.table_name):
+        return 0
+    return max((row.version for row in SchemaVersion.select(SchemaVersion.version)), default=0)
+
+
+def upgrade_schema(db: Database) -> int:
+    """Apply every migration newer than the recorded version, in one locked transaction."""
+    with write_transaction(db):
+        if is_postgres(db):
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_UPGRADE_LOCK,))
+        current = schema_version(db)
+        if current > SCHEMA_VERSION:
+            raise ConfigError("database_url", f"a database at schema version {SCHEMA_VERSION} or older "
+                                              "(this xWrap is older than the database)", f"version {current}")
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[version](db)
+            SchemaVersion.create(version=version, applied_at=now_us())
+    return SCHEMA_VERSION
+
+
+def is_postgres(db: Database) -> bool:
+    return isinstance(db, PostgresqlDatabase)
+
+
+def write_transaction(db: Database) -> AbstractContextManager:
+    """A transaction for read-check-write: on SQLite it takes the write lock at BEGIN (IMMEDIATE),
+    so no other writer can change what it read; on PostgreSQL lock rows with SELECT ... FOR UPDATE.
+
+    Nested inside another transaction it becomes a savepoint of it.
+    """
+    if isinstance(db, SqliteDatabase):
+        return _sqlite_write(db)
+    return db.atomic()
+
+
+@contextmanager
+def _sqlite_write(db: SqliteDatabase) -> Iterator[None]:
+    # Threads of this process queue on a lock rather than in SQLite's busy handler, which
+    # sleeps and polls; BEGIN IMMEDIATE still excludes writers in other processes.
+    with _write_locks[db], db.atomic("IMMEDIATE"):
+        yield
+
+
+def read_transaction(db: Database) -> AbstractContextManager:
+    """A transaction whose reads all see one snapshot of the database."""
+    return db.atomic() if isinstance(db, SqliteDatabase) else db.atomic(isolation_level="REPEATABLE READ")
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is a lock timeout, deadlock or serialization failure: retrying may succeed."""
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, sqlite3.OperationalError):
+        return getattr(orig, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return isinstance(exc, OperationalError) and getattr(orig, "pgcode", None) in ("40001", "40P01", "55P03")
+
+
+def describe_url(url: str) -> str:
+    """``url`` with any password hidden, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _database_for(url: object) -> Database:
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigError("database_url", EXPECTED_URL, url)
+    if url.startswith(("postgresql://", "postgres://")):
+        return _postgres(url)
+    if url.startswith("sqlite:"):
+        if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
+            raise ConfigError("database_url", EXPECTED_URL, url)
+        return _sqlite(url, url[len("sqlite:///"):])
+    if "://" in url:
+        raise ConfigError("database_url", EXPECTED_URL, url)
+    return _sqlite(url, url)
+
+
+def _sqlite(url: str, path: str) -> SqliteDatabase:
+    if path == ":memory:" or path.startswith("file:"):
+        raise ConfigError("database_url", "a database file (an in-memory database is private to one "
+                                          "connection, and xWrap uses one per thread)", url)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT,
+                        field_types={"MONEY": MONEY_COLUMN["sqlite"]})
+    _write_locks[db] = threading.RLock()
+    return db
+
+
+def _postgres(url: str) -> PostgresqlDatabase:
+    parts = urlsplit(url)
+    name = unquote(parts.path.lstrip("/"))
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError("database_url", EXPECTED_URL + " (the port a number)", describe_url(url)) from None
+    if not parts.hostname or not name or "/" in name:
+        raise ConfigError("database_url", EXPECTED_URL, describe_url(url))
+    params: dict[str, object] = {"connect_timeout": 10, **dict(parse_qsl(parts.query))}
+    if parts.username:
+        params["user"] = unquote(parts.username)
+    if parts.password is not None:
+        params["password"] = unquote(parts.password)
+    params["host"] = parts.hostname
+    if port is not None:
+        params["port"] = port
+    return PostgresqlDatabase(name, field_types={"MONEY": MONEY_COLUMN["postgresql"]}, **params)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,255 @@
+"""The database tables, as peewee models.
+
+Conventions:
+
+* Amounts are :class:`MoneyField`: exact Decimals on both databases (TEXT holding the canonical
+  decimal string on SQLite, NUMERIC(38,18) on PostgreSQL); more than 18 decimals is refused.
+* Times are :class:`TimestampField`: integer microseconds since the Unix epoch, UTC.
+* Enumerated columns are strings checked by the database against the tuples below.
+
+The models carry no database: :func:`exchange_wrapper.storage.database.open_database` binds
+them to the one it opens (one open database per process).
+"""
+from __future__ import annotations
+
+import time
+from decimal import Decimal, localcontext
+
+from peewee import (
+    BigAutoField, BigIntegerField, BooleanField, CharField, Check, Field, ForeignKeyField, IntegerField,
+    Model, TextField,
+)
+
+from ..core.ledger import (
+    EXACT, MAX_INTEGER_DIGITS, MAX_PLACES, Mode, TransactionKind, amount_text, storable_amount,
+)
+from ..core.money import ZERO
+
+WALLET_SET_MODES = tuple(mode.value for mode in Mode)
+TRANSACTION_KINDS = tuple(kind.value for kind in TransactionKind)
+ORDER_SIDES = ("buy", "sell")
+ORDER_TYPES = ("market", "limit", "stop_market", "stop_limit")
+TIMES_IN_FORCE = ("GTC", "IOC", "FOK", "GTD")
+ORDER_STATUSES = ("pending", "open", "partially_filled", "filled", "cancelled", "rejected", "expired")
+LIQUIDITIES = ("maker", "taker")
+
+#: The column type of MoneyField on each database (``field_types`` of the Database).
+MONEY_COLUMN = {"sqlite": "TEXT", "postgresql": f"NUMERIC({MAX_INTEGER_DIGITS + MAX_PLACES},{MAX_PLACES})"}
+
+
+def now_us() -> int:
+    """The wall clock as a :class:`TimestampField` value."""
+    return time.time_ns() // 1000
+
+
+class MoneyField(Field):
+    """An exact Decimal amount (never REAL: SQLite's DECIMAL affinity would store a float)."""
+
+    field_type = "MONEY"
+
+    def db_value(self, value: Decimal | int | None) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = Decimal(value)
+        return amount_text(storable_amount(value, self.name))
+
+    def python_value(self, value: str | Decimal | None) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(amount_text(Decimal(value)))
+
+
+class TimestampField(BigIntegerField):
+    """Microseconds since the Unix epoch, UTC."""
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> Check:
+    return Check(f"{column} IN ({', '.join(repr(v) for v in values)})")
+
+
+class BaseModel(Model):
+    class Meta:
+        legacy_table_names = False
+
+
+class SchemaVersion(BaseModel):
+    """One row per schema version applied to this database."""
+
+    version = IntegerField(primary_key=True)
+    applied_at = TimestampField()
+
+
+class WalletSet(BaseModel):
+    """A named partition of funds, paper (virtual money) or live (a share of a real account)."""
+
+    name = CharField(max_length=64, unique=True)
+    mode = CharField(max_length=8, constraints=[_one_of("mode", WALLET_SET_MODES)])
+    created_at = TimestampField()
+
+
+class Wallet(BaseModel):
+    """A wallet set's funds in one currency on one exchange: a cached projection of the ledger.
+
+    ``balance`` is everything the set owns there, ``hold`` the part reserved for open orders;
+    only :mod:`exchange_wrapper.storage.wallets` writes them, in the ledger's transaction.
+    """
+
+    wallet_set = ForeignKeyField(WalletSet, backref="wallets", on_delete="RESTRICT")
+    exchange = CharField(max_length=32)
+    currency = CharField(max_length=16)
+    balance = MoneyField(default=ZERO)
+    hold = MoneyField(default=ZERO)
+
+    class Meta:
+        indexes = ((("wallet_set", "exchange", "currency"), True),)
+
+    @property
+    def available(self) -> Decimal:
+        with localcontext(EXACT):
+            return self.balance - self.hold
+
+
+class LedgerTransaction(BaseModel):
+    """One balanced change of money; its postings sum to zero in every currency.
+
+    ``reference`` is the order (hold, release) or the fill (fill) it belongs to; a fill
+    reference is unique, so one fill cannot be settled twice.
+    """
+
+    id = BigAutoField()
+    kind = CharField(max_length=16, constraints=[_one_of("kind", TRANSACTION_KINDS)])
+    reference = CharField(max_length=128, null=True, index=True)
+    created_at = TimestampField()
+    memo = TextField(default="")
+
+
+LedgerTransaction.add_index(LedgerTransaction.kind, LedgerTransaction.reference, unique=True,
+                            where=(LedgerTransaction.kind == TransactionKind.FILL.value))
+
+
+class LedgerPosting(BaseModel):
+    """One leg of a transaction: ``amount`` (signed) enters ``account`` in ``currency`` on ``exchange``.
+
+    ``account`` is :attr:`exchange_wrapper.core.ledger.Account.name`; ``wallet_set`` repeats the
+    set an account belongs to (null for counter-accounts) so a set's entries can be found by index.
+    """
+
+    id = BigAutoField()
+    transaction = ForeignKeyField(LedgerTransaction, backref="postings", on_delete="RESTRICT")
+    account = CharField(max_length=255)
+    wallet_set = ForeignKeyField(WalletSet, null=True, backref="postings", on_delete="RESTRICT")
+    exchange = CharField(max_length=32)
+    currency = CharField(max_length=16)
+    amount = MoneyField()
+
+    class Meta:
+        indexes = ((("account", "exchange", "currency"), False),
+                   (("wallet_set", "exchange", "currency"), False))
+
+
+class Hold(BaseModel):
+    """What remains reserved for one order (a projection of the order's hold account)."""
+
+    wallet_set = ForeignKeyField(WalletSet, backref="holds", on_delete="RESTRICT")
+    exchange = CharField(max_length=32)
+    currency = CharField(max_length=16)
+    order_ref = CharField(max_length=128)
+    amount = MoneyField(default=ZERO)
+    created_at = TimestampField()
+    updated_at = TimestampField()
+
+    class Meta:
+        indexes = ((("wallet_set", "order_ref"), True),)
+
+
+class ExchangeAccount(BaseModel):
+    """The real account on an exchange, per currency: caps what live wallet sets are allocated.
+
+    ``total`` is what the account held when last reconciled (``reconciled_at``);
+    ``unallocated`` is the projection of the ledger's unallocated account, never negative.
+    """
+
+    exchange = CharField(max_length=32)
+    currency = CharField(max_length=16)
+    total = MoneyField(default=ZERO)
+    unallocated = MoneyField(default=ZERO)
+    reconciled_at = TimestampField(null=True)
+
+    class Meta:
+        indexes = ((("exchange", "currency"), True),)
+
+
+class Order(BaseModel):
+    """An order as a strategy placed it and as it stands now.
+
+    ``size`` is in base, ``funds`` (market buys by quote amount) in quote; ``filled_size``,
+    ``executed_value`` (quote) and ``fees`` accumulate over its fills. ``expire_time`` is for GTD.
+    """
+
+    id = BigAutoField()
+    client_order_id = CharField(max_length=64)
+    wallet_set = ForeignKeyField(WalletSet, backref="orders", on_delete="RESTRICT")
+    mode = CharField(max_length=8, constraints=[_one_of("mode", WALLET_SET_MODES)])
+    exchange = CharField(max_length=32)
+    pair = CharField(max_length=40)
+    side = CharField(max_length=4, constraints=[_one_of("side", ORDER_SIDES)])
+    type = CharField(max_length=16, constraints=[_one_of("type", ORDER_TYPES)])
+    size = MoneyField(null=True)
+    funds = MoneyField(null=True)
+    price = MoneyField(null=True)
+    stop_price = MoneyField(null=True)
+    time_in_force = CharField(max_length=3, default="GTC",
+                              constraints=[_one_of("time_in_force", TIMES_IN_FORCE)])
+    expire_time = TimestampField(null=True)
+    post_only = BooleanField(default=False)
+    status = CharField(max_length=16, default="pending", index=True,
+                       constraints=[_one_of("status", ORDER_STATUSES)])
+    filled_size = MoneyField(default=ZERO)
+    executed_value = MoneyField(default=ZERO)
+    fees = MoneyField(default=ZERO)
+    reject_reason = TextField(null=True)
+    exchange_order_id = CharField(max_length=128, null=True, index=True)
+    created_at = TimestampField()
+    updated_at = TimestampField()
+
+    class Meta:
+        table_name = "orders"  # "order" is an SQL keyword
+        indexes = ((("wallet_set", "client_order_id"), True),)
+
+
+class OrderEvent(BaseModel):
+    """One status change of an order (``from_status`` is null for the first)."""
+
+    id = BigAutoField()
+    order = ForeignKeyField(Order, backref="events", on_delete="CASCADE")
+    from_status = CharField(max_length=16, null=True)
+    to_status = CharField(max_length=16, constraints=[_one_of("to_status", ORDER_STATUSES)])
+    at = TimestampField()
+    reason = TextField(default="")
+
+
+class Fill(BaseModel):
+    """One execution of an order; (order, trade_id) is unique so a fill is never applied twice.
+
+    ``cause`` is JSON text: the book level or public trade that produced the fill.
+    """
+
+    id = BigAutoField()
+    order = ForeignKeyField(Order, backref="fills", on_delete="RESTRICT")
+    trade_id = CharField(max_length=128)
+    price = MoneyField()
+    size = MoneyField()
+    fee = MoneyField(default=ZERO)
+    fee_currency = CharField(max_length=16)
+    liquidity = CharField(max_length=5, constraints=[_one_of("liquidity", LIQUIDITIES)])
+    at = TimestampField()
+    cause = TextField(default="{}")
+
+    class Meta:
+        indexes = ((("order", "trade_id"), True),)
+
+
+#: Every model, in an order that satisfies foreign keys when creating tables.
+MODELS = (SchemaVersion, WalletSet, Wallet, LedgerTransaction, LedgerPosting, Hold, ExchangeAccount,
+          Order, OrderEvent, Fill)

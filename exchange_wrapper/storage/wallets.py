@@ -1,0 +1,433 @@
+"""Wallet sets and their ledger, stored: every change of money goes through the ledger's rules.
+
+Each write runs in one database transaction that locks what it reads, asks
+:mod:`exchange_wrapper.core.ledger` for the postings, records them and updates the cached
+projections (Wallet, Hold, ExchangeAccount) before committing, so a refused operation
+changes nothing. Safe to call from many threads (each uses its own connection).
+
+Locking: on SQLite the transaction begins IMMEDIATE (one writer at a time, taken before the
+first read); on PostgreSQL the rows are locked with SELECT ... FOR UPDATE in one fixed order
+(exchange accounts, then wallets by wallet set, exchange, currency), so two operations never
+wait on each other in a circle. Lock conflicts are retried a bounded number of times.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from typing import Any, TypeVar
+
+from peewee import Database, IntegrityError, PeeweeException, Tuple
+
+from ..core import ledger
+from ..core.errors import Conflict, DatabaseUnavailable, InvalidParameter, NotFound, UnknownExchange
+from ..core.ledger import (
+    EXACT, Account, AccountKind, FillTerms, Mode, Posting, Transaction, TransactionKind, WalletSetRef,
+    amount_text,
+)
+from ..core.money import ZERO
+from ..exchanges import EXCHANGE_NAMES
+from .database import is_lock_conflict, is_postgres, write_transaction
+from .models import ExchangeAccount, Hold, LedgerPosting, LedgerTransaction, Wallet, WalletSet, now_us
+
+#: ``price(exchange, currency)``: the USD value of one unit, or None when no price is known.
+PriceLookup = Callable[[str, str], Decimal | None]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class WalletSetInfo:
+    id: int
+    name: str
+    mode: Mode
+    created_at: int  # microseconds since the Unix epoch, UTC
+
+    @property
+    def ref(self) -> WalletSetRef:
+        return WalletSetRef(self.id, self.mode)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "mode": self.mode.value, "created_at": self.created_at}
+
+
+@dataclass(frozen=True, slots=True)
+class WalletBalance:
+    """A wallet set's funds in one currency on one exchange; ``usd_value`` of the balance if priced."""
+
+    exchange: str
+    currency: str
+    balance: Decimal
+    hold: Decimal
+    available: Decimal
+    usd_value: Decimal | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"exchange": self.exchange, "currency": self.currency, "balance": amount_text(self.balance),
+                "hold": amount_text(self.hold), "available": amount_text(self.available),
+                "usd_value": None if self.usd_value is None else amount_text(self.usd_value)}
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """A recorded ledger transaction."""
+
+    id: int
+    kind: TransactionKind
+    reference: str | None
+    memo: str
+    created_at: int  # microseconds since the Unix epoch, UTC
+    postings: tuple[Posting, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind.value, "reference": self.reference, "memo": self.memo,
+                "created_at": self.created_at,
+                "postings": [{"account": p.account.name, "exchange": p.account.exchange,
+                              "currency": p.account.currency, "amount": amount_text(p.amount)}
+                             for p in self.postings]}
+
+
+class _Locked:
+    """The projection rows one write transaction has locked, and the balances they show."""
+
+    def __init__(self, wallets: dict[tuple[int, str, str], Wallet],
+                 exchange_accounts: dict[tuple[str, str], ExchangeAccount], holds: list[Hold]):
+        self.wallets, self.exchange_accounts = wallets, exchange_accounts
+        self.holds = {(h.wallet_set_id, h.order_ref): h for h in holds}
+
+    def balances(self) -> dict[Account, Decimal]:
+        out = {Account.available(*key): row.available for key, row in self.wallets.items()}
+        out.update((Account.hold(h.wallet_set_id, h.exchange, h.currency, h.order_ref), h.amount)
+                   for h in self.holds.values())
+        out.update((Account(AccountKind.UNALLOCATED, *key), row.unallocated)
+                   for key, row in self.exchange_accounts.items())
+        return out
+
+
+class WalletStore:
+    """Wallet sets, their balances and their ledger in one database.
+
+    ``clock`` gives the time recorded on rows (microseconds, UTC); ``attempts`` bounds how often a
+    write is tried when it meets a lock conflict before :class:`DatabaseUnavailable` is raised.
+    """
+
+    def __init__(self, db: Database, *, clock: Callable[[], int] = now_us, attempts: int = 8):
+        self.db, self.clock, self.attempts = db, clock, attempts
+
+    def transaction(self) -> AbstractContextManager:
+        """A write transaction to group store calls with the caller's own writes (e.g. a Fill row
+        and its settlement); inside it store calls do not retry: the caller retries the whole."""
+        return write_transaction(self.db)
+
+    # wallet sets
+
+    def create_wallet_set(self, name: str, mode: str | Mode) -> WalletSetInfo:
+        """Raises :class:`Conflict` if the name is taken."""
+        name, mode = ledger.wallet_set_name(name), ledger.parse_mode(mode)
+
+        def create() -> WalletSetInfo:
+            try:
+                with self.db.atomic():
+                    row = WalletSet.create(name=name, mode=mode.value, created_at=self.clock())
+            except IntegrityError:
+                raise Conflict(f"a wallet set named {name!r} exists already") from None
+            return _info(row)
+        return self._write(create)
+
+    def wallet_set(self, key: int | str) -> WalletSetInfo:
+        """The wallet set with this id (int) or name (str); :class:`NotFound` otherwise."""
+        return self._find(key)
+
+    def wallet_sets(self) -> list[WalletSetInfo]:
+        return [_info(row) for row in WalletSet.select().order_by(WalletSet.id)]
+
+    # money
+
+    def move_funds(self, kind: TransactionKind | str, wallet_set: int | str, exchange: str, currency: str,
+                   amount: Decimal, memo: str = "") -> LedgerEntry:
+        """``fund`` / ``withdraw`` a paper set (virtual money), or ``allocate`` / ``deallocate`` a live
+        set: it takes from or returns to the exchange account's unallocated funds (see :meth:`reconcile`)."""
+        kind = _fund_move(kind)
+        _check_exchange(exchange)
+
+        def move() -> LedgerEntry:
+            ws = self._find(wallet_set)
+            accounts = [(exchange, currency)] if ws.mode is Mode.LIVE else []
+            locked = self._lock(wallets=[(ws.id, exchange, currency)], exchange_accounts=accounts)
+            return self._record(ledger.move_funds(kind, ws.ref, exchange, currency, amount, locked.balances(),
+                                                  memo), locked)
+        return self._write(move)
+
+    def transfer(self, source: int | str, target: int | str, exchange: str, currency: str, amount: Decimal,
+                 memo: str = "") -> LedgerEntry:
+        """Move available funds between two sets of the same mode (paper to live is refused)."""
+        _check_exchange(exchange)
+
+        def move() -> LedgerEntry:
+            src, dst = self._find(source), self._find(target)
+            locked = self._lock(wallets=[(src.id, exchange, currency), (dst.id, exchange, currency)])
+            return self._record(ledger.transfer(src.ref, dst.ref, exchange, currency, amount,
+                                                locked.balances(), memo), locked)
+        return self._write(move)
+
+    def place_hold(self, wallet_set: int | str, exchange: str, currency: str, amount: Decimal,
+                   order: str) -> LedgerEntry:
+        """Reserve available funds for ``order`` (adding to its hold if it has one, same currency)."""
+        _check_exchange(exchange)
+
+        def hold() -> LedgerEntry:
+            ws = self._find(wallet_set)
+            locked = self._lock(wallets=[(ws.id, exchange, currency)], hold=(ws.id, order))
+            existing = locked.holds.get((ws.id, order))
+            if existing and (existing.exchange, existing.currency) != (exchange, currency):
+                raise Conflict(f"order {order!r} already holds {existing.currency} on {existing.exchange}")
+            return self._record(ledger.place_hold(ws.ref, exchange, currency, amount, order,
+                                                  locked.balances()), locked)
+        return self._write(hold)
+
+    def release_hold(self, wallet_set: int | str, order: str, amount: Decimal | None = None) -> LedgerEntry | None:
+        """Return ``amount`` (default: all that remains) of ``order``'s hold to available.
+
+        ``None`` when nothing remains to release (calling it twice is harmless).
+        """
+        def release() -> LedgerEntry | None:
+            ws = self._find(wallet_set)
+            row = Hold.get_or_none(Hold.wallet_set == ws.id, Hold.order_ref == order)
+            if row is None:
+                if amount is None:
+                    return None
+                raise NotFound("hold", order)
+            locked = self._lock(wallets=[(ws.id, row.exchange, row.currency)], hold=(ws.id, order))
+            transaction = ledger.release_hold(ws.ref, row.exchange, row.currency, order, locked.balances(),
+                                              amount)
+            return None if transaction is None else self._record(transaction, locked)
+        return self._write(release)
+
+    def settle_fill(self, wallet_set: int | str, exchange: str, order: str, fill: FillTerms,
+                    reference: str) -> LedgerEntry:
+        """Record a fill of ``order`` (see :func:`exchange_wrapper.core.ledger.settle_fill`).
+
+        ``reference`` names the fill and must be unique among fills: a second settlement with
+        the same reference raises :class:`Conflict`. Release what remains of the hold when the
+        order is done.
+        """
+        _check_exchange(exchange)
+
+        def settle() -> LedgerEntry:
+            ws = self._find(wallet_set)
+            currencies = {fill.pair.base, fill.pair.quote, fill.fee_currency}
+            locked = self._lock(wallets=[(ws.id, exchange, c) for c in currencies], hold=(ws.id, order))
+            if LedgerTransaction.select().where(LedgerTransaction.kind == TransactionKind.FILL.value,
+                                                LedgerTransaction.reference == reference).exists():
+                raise Conflict(f"fill {reference!r} is settled already")
+            return self._record(ledger.settle_fill(ws.ref, exchange, order, fill, reference,
+                                                   locked.balances()), locked)
+        return self._write(settle)
+
+    def reconcile(self, exchange: str, currency: str, total: Decimal) -> LedgerEntry | None:
+        """Record that the real ``exchange`` account holds ``total`` of ``currency`` now.
+
+        The difference from what the ledger expects (unallocated plus the live sets' balances)
+        enters or leaves the unallocated funds; ``None`` when there is none. Raises
+        :class:`Overallocated` if ``total`` is below what the live sets hold. Fills that settle
+        while the exchange reports are the caller's to order.
+        """
+        _check_exchange(exchange)
+        currency = ledger.currency_code(currency)
+
+        def record() -> LedgerEntry | None:
+            # The exchange account first: allocations wait on it, so no live wallet appears meanwhile.
+            accounts = self._lock(exchange_accounts=[(exchange, currency)]).exchange_accounts
+            live = (Wallet.select(Wallet.wallet_set, Wallet.exchange, Wallet.currency).join(WalletSet)
+                    .where(WalletSet.mode == Mode.LIVE.value, Wallet.exchange == exchange,
+                           Wallet.currency == currency))
+            wallets = self._lock(wallets=[(w.wallet_set_id, w.exchange, w.currency) for w in live]).wallets
+            locked = _Locked(wallets, accounts, [])
+            account = accounts[(exchange, currency)]
+            transaction = ledger.reconcile(exchange, currency, total, account.unallocated,
+                                           _sum(w.balance for w in locked.wallets.values()))
+            entry = None if transaction is None else self._record(transaction, locked)
+            account.total, account.reconciled_at = total, self.clock()
+            account.save(only=[ExchangeAccount.total, ExchangeAccount.reconciled_at])
+            return entry
+        return self._write(record)
+
+    # reading
+
+    def balances(self, wallet_set: int | str, price: PriceLookup | None = None) -> list[WalletBalance]:
+        """The set's wallets by exchange and currency; ``usd_value`` where ``price`` knows one (USD is 1)."""
+        ws = self._find(wallet_set)
+        rows = Wallet.select().where(Wallet.wallet_set == ws.id).order_by(Wallet.exchange, Wallet.currency)
+        return [WalletBalance(w.exchange, w.currency, w.balance, w.hold, w.available,
+                              _usd_value(w.exchange, w.currency, w.balance, price)) for w in rows]
+
+    def held(self, wallet_set: int | str, order: str) -> Decimal:
+        """What remains on hold for ``order`` (zero if it never had a hold)."""
+        ws = self._find(wallet_set)
+        row = Hold.get_or_none(Hold.wallet_set == ws.id, Hold.order_ref == order)
+        return ZERO if row is None else row.amount
+
+    def exchange_account(self, exchange: str, currency: str) -> tuple[Decimal, Decimal]:
+        """``(total as last reconciled, unallocated)`` of the real account; zeros if never reconciled."""
+        row = ExchangeAccount.get_or_none(ExchangeAccount.exchange == exchange,
+                                          ExchangeAccount.currency == currency)
+        return (ZERO, ZERO) if row is None else (row.total, row.unallocated)
+
+    def entries(self, wallet_set: int | str | None = None, reference: str | None = None, limit: int = 100,
+                before: int | None = None) -> list[LedgerEntry]:
+        """Ledger transactions, newest first, with all their postings.
+
+        Filter by the set they touch and/or their reference; page with ``before`` (an entry id).
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise InvalidParameter("limit", "an integer from 1 to 1000", limit)
+        query = LedgerTransaction.select().order_by(LedgerTransaction.id.desc()).limit(limit)
+        if wallet_set is not None:
+            ws = self._find(wallet_set)
+            query = query.where(LedgerTransaction.id.in_(
+                LedgerPosting.select(LedgerPosting.transaction).where(LedgerPosting.wallet_set == ws.id)))
+        if reference is not None:
+            query = query.where(LedgerTransaction.reference == reference)
+        if before is not None:
+            query = query.where(LedgerTransaction.id < before)
+        transactions = list(query)
+        postings: dict[int, list[Posting]] = {t.id: [] for t in transactions}
+        for row in (LedgerPosting.select().where(LedgerPosting.transaction.in_(list(postings)))
+                    .order_by(LedgerPosting.id)):
+            postings[row.transaction_id].append(
+                Posting(Account.from_name(row.account, row.exchange, row.currency), row.amount))
+        return [LedgerEntry(t.id, TransactionKind(t.kind), t.reference, t.memo, t.created_at,
+                            tuple(postings[t.id])) for t in transactions]
+
+    # inside a write transaction
+
+    def _write(self, operation: Callable[[], T]) -> T:
+        """Run ``operation`` in a write transaction; retry lock conflicts if it is the outermost."""
+        outermost = self.db.transaction_depth() == 0
+        for attempt in range(1, self.attempts + 1):
+            try:
+                with write_transaction(self.db):
+                    return operation()
+            except PeeweeException as exc:
+                if not (outermost and is_lock_conflict(exc)):
+                    raise
+                if attempt == self.attempts:
+                    raise DatabaseUnavailable("ledger", f"lock conflict after {attempt} attempts") from exc
+                time.sleep(random.uniform(0, 0.002 * 2 ** attempt))
+        raise AssertionError("unreachable")
+
+    def _find(self, key: int | str) -> WalletSetInfo:
+        if isinstance(key, bool) or not isinstance(key, (int, str)):
+            raise InvalidParameter("wallet_set", "a wallet set id or name", key)
+        row = WalletSet.get_or_none(WalletSet.id == key if isinstance(key, int) else WalletSet.name == key)
+        if row is None:
+            raise NotFound("wallet set", key)
+        return _info(row)
+
+    def _lock(self, *, wallets: Iterable[tuple[int, str, str]] = (),
+              exchange_accounts: Iterable[tuple[str, str]] = (), hold: tuple[int, str] | None = None) -> _Locked:
+        """Create missing projection rows and lock them: exchange accounts, then wallets, in key order."""
+        wallet_keys = sorted(set((ws, ex, ledger.currency_code(ccy)) for ws, ex, ccy in wallets))
+        account_keys = sorted(set(exchange_accounts))
+        accounts = self._ensure_and_lock(
+            ExchangeAccount, (ExchangeAccount.exchange, ExchangeAccount.currency), account_keys,
+            {"total": ZERO, "unallocated": ZERO})
+        wallet_rows = self._ensure_and_lock(
+            Wallet, (Wallet.wallet_set, Wallet.exchange, Wallet.currency), wallet_keys,
+            {"balance": ZERO, "hold": ZERO})
+        holds = [] if hold is None else list(
+            Hold.select().where(Hold.wallet_set == hold[0], Hold.order_ref == hold[1]))
+        return _Locked(wallet_rows, accounts, holds)
+
+    def _ensure_and_lock(self, model: Any, key_fields: tuple, keys: list[tuple], defaults: dict) -> dict:
+        if not keys:
+            return {}
+        query = model.select().where(Tuple(*key_fields).in_(keys)).order_by(*key_fields)
+        if is_postgres(self.db):
+            query = query.for_update()
+
+        def by_key(rows: Iterable) -> dict:
+            return {tuple(getattr(row, f.column_name) for f in key_fields): row for row in rows}
+
+        rows = by_key(query)
+        missing = [key for key in keys if key not in rows]
+        if missing:  # created zero, then locked with the rest (a deadlock this may cause is retried)
+            names = [f.name for f in key_fields]
+            rows_to_add = [{**dict(zip(names, key)), **defaults} for key in missing]
+            model.insert_many(rows_to_add).on_conflict_ignore().execute()
+            rows = by_key(query.clone())
+        return rows
+
+    def _record(self, transaction: Transaction, locked: _Locked) -> LedgerEntry:
+        """Write ``transaction`` and update the locked projections it touches."""
+        created_at = self.clock()
+        row = LedgerTransaction.create(kind=transaction.kind.value, reference=transaction.reference,
+                                       memo=transaction.memo, created_at=created_at)
+        LedgerPosting.insert_many([
+            {"transaction": row.id, "account": p.account.name, "wallet_set": p.account.wallet_set,
+             "exchange": p.account.exchange, "currency": p.account.currency, "amount": p.amount}
+            for p in transaction.postings]).execute()
+        with localcontext(EXACT):
+            for account, change in transaction.changes().items():
+                self._project(account, change, locked, created_at)
+        for wallet in locked.wallets.values():
+            if wallet.is_dirty():
+                wallet.save(only=[Wallet.balance, Wallet.hold])
+        for account_row in locked.exchange_accounts.values():
+            if account_row.is_dirty():
+                account_row.save(only=[ExchangeAccount.unallocated])
+        return LedgerEntry(row.id, transaction.kind, transaction.reference, transaction.memo, created_at,
+                           transaction.postings)
+
+    def _project(self, account: Account, change: Decimal, locked: _Locked, at: int) -> None:
+        if account.kind is AccountKind.UNALLOCATED:
+            row = locked.exchange_accounts[(account.exchange, account.currency)]
+            row.unallocated += change
+            return
+        if account.kind not in (AccountKind.AVAILABLE, AccountKind.HOLD):
+            return
+        wallet = locked.wallets[(account.wallet_set, account.exchange, account.currency)]
+        wallet.balance += change
+        if account.kind is AccountKind.HOLD:
+            wallet.hold += change
+            hold = locked.holds.get((account.wallet_set, account.order))
+            if hold is None:
+                Hold.create(wallet_set=account.wallet_set, exchange=account.exchange, currency=account.currency,
+                            order_ref=account.order, amount=change, created_at=at, updated_at=at)
+            else:
+                Hold.update(amount=hold.amount + change, updated_at=at).where(Hold.id == hold.id).execute()
+
+
+def _fund_move(kind: object) -> TransactionKind:
+    try:
+        move = TransactionKind(kind)
+    except ValueError:
+        move = None
+    if move not in ledger.FUND_MOVES:
+        raise InvalidParameter("kind", " or ".join(f'"{k.value}"' for k in ledger.FUND_MOVES), kind)
+    return move
+
+
+def _check_exchange(exchange: object) -> None:
+    if exchange not in EXCHANGE_NAMES:
+        raise UnknownExchange(str(exchange))
+
+
+def _info(row: WalletSet) -> WalletSetInfo:
+    return WalletSetInfo(row.id, row.name, Mode(row.mode), row.created_at)
+
+
+def _usd_value(exchange: str, currency: str, amount: Decimal, price: PriceLookup | None) -> Decimal | None:
+    unit = Decimal(1) if currency == "USD" else None if price is None else price(exchange, currency)
+    if unit is None:
+        return None
+    with localcontext(EXACT):
+        return amount * unit
+
+
+def _sum(values: Iterable[Decimal]) -> Decimal:
+    with localcontext(EXACT):
+        return sum(values, ZERO)
