@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 from weakref import WeakKeyDictionary
 
-from peewee import Database, OperationalError, PeeweeException, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, OperationalError, PeeweeException, PostgresqlDatabase, SqliteDatabase, fn
 
 from ..core.errors import ConfigError, DatabaseUnavailable
 from .models import MODELS, MONEY_COLUMN, SchemaVersion, now_us
@@ -53,13 +53,13 @@ def open_database(url: str) -> Database:
     :class:`DatabaseUnavailable` when the database cannot be opened.
     """
     db = _database_for(url)
-    db.bind(MODELS)
     try:
         db.connect(reuse_if_open=True)
         upgrade_schema(db)
     except (PeeweeException, sqlite3.Error) as exc:
         db.close()
         raise DatabaseUnavailable(describe_url(url), _first_line(exc)) from exc
+    db.bind(MODELS)
     return db
 
 
@@ -73,12 +73,15 @@ def schema_version(db: Database) -> int:
     """The newest schema version applied to ``db`` (0 if none)."""
     if not db.table_exists(SchemaVersion._meta.table_name):
         return 0
-    return max((row.version for row in SchemaVersion.select(SchemaVersion.version)), default=0)
+    return SchemaVersion.select(fn.MAX(SchemaVersion.version)).scalar(db) or 0
 
 
 def upgrade_schema(db: Database) -> int:
-    """Apply every migration newer than the recorded version, in one locked transaction."""
-    with write_transaction(db):
+    """Apply every migration newer than the recorded version, in one locked transaction.
+
+    The models are bound to ``db`` meanwhile (call it at start-up, before other threads use them).
+    """
+    with db.bind_ctx(MODELS), write_transaction(db):
         if is_postgres(db):
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_UPGRADE_LOCK,))
         current = schema_version(db)

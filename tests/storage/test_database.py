@@ -53,6 +53,12 @@ class UrlTest(unittest.TestCase):
             open_database("postgresql://xw:s3cret@db:port/x")
         self.assertNotIn("s3cret", str(caught.exception))
 
+    def test_a_failed_open_leaves_the_models_where_they_were(self):
+        bound = WalletSet._meta.database
+        with self.assertRaises(DatabaseUnavailable):
+            open_database("postgresql://xw@127.0.0.1:1/xwrap")
+        self.assertIs(bound, WalletSet._meta.database)
+
     def test_unreachable_postgres_is_database_unavailable(self):
         with self.assertRaises(DatabaseUnavailable) as caught:
             open_database("postgresql://xw:s3cret@127.0.0.1:1/xwrap")
