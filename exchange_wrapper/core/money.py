@@ -5,12 +5,14 @@ with ``parse_float=Decimal``) and leave as strings.
 """
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 from .errors import InvalidParameter
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+
+_WIDE = Context(prec=100)  # normalize() rounds to the context's precision: keep every digit
 
 
 def parse_decimal(value: object, field: str, *, positive: bool = False,
@@ -49,7 +51,7 @@ def format_decimal(value: Decimal) -> str:
     """Canonical wire form: plain notation, no exponent, no trailing zeros ("0.0001", "100")."""
     if value == 0:
         return "0"
-    return format(value.normalize(), "f")
+    return format(value.normalize(_WIDE), "f")
 
 
 def quantize_down(value: Decimal, step: Decimal) -> Decimal:

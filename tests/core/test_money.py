@@ -34,7 +34,8 @@ class ParseDecimalTest(unittest.TestCase):
 class FormatTest(unittest.TestCase):
     def test_plain_notation_without_trailing_zeros(self):
         cases = {"0.00010000": "0.0001", "1E-8": "0.00000001", "100": "100", "1E+2": "100",
-                 "0E-8": "0", "-0": "0", "-1.50": "-1.5", "12345678901234567890.1": "12345678901234567890.1"}
+                 "0E-8": "0", "-0": "0", "-1.50": "-1.5", "12345678901234567890.1": "12345678901234567890.1",
+                 "12345678901234567890.123456789012345678": "12345678901234567890.123456789012345678"}
         for given, expected in cases.items():
             self.assertEqual(format_decimal(Decimal(given)), expected, given)
 
