@@ -83,7 +83,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _ledger_verify(args: argparse.Namespace) -> int:
-    from .storage.database import open_database
+    from .storage.database import close_database, open_database
     from .storage.verify import verify_ledger
 
     settings = _settings(args)
@@ -91,8 +91,8 @@ def _ledger_verify(args: argparse.Namespace) -> int:
     try:
         report = verify_ledger(database)
     finally:
-        database.close()
-    print(json.dumps(report.to_json(), indent=2))
+        close_database(database)
+    print(json.dumps(report.as_json(), indent=2))
     return 0 if report.ok else 1
 
 

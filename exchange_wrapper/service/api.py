@@ -11,6 +11,7 @@ from typing import Any, Callable
 from .. import __version__
 from ..config import Settings
 from ..exchanges import EXCHANGE_NAMES
+from ..storage.database import describe_url, is_postgres, schema_version
 
 
 class ExchangeWrapper:
@@ -33,7 +34,9 @@ class ExchangeWrapper:
             "uptime": round(self.clock() - self.started_at, 3),
             "exchanges": {name: self._exchange_status(name) for name in EXCHANGE_NAMES
                           if self.settings.exchange(name).enabled},
-            "database": self.database.describe(),
+            "database": {"kind": "postgresql" if is_postgres(self.database) else "sqlite",
+                         "url": describe_url(self.settings.database_url),
+                         "schema_version": schema_version(self.database)},
         }
 
     def _exchange_status(self, name: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ def create_app(api: ExchangeWrapper) -> Sanic:
     app.config.REQUEST_MAX_SIZE = api.settings.server.max_request_bytes
     app.config.WEBSOCKET_MAX_SIZE = api.settings.server.max_request_bytes
     app.config.ACCESS_LOG = False
+    app.config.TOUCHUP = False  # touch-up rewrites Sanic's class methods: a second app in one process fails
     app.ctx.api = api
 
     @app.get("/xwrap/v1/status")

@@ -8,7 +8,7 @@ import socket
 from typing import Any
 
 from ..config import Settings
-from ..storage.database import open_database
+from ..storage.database import close_database, describe_url, open_database
 from .api import ExchangeWrapper
 from .http import create_app
 
@@ -41,7 +41,7 @@ class Server:
         await self._server.before_start()
         await self._server.after_start()
         log.info("xWrap listening on http://%s:%s (database %s)", server.host, self.port,
-                 self.database.describe()["kind"])
+                 describe_url(self.settings.database_url))
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -50,7 +50,7 @@ class Server:
             await self._server.after_stop()
             self._server = None
         if self.database is not None:
-            self.database.close()
+            close_database(self.database)
             self.database = None
 
 

@@ -203,6 +203,7 @@ class Order(BaseModel):
                               constraints=[_one_of("time_in_force", TIMES_IN_FORCE)])
     expire_time = TimestampField(null=True)
     post_only = BooleanField(default=False)
+    triggered = BooleanField(default=False)  # a stop order whose stop price was reached
     status = CharField(max_length=16, default="pending", index=True,
                        constraints=[_one_of("status", ORDER_STATUSES)])
     filled_size = MoneyField(default=ZERO)

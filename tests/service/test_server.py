@@ -1,0 +1,52 @@
+"""The service started for real on a loopback port: the REST door answers."""
+import asyncio
+import json
+import tempfile
+import unittest
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from exchange_wrapper import __version__
+from exchange_wrapper.config import load_settings
+from exchange_wrapper.service.server import Server
+
+
+def fetch(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+class ServerTest(unittest.IsolatedAsyncioTestCase):
+    async def asyncSetUp(self):
+        self.directory = tempfile.TemporaryDirectory()
+        database = Path(self.directory.name) / "xwrap.sqlite"
+        self.settings = load_settings(None, env={}, overrides={"database_url": f"sqlite:///{database}",
+                                                               "server.port": 0})
+        self.server = Server(self.settings)
+        await self.server.start()
+        self.base = f"http://127.0.0.1:{self.server.port}"
+
+    async def asyncTearDown(self):
+        await self.server.stop()
+        self.directory.cleanup()
+
+    async def get(self, path):
+        return await asyncio.to_thread(fetch, self.base + path)
+
+    async def test_status(self):
+        status, body = await self.get("/xwrap/v1/status")
+        self.assertEqual(status, 200)
+        self.assertEqual(body["version"], __version__)
+        self.assertEqual(body["database"]["kind"], "sqlite")
+        self.assertEqual(body["database"]["schema_version"], 1)
+        self.assertGreaterEqual(body["uptime"], 0)
+        self.assertEqual(sorted(body["exchanges"]), ["binance", "bitfinex", "coinbase", "kraken", "poloniex"])
+
+    async def test_unknown_route_is_a_json_error(self):
+        status, body = await self.get("/xwrap/v1/nothing-here")
+        self.assertEqual(status, 404)
+        self.assertEqual(body["error"]["kind"], "not_found")

@@ -1,0 +1,92 @@
+"""The xwrap command as a user runs it: a real process, a real port, a real database file."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def xwrap(*args, env=None, timeout=60):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("XWRAP_")}
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-m", "exchange_wrapper.cli", *args], capture_output=True,
+                          text=True, env=environment, timeout=timeout, cwd=ROOT)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class HelpTest(unittest.TestCase):
+    def test_every_command_answers_help(self):
+        for command in ([], ["serve"], ["ledger"], ["ledger", "verify"], ["config"], ["config", "show"]):
+            result = xwrap(*command, "--help")
+            self.assertEqual(result.returncode, 0, command)
+            self.assertIn("usage: xwrap", result.stdout)
+        serve = xwrap("serve", "--help").stdout
+        for option in ("--config", "--host", "--port", "--database-url"):
+            self.assertIn(option, serve)
+
+
+class ConfigErrorTest(unittest.TestCase):
+    def test_a_bad_setting_stops_with_one_line_naming_the_key(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+            handle.write('{"server": {"port": "eighty"}}')
+        try:
+            result = xwrap("serve", "--config", handle.name)
+        finally:
+            os.unlink(handle.name)
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(result.stderr, "xwrap: setting server.port: expected an integer, got 'eighty'\n")
+
+    def test_missing_live_secret_from_the_environment(self):
+        result = xwrap("serve", env={"XWRAP_KRAKEN_MODE": "live", "XWRAP_KRAKEN_API_KEY": "key"})
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("exchanges.kraken.api_secret", result.stderr)
+        self.assertEqual(result.stderr.count("\n"), 1)
+
+    def test_config_show_hides_secrets(self):
+        result = xwrap("config", "show", env={"XWRAP_BINANCE_API_SECRET": "very-secret-value"})
+        self.assertEqual(result.returncode, 0)
+        shown = json.loads(result.stdout)
+        self.assertEqual(shown["exchanges"]["binance"]["api_secret"], "***")
+        self.assertNotIn("very-secret-value", result.stdout)
+
+
+class ServeTest(unittest.TestCase):
+    def test_serve_on_the_defaults_answers_status_and_ledger_verifies(self):
+        with tempfile.TemporaryDirectory() as directory:
+            database = f"sqlite:///{directory}/xwrap.sqlite"
+            port = free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "exchange_wrapper.cli", "serve", "--port", str(port),
+                 "--database-url", database], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True)
+            try:
+                body = None
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and body is None:
+                    try:
+                        with urllib.request.urlopen(f"http://127.0.0.1:{port}/xwrap/v1/status", timeout=2) as r:
+                            body = json.loads(r.read())
+                    except OSError:
+                        time.sleep(0.2)
+                self.assertIsNotNone(body, "xwrap serve did not answer")
+                self.assertEqual(body["database"]["kind"], "sqlite")
+            finally:
+                process.terminate()
+                output = process.communicate(timeout=30)[0]
+            self.assertEqual(process.returncode, 0, output)
+            self.assertTrue(Path(directory, "xwrap.sqlite").exists())
+            verify = xwrap("ledger", "verify", "--database-url", database)
+            self.assertEqual(verify.returncode, 0, verify.stderr)
+            self.assertTrue(json.loads(verify.stdout)["ok"])
