@@ -35,7 +35,8 @@ _STATUS = {
 def parse_markets(body: str | bytes) -> list[Market]:
     """The markets of a ``GET /0/public/AssetPairs`` response, one per pair key.
 
-    Dark-pool pairs (keys ending ``.d``, no websocket name) are skipped. Price tick from
+    Dark-pool pairs (keys ending ``.d``, no websocket name) are skipped, and so are pairs of
+    staking and other assets whose codes a unified pair cannot carry (``ETH2.S``). Price tick from
     ``tick_size`` (else ``pair_decimals``), size step from ``lot_decimals``, minimums from
     ``ordermin`` and ``costmin``, fees from the first tier of ``fees`` (taker) and ``fees_maker``
     (percent; Kraken's published lowest tier where the lists are empty). Raises
@@ -48,7 +49,12 @@ def parse_markets(body: str | bytes) -> list[Market]:
     if errors != []:
         raise InvalidParameter(response.label("error"), "an empty list", errors)
     result = expect(response.value("result"), dict, response.label("result"), "a JSON object")
-    return [_market(Fields(EXCHANGE, key, raw)) for key, raw in result.items() if not key.endswith(".d")]
+    return [_market(Fields(EXCHANGE, key, raw)) for key, raw in result.items()
+            if not key.endswith(".d") and _plain_codes(raw)]
+
+
+def _plain_codes(raw: object) -> bool:
+    return not (isinstance(raw, dict) and any("." in str(raw.get(side, "")) for side in ("base", "quote")))
 
 
 def _market(pair: Fields) -> Market:

@@ -106,6 +106,13 @@ class KrakenMarketsTest(MarketsContract, unittest.TestCase):
         markets = kraken.parse_markets(json.dumps({"error": [], "result": result}))
         self.assertEqual([m.symbol for m in markets], ["XXBTZUSD"])
 
+    def test_pairs_of_assets_a_unified_name_cannot_carry_are_skipped(self):
+        staking = {**RAW["XETHXXBT"], "altname": "ETH2.SETH", "wsname": "ETH2.S/ETH", "base": "ETH2.S",
+                   "quote": "XETH"}
+        result = {"XXBTZUSD": RAW["XXBTZUSD"], "ETH2.SETH": staking}
+        markets = kraken.parse_markets(json.dumps({"error": [], "result": result}))
+        self.assertEqual([m.symbol for m in markets], ["XXBTZUSD"])
+
     def test_rounding_and_limits_on_real_pairs(self):
         btc = self.table.market("BTC_USD")
         buy = check_order(btc, side="buy", type="limit", size=Decimal("0.123456789"), price=Decimal("84000.15"))
