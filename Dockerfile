@@ -4,7 +4,8 @@ COPY pyproject.toml README.md ./
 COPY exchange_wrapper ./exchange_wrapper
 COPY dashboard ./dashboard
 COPY settings-sample.json ./
-RUN pip install --no-cache-dir .
+# editable: the service serves dashboard/ from the source tree
+RUN pip install --no-cache-dir -e .
 RUN useradd --create-home xwrap && mkdir -p /data && chown xwrap /data
 USER xwrap
 ENV XWRAP_DATABASE_URL=sqlite:////data/xwrap.sqlite \

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from pathlib import Path
 
 from sanic import Request, Sanic, response
 from sanic.exceptions import NotFound, SanicException
@@ -13,6 +14,7 @@ from .errors import error_body, http_status
 
 log = logging.getLogger(__name__)
 _app_numbers = itertools.count(1)
+DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
 
 
 def create_app(api: ExchangeWrapper) -> Sanic:
@@ -23,6 +25,12 @@ def create_app(api: ExchangeWrapper) -> Sanic:
     app.config.ACCESS_LOG = False
     app.config.TOUCHUP = False  # touch-up rewrites Sanic's class methods: a second app in one process fails
     app.ctx.api = api
+
+    @app.get("/")
+    async def home(request: Request) -> response.HTTPResponse:
+        return response.redirect("/dashboard/")
+
+    app.static("/dashboard/", DASHBOARD / "index.html", name="dashboard")
 
     @app.get("/xwrap/v1/status")
     async def status(request: Request) -> response.HTTPResponse:

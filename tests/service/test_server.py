@@ -46,6 +46,15 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         self.assertGreaterEqual(body["uptime"], 0)
         self.assertEqual(sorted(body["exchanges"]), ["binance", "bitfinex", "coinbase", "kraken", "poloniex"])
 
+    async def test_dashboard_is_served(self):
+        def page():
+            with urllib.request.urlopen(self.base + "/", timeout=5) as response:
+                return response.url, response.headers["content-type"], response.read().decode()
+        url, kind, text = await asyncio.to_thread(page)
+        self.assertTrue(url.endswith("/dashboard/"))
+        self.assertTrue(kind.startswith("text/html"))
+        self.assertIn("/xwrap/v1/status", text)
+
     async def test_unknown_route_is_a_json_error(self):
         status, body = await self.get("/xwrap/v1/nothing-here")
         self.assertEqual(status, 404)
