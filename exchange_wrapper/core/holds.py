@@ -1,0 +1,39 @@
+"""What an order must hold in its wallet set before it may go to the exchange, paper or live."""
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, Decimal
+
+from .markets import Market
+from .orders import Order, OrderType, Side
+
+#: Holds are rounded up to what the ledger stores: never less than the order could need.
+HOLD_QUANTUM = Decimal("1e-18")
+
+
+def required_hold(order: Order, market: Market, *, taker_fee: Decimal, margin: Decimal,
+                  walk_cost: Decimal | None = None) -> tuple[str, Decimal]:
+    """(currency, amount) to hold for ``order``.
+
+    A sell holds its base size. A buy holds the quote it can spend plus the taker fee it could
+    pay: price × size for a limit (or stop-limit) order, the funds of a market order given by
+    funds, and for a market order given by size ``walk_cost`` (what walking the book costs now)
+    raised by ``margin``; a stop-market buy, which will walk a book that does not exist yet, holds
+    its stop price × size raised by ``margin``.
+    """
+    if order.side is Side.SELL:
+        assert order.size is not None, "a sell is given by size"
+        return market.pair.base, order.size
+    if order.type.has_limit:
+        assert order.price is not None and order.size is not None
+        spend = order.price * order.size
+    elif order.funds is not None:
+        spend = order.funds
+    elif order.type is OrderType.STOP_MARKET:
+        assert order.stop_price is not None and order.size is not None
+        spend = order.stop_price * order.size * (1 + margin)
+    else:
+        if walk_cost is None:
+            raise ValueError("a market buy by size needs the cost of walking the book")
+        spend = walk_cost * (1 + margin)
+    amount = (spend * (1 + taker_fee)).quantize(HOLD_QUANTUM, rounding=ROUND_CEILING)
+    return market.pair.quote, amount

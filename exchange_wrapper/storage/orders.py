@@ -1,0 +1,181 @@
+"""Orders, their status history and their fills in the database, settled through the ledger.
+
+An order row, its first event and its wallet hold are written in one transaction; so are a fill,
+its ledger settlement, the order's new state and, when the order is done, the release of what
+remains of its hold. Nothing is half-written.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
+
+from peewee import Database, IntegrityError
+
+from ..core.errors import Conflict, InvalidParameter, OrderNotFound
+from ..core.ledger import FillTerms
+from ..core.orders import Fill, Liquidity, Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
+from ..core.pairs import Pair
+from . import models
+from .models import now_us
+from .wallets import WalletStore
+
+OPEN_STATUSES = ("pending", "open", "partially_filled")
+
+
+def to_us(seconds: float | None) -> int | None:
+    return None if seconds is None else int(round(seconds * 1_000_000))
+
+
+def to_seconds(micros: int | None) -> float | None:
+    return None if micros is None else micros / 1_000_000
+
+
+class OrderStore:
+    """Reads and writes orders; every write that moves money goes through ``wallets``."""
+
+    def __init__(self, db: Database, wallets: WalletStore, *, clock: Callable[[], int] = now_us):
+        self.db, self.wallets, self.clock = db, wallets, clock
+
+    # -- writes -----------------------------------------------------------------------------------
+
+    def create(self, order: Order, hold: tuple[str, Decimal] | None, mode: str) -> Order:
+        """Insert ``order`` (pending) with its first event and put ``hold`` (currency, amount) on its
+        wallet set; sets ``order.id``. Raises InsufficientFunds (nothing written) if the set cannot
+        cover the hold, Conflict if the client order id is taken."""
+        with self.wallets.transaction():
+            try:
+                with self.db.atomic():
+                    row = models.Order.create(
+                        client_order_id=order.client_order_id, wallet_set=order.wallet_set_id, mode=mode,
+                        exchange=order.exchange, pair=order.pair, side=order.side.value, type=order.type.value,
+                        size=order.size, funds=order.funds, price=order.price, stop_price=order.stop_price,
+                        time_in_force=order.time_in_force.value, expire_time=to_us(order.expire_time),
+                        post_only=order.post_only, status=order.status.value, created_at=to_us(order.created_at),
+                        updated_at=to_us(order.created_at))
+            except IntegrityError:
+                raise Conflict(f"client order id {order.client_order_id!r} is taken in wallet set "
+                               f"{order.wallet_set_id}") from None
+            order.id = str(row.id)
+            models.OrderEvent.create(order=row.id, from_status=None, to_status=order.status.value,
+                                     at=row.created_at, reason="")
+            if hold is not None:
+                currency, amount = hold
+                self.wallets.place_hold(order.wallet_set_id, order.exchange, currency, amount, order.id)
+        return order
+
+    def record(self, events: Iterable[OrderEvent], orders: dict[str, Order]) -> None:
+        """Persist engine events in one transaction: transitions, fills with their settlement, and
+        the release of a finished order's hold. ``orders`` maps the ids to the orders as they
+        stand after the events."""
+        events = list(events)
+        if not events:
+            return
+        with self.wallets.transaction():
+            for event in events:
+                order = orders[event.order_id]
+                if event.fill is not None:
+                    self._record_fill(order, event.fill)
+                if event.fill is None or event.previous is not event.status:
+                    models.OrderEvent.create(order=int(order.id), from_status=event.previous.value,
+                                             to_status=event.status.value, at=to_us(event.at), reason=event.reason)
+                if event.status.is_final:
+                    self.wallets.release_hold(order.wallet_set_id, order.id)
+            for order_id in {e.order_id for e in events}:
+                self._save_state(orders[order_id])
+
+    def _record_fill(self, order: Order, fill: Fill) -> None:
+        models.Fill.create(order=int(order.id), trade_id=fill.trade_id, price=fill.price, size=fill.size,
+                           fee=fill.fee, fee_currency=fill.fee_currency, liquidity=fill.liquidity.value,
+                           at=to_us(fill.at), cause=json.dumps(fill.to_json()["cause"]))
+        terms = FillTerms.parse(Pair.parse(order.pair), order.side.value, fill.price, fill.size, fill.fee,
+                                fill.fee_currency)
+        self.wallets.settle_fill(order.wallet_set_id, order.exchange, order.id, terms,
+                                 f"{order.id}/{fill.trade_id}")
+
+    def _save_state(self, order: Order) -> None:
+        models.Order.update(
+            status=order.status.value, size=order.size, price=order.price, triggered=order.triggered,
+            filled_size=order.filled_size,
+            executed_value=order.executed_value, fees=order.fees, reject_reason=order.reason or None,
+            exchange_order_id=order.exchange_order_id, updated_at=to_us(order.updated_at),
+        ).where(models.Order.id == int(order.id)).execute()
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def get(self, order_id: object) -> Order:
+        row = models.Order.get_or_none(models.Order.id == _order_key(order_id))
+        if row is None:
+            raise OrderNotFound(order_id)
+        return self._load([row])[0]
+
+    def by_client_order_id(self, wallet_set_id: int, client_order_id: str) -> Order | None:
+        row = models.Order.get_or_none(models.Order.wallet_set == wallet_set_id,
+                                       models.Order.client_order_id == client_order_id)
+        return None if row is None else self._load([row])[0]
+
+    def find(self, *, wallet_set_id: int | None = None, exchange: str | None = None, pair: str | None = None,
+             open_only: bool = False, mode: str | None = None, before: int | None = None,
+             limit: int = 100) -> list[Order]:
+        """Newest first; ``before`` (an order id) pages backwards."""
+        query = models.Order.select()
+        if wallet_set_id is not None:
+            query = query.where(models.Order.wallet_set == wallet_set_id)
+        if exchange is not None:
+            query = query.where(models.Order.exchange == exchange)
+        if pair is not None:
+            query = query.where(models.Order.pair == pair)
+        if open_only:
+            query = query.where(models.Order.status.in_(OPEN_STATUSES))
+        if mode is not None:
+            query = query.where(models.Order.mode == mode)
+        if before is not None:
+            query = query.where(models.Order.id < before)
+        return self._load(query.order_by(models.Order.id.desc()).limit(limit))
+
+    def fills(self, order_ids: Iterable[str]) -> dict[str, list[Fill]]:
+        keys = [_order_key(i) for i in order_ids]
+        out: dict[str, list[Fill]] = {str(k): [] for k in keys}
+        if not keys:
+            return out
+        for row in models.Fill.select().where(models.Fill.order.in_(keys)).order_by(models.Fill.id):
+            out[str(row.order_id)].append(_fill(row))
+        return out
+
+    def events(self, order_id: object) -> list[dict[str, Any]]:
+        query = models.OrderEvent.select().where(models.OrderEvent.order == _order_key(order_id))
+        return [{"from": e.from_status, "to": e.to_status, "time": to_seconds(e.at), "reason": e.reason}
+                for e in query.order_by(models.OrderEvent.id)]
+
+    def _load(self, rows: Iterable[models.Order]) -> list[Order]:
+        rows = list(rows)
+        fills = self.fills(str(r.id) for r in rows)
+        return [_order(row, fills[str(row.id)]) for row in rows]
+
+
+def _order_key(order_id: object) -> int:
+    if isinstance(order_id, bool):
+        raise InvalidParameter("order_id", "an order id", order_id)
+    try:
+        return int(str(order_id))
+    except ValueError:
+        raise InvalidParameter("order_id", "an order id", order_id) from None
+
+
+def _order(row: models.Order, fills: list[Fill]) -> Order:
+    order = Order(
+        id=str(row.id), client_order_id=row.client_order_id, wallet_set_id=row.wallet_set_id,
+        exchange=row.exchange, pair=row.pair, side=Side(row.side), type=OrderType(row.type), size=row.size,
+        price=row.price, stop_price=row.stop_price, funds=row.funds, time_in_force=TimeInForce(row.time_in_force),
+        expire_time=to_seconds(row.expire_time), post_only=row.post_only, status=OrderStatus(row.status),
+        filled_size=row.filled_size, executed_value=row.executed_value, fees=row.fees,
+        created_at=to_seconds(row.created_at), updated_at=to_seconds(row.updated_at),
+        reason=row.reject_reason or "", triggered=row.triggered, exchange_order_id=row.exchange_order_id)
+    order.fill_ids = {f.trade_id for f in fills}
+    return order
+
+
+def _fill(row: models.Fill) -> Fill:
+    return Fill(str(row.order_id), row.trade_id, row.price, row.size, row.fee, row.fee_currency,
+                Liquidity(row.liquidity), to_seconds(row.at), json.loads(row.cause))
