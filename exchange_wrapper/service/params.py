@@ -1,0 +1,123 @@
+"""Reading the keyword parameters of an API call: one place that names what was wrong."""
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Mapping, TypeVar
+
+from ..core.errors import InvalidParameter
+from ..core.money import parse_decimal
+from ..core.pairs import Pair
+
+E = TypeVar("E", bound=Enum)
+_MISSING = object()
+
+
+class Params:
+    """The parameters of one call. Each getter names the parameter in its error; :meth:`done`
+    refuses parameters nobody asked for, so a misspelt name is an error, not silently ignored."""
+
+    def __init__(self, values: Mapping[str, Any] | None):
+        if values is None:
+            values = {}
+        if not isinstance(values, Mapping):
+            raise InvalidParameter("params", "named parameters (a JSON object)", values)
+        self.values = dict(values)
+        self.seen: set[str] = set()
+
+    def _get(self, name: str, expected: str, required: bool) -> Any:
+        self.seen.add(name)
+        value = self.values.get(name, _MISSING)
+        if value is _MISSING or value is None:
+            if required:
+                raise InvalidParameter(name, expected, missing=True)
+            return None
+        return value
+
+    def text(self, name: str, *, required: bool = False, max_length: int = 128) -> str | None:
+        expected = f"a string of 1 to {max_length} characters"
+        value = self._get(name, expected, required)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not 0 < len(value) <= max_length:
+            raise InvalidParameter(name, expected, value)
+        return value
+
+    def decimal(self, name: str, *, required: bool = False, positive: bool = True) -> Decimal | None:
+        value = self._get(name, "a decimal string such as \"0.01\"", required)
+        if value is None:
+            return None
+        return parse_decimal(value, name, positive=positive, non_negative=True)
+
+    def integer(self, name: str, *, required: bool = False, minimum: int = 0,
+                maximum: int | None = None) -> int | None:
+        expected = f"an integer from {minimum}" + (f" to {maximum}" if maximum is not None else " up")
+        value = self._get(name, expected, required)
+        if value is None:
+            return None
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum or \
+                (maximum is not None and value > maximum):
+            raise InvalidParameter(name, expected, value)
+        return value
+
+    def number(self, name: str, *, required: bool = False) -> float | None:
+        """A time in Unix seconds (not money: float is fine)."""
+        value = self._get(name, "a time in Unix seconds", required)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise InvalidParameter(name, "a time in Unix seconds", value) from None
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)) or not 0 <= value < 1e11:
+            raise InvalidParameter(name, "a time in Unix seconds", value)
+        return float(value)
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        value = self._get(name, "true or false", False)
+        if value is None:
+            return default
+        if isinstance(value, str) and value in ("true", "false"):
+            return value == "true"
+        if not isinstance(value, bool):
+            raise InvalidParameter(name, "true or false", value)
+        return value
+
+    def choice(self, name: str, kind: type[E], *, required: bool = False, default: E | None = None) -> E | None:
+        expected = "one of " + ", ".join(repr(member.value) for member in kind)
+        value = self._get(name, expected, required)
+        if value is None:
+            return default
+        try:
+            return kind(value)
+        except ValueError:
+            raise InvalidParameter(name, expected, value) from None
+
+    def one_of(self, name: str, choices: tuple[str, ...], *, required: bool = False,
+               default: str | None = None) -> str | None:
+        expected = "one of " + ", ".join(repr(c) for c in choices)
+        value = self._get(name, expected, required)
+        if value is None:
+            return default
+        if value not in choices:
+            raise InvalidParameter(name, expected, value)
+        return value
+
+    def pair(self, name: str = "pair", *, required: bool = False) -> Pair | None:
+        value = self._get(name, "a pair such as \"BTC_USD\"", required)
+        return None if value is None else Pair.parse(value, name)
+
+    def currency(self, name: str = "currency", *, required: bool = False) -> str | None:
+        value = self.text(name, required=required, max_length=16)
+        if value is not None and not (value.isascii() and value.isalnum() and value.isupper()):
+            raise InvalidParameter(name, "a currency code such as \"BTC\"", value)
+        return value
+
+    def done(self) -> None:
+        unknown = sorted(set(self.values) - self.seen)
+        if unknown:
+            raise InvalidParameter(unknown[0], "no such parameter (known: " + ", ".join(sorted(self.seen)) + ")",
+                                   self.values[unknown[0]])

@@ -1,0 +1,52 @@
+import unittest
+from decimal import Decimal
+
+from exchange_wrapper.core.errors import InvalidParameter
+from exchange_wrapper.core.orders import Side
+from exchange_wrapper.core.pairs import Pair
+from exchange_wrapper.service.params import Params
+
+
+class ParamsTest(unittest.TestCase):
+    def assertNames(self, field, call):
+        with self.assertRaises(InvalidParameter) as caught:
+            call()
+        self.assertEqual(caught.exception.field, field)
+        return str(caught.exception)
+
+    def test_typed_getters(self):
+        p = Params({"size": "0.5", "side": "buy", "pair": "BTC_USD", "depth": 5, "post_only": True,
+                    "expire_time": 1700000000.5, "currency": "USDT", "name": "main"})
+        self.assertEqual(p.decimal("size"), Decimal("0.5"))
+        self.assertIs(p.choice("side", Side), Side.BUY)
+        self.assertEqual(p.pair(), Pair("BTC", "USD"))
+        self.assertEqual(p.integer("depth", minimum=1), 5)
+        self.assertTrue(p.flag("post_only"))
+        self.assertEqual(p.number("expire_time"), 1700000000.5)
+        self.assertEqual(p.currency(), "USDT")
+        self.assertEqual(p.text("name"), "main")
+        p.done()
+
+    def test_query_strings_are_read_too(self):
+        p = Params({"depth": "20", "post_only": "false", "start": "1700000000"})
+        self.assertEqual(p.integer("depth"), 20)
+        self.assertFalse(p.flag("post_only"))
+        self.assertEqual(p.number("start"), 1700000000.0)
+
+    def test_errors_name_the_parameter(self):
+        self.assertIn("missing", self.assertNames("pair", lambda: Params({}).pair(required=True)))
+        self.assertNames("size", lambda: Params({"size": 0.5}).decimal("size"))
+        self.assertNames("size", lambda: Params({"size": "-1"}).decimal("size"))
+        self.assertIn("one of 'buy', 'sell'", self.assertNames("side", lambda: Params({"side": "long"}).choice("side", Side)))
+        self.assertNames("depth", lambda: Params({"depth": 0}).integer("depth", minimum=1))
+        self.assertNames("depth", lambda: Params({"depth": True}).integer("depth"))
+        self.assertNames("post_only", lambda: Params({"post_only": "yes"}).flag("post_only"))
+        self.assertNames("currency", lambda: Params({"currency": "btc"}).currency())
+        self.assertNames("name", lambda: Params({"name": "x" * 65}).text("name", max_length=64))
+        self.assertNames("params", lambda: Params([1, 2]))
+
+    def test_unknown_parameters_are_refused(self):
+        p = Params({"pair": "BTC_USD", "prise": "1"})
+        p.pair()
+        message = self.assertNames("prise", p.done)
+        self.assertIn("no such parameter", message)
