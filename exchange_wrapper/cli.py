@@ -50,6 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     _settings_options(verify)
     verify.set_defaults(run=_ledger_verify)
 
+    replay = commands.add_parser(
+        "replay", help="feed recorded traffic through an adapter and check the books",
+        description="Feed capture files (tests/captures format) through the exchange's adapter and books as "
+                    "fast as possible; print one JSON object; exit 1 if any book ended corrupt.")
+    replay.add_argument("--exchange", required=True, help="exchange name (coinbase, binance, ...)")
+    replay.add_argument("files", nargs="+", metavar="FILE", help="capture files: REST metadata, then streams")
+    replay.set_defaults(run=_replay)
+
     config = commands.add_parser("config", help="settings tools", description="Settings tools.")
     config_commands = config.add_subparsers(title="commands", metavar="COMMAND", required=True)
     show = config_commands.add_parser(
@@ -94,6 +102,12 @@ def _ledger_verify(args: argparse.Namespace) -> int:
         close_database(database)
     print(json.dumps(report.as_json(), indent=2))
     return 0 if report.ok else 1
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .replay.command import replay_files
+
+    return replay_files(args.exchange, args.files)
 
 
 def _config_show(args: argparse.Namespace) -> int:

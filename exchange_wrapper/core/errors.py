@@ -187,6 +187,19 @@ class ExchangeUnavailable(Transient):
         return {"exchange": self.exchange, "reason": self.reason}
 
 
+class ExchangeRejected(Rejected):
+    """The exchange refused a request (an HTTP 4xx other than a rate limit)."""
+
+    kind = "exchange_rejected"
+
+    def __init__(self, exchange: str, status: int, message: str):
+        self.exchange, self.status, self.message = exchange, status, message
+        super().__init__(f"{exchange} refused the request (HTTP {status}): {message}")
+
+    def details(self) -> dict[str, Any]:
+        return {"exchange": self.exchange, "status": self.status, "message": self.message}
+
+
 class DatabaseUnavailable(Transient):
     """The database cannot be reached, or stayed busy through every retry."""
 

@@ -1,13 +1,34 @@
 """Coinbase Exchange (formerly Coinbase Pro): its wire formats translated to xWrap's types.
 
-Pure translation, no I/O: the adapter fetches, this module reads. Symbols are ``BASE-QUOTE``
-(``BTC-USD``), the currency codes being the common ones.
+Pure translation, no I/O: :class:`CoinbaseAdapter` says what to send and reads what comes;
+:class:`~.base.ExchangeFeed` and the replay do the I/O. Symbols are ``BASE-QUOTE`` (``BTC-USD``),
+the currency codes being the common ones.
+
+The books come from ``level2_batch`` (public; ``level2`` when API keys are configured, as it now
+needs authentication): a ``snapshot`` then ``l2update`` changes, with no sequence numbers and no
+checksum, so a book's integrity rests on the crossed-book check and on silence, which the
+``heartbeat`` channel (one message a second per product) makes quick to see.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+from datetime import datetime, timezone
 from decimal import Decimal
+from typing import Any, Callable, Sequence
 
+import orjson
+
+from ..core.book import BookSide
+from ..core.errors import InvalidParameter
 from ..core.markets import Market, MarketStatus
+from ..core.marketdata import BookDelta, BookSnapshot, Candle, FeedError, MarketEvent, Ticker, Trade
+from ..core.orders import Side
+from ..core.pacing import RateLimit
+from ..core.pairs import Pair
+from .base import Adapter
+from .rest import Request
 from .wire import Fields, entry, expect, load_json, unified_pair
 
 EXCHANGE = "coinbase"
@@ -61,3 +82,148 @@ def _status(product: Fields) -> MarketStatus:
     if product.flag("limit_only"):
         return MarketStatus.LIMIT_ONLY
     return MarketStatus.ONLINE
+
+
+# -- market data ---------------------------------------------------------------------------------
+
+#: ``GET /products/{id}/candles`` granularities, in seconds.
+CANDLE_INTERVALS = (60, 300, 900, 3600, 21600, 86400)
+CANDLES_PER_REQUEST = 300
+
+_SIDE = {"buy": BookSide.BID, "sell": BookSide.ASK}
+# A match's ``side`` is the maker's: a sell maker means a buyer took it.
+_TAKER = {"sell": Side.BUY, "buy": Side.SELL}
+_NONE: list[MarketEvent] = []
+
+
+class CoinbaseAdapter(Adapter):
+    """Coinbase Exchange market data: products and candles over REST; level2_batch (or level2),
+    matches, ticker and heartbeat over the websocket feed."""
+
+    name = EXCHANGE
+    rest_url = "https://api.exchange.coinbase.com"
+    ws_url = "wss://ws-feed.exchange.coinbase.com"
+    markets_path = "/products"
+    parse_markets = staticmethod(parse_markets)
+    rest_limit = RateLimit(10, 15)        # public endpoints: 10 requests/s per IP, bursts of 15
+    subscribe_limit = RateLimit(8, 20)    # websocket requests: 8/s per IP, bursts of 20
+    silence_timeout = 10.0                # heartbeats come every second for every product
+    ping_interval = 20.0
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.book_channel = "level2" if self.credentials is not None else "level2_batch"
+        self._handlers: dict[str, Callable[[dict, float], list[MarketEvent]]] = {
+            "l2update": self._l2update, "snapshot": self._snapshot, "match": self._match,
+            "ticker": self._ticker, "error": self._error}
+
+    # -- the websocket ----------------------------------------------------------------------------
+
+    def subscribe(self, pairs: Sequence[Pair], now: float) -> list[str]:
+        return [self._request("subscribe", pairs, [self.book_channel, "matches", "ticker", "heartbeat"], now)]
+
+    def unsubscribe(self, pairs: Sequence[Pair]) -> list[str]:
+        return [self._request("unsubscribe", pairs, [self.book_channel], None)]
+
+    def resubscribe(self, pairs: Sequence[Pair], now: float) -> list[str]:
+        """Unsubscribe then subscribe the book channel only: Coinbase answers with new snapshots."""
+        return self.unsubscribe(pairs) + [self._request("subscribe", pairs, [self.book_channel], now)]
+
+    def parse(self, message: str | bytes, at: float) -> list[MarketEvent]:
+        """``snapshot``, ``l2update``, ``match``, ``ticker`` and ``error`` become events;
+        ``subscriptions``, ``heartbeat`` and ``last_match`` (a trade from before we subscribed)
+        are only signs of life."""
+        msg = orjson.loads(message)
+        handler = self._handlers.get(msg.get("type"))
+        return handler(msg, at) if handler is not None else _NONE
+
+    def _l2update(self, msg: dict, at: float) -> list[MarketEvent]:
+        pair = self.pair_of.get(msg["product_id"])
+        if pair is None:
+            return _NONE
+        side = _SIDE
+        return [BookDelta(pair, [(side[s], Decimal(price), Decimal(size)) for s, price, size in msg["changes"]])]
+
+    def _snapshot(self, msg: dict, at: float) -> list[MarketEvent]:
+        pair = self.pair_of.get(msg["product_id"])
+        if pair is None:
+            return _NONE
+        return [BookSnapshot(pair, [(Decimal(p), Decimal(s)) for p, s in msg["bids"]],
+                             [(Decimal(p), Decimal(s)) for p, s in msg["asks"]])]
+
+    def _match(self, msg: dict, at: float) -> list[MarketEvent]:
+        pair = self.pair_of.get(msg["product_id"])
+        if pair is None:
+            return _NONE
+        return [Trade(pair, str(msg["trade_id"]), Decimal(msg["price"]), Decimal(msg["size"]),
+                      _TAKER[msg["side"]], _time(msg["time"]))]
+
+    def _ticker(self, msg: dict, at: float) -> list[MarketEvent]:
+        pair = self.pair_of.get(msg["product_id"])
+        if pair is None:
+            return _NONE
+        return [Ticker(pair, _decimal(msg.get("best_bid")), _decimal(msg.get("best_ask")),
+                       _time(msg["time"]) if "time" in msg else at,
+                       bid_size=_decimal(msg.get("best_bid_size")), ask_size=_decimal(msg.get("best_ask_size")),
+                       last=_decimal(msg.get("price")), volume_24h=_decimal(msg.get("volume_24h")))]
+
+    def _error(self, msg: dict, at: float) -> list[MarketEvent]:
+        return [FeedError(f"{msg.get('message', 'error')}: {msg.get('reason', '')}".rstrip(": "))]
+
+    def _request(self, kind: str, pairs: Sequence[Pair], channels: list[str], now: float | None) -> str:
+        request: dict[str, Any] = {"type": kind, "product_ids": [self.markets.to_symbol(p) for p in pairs],
+                                   "channels": channels}
+        if self.credentials is not None and now is not None:
+            request.update(self._signature(now))
+        return orjson.dumps(request).decode()
+
+    def _signature(self, now: float) -> dict[str, str]:
+        # The websocket signs a GET of /users/self/verify (Coinbase Exchange websocket authentication).
+        assert self.credentials is not None
+        timestamp = str(int(now))
+        digest = hmac.new(base64.b64decode(self.credentials.secret),
+                          f"{timestamp}GET/users/self/verify".encode(), hashlib.sha256).digest()
+        return {"signature": base64.b64encode(digest).decode(), "key": self.credentials.key,
+                "passphrase": self.credentials.passphrase, "timestamp": timestamp}
+
+    # -- REST -------------------------------------------------------------------------------------
+
+    def candles_request(self, pair: Pair, interval: int, start: float, end: float) -> Request:
+        """``GET /products/{id}/candles``: ``interval`` one of :data:`CANDLE_INTERVALS`, at most
+        :data:`CANDLES_PER_REQUEST` candles from ``start`` to ``end`` (Unix seconds)."""
+        if interval not in CANDLE_INTERVALS:
+            raise InvalidParameter("interval", "one of " + ", ".join(map(str, CANDLE_INTERVALS)) + " seconds",
+                                   interval)
+        if not start < end or (end - start) / interval > CANDLES_PER_REQUEST:
+            raise InvalidParameter("end", f"after start, and at most {CANDLES_PER_REQUEST} intervals after it", end)
+        return Request(f"/products/{self.markets.to_symbol(pair)}/candles",
+                       {"granularity": interval, "start": _iso(start), "end": _iso(end)})
+
+    def parse_candles(self, body: str, pair: Pair, interval: int) -> list[Candle]:
+        """Rows ``[time, low, high, open, close, volume]``, newest first on the wire."""
+        what = f"GET candles of {pair} on {EXCHANGE}"
+        rows = expect(load_json(body, what), list, what, "a JSON list of candles")
+        candles = []
+        for index, row in enumerate(rows):
+            if not (isinstance(row, list) and len(row) == 6):
+                raise InvalidParameter(f"{what}[{index}]", "[time, low, high, open, close, volume]", row)
+            start, low, high, open_, close, volume = row
+            fields = Fields(EXCHANGE, f"{pair} candle {index}", {
+                "low": low, "high": high, "open": open_, "close": close, "volume": volume})
+            candles.append(Candle(pair, expect(start, int, fields.label("time"), "Unix seconds"), interval,
+                                  fields.decimal("open"), fields.decimal("high"), fields.decimal("low"),
+                                  fields.decimal("close"), fields.decimal("volume")))
+        return sorted(candles, key=lambda candle: candle.start)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+def _time(text: str) -> float:
+    """Coinbase's ``2021-04-17T16:43:30.244075Z`` as Unix seconds."""
+    return datetime.fromisoformat(text).timestamp()
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,1 @@
+"""Market data owned by the service: the hub of books, trades and tickers."""

@@ -1,0 +1,218 @@
+"""The market-data hub: every book, trade and ticker of every exchange, owned by the service.
+
+Live feeds (:mod:`exchange_wrapper.exchanges.base`) and replays (:mod:`exchange_wrapper.replay`)
+hand it the events their adapter parsed from each message; it keeps the books right through
+:class:`~exchange_wrapper.core.integrity.BookKeeper`, passes book changes and trades through the
+matching engine attached to a market, hands the engine's order events to the service's callback,
+counts everything for the metrics and says which books need a resync. Synchronous and free of I/O:
+the caller acts on what it returns.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from ..core.book import OrderBook
+from ..core.errors import UnknownExchange, UnknownPair
+from ..core.integrity import BookKeeper, Stale
+from ..core.markets import Market
+from ..core.marketdata import (BookDelta, BookSnapshot, FeedError, FeedStatus, MarketEvent, Problem, Resync,
+                               Ticker, Trade)
+from ..core.orders import OrderEvent
+from ..core.pairs import Pair
+
+log = logging.getLogger(__name__)
+
+OrderEventsCallback = Callable[[str, Pair, list[OrderEvent]], None]
+"""``(exchange, pair, events)``: what the matching engine of a market produced, in order."""
+
+#: Counter names, also the metrics' names: messages, trades and tickers seen; one per
+#: :class:`Problem` (each time a book went stale for it); resyncs asked; reconnects made.
+COUNTERS = ("messages", "trades", "tickers", *(p.value for p in Problem), "resyncs", "reconnects")
+
+_NO_RESYNC: tuple[Resync, ...] = ()
+
+
+@dataclass
+class ExchangeData:
+    """One exchange's market data and health, as the hub holds it."""
+
+    name: str
+    keepers: dict[Pair, BookKeeper] = field(default_factory=dict)
+    markets: dict[Pair, Market] = field(default_factory=dict)
+    trades: dict[Pair, Trade] = field(default_factory=dict)      # the last one per pair
+    tickers: dict[Pair, Ticker] = field(default_factory=dict)
+    counts: Counter = field(default_factory=Counter)
+    connection: FeedStatus = FeedStatus.CONNECTING
+    reason: str = "starting"
+    rest_paused_until: float = 0.0
+
+
+class MarketDataHub:
+    """Books, trades, tickers and counters per exchange.
+
+    Register what to follow with :meth:`add_markets` and :meth:`add_book`; feed each wire message's
+    events to :meth:`handle`, and resynchronise what it returns. ``on_order_events`` receives the
+    matching engines' events (see :meth:`attach_engine`).
+    """
+
+    def __init__(self, on_order_events: OrderEventsCallback | None = None):
+        self.on_order_events = on_order_events
+        self.exchanges: dict[str, ExchangeData] = {}
+
+    # -- set-up -----------------------------------------------------------------------------------
+
+    def exchange(self, name: str) -> ExchangeData:
+        """The data of exchange ``name``, created on first use."""
+        data = self.exchanges.get(name)
+        if data is None:
+            data = self.exchanges[name] = ExchangeData(name)
+        return data
+
+    def add_markets(self, exchange: str, markets: Iterable[Market]) -> None:
+        self.exchange(exchange).markets.update((market.pair, market) for market in markets)
+
+    def add_book(self, exchange: str, pair: Pair, *, checksum: Callable[[OrderBook], int] | None = None,
+                 depth: int | None = None, buffer_deltas: bool = False) -> BookKeeper:
+        """Follow ``pair``'s book on ``exchange`` (kept if already followed); it is RESYNCING
+        until its first snapshot. The options are the exchange's integrity rules (BookKeeper)."""
+        keepers = self.exchange(exchange).keepers
+        keeper = keepers.get(pair)
+        if keeper is None:
+            keeper = keepers[pair] = BookKeeper(OrderBook(exchange, str(pair)), checksum=checksum,
+                                                depth=depth, buffer_deltas=buffer_deltas)
+        return keeper
+
+    def attach_engine(self, exchange: str, pair: Pair, engine: Any) -> None:
+        """Route ``pair``'s book changes and trades through ``engine`` (a MatchingEngine built on
+        :meth:`book` of that pair); its events go to ``on_order_events``. None detaches."""
+        self._keeper(exchange, pair).attach(engine)
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def book(self, exchange: str, pair: Pair) -> OrderBook:
+        return self._keeper(exchange, pair).book
+
+    def status(self, exchange: str, now: float) -> tuple[FeedStatus, str]:
+        """(status, reason): the connection's state, DEGRADED while a book is not live or REST
+        calls are paused after a 429."""
+        data = self._data(exchange)
+        if data.connection is not FeedStatus.READY:
+            return data.connection, data.reason
+        waiting = [f"{pair} {keeper.book.state.value}" + (f" ({keeper.book.stale_reason})"
+                                                         if keeper.book.stale_reason else "")
+                   for pair, keeper in data.keepers.items() if not keeper.book.live]
+        if data.rest_paused_until > now:
+            waiting.append(f"REST calls paused for {data.rest_paused_until - now:.1f} s (HTTP 429)")
+        if waiting:
+            return FeedStatus.DEGRADED, "; ".join(waiting)
+        return FeedStatus.READY, data.reason
+
+    def counters(self, exchange: str) -> dict[str, int]:
+        """Every counter of :data:`COUNTERS`, plus ``checksums_verified`` and ``checksums_failed``."""
+        data = self._data(exchange)
+        out = {name: data.counts[name] for name in COUNTERS}
+        out["checksums_verified"] = sum(k.checksums_verified for k in data.keepers.values())
+        out["checksums_failed"] = sum(k.checksums_failed for k in data.keepers.values())
+        return out
+
+    # -- the feed ---------------------------------------------------------------------------------
+
+    def handle(self, exchange: str, events: list[MarketEvent], at: float) -> tuple[Resync, ...] | list[Resync]:
+        """Apply the events parsed from one wire message received at ``at``; return the resyncs
+        to make (books that went stale, or the whole connection for a Resync of no pair)."""
+        data = self.exchanges[exchange]
+        data.counts["messages"] += 1
+        resyncs: tuple[Resync, ...] | list[Resync] = _NO_RESYNC
+        for event in events:
+            kind = type(event)
+            if kind is BookDelta or kind is BookSnapshot:
+                keeper = data.keepers.get(event.pair)  # type: ignore[union-attr]
+                if keeper is None:
+                    continue
+                found, stale = keeper.delta(event, at) if kind is BookDelta else keeper.snapshot(event, at)
+                if found:
+                    self._publish(exchange, event.pair, found)  # type: ignore[union-attr]
+                if stale is not None:
+                    resyncs = [*resyncs, self._went_stale(data, event.pair, stale)]  # type: ignore[union-attr]
+            elif kind is Trade:
+                self._trade(data, event, at)  # type: ignore[arg-type]
+            elif kind is Ticker:
+                data.counts["tickers"] += 1
+                data.tickers[event.pair] = event  # type: ignore[union-attr]
+            elif kind is Resync:
+                resyncs = [*resyncs, *self._resync_event(data, event)]  # type: ignore[arg-type]
+            elif kind is FeedError:
+                data.counts[Problem.EXCHANGE_ERROR.value] += 1
+                log.warning("%s reported an error: %s", exchange, event.reason)  # type: ignore[union-attr]
+        return resyncs
+
+    def fail_all(self, exchange: str, problem: Problem, detail: str) -> list[Resync]:
+        """Every book of ``exchange`` stops being trusted (silent feed, lost connection); returns
+        the resyncs for the books this made stale (each counted and logged once)."""
+        data = self._data(exchange)
+        resyncs = []
+        for pair, keeper in data.keepers.items():
+            stale = keeper.fail(problem, detail)
+            if stale is not None:
+                resyncs.append(self._went_stale(data, pair, stale))
+        return resyncs
+
+    def resyncing(self, exchange: str, pairs: Iterable[Pair], *, counted: bool = True) -> None:
+        """A snapshot was asked for each of ``pairs``: the books wait for it. ``counted``: count
+        it as a resync (not for the snapshots of a new connection, counted as a reconnect)."""
+        data = self._data(exchange)
+        for pair in pairs:
+            keeper = data.keepers.get(pair)
+            if keeper is not None:
+                keeper.resyncing()
+                data.counts["resyncs"] += counted
+
+    def set_connection(self, exchange: str, status: FeedStatus, reason: str) -> None:
+        """The feed's own state (connecting, ready, down) and why; logged when it changes."""
+        data = self._data(exchange)
+        if (data.connection, data.reason) != (status, reason):
+            level = logging.WARNING if status is FeedStatus.DOWN else logging.INFO
+            log.log(level, "%s market data %s: %s", exchange, status.value, reason)
+        data.connection, data.reason = status, reason
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _trade(self, data: ExchangeData, trade: Trade, at: float) -> None:
+        data.counts["trades"] += 1
+        data.trades[trade.pair] = trade
+        keeper = data.keepers.get(trade.pair)
+        if keeper is not None and keeper.engine is not None:
+            found = keeper.engine.on_trade(trade.trade_id, trade.price, trade.size, trade.taker_side, at)
+            if found:
+                self._publish(data.name, trade.pair, found)
+
+    def _resync_event(self, data: ExchangeData, event: Resync) -> list[Resync]:
+        if event.pair is None:
+            return self.fail_all(data.name, event.problem, event.detail)
+        keeper = data.keepers.get(event.pair)
+        stale = keeper.fail(event.problem, event.detail) if keeper is not None else None
+        return [self._went_stale(data, event.pair, stale)] if stale is not None else []
+
+    def _went_stale(self, data: ExchangeData, pair: Pair, stale: Stale) -> Resync:
+        data.counts[stale.problem.value] += 1
+        log.warning("%s %s book stale, resyncing: %s: %s", data.name, pair, stale.problem.value, stale.detail)
+        return Resync(pair, stale.problem, stale.detail)
+
+    def _publish(self, exchange: str, pair: Pair, events: list[OrderEvent]) -> None:
+        if self.on_order_events is not None:
+            self.on_order_events(exchange, pair, events)
+
+    def _data(self, exchange: str) -> ExchangeData:
+        try:
+            return self.exchanges[exchange]
+        except KeyError:
+            raise UnknownExchange(exchange) from None
+
+    def _keeper(self, exchange: str, pair: Pair) -> BookKeeper:
+        keeper = self._data(exchange).keepers.get(pair)
+        if keeper is None:
+            raise UnknownPair(exchange, str(pair))
+        return keeper
