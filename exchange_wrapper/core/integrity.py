@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .book import BookState, OrderBook, SequenceCheck
+from .book import BookSide, BookState, OrderBook, SequenceCheck
 from .errors import InvalidParameter
 from .marketdata import BookDelta, BookSnapshot, Problem
 from .money import ZERO
@@ -26,6 +26,7 @@ from .orders import OrderEvent
 BUFFER_LIMIT = 20_000
 
 _LIVE, _RESYNCING = BookState.LIVE, BookState.RESYNCING
+_BID = BookSide.BID
 _OLD, _GAP = SequenceCheck.OLD, SequenceCheck.GAP
 
 
@@ -97,28 +98,33 @@ class BookKeeper:
             if self.buffer is not None and book.state is _RESYNCING:
                 self.buffer.append(delta)
             return NOTHING
-        if delta.first is not None:
-            order = book.check_sequence(delta.first, delta.last)
+        _, changes, first, last, checksum = delta
+        if first is not None:
+            order = book.check_sequence(first, last)
             if order is _OLD:
                 return NOTHING
             if order is _GAP:
-                return [], self._stale(Problem.SEQUENCE_GAP,
-                                       f"update {delta.first} does not follow {book.sequence}")
+                return [], self._stale(Problem.SEQUENCE_GAP, f"update {first} does not follow {book.sequence}")
         events: list[OrderEvent] = []
         try:
             if self.engine is None:
-                apply = book.apply_delta
-                for side, price, size in delta.changes:
-                    apply(side, price, size, at)
+                bids, asks = book.bids, book.asks
+                for side, price, size in changes:
+                    (bids if side is _BID else asks).apply(price, size)
+                book.updated_at = at
             else:
                 apply = self.engine.apply_delta
-                for side, price, size in delta.changes:
+                for side, price, size in changes:
                     events += apply(side, price, size, at)
         except InvalidParameter as error:
             return events, self._stale(Problem.MALFORMED, str(error))
-        if delta.last is not None:
-            book.sequence = delta.last
-        return events, self._check(delta.checksum, at, events)
+        if last is not None:
+            book.sequence = last
+        if self.depth is None and checksum is None and not events:  # the common case, checked inline
+            bid, ask = book.bids.best, book.asks.best
+            if bid is None or ask is None or bid[0] < ask[0]:
+                return NOTHING
+        return events, self._check(checksum, at, events)
 
     def fail(self, problem: Problem, detail: str) -> Stale | None:
         """Stop trusting the book for a reason found outside it (a silent feed, a lost

@@ -26,7 +26,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from ..config import ExchangeSettings
+from ..config import ExchangeSettings, Settings
 from ..core.book import OrderBook
 from ..core.errors import ExchangeUnavailable, UnknownExchange, XWrapError
 from ..core.markets import Market
@@ -161,6 +161,26 @@ def adapter_class(exchange: str) -> type[Adapter]:
     raise ExchangeUnavailable(exchange, "no market-data adapter yet")
 
 
+def start_feeds(settings: Settings, hub: MarketDataHub, **options: Any) -> dict[str, "ExchangeFeed"]:
+    """Start an :class:`ExchangeFeed` for every enabled exchange that has an adapter, as ``xwrap
+    serve`` does; ``options`` go to each feed (tests inject clocks, backoff, timeouts). Call
+    ``await feed.stop()`` on each to stop; an exchange with no adapter yet shows ``down``."""
+    feeds = {}
+    for name in EXCHANGE_NAMES:
+        exchange = settings.exchange(name)
+        if not exchange.enabled:
+            continue
+        try:
+            cls = adapter_class(name)
+        except ExchangeUnavailable as error:
+            hub.exchange(name)
+            hub.set_connection(name, FeedStatus.DOWN, error.reason)
+            continue
+        feeds[name] = ExchangeFeed(cls, exchange, hub, **options)
+        feeds[name].start()
+    return feeds
+
+
 #: What a lost or refused connection raises.
 CONNECTION_ERRORS = (OSError, asyncio.TimeoutError, ConnectionClosed, InvalidHandshake, InvalidURI)
 
@@ -189,7 +209,19 @@ class ExchangeFeed:
         self.adapter: Adapter | None = None
         self._subscribe_bucket = TokenBucket(adapter_class.subscribe_limit, clock())
         self._tasks: set[asyncio.Task] = set()
+        self._task: asyncio.Task | None = None
         hub.exchange(self.name)
+
+    def start(self) -> None:
+        """Run :meth:`run` in a task of the running loop."""
+        self._task = asyncio.ensure_future(self.run())
+
+    async def stop(self) -> None:
+        """Cancel the task :meth:`start` began and wait for it to end."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
 
     async def run(self) -> None:
         """Load the markets, then stream for ever (until the task is cancelled)."""
@@ -281,7 +313,8 @@ class ExchangeFeed:
                         continue
                     timeout = min(timeout, left)
                 try:
-                    message = await asyncio.wait_for(ws.recv(), timeout)
+                    async with asyncio.timeout(timeout):  # not wait_for: in 3.11 it can swallow a cancel
+                        message = await ws.recv()
                 except TimeoutError:
                     if lifetime is not None and self.clock() >= opened + lifetime:
                         continue

@@ -114,7 +114,7 @@ class CoinbaseAdapter(Adapter):
         super().__init__(*args, **kwargs)
         self.book_channel = "level2" if self.credentials is not None else "level2_batch"
         self._handlers: dict[str, Callable[[dict, float], list[MarketEvent]]] = {
-            "l2update": self._l2update, "snapshot": self._snapshot, "match": self._match,
+            "snapshot": self._snapshot, "match": self._match,
             "ticker": self._ticker, "error": self._error}
 
     # -- the websocket ----------------------------------------------------------------------------
@@ -134,15 +134,15 @@ class CoinbaseAdapter(Adapter):
         ``subscriptions``, ``heartbeat`` and ``last_match`` (a trade from before we subscribed)
         are only signs of life."""
         msg = orjson.loads(message)
-        handler = self._handlers.get(msg.get("type"))
+        kind = msg.get("type")
+        if kind == "l2update":  # nearly every message: no dispatch
+            pair = self.pair_of.get(msg["product_id"])
+            if pair is None:
+                return _NONE
+            side = _SIDE
+            return [BookDelta(pair, [(side[s], Decimal(price), Decimal(size)) for s, price, size in msg["changes"]])]
+        handler = self._handlers.get(kind)
         return handler(msg, at) if handler is not None else _NONE
-
-    def _l2update(self, msg: dict, at: float) -> list[MarketEvent]:
-        pair = self.pair_of.get(msg["product_id"])
-        if pair is None:
-            return _NONE
-        side = _SIDE
-        return [BookDelta(pair, [(side[s], Decimal(price), Decimal(size)) for s, price, size in msg["changes"]])]
 
     def _snapshot(self, msg: dict, at: float) -> list[MarketEvent]:
         pair = self.pair_of.get(msg["product_id"])

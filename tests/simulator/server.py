@@ -1,0 +1,226 @@
+"""A loopback exchange: recorded REST responses and websocket streams served over real sockets.
+
+One port serves both: plain HTTP GETs get the recorded REST bodies, websocket upgrades get the
+exchange's protocol (a :class:`Protocol` subclass per exchange answers subscribe requests and
+decides what each client receives). The recording plays once, at one shared cursor, like the
+exchange's own time: a client that drops misses what was streamed meanwhile, and a new
+subscription gets snapshots of the book as it is then (the protocol keeps a plain model of it).
+
+Hooks make the failures the adapters must survive: :meth:`drop_after` (close the connection
+mid-way), :meth:`silence_after` (stop sending, keep the connection), :meth:`inject` (put a made-up
+message on the wire: a crossed level, a sequence gap, a wrong checksum) and :meth:`fail_rest`
+(answer the next REST calls with e.g. a 429 and a Retry-After).
+"""
+from __future__ import annotations
+
+import asyncio
+import http
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from exchange_wrapper.replay.capture import RestResponse, WsReceived, read_capture
+
+CAPTURES = Path(__file__).resolve().parents[1] / "captures"
+
+
+class Protocol:
+    """One exchange's websocket protocol, as the simulator speaks it. Subclass per exchange.
+
+    ``recording`` is the recorded stream (messages as the exchange sent them); ``rest`` maps a
+    request path (with its query) to the recorded body.
+    """
+
+    def __init__(self, recording: list[str], rest: dict[str, str]):
+        self.recording, self.rest = recording, rest
+
+    def rest_body(self, path: str) -> str | None:
+        """The recorded body for ``path`` (with query), or None for a 404."""
+        return self.rest.get(path, self.rest.get(path.partition("?")[0]))
+
+    def session(self) -> object:
+        """Per-connection state (what the client subscribed to)."""
+        return set()
+
+    def answer(self, message: str, session: object) -> list[str]:
+        """What to send now in reply to a client's ``message`` (subscription acks, snapshots)."""
+        raise NotImplementedError
+
+    def advance(self, message: str) -> None:
+        """The recording moves on by ``message``: update the model of the books."""
+        raise NotImplementedError
+
+    def deliver(self, message: str, session: object) -> str | None:
+        """The recorded ``message`` as this client gets it, or None if not subscribed to it."""
+        raise NotImplementedError
+
+    def heartbeats(self, session: object) -> list[str]:
+        """What the exchange sends to show it is alive when there is nothing else to send."""
+        return []
+
+
+@dataclass
+class _Hooks:
+    drop_after: int | None = None
+    silence_after: int | None = None
+    injections: dict[int, list[str]] = field(default_factory=dict)
+    rest_failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    skip_while_down: int = 0
+
+
+class ExchangeSimulator:
+    """Serves ``protocol`` on 127.0.0.1 (a free port): ``async with ExchangeSimulator(p) as sim``,
+    then point the adapter at ``sim.http_url`` and ``sim.ws_url``.
+
+    ``pace`` is the pause between streamed messages (0: as fast as the client reads).
+    ``sent`` counts the recorded messages streamed to clients so far; ``cursor`` is the shared
+    position in the recording; ``connections`` counts websocket connections accepted;
+    ``received`` holds what clients sent, ``rest_calls`` the REST paths asked.
+    """
+
+    def __init__(self, protocol: Protocol, *, pace: float = 0.0, heartbeat_interval: float = 0.05):
+        self.protocol, self.pace, self.heartbeat_interval = protocol, pace, heartbeat_interval
+        self.hooks = _Hooks()
+        self.cursor = 0
+        self.sent = 0
+        self.connections = 0
+        self.received: list[str] = []
+        self.stopped_at: int | None = None  # the cursor when a drop or silence began
+        self.rest_calls: list[str] = []
+        self.finished = asyncio.Event()
+        self._server: Server | None = None
+
+    async def __aenter__(self) -> "ExchangeSimulator":
+        self._server = await serve(self._connection, "127.0.0.1", 0, process_request=self._http,
+                                   max_size=None, ping_interval=None)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.sockets[0].getsockname()[1]
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+    # -- hooks --------------------------------------------------------------------------------
+
+    def drop_after(self, count: int, skip: int = 0) -> None:
+        """Close the connection once ``count`` recorded messages have been streamed in all; the
+        recording moves on by ``skip`` messages while the client is away."""
+        self.hooks.drop_after, self.hooks.skip_while_down = count, skip
+
+    def silence_after(self, count: int, skip: int = 0) -> None:
+        """Stop streaming (the connection stays open) once ``count`` messages were streamed."""
+        self.hooks.silence_after, self.hooks.skip_while_down = count, skip
+
+    def inject(self, after: int, message: str) -> None:
+        """Send ``message`` (not in the recording, and not applied to the model) once ``after``
+        recorded messages have been streamed."""
+        self.hooks.injections.setdefault(after, []).append(message)
+
+    def fail_rest(self, status: int, headers: dict[str, str] | None = None, times: int = 1) -> None:
+        """Answer the next ``times`` REST calls with ``status`` and ``headers``."""
+        self.hooks.rest_failures += [(status, headers or {})] * times
+
+    # -- serving ------------------------------------------------------------------------------
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return None
+        self.rest_calls.append(request.path)
+        if self.hooks.rest_failures:
+            status, headers = self.hooks.rest_failures.pop(0)
+            return _response(status, f'{{"message":"{http.HTTPStatus(status).phrase}"}}', headers)
+        body = self.protocol.rest_body(request.path)
+        if body is None:
+            return _response(404, '{"message":"NotFound"}')
+        return _response(200, body)
+
+    async def _connection(self, ws: ServerConnection) -> None:
+        self.connections += 1
+        session = self.protocol.session()
+        subscribed = asyncio.Event()
+        listener = asyncio.ensure_future(self._listen(ws, session, subscribed))
+        try:
+            await subscribed.wait()
+            await self._stream(ws, session)
+        except ConnectionClosed:
+            pass
+        finally:
+            listener.cancel()
+
+    async def _listen(self, ws: ServerConnection, session: object, subscribed: asyncio.Event) -> None:
+        async for message in ws:
+            self.received.append(str(message))
+            for reply in self.protocol.answer(str(message), session):
+                await ws.send(reply)
+            subscribed.set()
+
+    async def _stream(self, ws: ServerConnection, session: object) -> None:
+        hooks, recording = self.hooks, self.protocol.recording
+        while self.cursor < len(recording):
+            for message in hooks.injections.pop(self.sent, []):
+                await ws.send(message)
+            if hooks.drop_after is not None and self.sent >= hooks.drop_after:
+                hooks.drop_after, self.stopped_at = None, self.cursor
+                self._skip(hooks.skip_while_down)
+                await ws.close(1011, "simulated drop")
+                return
+            if hooks.silence_after is not None and self.sent >= hooks.silence_after:
+                hooks.silence_after, self.stopped_at = None, self.cursor
+                await ws.wait_closed()  # say nothing until the client gives up
+                self._skip(hooks.skip_while_down)
+                return
+            message = recording[self.cursor]
+            self.cursor += 1
+            self.protocol.advance(message)
+            out = self.protocol.deliver(message, session)
+            if out is not None:
+                await ws.send(out)
+                self.sent += 1
+            await asyncio.sleep(self.pace)
+        self.finished.set()
+        while True:  # the recording is over: the exchange stays alive, its heartbeats only
+            for message in self.protocol.heartbeats(session):
+                await ws.send(message)
+            await asyncio.sleep(self.heartbeat_interval)
+
+    def _skip(self, count: int) -> None:
+        recording = self.protocol.recording
+        for message in recording[self.cursor:self.cursor + count]:
+            self.protocol.advance(message)
+        self.cursor = min(self.cursor + count, len(recording))
+
+
+def _response(status: int, body: str, headers: dict[str, str] | None = None) -> Response:
+    all_headers = Headers({"Content-Type": "application/json", "Content-Length": str(len(body.encode())),
+                           "Connection": "close", **(headers or {})})
+    return Response(status, http.HTTPStatus(status).phrase, all_headers, body.encode())
+
+
+def recorded(*names: str, url_to_path: Callable[[str], str]) -> tuple[list[str], dict[str, str]]:
+    """(websocket messages, REST bodies by path) of the capture files ``names`` in tests/captures."""
+    messages, rest = [], {}
+    for name in names:
+        for record in read_capture(CAPTURES / name):
+            if isinstance(record, WsReceived) and record.message:
+                messages.append(record.message)
+            elif isinstance(record, RestResponse):
+                rest[url_to_path(record.url)] = record.body
+    return messages, rest
