@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     _settings_options(serve)
     serve.add_argument("--host", help="address to listen on (server.host)")
     serve.add_argument("--port", type=int, help="port to listen on (server.port)")
+    serve.add_argument("--replay", nargs="+", metavar="FILE", default=[],
+                       help="run on recorded traffic (capture files) instead of live exchange connections")
+    serve.add_argument("--speed", type=float, default=1.0, metavar="FACTOR",
+                       help="replay pace: 1 is the recorded speed, 10 ten times faster")
     serve.set_defaults(run=_serve)
 
     ledger = commands.add_parser("ledger", help="ledger tools", description="Ledger tools.")
@@ -86,7 +90,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(serve(settings))
+    if args.speed <= 0:
+        raise ConfigError("--speed", "a factor above 0", args.speed)
+    asyncio.run(serve(settings, replay=args.replay, speed=args.speed))
     return 0
 
 

@@ -1,33 +1,71 @@
-"""Runs the service: opens the database, builds the API and serves every door on one port."""
+"""Runs the service: the database, market data (live feeds or a replay), trading, every door on one port."""
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
-from typing import Any
+import time
+from typing import Any, Sequence
 
 from ..config import Settings
+from ..core.errors import ExchangeUnavailable, InvalidParameter
+from ..core.pairs import Pair
+from ..exchanges import EXCHANGE_NAMES
+from ..exchanges.base import start_feeds
+from ..marketdata.hub import MarketDataHub
+from ..replay.capture import RestResponse, WsOpened, read_capture
+from ..replay.source import Replay
 from ..storage.database import close_database, describe_url, open_database
+from ..storage.orders import OrderStore
+from ..storage.wallets import WalletStore
 from .api import ExchangeWrapper
+from .events import EventBus
 from .http import create_app
+from .trading import Trading
 
 log = logging.getLogger(__name__)
 
 
 class Server:
-    """The running service. ``await start()``, then ``await stop()``; ``port`` is the bound port."""
+    """The running service. ``await start()``, then ``await stop()``; ``port`` is the bound port.
 
-    def __init__(self, settings: Settings):
+    With ``replay`` (capture files) the market data comes from the recordings, played at
+    ``speed`` times the recorded pace, instead of the exchanges; with ``speed`` None they are not
+    played, and the caller steps them (:attr:`replays`).
+    """
+
+    def __init__(self, settings: Settings, *, replay: Sequence[str] = (), speed: float | None = 1.0,
+                 feed_options: dict[str, Any] | None = None):
         self.settings = settings
+        self.replay_files, self.speed = list(replay), speed
+        self.feed_options = feed_options or {}
         self.database: Any = None
+        self.hub = MarketDataHub()
+        self.bus = EventBus()
+        self.feeds: dict[str, Any] = {}
+        self.replays: list[Replay] = []
+        self.trading: Trading | None = None
         self.api: ExchangeWrapper | None = None
+        self._tasks: list[asyncio.Task] = []
         self._server: Any = None
         self.port: int | None = None
 
     async def start(self) -> None:
         self.database = open_database(self.settings.database_url)
-        self.api = ExchangeWrapper(self.settings, self.database)
+        wallets = WalletStore(self.database)
+        self.trading = Trading(self.settings, self.hub, wallets, OrderStore(self.database, wallets),
+                               publish=self.bus.publish)
+        if self.replay_files:
+            self.replays = [Replay(exchange, files, self.hub) for exchange, files in
+                            replay_groups(self.replay_files).items()]
+            if self.speed is not None:
+                self._tasks = [asyncio.create_task(r.play(self.speed)) for r in self.replays]
+        else:
+            self.feeds = start_feeds(self.settings, self.hub, **self.feed_options)
+        await self.trading.start()
+        self.api = ExchangeWrapper(self.settings, self.database, self.hub, self.trading, candles=self._candles)
         app = create_app(self.api)
         server = self.settings.server
         sock = socket.socket(socket.AF_INET6 if ":" in server.host else socket.AF_INET)
@@ -49,14 +87,53 @@ class Server:
             await self._server.close()
             await self._server.after_stop()
             self._server = None
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*(feed.stop() for feed in self.feeds.values()), return_exceptions=True)
+        if self.trading is not None:
+            await self.trading.stop()
         if self.database is not None:
             close_database(self.database)
             self.database = None
 
+    async def _candles(self, exchange: str, pair: Pair, interval: int, start: float | None,
+                       end: float | None) -> list[Any]:
+        feed = self.feeds.get(exchange)
+        if feed is None:
+            raise ExchangeUnavailable(exchange, "no candles without a live connection (replay)")
+        end = end if end is not None else time.time()
+        start = start if start is not None else end - interval * 300
+        return await feed.candles(pair, interval, start, end)
 
-async def serve(settings: Settings) -> None:
+
+def replay_groups(files: Sequence[str]) -> dict[str, list[str]]:
+    """Capture files grouped by the exchange whose traffic they hold (read off the URLs inside,
+    else the file name, e.g. ``COINBASE.ws.28.0``)."""
+    groups: dict[str, list[str]] = {}
+    for path in files:
+        exchange = _exchange_of(path)
+        groups.setdefault(exchange, []).append(path)
+    return groups
+
+
+def _exchange_of(path: str) -> str:
+    name = os.path.basename(path).lower()
+    for exchange in EXCHANGE_NAMES:
+        if name.startswith(exchange):
+            return exchange
+    for record in read_capture(path):
+        if isinstance(record, (RestResponse, WsOpened)):
+            for exchange in EXCHANGE_NAMES:
+                if exchange in record.url:
+                    return exchange
+            break
+    raise InvalidParameter("--replay", "capture files of coinbase, binance, kraken, bitfinex or poloniex", path)
+
+
+async def serve(settings: Settings, *, replay: Sequence[str] = (), speed: float = 1.0) -> None:
     """Run until SIGINT or SIGTERM."""
-    server = Server(settings)
+    server = Server(settings, replay=replay, speed=speed)
     await server.start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,0 +1,316 @@
+"""Orders of wallet sets: precision rules, holds, the virtual exchange, persistence, events.
+
+Every order passes the same steps whatever its wallet set's mode: the market's precision rules,
+a hold on the wallet set, a persisted ``pending`` record. A paper order then goes to the matching
+engine of its market; a live order to its exchange's adapter (not wired yet: refused). The
+engines run on the event loop; the database is used from one worker thread, in order, so that
+an order's events are written in the order they happened and the loop never waits on a disk.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+from typing import Any, TypeVar
+
+from ..config import Settings
+from ..core.book import BookSide
+from ..core.errors import (Conflict, ExchangeUnavailable, InvalidParameter, OrderNotFound, UnknownExchange,
+                           UnknownPair)
+from ..core.holds import HOLD_QUANTUM, required_hold
+from ..core.ledger import Mode
+from ..core.markets import Market
+from ..core.matching import LatencyModel, MatchingEngine, taken_side
+from ..core.orders import Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
+from ..core.pairs import Pair
+from ..core.precision import check_order
+from ..marketdata.hub import MarketDataHub
+from ..storage.orders import OrderStore
+from ..storage.wallets import WalletStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: How often engines are given the time when no market data arrives (latency arrivals, GTD expiry).
+TICK_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """A new order as the API parsed it (types checked, amounts Decimal)."""
+
+    wallet_set_id: int
+    exchange: str
+    pair: Pair
+    side: Side
+    type: OrderType
+    size: Decimal | None = None
+    funds: Decimal | None = None
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    expire_time: float | None = None
+    post_only: bool = False
+    client_order_id: str | None = None
+    strict: bool = False
+
+
+Listener = Callable[[str, Any], None]
+
+
+class Trading:
+    """Places, amends and cancels orders, and keeps their records and money right.
+
+    ``publish(topic, payload)`` receives ``orders`` updates (the order's JSON), ``fills`` and
+    ``wallets`` (the balances that changed) after they are stored.
+    """
+
+    def __init__(self, settings: Settings, hub: MarketDataHub, wallets: WalletStore, orders: OrderStore, *,
+                 publish: Listener | None = None, clock: Callable[[], float] = time.time):
+        self.settings = settings
+        self.hub = hub
+        self.wallets = wallets
+        self.orders = orders
+        self.publish = publish or (lambda topic, payload: None)
+        self.clock = clock
+        self.engines: dict[tuple[str, Pair], MatchingEngine] = {}
+        self.open: dict[str, Order] = {}  # every open paper order, shared with its engine
+        self._waiting: dict[tuple[str, Pair], list[Order]] = {}  # reloaded, waiting for a live book
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xwrap-db")
+        self._ticker: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        hub.on_order_events = self._on_engine_events
+        latency = settings.paper.latency
+        self.latency = LatencyModel(latency.model, float(latency.order_ms) / 1000,
+                                    float(latency.cancel_ms) / 1000, float(latency.jitter_ms) / 1000)
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the open paper orders (each rejoins its engine once its book is live) and start
+        the clock tick."""
+        self._loop = asyncio.get_running_loop()
+        for order in await self.db(self.orders.find, open_only=True, mode=Mode.PAPER.value, limit=1_000_000):
+            self.open[order.id] = order
+            self._waiting.setdefault((order.exchange, Pair.parse(order.pair)), []).append(order)
+        self._ticker = asyncio.create_task(self._tick())
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            try:
+                await self._ticker
+            except asyncio.CancelledError:
+                pass
+        await asyncio.get_running_loop().run_in_executor(self._db, lambda: None)  # drain the writes
+        self._db.shutdown(wait=True)
+
+    async def db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a storage call on the database thread, after every write queued before it."""
+        return await asyncio.get_running_loop().run_in_executor(self._db, lambda: function(*args, **kwargs))
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    async def make_order(self, request: OrderRequest) -> Order:
+        """Place an order; a repeated client order id returns the order it made first."""
+        wallet_set = await self.db(self.wallets.wallet_set, request.wallet_set_id)
+        if request.client_order_id is not None:
+            existing = await self.db(self.orders.by_client_order_id, wallet_set.id, request.client_order_id)
+            if existing is not None:
+                return self.open.get(existing.id, existing)
+        market = self.market(request.exchange, request.pair)
+        if wallet_set.mode is Mode.LIVE:
+            raise ExchangeUnavailable(request.exchange, "live trading is not available in this version")
+        engine = self._engine(request.exchange, request.pair)
+        book = engine.book
+        if not book.live:
+            raise ExchangeUnavailable(request.exchange, f"book {request.pair} is {book.state.value}")
+        best = book.ladder(taken_side(request.side)).best
+        checked = check_order(market, side=request.side.value, type=request.type.value, size=request.size,
+                              price=request.price, stop_price=request.stop_price, funds=request.funds,
+                              post_only=request.post_only, reference_price=best[0] if best else None,
+                              strict=request.strict)
+        now = self.clock()
+        order = Order(id="", client_order_id=request.client_order_id or uuid.uuid4().hex,
+                      wallet_set_id=wallet_set.id, exchange=request.exchange, pair=str(request.pair),
+                      side=request.side, type=request.type, size=checked.size, price=checked.price,
+                      stop_price=checked.stop_price, funds=checked.funds, time_in_force=request.time_in_force,
+                      expire_time=request.expire_time, post_only=request.post_only, created_at=now, updated_at=now)
+        walk_cost = None
+        if order.side is Side.BUY and order.type is OrderType.MARKET and order.size is not None:
+            filled, walk_cost = engine.estimate_cost(Side.BUY, size=order.size)
+            if filled < order.size:
+                walk_cost += (order.size - filled) * (book.ladder(BookSide.ASK).best or (0, 0))[0]
+        hold = required_hold(order, market, taker_fee=engine.taker_fee, margin=self.settings.paper.market_buy_margin,
+                             walk_cost=walk_cost)
+        try:
+            await self.db(self.orders.create, order, hold, wallet_set.mode.value)
+        except Conflict:  # the same client order id raced in: the first one wins
+            existing = await self.db(self.orders.by_client_order_id, wallet_set.id, order.client_order_id)
+            if existing is None:
+                raise
+            return self.open.get(existing.id, existing)
+        self.open[order.id] = order
+        self.publish("orders", order.to_json())
+        events = engine.submit(order, self.clock(), budget=hold[1] if order.side is Side.BUY else None)
+        await self._store(events)
+        return order
+
+    async def cancel_order(self, order_id: str) -> Order:
+        """Cancel an open order (a cancel of a finished order returns it as it is)."""
+        order = self.open.get(order_id)
+        if order is None:
+            stored = await self.db(self.orders.get, order_id)
+            if stored.status.is_final:
+                return stored
+            raise OrderNotFound(order_id)
+        key = (order.exchange, Pair.parse(order.pair))
+        waiting = self._waiting.get(key, [])
+        if order in waiting:  # reloaded, its book not live yet: no engine knows it
+            waiting.remove(order)
+            await self._store([order.transition(OrderStatus.CANCELLED, self.clock(), "cancelled")])
+        else:
+            await self._store(self.engines[key].cancel(order.id, self.clock()))
+        return order
+
+    async def amend_order(self, order_id: str, *, price: Decimal | None = None,
+                          size: Decimal | None = None, strict: bool = False) -> Order:
+        """Change a resting order's price and/or total size. The hold follows: what more the order
+        needs is held first (or the amend is refused and nothing changes), what it no longer needs
+        is released after."""
+        order = self.open.get(order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        if price is None and size is None:
+            raise InvalidParameter("price", "a new price or size", missing=True)
+        pair = Pair.parse(order.pair)
+        engine = self.engines.get((order.exchange, pair))
+        if engine is None or order in self._waiting.get((order.exchange, pair), ()):
+            raise ExchangeUnavailable(order.exchange, f"book {pair} is not live yet")
+        checked = check_order(self.market(order.exchange, pair), side=order.side.value, type=order.type.value,
+                              size=size if size is not None else order.size,
+                              price=price if price is not None else order.price, post_only=order.post_only,
+                              strict=strict)
+        assert checked.price is not None and checked.size is not None
+        currency, need = self._hold_for_rest(order, checked.price, checked.size, engine)
+        held = await self.db(self.wallets.held, order.wallet_set_id, order.id)
+        if need > held:
+            await self.db(self.wallets.place_hold, order.wallet_set_id, order.exchange, currency, need - held,
+                          order.id)
+        if order.side is Side.BUY:
+            engine.set_budget(order.id, order.executed_value + order.fees + need)
+        await self._store(engine.amend(order.id, self.clock(), price=checked.price, size=checked.size))
+        if order.is_open:
+            _, need = self._hold_for_rest(order, order.price, order.size, engine)
+            held = await self.db(self.wallets.held, order.wallet_set_id, order.id)
+            if held > need:
+                await self.db(self.wallets.release_hold, order.wallet_set_id, order.id, held - need)
+        self.publish("orders", order.to_json())
+        return order
+
+    @staticmethod
+    def _hold_for_rest(order: Order, price: Decimal | None, size: Decimal | None,
+                       engine: MatchingEngine) -> tuple[str, Decimal]:
+        """What a limit order of ``size`` at ``price`` must still hold, given what it has filled."""
+        assert price is not None and size is not None
+        rest = size - order.filled_size
+        pair = Pair.parse(order.pair)
+        if order.side is Side.SELL:
+            return pair.base, rest
+        return pair.quote, (rest * price * (1 + engine.taker_fee)).quantize(HOLD_QUANTUM, rounding=ROUND_CEILING)
+
+    # -- markets and engines ----------------------------------------------------------------------
+
+    def market(self, exchange: str, pair: Pair) -> Market:
+        data = self.hub.exchanges.get(exchange)
+        if data is None or not self.settings.exchange(exchange).enabled:
+            raise UnknownExchange(exchange)
+        market = data.markets.get(pair)
+        if market is None:
+            raise UnknownPair(exchange, str(pair))
+        return market
+
+    def _engine(self, exchange: str, pair: Pair) -> MatchingEngine:
+        engine = self._engine_or_none(exchange, pair)
+        if engine is None:
+            raise ExchangeUnavailable(exchange, f"{pair} is not followed (add it to exchanges.{exchange}.pairs)")
+        return engine
+
+    def _engine_or_none(self, exchange: str, pair: Pair) -> MatchingEngine | None:
+        engine = self.engines.get((exchange, pair))
+        if engine is not None:
+            return engine
+        data = self.hub.exchanges.get(exchange)
+        if data is None or pair not in data.keepers or pair not in data.markets:
+            return None
+        fees = self.settings.exchange(exchange).fees
+        engine = MatchingEngine(data.markets[pair], self.hub.book(exchange, pair), maker_fee=fees.maker,
+                                taker_fee=fees.taker, latency=self.latency)
+        self.hub.attach_engine(exchange, pair, engine)
+        self.engines[(exchange, pair)] = engine
+        return engine
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def _on_engine_events(self, exchange: str, pair: Pair, events: list[OrderEvent]) -> None:
+        """Called by the hub, on the loop, when market data moved orders."""
+        if events and self._loop is not None:
+            self._loop.create_task(self._store(events))
+
+    async def _store(self, events: list[OrderEvent]) -> None:
+        if not events:
+            return
+        involved = {e.order_id: self.open[e.order_id] for e in events if e.order_id in self.open}
+        await self.db(self.orders.record, events, involved)
+        for event in events:
+            order = involved[event.order_id]
+            if event.fill is not None:
+                self.publish("fills", {**event.fill.to_json(), "wallet_set_id": order.wallet_set_id,
+                                      "exchange": order.exchange, "pair": order.pair, "side": order.side.value})
+        for order in involved.values():
+            self.publish("orders", order.to_json())
+            if not order.is_open:
+                self.open.pop(order.id, None)
+        await self.publish_wallets({(o.wallet_set_id, o.exchange) for o in involved.values()})
+
+    async def publish_wallets(self, changed: set[tuple[int, str]]) -> None:
+        """Publish the balances of the (wallet set, exchange) pairs whose money moved."""
+        for wallet_set_id, exchange in sorted(changed):
+            balances = await self.db(self.wallets.balances, wallet_set_id)
+            self.publish("wallets", {"wallet_set_id": wallet_set_id, "exchange": exchange,
+                                     "wallets": [b.as_json() for b in balances if b.exchange == exchange]})
+
+    async def _restore_waiting(self) -> None:
+        """Give reloaded orders back to their engines once their books are live (a queue
+        position needs the level's size)."""
+        for key, orders in list(self._waiting.items()):
+            engine = self._engine_or_none(*key)
+            if engine is None or not engine.book.live:
+                continue
+            for order in list(orders):
+                if order.is_open:
+                    held = await self.db(self.wallets.held, order.wallet_set_id, order.id)
+                    budget = held + order.executed_value + order.fees if order.side is Side.BUY else None
+                    await self._store(engine.restore(order, self.clock(), budget=budget))
+                orders.remove(order)
+            del self._waiting[key]
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            if self._waiting:
+                await self._restore_waiting()
+            now = self.clock()
+            for engine in list(self.engines.values()):
+                try:
+                    events = engine.advance(now)
+                except Exception:  # an engine bug must not stop every other market's clock
+                    log.exception("matching engine %s failed to advance", engine.market.name)
+                    continue
+                if events:
+                    await self._store(events)
