@@ -173,7 +173,22 @@ class Conflict(Rejected):
 
 
 class Unauthorised(Rejected):
+    """No valid API token came with the request."""
+
     kind = "unauthorised"
+
+
+class Forbidden(Rejected):
+    """The token is valid but its scope does not allow the operation."""
+
+    kind = "forbidden"
+
+    def __init__(self, operation: str, scope: str, needed: str):
+        self.operation, self.scope, self.needed = operation, scope, needed
+        super().__init__(f"{operation} needs a {needed} token; this one is {scope}")
+
+    def details(self) -> dict[str, Any]:
+        return {"operation": self.operation, "scope": self.scope, "needed": self.needed}
 
 
 class ExchangeUnavailable(Transient):
