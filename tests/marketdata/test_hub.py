@@ -1,0 +1,103 @@
+import unittest
+from decimal import Decimal
+
+from exchange_wrapper.core.book import BookSide, BookState
+from exchange_wrapper.core.errors import UnknownExchange, UnknownPair
+from exchange_wrapper.core.marketdata import (BookDelta, BookSnapshot, FeedError, FeedStatus, Problem, Resync,
+                                              Ticker, Trade)
+from exchange_wrapper.core.matching import MatchingEngine
+from exchange_wrapper.core.markets import Market
+from exchange_wrapper.core.orders import Order, OrderStatus, OrderType, Side
+from exchange_wrapper.core.pairs import Pair
+from exchange_wrapper.marketdata.hub import COUNTERS, MarketDataHub
+
+D = Decimal
+BTC, ETH = Pair("BTC", "USD"), Pair("ETH", "USD")
+SNAPSHOT = BookSnapshot(BTC, [(D("100.00"), D("1")), (D("99.50"), D("2"))], [(D("100.50"), D("1.5"))])
+
+
+class HubTest(unittest.TestCase):
+    def setUp(self):
+        self.published = []
+        self.hub = MarketDataHub(lambda exchange, pair, events: self.published.append((exchange, pair, events)))
+        self.hub.add_book("coinbase", BTC)
+        self.hub.add_book("coinbase", ETH)
+        self.hub.set_connection("coinbase", FeedStatus.READY, "streaming")
+
+    def test_events_reach_books_trades_and_tickers_and_are_counted(self):
+        trade = Trade(BTC, "7", D("100.50"), D("0.1"), Side.BUY, 5.0)
+        ticker = Ticker(BTC, D("100.00"), D("100.50"), 5.0)
+        self.assertEqual(self.hub.handle("coinbase", [SNAPSHOT], 1.0), ())
+        self.assertEqual(self.hub.handle("coinbase", [BookDelta(BTC, [(BookSide.BID, D("100.25"), D("3"))])], 2.0), ())
+        self.assertEqual(self.hub.handle("coinbase", [trade, ticker], 3.0), ())
+        self.assertEqual(self.hub.handle("coinbase", [], 4.0), ())  # a heartbeat
+        self.assertEqual(self.hub.book("coinbase", BTC).bids.best, (D("100.25"), D("3")))
+        data = self.hub.exchange("coinbase")
+        self.assertEqual((data.trades[BTC], data.tickers[BTC]), (trade, ticker))
+        counters = self.hub.counters("coinbase")
+        self.assertEqual(set(counters), set(COUNTERS) | {"checksums_verified", "checksums_failed"})
+        self.assertEqual((counters["messages"], counters["trades"], counters["tickers"]), (4, 1, 1))
+
+    def test_a_book_gone_stale_is_returned_once_for_resync_counted_and_logged(self):
+        self.hub.handle("coinbase", [SNAPSHOT], 1.0)
+        crossing = BookDelta(BTC, [(BookSide.BID, D("101"), D("1"))])
+        with self.assertLogs("exchange_wrapper.marketdata.hub", "WARNING") as logs:
+            resyncs = self.hub.handle("coinbase", [crossing], 2.0)
+            self.assertEqual(self.hub.handle("coinbase", [crossing], 3.0), ())
+        self.assertEqual(resyncs, [Resync(BTC, Problem.CROSSED, "best bid 101 >= best ask 100.50")])
+        self.assertEqual(logs.output, ["WARNING:exchange_wrapper.marketdata.hub:coinbase BTC_USD book stale, "
+                                       "resyncing: crossed_book: best bid 101 >= best ask 100.50"])
+        self.assertEqual(self.hub.counters("coinbase")["crossed_book"], 1)
+        self.assertEqual(self.hub.status("coinbase", 0.0),
+                         (FeedStatus.DEGRADED, "BTC_USD stale (crossed_book: best bid 101 >= best ask 100.50); "
+                                               "ETH_USD resyncing"))
+        self.hub.resyncing("coinbase", [BTC])
+        self.assertEqual(self.hub.counters("coinbase")["resyncs"], 1)
+        self.assertIs(self.hub.book("coinbase", BTC).state, BookState.RESYNCING)
+
+    def test_a_connection_wide_resync_and_a_lost_connection_fail_every_book(self):
+        self.hub.handle("coinbase", [SNAPSHOT, BookSnapshot(ETH, [(D("10"), D("1"))], [(D("11"), D("1"))])], 1.0)
+        self.assertEqual(self.hub.status("coinbase", 0.0), (FeedStatus.READY, "streaming"))
+        resyncs = self.hub.handle("coinbase", [Resync(None, Problem.SEQUENCE_GAP, "message 5 after 3")], 2.0)
+        self.assertEqual([(r.pair, r.problem) for r in resyncs],
+                         [(BTC, Problem.SEQUENCE_GAP), (ETH, Problem.SEQUENCE_GAP)])
+        self.assertEqual(self.hub.fail_all("coinbase", Problem.DISCONNECTED, "closed"), [])  # already stale
+        self.assertEqual(self.hub.counters("coinbase")["sequence_gap"], 2)
+
+    def test_status_shows_a_rest_pause_and_the_connection_state(self):
+        self.hub.handle("coinbase", [SNAPSHOT, BookSnapshot(ETH, [(D("10"), D("1"))], [(D("11"), D("1"))])], 1.0)
+        self.hub.exchange("coinbase").rest_paused_until = 130.0
+        self.assertEqual(self.hub.status("coinbase", 100.0),
+                         (FeedStatus.DEGRADED, "REST calls paused for 30.0 s (HTTP 429)"))
+        self.assertEqual(self.hub.status("coinbase", 130.0), (FeedStatus.READY, "streaming"))
+        self.hub.set_connection("coinbase", FeedStatus.DOWN, "cannot connect: OSError: refused")
+        self.assertEqual(self.hub.status("coinbase", 130.0), (FeedStatus.DOWN, "cannot connect: OSError: refused"))
+
+    def test_exchange_errors_are_counted_and_logged(self):
+        with self.assertLogs("exchange_wrapper.marketdata.hub", "WARNING") as logs:
+            self.hub.handle("coinbase", [FeedError("Failed to subscribe: FOO-BAR is not a valid product")], 1.0)
+        self.assertEqual(self.hub.counters("coinbase")["exchange_error"], 1)
+        self.assertIn("FOO-BAR is not a valid product", logs.output[0])
+
+    def test_engine_events_go_to_the_callback(self):
+        market = Market("coinbase", BTC, "BTC-USD", D("0.01"), D("0.0001"), D("0.0001"))
+        engine = MatchingEngine(market, self.hub.book("coinbase", BTC))
+        self.hub.attach_engine("coinbase", BTC, engine)
+        self.hub.handle("coinbase", [SNAPSHOT], 1.0)
+        order = Order(id="o1", client_order_id="c1", wallet_set_id=1, exchange="coinbase", pair="BTC_USD",
+                      side=Side.SELL, type=OrderType.LIMIT, size=D("0.5"), price=D("100.25"))
+        engine.submit(order, 1.5)
+        self.hub.handle("coinbase", [Trade(BTC, "9", D("100.30"), D("1"), Side.BUY, 2.0)], 2.0)
+        [(exchange, pair, events)] = self.published
+        self.assertEqual((exchange, pair), ("coinbase", BTC))
+        self.assertEqual([(e.order_id, e.status, e.fill.price) for e in events], [("o1", OrderStatus.FILLED, D("100.25"))])
+
+    def test_unknown_names_are_refused(self):
+        with self.assertRaises(UnknownExchange):
+            self.hub.counters("kraken")
+        with self.assertRaises(UnknownPair):
+            self.hub.book("coinbase", Pair("SOL", "USD"))
+
+
+if __name__ == "__main__":
+    unittest.main()
