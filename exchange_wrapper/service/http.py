@@ -10,21 +10,24 @@ from sanic.exceptions import NotFound, SanicException
 
 from ..core.errors import XWrapError
 from .api import ExchangeWrapper
+from .auth import Authenticator
 from .errors import error_body, http_status
+from .events import EventBus
+from .metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
 _app_numbers = itertools.count(1)
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
 
 
-def create_app(api: ExchangeWrapper) -> Sanic:
-    """A Sanic app serving ``api``; each call makes a new app (tests run several)."""
+def create_app(api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus) -> Sanic:
+    """A Sanic app serving ``api`` on every door; each call makes a new app (tests run several)."""
     app = Sanic(f"xwrap_{next(_app_numbers)}", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = api.settings.server.max_request_bytes
     app.config.WEBSOCKET_MAX_SIZE = api.settings.server.max_request_bytes
     app.config.ACCESS_LOG = False
     app.config.TOUCHUP = False  # touch-up rewrites Sanic's class methods: a second app in one process fails
-    app.ctx.api = api
+    app.ctx.api, app.ctx.auth, app.ctx.metrics, app.ctx.bus = api, auth, metrics, bus
 
     @app.get("/")
     async def home(request: Request) -> response.HTTPResponse:
@@ -35,6 +38,10 @@ def create_app(api: ExchangeWrapper) -> Sanic:
     @app.get("/xwrap/v1/status")
     async def status(request: Request) -> response.HTTPResponse:
         return response.json(await api.get_status())
+
+    @app.get("/metrics")
+    async def prometheus(request: Request) -> response.HTTPResponse:
+        return response.raw(metrics.render(), content_type=CONTENT_TYPE)
 
     @app.exception(XWrapError)
     async def xwrap_error(request: Request, error: XWrapError) -> response.HTTPResponse:

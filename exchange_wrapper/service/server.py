@@ -21,7 +21,9 @@ from ..storage.database import close_database, describe_url, open_database
 from ..storage.orders import OrderStore
 from ..storage.wallets import WalletStore
 from .api import ExchangeWrapper
+from .auth import Authenticator
 from .events import EventBus
+from .metrics import Metrics
 from .http import create_app
 from .trading import Trading
 
@@ -48,6 +50,7 @@ class Server:
         self.replays: list[Replay] = []
         self.trading: Trading | None = None
         self.api: ExchangeWrapper | None = None
+        self.metrics: Metrics | None = None
         self._tasks: list[asyncio.Task] = []
         self._server: Any = None
         self.port: int | None = None
@@ -66,7 +69,8 @@ class Server:
             self.feeds = start_feeds(self.settings, self.hub, **self.feed_options)
         await self.trading.start()
         self.api = ExchangeWrapper(self.settings, self.database, self.hub, self.trading, candles=self._candles)
-        app = create_app(self.api)
+        self.metrics = Metrics(self.hub, self.trading)
+        app = create_app(self.api, auth=Authenticator(list(self.settings.tokens)), metrics=self.metrics, bus=self.bus)
         server = self.settings.server
         sock = socket.socket(socket.AF_INET6 if ":" in server.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

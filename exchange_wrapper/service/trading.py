@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -81,6 +82,8 @@ class Trading:
         self.engines: dict[tuple[str, Pair], MatchingEngine] = {}
         self.open: dict[str, Order] = {}  # every open paper order, shared with its engine
         self._waiting: dict[tuple[str, Pair], list[Order]] = {}  # reloaded, waiting for a live book
+        self.fill_counts: Counter[str] = Counter()        # by liquidity, for the metrics
+        self.transition_counts: Counter[str] = Counter()  # by the status reached
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xwrap-db")
         self._ticker: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -269,7 +272,10 @@ class Trading:
         await self.db(self.orders.record, events, involved)
         for event in events:
             order = involved[event.order_id]
+            if event.fill is None or event.previous is not event.status:
+                self.transition_counts[event.status.value] += 1
             if event.fill is not None:
+                self.fill_counts[event.fill.liquidity.value] += 1
                 self.publish("fills", {**event.fill.to_json(), "wallet_set_id": order.wallet_set_id,
                                       "exchange": order.exchange, "pair": order.pair, "side": order.side.value})
         for order in involved.values():

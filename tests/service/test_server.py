@@ -55,6 +55,15 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         self.assertTrue(kind.startswith("text/html"))
         self.assertIn("/xwrap/v1/status", text)
 
+    async def test_metrics(self):
+        def scrape():
+            with urllib.request.urlopen(self.base + "/metrics", timeout=5) as response:
+                return response.read().decode()
+        text = await asyncio.to_thread(scrape)
+        self.assertIn('xwrap_open_orders{state="open"} 0.0', text)
+        self.assertIn("# TYPE xwrap_market_messages_total counter", text)
+        self.assertIn('xwrap_market_messages_total{exchange="coinbase"}', text)
+
     async def test_unknown_route_is_a_json_error(self):
         status, body = await self.get("/xwrap/v1/nothing-here")
         self.assertEqual(status, 404)

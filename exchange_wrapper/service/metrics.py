@@ -1,0 +1,79 @@
+"""Prometheus metrics of one service instance (its own registry: tests run several services).
+
+Requests are observed by the doors as they answer; orders, fills and market data are read from
+the trading service and the hub when Prometheus scrapes, so the hot paths pay nothing for them.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterator
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import Counter as CounterMetric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from ..marketdata.hub import COUNTERS, MarketDataHub
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Metrics:
+    """``observe(door, method, outcome, seconds)`` for every answered request; :meth:`render`
+    for ``GET /metrics``. ``outcome`` is ``ok`` or the error kind."""
+
+    def __init__(self, hub: MarketDataHub, trading: Any):
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = CounterMetric("xwrap_requests", "API requests answered, by door, method and outcome",
+                                      ["door", "method", "outcome"], registry=self.registry)
+        self.latency = Histogram("xwrap_request_seconds", "Time to answer an API request", ["door", "method"],
+                                 registry=self.registry,
+                                 buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                          0.25, 0.5, 1.0, 2.5))
+        self.registry.register(_StateCollector(hub, trading))
+
+    def observe(self, door: str, method: str, outcome: str, seconds: float) -> None:
+        self.requests.labels(door, method, outcome).inc()
+        self.latency.labels(door, method).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _StateCollector(Collector):
+    """Reads the hub's counters and the trading service's orders at scrape time."""
+
+    def __init__(self, hub: MarketDataHub, trading: Any):
+        self.hub, self.trading = hub, trading
+
+    def collect(self) -> Iterator[Any]:
+        market = {name: CounterMetricFamily(f"xwrap_market_{name}", f"Market data: {name.replace('_', ' ')}",
+                                            labels=["exchange"]) for name in COUNTERS}
+        checksums = CounterMetricFamily("xwrap_book_checksums", "Book checksums checked, by result",
+                                        labels=["exchange", "result"])
+        status = GaugeMetricFamily("xwrap_exchange_up", "1 when the exchange's market data is ready",
+                                   labels=["exchange"])
+        for exchange in sorted(self.hub.exchanges):
+            counts = self.hub.counters(exchange)
+            for name in COUNTERS:
+                market[name].add_metric([exchange], counts[name])
+            checksums.add_metric([exchange, "verified"], counts["checksums_verified"])
+            checksums.add_metric([exchange, "failed"], counts["checksums_failed"])
+            status.add_metric([exchange], 1 if self.hub.exchanges[exchange].connection.value == "ready" else 0)
+        yield from market.values()
+        yield checksums
+        yield status
+        orders = GaugeMetricFamily("xwrap_open_orders", "Open orders, by state", labels=["state"])
+        states = Counter(order.status.value for order in self.trading.open.values())
+        for state in ("pending", "open", "partially_filled"):
+            orders.add_metric([state], states[state])
+        yield orders
+        fills = CounterMetricFamily("xwrap_fills", "Fills recorded since start, by liquidity", labels=["liquidity"])
+        for liquidity in ("maker", "taker"):
+            fills.add_metric([liquidity], self.trading.fill_counts[liquidity])
+        yield fills
+        transitions = CounterMetricFamily("xwrap_order_transitions", "Order status changes since start, by the "
+                                          "status reached", labels=["status"])
+        for status, count in sorted(self.trading.transition_counts.items()):
+            transitions.add_metric([status], count)
+        yield transitions
