@@ -1,13 +1,22 @@
+import base64
+import hashlib
+import hmac
 import json
 import unittest
 from decimal import Decimal
 
+from exchange_wrapper.core.book import BookSide
 from exchange_wrapper.core.errors import InvalidParameter, MarketClosed, PrecisionError
+from exchange_wrapper.core.marketdata import BookDelta, BookSnapshot, Candle, FeedError, Ticker, Trade
 from exchange_wrapper.core.markets import MarketStatus
+from exchange_wrapper.core.orders import Side
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.core.precision import check_order
+from exchange_wrapper.core.symbols import SymbolTable
 from exchange_wrapper.exchanges import coinbase
+from exchange_wrapper.exchanges.base import Credentials
 from tests.exchanges.markets_contract import MarketsContract, captured_body
+from tests.simulator.coinbase import coinbase_protocol
 
 BODY = captured_body("COINBASE.0", "https://api.pro.coinbase.com/products")
 RAW = {product["id"]: product for product in json.loads(BODY)}
@@ -128,6 +137,86 @@ class CoinbaseMarketsTest(MarketsContract, unittest.TestCase):
         product = {key: value for key, value in product.items() if value is not None}
         [market] = coinbase.parse_markets(json.dumps([product]))
         return market
+
+
+
+class CoinbaseAdapterTest(unittest.TestCase):
+    """The websocket and REST translations, on the real recorded messages."""
+
+    def setUp(self):
+        self.adapter = coinbase.CoinbaseAdapter(SymbolTable("coinbase", coinbase.parse_markets(BODY)),
+                                                [Pair("BTC", "USD"), Pair("SKL", "USD")])
+        self.messages = coinbase_protocol().recording
+
+    def first(self, kind, product):
+        return next(m for m in self.messages if f'"type":"{kind}"' in m and f'"{product}"' in m)
+
+    def test_snapshot_and_l2update(self):
+        raw = json.loads(self.first("snapshot", "BAND-GBP"))
+        [snapshot] = self.adapter.parse(self.first("snapshot", "BAND-GBP"), 1.0)
+        self.assertEqual(snapshot, BookSnapshot(Pair("BAND", "GBP"), [(Decimal(p), Decimal(s)) for p, s in raw["bids"]],
+                                                [(Decimal(p), Decimal(s)) for p, s in raw["asks"]]))
+        self.assertEqual(self.adapter.parse('{"type":"l2update","product_id":"SKL-BTC","changes":[["sell","0.00001306",'
+                                            '"660.5"],["buy","0.00001300","0"]],"time":"2021-04-17T16:43:37.075687Z"}', 1.0),
+                         [BookDelta(Pair("SKL", "BTC"), [(BookSide.ASK, Decimal("0.00001306"), Decimal("660.5")),
+                                                         (BookSide.BID, Decimal("0.00001300"), Decimal("0"))])])
+
+    def test_a_match_names_the_taker_side_and_keeps_the_exchange_time(self):
+        message = self.first("match", "SKL-BTC")
+        raw = json.loads(message)
+        self.assertEqual(raw["side"], "sell")  # the maker sold: a buyer took it
+        [trade] = self.adapter.parse(message, 99.0)
+        self.assertEqual(trade, Trade(Pair("SKL", "BTC"), "280232", Decimal("0.00001305"), Decimal("985"), Side.BUY,
+                                      1618677817.089723))
+
+    def test_ticker_heartbeat_subscriptions_last_match_and_errors(self):
+        [ticker] = self.adapter.parse(self.first("ticker", "BAND-GBP"), 1.0)
+        self.assertEqual(ticker, Ticker(Pair("BAND", "GBP"), Decimal("14.7550"), Decimal("14.8060"), 1618677810.244075,
+                                        last=Decimal("14.7775"), volume_24h=Decimal("94381.28000000")))
+        for quiet in (self.first("last_match", "BAND-GBP"), self.first("subscriptions", "BAND-GBP"),
+                      '{"type":"heartbeat","sequence":90,"last_trade_id":20,"product_id":"BTC-USD",'
+                      '"time":"2014-11-07T08:19:28.464459Z"}'):
+            self.assertEqual(self.adapter.parse(quiet, 1.0), [])
+        self.assertEqual(self.adapter.parse('{"type":"error","message":"Failed to subscribe","reason":"FOO-BAR is '
+                                            'not a valid product"}', 1.0),
+                         [FeedError("Failed to subscribe: FOO-BAR is not a valid product")])
+
+    def test_subscriptions_public_and_signed(self):
+        self.assertEqual([json.loads(m) for m in self.adapter.subscribe(self.adapter.pairs, 0)],
+                         [{"type": "subscribe", "product_ids": ["BTC-USD", "SKL-USD"],
+                           "channels": ["level2_batch", "matches", "ticker", "heartbeat"]}])
+        self.assertEqual([json.loads(m) for m in self.adapter.resubscribe([Pair("BTC", "USD")], 0)],
+                         [{"type": "unsubscribe", "product_ids": ["BTC-USD"], "channels": ["level2_batch"]},
+                          {"type": "subscribe", "product_ids": ["BTC-USD"], "channels": ["level2_batch"]}])
+        secret = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+        signed = coinbase.CoinbaseAdapter(self.adapter.markets, [Pair("BTC", "USD")], Credentials("key1", secret, "pp"))
+        [message] = signed.subscribe(signed.pairs, 1700000000.9)
+        expected = base64.b64encode(hmac.new(b"0123456789abcdef0123456789abcdef",
+                                             b"1700000000GET/users/self/verify", hashlib.sha256).digest()).decode()
+        self.assertEqual(json.loads(message), {"type": "subscribe", "product_ids": ["BTC-USD"],
+                                               "channels": ["level2", "matches", "ticker", "heartbeat"],
+                                               "signature": expected, "key": "key1", "passphrase": "pp",
+                                               "timestamp": "1700000000"})
+
+    def test_candles_request_and_response(self):
+        request = self.adapter.candles_request(Pair("BTC", "USD"), 60, 1618677600, 1618677780)
+        self.assertEqual((request.path, request.params),
+                         ("/products/BTC-USD/candles",
+                          {"granularity": 60, "start": "2021-04-17T16:40:00Z", "end": "2021-04-17T16:43:00Z"}))
+        # as the API documents it: [time, low, high, open, close, volume], newest first, numbers
+        body = "[[1618677660, 61050.5, 61120.01, 61100, 61060.12, 12.5044], [1618677600, 61000, 61100.99, 61010.1, 61100, 3.1]]"
+        self.assertEqual(self.adapter.parse_candles(body, Pair("BTC", "USD"), 60), [
+            Candle(Pair("BTC", "USD"), 1618677600, 60, Decimal("61010.1"), Decimal("61100.99"), Decimal("61000"),
+                   Decimal("61100"), Decimal("3.1")),
+            Candle(Pair("BTC", "USD"), 1618677660, 60, Decimal("61100"), Decimal("61120.01"), Decimal("61050.5"),
+                   Decimal("61060.12"), Decimal("12.5044"))])
+        for args, field in (((120, 0, 120), "interval"), ((60, 0, 60 * 301), "end")):
+            with self.assertRaises(InvalidParameter) as raised:
+                self.adapter.candles_request(Pair("BTC", "USD"), *args)
+            self.assertEqual(raised.exception.field, field)
+        with self.assertRaises(InvalidParameter) as raised:
+            self.adapter.parse_candles('[[1618677600, "x", 1, 1, 1, 1]]', Pair("BTC", "USD"), 60)
+        self.assertEqual(raised.exception.field, "low of BTC_USD candle 0 on coinbase")
 
 
 if __name__ == "__main__":

@@ -94,6 +94,8 @@ class ExchangeSimulator:
         self.rest_calls: list[str] = []
         self.finished = asyncio.Event()
         self._server: Server | None = None
+        self._clients: list[_Client] = []
+        self._player: asyncio.Task | None = None
 
     async def __aenter__(self) -> "ExchangeSimulator":
         self._server = await serve(self._connection, "127.0.0.1", 0, process_request=self._http,
@@ -102,6 +104,8 @@ class ExchangeSimulator:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
+        if self._player is not None:
+            self._player.cancel()
         self._server.close()
         await self._server.wait_closed()
 
@@ -154,58 +158,94 @@ class ExchangeSimulator:
 
     async def _connection(self, ws: ServerConnection) -> None:
         self.connections += 1
-        session = self.protocol.session()
-        subscribed = asyncio.Event()
-        listener = asyncio.ensure_future(self._listen(ws, session, subscribed))
+        client = _Client(ws, self.protocol.session())
+        self._clients.append(client)
+        if self._player is None:
+            self._player = asyncio.ensure_future(self._play())
+        writer = asyncio.ensure_future(client.write())
         try:
-            await subscribed.wait()
-            await self._stream(ws, session)
+            async for message in ws:
+                self.received.append(str(message))
+                # queued at once with the subscription: no recorded message can come between
+                for reply in self.protocol.answer(str(message), client.session):
+                    client.queue.put_nowait(reply)
+                client.subscribed = True
         except ConnectionClosed:
             pass
         finally:
-            listener.cancel()
+            self._clients.remove(client)
+            writer.cancel()
 
-    async def _listen(self, ws: ServerConnection, session: object, subscribed: asyncio.Event) -> None:
-        async for message in ws:
-            self.received.append(str(message))
-            for reply in self.protocol.answer(str(message), session):
-                await ws.send(reply)
-            subscribed.set()
-
-    async def _stream(self, ws: ServerConnection, session: object) -> None:
+    async def _play(self) -> None:
+        """The exchange's clock: one cursor, each message to every subscribed client at once."""
         hooks, recording = self.hooks, self.protocol.recording
         while self.cursor < len(recording):
+            clients = [c for c in self._clients if c.subscribed and not c.muted]
+            if not clients:
+                await asyncio.sleep(0.002)
+                continue
             for message in hooks.injections.pop(self.sent, []):
-                await ws.send(message)
+                await self._send(clients, lambda session: message)
             if hooks.drop_after is not None and self.sent >= hooks.drop_after:
                 hooks.drop_after, self.stopped_at = None, self.cursor
                 self._skip(hooks.skip_while_down)
-                await ws.close(1011, "simulated drop")
-                return
+                for client in clients:
+                    await client.ws.close(1011, "simulated drop")
+                continue
             if hooks.silence_after is not None and self.sent >= hooks.silence_after:
                 hooks.silence_after, self.stopped_at = None, self.cursor
-                await ws.wait_closed()  # say nothing until the client gives up
                 self._skip(hooks.skip_while_down)
-                return
+                for client in clients:
+                    client.muted = True  # say nothing more until the client gives up
+                continue
             message = recording[self.cursor]
             self.cursor += 1
             self.protocol.advance(message)
-            out = self.protocol.deliver(message, session)
-            if out is not None:
-                await ws.send(out)
+            if await self._send(clients, lambda session: self.protocol.deliver(message, session)):
                 self.sent += 1
             await asyncio.sleep(self.pace)
         self.finished.set()
         while True:  # the recording is over: the exchange stays alive, its heartbeats only
-            for message in self.protocol.heartbeats(session):
-                await ws.send(message)
+            clients = [c for c in self._clients if c.subscribed and not c.muted]
+            await self._send(clients, lambda session: "\n".join(self.protocol.heartbeats(session)) or None,
+                             split=True)
             await asyncio.sleep(self.heartbeat_interval)
+
+    async def _send(self, clients: list["_Client"], text_for: Callable[[object], str | None],
+                    split: bool = False) -> bool:
+        delivered = False
+        for client in clients:
+            text = text_for(client.session)
+            if text is not None:
+                for part in text.split("\n") if split else (text,):
+                    client.queue.put_nowait(part)
+                delivered = True
+        await asyncio.sleep(0)
+        return delivered
 
     def _skip(self, count: int) -> None:
         recording = self.protocol.recording
         for message in recording[self.cursor:self.cursor + count]:
             self.protocol.advance(message)
         self.cursor = min(self.cursor + count, len(recording))
+
+
+@dataclass(eq=False)
+class _Client:
+    """One connection: what it subscribed to, and its outgoing messages in order."""
+
+    ws: ServerConnection
+    session: object
+    subscribed: bool = False
+    muted: bool = False
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+
+    async def write(self) -> None:
+        try:
+            while True:
+                await self.ws.send(await self.queue.get())
+        except ConnectionClosed:
+            pass
 
 
 def _response(status: int, body: str, headers: dict[str, str] | None = None) -> Response:
