@@ -12,31 +12,39 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
+import operator
 import random
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-from .book import BookSide, OrderBook
+from .book import BookSide, Ladder, Level, OrderBook
 from .errors import InvalidParameter, OrderNotFound
 from .markets import Market
 from .money import ZERO, format_decimal, quantize_down
-from .orders import Fill, Liquidity, Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
+from .orders import (FINAL_STATUSES, LIMIT_TYPES, STOP_TYPES, Fill, Liquidity, Order, OrderEvent, OrderStatus,
+                     Side, TimeInForce)
 
 #: Fees are rounded up to this quantum: never undercharged, and within what the database stores.
 FEE_QUANTUM = Decimal("1e-18")
 
 BID, ASK = BookSide.BID, BookSide.ASK
+# Module constants for the hot paths: reading an Enum member off its class is a slow attribute lookup.
+_BUY = Side.BUY
+_MAKER, _TAKER = Liquidity.MAKER, Liquidity.TAKER
+_PENDING, _OPEN = OrderStatus.PENDING, OrderStatus.OPEN
+_GTD, _FOK = TimeInForce.GTD, TimeInForce.FOK
+_RESTING_TIFS = frozenset({TimeInForce.GTC, TimeInForce.GTD})
 
 
 def taken_side(side: Side) -> BookSide:
     """The book side an order of ``side`` takes from: a buy takes asks."""
-    return ASK if side is Side.BUY else BID
+    return ASK if side is _BUY else BID
 
 
 def resting_side(side: Side) -> BookSide:
     """The book side an order of ``side`` rests on: a buy rests on the bids."""
-    return BID if side is Side.BUY else ASK
+    return BID if side is _BUY else ASK
 
 
 def better_or_equal(side: BookSide, price: Decimal, than: Decimal) -> bool:
@@ -45,7 +53,18 @@ def better_or_equal(side: BookSide, price: Decimal, than: Decimal) -> bool:
 
 
 def fee_for(value: Decimal, rate: Decimal) -> Decimal:
-    return (value * rate).quantize(FEE_QUANTUM, rounding=ROUND_CEILING)
+    return (value * rate).quantize(FEE_QUANTUM, ROUND_CEILING)  # positional: a keyword costs more
+
+
+def _best_first(ladder: Ladder) -> Iterator[Level]:
+    """The ladder's levels best first, the first one read from ``ladder.best`` (kept current by the
+    book, so free): what stops at the best level never walks the ladder's heap."""
+    best = ladder.best
+    if best is not None:
+        yield best
+        levels = iter(ladder)
+        next(levels)  # the best level again
+        yield from levels
 
 
 @dataclass(frozen=True)
@@ -72,13 +91,32 @@ class LatencyModel:
         return max(0.0, rng.gauss(centre, self.jitter))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Resting:
     """A resting virtual order and the real size queued ahead of it at its price."""
 
     order: Order
     ahead: Decimal
     joined: int
+
+
+class _SideState:
+    """What virtual orders do on one side of the book: rest there, and take from it."""
+
+    __slots__ = ("side", "queues", "prices", "consumed", "unmatched_trades", "better_or_equal")
+
+    def __init__(self, side: BookSide):
+        self.side = side
+        self.queues: dict[Decimal, list[_Resting]] = {}  # resting virtual orders by price, in time order
+        self.prices: list[Decimal] = []                   # the prices of ``queues``, ascending
+        self.consumed: dict[Decimal, Decimal] = {}        # real size virtual orders took, by price
+        self.unmatched_trades: dict[Decimal, Decimal] = {}
+        # better_or_equal(side, ...) for this side, as a C function
+        self.better_or_equal: Callable[[Decimal, Decimal], bool] = operator.le if side is ASK else operator.ge
+
+    def best_resting(self) -> Decimal:
+        """The best price a virtual order rests at (``prices`` must not be empty)."""
+        return self.prices[-1] if self.side is BID else self.prices[0]
 
 
 class MatchingEngine:
@@ -100,11 +138,8 @@ class MatchingEngine:
         self.last_trade_price: Decimal | None = None
         self._orders: dict[str, Order] = {}
         self._budgets: dict[str, Decimal] = {}
-        self._resting: dict[BookSide, dict[Decimal, list[_Resting]]] = {BID: {}, ASK: {}}
-        self._resting_prices: dict[BookSide, list[Decimal]] = {BID: [], ASK: []}  # ascending
+        self._sides = {BID: _SideState(BID), ASK: _SideState(ASK)}
         self._by_id: dict[str, _Resting] = {}
-        self._consumed: dict[BookSide, dict[Decimal, Decimal]] = {BID: {}, ASK: {}}
-        self._unmatched_trades: dict[BookSide, dict[Decimal, Decimal]] = {BID: {}, ASK: {}}
         self._stops: dict[str, Order] = {}
         self._arrivals: list[tuple[float, int, str, str, dict[str, Any]]] = []
         self._sequence = itertools.count()
@@ -117,7 +152,7 @@ class MatchingEngine:
         ``budget`` caps the quote currency a buy may spend on fills and fees (its wallet hold).
         With latency the order stays pending until the book reaches its arrival time.
         """
-        if order.status is not OrderStatus.PENDING:
+        if order.status is not _PENDING:
             raise InvalidParameter("order", "a pending order", order.status.value)
         self._orders[order.id] = order
         if budget is not None:
@@ -171,8 +206,8 @@ class MatchingEngine:
     def advance(self, now: float) -> list[OrderEvent]:
         """Process what falls due by ``now``: arrivals and cancels after latency, GTD expiries."""
         events = self.before_update(now, inclusive=True)
-        for order in [o for o in self._orders.values() if o.time_in_force is TimeInForce.GTD]:
-            if order.is_open and order.status is not OrderStatus.PENDING and order.expire_time is not None \
+        for order in [o for o in self._orders.values() if o.time_in_force is _GTD]:
+            if order.is_open and order.status is not _PENDING and order.expire_time is not None \
                     and order.expire_time <= now:
                 events += self._finish(order, OrderStatus.EXPIRED, now, "expired")
         return events
@@ -186,7 +221,7 @@ class MatchingEngine:
         self._orders[order.id] = order
         if budget is not None:
             self._budgets[order.id] = budget
-        if order.status is OrderStatus.PENDING:
+        if order.status is _PENDING:
             return self._arrive(order, at)
         if order.type.is_stop and not order.triggered:
             self._stops[order.id] = order
@@ -219,15 +254,16 @@ class MatchingEngine:
 
     def visible_size(self, side: BookSide, price: Decimal) -> Decimal:
         """What a level shows to virtual orders: its real size less what virtual orders took there."""
-        return max(ZERO, self.book.ladder(side).size_at(price) - self._consumed[side].get(price, ZERO))
+        return max(ZERO, self.book.ladder(side).size_at(price) - self._sides[side].consumed.get(price, ZERO))
 
     # -- market data ------------------------------------------------------------------------------
 
     def apply_delta(self, side: BookSide, price: Decimal, size: Decimal, at: float) -> list[OrderEvent]:
         """Change one level of the book through the engine: due orders first, then the change."""
-        events = self.before_update(at)
+        due = self.before_update(at) if self._arrivals else None
         previous = self.book.apply_delta(side, price, size, at)
-        return events + self.on_book_change(side, price, previous, size, at)
+        changes = self.on_book_change(side, price, previous, size, at)
+        return due + changes if due else changes
 
     def apply_snapshot(self, bids: Any, asks: Any, at: float, sequence: int | None = None) -> list[OrderEvent]:
         """Rebuild the book through the engine: due orders first, then the snapshot."""
@@ -252,40 +288,41 @@ class MatchingEngine:
     def on_book_change(self, side: BookSide, price: Decimal, previous: Decimal, size: Decimal,
                        at: float) -> list[OrderEvent]:
         """A level of the real book went from ``previous`` to ``size`` (0: removed)."""
-        consumed = self._consumed[side]
-        if consumed and price in consumed and size < previous:
-            left = consumed[price] - (previous - size)
-            if left > 0 and size > 0:
-                consumed[price] = left
-            else:
-                del consumed[price]
-        queue = self._resting[side].get(price)
-        if queue is not None and size < previous:
-            self._move_queue(side, price, queue, previous, size)
-        opposite = ASK if side is BID else BID
-        prices = self._resting_prices[opposite]
-        if size > previous and prices:
-            best_virtual = prices[-1] if opposite is BID else prices[0]
-            if better_or_equal(side, price, best_virtual):
+        state = self._sides[side]
+        if size < previous:
+            consumed = state.consumed
+            if consumed and price in consumed:
+                left = consumed[price] - (previous - size)
+                if left > 0 and size > 0:
+                    consumed[price] = left
+                else:
+                    del consumed[price]
+            queue = state.queues.get(price)
+            if queue is not None:
+                self._move_queue(state, price, queue, previous, size)
+        elif size > previous:
+            opposite = ASK if side is BID else BID
+            resting = self._sides[opposite]
+            if resting.prices and state.better_or_equal(price, resting.best_resting()):
                 return self._fill_crossed(opposite, at)
         return []
 
     def on_book_snapshot(self, at: float) -> list[OrderEvent]:
         """The book was rebuilt: keep what is consistent with it and fill what it now crosses."""
-        for side in (BID, ASK):
+        for side, state in self._sides.items():
             ladder = self.book.ladder(side)
-            consumed = self._consumed[side]
+            consumed = state.consumed
             for price in list(consumed):
                 real = ladder.size_at(price)
                 if real <= 0:
                     del consumed[price]
                 else:
                     consumed[price] = min(consumed[price], real)
-            for price, queue in self._resting[side].items():
+            for price, queue in state.queues.items():
                 real = ladder.size_at(price)
                 for entry in queue:
                     entry.ahead = min(entry.ahead, real)
-            self._unmatched_trades[side].clear()
+            state.unmatched_trades.clear()
         return self._fill_crossed(BID, at) + self._fill_crossed(ASK, at)
 
     def on_trade(self, trade_id: str, price: Decimal, size: Decimal, taker: Side,
@@ -294,7 +331,7 @@ class MatchingEngine:
         events = self.before_update(at)
         self.last_trade_price = price
         side = resting_side(taker.opposite)  # a taker sell hits the bids
-        prices = self._resting_prices[side]
+        prices = self._sides[side].prices
         if prices:
             reached = prices[bisect.bisect_left(prices, price):] if side is BID \
                 else prices[:bisect.bisect_right(prices, price)]
@@ -314,28 +351,30 @@ class MatchingEngine:
                                      f"book {self.market.name} is {self.book.state.value}")]
         if order.post_only and order.price is not None and self._would_take(order.side, order.price):
             return [order.transition(OrderStatus.REJECTED, at, "post-only order would take liquidity")]
-        events = [order.transition(OrderStatus.OPEN, at)]
-        if order.time_in_force is TimeInForce.GTD and order.expire_time is not None and order.expire_time <= at:
+        events = [order.transition(_OPEN, at)]
+        if order.time_in_force is _GTD and order.expire_time is not None and order.expire_time <= at:
             return events + self._finish(order, OrderStatus.EXPIRED, at, "expired")
-        if order.type.is_stop and not order.triggered:
+        if order.type in STOP_TYPES and not order.triggered:
             if self._stop_reached(order, self.last_trade_price):
                 order.triggered = True
             else:
                 self._stops[order.id] = order
                 return events
-        return events + self._execute(order, at)
+        events += self._execute(order, at)
+        return events
 
     def _execute(self, order: Order, at: float) -> list[OrderEvent]:
         """Take what the order can take now, then rest or cancel the rest by its time in force."""
-        if order.time_in_force is TimeInForce.FOK and not self._fillable_whole(order):
+        if order.time_in_force is _FOK and not self._fillable_whole(order):
             return self._finish(order, OrderStatus.CANCELLED, at, "fill-or-kill order could not fill whole")
         events = self._take(order, at)
-        if not order.is_open:
+        if order.status in FINAL_STATUSES:
             return events
-        if order.type.has_limit and order.time_in_force in (TimeInForce.GTC, TimeInForce.GTD):
+        has_limit = order.type in LIMIT_TYPES
+        if has_limit and order.time_in_force in _RESTING_TIFS:
             self._rest(order)
             return events
-        if order.type.has_limit:
+        if has_limit:
             reason = "immediate-or-cancel remainder cancelled"
         elif next(self._liquidity(order.side, None), None) is None:
             reason = "no more liquidity for the market order"
@@ -344,58 +383,100 @@ class MatchingEngine:
         return events + self._finish(order, OrderStatus.CANCELLED, at, reason)
 
     def _take(self, order: Order, at: float) -> list[OrderEvent]:
+        book_side = taken_side(order.side)
+        state = self._sides[book_side]
+        limit = order.price if order.type in LIMIT_TYPES else None
+        if state.prices:
+            return self._take_merged(order, at, book_side, state, limit)
+        # No virtual order rests on the side taken: walk the real levels alone, as _best_first
+        # would but without a generator (a tenth of the cost of an order that takes one level).
         events: list[OrderEvent] = []
-        limit = order.price if order.type.has_limit else None
-        for price, available, source in self._liquidity(order.side, limit):
+        consumed, better_or_equal_ = state.consumed, state.better_or_equal
+        ladder = self.book.ladder(book_side)
+        level, further = ladder.best, None
+        while level is not None:
+            price, shown = level
+            if limit is not None and not better_or_equal_(price, limit):
+                break
+            available = shown - consumed.get(price, ZERO) if consumed else shown
+            if available > 0:
+                size = self._affordable(order, price, available)
+                if size <= 0:
+                    break
+                events.append(self._take_level(order, consumed, price, shown, size, at))
+                if order.status in FINAL_STATUSES:
+                    break
+            if further is None:
+                further = iter(ladder)
+                next(further)  # the best level, seen above
+            level = next(further, None)
+        return events
+
+    def _take_merged(self, order: Order, at: float, book_side: BookSide, state: _SideState,
+                     limit: Decimal | None) -> list[OrderEvent]:
+        events: list[OrderEvent] = []
+        for price, available, source in self._merged_liquidity(book_side, state, limit):
             size = self._affordable(order, price, available)
             if size <= 0:
                 break
-            if isinstance(source, _Resting):
+            if type(source) is _Resting:
                 events += self._match_virtual(order, source, size, at)
             else:
-                side = taken_side(order.side)
-                consumed = self._consumed[side].get(price, ZERO)
-                cause = {"type": "book_level", "price": format_decimal(price),
-                         "size_shown": format_decimal(source), "consumed_before": format_decimal(consumed)}
-                self._consumed[side][price] = consumed + size
-                events.append(self._fill(order, price, size, Liquidity.TAKER, at, cause))
-            if not order.is_open:
+                events.append(self._take_level(order, state.consumed, price, source, size, at))
+            if order.status in FINAL_STATUSES:
                 break
         return events
+
+    def _take_level(self, order: Order, consumed: dict[Decimal, Decimal], price: Decimal, shown: Decimal,
+                    size: Decimal, at: float) -> OrderEvent:
+        before = consumed.get(price, ZERO)
+        consumed[price] = before + size
+        return self._fill(order, price, size, _TAKER, at,
+                          {"type": "book_level", "price": price, "size_shown": shown, "consumed_before": before})
 
     def _affordable(self, order: Order, price: Decimal, available: Decimal) -> Decimal:
         """How much of ``available`` at ``price`` the order can still take (size, funds, budget)."""
         size = available
-        if order.remaining_size is not None:
-            size = min(size, order.remaining_size)
-        if order.remaining_funds is not None:
-            size = min(size, quantize_down(order.remaining_funds / price, self.market.size_step))
-        budget = self._budget_left(order)
-        if budget is not None:
-            size = min(size, quantize_down(budget / (price * (1 + self.taker_fee)), self.market.size_step))
+        if order.size is not None:
+            remaining = order.size - order.filled_size
+            if remaining < size:
+                size = remaining
+        if order.funds is not None:
+            cap = quantize_down((order.funds - order.executed_value) / price, self.market.size_step)
+            if cap < size:
+                size = cap
+        if self._budgets:
+            budget = self._budget_left(order)
+            if budget is not None:
+                size = min(size, quantize_down(budget / (price * (1 + self.taker_fee)), self.market.size_step))
         return size
 
     def _budget_left(self, order: Order) -> Decimal | None:
         budget = self._budgets.get(order.id)
-        if budget is None or order.side is not Side.BUY:
+        if budget is None or order.side is not _BUY:
             return None
         return budget - order.executed_value - order.fees
 
     def _liquidity(self, side: Side, limit: Decimal | None) -> Iterator[tuple[Decimal, Decimal, Any]]:
-        """What a taker on ``side`` can take, best price first: real levels (less what virtual orders
-        took) and resting virtual orders, real size first at equal prices."""
+        """What a taker on ``side`` can take, best price first, as (price, available, source): real
+        levels (less what virtual orders took; source: the size the level shows) and resting
+        virtual orders (source: their :class:`_Resting`), real size first at equal prices."""
         book_side = taken_side(side)
-        consumed = self._consumed[book_side]
-        real = iter(self.book.ladder(book_side))
-        virtual = self._virtual_best_first(book_side)
+        return self._merged_liquidity(book_side, self._sides[book_side], limit)
+
+    def _merged_liquidity(self, book_side: BookSide, state: _SideState,
+                          limit: Decimal | None) -> Iterator[tuple[Decimal, Decimal, Any]]:
+        consumed, better_or_equal_ = state.consumed, state.better_or_equal
+        real = _best_first(self.book.ladder(book_side))
+        virtual = self._virtual_best_first(state)
         next_real = next(real, None)
         next_virtual = next(virtual, None)
         while next_real is not None or next_virtual is not None:
             if next_real is not None and (next_virtual is None or
-                                          better_or_equal(book_side, next_real[0], next_virtual.order.price)):
+                                          better_or_equal_(next_real[0], next_virtual.order.price)):
                 price, size = next_real
                 next_real = next(real, None)
-                if limit is not None and not better_or_equal(book_side, price, limit):
+                if limit is not None and not better_or_equal_(price, limit):
                     return
                 available = size - consumed.get(price, ZERO) if consumed else size
                 if available > 0:
@@ -404,15 +485,15 @@ class MatchingEngine:
                 entry = next_virtual
                 next_virtual = next(virtual, None)
                 price = entry.order.price
-                if limit is not None and not better_or_equal(book_side, price, limit):
+                if limit is not None and not better_or_equal_(price, limit):
                     return
                 yield price, entry.order.remaining_size, entry
 
-    def _virtual_best_first(self, side: BookSide) -> Iterator[_Resting]:
-        prices = self._resting_prices[side]
-        ordered = reversed(prices) if side is BID else iter(prices)
+    @staticmethod
+    def _virtual_best_first(state: _SideState) -> Iterator[_Resting]:
+        ordered = reversed(state.prices) if state.side is BID else iter(state.prices)
         for price in list(ordered):
-            yield from list(self._resting[side].get(price, ()))
+            yield from list(state.queues.get(price, ()))
 
     def _would_take(self, side: Side, price: Decimal) -> bool:
         return next(iter(self._liquidity(side, price)), None) is not None
@@ -437,11 +518,11 @@ class MatchingEngine:
         maker = maker_entry.order
         price = maker.price
         assert price is not None
-        events = [self._fill(taker, price, size, Liquidity.TAKER, at,
-                             {"type": "virtual_order", "order_id": maker.id, "price": format_decimal(price)})]
-        events.append(self._fill(maker, price, size, Liquidity.MAKER, at,
-                                 {"type": "virtual_order", "order_id": taker.id, "price": format_decimal(price)}))
-        if not maker.is_open:
+        events = [self._fill(taker, price, size, _TAKER, at,
+                             {"type": "virtual_order", "order_id": maker.id, "price": price}),
+                  self._fill(maker, price, size, _MAKER, at,
+                             {"type": "virtual_order", "order_id": taker.id, "price": price})]
+        if maker.status in FINAL_STATUSES:
             self._unrest(maker_entry)
         return events
 
@@ -449,56 +530,59 @@ class MatchingEngine:
 
     def _rest(self, order: Order) -> None:
         side = resting_side(order.side)
+        state = self._sides[side]
         price = order.price
         assert price is not None
         entry = _Resting(order, self.visible_size(side, price), next(self._sequence))
-        queue = self._resting[side].get(price)
+        queue = state.queues.get(price)
         if queue is None:
-            self._resting[side][price] = [entry]
-            bisect.insort(self._resting_prices[side], price)
+            state.queues[price] = [entry]
+            bisect.insort(state.prices, price)
         else:
             queue.append(entry)
         self._by_id[order.id] = entry
 
     def _unrest(self, entry: _Resting) -> None:
         order = entry.order
-        side = resting_side(order.side)
+        state = self._sides[resting_side(order.side)]
         price = order.price
-        queue = self._resting[side][price]
+        queue = state.queues[price]
         queue.remove(entry)
         if not queue:
-            del self._resting[side][price]
-            prices = self._resting_prices[side]
-            del prices[bisect.bisect_left(prices, price)]
-            self._unmatched_trades[side].pop(price, None)
+            del state.queues[price]
+            del state.prices[bisect.bisect_left(state.prices, price)]
+            state.unmatched_trades.pop(price, None)
         del self._by_id[order.id]
 
-    def _move_queue(self, side: BookSide, price: Decimal, queue: list[_Resting], previous: Decimal,
+    @staticmethod
+    def _move_queue(state: _SideState, price: Decimal, queue: list[_Resting], previous: Decimal,
                     size: Decimal) -> None:
         """A level with resting virtual orders shrank: trades already counted are matched first;
         the rest is cancels, assumed spread evenly over the queue."""
         decrease = previous - size
-        traded = self._unmatched_trades[side].get(price, ZERO)
+        traded = state.unmatched_trades.get(price, ZERO)
         explained = min(decrease, traded)
         if explained:
-            self._unmatched_trades[side][price] = traded - explained
+            state.unmatched_trades[price] = traded - explained
         cancelled = decrease - explained
         before_cancels = previous - explained
+        spread = cancelled > 0 and before_cancels > 0
         for entry in queue:
-            if cancelled > 0 and before_cancels > 0 and entry.ahead > 0:
-                entry.ahead -= cancelled * entry.ahead / before_cancels
-            if entry.ahead > size:
-                entry.ahead = size
+            ahead = entry.ahead
+            if spread and ahead > 0:
+                ahead -= cancelled * ahead / before_cancels
+            entry.ahead = size if ahead > size else ahead
 
     def _fill_from_trade(self, side: BookSide, level: Decimal, trade_id: str, price: Decimal, size: Decimal,
                          at: float) -> list[OrderEvent]:
         events: list[OrderEvent] = []
-        queue = self._resting[side].get(level)
+        state = self._sides[side]
+        queue = state.queues.get(level)
         if not queue:
             return events
         through = level != price
         if not through:
-            self._unmatched_trades[side][level] = self._unmatched_trades[side].get(level, ZERO) + size
+            state.unmatched_trades[level] = state.unmatched_trades.get(level, ZERO) + size
         taken_by_earlier = ZERO
         for entry in list(queue):
             order = entry.order
@@ -509,11 +593,11 @@ class MatchingEngine:
                 fill = min(order.remaining_size, max(ZERO, size - ahead - taken_by_earlier))
                 entry.ahead = max(ZERO, ahead - size)
             if fill > 0 and self.book.live:
-                cause = {"type": "public_trade", "trade_id": trade_id, "price": format_decimal(price),
-                         "size": format_decimal(size), "queue_ahead": format_decimal(ahead)}
-                events.append(self._fill(order, level, fill, Liquidity.MAKER, at, cause))
+                cause = {"type": "public_trade", "trade_id": trade_id, "price": price, "size": size,
+                         "queue_ahead": ahead}
+                events.append(self._fill(order, level, fill, _MAKER, at, cause))
                 taken_by_earlier += fill
-                if not order.is_open:
+                if order.status in FINAL_STATUSES:
                     self._unrest(entry)
         return events
 
@@ -521,35 +605,38 @@ class MatchingEngine:
         """Resting virtual orders on ``side`` that the other side of the real book now reaches fill
         against it, at their own price, as makers."""
         events: list[OrderEvent] = []
-        if not self.book.live:
+        state = self._sides[side]
+        if not state.prices or not self.book.live:
             return events
         other = ASK if side is BID else BID
-        prices = self._resting_prices[side]
-        while prices:
-            best_virtual = prices[-1] if side is BID else prices[0]
-            crossing = self._best_visible(other)
-            if crossing is None or not better_or_equal(other, crossing[0], best_virtual):
+        taken = self._sides[other]
+        consumed = taken.consumed
+        # The best real level with size left: levels before it stay used up while this loop only adds
+        # to ``consumed``, so the search goes on from there instead of starting again at the top.
+        levels = _best_first(self.book.ladder(other))
+        level = next(levels, None)
+        while state.prices:
+            while level is not None:
+                available = level[1] - consumed.get(level[0], ZERO) if consumed else level[1]
+                if available > 0:
+                    break
+                level = next(levels, None)
+            else:  # no real size left on the other side
                 break
-            real_price, available, shown = crossing
-            entry = self._resting[side][best_virtual][0]
+            best_virtual = state.best_resting()
+            if not taken.better_or_equal(level[0], best_virtual):
+                break
+            real_price, shown = level
+            entry = state.queues[best_virtual][0]
             order = entry.order
             size = min(order.remaining_size, available)
-            consumed = self._consumed[other].get(real_price, ZERO)
-            self._consumed[other][real_price] = consumed + size
-            cause = {"type": "book_cross", "price": format_decimal(real_price), "size_shown": format_decimal(shown),
-                     "consumed_before": format_decimal(consumed)}
-            events.append(self._fill(order, best_virtual, size, Liquidity.MAKER, at, cause))
-            if not order.is_open:
+            before = consumed.get(real_price, ZERO)
+            consumed[real_price] = before + size
+            cause = {"type": "book_cross", "price": real_price, "size_shown": shown, "consumed_before": before}
+            events.append(self._fill(order, best_virtual, size, _MAKER, at, cause))
+            if order.status in FINAL_STATUSES:
                 self._unrest(entry)
         return events
-
-    def _best_visible(self, side: BookSide) -> tuple[Decimal, Decimal, Decimal] | None:
-        consumed = self._consumed[side]
-        for price, size in self.book.ladder(side):
-            available = size - consumed.get(price, ZERO) if consumed else size
-            if available > 0:
-                return price, available, size
-        return None
 
     # -- stops, cancels, fills --------------------------------------------------------------------
 
@@ -557,7 +644,7 @@ class MatchingEngine:
     def _stop_reached(order: Order, last: Decimal | None) -> bool:
         if last is None or order.stop_price is None:
             return False
-        return last >= order.stop_price if order.side is Side.BUY else last <= order.stop_price
+        return last >= order.stop_price if order.side is _BUY else last <= order.stop_price
 
     def _trigger_stops(self, price: Decimal, at: float) -> list[OrderEvent]:
         events: list[OrderEvent] = []
@@ -572,7 +659,7 @@ class MatchingEngine:
         return events
 
     def _cancel_now(self, order: Order, at: float, reason: str) -> list[OrderEvent]:
-        if order.status is OrderStatus.PENDING:
+        if order.status is _PENDING:
             self._arrivals = [a for a in self._arrivals if a[3] != order.id]
             heapq.heapify(self._arrivals)
         return self._finish(order, OrderStatus.CANCELLED, at, reason)
@@ -588,13 +675,14 @@ class MatchingEngine:
 
     def _fill(self, order: Order, price: Decimal, size: Decimal, liquidity: Liquidity, at: float,
               cause: dict[str, Any]) -> OrderEvent:
-        rate = self.maker_fee if liquidity is Liquidity.MAKER else self.taker_fee
-        fill = Fill(order.id, f"{order.id}-{len(order.fill_ids) + 1}", price, size, fee_for(price * size, rate),
-                    self.market.pair.quote, liquidity, at, cause)
+        rate = self.maker_fee if liquidity is _MAKER else self.taker_fee
+        order_id = order.id
+        fill = tuple.__new__(Fill, (order_id, f"{order_id}-{len(order.fill_ids) + 1}", price, size,  # see Fill
+                                    fee_for(price * size, rate), self.market.pair.quote, liquidity, at, cause))
         event = order.apply_fill(fill)
-        if not order.is_open:
-            self._budgets.pop(order.id, None)
-            self._orders.pop(order.id, None)
+        if order.status in FINAL_STATUSES:
+            self._budgets.pop(order_id, None)
+            self._orders.pop(order_id, None)
         return event
 
     def _open_order(self, order_id: str) -> Order:

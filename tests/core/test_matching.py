@@ -119,8 +119,11 @@ class TakerTest(unittest.TestCase):
             self.assertEqual(fill.liquidity, Liquidity.TAKER)
             self.assertEqual(fill.fee, fee_for(fill.price * fill.size, D("0.005")))
             self.assertEqual(fill.cause["type"], "book_level")
-        self.assertEqual(fills[2].cause, {"type": "book_level", "price": format_decimal(asks[2][0]),
-                                          "size_shown": format_decimal(asks[2][1]), "consumed_before": "0"})
+        self.assertEqual(fills[2].cause, {"type": "book_level", "price": asks[2][0], "size_shown": asks[2][1],
+                                          "consumed_before": 0})
+        self.assertEqual(fills[2].to_json()["cause"], {"type": "book_level", "price": format_decimal(asks[2][0]),
+                                                       "size_shown": format_decimal(asks[2][1]),
+                                                       "consumed_before": "0"})
 
     def test_limit_ioc_stops_at_its_price_and_cancels_the_rest(self):
         asks = self.book.asks.top(3)
@@ -215,6 +218,29 @@ class LiquidityOnceTest(unittest.TestCase):
         self.assertEqual(self.engine.visible_size(BookSide.ASK, price), size)
 
 
+    def test_real_size_left_comes_before_a_virtual_order_at_its_price(self):
+        """A market buy meets, best price first: what virtual orders left of the best ask, then a
+        virtual sell resting at that price behind it, then the next real level."""
+        (best, shown), (second, second_shown) = self.book.asks.top(2)
+        self.engine.submit(order("buy", "market", size=str(shown - 100)), self.replay.now)
+        sell = order("sell", size="50", price=str(best))
+        self.engine.submit(sell, self.replay.now)
+        self.assertEqual((sell.status, self.engine.queue_ahead(sell.id)), (OrderStatus.OPEN, D(100)))
+        buy = order("buy", "market", size="160")
+        events = self.engine.submit(buy, self.replay.now)
+        fills = fills_of(events, buy.id)
+        self.assertEqual([(f.price, f.size, f.cause["type"]) for f in fills],
+                         [(best, D(100), "book_level"), (best, D(50), "virtual_order"),
+                          (second, D(10), "book_level")])
+        self.assertEqual(fills[0].cause, {"type": "book_level", "price": best, "size_shown": shown,
+                                          "consumed_before": shown - 100})
+        self.assertEqual(fills[1].cause, {"type": "virtual_order", "order_id": sell.id, "price": best})
+        self.assertEqual(fills_of(events, sell.id)[0].liquidity, Liquidity.MAKER)
+        self.assertEqual((sell.status, buy.status), (OrderStatus.FILLED, OrderStatus.FILLED))
+        self.assertEqual(self.engine.visible_size(BookSide.ASK, best), 0)
+        self.assertEqual(self.engine.visible_size(BookSide.ASK, second), second_shown - 10)
+
+
 class RestingTest(unittest.TestCase):
     def test_resting_orders_fill_only_when_real_trades_reach_them(self):
         """Rest a buy at the best bid of SKL-USD, replay the rest of the stream, and check each fill
@@ -265,8 +291,12 @@ class RestingTest(unittest.TestCase):
         events = engine.on_trade("x2", price, ahead + 40, Side.BUY, at)
         fills = fills_of(events, sell.id)
         self.assertEqual([(f.price, f.size) for f in fills], [(price, D(40))])
-        self.assertEqual(fills[0].cause, {"type": "public_trade", "trade_id": "x2", "price": format_decimal(price),
-                                          "size": format_decimal(ahead + 40), "queue_ahead": format_decimal(ahead)})
+        self.assertEqual(fills[0].cause, {"type": "public_trade", "trade_id": "x2", "price": price,
+                                          "size": ahead + 40, "queue_ahead": ahead})
+        self.assertEqual(fills[0].to_json()["cause"], {"type": "public_trade", "trade_id": "x2",
+                                                       "price": format_decimal(price),
+                                                       "size": format_decimal(ahead + 40),
+                                                       "queue_ahead": format_decimal(ahead)})
         self.assertEqual(sell.status, OrderStatus.PARTIALLY_FILLED)
 
     def test_new_size_behind_us_does_not_move_the_queue_and_a_cross_fills_us(self):
@@ -283,6 +313,34 @@ class RestingTest(unittest.TestCase):
         self.assertEqual([(f.price, f.size, f.liquidity) for f in fills], [(bid, D(30), Liquidity.MAKER)])
         self.assertEqual(fills[0].cause["type"], "book_cross")
         self.assertEqual(engine.visible_size(BookSide.ASK, bid), 0)
+
+    def test_a_resync_that_crosses_fills_resting_orders_best_first_level_by_level(self):
+        """The market fell while the feed was resynchronising: the new snapshot's asks are below
+        our resting buys. Each buy, best price first then in time order, fills at its own price
+        against the best real ask with size left, moving to the next level as one runs out."""
+        replay = Replay("SKL-USD", SKL_USD)
+        engine, book = replay.engine, replay.book
+        tick = SKL_USD.tick_size
+        bid = book.best_bid()[0]
+        first, second = order("buy", size="20", price=str(bid)), order("buy", size="30", price=str(bid))
+        lower = order("buy", size="40", price=str(bid - tick))
+        for o in (first, second, lower):
+            engine.submit(o, replay.now)
+        bids = [(p, s) for p, s in book.bids.top(len(book.bids)) if p < bid - 2 * tick]
+        asks = [(bid - tick, D("25.0")), (bid, D("50.0"))] + book.asks.top(len(book.asks))
+        events = engine.apply_snapshot(bids, asks, replay.now + 1)
+        self.assertEqual([(e.order_id, f.price, f.size, f.liquidity) for e in events for f in [e.fill]],
+                         [(first.id, bid, D(20), Liquidity.MAKER), (second.id, bid, D(5), Liquidity.MAKER),
+                          (second.id, bid, D(25), Liquidity.MAKER)])
+        self.assertEqual([e.fill.cause for e in events],
+                         [{"type": "book_cross", "price": bid - tick, "size_shown": D("25.0"), "consumed_before": 0},
+                          {"type": "book_cross", "price": bid - tick, "size_shown": D("25.0"),
+                           "consumed_before": 20},
+                          {"type": "book_cross", "price": bid, "size_shown": D("50.0"), "consumed_before": 0}])
+        self.assertEqual((first.status, second.status), (OrderStatus.FILLED, OrderStatus.FILLED))
+        self.assertEqual((lower.status, lower.filled_size), (OrderStatus.OPEN, 0))  # the ask left is above it
+        self.assertEqual(engine.visible_size(BookSide.ASK, bid - tick), 0)
+        self.assertEqual(engine.visible_size(BookSide.ASK, bid), 25)
 
     def test_trade_through_fills_the_whole_order(self):
         replay = Replay("SKL-USD", SKL_USD)

@@ -3,7 +3,7 @@ from decimal import Decimal as D
 
 from exchange_wrapper.core.errors import InvalidParameter
 from exchange_wrapper.core.orders import (TRANSITIONS, DuplicateFill, Fill, InvalidTransition, Liquidity, Order,
-                                          OrderStatus, OrderType, Side, TimeInForce)
+                                          OrderEvent, OrderStatus, OrderType, Side, TimeInForce)
 
 
 def limit_buy(**changes):
@@ -34,6 +34,7 @@ class LifeCycleTest(unittest.TestCase):
     def test_final_statuses_have_no_way_out(self):
         for status in OrderStatus:
             self.assertEqual(status.is_final, not TRANSITIONS[status])
+            self.assertEqual(limit_buy(status=status).is_open, bool(TRANSITIONS[status]))
 
     def test_fills_move_to_partially_filled_then_filled_with_average_price(self):
         order = limit_buy(size=D("1.5"))
@@ -71,6 +72,38 @@ class LifeCycleTest(unittest.TestCase):
         self.assertEqual(order.filled_size, D(0))
 
 
+class FillTest(unittest.TestCase):
+    def test_json_writes_the_amounts_of_the_cause_as_strings(self):
+        """The engine keeps a cause's amounts as Decimals; the JSON (API, database) has them as
+        strings like the fill's own, and a cause read back from JSON stays as it was."""
+        cause = {"type": "book_level", "price": D("0.7912"), "size_shown": D("6908.0"),
+                 "consumed_before": D("0E-8")}
+        taken = Fill("o1", "o1-1", D("0.7912"), D("100.0"), D("0.474720000000000000"), "USD", Liquidity.TAKER,
+                     1634812357.25, cause)
+        expected = {"order_id": "o1", "trade_id": "o1-1", "price": "0.7912", "size": "100",
+                    "fee": "0.47472", "fee_currency": "USD", "liquidity": "taker", "time": 1634812357.25,
+                    "cause": {"type": "book_level", "price": "0.7912", "size_shown": "6908",
+                              "consumed_before": "0"}}
+        self.assertEqual(taken.to_json(), expected)
+        self.assertEqual(taken.cause["price"], D("0.7912"))
+        read_back = taken._replace(cause=expected["cause"])
+        self.assertEqual(read_back.to_json(), expected)
+        self.assertEqual(fill("t1", "100", "1").to_json()["cause"], {})
+
+    def test_fills_and_events_cannot_be_changed(self):
+        order = limit_buy()
+        order.transition(OrderStatus.OPEN, 1.0)
+        event = order.apply_fill(fill("t1", "100", "0.4", "0.04"))
+        self.assertIsInstance(event, OrderEvent)
+        self.assertEqual((event.previous, event.status, event.reason, event.fill.trade_id),
+                         (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, "", "t1"))
+        with self.assertRaises(AttributeError):
+            event.fill.size = D("1")
+        with self.assertRaises(AttributeError):
+            event.status = OrderStatus.FILLED
+        self.assertEqual(order.filled_size, D("0.4"))
+
+
 class ValidationTest(unittest.TestCase):
     def test_required_fields_by_type(self):
         cases = [(dict(price=None), "price"), (dict(size=None), "size"),
@@ -80,6 +113,10 @@ class ValidationTest(unittest.TestCase):
             with self.assertRaises(InvalidParameter) as caught:
                 limit_buy(**changes)
             self.assertEqual(caught.exception.field, field)
+
+    def test_which_types_have_a_limit_or_a_stop(self):
+        self.assertEqual([t for t in OrderType if t.has_limit], [OrderType.LIMIT, OrderType.STOP_LIMIT])
+        self.assertEqual([t for t in OrderType if t.is_stop], [OrderType.STOP_MARKET, OrderType.STOP_LIMIT])
 
     def test_side_opposite(self):
         self.assertIs(Side.BUY.opposite, Side.SELL)
