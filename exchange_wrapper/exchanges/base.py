@@ -401,7 +401,7 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, ConnectionClosed):
         code = error.rcvd.code if error.rcvd is not None else 1006
         reason = error.rcvd.reason if error.rcvd is not None else "no close frame"
-        return f"connection closed ({code} {reason})".strip()
+        return f"connection closed ({code} {reason})" if reason else f"connection closed ({code})"
     if isinstance(error, asyncio.TimeoutError):
         return "connection timed out"
     return f"cannot connect: {type(error).__name__}: {error}"

@@ -139,8 +139,11 @@ class CoinbaseAdapter(Adapter):
             pair = self.pair_of.get(msg["product_id"])
             if pair is None:
                 return _NONE
-            side = _SIDE
-            return [BookDelta(pair, [(side[s], Decimal(price), Decimal(size)) for s, price, size in msg["changes"]])]
+            changes = msg["changes"]
+            if len(changes) == 1:  # most batches: no list comprehension to set up
+                (side, price, size), = changes
+                return [BookDelta(pair, ((_SIDE[side], Decimal(price), Decimal(size)),))]
+            return [BookDelta(pair, [(_SIDE[s], Decimal(price), Decimal(size)) for s, price, size in changes])]
         handler = self._handlers.get(kind)
         return handler(msg, at) if handler is not None else _NONE
 

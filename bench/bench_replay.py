@@ -1,0 +1,135 @@
+"""Replay throughput: xWrap's adapter + hub (books checked as they go) against cryptofeed's own feed
+handler, on the same recorded messages.
+
+    .venv/bin/python bench/bench_replay.py            # about 10 s
+
+Each row is one exchange's capture. xWrap's side: every websocket message through the adapter's
+parser into a fresh MarketDataHub (snapshots, deltas, trades, tickers; sequence, checksum and
+crossed-book checks), timed in process. cryptofeed's side: its feed object's ``message_handler``
+coroutine awaited with each raw message, no callbacks, in the interpreter of ``bench/.venv``
+(cryptofeed 2.3.2: the last release whose Coinbase handler speaks the Coinbase Exchange feed of the
+capture; 2.4 moved it to Advanced Trade). Messages are read into memory first; each figure is the
+best of five passes over fresh state. To set the cryptofeed side up once:
+
+    python3 -m venv bench/.venv && bench/.venv/bin/pip install cryptofeed==2.3.2
+
+Another exchange adds a row to ROWS: its capture files and how to build cryptofeed's feed.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CAPTURES = ROOT / "tests" / "captures"
+CRYPTOFEED_PYTHON = ROOT / "bench" / ".venv" / "bin" / "python"
+PASSES = 5
+
+
+@dataclass(frozen=True)
+class Row:
+    exchange: str
+    metadata: str          # the capture file with the market metadata
+    stream: str            # the websocket capture
+    cryptofeed_class: str  # cryptofeed.exchanges.<name>
+
+
+ROWS = [Row("coinbase", "COINBASE.0", "COINBASE.ws.28.0", "Coinbase")]
+
+
+def received(name: str) -> list[tuple[float, str]]:
+    """(receive time, raw message) of every message received in capture ``name``."""
+    out = []
+    for line in (CAPTURES / name).read_text(encoding="utf-8").splitlines():
+        ts, colon, message = line.partition(": ")
+        if colon and ts[:1].isdigit() and " " not in ts and message:
+            out.append((float(ts), message))
+    return out
+
+
+# -- xWrap ---------------------------------------------------------------------------------------
+
+def xwrap_rate(row: Row) -> tuple[int, float, dict]:
+    """(messages, best messages/s, the last pass's report) through adapter + hub."""
+    sys.path.insert(0, str(ROOT))
+    from exchange_wrapper.replay.source import Replay
+
+    messages = received(row.stream)
+    best, report = 0.0, {}
+    for _ in range(PASSES):
+        replay = Replay(row.exchange, [CAPTURES / row.metadata])  # fresh books, no stream yet
+        parse, handle, name = replay.parser.parse, replay.hub.handle, row.exchange
+        started = time.perf_counter()
+        for ts, message in messages:
+            handle(name, parse(message, ts), ts)
+        best = max(best, len(messages) / (time.perf_counter() - started))
+        report = replay.report()
+    return len(messages), best, report
+
+
+# -- cryptofeed (runs in bench/.venv) ------------------------------------------------------------
+
+def cryptofeed_worker(exchange: str) -> None:
+    """Print {"messages": n, "rate": best messages/s} of cryptofeed's handler on ``exchange``'s row."""
+    import cryptofeed.exchanges
+    from cryptofeed.defines import L2_BOOK, TICKER, TRADES
+    from cryptofeed.symbols import Symbols
+
+    row = next(r for r in ROWS if r.exchange == exchange)
+    cls = getattr(cryptofeed.exchanges, row.cryptofeed_class)
+    metadata = [line.partition(": ")[2] for line in (CAPTURES / row.metadata).read_text().splitlines()
+                if " -> " in line.partition(": ")[0]]
+    mapping, info = cls._parse_symbol_data(json.loads(metadata[0]))
+    Symbols.set(cls.id, mapping, info)  # what it would fetch over REST
+    standard = {exchange_symbol: std for std, exchange_symbol in mapping.items()}
+    messages = received(row.stream)
+    products = sorted({json.loads(m).get("product_id") for _, m in messages} - {None})
+
+    async def passes() -> float:
+        best = 0.0
+        for _ in range(PASSES):
+            feed = cls(symbols=[standard[p] for p in products],
+                       channels=[L2_BOOK, TRADES, TICKER])
+            handler = feed.message_handler
+            started = time.perf_counter()
+            for ts, message in messages:
+                await handler(message, None, ts)
+            best = max(best, len(messages) / (time.perf_counter() - started))
+        return best
+
+    print(json.dumps({"messages": len(messages), "rate": asyncio.run(passes())}))
+
+
+def cryptofeed_rate(row: Row) -> float | None:
+    if not CRYPTOFEED_PYTHON.exists():
+        return None
+    out = subprocess.run([str(CRYPTOFEED_PYTHON), __file__, "--cryptofeed-worker", row.exchange],
+                         capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])["rate"]
+
+
+def main() -> None:
+    print(f"{'exchange':10} {'messages':>9} {'xWrap msg/s':>12} {'cryptofeed msg/s':>17} {'ratio':>6}  books")
+    for row in ROWS:
+        count, ours, report = xwrap_rate(row)
+        theirs = cryptofeed_rate(row)
+        ratio = f"{ours / theirs:5.2f}x" if theirs else "  n/a"
+        books = f"{len(report['books'])} live of {len(report['books'])}, corrupt {report['corrupt'] or 'none'}"
+        print(f"{row.exchange:10} {count:9d} {ours:12,.0f} {theirs or 0:17,.0f} {ratio:>6}  {books}")
+    if not CRYPTOFEED_PYTHON.exists():
+        print("cryptofeed side skipped: python3 -m venv bench/.venv && bench/.venv/bin/pip install cryptofeed==2.3.2")
+
+
+if __name__ == "__main__":
+    import gc, os
+    if os.environ.get("BENCH_GC_OFF"):
+        gc.disable()
+    if sys.argv[1:2] == ["--cryptofeed-worker"]:
+        cryptofeed_worker(sys.argv[2])
+    else:
+        main()
