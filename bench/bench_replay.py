@@ -126,9 +126,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    import gc, os
-    if os.environ.get("BENCH_GC_OFF"):
-        gc.disable()
     if sys.argv[1:2] == ["--cryptofeed-worker"]:
         cryptofeed_worker(sys.argv[2])
     else:

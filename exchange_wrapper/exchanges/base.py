@@ -22,7 +22,6 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, Awaitable, Callable, ClassVar, Iterable, Sequence
 
-import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
@@ -41,8 +40,9 @@ from .rest import Request, RestClient
 log = logging.getLogger(__name__)
 
 decimal_loads = partial(json.loads, parse_float=Decimal)
-"""JSON with every fractional number a Decimal: for wires that send amounts as JSON numbers
-(Bitfinex, Kraken v2). orjson is twice as fast but gives floats, so it suits string-amount wires."""
+"""JSON with every fractional number a Decimal: parse with it where the wire sends amounts as JSON
+numbers (Bitfinex, Kraken v2). Where amounts are strings (Coinbase, Binance, Poloniex) parse with
+``orjson.loads``, twice as fast, which would give floats for numbers."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,6 @@ class Adapter:
     snapshot_over_rest: ClassVar[bool] = False  # books start from a REST snapshot (deltas buffered)
     book_depth: ClassVar[int | None] = None  # the exchange truncates books to this depth
     has_checksum: ClassVar[bool] = False     # implement :meth:`checksum` too
-    loads: ClassVar[Callable[[Any], Any]] = staticmethod(orjson.loads)
 
     def __init__(self, markets: SymbolTable, pairs: Iterable[Pair], credentials: Credentials | None = None):
         self.markets = markets

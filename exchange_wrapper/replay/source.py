@@ -14,12 +14,13 @@ import asyncio
 import heapq
 import os
 import time
-from typing import Any, Awaitable, Callable, Iterator, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlparse
 
 from ..core.errors import NotFound, XWrapError
 from ..core.marketdata import Problem
 from ..core.money import format_decimal
+from ..core.pairs import Pair
 from ..core.symbols import SymbolTable
 from ..exchanges.base import Adapter, adapter_class
 from ..marketdata.hub import MarketDataHub
@@ -30,18 +31,20 @@ PARSE_ERRORS = (XWrapError, ValueError, KeyError, TypeError, IndexError)
 
 
 class Replay:
-    """One exchange's capture ``files`` fed into ``hub`` (a new one by default).
+    """One exchange's capture ``files`` fed into ``hub`` (a new one by default), following the
+    books of ``pairs`` (every market of the metadata by default).
 
     Raises :class:`NotFound` if no file holds the exchange's market metadata response.
     """
 
-    def __init__(self, exchange: str, files: Sequence[str | os.PathLike[str]], hub: MarketDataHub | None = None):
+    def __init__(self, exchange: str, files: Sequence[str | os.PathLike[str]], hub: MarketDataHub | None = None,
+                 pairs: Iterable[Pair] | None = None):
         self.files = list(files)
         self.hub = hub or MarketDataHub()
         cls = adapter_class(exchange)
         markets = cls.parse_markets(self._metadata(cls).body)
         table = SymbolTable(exchange, markets)
-        self.adapter: Adapter = cls(table, [market.pair for market in markets])
+        self.adapter: Adapter = cls(table, [market.pair for market in markets] if pairs is None else pairs)
         self.hub.add_markets(exchange, markets)
         self.adapter.add_books(self.hub, self.adapter.pairs)
         self.parser = self.adapter.parser()
