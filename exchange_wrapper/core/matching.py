@@ -229,6 +229,11 @@ class MatchingEngine:
             self._rest(order)
         return []
 
+    def set_budget(self, order_id: str, budget: Decimal) -> None:
+        """Change what a buy may spend in all (fills and fees), e.g. after an amend moved its hold."""
+        self._open_order(order_id)
+        self._budgets[order_id] = budget
+
     def estimate_cost(self, side: Side, *, size: Decimal | None = None,
                       funds: Decimal | None = None) -> tuple[Decimal, Decimal]:
         """(filled size, quote cost) that taking ``size`` or ``funds`` now would give, before fees."""

@@ -166,6 +166,17 @@ class TakerTest(unittest.TestCase):
         self.assertLessEqual(buy.executed_value + buy.fees, budget)
         self.assertEqual(events[-1].reason, "market order stopped at its wallet hold")
 
+    def test_a_changed_budget_caps_later_taker_fills(self):
+        bid = self.book.best_bid()[0]
+        ask, ask_size = self.book.best_ask()
+        buy = order("buy", size=str(ask_size), price=str(bid))
+        self.engine.submit(buy, self.replay.now, budget=ask * ask_size * 2)
+        self.engine.set_budget(buy.id, ask * 10 * (1 + D("0.005")))
+        events = self.engine.amend(buy.id, self.replay.now, price=ask)  # now crosses: takes up to the budget
+        self.assertEqual([(f.price, f.size) for f in fills_of(events, buy.id)], [(ask, D(10))])
+        with self.assertRaises(OrderNotFound):
+            self.engine.set_budget("nope", D(1))
+
     def test_estimate_cost_matches_a_walk(self):
         filled, cost = self.engine.estimate_cost(Side.BUY, size=D("5000"))
         walk = self.book.asks.walk(D("5000"))
