@@ -1,23 +1,39 @@
-"""The REST door: routes under /xwrap/v1 that call ExchangeWrapper and return JSON."""
+"""The REST door: the routes of :mod:`.openapi` served with sanic, plus /metrics and the dashboard.
+
+Every route under /xwrap/v1 takes ``Authorization: Bearer TOKEN`` (when tokens are configured),
+reads its parameters from the path, the query string (GET) or a JSON object body (POST), calls
+the operation of the same name on :class:`ExchangeWrapper` and answers its result as JSON. Every
+error, the door's own included (unknown route, wrong method, body too large), has the one shape
+of :func:`.errors.error_body`. Browsers: a request carrying an ``Origin`` that is neither the
+service's own nor one of ``server.cors_origins`` is refused, so a foreign web page cannot place
+orders through a browser on the same machine; CORS headers are sent only for configured origins.
+"""
 from __future__ import annotations
 
 import itertools
+import json
 import logging
+import time
+from decimal import Decimal
 from pathlib import Path
+from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
 
 from sanic import Request, Sanic, response
 from sanic.exceptions import NotFound, SanicException
 
-from ..core.errors import XWrapError
-from .api import ExchangeWrapper
-from .auth import Authenticator
+from ..core.errors import InvalidParameter, Unauthorised, XWrapError
+from .api import OPERATIONS, ExchangeWrapper
+from .auth import Authenticator, Caller
 from .errors import error_body, http_status
 from .events import EventBus
 from .metrics import CONTENT_TYPE, Metrics
+from .openapi import DOCUMENT_PATH, PREFIX, ROUTES, Route, document
 
 log = logging.getLogger(__name__)
 _app_numbers = itertools.count(1)
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
+Handler = Callable[..., Awaitable[response.HTTPResponse]]
 
 
 def create_app(api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus) -> Sanic:
@@ -28,41 +44,164 @@ def create_app(api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, b
     app.config.ACCESS_LOG = False
     app.config.TOUCHUP = False  # touch-up rewrites Sanic's class methods: a second app in one process fails
     app.ctx.api, app.ctx.auth, app.ctx.metrics, app.ctx.bus = api, auth, metrics, bus
+    door = RestDoor(api, auth, metrics, api.settings.server.cors_origins)
+
+    for route in ROUTES:
+        app.add_route(door.handler(route), _sanic_path(route), methods=[route.method], name=route.operation)
+    if door.cors_origins:
+        for path in sorted({_sanic_path(route) for route in ROUTES} | {DOCUMENT_PATH}):
+            app.add_route(door.preflight, path, methods=["OPTIONS"], name="preflight" + path.replace("/", "_"))
+        app.on_response(door.add_cors_headers)
+
+    openapi = document()
+
+    @app.get(DOCUMENT_PATH)
+    async def openapi_document(request: Request) -> response.HTTPResponse:
+        return response.json(openapi)
 
     @app.get("/")
     async def home(request: Request) -> response.HTTPResponse:
         return response.redirect("/dashboard/")
 
     app.static("/dashboard/", DASHBOARD / "index.html", name="dashboard")
-
-    @app.get("/xwrap/v1/status")
-    async def status(request: Request) -> response.HTTPResponse:
-        return response.json(await api.get_status())
+    app.static("/dashboard/vendor/", DASHBOARD / "vendor", name="dashboard_vendor")
 
     @app.get("/metrics")
     async def prometheus(request: Request) -> response.HTTPResponse:
+        try:  # a read token when tokens are configured, as for any other read
+            door.caller(request).allow("metrics", "read")
+        except XWrapError as error:
+            return _error(error)
         return response.raw(metrics.render(), content_type=CONTENT_TYPE)
-
-    @app.exception(XWrapError)
-    async def xwrap_error(request: Request, error: XWrapError) -> response.HTTPResponse:
-        return response.json(error_body(error), status=http_status(error))
 
     @app.exception(NotFound)
     async def not_found(request: Request, error: NotFound) -> response.HTTPResponse:
-        body = {"error": {"kind": "not_found", "message": f"no route {request.method} {request.path}",
-                          "details": {"what": "route", "key": request.path}}}
-        return response.json(body, status=404)
+        return _error_shape("not_found", f"no route {request.method} {request.path}",
+                            {"what": "route", "key": request.path}, 404)
 
     @app.exception(SanicException)
     async def sanic_error(request: Request, error: SanicException) -> response.HTTPResponse:
-        kind = "invalid_request" if error.status_code < 500 else "internal_error"
-        return response.json({"error": {"kind": kind, "message": str(error), "details": {}}},
-                             status=error.status_code)
+        """Refusals before any route ran: wrong method (405), body too large (413), bad HTTP (400)."""
+        status = error.status_code
+        kind = "invalid_request" if status < 500 else "internal_error"
+        return _error_shape(kind, str(error), {}, status, getattr(error, "headers", None))
 
     @app.exception(Exception)
     async def unexpected(request: Request, error: Exception) -> response.HTTPResponse:
         log.exception("unexpected error in %s %s", request.method, request.path)
-        return response.json({"error": {"kind": "internal_error", "message": "internal error",
-                                        "details": {}}}, status=500)
+        return _error_shape("internal_error", "internal error", {}, 500)
 
     return app
+
+
+class RestDoor:
+    """Translates HTTP requests into operation calls and their results or errors back."""
+
+    def __init__(self, api: ExchangeWrapper, auth: Authenticator, metrics: Metrics, cors_origins: list[str]):
+        self.api, self.auth, self.metrics = api, auth, metrics
+        self.cors_origins = frozenset(cors_origins)
+
+    def handler(self, route: Route) -> Handler:
+        """The sanic handler of one route."""
+        operation, scope = getattr(self.api, route.operation), OPERATIONS[route.operation]
+
+        async def handle(request: Request, **path: str) -> response.HTTPResponse:
+            started, outcome = time.perf_counter(), "ok"
+            try:
+                self.caller(request).allow(route.operation, scope)
+                result = await operation(**_inputs(request, route), **path)
+                return response.json(result)
+            except XWrapError as error:
+                outcome = error.kind
+                return _error(error)
+            except Exception:
+                outcome = "internal_error"
+                log.exception("unexpected error in %s", route.operation)
+                return _error_shape("internal_error", "internal error", {}, 500)
+            finally:
+                self.metrics.observe("rest", route.operation, outcome, time.perf_counter() - started)
+
+        handle.__name__ = route.operation
+        return handle
+
+    def caller(self, request: Request) -> Caller:
+        """Who calls: refuses a foreign web page's request, then asks the authenticator."""
+        origin = request.headers.get("origin")
+        if origin is not None and not self._same_origin(request, origin) and not self._cors_allows(origin):
+            raise Unauthorised(f"requests from web pages at {origin} are not allowed (server.cors_origins)")
+        return self.auth.caller(self.auth.bearer(request.headers.get("authorization")))
+
+    async def preflight(self, request: Request, **path: str) -> response.HTTPResponse:
+        """A CORS preflight; the headers themselves come from :meth:`add_cors_headers`."""
+        return response.empty(status=204)
+
+    def add_cors_headers(self, request: Request, reply: response.HTTPResponse) -> None:
+        origin = request.headers.get("origin")
+        if origin is None or not request.path.startswith(PREFIX) or not self._cors_allows(origin):
+            return
+        reply.headers["Access-Control-Allow-Origin"] = origin
+        reply.headers["Vary"] = "Origin"
+        if request.method == "OPTIONS":
+            reply.headers["Access-Control-Allow-Methods"] = "GET, POST"
+            reply.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            reply.headers["Access-Control-Max-Age"] = "600"
+
+    def _cors_allows(self, origin: str) -> bool:
+        return origin in self.cors_origins or "*" in self.cors_origins
+
+    @staticmethod
+    def _same_origin(request: Request, origin: str) -> bool:
+        return urlsplit(origin).netloc == request.host
+
+
+def _sanic_path(route: Route) -> str:
+    return route.full_path.replace("{", "<").replace("}", ">")
+
+
+def _inputs(request: Request, route: Route) -> dict[str, Any]:
+    """The route's parameters from the query string or the body (the path's come from sanic)."""
+    query = request.args
+    if route.source == "body":
+        if query:
+            name = next(iter(query))
+            raise InvalidParameter(name, "parameters of a POST in its JSON body, not the query string", query[name])
+        values = _body(request)
+    else:
+        values = {}
+        for name, items in query.items():
+            if len(items) > 1:
+                raise InvalidParameter(name, "one value", items)
+            values[name] = items[0]
+    if not route.any_body:
+        for name in values:
+            if name not in route.other_params:
+                known = ", ".join(route.other_params) or "none"
+                raise InvalidParameter(name, f"no such parameter (known: {known})", values[name])
+    return values
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not request.body:
+        return {}
+    try:
+        body = json.loads(request.body, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        raise InvalidParameter("body", "a JSON object",
+                               f"malformed JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
+    except (ValueError, RecursionError):
+        raise InvalidParameter("body", "a JSON object in UTF-8, nested at most a few hundred deep",
+                               "undecodable text") from None
+    if not isinstance(body, dict):
+        raise InvalidParameter("body", "a JSON object", type(body).__name__)
+    return body
+
+
+def _error(error: XWrapError) -> response.HTTPResponse:
+    return response.json(error_body(error), status=http_status(error))
+
+
+def _error_shape(kind: str, message: str, details: dict[str, Any], status: int,
+                 headers: dict[str, str] | None = None) -> response.HTTPResponse:
+    """The error shape for refusals that are not an :class:`XWrapError` (the HTTP layer's own)."""
+    return response.json({"error": {"kind": kind, "message": message, "details": details}}, status=status,
+                         headers=headers)

@@ -10,6 +10,10 @@ from ..core.money import parse_decimal
 from ..core.pairs import Pair
 
 E = TypeVar("E", bound=Enum)
+LARGEST_INTEGER = 2**63 - 1  # the database's integers are signed 64-bit
+#: Amounts take up to 15 integer digits and 18 decimal places: more is a typing error, and too wide for
+#: the precision rules' arithmetic (a price over its tick must fit 28 digits) and the database's columns.
+INTEGER_DIGITS, PLACES = 15, 18
 _MISSING = object()
 
 
@@ -47,18 +51,21 @@ class Params:
         value = self._get(name, "a decimal string such as \"0.01\"", required)
         if value is None:
             return None
-        return parse_decimal(value, name, positive=positive, non_negative=True)
+        result = parse_decimal(value, name, positive=positive, non_negative=True)
+        if result and not -PLACES <= result.adjusted() < INTEGER_DIGITS:
+            raise InvalidParameter(name, f"a decimal below 1e{INTEGER_DIGITS}, from 1e-{PLACES} (or 0)", value)
+        return result
 
     def integer(self, name: str, *, required: bool = False, minimum: int = 0,
-                maximum: int | None = None) -> int | None:
-        expected = f"an integer from {minimum}" + (f" to {maximum}" if maximum is not None else " up")
+                maximum: int = LARGEST_INTEGER) -> int | None:
+        expected = f"an integer from {minimum} to {maximum}"
         value = self._get(name, expected, required)
         if value is None:
             return None
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        digits = value.strip().lstrip("-") if isinstance(value, str) else ""
+        if digits.isascii() and digits.isdigit():  # ascii only: "²" is a digit that int() refuses
             value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum or \
-                (maximum is not None and value > maximum):
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
             raise InvalidParameter(name, expected, value)
         return value
 

@@ -158,9 +158,12 @@ def _order_key(order_id: object) -> int:
     if isinstance(order_id, bool):
         raise InvalidParameter("order_id", "an order id", order_id)
     try:
-        return int(str(order_id))
+        key = int(str(order_id))
     except ValueError:
         raise InvalidParameter("order_id", "an order id", order_id) from None
+    if not 0 < key < 2**63:  # the database's keys are signed 64-bit
+        raise InvalidParameter("order_id", "an order id", order_id)
+    return key
 
 
 def _order(row: models.Order, fills: list[Fill]) -> Order:

@@ -45,6 +45,16 @@ class ParamsTest(unittest.TestCase):
         self.assertNames("name", lambda: Params({"name": "x" * 65}).text("name", max_length=64))
         self.assertNames("params", lambda: Params([1, 2]))
 
+    def test_values_past_what_the_database_and_arithmetic_take_are_refused(self):
+        self.assertNames("depth", lambda: Params({"depth": "\u00b2"}).integer("depth"))  # a digit int() refuses
+        self.assertNames("wallet_set_id", lambda: Params({"wallet_set_id": 2**63}).integer("wallet_set_id"))
+        self.assertEqual(Params({"wallet_set_id": str(2**63 - 1)}).integer("wallet_set_id"), 2**63 - 1)
+        self.assertNames("price", lambda: Params({"price": "1e999999"}).decimal("price"))
+        self.assertNames("size", lambda: Params({"size": "0.0000000000000000001"}).decimal("size"))
+        self.assertEqual(Params({"size": "999999999999999.000000000000000001"}).decimal("size"),
+                         Decimal("999999999999999.000000000000000001"))
+        self.assertEqual(Params({"amount": "0"}).decimal("amount", positive=False), 0)
+
     def test_unknown_parameters_are_refused(self):
         p = Params({"pair": "BTC_USD", "prise": "1"})
         p.pair()
