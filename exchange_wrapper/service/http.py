@@ -160,7 +160,7 @@ def _sanic_path(route: Route) -> str:
 
 def _inputs(request: Request, route: Route) -> dict[str, Any]:
     """The route's parameters from the query string or the body (the path's come from sanic)."""
-    query = request.args
+    query = request.get_args(keep_blank_values=True)  # "?pair=" is an empty pair, not no pair
     if route.source == "body":
         if query:
             name = next(iter(query))

@@ -48,6 +48,7 @@ class RecordedServiceTest(unittest.IsolatedAsyncioTestCase):
         self.settings = load_settings(None, env={}, overrides={
             "database_url": f"sqlite:///{directory.name}/xwrap.sqlite", "server.port": 0,
             **self.settings_overrides})
+        asyncio.get_running_loop().slow_callback_duration = 1.0  # the test steps the replay in the loop
         self.server = Server(self.settings, replay=REPLAY, speed=None)
         await self.server.start()
         self.addAsyncCleanup(self.server.stop)
