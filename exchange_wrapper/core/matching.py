@@ -595,7 +595,9 @@ class MatchingEngine:
             if through:
                 fill = order.remaining_size
             else:
-                fill = min(order.remaining_size, max(ZERO, size - ahead - taken_by_earlier))
+                # the queue ahead is an estimate (cancels are spread over it): fill whole steps only
+                fill = min(order.remaining_size,
+                           quantize_down(max(ZERO, size - ahead - taken_by_earlier), self.market.size_step))
                 entry.ahead = max(ZERO, ahead - size)
             if fill > 0 and self.book.live:
                 cause = {"type": "public_trade", "trade_id": trade_id, "price": price, "size": size,

@@ -172,6 +172,8 @@ class Trading:
             if stored.status.is_final:
                 return stored
             raise OrderNotFound(order_id)
+        if not order.is_open:  # finished a moment ago; its records are on their way to the database
+            return order
         key = (order.exchange, Pair.parse(order.pair))
         waiting = self._waiting.get(key, [])
         if order in waiting:  # reloaded, its book not live yet: no engine knows it
@@ -187,7 +189,7 @@ class Trading:
         needs is held first (or the amend is refused and nothing changes), what it no longer needs
         is released after."""
         order = self.open.get(order_id)
-        if order is None:
+        if order is None or not order.is_open:
             raise OrderNotFound(order_id)
         if price is None and size is None:
             raise InvalidParameter("price", "a new price or size", missing=True)

@@ -310,6 +310,19 @@ class RestingTest(unittest.TestCase):
                                                        "queue_ahead": format_decimal(ahead)})
         self.assertEqual(sell.status, OrderStatus.PARTIALLY_FILLED)
 
+    def test_fills_from_an_estimated_queue_are_whole_size_steps(self):
+        replay = Replay("SKL-USD", SKL_USD)
+        engine, book = replay.engine, replay.book
+        price, shown = book.best_ask()
+        sell = order("sell", size="1000", price=str(price))
+        engine.submit(sell, replay.now)
+        engine.apply_delta(BookSide.ASK, price, shown + 7, replay.now)  # size joins behind us
+        engine.apply_delta(BookSide.ASK, price, shown * 2 / 3, replay.now)  # a cancel, spread: ahead is fractional
+        ahead = engine.queue_ahead(sell.id)
+        self.assertNotEqual(ahead, ahead.quantize(SKL_USD.size_step))
+        events = engine.on_trade("x", price, ahead + D("12.345"), Side.BUY, replay.now)
+        self.assertEqual([f.size for f in fills_of(events, sell.id)], [D("12.3")])
+
     def test_new_size_behind_us_does_not_move_the_queue_and_a_cross_fills_us(self):
         replay = Replay("SKL-USD", SKL_USD)
         engine, book = replay.engine, replay.book

@@ -1,6 +1,7 @@
 """Paper trading through the whole service: the real Coinbase recording played into the books,
 orders through the API class, records and money in the database, a restart in the middle."""
 import asyncio
+import os
 import tempfile
 import time
 import unittest
@@ -143,3 +144,83 @@ class PaperTradingTest(unittest.IsolatedAsyncioTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PaperTradingPropertyTest(unittest.IsolatedAsyncioTestCase):
+    """Random orders, amends and cancels over the whole recording, several seeds: the ledger
+    balances, no wallet goes negative, every fill is one the book or a trade allowed."""
+
+    SEEDS = range(int(os.environ.get("XWRAP_SEEDS", "2")))  # XWRAP_SEEDS=50 for a long run
+
+    async def test_random_sessions(self):
+        import random
+        for seed in self.SEEDS:
+            with self.subTest(seed=seed):
+                await self.session(random.Random(seed))
+
+    async def session(self, rng):
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        settings = load_settings(None, env={}, overrides={
+            "database_url": f"sqlite:///{directory.name}/xwrap.sqlite", "server.port": 0})
+        server = Server(settings, replay=REPLAY, speed=None)
+        await server.start()
+        try:
+            api, hub = server.api, server.hub
+            sets = []
+            for name in ("a", "b"):
+                ws = (await api.create_wallet_set(name=name, mode="paper"))["id"]
+                await api.fund_wallet_set(wallet_set_id=ws, exchange="coinbase", currency="USD", amount="300")
+                await api.fund_wallet_set(wallet_set_id=ws, exchange="coinbase", currency="SKL", amount="400")
+                sets.append(ws)
+            replay = server.replays[0]
+            placed = []
+            for record in replay.records():
+                replay.step(record, time.time())
+                book = hub.book("coinbase", SKL)
+                if not book.live or rng.random() > 0.015:
+                    continue
+                await asyncio.sleep(0)  # let stored events settle like the loop would
+                ws = rng.choice(sets)
+                side = rng.choice(["buy", "sell"])
+                best = (book.asks if side == "buy" else book.bids).best[0]
+                kind = rng.choice(["market", "limit", "limit", "limit"])
+                params = dict(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side=side, type=kind,
+                              size=str(rng.randint(1, 300)))
+                if kind == "limit":
+                    params["price"] = str(best + D("0.0001") * rng.randint(-20, 20))
+                    params["time_in_force"] = rng.choice(["GTC", "GTC", "IOC", "FOK"])
+                try:
+                    placed.append(await api.make_order(**params))
+                except (InsufficientFunds, PrecisionError):
+                    pass
+                open_orders = list(server.trading.open.values())
+                if open_orders and rng.random() < 0.3:
+                    target = rng.choice(open_orders)
+                    if rng.random() < 0.5:
+                        await api.cancel_order(order_id=target.id)
+                    elif target.price is not None:
+                        try:
+                            await api.amend_order(order_id=target.id,
+                                                  size=str(max(target.filled_size + 1, target.size - 1)))
+                        except (InsufficientFunds, InvalidParameter, ExchangeUnavailable):
+                            pass
+            await asyncio.sleep(0.1)
+            await server.trading.db(lambda: None)
+            self.assertTrue(placed)
+            report = verify_ledger(server.database)
+            self.assertTrue(report.ok, report.as_json())
+            for ws in sets:
+                for wallet in (await api.get_wallet_set(wallet_set_id=ws))["wallets"]:
+                    self.assertGreaterEqual(D(wallet["available"]), 0, wallet)
+                    self.assertGreaterEqual(D(wallet["hold"]), 0, wallet)
+            for order in (await api.get_orders(status="recent", limit=1000))["orders"]:
+                self.assertLessEqual(D(order["filled_size"]), D(order["size"]))
+                self.assertEqual(sum(D(f["size"]) for f in order["fills"]), D(order["filled_size"]))
+                for fill in order["fills"]:
+                    if order["price"] is not None:  # a limit never fills beyond its price
+                        better = D(fill["price"]) <= D(order["price"]) if order["side"] == "buy" \
+                            else D(fill["price"]) >= D(order["price"])
+                        self.assertTrue(better, (order, fill))
+        finally:
+            await server.stop()
