@@ -10,7 +10,7 @@ the caller acts on what it returns.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -34,6 +34,9 @@ COUNTERS = ("messages", "trades", "tickers", *(p.value for p in Problem), "resyn
 
 _NO_RESYNC: tuple[Resync, ...] = ()
 
+#: Public trades kept per pair for ``get_trades``.
+RECENT_TRADES = 1000
+
 
 @dataclass
 class ExchangeData:
@@ -42,7 +45,7 @@ class ExchangeData:
     name: str
     keepers: dict[Pair, BookKeeper] = field(default_factory=dict)
     markets: dict[Pair, Market] = field(default_factory=dict)
-    trades: dict[Pair, Trade] = field(default_factory=dict)      # the last one per pair
+    trades: dict[Pair, deque[Trade]] = field(default_factory=dict)  # the latest per pair, oldest first
     tickers: dict[Pair, Ticker] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
     connection: FeedStatus = FeedStatus.CONNECTING
@@ -182,7 +185,10 @@ class MarketDataHub:
 
     def _trade(self, data: ExchangeData, trade: Trade, at: float) -> None:
         data.counts["trades"] += 1
-        data.trades[trade.pair] = trade
+        recent = data.trades.get(trade.pair)
+        if recent is None:
+            recent = data.trades[trade.pair] = deque(maxlen=RECENT_TRADES)
+        recent.append(trade)
         keeper = data.keepers.get(trade.pair)
         if keeper is not None and keeper.engine is not None:
             found = keeper.engine.on_trade(trade.trade_id, trade.price, trade.size, trade.taker_side, at)

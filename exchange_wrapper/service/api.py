@@ -20,7 +20,7 @@ from ..core.money import format_decimal
 from ..core.orders import Order, OrderType, Side, TimeInForce
 from ..core.pairs import Pair
 from ..exchanges import EXCHANGE_NAMES
-from ..marketdata.hub import MarketDataHub
+from ..marketdata.hub import RECENT_TRADES, MarketDataHub
 from ..storage.database import describe_url, is_postgres, schema_version
 from .params import Params
 from .trading import OrderRequest, Trading
@@ -121,7 +121,8 @@ class ExchangeWrapper:
                 continue
             for pair, keeper in sorted(data.keepers.items(), key=lambda item: str(item[0])):
                 bid, ask = keeper.book.bids.best, keeper.book.asks.best
-                trade = data.trades.get(pair)
+                recent = data.trades.get(pair)
+                trade = recent[-1] if recent else None
                 out.append({"exchange": name, "pair": str(pair), "bid": _amount(bid[0]) if bid else None,
                             "ask": _amount(ask[0]) if ask else None,
                             "mid": _amount((bid[0] + ask[0]) / 2) if bid and ask else None,
@@ -141,15 +142,15 @@ class ExchangeWrapper:
                 "asks": [[_amount(px), _amount(sz)] for px, sz in book.asks.top(depth)]}
 
     async def get_trades(self, **params: Any) -> list[dict[str, Any]]:
-        """The last public trade seen on a pair (newest first)."""
+        """The latest public trades of a pair, newest first (up to ``limit``, 100 by default)."""
         p = Params(params)
         exchange, pair = self._exchange(p.text("exchange", required=True)), p.pair(required=True)
+        limit = p.integer("limit", minimum=1, maximum=RECENT_TRADES) or 100
         p.done()
         self._book(exchange, pair)
-        trade = self.hub.exchanges[exchange].trades.get(pair)
-        return [] if trade is None else [{"trade_id": trade.trade_id, "price": _amount(trade.price),
-                                          "size": _amount(trade.size), "taker_side": trade.taker_side.value,
-                                          "time": trade.time}]
+        recent = list(self.hub.exchanges[exchange].trades.get(pair, ()))[-limit:]
+        return [{"trade_id": t.trade_id, "price": _amount(t.price), "size": _amount(t.size),
+                 "taker_side": t.taker_side.value, "time": t.time} for t in reversed(recent)]
 
     async def get_ohlc(self, **params: Any) -> list[dict[str, Any]]:
         """OHLC candles from the exchange (interval in seconds, start and end in Unix seconds)."""

@@ -33,7 +33,7 @@ class HubTest(unittest.TestCase):
         self.assertEqual(self.hub.handle("coinbase", [], 4.0), ())  # a heartbeat
         self.assertEqual(self.hub.book("coinbase", BTC).bids.best, (D("100.25"), D("3")))
         data = self.hub.exchange("coinbase")
-        self.assertEqual((data.trades[BTC], data.tickers[BTC]), (trade, ticker))
+        self.assertEqual((list(data.trades[BTC]), data.tickers[BTC]), ([trade], ticker))
         counters = self.hub.counters("coinbase")
         self.assertEqual(set(counters), set(COUNTERS) | {"checksums_verified", "checksums_failed"})
         self.assertEqual((counters["messages"], counters["trades"], counters["tickers"]), (4, 1, 1))

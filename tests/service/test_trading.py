@@ -74,6 +74,11 @@ class PaperTradingTest(unittest.IsolatedAsyncioTestCase):
         skl = await self.api.get_wallet(wallet_set_id=ws, exchange="coinbase", currency="SKL")
         self.assertEqual(D(usd["balance"]), D(1000) - ask_price * 100 - fee)
         self.assertEqual((D(usd["hold"]), D(skl["balance"])), (D(0), D(2100)))
+        self.step_until(lambda: len(self.server.hub.exchanges["coinbase"].trades.get(SKL, ())) >= 3)
+        trades = await self.api.get_trades(exchange="coinbase", pair="SKL_USD", limit=2)
+        recent = list(self.server.hub.exchanges["coinbase"].trades[SKL])
+        self.assertEqual([t["trade_id"] for t in trades], [recent[-1].trade_id, recent[-2].trade_id])
+        self.assertEqual(trades[0]["price"], str(recent[-1].price.normalize()))
         again = await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy",
                                           type="market", size="100", client_order_id="first")
         self.assertEqual(again["id"], order["id"])
