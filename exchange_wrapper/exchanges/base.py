@@ -68,6 +68,7 @@ class Adapter:
     rest_url: ClassVar[str]                 # public REST base URL (settings rest_url overrides)
     ws_url: ClassVar[str]                   # public websocket URL (settings ws_url overrides)
     markets_path: ClassVar[str]             # GET path of the market metadata
+    markets_weight: ClassVar[float] = 1     # what that call costs of the REST limit
     parse_markets: ClassVar[Callable[[str | bytes], list[Market]]]
     rest_limit: ClassVar[RateLimit]         # the documented public REST limit
     subscribe_limit: ClassVar[RateLimit] = RateLimit(5, 5)  # websocket messages we may send
@@ -138,6 +139,12 @@ class Adapter:
     def checksum(self, book: OrderBook, market: Market) -> int:
         """The exchange's checksum of ``book`` (where :attr:`has_checksum`)."""
         raise NotImplementedError
+
+    @staticmethod
+    def published_rest_limit(body: str) -> RateLimit | None:
+        """The public REST limit the metadata response states, where the exchange publishes one
+        (Binance's ``rateLimits``); None keeps :attr:`rest_limit`."""
+        return None
 
     # -- shared helpers ---------------------------------------------------------------------------
 
@@ -246,12 +253,15 @@ class ExchangeFeed:
         while True:
             self.hub.set_connection(self.name, FeedStatus.CONNECTING, f"loading markets from {cls.markets_path}")
             try:
-                markets = cls.parse_markets(await self.rest.call(Request(cls.markets_path)))
+                body = await self.rest.call(Request(cls.markets_path, weight=cls.markets_weight))
+                markets, limit = cls.parse_markets(body), cls.published_rest_limit(body)
                 break
             except XWrapError as error:
                 self.hub.set_connection(self.name, FeedStatus.DOWN, f"markets not loaded: {error}")
             await self.sleep(self.backoff.next_delay())
         self.backoff.reset()
+        if limit is not None:
+            self.rest.set_limit(limit)
         table = SymbolTable(self.name, markets)
         self.hub.add_markets(self.name, markets)
         pairs = []

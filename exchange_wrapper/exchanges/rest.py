@@ -75,6 +75,14 @@ class RestClient:
             raise ExchangeRejected(self.exchange, response.status_code, response.text[:200])
         return response.text
 
+    def set_limit(self, limit: RateLimit) -> None:
+        """Pace later calls under ``limit`` (the exchange's published limit replacing the
+        documented one); a pause under way goes on."""
+        now = self.clock()
+        bucket = TokenBucket(limit, now)
+        bucket.pause(now, self.bucket.pause_left(now))
+        self.bucket = bucket
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.session.close()
