@@ -163,8 +163,7 @@ def _array(items: dict[str, Any]) -> dict[str, Any]:
 
 TEXT, NUMBER, MAYBE_TEXT = {"type": "string"}, {"type": "number"}, {"type": ["string", "null"]}
 MAYBE_NUMBER = {"type": ["number", "null"]}
-LEVELS = _array({"type": "array", "prefixItems": [AMOUNT, AMOUNT], "minItems": 2, "maxItems": 2,
-                 "description": "[price, size]"})
+LEVELS = _array({**_array(AMOUNT), "minItems": 2, "maxItems": 2, "description": "[price, size]"})
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": _object({"error": _object({

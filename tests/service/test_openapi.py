@@ -4,6 +4,7 @@ answer as documented. XWRAP_FUZZ=1 runs the fuzz much longer."""
 import asyncio
 import os
 import re
+from pathlib import Path
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +16,7 @@ from schemathesis.generation import GenerationMode
 
 from exchange_wrapper.service.api import OPERATIONS
 from exchange_wrapper.service.auth import Authenticator
+from exchange_wrapper.service.errors import ERROR_CODES
 from exchange_wrapper.service.http import create_app
 from exchange_wrapper.service.openapi import PARAMETERS, PREFIX, ROUTES, document
 
@@ -22,6 +24,7 @@ from .recorded import TOKENS, TRADE_TOKEN, RecordedServiceTest
 
 #: Examples per operation and generation mode: a few seconds in the suite, minutes with XWRAP_FUZZ=1.
 EXAMPLES = 400 if os.environ.get("XWRAP_FUZZ") == "1" else 6
+API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -38,6 +41,18 @@ class OpenApiDocumentTest(RecordedServiceTest):
             self.assertLessEqual(set(route.required), set(route.params), route.operation)
             self.assertLessEqual(set(route.path_params), set(route.required), route.operation)
             self.assertLessEqual(set(route.params), set(PARAMETERS), route.operation)
+
+    def test_docs_api_md_documents_every_route_and_every_error_kind(self):
+        text = API_DOC.read_text()
+        for route in ROUTES:
+            heading = (f"### {route.operation}\n\n`{route.method} {route.full_path}` · JSON-RPC `{route.operation}` · "
+                       f"scope `{OPERATIONS[route.operation]}`")
+            self.assertIn(heading, text)
+            section = text.split(heading)[1].split("\n### ")[0]
+            for name in route.params:
+                self.assertIn(f"| `{name}` |", section)
+        for kind, (code, status) in ERROR_CODES.items():
+            self.assertIn(f"| `{kind}` | {code} | {status} |", text)
 
     async def test_the_served_routes_are_the_documented_ones(self):
         app = create_app(self.server.api, auth=Authenticator([]), metrics=self.server.metrics, bus=self.server.bus)
