@@ -29,7 +29,7 @@ from ..core.pacing import RateLimit
 from ..core.pairs import Pair
 from .base import Adapter
 from .rest import Request
-from .wire import Fields, entry, expect, load_json, unified_pair
+from .wire import Fields, column_rows, entry, expect, load_json, unified_pair
 
 EXCHANGE = "poloniex"
 
@@ -190,17 +190,10 @@ class PoloniexAdapter(Adapter):
 
     def parse_candles(self, body: str, pair: Pair, interval: int) -> list[Candle]:
         """Rows of :data:`CANDLE_COLUMNS`: prices and volumes as strings, times in milliseconds."""
-        what = f"GET candles of {pair} on {EXCHANGE}"
-        candles = []
-        for index, row in enumerate(expect(load_json(body, what), list, what, "a JSON list of candles")):
-            if not (isinstance(row, list) and len(row) == len(CANDLE_COLUMNS)):
-                raise InvalidParameter(f"{what}[{index}]", f"a row of {len(CANDLE_COLUMNS)} columns: "
-                                                           + ", ".join(CANDLE_COLUMNS), row)
-            fields = Fields(EXCHANGE, f"{pair} candle {index}", dict(zip(CANDLE_COLUMNS, row)))
-            start = expect(fields.value("startTime"), int, fields.label("startTime"), "Unix milliseconds")
-            candles.append(Candle(pair, start // 1000, interval, fields.decimal("open"), fields.decimal("high"),
-                                  fields.decimal("low"), fields.decimal("close"), fields.decimal("quantity")))
-        return sorted(candles, key=lambda candle: candle.start)
+        rows = column_rows(EXCHANGE, body, f"GET candles of {pair} on {EXCHANGE}", CANDLE_COLUMNS, f"{pair} candle")
+        return sorted((Candle(pair, row.integer("startTime") // 1000, interval, row.decimal("open"),
+                              row.decimal("high"), row.decimal("low"), row.decimal("close"), row.decimal("quantity"))
+                       for row in rows), key=lambda candle: candle.start)
 
 
 def _levels(rows: list) -> list[tuple[Decimal, Decimal]]:

@@ -6,7 +6,7 @@ value is reported the same way everywhere: ``base_increment of BTC-USD on coinba
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -92,6 +92,20 @@ class Fields:
     def places(self, name: str) -> Decimal:
         """A count of decimal places as a step: ``8`` -> ``0.00000001``."""
         return decimal_places(self.integer(name))
+
+
+def column_rows(exchange: str, body: str | bytes, what: str, columns: Sequence[str], name: str) -> list[Fields]:
+    """The rows of a JSON list of fixed-column rows (candles, klines), each as :class:`Fields`
+    keyed by ``columns`` and labelled ``<name> <index>`` (``BTC_USDT candle 3``).
+
+    Raises :class:`InvalidParameter` naming ``what`` (``"GET candles of BTC_USDT on poloniex"``)
+    for a body that is not such a list, and ``what[index]`` for a row of another length.
+    """
+    rows = expect(load_json(body, what), list, what, "a JSON list of rows")
+    for index, row in enumerate(rows):
+        if not (isinstance(row, list) and len(row) == len(columns)):
+            raise InvalidParameter(f"{what}[{index}]", f"a row of {len(columns)} columns: " + ", ".join(columns), row)
+    return [Fields(exchange, f"{name} {index}", dict(zip(columns, row))) for index, row in enumerate(rows)]
 
 
 def unified_pair(exchange: str, base: str, quote: str, field: str) -> Pair:

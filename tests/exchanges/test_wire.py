@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from exchange_wrapper.core.errors import InvalidParameter
 from exchange_wrapper.core.pairs import Pair
-from exchange_wrapper.exchanges.wire import Fields, entry, expect, load_json, unified_pair
+from exchange_wrapper.exchanges.wire import Fields, column_rows, entry, expect, load_json, unified_pair
 
 # Kraken's documented XXBTZUSD entry, cut down (tests/fixtures/kraken/AssetPairs.docs.json).
 PAIR = ('{"altname":"XBTUSD","base":"XXBT","quote":"ZUSD","pair_decimals":1,"lot_decimals":8,'
@@ -98,6 +98,27 @@ class HelpersTest(unittest.TestCase):
         with self.assertRaises(InvalidParameter) as caught:
             expect(False, int, "count", "a whole number")
         self.assertEqual(str(caught.exception), "count: expected a whole number, got False")
+
+
+
+class ColumnRowsTest(unittest.TestCase):
+    # Poloniex's candle row as ccxt quotes it, cut to four columns
+    COLUMNS = ("low", "high", "tradeCount", "startTime")
+
+    def test_rows_become_fields_named_by_column(self):
+        [row] = column_rows("poloniex", '[["22814.01", "22937.42", 33, 1659664800000]]', "candles",
+                            self.COLUMNS, "BTC_USDT candle")
+        self.assertEqual((row.decimal("low"), row.integer("tradeCount"), row.integer("startTime")),
+                         (Decimal("22814.01"), 33, 1659664800000))
+        self.assertEqual(row.label("high"), "high of BTC_USDT candle 0 on poloniex")
+
+    def test_a_row_of_another_shape_or_no_list_is_refused(self):
+        for body, message in (('[["1", "2", 3, 4], ["1", "2", 3]]', "candles[1]: expected a row of 4 columns: "
+                                                                    "low, high, tradeCount, startTime, got ['1', '2', 3]"),
+                              ('{"code": 24101}', "candles: expected a JSON list of rows, got {'code': 24101}")):
+            with self.subTest(body=body), self.assertRaises(InvalidParameter) as caught:
+                column_rows("poloniex", body, "candles", self.COLUMNS, "BTC_USDT candle")
+            self.assertEqual(str(caught.exception), message)
 
 
 if __name__ == "__main__":

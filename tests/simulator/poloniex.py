@@ -14,7 +14,6 @@ client never saw (a gap); ``answer_pings = False`` makes a server that no longer
 """
 from __future__ import annotations
 
-import functools
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -32,18 +31,8 @@ CANDLES_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "poloniex" 
 def poloniex_protocol() -> "PoloniexProtocol":
     """The simulator protocol with the Poloniex capture (markets over REST, the 11-symbol stream)
     and the candles fixture."""
-    messages, rest = _capture()
+    messages, rest = recorded("POLONIEX.0", "POLONIEX.ws.1.0", url_to_path=lambda url: urlparse(url).path)
     return PoloniexProtocol(messages, {**rest, CANDLES_PATH: CANDLES_FIXTURE.read_text()})
-
-
-@functools.cache
-def _capture() -> tuple[list[str], dict[str, str]]:
-    return recorded("POLONIEX.0", "POLONIEX.ws.1.0", url_to_path=lambda url: urlparse(url).path)
-
-
-@functools.cache
-def _parsed(message: str) -> dict:
-    return json.loads(message)
 
 
 class _Book:
@@ -80,6 +69,7 @@ class _Book:
 class PoloniexProtocol(Protocol):
     def __init__(self, recording: list[str], rest: dict[str, str]):
         super().__init__(recording, rest)
+        self.parsed = {message: json.loads(message) for message in recording}
         self.books: dict[str, _Book] = {}
         self.lost: set[tuple[str, int]] = set()
         self.answer_pings = True
@@ -116,7 +106,7 @@ class PoloniexProtocol(Protocol):
         return replies
 
     def advance(self, message: str) -> None:
-        msg = _parsed(message)
+        msg = self.parsed[message]
         if msg.get("channel") != BOOK or "data" not in msg:
             return
         for data in msg["data"]:
@@ -126,7 +116,7 @@ class PoloniexProtocol(Protocol):
                 self.books[data["symbol"]].update(data)
 
     def deliver(self, message: str, session: dict[str, set[str]]) -> str | None:
-        msg = _parsed(message)
+        msg = self.parsed[message]
         if "data" not in msg or msg["channel"] not in session:
             return None  # the recorder's own acks
         [data] = msg["data"]  # the recording has one symbol a message
