@@ -191,6 +191,44 @@ class Forbidden(Rejected):
         return {"operation": self.operation, "scope": self.scope, "needed": self.needed}
 
 
+class MethodNotFound(Rejected):
+    """A call names no operation of the service."""
+
+    kind = "method_not_found"
+
+    def __init__(self, method: str):
+        self.method = method[:100]
+        super().__init__(f"no method {_show(method)}")
+
+    def details(self) -> dict[str, Any]:
+        return {"method": self.method}
+
+
+class InvalidRequest(Rejected):
+    """A message is not a well-formed request of its door's protocol (JSON-RPC 2.0, a Socket.IO call)."""
+
+    kind = "invalid_request"
+
+
+class ParseError(InvalidRequest):
+    """A message is not valid JSON (or not UTF-8)."""
+
+    kind = "parse_error"
+
+
+class TooManyConnections(Transient):
+    """A client address already holds as many open connections as it may."""
+
+    kind = "too_many_connections"
+
+    def __init__(self, client: str, limit: int):
+        self.client, self.limit = client, limit
+        super().__init__(f"{client} already holds {limit} open connections, the most allowed")
+
+    def details(self) -> dict[str, Any]:
+        return {"client": self.client, "limit": self.limit}
+
+
 class ExchangeUnavailable(Transient):
     kind = "exchange_unavailable"
 

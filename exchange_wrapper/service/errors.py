@@ -21,6 +21,7 @@ ERROR_CODES: dict[str, tuple[int, int]] = {
     "unauthorised": (-32011, 401),
     "forbidden": (-32012, 403),
     "config_error": (-32013, 500),
+    "too_many_connections": (-32014, 429),
     "method_not_found": (-32601, 404),
     "parse_error": (-32700, 400),
     "invalid_request": (-32600, 400),

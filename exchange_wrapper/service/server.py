@@ -25,6 +25,9 @@ from .auth import Authenticator
 from .events import EventBus
 from .metrics import Metrics
 from .http import create_app
+from .publishers import start_publishers
+from .rpc import install_rpc
+from .socketio import install_socketio
 from .trading import Trading
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,7 @@ class Server:
         self.metrics: Metrics | None = None
         self._tasks: list[asyncio.Task] = []
         self._server: Any = None
+        self.publishers: Any = None
         self.port: int | None = None
 
     async def start(self) -> None:
@@ -70,9 +74,16 @@ class Server:
         await self.trading.start()
         self.api = ExchangeWrapper(self.settings, self.database, self.hub, self.trading, candles=self._candles)
         self.metrics = Metrics(self.hub, self.trading)
-        app = create_app(self.api, auth=Authenticator(list(self.settings.tokens)), metrics=self.metrics, bus=self.bus)
+        doors = {"auth": Authenticator(list(self.settings.tokens)), "metrics": self.metrics, "bus": self.bus}
+        app = create_app(self.api, **doors)
+        install_rpc(app, self.api, settings=self.settings, **doors)
+        install_socketio(app, self.api, settings=self.settings, **doors)
+        self.publishers = start_publishers(self.api, self.bus)
         server = self.settings.server
-        sock = socket.socket(socket.AF_INET6 if ":" in server.host else socket.AF_INET)
+        # IPPROTO_TCP spelt out: asyncio sets TCP_NODELAY only on sockets that say so (else small
+        # websocket messages wait ~40 ms for delayed ACKs)
+        sock = socket.socket(socket.AF_INET6 if ":" in server.host else socket.AF_INET, socket.SOCK_STREAM,
+                             socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((server.host, server.port))
         sock.listen(1024)
@@ -91,6 +102,8 @@ class Server:
             await self._server.close()
             await self._server.after_stop()
             self._server = None
+        if self.publishers is not None:
+            await self.publishers.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
