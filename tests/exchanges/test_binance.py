@@ -38,30 +38,51 @@ def recorded(kind, symbol):
     return [json.loads(r.message)["data"] for r in STREAM if stream in r.message]
 
 
-def independent_book(symbol, served=None, limit=1000):
-    """(bids, asks) of ``symbol`` as {Decimal price: Decimal size}, from the raw capture with plain
-    json: the recorded snapshot, then each recorded diff that ends after it. With ``served`` (an
-    update id the book reached), the book at that id is cut to its ``limit`` best levels a side,
-    as a REST snapshot served then, and the later diffs go on it."""
+def recorded_diffs(symbol):
+    """(the recorded REST snapshot of ``symbol``, its recorded diffs that end after it), raw."""
     raw = json.loads(SNAPSHOTS[symbol].body)
-    bids, asks = ({D(p): D(q) for p, q in raw[side]} for side in ("bids", "asks"))
     diffs = [diff for diff in recorded("depth@100ms", symbol) if diff["u"] > raw["lastUpdateId"]]
     last = raw["lastUpdateId"]
     for diff in diffs:  # the recording has no gap
         assert diff["U"] <= last + 1 if last == raw["lastUpdateId"] else diff["U"] == last + 1
         last = diff["u"]
-    assert served in (None, raw["lastUpdateId"], *(diff["u"] for diff in diffs))
+    return raw, diffs
+
+
+def apply_diff(bids, asks, diff):
+    for levels, key in ((bids, "b"), (asks, "a")):
+        for price, size in diff[key]:
+            if D(size):
+                levels[D(price)] = D(size)
+            else:
+                levels.pop(D(price), None)
+
+
+def book_at(symbol, update_id):
+    """(bids, asks) of ``symbol`` as {Decimal price: Decimal size} when it reached ``update_id``,
+    from the raw capture with plain json: the recorded snapshot, then the diffs after it."""
+    raw, diffs = recorded_diffs(symbol)
+    bids, asks = ({D(p): D(q) for p, q in raw[side]} for side in ("bids", "asks"))
     for diff in diffs:
-        if served is not None and diff["u"] > served:
-            bids, asks, served = best(bids, limit, True), best(asks, limit, False), None
-        for levels, key in ((bids, "b"), (asks, "a")):
-            for price, size in diff[key]:
-                if D(size):
-                    levels[D(price)] = D(size)
-                else:
-                    levels.pop(D(price), None)
-    if served is not None:
-        bids, asks = best(bids, limit, True), best(asks, limit, False)
+        if diff["u"] > update_id:
+            break
+        apply_diff(bids, asks, diff)
+    return bids, asks
+
+
+def independent_book(symbol, served=None, limit=1000):
+    """The last (bids, asks) of ``symbol``, as :func:`book_at`. With ``served`` (an update id the
+    book reached), the book at that id is cut to its ``limit`` best levels a side, as a REST
+    snapshot served then, and the later diffs go on it."""
+    raw, diffs = recorded_diffs(symbol)
+    if served is None:
+        return book_at(symbol, diffs[-1]["u"] if diffs else raw["lastUpdateId"])
+    assert served in (raw["lastUpdateId"], *(diff["u"] for diff in diffs))
+    bids, asks = book_at(symbol, served)
+    bids, asks = best(bids, limit, True), best(asks, limit, False)
+    for diff in diffs:
+        if diff["u"] > served:
+            apply_diff(bids, asks, diff)
     return bids, asks
 
 
