@@ -37,10 +37,12 @@ class Row:
     metadata: str          # the capture file with the market metadata
     stream: str            # the websocket capture
     cryptofeed_class: str  # cryptofeed.exchanges.<name>
+    rest: str = ""         # REST responses both sides are served (Binance's depth snapshots)
 
 
 ROWS = [Row("coinbase", "COINBASE.0", "COINBASE.ws.28.0", "Coinbase"),
-        Row("poloniex", "POLONIEX.0", "POLONIEX.ws.1.0", "Poloniex")]
+        Row("poloniex", "POLONIEX.0", "POLONIEX.ws.1.0", "Poloniex"),
+        Row("binance", "BINANCE.0", "BINANCE.ws.1.0", "Binance", rest="BINANCE.http.0.0")]
 
 
 def received(name: str) -> list[tuple[float, str]]:
@@ -53,6 +55,17 @@ def received(name: str) -> list[tuple[float, str]]:
     return out
 
 
+def recorded_rest(name: str) -> dict[str, str]:
+    """URL -> body of every REST response in capture ``name`` (none for no name)."""
+    out = {}
+    for line in (CAPTURES / name).read_text(encoding="utf-8").splitlines() if name else ():
+        head, colon, body = line.partition(": ")
+        url, arrow, _ = head.partition(" -> ")
+        if colon and arrow:
+            out[url] = body
+    return out
+
+
 # -- xWrap ---------------------------------------------------------------------------------------
 
 def xwrap_rate(row: Row) -> tuple[int, float, dict]:
@@ -60,12 +73,14 @@ def xwrap_rate(row: Row) -> tuple[int, float, dict]:
     sys.path.insert(0, str(ROOT))
     from exchange_wrapper.replay.source import Replay
 
-    messages = received(row.stream)
+    messages, snapshots = received(row.stream), recorded_rest(row.rest)
     best, report = 0.0, {}
     for _ in range(PASSES):
         replay = Replay(row.exchange, [CAPTURES / row.metadata])  # fresh books, no stream yet
         parse, handle, name = replay.parser.parse, replay.hub.handle, row.exchange
         started = time.perf_counter()
+        for url, body in snapshots.items():  # joined to the stream by update id, wherever they come
+            handle(name, replay.adapter.parse_rest(url, body), started)
         for ts, message in messages:
             handle(name, parse(message, ts), ts)
         best = max(best, len(messages) / (time.perf_counter() - started))
@@ -90,7 +105,7 @@ def cryptofeed_worker(exchange: str) -> None:
     # what the recorder subscribed (cryptofeed's own names), of the channels both sides parse
     configuration = json.loads(next(line for line in lines if line.startswith("configuration: ")).partition(": ")[2])
     channels = [channel for channel in (L2_BOOK, TRADES, TICKER) if channel in configuration]
-    messages = received(row.stream)
+    messages, snapshots = received(row.stream), recorded_rest(row.rest)
 
     async def passes() -> float:
         best = 0.0
@@ -98,6 +113,11 @@ def cryptofeed_worker(exchange: str) -> None:
             feed = cls(symbols=configuration[L2_BOOK], channels=channels)
             if row.exchange == "poloniex":  # its books are set up when it subscribes, which the bench skips
                 feed._Poloniex__reset()
+            if row.rest:  # it fetches a book's snapshot at its first diff: the recorded one
+
+                async def read(address: str, **_: object) -> str:
+                    return snapshots[address]
+                feed.http_conn.read = read
             handler = feed.message_handler
             started = time.perf_counter()
             for ts, message in messages:
