@@ -94,14 +94,16 @@ class Fields:
         return decimal_places(self.integer(name))
 
 
-def column_rows(exchange: str, body: str | bytes, what: str, columns: Sequence[str], name: str) -> list[Fields]:
+def column_rows(exchange: str, body: str | bytes | list, what: str, columns: Sequence[str],
+                name: str) -> list[Fields]:
     """The rows of a JSON list of fixed-column rows (candles, klines), each as :class:`Fields`
-    keyed by ``columns`` and labelled ``<name> <index>`` (``BTC_USDT candle 3``).
+    keyed by ``columns`` and labelled ``<name> <index>`` (``BTC_USDT candle 3``). ``body`` is the
+    JSON text, or the list already parsed where the rows sit inside a larger response (Kraken).
 
     Raises :class:`InvalidParameter` naming ``what`` (``"GET candles of BTC_USDT on poloniex"``)
     for a body that is not such a list, and ``what[index]`` for a row of another length.
     """
-    rows = expect(load_json(body, what), list, what, "a JSON list of rows")
+    rows = body if isinstance(body, list) else expect(load_json(body, what), list, what, "a JSON list of rows")
     for index, row in enumerate(rows):
         if not (isinstance(row, list) and len(row) == len(columns)):
             raise InvalidParameter(f"{what}[{index}]", f"a row of {len(columns)} columns: " + ", ".join(columns), row)

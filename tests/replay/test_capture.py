@@ -28,7 +28,7 @@ class ReadCaptureTest(unittest.TestCase):
     def test_every_capture_file_is_read(self):
         self.assertEqual([f.name for f in FILES], [
             "BINANCE.0", "BINANCE.http.0.0", "BINANCE.ws.1.0", "BITFINEX.0", "BITFINEX.ws.11.0",
-            "COINBASE.0", "COINBASE.ws.28.0", "POLONIEX.0", "POLONIEX.ws.1.0"])
+            "COINBASE.0", "COINBASE.ws.28.0", "KRAKEN.0", "KRAKEN.ws.0.0", "POLONIEX.0", "POLONIEX.ws.1.0"])
 
     def test_record_counts_match_the_raw_lines(self):
         for path in FILES:
