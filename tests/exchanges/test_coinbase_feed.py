@@ -111,8 +111,11 @@ class StreamTest(CoinbaseFeedCase):
                                      "channels": ["level2_batch", "matches", "ticker", "heartbeat"]})
         # the last trade and ticker of a product, as the raw messages say
         data = self.hub.exchange("coinbase")
-        last_match = [json.loads(m) for m in PROTOCOL.recording if '"type":"match"' in m and '"SKL-USD"' in m][-1]
-        trade = data.trades[Pair("SKL", "USD")]
+        matches = [json.loads(m) for m in PROTOCOL.recording if '"type":"match"' in m and '"SKL-USD"' in m]
+        last_match = matches[-1]
+        self.assertEqual([t.trade_id for t in data.trades[Pair("SKL", "USD")]],
+                         [str(m["trade_id"]) for m in matches])
+        trade = data.trades[Pair("SKL", "USD")][-1]
         self.assertEqual((trade.trade_id, trade.price, trade.size, trade.taker_side.value),
                          (str(last_match["trade_id"]), Decimal(last_match["price"]), Decimal(last_match["size"]),
                           "buy" if last_match["side"] == "sell" else "sell"))
