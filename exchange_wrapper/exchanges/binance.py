@@ -30,7 +30,7 @@ from ..core.pacing import RateLimit
 from ..core.pairs import Pair
 from .base import Adapter
 from .rest import Request
-from .wire import Fields, entry, expect, load_json, unified_pair
+from .wire import Fields, column_rows, entry, expect, load_json, unified_pair
 
 EXCHANGE = "binance"
 
@@ -110,7 +110,7 @@ def _status(symbol: Fields) -> MarketStatus:
 
 #: Levels per side asked of ``GET /api/v3/depth``: 1000 costs a weight of 50, the documented
 #: maximum 5000 costs 250; the top thousand levels are what a virtual order can reach, and at 50 a
-#: reconnect that re-fetches 20 books takes a sixth of the minute's weight, not five sixths.
+#: reconnect that re-fetches 20 books takes a third of the burst the weight limit allows, not all of it.
 SNAPSHOT_LIMIT = 1000
 #: ``GET /api/v3/depth`` weight by ``limit`` (upper bound of each band, weight).
 DEPTH_WEIGHTS = ((100, 5), (500, 25), (1000, 50), (5000, 250))
@@ -145,10 +145,16 @@ def depth_weight(limit: int) -> int:
     raise InvalidParameter("limit", "a number of levels from 1 to 5000", limit)
 
 
+def weight_limit(count: int, seconds: int) -> RateLimit:
+    """A :class:`RateLimit` that never spends more than ``count`` weight in any ``seconds``:
+    half of it as the burst, the other half refilled over the interval (a bucket with the whole
+    limit as its burst could spend it, then its refill, in one interval)."""
+    return RateLimit(count / 2 / seconds, count / 2)
+
+
 def published_rest_limit(body: str | bytes) -> RateLimit | None:
     """The ``REQUEST_WEIGHT`` limit an ``exchangeInfo`` response publishes in ``rateLimits``
-    (1200 a ``MINUTE`` in 2021, 6000 now) as a :class:`RateLimit`: the whole limit as
-    the burst, refilled evenly over its interval. None if it publishes none."""
+    (1200 a ``MINUTE`` in 2021, 6000 now) as a :func:`weight_limit`; None if it publishes none."""
     what = f"GET /api/v3/exchangeInfo on {EXCHANGE}"
     info = Fields(EXCHANGE, "exchangeInfo", load_json(body, what))
     limits = expect(info.raw.get("rateLimits", []), list, info.label("rateLimits"), "a JSON list")
@@ -162,7 +168,7 @@ def published_rest_limit(body: str | bytes) -> RateLimit | None:
         count, seconds = rule.integer("limit"), rule.integer("intervalNum") * _SECONDS[interval]
         if not count or not seconds:
             raise InvalidParameter(rule.label("limit"), "a limit above 0 over an interval above 0", raw)
-        return RateLimit(count / seconds, count)
+        return weight_limit(count, seconds)
     return None
 
 
@@ -185,7 +191,7 @@ class BinanceAdapter(Adapter):
     markets_weight = EXCHANGE_INFO_WEIGHT
     parse_markets = staticmethod(parse_markets)
     published_rest_limit = staticmethod(published_rest_limit)
-    rest_limit = RateLimit(100, 6000)  # REQUEST_WEIGHT 6000 a minute per IP, if exchangeInfo says none
+    rest_limit = weight_limit(6000, 60)  # REQUEST_WEIGHT 6000 a minute per IP, if exchangeInfo says none
     # 5 incoming messages a second per connection, pings and pongs included: one at a time, 3 a
     # second, never more than 4 in a second, which leaves room for the pong to the server's ping.
     subscribe_limit = RateLimit(3, 1)
@@ -289,17 +295,10 @@ class BinanceAdapter(Adapter):
     def parse_candles(self, body: str, pair: Pair, interval: int) -> list[Candle]:
         """Rows of :data:`KLINE_COLUMNS`: times in milliseconds, prices and volumes as strings,
         oldest first."""
-        what = f"GET klines of {pair} on {EXCHANGE}"
-        candles = []
-        for index, row in enumerate(expect(load_json(body, what), list, what, "a JSON list of klines")):
-            if not (isinstance(row, list) and len(row) == len(KLINE_COLUMNS)):
-                raise InvalidParameter(f"{what}[{index}]", f"a row of {len(KLINE_COLUMNS)} columns: "
-                                                           + ", ".join(KLINE_COLUMNS), row)
-            kline = Fields(EXCHANGE, f"{pair} kline {index}", dict(zip(KLINE_COLUMNS, row)))
-            opened = expect(kline.value("openTime"), int, kline.label("openTime"), "Unix milliseconds")
-            candles.append(Candle(pair, opened // 1000, interval, kline.decimal("open"), kline.decimal("high"),
-                                  kline.decimal("low"), kline.decimal("close"), kline.decimal("volume")))
-        return sorted(candles, key=lambda candle: candle.start)
+        rows = column_rows(EXCHANGE, body, f"GET klines of {pair} on {EXCHANGE}", KLINE_COLUMNS, f"{pair} kline")
+        return sorted((Candle(pair, row.integer("openTime") // 1000, interval, row.decimal("open"), row.decimal("high"),
+                              row.decimal("low"), row.decimal("close"), row.decimal("volume"))
+                       for row in rows), key=lambda candle: candle.start)
 
 
 def _reply(msg: dict) -> list[MarketEvent]:
@@ -315,6 +314,12 @@ def _reply(msg: dict) -> list[MarketEvent]:
 def _levels(snapshot: Fields, side: str) -> list[tuple[Decimal, Decimal]]:
     rows = expect(snapshot.value(side, "a JSON list of [price, quantity]"), list, snapshot.label(side),
                   "a JSON list of [price, quantity]")
+    try:  # thousands of levels: read them all at once, and each with its name only if one is bad
+        levels = [(Decimal(price), Decimal(size)) for price, size in rows]
+        if all(type(price) is str and type(size) is str for price, size in rows):
+            return levels
+    except (TypeError, ValueError, ArithmeticError):
+        pass
     levels = []
     for index, row in enumerate(rows):
         if not (isinstance(row, list) and len(row) == 2):

@@ -274,7 +274,7 @@ class BinanceAdapterTest(unittest.TestCase):
 
     def test_the_feed_declares_binance_limits(self):
         adapter = binance.BinanceAdapter
-        self.assertEqual((adapter.rest_limit, adapter.markets_weight), (RateLimit(100, 6000), 20))
+        self.assertEqual((adapter.rest_limit, adapter.markets_weight), (RateLimit(50, 3000), 20))
         self.assertLess(adapter.connection_lifetime, 24 * 3600)
         self.assertIsNone(adapter.ping_interval)  # the server pings; websockets answers
         self.assertTrue(adapter.snapshot_over_rest)
@@ -321,10 +321,11 @@ class BinanceAdapterTest(unittest.TestCase):
     def test_the_published_weight_limit_replaces_the_documented_one(self):
         self.assertEqual(json.loads(BODY)["rateLimits"][0], {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE",
                                                             "intervalNum": 1, "limit": 1200})
-        self.assertEqual(binance.published_rest_limit(BODY), RateLimit(20, 1200))
+        # half the minute's weight at once, the other half over the minute: never 1200 in any 60 s
+        self.assertEqual(binance.published_rest_limit(BODY), RateLimit(10, 600))
         weight = {"rateLimitType": "REQUEST_WEIGHT", "interval": "SECOND", "intervalNum": 10, "limit": 300}
         orders = {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 50}
-        self.assertEqual(binance.published_rest_limit(json.dumps({"rateLimits": [orders, weight]})), RateLimit(30, 300))
+        self.assertEqual(binance.published_rest_limit(json.dumps({"rateLimits": [orders, weight]})), RateLimit(15, 150))
         self.assertIsNone(binance.published_rest_limit('{"symbols": []}'))
         with self.assertRaises(InvalidParameter) as raised:
             binance.published_rest_limit(json.dumps({"rateLimits": [{**weight, "interval": "WEEK"}]}))

@@ -14,10 +14,11 @@ from exchange_wrapper.core.marketdata import Candle, FeedStatus, Problem
 from exchange_wrapper.core.pacing import Backoff, RateLimit
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.exchanges.base import ExchangeFeed, start_feeds
+from exchange_wrapper.exchanges import binance
 from exchange_wrapper.exchanges.binance import BinanceAdapter
 from exchange_wrapper.exchanges.rest import Request, RestClient
 from exchange_wrapper.marketdata.hub import MarketDataHub
-from tests.exchanges.test_binance import SNAPSHOTS, SYMBOLS, book_at, independent_book, recorded
+from tests.exchanges.test_binance import BODY as EXCHANGE_INFO, SNAPSHOTS, SYMBOLS, book_at, independent_book, recorded
 from tests.simulator.binance import binance_protocol
 from tests.simulator.server import ExchangeSimulator
 
@@ -110,7 +111,7 @@ class StreamTest(BinanceFeedCase):
         self.assertEqual(sorted(self.sim.rest_calls[1:]),
                          sorted(f"/api/v3/depth?symbol={symbol}&limit=1000" for symbol in SYMBOLS))
         # the REST weight is the one exchangeInfo published (1200 a minute in the capture)
-        self.assertEqual(self.feeds["binance"].rest.bucket.limit, RateLimit(20, 1200))
+        self.assertEqual(self.feeds["binance"].rest.bucket.limit, RateLimit(10, 600))
         data = self.hub.exchange("binance")
         self.assertEqual(counters["trades"], 2)
         last_trade = recorded("aggTrade", "LRCBTC")[-1]
@@ -223,7 +224,11 @@ class LifetimeTest(BinanceFeedCase):
 
     def start(self):
         class ShortLived(BinanceAdapter):
-            connection_lifetime = 0.4  # instead of a little under 24 h
+            # 0.4 s instead of a little under 24 h; every new connection fetches its snapshots
+            # again, so the weight limit is sped up as much
+            connection_lifetime = 0.4
+            rest_limit = RateLimit(10 ** 6, 10 ** 6)
+            published_rest_limit = staticmethod(lambda body: None)
 
         feed = ExchangeFeed(ShortLived, settings_for(self.sim).exchange("binance"), self.hub,
                             backoff=Backoff(0.01, 0.05), silence_timeout=self.silence)
@@ -254,23 +259,23 @@ class RateLimitTest(unittest.IsolatedAsyncioTestCase):
 
             client = RestClient("binance", sim.http_url, BinanceAdapter.rest_limit, clock=lambda: now[0], sleep=sleep)
             self.addCleanup(client.close)
-            client.set_limit(RateLimit(20, 1200))  # as the capture's exchangeInfo publishes it
+            client.set_limit(binance.published_rest_limit(EXCHANGE_INFO))  # 1200 a minute
             depth = Request("/api/v3/depth", {"symbol": "NKNUSDT", "limit": 1000}, weight=50)
-            for _ in range(24):  # 24 snapshots of weight 50 use the minute's 1200 at once
+            for _ in range(12):  # 12 snapshots of weight 50 take the burst of 600 at once
                 await client.call(depth)
             self.assertEqual(slept, [])
-            body = await client.call(depth)  # the 25th waits for 50 to come back at 20 a second
-            self.assertEqual(slept, [2.5])
+            body = await client.call(depth)  # the 13th waits for 50 to come back at 10 a second
+            self.assertEqual(slept, [5.0])
             self.assertEqual(json.loads(body)["lastUpdateId"], 499869752)  # no stream yet: the recorded one
             # an IP ban (after ignoring 429s) says how long in Retry-After; every call waits it out
             sim.fail_rest(418, {"Retry-After": "120"})
             with self.assertRaises(RateLimited) as raised:
                 await client.call(Request("/api/v3/exchangeInfo", weight=20))
             self.assertEqual(raised.exception.retry_after, 120.0)
-            self.assertEqual(slept, [2.5, 1.0])  # the 418 call itself waited for its weight of 20
-            client.set_limit(RateLimit(100, 6000))  # a new limit keeps the pause
+            self.assertEqual(slept, [5.0, 2.0])  # the 418 call itself waited for its weight of 20
+            client.set_limit(BinanceAdapter.rest_limit)  # a new limit keeps the pause
             await client.call(Request("/api/v3/exchangeInfo", weight=20))
-            self.assertEqual(slept, [2.5, 1.0, 120.0])
+            self.assertEqual(slept, [5.0, 2.0, 120.0])
 
 
 if __name__ == "__main__":
