@@ -129,8 +129,6 @@ KLINE_COLUMNS = ("openTime", "open", "high", "low", "close", "volume", "closeTim
 #: The streams followed per symbol, in this order: diff depth every 100 ms, aggregate trades
 #: (one per taker order and price) and the best bid and ask in real time.
 STREAMS = ("depth@100ms", "aggTrade", "bookTicker")
-#: Streams one connection may carry.
-MAX_STREAMS = 1024
 
 _SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400}
 _BID, _ASK = BookSide.BID, BookSide.ASK
@@ -287,9 +285,9 @@ class BinanceAdapter(Adapter):
         count = math.ceil((end - start) / interval)
         if not 0 < count <= CANDLES_PER_REQUEST:
             raise InvalidParameter("end", f"after start, and at most {CANDLES_PER_REQUEST} intervals after it", end)
-        return Request("/api/v3/klines", {"symbol": self.markets.to_symbol(pair), "interval": CANDLE_INTERVALS[interval],
-                                          "startTime": round(start * 1000), "endTime": round(end * 1000) - 1,
-                                          "limit": count},
+        return Request("/api/v3/klines", {"symbol": self.markets.to_symbol(pair),
+                                          "interval": CANDLE_INTERVALS[interval], "startTime": round(start * 1000),
+                                          "endTime": round(end * 1000) - 1, "limit": count},
                        weight=KLINES_WEIGHT)
 
     def parse_candles(self, body: str, pair: Pair, interval: int) -> list[Candle]:

@@ -257,7 +257,8 @@ class BinanceAdapterTest(unittest.TestCase):
                          [FeedError("Invalid JSON: expected value at line 1 column 1 (code 3, request None)")])
 
     def test_streams_are_subscribed_by_message_on_the_combined_endpoint(self):
-        self.assertEqual(self.adapter.ws_address("wss://stream.binance.com:9443"), "wss://stream.binance.com:9443/stream")
+        self.assertEqual(self.adapter.ws_address("wss://stream.binance.com:9443"),
+                         "wss://stream.binance.com:9443/stream")
         self.assertEqual(self.adapter.ws_address("ws://127.0.0.1:8765/"), "ws://127.0.0.1:8765/stream")
         streams = ["nknusdt@depth@100ms", "blzeth@depth@100ms", "lrcbtc@depth@100ms", "runeeur@depth@100ms",
                    "nknusdt@aggTrade", "blzeth@aggTrade", "lrcbtc@aggTrade", "runeeur@aggTrade",
@@ -335,7 +336,8 @@ class BinanceAdapterTest(unittest.TestCase):
     def test_klines_request_and_response(self):
         request = self.adapter.candles_request(NKN, 60, 1633998480, 1633998540)
         self.assertEqual((request.path, request.params, request.weight), ("/api/v3/klines", {
-            "symbol": "NKNUSDT", "interval": "1m", "startTime": 1633998480000, "endTime": 1633998539999, "limit": 1}, 2))
+            "symbol": "NKNUSDT", "interval": "1m", "startTime": 1633998480000, "endTime": 1633998539999,
+            "limit": 1}, 2))
         self.assertEqual(self.adapter.candles_request(NKN, 86400, 0, 86400 * 1000).params["limit"], 1000)
         for args, field in (((120, 0, 120), "interval"), ((60, 60, 60), "end"), ((60, 0, 60 * 1001), "end")):
             with self.subTest(args=args), self.assertRaises(InvalidParameter) as raised:

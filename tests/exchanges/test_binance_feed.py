@@ -190,7 +190,8 @@ class SilenceTest(BinanceFeedCase):
         self.assertBooksAreTheCapture()
         self.assertEqual(self.hub.counters("binance")[Problem.SILENT.value], len(SYMBOLS))
         self.assertEqual(sorted(logs.output), sorted(
-            [f"WARNING:{HUB_LOG}:binance {pair} book stale, resyncing: silent_feed: no message in 0.3 s" for pair in PAIRS]
+            [f"WARNING:{HUB_LOG}:binance {pair} book stale, resyncing: silent_feed: no message in 0.3 s"
+             for pair in PAIRS]
             + [f"WARNING:{HUB_LOG}:binance market data down: silent feed: no message in 0.3 s"]))
         self.assertEqual((self.sim.connections, self.hub.counters("binance")["reconnects"]), (2, 1))
 
