@@ -7,17 +7,15 @@ import json
 import unittest
 from decimal import Decimal
 
-from exchange_wrapper.config import ExchangeSettings, ExchangesSettings, Settings
-from exchange_wrapper.core.book import BookState
 from exchange_wrapper.core.errors import RateLimited
 from exchange_wrapper.core.marketdata import Candle, FeedStatus, Problem
 from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
-from exchange_wrapper.exchanges.base import ExchangeFeed, start_feeds
+from exchange_wrapper.exchanges.base import ExchangeFeed
 from exchange_wrapper.exchanges.kraken import KrakenAdapter
-from exchange_wrapper.marketdata.hub import MarketDataHub
+from tests.exchanges.feed_case import FeedCase, gone_while_away
 from tests.simulator.kraken import kraken_protocol
-from tests.simulator.server import CAPTURES, ExchangeSimulator
+from tests.simulator.server import CAPTURES
 
 PROTOCOL = kraken_protocol()
 RECORDING = [json.loads(m, parse_float=Decimal) for m in PROTOCOL.recording]
@@ -56,64 +54,16 @@ FINAL = model_after(RECORDING)
 BOOK_MESSAGES = sum(m.get("channel") == "book" for m in RECORDING)
 
 
-def book_levels(book):
-    return dict(book.bids), dict(book.asks)
+class KrakenFeedCase(FeedCase):
+    exchange, pairs, final = "kraken", PAIRS, FINAL
 
-
-class KrakenFeedCase(unittest.IsolatedAsyncioTestCase):
-    silence = 2.0
-
-    async def asyncSetUp(self):
-        asyncio.get_running_loop().set_debug(False)  # unittest turns it on; it slows the stream tenfold
-        self.protocol = kraken_protocol()
-        self.sim = await ExchangeSimulator(self.protocol).__aenter__()
-        self.hub = MarketDataHub()
-        self.settings = Settings(exchanges=ExchangesSettings(
-            kraken=self.kraken_settings(),
-            **{name: ExchangeSettings(enabled=False) for name in ("coinbase", "binance", "bitfinex", "poloniex")}))
-        self.feeds = self.start()
-
-    def kraken_settings(self):
-        return ExchangeSettings(pairs=[str(pair) for pair in PAIRS.values()], rest_url=self.sim.http_url,
-                                ws_url=self.sim.ws_url)
-
-    def start(self):
-        return start_feeds(self.settings, self.hub, backoff=Backoff(0.01, 0.05), silence_timeout=self.silence)
-
-    async def asyncTearDown(self):
-        for feed in self.feeds.values():
-            await feed.stop()
-        await self.sim.__aexit__(None, None, None)
-
-    async def until(self, condition, timeout=8.0):
-        async def wait():
-            while not condition():
-                await asyncio.sleep(0.05)
-        await asyncio.wait_for(wait(), timeout)
-
-    def book(self, symbol):
-        return self.hub.book("kraken", PAIRS[symbol])
-
-    def counters(self):
-        return self.hub.counters("kraken")
-
-    async def finished_and_live(self):
-        """Wait until the recording has been streamed and the feed has read it all (its books are
-        then the final ones; if they never get there, the assertion that follows shows how not)."""
-        try:
-            await self.until(lambda: self.sim.finished.is_set()
-                             and self.counters()["messages"] >= self.sim.sent
-                             and all(self.book(s).live and book_levels(self.book(s)) == FINAL[s] for s in SYMBOLS))
-        except TimeoutError:
-            pass
+    def make_protocol(self):
+        return kraken_protocol()
 
     def assertBooksAre(self, expected):
-        for symbol in SYMBOLS:
-            with self.subTest(symbol=symbol):
-                book = self.book(symbol)
-                self.assertIs(book.state, BookState.LIVE)
-                self.assertEqual(book_levels(book), expected[symbol])
-                self.assertEqual((len(book.bids), len(book.asks)), (DEPTH, DEPTH))
+        super().assertBooksAre(expected)
+        for symbol in SYMBOLS:  # Kraken sends no removal for levels pushed out: the feed trims them
+            self.assertEqual((len(self.book(symbol).bids), len(self.book(symbol).asks)), (DEPTH, DEPTH))
 
 
 class StreamTest(KrakenFeedCase):
@@ -162,18 +112,12 @@ class DropTest(KrakenFeedCase):
         self.assertEqual(self.sim.connections, 2)
         # Levels the book held at the drop that were removed while it was away: only the new
         # snapshot leaves them out.
-        dropped = self.sim.stopped_at
-        at_drop = model_after(RECORDING[:dropped])
-        at_resync = model_after(RECORDING[:dropped + skip])
-        touched_later = changed_prices(RECORDING[dropped + skip:])
-        gone = {s: {price for side in (0, 1) for price in at_drop[s][side]
-                    if price not in at_resync[s][side] and price not in touched_later.get(s, ())}
-                for s in SYMBOLS}
+        gone = gone_while_away(model_after, changed_prices, RECORDING, self.sim.stopped_at, skip)
         self.assertGreater(sum(map(len, gone.values())), 10)
         for symbol, prices in gone.items():
-            book = self.book(symbol)
             for price in prices:
-                self.assertEqual((book.bids.size_at(price), book.asks.size_at(price)), (0, 0))
+                self.assertEqual((self.book(symbol).bids.size_at(price), self.book(symbol).asks.size_at(price)),
+                                 (0, 0))
         counters = self.counters()
         self.assertEqual((counters["reconnects"], counters[Problem.DISCONNECTED.value]), (1, len(SYMBOLS)))
         self.assertEqual((counters["resyncs"], counters["checksums_failed"]), (0, 0))  # a reconnect is no resync
