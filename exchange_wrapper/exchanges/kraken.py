@@ -194,10 +194,9 @@ class KrakenAdapter(Adapter):
         """Unified pair -> its websocket v2 name."""
         self._places: dict[Pair, tuple[int, int]] = {}
         for market in markets:
-            if market.ws_symbol is not None:
-                symbol = self.symbol_of[market.pair] = ws_v2_symbol(market.ws_symbol)
-                self.pair_of[symbol] = market.pair
-            assert market.tick_size is not None  # Kraken always states one
+            assert market.ws_symbol is not None and market.tick_size is not None  # parse_markets sets both
+            symbol = self.symbol_of[market.pair] = ws_v2_symbol(market.ws_symbol)
+            self.pair_of[symbol] = market.pair
             self._places[market.pair] = (_places(market.tick_size), _places(market.size_step))
         self._handlers: dict[str, Callable[[dict, float], list[MarketEvent]]] = {
             "trade": self._trades, "ticker": self._ticker}
@@ -206,16 +205,10 @@ class KrakenAdapter(Adapter):
 
     def subscribe(self, pairs: Sequence[Pair], now: float) -> list[str]:
         """Book (at :data:`BOOK_DEPTH`, with its snapshot), trades (none from before) and ticker."""
-        symbols = self._symbols(pairs)
-        return [_request("subscribe", {"channel": "book", "symbol": symbols, "depth": BOOK_DEPTH}),
-                _request("subscribe", {"channel": "trade", "symbol": symbols}),
-                _request("subscribe", {"channel": "ticker", "symbol": symbols})]
+        return self._requests("subscribe", pairs)
 
     def unsubscribe(self, pairs: Sequence[Pair]) -> list[str]:
-        symbols = self._symbols(pairs)
-        return [_request("unsubscribe", {"channel": "book", "symbol": symbols, "depth": BOOK_DEPTH}),
-                _request("unsubscribe", {"channel": "trade", "symbol": symbols}),
-                _request("unsubscribe", {"channel": "ticker", "symbol": symbols})]
+        return self._requests("unsubscribe", pairs)
 
     def resubscribe(self, pairs: Sequence[Pair], now: float) -> list[str]:
         """Unsubscribe then subscribe the book only: Kraken answers with a new snapshot (a second
@@ -249,10 +242,7 @@ class KrakenAdapter(Adapter):
                 continue
             checksum = book.get("checksum")
             if snapshot:
-                events.append(BookSnapshot(pair, [(Decimal(level["price"]), Decimal(level["qty"]))
-                                                  for level in book["bids"]],
-                                           [(Decimal(level["price"]), Decimal(level["qty"]))
-                                            for level in book["asks"]]))
+                events.append(BookSnapshot(pair, _levels(book["bids"]), _levels(book["asks"])))
                 if checksum is not None:  # v2 snapshots carry one: check the snapshot too
                     events.append(BookDelta(pair, (), checksum=checksum))
             else:
@@ -284,6 +274,12 @@ class KrakenAdapter(Adapter):
                                      last=_decimal(ticker.get("last")), volume_24h=_decimal(ticker.get("volume"))))
         return events
 
+    def _requests(self, method: str, pairs: Sequence[Pair]) -> list[str]:
+        symbols = self._symbols(pairs)
+        return [_request(method, {"channel": "book", "symbol": symbols, "depth": BOOK_DEPTH}),
+                _request(method, {"channel": "trade", "symbol": symbols}),
+                _request(method, {"channel": "ticker", "symbol": symbols})]
+
     def _symbols(self, pairs: Sequence[Pair]) -> list[str]:
         return [self.symbol_of[self.markets.market(pair).pair] for pair in pairs]
 
@@ -311,7 +307,7 @@ class KrakenAdapter(Adapter):
         raise_for_errors(response.value("error"), what)
         result = expect(response.value("result"), dict, response.label("result"), "a JSON object")
         keys = [key for key in result if key != "last"]
-        if len(keys) != 1 or self.pair_of.get(keys[0]) != pair:
+        if len(keys) != 1 or self.pair_of.get(keys[0]) != self.markets.market(pair).pair:
             raise InvalidParameter(response.label("result"), f"the candles of {pair} under its pair key", keys)
         rows = column_rows(EXCHANGE, expect(result[keys[0]], list, response.label(keys[0]), "a JSON list of candles"),
                            what, CANDLE_COLUMNS, f"{pair} candle")
@@ -327,6 +323,10 @@ class KrakenAdapter(Adapter):
 
 def _request(method: str, params: dict[str, Any]) -> str:
     return orjson.dumps({"method": method, "params": params}).decode()
+
+
+def _levels(levels: list[dict]) -> list[tuple[Decimal, Decimal]]:
+    return [(Decimal(level["price"]), Decimal(level["qty"])) for level in levels]
 
 
 def _places(step: Decimal) -> int:
