@@ -1,4 +1,5 @@
 import contextlib
+import functools
 import io
 import json
 import tempfile
@@ -32,12 +33,14 @@ SYMBOLS = {"NKNUSDT": Pair("NKN", "USDT"), "BLZETH": Pair("BLZ", "ETH"), "LRCBTC
 D = Decimal
 
 
+@functools.cache
 def recorded(kind, symbol):
     """The payloads (``data``) of the recorded stream's messages of stream ``kind`` for ``symbol``."""
     stream = f'"{symbol.lower()}@{kind}"'
     return [json.loads(r.message)["data"] for r in STREAM if stream in r.message]
 
 
+@functools.cache
 def recorded_diffs(symbol):
     """(the recorded REST snapshot of ``symbol``, its recorded diffs that end after it), raw."""
     raw = json.loads(SNAPSHOTS[symbol].body)
