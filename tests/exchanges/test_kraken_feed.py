@@ -105,8 +105,8 @@ def changed_prices(messages):
 
 class DropTest(KrakenFeedCase):
     async def test_a_dropped_stream_reconnects_and_no_stale_level_survives(self):
-        skip = 600
-        self.sim.drop_after(1500, skip=skip)
+        skip = 400
+        self.sim.drop_after(1000, skip=skip)
         await self.finished_and_live()
         self.assertBooksAre(FINAL)
         self.assertEqual(self.sim.connections, 2)
@@ -128,7 +128,7 @@ class SilenceTest(KrakenFeedCase):
     silence = 0.3
 
     async def test_a_silent_feed_is_detected_and_the_books_resync(self):
-        self.sim.silence_after(1000, skip=300)
+        self.sim.silence_after(700, skip=200)
         with self.assertLogs("exchange_wrapper.marketdata.hub", level="WARNING") as logs:
             await self.until(lambda: self.counters()[Problem.SILENT.value] > 0, timeout=3)
             await self.finished_and_live()
@@ -241,13 +241,15 @@ class RestTest(KrakenFeedCase):
             await feed.candles(Pair("ETH", "BTC"), 60, start, end)
         self.assertEqual(raised.exception.retry_after, 10.0)
         candles = await feed.candles(Pair("ETH", "BTC"), 60, start, end)
-        self.assertEqual(candles, candles_from_trades("ETH/BTC"))
-        self.assertEqual(len(candles), 2)
+        expected = candles_from_trades("ETH/BTC")
+        self.assertEqual((candles, len(candles)), (expected, 2))  # the capture spans two minutes
+        later = await feed.candles(Pair("ETH", "BTC"), 60, start + 60, end)  # from the second minute on
+        self.assertEqual(later, expected[1:])
         # AssetPairs at once, then one call a second: Kraken's public limit
-        self.assertEqual(self.slept, [1.0, 1.0])
+        self.assertEqual(self.slept, [1.0, 1.0, 1.0])
         self.assertEqual([call.partition("?")[0] for call in self.sim.rest_calls],
-                         ["/0/public/AssetPairs", "/0/public/OHLC", "/0/public/OHLC"])
-        self.assertEqual(self.sim.rest_calls[-1], f"/0/public/OHLC?pair=XETHXXBT&interval=1&since={start - 1}")
+                         ["/0/public/AssetPairs"] + ["/0/public/OHLC"] * 3)
+        self.assertEqual(self.sim.rest_calls[-1], f"/0/public/OHLC?pair=XETHXXBT&interval=1&since={start + 59}")
 
 
 if __name__ == "__main__":
