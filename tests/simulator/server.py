@@ -55,8 +55,9 @@ class Protocol:
         """The recording moves on by ``message``: update the model of the books."""
         raise NotImplementedError
 
-    def deliver(self, message: str, session: object) -> str | None:
-        """The recorded ``message`` as this client gets it, or None if not subscribed to it."""
+    def deliver(self, message: str, session: object) -> str | list[str] | None:
+        """The recorded ``message`` as this client gets it (a list: as several messages, e.g. an
+        update then its checksum), or None if not subscribed to it."""
         raise NotImplementedError
 
     def heartbeats(self, session: object) -> list[str]:
@@ -211,13 +212,13 @@ class ExchangeSimulator:
                              split=True)
             await asyncio.sleep(self.heartbeat_interval)
 
-    async def _send(self, clients: list["_Client"], text_for: Callable[[object], str | None],
+    async def _send(self, clients: list["_Client"], text_for: Callable[[object], str | list[str] | None],
                     split: bool = False) -> bool:
         delivered = False
         for client in clients:
             text = text_for(client.session)
             if text is not None:
-                for part in text.split("\n") if split else (text,):
+                for part in text if isinstance(text, list) else text.split("\n") if split else (text,):
                     client.queue.put_nowait(part)
                 delivered = True
         await asyncio.sleep(0)
