@@ -25,7 +25,6 @@ import inspect
 import itertools
 import json
 import logging
-import random
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
@@ -38,6 +37,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from .core import errors
 from .core.errors import InvalidParameter, Transient, XWrapError
 from .core.money import format_decimal
+from .core.pacing import Backoff
 from .service.api import OPERATIONS, ExchangeWrapper
 from .service.events import TOPICS
 from .service.rpc import RPC_PATH
@@ -136,11 +136,11 @@ class _Link:
         text = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params},
                           default=_amount)
         try:
-            await self.ws.send(text)
+            try:
+                await self.ws.send(text)
+            except ConnectionClosed:
+                await asyncio.wait([self.reader])  # its end settles the answer with the reason
             return await asyncio.wait_for(answer, self.timeout)
-        except ConnectionClosed:
-            await asyncio.wait([self.reader])
-            raise self.refusal or ConnectionLost("closed while sending") from None
         finally:
             self.pending.pop(request_id, None)
 
@@ -159,24 +159,25 @@ class _Link:
         except ConnectionClosed as closed:
             reason = f"code {closed.rcvd.code if closed.rcvd else 1006}"
         finally:
-            failure = self.refusal or ConnectionLost(reason)
             for answer in self.pending.values():
                 if not answer.done():
-                    answer.set_exception(failure)
+                    answer.set_exception(self.refusal or ConnectionLost(reason))
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         if "method" in message and "id" not in message:
             self.on_notification(message["method"], message.get("params"))
             return
-        answer = self.pending.get(message.get("id"))  # type: ignore[arg-type]
+        request_id = message.get("id")
+        if request_id is None and "error" in message:  # about no request: the connection is refused
+            self.refusal = error_from(message["error"])
+            log.warning("the service refused the connection: %s", self.refusal)
+            return
+        answer = self.pending.get(request_id)  # type: ignore[arg-type]
+        if answer is None or answer.done():  # an answer come after its call gave up waiting
+            return
         if "error" in message:
-            error = error_from(message["error"])
-            if answer is None:
-                self.refusal = error
-                log.warning("the service refused the connection: %s", error)
-            elif not answer.done():
-                answer.set_exception(error)
-        elif answer is not None and not answer.done():
+            answer.set_exception(error_from(message["error"]))
+        else:
             answer.set_result(message.get("result"))
 
     async def close(self) -> None:
@@ -225,27 +226,23 @@ class AsyncClient:
 
     async def close(self) -> None:
         """Close the connection; waiting calls fail with ConnectionLost, iterators end."""
-        self._failure = self._failure or ConnectionLost("the client was closed")
+        self._stop(self._failure or ConnectionLost("the client was closed"))
         if self._supervisor is not None:
             self._supervisor.cancel()
             await asyncio.gather(self._supervisor, return_exceptions=True)
         if self._link is not None:
             await self._link.close()
-        self._connected.clear()
-        for stream in list(self._streams):
-            stream.end()
-        self._streams.clear()
 
     async def call(self, method: str, **params: Any) -> Any:
         """The result of ``method``; the service's error for it raised as its xWrap class."""
         if self._supervisor is None and self._failure is None:
             await self.connect()
-        if self._failure is not None:
-            raise self._failure
         try:
             await asyncio.wait_for(self._connected.wait(), self.timeout)
         except TimeoutError:
             raise ConnectionLost(f"no connection to {self.url} within {self.timeout} s") from None
+        if self._failure is not None:
+            raise self._failure
         assert self._link is not None
         return await self._link.request(method, params)
 
@@ -261,7 +258,11 @@ class AsyncClient:
         new = topic not in self.topics()
         self._callbacks.setdefault(topic, []).append(callback)
         if new:
-            await self.call("subscribe", topics=[topic])
+            try:
+                await self.call("subscribe", topics=[topic])
+            except BaseException:
+                del self._callbacks[topic]
+                raise
 
     def topics(self) -> set[str]:
         """The topics something of this client listens to."""
@@ -312,25 +313,28 @@ class AsyncClient:
                 self._stop(ConnectionLost("closed by the service (reconnect is off)"))
                 return
             log.warning("connection to %s lost; connecting again", self.url)
-            delay = 0.1
+            backoff, level = Backoff(min(0.1, self.max_backoff), self.max_backoff), logging.WARNING
             while True:
                 try:
                     await self._open()
+                    log.info("connected to %s again", self.url)
                     break
                 except ClientError as error:
                     if error.kind in FINAL:
                         self._stop(error)
                         return
-                    log.warning("connecting to %s: %s", self.url, error)
+                    log.log(level, "connecting to %s: %s", self.url, error)
                 except (OSError, InvalidHandshake, ConnectionClosed, TimeoutError) as error:
-                    log.warning("connecting to %s: %s", self.url, error or type(error).__name__)
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, self.max_backoff)
+                    log.log(level, "connecting to %s: %s", self.url, error or type(error).__name__)
+                level = logging.DEBUG  # the first failure is worth a warning, the next ones are not
+                await asyncio.sleep(backoff.next_delay())
 
     def _stop(self, failure: XWrapError) -> None:
         self._failure = failure
+        self._connected.set()  # the calls waiting for a connection wake up and raise the failure
         for stream in list(self._streams):
             stream.end()
+        self._streams.clear()
 
     def _notify(self, topic: str, payload: Any) -> None:
         if topic == "dropped":

@@ -20,6 +20,7 @@ from tinyrpc.exc import RPCError
 from tinyrpc.protocols.jsonrpc import (JSONRPCBatchRequest, JSONRPCBatchResponse, JSONRPCErrorResponse,
                                        JSONRPCInvalidParamsError, JSONRPCParseError, JSONRPCProtocol,
                                        JSONRPCRequest, JSONRPCSuccessResponse)
+from sanic.exceptions import ServerError, WebsocketClosed
 from websockets.exceptions import ConnectionClosed
 
 from ..config import Settings
@@ -100,8 +101,8 @@ class _Connection:
                 task.add_done_callback(self._done)
         except (ConnectionClosed, asyncio.CancelledError):
             pass
-        except Exception as error:  # the socket is gone (sanic raises its own WebsocketClosed)
-            log.debug("rpc connection from %s ended: %r", self.session.address, error)
+        except (WebsocketClosed, ServerError):  # sanic's words for a socket that is gone
+            pass
         finally:
             for task in (pusher, *self.tasks):
                 task.cancel()
@@ -111,6 +112,9 @@ class _Connection:
     def _done(self, task: asyncio.Task) -> None:
         self.tasks.discard(task)
         self.slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("answering on the rpc connection from %s failed", self.session.address,
+                      exc_info=task.exception())
 
     async def _answer(self, message: str | bytes) -> None:
         reply = await answer(self.session, message, self.limit)
@@ -124,7 +128,7 @@ class _Connection:
     async def _send(self, text: str) -> None:
         try:
             await self.ws.send(text)
-        except ConnectionClosed:
+        except (ConnectionClosed, WebsocketClosed, ServerError):  # the client left: nobody to tell
             pass
 
 
