@@ -44,6 +44,8 @@ IN_FLIGHT = 16
 #: connection (1009), as they must be refused before they are held in memory.
 HARD_LIMIT_FACTOR = 4
 CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TRY_AGAIN = 1001, 1008, 1013
+#: What sending or receiving on a socket that is gone raises (websockets', and sanic's own words for it).
+_GONE = (ConnectionClosed, WebsocketClosed, ServerError)
 
 _PROTOCOL = JSONRPCProtocol()
 _NOT_A_REQUEST = ("not a JSON-RPC 2.0 request: an object with jsonrpc \"2.0\", a method string, and only "
@@ -72,6 +74,8 @@ def install_rpc(app: "Sanic", api: ExchangeWrapper, *, auth: Authenticator, metr
         connections.add(connection)
         try:
             await connection.serve()
+        except Exception:  # logged here, as sanic would log the URL, which may hold the token
+            log.exception("rpc connection from %s failed", session.address)
         finally:
             connections.discard(connection)
             session.close()
@@ -99,9 +103,7 @@ class _Connection:
                 task = asyncio.create_task(self._answer(message))
                 self.tasks.add(task)
                 task.add_done_callback(self._done)
-        except (ConnectionClosed, asyncio.CancelledError):
-            pass
-        except (WebsocketClosed, ServerError):  # sanic's words for a socket that is gone
+        except (*_GONE, asyncio.CancelledError):
             pass
         finally:
             for task in (pusher, *self.tasks):
@@ -123,12 +125,17 @@ class _Connection:
 
     async def _push(self) -> None:
         async for topic, payload in self.session.notifications():
-            await self._send(json.dumps({"jsonrpc": "2.0", "method": topic, "params": payload}))
+            try:
+                text = json.dumps({"jsonrpc": "2.0", "method": topic, "params": payload})
+            except (TypeError, ValueError):  # a publisher's bug: the other notifications still go
+                log.exception("a %s notification is not JSON", topic)
+                continue
+            await self._send(text)
 
     async def _send(self, text: str) -> None:
         try:
             await self.ws.send(text)
-        except (ConnectionClosed, WebsocketClosed, ServerError):  # the client left: nobody to tell
+        except _GONE:  # the client left: nobody to tell
             pass
 
 

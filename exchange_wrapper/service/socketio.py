@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 import socketio
 
 from ..config import Settings
-from ..core.errors import InvalidRequest, MethodNotFound, XWrapError
+from ..core.errors import InvalidRequest, MethodNotFound, Unauthorised, XWrapError
 from .api import ExchangeWrapper
 from .auth import Authenticator
 from .errors import error_body
@@ -89,6 +89,8 @@ class _Door:
         return error_body(MethodNotFound(event))
 
     async def _answer(self, sid: str, method: Any, params: Any) -> dict[str, Any]:
+        if sid not in self.sessions:  # an event racing its connection's end
+            return error_body(Unauthorised("the connection is closed"))
         session, _ = self.sessions[sid]
         try:
             return {"result": await session.call(method, params)}
@@ -99,7 +101,10 @@ class _Door:
         async for topic, payload in session.notifications():
             while self._backlog(sid) > BACKLOG:
                 await asyncio.sleep(0.05)
-            await self.server.emit(topic, payload, to=sid)
+            try:
+                await self.server.emit(topic, payload, to=sid)
+            except (TypeError, ValueError):  # a publisher's bug: the other notifications still go
+                log.exception("a %s notification is not JSON", topic)
 
     def _backlog(self, sid: str) -> int:
         """Packets queued for the client and not yet written (engine.io keeps an unbounded queue)."""
