@@ -61,7 +61,8 @@ class RestTradingTest(RecordedServiceTest):
         skl = await self.ok("GET", f"{V1}/wallet_sets/{ws}/wallets?exchange=coinbase&currency=SKL")
         self.assertEqual((D(skl["hold"]), D(skl["available"])), (D(300), D(1700)))
         amended = await self.ok("POST", f"{V1}/orders/{order['id']}/amend", {"size": "200"})
-        self.assertEqual((amended["id"], D(amended["size"]), D(amended["price"])), (order["id"], D(200), ask + D("0.05")))
+        self.assertEqual((amended["id"], D(amended["size"]), D(amended["price"])),
+                         (order["id"], D(200), ask + D("0.05")))
         skl = await self.ok("GET", f"{V1}/wallet_sets/{ws}/wallets?exchange=coinbase&currency=SKL")
         self.assertEqual((D(skl["hold"]), D(skl["available"])), (D(200), D(1800)))
         open_orders = await self.ok("GET", f"{V1}/orders?wallet_set_id={ws}&status=open")
@@ -72,14 +73,20 @@ class RestTradingTest(RecordedServiceTest):
         self.assertEqual((D(skl["hold"]), D(skl["available"])), (D(0), D(2000)))
         self.assertEqual(await self.ok("POST", f"{V1}/orders/cancel_all", {"wallet_set_id": ws}), {"cancelled": []})
 
-    async def test_a_resting_buy_holds_its_cost_and_the_worst_fee(self):
+    async def test_a_resting_buy_holds_its_cost_and_the_worst_fee_and_an_amend_moves_the_hold(self):
         ws = await self.funded_wallet_set()
         bid = self.server.hub.book("coinbase", SKL).bids.best[0]
         (market,) = await self.ok("GET", f"{V1}/markets?exchange=coinbase&pair=SKL_USD")
-        await self.ok("POST", f"{V1}/orders", {"wallet_set_id": ws, "exchange": "coinbase", "pair": "SKL_USD",
-                                               "side": "buy", "price": str(bid - D("0.05")), "size": "100"})
+        with_fee = 1 + D(market["taker_fee"])
+        order = await self.ok("POST", f"{V1}/orders", {"wallet_set_id": ws, "exchange": "coinbase",
+                                                       "pair": "SKL_USD", "side": "buy",
+                                                       "price": str(bid - D("0.05")), "size": "100"})
         usd = await self.ok("GET", f"{V1}/wallet_sets/{ws}/wallets?exchange=coinbase&currency=USD")
-        self.assertEqual(D(usd["hold"]), (bid - D("0.05")) * 100 * (1 + D(market["taker_fee"])))
+        self.assertEqual(D(usd["hold"]), (bid - D("0.05")) * 100 * with_fee)
+        amended = await self.ok("POST", f"{V1}/orders/{order['id']}/amend", {"price": str(bid - D("0.1"))})
+        self.assertEqual(D(amended["price"]), bid - D("0.1"))
+        usd = await self.ok("GET", f"{V1}/wallet_sets/{ws}/wallets?exchange=coinbase&currency=USD")
+        self.assertEqual(D(usd["hold"]), (bid - D("0.1")) * 100 * with_fee)
 
     async def test_cancel_all_and_transfers(self):
         ws, other = await self.funded_wallet_set("one"), await self.funded_wallet_set("two")

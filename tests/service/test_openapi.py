@@ -1,7 +1,9 @@
 """The OpenAPI document: a valid OpenAPI 3.1 document, exactly the routes the service serves, and a
 schemathesis fuzz of every operation against a live service on the recorded traffic: no 5xx, every
 answer as documented. XWRAP_FUZZ=1 runs the fuzz much longer."""
+import ast
 import asyncio
+import inspect
 import os
 import re
 from pathlib import Path
@@ -14,6 +16,7 @@ from schemathesis.checks import (content_type_conformance, negative_data_rejecti
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 
+from exchange_wrapper.service import api
 from exchange_wrapper.service.api import OPERATIONS
 from exchange_wrapper.service.auth import Authenticator
 from exchange_wrapper.service.errors import ERROR_CODES
@@ -54,6 +57,17 @@ class OpenApiDocumentTest(RecordedServiceTest):
         for kind, (code, status) in ERROR_CODES.items():
             self.assertIn(f"| `{kind}` | {code} | {status} |", text)
 
+    def test_every_route_takes_the_parameters_its_operation_reads(self):
+        """The table against api.py itself: the names each operation reads with Params."""
+        reads = parameters_read(api.ExchangeWrapper)
+        by_path = {"get_order", "cancel_order", "amend_order"}  # the path names the order; the lookup
+        for route in ROUTES:                                     # by client_order_id is JSON-RPC's
+            if route.any_body:
+                continue
+            expected = reads[route.operation] - ({"client_order_id", "wallet_set_id"} if route.operation in by_path
+                                                 else set())
+            self.assertEqual(set(route.params), expected, route.operation)
+
     async def test_the_served_routes_are_the_documented_ones(self):
         app = create_app(self.server.api, auth=Authenticator([]), metrics=self.server.metrics, bus=self.server.bus)
         served = set()
@@ -70,6 +84,32 @@ class OpenApiDocumentTest(RecordedServiceTest):
         schema = schemathesis.openapi.from_dict(await self.ok("GET", f"{PREFIX}/openapi.json"))
         failures = await asyncio.to_thread(fuzz, schema, self.base, {"Authorization": f"Bearer {TRADE_TOKEN}"})
         self.assertEqual(failures, [])
+
+
+def parameters_read(cls):
+    """operation -> the parameter names its method (and the helpers it passes ``p`` to) reads."""
+    tree = ast.parse(inspect.getsource(cls))
+    methods = {node.name: node for node in tree.body[0].body if isinstance(node, ast.AsyncFunctionDef)}
+    defaults = {"pair": "pair", "currency": "currency"}
+
+    def names(method):
+        found = set()
+        for node in ast.walk(method):
+            if not isinstance(node, ast.Call):
+                continue
+            function = node.func
+            if isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name) and \
+                    function.value.id == "p":
+                if node.args and isinstance(node.args[0], ast.Constant):
+                    found.add(node.args[0].value)
+                elif function.attr in defaults:
+                    found.add(defaults[function.attr])
+            if isinstance(function, ast.Attribute) and function.attr in methods and \
+                    any(isinstance(a, ast.Name) and a.id == "p" for a in node.args):
+                found |= names(methods[function.attr])
+        return found
+
+    return {name: names(node) for name, node in methods.items() if name in OPERATIONS}
 
 
 def fuzz(schema, base_url, headers):
