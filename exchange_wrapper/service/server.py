@@ -104,12 +104,15 @@ class Server:
             self._server = None
         if self.publishers is not None:
             await self.publishers.stop()
+            self.publishers = None
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.gather(*(feed.stop() for feed in self.feeds.values()), return_exceptions=True)
+        self.feeds, self._tasks = {}, []
         if self.trading is not None:
             await self.trading.stop()
+            self.trading = None
         if self.database is not None:
             close_database(self.database)
             self.database = None

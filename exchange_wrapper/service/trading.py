@@ -127,17 +127,20 @@ class Trading:
             if existing is not None:
                 return self.open.get(existing.id, existing)
         market = self.market(request.exchange, request.pair)
-        if wallet_set.mode is Mode.LIVE:
-            raise ExchangeUnavailable(request.exchange, "live trading is not available in this version")
-        engine = self._engine(request.exchange, request.pair)
-        book = engine.book
-        if not book.live:
-            raise ExchangeUnavailable(request.exchange, f"book {request.pair} is {book.state.value}")
-        best = book.ladder(taken_side(request.side)).best
+        engine = self._engine_or_none(request.exchange, request.pair)
+        book = engine.book if engine is not None else None
+        best = book.ladder(taken_side(request.side)).best if book is not None and book.live else None
         checked = check_order(market, side=request.side.value, type=request.type.value, size=request.size,
                               price=request.price, stop_price=request.stop_price, funds=request.funds,
                               post_only=request.post_only, reference_price=best[0] if best else None,
                               strict=request.strict)
+        if wallet_set.mode is Mode.LIVE:
+            raise ExchangeUnavailable(request.exchange, "live trading is not available in this version")
+        if engine is None:
+            raise ExchangeUnavailable(request.exchange, f"{request.pair} is not followed "
+                                                        f"(add it to exchanges.{request.exchange}.pairs)")
+        if not book.live:
+            raise ExchangeUnavailable(request.exchange, f"book {request.pair} is {book.state.value}")
         now = self.clock()
         order = Order(id="", client_order_id=request.client_order_id or uuid.uuid4().hex,
                       wallet_set_id=wallet_set.id, exchange=request.exchange, pair=str(request.pair),
@@ -239,12 +242,6 @@ class Trading:
         if market is None:
             raise UnknownPair(exchange, str(pair))
         return market
-
-    def _engine(self, exchange: str, pair: Pair) -> MatchingEngine:
-        engine = self._engine_or_none(exchange, pair)
-        if engine is None:
-            raise ExchangeUnavailable(exchange, f"{pair} is not followed (add it to exchanges.{exchange}.pairs)")
-        return engine
 
     def _engine_or_none(self, exchange: str, pair: Pair) -> MatchingEngine | None:
         engine = self.engines.get((exchange, pair))

@@ -9,8 +9,8 @@ from decimal import Decimal as D
 from pathlib import Path
 
 from exchange_wrapper.config import load_settings
-from exchange_wrapper.core.errors import (ExchangeUnavailable, InsufficientFunds, InvalidParameter, PrecisionError,
-                                          UnknownPair)
+from exchange_wrapper.core.errors import (ExchangeUnavailable, InsufficientFunds, InvalidParameter, MarketClosed,
+                                          PrecisionError, UnknownPair)
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.service.server import Server
 from exchange_wrapper.storage.verify import verify_ledger
@@ -115,6 +115,10 @@ class PaperTradingTest(unittest.IsolatedAsyncioTestCase):
         with self.assertRaises(UnknownPair):
             await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_JPY", side="buy",
                                       price="1", size="10")
+        with self.assertRaises(MarketClosed) as caught:  # limit-only in the recorded metadata
+            await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="DAI_USD", side="buy",
+                                      type="market", size="10")
+        self.assertEqual(caught.exception.reason, "market is limit_only")
         with self.assertRaises(ExchangeUnavailable):  # listed, but its book is not followed
             await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="BTC_USD", side="buy",
                                       price="1", size="10")
