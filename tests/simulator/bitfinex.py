@@ -21,10 +21,9 @@ import json
 import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable
 from urllib.parse import urlparse
 
-from tests.simulator.server import ExchangeSimulator, Protocol, recorded
+from tests.simulator.server import Protocol, recorded
 
 SEQ_ALL, OB_CHECKSUM = 65536, 131072
 CHANNELS = ("book", "trades", "ticker")
@@ -41,15 +40,6 @@ def bitfinex_protocol() -> "BitfinexProtocol":
 @functools.cache
 def _capture() -> tuple[list[str], dict[str, str]]:
     return recorded("BITFINEX.0", "BITFINEX.ws.11.0", url_to_path=lambda url: urlparse(url).path)
-
-
-class BitfinexSimulator(ExchangeSimulator):
-    """The simulator, letting one recorded message reach a client as several (a book update then
-    its ``cs``): :meth:`BitfinexProtocol.deliver` joins them with newlines, which compact JSON
-    never holds."""
-
-    async def _send(self, clients: list[Any], text_for: Callable[[object], str | None], split: bool = False) -> bool:
-        return await super()._send(clients, text_for, split=True)
 
 
 @dataclass
@@ -145,19 +135,18 @@ class BitfinexProtocol(Protocol):
             return
         channel, symbol = self.recorded_channels.get(int(message[1:message.index(",")]), (None, None))
         body = _body(message)
-        if channel is None or body == '"hb"':
+        if channel is None or not body.startswith("["):  # "hb", "te", "tu"
             return
-        payload = json.loads(body, parse_float=str, parse_int=str)
-        if channel == "trades" and isinstance(payload, list):
+        if channel == "trades":  # a snapshot of past trades
             self.trades[symbol] = body
         elif channel == "ticker":
             self.tickers[symbol] = body
-        elif channel == "book" and payload and isinstance(payload[0], list):
+        elif body.startswith("[["):
             self.books[symbol] = {"bids": {}, "asks": {}}
-            for row in payload:
+            for row in json.loads(body, parse_float=str, parse_int=str):
                 self._set_level(symbol, row)
-        elif channel == "book":
-            self._set_level(symbol, payload)
+        else:
+            self._set_level(symbol, json.loads(body, parse_float=str, parse_int=str))
 
     def _set_level(self, symbol: str, row: list[str]) -> None:
         price, count, amount = row
@@ -167,7 +156,7 @@ class BitfinexProtocol(Protocol):
         else:
             levels[Decimal(price)] = (price, count, amount)
 
-    def deliver(self, message: str, session: Session) -> str | None:  # type: ignore[override]
+    def deliver(self, message: str, session: Session) -> list[str] | None:  # type: ignore[override]
         if message.startswith("{"):  # recorded events: the simulator answers with its own
             return None
         key = self.recorded_channels.get(int(message[1:message.index(",")]))
@@ -185,7 +174,7 @@ class BitfinexProtocol(Protocol):
                 self._corrupt_at = None
                 checksum ^= 1
             out.append(self._frame(session, chan_id, f'"cs",{checksum}'))
-        return "\n".join(out)
+        return out
 
     def heartbeats(self, session: Session) -> list[str]:  # type: ignore[override]
         return [self._frame(session, chan_id, '"hb"') for chan_id in session.channels.values()]
