@@ -24,6 +24,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 from kraken_v1 import v1_messages
@@ -43,6 +44,7 @@ class Row:
     rest: str = ""         # REST responses both sides are served (Binance's depth snapshots)
     cryptofeed_options: tuple = ()  # more (name, value) arguments of cryptofeed's feed
     cryptofeed_wire: Callable[[list], list] | None = None  # the messages in the protocol cryptofeed speaks
+    all_metadata: bool = False  # cryptofeed's symbol data is every recorded REST response (Bitfinex's three)
 
 
 ROWS = [Row("coinbase", "COINBASE.0", "COINBASE.ws.28.0", "Coinbase"),
@@ -51,7 +53,8 @@ ROWS = [Row("coinbase", "COINBASE.0", "COINBASE.ws.28.0", "Coinbase"),
         # the synthetic v2 capture (tests/fixtures/README.md); cryptofeed 2.3.2 reads v1 only: it gets
         # the same events as v1 messages, and checks their checksums on a book truncated at 100 as ours
         Row("kraken", "KRAKEN.0", "KRAKEN.ws.0.0", "Kraken", cryptofeed_wire=v1_messages,
-            cryptofeed_options=(("max_depth", 100), ("checksum_validation", True)))]
+            cryptofeed_options=(("max_depth", 100), ("checksum_validation", True))),
+        Row("bitfinex", "BITFINEX.0", "BITFINEX.ws.11.0", "Bitfinex", all_metadata=True)]
 
 
 def received(name: str) -> list[tuple[float, str]]:
@@ -109,7 +112,8 @@ def cryptofeed_worker(exchange: str) -> None:
     cls = getattr(cryptofeed.exchanges, row.cryptofeed_class)
     lines = (CAPTURES / row.metadata).read_text().splitlines()
     metadata = [line.partition(": ")[2] for line in lines if " -> " in line.partition(": ")[0]]
-    mapping, info = cls._parse_symbol_data(json.loads(metadata[0]))
+    mapping, info = cls._parse_symbol_data([json.loads(m) for m in metadata] if row.all_metadata
+                                           else json.loads(metadata[0]))
     Symbols.set(cls.id, mapping, info)  # what it would fetch over REST
     # what the recorder subscribed (cryptofeed's own names), of the channels both sides parse
     configuration = json.loads(next(line for line in lines if line.startswith("configuration: ")).partition(": ")[2])
@@ -130,9 +134,10 @@ def cryptofeed_worker(exchange: str) -> None:
                     return snapshots[address]
                 feed.http_conn.read = read
             handler = feed.message_handler
+            connection = SimpleNamespace(uuid="replay")  # Bitfinex keys its sequence check on it
             started = time.perf_counter()
             for ts, message in messages:
-                await handler(message, None, ts)
+                await handler(message, connection, ts)
             best = max(best, len(messages) / (time.perf_counter() - started))
         return best
 
