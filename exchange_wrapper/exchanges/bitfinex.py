@@ -146,9 +146,10 @@ CANDLES_PER_REQUEST = 10_000
 REST_LIMIT = RateLimit(1, 30)
 CANDLES_WEIGHT = 3
 
-# ``info`` codes: the server restarts (it closes the connection: reconnect), maintenance starts,
-# maintenance is over (resubscribe).
-_RESTARTING, _MAINTENANCE, _MAINTENANCE_OVER = 20051, 20060, 20061
+# The ``info`` code that asks to resubscribe every channel, maintenance being over. The others are
+# reported: 20051 (the server restarts and closes the connection: the feed reconnects), 20060
+# (maintenance starts).
+_MAINTENANCE_OVER = 20061
 
 _BID, _ASK = BookSide.BID, BookSide.ASK
 _NONE: list[MarketEvent] = []

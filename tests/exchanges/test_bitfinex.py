@@ -15,6 +15,7 @@ from exchange_wrapper.exchanges import bitfinex
 from exchange_wrapper.replay.capture import WsSent, read_capture
 from exchange_wrapper.replay.source import Replay
 from tests.exchanges.markets_contract import CAPTURES, FIXTURES, MarketsContract, captured_body
+from tests.replay.test_command import run
 from tests.simulator.bitfinex import bitfinex_protocol
 
 PAIRS_URL = "https://api-pub.bitfinex.com/v2/conf/pub:list:pair:exchange"
@@ -351,6 +352,27 @@ class BitfinexAdapterTest(unittest.TestCase):
         with self.assertRaises(InvalidParameter) as raised:
             self.adapter.parse_candles("[[1574698200000,7399.9,7379.7,7399.9,7371.8]]", Pair("BTC", "USD"), 60)
         self.assertEqual(raised.exception.field, "GET candles of BTC_USD on bitfinex[0]")
+
+
+class ReplayCommandTest(unittest.TestCase):
+    def test_xwrap_replay_of_the_capture_ends_with_every_book_live_as_the_recording_left_it(self):
+        status, out = run("replay", "--exchange", "bitfinex", str(CAPTURES / "BITFINEX.0"),
+                          str(CAPTURES / "BITFINEX.ws.11.0"))
+        report = json.loads(out)
+        self.assertEqual((status, report["corrupt"], report["sequence_gaps"], report["resyncs"]), (0, [], 0, 0))
+        # every websocket message, and the two other conf lists of BITFINEX.0 (currencies, futures)
+        self.assertEqual((report["messages"], report["trades"], report["crossed_books"]), (len(RECORDING) + 2, 0, 0))
+        protocol = bitfinex_protocol()  # the simulator's model of the books, kept as the recorded text
+        for message in protocol.recording:
+            protocol.advance(message)
+        table = SymbolTable("bitfinex", bitfinex.parse_markets(BODY))
+        self.assertEqual(sorted(report["books"]), sorted(FOLLOWED))
+        for pair, book in report["books"].items():
+            levels = protocol.books[table.to_symbol(pair)]
+            with self.subTest(pair=pair):
+                self.assertEqual((D(book["bid"]), D(book["ask"]), book["bid_levels"], book["ask_levels"], book["state"]),
+                                 (max(levels["bids"]), min(levels["asks"]), len(levels["bids"]), len(levels["asks"]),
+                                  "live"))
 
 
 class RestLimitTest(unittest.TestCase):
