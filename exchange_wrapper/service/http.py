@@ -34,6 +34,7 @@ from .openapi import DOCUMENT_PATH, PREFIX, ROUTES, Route, document
 log = logging.getLogger(__name__)
 _app_numbers = itertools.count(1)
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 Handler = Callable[..., Awaitable[response.HTTPResponse]]
 
 
@@ -126,10 +127,14 @@ class RestDoor:
         return handle
 
     def caller(self, request: Request) -> Caller:
-        """Who calls: refuses a foreign web page's request, then asks the authenticator."""
+        """Who calls: refuses a foreign web page's request, and without tokens any host name but
+        loopback's (a web page whose name was made to point at 127.0.0.1 is not foreign to the
+        browser); then asks the authenticator."""
         origin = request.headers.get("origin")
         if origin is not None and not self._same_origin(request, origin) and not self._cors_allows(origin):
             raise Unauthorised(f"requests from web pages at {origin} are not allowed (server.cors_origins)")
+        if not self.auth.enabled and urlsplit("//" + request.host).hostname not in LOOPBACK:
+            raise Unauthorised(f"without API tokens only loopback names are served, not {request.host!r}")
         return self.auth.caller(self.auth.bearer(request.headers.get("authorization")))
 
     async def preflight(self, request: Request, **path: str) -> response.HTTPResponse:

@@ -241,6 +241,11 @@ class CorsOffTest(RecordedServiceTest):
         self.assertIsNone(headers.get("Access-Control-Allow-Origin"))
         own = f"http://127.0.0.1:{self.server.port}"  # the dashboard's own requests
         await self.ok("POST", f"{V1}/wallet_sets", {"name": "x"}, headers={"Origin": own})
+        await self.ok("GET", f"{V1}/wallet_sets", headers={"Host": f"localhost:{self.server.port}"})
+        rebound = f"evil.example:{self.server.port}"  # a name pointed at 127.0.0.1: no tokens, so refused
+        status, _, body = await self.call("POST", f"{V1}/wallet_sets", {"name": "y"},
+                                          headers={"Host": rebound, "Origin": f"http://{rebound}"})
+        self.assertEqual((status, body["error"]["kind"]), (401, "unauthorised"))
 
 
 class CorsOnTest(RecordedServiceTest):
