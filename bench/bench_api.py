@@ -43,6 +43,7 @@ from websockets.asyncio.client import connect  # noqa: E402
 CAPTURES = ROOT / "tests" / "captures"
 REPLAY = [str(CAPTURES / "COINBASE.0"), str(CAPTURES / "COINBASE.ws.28.0")]
 CLIENTS = 8
+SECTIONS = ("rpc", "pricing", "profile")
 
 
 def order_params(wallet_set_id: int) -> dict[str, Any]:
@@ -266,13 +267,14 @@ def wrk_rate(wrk: str, url: str, seconds: float) -> float:
 # -- the profile ---------------------------------------------------------------------------------
 
 async def profile(count: int) -> None:
-    """make_order called on the API class in-process: the loop's CPU and the database thread's calls."""
+    """make_order called on the API class in-process. A clean pass times the database thread's calls
+    (inside each, and as the loop waits for it); a second pass runs cProfile on both threads."""
     with tempfile.TemporaryDirectory() as directory:
         server, wallet_set_id = await start_service(directory)
         trading, params = server.trading, order_params(wallet_set_id)
         calls: dict[str, list[float]] = defaultdict(list)   # time inside the call, on the db thread
         waits: dict[str, list[float]] = defaultdict(list)   # time the loop waited for it
-        db = trading.db
+        db, db_profiler = trading.db, cProfile.Profile()
 
         async def timed_db(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             def run() -> Any:
@@ -287,43 +289,55 @@ async def profile(count: int) -> None:
             finally:
                 waits[function.__qualname__].append(time.perf_counter() - started)
 
+        async def profiled_db(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            return await db(lambda: db_profiler.runcall(function, *args, **kwargs))
+
         for _ in range(50):
             await server.api.make_order(**params)
         trading.db = timed_db
-        calls.clear(), waits.clear()
-        profiler = cProfile.Profile()
         started = time.perf_counter()
-        profiler.enable()
         for _ in range(count):
             await server.api.make_order(**params)
-        profiler.disable()
         wall = (time.perf_counter() - started) / count
+        trading.db = profiled_db
+        loop_profiler = cProfile.Profile()
+        loop_profiler.enable()
+        for _ in range(count):
+            await server.api.make_order(**params)
+        loop_profiler.disable()
         await server.stop()
     in_db = sum(sum(v) for v in calls.values()) / count
     waited = sum(sum(v) for v in waits.values()) / count
     print(f"\nprofile: {count} make_order on the API class in one process (no door, no network)")
     print(f"wall per order {wall * 1e6:.0f} µs: waiting for the database thread {waited * 1e6:.0f} µs "
-          f"(of which inside the storage calls {in_db * 1e6:.0f} µs), the loop's own work {(wall - waited) * 1e6:.0f} µs")
+          f"(inside the storage calls {in_db * 1e6:.0f} µs), the loop's own work {(wall - waited) * 1e6:.0f} µs")
     print(f"{'storage call':40}{'per order':>10}{'µs inside':>11}{'µs waited':>11}")
     for name in sorted(calls, key=lambda n: -sum(calls[n])):
         print(f"{name:40}{len(calls[name]) / count:10.1f}{statistics.mean(calls[name]) * 1e6:11.0f}"
               f"{statistics.mean(waits[name]) * 1e6:11.0f}")
-    print("\nthe loop's own CPU, top functions by own time (cProfile; its overhead inflates them):")
-    stats = pstats.Stats(profiler)
-    rows = sorted(stats.stats.items(), key=lambda item: -item[1][2])[:12]
-    for (path, line, name), (_, calls_n, own, cumulative, _) in rows:
-        where = f"{Path(path).name}:{line} {name}"
-        print(f"  {own / count * 1e6:7.1f} µs/order own  {cumulative / count * 1e6:8.1f} cumulative  {where}")
+    shares: dict[str, float] = defaultdict(float)
+    for (path, _, name), (_, _, own, _, _) in pstats.Stats(db_profiler).stats.items():
+        shares["sqlite3 (C)" if "sqlite3" in name else "peewee (query building, rows)" if path.endswith("peewee.py")
+               else "xwrap storage" if "exchange_wrapper" in path else "other"] += own
+    total = sum(shares.values())
+    print("the database thread's time under cProfile: " + ", ".join(
+        f"{name} {share / total:.0%}" for name, share in sorted(shares.items(), key=lambda item: -item[1])))
+    print("\nthe loop's own CPU, top functions by own time (cProfile, whose overhead inflates them):")
+    rows = [item for item in pstats.Stats(loop_profiler).stats.items() if "poll" not in item[0][2]]
+    for (path, line, name), (_, _, own, cumulative, _) in sorted(rows, key=lambda item: -item[1][2])[:10]:
+        print(f"  {own / count * 1e6:7.1f} µs/order own {cumulative / count * 1e6:8.1f} cumulative  "
+              f"{Path(path).name}:{line} {name}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    parser.add_argument("sections", nargs="*", choices=("rpc", "pricing", "profile", []),
-                        help="what to run (default: all three)")
+    parser.add_argument("sections", nargs="*", metavar="SECTION", help="rpc, pricing, profile (default: all three)")
     args = parser.parse_args()
-    sections = args.sections or ["rpc", "pricing", "profile"]
+    sections = args.sections or list(SECTIONS)
+    if not set(sections) <= set(SECTIONS):
+        parser.error(f"sections are {', '.join(SECTIONS)}")
     if args.serve:
         kind, *rest = args.serve
         if kind == "sanic":
