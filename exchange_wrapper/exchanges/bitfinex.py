@@ -278,8 +278,8 @@ class BitfinexAdapter(Adapter):
     parse_markets = staticmethod(parse_markets)
     rest_limit = REST_LIMIT
     # No message rate is documented, only 25 channels a connection and 20 connections a minute:
-    # a connection's whole subscription (conf + 25 channels) goes at once, resubscriptions at 5/s.
-    subscribe_limit = RateLimit(5, 26)
+    # a connection's whole subscription (conf + 25 channels) may go at once, and again a second later.
+    subscribe_limit = RateLimit(26, 26)
     silence_timeout = 25.0  # each channel sends a heartbeat after 15 s without data
     ping_interval = 20.0
     has_checksum = True

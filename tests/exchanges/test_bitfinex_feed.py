@@ -58,9 +58,9 @@ def model_after(messages):
 
 
 FINAL = model_after(RECORDING)
-#: The failure tests stream the first 950 recorded messages: every book's snapshot (the last at
-#: 648) and 300 messages after it.
-SHORT = 950
+#: The failure tests stream the first 850 recorded messages: every book's snapshot (the last at
+#: 648) and 200 messages after it.
+SHORT = 850
 SHORT_FINAL = model_after(RECORDING[:SHORT])
 
 
@@ -136,8 +136,8 @@ def changed_prices(messages):
 
 class DropTest(BitfinexFeedCase):
     async def test_a_dropped_stream_reconnects_and_no_stale_level_survives(self):
-        skip = 300
-        self.sim.drop_after(450, skip=skip)
+        skip = 250
+        self.sim.drop_after(400, skip=skip)
         await self.finished_and_live()
         self.assertBooksAre(self.final)
         self.assertEqual(self.sim.connections, 2)
@@ -160,7 +160,7 @@ class SilenceTest(BitfinexFeedCase):
     silence = 0.3
 
     async def test_a_silent_feed_is_detected_and_the_books_resync(self):
-        self.sim.silence_after(450, skip=200)
+        self.sim.silence_after(400, skip=150)
         with self.assertLogs("exchange_wrapper.marketdata.hub", level="WARNING") as logs:
             await self.until(lambda: self.counters()[Problem.SILENT.value] > 0, timeout=3)
             await self.finished_and_live()
@@ -176,7 +176,7 @@ class SilenceTest(BitfinexFeedCase):
 
 class SequenceGapTest(BitfinexFeedCase):
     async def test_a_lost_message_resyncs_every_book_on_the_same_connection(self):
-        self.protocol.lose_message(after=700)
+        self.protocol.lose_message(after=650)
         with self.assertLogs("exchange_wrapper.marketdata.hub", level="WARNING") as logs:
             await self.until(lambda: self.counters()[Problem.SEQUENCE_GAP.value] > 0)
             await self.finished_and_live()
@@ -197,13 +197,13 @@ class SequenceGapTest(BitfinexFeedCase):
 
 class ChecksumTest(BitfinexFeedCase):
     async def test_a_wrong_checksum_is_caught_and_the_book_resubscribed(self):
-        self.protocol.corrupt_checksum(after=800)
+        self.protocol.corrupt_checksum(after=700)
         await self.until(lambda: self.counters()[Problem.CHECKSUM.value] == 1)
         await self.finished_and_live()
         self.assertBooksAre(self.final)
         counters = self.counters()
         self.assertEqual((counters["checksums_failed"], counters["resyncs"], counters["exchange_error"]), (1, 1, 0))
-        self.assertGreater(counters["checksums_verified"], 700, counters)
+        self.assertGreater(counters["checksums_verified"], 600, counters)
         [unsubscribe] = [m for m in self.sent() if m["event"] == "unsubscribe"]
         channel, symbol = CHANNELS[unsubscribe["chanId"]]
         self.assertEqual(channel, "book")
