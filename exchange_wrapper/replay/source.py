@@ -18,7 +18,7 @@ from typing import Any, Awaitable, Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlparse
 
 from ..core.errors import NotFound, XWrapError
-from ..core.marketdata import Problem
+from ..core.marketdata import FeedStatus, Problem
 from ..core.money import format_decimal
 from ..core.pairs import Pair
 from ..core.symbols import SymbolTable
@@ -97,6 +97,8 @@ class Replay:
         """Feed every record at the recorded pace times ``speed``, each event stamped with
         ``clock()``; other tasks get their turn between records. Returns :meth:`report`."""
         started, first = clock(), None
+        names = ", ".join(os.path.basename(os.fspath(path)) for path in self.files)
+        self.hub.set_connection(self.exchange, FeedStatus.READY, f"replaying {names} at {speed:g}x")
         for record in self.records():
             if first is None:
                 first = record.ts
@@ -104,6 +106,7 @@ class Replay:
             await sleep(max(delay, 0.0))
             self.step(record, clock())
         self.seconds = clock() - started
+        self.hub.set_connection(self.exchange, FeedStatus.READY, f"replay of {names} finished")
         return self.report()
 
     def report(self) -> dict[str, Any]:
