@@ -142,6 +142,7 @@ class MatchingEngine:
         self._by_id: dict[str, _Resting] = {}
         self._stops: dict[str, Order] = {}
         self._arrivals: list[tuple[float, int, str, str, dict[str, Any]]] = []
+        self._expiries: list[tuple[float, int, str]] = []  # (expire_time, sequence, order id) of GTD orders
         self._sequence = itertools.count()
 
     # -- requests ---------------------------------------------------------------------------------
@@ -154,9 +155,7 @@ class MatchingEngine:
         """
         if order.status is not _PENDING:
             raise InvalidParameter("order", "a pending order", order.status.value)
-        self._orders[order.id] = order
-        if budget is not None:
-            self._budgets[order.id] = budget
+        self._track(order, budget)
         delay = self.latency.draw(self.latency.order, self.rng)
         if delay <= 0:
             return self._arrive(order, at)
@@ -206,9 +205,12 @@ class MatchingEngine:
     def advance(self, now: float) -> list[OrderEvent]:
         """Process what falls due by ``now``: arrivals and cancels after latency, GTD expiries."""
         events = self.before_update(now, inclusive=True)
-        for order in [o for o in self._orders.values() if o.time_in_force is _GTD]:
-            if order.is_open and order.status is not _PENDING and order.expire_time is not None \
-                    and order.expire_time <= now:
+        expiries = self._expiries
+        while expiries and expiries[0][0] <= now:
+            _, _, order_id = heapq.heappop(expiries)
+            order = self._orders.get(order_id)
+            # a pending order meets its expiry on arrival
+            if order is not None and order.is_open and order.status is not _PENDING:
                 events += self._finish(order, OrderStatus.EXPIRED, now, "expired")
         return events
 
@@ -218,9 +220,7 @@ class MatchingEngine:
         A resting order rejoins the back of the queue at its price (its old position is unknown);
         a pending one arrives now.
         """
-        self._orders[order.id] = order
-        if budget is not None:
-            self._budgets[order.id] = budget
+        self._track(order, budget)
         if order.status is _PENDING:
             return self._arrive(order, at)
         if order.type.is_stop and not order.triggered:
@@ -228,6 +228,13 @@ class MatchingEngine:
         else:
             self._rest(order)
         return []
+
+    def _track(self, order: Order, budget: Decimal | None) -> None:
+        self._orders[order.id] = order
+        if budget is not None:
+            self._budgets[order.id] = budget
+        if order.time_in_force is _GTD and order.expire_time is not None:
+            heapq.heappush(self._expiries, (order.expire_time, next(self._sequence), order.id))
 
     def set_budget(self, order_id: str, budget: Decimal) -> None:
         """Change what a buy may spend in all (fills and fees), e.g. after an amend moved its hold."""

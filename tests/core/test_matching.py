@@ -491,6 +491,19 @@ class RestoreTest(unittest.TestCase):
         self.assertEqual(fresh.queue_ahead(second.id), replay.book.bids.size_at(bid))
 
 
+class RestoredExpiryTest(unittest.TestCase):
+    def test_a_restored_gtd_order_still_expires(self):
+        replay = Replay("SKL-USD", SKL_USD)
+        bid = replay.book.best_bid()[0]
+        gtd = order("buy", size="10", price=str(bid - D("0.01")), time_in_force=TimeInForce.GTD,
+                    expire_time=replay.now + 30)
+        replay.engine.submit(gtd, replay.now)
+        fresh = MatchingEngine(SKL_USD, replay.book)
+        fresh.restore(gtd, replay.now)
+        self.assertEqual(fresh.advance(replay.now + 29), [])
+        self.assertEqual([e.status for e in fresh.advance(replay.now + 31)], [OrderStatus.EXPIRED])
+
+
 class PropertyTest(unittest.TestCase):
     def test_random_orders_on_the_real_stream(self):
         """Over many seeds: no taker fill beats the visible book, no level gives more than it showed,
