@@ -57,6 +57,12 @@ class TokenBucket:
         """Hold every call for ``seconds`` from ``now`` (a longer pause already set is kept)."""
         self.paused_until = max(self.paused_until, now + max(seconds, 0.0))
 
+    def cap(self, now: float, available: float) -> None:
+        """Hold no more than ``available`` tokens from ``now`` (the exchange counted calls made
+        elsewhere, e.g. another client on the same IP); a negative value is a debt to wait out."""
+        self._refill(now)
+        self._tokens = min(self._tokens, available)
+
     def pause_left(self, now: float) -> float:
         """Seconds of pause still to run (0 when calls are not paused)."""
         return max(self.paused_until - now, 0.0)

@@ -5,6 +5,10 @@ timeout on every call, a :class:`~exchange_wrapper.core.pacing.TokenBucket` with
 documented public limit, and a pause of every call for as long as an HTTP 429 (or Binance's 418)
 ``Retry-After`` says. Errors come out as xWrap's: :class:`RateLimited` and
 :class:`ExchangeUnavailable` (retry later) or :class:`ExchangeRejected` (do not).
+
+Private calls (:mod:`.account`) pace themselves under the account's own limits and use
+:meth:`RestClient.send`: one exchange, signed just before it leaves, whose status and headers the
+caller reads with the exchange's own rules.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import asyncio
 import email.utils
 import time
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -26,12 +31,30 @@ DEFAULT_RETRY_AFTER = 10.0
 
 @dataclass(frozen=True)
 class Request:
-    """One public REST call: ``GET path?params``, costing ``weight`` of the exchange's limit."""
+    """One REST call: ``method path?params``, costing ``weight`` of the exchange's limit.
+
+    A private call also has ``body`` (sent as it is, with its ``content_type``) and ``headers``
+    (the signature and the key, added by the exchange's signing just before it is sent), and
+    ``costs``: what it spends of each of the account's limits by their kind (``{"orders": 1}``).
+    """
 
     path: str
     params: dict[str, Any] = field(default_factory=dict)
     weight: float = 1
     method: str = "GET"
+    body: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    costs: Mapping[str, float] = field(default_factory=dict)
+    content_type: str = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True)
+class Response:
+    """An exchange's HTTP answer: status, headers (names in lower case) and body text."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: str
 
 
 class RestClient:
@@ -61,19 +84,28 @@ class RestClient:
         wait = self.bucket.reserve(self.clock(), request.weight)
         if wait > 0:
             await self.sleep(wait)
-        loop = asyncio.get_running_loop()
-        response = await loop.run_in_executor(self._executor, self._send, request)
-        if response.status_code in (429, 418):
-            seconds = retry_after(response.headers.get("Retry-After"), time.time())
+        response = await self.send(request)
+        if response.status in (429, 418):
+            seconds = retry_after(response.headers.get("retry-after"), time.time())
             self.bucket.pause(self.clock(), seconds)
             if self.on_pause is not None:
                 self.on_pause(self.bucket.paused_until)
             raise RateLimited(self.exchange, seconds)
-        if response.status_code >= 500:
-            raise ExchangeUnavailable(self.exchange, f"HTTP {response.status_code} from {request.path}")
-        if response.status_code >= 400:
-            raise ExchangeRejected(self.exchange, response.status_code, response.text[:200])
-        return response.text
+        if response.status >= 500:
+            raise ExchangeUnavailable(self.exchange, f"HTTP {response.status} from {request.path}")
+        if response.status >= 400:
+            raise ExchangeRejected(self.exchange, response.status, response.body[:200])
+        return response.body
+
+    async def send(self, request: Request, prepare: Callable[[Request], Request] | None = None) -> Response:
+        """One HTTP exchange, not paced (the caller paces) and whatever its status.
+
+        ``prepare`` turns the request into the one sent (signing it with the time it leaves) in the
+        worker thread, right before it is sent. Raises :class:`ExchangeUnavailable` when no answer
+        comes: a network error, a lost connection or a timeout (the request may have arrived).
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._exchange, request, prepare)
 
     def set_limit(self, limit: RateLimit) -> None:
         """Pace later calls under ``limit`` (the exchange's published limit replacing the
@@ -87,10 +119,17 @@ class RestClient:
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.session.close()
 
-    def _send(self, request: Request) -> requests.Response:
+    def _exchange(self, request: Request, prepare: Callable[[Request], Request] | None) -> Response:
+        if prepare is not None:
+            request = prepare(request)
+        headers = dict(request.headers)
+        if request.body is not None:
+            headers["Content-Type"] = request.content_type
         try:
-            return self.session.request(request.method, self.base_url + request.path, params=request.params,
-                                        timeout=self.timeout)
+            response = self.session.request(request.method, self.base_url + request.path, params=request.params,
+                                            data=request.body, headers=headers, timeout=self.timeout)
+            return Response(response.status_code, {k.lower(): v for k, v in response.headers.items()},
+                            response.text)
         except requests.Timeout:
             raise ExchangeUnavailable(self.exchange, f"no answer from {request.path} within "
                                                      f"{self.timeout:g} s") from None

@@ -88,8 +88,11 @@ class ExchangeWrapper:
             pairs = sorted(str(p) for p in self.hub.exchanges[name].keepers)
         else:
             status, reason, pairs = "down", "not started", sorted(exchange.pairs)
-        return {"mode": exchange.mode, "status": getattr(status, "value", status), "reason": reason,
-                "pairs": pairs}
+        out = {"mode": exchange.mode, "status": getattr(status, "value", status), "reason": reason, "pairs": pairs}
+        account = self.trading.account_status(name)
+        if account is not None:
+            out["account"] = account
+        return out
 
     # -- market data ------------------------------------------------------------------------------
 
@@ -207,14 +210,8 @@ class ExchangeWrapper:
         p.done()
         if exchange is not None:
             self._exchange(exchange)
-        chosen = [o for o in list(self.trading.open.values())
-                  if (wallet_set_id is None or o.wallet_set_id == wallet_set_id)
-                  and (exchange is None or o.exchange == exchange) and (pair is None or o.pair == str(pair))]
-        cancelled = []
-        for order in chosen:
-            if order.is_open:
-                cancelled.append(await self._order_json(await self.trading.cancel_order(order.id)))
-        return {"cancelled": cancelled}
+        orders = await self.trading.cancel_all_orders(wallet_set_id=wallet_set_id, exchange=exchange, pair=pair)
+        return {"cancelled": [await self._order_json(order) for order in orders]}
 
     async def get_order(self, **params: Any) -> dict[str, Any]:
         p = Params(params)

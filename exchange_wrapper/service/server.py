@@ -13,6 +13,7 @@ from ..config import Settings
 from ..core.errors import ExchangeUnavailable, InvalidParameter
 from ..core.pairs import Pair
 from ..exchanges import EXCHANGE_NAMES
+from ..exchanges.account import open_accounts
 from ..exchanges.base import start_feeds
 from ..marketdata.hub import MarketDataHub
 from ..replay.capture import RestResponse, WsOpened, read_capture
@@ -38,14 +39,16 @@ class Server:
 
     With ``replay`` (capture files) the market data comes from the recordings, played at
     ``speed`` times the recorded pace, instead of the exchanges; with ``speed`` None they are not
-    played, and the caller steps them (:attr:`replays`).
+    played, and the caller steps them (:attr:`replays`). Exchanges in live mode get a live account
+    (not with a replay); ``account_options`` go to each (tests inject clocks and intervals).
     """
 
     def __init__(self, settings: Settings, *, replay: Sequence[str] = (), speed: float | None = 1.0,
-                 feed_options: dict[str, Any] | None = None):
+                 feed_options: dict[str, Any] | None = None, account_options: dict[str, Any] | None = None):
         self.settings = settings
         self.replay_files, self.speed = list(replay), speed
         self.feed_options = feed_options or {}
+        self.account_options = account_options or {}
         self.database: Any = None
         self.hub = MarketDataHub()
         self.bus = EventBus()
@@ -62,8 +65,9 @@ class Server:
     async def start(self) -> None:
         self.database = open_database(self.settings.database_url)
         wallets = WalletStore(self.database)
+        accounts = {} if self.replay_files else open_accounts(self.settings, self.hub, **self.account_options)
         self.trading = Trading(self.settings, self.hub, wallets, OrderStore(self.database, wallets),
-                               publish=self.bus.publish)
+                               publish=self.bus.publish, accounts=accounts)
         if self.replay_files:
             self.replays = [Replay(exchange, files, self.hub) for exchange, files in
                             replay_groups(self.replay_files).items()]

@@ -2,9 +2,12 @@
 
 Every order passes the same steps whatever its wallet set's mode: the market's precision rules,
 a hold on the wallet set, a persisted ``pending`` record. A paper order then goes to the matching
-engine of its market; a live order to its exchange's adapter (not wired yet: refused). The
-engines run on the event loop; the database is used from one worker thread, in order, so that
+engine of its market; a live order to its exchange account (:class:`~..exchanges.account.LiveAccount`),
+whose events come back here and are recorded, settled and published exactly like the engine's.
+The engines run on the event loop; the database is used from one worker thread, in order, so that
 an order's events are written in the order they happened and the loop never waits on a disk.
+Live accounts are reconciled here: the ledger is brought to what each exchange account holds, and
+every difference is logged, counted and shown in the exchange's status.
 """
 from __future__ import annotations
 
@@ -20,16 +23,20 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any, TypeVar
 
 from ..config import Settings
-from ..core.book import BookSide
-from ..core.errors import (Conflict, ExchangeUnavailable, InvalidParameter, OrderNotFound, UnknownExchange,
-                           UnknownPair)
+from ..core.book import BookSide, OrderBook
+from ..core.errors import (Conflict, ExchangeUnavailable, InvalidParameter, OrderNotFound, Overallocated,
+                           UnknownExchange, UnknownPair, XWrapError)
 from ..core.holds import HOLD_QUANTUM, required_hold
-from ..core.ledger import Mode
+from ..core.ledger import AccountKind, Mode
 from ..core.markets import Market
 from ..core.matching import LatencyModel, MatchingEngine, taken_side
+from ..core.money import ZERO, format_decimal
 from ..core.orders import Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
 from ..core.pairs import Pair
-from ..core.precision import check_order
+from ..core.pacing import Backoff
+from ..core.precision import CheckedOrder, check_order
+from ..exchanges.account import LiveAccount
+from ..exchanges.private import AccountBalances
 from ..marketdata.hub import MarketDataHub
 from ..storage.orders import OrderStore
 from ..storage.wallets import WalletStore
@@ -68,11 +75,14 @@ class Trading:
     """Places, amends and cancels orders, and keeps their records and money right.
 
     ``publish(topic, payload)`` receives ``orders`` updates (the order's JSON), ``fills`` and
-    ``wallets`` (the balances that changed) after they are stored.
+    ``wallets`` (the balances that changed) after they are stored, and ``status`` when a live
+    account's reconciliation finds a difference. ``accounts`` are the live exchange accounts
+    (:func:`~..exchanges.account.open_accounts`), started by :meth:`start`.
     """
 
     def __init__(self, settings: Settings, hub: MarketDataHub, wallets: WalletStore, orders: OrderStore, *,
-                 publish: Listener | None = None, clock: Callable[[], float] = time.time):
+                 publish: Listener | None = None, clock: Callable[[], float] = time.time,
+                 accounts: dict[str, LiveAccount] | None = None):
         self.settings = settings
         self.hub = hub
         self.wallets = wallets
@@ -80,7 +90,12 @@ class Trading:
         self.publish = publish or (lambda topic, payload: None)
         self.clock = clock
         self.engines: dict[tuple[str, Pair], MatchingEngine] = {}
-        self.open: dict[str, Order] = {}  # every open paper order, shared with its engine
+        self.open: dict[str, Order] = {}  # every open order; a paper one shared with its engine
+        self.live: set[str] = set()        # the ids of the open live orders
+        self.accounts = accounts or {}
+        for account in self.accounts.values():
+            account.owner = self
+        self._account_tasks: list[asyncio.Task] = []
         self._waiting: dict[tuple[str, Pair], list[Order]] = {}  # reloaded, waiting for a live book
         self.fill_counts: Counter[str] = Counter()        # by liquidity, for the metrics
         self.transition_counts: Counter[str] = Counter()  # by the status reached
@@ -102,8 +117,14 @@ class Trading:
             self.open[order.id] = order
             self._waiting.setdefault((order.exchange, Pair.parse(order.pair)), []).append(order)
         self._ticker = asyncio.create_task(self._tick())
+        self._account_tasks = [asyncio.create_task(self._run_account(a)) for a in self.accounts.values()]
 
     async def stop(self) -> None:
+        for task in self._account_tasks:
+            task.cancel()
+        await asyncio.gather(*self._account_tasks, return_exceptions=True)
+        for account in self.accounts.values():
+            await account.stop()
         if self._ticker is not None:
             self._ticker.cancel()
             try:
@@ -127,26 +148,22 @@ class Trading:
             if existing is not None:
                 return self.open.get(existing.id, existing)
         market = self.market(request.exchange, request.pair)
-        engine = self._engine_or_none(request.exchange, request.pair)
-        book = engine.book if engine is not None else None
+        live = wallet_set.mode is Mode.LIVE
+        engine = None if live else self._engine_or_none(request.exchange, request.pair)
+        book = self._followed_book(request.exchange, request.pair) if live else engine.book if engine else None
         best = book.ladder(taken_side(request.side)).best if book is not None and book.live else None
         checked = check_order(market, side=request.side.value, type=request.type.value, size=request.size,
                               price=request.price, stop_price=request.stop_price, funds=request.funds,
                               post_only=request.post_only, reference_price=best[0] if best else None,
                               strict=request.strict)
-        if wallet_set.mode is Mode.LIVE:
-            raise ExchangeUnavailable(request.exchange, "live trading is not available in this version")
+        if live:
+            return await self._make_live_order(request, wallet_set.id, market, checked, book)
         if engine is None:
             raise ExchangeUnavailable(request.exchange, f"{request.pair} is not followed "
                                                         f"(add it to exchanges.{request.exchange}.pairs)")
         if not book.live:
             raise ExchangeUnavailable(request.exchange, f"book {request.pair} is {book.state.value}")
-        now = self.clock()
-        order = Order(id="", client_order_id=request.client_order_id or uuid.uuid4().hex,
-                      wallet_set_id=wallet_set.id, exchange=request.exchange, pair=str(request.pair),
-                      side=request.side, type=request.type, size=checked.size, price=checked.price,
-                      stop_price=checked.stop_price, funds=checked.funds, time_in_force=request.time_in_force,
-                      expire_time=request.expire_time, post_only=request.post_only, created_at=now, updated_at=now)
+        order = self._new_order(request, wallet_set.id, checked)
         walk_cost = None
         if order.side is Side.BUY and order.type is OrderType.MARKET and order.size is not None:
             filled, walk_cost = engine.estimate_cost(Side.BUY, size=order.size)
@@ -154,17 +171,58 @@ class Trading:
                 walk_cost += (order.size - filled) * (book.ladder(BookSide.ASK).best or (0, 0))[0]
         hold = required_hold(order, market, taker_fee=engine.taker_fee, margin=self.settings.paper.market_buy_margin,
                              walk_cost=walk_cost)
+        stored = await self._create(order, hold, Mode.PAPER)
+        if stored is not order:
+            return stored
+        events = engine.submit(order, self.clock(), budget=hold[1] if order.side is Side.BUY else None)
+        await self._store(events)
+        return order
+
+    def _new_order(self, request: OrderRequest, wallet_set_id: int, checked: CheckedOrder) -> Order:
+        now = self.clock()
+        return Order(id="", client_order_id=request.client_order_id or uuid.uuid4().hex, wallet_set_id=wallet_set_id,
+                     exchange=request.exchange, pair=str(request.pair), side=request.side, type=request.type,
+                     size=checked.size, price=checked.price, stop_price=checked.stop_price, funds=checked.funds,
+                     time_in_force=request.time_in_force, expire_time=request.expire_time,
+                     post_only=request.post_only, created_at=now, updated_at=now)
+
+    async def _create(self, order: Order, hold: tuple[str, Decimal], mode: Mode,
+                      exchange_client_id: str | None = None) -> Order:
+        """Store a new order with its hold and publish it; the order stored first where the same
+        client order id raced in (the caller then returns that one)."""
         try:
-            await self.db(self.orders.create, order, hold, wallet_set.mode.value)
+            await self.db(self.orders.create, order, hold, mode.value, exchange_client_id)
         except Conflict:  # the same client order id raced in: the first one wins
-            existing = await self.db(self.orders.by_client_order_id, wallet_set.id, order.client_order_id)
+            existing = await self.db(self.orders.by_client_order_id, order.wallet_set_id, order.client_order_id)
             if existing is None:
                 raise
             return self.open.get(existing.id, existing)
         self.open[order.id] = order
         self.publish("orders", order.to_json())
-        events = engine.submit(order, self.clock(), budget=hold[1] if order.side is Side.BUY else None)
-        await self._store(events)
+        return order
+
+    async def _make_live_order(self, request: OrderRequest, wallet_set_id: int, market: Market,
+                               checked: CheckedOrder, book: OrderBook | None) -> Order:
+        """Hold, store (pending, with its client id on the exchange), then send through the account.
+        A market buy by size holds what walking the followed book costs (plus the margin)."""
+        account = self._account(request.exchange)
+        order = self._new_order(request, wallet_set_id, checked)
+        account.check(order)
+        walk_cost = None
+        if order.side is Side.BUY and order.type is OrderType.MARKET and order.size is not None:
+            walk = book.asks.walk(order.size) if book is not None and book.live else None
+            if walk is None or not walk.levels:
+                raise ExchangeUnavailable(request.exchange, f"a market buy by size holds what walking the {request.pair} "
+                                          f"book costs: follow it (exchanges.{request.exchange}.pairs) or give funds")
+            walk_cost = walk.cost + (order.size - walk.filled) * walk.levels[-1][0]
+        hold = required_hold(order, market, taker_fee=self._taker_fee(order.exchange, market),
+                             margin=self.settings.paper.market_buy_margin, walk_cost=walk_cost)
+        client_id = account.client_id_for(order.wallet_set_id, order.client_order_id)
+        stored = await self._create(order, hold, Mode.LIVE, client_id)
+        if stored is not order:
+            return stored
+        self.live.add(order.id)
+        await account.place(order)
         return order
 
     async def cancel_order(self, order_id: str) -> Order:
@@ -176,6 +234,9 @@ class Trading:
                 return stored
             raise OrderNotFound(order_id)
         if not order.is_open:  # finished a moment ago; its records are on their way to the database
+            return order
+        if order.id in self.live:
+            await self._account(order.exchange).cancel(order)
             return order
         key = (order.exchange, Pair.parse(order.pair))
         waiting = self._waiting.get(key, [])
@@ -196,6 +257,8 @@ class Trading:
             raise OrderNotFound(order_id)
         if price is None and size is None:
             raise InvalidParameter("price", "a new price or size", missing=True)
+        if order.id in self.live:
+            return await self._amend_live(order, price, size, strict)
         pair = Pair.parse(order.pair)
         engine = self.engines.get((order.exchange, pair))
         if engine is None or order in self._waiting.get((order.exchange, pair), ()):
@@ -205,32 +268,179 @@ class Trading:
                               price=price if price is not None else order.price, post_only=order.post_only,
                               strict=strict)
         assert checked.price is not None and checked.size is not None
-        currency, need = self._hold_for_rest(order, checked.price, checked.size, engine)
+        need = await self._hold_more(order, checked.price, checked.size, engine.taker_fee)
+        if order.side is Side.BUY:
+            engine.set_budget(order.id, order.executed_value + order.fees + need)
+        await self._store(engine.amend(order.id, self.clock(), price=checked.price, size=checked.size))
+        await self._release_extra(order, engine.taker_fee)
+        self.publish("orders", order.to_json())
+        return order
+
+    async def _amend_live(self, order: Order, price: Decimal | None, size: Decimal | None, strict: bool) -> Order:
+        """Amend on the exchange (in place where it can, else cancel-replace: the order's ``reason``
+        says which). The hold follows as for a paper order."""
+        account = self._account(order.exchange)
+        if not order.type.has_limit or order.exchange_order_id is None:
+            raise InvalidParameter("order_id", "a resting limit order", order.id)
+        market = self.market(order.exchange, Pair.parse(order.pair))
+        checked = check_order(market, side=order.side.value, type=order.type.value,
+                              size=size if size is not None else order.size,
+                              price=price if price is not None else order.price, post_only=order.post_only,
+                              strict=strict)
+        assert checked.price is not None and checked.size is not None
+        if checked.size <= order.filled_size:
+            raise InvalidParameter("size", f"more than the filled size {format_decimal(order.filled_size)}",
+                                   format_decimal(checked.size))
+        fee = self._taker_fee(order.exchange, market)
+        await self._hold_more(order, checked.price, checked.size, fee)
+        try:
+            method = await account.amend(order, checked.price, checked.size)
+        finally:
+            await self._release_extra(order, fee)
+        if method == "amend":
+            order.reason = f"amended in place on {order.exchange} (queue priority kept)"
+        else:
+            order.reason = (f"amended on {order.exchange} by cancel-replace (now exchange order "
+                            f"{order.exchange_order_id}; queue priority lost)")
+        await self.db(self.orders.save, order)
+        self.publish("orders", order.to_json())
+        return order
+
+    async def _hold_more(self, order: Order, price: Decimal, size: Decimal, taker_fee: Decimal) -> Decimal:
+        """Hold what an amend to ``size`` at ``price`` needs beyond what the order holds (refused
+        with InsufficientFunds before anything changes); returns what it needs in all."""
+        currency, need = self._hold_for_rest(order, price, size, taker_fee)
         held = await self.db(self.wallets.held, order.wallet_set_id, order.id)
         if need > held:
             await self.db(self.wallets.place_hold, order.wallet_set_id, order.exchange, currency, need - held,
                           order.id)
-        if order.side is Side.BUY:
-            engine.set_budget(order.id, order.executed_value + order.fees + need)
-        await self._store(engine.amend(order.id, self.clock(), price=checked.price, size=checked.size))
+        return need
+
+    async def _release_extra(self, order: Order, taker_fee: Decimal) -> None:
+        """Release what an open order holds beyond what its rest needs now."""
         if order.is_open:
-            _, need = self._hold_for_rest(order, order.price, order.size, engine)
+            _, need = self._hold_for_rest(order, order.price, order.size, taker_fee)
             held = await self.db(self.wallets.held, order.wallet_set_id, order.id)
             if held > need:
                 await self.db(self.wallets.release_hold, order.wallet_set_id, order.id, held - need)
-        self.publish("orders", order.to_json())
-        return order
 
     @staticmethod
     def _hold_for_rest(order: Order, price: Decimal | None, size: Decimal | None,
-                       engine: MatchingEngine) -> tuple[str, Decimal]:
+                       taker_fee: Decimal) -> tuple[str, Decimal]:
         """What a limit order of ``size`` at ``price`` must still hold, given what it has filled."""
         assert price is not None and size is not None
         rest = size - order.filled_size
         pair = Pair.parse(order.pair)
         if order.side is Side.SELL:
             return pair.base, rest
-        return pair.quote, (rest * price * (1 + engine.taker_fee)).quantize(HOLD_QUANTUM, rounding=ROUND_CEILING)
+        return pair.quote, (rest * price * (1 + taker_fee)).quantize(HOLD_QUANTUM, rounding=ROUND_CEILING)
+
+    async def cancel_all_orders(self, *, wallet_set_id: int | None = None, exchange: str | None = None,
+                                pair: Pair | None = None) -> list[Order]:
+        """Cancel every open order matching the filters; returns those cancelled. Live orders of
+        every wallet set on a pair go in one exchange cancel-all, where the account has no open
+        order there that xWrap did not place; otherwise one by one."""
+        chosen = [o for o in list(self.open.values())
+                  if (wallet_set_id is None or o.wallet_set_id == wallet_set_id)
+                  and (exchange is None or o.exchange == exchange) and (pair is None or o.pair == str(pair))]
+        chosen = [o for o in chosen if o.is_open]
+        if wallet_set_id is None:
+            for exchange_name, pair_name in sorted({(o.exchange, o.pair) for o in chosen if o.id in self.live}):
+                account = self._account(exchange_name)
+                if account.is_foreign_free():
+                    await account.cancel_all(Pair.parse(pair_name))
+        for order in chosen:
+            if order.is_open:
+                await self.cancel_order(order.id)
+        return chosen
+
+    # -- live accounts ----------------------------------------------------------------------------
+
+    def _account(self, exchange: str) -> LiveAccount:
+        account = self.accounts.get(exchange)
+        if account is None:
+            mode = self.settings.exchange(exchange).mode
+            raise ExchangeUnavailable(exchange, "the exchange is in paper mode: live wallet sets cannot trade there"
+                                      if mode == "paper" else "live trading is not available on this exchange yet")
+        return account
+
+    def account_status(self, exchange: str) -> dict[str, Any] | None:
+        """The live account's state for the exchange status (None in paper mode)."""
+        account = self.accounts.get(exchange)
+        return None if account is None else account.status()
+
+    async def _run_account(self, account: LiveAccount) -> None:
+        """Open the account (retrying while the exchange is unreachable), bring the live orders it
+        holds up to date (fills made while xWrap was down applied once), reconcile the balances,
+        then keep it running."""
+        backoff = Backoff(0.5, 30.0)
+        await self._retrying(account, backoff, account.open)
+        orders = await self.db(self.orders.find, exchange=account.name, open_only=True, mode=Mode.LIVE.value,
+                               limit=1_000_000)
+        for order in orders:
+            self.open[order.id] = order
+            self.live.add(order.id)
+        ids = [o.id for o in orders]
+        fills, client_ids = await self.db(self.orders.fills, ids), await self.db(self.orders.exchange_client_ids, ids)
+
+        async def recover() -> None:
+            await account.recover(orders, fills, client_ids)
+            await account.reconcile(quiet=False)
+        await self._retrying(account, backoff, recover)
+        log.info("%s account ready: %d open live orders", account.name, len(orders))
+        await account.run()
+
+    @staticmethod
+    async def _retrying(account: LiveAccount, backoff: Backoff, step: Callable[[], Any]) -> None:
+        while True:
+            try:
+                await step()
+                backoff.reset()
+                return
+            except XWrapError as error:
+                account.down(str(error))
+            await asyncio.sleep(backoff.next_delay())
+
+    async def store_events(self, events: list[OrderEvent]) -> None:
+        """Live orders' events (from their account): recorded, settled and published as paper ones."""
+        await self._store(events)
+
+    async def store_client_id(self, order: Order, client_id: str) -> None:
+        await self.db(self.orders.set_exchange_client_id, order.id, client_id)
+
+    async def reconcile(self, exchange: str, balances: AccountBalances) -> list[dict[str, Any]]:
+        """Bring the ledger's record of the real ``exchange`` account to ``balances``. Every
+        difference (money that came or went outside xWrap, a fill never seen) is recorded through
+        the outside account, logged, counted and published with the exchange's status; an account
+        holding less than its live wallet sets (:class:`Overallocated`) is reported the same way."""
+        currencies = set(balances.totals)
+        if balances.complete:
+            currencies.update(await self.db(self.wallets.account_currencies, exchange))
+        differences = []
+        for currency in sorted(currencies):
+            total = balances.totals.get(currency, ZERO)
+            try:
+                entry = await self.db(self.wallets.reconcile, exchange, currency, total)
+            except Overallocated as error:
+                log.error("%s reconciliation: %s", exchange, error)
+                differences.append({"currency": currency, "total": format_decimal(total), "problem": str(error)})
+                continue
+            except InvalidParameter as error:  # a currency xWrap cannot name (not an upper-case code)
+                log.debug("%s reconciliation skips %s: %s", exchange, currency, error)
+                continue
+            if entry is not None:
+                change = sum((p.amount for p in entry.postings if p.account.kind is AccountKind.UNALLOCATED), ZERO)
+                log.warning("%s reconciliation: the account holds %s %s, %s %s than the ledger expected "
+                            "(recorded as money from outside xWrap)", exchange, format_decimal(total), currency,
+                            format_decimal(abs(change)), "more" if change > 0 else "less")
+                differences.append({"currency": currency, "total": format_decimal(total),
+                                    "difference": format_decimal(change)})
+        account = self.accounts.get(exchange)
+        if differences and account is not None:
+            account.differences = differences
+            account.difference_count += len(differences)
+            self.publish("status", {"exchange": exchange, "account": account.status()})
+        return differences
 
     # -- markets and engines ----------------------------------------------------------------------
 
@@ -242,6 +452,14 @@ class Trading:
         if market is None:
             raise UnknownPair(exchange, str(pair))
         return market
+
+    def _followed_book(self, exchange: str, pair: Pair) -> OrderBook | None:
+        data = self.hub.exchanges.get(exchange)
+        return data.keepers[pair].book if data is not None and pair in data.keepers else None
+
+    def _taker_fee(self, exchange: str, market: Market) -> Decimal:
+        fee = self.settings.exchange(exchange).fees.taker
+        return market.taker_fee if fee is None else fee
 
     def _engine_or_none(self, exchange: str, pair: Pair) -> MatchingEngine | None:
         engine = self.engines.get((exchange, pair))
@@ -281,6 +499,7 @@ class Trading:
             self.publish("orders", order.to_json())
             if not order.is_open:
                 self.open.pop(order.id, None)
+                self.live.discard(order.id)
         await self.publish_wallets({(o.wallet_set_id, o.exchange) for o in involved.values()})
 
     async def publish_wallets(self, changed: set[tuple[int, str]]) -> None:

@@ -185,6 +185,8 @@ class Order(BaseModel):
 
     ``size`` is in base, ``funds`` (market buys by quote amount) in quote; ``filled_size``,
     ``executed_value`` (quote) and ``fees`` accumulate over its fills. ``expire_time`` is for GTD.
+    A live order has ``exchange_client_id`` (stored before it is sent: the id the exchange is asked
+    about when its answer is lost) and, once the exchange has it, ``exchange_order_id``.
     """
 
     id = BigAutoField()
@@ -211,6 +213,7 @@ class Order(BaseModel):
     fees = MoneyField(default=ZERO)
     reject_reason = TextField(null=True)
     exchange_order_id = CharField(max_length=128, null=True, index=True)
+    exchange_client_id = CharField(max_length=64, null=True)  # a live order's client order id on the exchange
     created_at = TimestampField()
     updated_at = TimestampField()
 

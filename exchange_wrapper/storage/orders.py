@@ -40,10 +40,12 @@ class OrderStore:
 
     # -- writes -----------------------------------------------------------------------------------
 
-    def create(self, order: Order, hold: tuple[str, Decimal] | None, mode: str) -> Order:
+    def create(self, order: Order, hold: tuple[str, Decimal] | None, mode: str,
+               exchange_client_id: str | None = None) -> Order:
         """Insert ``order`` (pending) with its first event and put ``hold`` (currency, amount) on its
-        wallet set; sets ``order.id``. Raises InsufficientFunds (nothing written) if the set cannot
-        cover the hold, Conflict if the client order id is taken."""
+        wallet set; sets ``order.id``. A live order comes with the client order id it will have on
+        the exchange. Raises InsufficientFunds (nothing written) if the set cannot cover the hold,
+        Conflict if the client order id is taken."""
         with self.wallets.transaction():
             try:
                 with self.db.atomic():
@@ -53,7 +55,7 @@ class OrderStore:
                         size=order.size, funds=order.funds, price=order.price, stop_price=order.stop_price,
                         time_in_force=order.time_in_force.value, expire_time=to_us(order.expire_time),
                         post_only=order.post_only, status=order.status.value, created_at=to_us(order.created_at),
-                        updated_at=to_us(order.created_at))
+                        updated_at=to_us(order.created_at), exchange_client_id=exchange_client_id)
             except IntegrityError:
                 raise Conflict(f"client order id {order.client_order_id!r} is taken in wallet set "
                                f"{order.wallet_set_id}") from None
@@ -84,6 +86,23 @@ class OrderStore:
                     self.wallets.release_hold(order.wallet_set_id, order.id)
             for order_id in {e.order_id for e in events}:
                 self._save_state(orders[order_id])
+
+    def save(self, order: Order) -> None:
+        """Write ``order``'s state as it stands (a live order amended on the exchange)."""
+        with self.wallets.transaction():
+            self._save_state(order)
+
+    def set_exchange_client_id(self, order_id: str, client_id: str) -> None:
+        """A live order's client order id on the exchange changed (it was cancel-replaced)."""
+        models.Order.update(exchange_client_id=client_id).where(models.Order.id == _order_key(order_id)).execute()
+
+    def exchange_client_ids(self, order_ids: Iterable[str]) -> dict[str, str | None]:
+        """The client order ids the orders have on their exchange (None for paper orders)."""
+        keys = [_order_key(i) for i in order_ids]
+        if not keys:
+            return {}
+        query = models.Order.select(models.Order.id, models.Order.exchange_client_id).where(models.Order.id.in_(keys))
+        return {str(row.id): row.exchange_client_id for row in query}
 
     def _record_fill(self, order: Order, fill: Fill) -> None:
         models.Fill.create(order=int(order.id), trade_id=fill.trade_id, price=fill.price, size=fill.size,

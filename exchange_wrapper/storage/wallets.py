@@ -270,6 +270,11 @@ class WalletStore:
         row = Hold.get_or_none(Hold.wallet_set == ws.id, Hold.order_ref == order)
         return ZERO if row is None else row.amount
 
+    def account_currencies(self, exchange: str) -> list[str]:
+        """The currencies of the real ``exchange`` account the ledger knows (reconciled or allocated)."""
+        query = ExchangeAccount.select(ExchangeAccount.currency).where(ExchangeAccount.exchange == exchange)
+        return sorted(row.currency for row in query)
+
     def exchange_account(self, exchange: str, currency: str) -> tuple[Decimal, Decimal]:
         """``(total as last reconciled, unallocated)`` of the real account; zeros if never reconciled."""
         row = ExchangeAccount.get_or_none(ExchangeAccount.exchange == exchange,
