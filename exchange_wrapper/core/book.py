@@ -13,6 +13,12 @@ removed below the top stay in the heap until they surface, and the heap is rebui
 dead entries outnumber the live levels. So a change costs O(1) or O(log n) whatever the depth,
 and ``best`` is kept current by every change, which makes reading the top of the book free.
 
+Reads of more than the best level (walks, ``top``, checksums) go through a sorted list of the
+best keys, made by the first such read and then kept by the changes: a level added or removed
+at a key up to the list's last one is put in or taken out (a bisection in a short list), one
+further down costs a comparison, a size change nothing. The list holds at most ``_KEEP_MOST``
+keys, so that changes in deep books stay cheap; a read that goes further sorts all the keys.
+
 The book is pure: no I/O, no clock. Times are passed in; the state (:class:`BookState`) and the
 sequence hooks serve the adapters, which decide what to do on a gap, a crossed book or a bad
 checksum.
@@ -20,10 +26,12 @@ checksum.
 from __future__ import annotations
 
 import operator
+from bisect import bisect_left, insort
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from heapq import heapify, heappop, heappush
+from itertools import chain
 from typing import Iterable, Iterator
 
 from .errors import InvalidParameter
@@ -55,6 +63,11 @@ class SequenceCheck(str, Enum):
 
 
 _BID, _ASK = BookSide.BID, BookSide.ASK  # module constants: Enum attribute access is slow
+
+# The sorted keys a ladder keeps for reads: at least this many once read, at most _KEEP_MOST.
+_KEEP_LEAST, _KEEP_MOST = 32, 256
+_NO_KEY, _ANY_KEY = float("-inf"), float("inf")  # bounds: no key is at or below -inf, every key below inf
+_PRICE_SIZE = operator.itemgetter(0, 1)          # a level list [price, size, key] as the (price, size) read
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,7 @@ class Ladder:
         self._levels: dict[int, list] = {}
         self._set_scale(0)
         self._rebuild()
+        self._forget_order()
 
     # --- changes -------------------------------------------------------------------------
 
@@ -107,10 +121,13 @@ class Ladder:
             level[1] = size
             if level[2] == self._heap[0]:
                 self.best = (level[0], size)
-        elif size == ZERO:
+        elif not size:
             level[1] = ZERO
             key = level[2]
             del self._levels[key]
+            if key <= self._sorted_to:
+                ordered = self._sorted
+                del ordered[bisect_left(ordered, key)]
             if key == self._heap[0]:
                 self._pop_dead_top()
         else:
@@ -119,26 +136,39 @@ class Ladder:
 
     def _apply_slow(self, price: Decimal, size: Decimal, text: str, known: list | None) -> Decimal:
         # The price's text is new, or names a removed level: find the level by its key.
-        key = self._key(price) if known is None else known[2]
+        if known is None:
+            try:
+                key = int(price * self._mult)
+            except (TypeError, ArithmeticError, ValueError):
+                raise InvalidParameter("price", "a finite decimal", price) from None
+        else:
+            key = known[2]
         if type(price) is not Decimal:
             raise InvalidParameter("price", "a finite decimal", price)
-        by_text = self._by_text
-        level = self._levels.get(key)
+        levels = self._levels
+        level = levels.get(key)
         if level is not None:
             if level[0] != price:
                 # Two prices on one key: re-key at a scale that tells them apart.
                 self._rescale(max(_decimals(price), _decimals(level[0])))
             else:  # the same price written another way ("1.50" and "1.5")
-                by_text[text] = level
+                self._by_text[text] = level
             return self.apply(price, size)
         if size > ZERO and price > ZERO:
-            level = self._levels[key] = by_text[text] = [price, size, key]
+            if known is None:
+                level = self._by_text[text] = [price, size, key]
+            else:  # the removed level comes back
+                level = known
+                level[1] = size
+            levels[key] = level
             heap = self._heap
             heappush(heap, key)
             if heap[0] == key:
                 self.best = (price, size)
+            if key <= self._sorted_to:
+                insort(self._sorted, key)
             if len(heap) > self._heap_limit:
-                self._rebuild(texts=len(by_text) > 4 * len(self._levels) + 4096)
+                self._rebuild(texts=len(self._by_text) > 4 * len(levels) + 4096)
             return ZERO
         if size == ZERO:
             return ZERO
@@ -149,20 +179,25 @@ class Ladder:
 
         ``field`` names the input in errors (e.g. "bids").
         """
-        checked = []
-        decimals = 0
-        for index, entry in enumerate(levels):
-            price, size = _checked_level(entry, f"{field}[{index}]")
-            if size:
-                checked.append((price, size))
-                decimals = max(decimals, _decimals(price))
-        self._set_scale(decimals)
-        mult = self._mult
-        self._levels = {}
-        for price, size in checked:
-            key = int(price * mult)
-            self._levels[key] = [price, size, key]
-        self._rebuild()
+        entries = list(levels)
+        try:
+            prices, sizes = _valid_columns(entries)
+        except (TypeError, ValueError):  # name the first entry that is wrong
+            prices, sizes = _checked_columns(entries, field)
+        if not all(sizes):
+            kept = [(price, size) for price, size in zip(prices, sizes) if size]
+            prices, sizes = [price for price, _ in kept], [size for _, size in kept]
+        texts = list(map(str, prices))
+        self._set_scale(_most_decimals(prices, texts))
+        keys = list(map(int, map(self._mult.__mul__, prices)))
+        loaded = list(map(list, zip(prices, sizes, keys)))
+        self._levels = dict(zip(keys, loaded))
+        if len(self._levels) == len(loaded):
+            self._by_text = dict(zip(texts, loaded))
+            self._rebuild(texts=False)
+        else:  # a price given twice: the last one counts, and only its text finds it
+            self._rebuild()
+        self._forget_order()
 
     def _pop_dead_top(self) -> None:
         heap, levels = self._heap, self._levels
@@ -181,6 +216,11 @@ class Ladder:
             self._by_text = {str(level[0]): level for level in levels.values()}
         self.best = _level(levels[self._heap[0]]) if levels else None
 
+    def _forget_order(self) -> None:
+        # The keys changed: drop the sorted keys; the next read that needs them sorts again.
+        self._sorted: list[int] = []        # the best keys in order: every live key <= _sorted_to
+        self._sorted_to: float | int = _NO_KEY
+
     def _set_scale(self, decimals: int) -> None:
         self._mult = Decimal(self._sign).scaleb(decimals)  # 1E+k or -1E+k: exact products
 
@@ -192,6 +232,7 @@ class Ladder:
             level[2] = int(level[0] * mult)
             self._levels[level[2]] = level
         self._rebuild()
+        self._forget_order()
 
     def _key(self, price: Decimal) -> int:
         try:
@@ -212,47 +253,48 @@ class Ladder:
         """The ``depth`` best levels, best first."""
         if not isinstance(depth, int) or depth < 0:
             raise InvalidParameter("depth", "an integer of 0 or more", depth)
-        if depth >= len(self._levels):
-            return [_level(self._levels[key]) for key in sorted(self._levels)]
-        levels = []
-        for level in self:
-            if len(levels) == depth:
-                break
-            levels.append(level)
-        return levels
+        return list(map(_PRICE_SIZE, map(self._levels.__getitem__, self._best_keys(depth)[:depth])))
 
     def __iter__(self) -> Iterator[Level]:
-        # Visit the heap as a tree, smallest key first: k levels cost O(k log k), not a sort.
-        heap, levels = self._heap, self._levels
-        count = len(heap)
-        frontier = [(heap[0], 0)] if heap else []
-        seen = set()
-        while frontier:
-            key, index = heappop(frontier)
-            level = levels.get(key)
-            if level is not None and key not in seen:
-                seen.add(key)
-                yield level[0], level[1]
-            child = 2 * index + 1
-            if child < count:
-                heappush(frontier, (heap[child], child))
-                if child + 1 < count:
-                    heappush(frontier, (heap[child + 1], child + 1))
+        return map(_PRICE_SIZE, self._best_levels())
 
     def __len__(self) -> int:
         return len(self._levels)
 
-    def _within(self, limit: Decimal | None) -> Iterator[Level]:
-        # Levels best first, stopping before the first one worse than ``limit``.
-        worse = self._worse
-        for level in self:
-            if limit is not None and worse(level[0], limit):
-                return
-            yield level
+    def _best_keys(self, count: int) -> list[int]:
+        # At least the ``count`` best keys in order (all of them when the side has fewer).
+        ordered = self._sorted
+        if len(ordered) >= count or len(ordered) == len(self._levels):
+            return ordered
+        ordered = sorted(self._levels)  # insertion order: the snapshot's, best first, then newer levels
+        keep = min(max(2 * count, _KEEP_LEAST), _KEEP_MOST)
+        if len(ordered) <= keep:
+            self._sorted, self._sorted_to = ordered, _ANY_KEY
+        else:
+            self._sorted = ordered[:keep]
+            self._sorted_to = ordered[keep - 1]
+        return ordered
+
+    def _best_levels(self) -> Iterator[list]:
+        # The level lists best first: the kept sorted keys, then (sorted when reached) the rest.
+        levels = self._levels
+        ordered = self._sorted or self._best_keys(_KEEP_LEAST)
+        found = map(levels.__getitem__, ordered)
+        if len(ordered) < len(levels):
+            return chain(found, self._levels_after(len(ordered)))
+        return found
+
+    def _levels_after(self, count: int) -> Iterator[list]:
+        yield from map(self._levels.__getitem__, self._best_keys(len(self._levels))[count:])
 
     def size_up_to(self, price: Decimal) -> Decimal:
         """Total size at prices as good as ``price`` or better (``price`` included)."""
-        return sum((size for _, size in self._within(price)), ZERO)
+        total, worse = ZERO, self._worse
+        for level in self._best_levels():
+            if worse(level[0], price):
+                break
+            total += level[1]
+        return total
 
     def walk(self, size: Decimal, limit: Decimal | None = None) -> Walk:
         """Take ``size`` from this side best price first, not beyond ``limit`` if given.
@@ -260,15 +302,17 @@ class Ladder:
         ``filled`` is less than ``size`` when the side (or the part within ``limit``) runs out.
         """
         _require_positive(size, "size")
-        taken, remaining, cost = [], size, ZERO
-        for price, available in self._within(limit):
+        taken, remaining, cost, worse = [], size, ZERO, self._worse
+        for price, available, _ in self._best_levels():
+            if limit is not None and worse(price, limit):
+                break
             take = available if available < remaining else remaining
             taken.append((price, take))
             cost += price * take
             remaining -= take
             if not remaining:
                 break
-        return Walk(tuple(taken), size - remaining, cost)
+        return _new_walk(tuple(taken), size - remaining, cost)
 
     def walk_funds(self, funds: Decimal, step: Decimal | None = None,
                    limit: Decimal | None = None) -> Walk:
@@ -278,8 +322,10 @@ class Ladder:
         market's size increment) when given, else to the Decimal context's precision.
         """
         _require_positive(funds, "funds")
-        taken, filled, cost = [], ZERO, ZERO
-        for price, available in self._within(limit):
+        taken, filled, cost, worse = [], ZERO, ZERO, self._worse
+        for price, available, _ in self._best_levels():
+            if limit is not None and worse(price, limit):
+                break
             take = available
             left = funds - cost
             if price * available > left:
@@ -292,7 +338,7 @@ class Ladder:
                 cost += price * take
             if take != available:
                 break
-        return Walk(tuple(taken), filled, cost)
+        return _new_walk(tuple(taken), filled, cost)
 
 
 class OrderBook:
@@ -388,8 +434,31 @@ def _decimals(price: Decimal) -> int:
     return -exponent if exponent < 0 else 0
 
 
+def _most_decimals(prices: Iterable[Decimal], texts: list[str]) -> int:
+    # A number of decimals that keys every price exactly, read from the texts at a tenth of
+    # ``_decimals``' cost: a price written in n characters has at most n - 2 decimals. Prices
+    # written with an exponent (4.1E-7) give their own; past 15 characters every price does
+    # (a price of 15 digits times 10**13 is the most Decimal's 28 digits keep exact).
+    most = 0
+    if "E" in "".join(texts):
+        most = max(_decimals(price) for price, text in zip(prices, texts) if "E" in text)
+        texts = [text for text in texts if "E" not in text]
+    longest = max(map(len, texts), default=0)
+    if longest > 15:
+        return max(map(_decimals, prices))
+    return max(most, longest - 2)
+
+
 def _level(level: list) -> Level:
     return level[0], level[1]
+
+
+def _new_walk(levels: tuple[Level, ...], filled: Decimal, cost: Decimal) -> Walk:
+    # Walk(levels, filled, cost) without the frozen dataclass's __init__, which sets each field
+    # through object.__setattr__: that was a third of a walk that takes one level.
+    walk = object.__new__(Walk)
+    object.__setattr__(walk, "__dict__", {"levels": levels, "filled": filled, "cost": cost})
+    return walk
 
 
 def _invalid_level(price: Decimal, size: Decimal) -> InvalidParameter:
@@ -401,6 +470,26 @@ def _invalid_level(price: Decimal, size: Decimal) -> InvalidParameter:
 def _require_positive(value: Decimal, field: str) -> None:
     if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
         raise InvalidParameter(field, "a decimal greater than 0", value)
+
+
+def _valid_columns(entries: list) -> tuple[tuple[Decimal, ...], tuple[Decimal, ...]]:
+    # (prices, sizes) of snapshot entries checked all at once; ValueError or TypeError when any
+    # entry is wrong (then _checked_columns finds which).
+    if not entries:
+        return (), ()
+    if set(map(len, entries)) != {2}:
+        raise ValueError("not (price, size) pairs")
+    prices, sizes = zip(*entries)
+    is_finite = Decimal.is_finite  # TypeError for anything not a Decimal
+    if not (all(map(is_finite, prices)) and all(map(is_finite, sizes))
+            and min(prices) > ZERO and min(sizes) >= ZERO):
+        raise ValueError("a price or size out of range")
+    return prices, sizes
+
+
+def _checked_columns(entries: list, field: str) -> tuple[list[Decimal], list[Decimal]]:
+    checked = [_checked_level(entry, f"{field}[{index}]") for index, entry in enumerate(entries)]
+    return [price for price, _ in checked], [size for _, size in checked]
 
 
 def _checked_level(entry: object, field: str) -> Level:

@@ -1,5 +1,7 @@
 """The L2 book, driven by the real streams in tests/captures and checked against a plain
 dict-of-Decimal model rebuilt independently from the same messages."""
+import dataclasses
+import itertools
 import json
 import random
 import unittest
@@ -207,6 +209,18 @@ class WalkTest(BookCase):
         walk = empty.walk(D("1"))
         self.assertEqual(walk, Walk((), D(0), D(0)))
         self.assertIsNone(walk.average_price)
+
+    def test_a_walk_is_a_frozen_record(self):
+        walk = self.book.asks.walk(D("13"))
+        expected = Walk(((D("14.8024"), D("12.77")), (D("14.8069"), D("0.23"))), D("13.00"),
+                        D("189.026648") + D("3.405587"))
+        self.assertEqual(walk, expected)
+        self.assertEqual(hash(walk), hash(expected))
+        self.assertEqual(repr(walk), repr(expected))
+        self.assertEqual(str(walk.filled), "13.00")  # 13 - 0.00 left: the exponent of the arithmetic
+        self.assertEqual(dataclasses.replace(walk, cost=D(1)), Walk(expected.levels, D("13.00"), D(1)))
+        with self.assertRaises(dataclasses.FrozenInstanceError):
+            walk.cost = D(0)
 
     def test_walk_needs_a_positive_amount(self):
         for bad in (D(0), D(-1), 1.5, D("NaN")):
@@ -449,6 +463,108 @@ class DeepBookTest(BookCase):
         self.assertEqual(book.bids.top(len(model.levels(BID))), model.levels(BID))
 
 
+class ReadsBetweenChangesTest(BookCase):
+    """Reads deeper than the best level (top, walks, iteration) go through sorted keys that the
+    changes keep up to date; read after the changes of the real stream, at depths within, at and
+    beyond what the ladder keeps sorted (it keeps at most 256 keys)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.snapshots, cls.updates = coinbase_stream()
+
+    def replay(self, product):
+        """(book, model, [(side, price, size)]) for ``product``: its snapshot and its changes."""
+        bids, asks = self.snapshots[product]
+        book = OrderBook("coinbase", product.replace("-", "_"))
+        book.apply_snapshot(bids, asks, at=1.0)
+        changes = [change for _, name, batch in self.updates if name == product for change in batch]
+        return book, Model(bids, asks), changes
+
+    def test_top_after_every_change_of_the_deepest_book(self):
+        book, model, changes = self.replay("SKL-USD")  # 814 bids, 1,341 asks
+        self.assertEqual(len(changes), 2592)
+        depths = itertools.cycle((1, 10, 40, 300, 3))
+        for side, price, size in changes:
+            self.assertEqual(book.apply_delta(side, price, size, 2.0), model.apply(side, price, size))
+            depth = next(depths)
+            self.assertEqual(book.ladder(side).top(depth), model.levels(side)[:depth])
+        self.assertSameBook(book, model)
+
+    def test_walks_between_changes_take_what_the_model_shows(self):
+        book, model, changes = self.replay("BAND-BTC")  # 320 bids, 827 asks
+        depths = itertools.cycle((1, 2, 10, 100, 400))
+        for step, (side, price, size) in enumerate(changes):
+            book.apply_delta(side, price, size, 2.0)
+            model.apply(side, price, size)
+            if step % 5:
+                continue
+            depth = next(depths)
+            levels = model.levels(side)[:depth]
+            wanted = sum(size for _, size in levels)
+            walk = book.ladder(side).walk(wanted)
+            self.assertEqual(walk.levels, tuple(levels))
+            self.assertEqual((walk.filled, walk.cost), (wanted, sum(p * s for p, s in levels)))
+            self.assertEqual(book.ladder(side).size_up_to(levels[-1][0]), wanted)
+        self.assertSameBook(book, model)
+
+    def test_an_iteration_stopped_early_and_a_later_one(self):
+        book, model, changes = self.replay("DASH-BTC")
+        for side, price, size in changes[:1000]:
+            book.apply_delta(side, price, size, 2.0)
+            model.apply(side, price, size)
+        first = iter(book.asks)
+        self.assertEqual([next(first) for _ in range(3)], model.levels(ASK)[:3])
+        for side, price, size in changes[1000:]:
+            book.apply_delta(side, price, size, 2.0)
+            model.apply(side, price, size)
+        self.assertEqual(list(itertools.islice(book.asks, 100)), model.levels(ASK)[:100])
+        self.assertEqual(list(book.asks), model.levels(ASK))
+
+    @settings(max_examples=80, deadline=None)
+    @given(st.lists(st.tuples(st.sampled_from([BID, ASK]), st.integers(0, 399), st.integers(0, 3),
+                              st.sampled_from([0, 1, 5, 40, 64, 65, 200, 257, 600])), max_size=150))
+    def test_any_changes_between_reads_match_the_model(self, steps):
+        # 300 real levels a side; changes on the 0.0001 tick among them, better than the best and beyond
+        bids, asks = (levels[:300] for levels in self.snapshots["SKL-USD"])
+        book, model = OrderBook("coinbase", "SKL_USD"), Model(bids, asks)
+        book.apply_snapshot(bids, asks, at=1.0)
+        for side, tick, size, depth in steps:
+            price = (D("0.7906") - tick * D("0.0001")) if side is BID else (D("0.7905") + tick * D("0.0001"))
+            self.assertEqual(book.apply_delta(side, price, D(size), 2.0), model.apply(side, price, D(size)))
+            expected = model.levels(side)[:depth]
+            self.assertEqual(list(itertools.islice(book.ladder(side), depth)), expected)
+            self.assertEqual(book.ladder(side).top(depth), expected)
+        self.assertSameBook(book, model)
+
+    def test_a_level_removed_or_added_at_any_depth_after_a_read(self):
+        asks = self.snapshots["SKL-USD"][1][:300]  # real levels, tick 0.0001, with gaps between them
+        taken = {price for price, _ in asks}
+        tick = D("0.0001")
+        for read, index in itertools.product((1, 10, 40, 100, 200), range(300)):
+            ladder, model = Ladder(ASK), Model([], asks)
+            ladder.replace(asks, "asks")
+            self.assertEqual(ladder.top(read), model.levels(ASK)[:read])
+            price, size = asks[index]
+            changes = [(price, D(0)), (price, size)]
+            if price + tick not in taken:
+                changes += [(price + tick, D(1)), (price + tick, D(0))]
+            for change in changes:
+                self.assertEqual(ladder.apply(*change), model.apply(ASK, *change))
+                self.assertEqual(list(itertools.islice(ladder, index + 3)), model.levels(ASK)[:index + 3])
+
+    def test_keys_that_change_scale_are_sorted_again(self):
+        # Bitfinex-style prices crossing 10 after a deep read: the side re-keys at a finer scale
+        ladder = Ladder(ASK)
+        prices = [D(price) for price in ("10.001", "10.002", "10.003", "10.004")]
+        ladder.replace([(price, D("1")) for price in prices], "asks")
+        self.assertEqual(ladder.top(4), [(price, D("1")) for price in prices])
+        ladder.apply(D("9.9995"), D("2"))
+        ladder.apply(D("10.0015"), D("3"))
+        self.assertEqual(ladder.top(3), [(D("9.9995"), D("2")), (D("10.001"), D("1")), (D("10.0015"), D("3"))])
+        self.assertEqual(ladder.walk(D("6")).levels, ((D("9.9995"), D("2")), (D("10.001"), D("1")),
+                                                      (D("10.0015"), D("3"))))
+
+
 class InvalidInputTest(unittest.TestCase):
     def setUp(self):
         self.book = OrderBook("coinbase", "BTC_USD")
@@ -465,6 +581,43 @@ class InvalidInputTest(unittest.TestCase):
         self.assertInvalid("asks[0].price", self.book.apply_snapshot, [], [(100.01, D("1"))], 2.0)
         self.assertInvalid("asks[0].price", self.book.apply_snapshot, [], [(D("0"), D("1"))], 2.0)
         self.assertInvalid("bids[0]", self.book.apply_snapshot, [(D("100"),)], [], 2.0)
+
+    def test_the_entry_named_is_the_first_wrong_one(self):
+        good = [(D("100.00"), D("1")), (D("99.99"), D("2"))]
+        for entry, field in (((D("NaN"), D("1")), "bids[2].price"), ((D("Infinity"), D("1")), "bids[2].price"),
+                             ((D("99"), D("Infinity")), "bids[2].size"), ((D("99"), 1.5), "bids[2].size"),
+                             (("99", D("1")), "bids[2].price"), ((D("-99"), D("-1")), "bids[2].price"),
+                             ((D("99"), D("1"), D("3")), "bids[2]"), (None, "bids[2]"), (D("99"), "bids[2]")):
+            with self.subTest(entry=entry):
+                self.assertInvalid(field, self.book.apply_snapshot, good + [entry, (D("98"), D("-1"))], [], 2.0)
+        levels = (level for level in good + [(D("98"), D("-1"))])  # any iterable
+        self.assertInvalid("bids[2].size", self.book.apply_snapshot, levels, [], 2.0)
+
+    def test_a_side_refused_is_left_as_it_was(self):
+        with self.assertRaises(InvalidParameter):
+            self.book.apply_snapshot([(D("50"), D("1")), (D("49"), D("-1"))], [(D("101"), D("1"))], 2.0)
+        self.assertEqual(self.book.bids.top(5), [(D("100.00"), D("1"))])
+        self.assertEqual(self.book.asks.top(5), [(D("100.01"), D("1"))])
+        self.assertEqual(self.book.updated_at, 1.0)
+
+    def test_a_price_given_twice_in_a_snapshot_keeps_the_last(self):
+        self.book.apply_snapshot([(D("99.5"), D("1")), (D("99"), D("4")), (D("99.50"), D("2"))], [], 2.0)
+        self.assertEqual(self.book.bids.top(5), [(D("99.50"), D("2")), (D("99"), D("4"))])
+        self.assertEqual(self.book.bids.size_at(D("99.5")), D("2"))
+        self.assertEqual(self.book.apply_delta(BID, D("99.5"), D("3"), 3.0), D("2"))
+        self.assertEqual(self.book.apply_delta(BID, D("99.50"), D("0"), 4.0), D("3"))
+        self.assertEqual(self.book.bids.top(5), [(D("99"), D("4"))])
+
+    def test_prices_of_many_digits_stay_apart(self):
+        # past 15 characters a price's decimals are read from the Decimal: keys stay exact
+        prices = [D("123456789012.12345678"), D("123456789012.12345679"), D("0.00000001"), D("7E-10"), D("5")]
+        book, model = OrderBook("test", "TEST"), Model([(price, D("1")) for price in prices])
+        book.apply_snapshot([(price, D("1")) for price in prices], [], at=1.0)
+        self.assertEqual(book.bids.top(10), model.levels(BID))
+        for price, size in ((D("123456789012.123456785"), D("2")), (D("123456789012.12345678"), D("0")),
+                            (D("6E-10"), D("3"))):
+            self.assertEqual(book.apply_delta(BID, price, size, 2.0), model.apply(BID, price, size))
+        self.assertEqual(book.bids.top(10), model.levels(BID))
 
     def test_deltas_are_checked(self):
         self.assertInvalid("size", self.book.apply_delta, BID, D("99.99"), D("-1"), 2.0)

@@ -4,8 +4,10 @@ import unittest
 import zlib
 from decimal import Decimal
 from pathlib import Path
+from unittest import mock
 
-from exchange_wrapper.core.book import OrderBook
+from exchange_wrapper.core import checksums
+from exchange_wrapper.core.book import BookSide, OrderBook
 from exchange_wrapper.core.checksums import bitfinex_checksum, js_number, kraken_checksum, okx_checksum
 from exchange_wrapper.replay.capture import WsReceived, read_capture
 
@@ -40,6 +42,23 @@ class KrakenTest(unittest.TestCase):
         book = book_of([(price.normalize(), size.normalize()) for price, size in self.BIDS],
                        [(price.normalize(), size.normalize()) for price, size in self.ASKS] +
                        levels([("0.05100", "1"), ("0.06", "2")]))  # deeper than the top 10: ignored
+        self.assertEqual(kraken_checksum(book.bids, book.asks, price_decimals=5, size_decimals=8), 974947235)
+
+    def test_a_level_whose_size_changes_is_written_anew(self):
+        # the published book, then its best ask's volume changed and changed back; the level texts
+        # written out from the published numbers: price and volume without the '.' and leading zeros
+        book = book_of(self.BIDS, self.ASKS)
+        asks = [f"{price}500" for price in range(5005, 5051, 5)]
+        bids = [f"{price}500" for price in (5000, 4995, 4990, 4980, 4975, 4970, 4965, 4960, 4955, 4950)]
+        self.assertEqual(kraken_checksum(book.bids, book.asks, price_decimals=5, size_decimals=8), 974947235)
+        self.assertEqual(zlib.crc32("".join(asks + bids).encode()), 974947235)
+        book.apply_delta(BookSide.ASK, D("0.05005"), D("0.00000304"), 2.0)
+        book.apply_delta(BookSide.BID, D("0.04950"), D("12.5"), 2.0)
+        changed = ["5005304"] + asks[1:] + bids[:-1] + ["49501250000000"]
+        self.assertEqual(kraken_checksum(book.bids, book.asks, price_decimals=5, size_decimals=8),
+                         zlib.crc32("".join(changed).encode()))
+        book.apply_delta(BookSide.ASK, D("0.05005"), D("0.00000500"), 3.0)
+        book.apply_delta(BookSide.BID, D("0.0495"), D("0.000005"), 3.0)  # another spelling of each
         self.assertEqual(kraken_checksum(book.bids, book.asks, price_decimals=5, size_decimals=8), 974947235)
 
     def test_documented_level_formatting(self):
@@ -162,6 +181,62 @@ class BitfinexTest(unittest.TestCase):
             book = book_of([(D(p), D(a)) for p, _, a in bids], [(D(p), -D(a)) for p, _, a in asks])
             with self.subTest(channel=channel):
                 self.assertEqual(bitfinex_checksum(book.bids, book.asks), expected)
+
+    def test_checksums_of_books_kept_through_the_updates(self):
+        # every book of the capture fed its updates; at every 20th update of a book and at the end,
+        # the checksum is rebuilt from the raw text of the levels it holds (as Bitfinex sent them)
+        raw, books, checked = {}, {}, 0
+        for record in read_capture(CAPTURES / "BITFINEX.ws.11.0"):
+            if not isinstance(record, WsReceived):
+                continue
+            message = json.loads(record.message, parse_float=str, parse_int=str)
+            if not isinstance(message, list) or message[0] not in self.raw_snapshots or message[1] == "hb":
+                continue
+            channel, payload = message[0], message[1]
+            if isinstance(payload[0], list):
+                raw[channel] = {price: amount for price, _, amount in payload}
+                books[channel] = OrderBook("bitfinex", str(channel))
+                books[channel].apply_snapshot([(D(p), D(a)) for p, a in raw[channel].items() if a[0] != "-"],
+                                              [(D(p), -D(a)) for p, a in raw[channel].items() if a[0] == "-"], 1.0)
+                continue
+            price, count, amount = payload
+            side = BookSide.ASK if amount[0] == "-" else BookSide.BID
+            if count == "0":
+                raw[channel].pop(price, None)
+            else:
+                raw[channel][price] = amount
+            books[channel].apply_delta(side, D(price), D(0) if count == "0" else abs(D(amount)), 2.0)
+            if len(raw[channel]) % 20 == 0:
+                with self.subTest(channel=channel, update=payload):
+                    self.assertEqual(bitfinex_checksum(books[channel].bids, books[channel].asks),
+                                     self.raw_checksum(raw[channel]))
+                checked += 1
+        for channel, book in books.items():
+            self.assertEqual(bitfinex_checksum(book.bids, book.asks), self.raw_checksum(raw[channel]))
+        self.assertGreater(checked, 50)
+
+    @staticmethod
+    def raw_checksum(levels):
+        """The documented steps on {price text: amount text}."""
+        bids = sorted((p for p, a in levels.items() if a[0] != "-"), key=D, reverse=True)
+        asks = sorted((p for p, a in levels.items() if a[0] == "-"), key=D)
+        parts = []
+        for i in range(25):
+            if i < len(bids):
+                parts += [bids[i], levels[bids[i]]]
+            if i < len(asks):
+                parts += [asks[i], levels[asks[i]]]
+        crc = zlib.crc32(":".join(parts).encode())
+        return crc - 2**32 if crc >= 2**31 else crc
+
+    def test_the_texts_remembered_are_bounded(self):
+        book = book_of(levels([("0.00002505", "1")]), levels([("0.00002532", "2")]))
+        with mock.patch.object(checksums._LevelTexts, "LIMIT", 100):
+            for size in range(1, 400):
+                book.apply_delta(BookSide.BID, D("0.00002505"), D(size), 2.0)
+                self.assertEqual(bitfinex_checksum(book.bids, book.asks) & 0xFFFFFFFF,
+                                 zlib.crc32(f"0.00002505:{size}:0.00002532:-2".encode()))
+                self.assertLessEqual(len(checksums._BITFINEX_BIDS.known), 101)
 
     def test_small_amounts_use_exponent_form(self):
         bids = levels([("0.00002505", "0.0000001")])
