@@ -103,8 +103,9 @@ def open_accounts(settings: Settings, hub: MarketDataHub, **options: Any) -> dic
 
 class LiveAccount:
     """One exchange account. The owner calls :meth:`open` (retrying on errors), :meth:`recover`
-    with the live orders it holds, :meth:`reconcile` once, then runs :meth:`run` until it stops;
-    meanwhile it may :meth:`place`, :meth:`cancel`, :meth:`amend` and :meth:`cancel_all`.
+    with the live orders it holds, :meth:`reconcile` once, :meth:`set_ready`, then runs :meth:`run`
+    until it stops; once ready it may :meth:`place`, :meth:`cancel`, :meth:`amend` and
+    :meth:`cancel_all`.
 
     ``clock`` is Unix seconds and ``sleep`` waits (both injected in tests); ``reconcile_interval``
     seconds between balance reconciliations; a reconciliation is dropped when anything happened on
@@ -184,6 +185,9 @@ class LiveAccount:
         self.foreign = {r.exchange_order_id for r in reports if self._find(r) is None}
         await self.refresh()
         await self._resolve_unconfirmed()
+
+    def set_ready(self) -> None:
+        """The owner has recovered the orders and reconciled the balances: orders may come."""
         self.state, self.reason = "ready", "trading"
 
     async def refresh(self) -> None:
@@ -287,9 +291,9 @@ class LiveAccount:
             await self.on_report(report)
 
     async def amend(self, order: Order, price: Decimal, size: Decimal) -> str:
-        """Change a resting limit order's price and total size on the exchange; return how:
-        ``amend`` (in place, keeping its priority) or ``cancel_replace`` (a new exchange order).
-        The order's price and size change only once the exchange has done it."""
+        """Change a resting limit order's price and total size on the exchange; return how
+        (:attr:`~.private.Amendment.method`): in place, keeping its priority, or on a new exchange
+        order. The order's price and size change only once the exchange has done it."""
         adapter = self._ready()
         tracked = self._tracked_of(order)
         assert order.exchange_order_id is not None
@@ -299,6 +303,9 @@ class LiveAccount:
                                           next_client_id=next_client_id)
         self.activity += 1
         async with self._lock:  # the stream waits: its reports of the old and new orders come after
+            if amendment.request is None:
+                await self._cancel_then_place(tracked, amendment, price, size)
+                return amendment.method
             if not amendment.in_place:
                 self._by_client_id[next_client_id] = tracked
             try:
@@ -318,6 +325,41 @@ class LiveAccount:
                 await self._switch(tracked, amendment, reports[-1].exchange_order_id)
             await self._apply(tracked, reports[-1])
         return amendment.method
+
+    async def _cancel_then_place(self, tracked: _Tracked, amendment: Amendment, price: Decimal,
+                                 size: Decimal) -> None:
+        """An exchange without cancel-replace: cancel, then place what remains to fill at the new
+        price under the next client id (stored first: a lost answer is resolved like a placement's).
+        Where the exchange refuses the new order, the order stays cancelled, with the reason."""
+        adapter, order = self._ready(), tracked.order
+        response = await self._send(adapter.cancel_request(order, tracked.client_id), fail_fast=True)
+        if response.status >= 300:
+            error = adapter.error(response)
+            if isinstance(error, NotOnExchange):  # filled meanwhile
+                await self._refresh(tracked)
+            raise error
+        report = adapter.parse_order(response.body, self.clock())
+        await self._apply(tracked, replace(report, status=OrderStatus.OPEN) if report.status.is_final else report)
+        if not order.is_open:
+            return
+        order.price, order.size = price, size
+        await self._switch(tracked, amendment, None)
+        signed: list[float] = []
+        try:
+            response = await self._send(adapter.place_request(replace(order, size=size - order.filled_size),
+                                                              tracked.client_id), fail_fast=False, signed=signed)
+        except ExchangeUnavailable:
+            tracked.signed_at = signed[0] if signed else self.exchange_time()
+            return
+        if response.status < 300:
+            return await self._apply(tracked, adapter.parse_order(response.body, self.clock()))
+        error = adapter.error(response)
+        if isinstance(error, ExchangeUnavailable):
+            tracked.signed_at = signed[0] if signed else self.exchange_time()
+            return
+        await self._finish(tracked, OrderStatus.CANCELLED, f"cancelled to be replaced, but {self.name} refused "
+                                                           f"the new order: {error}")
+        raise error
 
     async def balances(self) -> AccountBalances:
         adapter = self._ready()
@@ -369,8 +411,11 @@ class LiveAccount:
         """Apply ``report`` (under the lock), fetching fills the exchange counts and the report
         does not carry; hand the events to the owner."""
         order = tracked.order
-        if order.exchange_order_id is not None and report.exchange_order_id != order.exchange_order_id:
+        current = order.exchange_order_id
+        if report.exchange_order_id != current and (current is not None or report.client_id != tracked.client_id):
             report = replace(report, status=OrderStatus.OPEN)  # an exchange order this one replaced: its fills only
+        elif report.client_id == tracked.client_id:
+            tracked.signed_at = None  # the exchange has the current placement
         events = self._apply_once(tracked, report)
         if order.is_open and report.filled_size > tracked.applied.get(report.exchange_order_id, ZERO):
             adapter = self._ready()
@@ -394,8 +439,6 @@ class LiveAccount:
         filled = sum((e.fill.size for e in events if e.fill is not None), ZERO)
         if filled:
             tracked.applied[report.exchange_order_id] = tracked.applied.get(report.exchange_order_id, ZERO) + filled
-        if any(e.status is not OrderStatus.PENDING for e in events):
-            tracked.signed_at = None
         return events
 
     async def _refresh(self, tracked: _Tracked) -> None:
@@ -408,11 +451,11 @@ class LiveAccount:
         error = adapter.error(response)
         if not isinstance(error, NotOnExchange):
             raise error
-        if order.status is OrderStatus.PENDING:
-            if tracked.signed_at is not None and self._expired(tracked):
-                await self._reject(tracked, f"never reached {self.name}: {error.message}")
-        else:
+        if tracked.signed_at is None:
             await self._finish(tracked, OrderStatus.CANCELLED, f"{self.name} no longer knows this order")
+        elif self._expired(tracked):  # an unconfirmed placement (or replacement) that never arrived
+            await self._finish(tracked, OrderStatus.REJECTED if order.status is OrderStatus.PENDING
+                               else OrderStatus.CANCELLED, f"never reached {self.name}: {error.message}")
 
     # -- placement outcomes -----------------------------------------------------------------------
 
@@ -466,12 +509,15 @@ class LiveAccount:
             return await self._apply(tracked, report)
         await self._refresh(tracked)
 
-    async def _switch(self, tracked: _Tracked, amendment: Amendment, exchange_order_id: str) -> None:
-        """The order now lives on the exchange as ``exchange_order_id`` under the amendment's client id."""
+    async def _switch(self, tracked: _Tracked, amendment: Amendment, exchange_order_id: str | None) -> None:
+        """The order now lives on the exchange under the amendment's client id, as
+        ``exchange_order_id`` (None: being placed, its first report says)."""
         self._by_client_id.pop(tracked.client_id, None)
         tracked.client_id, tracked.revision = amendment.client_id, tracked.revision + 1
         tracked.order.exchange_order_id = exchange_order_id
-        self._by_client_id[tracked.client_id] = self._by_exchange_id[exchange_order_id] = tracked
+        self._by_client_id[tracked.client_id] = tracked
+        if exchange_order_id is not None:
+            self._by_exchange_id[exchange_order_id] = tracked
         assert self.owner is not None
         await self.owner.store_client_id(tracked.order, tracked.client_id)
 

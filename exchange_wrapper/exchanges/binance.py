@@ -558,7 +558,8 @@ class BinancePrivate(PrivateAdapter):
                       next_client_id: str) -> Amendment:
         """A smaller size at the same price: ``PUT /api/v3/order/amend/keepPriority`` (``newQty`` is
         the exchange order's new quantity, keeping the client id). Anything else:
-        ``POST /api/v3/order/cancelReplace`` (STOP_ON_FAILURE) with the size still to fill."""
+        ``POST /api/v3/order/cancelReplace`` (STOP_ON_FAILURE) with the size still to fill, or, on a
+        symbol without cancelReplaceAllowed, a cancel then a new order."""
         symbol = self.markets.to_symbol(order.pair)
         rules = self.rules.get(symbol)
         assert order.size is not None and order.exchange_order_id is not None
@@ -567,9 +568,7 @@ class BinancePrivate(PrivateAdapter):
                 ("symbol", symbol), ("orderId", order.exchange_order_id), ("newClientOrderId", client_id),
                 ("newQty", format_decimal(size - base))], AMEND_WEIGHT), True, client_id)
         if rules is not None and not rules.cancel_replace:
-            raise InvalidParameter("price" if price != order.price else "size",
-                                   f"a smaller size at the same price: {symbol} cannot be cancel-replaced on binance",
-                                   format_decimal(price if price != order.price else size))
+            return Amendment(None, False, next_client_id)
         params = self._order_params(order, ORDER_TYPES[(order.type, order.post_only)], size - order.filled_size, price)
         params[3:3] = [("cancelReplaceMode", "STOP_ON_FAILURE"), ("cancelOrderId", order.exchange_order_id)]
         params += [("newClientOrderId", next_client_id), ("newOrderRespType", "FULL")]

@@ -86,18 +86,24 @@ class NotOnExchange(ExchangeRejected):
 
 @dataclass(frozen=True)
 class Amendment:
-    """How the exchange changes a resting order: ``in_place`` keeps the exchange order (and its
-    queue priority); otherwise it is cancelled and replaced by a new one (a new exchange order id,
-    the client id ``client_id``), which the answer to :attr:`request` reports."""
+    """How the exchange changes a resting order.
 
-    request: Request
+    ``in_place``: :attr:`request` amends the exchange order itself (keeping its queue priority).
+    Otherwise the order moves to a new exchange order under the client id ``client_id``: in one
+    request where the exchange has a cancel-replace (:attr:`request`), or, where it has none
+    (``request`` None), by cancelling the order and then placing the rest as a new one.
+    """
+
+    request: Request | None
     in_place: bool
     client_id: str
 
     @property
     def method(self) -> str:
-        """``amend`` or ``cancel_replace``: what the response to a strategy says was done."""
-        return "amend" if self.in_place else "cancel_replace"
+        """``amend``, ``cancel_replace`` or ``cancel_then_place``: what a strategy is told was done."""
+        if self.in_place:
+            return "amend"
+        return "cancel_replace" if self.request is not None else "cancel_then_place"
 
 
 def client_key(wallet_set_id: int, client_order_id: str) -> bytes:
@@ -195,7 +201,9 @@ class PrivateAdapter:
                       next_client_id: str) -> Amendment:
         """Change a resting limit order to ``price`` and total ``size`` (of which ``base`` filled on
         earlier exchange orders): in place where the exchange can, else cancel-replace with the
-        client id ``next_client_id``. Raise InvalidParameter where it can do neither."""
+        client id ``next_client_id`` (an :class:`Amendment` without a request where the exchange
+        has no cancel-replace: the account cancels, then places). Raise InvalidParameter for what
+        the exchange cannot change."""
         raise NotImplementedError
 
     def open_orders_request(self) -> Request:

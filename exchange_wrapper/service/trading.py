@@ -46,6 +46,13 @@ T = TypeVar("T")
 
 #: How often engines are given the time when no market data arrives (latency arrivals, GTD expiry).
 TICK_SECONDS = 0.05
+#: What a live order's ``reason`` says after an amend, by how the exchange did it.
+AMEND_REASONS = {
+    "amend": "amended in place on {exchange} (queue priority kept)",
+    "cancel_replace": "amended on {exchange} by cancel-replace (now exchange order {order}; queue priority lost)",
+    "cancel_then_place": "amended on {exchange} by cancelling and placing a new order (now exchange order {order}; "
+                         "queue priority lost)",
+}
 
 
 @dataclass(frozen=True)
@@ -277,8 +284,8 @@ class Trading:
         return order
 
     async def _amend_live(self, order: Order, price: Decimal | None, size: Decimal | None, strict: bool) -> Order:
-        """Amend on the exchange (in place where it can, else cancel-replace: the order's ``reason``
-        says which). The hold follows as for a paper order."""
+        """Amend on the exchange (in place where it can, else on a new exchange order: the order's
+        ``reason`` says which, :data:`AMEND_REASONS`). The hold follows as for a paper order."""
         account = self._account(order.exchange)
         if not order.type.has_limit or order.exchange_order_id is None:
             raise InvalidParameter("order_id", "a resting limit order", order.id)
@@ -297,11 +304,7 @@ class Trading:
             method = await account.amend(order, checked.price, checked.size)
         finally:
             await self._release_extra(order, fee)
-        if method == "amend":
-            order.reason = f"amended in place on {order.exchange} (queue priority kept)"
-        else:
-            order.reason = (f"amended on {order.exchange} by cancel-replace (now exchange order "
-                            f"{order.exchange_order_id}; queue priority lost)")
+        order.reason = AMEND_REASONS[method].format(exchange=order.exchange, order=order.exchange_order_id)
         await self.db(self.orders.save, order)
         self.publish("orders", order.to_json())
         return order
@@ -387,6 +390,7 @@ class Trading:
             await account.recover(orders, fills, client_ids)
             await account.reconcile(quiet=False)
         await self._retrying(account, backoff, recover)
+        account.set_ready()
         log.info("%s account ready: %d open live orders", account.name, len(orders))
         await account.run()
 
@@ -430,9 +434,9 @@ class Trading:
                 continue
             if entry is not None:
                 change = sum((p.amount for p in entry.postings if p.account.kind is AccountKind.UNALLOCATED), ZERO)
-                log.warning("%s reconciliation: the account holds %s %s, %s %s than the ledger expected "
+                log.warning("%s reconciliation: the account holds %s %s: %s %s %s than the ledger expected "
                             "(recorded as money from outside xWrap)", exchange, format_decimal(total), currency,
-                            format_decimal(abs(change)), "more" if change > 0 else "less")
+                            format_decimal(abs(change)), currency, "more" if change > 0 else "less")
                 differences.append({"currency": currency, "total": format_decimal(total),
                                     "difference": format_decimal(change)})
         account = self.accounts.get(exchange)

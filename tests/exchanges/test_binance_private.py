@@ -188,12 +188,17 @@ class OrderTranslationTest(unittest.TestCase):
             "cancelOrderId": "33", "timeInForce": "GTC", "quantity": "600", "price": "0.0000062",
             "newClientOrderId": "xwabc-1", "newOrderRespType": "FULL"})
 
-    def test_without_cancel_replace_only_a_smaller_size_can_change(self):
-        a = adapter(metadata(amendAllowed=True))
+    def test_without_cancel_replace_the_account_cancels_then_places(self):
         o = order(exchange_order_id="33")
-        with self.assertRaises(InvalidParameter) as raised:
-            a.amend_request(o, price=D("0.0000062"), size=D("1000"), base=D(0), client_id="a", next_client_id="b")
-        self.assertEqual(raised.exception.field, "price")
+        smaller = adapter(metadata(amendAllowed=True)).amend_request(o, price=D("0.0000063"), size=D("900"), base=D(0),
+                                                                     client_id="a", next_client_id="b")
+        self.assertEqual((smaller.method, smaller.client_id), ("amend", "a"))
+        # the capture's symbols (2021) have neither amendAllowed nor cancelReplaceAllowed
+        for price in ("0.0000063", "0.0000062"):
+            moved = adapter().amend_request(o, price=D(price), size=D("900"), base=D(0), client_id="a",
+                                            next_client_id="b")
+            self.assertEqual((moved.request, moved.in_place, moved.method, moved.client_id),
+                             (None, False, "cancel_then_place", "b"))
 
 
 class AnswersTest(unittest.TestCase):

@@ -1,0 +1,352 @@
+"""What every exchange's live trading must show, through xWrap's API against its simulator.
+
+A test module subclasses :class:`LiveTradingCase` with its exchange's simulator and the few
+hooks that speak to it (fill an order there, lose an answer, refuse with a rate limit, count
+placements); the tests here are the behaviours every private adapter must have:
+
+* an order placed, queried, partly filled, amended (in place or on a new exchange order),
+  cancelled, with the fills in the wallet set's ledger and the account reconciled to the cent;
+* a placement whose answer is lost, resolved by a query and never sent twice;
+* one that never reached the exchange, rejected once the exchange could no longer take it;
+* a burst of 200 orders that never goes past the published order limit;
+* a 429 or 418 that stops every call for the time it gives;
+* a restart with an open order and fills made while xWrap was down;
+* money that arrives outside xWrap, reported by the reconciliation.
+
+The service runs as ``xwrap serve`` runs it (:class:`Server`), the exchange in live mode pointed at
+the simulator; the simulator and the account share a clock the tests can move forward.
+"""
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+import unittest
+from decimal import Decimal as D
+from typing import Any
+
+from exchange_wrapper.config import load_settings
+from exchange_wrapper.core.errors import InvalidParameter, RateLimited
+from exchange_wrapper.core.pairs import Pair
+from exchange_wrapper.exchanges import EXCHANGE_NAMES
+from exchange_wrapper.service.server import Server
+from exchange_wrapper.storage.verify import verify_ledger
+
+
+class Clock:
+    """The wall clock, moved forward by :meth:`skip` (shared by the simulator and the account)."""
+
+    def __init__(self) -> None:
+        self.skew = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.skew
+
+    def skip(self, seconds: float) -> None:
+        self.skew += seconds
+
+
+class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
+    """Subclass with an exchange: set the attributes and implement the hooks."""
+
+    exchange: str
+    pair: Pair
+    balances: dict[str, D]         # what the simulated account holds at the start
+    allocated: dict[str, D]        # what the test's wallet set is allocated of it
+    price: D                       # a buy price that rests on the book (below the best ask)
+    lower: D                       # another price that rests, for a cancel-replace
+    fee_rate: D                    # the simulator's fee on what a trade brings in
+    order_limit: tuple[int, float]  # new orders allowed per window of seconds, as the simulator publishes
+    settings_overrides: dict[str, Any] = {}  # the account's keys
+
+    # -- hooks ------------------------------------------------------------------------------------
+
+    def make_simulator(self, clock: Clock) -> Any:
+        """The simulator (an async context manager with ``rest_url`` and ``ws_url``)."""
+        raise NotImplementedError
+
+    async def fill(self, order: dict[str, Any], size: D) -> None:
+        """The exchange fills ``size`` of the resting ``order`` (as xWrap returns it) as the maker."""
+        raise NotImplementedError
+
+    def lose_next_placement(self) -> None:
+        """The next placement executes on the exchange, but its answer never comes."""
+        raise NotImplementedError
+
+    def fail_next_placement(self) -> None:
+        """The next placement fails without reaching the exchange, its outcome unknown (a 5xx)."""
+        raise NotImplementedError
+
+    def placements(self) -> int:
+        """New-order requests the simulator received."""
+        raise NotImplementedError
+
+    def most_placements_in_window(self) -> int:
+        """The most new-order requests in one of the exchange's order-limit windows."""
+        raise NotImplementedError
+
+    def refuse_next(self, status: int, seconds: int) -> None:
+        """Answer the next call with a rate-limit refusal (429, or 418 for a ban) for ``seconds``."""
+        raise NotImplementedError
+
+    def calls(self) -> int:
+        """REST calls the simulator received so far."""
+        raise NotImplementedError
+
+    async def deposit(self, currency: str, amount: D) -> None:
+        """Money arrives in the account from outside xWrap."""
+        raise NotImplementedError
+
+    def exchange_remaining(self, order: dict[str, Any]) -> D:
+        """What remains to fill of ``order`` on the exchange (its current exchange order)."""
+        raise NotImplementedError
+
+    # -- the service ------------------------------------------------------------------------------
+
+    async def asyncSetUp(self) -> None:
+        asyncio.get_running_loop().set_debug(False)
+        self.clock = Clock()
+        self.sim = await self.make_simulator(self.clock).__aenter__()
+        self.addAsyncCleanup(self.sim.__aexit__, None, None, None)
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        overrides = {"database_url": f"sqlite:///{directory.name}/xwrap.sqlite", "server.port": 0}
+        for name in EXCHANGE_NAMES:
+            overrides[f"exchanges.{name}.enabled"] = name == self.exchange
+        prefix = f"exchanges.{self.exchange}."
+        overrides.update({prefix + "mode": "live", prefix + "rest_url": self.sim.rest_url, prefix + "ws_url": self.sim.ws_url,
+                          prefix + "pairs": [str(self.pair)], **{prefix + k: v for k, v in self.settings_overrides.items()}})
+        self.settings = load_settings(None, env={}, overrides=overrides)
+        self.server = await self.start_server()
+
+    async def asyncTearDown(self) -> None:
+        await self.server.stop()
+
+    async def start_server(self) -> Server:
+        server = Server(self.settings, feed_options={"silence_timeout": 3600},
+                        account_options={"clock": self.clock, "reconcile_interval": 3600, "quiet": 0.05,
+                                         "resolve_interval": 0.05})
+        await server.start()
+        self.server = server
+        await self.until(lambda: self.account.state == "ready" and "subscribed" in self.account.stream_state)
+        return server
+
+    @property
+    def api(self) -> Any:
+        return self.server.api
+
+    @property
+    def account(self) -> Any:
+        return self.server.trading.accounts[self.exchange]
+
+    async def until(self, condition: Any, timeout: float = 5.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                await asyncio.sleep(0.01)
+
+    async def live_set(self, name: str = "live") -> int:
+        """A live wallet set allocated :attr:`allocated` of the reconciled account."""
+        wallets = self.server.trading.wallets
+        wallet_set = await self.api.create_wallet_set(name=name, mode="live")
+        for currency, amount in self.allocated.items():
+            await self.server.trading.db(wallets.move_funds, "allocate", wallet_set["id"], self.exchange, currency,
+                                         amount)
+        return wallet_set["id"]
+
+    async def buy(self, wallet_set: int, size: str, client_order_id: str | None = None, price: D | None = None,
+                  **extra: Any) -> dict[str, Any]:
+        return await self.api.make_order(wallet_set_id=wallet_set, exchange=self.exchange, pair=str(self.pair),
+                                         side="buy", price=str(price or self.price), size=size,
+                                         client_order_id=client_order_id, **extra)
+
+    async def wallet(self, wallet_set: int, currency: str) -> tuple[D, D]:
+        """(balance, hold)."""
+        wallet = await self.api.get_wallet(wallet_set_id=wallet_set, exchange=self.exchange, currency=currency)
+        return D(wallet["balance"]), D(wallet["hold"])
+
+    async def order_where(self, order_id: str, condition: Any) -> dict[str, Any]:
+        """The order as get_order returns it, once ``condition(order)`` holds (wait for the fills
+        themselves: the order in memory is ahead of its records)."""
+        found: dict[str, Any] = {}
+
+        async def check() -> bool:
+            found.update(await self.api.get_order(order_id=order_id))
+            return condition(found)
+        async with asyncio.timeout(5):
+            while not await check():
+                await asyncio.sleep(0.01)
+        return found
+
+    def assertLedgerVerifies(self) -> None:
+        report = verify_ledger(self.server.database)
+        self.assertTrue(report.ok, report.as_json())
+
+    async def assertReconciled(self) -> None:
+        """The ledger's record of the real account equals the exchange's balances, with no difference."""
+        self.assertEqual(await self.account.reconcile(quiet=False), [])
+        balances = await self.account.balances()
+        for currency, total in balances.totals.items():
+            recorded, _ = self.server.trading.wallets.exchange_account(self.exchange, currency)
+            self.assertEqual(recorded, total, currency)
+
+    # -- the behaviours ---------------------------------------------------------------------------
+
+    async def test_an_order_placed_queried_partly_filled_amended_and_cancelled_settles_in_the_ledger(self):
+        ws = await self.live_set()
+        base, quote = self.pair.base, self.pair.quote
+        fee = 1 + self.server.trading._taker_fee(self.exchange, self.account.market(self.pair))
+        order = await self.buy(ws, "1000", "first")
+        self.assertEqual((order["status"], order["client_order_id"]), ("open", "first"))
+        self.assertIsNotNone(order["exchange_order_id"])
+        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote], 1000 * self.price * fee))
+        listed = await self.api.get_orders(wallet_set_id=ws)
+        self.assertEqual([o["id"] for o in listed["orders"]], [order["id"]])
+        # partly filled on the exchange: the fill reaches the order and the ledger
+        await self.fill(order, D(400))
+        filled = await self.order_where(order["id"], lambda o: len(o["fills"]) == 1)
+        self.assertEqual([(f["price"], f["size"], f["fee"], f["fee_currency"], f["liquidity"]) for f in filled["fills"]],
+                         [(str(self.price.normalize()), "400", str((400 * self.fee_rate).normalize()), base, "maker")])
+        self.assertEqual([e["to"] for e in filled["events"]], ["pending", "open", "partially_filled"])
+        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - 400 * self.price,
+                                                        1000 * self.price * fee - 400 * self.price))
+        self.assertEqual(await self.wallet(ws, base), (self.allocated[base] + 400 - 400 * self.fee_rate, 0))
+        # a smaller size at the same price; then a new price (on a new exchange order where the exchange must)
+        smaller = await self.api.amend_order(order_id=order["id"], size="800")
+        self.assertEqual((smaller["size"], smaller["status"]), ("800", "partially_filled"))
+        self.assertEqual(self.exchange_remaining(smaller), D(400))
+        self.assertEqual((await self.wallet(ws, quote))[1], (400 * self.price * fee).quantize(D("1e-18")))
+        moved = await self.api.amend_order(order_id=order["id"], price=str(self.lower))
+        self.assertEqual((moved["price"], moved["size"]), (str(self.lower.normalize()), "800"))
+        self.assertNotEqual(moved["exchange_order_id"], smaller["exchange_order_id"])
+        self.assertIn("queue priority lost", moved["reason"])
+        self.assertEqual((await self.wallet(ws, quote))[1], 400 * self.lower * fee)
+        await self.fill(moved, D(100))
+        await self.order_where(order["id"], lambda o: len(o["fills"]) == 2)
+        cancelled = await self.api.cancel_order(order_id=order["id"])
+        self.assertEqual((cancelled["status"], cancelled["filled_size"]), ("cancelled", "500"))
+        self.assertEqual([f["size"] for f in cancelled["fills"]], ["400", "100"])
+        spent = 400 * self.price + 100 * self.lower
+        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - spent, 0))
+        self.assertEqual(await self.wallet(ws, base), (self.allocated[base] + 500 - 500 * self.fee_rate, 0))
+        self.assertEqual((await self.api.get_orders(wallet_set_id=ws))["orders"], [])
+        self.assertLedgerVerifies()
+        await self.assertReconciled()
+
+    async def test_what_the_exchange_cannot_do_is_refused_before_anything_is_stored(self):
+        ws = await self.live_set()
+        with self.assertRaises(InvalidParameter) as raised:
+            await self.buy(ws, "1000", time_in_force="GTD", expire_time=self.clock() + 60)
+        self.assertEqual(raised.exception.field, "time_in_force")
+        self.assertEqual((await self.api.get_orders(wallet_set_id=ws, status="recent"))["orders"], [])
+        self.assertEqual(self.placements(), 0)
+
+    async def test_a_lost_answer_is_resolved_by_a_query_and_the_order_is_never_sent_twice(self):
+        ws = await self.live_set()
+        self.lose_next_placement()
+        order = await self.buy(ws, "1000", "lost")
+        self.assertEqual((order["status"], self.placements()), ("open", 1))
+        self.assertIsNotNone(order["exchange_order_id"])
+        again = await self.buy(ws, "1000", "lost")  # the strategy repeats itself: the same order
+        self.assertEqual((again["id"], self.placements()), (order["id"], 1))
+        await self.fill(order, D(1000))
+        done = await self.order_where(order["id"], lambda o: len(o["fills"]) == 1)
+        self.assertEqual((done["status"], done["filled_size"]), ("filled", "1000"))
+        self.assertLedgerVerifies()
+        await self.assertReconciled()
+
+    async def test_a_placement_that_never_arrived_is_rejected_once_the_exchange_cannot_take_it(self):
+        ws = await self.live_set()
+        self.fail_next_placement()
+        order = await self.buy(ws, "1000", "never")
+        self.assertEqual(order["status"], "pending")
+        self.assertIn("unconfirmed", order["reason"])
+        self.assertEqual(self.account.status()["unconfirmed_orders"], 1)
+        await asyncio.sleep(0.2)  # queried meanwhile: unknown, but its time is not over
+        self.assertEqual(self.server.trading.open[order["id"]].status.value, "pending")
+        self.clock.skip(self.account.adapter.recv_window + 2)
+        done = await self.order_where(order["id"], lambda o: o["status"] == "rejected")
+        self.assertIn("never reached", done["reason"])
+        self.assertEqual((await self.wallet(ws, self.pair.quote))[1], 0)
+        self.assertEqual(self.placements(), 1)
+        self.assertLedgerVerifies()
+
+    async def test_a_burst_of_200_orders_never_goes_past_the_order_limit(self):
+        ws = await self.live_set()
+        count, seconds = self.order_limit
+        orders = await asyncio.gather(*(self.buy(ws, "20", f"burst-{i}") for i in range(200)))
+        self.assertEqual({o["status"] for o in orders}, {"open"})
+        self.assertEqual(self.placements(), 200)
+        self.assertLessEqual(self.most_placements_in_window(), count)
+        self.assertGreaterEqual(self.most_placements_in_window(), count // 2)  # the limit was what paced them
+        cancelled = await self.api.cancel_all_orders(exchange=self.exchange)
+        self.assertEqual(len(cancelled["cancelled"]), 200)
+        self.assertEqual((await self.wallet(ws, self.pair.quote))[1], 0)
+        self.assertLedgerVerifies()
+
+    async def test_a_rate_limit_refusal_stops_every_call_for_the_time_given(self):
+        ws = await self.live_set()
+        for status, seconds in ((429, 30), (418, 120)):
+            with self.subTest(status=status):
+                self.refuse_next(status, seconds)
+                refused = await self.buy(ws, "100")
+                self.assertEqual(refused["status"], "rejected")
+                self.assertIn("rate limit", refused["reason"])
+                before = self.calls()
+                with self.assertRaises(RateLimited) as raised:
+                    await self.buy(ws, "100")
+                self.assertAlmostEqual(raised.exception.retry_after, seconds, delta=1)
+                status_now = (await self.api.get_exchanges())[self.exchange]
+                self.assertAlmostEqual(status_now["account"]["paused_for"], seconds, delta=1)
+                self.assertEqual(status_now["status"], "degraded")
+                self.assertEqual(self.calls(), before)  # nothing reached the exchange
+                self.clock.skip(seconds - 2)
+                with self.assertRaises(RateLimited):
+                    await self.buy(ws, "100")
+                self.clock.skip(2.5)
+                self.assertEqual((await self.buy(ws, "100"))["status"], "open")
+        self.assertLedgerVerifies()
+
+    async def test_a_restart_applies_the_fills_made_while_xwrap_was_down_once(self):
+        ws = await self.live_set()
+        resting = await self.buy(ws, "1000", "resting")
+        await self.fill(resting, D(300))
+        await self.order_where(resting["id"], lambda o: len(o["fills"]) == 1)
+        await self.server.stop()
+        await self.fill(resting, D(200))   # nobody listening
+        await self.fill(resting, D(100))
+        self.server = await self.start_server()
+        order = await self.api.get_order(order_id=resting["id"])
+        self.assertEqual((order["status"], order["filled_size"]), ("partially_filled", "600"))
+        self.assertEqual([f["size"] for f in order["fills"]], ["300", "200", "100"])
+        base, quote = self.pair.base, self.pair.quote
+        fee = 1 + self.server.trading._taker_fee(self.exchange, self.account.market(self.pair))
+        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - 600 * self.price,
+                                                        1000 * self.price * fee - 600 * self.price))
+        self.assertEqual(await self.wallet(ws, base), (self.allocated[base] + 600 - 600 * self.fee_rate, 0))
+        self.assertEqual(self.account.status()["differences"], [])  # the start-up reconciliation found none
+        await self.assertReconciled()
+        self.assertLedgerVerifies()
+        cancelled = await self.api.cancel_order(order_id=resting["id"])
+        self.assertEqual((cancelled["status"], cancelled["filled_size"]), ("cancelled", "600"))
+        self.assertLedgerVerifies()
+
+    async def test_money_arriving_outside_xwrap_is_reported_not_absorbed_silently(self):
+        await self.live_set()
+        published = self.server.bus.subscribe({"status"})
+        quote = self.pair.quote
+        with self.assertLogs("exchange_wrapper.service.trading", "WARNING") as logs:
+            await self.deposit(quote, D("0.25"))
+            await self.until(lambda: self.account.status()["differences"] == [
+                {"currency": quote, "total": str((self.balances[quote] + D("0.25")).normalize()),
+                 "difference": "0.25"}])
+        self.assertIn(f"0.25 {quote} more than the ledger expected", "\n".join(logs.output))
+        async with asyncio.timeout(1):  # published with the exchange's status
+            while True:
+                topic, payload = await published.get()
+                if payload["account"]["differences"][0].get("difference") == "0.25":
+                    break
+        self.assertEqual((topic, payload["exchange"]), ("status", self.exchange))
+        total, unallocated = self.server.trading.wallets.exchange_account(self.exchange, quote)
+        self.assertEqual((total, unallocated), (self.balances[quote] + D("0.25"),
+                                                self.balances[quote] + D("0.25") - self.allocated[quote]))
+        self.assertLedgerVerifies()
