@@ -77,3 +77,12 @@ class _StateCollector(Collector):
         for status, count in sorted(self.trading.transition_counts.items()):
             transitions.add_metric([status], count)
         yield transitions
+        paused = GaugeMetricFamily("xwrap_account_paused_seconds", "Seconds every call to a live exchange account "
+                                   "still waits after a 429/418", labels=["exchange"])
+        differences = CounterMetricFamily("xwrap_account_differences", "Differences the reconciliations of a live "
+                                          "exchange account found (and reported)", labels=["exchange"])
+        for exchange, account in sorted(self.trading.accounts.items()):
+            paused.add_metric([exchange], account.status()["paused_for"])
+            differences.add_metric([exchange], account.difference_count)
+        yield paused
+        yield differences

@@ -19,6 +19,7 @@ the simulator; the simulator and the account share a clock the tests can move fo
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 import time
 import unittest
@@ -298,6 +299,9 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
                 status_now = (await self.api.get_exchanges())[self.exchange]
                 self.assertAlmostEqual(status_now["account"]["paused_for"], seconds, delta=1)
                 self.assertEqual(status_now["status"], "degraded")
+                metrics = self.server.metrics.render().decode()
+                waiting = re.search(rf'xwrap_account_paused_seconds{{exchange="{self.exchange}"}} ([0-9.]+)', metrics)
+                self.assertAlmostEqual(float(waiting[1]), seconds, delta=1)
                 self.assertEqual(self.calls(), before)  # nothing reached the exchange
                 self.clock.skip(seconds - 2)
                 with self.assertRaises(RateLimited):
@@ -340,6 +344,8 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
                 {"currency": quote, "total": str((self.balances[quote] + D("0.25")).normalize()),
                  "difference": "0.25"}])
         self.assertIn(f"0.25 {quote} more than the ledger expected", "\n".join(logs.output))
+        self.assertIn(f'xwrap_account_differences_total{{exchange="{self.exchange}"}} {len(self.balances) + 1}.0',
+                      self.server.metrics.render().decode())  # the start-up's (the first deposit) and this one
         async with asyncio.timeout(1):  # published with the exchange's status
             while True:
                 topic, payload = await published.get()
