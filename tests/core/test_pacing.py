@@ -34,6 +34,15 @@ class TokenBucketTest(unittest.TestCase):
             binance.reserve(0.0, weight=6001)
         self.assertEqual(raised.exception.field, "weight")
 
+    def test_a_cap_takes_away_what_was_spent_elsewhere(self):
+        bucket = TokenBucket(RateLimit(10, 600), now=0.0)  # Binance's 1200 weight a minute, half as burst
+        bucket.reserve(0.0, 100)
+        bucket.cap(0.0, 600 - 550)  # the exchange counted 550: 450 more than this bucket spent
+        self.assertEqual(bucket.reserve(0.0, 50), 0.0)
+        self.assertAlmostEqual(bucket.reserve(0.0, 10), 1.0)
+        bucket.cap(0.0, 400)  # a cap never gives tokens back
+        self.assertAlmostEqual(bucket.reserve(0.0, 1), 1.1)
+
     def test_a_pause_holds_every_call_until_it_ends(self):
         bucket = TokenBucket(COINBASE_PUBLIC, now=0.0)
         bucket.pause(10.0, 30.0)
