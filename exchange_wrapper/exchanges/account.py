@@ -176,6 +176,8 @@ class LiveAccount:
         (cancel-all leaves them alone)."""
         adapter = self._ready()
         for order in orders:
+            if order.id in self._tracked:  # a retry: followed already
+                continue
             tracked = self._track(order, client_ids.get(order.id))
             for fill in fills.get(order.id, ()):
                 exchange_order_id = fill.cause.get("exchange_order_id")
@@ -194,7 +196,8 @@ class LiveAccount:
         """Ask the exchange about every followed order (after a gap in the stream, or polling)."""
         for tracked in list(self._tracked.values()):
             if tracked.order.status is not OrderStatus.PENDING:  # pending: placing, or the resolver's
-                await self._refresh(tracked)
+                async with self._lock:
+                    await self._refresh(tracked)
 
     async def run(self) -> None:
         """Reconcile the balances every ``reconcile_interval``, resolve unconfirmed placements,
@@ -311,13 +314,16 @@ class LiveAccount:
             try:
                 response = await self._send(amendment.request, fail_fast=True)
             except ExchangeUnavailable:
-                await self._find_replacement(tracked, amendment)
-                raise
+                if not await self._find_replacement(tracked, amendment, price, size):
+                    raise
+                return amendment.method
             at = self.clock()
             if response.status >= 300:
-                for report in adapter.partial_amend(response.body, at):
-                    await self._apply(tracked, report)
-                raise adapter.error(response)
+                error = adapter.error(response)
+                for report in adapter.partial_amend(response.body, at):  # cancelled, not replaced
+                    await self._apply(tracked, replace(report, reason=f"cancelled to be replaced, but {self.name} "
+                                                                      f"refused the new order: {error}"))
+                raise error
             reports = adapter.parse_amended(response.body, at, amendment)
             order.price, order.size = price, size
             if not amendment.in_place:
@@ -495,19 +501,24 @@ class LiveAccount:
             await self.owner.store_events([event])
         self._forget(tracked)
 
-    async def _find_replacement(self, tracked: _Tracked, amendment: Amendment) -> None:
-        """A cancel-replace without an answer: where the replacement exists, the order is it now;
-        else the old exchange order says what happened."""
-        if amendment.in_place:
-            return await self._refresh(tracked)
-        adapter = self._ready()
-        response = await self._send(adapter.query_request(tracked.order, amendment.client_id), fail_fast=False)
-        if response.status < 300:
-            report = adapter.parse_order(response.body, self.clock())
-            await self._refresh(tracked)  # the replaced order's fills (its cancel is not final for ours)
-            await self._switch(tracked, amendment, report.exchange_order_id)
-            return await self._apply(tracked, report)
+    async def _find_replacement(self, tracked: _Tracked, amendment: Amendment, price: Decimal,
+                                size: Decimal) -> bool:
+        """An amend without an answer: whether it happened. A replacement the exchange has (asked by
+        its client id) becomes the order; otherwise the order is as the exchange says now."""
+        adapter, order = self._ready(), tracked.order
+        if not amendment.in_place:
+            response = await self._send(adapter.query_request(order, amendment.client_id), fail_fast=False)
+            if response.status < 300:
+                replacement, replaced_id = adapter.parse_order(response.body, self.clock()), tracked.client_id
+                order.price, order.size = price, size
+                await self._switch(tracked, amendment, replacement.exchange_order_id)
+                old = await self._send(adapter.query_request(order, replaced_id), fail_fast=False)
+                if old.status < 300:  # the replaced exchange order: its fills only
+                    await self._apply(tracked, adapter.parse_order(old.body, self.clock()))
+                await self._apply(tracked, replacement)
+                return True
         await self._refresh(tracked)
+        return False
 
     async def _switch(self, tracked: _Tracked, amendment: Amendment, exchange_order_id: str | None) -> None:
         """The order now lives on the exchange under the amendment's client id, as
@@ -588,6 +599,9 @@ class LiveAccount:
                 reason = "connection closed"
             except (*CONNECTION_ERRORS, _StreamEnded, XWrapError, ValueError) as error:
                 reason = f"{type(error).__name__}: {error}" if isinstance(error, CONNECTION_ERRORS) else str(error)
+            except Exception as error:  # a bug must not end the stream
+                log.exception("%s user data stream failed", self.name)
+                reason = f"{type(error).__name__}: {error}"
             self.stream_state = f"down: {reason}"
             log.warning("%s user data stream down: %s", self.name, reason)
             await self.sleep(self.backoff.next_delay())
@@ -685,6 +699,8 @@ class LiveAccount:
                 await job()
             except XWrapError as error:
                 log.warning("%s account: %s", self.name, error)
+            except Exception:  # one bad round must not end the job
+                log.exception("%s account: %s failed", self.name, getattr(job, "__name__", job))
 
     def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task:
         task = asyncio.ensure_future(coroutine)

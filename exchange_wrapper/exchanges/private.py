@@ -227,6 +227,11 @@ class PrivateAdapter:
         then its replacement."""
         raise NotImplementedError
 
+    def partial_amend(self, body: str, at: float) -> list[OrderReport]:
+        """The reports of what a refused cancel-replace did all the same (the order cancelled, its
+        replacement refused); none by default."""
+        return []
+
     def parse_fills(self, body: str, at: float) -> list[Fill]:
         """Fills of a fills query (``order_id`` empty; ``cause`` names the exchange order)."""
         raise NotImplementedError

@@ -5,6 +5,7 @@ cancel-replace, which xWrap does by cancelling and placing."""
 import json
 from decimal import Decimal as D
 
+from exchange_wrapper.core.errors import ExchangeRejected
 from exchange_wrapper.core.pairs import Pair
 from tests.service.live_case import LiveTradingCase
 from tests.simulator.binance_private import API_KEY, API_SECRET, BinanceExchange
@@ -70,6 +71,38 @@ class BinanceLiveTradingTest(LiveTradingCase):
         return self.sim_order(order).remaining
 
 
+    async def test_a_cancel_replace_whose_new_order_is_refused_leaves_the_order_cancelled(self):
+        ws = await self.live_set()
+        order = await self.buy(ws, "1000", "maker", post_only=True)
+        with self.assertRaises(ExchangeRejected) as raised:  # 0.0000064 would take the ask at 0.00000638
+            await self.api.amend_order(order_id=order["id"], price="0.0000064")
+        self.assertIn("Order cancel-replace partially failed. (code -2021)", raised.exception.message)
+        gone = await self.api.get_order(order_id=order["id"])
+        self.assertEqual((gone["status"], gone["price"]), ("cancelled", "0.0000063"))
+        self.assertIn("refused the new order", gone["reason"])
+        self.assertEqual(await self.wallet(ws, "BTC"), (self.allocated["BTC"], 0))
+        self.assertEqual(self.sim_order(order).status, "cancelled")
+        self.assertLedgerVerifies()
+
+
+    async def test_a_cancel_replace_whose_answer_is_lost_is_found_by_its_new_client_id(self):
+        ws = await self.live_set()
+        order = await self.buy(ws, "1000", "moving")
+        await self.fill(order, D(100))
+        await self.order_where(order["id"], lambda o: len(o["fills"]) == 1)
+        self.sim.lose_next("POST", "/api/v3/order/cancelReplace")
+        moved = await self.api.amend_order(order_id=order["id"], price=str(self.lower))
+        new = self.sim_order(moved)
+        self.assertEqual((moved["price"], moved["status"], new.price, new.quantity, new.client_id.endswith("-1")),
+                         (str(self.lower), "partially_filled", self.lower, D(900), True))
+        self.assertEqual(self.sim.account.orders[int(order["exchange_order_id"])].status, "cancelled")
+        self.assertEqual(self.sim.calls.count("POST", "/api/v3/order/cancelReplace"), 1)
+        await self.fill(moved, D(900))
+        done = await self.order_where(order["id"], lambda o: len(o["fills"]) == 2)
+        self.assertEqual((done["status"], done["filled_size"]), ("filled", "1000"))
+        self.assertLedgerVerifies()
+        await self.assertReconciled()
+
 class BinanceWithoutCancelReplaceTest(BinanceLiveTradingTest):
     """LRCBTC as the 2021 capture lists it: no amendAllowed, no cancelReplaceAllowed."""
 
@@ -109,6 +142,8 @@ class BinanceWithoutCancelReplaceTest(BinanceLiveTradingTest):
     test_a_restart_applies_the_fills_made_while_xwrap_was_down_once = None
     test_money_arriving_outside_xwrap_is_reported_not_absorbed_silently = None
     test_what_the_exchange_cannot_do_is_refused_before_anything_is_stored = None
+    test_a_cancel_replace_whose_new_order_is_refused_leaves_the_order_cancelled = None
+    test_a_cancel_replace_whose_answer_is_lost_is_found_by_its_new_client_id = None
 
 
 del LiveTradingCase  # only its subclasses run
