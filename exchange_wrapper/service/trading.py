@@ -39,7 +39,7 @@ from ..exchanges.account import LiveAccount
 from ..exchanges.private import AccountBalances
 from ..marketdata.hub import MarketDataHub
 from ..storage.orders import OrderStore
-from ..storage.wallets import WalletStore
+from ..storage.wallets import WalletBalance, WalletStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -149,7 +149,8 @@ class Trading:
 
     async def make_order(self, request: OrderRequest) -> Order:
         """Place an order; a repeated client order id returns the order it made first."""
-        wallet_set = await self.db(self.wallets.wallet_set, request.wallet_set_id)
+        wallet_set = (self.wallets.known_wallet_set(request.wallet_set_id)
+                      or await self.db(self.wallets.wallet_set, request.wallet_set_id))
         if request.client_order_id is not None:
             existing = await self.db(self.orders.by_client_order_id, wallet_set.id, request.client_order_id)
             if existing is not None:
@@ -490,7 +491,7 @@ class Trading:
         if not events:
             return
         involved = {e.order_id: self.open[e.order_id] for e in events if e.order_id in self.open}
-        await self.db(self.orders.record, events, involved)
+        balances = await self.db(self.orders.record, events, involved)
         for event in events:
             order = involved[event.order_id]
             if event.fill is None or event.previous is not event.status:
@@ -504,12 +505,15 @@ class Trading:
             if not order.is_open:
                 self.open.pop(order.id, None)
                 self.live.discard(order.id)
-        await self.publish_wallets({(o.wallet_set_id, o.exchange) for o in involved.values()})
+        await self.publish_wallets({(o.wallet_set_id, o.exchange) for o in involved.values()}, balances)
 
-    async def publish_wallets(self, changed: set[tuple[int, str]]) -> None:
-        """Publish the balances of the (wallet set, exchange) pairs whose money moved."""
+    async def publish_wallets(self, changed: set[tuple[int, str]],
+                              known: dict[int, list[WalletBalance]] | None = None) -> None:
+        """Publish the balances of the (wallet set, exchange) pairs whose money moved; ``known``:
+        balances by wallet set that the caller read already (the rest are read)."""
         for wallet_set_id, exchange in sorted(changed):
-            balances = await self.db(self.wallets.balances, wallet_set_id)
+            balances = (known[wallet_set_id] if known and wallet_set_id in known
+                        else await self.db(self.wallets.balances, wallet_set_id))
             self.publish("wallets", {"wallet_set_id": wallet_set_id, "exchange": exchange,
                                      "wallets": [b.as_json() for b in balances if b.exchange == exchange]})
 

@@ -3,6 +3,8 @@
 Call :func:`open_database` once at start-up; it binds the models to the database it returns,
 creates the schema on first start and upgrades an older one. Connections are per thread
 (peewee opens one on a thread's first query); :func:`close_database` closes the caller's.
+On PostgreSQL a transaction's writes whose results nobody reads can be sent with the next
+statement (:class:`PipelinedPostgresDatabase`): an order's transaction takes a few round trips.
 """
 from __future__ import annotations
 
@@ -181,7 +183,84 @@ def _postgres(url: str) -> PostgresqlDatabase:
     params["host"] = parts.hostname
     if port is not None:
         params["port"] = port
-    return PostgresqlDatabase(name, field_types={"MONEY": MONEY_COLUMN["postgresql"]}, **params)
+    return PipelinedPostgresDatabase(name, field_types={"MONEY": MONEY_COLUMN["postgresql"]}, **params)
+
+
+class PipelinedPostgresDatabase(PostgresqlDatabase):
+    """PostgreSQL with fewer round trips: a transaction's ``BEGIN`` and the statements queued with
+    :meth:`defer` go to the server together with the next statement, or with the ``COMMIT``.
+
+    A queued statement that fails therefore raises from a later call inside its transaction
+    (which then rolls back as usual). What was queued inside a savepoint that rolls back is dropped.
+    """
+
+    def __init__(self, *args: object, **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self._queues = threading.local()  # per thread, as the connections
+
+    def defer(self, sql: str, params: tuple | list) -> None:
+        """Send ``sql`` with the next statement (run it now outside a transaction)."""
+        if self.transaction_depth() == 0:
+            self.execute_sql(sql, params)
+        else:
+            self._queue().statements.append((sql, tuple(params)))
+
+    def execute_sql(self, sql: str, params: tuple | list | None = None) -> object:
+        queue = self._queue()
+        if queue.statements:
+            if sql.startswith("ROLLBACK TO SAVEPOINT"):  # the queue holds only what came after the SAVEPOINT
+                queue.statements.clear()
+            else:
+                queue.statements.append((sql, tuple(params or ())))
+                sql = ";\n".join(text for text, _ in queue.statements)
+                params = tuple(value for _, values in queue.statements for value in values)
+                queue.statements.clear()
+        queue.begin_unsent = False
+        return super().execute_sql(sql, params)
+
+    def begin(self, isolation_level: object = None) -> None:
+        self.connection()  # connect now: connecting later would reset the thread's transaction stack
+        level = isolation_level or self._isolation_level
+        queue = self._queue()
+        queue.statements.append(("BEGIN" if not level else
+                                  f"BEGIN TRANSACTION ISOLATION LEVEL {self._adapter.isolation_level_str(level)}", ()))
+        queue.begin_unsent = True
+
+    def commit(self) -> None:
+        queue = self._queue()
+        if queue.begin_unsent and len(queue.statements) == 1:  # nothing but the BEGIN: nothing to send
+            queue.clear()
+        else:
+            self.execute_sql("COMMIT")
+
+    def rollback(self) -> None:
+        queue = self._queue()
+        unsent = queue.begin_unsent  # then the server has seen nothing of the transaction
+        queue.clear()
+        if not unsent:
+            super().rollback()
+
+    def close(self) -> bool:
+        self._queue().clear()
+        return super().close()
+
+    def _queue(self) -> _Queue:
+        queue = getattr(self._queues, "queue", None)
+        if queue is None:
+            queue = self._queues.queue = _Queue()
+        return queue
+
+
+class _Queue:
+    """One thread's statements waiting to be sent, and whether its BEGIN is among them."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, tuple]] = []
+        self.begin_unsent = False
+
+    def clear(self) -> None:
+        self.statements.clear()
+        self.begin_unsent = False
 
 
 def _first_line(exc: BaseException) -> str:

@@ -12,6 +12,7 @@ them to the one it opens (one open database per process).
 """
 from __future__ import annotations
 
+import re
 import time
 from decimal import Decimal, localcontext
 
@@ -23,7 +24,7 @@ from peewee import (
 from ..core.ledger import (
     EXACT, MAX_INTEGER_DIGITS, MAX_PLACES, Mode, TransactionKind, amount_text, storable_amount,
 )
-from ..core.money import ZERO
+from ..core.money import ZERO, format_decimal
 
 WALLET_SET_MODES = tuple(mode.value for mode in Mode)
 TRANSACTION_KINDS = tuple(kind.value for kind in TransactionKind)
@@ -42,22 +43,41 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+def money_param(value: Decimal | int, field: str) -> str:
+    """An amount as a MONEY column is written (the canonical text); refused if it does not fit
+    (:func:`~exchange_wrapper.core.ledger.storable_amount`, here checked on the text)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = Decimal(value)
+    if not isinstance(value, Decimal) or not value.is_finite():
+        storable_amount(value, field)  # raises
+    text = format_decimal(value)
+    integer, _, fraction = text.lstrip("-").partition(".")
+    if len(fraction) > MAX_PLACES or len(integer) > MAX_INTEGER_DIGITS:
+        storable_amount(value, field)  # raises
+    return text
+
+
+#: The text :func:`money_param` writes: plain notation, no trailing zeros ("0", "-0.5", "100").
+_CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?")
+
+
+def money_value(value: str | Decimal) -> Decimal:
+    """A MONEY column as read (text on SQLite, NUMERIC on PostgreSQL) as its canonical Decimal."""
+    if type(value) is str and _CANONICAL.fullmatch(value) and value != "-0":
+        return Decimal(value)
+    return Decimal(amount_text(Decimal(value)))
+
+
 class MoneyField(Field):
     """An exact Decimal amount (never REAL: SQLite's DECIMAL affinity would store a float)."""
 
     field_type = "MONEY"
 
     def db_value(self, value: Decimal | int | None) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = Decimal(value)
-        return amount_text(storable_amount(value, self.name))
+        return None if value is None else money_param(value, self.name)
 
     def python_value(self, value: str | Decimal | None) -> Decimal | None:
-        if value is None:
-            return None
-        return Decimal(amount_text(Decimal(value)))
+        return None if value is None else money_value(value)
 
 
 class TimestampField(BigIntegerField):

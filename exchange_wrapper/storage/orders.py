@@ -2,7 +2,9 @@
 
 An order row, its first event and its wallet hold are written in one transaction; so are a fill,
 its ledger settlement, the order's new state and, when the order is done, the release of what
-remains of its hold. Nothing is half-written.
+remains of its hold. Nothing is half-written. The ledger operations run inside these
+transactions (no savepoint of their own: any error rolls the whole back), and the statements
+are built once (:mod:`.sql`).
 """
 from __future__ import annotations
 
@@ -11,15 +13,15 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from peewee import Database, IntegrityError
+from peewee import Database
 
 from ..core.errors import Conflict, InvalidParameter, OrderNotFound
 from ..core.ledger import FillTerms
 from ..core.orders import Fill, Liquidity, Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
 from ..core.pairs import Pair
-from . import models
-from .models import now_us
-from .wallets import WalletStore
+from . import models, sql
+from .models import money_value, now_us
+from .wallets import WalletBalance, WalletStore
 
 OPEN_STATUSES = ("pending", "open", "partially_filled")
 
@@ -47,45 +49,48 @@ class OrderStore:
         the exchange. Raises InsufficientFunds (nothing written) if the set cannot cover the hold,
         Conflict if the client order id is taken."""
         with self.wallets.transaction():
-            try:
-                with self.db.atomic():
-                    row = models.Order.create(
-                        client_order_id=order.client_order_id, wallet_set=order.wallet_set_id, mode=mode,
-                        exchange=order.exchange, pair=order.pair, side=order.side.value, type=order.type.value,
-                        size=order.size, funds=order.funds, price=order.price, stop_price=order.stop_price,
-                        time_in_force=order.time_in_force.value, expire_time=to_us(order.expire_time),
-                        post_only=order.post_only, status=order.status.value, created_at=to_us(order.created_at),
-                        updated_at=to_us(order.created_at), exchange_client_id=exchange_client_id)
-            except IntegrityError:
+            self.wallets.wallet_set(order.wallet_set_id)  # NotFound before anything is written
+            created_at = to_us(order.created_at)
+            order_id = _INSERT_ORDER(
+                self.db, client_order_id=order.client_order_id, wallet_set=order.wallet_set_id, mode=mode,
+                exchange=order.exchange, pair=order.pair, side=order.side.value, type=order.type.value,
+                size=order.size, funds=order.funds, price=order.price, stop_price=order.stop_price,
+                time_in_force=order.time_in_force.value, expire_time=to_us(order.expire_time),
+                post_only=order.post_only, status=order.status.value, created_at=created_at,
+                updated_at=created_at, exchange_client_id=exchange_client_id)
+            if order_id is None:
                 raise Conflict(f"client order id {order.client_order_id!r} is taken in wallet set "
-                               f"{order.wallet_set_id}") from None
-            order.id = str(row.id)
-            models.OrderEvent.create(order=row.id, from_status=None, to_status=order.status.value,
-                                     at=row.created_at, reason="")
+                               f"{order.wallet_set_id}")
+            order.id = str(order_id)
+            _INSERT_EVENT.defer(self.db, order=order_id, from_status=None, to_status=order.status.value,
+                                at=created_at, reason="")
             if hold is not None:
                 currency, amount = hold
-                self.wallets.place_hold(order.wallet_set_id, order.exchange, currency, amount, order.id)
+                self.wallets._place_hold(order.wallet_set_id, order.exchange, currency, amount, order.id,
+                                         new_order=True)
         return order
 
-    def record(self, events: Iterable[OrderEvent], orders: dict[str, Order]) -> None:
+    def record(self, events: Iterable[OrderEvent], orders: dict[str, Order]) -> dict[int, list[WalletBalance]]:
         """Persist engine events in one transaction: transitions, fills with their settlement, and
         the release of a finished order's hold. ``orders`` maps the ids to the orders as they
-        stand after the events."""
+        stand after the events. Returns the balances of the orders' wallet sets as this
+        transaction leaves them (as :meth:`WalletStore.balances` by wallet set id)."""
         events = list(events)
         if not events:
-            return
+            return {}
         with self.wallets.transaction():
             for event in events:
                 order = orders[event.order_id]
                 if event.fill is not None:
                     self._record_fill(order, event.fill)
                 if event.fill is None or event.previous is not event.status:
-                    models.OrderEvent.create(order=int(order.id), from_status=event.previous.value,
-                                             to_status=event.status.value, at=to_us(event.at), reason=event.reason)
+                    _INSERT_EVENT.defer(self.db, order=int(order.id), from_status=event.previous.value,
+                                        to_status=event.status.value, at=to_us(event.at), reason=event.reason)
                 if event.status.is_final:
-                    self.wallets.release_hold(order.wallet_set_id, order.id)
-            for order_id in {e.order_id for e in events}:
+                    self.wallets._release_hold(order.wallet_set_id, order.id)
+            for order_id in dict.fromkeys(e.order_id for e in events):
                 self._save_state(orders[order_id])
+            return {ws: self.wallets.balances(ws) for ws in sorted({orders[e.order_id].wallet_set_id for e in events})}
 
     def save(self, order: Order) -> None:
         """Write ``order``'s state as it stands (a live order amended on the exchange)."""
@@ -105,21 +110,17 @@ class OrderStore:
         return {str(row.id): row.exchange_client_id for row in query}
 
     def _record_fill(self, order: Order, fill: Fill) -> None:
-        models.Fill.create(order=int(order.id), trade_id=fill.trade_id, price=fill.price, size=fill.size,
+        _INSERT_FILL.defer(self.db, order=int(order.id), trade_id=fill.trade_id, price=fill.price, size=fill.size,
                            fee=fill.fee, fee_currency=fill.fee_currency, liquidity=fill.liquidity.value,
                            at=to_us(fill.at), cause=json.dumps(fill.to_json()["cause"]))
         terms = FillTerms.parse(Pair.parse(order.pair), order.side.value, fill.price, fill.size, fill.fee,
                                 fill.fee_currency)
-        self.wallets.settle_fill(order.wallet_set_id, order.exchange, order.id, terms,
-                                 f"{order.id}/{fill.trade_id}")
+        self.wallets._settle_fill(order.wallet_set_id, order.exchange, order.id, terms, f"{order.id}/{fill.trade_id}")
 
     def _save_state(self, order: Order) -> None:
-        models.Order.update(
-            status=order.status.value, size=order.size, price=order.price, triggered=order.triggered,
-            filled_size=order.filled_size,
-            executed_value=order.executed_value, fees=order.fees, reject_reason=order.reason or None,
-            exchange_order_id=order.exchange_order_id, updated_at=to_us(order.updated_at),
-        ).where(models.Order.id == int(order.id)).execute()
+        _SAVE_STATE(self.db, int(order.id), order.status.value, order.size, order.price, order.triggered,
+                    order.filled_size, order.executed_value, order.fees, order.reason or None,
+                    order.exchange_order_id, to_us(order.updated_at))
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -130,9 +131,8 @@ class OrderStore:
         return self._load([row])[0]
 
     def by_client_order_id(self, wallet_set_id: int, client_order_id: str) -> Order | None:
-        row = models.Order.get_or_none(models.Order.wallet_set == wallet_set_id,
-                                       models.Order.client_order_id == client_order_id)
-        return None if row is None else self._load([row])[0]
+        found = sql.rows(self.db, _BY_CLIENT_ORDER_ID, (wallet_set_id, client_order_id))
+        return self.get(found[0][0]) if found else None
 
     def find(self, *, wallet_set_id: int | None = None, exchange: str | None = None, pair: str | None = None,
              open_only: bool = False, mode: str | None = None, before: int | None = None,
@@ -156,10 +156,14 @@ class OrderStore:
     def fills(self, order_ids: Iterable[str]) -> dict[str, list[Fill]]:
         keys = [_order_key(i) for i in order_ids]
         out: dict[str, list[Fill]] = {str(k): [] for k in keys}
-        if not keys:
-            return out
-        for row in models.Fill.select().where(models.Fill.order.in_(keys)).order_by(models.Fill.id):
-            out[str(row.order_id)].append(_fill(row))
+        for start in range(0, len(keys), _FILLS_CHUNK):
+            chunk = keys[start:start + _FILLS_CHUNK]
+            template = _FILLS + (f"IN ({', '.join('?' * len(chunk))})" if len(chunk) > 1 else "= ?") + " ORDER BY id"
+            for order_id, trade_id, price, size, fee, fee_currency, liquidity, at, cause in sql.rows(
+                    self.db, template, chunk):
+                out[str(order_id)].append(Fill(str(order_id), trade_id, money_value(price), money_value(size),
+                                               money_value(fee), fee_currency, Liquidity(liquidity), to_seconds(at),
+                                               json.loads(cause)))
         return out
 
     def events(self, order_id: object) -> list[dict[str, Any]]:
@@ -198,6 +202,12 @@ def _order(row: models.Order, fills: list[Fill]) -> Order:
     return order
 
 
-def _fill(row: models.Fill) -> Fill:
-    return Fill(str(row.order_id), row.trade_id, row.price, row.size, row.fee, row.fee_currency,
-                Liquidity(row.liquidity), to_seconds(row.at), json.loads(row.cause))
+_INSERT_ORDER = sql.Insert(models.Order, ignore_conflicts=True)  # None: the client order id is taken
+_INSERT_EVENT = sql.Insert(models.OrderEvent)
+_INSERT_FILL = sql.Insert(models.Fill)
+_SAVE_STATE = sql.Update(models.Order, ("status", "size", "price", "triggered", "filled_size", "executed_value", "fees",
+                                        "reject_reason", "exchange_order_id", "updated_at"))
+_BY_CLIENT_ORDER_ID = 'SELECT id FROM "orders" WHERE wallet_set_id = ? AND client_order_id = ?'
+_FILLS = ('SELECT order_id, trade_id, price, size, fee, fee_currency, liquidity, at, cause FROM "fill" '
+          "WHERE order_id ")
+_FILLS_CHUNK = 500  # order ids per statement (SQLite limits the parameters of one)

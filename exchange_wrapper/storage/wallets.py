@@ -9,6 +9,10 @@ Locking: on SQLite the transaction begins IMMEDIATE (one writer at a time, taken
 first read); on PostgreSQL the rows are locked with SELECT ... FOR UPDATE in one fixed order
 (exchange accounts, then wallets by wallet set, exchange, currency), so two operations never
 wait on each other in a circle. Lock conflicts are retried a bounded number of times.
+
+The statements an order runs (locks, ledger entries, projections, balances) are SQL text built
+once (:mod:`.sql`); a wallet set, which is never deleted and never changes mode, is read once
+and then known.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any, TypeVar
 
-from peewee import Database, IntegrityError, PeeweeException, Tuple
+from peewee import Database, IntegrityError, PeeweeException
 
 from ..core import ledger
 from ..core.errors import Conflict, DatabaseUnavailable, InvalidParameter, NotFound, UnknownExchange
@@ -30,8 +34,11 @@ from ..core.ledger import (
 )
 from ..core.money import ZERO
 from ..exchanges import EXCHANGE_NAMES
+from . import sql
 from .database import is_lock_conflict, is_postgres, write_transaction
-from .models import ExchangeAccount, Hold, LedgerPosting, LedgerTransaction, Wallet, WalletSet, now_us
+from .models import (
+    ExchangeAccount, Hold, LedgerPosting, LedgerTransaction, Wallet, WalletSet, money_param, money_value, now_us,
+)
 
 #: ``price(exchange, currency)``: the USD value of one unit, or None when no price is known.
 PriceLookup = Callable[[str, str], Decimal | None]
@@ -90,18 +97,58 @@ class LedgerEntry:
                              for p in self.postings]}
 
 
+class _WalletRow:
+    """A locked Wallet row as read, changed in memory until :meth:`WalletStore._record` saves it."""
+
+    __slots__ = ("id", "balance", "hold", "changed")
+
+    def __init__(self, id: int, balance: Decimal, hold: Decimal):
+        self.id, self.balance, self.hold, self.changed = id, balance, hold, False
+
+
+class _AccountRow:
+    """A locked ExchangeAccount row (as :class:`_WalletRow`)."""
+
+    __slots__ = ("id", "total", "unallocated", "changed")
+
+    def __init__(self, id: int, total: Decimal, unallocated: Decimal):
+        self.id, self.total, self.unallocated, self.changed = id, total, unallocated, False
+
+
+@dataclass(slots=True)
+class _HoldRow:
+    id: int
+    exchange: str
+    currency: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class _Projection:
+    """A projection table locked by key: its key and amount columns and the row class."""
+
+    table: str
+    keys: tuple[str, ...]
+    amounts: tuple[str, ...]
+    row: type
+
+
+_WALLETS = _Projection("wallet", ("wallet_set_id", "exchange", "currency"), ("balance", "hold"), _WalletRow)
+_ACCOUNTS = _Projection("exchange_account", ("exchange", "currency"), ("total", "unallocated"), _AccountRow)
+
+
 class _Locked:
     """The projection rows one write transaction has locked, and the balances they show."""
 
-    def __init__(self, wallets: dict[tuple[int, str, str], Wallet],
-                 exchange_accounts: dict[tuple[str, str], ExchangeAccount], holds: list[Hold]):
-        self.wallets, self.exchange_accounts = wallets, exchange_accounts
-        self.holds = {(h.wallet_set_id, h.order_ref): h for h in holds}
+    def __init__(self, wallets: dict[tuple[int, str, str], _WalletRow],
+                 exchange_accounts: dict[tuple[str, str], _AccountRow], holds: dict[tuple[int, str], _HoldRow]):
+        self.wallets, self.exchange_accounts, self.holds = wallets, exchange_accounts, holds
 
     def balances(self) -> dict[Account, Decimal]:
-        out = {Account.available(*key): row.available for key, row in self.wallets.items()}
-        out.update((Account.hold(h.wallet_set_id, h.exchange, h.currency, h.order_ref), h.amount)
-                   for h in self.holds.values())
+        with localcontext(EXACT):
+            out = {Account.available(*key): row.balance - row.hold for key, row in self.wallets.items()}
+        out.update((Account.hold(ws, h.exchange, h.currency, order), h.amount)
+                   for (ws, order), h in self.holds.items())
         out.update((Account(AccountKind.UNALLOCATED, *key), row.unallocated)
                    for key, row in self.exchange_accounts.items())
         return out
@@ -116,6 +163,7 @@ class WalletStore:
 
     def __init__(self, db: Database, *, clock: Callable[[], int] = now_us, attempts: int = 8):
         self.db, self.clock, self.attempts = db, clock, attempts
+        self._known: dict[int | str, WalletSetInfo] = {}  # committed wallet sets by id and by name
 
     def transaction(self) -> AbstractContextManager:
         """A write transaction to group store calls with the caller's own writes (e.g. a Fill row
@@ -140,6 +188,11 @@ class WalletStore:
     def wallet_set(self, key: int | str) -> WalletSetInfo:
         """The wallet set with this id (int) or name (str); :class:`NotFound` otherwise."""
         return self._find(key)
+
+    def known_wallet_set(self, key: int | str) -> WalletSetInfo | None:
+        """The wallet set if this store has read it before (no database call: safe on any thread,
+        e.g. the event loop's), else None; :meth:`wallet_set` reads it."""
+        return self._known.get(key)
 
     def wallet_sets(self) -> list[WalletSetInfo]:
         return [_info(row) for row in WalletSet.select().order_by(WalletSet.id)]
@@ -176,35 +229,14 @@ class WalletStore:
     def place_hold(self, wallet_set: int | str, exchange: str, currency: str, amount: Decimal,
                    order: str) -> LedgerEntry:
         """Reserve available funds for ``order`` (adding to its hold if it has one, same currency)."""
-        _check_exchange(exchange)
-
-        def hold() -> LedgerEntry:
-            ws = self._find(wallet_set)
-            locked = self._lock(wallets=[(ws.id, exchange, currency)], hold=(ws.id, order))
-            existing = locked.holds.get((ws.id, order))
-            if existing and (existing.exchange, existing.currency) != (exchange, currency):
-                raise Conflict(f"order {order!r} already holds {existing.currency} on {existing.exchange}")
-            return self._record(ledger.place_hold(ws.ref, exchange, currency, amount, order,
-                                                  locked.balances()), locked)
-        return self._write(hold)
+        return self._write(lambda: self._place_hold(wallet_set, exchange, currency, amount, order))
 
     def release_hold(self, wallet_set: int | str, order: str, amount: Decimal | None = None) -> LedgerEntry | None:
         """Return ``amount`` (default: all that remains) of ``order``'s hold to available.
 
         ``None`` when nothing remains to release (calling it twice is harmless).
         """
-        def release() -> LedgerEntry | None:
-            ws = self._find(wallet_set)
-            row = Hold.get_or_none(Hold.wallet_set == ws.id, Hold.order_ref == order)
-            if row is None:
-                if amount is None:
-                    return None
-                raise NotFound("hold", order)
-            locked = self._lock(wallets=[(ws.id, row.exchange, row.currency)], hold=(ws.id, order))
-            transaction = ledger.release_hold(ws.ref, row.exchange, row.currency, order, locked.balances(),
-                                              amount)
-            return None if transaction is None else self._record(transaction, locked)
-        return self._write(release)
+        return self._write(lambda: self._release_hold(wallet_set, order, amount))
 
     def settle_fill(self, wallet_set: int | str, exchange: str, order: str, fill: FillTerms,
                     reference: str) -> LedgerEntry:
@@ -214,18 +246,7 @@ class WalletStore:
         the same reference raises :class:`Conflict`. Release what remains of the hold when the
         order is done.
         """
-        _check_exchange(exchange)
-
-        def settle() -> LedgerEntry:
-            ws = self._find(wallet_set)
-            currencies = {fill.pair.base, fill.pair.quote, fill.fee_currency}
-            locked = self._lock(wallets=[(ws.id, exchange, c) for c in currencies], hold=(ws.id, order))
-            if LedgerTransaction.select().where(LedgerTransaction.kind == TransactionKind.FILL.value,
-                                                LedgerTransaction.reference == reference).exists():
-                raise Conflict(f"fill {reference!r} is settled already")
-            return self._record(ledger.settle_fill(ws.ref, exchange, order, fill, reference,
-                                                   locked.balances()), locked)
-        return self._write(settle)
+        return self._write(lambda: self._settle_fill(wallet_set, exchange, order, fill, reference))
 
     def reconcile(self, exchange: str, currency: str, total: Decimal) -> LedgerEntry | None:
         """Record that the real ``exchange`` account holds ``total`` of ``currency`` now.
@@ -245,13 +266,13 @@ class WalletStore:
                     .where(WalletSet.mode == Mode.LIVE.value, Wallet.exchange == exchange,
                            Wallet.currency == currency))
             wallets = self._lock(wallets=[(w.wallet_set_id, w.exchange, w.currency) for w in live]).wallets
-            locked = _Locked(wallets, accounts, [])
+            locked = _Locked(wallets, accounts, {})
             account = accounts[(exchange, currency)]
             transaction = ledger.reconcile(exchange, currency, total, account.unallocated,
                                            _sum(w.balance for w in locked.wallets.values()))
             entry = None if transaction is None else self._record(transaction, locked)
-            account.total, account.reconciled_at = total, self.clock()
-            account.save(only=[ExchangeAccount.total, ExchangeAccount.reconciled_at])
+            (ExchangeAccount.update(total=total, reconciled_at=self.clock())
+             .where(ExchangeAccount.id == account.id).execute())
             return entry
         return self._write(record)
 
@@ -260,15 +281,19 @@ class WalletStore:
     def balances(self, wallet_set: int | str, price: PriceLookup | None = None) -> list[WalletBalance]:
         """The set's wallets by exchange and currency; ``usd_value`` where ``price`` knows one (USD is 1)."""
         ws = self._find(wallet_set)
-        rows = Wallet.select().where(Wallet.wallet_set == ws.id).order_by(Wallet.exchange, Wallet.currency)
-        return [WalletBalance(w.exchange, w.currency, w.balance, w.hold, w.available,
-                              _usd_value(w.exchange, w.currency, w.balance, price)) for w in rows]
+        out = []
+        with localcontext(EXACT):
+            for exchange, currency, balance, hold in sql.rows(self.db, _BALANCES, (ws.id,)):
+                balance, hold = money_value(balance), money_value(hold)
+                out.append(WalletBalance(exchange, currency, balance, hold, balance - hold,
+                                         _usd_value(exchange, currency, balance, price)))
+        return out
 
     def held(self, wallet_set: int | str, order: str) -> Decimal:
         """What remains on hold for ``order`` (zero if it never had a hold)."""
         ws = self._find(wallet_set)
-        row = Hold.get_or_none(Hold.wallet_set == ws.id, Hold.order_ref == order)
-        return ZERO if row is None else row.amount
+        hold = self._hold(ws.id, order)
+        return ZERO if hold is None else hold.amount
 
     def account_currencies(self, exchange: str) -> list[str]:
         """The currencies of the real ``exchange`` account the ledger knows (reconciled or allocated)."""
@@ -327,83 +352,166 @@ class WalletStore:
     def _find(self, key: int | str) -> WalletSetInfo:
         if isinstance(key, bool) or not isinstance(key, (int, str)):
             raise InvalidParameter("wallet_set", "a wallet set id or name", key)
-        row = WalletSet.get_or_none(WalletSet.id == key if isinstance(key, int) else WalletSet.name == key)
-        if row is None:
+        info = self._known.get(key)
+        if info is not None:
+            return info
+        found = sql.rows(self.db, _WALLET_SET_BY_ID if isinstance(key, int) else _WALLET_SET_BY_NAME, (key,))
+        if not found:
             raise NotFound("wallet set", key)
-        return _info(row)
+        id, name, mode, created_at = found[0]
+        info = WalletSetInfo(id, name, Mode(mode), created_at)
+        # Known once committed (now, outside a transaction): the row may be this transaction's own.
+        # (A set created and read inside a savepoint that rolls back while its transaction commits
+        # would be known wrongly: the store never does that, and writes for it would fail.)
+        self.db.after_commit(lambda: self._known.update({id: info, name: info}))
+        return info
+
+    # the operations, inside the caller's write transaction (OrderStore runs them in its own)
+
+    def _place_hold(self, wallet_set: int | str, exchange: str, currency: str, amount: Decimal,
+                    order: str, *, new_order: bool = False) -> LedgerEntry:
+        """``new_order``: the order was created in this transaction, so it holds nothing yet (and
+        its hold is not read; were a hold of that reference there, its row would refuse a second)."""
+        _check_exchange(exchange)
+        ws = self._find(wallet_set)
+        locked = self._lock(wallets=[(ws.id, exchange, currency)], hold=None if new_order else (ws.id, order))
+        existing = locked.holds.get((ws.id, order))
+        if existing and (existing.exchange, existing.currency) != (exchange, currency):
+            raise Conflict(f"order {order!r} already holds {existing.currency} on {existing.exchange}")
+        return self._record(ledger.place_hold(ws.ref, exchange, currency, amount, order, locked.balances()),
+                            locked)
+
+    def _release_hold(self, wallet_set: int | str, order: str, amount: Decimal | None = None) -> LedgerEntry | None:
+        ws = self._find(wallet_set)
+        hold = self._hold(ws.id, order)
+        if hold is None:
+            if amount is None:
+                return None
+            raise NotFound("hold", order)
+        locked = self._lock(wallets=[(ws.id, hold.exchange, hold.currency)], hold=(ws.id, order))
+        transaction = ledger.release_hold(ws.ref, hold.exchange, hold.currency, order, locked.balances(), amount)
+        return None if transaction is None else self._record(transaction, locked)
+
+    def _settle_fill(self, wallet_set: int | str, exchange: str, order: str, fill: FillTerms,
+                     reference: str) -> LedgerEntry:
+        _check_exchange(exchange)
+        ws = self._find(wallet_set)
+        currencies = {fill.pair.base, fill.pair.quote, fill.fee_currency}
+        locked = self._lock(wallets=[(ws.id, exchange, c) for c in currencies], hold=(ws.id, order))
+        if sql.rows(self.db, _FILL_SETTLED, (TransactionKind.FILL.value, reference)):
+            raise Conflict(f"fill {reference!r} is settled already")
+        return self._record(ledger.settle_fill(ws.ref, exchange, order, fill, reference, locked.balances()), locked)
+
+    def _hold(self, wallet_set_id: int, order: str) -> _HoldRow | None:
+        found = sql.rows(self.db, _HOLD, (wallet_set_id, order))
+        if not found:
+            return None
+        id, exchange, currency, amount = found[0]
+        return _HoldRow(id, exchange, currency, money_value(amount))
 
     def _lock(self, *, wallets: Iterable[tuple[int, str, str]] = (),
               exchange_accounts: Iterable[tuple[str, str]] = (), hold: tuple[int, str] | None = None) -> _Locked:
         """Create missing projection rows and lock them: exchange accounts, then wallets, in key order."""
         wallet_keys = sorted(set((ws, ex, ledger.currency_code(ccy)) for ws, ex, ccy in wallets))
-        account_keys = sorted(set(exchange_accounts))
-        accounts = self._ensure_and_lock(
-            ExchangeAccount, (ExchangeAccount.exchange, ExchangeAccount.currency), account_keys,
-            {"total": ZERO, "unallocated": ZERO})
-        wallet_rows = self._ensure_and_lock(
-            Wallet, (Wallet.wallet_set, Wallet.exchange, Wallet.currency), wallet_keys,
-            {"balance": ZERO, "hold": ZERO})
-        holds = [] if hold is None else list(
-            Hold.select().where(Hold.wallet_set == hold[0], Hold.order_ref == hold[1]))
+        accounts = self._ensure_and_lock(_ACCOUNTS, sorted(set(exchange_accounts)))
+        wallet_rows = self._ensure_and_lock(_WALLETS, wallet_keys)
+        holds = {}
+        if hold is not None:
+            row = self._hold(*hold)
+            if row is not None:
+                holds[hold] = row
         return _Locked(wallet_rows, accounts, holds)
 
-    def _ensure_and_lock(self, model: Any, key_fields: tuple, keys: list[tuple], defaults: dict) -> dict:
+    def _ensure_and_lock(self, projection: _Projection, keys: list[tuple]) -> dict:
         if not keys:
             return {}
-        query = model.select().where(Tuple(*key_fields).in_(keys)).order_by(*key_fields)
-        if is_postgres(self.db):
-            query = query.for_update()
-
-        def by_key(rows: Iterable) -> dict:
-            return {tuple(getattr(row, f.column_name) for f in key_fields): row for row in rows}
-
-        rows = by_key(query)
+        select = _lock_statement(projection, len(keys), is_postgres(self.db))
+        params = [value for key in keys for value in key]
+        rows = self._locked_rows(projection, select, params)
         missing = [key for key in keys if key not in rows]
         if missing:  # created zero, then locked with the rest (a deadlock this may cause is retried)
-            names = [f.name for f in key_fields]
-            rows_to_add = [{**dict(zip(names, key)), **defaults} for key in missing]
-            model.insert_many(rows_to_add).on_conflict_ignore().execute()
-            rows = by_key(query.clone())
+            zeros = (money_param(ZERO, "amount"),) * len(projection.amounts)
+            sql.insert_rows(self.db, projection.table, projection.keys + projection.amounts,
+                            [key + zeros for key in missing], ignore_conflicts=True)
+            rows = self._locked_rows(projection, select, params)
         return rows
+
+    def _locked_rows(self, projection: _Projection, select: str, params: list) -> dict:
+        width = len(projection.keys)
+        return {tuple(row[1:1 + width]): projection.row(row[0], *map(money_value, row[1 + width:]))
+                for row in sql.rows(self.db, select, params)}
 
     def _record(self, transaction: Transaction, locked: _Locked) -> LedgerEntry:
         """Write ``transaction`` and update the locked projections it touches."""
         created_at = self.clock()
-        row = LedgerTransaction.create(kind=transaction.kind.value, reference=transaction.reference,
-                                       memo=transaction.memo, created_at=created_at)
-        LedgerPosting.insert_many([
-            {"transaction": row.id, "account": p.account.name, "wallet_set": p.account.wallet_set,
-             "exchange": p.account.exchange, "currency": p.account.currency, "amount": p.amount}
-            for p in transaction.postings]).execute()
+        transaction_id = _INSERT_TRANSACTION(self.db, kind=transaction.kind.value, reference=transaction.reference,
+                                             memo=transaction.memo, created_at=created_at)
+        sql.insert_rows(self.db, "ledger_posting", _POSTING_COLUMNS, [
+            (transaction_id, p.account.name, p.account.wallet_set, p.account.exchange, p.account.currency,
+             money_param(p.amount, "amount")) for p in transaction.postings])
         with localcontext(EXACT):
             for account, change in transaction.changes().items():
                 self._project(account, change, locked, created_at)
         for wallet in locked.wallets.values():
-            if wallet.is_dirty():
-                wallet.save(only=[Wallet.balance, Wallet.hold])
+            if wallet.changed:
+                _SAVE_WALLET(self.db, wallet.id, wallet.balance, wallet.hold)
+                wallet.changed = False
         for account_row in locked.exchange_accounts.values():
-            if account_row.is_dirty():
-                account_row.save(only=[ExchangeAccount.unallocated])
-        return LedgerEntry(row.id, transaction.kind, transaction.reference, transaction.memo, created_at,
+            if account_row.changed:
+                _SAVE_UNALLOCATED(self.db, account_row.id, account_row.unallocated)
+                account_row.changed = False
+        return LedgerEntry(transaction_id, transaction.kind, transaction.reference, transaction.memo, created_at,
                            transaction.postings)
 
     def _project(self, account: Account, change: Decimal, locked: _Locked, at: int) -> None:
         if account.kind is AccountKind.UNALLOCATED:
             row = locked.exchange_accounts[(account.exchange, account.currency)]
             row.unallocated += change
+            row.changed = True
             return
         if account.kind not in (AccountKind.AVAILABLE, AccountKind.HOLD):
             return
         wallet = locked.wallets[(account.wallet_set, account.exchange, account.currency)]
         wallet.balance += change
+        wallet.changed = True
         if account.kind is AccountKind.HOLD:
             wallet.hold += change
             hold = locked.holds.get((account.wallet_set, account.order))
             if hold is None:
-                Hold.create(wallet_set=account.wallet_set, exchange=account.exchange, currency=account.currency,
-                            order_ref=account.order, amount=change, created_at=at, updated_at=at)
+                _INSERT_HOLD.defer(self.db, wallet_set=account.wallet_set, exchange=account.exchange,
+                                   currency=account.currency, order_ref=account.order, amount=change,
+                                   created_at=at, updated_at=at)
             else:
-                Hold.update(amount=hold.amount + change, updated_at=at).where(Hold.id == hold.id).execute()
+                hold.amount += change
+                _SAVE_HOLD(self.db, hold.id, hold.amount, at)
+
+
+_WALLET_SET_BY_ID = 'SELECT id, name, mode, created_at FROM "wallet_set" WHERE id = ?'
+_WALLET_SET_BY_NAME = 'SELECT id, name, mode, created_at FROM "wallet_set" WHERE name = ?'
+_BALANCES = ('SELECT exchange, currency, balance, hold FROM "wallet" WHERE wallet_set_id = ? '
+             "ORDER BY exchange, currency")
+_HOLD = 'SELECT id, exchange, currency, amount FROM "hold" WHERE wallet_set_id = ? AND order_ref = ?'
+_FILL_SETTLED = 'SELECT 1 FROM "ledger_transaction" WHERE kind = ? AND reference = ? LIMIT 1'
+_SAVE_WALLET = sql.Update(Wallet, ("balance", "hold"))
+_SAVE_UNALLOCATED = sql.Update(ExchangeAccount, ("unallocated",))
+_SAVE_HOLD = sql.Update(Hold, ("amount", "updated_at"))
+_POSTING_COLUMNS = ("transaction_id", "account", "wallet_set_id", "exchange", "currency", "amount")
+_INSERT_TRANSACTION = sql.Insert(LedgerTransaction)
+_INSERT_HOLD = sql.Insert(Hold)
+_lock_statements: dict[tuple[str, int, bool], str] = {}
+
+
+def _lock_statement(projection: _Projection, count: int, for_update: bool) -> str:
+    """SELECT id, keys, amounts of ``count`` keys, in key order, locked FOR UPDATE on PostgreSQL."""
+    key = (projection.table, count, for_update)
+    found = _lock_statements.get(key)
+    if found is None:
+        one = "(" + " AND ".join(f"{column} = ?" for column in projection.keys) + ")"
+        found = _lock_statements[key] = (
+            f'SELECT id, {", ".join(projection.keys + projection.amounts)} FROM "{projection.table}" '
+            f'WHERE {" OR ".join([one] * count)} ORDER BY {", ".join(projection.keys)}'
+            + (" FOR UPDATE" if for_update else ""))
+    return found
 
 
 def _fund_move(kind: object) -> TransactionKind:

@@ -68,7 +68,7 @@ class OnPostgres(DatabaseCase):
 
     def empty_url(self) -> str:
         url = _postgres_run_database(self)
-        _admin(url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        admin(url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
         return url
 
     def clear(self) -> None:
@@ -92,18 +92,18 @@ def _postgres_run_database(test: DatabaseCase) -> str:
     if "url" not in _run_database:
         name = f"xwrap_test_{os.getpid()}_{secrets.token_hex(4)}"
         try:
-            _admin(ADMIN_URL, f'CREATE DATABASE "{name}"')
+            admin(ADMIN_URL, f'CREATE DATABASE "{name}"')
         except psycopg2.OperationalError as exc:
             _run_database["error"] = (
                 f"PostgreSQL is unreachable at {ADMIN_URL} ({str(exc).strip()}); the storage tests run on "
                 "it too. Start it (CI does) or point XWRAP_TEST_POSTGRES at one.")
             test.fail(_run_database["error"])
         _run_database["url"] = urlsplit(ADMIN_URL)._replace(path=f"/{name}").geturl()
-        atexit.register(_admin, ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        atexit.register(admin, ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return _run_database["url"]
 
 
-def _admin(url: str, sql: str) -> None:
+def admin(url: str, sql: str) -> None:
     """Run ``sql`` outside any transaction on the database at ``url``."""
     connection = psycopg2.connect(url, connect_timeout=3)
     try:

@@ -9,15 +9,16 @@ import unittest
 from decimal import Decimal
 from unittest import mock
 
-from peewee import IntegerField, IntegrityError, Model, SqliteDatabase
+from peewee import IntegerField, IntegrityError, Model, PostgresqlDatabase, SqliteDatabase
 
 from exchange_wrapper.core.errors import ConfigError, DatabaseUnavailable, InvalidParameter
-from exchange_wrapper.storage import database
+from exchange_wrapper.storage import database, sql
 from exchange_wrapper.storage.database import (
-    SCHEMA_VERSION, close_database, describe_url, is_postgres, open_database, schema_version,
+    SCHEMA_VERSION, close_database, describe_url, is_postgres, open_database, read_transaction, schema_version,
+    write_transaction,
 )
 from exchange_wrapper.storage.models import MODELS, SchemaVersion, Wallet, WalletSet, now_us
-from tests.storage.dbs import DatabaseCase, on_both_databases
+from tests.storage.dbs import DatabaseCase, OnPostgres, on_both_databases
 
 D = Decimal
 
@@ -179,6 +180,80 @@ class SchemaCases(DatabaseCase):
 
 
 SchemaCasesSqlite, SchemaCasesPostgres = on_both_databases(SchemaCases)
+
+NEW_SET = 'INSERT INTO "wallet_set" (name, mode, created_at) VALUES (?, ?, ?)'
+
+
+class DeferredWriteCases(DatabaseCase):
+    """Statements deferred in a transaction (sent with the next one on PostgreSQL, at once on
+    SQLite) keep the transaction's guarantees."""
+
+    def names(self) -> list[str]:
+        return [ws.name for ws in WalletSet.select().order_by(WalletSet.name)]
+
+    def test_a_deferred_write_that_fails_rolls_its_transaction_back(self):
+        sql.defer(self.db, NEW_SET, ("taken", "paper", now_us()))
+        with self.assertRaises(IntegrityError), write_transaction(self.db):
+            sql.defer(self.db, NEW_SET, ("new", "paper", now_us()))
+            sql.defer(self.db, NEW_SET, ("taken", "live", now_us()))
+        self.assertEqual(["taken"], self.names())
+        with write_transaction(self.db):  # the connection is usable again
+            sql.defer(self.db, NEW_SET, ("next", "paper", now_us()))
+        self.assertEqual(["next", "taken"], self.names())
+
+    def test_what_a_savepoint_deferred_goes_with_it(self):
+        with write_transaction(self.db):
+            sql.defer(self.db, NEW_SET, ("kept", "paper", now_us()))
+            with self.assertRaises(RuntimeError), write_transaction(self.db):
+                sql.defer(self.db, NEW_SET, ("undone", "paper", now_us()))
+                raise RuntimeError("the savepoint rolls back")
+            sql.defer(self.db, NEW_SET, ("after", "paper", now_us()))
+        self.assertEqual(["after", "kept"], self.names())
+
+
+DeferredWriteCasesSqlite, DeferredWriteCasesPostgres = on_both_databases(DeferredWriteCases)
+
+
+class PipelinedPostgresTest(OnPostgres, unittest.TestCase):
+    """On PostgreSQL BEGIN and deferred writes travel with the next statement."""
+
+    def round_trips(self, work) -> int:
+        with mock.patch.object(PostgresqlDatabase, "execute_sql", autospec=True,
+                               side_effect=PostgresqlDatabase.execute_sql) as sent:
+            work()
+        return sent.call_count
+
+    def test_a_transaction_in_two_round_trips(self):
+        def work():
+            with write_transaction(self.db):
+                for name in ("a", "b", "c"):
+                    sql.defer(self.db, NEW_SET, (name, "paper", now_us()))
+                self.assertEqual(3, sql.rows(self.db, 'SELECT count(*) FROM "wallet_set"')[0][0])
+                sql.defer(self.db, NEW_SET, ("d", "paper", now_us()))
+        self.assertEqual(2, self.round_trips(work))  # BEGIN, 3 inserts, SELECT; then insert, COMMIT
+        self.assertEqual(4, WalletSet.select().count())
+
+    def test_a_transaction_of_deferred_writes_in_one(self):
+        def work():
+            with write_transaction(self.db):
+                sql.defer(self.db, NEW_SET, ("a", "paper", now_us()))
+        self.assertEqual(1, self.round_trips(work))
+        self.assertEqual(["a"], [ws.name for ws in WalletSet.select()])
+
+    def test_an_empty_transaction_sends_nothing(self):
+        def work():
+            with write_transaction(self.db):
+                pass
+            with self.assertRaises(RuntimeError), write_transaction(self.db):
+                sql.defer(self.db, NEW_SET, ("a", "paper", now_us()))
+                raise RuntimeError("rolled back before anything was sent")
+        self.assertEqual(0, self.round_trips(work))
+        self.assertEqual(0, WalletSet.select().count())
+
+    def test_a_read_transaction_begins_repeatable_read(self):
+        with read_transaction(self.db):
+            level = self.db.execute_sql("SHOW transaction_isolation").fetchone()[0]
+        self.assertEqual("repeatable read", level)
 
 
 class SqliteSettingsTest(unittest.TestCase):

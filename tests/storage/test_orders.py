@@ -7,17 +7,18 @@ from decimal import Decimal as D
 from pathlib import Path
 
 from exchange_wrapper.core.book import OrderBook
-from exchange_wrapper.core.errors import Conflict, InsufficientFunds, OrderNotFound
+from exchange_wrapper.core.errors import Conflict, InsufficientFunds, NotFound, OrderNotFound
 from exchange_wrapper.core.holds import required_hold
 from exchange_wrapper.core.markets import Market
 from exchange_wrapper.core.matching import MatchingEngine
-from exchange_wrapper.core.orders import Order, OrderStatus, OrderType, Side, TimeInForce
+from exchange_wrapper.core.orders import Fill, Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.storage import models
 from exchange_wrapper.storage.orders import OrderStore
 from exchange_wrapper.storage.verify import verify_ledger
 from exchange_wrapper.storage.wallets import WalletStore
 from tests.storage.dbs import DatabaseCase, on_both_databases
+from tests.storage.test_wallets import run_threads
 
 CAPTURE = Path(__file__).resolve().parent.parent / "captures" / "COINBASE.ws.28.0"
 SKL_USD = Market("coinbase", Pair("SKL", "USD"), "SKL-USD", tick_size=D("0.0001"), size_step=D("0.1"),
@@ -135,6 +136,77 @@ class OrderCases(DatabaseCase):
         self.assertEqual(set(reloaded), {gtd.id, stop.id})
         self.assertEqual((reloaded[gtd.id].time_in_force, reloaded[gtd.id].expire_time), (TimeInForce.GTD, 500.0))
         self.assertEqual((reloaded[stop.id].stop_price, reloaded[stop.id].triggered), (ASKS[0][0], False))
+
+    def test_record_returns_the_balances_it_leaves(self):
+        price = BIDS[0][0]
+        buy = self.order("buy", price=str(price))
+        self.store.create(buy, ("USD", price * 100 * D("1.006")), "paper")
+        balances = self.store.record([buy.transition(OrderStatus.OPEN, 101.0)], {buy.id: buy})
+        hold = price * 100 * D("1.006")
+        self.assertEqual({self.ws: [("coinbase", "SKL", D(500), D(0), D(500)),
+                                    ("coinbase", "USD", D(1000), hold, D(1000) - hold)]},
+                         {ws: [(b.exchange, b.currency, b.balance, b.hold, b.available) for b in rows]
+                          for ws, rows in balances.items()})
+        self.assertEqual(self.wallets.balances(self.ws), balances[self.ws])
+        self.assertEqual({}, self.store.record([], {}))
+
+    def test_an_order_of_an_unknown_wallet_set_writes_nothing(self):
+        order = self.order("buy", price=str(BIDS[0][0]))
+        order.wallet_set_id = 999
+        with self.assertRaises(NotFound):
+            self.store.create(order, ("USD", D("80")), "paper")
+        self.assertEqual((0, 0), (models.Order.select().count(), models.OrderEvent.select().count()))
+
+    def test_a_fill_that_cannot_be_settled_records_nothing_of_its_events(self):
+        """The fill row, the events and the order's state are written before the settlement
+        fails (on PostgreSQL they wait to be sent with it): none of them stays."""
+        price = BIDS[0][0]
+        buy = self.order("buy", price=str(price))
+        hold, _ = self.place(buy)
+        self.wallets.move_funds("withdraw", self.ws, "coinbase", "USD", D(1000) - hold[1])
+        fill = Fill(buy.id, "t1", price * 2, D(100), D(0), "USD", Liquidity.MAKER, 102.0)  # costs twice the hold
+        with self.assertRaises(InsufficientFunds):
+            self.store.record([buy.apply_fill(fill)], {buy.id: buy})
+        self.assertEqual(0, models.Fill.select().count())
+        self.assertEqual(["pending", "open"], [e["to"] for e in self.store.events(buy.id)])
+        stored = self.store.get(buy.id)
+        self.assertEqual((OrderStatus.OPEN, D(0)), (stored.status, stored.filled_size))
+        self.assertEqual(hold[1], self.wallets.held(self.ws, buy.id))
+        self.assertTrue(verify_ledger(self.db).ok)
+
+    def test_concurrent_orders_never_overdraw(self):
+        """8 threads race resting buys holding 1.509 USD each (0.15 for 10, fee included) for 1000 USD."""
+        self.wallets.move_funds("withdraw", self.ws, "coinbase", "USD", D("900"))
+        created = []
+
+        def place(thread: int):
+            try:
+                for n in range(12):
+                    order = self.order("buy", size="10", price="0.15", client=f"t{thread}-{n}")
+                    try:
+                        self.store.create(order, ("USD", D("1.509")), "paper")
+                        created.append(order.id)
+                    except InsufficientFunds:
+                        pass
+            finally:
+                self.db.close()
+
+        run_threads(place, 8)
+        self.assertEqual(66, len(created))  # 100 // 1.509
+        usd = self.balance("USD")
+        self.assertEqual((D(100), D("1.509") * 66), (usd.balance, usd.hold))
+        self.assertEqual(66, models.Order.select().count())
+        self.assertTrue(verify_ledger(self.db).ok)
+
+    def test_fills_of_many_orders(self):
+        taker = self.order("buy", "market", size=str(ASKS[0][1] + 100))
+        self.place(taker)
+        ids = [str(n) for n in range(1, 1300)]
+        fills = self.store.fills(ids)
+        self.assertEqual(set(ids), set(fills))
+        self.assertEqual([(ASKS[0][0], ASKS[0][1]), (ASKS[1][0], D(100))],
+                         [(f.price, f.size) for f in fills[taker.id]])
+        self.assertEqual(2, sum(len(found) for found in fills.values()))
 
     def test_paging_and_unknown_orders(self):
         ids = [self.place(self.order("buy", price=str(BIDS[10][0]), size="10"))[1][0].order_id for _ in range(5)]

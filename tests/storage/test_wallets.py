@@ -75,6 +75,25 @@ class WalletSetCases(StoreCase):
         self.assertIn("momentum", str(caught.exception))
         self.assertEqual(1, len(self.store.wallet_sets()))
 
+    def test_a_set_is_known_once_read_and_committed(self):
+        created = self.store.create_wallet_set("momentum", "paper")
+        self.assertIsNone(self.store.known_wallet_set(created.id))
+        self.assertEqual(created, self.store.wallet_set("momentum"))
+        self.assertEqual((created, created), (self.store.known_wallet_set(created.id),
+                                              self.store.known_wallet_set("momentum")))
+        with self.assertRaises(RuntimeError), self.store.transaction():
+            undone = self.store.create_wallet_set("undone", "live")
+            self.assertEqual(undone, self.store.wallet_set(undone.id))  # seen by its own transaction
+            raise RuntimeError("rolled back")
+        self.assertEqual((None, None), (self.store.known_wallet_set(undone.id), self.store.known_wallet_set("undone")))
+        with self.assertRaises(NotFound):
+            self.store.wallet_set("undone")
+        with self.store.transaction():
+            kept = self.store.create_wallet_set("kept", "live")
+            self.store.wallet_set("kept")
+            self.assertIsNone(self.store.known_wallet_set("kept"))  # not before the commit
+        self.assertEqual(kept, self.store.known_wallet_set(kept.id))
+
     def test_bad_names_modes_and_keys(self):
         with self.assertRaises(InvalidParameter) as caught:
             self.store.create_wallet_set("no spaces", "paper")
