@@ -309,15 +309,18 @@ class ExchangeWrapper:
                 "hold": "0", "available": "0", "usd_value": "0"}
 
     async def fund_wallet_set(self, **params: Any) -> dict[str, Any]:
-        """Add virtual funds to a paper wallet set (a negative amount is refused: withdraw instead)."""
+        """Add funds to a wallet set: virtual money to a paper set; to a live set, a share of the real
+        exchange account's unallocated funds (as reconciled from the exchange: never more than the
+        account holds). A negative amount is refused."""
         p = Params(params)
         wallet_set_id = p.integer("wallet_set_id", required=True, minimum=1)
         exchange = self._exchange(p.text("exchange", required=True))
         currency = p.currency(required=True)
         amount = p.decimal("amount", required=True)
         p.done()
-        entry = await self.trading.db(self.wallets.move_funds, TransactionKind.FUND, wallet_set_id, exchange,
-                                      currency, amount)
+        info = await self.trading.db(self.wallets.wallet_set, wallet_set_id)
+        kind = TransactionKind.FUND if info.mode is Mode.PAPER else TransactionKind.ALLOCATE
+        entry = await self.trading.db(self.wallets.move_funds, kind, info.id, exchange, currency, amount)
         return {"entry": entry.as_json(), "wallet": await self.get_wallet(
             wallet_set_id=wallet_set_id, exchange=exchange, currency=currency)}
 

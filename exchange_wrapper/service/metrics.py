@@ -81,7 +81,7 @@ class _StateCollector(Collector):
                                    "still waits after a 429/418", labels=["exchange"])
         differences = CounterMetricFamily("xwrap_account_differences", "Differences the reconciliations of a live "
                                           "exchange account found (and reported)", labels=["exchange"])
-        for exchange, account in sorted(self.trading.accounts.items()):
+        for exchange, account in sorted(getattr(self.trading, "accounts", {}).items()):  # none in paper-only fakes
             paused.add_metric([exchange], account.status()["paused_for"])
             differences.add_metric([exchange], account.difference_count)
         yield paused

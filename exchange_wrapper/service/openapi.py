@@ -92,7 +92,7 @@ ROUTES: tuple[Route, ...] = (
           ("wallet_set_id",), ("wallet_set_id",)),
     Route("get_wallet", "GET", "/wallet_sets/{wallet_set_id}/wallets", "One wallet: balance, hold, available",
           ("wallet_set_id", "exchange", "currency"), ("wallet_set_id", "exchange", "currency")),
-    Route("fund_wallet_set", "POST", "/wallet_sets/{wallet_set_id}/fund", "Add virtual funds to a paper wallet set",
+    Route("fund_wallet_set", "POST", "/wallet_sets/{wallet_set_id}/fund", "Add funds to a wallet set (virtual money to a paper set; to a live set, from the real account)",
           ("wallet_set_id", *MONEY_MOVE), ("wallet_set_id", *MONEY_MOVE)),
     Route("transfer", "POST", "/transfers", "Move available funds between two wallet sets of one mode",
           ("from_wallet_set_id", "to_wallet_set_id", *MONEY_MOVE),

@@ -11,7 +11,8 @@ placements); the tests here are the behaviours every private adapter must have:
 * a burst of 200 orders that never goes past the published order limit;
 * a 429 or 418 that stops every call for the time it gives;
 * a restart with an open order and fills made while xWrap was down;
-* money that arrives outside xWrap, reported by the reconciliation.
+* money that arrives outside xWrap, reported by the reconciliation;
+* live wallet sets never allocated more than the account holds.
 
 The service runs as ``xwrap serve`` runs it (:class:`Server`), the exchange in live mode pointed at
 the simulator; the simulator and the account share a clock the tests can move forward.
@@ -27,7 +28,7 @@ from decimal import Decimal as D
 from typing import Any
 
 from exchange_wrapper.config import load_settings
-from exchange_wrapper.core.errors import InvalidParameter, RateLimited
+from exchange_wrapper.core.errors import InsufficientFunds, InvalidParameter, RateLimited
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.exchanges import EXCHANGE_NAMES
 from exchange_wrapper.service.server import Server
@@ -147,11 +148,11 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
 
     async def live_set(self, name: str = "live") -> int:
         """A live wallet set allocated :attr:`allocated` of the reconciled account."""
-        wallets = self.server.trading.wallets
         wallet_set = await self.api.create_wallet_set(name=name, mode="live")
         for currency, amount in self.allocated.items():
-            await self.server.trading.db(wallets.move_funds, "allocate", wallet_set["id"], self.exchange, currency,
-                                         amount)
+            funded = await self.api.fund_wallet_set(wallet_set_id=wallet_set["id"], exchange=self.exchange,
+                                                    currency=currency, amount=str(amount))
+            self.assertEqual(funded["entry"]["kind"], "allocate")
         return wallet_set["id"]
 
     async def buy(self, wallet_set: int, size: str, client_order_id: str | None = None, price: D | None = None,
@@ -232,6 +233,19 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         self.assertEqual((await self.api.get_orders(wallet_set_id=ws))["orders"], [])
         self.assertLedgerVerifies()
         await self.assertReconciled()
+
+    async def test_a_live_set_is_never_allocated_more_than_the_account_holds(self):
+        ws = await self.live_set()
+        other = (await self.api.create_wallet_set(name="other", mode="live"))["id"]
+        quote = self.pair.quote
+        left = self.balances[quote] - self.allocated[quote]
+        with self.assertRaises(InsufficientFunds) as raised:
+            await self.api.fund_wallet_set(wallet_set_id=other, exchange=self.exchange, currency=quote,
+                                           amount=str(left + D("0.00000001")))
+        self.assertEqual(raised.exception.available, left)
+        await self.api.fund_wallet_set(wallet_set_id=other, exchange=self.exchange, currency=quote, amount=str(left))
+        self.assertEqual(self.server.trading.wallets.exchange_account(self.exchange, quote), (self.balances[quote], 0))
+        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote], 0))
 
     async def test_what_the_exchange_cannot_do_is_refused_before_anything_is_stored(self):
         ws = await self.live_set()

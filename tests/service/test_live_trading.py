@@ -144,6 +144,7 @@ class BinanceWithoutCancelReplaceTest(BinanceLiveTradingTest):
     test_what_the_exchange_cannot_do_is_refused_before_anything_is_stored = None
     test_a_cancel_replace_whose_new_order_is_refused_leaves_the_order_cancelled = None
     test_a_cancel_replace_whose_answer_is_lost_is_found_by_its_new_client_id = None
+    test_a_live_set_is_never_allocated_more_than_the_account_holds = None
 
 
 del LiveTradingCase  # only its subclasses run
