@@ -228,7 +228,7 @@ class LiveAccount:
         calls paused (:class:`RateLimited`), what the exchange cannot do (InvalidParameter)."""
         if self.state != "ready" or self.adapter is None:
             raise ExchangeUnavailable(self.name, f"the account is {self.state}: {self.reason}")
-        paused = self._pause_left()
+        paused = self.pause_left()
         if paused > 0:
             raise RateLimited(self.name, paused)
         self.adapter.check(order)
@@ -385,9 +385,11 @@ class LiveAccount:
         return await self.owner.reconcile(self.name, balances)
 
     def status(self) -> dict[str, Any]:
-        """The account as the exchange status shows it."""
+        """The account as the exchange status shows it (values that change only with the account's
+        state: the status notifications follow them)."""
         return {"state": self.state, "reason": self.reason, "stream": self.stream_state,
-                "paused_for": round(self._pause_left(), 3), "differences": self.differences,
+                "paused_until": round(self.paused_until, 3) if self.pause_left() > 0 else None,
+                "differences": self.differences,
                 "foreign_open_orders": len(self.foreign),
                 "unconfirmed_orders": sum(t.signed_at is not None for t in self._tracked.values())}
 
@@ -481,6 +483,8 @@ class LiveAccount:
             log.info("%s order %s still unconfirmed: %s", self.name, tracked.order.id, error)
 
     async def _resolve_unconfirmed(self) -> None:
+        if self.pause_left() > 0:  # the exchange asked for silence: ask again after it
+            return
         for tracked in [t for t in self._tracked.values() if t.signed_at is not None]:
             await self._resolve(tracked)
 
@@ -634,7 +638,7 @@ class LiveAccount:
         """Pace ``request`` under every quota it spends, sign it as it leaves, send it, read the
         exchange's count of the quotas, and pause the account on a rate-limit answer."""
         now = self.clock()
-        paused = self._pause_left()
+        paused = self.pause_left()
         if paused > 0 and fail_fast:
             raise RateLimited(self.name, paused)
         waits = [self.buckets[name].reserve(now, request.costs[quota.kind])
@@ -674,7 +678,8 @@ class LiveAccount:
         log.warning("%s answered HTTP %s: every call to the account waits %.3f s (%s)", self.name, response.status,
                     seconds, response.body[:200])
 
-    def _pause_left(self) -> float:
+    def pause_left(self) -> float:
+        """Seconds every call to the account still waits after a 429/418."""
         return max(self.paused_until - self.clock(), 0.0)
 
     def _set_quotas(self, quotas: Iterable[Quota]) -> None:
@@ -683,7 +688,7 @@ class LiveAccount:
         self.quotas = {quota.name: quota for quota in quotas}
         self.buckets = {name: TokenBucket(quota.limit, now) for name, quota in self.quotas.items()}
         for bucket in self.buckets.values():
-            bucket.pause(now, self._pause_left())
+            bucket.pause(now, self.pause_left())
 
     # -- helpers ----------------------------------------------------------------------------------
 

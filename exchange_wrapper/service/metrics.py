@@ -82,7 +82,7 @@ class _StateCollector(Collector):
         differences = CounterMetricFamily("xwrap_account_differences", "Differences the reconciliations of a live "
                                           "exchange account found (and reported)", labels=["exchange"])
         for exchange, account in sorted(getattr(self.trading, "accounts", {}).items()):  # none in paper-only fakes
-            paused.add_metric([exchange], account.status()["paused_for"])
+            paused.add_metric([exchange], account.pause_left())
             differences.add_metric([exchange], account.difference_count)
         yield paused
         yield differences

@@ -311,7 +311,7 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
                     await self.buy(ws, "100")
                 self.assertAlmostEqual(raised.exception.retry_after, seconds, delta=1)
                 status_now = (await self.api.get_exchanges())[self.exchange]
-                self.assertAlmostEqual(status_now["account"]["paused_for"], seconds, delta=1)
+                self.assertAlmostEqual(status_now["account"]["paused_until"], self.clock() + seconds, delta=1)
                 self.assertEqual(status_now["status"], "degraded")
                 metrics = self.server.metrics.render().decode()
                 waiting = re.search(rf'xwrap_account_paused_seconds{{exchange="{self.exchange}"}} ([0-9.]+)', metrics)
