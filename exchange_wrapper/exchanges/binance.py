@@ -608,8 +608,9 @@ class BinancePrivate(PrivateAdapter):
         placed): the cancelled order's report; nothing for other answers."""
         raw = _json_or_none(body)
         data = raw.get("data") if isinstance(raw, dict) else None
-        if isinstance(data, dict) and data.get("cancelResult") == "SUCCESS" and isinstance(data.get("cancelResponse"), dict):
-            return [self._report(data["cancelResponse"], at)]
+        cancelled = data.get("cancelResponse") if isinstance(data, dict) else None
+        if isinstance(cancelled, dict) and data.get("cancelResult") == "SUCCESS":
+            return [self._report(cancelled, at)]
         return []
 
     def parse_fills(self, body: str, at: float) -> list[Fill]:
@@ -701,7 +702,8 @@ class BinancePrivate(PrivateAdapter):
         exchange_order_id = str(event.integer("i"))
         fills: tuple[Fill, ...] = ()
         if event.text("x") == "TRADE":
-            fills = (self._fill(event, "t", "L", "l", "n", "N", event.flag("m"), event.integer("T"), exchange_order_id),)
+            fills = (self._fill(event, "t", "L", "l", "n", "N", event.flag("m"), event.integer("T"),
+                                exchange_order_id),)
         reason = event.raw.get("r") or ""
         return OrderReport(exchange_order_id, event.raw.get("C") or event.text("c"), _order_status(event, "X"),
                            event.decimal("z"), event.integer("E") / 1000, fills, "" if reason == "NONE" else reason)

@@ -220,8 +220,9 @@ class Trading:
         if order.side is Side.BUY and order.type is OrderType.MARKET and order.size is not None:
             walk = book.asks.walk(order.size) if book is not None and book.live else None
             if walk is None or not walk.levels:
-                raise ExchangeUnavailable(request.exchange, f"a market buy by size holds what walking the {request.pair} "
-                                          f"book costs: follow it (exchanges.{request.exchange}.pairs) or give funds")
+                raise ExchangeUnavailable(request.exchange, f"a market buy by size holds what walking the "
+                                          f"{request.pair} book costs: follow it (exchanges.{request.exchange}.pairs) "
+                                          "or give funds")
             walk_cost = walk.cost + (order.size - walk.filled) * walk.levels[-1][0]
         hold = required_hold(order, market, taker_fee=self._taker_fee(order.exchange, market),
                              margin=self.settings.paper.market_buy_margin, walk_cost=walk_cost)

@@ -78,7 +78,8 @@ class LiveAccountTest(unittest.IsolatedAsyncioTestCase):
         async with asyncio.timeout(5):
             while order.filled_size != 300:
                 await asyncio.sleep(0.01)
-        self.assertEqual([e.fill.trade_id for e in self.owner.events if e.fill], [str(self.sim.account.trades[0].trade_id)])
+        self.assertEqual([e.fill.trade_id for e in self.owner.events if e.fill],
+                         [str(self.sim.account.trades[0].trade_id)])
         self.assertEqual(self.sim.calls.count("GET", "/api/v3/myTrades"), 1)
         self.assertIn("subscribed", self.account.stream_state)
 

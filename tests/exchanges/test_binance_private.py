@@ -48,7 +48,8 @@ def hex_hmac(payload):
 
 class SigningTest(unittest.TestCase):
     # REST API "SIGNED endpoint examples for POST /api/v3/order - HMAC Keys"
-    PARAMS = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559"
+    PARAMS = ("symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000"
+              "&timestamp=1499827319559")
 
     def test_the_published_rest_examples(self):
         self.assertEqual(binance.signature(SECRET, self.PARAMS),
@@ -268,7 +269,8 @@ class AnswersTest(unittest.TestCase):
                           ("10", "wOceeeOzNORyLiQfw7jd8S", OrderStatus.OPEN)])
         # "Response when Cancel Order Succeeds but New Order Placement Fails": the order is gone
         partial = json.dumps({"code": -2021, "msg": "Order cancel-replace partially failed.", "data": {
-            "cancelResult": "SUCCESS", "newOrderResult": "FAILURE", "cancelResponse": json.loads(answer)["cancelResponse"],
+            "cancelResult": "SUCCESS", "newOrderResult": "FAILURE",
+            "cancelResponse": json.loads(answer)["cancelResponse"],
             "newOrderResponse": {"code": -2010, "msg": "Order would immediately match and take."}}})
         self.assertEqual([(r.exchange_order_id, r.status) for r in a.partial_amend(partial, 0.0)],
                          [("9", OrderStatus.CANCELLED)])
@@ -368,7 +370,8 @@ class StreamTest(unittest.TestCase):
         self.assertEqual((fill.trade_id, fill.price, fill.size, fill.fee, fill.fee_currency, fill.liquidity, fill.at),
                          ("777", D("0.102644"), D("0.4"), D("0.0004"), "ETH", Liquidity.MAKER, 1499405659.0))
         # a cancel: "c" is the cancel request's id, "C" the order's own
-        [cancelled] = self.parse({**event, "x": "CANCELED", "X": "CANCELED", "c": "cancel9", "C": "mUvoqJxFIILMdfAW5iGSOW"})
+        [cancelled] = self.parse({**event, "x": "CANCELED", "X": "CANCELED", "c": "cancel9",
+                                  "C": "mUvoqJxFIILMdfAW5iGSOW"})
         self.assertEqual((cancelled.client_id, cancelled.status), ("mUvoqJxFIILMdfAW5iGSOW", OrderStatus.CANCELLED))
         [expired] = self.parse({**event, "x": "EXPIRED", "X": "EXPIRED_IN_MATCH", "r": "NONE"})
         self.assertEqual((expired.status, expired.reason), (OrderStatus.EXPIRED, ""))

@@ -116,8 +116,9 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         for name in EXCHANGE_NAMES:
             overrides[f"exchanges.{name}.enabled"] = name == self.exchange
         prefix = f"exchanges.{self.exchange}."
-        overrides.update({prefix + "mode": "live", prefix + "rest_url": self.sim.rest_url, prefix + "ws_url": self.sim.ws_url,
-                          prefix + "pairs": [str(self.pair)], **{prefix + k: v for k, v in self.settings_overrides.items()}})
+        own = {"mode": "live", "rest_url": self.sim.rest_url, "ws_url": self.sim.ws_url, "pairs": [str(self.pair)],
+               **self.settings_overrides}
+        overrides.update({prefix + key: value for key, value in own.items()})
         self.settings = load_settings(None, env={}, overrides=overrides)
         self.server = await self.start_server()
 
@@ -206,7 +207,8 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         # partly filled on the exchange: the fill reaches the order and the ledger
         await self.fill(order, D(400))
         filled = await self.order_where(order["id"], lambda o: len(o["fills"]) == 1)
-        self.assertEqual([(f["price"], f["size"], f["fee"], f["fee_currency"], f["liquidity"]) for f in filled["fills"]],
+        self.assertEqual([(f["price"], f["size"], f["fee"], f["fee_currency"], f["liquidity"])
+                          for f in filled["fills"]],
                          [(str(self.price.normalize()), "400", str((400 * self.fee_rate).normalize()), base, "maker")])
         self.assertEqual([e["to"] for e in filled["events"]], ["pending", "open", "partially_filled"])
         self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - 400 * self.price,

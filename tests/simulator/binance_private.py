@@ -329,8 +329,8 @@ class BinanceExchange:
                                            "amendedOrder": amended}))
 
     def _cancel_replace(self, params: dict[str, str]) -> HttpAnswer:
-        old = self._find({"orderId": params.get("cancelOrderId"), "origClientOrderId": params.get("cancelOrigClientOrderId"),
-                          "symbol": params["symbol"]})
+        old = self._find({"orderId": params.get("cancelOrderId"), "symbol": params["symbol"],
+                          "origClientOrderId": params.get("cancelOrigClientOrderId")})
         cancel_id = params.get("cancelNewClientOrderId") or f"cancel_{next(self._cancel_ids)}"
         cancelled = self.account.cancel(old, self.clock())
         self._schedule(cancelled, cancel_id)
