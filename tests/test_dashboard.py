@@ -110,7 +110,8 @@ class DashboardTest(RecordedServiceTest):
         order = {"wallet_set_id": ws, "exchange": "coinbase", "pair": "SKL_USD"}
         resting = await self.ok("POST", "/xwrap/v1/orders", {**order, "side": "sell", "price": str(ask[0] + 1),
                                                              "size": "300"}, token=TRADE_TOKEN)
-        shown = await browser.wait_for(row_cells(f"#orders tr[data-order-id='{resting['id']}']"))
+        # the page shows "pending" first (published on entry), then "open": wait for the second
+        shown = await browser.wait_for(row_cells(f"#orders tr[data-order-id='{resting['id']}'][data-status='open']"))
         self.assertEqual((shown[4:6], D(shown[6]), shown[7:]), (["sell", "limit"], ask[0] + 1, ["300", "0", "open"]))
         taken = await self.ok("POST", "/xwrap/v1/orders", {**order, "side": "buy", "type": "market", "size": "100"},
                               token=TRADE_TOKEN)
