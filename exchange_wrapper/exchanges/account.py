@@ -21,6 +21,7 @@ the time it gives; orders asked meanwhile are refused at once with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -143,6 +144,7 @@ class LiveAccount:
         self._by_client_id: dict[str, _Tracked] = {}
         self._by_exchange_id: dict[str, _Tracked] = {}
         self._lock = asyncio.Lock()
+        self._sending = asyncio.Lock()  # the adapter's requests one at a time where it is sequential
         self._tasks: set[asyncio.Task] = set()
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -271,6 +273,8 @@ class LiveAccount:
         response = await self._send(adapter.cancel_request(order, tracked.client_id), fail_fast=True)
         async with self._lock:
             if response.status < 300:
+                if not adapter.cancel_reports_order:
+                    return await self._refresh(tracked)
                 return await self._apply(tracked, adapter.parse_order(response.body, self.clock()))
             error = adapter.error(response)
             if not isinstance(error, NotOnExchange):
@@ -284,7 +288,10 @@ class LiveAccount:
         owner uses it only when no open order there is someone else's)."""
         adapter = self._ready()
         self.activity += 1
-        response = await self._send(adapter.cancel_all_request(pair), fail_fast=True)
+        request = adapter.cancel_all_request(pair)
+        if request is None:  # the exchange has none per pair: the owner cancels one by one
+            return
+        response = await self._send(request, fail_fast=True)
         if response.status >= 300:
             error = adapter.error(response)
             if isinstance(error, NotOnExchange):  # nothing was open
@@ -428,8 +435,9 @@ class LiveAccount:
         if order.is_open and report.filled_size > tracked.applied.get(report.exchange_order_id, ZERO):
             adapter = self._ready()
             try:
-                fills = adapter.parse_fills(await self._call(adapter.fills_request(order, report.exchange_order_id)),
-                                            self.clock())
+                fills = [fill for fill in adapter.parse_fills(await self._call(adapter.fills_request(
+                    order, report.exchange_order_id)), self.clock())
+                         if fill.cause.get("exchange_order_id", report.exchange_order_id) == report.exchange_order_id]
                 events += self._apply_once(tracked, replace(report, fills=tuple(fills)))
             except XWrapError as error:
                 log.warning("%s order %s: fills not fetched, retried later: %s", self.name, order.id, error)
@@ -454,6 +462,9 @@ class LiveAccount:
         adapter = self._ready()
         order = tracked.order
         response = await self._send(adapter.query_request(order, tracked.client_id), fail_fast=False)
+        fallback = adapter.query_fallback(order, tracked.client_id)
+        if response.status >= 300 and fallback is not None and isinstance(adapter.error(response), NotOnExchange):
+            response = await self._send(fallback, fail_fast=False)
         if response.status < 300:
             return await self._apply(tracked, adapter.parse_order(response.body, self.clock()))
         error = adapter.error(response)
@@ -580,11 +591,16 @@ class LiveAccount:
         subscriptions = 0
         while True:
             try:
+                token = adapter.stream_token_request()
+                if token is not None:
+                    adapter.stream_token(await self._call(token))
                 async with connect(url, open_timeout=10, ping_interval=60, ping_timeout=30, close_timeout=2,
                                    max_size=None, proxy=None) as ws:
                     self.stream_state = f"subscribing on {url}"
                     for message in adapter.stream_subscribe(self.exchange_time()):
                         await ws.send(message)
+                    if adapter.stream_ping is not None:
+                        self._spawn(self._keep_alive(ws, adapter.stream_ping, adapter.stream_ping_interval))
                     async for message in ws:
                         self.activity += 1
                         for event in adapter.parse_stream(message, self.clock()):
@@ -609,6 +625,15 @@ class LiveAccount:
             self.stream_state = f"down: {reason}"
             log.warning("%s user data stream down: %s", self.name, reason)
             await self.sleep(self.backoff.next_delay())
+
+    async def _keep_alive(self, ws: Any, ping: str, interval: float) -> None:
+        """Send the stream's application ping every ``interval`` seconds until the connection ends."""
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                await ws.send(ping)
+        except CONNECTION_ERRORS:
+            return
 
     async def _catch_up(self) -> None:
         try:
@@ -654,10 +679,12 @@ class LiveAccount:
             assert self.adapter is not None
             return self.adapter.sign(outgoing, at)
 
-        response = await self.rest.send(request, prepare if sign else None)
+        async with self._sending if self.adapter_class.sequential else contextlib.nullcontext():
+            response = await self.rest.send(request, prepare if sign else None)
         adapter = self.adapter
         if adapter is None:
             return response
+        response = adapter.answered(request, response)
         now = self.clock()
         for name, used in adapter.used(response).items():
             if name in self.quotas:

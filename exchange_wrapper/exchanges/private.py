@@ -97,12 +97,14 @@ class Amendment:
     request: Request | None
     in_place: bool
     client_id: str
+    keeps_priority: bool = True  # in place: False where the exchange requeues it (Kraken, on a new price)
 
     @property
     def method(self) -> str:
-        """``amend``, ``cancel_replace`` or ``cancel_then_place``: what a strategy is told was done."""
+        """``amend`` (``amend_requeued`` where the exchange order loses its queue place),
+        ``cancel_replace`` or ``cancel_then_place``: what a strategy is told was done."""
         if self.in_place:
-            return "amend"
+            return "amend" if self.keeps_priority else "amend_requeued"
         return "cancel_replace" if self.request is not None else "cancel_then_place"
 
 
@@ -126,9 +128,15 @@ class PrivateAdapter:
     market_adapter: ClassVar[type[Adapter]]  # whose markets_path / parse_markets load the markets
     rest_url: ClassVar[str]                   # private REST base URL (settings rest_url overrides)
     stream_url: ClassVar[str | None] = None   # the authenticated stream; None: orders are polled
+    stream_ping: ClassVar[str | None] = None  # an application ping the stream needs to stay open
+    stream_ping_interval: ClassVar[float] = 15.0  # seconds between them (Poloniex ends a session silent for 30 s)
     quotas: ClassVar[tuple[Quota, ...]]       # the documented limits of one account
     recv_window: ClassVar[float]              # seconds after its signing time a request can no longer execute
     poll_interval: ClassVar[float] = 5.0      # seconds between polls of open orders without a stream
+    sequential: ClassVar[bool] = False        # signed requests must arrive in the order signed (a nonce that
+                                              # only grows, Kraken): the account sends them one at a time
+    cancel_reports_order: ClassVar[bool] = True  # False: a cancel's answer does not state the order (Kraken:
+                                                 # a count), which is queried after it
 
     def __init__(self, markets: SymbolTable, credentials: Credentials, metadata: str | bytes = b""):
         self.markets, self.credentials = markets, credentials
@@ -149,6 +157,12 @@ class PrivateAdapter:
         """Seconds every call to the account must wait when ``response`` says a limit was broken
         (HTTP 429, Binance's 418 ban with its Retry-After or ban-until time); None otherwise."""
         raise NotImplementedError
+
+    def answered(self, request: Request, response: Response) -> Response:
+        """``response`` as the account reads it: where the exchange says in the body of an HTTP 200
+        that the call failed (Kraken's ``error`` list, or nothing found by a query's filter), the HTTP
+        status that means; unchanged by default."""
+        return response
 
     def error(self, response: Response) -> XWrapError:
         """The error an unsuccessful answer means: :class:`NotOnExchange` when the order asked
@@ -186,15 +200,22 @@ class PrivateAdapter:
         """The order's state, asked by its client id (works for an unconfirmed placement)."""
         raise NotImplementedError
 
+    def query_fallback(self, order: Order, client_id: str) -> Request | None:
+        """Where else to ask about the order when :meth:`query_request`'s answer does not know it
+        (Kraken: its closed orders, after its open ones, by client id); None by default."""
+        return None
+
     def fills_request(self, order: Order, exchange_order_id: str) -> Request:
-        """The fills of one exchange order of ``order``."""
+        """The fills of one exchange order of ``order`` (an answer listing others' too is filtered
+        by each fill's ``cause``)."""
         raise NotImplementedError
 
     def cancel_request(self, order: Order, client_id: str) -> Request:
         raise NotImplementedError
 
-    def cancel_all_request(self, pair: Pair) -> Request:
-        """Cancel every open order of the account on ``pair``."""
+    def cancel_all_request(self, pair: Pair) -> Request | None:
+        """Cancel every open order of the account on ``pair``; None where the exchange cannot cancel
+        one pair's orders at once (Kraken's CancelAll takes every pair): one cancel per order then."""
         raise NotImplementedError
 
     def amend_request(self, order: Order, *, price: Decimal, size: Decimal, base: Decimal, client_id: str,
@@ -246,6 +267,14 @@ class PrivateAdapter:
         path, or :attr:`stream_url`."""
         assert self.stream_url is not None
         return self.stream_url
+
+    def stream_token_request(self) -> Request | None:
+        """A signed REST call the stream's log-in needs the answer of, made before each connection
+        (Kraken's GetWebSocketsToken); None by default."""
+        return None
+
+    def stream_token(self, body: str) -> None:
+        """Keep what :meth:`stream_token_request` answered, for :meth:`stream_subscribe`."""
 
     def stream_subscribe(self, now: float) -> list[str]:
         """The messages that log in and subscribe the account's orders and balances."""

@@ -49,6 +49,8 @@ TICK_SECONDS = 0.05
 #: What a live order's ``reason`` says after an amend, by how the exchange did it.
 AMEND_REASONS = {
     "amend": "amended in place on {exchange} (queue priority kept)",
+    "amend_requeued": "amended in place on {exchange} (exchange order {order} kept; queue priority lost: a new price "
+                      "goes to the back of its queue)",
     "cancel_replace": "amended on {exchange} by cancel-replace (now exchange order {order}; queue priority lost)",
     "cancel_then_place": "amended on {exchange} by cancelling and placing a new order (now exchange order {order}; "
                          "queue priority lost)",

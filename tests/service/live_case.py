@@ -60,6 +60,8 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
     fee_rate: D                    # the simulator's fee on what a trade brings in
     order_limit: tuple[int, float]  # new orders allowed per window of seconds, as the simulator publishes
     settings_overrides: dict[str, Any] = {}  # the account's keys
+    refused_time_in_force = "GTD"  # a time in force the exchange does not take
+    price_amend_moves_order = True  # a new price puts the order on a new exchange order (else amended in place)
 
     # -- hooks ------------------------------------------------------------------------------------
 
@@ -221,7 +223,7 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         self.assertEqual((await self.wallet(ws, quote))[1], (400 * self.price * fee).quantize(D("1e-18")))
         moved = await self.api.amend_order(order_id=order["id"], price=str(self.lower))
         self.assertEqual((moved["price"], moved["size"]), (str(self.lower.normalize()), "800"))
-        self.assertNotEqual(moved["exchange_order_id"], smaller["exchange_order_id"])
+        self.assertEqual(moved["exchange_order_id"] != smaller["exchange_order_id"], self.price_amend_moves_order)
         self.assertIn("queue priority lost", moved["reason"])
         self.assertEqual((await self.wallet(ws, quote))[1], 400 * self.lower * fee)
         await self.fill(moved, D(100))
@@ -251,8 +253,9 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
 
     async def test_what_the_exchange_cannot_do_is_refused_before_anything_is_stored(self):
         ws = await self.live_set()
+        expiry = {"expire_time": self.clock() + 60} if self.refused_time_in_force == "GTD" else {}
         with self.assertRaises(InvalidParameter) as raised:
-            await self.buy(ws, "1000", time_in_force="GTD", expire_time=self.clock() + 60)
+            await self.buy(ws, "1000", time_in_force=self.refused_time_in_force, **expiry)
         self.assertEqual(raised.exception.field, "time_in_force")
         self.assertEqual((await self.api.get_orders(wallet_set_id=ws, status="recent"))["orders"], [])
         self.assertEqual(self.placements(), 0)
