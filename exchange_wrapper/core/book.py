@@ -18,6 +18,10 @@ best keys, made by the first such read and then kept by the changes: a level add
 at a key up to the list's last one is put in or taken out (a bisection in a short list), one
 further down costs a comparison, a size change nothing. The list holds at most ``_KEEP_MOST``
 keys, so that changes in deep books stay cheap; a read that goes further sorts all the keys.
+Keeping the list costs the changes about as much as sorting the keys again once they number
+a sixteenth of the levels, so when that many come without a read in between, the list is
+dropped until the next read (rent or buy: a feed read after every message keeps it, a feed
+read now and then pays at most twice the cheaper of the two).
 
 The book is pure: no I/O, no clock. Times are passed in; the state (:class:`BookState`) and the
 sequence hooks serve the adapters, which decide what to do on a gap, a crossed book or a bad
@@ -66,7 +70,7 @@ _BID, _ASK = BookSide.BID, BookSide.ASK  # module constants: Enum attribute acce
 
 # The sorted keys a ladder keeps for reads: at least this many once read, at most _KEEP_MOST.
 _KEEP_LEAST, _KEEP_MOST = 32, 256
-_NO_KEY, _ANY_KEY = float("-inf"), float("inf")  # bounds: no key is at or below -inf, every key below inf
+_NO_KEY, _ANY_KEY = float("-inf"), float("inf")  # what the sorted keys cover: no key, every key
 _PRICE_SIZE = operator.itemgetter(0, 1)          # a level list [price, size, key] as the (price, size) read
 
 
@@ -125,9 +129,8 @@ class Ladder:
             level[1] = ZERO
             key = level[2]
             del self._levels[key]
-            if key <= self._sorted_to:
-                ordered = self._sorted
-                del ordered[bisect_left(ordered, key)]
+            if self._sorted and key <= self._sorted_to:
+                self._resort(key, False)
             if key == self._heap[0]:
                 self._pop_dead_top()
         else:
@@ -165,8 +168,8 @@ class Ladder:
             heappush(heap, key)
             if heap[0] == key:
                 self.best = (price, size)
-            if key <= self._sorted_to:
-                insort(self._sorted, key)
+            if self._sorted and key <= self._sorted_to:
+                self._resort(key, True)
             if len(heap) > self._heap_limit:
                 self._rebuild(texts=len(self._by_text) > 4 * len(levels) + 4096)
             return ZERO
@@ -217,9 +220,21 @@ class Ladder:
         self.best = _level(levels[self._heap[0]]) if levels else None
 
     def _forget_order(self) -> None:
-        # The keys changed: drop the sorted keys; the next read that needs them sorts again.
-        self._sorted: list[int] = []        # the best keys in order: every live key <= _sorted_to
+        # Drop the sorted keys; the next read that needs them sorts again.
+        self._sorted: list[int] = []        # the best keys in order; when not empty, every live key <= _sorted_to
         self._sorted_to: float | int = _NO_KEY
+        self._unread = 0                    # changes the sorted keys are kept through without a read
+
+    def _resort(self, key: int, added: bool) -> None:
+        # A level was added or removed at a key the sorted keys cover.
+        self._unread -= 1
+        if self._unread < 0:
+            self._forget_order()
+        elif added:
+            insort(self._sorted, key)
+        else:
+            ordered = self._sorted
+            del ordered[bisect_left(ordered, key)]
 
     def _set_scale(self, decimals: int) -> None:
         self._mult = Decimal(self._sign).scaleb(decimals)  # 1E+k or -1E+k: exact products
@@ -263,6 +278,7 @@ class Ladder:
 
     def _best_keys(self, count: int) -> list[int]:
         # At least the ``count`` best keys in order (all of them when the side has fewer).
+        self._unread = len(self._levels) // 16 + 8  # changes that cost about what sorting the keys does
         ordered = self._sorted
         if len(ordered) >= count or len(ordered) == len(self._levels):
             return ordered
@@ -278,7 +294,7 @@ class Ladder:
     def _best_levels(self) -> Iterator[list]:
         # The level lists best first: the kept sorted keys, then (sorted when reached) the rest.
         levels = self._levels
-        ordered = self._sorted or self._best_keys(_KEEP_LEAST)
+        ordered = self._best_keys(1)
         found = map(levels.__getitem__, ordered)
         if len(ordered) < len(levels):
             return chain(found, self._levels_after(len(ordered)))

@@ -490,6 +490,21 @@ class ReadsBetweenChangesTest(BookCase):
             self.assertEqual(book.ladder(side).top(depth), model.levels(side)[:depth])
         self.assertSameBook(book, model)
 
+    def test_reads_far_apart(self):
+        # many changes between two reads: the ladder stops keeping its sorted keys and sorts again
+        book, model, changes = self.replay("SKL-USD")
+        depths = itertools.cycle((10, 300, 1))
+        for step, (side, price, size) in enumerate(changes):
+            book.apply_delta(side, price, size, 2.0)
+            model.apply(side, price, size)
+            if step % 401 in (0, 1, 9):  # two reads close together, then hundreds of changes
+                depth = next(depths)
+                for ladder_side in (BID, ASK):
+                    self.assertEqual(book.ladder(ladder_side).top(depth), model.levels(ladder_side)[:depth])
+                    self.assertEqual(list(itertools.islice(book.ladder(ladder_side), depth)),
+                                     model.levels(ladder_side)[:depth])
+        self.assertSameBook(book, model)
+
     def test_walks_between_changes_take_what_the_model_shows(self):
         book, model, changes = self.replay("BAND-BTC")  # 320 bids, 827 asks
         depths = itertools.cycle((1, 2, 10, 100, 400))
