@@ -57,11 +57,12 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
     allocated: dict[str, D]        # what the test's wallet set is allocated of it
     price: D                       # a buy price that rests on the book (below the best ask)
     lower: D                       # another price that rests, for a cancel-replace
-    fee_rate: D                    # the simulator's fee on what a trade brings in
+    fee_rate: D                    # the simulator's maker fee on what a trade brings in (its value: fee_in_quote)
     order_limit: tuple[int, float]  # new orders allowed per window of seconds, as the simulator publishes
     settings_overrides: dict[str, Any] = {}  # the account's keys
     refused_time_in_force = "GTD"  # a time in force the exchange does not take
     price_amend_moves_order = True  # a new price puts the order on a new exchange order (else amended in place)
+    fee_in_quote = False           # the fee is taken in the quote currency (Coinbase), not from what a trade brings in
 
     # -- hooks ------------------------------------------------------------------------------------
 
@@ -104,6 +105,17 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
     def exchange_remaining(self, order: dict[str, Any]) -> D:
         """What remains to fill of ``order`` on the exchange (its current exchange order)."""
         raise NotImplementedError
+
+    def maker_fee(self, size: D, price: D) -> tuple[D, str]:
+        """The fee of a maker fill of ``size`` at ``price``, and its currency."""
+        if self.fee_in_quote:
+            return size * price * self.fee_rate, self.pair.quote
+        return size * self.fee_rate, self.pair.base
+
+    def bought(self, size: D, price: D) -> tuple[D, D]:
+        """(quote paid, base received) by a maker buy of ``size`` at ``price``, its fee included."""
+        fee, currency = self.maker_fee(size, price)
+        return (size * price + fee, size) if currency == self.pair.quote else (size * price, size - fee)
 
     # -- the service ------------------------------------------------------------------------------
 
@@ -211,11 +223,12 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         filled = await self.order_where(order["id"], lambda o: len(o["fills"]) == 1)
         self.assertEqual([(f["price"], f["size"], f["fee"], f["fee_currency"], f["liquidity"])
                           for f in filled["fills"]],
-                         [(str(self.price.normalize()), "400", str((400 * self.fee_rate).normalize()), base, "maker")])
+                         [(str(self.price.normalize()), "400", str(self.maker_fee(D(400), self.price)[0].normalize()),
+                           self.maker_fee(D(400), self.price)[1], "maker")])
         self.assertEqual([e["to"] for e in filled["events"]], ["pending", "open", "partially_filled"])
-        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - 400 * self.price,
-                                                        1000 * self.price * fee - 400 * self.price))
-        self.assertEqual(await self.wallet(ws, base), (self.allocated[base] + 400 - 400 * self.fee_rate, 0))
+        paid, got = self.bought(D(400), self.price)
+        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - paid, 1000 * self.price * fee - paid))
+        self.assertEqual(await self.wallet(ws, base), (self.allocated[base] + got, 0))
         # a smaller size at the same price; then a new price (on a new exchange order where the exchange must)
         smaller = await self.api.amend_order(order_id=order["id"], size="800")
         self.assertEqual((smaller["size"], smaller["status"]), ("800", "partially_filled"))
@@ -231,9 +244,9 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         cancelled = await self.api.cancel_order(order_id=order["id"])
         self.assertEqual((cancelled["status"], cancelled["filled_size"]), ("cancelled", "500"))
         self.assertEqual([f["size"] for f in cancelled["fills"]], ["400", "100"])
-        spent = 400 * self.price + 100 * self.lower
-        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - spent, 0))
-        self.assertEqual(await self.wallet(ws, base), (self.allocated[base] + 500 - 500 * self.fee_rate, 0))
+        (paid, got), (paid_then, got_then) = self.bought(D(400), self.price), self.bought(D(100), self.lower)
+        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - paid - paid_then, 0))
+        self.assertEqual(await self.wallet(ws, base), (self.allocated[base] + got + got_then, 0))
         self.assertEqual((await self.api.get_orders(wallet_set_id=ws))["orders"], [])
         self.assertLedgerVerifies()
         await self.assertReconciled()
@@ -343,9 +356,9 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         self.assertEqual([f["size"] for f in order["fills"]], ["300", "200", "100"])
         base, quote = self.pair.base, self.pair.quote
         fee = 1 + self.server.trading._taker_fee(self.exchange, self.account.market(self.pair))
-        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - 600 * self.price,
-                                                        1000 * self.price * fee - 600 * self.price))
-        self.assertEqual(await self.wallet(ws, base), (self.allocated[base] + 600 - 600 * self.fee_rate, 0))
+        paid, got = self.bought(D(600), self.price)
+        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - paid, 1000 * self.price * fee - paid))
+        self.assertEqual(await self.wallet(ws, base), (self.allocated[base] + got, 0))
         self.assertEqual(self.account.status()["differences"], [])  # the start-up reconciliation found none
         await self.assertReconciled()
         self.assertLedgerVerifies()
