@@ -661,7 +661,28 @@ class LiveAccount:
     async def _send(self, request: Request, *, fail_fast: bool, sign: bool = True,
                     signed: list[float] | None = None) -> Response:
         """Pace ``request`` under every quota it spends, sign it as it leaves, send it, read the
-        exchange's count of the quotas, and pause the account on a rate-limit answer."""
+        exchange's count of the quotas, and pause the account on a rate-limit answer. A sequential
+        adapter's requests are paced and sent one at a time (paced first, they would wait for their
+        turn, then arrive together past the limit)."""
+        if fail_fast and self.pause_left() > 0:
+            raise RateLimited(self.name, self.pause_left())
+        async with self._sending if self.adapter_class.sequential else contextlib.nullcontext():
+            response = await self._paced(request, fail_fast, sign, signed)
+        adapter = self.adapter
+        if adapter is None:
+            return response
+        response = adapter.answered(request, response)
+        now = self.clock()
+        for name, used in adapter.used(response).items():
+            if name in self.quotas:
+                self.buckets[name].cap(now, self.quotas[name].count / 2 - used)
+        pause = adapter.pause_for(response, self.exchange_time())
+        if pause is not None:
+            self._pause(pause, response)
+            raise RateLimited(self.name, pause)
+        return response
+
+    async def _paced(self, request: Request, fail_fast: bool, sign: bool, signed: list[float] | None) -> Response:
         now = self.clock()
         paused = self.pause_left()
         if paused > 0 and fail_fast:
