@@ -352,6 +352,12 @@ class LiveAccount:
                 await self._refresh(tracked)
             raise error
         report = adapter.parse_order(response.body, self.clock())
+        if not adapter.cancel_reports_order:  # the answer does not say what the order filled: ask, before the rest
+            queried = await self._query(order, tracked.client_id)
+            if queried.status < 300:
+                report = adapter.parse_order(queried.body, self.clock())
+            elif not isinstance(adapter.error(queried), NotOnExchange):  # gone: cancelled without a fill (Coinbase)
+                raise adapter.error(queried)
         await self._apply(tracked, replace(report, status=OrderStatus.OPEN) if report.status.is_final else report)
         if not order.is_open:
             return
@@ -461,10 +467,7 @@ class LiveAccount:
         """Query one order by its client id and apply the answer (under the lock)."""
         adapter = self._ready()
         order = tracked.order
-        response = await self._send(adapter.query_request(order, tracked.client_id), fail_fast=False)
-        fallback = adapter.query_fallback(order, tracked.client_id)
-        if response.status >= 300 and fallback is not None and isinstance(adapter.error(response), NotOnExchange):
-            response = await self._send(fallback, fail_fast=False)
+        response = await self._query(order, tracked.client_id)
         if response.status < 300:
             return await self._apply(tracked, adapter.parse_order(response.body, self.clock()))
         error = adapter.error(response)
@@ -475,6 +478,15 @@ class LiveAccount:
         elif self._expired(tracked):  # an unconfirmed placement (or replacement) that never arrived
             await self._finish(tracked, OrderStatus.REJECTED if order.status is OrderStatus.PENDING
                                else OrderStatus.CANCELLED, f"never reached {self.name}: {error.message}")
+
+    async def _query(self, order: Order, client_id: str) -> Response:
+        """The exchange's answer about one order, asked by its client id (then where else the adapter says)."""
+        adapter = self._ready()
+        response = await self._send(adapter.query_request(order, client_id), fail_fast=False)
+        fallback = adapter.query_fallback(order, client_id)
+        if response.status >= 300 and fallback is not None and isinstance(adapter.error(response), NotOnExchange):
+            response = await self._send(fallback, fail_fast=False)
+        return response
 
     # -- placement outcomes -----------------------------------------------------------------------
 

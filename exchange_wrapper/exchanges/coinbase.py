@@ -564,6 +564,8 @@ class CoinbasePrivate(PrivateAdapter):
             raise InvalidParameter(msg.label("reason"), "filled, canceled or rejected", reason)
         known = self._known.pop(order_id, None)
         remaining = msg.optional_decimal("remaining_size")
+        if remaining is None and reason == "filled":  # a market order states none: filled means all of it
+            remaining = ZERO
         filled = known.size - remaining if known and known.size is not None and remaining is not None else ZERO
         status = _finished(_DONE[reason], known.time_in_force, known.expire_time, at) if known else _DONE[reason]
         return [OrderReport(order_id, "", status, filled, at)]

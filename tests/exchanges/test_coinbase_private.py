@@ -337,6 +337,10 @@ class StreamTest(unittest.TestCase):
         a = adapter()
         [filled] = self.parse(a, type="done", order_id="unknown", reason="filled", side="buy")  # a market order
         self.assertEqual((filled.status, filled.filled_size), (OrderStatus.FILLED, D(0)))
+        # a market order by size, received: its done (no remaining_size) counts all of it filled
+        self.parse(a, type="received", order_id="m1", size="600", side="sell", order_type="market")
+        [market] = self.parse(a, type="done", order_id="m1", reason="filled", side="sell")
+        self.assertEqual((market.status, market.filled_size), (OrderStatus.FILLED, D(600)))
         a.parse_order(json.dumps({**AnswersTest.CREATED, "product_id": "SKL-USD", "id": self.ORDER,
                                   "time_in_force": "IOC"}), 0.0)
         [expired] = self.parse(a, type="done", order_id=self.ORDER, reason="canceled", side="buy",

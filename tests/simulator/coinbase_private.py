@@ -465,8 +465,9 @@ class CoinbaseExchange:
         task.add_done_callback(self._pushing.discard)
 
     async def _publish(self, executions: list[Execution]) -> None:
+        trades = [e for e in executions if e.trade is not None]
         for execution in executions:
-            for message in self._messages(execution):
+            for message in self._messages(execution, last=bool(trades) and execution is trades[-1]):
                 await self._push(message)
         order = executions[-1].order if executions else None
         resting = order is not None and order.is_open and order.kind in ("limit", "limit_maker")
@@ -474,7 +475,8 @@ class CoinbaseExchange:
             await self._push(self._message("open", order, price=amount(order.price),
                                            remaining_size=amount(order.remaining)))
 
-    def _messages(self, execution: Execution) -> list[dict[str, Any]]:
+    def _messages(self, execution: Execution, last: bool) -> list[dict[str, Any]]:
+        """The feed's messages of one change (a ``done`` follows the last trade that filled the order)."""
         order, trade = execution.order, execution.trade
         if execution.kind == "new":
             fields = {"size": amount(order.quantity)} if order.quantity is not None else {
@@ -496,7 +498,7 @@ class CoinbaseExchange:
             match.pop("order_id")
             match.update({f"{role}_user_id": USER_ID, f"{role}_profile_id": PROFILE_ID,
                           f"{role}_fee_rate": str(fee_rate)})
-            done = [self._done(order, "filled")] if order.status == "filled" else []
+            done = [self._done(order, "filled")] if last and order.status == "filled" else []
             return [match] + done
         if execution.kind in ("cancelled", "expired"):
             return [self._done(order, "canceled")]
