@@ -247,6 +247,7 @@ class LiveAccount:
         an order twice: without an answer it stays pending and is resolved by queries."""
         adapter = self._ready()
         tracked = self._track(order, None)
+        tracked.signed_at = None  # being sent (perhaps waiting for the limits): not unconfirmed until no answer comes
         signed: list[float] = []
         self.activity += 1
         try:
