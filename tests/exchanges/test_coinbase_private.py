@@ -3,7 +3,6 @@ published vector of a client library), client order ids, xWrap's orders translat
 requests (and what it cannot do refused), Coinbase's answers and user-channel messages read (the
 documentation's examples), and the loopback Coinbase refusing what Coinbase refuses. Signatures
 expected here are recomputed in the test with hmac, hashlib and base64, never copied from the code."""
-import asyncio
 import base64
 import hashlib
 import hmac

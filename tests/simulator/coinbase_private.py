@@ -38,11 +38,11 @@ from decimal import Decimal
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from tests.simulator.coinbase import BOOK_CHANNELS, coinbase_protocol
-from tests.simulator.private import (CallLog, Execution, HttpAnswer, HttpRequest, HttpServer, Refused, SimAccount,
+from tests.simulator.private import (Execution, HttpAnswer, HttpRequest, LoopbackExchange, Refused, SimAccount,
                                      SimBook, SimOrder)
 
 #: The simulated profile's keys (made up, in Coinbase's shapes: a 32-hex key, a base64 secret of
@@ -133,14 +133,14 @@ class _Placed:
     rejected: bool = False
 
 
-class CoinbaseExchange:
+class CoinbaseExchange(LoopbackExchange):
     """``async with CoinbaseExchange(balances={"USD": Decimal("1000")}) as sim``; point the
     settings' ``rest_url`` at ``sim.rest_url`` and ``ws_url`` at ``sim.ws_url``. ``clock`` is the
     exchange's (Unix seconds); ``calls`` logs every REST call, ``refusals`` the 429s answered."""
 
     def __init__(self, *, balances: dict[str, Decimal], clock: Callable[[], float] = time.time,
                  maker_fee: Decimal = MAKER_FEE, taker_fee: Decimal = TAKER_FEE, rate: float = 15, burst: float = 30):
-        self.clock = clock
+        super().__init__(clock)
         self.market_data = coinbase_protocol()
         for message in self.market_data.recording:  # the books as their first snapshots have them
             if '"snapshot"' in message:
@@ -156,46 +156,14 @@ class CoinbaseExchange:
         self.account = CoinbaseAccount(markets, books, balances, maker_fee, taker_fee)
         self.buckets = {"private": TokenBuckets(rate, burst), "fills": TokenBuckets(rate * 2 / 3, burst * 2 / 3),
                         "public": TokenBuckets(10, 15)}
-        self.calls = CallLog()
         self.refusals: list[tuple[float, str]] = []
         self.streams: set[ServerConnection] = set()  # subscribed to the user channel
         self.placed: dict[int, _Placed] = {}
         self._by_exchange_id: dict[str, int] = {}
-        self._failures: list[HttpAnswer] = []
-        self._losing: list[tuple[str, str]] = []
         self._sequence = itertools.count(1000)
-        self._http = HttpServer(self._handle, clock)
-        self._ws: Any = None
         self._pushing: set[asyncio.Task] = set()
 
-    async def __aenter__(self) -> "CoinbaseExchange":
-        await self._http.__aenter__()
-        self._ws = await serve(self._websocket, "127.0.0.1", 0, ping_interval=None)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._ws.close()
-        await self._ws.wait_closed()
-        await self._http.__aexit__(*exc)
-
-    @property
-    def rest_url(self) -> str:
-        return self._http.url
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self._ws.sockets[0].getsockname()[1]}"
-
-    # -- hooks ------------------------------------------------------------------------------------
-
-    def fail_next(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
-                  times: int = 1) -> None:
-        """Answer the next ``times`` REST calls with ``status`` (unexecuted)."""
-        self._failures += [HttpAnswer(status, json.dumps(body), headers or {})] * times
-
-    def lose_next(self, method: str, path: str) -> None:
-        """Execute the next ``method path`` call, then close its connection without an answer."""
-        self._losing.append((method, path))
+    # -- hooks (and LoopbackExchange's fail_next, lose_next) ----------------------------------------
 
     async def fill(self, order: SimOrder, quantity: Decimal, price: Decimal | None = None) -> None:
         """A resting order trades ``quantity`` as the maker; the user channel says so."""
@@ -214,10 +182,7 @@ class CoinbaseExchange:
 
     # -- REST -------------------------------------------------------------------------------------
 
-    async def _handle(self, request: HttpRequest) -> HttpAnswer | None:
-        self.calls.add(request)
-        if self._failures:
-            return self._failures.pop(0)
+    def _answer(self, request: HttpRequest) -> HttpAnswer:
         public = (request.method, request.path) in (("GET", "/products"), ("GET", "/time"))
         bucket = "public" if public else "fills" if request.path == "/fills" else "private"
         if not self.buckets[bucket].take(request.received_at):
@@ -232,13 +197,9 @@ class CoinbaseExchange:
         if problem is not None:
             return problem
         try:
-            answer = self._answer(request)
+            return self._private(request)
         except Refused as refused:
-            answer = _error(*ERRORS[refused.reason])
-        if (request.method, request.path) in self._losing:
-            self._losing.remove((request.method, request.path))
-            return None
-        return answer
+            return _error(*ERRORS[refused.reason])
 
     def _authenticate(self, request: HttpRequest) -> HttpAnswer | None:
         """Coinbase's checks of a private request, in its order."""
@@ -265,7 +226,7 @@ class CoinbaseExchange:
             return _error(401, "invalid signature")
         return None
 
-    def _answer(self, request: HttpRequest) -> HttpAnswer:
+    def _private(self, request: HttpRequest) -> HttpAnswer:
         method, path, params = request.method, request.path, request.params
         if path == "/orders":
             if method == "POST":

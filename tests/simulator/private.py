@@ -15,11 +15,14 @@ from __future__ import annotations
 import asyncio
 import http
 import itertools
+import json
 import time
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
-from typing import Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable
 from urllib.parse import parse_qsl, urlsplit
+
+from websockets.asyncio.server import serve
 
 ZERO = Decimal(0)
 
@@ -97,6 +100,65 @@ class HttpServer:
             pass
         finally:
             writer.close()
+
+
+class LoopbackExchange:
+    """What every private-exchange simulator shares: its REST on an :class:`HttpServer` and its
+    websocket server on 127.0.0.1 (``async with``, then ``rest_url`` and ``ws_url``), every call
+    logged (``calls``), answers made to fail (:meth:`fail_next`) and calls executed without an
+    answer (:meth:`lose_next`). A subclass implements ``_answer(request)`` (None: no answer) and
+    ``_websocket(connection)``."""
+
+    def __init__(self, clock: Callable[[], float]):
+        self.clock = clock
+        self.calls = CallLog()
+        self._failures: list[HttpAnswer] = []
+        self._losing: list[tuple[str, str]] = []
+        self._http = HttpServer(self._handle, clock)
+        self._ws: Any = None
+
+    async def __aenter__(self) -> Any:
+        await self._http.__aenter__()
+        self._ws = await serve(self._websocket, "127.0.0.1", 0, ping_interval=None)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._ws.close()
+        await self._ws.wait_closed()
+        await self._http.__aexit__(*exc)
+
+    @property
+    def rest_url(self) -> str:
+        return self._http.url
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self._ws.sockets[0].getsockname()[1]}"
+
+    def fail_next(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
+                  times: int = 1) -> None:
+        """Answer the next ``times`` REST calls with ``status`` (unexecuted)."""
+        self._failures += [HttpAnswer(status, json.dumps(body), headers or {})] * times
+
+    def lose_next(self, method: str, path: str) -> None:
+        """Execute the next ``method path`` call, then close its connection without an answer."""
+        self._losing.append((method, path))
+
+    async def _handle(self, request: HttpRequest) -> HttpAnswer | None:
+        self.calls.add(request)
+        if self._failures:
+            return self._failures.pop(0)
+        answer = self._answer(request)
+        if (request.method, request.path) in self._losing:
+            self._losing.remove((request.method, request.path))
+            return None
+        return answer
+
+    def _answer(self, request: HttpRequest) -> HttpAnswer:
+        raise NotImplementedError
+
+    async def _websocket(self, connection: Any) -> None:
+        raise NotImplementedError
 
 
 class CallLog:
