@@ -5,11 +5,13 @@ still) with one funded paper wallet set; every order is persisted (order, events
 before make_order returns. Cases:
 
 - **resting**: a limit buy far below the book (SKL-USD at 0.5 for 10): order, two events, a hold;
-- **taker**: a market buy of 10 SKL (about 8 USD, over the 5 USD minimum): also a fill, its settlement and the release of the rest.
+- **taker**: a market buy of 10 SKL (about 8 USD; the minimum is 5 USD): also a fill, its
+  settlement and the release of the rest of the hold.
 
 For each: sequential make_order calls (µs each: p50 and mean), the database thread's calls per
-order (how many and µs inside each, timed around them), then 8 concurrent callers for a few
-seconds (orders per second); at the end ``verify_ledger`` must pass.
+order (how many, and µs inside each by the wall clock and by the thread's CPU time, which other
+processes on the machine disturb less), then 8 concurrent callers for a few seconds (orders per
+second); at the end ``verify_ledger`` must pass.
 
 Run from the repository root: ``.venv/bin/python bench/bench_storage.py [sqlite] [postgres]``
 (both by default; about 40 s; ``--quick`` for a smoke run). PostgreSQL is the server at
@@ -78,20 +80,21 @@ async def start_service(url: str) -> tuple[Server, int]:
 
 
 class StorageCalls:
-    """Wraps ``trading.db``: counts the database thread's calls and times them inside the thread."""
+    """Wraps ``trading.db``: counts the database thread's calls and times them inside the thread,
+    by the wall clock and by the thread's CPU time (which other processes on the machine disturb less)."""
 
     def __init__(self, trading: Any):
         self.db = trading.db
-        self.inside: dict[str, list[float]] = defaultdict(list)
+        self.inside: dict[str, list[tuple[float, float]]] = defaultdict(list)
         trading.db = self.timed
 
     async def timed(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         def run() -> Any:
-            started = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.thread_time()
             try:
                 return function(*args, **kwargs)
             finally:
-                self.inside[function.__qualname__].append(time.perf_counter() - started)
+                self.inside[function.__qualname__].append((time.perf_counter() - wall, time.thread_time() - cpu))
         return await self.db(run)
 
 
@@ -128,7 +131,8 @@ async def bench_case(server: Server, request: OrderRequest, status: OrderStatus,
     await asyncio.gather(*(client() for _ in range(CLIENTS)))
     rate = done / (time.perf_counter() - started)
     return {"p50": statistics.median(times), "mean": statistics.mean(times), "rate": rate,
-            "calls": {name: (len(v) / count, statistics.mean(v)) for name, v in calls.inside.items()}}
+            "calls": {name: (len(v) / count, statistics.mean(w for w, _ in v), statistics.mean(c for _, c in v))
+                      for name, v in calls.inside.items()}}
 
 
 async def bench_database(name: str, url: str, count: int, seconds: float) -> None:
@@ -144,9 +148,9 @@ async def bench_database(name: str, url: str, count: int, seconds: float) -> Non
     print(f"\n{name}: make_order through Trading ({count} sequential, then {CLIENTS} concurrent callers for "
           f"{seconds:g} s); verify_ledger ok over {report.transactions} transactions")
     print(f"{'case':10}{'p50 µs':>9}{'mean µs':>9}{'1 caller/s':>12}{f'{CLIENTS} callers/s':>13}   "
-          "database thread per order: calls × µs inside")
+          "database thread per order: calls × µs inside (of it CPU)")
     for case, r in results.items():
-        calls = ", ".join(f"{name} {n:g}×{inside * 1e6:.0f}" for name, (n, inside) in
+        calls = ", ".join(f"{name} {n:g}×{inside * 1e6:.0f} ({cpu * 1e6:.0f})" for name, (n, inside, cpu) in
                           sorted(r["calls"].items(), key=lambda item: -item[1][0] * item[1][1]))
         print(f"{case:10}{r['p50'] * 1e6:9.0f}{r['mean'] * 1e6:9.0f}{1 / r['mean']:12.0f}{r['rate']:13.0f}   "
               f"{calls}")

@@ -53,7 +53,7 @@ def insert_rows(db: Database, table: str, columns: Sequence[str], values: Iterab
 
 
 class Insert:
-    """The INSERT of one row of ``model`` with every column, its text built on first use.
+    """The INSERT of one row of ``model`` with every column.
 
     Values missing from the call get the field's default (as peewee would), and every value
     goes through its field's ``db_value``, so a column added to the model is written too. With
@@ -62,9 +62,12 @@ class Insert:
     """
 
     def __init__(self, model: type[Model], *, ignore_conflicts: bool = False):
-        self.model, self.ignore_conflicts = model, ignore_conflicts
-        self._fields: list[tuple[str, Any, Any]] | None = None
-        self._template = ""
+        meta = model._meta
+        self._fields = [(name, field, field.default) for name, field in meta.fields.items()
+                        if field is not meta.primary_key]
+        columns = ", ".join(f'"{field.column_name}"' for _, field, _ in self._fields)
+        self._template = (f'INSERT INTO "{meta.table_name}" ({columns}) VALUES {placeholders(1, len(self._fields))}'
+                          + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""))
 
     def __call__(self, db: Database, **values: Any) -> int | None:
         params = self._params(values)
@@ -76,25 +79,14 @@ class Insert:
 
     def defer(self, db: Database, **values: Any) -> None:
         """Insert without waiting for the new id (see :func:`defer`)."""
-        params = self._params(values)
-        defer(db, self._template, params)
+        defer(db, self._template, self._params(values))
 
     def _params(self, values: dict[str, Any]) -> list[Any]:
-        if self._fields is None:
-            self._prepare()
         params = []
         for name, field, default in self._fields:
             value = values[name] if name in values else default() if callable(default) else default
             params.append(field.db_value(value))
         return params
-
-    def _prepare(self) -> None:
-        meta = self.model._meta
-        fields = [(name, field, field.default) for name, field in meta.fields.items() if field is not meta.primary_key]
-        columns = ", ".join(f'"{field.column_name}"' for _, field, _ in fields)
-        self._template = (f'INSERT INTO "{meta.table_name}" ({columns}) VALUES {placeholders(1, len(fields))}'
-                          + (" ON CONFLICT DO NOTHING" if self.ignore_conflicts else ""))
-        self._fields = fields
 
 
 class Update:

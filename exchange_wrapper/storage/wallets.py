@@ -192,7 +192,7 @@ class WalletStore:
     def known_wallet_set(self, key: int | str) -> WalletSetInfo | None:
         """The wallet set if this store has read it before (no database call: safe on any thread,
         e.g. the event loop's), else None; :meth:`wallet_set` reads it."""
-        return self._known.get(key)
+        return None if isinstance(key, bool) else self._known.get(key)
 
     def wallet_sets(self) -> list[WalletSetInfo]:
         return [_info(row) for row in WalletSet.select().order_by(WalletSet.id)]
@@ -398,7 +398,7 @@ class WalletStore:
         ws = self._find(wallet_set)
         currencies = {fill.pair.base, fill.pair.quote, fill.fee_currency}
         locked = self._lock(wallets=[(ws.id, exchange, c) for c in currencies], hold=(ws.id, order))
-        if sql.rows(self.db, _FILL_SETTLED, (TransactionKind.FILL.value, reference)):
+        if sql.rows(self.db, _FILL_SETTLED, (reference,)):
             raise Conflict(f"fill {reference!r} is settled already")
         return self._record(ledger.settle_fill(ws.ref, exchange, order, fill, reference, locked.balances()), locked)
 
@@ -491,7 +491,7 @@ _WALLET_SET_BY_NAME = 'SELECT id, name, mode, created_at FROM "wallet_set" WHERE
 _BALANCES = ('SELECT exchange, currency, balance, hold FROM "wallet" WHERE wallet_set_id = ? '
              "ORDER BY exchange, currency")
 _HOLD = 'SELECT id, exchange, currency, amount FROM "hold" WHERE wallet_set_id = ? AND order_ref = ?'
-_FILL_SETTLED = 'SELECT 1 FROM "ledger_transaction" WHERE kind = ? AND reference = ? LIMIT 1'
+_FILL_SETTLED = f"""SELECT 1 FROM "ledger_transaction" WHERE kind = '{TransactionKind.FILL.value}' AND reference = ?"""
 _SAVE_WALLET = sql.Update(Wallet, ("balance", "hold"))
 _SAVE_UNALLOCATED = sql.Update(ExchangeAccount, ("unallocated",))
 _SAVE_HOLD = sql.Update(Hold, ("amount", "updated_at"))
