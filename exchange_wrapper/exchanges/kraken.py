@@ -576,7 +576,8 @@ class KrakenPrivate(PrivateAdapter):
         if order.time_in_force is TimeInForce.FOK:
             raise InvalidParameter("time_in_force", "GTC, IOC or GTD: kraken has no FOK", "FOK")
         if order.funds is not None:
-            raise InvalidParameter("funds", "a size: kraken spot orders take a base volume", format_decimal(order.funds))
+            raise InvalidParameter("funds", "a size: kraken spot orders take a base volume",
+                                   format_decimal(order.funds))
         if order.type is OrderType.MARKET and order.time_in_force is TimeInForce.GTD:
             raise InvalidParameter("time_in_force", "GTC or IOC for a market order on kraken", "GTD")
         if order.post_only and order.type is not OrderType.LIMIT:

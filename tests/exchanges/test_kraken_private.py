@@ -48,7 +48,8 @@ def answer(result):
 
 def api_sign(path, nonce, body):
     digest = hashlib.sha256((str(nonce) + body).encode()).digest()
-    return base64.b64encode(hmac.new(base64.b64decode(SECRET), path.encode() + digest, hashlib.sha512).digest()).decode()
+    mac = hmac.new(base64.b64decode(SECRET), path.encode() + digest, hashlib.sha512)
+    return base64.b64encode(mac.digest()).decode()
 
 
 class SigningTest(unittest.TestCase):

@@ -131,7 +131,8 @@ class KrakenExchange:
     ``rest_url`` at ``sim.rest_url`` and ``ws_url`` at ``sim.ws_url``. ``balances`` are in Kraken's
     asset codes; ``clock`` is the exchange's (Unix seconds)."""
 
-    def __init__(self, *, balances: dict[str, Decimal], limits: Limits = Limits(), clock: Callable[[], float] = time.time,
+    def __init__(self, *, balances: dict[str, Decimal], limits: Limits = Limits(),
+                 clock: Callable[[], float] = time.time,
                  fee_rate: Decimal = Decimal("0.0025")):
         self.clock, self.limits = clock, limits
         self.market_data = kraken_protocol()
@@ -140,7 +141,8 @@ class KrakenExchange:
         pairs = json.loads(self.market_data.rest[ASSET_PAIRS])["result"]
         self.pairs = {key: raw for key, raw in pairs.items()}
         self.symbol_of = {name: key for key, raw in pairs.items() for name in (key, raw["altname"])}
-        markets = {key: (raw["base"], raw["quote"], Decimal(1).scaleb(-raw["lot_decimals"])) for key, raw in pairs.items()}
+        markets = {key: (raw["base"], raw["quote"], Decimal(1).scaleb(-raw["lot_decimals"]))
+                   for key, raw in pairs.items()}
         book = self.market_data.books[WS_SYMBOL]
         books = {key: SimBook((), ()) for key in pairs}
         books[SYMBOL] = SimBook(((Decimal(p), Decimal(q)) for p, q in book.levels(BID)),
@@ -330,7 +332,8 @@ class KrakenExchange:
 
     def _orders(self, params: dict[str, str], open_ones: bool) -> dict[str, Any]:
         wanted = params.get("cl_ord_id")
-        return {self.txid_of[order.order_id]: self._order_json(order) for order in reversed(self.account.orders.values())
+        return {self.txid_of[order.order_id]: self._order_json(order)
+                for order in reversed(self.account.orders.values())
                 if order.is_open == open_ones and wanted in (None, order.client_id)}
 
     def _trades_history(self, params: dict[str, str], at: float) -> HttpAnswer:
@@ -421,7 +424,8 @@ class KrakenExchange:
         if channel == "balances":
             return [dumps({"method": "subscribe", "result": {"channel": "balances", "snapshot": False},
                            "success": True, "time_in": now, "time_out": now})]
-        replies = [dumps({"method": "subscribe", "result": {"channel": "executions", "maxratecount": self.limits.trading,
+        replies = [dumps({"method": "subscribe", "result": {"channel": "executions",
+                                                           "maxratecount": self.limits.trading,
                                                            "snap_orders": True, "snap_trades": False},
                           "success": True, "time_in": now, "time_out": now})]
         open_orders = [self._execution(Execution("new", o)) for o in self.account.orders.values() if o.is_open]
@@ -462,7 +466,8 @@ class KrakenExchange:
         if execution.kind == "cancelled":
             item.update(exec_type="canceled", reason="User requested", cum_qty=number(order.executed))
         elif execution.kind in ("new", "amended"):
-            item.update(order_qty=number(order.quantity), limit_price=number(order.price), time_in_force=order.time_in_force,
+            item.update(order_qty=number(order.quantity), limit_price=number(order.price),
+                        time_in_force=order.time_in_force,
                         cum_qty=number(order.executed), cum_cost=number(order.quote_executed))
             if order.kind == "limit_maker":
                 item["post_only"] = True
