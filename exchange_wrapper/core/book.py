@@ -34,6 +34,7 @@ from bisect import bisect_left, insort
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from heapq import heapify, heappop, heappush
 from itertools import chain
 from typing import Iterable, Iterator
@@ -197,7 +198,7 @@ class Ladder:
         self._levels = dict(zip(keys, loaded))
         if len(self._levels) == len(loaded):
             self._by_text = dict(zip(texts, loaded))
-            self._rebuild(texts=False)
+            self._rebuild(False)
         else:  # a price given twice: the last one counts, and only its text finds it
             self._rebuild()
         self._forget_order()
@@ -237,7 +238,7 @@ class Ladder:
             del ordered[bisect_left(ordered, key)]
 
     def _set_scale(self, decimals: int) -> None:
-        self._mult = Decimal(self._sign).scaleb(decimals)  # 1E+k or -1E+k: exact products
+        self._mult = _multiplier(self._sign, decimals)
 
     def _rescale(self, decimals: int) -> None:
         self._set_scale(decimals)
@@ -459,10 +460,17 @@ def _most_decimals(prices: Iterable[Decimal], texts: list[str]) -> int:
     if "E" in "".join(texts):
         most = max(_decimals(price) for price, text in zip(prices, texts) if "E" in text)
         texts = [text for text in texts if "E" not in text]
-    longest = max(map(len, texts), default=0)
+    if not texts:
+        return most
+    longest = max(map(len, texts))
     if longest > 15:
         return max(map(_decimals, prices))
-    return max(most, longest - 2)
+    return most if most > longest - 2 else longest - 2
+
+
+@lru_cache(maxsize=None)
+def _multiplier(sign: int, decimals: int) -> Decimal:
+    return Decimal(sign).scaleb(decimals)  # 1E+k or -1E+k: exact products
 
 
 def _level(level: list) -> Level:
