@@ -217,8 +217,6 @@ def _levels(rows: list) -> list[tuple[Decimal, Decimal]]:
 #: Milliseconds after its ``signTimestamp`` Poloniex refuses a signed request (HTTP 408), sent as
 #: the ``recvWindow`` header; a timestamp more than a second ahead of its clock is refused (400).
 RECV_WINDOW_MS = 5000
-#: ``clientOrderId``: only ``[A-Za-z0-9_-]`` (changelog 2023-12-21), at most 64 characters.
-CLIENT_ORDER_ID_LENGTH = 64
 #: Error codes (api-docs.poloniex.com/spot/error-code): 21301 "Order not found", 21304 "Order is
 #: filled", 21305 "Order is canceled" (the order asked about is not, or no longer, open there);
 #: 500 "Internal System Error", 603 "Internal Request Timeout", 24201 "Service busy. Try again
@@ -236,8 +234,7 @@ STATES = {"PENDING_NEW": OrderStatus.OPEN, "NEW": OrderStatus.OPEN, "PARTIALLY_F
 #: (``/smartorders``, with their own ids and a triggered order of another id): not placed.
 ORDER_TYPES = {(OrderType.LIMIT, False): "LIMIT", (OrderType.LIMIT, True): "LIMIT_MAKER",
                (OrderType.MARKET, False): "MARKET"}
-#: The private websocket's authenticated channels, and its keep-alive.
-STREAM_CHANNELS = ("orders", "balances")
+#: The private websocket's keep-alive: it ends a session that sends nothing for 30 seconds.
 PING = '{"event":"ping"}'
 
 
@@ -314,7 +311,8 @@ class PoloniexPrivate(PrivateAdapter):
     # -- orders -----------------------------------------------------------------------------------
 
     def client_id(self, key: bytes, revision: int) -> str:
-        """``xw`` and 32 hex digits of the key (34 characters), ``-<revision>`` after the first."""
+        """``xw`` and 32 hex digits of the key (34 characters), ``-<revision>`` after the first:
+        within ``clientOrderId``'s ``[A-Za-z0-9_-]``, at most 64 characters (changelog 2023-12-21)."""
         return "xw" + key.hex()[:32] + (f"-{revision}" if revision else "")
 
     def check(self, order: Order) -> None:
