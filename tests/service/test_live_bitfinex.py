@@ -7,7 +7,7 @@ stream was away fetched once it is back."""
 from decimal import Decimal as D
 from unittest import mock
 
-from exchange_wrapper.core.pairs import Pair
+from exchange_wrapper.core.pairs import Pair, native_currency
 from exchange_wrapper.exchanges.bitfinex import SUBMIT, BitfinexPrivate
 from exchange_wrapper.exchanges.private import Quota
 from tests.service.live_case import LiveTradingCase
@@ -17,8 +17,6 @@ from tests.simulator.bitfinex_private import API_KEY, API_SECRET, BitfinexExchan
 #: here, so that 200 orders take about 3 s (half the limit as burst, half refilled).
 ORDER_LIMIT = (100, 1.0)
 SUBMIT_PATH = f"/v2/auth/{SUBMIT}"
-#: xWrap's currency codes -> Bitfinex's, for the simulated account.
-NATIVE = {"MANA": "MNA", "BTC": "BTC"}
 
 
 class BitfinexLiveTradingTest(LiveTradingCase):
@@ -39,8 +37,8 @@ class BitfinexLiveTradingTest(LiveTradingCase):
         await super().asyncSetUp()
 
     def make_simulator(self, clock):
-        return BitfinexExchange(balances={NATIVE[c]: amount for c, amount in self.balances.items()}, clock=clock,
-                                fee_rate=self.fee_rate, limits={SUBMIT: ORDER_LIMIT})
+        balances = {native_currency("bitfinex", currency): amount for currency, amount in self.balances.items()}
+        return BitfinexExchange(balances=balances, clock=clock, fee_rate=self.fee_rate, limits={SUBMIT: ORDER_LIMIT})
 
     def sim_order(self, order):
         return self.sim.account.orders[int(order["exchange_order_id"])]
@@ -68,7 +66,7 @@ class BitfinexLiveTradingTest(LiveTradingCase):
         return len(self.sim.calls.calls)
 
     async def deposit(self, currency, amount):
-        await self.sim.deposit(NATIVE[currency], amount)
+        await self.sim.deposit(native_currency("bitfinex", currency), amount)
 
     def exchange_remaining(self, order):
         return self.sim_order(order).remaining

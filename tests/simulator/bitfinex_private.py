@@ -123,7 +123,7 @@ class BitfinexExchange(LoopbackExchange):
         self.nonce = 0  # the last nonce taken
         self.streams: set[ServerConnection] = set()
         self.muted = False  # the account's changes are not streamed (lost on the way)
-        self.details: dict[int, dict[str, Any]] = {}  # order id -> gid, flags, type, original amount, status text
+        self.details: dict[int, dict[str, Any]] = {}  # order id -> gid, flags, type name, status text
         self._messages = itertools.count(1)
         self._pushing: set[asyncio.Task] = set()
 
@@ -204,11 +204,12 @@ class BitfinexExchange(LoopbackExchange):
             raise Refused("bad_symbol")
         kind, time_in_force = TYPES[kind_name]
         price, aux = _decimal(body.get("price")), _decimal(body.get("price_aux_limit"))
-        stop = price if kind in ("stop", "stop_limit") else None
+        stop = price if kind in ("stop", "stop_limit") else None  # a stop's price is its trigger
+        limit = aux if kind == "stop_limit" else None if stop is not None else price
         post_only = bool(body.get("flags", 0) & POST_ONLY)
         fields = dict(client_id=str(body.get("cid", "")), symbol=symbol, side="buy" if amount > 0 else "sell",
                       time_in_force=time_in_force, quantity=abs(amount), stop_price=stop, quote_quantity=None,
-                      price=aux if kind == "stop_limit" else price if stop is None else None, at=self.clock())
+                      price=limit, at=self.clock())
         try:
             executions = self.account.place(kind="limit_maker" if post_only else kind, **fields)
         except Refused as refusal:
@@ -217,7 +218,7 @@ class BitfinexExchange(LoopbackExchange):
             executions = self._post_only_cancelled(fields)
         order = executions[0].order
         self.details[order.order_id] = {"gid": body.get("gid"), "flags": body.get("flags", 0), "type": kind_name,
-                                        "amount": amount, "status": self.details.get(order.order_id, {}).get("status")}
+                                        "status": self.details.get(order.order_id, {}).get("status")}
         self._schedule(executions)
         return self._notification("on-req", [self._order_array(order)], "Submitting 1 orders.")
 
@@ -313,8 +314,8 @@ class BitfinexExchange(LoopbackExchange):
         signed by the side; a stop's PRICE its trigger, a stop limit's limit in PRICE_AUX_LIMIT."""
         details = self.details.get(order.order_id, {})
         sign = 1 if order.side == "buy" else -1
-        original = order.quantity if order.quantity is not None else abs(details.get("amount") or 0)
-        remaining = 0 if order.status == "filled" else original - order.executed
+        original = order.quantity
+        remaining = original - order.executed
         price = order.stop_price if order.stop_price is not None else order.price
         aux = order.price if order.kind == "stop_limit" else 0
         flags = details.get("flags", 0)
