@@ -53,10 +53,10 @@ class KrakenLiveTradingTest(LiveTradingCase):
         await self.sim.fill(self.sim_order(order), size)
 
     def lose_next_placement(self):
-        self.sim.lose_next("AddOrder")
+        self.sim.lose_next("POST", "/0/private/AddOrder")
 
     def fail_next_placement(self):
-        self.sim.fail_next(["EService:Unavailable"])
+        self.sim.refuse_next(["EService:Unavailable"])
 
     def placements(self):
         return self.sim.calls.count("POST", "/0/private/AddOrder")
@@ -66,7 +66,7 @@ class KrakenLiveTradingTest(LiveTradingCase):
 
     def refuse_next(self, status, seconds):
         # Kraken's only refusal that says until when: "EService:Throttled: <unix time>" (HTTP 200)
-        self.sim.fail_next([f"EService:Throttled: {int(self.clock()) + seconds}"])
+        self.sim.refuse_next([f"EService:Throttled: {int(self.clock()) + seconds}"])
 
     def calls(self):
         return len(self.sim.calls.calls)

@@ -17,8 +17,8 @@ GetWebSocketsToken, then an execution for every change of an order (JSON numbers
 and a ledger entry for every deposit; public book, trade and ticker subscriptions are answered by
 the market-data protocol (:class:`~.kraken.KrakenProtocol`).
 
-Hooks: :meth:`KrakenExchange.fail_next` (answer the next calls with errors, unexecuted),
-:meth:`KrakenExchange.lose_next` (execute the next such call, then close without an answer),
+Hooks: :meth:`KrakenExchange.refuse_next` (answer the next calls with errors, unexecuted),
+``lose_next`` (execute the next such call, then close without an answer),
 :meth:`KrakenExchange.fill`, :meth:`KrakenExchange.deposit`, :meth:`KrakenExchange.drop_streams`.
 """
 from __future__ import annotations
@@ -37,11 +37,11 @@ from decimal import Decimal
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from tests.simulator.kraken import ASSET_PAIRS, ASK, BID, kraken_protocol, rfc3339
-from tests.simulator.private import (CallLog, Execution, HttpAnswer, HttpRequest, HttpServer, Refused, SimAccount,
+from tests.simulator.private import (Execution, HttpAnswer, HttpRequest, LoopbackExchange, Refused, SimAccount,
                                      SimBook, SimOrder)
 
 #: The secret of Kraken's own signing example (REST authentication guide); a key of our own.
@@ -126,7 +126,7 @@ def dumps(message: Any) -> str:
     return re.sub(r'"\\u0000number:([-0-9.]+)"', r"\1", json.dumps(message, separators=(",", ":")))
 
 
-class KrakenExchange:
+class KrakenExchange(LoopbackExchange):
     """``async with KrakenExchange(balances={"ZUSD": Decimal(1000)}) as sim``; point the settings'
     ``rest_url`` at ``sim.rest_url`` and ``ws_url`` at ``sim.ws_url``. ``balances`` are in Kraken's
     asset codes; ``clock`` is the exchange's (Unix seconds)."""
@@ -134,7 +134,8 @@ class KrakenExchange:
     def __init__(self, *, balances: dict[str, Decimal], limits: Limits = Limits(),
                  clock: Callable[[], float] = time.time,
                  fee_rate: Decimal = Decimal("0.0025")):
-        self.clock, self.limits = clock, limits
+        super().__init__(clock)
+        self.limits = limits
         self.market_data = kraken_protocol()
         for message in self.market_data.recording:  # the recorded books as the recording leaves them
             self.market_data.advance(message)
@@ -148,7 +149,6 @@ class KrakenExchange:
         books[SYMBOL] = SimBook(((Decimal(p), Decimal(q)) for p, q in book.levels(BID)),
                                 ((Decimal(p), Decimal(q)) for p, q in book.levels(ASK)))
         self.account = KrakenAccount(markets, books, balances, fee_rate)
-        self.calls = CallLog()
         self.refusals: list[tuple[float, str]] = []
         self.counter = Counter(limits.counter, limits.counter_decay)
         self.trading: dict[str, Counter] = {}
@@ -160,39 +160,13 @@ class KrakenExchange:
         self.amended_at: dict[int, float] = {}
         self.streams: dict[ServerConnection, set[str]] = {}  # connection -> its private channels
         self._sequence = itertools.count(1)
-        self._failures: list[list[str]] = []
-        self._losing: list[str] = []
-        self._http = HttpServer(self._handle, clock)
-        self._ws: Any = None
         self._pushing: set[asyncio.Task] = set()
 
-    async def __aenter__(self) -> "KrakenExchange":
-        await self._http.__aenter__()
-        self._ws = await serve(self._websocket, "127.0.0.1", 0, ping_interval=None)
-        return self
+    # -- hooks (and LoopbackExchange's fail_next and lose_next) --------------------------------------
 
-    async def __aexit__(self, *exc: object) -> None:
-        self._ws.close()
-        await self._ws.wait_closed()
-        await self._http.__aexit__(*exc)
-
-    @property
-    def rest_url(self) -> str:
-        return self._http.url
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self._ws.sockets[0].getsockname()[1]}"
-
-    # -- hooks ------------------------------------------------------------------------------------
-
-    def fail_next(self, errors: list[str], times: int = 1) -> None:
-        """Answer the next ``times`` REST calls with ``errors`` (HTTP 200, unexecuted)."""
-        self._failures += [errors] * times
-
-    def lose_next(self, method: str) -> None:
-        """Execute the next call of ``method`` (``AddOrder``), then close its connection unanswered."""
-        self._losing.append(method)
+    def refuse_next(self, errors: list[str], times: int = 1) -> None:
+        """Answer the next ``times`` REST calls with Kraken's ``errors`` (HTTP 200, unexecuted)."""
+        self.fail_next(200, {"error": errors}, times=times)
 
     async def fill(self, order: SimOrder, quantity: Decimal, price: Decimal | None = None) -> None:
         """A resting order trades ``quantity`` as the maker; the executions channel says so."""
@@ -218,8 +192,7 @@ class KrakenExchange:
 
     # -- REST -------------------------------------------------------------------------------------
 
-    async def _handle(self, request: HttpRequest) -> HttpAnswer | None:
-        self.calls.add(request)
+    def _answer(self, request: HttpRequest) -> HttpAnswer:
         if request.path == "/0/public/Time":
             now = self.clock()
             return _answer({"unixtime": int(now), "rfc1123": datetime.fromtimestamp(now, timezone.utc).strftime(
@@ -231,8 +204,6 @@ class KrakenExchange:
         handler = self._endpoints.get(method)
         if request.method != "POST" or handler is None:
             return HttpAnswer(404, "")
-        if self._failures:
-            return _refused(self._failures.pop(0))
         params = dict(parse_qsl(request.body, keep_blank_values=True))
         problem = self._authenticate(request, params)
         if problem is not None:
@@ -245,13 +216,9 @@ class KrakenExchange:
         if deadline is not None and datetime.fromisoformat(deadline).timestamp() < request.received_at:
             return _refused(["EService:Deadline elapsed"])
         try:
-            answer = handler(self, params, request.received_at)
+            return handler(self, params, request.received_at)
         except Refused as refused:
-            answer = _refused([ERRORS.get(refused.reason, refused.reason)])
-        if method in self._losing:
-            self._losing.remove(method)
-            return None
-        return answer
+            return _refused([ERRORS.get(refused.reason, refused.reason)])
 
     def _authenticate(self, request: HttpRequest, params: dict[str, str]) -> str | None:
         """Kraken's checks of a private call, in its order."""
