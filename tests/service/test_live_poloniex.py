@@ -31,7 +31,7 @@ class PoloniexLiveTradingTest(LiveTradingCase):
         await self.sim.fill(self.sim_order(order), size)
 
     def lose_next_placement(self):
-        self.sim.lose_next("POST /orders")
+        self.sim.lose_next("POST", "/orders")
 
     def fail_next_placement(self):
         self.sim.fail_next(500, {"code": 500, "message": "Internal System Error"})
@@ -60,7 +60,7 @@ class PoloniexLiveTradingTest(LiveTradingCase):
         order = await self.buy(ws, "1000", "moving")
         await self.fill(order, D(100))
         await self.order_where(order["id"], lambda o: len(o["fills"]) == 1)
-        self.sim.lose_next("PUT /orders/{id}")
+        self.sim.lose_next("PUT", f"/orders/{order['exchange_order_id']}")
         moved = await self.api.amend_order(order_id=order["id"], price=str(self.lower))
         new = self.sim_order(moved)
         self.assertEqual((moved["price"], moved["status"], new.price, new.quantity, new.client_id.endswith("-1")),

@@ -24,9 +24,9 @@ authentication failure (401), of the time checks (400, 408) and of a 429; a post
 would take is refused with 601 "Invalid Parameter"; ``balances`` events name their cause
 ``place_order`` (as documented), ``match_order``, ``cancel_order`` or ``deposit``.
 
-Hooks: :meth:`PoloniexExchange.fail_next` (answer the next calls with e.g. a 429),
-:meth:`PoloniexExchange.lose_next` (execute the next call of an endpoint, then close the
-connection without an answer), :meth:`PoloniexExchange.fill`, :meth:`PoloniexExchange.deposit`.
+Hooks: ``fail_next`` (answer the next calls with e.g. a 429), ``lose_next`` (execute the next
+call, then close the connection without an answer), :meth:`PoloniexExchange.fill`,
+:meth:`PoloniexExchange.deposit`.
 """
 from __future__ import annotations
 
@@ -42,11 +42,11 @@ from decimal import Decimal
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, urlencode
 
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from tests.simulator.poloniex import poloniex_protocol
-from tests.simulator.private import (CallLog, Execution, FixedWindows, HttpAnswer, HttpRequest, HttpServer, Refused,
+from tests.simulator.private import (Execution, FixedWindows, HttpAnswer, HttpRequest, LoopbackExchange, Refused,
                                      SimAccount, SimBook, SimOrder, Trade)
 
 #: The simulated account's keys, in the shape of Poloniex's (no published example key exists).
@@ -92,7 +92,7 @@ def _sign(text: str) -> str:
     return base64.b64encode(hmac.new(API_SECRET.encode(), text.encode(), hashlib.sha256).digest()).decode()
 
 
-class PoloniexExchange:
+class PoloniexExchange(LoopbackExchange):
     """``async with PoloniexExchange(balances={"USDT": Decimal(1000)}) as sim``; point the
     settings' ``rest_url`` at ``sim.rest_url`` and ``ws_url`` at ``sim.ws_url``.
 
@@ -102,7 +102,7 @@ class PoloniexExchange:
 
     def __init__(self, *, balances: dict[str, Decimal], clock: Callable[[], float] = time.time,
                  fee_rate: Decimal = Decimal("0.00145")):
-        self.clock = clock
+        super().__init__(clock)
         self.market_data = protocol = poloniex_protocol()
         for message in protocol.recording:  # the books as the recording opens them
             if protocol.parsed[message].get("action") == "update":
@@ -119,45 +119,17 @@ class PoloniexExchange:
                                         ((p, Decimal(q)) for p, (_, q) in sides["asks"].items()))
         self.account = SimAccount(markets, books, balances, fee_rate)
         self.windows = {endpoint: FixedWindows(limit, 1) for endpoint, limit in LIMITS.items()}
-        self.calls = CallLog()
         self.refusals: list[tuple[float, str]] = []
         self.streams: dict[ServerConnection, set[str]] = {}  # authenticated connections -> their channels
-        self._failures: list[HttpAnswer] = []
-        self._losing: list[str] = []
         self._balance_ids = itertools.count(60018450912695041)
-        self._http = HttpServer(self._handle, clock)
-        self._ws: Any = None
         self._pushing: set[asyncio.Task] = set()
-
-    async def __aenter__(self) -> "PoloniexExchange":
-        await self._http.__aenter__()
-        self._ws = await serve(self._websocket, "127.0.0.1", 0, ping_interval=None)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._ws.close()
-        await self._ws.wait_closed()
-        await self._http.__aexit__(*exc)
-
-    @property
-    def rest_url(self) -> str:
-        return self._http.url
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self._ws.sockets[0].getsockname()[1]}/ws/public"
+        """The public websocket's (``/ws/public``); the private one is ``/ws/private`` there."""
+        return super().ws_url + "/ws/public"
 
     # -- hooks ------------------------------------------------------------------------------------
-
-    def fail_next(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
-                  times: int = 1) -> None:
-        """Answer the next ``times`` REST calls with ``status`` (unexecuted)."""
-        self._failures += [HttpAnswer(status, json.dumps(body), headers or {})] * times
-
-    def lose_next(self, endpoint: str) -> None:
-        """Execute the next call of ``endpoint`` (``"POST /orders"``, ``"PUT /orders/{id}"``),
-        then close its connection without an answer."""
-        self._losing.append(endpoint)
 
     async def fill(self, order: SimOrder, quantity: Decimal, price: Decimal | None = None) -> None:
         """A resting order trades ``quantity`` as the maker; the stream says so."""
@@ -182,10 +154,7 @@ class PoloniexExchange:
 
     # -- REST -------------------------------------------------------------------------------------
 
-    async def _handle(self, request: HttpRequest) -> HttpAnswer | None:
-        self.calls.add(request)
-        if self._failures:
-            return self._failures.pop(0)
+    def _answer(self, request: HttpRequest) -> HttpAnswer:
         if request.method == "GET" and request.path == "/markets":
             return HttpAnswer(200, self.market_data.rest["/markets"])
         if request.method == "GET" and request.path == "/timestamp":
@@ -200,15 +169,11 @@ class PoloniexExchange:
             self.refusals.append((request.received_at, endpoint))
             return _error(429, 429, "Too many requests")
         try:
-            answer = handler(self, request, ref)
+            return handler(self, request, ref)
         except _Finished as finished:
-            answer = _error(400, finished.code, finished.message)
+            return _error(400, finished.code, finished.message)
         except Refused as refused:
-            answer = _error(*ERRORS[refused.reason])
-        if endpoint in self._losing:
-            self._losing.remove(endpoint)
-            return None
-        return answer
+            return _error(*ERRORS[refused.reason])
 
     def _route(self, method: str, path: str) -> tuple[str, str, Any]:
         """(the endpoint's name, the order reference in the path, its handler)."""
