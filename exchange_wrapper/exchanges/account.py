@@ -610,8 +610,10 @@ class LiveAccount:
                 async with connect(url, open_timeout=10, ping_interval=60, ping_timeout=30, close_timeout=2,
                                    max_size=None, proxy=None) as ws:
                     self.stream_state = f"subscribing on {url}"
-                    for message in adapter.stream_subscribe(self.exchange_time()):
-                        await ws.send(message)
+                    # a sequential adapter's log-in may take a nonce its REST calls share (Bitfinex)
+                    async with self._sending if adapter.sequential else contextlib.nullcontext():
+                        for message in adapter.stream_subscribe(self.exchange_time()):
+                            await ws.send(message)
                     if adapter.stream_ping is not None:
                         self._spawn(self._keep_alive(ws, adapter.stream_ping, adapter.stream_ping_interval))
                     async for message in ws:

@@ -36,6 +36,10 @@ class BitfinexLiveTradingTest(LiveTradingCase):
         self.enterContext(mock.patch.object(BitfinexPrivate, "quotas", quotas))
         await super().asyncSetUp()
 
+    async def asyncTearDown(self):
+        await super().asyncTearDown()
+        self.assertEqual(self.sim.refused, [])  # no call or log-in came with a nonce already passed
+
     def make_simulator(self, clock):
         balances = {native_currency("bitfinex", currency): amount for currency, amount in self.balances.items()}
         return BitfinexExchange(balances=balances, clock=clock, fee_rate=self.fee_rate, limits={SUBMIT: ORDER_LIMIT})

@@ -120,7 +120,8 @@ class BitfinexExchange(LoopbackExchange):
         self.limits = {endpoint: FixedWindows(count, seconds)
                        for endpoint, (count, seconds) in {**DEFAULT_LIMITS, **(limits or {})}.items()}
         self.blocked_until = 0.0
-        self.nonce = 0  # the last nonce taken
+        self.nonce = 0  # the last nonce taken, by a REST call or a log-in alike
+        self.refused: list[str] = []  # why calls and log-ins were refused (key, signature, nonce)
         self.streams: set[ServerConnection] = set()
         self.muted = False  # the account's changes are not streamed (lost on the way)
         self.details: dict[int, dict[str, Any]] = {}  # order id -> gid, flags, type name, status text
@@ -181,14 +182,19 @@ class BitfinexExchange(LoopbackExchange):
     def _authenticate(self, request: HttpRequest) -> HttpAnswer | None:
         """Bitfinex's checks of an authenticated call: the key, the signature, then the nonce."""
         headers = request.headers
-        if headers.get("bfx-apikey") != API_KEY:
-            return _error(10100, "apikey: invalid")
         nonce = headers.get("bfx-nonce", "")
         expected = hmac.new(API_SECRET.encode(), f"/api{request.path}{nonce}{request.body}".encode(),
                             hashlib.sha384).hexdigest()
-        if not hmac.compare_digest(expected, headers.get("bfx-signature", "")):
-            return _error(10100, "apikey: digest invalid")
-        return None if self._take_nonce(nonce) else _error(10114, "nonce: small")
+        if headers.get("bfx-apikey") != API_KEY:
+            problem = (10100, "apikey: invalid")
+        elif not hmac.compare_digest(expected, headers.get("bfx-signature", "")):
+            problem = (10100, "apikey: digest invalid")
+        elif not self._take_nonce(nonce):
+            problem = (10114, "nonce: small")
+        else:
+            return None
+        self.refused.append(f"{request.path}: {problem[1]}")
+        return _error(*problem)
 
     def _take_nonce(self, nonce: str) -> bool:
         if not nonce.isdigit() or int(nonce) <= self.nonce:
@@ -394,6 +400,7 @@ class BitfinexExchange(LoopbackExchange):
             await ws.send(dumps([0, "ws", [self._wallet(asset) for asset in self.account.assets()]]))
             self.streams.add(ws)
             return
+        self.refused.append(f"auth: {problem[1]}")
         await ws.send(dumps({"event": "auth", "status": "FAILED", "chanId": 0, "msg": problem[1],
                              "code": problem[0]}))
 
