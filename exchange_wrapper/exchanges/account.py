@@ -715,21 +715,7 @@ class LiveAccount:
             assert self.adapter is not None
             return self.adapter.sign(outgoing, at)
 
-        async with self._sending if self.adapter_class.sequential else contextlib.nullcontext():
-            response = await self.rest.send(request, prepare if sign else None)
-        adapter = self.adapter
-        if adapter is None:
-            return response
-        response = adapter.answered(request, response)
-        now = self.clock()
-        for name, used in adapter.used(response).items():
-            if name in self.quotas:
-                self.buckets[name].cap(now, self.quotas[name].count / 2 - used)
-        pause = adapter.pause_for(response, self.exchange_time())
-        if pause is not None:
-            self._pause(pause, response)
-            raise RateLimited(self.name, pause)
-        return response
+        return await self.rest.send(request, prepare if sign else None)
 
     def _pause(self, seconds: float, response: Response) -> None:
         now = self.clock()
