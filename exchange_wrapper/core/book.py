@@ -36,7 +36,8 @@ from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
 from heapq import heapify, heappop, heappush
-from itertools import chain
+from itertools import chain, repeat
+from math import gcd
 from typing import Iterable, Iterator
 
 from .errors import InvalidParameter
@@ -192,8 +193,7 @@ class Ladder:
             kept = [(price, size) for price, size in zip(prices, sizes) if size]
             prices, sizes = [price for price, _ in kept], [size for _, size in kept]
         texts = list(map(str, prices))
-        self._set_scale(_most_decimals(prices, texts))
-        keys = list(map(int, map(self._mult.__mul__, prices)))
+        keys = self._keys_of(prices, texts)
         loaded = list(map(list, zip(prices, sizes, keys)))
         self._levels = dict(zip(keys, loaded))
         if len(self._levels) == len(loaded):
@@ -202,6 +202,20 @@ class Ladder:
         else:  # a price given twice: the last one counts, and only its text finds it
             self._rebuild()
         self._forget_order()
+
+    def _keys_of(self, prices: Iterable[Decimal], texts: list[str]) -> list[int]:
+        # Keys at the least scale that tells the prices apart: keyed at the decimals their texts
+        # allow, then the tens every key has in common are taken out (keys stay small ints).
+        decimals = _most_decimals(prices, texts)
+        self._set_scale(decimals)
+        keys = list(map(int, map(self._mult.__mul__, prices)))
+        common, spare = gcd(*keys), 0
+        while spare < decimals and not common % 10 ** (spare + 1):
+            spare += 1
+        if spare:
+            self._set_scale(decimals - spare)
+            keys = list(map(operator.floordiv, keys, repeat(10 ** spare)))
+        return keys
 
     def _pop_dead_top(self) -> None:
         heap, levels = self._heap, self._levels
@@ -452,10 +466,10 @@ def _decimals(price: Decimal) -> int:
 
 
 def _most_decimals(prices: Iterable[Decimal], texts: list[str]) -> int:
-    # A number of decimals that keys every price exactly, read from the texts at a tenth of
-    # ``_decimals``' cost: a price written in n characters has at most n - 2 decimals. Prices
-    # written with an exponent (4.1E-7) give their own; past 15 characters every price does
-    # (a price of 15 digits times 10**13 is the most Decimal's 28 digits keep exact).
+    # As many decimals as any price has or more, read from the texts at a tenth of ``_decimals``'
+    # cost: a price written in n characters has at most n - 2. Prices written with an exponent
+    # (4.1E-7) give their own; past 15 characters every price does (a price of 15 digits times
+    # 10**13 is the most Decimal's 28 digits keep exact).
     most = 0
     if "E" in "".join(texts):
         most = max(_decimals(price) for price, text in zip(prices, texts) if "E" in text)
