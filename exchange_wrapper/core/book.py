@@ -38,7 +38,7 @@ from functools import lru_cache
 from heapq import heapify, heappop, heappush
 from itertools import chain, repeat
 from math import gcd
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from .errors import InvalidParameter
 from .money import ZERO, quantize_down
@@ -203,7 +203,7 @@ class Ladder:
             self._rebuild()
         self._forget_order()
 
-    def _keys_of(self, prices: Iterable[Decimal], texts: list[str]) -> list[int]:
+    def _keys_of(self, prices: Sequence[Decimal], texts: list[str]) -> list[int]:
         # Keys at the least scale that tells the prices apart: keyed at the decimals their texts
         # allow, then the tens every key has in common are taken out (keys stay small ints).
         decimals = _most_decimals(prices, texts)
@@ -465,7 +465,7 @@ def _decimals(price: Decimal) -> int:
     return -exponent if exponent < 0 else 0
 
 
-def _most_decimals(prices: Iterable[Decimal], texts: list[str]) -> int:
+def _most_decimals(prices: Sequence[Decimal], texts: list[str]) -> int:
     # As many decimals as any price has or more, read from the texts at a tenth of ``_decimals``'
     # cost: a price written in n characters has at most n - 2. Prices written with an exponent
     # (4.1E-7) give their own; past 15 characters every price does (a price of 15 digits times
