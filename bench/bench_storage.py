@@ -14,7 +14,7 @@ processes on the machine disturb less), then 8 concurrent callers for a few seco
 second); at the end ``verify_ledger`` must pass.
 
 Run from the repository root: ``.venv/bin/python bench/bench_storage.py [sqlite] [postgres]``
-(both by default; about 40 s; ``--quick`` for a smoke run). PostgreSQL is the server at
+(both by default; about 1 min; ``--quick`` for a smoke run). PostgreSQL is the server at
 ``XWRAP_TEST_POSTGRES`` (default ``postgresql://postgres@127.0.0.1:5432/test``), where the bench
 creates a database of its own and drops it after.
 """
