@@ -44,7 +44,7 @@ from ..core.symbols import SymbolTable
 from .base import Adapter, Credentials, decimal_loads
 from .private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
 from .rest import Request, Response, retry_after
-from .wire import Fields, expect, load_json, unified_pair
+from .wire import Fields, column_rows, expect, load_json, unified_pair
 
 EXCHANGE = "bitfinex"
 
@@ -361,18 +361,13 @@ class BitfinexAdapter(Adapter):
 
     def parse_candles(self, body: str, pair: Pair, interval: int) -> list[Candle]:
         """Rows ``[MTS, OPEN, CLOSE, HIGH, LOW, VOLUME]`` (note: close before high and low)."""
-        what = f"GET candles of {pair} on {EXCHANGE}"
-        rows = expect(load_json(body, what), list, what, "a JSON list of candles")
+        rows = column_rows(EXCHANGE, body, f"GET candles of {pair} on {EXCHANGE}",
+                           ("MTS", "open", "close", "high", "low", "volume"), f"{pair} candle")
         candles = []
-        for index, row in enumerate(rows):
-            if not (isinstance(row, list) and len(row) == 6):
-                raise InvalidParameter(f"{what}[{index}]", "[MTS, OPEN, CLOSE, HIGH, LOW, VOLUME]", row)
-            mts, open_, close, high, low, volume = row
-            fields = Fields(EXCHANGE, f"{pair} candle {index}", {
-                "open": open_, "close": close, "high": high, "low": low, "volume": volume})
-            candles.append(Candle(pair, expect(mts, int, fields.label("MTS"), "Unix milliseconds") // 1000, interval,
-                                  fields.decimal("open"), fields.decimal("high"), fields.decimal("low"),
-                                  fields.decimal("close"), fields.decimal("volume")))
+        for fields in rows:
+            candles.append(Candle(pair, expect(fields.value("MTS"), int, fields.label("MTS"), "Unix milliseconds")
+                                  // 1000, interval, fields.decimal("open"), fields.decimal("high"),
+                                  fields.decimal("low"), fields.decimal("close"), fields.decimal("volume")))
         return sorted(candles, key=lambda candle: candle.start)
 
 

@@ -36,7 +36,7 @@ from ..core.symbols import SymbolTable
 from .base import Adapter, Credentials, decimal_loads
 from .private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
 from .rest import Request, Response, retry_after
-from .wire import Fields, entry, expect, load_json, unified_pair
+from .wire import Fields, column_rows, entry, expect, load_json, unified_pair
 
 EXCHANGE = "coinbase"
 
@@ -206,17 +206,12 @@ class CoinbaseAdapter(Adapter):
 
     def parse_candles(self, body: str, pair: Pair, interval: int) -> list[Candle]:
         """Rows ``[time, low, high, open, close, volume]``, newest first on the wire."""
-        what = f"GET candles of {pair} on {EXCHANGE}"
-        rows = expect(load_json(body, what), list, what, "a JSON list of candles")
+        rows = column_rows(EXCHANGE, body, f"GET candles of {pair} on {EXCHANGE}",
+                           ("time", "low", "high", "open", "close", "volume"), f"{pair} candle")
         candles = []
-        for index, row in enumerate(rows):
-            if not (isinstance(row, list) and len(row) == 6):
-                raise InvalidParameter(f"{what}[{index}]", "[time, low, high, open, close, volume]", row)
-            start, low, high, open_, close, volume = row
-            fields = Fields(EXCHANGE, f"{pair} candle {index}", {
-                "low": low, "high": high, "open": open_, "close": close, "volume": volume})
-            candles.append(Candle(pair, expect(start, int, fields.label("time"), "Unix seconds"), interval,
-                                  fields.decimal("open"), fields.decimal("high"), fields.decimal("low"),
+        for fields in rows:
+            candles.append(Candle(pair, expect(fields.value("time"), int, fields.label("time"), "Unix seconds"),
+                                  interval, fields.decimal("open"), fields.decimal("high"), fields.decimal("low"),
                                   fields.decimal("close"), fields.decimal("volume")))
         return sorted(candles, key=lambda candle: candle.start)
 
