@@ -30,11 +30,11 @@ import time
 from decimal import Decimal
 from typing import Any, Callable
 
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from tests.simulator.binance import binance_protocol
-from tests.simulator.private import (CallLog, Execution, FixedWindows, HttpAnswer, HttpRequest, HttpServer, Refused,
+from tests.simulator.private import (Execution, FixedWindows, HttpAnswer, HttpRequest, LoopbackExchange, Refused,
                                      SimAccount, SimBook, SimOrder)
 
 #: The key and secret of Binance's own signing examples: the simulated account's keys.
@@ -70,7 +70,7 @@ def _ms(at: float) -> int:
     return int(at * 1000)
 
 
-class BinanceExchange:
+class BinanceExchange(LoopbackExchange):
     """``async with BinanceExchange(balances={"BTC": Decimal("0.5")}) as sim``; point the settings'
     ``rest_url`` at ``sim.rest_url`` and ``ws_url`` at ``sim.ws_url``.
 
@@ -81,7 +81,7 @@ class BinanceExchange:
 
     def __init__(self, *, balances: dict[str, Decimal], rate_limits: list[tuple[str, str, int, int]] = RECORDED_LIMITS,
                  clock: Callable[[], float] = time.time, fee_rate: Decimal = Decimal("0.001")):
-        self.clock = clock
+        super().__init__(clock)
         self.market_data = binance_protocol()
         info = json.loads(self.market_data.rest["/api/v3/exchangeInfo"])
         info["rateLimits"] = [{"rateLimitType": kind, "interval": interval, "intervalNum": number, "limit": limit}
@@ -99,45 +99,13 @@ class BinanceExchange:
         self.account = SimAccount(markets, books, balances, fee_rate)
         self.limits = [(kind, f"{number}{interval[0].lower()}", FixedWindows(limit, number * _SECONDS[interval]))
                        for kind, interval, number, limit in rate_limits]
-        self.calls = CallLog()
         self.refusals: list[tuple[float, int, str]] = []
         self.streams: dict[ServerConnection, int] = {}  # subscribed connections -> their subscriptionId
-        self._failures: list[HttpAnswer] = []
-        self._losing: list[tuple[str, str]] = []
         self._ids = itertools.count(0)
         self._cancel_ids = itertools.count(1)
-        self._http = HttpServer(self._handle, clock)
-        self._ws: Any = None
         self._pushing: set[asyncio.Task] = set()
 
-    async def __aenter__(self) -> "BinanceExchange":
-        await self._http.__aenter__()
-        self._ws = await serve(self._websocket, "127.0.0.1", 0, ping_interval=None)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._ws.close()
-        await self._ws.wait_closed()
-        await self._http.__aexit__(*exc)
-
-    @property
-    def rest_url(self) -> str:
-        return self._http.url
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self._ws.sockets[0].getsockname()[1]}"
-
     # -- hooks ------------------------------------------------------------------------------------
-
-    def fail_next(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
-                  times: int = 1) -> None:
-        """Answer the next ``times`` REST calls with ``status`` (unexecuted)."""
-        self._failures += [HttpAnswer(status, json.dumps(body), headers or {})] * times
-
-    def lose_next(self, method: str, path: str) -> None:
-        """Execute the next ``method path`` call, then close its connection without an answer."""
-        self._losing.append((method, path))
 
     async def fill(self, order: SimOrder, quantity: Decimal, price: Decimal | None = None) -> None:
         """A resting order trades ``quantity`` as the maker; the stream says so."""
@@ -160,23 +128,17 @@ class BinanceExchange:
 
     # -- REST -------------------------------------------------------------------------------------
 
-    async def _handle(self, request: HttpRequest) -> HttpAnswer | None:
-        self.calls.add(request)
-        if self._failures:
-            return self._failures.pop(0)
+    def _answer(self, request: HttpRequest) -> HttpAnswer:
+        """The answer to a call, counted under the limits, with the used-weight headers."""
         params = request.params
         weight, orders = _cost(request.method, request.path, params)
         refused = self._count(request.received_at, weight, orders)
         if refused is not None:
             return refused
-        answer = self._answer(request, params)
-        headers = self._used_headers()
-        if (request.method, request.path) in self._losing:
-            self._losing.remove((request.method, request.path))
-            return None
-        return HttpAnswer(answer.status, answer.body, {**headers, **answer.headers})
+        answer = self._endpoint(request, params)
+        return HttpAnswer(answer.status, answer.body, {**self._used_headers(), **answer.headers})
 
-    def _answer(self, request: HttpRequest, params: dict[str, str]) -> HttpAnswer:
+    def _endpoint(self, request: HttpRequest, params: dict[str, str]) -> HttpAnswer:
         method, path = request.method, request.path
         if method == "GET" and path == "/api/v3/exchangeInfo":
             return HttpAnswer(200, self.exchange_info)
