@@ -4,7 +4,9 @@ One :class:`RestClient` per exchange: one ``requests.Session`` (kept-alive conne
 timeout on every call, a :class:`~exchange_wrapper.core.pacing.TokenBucket` with the exchange's
 documented public limit, and a pause of every call for as long as an HTTP 429 (or Binance's 418)
 ``Retry-After`` says. Errors come out as xWrap's: :class:`RateLimited` and
-:class:`ExchangeUnavailable` (retry later) or :class:`ExchangeRejected` (do not).
+:class:`ExchangeUnavailable` (retry later) or :class:`ExchangeRejected` (do not). Their texts name
+the path, never the query or the headers: a signed call carries its key and signature there, and
+these texts become orders' reasons, log lines and answers.
 
 Private calls (:mod:`.account`) pace themselves under the account's own limits and use
 :meth:`RestClient.send`: one exchange, signed just before it leaves, whose status and headers the
@@ -120,6 +122,7 @@ class RestClient:
         self.session.close()
 
     def _exchange(self, request: Request, prepare: Callable[[Request], Request] | None) -> Response:
+        where = request.path.partition("?")[0]  # errors name the path only: a signed query holds the signature
         if prepare is not None:
             request = prepare(request)
         headers = dict(request.headers)
@@ -131,10 +134,9 @@ class RestClient:
             return Response(response.status_code, {k.lower(): v for k, v in response.headers.items()},
                             response.text)
         except requests.Timeout:
-            raise ExchangeUnavailable(self.exchange, f"no answer from {request.path} within "
-                                                     f"{self.timeout:g} s") from None
+            raise ExchangeUnavailable(self.exchange, f"no answer from {where} within {self.timeout:g} s") from None
         except requests.RequestException as error:
-            raise ExchangeUnavailable(self.exchange, f"{request.path}: {type(error).__name__}: {error}") from None
+            raise ExchangeUnavailable(self.exchange, f"no answer from {where}: {describe_failure(error)}") from None
 
 
 def retry_after(header: str | None, now: float) -> float:
@@ -150,3 +152,19 @@ def retry_after(header: str | None, now: float) -> float:
         return max(email.utils.parsedate_to_datetime(header).timestamp() - now, 0.0)
     except (TypeError, ValueError):
         return DEFAULT_RETRY_AFTER
+
+
+def describe_failure(error: BaseException) -> str:
+    """``error``'s class and its first cause (``ConnectionError (Connection refused)``), never its text:
+    the texts of requests and urllib3 hold the URL, a signed query string with its signature included."""
+    cause = error
+    while True:
+        inner = next((c for c in (getattr(cause, "reason", None), *cause.args, cause.__cause__, cause.__context__)
+                      if isinstance(c, BaseException)), None)
+        if inner is None:
+            break
+        cause = inner
+    if cause is error:
+        return type(error).__name__
+    detail = cause.strerror if isinstance(cause, OSError) and cause.strerror else type(cause).__name__
+    return f"{type(error).__name__} ({detail})"

@@ -1,10 +1,13 @@
 import asyncio
+import socket
 import unittest
+from dataclasses import replace
 
 from exchange_wrapper.core.errors import ExchangeRejected, ExchangeUnavailable
 from exchange_wrapper.core.pacing import RateLimit
 from exchange_wrapper.exchanges.rest import DEFAULT_RETRY_AFTER, Request, RestClient, retry_after
 from tests.simulator.coinbase import coinbase_protocol
+from tests.simulator.private import HttpServer
 from tests.simulator.server import ExchangeSimulator
 
 
@@ -40,6 +43,28 @@ class RestClientTest(unittest.IsolatedAsyncioTestCase):
             await client.call(Request("/products"))  # the third call within the burst of 2 waits 0.1 s
             self.assertEqual(slept, [0.1])
             self.assertEqual(sim.rest_calls, ["/products", "/products/NOPE-USD/candles?granularity=60", "/products"])
+
+    async def test_no_answer_is_told_without_the_signed_query_or_headers(self):
+        """requests' own texts hold the URL: a signature in the query would reach the order's reason,
+        the logs and the database."""
+        asyncio.get_running_loop().set_debug(False)
+
+        def sign(request):
+            return replace(request, path=request.path + "?symbol=LRCBTC&signature=5f3a9c0e7b1d2468ace0",
+                           headers={"X-MBX-APIKEY": "vmPUZE6mv9SD5VNHk4Hl"})
+
+        async def hang_up(request):
+            return None  # executed, never answered
+        with socket.socket() as sock:  # a port nobody listens on
+            sock.bind(("127.0.0.1", 0))
+            refused = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        async with HttpServer(hang_up) as lost:
+            for url, cause in ((lost.url, "RemoteDisconnected"), (refused, "Connection refused")):
+                client = RestClient("binance", url, RateLimit(10, 2))
+                self.addCleanup(client.close)
+                with self.subTest(cause=cause), self.assertRaises(ExchangeUnavailable) as raised:
+                    await client.send(Request("/api/v3/order", method="POST"), sign)
+                self.assertEqual(raised.exception.reason, f"no answer from /api/v3/order: ConnectionError ({cause})")
 
 
 if __name__ == "__main__":
