@@ -356,14 +356,20 @@ def reconcile(exchange: str, currency: str, total: object, unallocated: Decimal,
     outside = Account(AccountKind.OUTSIDE, exchange, currency)
     unallocated_account = Account(AccountKind.UNALLOCATED, exchange, currency)
     source, target = (outside, unallocated_account) if delta > 0 else (unallocated_account, outside)
-    return Transaction(TransactionKind.RECONCILE, (Posting(source, -abs(delta)), Posting(target, abs(delta))),
-                       memo=f"{exchange} account holds {format_decimal(value)} {currency}")
+    return _transfer(TransactionKind.RECONCILE, source, target, delta.copy_abs(),
+                     memo=f"{exchange} account holds {format_decimal(value)} {currency}")
 
 
 def _move(kind: TransactionKind, source: Account, target: Account, amount: Decimal, balances: Balances,
           wallet_set: int, *, reference: str | None = None, memo: str = "") -> Transaction:
-    transaction = Transaction(kind, (Posting(source, -amount), Posting(target, amount)), reference, memo)
-    return _checked(transaction, balances, wallet_set)
+    return _checked(_transfer(kind, source, target, amount, reference, memo), balances, wallet_set)
+
+
+def _transfer(kind: TransactionKind, source: Account, target: Account, amount: Decimal,
+              reference: str | None = None, memo: str = "") -> Transaction:
+    """``amount`` from ``source`` to ``target``. Negated with ``copy_negate``, which never rounds: an
+    amount has up to 38 digits, and ``-amount`` would round it to the context's 28."""
+    return Transaction(kind, (Posting(source, amount.copy_negate()), Posting(target, amount)), reference, memo)
 
 
 def _checked(transaction: Transaction, balances: Balances, wallet_set: int) -> Transaction:

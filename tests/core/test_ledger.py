@@ -121,6 +121,35 @@ class AmountTest(unittest.TestCase):
         self.assertEqual("100", ledger.amount_text(D("1E+2")))
 
 
+class WidestAmountTest(unittest.TestCase):
+    """Every move takes the widest amount the API accepts (15 integer digits, 18 places: 33 significant
+    digits, past the 28 of Python's default context) and the largest the database stores, exactly."""
+
+    WIDEST = D("999999999999999.999999999999999999")
+    STORED = D("99999999999999999999.999999999999999999")
+
+    def test_moves_of_the_widest_amounts_balance(self):
+        for amount in (self.WIDEST, self.STORED):
+            with self.subTest(amount=amount):
+                funds = {available(1, "USD"): amount, available(3, "USD"): amount,
+                         counter(AccountKind.UNALLOCATED, "USD"): amount, held(1, "USD", "o1"): amount}
+                for transaction in (ledger.move_funds(FUND, PAPER, "coinbase", "USD", amount, {}),
+                                    ledger.move_funds(WITHDRAW, PAPER, "coinbase", "USD", amount, funds),
+                                    ledger.move_funds(ALLOCATE, LIVE, "coinbase", "USD", amount, funds),
+                                    ledger.transfer(PAPER, OTHER_PAPER, "coinbase", "USD", amount, funds),
+                                    ledger.place_hold(PAPER, "coinbase", "USD", amount, "o1", funds),
+                                    ledger.release_hold(PAPER, "coinbase", "USD", "o1", funds)):
+                    self.assertEqual({amount, amount.copy_negate()}, {p.amount for p in transaction.postings})
+
+    def test_reconcile_of_the_widest_difference(self):
+        transaction = ledger.reconcile("coinbase", "USD", self.STORED, unallocated=D(0), allocated=D(0))
+        self.assertEqual({(counter(AccountKind.OUTSIDE, "USD"), self.STORED.copy_negate()),
+                          (counter(AccountKind.UNALLOCATED, "USD"), self.STORED)}, postings(transaction))
+        transaction = ledger.reconcile("coinbase", "USD", D(0), unallocated=self.STORED, allocated=D(0))
+        self.assertEqual({(counter(AccountKind.UNALLOCATED, "USD"), self.STORED.copy_negate()),
+                          (counter(AccountKind.OUTSIDE, "USD"), self.STORED)}, postings(transaction))
+
+
 class FundAndWithdrawTest(unittest.TestCase):
     def test_fund_moves_virtual_money_in(self):
         transaction = ledger.move_funds(FUND, PAPER, "coinbase", "USD", "1000.50", {}, memo="start")

@@ -122,6 +122,23 @@ class PaperMoneyCases(StoreCase):
         self.assertEqual("seed money", entry.memo)
         self.assert_verified()
 
+    def test_the_widest_amounts_move_exactly(self):
+        widest = D("999999999999999.999999999999999999")  # what the API takes: 15 digits and 18 places
+        other = self.store.create_wallet_set("paper-b", "paper").id
+        self.store.move_funds("fund", self.ws, "coinbase", "USD", widest)
+        self.store.move_funds("fund", self.ws, "coinbase", "USD", widest)
+        self.store.transfer(self.ws, other, "coinbase", "USD", widest)
+        self.assertEqual((widest, D(0), widest), self.wallet(self.ws, "USD"))
+        self.store.place_hold(other, "coinbase", "USD", widest, "o1")
+        self.assertEqual((widest, widest, D(0)), self.wallet(other, "USD"))
+        self.store.release_hold(other, "o1")
+        self.store.move_funds("withdraw", other, "coinbase", "USD", widest)
+        self.assertEqual((D(0), D(0), D(0)), self.wallet(other, "USD"))
+        self.assertEqual([widest.copy_negate(), widest, widest.copy_negate(), widest],
+                         [p.amount for p in self.store.entries(self.ws)[-1].postings +
+                          self.store.entries(other)[0].postings])
+        self.assert_verified()
+
     def test_overdraft_refused_and_nothing_changes(self):
         self.store.move_funds("fund", self.ws, "coinbase", "USD", D("10"))
         before = self.row_counts()
@@ -177,6 +194,16 @@ class LiveAllocationCases(StoreCase):
                          (caught.exception.wallet_set, caught.exception.needed, caught.exception.available))
         self.store.move_funds("deallocate", self.a, "kraken", "BTC", D("0.5"))
         self.assertEqual((D("2.5"), D("0.5")), self.store.exchange_account("kraken", "BTC"))
+        self.assert_verified()
+
+    def test_the_largest_stored_amounts_reconcile_and_allocate_exactly(self):
+        largest = D("99999999999999999999.999999999999999999")  # NUMERIC(38, 18)
+        self.store.reconcile("kraken", "USD", largest)
+        self.store.move_funds("allocate", self.a, "kraken", "USD", largest)
+        self.assertEqual((largest, D(0)), self.store.exchange_account("kraken", "USD"))
+        self.store.move_funds("deallocate", self.a, "kraken", "USD", largest)
+        self.store.reconcile("kraken", "USD", D(0))
+        self.assertEqual((D(0), D(0)), self.store.exchange_account("kraken", "USD"))
         self.assert_verified()
 
     def test_reconcile_follows_deposits_and_withdrawals(self):
