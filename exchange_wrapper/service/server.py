@@ -33,6 +33,11 @@ from .trading import Trading
 
 log = logging.getLogger(__name__)
 
+#: Libraries whose DEBUG lines are the wire itself: websockets' frames and handshake headers (an
+#: exchange's log-in with its key and signature, a door's Socket.IO token) and urllib3's request
+#: lines (a signed query string). Their INFO and above say what happens to connections.
+WIRE_LOGGERS = ("websockets.client", "sanic.websockets", "urllib3")
+
 
 class Server:
     """The running service. ``await start()``, then ``await stop()``; ``port`` is the bound port.
@@ -63,6 +68,7 @@ class Server:
         self.port: int | None = None
 
     async def start(self) -> None:
+        quiet_wire_loggers()
         self.database = open_database(self.settings.database_url)
         wallets = WalletStore(self.database)
         accounts = {} if self.replay_files else open_accounts(self.settings, self.hub, **self.account_options)
@@ -129,6 +135,12 @@ class Server:
         end = end if end is not None else time.time()
         start = start if start is not None else end - interval * 300
         return await feed.candles(pair, interval, start, end)
+
+
+def quiet_wire_loggers() -> None:
+    """Keep secrets out of the logs at every ``log_level``: the :data:`WIRE_LOGGERS` log from INFO up."""
+    for name in WIRE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 def replay_groups(files: Sequence[str]) -> dict[str, list[str]]:

@@ -52,9 +52,8 @@ class NoNetworkTest(FeedCase):
         await self.until(lambda: len(self.waits) >= 6)
         for status, reason in self.statuses:  # as it waits to try again
             self.assertEqual(status, FeedStatus.DOWN)
-            self.assertTrue(reason == "markets not loaded: coinbase unavailable: no answer from /products: "
-                                      "ConnectionError (Connection refused)",
-                            reason)
+            self.assertEqual(reason, "markets not loaded: coinbase unavailable: no answer from /products: "
+                                     "ConnectionError (Connection refused)")
         ceilings = [0.5, 1, 2, 4, 8, 8]
         for wait, ceiling in zip(self.waits, ceilings):
             self.assertTrue(ceiling / 2 <= wait <= ceiling, (wait, ceiling))
