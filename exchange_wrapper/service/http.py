@@ -17,15 +17,14 @@ import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Awaitable, Callable
-from urllib.parse import urlsplit
 
 import orjson
 from sanic import Request, Sanic, response
 from sanic.exceptions import NotFound, SanicException
 
-from ..core.errors import InvalidParameter, Unauthorised, XWrapError
+from ..core.errors import InvalidParameter, XWrapError
 from .api import OPERATIONS, ExchangeWrapper
-from .auth import Authenticator, Caller
+from .auth import Authenticator, Caller, OriginPolicy
 from .errors import error_body, http_status
 from .events import EventBus
 from .metrics import CONTENT_TYPE, Metrics
@@ -34,7 +33,6 @@ from .openapi import DOCUMENT_PATH, PREFIX, ROUTES, Route, document
 log = logging.getLogger(__name__)
 _app_numbers = itertools.count(1)
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 Handler = Callable[..., Awaitable[response.HTTPResponse]]
 
 
@@ -50,7 +48,7 @@ def create_app(api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, b
 
     for route in ROUTES:
         app.add_route(door.handler(route), _sanic_path(route), methods=[route.method], name=route.operation)
-    if door.cors_origins:
+    if door.origins.cors_origins:
         for path in sorted({_sanic_path(route) for route in ROUTES} | {DOCUMENT_PATH}):
             app.add_route(door.preflight, path, methods=["OPTIONS"], name="preflight" + path.replace("/", "_"))
         app.on_response(door.add_cors_headers)
@@ -101,7 +99,7 @@ class RestDoor:
 
     def __init__(self, api: ExchangeWrapper, auth: Authenticator, metrics: Metrics, cors_origins: list[str]):
         self.api, self.auth, self.metrics = api, auth, metrics
-        self.cors_origins = frozenset(cors_origins)
+        self.origins = OriginPolicy(cors_origins, tokens=auth.enabled)
 
     def handler(self, route: Route) -> Handler:
         """The sanic handler of one route."""
@@ -127,14 +125,8 @@ class RestDoor:
         return handle
 
     def caller(self, request: Request) -> Caller:
-        """Who calls: refuses a foreign web page's request, and without tokens any host name but
-        loopback's (a web page whose name was made to point at 127.0.0.1 is not foreign to the
-        browser); then asks the authenticator."""
-        origin = request.headers.get("origin")
-        if origin is not None and not self._same_origin(request, origin) and not self._cors_allows(origin):
-            raise Unauthorised(f"requests from web pages at {origin} are not allowed (server.cors_origins)")
-        if not self.auth.enabled and urlsplit("//" + request.host).hostname not in LOOPBACK:
-            raise Unauthorised(f"without API tokens only loopback names are served, not {request.host!r}")
+        """Who calls: the origin policy first (a foreign web page is refused), then the token."""
+        self.origins.check(request.headers.get("origin"), request.host)
         return self.auth.caller(self.auth.bearer(request.headers.get("authorization")))
 
     async def preflight(self, request: Request, **path: str) -> response.HTTPResponse:
@@ -143,7 +135,7 @@ class RestDoor:
 
     def add_cors_headers(self, request: Request, reply: response.HTTPResponse) -> None:
         origin = request.headers.get("origin")
-        if origin is None or not request.path.startswith(PREFIX) or not self._cors_allows(origin):
+        if origin is None or not request.path.startswith(PREFIX) or not self.origins.allows_cors(origin):
             return
         reply.headers["Access-Control-Allow-Origin"] = origin
         reply.headers["Vary"] = "Origin"
@@ -151,13 +143,6 @@ class RestDoor:
             reply.headers["Access-Control-Allow-Methods"] = "GET, POST"
             reply.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
             reply.headers["Access-Control-Max-Age"] = "600"
-
-    def _cors_allows(self, origin: str) -> bool:
-        return origin in self.cors_origins or "*" in self.cors_origins
-
-    @staticmethod
-    def _same_origin(request: Request, origin: str) -> bool:
-        return urlsplit(origin).netloc == request.host
 
 
 def _sanic_path(route: Route) -> str:

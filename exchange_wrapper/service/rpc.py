@@ -1,8 +1,9 @@
 """The JSON-RPC 2.0 door: a websocket at ``/xwrap/v1/rpc``.
 
 Connect with the token as ``Authorization: Bearer TOKEN`` or ``?token=TOKEN`` (browsers cannot set
-headers); a refused connection gets one JSON-RPC error (id null) and is closed with code 1008
-(unauthorised) or 1013 (too many connections). Then send requests, notifications and batches;
+headers); a web page's connection obeys REST's origin rules (:class:`.auth.OriginPolicy`). A
+refused connection gets one JSON-RPC error (id null) and is closed with code 1008 (unauthorised)
+or 1013 (too many connections). Then send requests, notifications and batches;
 every method takes named parameters only. ``subscribe(topics=[...])`` and
 ``unsubscribe(topics=[...])`` choose what the server pushes, as notifications
 ``{"jsonrpc": "2.0", "method": TOPIC, "params": PAYLOAD}``. Answers come as they complete (match
@@ -64,7 +65,7 @@ def install_rpc(app: "Sanic", api: ExchangeWrapper, *, auth: Authenticator, metr
     async def rpc(request: "Request", ws: Any) -> None:
         token = Authenticator.bearer(request.headers.get("authorization")) or request.args.get("token")
         try:
-            session = gate.admit("rpc", request.ip, token)
+            session = gate.admit("rpc", request.ip, token, origin=request.headers.get("origin"), host=request.host)
         except XWrapError as error:
             await ws.send(error_response(None, error).serialize().decode())
             code = CLOSE_POLICY if isinstance(error, Unauthorised) else CLOSE_TRY_AGAIN

@@ -1,7 +1,7 @@
 """A client's connection to a push door (the JSON-RPC websocket, Socket.IO).
 
-A connection is admitted once, at connect, with its token and within its address's connection
-limit (:meth:`Gate.admit`); its :class:`Session` then answers calls and holds subscriptions. Both
+A connection is admitted once, at connect: by the origin policy REST applies too, with its token
+and within its address's connection limit (:meth:`Gate.admit`); its :class:`Session` then answers calls and holds subscriptions. Both
 doors use it, so a call, an error and a notification mean the same on each.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, AsyncIterator
 from ..config import Settings
 from ..core.errors import InvalidParameter, MethodNotFound, TooManyConnections, XWrapError
 from .api import OPERATIONS, ExchangeWrapper
-from .auth import Authenticator, Caller
+from .auth import Authenticator, Caller, OriginPolicy
 from .events import TOPICS, EventBus
 from .metrics import Metrics
 
@@ -33,6 +33,7 @@ class Gate:
     def __init__(self, api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus,
                  settings: Settings):
         self.api, self.auth, self.metrics, self.bus = api, auth, metrics, bus
+        self.origins = OriginPolicy(settings.server.cors_origins, tokens=auth.enabled)
         self.limit = settings.server.max_connections_per_client
         self.open: Counter[str] = Counter()
         self.sessions: set[Session] = set()
@@ -47,10 +48,12 @@ class Gate:
             gate = app.ctx.gate = cls(api, auth=auth, metrics=metrics, bus=bus, settings=settings)
         return gate
 
-    def admit(self, door: str, address: str, token: str | None) -> "Session":
-        """A session for a new connection; raises :class:`Unauthorised` for a missing or wrong
-        token, :class:`TooManyConnections` past the address's limit. Close it when the
-        connection ends."""
+    def admit(self, door: str, address: str, token: str | None, *, origin: str | None, host: str) -> "Session":
+        """A session for a new connection whose opening request came from ``address`` with these
+        ``Origin`` and ``Host`` headers; raises :class:`Unauthorised` for a foreign web page or a
+        missing or wrong token, :class:`TooManyConnections` past the address's limit. Close it
+        when the connection ends."""
+        self.origins.check(origin, host)
         caller = self.auth.caller(token)
         if self.open[address] >= self.limit:
             raise TooManyConnections(address, self.limit)

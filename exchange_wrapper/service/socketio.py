@@ -6,7 +6,8 @@ a refused connection gets a ``connect_error`` whose ``data`` is the error
 and an ack: it answers ``{"result": ...}`` or ``{"error": {"kind", "message", "details"}}``.
 ``subscribe`` and ``unsubscribe`` with ``{"topics": [...]}`` answer the same way; the server
 then emits each notification as the event named after its topic, with the payload of the JSON-RPC
-notification. CORS follows ``server.cors_origins`` (empty: the page's own origin only).
+notification. CORS follows ``server.cors_origins`` (empty: the page's own origin only), and a web
+page's connection obeys REST's origin rules (:class:`.auth.OriginPolicy`), the host name's too.
 """
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ class _Door:
         token = token or Authenticator.bearer(request.headers.get("authorization")) \
             or (parse_qs(environ.get("QUERY_STRING", "")).get("token") or [None])[0]
         try:
-            session = self.gate.admit("socketio", request.ip, token)
+            session = self.gate.admit("socketio", request.ip, token, origin=request.headers.get("origin"),
+                                      host=request.host)
         except XWrapError as error:
             raise socketio.exceptions.ConnectionRefusedError(str(error), error_body(error)["error"]) from None
         self.sessions[sid] = (session, asyncio.create_task(self._push(sid, session)))

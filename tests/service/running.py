@@ -42,10 +42,14 @@ class RunningService(RecordedServiceTest):
                 break
         return await asyncio.wait_for(waiting, 5)
 
-    async def raw_rpc(self, token: str | None = TRADE_TOKEN, *, query: str = "") -> "Peer":
-        """A plain websocket to the JSON-RPC door (closed at the end of the test)."""
+    async def raw_rpc(self, token: str | None = TRADE_TOKEN, *, query: str = "", origin: str | None = None,
+                      host: str | None = None, **options: Any) -> "Peer":
+        """A plain websocket to the JSON-RPC door (closed at the end of the test), opened as a web
+        page of ``origin`` would, to the name ``host`` (as if it pointed at 127.0.0.1)."""
         headers = {"Authorization": f"Bearer {token}"} if token else None
-        ws = await connect(self.rpc_url + query, additional_headers=headers, max_size=None)
+        url = self.rpc_url if host is None else f"ws://{host}:{self.server.port}/xwrap/v1/rpc"
+        ws = await connect(url + query, additional_headers=headers, max_size=None, origin=origin,
+                           host="127.0.0.1", port=self.server.port, **options)
         self.addAsyncCleanup(ws.close)
         return Peer(ws)
 
@@ -95,7 +99,8 @@ def error_cases(wallet_set_id: int) -> list[tuple[str, str, dict[str, Any], dict
     holds price x size x (1 + taker fee 0.006)."""
     order = {"wallet_set_id": wallet_set_id, "exchange": "coinbase", "pair": "SKL_USD", "side": "buy"}
     return [
-        ("unknown_exchange", "get_book", {"exchange": "nasdaq", "pair": "SKL_USD"}, {"exchange": "nasdaq"}),
+        ("unknown_exchange", "get_book", {"exchange": "nasdaq", "pair": "SKL_USD"},
+         {"exchange": "nasdaq", "valid": ["coinbase", "binance", "kraken", "bitfinex", "poloniex"]}),
         ("unknown_pair", "get_book", {"exchange": "coinbase", "pair": "SKL_JPY"},
          {"exchange": "coinbase", "pair": "SKL_JPY"}),
         ("invalid_parameter", "make_order", {**order, "size": "10"},

@@ -2,7 +2,7 @@ import unittest
 
 from exchange_wrapper.config import ApiToken
 from exchange_wrapper.core.errors import Forbidden, Unauthorised
-from exchange_wrapper.service.auth import ANONYMOUS, Authenticator
+from exchange_wrapper.service.auth import ANONYMOUS, Authenticator, OriginPolicy
 
 READ = ApiToken("dashboard", "r" * 24, "read")
 TRADE = ApiToken("bot", "t" * 24, "trade")
@@ -38,3 +38,21 @@ class AuthenticatorTest(unittest.TestCase):
         self.assertEqual(Authenticator.bearer("bearer  abc "), "abc")
         self.assertIsNone(Authenticator.bearer("Basic abc"))
         self.assertIsNone(Authenticator.bearer(None))
+
+
+class OriginPolicyTest(unittest.TestCase):
+    def test_web_pages_and_host_names(self):
+        loopback = OriginPolicy([], tokens=False)
+        for origin, host in ((None, "127.0.0.1:8350"), (None, "localhost"), (None, "[::1]:8350"),
+                             ("http://127.0.0.1:8350", "127.0.0.1:8350")):
+            loopback.check(origin, host)
+        for origin, host in (("http://evil.example", "127.0.0.1:8350"), ("null", "127.0.0.1:8350"),
+                             ("http://evil.example:8350", "evil.example:8350"), (None, "evil.example:8350")):
+            with self.subTest(origin=origin, host=host), self.assertRaises(Unauthorised):
+                loopback.check(origin, host)
+        listed = OriginPolicy(["http://app.example"], tokens=True)
+        listed.check("http://app.example", "xwrap.example:8350")  # any name with tokens
+        listed.check(None, "xwrap.example:8350")
+        with self.assertRaises(Unauthorised):
+            listed.check("http://evil.example", "xwrap.example:8350")
+        self.assertTrue(OriginPolicy(["*"], tokens=True).allows_cors("http://any.example"))

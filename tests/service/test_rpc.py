@@ -1,5 +1,6 @@
 """The JSON-RPC door, driven over a real websocket on a service playing the recorded Coinbase traffic."""
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -146,7 +147,7 @@ class TranslationTest(unittest.TestCase):
                          {"exchange": "coinbase", "pair": "DAI_USD", "reason": "market is limit_only"})
 
 
-class TokensTest(RunningService):
+class RefusalCase(RunningService):
     async def assert_refused(self, rpc, code, kind):
         error = await receive(rpc.ws)
         self.assertEqual((error["id"], error["error"]["code"], error["error"]["data"]["kind"]),
@@ -157,6 +158,8 @@ class TokensTest(RunningService):
         self.assertEqual(closed.exception.rcvd.reason, error["error"]["message"])
         return error
 
+
+class TokensTest(RefusalCase):
     async def test_a_connection_without_a_valid_token_is_refused(self):
         missing = await self.assert_refused(await self.raw_rpc(None), 1008, "unauthorised")
         self.assertIn("API token is required", missing["error"]["message"])
@@ -179,6 +182,40 @@ class TokensTest(RunningService):
         service = [line for line in logged.output if not line.startswith("DEBUG:websockets.client:")]  # not ours
         self.assertIn("rpc connection from 127.0.0.1 as trader", "\n".join(service))  # known by its name
         self.assertEqual([line for line in service if TRADE_TOKEN in line or "wrong-token" in line], [])
+
+
+class OriginsWithoutTokensTest(RefusalCase):
+    """The default loopback set-up: REST's origin and host rules hold for the websocket too."""
+
+    settings_overrides = {}
+
+    async def test_a_foreign_page_cannot_use_the_service_through_a_browser(self):
+        own = f"http://127.0.0.1:{self.server.port}"
+        rebound = f"evil.example:{self.server.port}"  # a name made to point at 127.0.0.1
+        for origin, host in (("http://evil.example", None), (f"http://{rebound}", "evil.example")):
+            with self.subTest(origin=origin, host=host):
+                rpc = await self.raw_rpc(None, origin=origin, host=host)
+                with contextlib.suppress(ConnectionClosed):  # the refusal may come first
+                    await rpc.ws.send(json.dumps(request("create_wallet_set", {"name": "hijacked"})))
+                error = await self.assert_refused(rpc, 1008, "unauthorised")
+                self.assertIn(origin if host is None else repr(rebound), error["error"]["message"])
+        self.assertNotIn("hijacked", [s["name"] for s in await self.server.api.get_wallet_sets()])
+        for origin, host in ((own, None), (None, None), (None, "localhost")):
+            with self.subTest(origin=origin, host=host):
+                rpc = await self.raw_rpc(None, origin=origin, host=host)
+                self.assertEqual((await rpc.ask(request("echo", {"ok": "1"})))["result"], {"ok": "1"})
+
+
+class OriginsWithTokensTest(RefusalCase):
+    settings_overrides = {**WITH_TOKENS, "server.cors_origins": ["http://app.example"]}
+
+    async def test_a_valid_token_does_not_let_a_foreign_page_in(self):
+        refused = await self.raw_rpc(TRADE_TOKEN, origin="http://evil.example")
+        await self.assert_refused(refused, 1008, "unauthorised")
+        for origin, host in (("http://app.example", None), (None, "xwrap.example")):  # any name, with tokens
+            with self.subTest(origin=origin, host=host):
+                rpc = await self.raw_rpc(TRADE_TOKEN, origin=origin, host=host)
+                self.assertEqual((await rpc.ask(request("echo", {"ok": "1"})))["result"], {"ok": "1"})
 
 
 class LimitsTest(RunningService):

@@ -28,6 +28,11 @@ def gate(bus=None, limit=2):
                 metrics=Metrics(MarketDataHub(), no_orders), bus=bus or EventBus(), settings=settings)
 
 
+def admit(g, address, door="rpc", token=TOKEN):
+    """A session for a connection from ``address`` (not a web page's, to the service's own name)."""
+    return g.admit(door, address, token, origin=None, host="127.0.0.1:8350")
+
+
 def requests_counted(g, method, outcome):
     return g.metrics.registry.get_sample_value("xwrap_requests_total",
                                                {"door": "rpc", "method": method, "outcome": outcome})
@@ -36,16 +41,16 @@ def requests_counted(g, method, outcome):
 class GateTest(unittest.TestCase):
     def test_connections_are_counted_per_address(self):
         g = gate(limit=2)
-        first, second = g.admit("rpc", "10.0.0.1", TOKEN), g.admit("socketio", "10.0.0.1", TOKEN)
-        g.admit("rpc", "10.0.0.2", TOKEN)
+        first, second = admit(g, "10.0.0.1"), admit(g, "10.0.0.1", "socketio")
+        admit(g, "10.0.0.2")
         with self.assertRaises(TooManyConnections) as caught:
-            g.admit("rpc", "10.0.0.1", TOKEN)
+            admit(g, "10.0.0.1")
         self.assertEqual(caught.exception.details(), {"client": "10.0.0.1", "limit": 2})
         first.close()
         first.close()  # closing twice frees one place only
-        third = g.admit("rpc", "10.0.0.1", TOKEN)
+        third = admit(g, "10.0.0.1")
         with self.assertRaises(TooManyConnections):
-            g.admit("rpc", "10.0.0.1", TOKEN)
+            admit(g, "10.0.0.1")
         second.close()
         third.close()
         self.assertEqual(dict(g.open), {"10.0.0.2": 1})
@@ -54,14 +59,14 @@ class GateTest(unittest.TestCase):
         g = gate(limit=1)
         for token in (None, "x" * 23):
             with self.assertRaises(Unauthorised):
-                g.admit("rpc", "10.0.0.1", token)
-        self.assertEqual(g.admit("rpc", "10.0.0.1", TOKEN).caller.name, "bot")
+                admit(g, "10.0.0.1", token=token)
+        self.assertEqual(admit(g, "10.0.0.1").caller.name, "bot")
 
 
 class CallTest(unittest.IsolatedAsyncioTestCase):
     async def test_a_bug_is_an_internal_error_that_tells_nothing(self):
         g = gate()
-        session = g.admit("rpc", "10.0.0.1", TOKEN)
+        session = admit(g, "10.0.0.1")
         with self.assertLogs("exchange_wrapper.service.sessions", "ERROR") as logged:
             with self.assertRaises(XWrapError) as caught:
                 await session.call("echo", {})
@@ -71,7 +76,7 @@ class CallTest(unittest.IsolatedAsyncioTestCase):
 
     async def test_names_and_parameters(self):
         g = gate()
-        session = g.admit("rpc", "10.0.0.1", TOKEN)
+        session = admit(g, "10.0.0.1")
         with self.assertRaises(MethodNotFound):
             await session.call("__init__", {})
         with self.assertRaises(InvalidParameter) as caught:
@@ -88,7 +93,7 @@ class CallTest(unittest.IsolatedAsyncioTestCase):
 class NotificationsTest(unittest.IsolatedAsyncioTestCase):
     async def test_a_client_that_falls_behind_is_told_what_it_lost(self):
         bus = EventBus(queue_limit=3)
-        session = gate(bus).admit("rpc", "10.0.0.1", TOKEN)
+        session = admit(gate(bus), "10.0.0.1")
         await session.call("subscribe", {"topics": ["fills", "orders"]})
         for n in range(5):
             bus.publish("fills", {"n": n})

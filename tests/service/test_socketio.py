@@ -1,8 +1,10 @@
 """The Socket.IO door, driven by python-socketio's client on a service playing the recorded Coinbase traffic."""
 import asyncio
+import json
 from decimal import Decimal as D
 
 import socketio
+from websockets.asyncio.client import connect
 
 from exchange_wrapper.client import AsyncClient
 from exchange_wrapper.core.marketdata import FeedStatus
@@ -45,6 +47,17 @@ class SocketIOCase(RunningService):
             with self.assertRaises(socketio.exceptions.ConnectionError):
                 await connecting
         return browser
+
+    async def engineio(self, token=None, *, origin=None, host="127.0.0.1", **options):
+        """A bare Engine.IO websocket, opened as a web page of ``origin`` would, to the name ``host``
+        (as if it pointed at 127.0.0.1), which asked to join; and the Socket.IO packet answering it
+        (``40{"sid": ...}`` or the refusal ``44{...}``)."""
+        url = f"ws://{host}:{self.server.port}/socket.io/?EIO=4&transport=websocket"
+        ws = await connect(url, origin=origin, host="127.0.0.1", port=self.server.port, **options)
+        self.addAsyncCleanup(ws.close)
+        self.assertEqual((await asyncio.wait_for(ws.recv(), 5))[0], "0")  # Engine.IO's open packet
+        await ws.send("40" + (json.dumps({"token": token}) if token else ""))
+        return ws, await asyncio.wait_for(ws.recv(), 5)
 
     async def handshake(self, origin):
         """(status, headers, body) of an Engine.IO polling handshake sent from a page of ``origin``."""
@@ -169,6 +182,21 @@ class SameOriginTest(SocketIOCase):
     async def test_pages_of_other_origins_are_refused_without_cors_origins(self):
         self.assertEqual((await self.handshake("http://elsewhere.example"))[0], 400)
         self.assertEqual((await self.handshake(self.base))[0], 200)
+
+
+class RebindingTest(SocketIOCase):
+    settings_overrides = {}  # the default loopback set-up, without tokens
+
+    async def test_a_foreign_name_is_refused_even_with_its_own_origin(self):
+        rebound = f"evil.example:{self.server.port}"  # a name made to point at 127.0.0.1
+        _, refusal = await self.engineio(origin=f"http://{rebound}", host="evil.example")
+        self.assertEqual(refusal[:2], "44")
+        self.assertEqual(json.loads(refusal[2:])["data"]["message"],
+                         f"without API tokens only loopback names are served, not {rebound!r}")
+        for origin, host in ((f"http://localhost:{self.server.port}", "localhost"), (None, "127.0.0.1")):
+            with self.subTest(origin=origin, host=host):
+                _, joined = await self.engineio(origin=origin, host=host)
+                self.assertEqual(joined[:3], '40{')
 
 
 class CorsTest(SocketIOCase):
