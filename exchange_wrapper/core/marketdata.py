@@ -126,3 +126,4 @@ class FeedStatus(str, Enum):
     READY = "ready"            # connected and every book live
     DEGRADED = "degraded"      # connected, but a book is resynchronising or REST calls are paused
     DOWN = "down"              # no connection; retrying with backoff
+    FINISHED = "finished"      # a replay's recorded traffic has ended: the books are frozen, not live

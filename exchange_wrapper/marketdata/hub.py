@@ -37,6 +37,9 @@ _NO_RESYNC: tuple[Resync, ...] = ()
 #: Public trades kept per pair for ``get_trades``.
 RECENT_TRADES = 1000
 
+#: Books not live named in a status reason; more are counted, so that the reason stays one short line.
+NAMED_IN_STATUS = 5
+
 
 @dataclass
 class ExchangeData:
@@ -100,13 +103,16 @@ class MarketDataHub:
 
     def status(self, exchange: str, now: float) -> tuple[FeedStatus, str]:
         """(status, reason): the connection's state, DEGRADED while a book is not live or REST
-        calls are paused after a 429."""
+        calls are paused after a 429 (the first :data:`NAMED_IN_STATUS` such books named, the
+        others counted)."""
         data = self._data(exchange)
         if data.connection is not FeedStatus.READY:
             return data.connection, data.reason
-        waiting = [f"{pair} {keeper.book.state.value}" + (f" ({keeper.book.stale_reason})"
-                                                         if keeper.book.stale_reason else "")
-                   for pair, keeper in data.keepers.items() if not keeper.book.live]
+        books = [(pair, keeper.book) for pair, keeper in data.keepers.items() if not keeper.book.live]
+        waiting = [f"{pair} {book.state.value}" + (f" ({book.stale_reason})" if book.stale_reason else "")
+                   for pair, book in books[:NAMED_IN_STATUS]]
+        if len(books) > NAMED_IN_STATUS:
+            waiting.append(f"{len(books) - NAMED_IN_STATUS} more books not live")
         if data.rest_paused_until > now:
             waiting.append(f"REST calls paused for {data.rest_paused_until - now:.1f} s (HTTP 429)")
         if waiting:
@@ -172,6 +178,14 @@ class MarketDataHub:
             if keeper is not None:
                 keeper.resyncing()
                 data.counts["resyncs"] += counted
+
+    def finish(self, exchange: str, reason: str) -> None:
+        """The feed has ended for good (a replay's recorded traffic is over): the status is
+        FINISHED with ``reason``, and no book is live any more, so that nothing is filled or
+        accepted on books that will not change again. Not a fault of the books: nothing is counted."""
+        for keeper in self._data(exchange).keepers.values():
+            keeper.book.mark_stale(reason)
+        self.set_connection(exchange, FeedStatus.FINISHED, reason)
 
     def set_connection(self, exchange: str, status: FeedStatus, reason: str) -> None:
         """The feed's own state (connecting, ready, down) and why; logged when it changes."""

@@ -1,12 +1,13 @@
 """Recorded traffic played through the same adapter parser and hub as live data.
 
 :class:`Replay` reads capture files (see :mod:`.capture`), takes the market metadata from the
-recorded REST response of the adapter's ``markets_path``, follows every market's book, and feeds
-the other records in time order: each websocket message through the adapter's parser into the hub,
-each other REST response (Binance depth snapshots) through ``parse_rest``. A new recorded connection
-gets a new parser, and its books wait for new snapshots, as live. :meth:`Replay.run` goes as fast as
-it can with the recorded times; :meth:`Replay.play` keeps the recorded pace (or a multiple of it)
-and stamps events with the clock, for a service running on recordings.
+recorded REST response of the adapter's ``markets_path``, follows the books the recording holds
+snapshots of (a book without one could never go live), and feeds the other records in time order:
+each websocket message through the adapter's parser into the hub, each other REST response (Binance
+depth snapshots) through ``parse_rest``. A new recorded connection gets a new parser, and its books
+wait for new snapshots, as live. :meth:`Replay.run` goes as fast as it can with the recorded times;
+:meth:`Replay.play` keeps the recorded pace (or a multiple of it) and stamps events with the clock,
+for a service running on recordings; when the recording ends, the hub's status says ``finished``.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any, Awaitable, Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlparse
 
 from ..core.errors import NotFound, XWrapError
-from ..core.marketdata import FeedStatus, Problem
+from ..core.marketdata import BookSnapshot, FeedStatus, MarketEvent, Problem
 from ..core.money import format_decimal
 from ..core.pairs import Pair
 from ..core.symbols import SymbolTable
@@ -32,7 +33,8 @@ PARSE_ERRORS = (XWrapError, ValueError, KeyError, TypeError, IndexError)
 
 class Replay:
     """One exchange's capture ``files`` fed into ``hub`` (a new one by default), following the
-    books of ``pairs`` (every market of the metadata by default).
+    books of ``pairs``: by default those the recording holds a snapshot of, or every market of the
+    metadata when the files hold no book at all (metadata only: the caller feeds the events).
 
     Raises :class:`NotFound` if no file holds the exchange's market metadata response.
     """
@@ -42,13 +44,19 @@ class Replay:
         self.files = list(files)
         self.hub = hub or MarketDataHub()
         cls = adapter_class(exchange)
+        self._markets_path = cls.markets_path
         markets = cls.parse_markets(self._metadata(cls).body)
         table = SymbolTable(exchange, markets)
-        self.adapter: Adapter = cls(table, [market.pair for market in markets] if pairs is None else pairs)
+        if pairs is None:
+            pairs = self._recorded_books(cls(table, ())) or [market.pair for market in markets]
+        self.adapter: Adapter = cls(table, pairs)
+        self.markets = len(markets)
         self.hub.add_markets(exchange, markets)
         self.adapter.add_books(self.hub, self.adapter.pairs)
         self.parser = self.adapter.parser()
         self.seconds = 0.0
+        self.ready = asyncio.Event()
+        """Set by :meth:`play` once every followed book has been live (or the recording has ended)."""
 
     @property
     def exchange(self) -> str:
@@ -65,19 +73,16 @@ class Replay:
     def step(self, record: Record, at: float) -> None:
         """Feed one record, stamping its events ``at``."""
         hub, name = self.hub, self.adapter.name
-        if isinstance(record, WsReceived):
-            if not record.message:
-                return
-            try:
-                events = self.parser.parse(record.message, at)
-            except PARSE_ERRORS as error:
-                hub.fail_all(name, Problem.MALFORMED, f"{type(error).__name__}: {error}")
-                return
-        elif isinstance(record, RestResponse):
-            events = self.adapter.parse_rest(record.url, record.body)
-        else:  # a new connection: a new parser, and the books start over from its snapshots
+        if isinstance(record, WsReceived) and not record.message:
+            return
+        if isinstance(record, WsOpened):  # a new connection: a new parser, and the books start over from its snapshots
             self.parser = self.adapter.parser()
             hub.resyncing(name, self.adapter.pairs, counted=False)
+            return
+        try:
+            events = _events(self.adapter, self.parser, record, at)
+        except PARSE_ERRORS as error:
+            hub.fail_all(name, Problem.MALFORMED, f"{type(error).__name__}: {error}")
             return
         resyncs = hub.handle(name, events, at)
         if resyncs:  # what the recording holds later (a new snapshot) is all a replay can resync from
@@ -98,16 +103,27 @@ class Replay:
         ``clock()``; other tasks get their turn between records. Returns :meth:`report`."""
         started, first = clock(), None
         names = ", ".join(os.path.basename(os.fspath(path)) for path in self.files)
-        self.hub.set_connection(self.exchange, FeedStatus.READY, f"replaying {names} at {speed:g}x")
-        for record in self.records():
-            if first is None:
-                first = record.ts
-            delay = (record.ts - first) / speed - (clock() - started)
-            await sleep(max(delay, 0.0))
-            self.step(record, clock())
+        self.hub.set_connection(self.exchange, FeedStatus.READY,
+                                f"replaying {names} at {speed:g}x: {len(self.adapter.pairs)} books "
+                                f"({self.markets - len(self.adapter.pairs)} other markets have none recorded)")
+        waiting = set(self.adapter.pairs)
+        try:
+            for record in self.records():
+                if first is None:
+                    first = record.ts
+                delay = (record.ts - first) / speed - (clock() - started)
+                await sleep(max(delay, 0.0))
+                self.step(record, clock())
+                if waiting:
+                    waiting = {pair for pair in waiting if not self.hub.book(self.exchange, pair).live}
+                    if not waiting:
+                        self.ready.set()
+        finally:  # ended, failed or stopped: nobody is to wait for books any more
+            self.ready.set()
         self.seconds = clock() - started
-        self.hub.set_connection(self.exchange, FeedStatus.READY, f"replay of {names} finished")
-        return self.report()
+        report = self.report()
+        self.hub.finish(self.exchange, f"the replay of {names} has ended: its books are frozen, orders are refused")
+        return report
 
     def report(self) -> dict[str, Any]:
         """What the replay did, as ``xwrap replay`` prints it: every book that received data
@@ -136,11 +152,33 @@ class Replay:
     def _metadata(self, cls: type[Adapter]) -> RestResponse:
         for path in self.files:
             for record in read_capture(path):
-                if isinstance(record, RestResponse) and self._is_metadata(record, cls):
+                if isinstance(record, RestResponse) and self._is_metadata(record):
                     return record
         raise NotFound(f"{cls.name} market metadata (GET {cls.markets_path}) in",
                        ", ".join(map(os.fspath, self.files)))
 
-    def _is_metadata(self, record: RestResponse, cls: type[Adapter] | None = None) -> bool:
-        return urlparse(record.url).path.endswith((cls or type(self.adapter)).markets_path)
+    def _recorded_books(self, adapter: Adapter) -> list[Pair]:
+        """The pairs whose book the recording holds a snapshot of, in the order they come."""
+        parser, found = adapter.parser(), {}
+        for record in self.records():
+            if isinstance(record, WsOpened):
+                parser = adapter.parser()
+                continue
+            try:
+                events = _events(adapter, parser, record, record.ts)
+            except PARSE_ERRORS:  # the replay itself will say so
+                continue
+            found.update((event.pair, None) for event in events if type(event) is BookSnapshot)
+        return list(found)
+
+    def _is_metadata(self, record: RestResponse) -> bool:
+        return urlparse(record.url).path.endswith(self._markets_path)
+
+
+def _events(adapter: Adapter, parser: Any, record: RestResponse | WsReceived, at: float) -> list[MarketEvent]:
+    """The events of one recorded message (a websocket message through ``parser``, a REST response
+    through the adapter); raises one of :data:`PARSE_ERRORS` for a malformed one."""
+    if isinstance(record, RestResponse):
+        return adapter.parse_rest(record.url, record.body)
+    return parser.parse(record.message, at)
 

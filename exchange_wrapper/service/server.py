@@ -38,14 +38,20 @@ log = logging.getLogger(__name__)
 #: lines (a signed query string). Their INFO and above say what happens to connections.
 WIRE_LOGGERS = ("websockets.client", "sanic.websockets", "urllib3")
 
+#: The longest a played replay keeps the first requests waiting for its books to go live.
+REPLAY_READY_TIMEOUT = 30.0
+
 
 class Server:
     """The running service. ``await start()``, then ``await stop()``; ``port`` is the bound port.
 
     With ``replay`` (capture files) the market data comes from the recordings, played at
-    ``speed`` times the recorded pace, instead of the exchanges; with ``speed`` None they are not
-    played, and the caller steps them (:attr:`replays`). Exchanges in live mode get a live account
-    (not with a replay); ``account_options`` go to each (tests inject clocks and intervals).
+    ``speed`` times the recorded pace, instead of the exchanges; the port is bound at once but
+    requests are answered only once the replayed books are live (they wait in the socket's backlog,
+    at most :data:`REPLAY_READY_TIMEOUT` seconds), so that a script started with the service finds
+    them live. With ``speed`` None they are not played, and the caller steps them (:attr:`replays`).
+    Exchanges in live mode get a live account (not with a replay); ``account_options`` go to each
+    (tests inject clocks and intervals).
     """
 
     def __init__(self, settings: Settings, *, replay: Sequence[str] = (), speed: float | None = 1.0,
@@ -99,6 +105,8 @@ class Server:
         sock.listen(1024)
         sock.setblocking(False)
         self.port = sock.getsockname()[1]
+        if self._tasks:
+            await self._replays_ready()
         self._server = await app.create_server(sock=sock, access_log=False)
         await self._server.startup()
         await self._server.before_start()
@@ -126,6 +134,16 @@ class Server:
         if self.database is not None:
             close_database(self.database)
             self.database = None
+
+    async def _replays_ready(self) -> None:
+        log.info("waiting for the replayed books to go live before answering requests (at most %g s)",
+                 REPLAY_READY_TIMEOUT)
+        try:
+            await asyncio.wait_for(asyncio.gather(*(replay.ready.wait() for replay in self.replays)),
+                                   REPLAY_READY_TIMEOUT)
+        except TimeoutError:
+            log.warning("the replayed books are not all live after %g s; answering requests anyway",
+                        REPLAY_READY_TIMEOUT)
 
     async def _candles(self, exchange: str, pair: Pair, interval: int, start: float | None,
                        end: float | None) -> list[Any]:

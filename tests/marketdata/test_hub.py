@@ -73,6 +73,31 @@ class HubTest(unittest.TestCase):
         self.hub.set_connection("coinbase", FeedStatus.DOWN, "cannot connect: OSError: refused")
         self.assertEqual(self.hub.status("coinbase", 130.0), (FeedStatus.DOWN, "cannot connect: OSError: refused"))
 
+    def test_a_status_names_a_few_books_not_live_and_counts_the_others(self):
+        pairs = [Pair(base, "USD") for base in ("ADA", "BCH", "DOT", "LTC", "SOL", "XLM")]
+        for pair in pairs:
+            self.hub.add_book("coinbase", pair)
+        self.hub.handle("coinbase", [SNAPSHOT], 1.0)
+        status, reason = self.hub.status("coinbase", 0.0)
+        self.assertEqual((status, reason), (FeedStatus.DEGRADED, "ETH_USD resyncing; ADA_USD resyncing; BCH_USD "
+                                                                 "resyncing; DOT_USD resyncing; LTC_USD resyncing; "
+                                                                 "2 more books not live"))
+
+    def test_a_finished_feed_says_so_and_its_frozen_books_are_not_live_nothing_counted(self):
+        self.hub.handle("coinbase", [SNAPSHOT, BookSnapshot(ETH, [(D("10"), D("1"))], [(D("11"), D("1"))])], 1.0)
+        before = self.hub.counters("coinbase")
+        with self.assertLogs("exchange_wrapper.marketdata.hub", "INFO") as logs:
+            self.hub.finish("coinbase", "the replay of COINBASE.ws.28.0 has ended")
+        self.assertEqual(self.hub.status("coinbase", 2.0),
+                         (FeedStatus.FINISHED, "the replay of COINBASE.ws.28.0 has ended"))
+        self.assertEqual(logs.output, ["INFO:exchange_wrapper.marketdata.hub:coinbase market data finished: "
+                                       "the replay of COINBASE.ws.28.0 has ended"])
+        for pair in (BTC, ETH):
+            book = self.hub.book("coinbase", pair)
+            self.assertEqual((book.live, book.stale_reason), (False, "the replay of COINBASE.ws.28.0 has ended"))
+        self.assertEqual(self.hub.book("coinbase", BTC).bids.best, (D("100.00"), D("1")))  # the last state kept
+        self.assertEqual(self.hub.counters("coinbase"), before)
+
     def test_exchange_errors_are_counted_and_logged(self):
         with self.assertLogs("exchange_wrapper.marketdata.hub", "WARNING") as logs:
             self.hub.handle("coinbase", [FeedError("Failed to subscribe: FOO-BAR is not a valid product")], 1.0)
