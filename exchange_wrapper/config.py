@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import types
 import typing
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
@@ -23,6 +24,11 @@ from .core.pairs import Pair
 from .exchanges import EXCHANGE_NAMES
 
 ENV_PREFIX = "XWRAP_"
+
+#: A URL's password: in its user part (``scheme://user:PASSWORD@host``, up to the last ``@`` of the
+#: host part, for a password written with a raw ``@``) or in a query parameter naming a secret.
+_URL_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^/?#:@]*:)[^/?#]*(@)"
+                           r"|([?&][^=&#]*(?:pass|token|secret|key|sign)[^=&#]*=)[^&#]*", re.IGNORECASE)
 
 
 def setting(default: Any = MISSING, doc: str = "", *, secret: bool = False, factory: Any = MISSING) -> Any:
@@ -119,7 +125,9 @@ class Settings:
     database_url: str = setting(
         "sqlite:///data/xwrap.sqlite",
         "sqlite:///PATH (relative to the working directory) or postgresql://user:password@host:port/db.")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = setting("INFO", "Log level.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = setting(
+        "INFO", "Log level. The HTTP and websocket libraries log from INFO up at any level (their DEBUG lines "
+                "are the wire, keys and signatures included).")
     server: ServerSettings = setting(doc="The server and its doors.", factory=ServerSettings)
     tokens: list[ApiToken] = setting(doc="API tokens; none means no authentication (loopback only).", factory=list)
     timeseries: TimeseriesSettings = setting(doc="Market time series storage.", factory=TimeseriesSettings)
@@ -183,7 +191,8 @@ def schema(cls: type = Settings, prefix: str = "") -> Iterator[tuple[str, Any, A
 
 
 def to_json(value: Any, *, hide_secrets: bool = True) -> Any:
-    """Settings as JSON-ready data (Decimals as strings), secrets replaced by ``"***"`` if set."""
+    """Settings as JSON-ready data (Decimals as strings), secrets replaced by ``"***"`` if set and
+    the passwords in URLs too (:func:`hide_password`)."""
     if is_dataclass(value):
         out = {}
         for f in fields(value):
@@ -197,7 +206,16 @@ def to_json(value: Any, *, hide_secrets: bool = True) -> Any:
         return [to_json(v, hide_secrets=hide_secrets) for v in value]
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, str) and hide_secrets:
+        return hide_password(value)
     return value
+
+
+def hide_password(url: str) -> str:
+    """``url`` with its password replaced by ``***``: the user part's
+    (``postgresql://xw:***@db/x``) and a query parameter's (``?password=***``, ``&token=***``).
+    Other text comes back unchanged. For every URL shown in output, messages and logs."""
+    return _URL_PASSWORD.sub(lambda m: f"{m[1]}***{m[2]}" if m[1] else f"{m[3]}***", url)
 
 
 @functools.cache
@@ -253,7 +271,12 @@ def _build(kind: Any, value: Any, key: str) -> Any:
         args = {}
         for name, f in known.items():
             if name in value:
-                args[name] = _build(_types(kind)[name], value[name], _join(key, name))
+                try:
+                    args[name] = _build(_types(kind)[name], value[name], _join(key, name))
+                except ConfigError as error:
+                    if not f.metadata.get("secret"):
+                        raise
+                    raise ConfigError(error.key, error.expected, present=False) from None  # not the value
             elif f.default is MISSING and f.default_factory is MISSING:
                 raise ConfigError(_join(key, name), f"a value ({f.metadata.get('doc', '')})", present=False)
         return kind(**args)
@@ -307,7 +330,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError("server.max_connections_per_client", "at least 1", server.max_connections_per_client)
     if not (settings.database_url.startswith(("sqlite:///", "postgresql://", "postgres://"))):
         raise ConfigError("database_url", "sqlite:///PATH or postgresql://user@host:port/db",
-                          settings.database_url)
+                          hide_password(settings.database_url))
     seen: set[str] = set()
     for i, token in enumerate(settings.tokens):
         if len(token.token) < 16:

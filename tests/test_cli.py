@@ -61,6 +61,12 @@ class ConfigErrorTest(unittest.TestCase):
         self.assertEqual(shown["exchanges"]["binance"]["api_secret"], "***")
         self.assertNotIn("very-secret-value", result.stdout)
 
+    def test_config_show_hides_the_database_password(self):
+        result = xwrap("config", "show", "--database-url", "postgresql://xw:pg-s3cret@127.0.0.1:5432/xwrap")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(json.loads(result.stdout)["database_url"], "postgresql://xw:***@127.0.0.1:5432/xwrap")
+        self.assertNotIn("pg-s3cret", result.stdout + result.stderr)
+
 
 class ServeTest(unittest.TestCase):
     def test_serve_on_the_defaults_answers_status_and_ledger_verifies(self):

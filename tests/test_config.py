@@ -83,6 +83,17 @@ class LoadTest(unittest.TestCase):
         self.assertNotIn("c2VjcmV0", shown)
         self.assertEqual(to_json(settings)["exchanges"]["coinbase"]["api_secret"], "***")
 
+    def test_passwords_in_urls_are_hidden(self):
+        env = {"XWRAP_DATABASE_URL": "postgresql://xw:pg-s3cret@db:5432/xwrap",
+               "XWRAP_TIMESERIES_INFLUXDB_URL": "http://admin:influx-s3cret@127.0.0.1:8086/?token=t0ken-s3cret",
+               "XWRAP_KRAKEN_REST_URL": "http://127.0.0.1:9/?password=rest-s3cret&depth=10"}
+        shown = to_json(load_settings(None, env=env))
+        self.assertEqual(shown["database_url"], "postgresql://xw:***@db:5432/xwrap")
+        self.assertEqual(shown["timeseries"]["influxdb"]["url"], "http://admin:***@127.0.0.1:8086/?token=***")
+        self.assertEqual(shown["exchanges"]["kraken"]["rest_url"], "http://127.0.0.1:9/?password=***&depth=10")
+        self.assertNotIn("s3cret", json.dumps(shown))
+        self.assertIn("pg-s3cret", json.dumps(to_json(load_settings(None, env=env), hide_secrets=False)))
+
     def test_tokens_from_the_environment(self):
         env = {"XWRAP_TOKENS": '[{"name": "bot", "token": "0123456789abcdef0123", "scope": "trade"}]',
                "XWRAP_SERVER_HOST": "0.0.0.0"}
@@ -119,6 +130,12 @@ class ValidationTest(unittest.TestCase):
         self.assertConfigError('{"paper": {"market_buy_margin": "-1"}}', "paper.market_buy_margin",
                                "non-negative decimal")
         self.assertConfigError('{"database_url": "mysql://x"}', "database_url", "sqlite:///PATH")
+        message = self.assertConfigError('{"database_url": "postgres1://xw:pg-s3cret@db/x"}', "database_url",
+                                         "sqlite:///PATH")
+        self.assertIn("postgres1://xw:***@db/x", message)
+        message = self.assertConfigError('{"exchanges": {"kraken": {"api_secret": 1234567890123}}}',
+                                         "exchanges.kraken.api_secret", "a string")
+        self.assertNotIn("1234567890123", message)
         self.assertConfigError('[1]', "(top level)", "a JSON object")
 
     def test_environment_value_of_wrong_type_names_the_variable(self):

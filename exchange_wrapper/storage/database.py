@@ -18,6 +18,7 @@ from weakref import WeakKeyDictionary
 
 from peewee import Database, OperationalError, PeeweeException, PostgresqlDatabase, SqliteDatabase, fn
 
+from ..config import hide_password
 from ..core.errors import ConfigError, DatabaseUnavailable
 from .models import MODELS, MONEY_COLUMN, SchemaVersion, now_us
 
@@ -134,11 +135,7 @@ def is_lock_conflict(exc: BaseException) -> bool:
 
 def describe_url(url: str) -> str:
     """``url`` with any password hidden, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    return hide_password(url)
 
 
 def _database_for(url: object) -> Database:

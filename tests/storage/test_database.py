@@ -50,6 +50,8 @@ class UrlTest(unittest.TestCase):
     def test_passwords_hidden(self):
         self.assertEqual("postgresql://xw:***@db:5432/x", describe_url("postgresql://xw:s3cret@db:5432/x"))
         self.assertEqual("postgresql://xw@db/x", describe_url("postgresql://xw@db/x"))
+        self.assertEqual("postgresql://db/x?password=***&sslmode=require",  # libpq takes it there too
+                         describe_url("postgresql://db/x?password=s3cret&sslmode=require"))
         with self.assertRaises(ConfigError) as caught:
             open_database("postgresql://xw:s3cret@db:port/x")
         self.assertNotIn("s3cret", str(caught.exception))
