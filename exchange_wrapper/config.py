@@ -252,8 +252,9 @@ def _from_env(var: str, text: str, kind: Any) -> Any:
         if text.lstrip().startswith("["):
             try:
                 return json.loads(text, parse_float=Decimal)
-            except json.JSONDecodeError:
-                raise ConfigError(var, "a JSON list or comma-separated values", text) from None
+            except json.JSONDecodeError as exc:  # not the text: XWRAP_TOKENS holds secrets
+                raise ConfigError(var, f"a JSON list or comma-separated values ({exc.msg} at column {exc.colno})",
+                                  present=False) from None
         return [item.strip() for item in text.split(",") if item.strip()]
     return text
 
@@ -262,7 +263,8 @@ def _build(kind: Any, value: Any, key: str) -> Any:
     label = key or "(top level)"
     if is_dataclass(kind):
         if not isinstance(value, dict):
-            raise ConfigError(label, "an object", value)
+            holds_secrets = any(f.metadata.get("secret") for f in fields(kind))  # a token given bare
+            raise ConfigError(label, "an object", value, present=not holds_secrets)
         known = {f.name: f for f in fields(kind)}
         for name in value:
             if name not in known:

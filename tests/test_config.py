@@ -136,6 +136,11 @@ class ValidationTest(unittest.TestCase):
         message = self.assertConfigError('{"exchanges": {"kraken": {"api_secret": 1234567890123}}}',
                                          "exchanges.kraken.api_secret", "a string")
         self.assertNotIn("1234567890123", message)
+        message = self.assertConfigError('{"tokens": ["0123456789abcdef0123"]}', "tokens[0]", "an object")
+        self.assertNotIn("0123456789abcdef0123", message)
+        message = self.assertConfigError('{}', "XWRAP_TOKENS", "a JSON list",
+                                         env={"XWRAP_TOKENS": '[{"name": "a", "token": "0123456789abcdef0123"'})
+        self.assertNotIn("0123456789abcdef0123", message)
         self.assertConfigError('[1]', "(top level)", "a JSON object")
 
     def test_environment_value_of_wrong_type_names_the_variable(self):
