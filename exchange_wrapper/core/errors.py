@@ -7,7 +7,7 @@ and a stable ``kind`` that the API doors map to one JSON-RPC code and one HTTP s
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 
 class XWrapError(Exception):
@@ -61,14 +61,20 @@ class InvalidParameter(Rejected):
 
 
 class UnknownExchange(Rejected):
+    """No exchange of that name is enabled; ``valid`` lists those that are, for the message
+    (names are lower case: ``Coinbase`` is not ``coinbase``)."""
+
     kind = "unknown_exchange"
 
-    def __init__(self, exchange: str):
-        self.exchange = exchange
-        super().__init__(f"unknown exchange {exchange!r}")
+    def __init__(self, exchange: str, valid: Sequence[str] = ()):
+        self.exchange, self.valid = exchange, list(valid)
+        if self.valid:
+            super().__init__(f"unknown exchange {_show(exchange)}: expected one of {', '.join(self.valid)}")
+        else:
+            super().__init__(f"unknown exchange {_show(exchange)}")
 
     def details(self) -> dict[str, Any]:
-        return {"exchange": self.exchange}
+        return {"exchange": self.exchange, "valid": self.valid}
 
 
 class UnknownPair(Rejected):
@@ -170,6 +176,24 @@ class Conflict(Rejected):
     """The request contradicts the current state (e.g. a wallet set name already taken)."""
 
     kind = "conflict"
+
+
+class ExchangeNotLive(Conflict):
+    """A live wallet set asked to trade or be funded on an exchange that has no live account:
+    it runs in paper mode (or live trading is not available on it); no retry can help until the
+    settings change."""
+
+    def __init__(self, exchange: str, mode: str):
+        self.exchange, self.mode = exchange, mode
+        if mode == "live":
+            super().__init__(f"{exchange} is in live mode but live trading is not available on it: "
+                             "live wallet sets cannot trade or be funded there")
+        else:
+            super().__init__(f"{exchange} is not in live mode (exchanges.{exchange}.mode is {mode}): "
+                             "live wallet sets cannot trade or be funded there")
+
+    def details(self) -> dict[str, Any]:
+        return {"exchange": self.exchange, "mode": self.mode}
 
 
 class Unauthorised(Rejected):

@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from ..core.book import OrderBook
-from ..core.errors import UnknownExchange, UnknownPair
+from ..core.errors import ExchangeUnavailable, UnknownExchange, UnknownPair
 from ..core.integrity import BookKeeper, Stale
 from ..core.markets import Market
 from ..core.marketdata import (BookDelta, BookSnapshot, FeedError, FeedStatus, MarketEvent, Problem, Resync,
@@ -48,6 +48,7 @@ class ExchangeData:
     name: str
     keepers: dict[Pair, BookKeeper] = field(default_factory=dict)
     markets: dict[Pair, Market] = field(default_factory=dict)
+    markets_loaded: bool = False  # until then no pair can be called unknown
     trades: dict[Pair, deque[Trade]] = field(default_factory=dict)  # the latest per pair, oldest first
     tickers: dict[Pair, Ticker] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
@@ -78,7 +79,10 @@ class MarketDataHub:
         return data
 
     def add_markets(self, exchange: str, markets: Iterable[Market]) -> None:
-        self.exchange(exchange).markets.update((market.pair, market) for market in markets)
+        """The markets ``exchange`` lists, as loaded from it: from now on a pair not among them is unknown."""
+        data = self.exchange(exchange)
+        data.markets.update((market.pair, market) for market in markets)
+        data.markets_loaded = True
 
     def add_book(self, exchange: str, pair: Pair, *, checksum: Callable[[OrderBook], int] | None = None,
                  depth: int | None = None, buffer_deltas: bool = False) -> BookKeeper:
@@ -100,6 +104,39 @@ class MarketDataHub:
 
     def book(self, exchange: str, pair: Pair) -> OrderBook:
         return self._keeper(exchange, pair).book
+
+    def follows(self, exchange: str, pair: Pair) -> bool:
+        """Whether ``pair``'s book on ``exchange`` is followed (:meth:`add_book`)."""
+        data = self.exchanges.get(exchange)
+        return data is not None and pair in data.keepers
+
+    def markets_loaded(self, exchange: str) -> bool:
+        """Whether ``exchange``'s markets were loaded (offline, or in the first seconds after
+        start, they are not: nothing can be said about a pair yet)."""
+        data = self.exchanges.get(exchange)
+        return data is not None and data.markets_loaded
+
+    def markets(self, exchange: str) -> Mapping[Pair, Market]:
+        """Every market ``exchange`` lists, by pair. Raises :class:`ExchangeUnavailable` (retry
+        later) while they are not loaded."""
+        data = self.exchanges.get(exchange)
+        if data is None or not data.markets_loaded:
+            reason = "not started" if data is None else f"{data.connection.value}: {data.reason}"
+            raise ExchangeUnavailable(exchange, f"its markets are not loaded yet ({reason})")
+        return data.markets
+
+    def market(self, exchange: str, pair: Pair) -> Market:
+        """The market of ``pair`` on ``exchange``: :class:`ExchangeUnavailable` while the markets
+        are not loaded (retry later), :class:`UnknownPair` once they are and do not list it."""
+        market = self.markets(exchange).get(pair)
+        if market is None:
+            raise UnknownPair(exchange, str(pair))
+        return market
+
+    def currencies(self, exchange: str) -> set[str]:
+        """The currencies of ``exchange``'s markets (bases and quotes); ExchangeUnavailable as
+        :meth:`markets`."""
+        return {currency for pair in self.markets(exchange) for currency in (pair.base, pair.quote)}
 
     def status(self, exchange: str, now: float) -> tuple[FeedStatus, str]:
         """(status, reason): the connection's state, DEGRADED while a book is not live or REST

@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 
 from .. import __version__
 from ..config import Settings
-from ..core.errors import ExchangeUnavailable, InvalidParameter, OrderNotFound, UnknownExchange, UnknownPair
+from ..core.errors import ExchangeNotLive, ExchangeUnavailable, InvalidParameter, OrderNotFound, UnknownExchange
 from ..core.ledger import Mode, TransactionKind
 from ..core.money import format_decimal
 from ..core.orders import Order, OrderType, Side, TimeInForce
@@ -97,19 +97,22 @@ class ExchangeWrapper:
     # -- market data ------------------------------------------------------------------------------
 
     async def get_markets(self, **params: Any) -> list[dict[str, Any]]:
-        """The precision rules of the markets of an exchange (or all), optionally one pair."""
+        """The precision rules of the markets of an exchange (or of every exchange whose markets
+        are loaded), optionally one pair. A named exchange whose markets are not loaded yet is
+        ExchangeUnavailable; a pair it does not list, UnknownPair."""
         p = Params(params)
         exchange, pair = p.text("exchange"), p.pair()
         p.done()
         out = []
-        for name in ([self._exchange(exchange)] if exchange else self._enabled()):
-            data = self.hub.exchanges.get(name)
-            markets = data.markets.values() if data else ()
-            if pair is not None:
-                markets = [m for m in markets if m.pair == pair]
-                if exchange and not markets:
-                    raise UnknownPair(name, str(pair))
-            out += [_market_json(m) for m in sorted(markets, key=lambda m: str(m.pair))]
+        for name in ([self._exchange(exchange)] if exchange
+                     else [name for name in self._enabled() if self.hub.markets_loaded(name)]):
+            if pair is None:
+                markets = sorted(self.hub.markets(name).values(), key=lambda m: str(m.pair))
+            elif exchange:
+                markets = [self.hub.market(name, pair)]
+            else:
+                markets = [m for m in (self.hub.markets(name).get(pair),) if m is not None]
+            out += [_market_json(m) for m in markets]
         return out
 
     async def get_pricing(self, **params: Any) -> list[dict[str, Any]]:
@@ -319,6 +322,10 @@ class ExchangeWrapper:
         amount = p.decimal("amount", required=True)
         p.done()
         info = await self.trading.db(self.wallets.wallet_set, wallet_set_id)
+        if info.mode is Mode.LIVE and exchange not in self.trading.accounts:
+            raise ExchangeNotLive(exchange, self.settings.exchange(exchange).mode)
+        if currency not in self.hub.currencies(exchange):
+            raise InvalidParameter("currency", f"a currency of a market {exchange} lists", currency)
         kind = TransactionKind.FUND if info.mode is Mode.PAPER else TransactionKind.ALLOCATE
         entry = await self.trading.db(self.wallets.move_funds, kind, info.id, exchange, currency, amount)
         return {"entry": entry.as_json(), "wallet": await self.get_wallet(
@@ -340,14 +347,16 @@ class ExchangeWrapper:
 
     def _exchange(self, name: str | None) -> str:
         if name not in EXCHANGE_NAMES or not self.settings.exchange(name).enabled:
-            raise UnknownExchange(str(name))
+            raise UnknownExchange(str(name), self._enabled())
         return name
 
     def _book(self, exchange: str, pair: Pair) -> Any:
-        data = self.hub.exchanges.get(exchange)
-        if data is None or pair not in data.keepers:
-            raise UnknownPair(exchange, str(pair))
-        return data.keepers[pair].book
+        """The followed book of ``pair``: ExchangeUnavailable while the exchange's markets are not
+        loaded or the pair, listed, is not followed; UnknownPair if the loaded markets do not list it."""
+        self.hub.market(exchange, pair)
+        if not self.hub.follows(exchange, pair):
+            raise ExchangeUnavailable(exchange, f"{pair} is not followed (add it to exchanges.{exchange}.pairs)")
+        return self.hub.book(exchange, pair)
 
     def _usd_price(self, exchange: str, currency: str) -> Decimal | None:
         """The mid of CURRENCY_USD (or _USDT, _USDC) on that exchange, where a live book has one."""

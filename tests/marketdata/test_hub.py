@@ -2,7 +2,7 @@ import unittest
 from decimal import Decimal
 
 from exchange_wrapper.core.book import BookSide, BookState
-from exchange_wrapper.core.errors import UnknownExchange, UnknownPair
+from exchange_wrapper.core.errors import ExchangeUnavailable, UnknownExchange, UnknownPair
 from exchange_wrapper.core.marketdata import (BookDelta, BookSnapshot, FeedError, FeedStatus, Problem, Resync,
                                               Ticker, Trade)
 from exchange_wrapper.core.matching import MatchingEngine
@@ -116,6 +116,30 @@ class HubTest(unittest.TestCase):
         [(exchange, pair, events)] = self.published
         self.assertEqual((exchange, pair), ("coinbase", BTC))
         self.assertEqual([(e.order_id, e.status, e.fill.price) for e in events], [("o1", OrderStatus.FILLED, D("100.25"))])
+
+    def test_no_pair_is_unknown_until_the_markets_are_loaded(self):
+        self.hub.set_connection("coinbase", FeedStatus.DOWN, "markets not loaded: HTTP 503 from /products")
+        for ask in (lambda: self.hub.market("coinbase", BTC), lambda: self.hub.market("coinbase", Pair("SOL", "USD")),
+                    lambda: self.hub.markets("coinbase"), lambda: self.hub.currencies("coinbase")):
+            with self.assertRaises(ExchangeUnavailable) as caught:
+                ask()
+            self.assertEqual(caught.exception.reason, "its markets are not loaded yet "
+                                                      "(down: markets not loaded: HTTP 503 from /products)")
+        with self.assertRaises(ExchangeUnavailable) as caught:
+            self.hub.market("kraken", BTC)
+        self.assertEqual(caught.exception.reason, "its markets are not loaded yet (not started)")
+        self.assertEqual((self.hub.markets_loaded("coinbase"), self.hub.markets_loaded("kraken")), (False, False))
+
+        market = Market("coinbase", BTC, "BTC-USD", D("0.01"), D("0.0001"), D("0.0001"))
+        self.hub.add_markets("coinbase", [market])
+        self.assertTrue(self.hub.markets_loaded("coinbase"))
+        self.assertEqual((self.hub.market("coinbase", BTC), dict(self.hub.markets("coinbase"))),
+                         (market, {BTC: market}))
+        self.assertEqual(self.hub.currencies("coinbase"), {"BTC", "USD"})
+        with self.assertRaises(UnknownPair):
+            self.hub.market("coinbase", Pair("SOL", "USD"))
+        self.assertEqual([self.hub.follows("coinbase", pair) for pair in (BTC, Pair("SOL", "USD"))], [True, False])
+        self.assertFalse(self.hub.follows("kraken", BTC))
 
     def test_unknown_names_are_refused(self):
         with self.assertRaises(UnknownExchange):
