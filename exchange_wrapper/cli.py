@@ -97,16 +97,21 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _ledger_verify(args: argparse.Namespace) -> int:
+    from .exchanges import EXCHANGE_NAMES
     from .storage.database import close_database, open_database
-    from .storage.verify import verify_ledger
+    from .storage.verify import DEFAULT_MAX_FEE, SHOWN_DIFFERENCES, verify_ledger
 
     settings = _settings(args)
-    database = open_database(settings.database_url)
+    database = open_database(settings.database_url, create=False)
     try:
-        report = verify_ledger(database)
+        # a buy's hold includes the taker fee: the highest configured one bounds it
+        takers = [settings.exchange(name).fees.taker for name in EXCHANGE_NAMES]
+        report = verify_ledger(database, max_fee=max([DEFAULT_MAX_FEE, *filter(None, takers)]))
     finally:
         close_database(database)
-    print(json.dumps(report.as_json(), indent=2))
+    print(json.dumps(report.as_json(limit=SHOWN_DIFFERENCES), indent=2))
+    if not report.ok:
+        print(f"xwrap: {report.summary()}", file=sys.stderr)
     return 0 if report.ok else 1
 
 

@@ -8,7 +8,13 @@ import tempfile
 import time
 import unittest
 import urllib.request
+from decimal import Decimal as D
 from pathlib import Path
+
+from exchange_wrapper.core.orders import Order, OrderType, Side
+from exchange_wrapper.storage.database import close_database, open_database
+from exchange_wrapper.storage.orders import OrderStore
+from exchange_wrapper.storage.wallets import WalletStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,6 +74,24 @@ class ConfigErrorTest(unittest.TestCase):
         self.assertNotIn("pg-s3cret", result.stdout + result.stderr)
 
 
+class BadArgumentsTest(unittest.TestCase):
+    """A mistake on the command line ends in one line naming it and exit status 2, no traceback."""
+
+    def assertRefused(self, result, *expected):
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
+        self.assertTrue(result.stderr.startswith("xwrap: "), result.stderr)
+        for text in expected:
+            self.assertIn(text, result.stderr)
+
+    def test_ledger_verify_of_a_missing_database_creates_none(self):
+        with tempfile.TemporaryDirectory() as directory:
+            url = f"sqlite:///{directory}/typo/x.sqlite"
+            self.assertRefused(xwrap("ledger", "verify", "--database-url", url), "database_url",
+                               "an existing database file", url)
+            self.assertEqual(os.listdir(directory), [])
+
+
 class ServeTest(unittest.TestCase):
     def test_serve_on_the_defaults_answers_status_and_ledger_verifies(self):
         with tempfile.TemporaryDirectory() as directory:
@@ -95,4 +119,39 @@ class ServeTest(unittest.TestCase):
             self.assertTrue(Path(directory, "xwrap.sqlite").exists())
             verify = xwrap("ledger", "verify", "--database-url", database)
             self.assertEqual(verify.returncode, 0, verify.stderr)
+            self.assertTrue(json.loads(verify.stdout)["ok"])
+
+
+class LedgerVerifyTest(unittest.TestCase):
+    """``xwrap ledger verify`` on a database whose limit buys hold 1.5 % above their price (the
+    order store lets any hold be placed; a fee of 1.5 % is more than the default bound of 1 %)."""
+
+    def test_over_held_orders_fail_unless_the_settings_have_such_a_fee(self):
+        with tempfile.TemporaryDirectory() as directory:
+            url = f"sqlite:///{directory}/xwrap.sqlite"
+            database = open_database(url)
+            try:
+                wallets = WalletStore(database)
+                ws = wallets.create_wallet_set("paper", "paper").id
+                wallets.move_funds("fund", ws, "coinbase", "USD", D("10000"))
+                for number in range(60):
+                    order = Order(id="", client_order_id=f"c{number}", wallet_set_id=ws, exchange="coinbase",
+                                  pair="SKL_USD", side=Side.BUY, type=OrderType.LIMIT, size=D("100"),
+                                  price=D("0.5"))
+                    OrderStore(database, wallets).create(order, ("USD", D("50.75")), "paper")
+            finally:
+                close_database(database)
+            verify = xwrap("ledger", "verify", "--database-url", url)
+            self.assertEqual(verify.returncode, 1, verify.stderr)
+            self.assertIn("order_hold", verify.stderr)
+            report = json.loads(verify.stdout)
+            self.assertEqual((False, 50, 10), (report["ok"], len(report["differences"]),
+                                               report["differences_left_off"]))
+            self.assertEqual({"check": "order_hold", "expected": "50.5", "found": "50.75",
+                              "subject": {"order": "1", "wallet_set": ws, "currency": "USD", "bound": "maximum"}},
+                             report["differences"][0])
+            settings = Path(directory, "settings.json")
+            settings.write_text(json.dumps({"exchanges": {"kraken": {"fees": {"taker": "0.015"}}}}))
+            verify = xwrap("ledger", "verify", "--database-url", url, "--config", str(settings))
+            self.assertEqual(verify.returncode, 0, verify.stdout + verify.stderr)
             self.assertTrue(json.loads(verify.stdout)["ok"])

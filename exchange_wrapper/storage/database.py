@@ -49,19 +49,30 @@ MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _create_tables}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
-def open_database(url: str) -> Database:
+def open_database(url: str, *, create: bool = True) -> Database:
     """Connect to ``url`` (the ``database_url`` setting), bring its schema up to date, bind the models.
 
-    Raises :class:`ConfigError` naming ``database_url`` for a malformed URL and
-    :class:`DatabaseUnavailable` when the database cannot be opened.
+    With ``create`` False (a tool that checks a database, ``xwrap ledger verify``) nothing is
+    created or upgraded: the database must exist with this version's schema (a mistyped path must
+    not become a new, empty and therefore consistent database).
+
+    Raises :class:`ConfigError` naming ``database_url`` for a malformed URL, a database of another
+    schema version and, without ``create``, a missing one; :class:`DatabaseUnavailable` when the
+    database cannot be opened.
     """
-    db = _database_for(url)
+    db = _database_for(url, create)
     try:
         db.connect(reuse_if_open=True)
-        upgrade_schema(db)
+        if create:
+            upgrade_schema(db)
+        else:
+            _check_schema(db, url)
     except (PeeweeException, sqlite3.Error) as exc:
         db.close()
         raise DatabaseUnavailable(describe_url(url), _first_line(exc)) from exc
+    except ConfigError:
+        db.close()
+        raise
     db.bind(MODELS)
     return db
 
@@ -95,6 +106,15 @@ def upgrade_schema(db: Database) -> int:
             MIGRATIONS[version](db)
             SchemaVersion.create(version=version, applied_at=now_us())
     return SCHEMA_VERSION
+
+
+def _check_schema(db: Database, url: str) -> None:
+    current = schema_version(db)
+    if current != SCHEMA_VERSION:
+        why = ("it has no xWrap tables" if current == 0 else
+               "run xwrap serve once to upgrade it" if current < SCHEMA_VERSION else "this xWrap is older")
+        raise ConfigError("database_url", f"an existing xWrap database at schema version {SCHEMA_VERSION} "
+                                          f"(this one is at version {current}: {why})", describe_url(url))
 
 
 def is_postgres(db: Database) -> bool:
@@ -138,7 +158,7 @@ def describe_url(url: str) -> str:
     return hide_password(url)
 
 
-def _database_for(url: object) -> Database:
+def _database_for(url: object, create: bool) -> Database:
     if not isinstance(url, str) or not url.strip():
         raise ConfigError("database_url", EXPECTED_URL, url)
     if url.startswith(("postgresql://", "postgres://")):
@@ -146,17 +166,20 @@ def _database_for(url: object) -> Database:
     if url.startswith("sqlite:"):
         if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
             raise ConfigError("database_url", EXPECTED_URL, url)
-        return _sqlite(url, url[len("sqlite:///"):])
+        return _sqlite(url, url[len("sqlite:///"):], create)
     if "://" in url:
         raise ConfigError("database_url", EXPECTED_URL, url)
-    return _sqlite(url, url)
+    return _sqlite(url, url, create)
 
 
-def _sqlite(url: str, path: str) -> SqliteDatabase:
+def _sqlite(url: str, path: str, create: bool) -> SqliteDatabase:
     if path == ":memory:" or path.startswith("file:"):
         raise ConfigError("database_url", "a database file (an in-memory database is private to one "
                                           "connection, and xWrap uses one per thread)", url)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if create:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    elif not Path(path).is_file():  # connecting would create it
+        raise ConfigError("database_url", "an existing database file", url)
     db = SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT,
                         field_types={"MONEY": MONEY_COLUMN["sqlite"]})
     _write_locks[db] = threading.RLock()

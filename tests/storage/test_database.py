@@ -123,6 +123,31 @@ class SchemaCases(DatabaseCase):
         self.assertEqual([1, 2], [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)])
         self.addCleanup(db.drop_tables, [Extra])
 
+    def test_a_check_opens_an_existing_database_of_this_version_and_creates_or_upgrades_nothing(self):
+        close_database(self.db)
+        db = open_database(self.url, create=False)  # what xwrap ledger verify opens
+        self.assertEqual(SCHEMA_VERSION, schema_version(db))
+        close_database(db)
+        url = self.empty_url()
+        with self.assertRaises(ConfigError) as caught:
+            open_database(url, create=False)
+        self.assertEqual("database_url", caught.exception.key)
+        if url.startswith("sqlite:///"):
+            self.assertIn("an existing database file", str(caught.exception))
+            self.assertFalse(os.path.exists(url.removeprefix("sqlite:///")))
+            open(url.removeprefix("sqlite:///"), "w").close()  # a file, but not an xWrap database
+            with self.assertRaises(ConfigError) as caught:
+                open_database(url, create=False)
+        self.assertIn("version 0: it has no xWrap tables", str(caught.exception))
+        db = open_database(url)
+        self.addCleanup(close_database, db)
+        with mock.patch.object(database, "MIGRATIONS", {**database.MIGRATIONS, 2: mock.Mock()}), \
+                mock.patch.object(database, "SCHEMA_VERSION", 2):
+            with self.assertRaises(ConfigError) as caught:
+                open_database(url, create=False)
+            self.assertIn("version 1: run xwrap serve once to upgrade it", str(caught.exception))
+            database.MIGRATIONS[2].assert_not_called()
+
     def test_a_database_newer_than_the_code_is_refused(self):
         SchemaVersion.create(version=SCHEMA_VERSION + 1, applied_at=now_us())
         self.addCleanup(lambda: SchemaVersion.delete().where(SchemaVersion.version > SCHEMA_VERSION).execute())
