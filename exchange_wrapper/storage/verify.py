@@ -26,6 +26,9 @@ from .models import ExchangeAccount, Fill, Hold, LedgerPosting, LedgerTransactio
 #: (``xwrap ledger verify`` passes the largest configured one if higher).
 DEFAULT_MAX_FEE = Decimal("0.01")
 
+#: How many differences ``xwrap ledger verify`` prints (the report says how many more there are).
+SHOWN_DIFFERENCES = 50
+
 #: Rounds an upper bound up, however many digits it has.
 _CEILING = Context(prec=EXACT.prec, rounding=ROUND_CEILING)
 
