@@ -116,12 +116,15 @@ class ExchangeWrapper:
         return out
 
     async def get_pricing(self, **params: Any) -> list[dict[str, Any]]:
-        """Mid, bid, ask and last trade for every followed pair (of one exchange if given)."""
+        """Mid, bid, ask and last trade for every followed pair (of one exchange if given: while its
+        markets are not loaded, ExchangeUnavailable rather than an empty list)."""
         p = Params(params)
         exchange = p.text("exchange")
         p.done()
+        if exchange:
+            self.hub.markets(self._exchange(exchange))
         out = []
-        for name in ([self._exchange(exchange)] if exchange else self._enabled()):
+        for name in ([exchange] if exchange else self._enabled()):
             data = self.hub.exchanges.get(name)
             if data is None:
                 continue

@@ -75,8 +75,8 @@ class MarketsNotLoadedTest(ErrorAnswers, unittest.IsolatedAsyncioTestCase):
                                              body and {**body, "pair": pair})
                     self.assertError(answer, 503, "exchange_unavailable", "its markets are not loaded yet",
                                      exchange="coinbase")
-        self.assertError(await self.call("GET", f"{V1}/markets?exchange=coinbase"), 503, "exchange_unavailable",
-                         "its markets are not loaded yet")
+        for path in (f"{V1}/markets?exchange=coinbase", f"{V1}/pricing?exchange=coinbase"):
+            self.assertError(await self.call("GET", path), 503, "exchange_unavailable", "its markets are not loaded yet")
         self.assertError(await self.call("POST", f"{V1}/wallet_sets/{ws}/fund",
                                          {"exchange": "coinbase", "currency": "USD", "amount": "10"}),
                          503, "exchange_unavailable", "its markets are not loaded yet")
@@ -90,6 +90,8 @@ class MarketsNotLoadedTest(ErrorAnswers, unittest.IsolatedAsyncioTestCase):
                 self.assertError(answer, 404, "unknown_pair", exchange="coinbase", pair="SKL_JPY")
         status, _, markets = await self.call("GET", f"{V1}/markets?exchange=coinbase&pair=SKL_USD")
         self.assertEqual((status, [m["symbol"] for m in markets]), (200, ["SKL-USD"]))
+        status, _, pricing = await self.call("GET", f"{V1}/pricing?exchange=coinbase")
+        self.assertEqual((status, [p["pair"] for p in pricing]), (200, ["SKL_USD"]))
         self.assertError(await self.call("GET", f"{V1}/book?exchange=coinbase&pair=BTC_USD"), 503,
                          "exchange_unavailable", "BTC_USD is not followed (add it to exchanges.coinbase.pairs)")
 
