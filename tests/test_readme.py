@@ -1,15 +1,19 @@
-"""The README's first steps as a newcomer takes them: its `serve --replay` command started for real
-(on a free port and a fresh database), and its curl tour pasted into bash as written, at once and
-again, without waiting for anything in between."""
+"""The README and the docs as a newcomer reads them: the README's `serve --replay` command started for
+real (on a free port and a fresh database) and its curl tour pasted into bash as written, at once and
+again, without waiting for anything in between; the docs' commands, module map and settings true."""
+import collections
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
 import tempfile
 import unittest
+from dataclasses import fields
 from decimal import Decimal
-from pathlib import Path
+
+from exchange_wrapper.config import Settings
 
 from .test_cli import ROOT, free_port
 
@@ -73,6 +77,53 @@ class ReadmeTourTest(unittest.TestCase):
         self.assertEqual((wallet["wallet_set_id"], wallet["currency"], Decimal(wallet["balance"])),
                          (wallet_set, "USD", 1000 - Decimal(order["executed_value"]) - Decimal(order["fees"])))
         return wallet_set
+
+
+#: A command line that runs Python or xwrap from whatever is on PATH (environment assignments first).
+BARE_COMMAND = re.compile(r"^\s*(?:[A-Z_]+=\S*\s+)*(python3?|xwrap|pip)\s", re.MULTILINE)
+
+
+def package_map():
+    """The modules docs/architecture.md's package layout lists, as paths under exchange_wrapper/."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = text.split("## Package layout", 1)[1].split("```", 2)[1]
+    listed, folder = [], ""
+    for line in block.splitlines():
+        indent, words = len(line) - len(line.lstrip(" ")), line.split()
+        if indent == 2 and words and words[0].endswith("/"):
+            folder = words[0]
+        elif indent in (2, 4):  # the names in the left column, before the description
+            for word in words:
+                if not word.endswith(".py"):
+                    break
+                listed.append((folder if indent == 4 else "") + word)
+    return listed
+
+
+class DocsTest(unittest.TestCase):
+    def test_the_docs_commands_run_the_projects_programs(self):
+        """Python, xwrap and pip are the project's virtual environment's (``.venv/bin/...``): a bare
+        ``python`` lacks the project's packages on a fresh machine."""
+        for path in sorted((ROOT / "docs").rglob("*.md")) + sorted((ROOT / "docs").rglob("*.py")):
+            with self.subTest(path=path.name):
+                self.assertEqual(BARE_COMMAND.findall(path.read_text(encoding="utf-8")), [])
+
+    def test_the_architecture_lists_every_module_once(self):
+        listed = package_map()
+        modules = sorted(str(path.relative_to(ROOT / "exchange_wrapper"))
+                         for path in (ROOT / "exchange_wrapper").rglob("*.py") if path.name != "__init__.py")
+        self.assertEqual([name for name, count in collections.Counter(listed).items() if count > 1], [])
+        self.assertEqual(sorted(listed), modules)
+
+    def test_settings_nothing_reads_are_marked_not_yet_read(self):
+        docs = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+        code = "\n".join(path.read_text(encoding="utf-8") for path in (ROOT / "exchange_wrapper").rglob("*.py")
+                         if path.name != "config.py")
+        for setting in fields(Settings):
+            if f"## `{setting.name}`" in docs:
+                read = re.search(rf"\.{setting.name}\b", code) is not None
+                with self.subTest(setting=setting.name, read=read):
+                    self.assertEqual(f"## `{setting.name}` (not yet read)" in docs, not read)
 
 
 if __name__ == "__main__":

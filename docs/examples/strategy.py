@@ -1,7 +1,7 @@
 """A complete paper-trading strategy on xWrap: buy at the market, offer what was bought at the best ask,
 and follow the fills until the offer is taken.
 
-    XWRAP_TOKEN=... python docs/examples/strategy.py --url ws://127.0.0.1:8350 --pair BTC_USD --size 0.001
+    XWRAP_TOKEN=... .venv/bin/python docs/examples/strategy.py --url ws://127.0.0.1:8350 --pair BTC_USD --size 0.001
 
 It makes its own paper wallet set and funds it with virtual money, so it can run against any
 service, on live feeds or on a replay (``xwrap serve --replay``). Amounts stay decimal strings (or

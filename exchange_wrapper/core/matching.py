@@ -179,28 +179,35 @@ class MatchingEngine:
         joins the back of the queue, as on real exchanges. A new price that crosses the book takes
         liquidity first (a post-only order is refused instead).
         """
-        order = self._open_order(order_id)
-        entry = self._by_id.get(order_id)
-        if entry is None:
-            raise InvalidParameter("order_id", "a resting limit order", order_id)
-        if size is not None and size <= order.filled_size:
-            raise InvalidParameter("size", f"more than the filled size {format_decimal(order.filled_size)}",
-                                   format_decimal(size))
+        order = self.check_amend(order_id, price=price, size=size)
         new_price = order.price if price is None else price
         new_size = order.size if size is None else size
         assert new_price is not None and new_size is not None and order.size is not None
         if new_price == order.price and new_size <= order.size:
             order.size = new_size
             return []
-        if order.post_only and new_price != order.price and self._would_take(order.side, new_price):
-            raise InvalidParameter("price", "a price that does not take liquidity (post-only order)",
-                                   format_decimal(new_price))
-        self._unrest(entry)
+        self._unrest(self._by_id[order_id])
         order.price, order.size = new_price, new_size
         events = self._take(order, at)
         if order.is_open:
             self._rest(order)
         return events
+
+    def check_amend(self, order_id: str, *, price: Decimal | None = None, size: Decimal | None = None) -> Order:
+        """Raise what :meth:`amend` with these arguments would raise now, changing nothing; returns
+        the order. The service checks first, holds what the amend needs, then amends."""
+        order = self._open_order(order_id)
+        if order_id not in self._by_id:
+            raise InvalidParameter("order_id", "a resting limit order", order_id)
+        if size is not None and size <= order.filled_size:
+            raise InvalidParameter("size", f"more than the filled size {format_decimal(order.filled_size)}",
+                                   format_decimal(size))
+        new_price = order.price if price is None else price
+        assert new_price is not None
+        if order.post_only and new_price != order.price and self._would_take(order.side, new_price):
+            raise InvalidParameter("price", "a price that does not take liquidity (post-only order)",
+                                   format_decimal(new_price))
+        return order
 
     def advance(self, now: float) -> list[OrderEvent]:
         """Process what falls due by ``now``: arrivals and cancels after latency, GTD expiries."""

@@ -223,10 +223,10 @@ class ExchangeWrapper:
         p = Params(params)
         order_id = await self._order_id(p)
         p.done()
-        order = self.trading.open.get(order_id) or await self.trading.db(self.orders.get, order_id)
-        result = await self._order_json(order)
-        result["events"] = await self.trading.db(self.orders.events, order.id)
-        return result
+        def read() -> tuple[Order, list[Fill], list[dict[str, Any]]]:  # one job: one committed state
+            return (*self.orders.view(order_id), self.orders.events(order_id))
+        order, fills, events = await self.trading.db(read)
+        return {**_order_json(order, fills), "events": events}
 
     async def get_orders(self, **params: Any) -> dict[str, Any]:
         """Open or recent orders, newest first; page with ``before`` (the last id of a page)."""
@@ -237,11 +237,14 @@ class ExchangeWrapper:
         limit = p.integer("limit", minimum=1, maximum=1000) or 100
         before = p.integer("before", minimum=1)
         p.done()
-        orders = await self.trading.db(self.orders.find, wallet_set_id=wallet_set_id, exchange=exchange,
-                                       pair=None if pair is None else str(pair), open_only=status == "open",
-                                       before=before, limit=limit)
-        fills = await self.trading.db(self.orders.fills, [o.id for o in orders])
-        items = [_order_json(self.trading.open.get(o.id, o), fills[o.id]) for o in orders]
+
+        def read() -> tuple[list[Order], dict[str, list[Fill]]]:  # one job: one committed state
+            found = self.orders.find(wallet_set_id=wallet_set_id, exchange=exchange,
+                                     pair=None if pair is None else str(pair), open_only=status == "open",
+                                     before=before, limit=limit)
+            return found, self.orders.fills([o.id for o in found])
+        orders, fills = await self.trading.db(read)
+        items = [_order_json(o, fills[o.id]) for o in orders]
         return {"orders": items, "next_before": int(orders[-1].id) if len(orders) == limit else None}
 
     async def get_fills(self, **params: Any) -> list[dict[str, Any]]:
@@ -276,8 +279,8 @@ class ExchangeWrapper:
         return order.id
 
     async def _order_json(self, order: Order) -> dict[str, Any]:
-        fills = await self.trading.db(self.orders.fills, [order.id]) if order.id else {order.id: []}
-        return _order_json(order, fills[order.id])
+        """The order as committed, with its fills: what an answer shows can never be taken back."""
+        return _order_json(*await self.trading.db(self.orders.view, order.id))
 
     # -- wallet sets ------------------------------------------------------------------------------
 

@@ -12,11 +12,13 @@ every difference is logged, counted and shown in the exchange's status.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
@@ -24,14 +26,14 @@ from typing import Any, TypeVar
 
 from ..config import Settings
 from ..core.book import BookSide, OrderBook
-from ..core.errors import (Conflict, ExchangeUnavailable, InvalidParameter, OrderNotFound, Overallocated,
-                           UnknownExchange, UnknownPair, XWrapError)
+from ..core.errors import (Conflict, ExchangeNotLive, ExchangeUnavailable, InvalidParameter, OrderNotFound,
+                           Overallocated, UnknownExchange, XWrapError)
 from ..core.holds import HOLD_QUANTUM, required_hold
 from ..core.ledger import AccountKind, Mode
 from ..core.markets import Market
 from ..core.matching import LatencyModel, MatchingEngine, taken_side
 from ..core.money import ZERO, format_decimal
-from ..core.orders import Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
+from ..core.orders import Fill, Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
 from ..core.pairs import Pair
 from ..core.pacing import Backoff
 from ..core.precision import CheckedOrder, check_order
@@ -106,6 +108,9 @@ class Trading:
             account.owner = self
         self._account_tasks: list[asyncio.Task] = []
         self._waiting: dict[tuple[str, Pair], list[Order]] = {}  # reloaded, waiting for a live book
+        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # an order's requests, one at a time
+        self._amending: set[str] = set()  # orders holding for an amend: fills meanwhile keep the hold
+        self._hold_fees: dict[str, Decimal] = {}  # the taker fee an open order's hold includes
         self.fill_counts: Counter[str] = Counter()        # by liquidity, for the metrics
         self.transition_counts: Counter[str] = Counter()  # by the status reached
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xwrap-db")
@@ -156,7 +161,7 @@ class Trading:
         if request.client_order_id is not None:
             existing = await self.db(self.orders.by_client_order_id, wallet_set.id, request.client_order_id)
             if existing is not None:
-                return self.open.get(existing.id, existing)
+                return existing
         market = self.market(request.exchange, request.pair)
         live = wallet_set.mode is Mode.LIVE
         engine = None if live else self._engine_or_none(request.exchange, request.pair)
@@ -181,12 +186,11 @@ class Trading:
                 walk_cost += (order.size - filled) * (book.ladder(BookSide.ASK).best or (0, 0))[0]
         hold = required_hold(order, market, taker_fee=engine.taker_fee, margin=self.settings.paper.market_buy_margin,
                              walk_cost=walk_cost)
-        stored = await self._create(order, hold, Mode.PAPER)
+        stored = await self._create(order, hold, Mode.PAPER, engine.taker_fee)
         if stored is not order:
             return stored
         events = engine.submit(order, self.clock(), budget=hold[1] if order.side is Side.BUY else None)
-        await self._store(events)
-        return order
+        return (await self._store(events)).get(order.id, order)
 
     def _new_order(self, request: OrderRequest, wallet_set_id: int, checked: CheckedOrder) -> Order:
         now = self.clock()
@@ -196,18 +200,20 @@ class Trading:
                      time_in_force=request.time_in_force, expire_time=request.expire_time,
                      post_only=request.post_only, created_at=now, updated_at=now)
 
-    async def _create(self, order: Order, hold: tuple[str, Decimal], mode: Mode,
+    async def _create(self, order: Order, hold: tuple[str, Decimal], mode: Mode, hold_fee: Decimal,
                       exchange_client_id: str | None = None) -> Order:
-        """Store a new order with its hold and publish it; the order stored first where the same
-        client order id raced in (the caller then returns that one)."""
+        """Store a new order with its hold (which includes the taker fee ``hold_fee``) and publish
+        it; the order stored first where the same client order id raced in (the caller then
+        returns that one)."""
         try:
             await self.db(self.orders.create, order, hold, mode.value, exchange_client_id)
         except Conflict:  # the same client order id raced in: the first one wins
             existing = await self.db(self.orders.by_client_order_id, order.wallet_set_id, order.client_order_id)
             if existing is None:
                 raise
-            return self.open.get(existing.id, existing)
+            return existing
         self.open[order.id] = order
+        self._hold_fees[order.id] = hold_fee
         self.publish("orders", order.to_json())
         return order
 
@@ -226,10 +232,11 @@ class Trading:
                                           f"{request.pair} book costs: follow it (exchanges.{request.exchange}.pairs) "
                                           "or give funds")
             walk_cost = walk.cost + (order.size - walk.filled) * walk.levels[-1][0]
-        hold = required_hold(order, market, taker_fee=self._taker_fee(order.exchange, market),
-                             margin=self.settings.paper.market_buy_margin, walk_cost=walk_cost)
+        fee = self._taker_fee(order.exchange, market)
+        hold = required_hold(order, market, taker_fee=fee, margin=self.settings.paper.market_buy_margin,
+                             walk_cost=walk_cost)
         client_id = account.client_id_for(order.wallet_set_id, order.client_order_id)
-        stored = await self._create(order, hold, Mode.LIVE, client_id)
+        stored = await self._create(order, hold, Mode.LIVE, fee, client_id)
         if stored is not order:
             return stored
         self.live.add(order.id)
@@ -238,54 +245,57 @@ class Trading:
 
     async def cancel_order(self, order_id: str) -> Order:
         """Cancel an open order (a cancel of a finished order returns it as it is)."""
-        order = self.open.get(order_id)
-        if order is None:
-            stored = await self.db(self.orders.get, order_id)
-            if stored.status.is_final:
-                return stored
-            raise OrderNotFound(order_id)
-        if not order.is_open:  # finished a moment ago; its records are on their way to the database
+        async with self._exclusive(order_id):
+            order = self.open.get(order_id)
+            if order is None:
+                stored = await self.db(self.orders.get, order_id)
+                if stored.status.is_final:
+                    return stored
+                raise OrderNotFound(order_id)
+            if not order.is_open:  # finished a moment ago; its records are on their way to the database
+                return order
+            if order.id in self.live:
+                await self._account(order.exchange).cancel(order)
+                return order
+            key = (order.exchange, Pair.parse(order.pair))
+            waiting = self._waiting.get(key, [])
+            if order in waiting:  # reloaded, its book not live yet: no engine knows it
+                waiting.remove(order)
+                await self._store([order.transition(OrderStatus.CANCELLED, self.clock(), "cancelled")])
+            else:
+                await self._store(self.engines[key].cancel(order.id, self.clock()))
             return order
-        if order.id in self.live:
-            await self._account(order.exchange).cancel(order)
-            return order
-        key = (order.exchange, Pair.parse(order.pair))
-        waiting = self._waiting.get(key, [])
-        if order in waiting:  # reloaded, its book not live yet: no engine knows it
-            waiting.remove(order)
-            await self._store([order.transition(OrderStatus.CANCELLED, self.clock(), "cancelled")])
-        else:
-            await self._store(self.engines[key].cancel(order.id, self.clock()))
-        return order
 
     async def amend_order(self, order_id: str, *, price: Decimal | None = None,
                           size: Decimal | None = None, strict: bool = False) -> Order:
         """Change a resting order's price and/or total size. The hold follows: what more the order
-        needs is held first (or the amend is refused and nothing changes), what it no longer needs
-        is released after."""
-        order = self.open.get(order_id)
-        if order is None or not order.is_open:
-            raise OrderNotFound(order_id)
+        needs is held first (or the amend is refused and nothing changes); the amended order, an
+        ``amended`` event in its history and the release of what it no longer needs are then
+        written in one transaction, before the answer. Requests for one order run one at a time."""
         if price is None and size is None:
             raise InvalidParameter("price", "a new price or size", missing=True)
-        if order.id in self.live:
-            return await self._amend_live(order, price, size, strict)
-        pair = Pair.parse(order.pair)
-        engine = self.engines.get((order.exchange, pair))
-        if engine is None or order in self._waiting.get((order.exchange, pair), ()):
-            raise ExchangeUnavailable(order.exchange, f"book {pair} is not live yet")
-        checked = check_order(self.market(order.exchange, pair), side=order.side.value, type=order.type.value,
-                              size=size if size is not None else order.size,
-                              price=price if price is not None else order.price, post_only=order.post_only,
-                              strict=strict)
-        assert checked.price is not None and checked.size is not None
-        need = await self._hold_more(order, checked.price, checked.size, engine.taker_fee)
-        if order.side is Side.BUY:
-            engine.set_budget(order.id, order.executed_value + order.fees + need)
-        await self._store(engine.amend(order.id, self.clock(), price=checked.price, size=checked.size))
-        await self._release_extra(order, engine.taker_fee)
-        self.publish("orders", order.to_json())
-        return order
+        async with self._exclusive(order_id):
+            order = self.open.get(order_id)
+            if order is None or not order.is_open:
+                raise OrderNotFound(order_id)
+            if order.id in self.live:
+                return await self._amend_live(order, price, size, strict)
+            pair = Pair.parse(order.pair)
+            engine = self.engines.get((order.exchange, pair))
+            if engine is None or order in self._waiting.get((order.exchange, pair), ()):
+                raise ExchangeUnavailable(order.exchange, f"book {pair} is not live yet")
+            checked = check_order(self.market(order.exchange, pair), side=order.side.value, type=order.type.value,
+                                  size=size if size is not None else order.size,
+                                  price=price if price is not None else order.price, post_only=order.post_only,
+                                  strict=strict)
+            assert checked.price is not None and checked.size is not None
+            engine.check_amend(order.id, price=checked.price, size=checked.size)
+            async with self._holding_for_amend(order, checked.price, checked.size) as need:
+                if order.side is Side.BUY:
+                    engine.set_budget(order.id, order.executed_value + order.fees + need)
+                amended = self._amended_event(order, checked.price, checked.size, order.status)
+                events = engine.amend(order.id, self.clock(), price=checked.price, size=checked.size)
+            return (await self._store([amended, *events])).get(order.id, order)
 
     async def _amend_live(self, order: Order, price: Decimal | None, size: Decimal | None, strict: bool) -> Order:
         """Amend on the exchange (in place where it can, else on a new exchange order: the order's
@@ -302,44 +312,71 @@ class Trading:
         if checked.size <= order.filled_size:
             raise InvalidParameter("size", f"more than the filled size {format_decimal(order.filled_size)}",
                                    format_decimal(checked.size))
-        fee = self._taker_fee(order.exchange, market)
-        await self._hold_more(order, checked.price, checked.size, fee)
-        try:
+        async with self._holding_for_amend(order, checked.price, checked.size):
+            previous = order.status
             method = await account.amend(order, checked.price, checked.size)
+            order.reason = AMEND_REASONS[method].format(exchange=order.exchange, order=order.exchange_order_id)
+            amended = self._amended_event(order, checked.price, checked.size, previous)
+        return (await self._store([amended])).get(order.id, order)
+
+    def _amended_event(self, order: Order, price: Decimal, size: Decimal, previous: OrderStatus) -> OrderEvent:
+        """The history's record of an amend: price and size it asked for (no transition unless the
+        amend itself moved the order, which its own events record)."""
+        return OrderEvent(order.id, previous, previous, self.clock(),
+                          f"amended: price {format_decimal(price)}, size {format_decimal(size)}")
+
+    @asynccontextmanager
+    async def _exclusive(self, order_id: str) -> AsyncIterator[None]:
+        """Requests for one order (amend, cancel) one at a time: each sees what the one before did."""
+        lock, users = self._locks.setdefault(order_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
         finally:
-            await self._release_extra(order, fee)
-        order.reason = AMEND_REASONS[method].format(exchange=order.exchange, order=order.exchange_order_id)
-        await self.db(self.orders.save, order)
-        self.publish("orders", order.to_json())
-        return order
+            users[0] -= 1
+            if not users[0]:
+                del self._locks[order_id]
+
+    @asynccontextmanager
+    async def _holding_for_amend(self, order: Order, price: Decimal, size: Decimal) -> AsyncIterator[Decimal]:
+        """Hold what ``order`` amended to ``size`` at ``price`` needs (InsufficientFunds, and nothing
+        changed, if the set cannot), then run the amend; yields what the order needs in all. While
+        it runs, fills keep the hold (their records release nothing), so that it cannot fall below
+        what the amended order needs. If the amend fails the order goes back to holding what its
+        rest needs."""
+        self._amending.add(order.id)
+        try:
+            need = await self._hold_more(order, price, size, self._hold_fees[order.id])
+            if not order.is_open:  # finished while the hold was placed: its record released the hold
+                raise OrderNotFound(order.id)
+            yield need
+        except BaseException:
+            self._amending.discard(order.id)
+            if order.is_open:
+                await self._store([], also=[order])
+            raise
+        self._amending.discard(order.id)
 
     async def _hold_more(self, order: Order, price: Decimal, size: Decimal, taker_fee: Decimal) -> Decimal:
         """Hold what an amend to ``size`` at ``price`` needs beyond what the order holds (refused
         with InsufficientFunds before anything changes); returns what it needs in all."""
         currency, need = self._hold_for_rest(order, price, size, taker_fee)
-        held = await self.db(self.wallets.held, order.wallet_set_id, order.id)
-        if need > held:
-            await self.db(self.wallets.place_hold, order.wallet_set_id, order.exchange, currency, need - held,
-                          order.id)
+        # One job, queued while the order is open: a record finishing it comes after and releases it all.
+        await self.db(self.orders.hold_at_least, order, currency, need)
         return need
-
-    async def _release_extra(self, order: Order, taker_fee: Decimal) -> None:
-        """Release what an open order holds beyond what its rest needs now."""
-        if order.is_open:
-            _, need = self._hold_for_rest(order, order.price, order.size, taker_fee)
-            held = await self.db(self.wallets.held, order.wallet_set_id, order.id)
-            if held > need:
-                await self.db(self.wallets.release_hold, order.wallet_set_id, order.id, held - need)
 
     @staticmethod
     def _hold_for_rest(order: Order, price: Decimal | None, size: Decimal | None,
                        taker_fee: Decimal) -> tuple[str, Decimal]:
-        """What a limit order of ``size`` at ``price`` must still hold, given what it has filled."""
-        assert price is not None and size is not None
+        """What an order of ``size`` (a buy: a limit order at ``price``) must still hold, given what
+        it has filled."""
+        assert size is not None
         rest = size - order.filled_size
         pair = Pair.parse(order.pair)
         if order.side is Side.SELL:
             return pair.base, rest
+        assert price is not None
         return pair.quote, (rest * price * (1 + taker_fee)).quantize(HOLD_QUANTUM, rounding=ROUND_CEILING)
 
     async def cancel_all_orders(self, *, wallet_set_id: int | None = None, exchange: str | None = None,
@@ -365,10 +402,8 @@ class Trading:
 
     def _account(self, exchange: str) -> LiveAccount:
         account = self.accounts.get(exchange)
-        if account is None:
-            mode = self.settings.exchange(exchange).mode
-            raise ExchangeUnavailable(exchange, "the exchange is in paper mode: live wallet sets cannot trade there"
-                                      if mode == "paper" else "live trading is not available on this exchange yet")
+        if account is None:  # no retry helps: a conflict with the settings, not an outage
+            raise ExchangeNotLive(exchange, self.settings.exchange(exchange).mode)
         return account
 
     def account_status(self, exchange: str) -> dict[str, Any] | None:
@@ -384,9 +419,13 @@ class Trading:
         await self._retrying(account, backoff, account.open)
         orders = await self.db(self.orders.find, exchange=account.name, open_only=True, mode=Mode.LIVE.value,
                                limit=1_000_000)
+        markets = self.hub.exchanges[account.name].markets if account.name in self.hub.exchanges else {}
         for order in orders:
             self.open[order.id] = order
             self.live.add(order.id)
+            market = markets.get(Pair.parse(order.pair))
+            if market is not None:  # else its hold is left as it is until it finishes
+                self._hold_fees[order.id] = self._taker_fee(account.name, market)
         ids = [o.id for o in orders]
         fills, client_ids = await self.db(self.orders.fills, ids), await self.db(self.orders.exchange_client_ids, ids)
 
@@ -412,6 +451,10 @@ class Trading:
     async def store_events(self, events: list[OrderEvent]) -> None:
         """Live orders' events (from their account): recorded, settled and published as paper ones."""
         await self._store(events)
+
+    async def store_state(self, order: Order) -> None:
+        """A live order's state changed without an event (its ``reason``): written, then published."""
+        await self._store([], also=[order])
 
     async def store_client_id(self, order: Order, client_id: str) -> None:
         await self.db(self.orders.set_exchange_client_id, order.id, client_id)
@@ -453,13 +496,11 @@ class Trading:
     # -- markets and engines ----------------------------------------------------------------------
 
     def market(self, exchange: str, pair: Pair) -> Market:
-        data = self.hub.exchanges.get(exchange)
-        if data is None or not self.settings.exchange(exchange).enabled:
+        """The market of ``pair``: ExchangeUnavailable while the exchange's markets are not loaded
+        (retry later), UnknownPair once they are and do not list it."""
+        if not self.settings.exchange(exchange).enabled:
             raise UnknownExchange(exchange)
-        market = data.markets.get(pair)
-        if market is None:
-            raise UnknownPair(exchange, str(pair))
-        return market
+        return self.hub.market(exchange, pair)
 
     def _followed_book(self, exchange: str, pair: Pair) -> OrderBook | None:
         data = self.hub.exchanges.get(exchange)
@@ -486,29 +527,67 @@ class Trading:
     # -- events -----------------------------------------------------------------------------------
 
     def _on_engine_events(self, exchange: str, pair: Pair, events: list[OrderEvent]) -> None:
-        """Called by the hub, on the loop, when market data moved orders."""
+        """Called by the hub, on the loop, when market data moved orders: their states are taken
+        and their write queued now, so that writes follow the engine's order."""
         if events and self._loop is not None:
-            self._loop.create_task(self._store(events))
+            self._loop.create_task(self._announce(*self._write(events)))
 
-    async def _store(self, events: list[OrderEvent]) -> None:
-        if not events:
-            return
-        involved = {e.order_id: self.open[e.order_id] for e in events if e.order_id in self.open}
-        balances = await self.db(self.orders.record, events, involved)
+    async def _store(self, events: list[OrderEvent], also: Iterable[Order] = ()) -> dict[str, Order]:
+        """Record ``events`` (and the state of the orders in ``also``), then announce them; returns
+        the orders' states as written, by id: what an answer may show."""
+        return await self._announce(*self._write(events, also))
+
+    def _write(self, events: list[OrderEvent], also: Iterable[Order] = ()) -> tuple[
+            list[OrderEvent], dict[str, Order], asyncio.Future[dict[int, list[WalletBalance]]]]:
+        """Take the involved orders' states now (copies: the live orders move on) and queue their
+        write on the database thread, behind every write queued before: the database sees the
+        orders' changes in the order they happened."""
+        states: dict[str, Order] = {}
+        for order in [*(self.open[e.order_id] for e in events if e.order_id in self.open), *also]:
+            if order.id not in states:
+                states[order.id] = copy.copy(order)
+        holds = {order_id: need for order_id, state in states.items()
+                 if state.is_open and order_id not in self._amending
+                 and (need := self._rest_hold(state)) is not None}
+        assert self._loop is not None
+        written = self._loop.run_in_executor(self._db, self.orders.record, events, states, holds)
+        return events, states, written
+
+    async def _announce(self, events: list[OrderEvent], states: dict[str, Order],
+                        written: asyncio.Future[dict[int, list[WalletBalance]]]) -> dict[str, Order]:
+        """Once the write is committed, and only then, publish what it holds: nothing a client is
+        told can be taken back by a crash."""
+        if not states:
+            return states
+        try:
+            balances = await written
+        except Exception:
+            log.exception("orders %s: their changes could not be stored", ", ".join(states))
+            raise
         for event in events:
-            order = involved[event.order_id]
+            order = states[event.order_id]
             if event.fill is None or event.previous is not event.status:
                 self.transition_counts[event.status.value] += 1
             if event.fill is not None:
                 self.fill_counts[event.fill.liquidity.value] += 1
                 self.publish("fills", {**event.fill.to_json(), "wallet_set_id": order.wallet_set_id,
                                       "exchange": order.exchange, "pair": order.pair, "side": order.side.value})
-        for order in involved.values():
+        for order in states.values():
             self.publish("orders", order.to_json())
             if not order.is_open:
                 self.open.pop(order.id, None)
                 self.live.discard(order.id)
-        await self.publish_wallets({(o.wallet_set_id, o.exchange) for o in involved.values()}, balances)
+                self._hold_fees.pop(order.id, None)
+        await self.publish_wallets({(o.wallet_set_id, o.exchange) for o in states.values()}, balances)
+        return states
+
+    def _rest_hold(self, order: Order) -> Decimal | None:
+        """What an open order must hold for its rest, where that follows from its terms: a sell's
+        rest, a limit buy's rest at its price with the taker fee its hold was made with."""
+        fee = self._hold_fees.get(order.id)
+        if fee is None or order.size is None or not (order.side is Side.SELL or order.type.has_limit):
+            return None
+        return self._hold_for_rest(order, order.price, order.size, fee)[1]
 
     async def publish_wallets(self, changed: set[tuple[int, str]],
                               known: dict[int, list[WalletBalance]] | None = None) -> None:
@@ -528,11 +607,12 @@ class Trading:
             if engine is None or not engine.book.live:
                 continue
             for order in list(orders):
-                if order.is_open:
-                    held = await self.db(self.wallets.held, order.wallet_set_id, order.id)
+                held = await self.db(self.wallets.held, order.wallet_set_id, order.id)
+                if order in orders and order.is_open:  # not cancelled meanwhile
+                    self._hold_fees[order.id] = engine.taker_fee
                     budget = held + order.executed_value + order.fees if order.side is Side.BUY else None
+                    orders.remove(order)
                     await self._store(engine.restore(order, self.clock(), budget=budget))
-                orders.remove(order)
             del self._waiting[key]
 
     async def _tick(self) -> None:

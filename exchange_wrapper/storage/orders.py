@@ -70,32 +70,48 @@ class OrderStore:
                                          new_order=True)
         return order
 
-    def record(self, events: Iterable[OrderEvent], orders: dict[str, Order]) -> dict[int, list[WalletBalance]]:
-        """Persist engine events in one transaction: transitions, fills with their settlement, and
-        the release of a finished order's hold. ``orders`` maps the ids to the orders as they
-        stand after the events. Returns the balances of the orders' wallet sets as this
+    def record(self, events: Iterable[OrderEvent], states: dict[str, Order],
+               holds: dict[str, Decimal] | None = None) -> dict[int, list[WalletBalance]]:
+        """Persist what happened to some orders in one transaction: ``events`` (transitions, fills
+        with their settlement) in the order they happened, and each order's state from ``states``,
+        the orders as they stood right after the events (the service passes copies taken then, so
+        that what is written, and announced after, is one consistent state however far the live
+        orders have moved on). A finished order's hold is released; an open order in ``holds`` keeps
+        holding that much and no more. Returns the balances of the orders' wallet sets as this
         transaction leaves them (as :meth:`WalletStore.balances` by wallet set id)."""
-        events = list(events)
-        if not events:
+        if not states:
             return {}
+        holds = holds or {}
         with self.wallets.transaction():
             for event in events:
-                order = orders[event.order_id]
+                order = states[event.order_id]
                 if event.fill is not None:
                     self._record_fill(order, event.fill)
                 if event.fill is None or event.previous is not event.status:
                     _INSERT_EVENT.defer(self.db, order=int(order.id), from_status=event.previous.value,
                                         to_status=event.status.value, at=to_us(event.at), reason=event.reason)
-                if event.status.is_final:
+            for order in states.values():
+                self._save_state(order)
+                if not order.is_open:
                     self.wallets._release_hold(order.wallet_set_id, order.id)
-            for order_id in dict.fromkeys(e.order_id for e in events):
-                self._save_state(orders[order_id])
-            return {ws: self.wallets.balances(ws) for ws in sorted({orders[e.order_id].wallet_set_id for e in events})}
+                elif order.id in holds:
+                    self._release_beyond(order, holds[order.id])
+            return {ws: self.wallets.balances(ws) for ws in sorted({o.wallet_set_id for o in states.values()})}
 
-    def save(self, order: Order) -> None:
-        """Write ``order``'s state as it stands (a live order amended on the exchange)."""
+    def _release_beyond(self, order: Order, keep: Decimal) -> None:
+        """Release what ``order`` holds beyond ``keep`` (a fill at a better price or a lower fee
+        than held for, a smaller amended size): an open order holds what its rest needs, no more."""
+        held = self.wallets.held(order.wallet_set_id, order.id)
+        if held > keep:
+            self.wallets._release_hold(order.wallet_set_id, order.id, held - keep)
+
+    def hold_at_least(self, order: Order, currency: str, amount: Decimal) -> None:
+        """Raise ``order``'s hold to ``amount`` of ``currency`` where it holds less (an amend that
+        needs more): InsufficientFunds, and nothing written, if its wallet set cannot cover it."""
         with self.wallets.transaction():
-            self._save_state(order)
+            held = self.wallets.held(order.wallet_set_id, order.id)
+            if amount > held:
+                self.wallets._place_hold(order.wallet_set_id, order.exchange, currency, amount - held, order.id)
 
     def set_exchange_client_id(self, order_id: str, client_id: str) -> None:
         """A live order's client order id on the exchange changed (it was cancel-replaced)."""
@@ -125,10 +141,16 @@ class OrderStore:
     # -- reads ------------------------------------------------------------------------------------
 
     def get(self, order_id: object) -> Order:
+        return self.view(order_id)[0]
+
+    def view(self, order_id: object) -> tuple[Order, list[Fill]]:
+        """The order as stored and its fills, oldest first: one committed state (the writes that
+        would change it run on the same thread, so none lands between the two reads)."""
         row = models.Order.get_or_none(models.Order.id == _order_key(order_id))
         if row is None:
             raise OrderNotFound(order_id)
-        return self._load([row])[0]
+        fills = self.fills([str(row.id)])[str(row.id)]
+        return _order(row, fills), fills
 
     def by_client_order_id(self, wallet_set_id: int, client_order_id: str) -> Order | None:
         found = sql.rows(self.db, _BY_CLIENT_ORDER_ID, (wallet_set_id, client_order_id))
