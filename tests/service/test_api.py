@@ -59,8 +59,7 @@ class MarketsNotLoadedTest(ErrorAnswers, unittest.IsolatedAsyncioTestCase):
 
     async def test_unknown_pair_only_once_the_markets_are_loaded(self):
         await self.until(lambda: len(self.sim.rest_calls) >= 2)  # refused twice: the feed retries
-        status, _, wallet_set = await self.call("POST", f"{V1}/wallet_sets", {"name": "paper"})
-        ws = wallet_set["id"]
+        ws = (await self.call("POST", f"{V1}/wallet_sets", {"name": "paper"}))[2]["id"]
         naming_a_pair = [
             ("GET", f"{V1}/book?exchange=coinbase&pair={{pair}}", None),
             ("GET", f"{V1}/trades?exchange=coinbase&pair={{pair}}", None),
@@ -76,7 +75,8 @@ class MarketsNotLoadedTest(ErrorAnswers, unittest.IsolatedAsyncioTestCase):
                     self.assertError(answer, 503, "exchange_unavailable", "its markets are not loaded yet",
                                      exchange="coinbase")
         for path in (f"{V1}/markets?exchange=coinbase", f"{V1}/pricing?exchange=coinbase"):
-            self.assertError(await self.call("GET", path), 503, "exchange_unavailable", "its markets are not loaded yet")
+            self.assertError(await self.call("GET", path), 503, "exchange_unavailable",
+                             "its markets are not loaded yet")
         self.assertError(await self.call("POST", f"{V1}/wallet_sets/{ws}/fund",
                                          {"exchange": "coinbase", "currency": "USD", "amount": "10"}),
                          503, "exchange_unavailable", "its markets are not loaded yet")
