@@ -5,15 +5,19 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import sys
 from typing import Any, Sequence
 
 from . import __version__
 from .config import Settings, load_settings, to_json
-from .core.errors import ConfigError, XWrapError
+from .core.errors import ConfigError, InvalidParameter, XWrapError
+from .exchanges import EXCHANGE_NAMES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command ``argv`` names; its exit status. A mistake in what was asked (a setting, an
+    option, a file given) is one line on stderr and status 2; another failure one line and status 1."""
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -21,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.run(args)
-    except ConfigError as error:
+    except (ConfigError, InvalidParameter) as error:
         print(f"xwrap: {error}", file=sys.stderr)
         return 2
     except XWrapError as error:
@@ -41,8 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (server.port)")
     serve.add_argument("--replay", nargs="+", metavar="FILE", default=[],
                        help="run on recorded traffic (capture files) instead of live exchange connections")
-    serve.add_argument("--speed", type=float, default=1.0, metavar="FACTOR",
-                       help="replay pace: 1 is the recorded speed, 10 ten times faster")
+    serve.add_argument("--speed", type=float, metavar="FACTOR",
+                       help="replay pace (with --replay): 1 is the recorded speed (the default), 10 ten times faster")
     serve.set_defaults(run=_serve)
 
     ledger = commands.add_parser("ledger", help="ledger tools", description="Ledger tools.")
@@ -58,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
         "replay", help="feed recorded traffic through an adapter and check the books",
         description="Feed capture files (tests/captures format) through the exchange's adapter and books as "
                     "fast as possible; print one JSON object; exit 1 if any book ended corrupt.")
-    replay.add_argument("--exchange", required=True, help="exchange name (coinbase, binance, ...)")
+    replay.add_argument("--exchange", required=True, choices=EXCHANGE_NAMES, metavar="NAME",
+                        help="the exchange recorded: " + ", ".join(EXCHANGE_NAMES))
     replay.add_argument("files", nargs="+", metavar="FILE", help="capture files: REST metadata, then streams")
     replay.set_defaults(run=_replay)
 
@@ -90,9 +95,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.speed <= 0:
+    if args.speed is not None and not args.replay:
+        raise ConfigError("--speed", "--replay FILE... with it (it sets the pace of a replay)", args.speed)
+    speed = 1.0 if args.speed is None else args.speed
+    if not (speed > 0 and math.isfinite(speed)):
         raise ConfigError("--speed", "a factor above 0", args.speed)
-    asyncio.run(serve(settings, replay=args.replay, speed=args.speed))
+    asyncio.run(serve(settings, replay=args.replay, speed=speed))
     return 0
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 from exchange_wrapper.core.orders import Order, OrderType, Side
+from exchange_wrapper.exchanges import EXCHANGE_NAMES
 from exchange_wrapper.storage.database import close_database, open_database
 from exchange_wrapper.storage.orders import OrderStore
 from exchange_wrapper.storage.wallets import WalletStore
@@ -90,6 +91,27 @@ class BadArgumentsTest(unittest.TestCase):
             self.assertRefused(xwrap("ledger", "verify", "--database-url", url), "database_url",
                                "an existing database file", url)
             self.assertEqual(os.listdir(directory), [])
+
+    def test_a_capture_file_that_cannot_be_read(self):
+        with tempfile.TemporaryDirectory() as directory:
+            binary = Path(directory, "COINBASE.ws.1.0")
+            binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00")
+            database = ("--database-url", f"sqlite:///{directory}/xwrap.sqlite")
+            for command, got in ((("serve", "--replay", "nope.0", *database), "No such file or directory"),
+                                 (("serve", "--replay", directory, *database), "Is a directory"),
+                                 (("replay", "--exchange", "coinbase", "nope.0"), "No such file or directory"),
+                                 (("replay", "--exchange", "coinbase", str(binary)), "UTF-8 text")):
+                with self.subTest(command=command):
+                    self.assertRefused(xwrap(*command, timeout=30), "capture file", got)
+
+    def test_speed_without_replay(self):
+        with tempfile.TemporaryDirectory() as directory:
+            database = ("--database-url", f"sqlite:///{directory}/xwrap.sqlite")
+            offline = {f"XWRAP_{name.upper()}_ENABLED": "false" for name in EXCHANGE_NAMES}  # should it start
+            self.assertRefused(xwrap("serve", "--speed", "2", "--port", "0", *database, env=offline, timeout=10),
+                               "--speed", "--replay")
+            self.assertRefused(xwrap("serve", "--replay", "tests/captures/COINBASE.0", "--speed", "nan", *database,
+                                     timeout=30), "--speed", "above 0")
 
 
 class ServeTest(unittest.TestCase):

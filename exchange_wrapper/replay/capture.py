@@ -71,10 +71,19 @@ CaptureRecord = RestResponse | WsOpened | WsSent | WsReceived | Configuration
 def read_capture(path: str | os.PathLike[str]) -> Iterator[CaptureRecord]:
     """The records of the capture file at ``path``, one at a time.
 
-    Raises :class:`InvalidParameter` naming the file and line for a line of no known form.
+    Raises :class:`InvalidParameter` naming the file: it cannot be read (missing, a folder, not
+    allowed), it is not UTF-8 text, or a line of it (named too) is of no known form.
     """
-    with open(path, encoding="utf-8", newline="\n") as lines:
-        yield from parse_capture(lines, os.fspath(path))
+    name = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8", newline="\n") as lines:
+            yield from parse_capture(lines, name)
+    except OSError as error:
+        raise InvalidParameter(f"capture file {name}", "a file that can be read",
+                               error.strerror or type(error).__name__) from None
+    except UnicodeDecodeError as error:
+        raise InvalidParameter(f"capture file {name}", "UTF-8 text (a capture of tests/captures' format)",
+                               f"byte {error.object[error.start]:#04x}") from None
 
 
 def parse_capture(lines: Iterable[str], source: str = "capture") -> Iterator[CaptureRecord]:

@@ -1,5 +1,6 @@
 import json
 import re
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -38,6 +39,19 @@ class ReadCaptureTest(unittest.TestCase):
                 self.assertEqual(sum(expected.values()), len(lines))  # every line is of one known kind
                 records = list(read_capture(path))
                 self.assertEqual({kind: sum(1 for r in records if type(r) is kind) for kind in PATTERNS}, expected)
+
+    def test_a_file_that_cannot_be_read_is_named(self):
+        with tempfile.TemporaryDirectory() as folder:
+            binary = Path(folder, "capture.0")
+            binary.write_bytes(b"1618677817.06: \xff\xfe")
+            for path, expected, got in ((Path(folder, "nope.0"), "a file that can be read", "No such file"),
+                                        (Path(folder), "a file that can be read", "Is a directory"),
+                                        (binary, "UTF-8 text", "byte 0xff")):
+                with self.subTest(path=path.name), self.assertRaises(InvalidParameter) as raised:
+                    list(read_capture(path))
+                self.assertEqual(raised.exception.field, f"capture file {path}")
+                self.assertIn(expected, raised.exception.expected)
+                self.assertIn(got, raised.exception.got)
 
     def test_known_counts(self):
         counts = {path.name: [type(r).__name__ for r in read_capture(path)] for path in FILES}
