@@ -6,12 +6,16 @@
    the same size by the same client code.
 2. GET /xwrap/v1/pricing requests per second against a bare sanic endpoint answering the same JSON,
    loaded by ``wrk`` (Debian's package) from another process.
-3. ``--profile``: where a make_order's time goes, in one process: the event loop's CPU (cProfile)
+3. ``profile``: where a make_order's time goes, in one process: the event loop's CPU (cProfile)
    and the database thread's calls (timed around each).
+4. ``batch``: another client's get_status round trips (p50, p99, max) while one client sends
+   maximal JSON-RPC batches back to back (server.max_batch_requests calls of get_markets, the
+   heaviest read on the recording, until the answers reach server.max_batch_answer_bytes), beside
+   the same round trips with no batch running.
 
 Every server runs in its own process, the load in this one (or wrk's). Run from the repository
-root: ``.venv/bin/python bench/bench_api.py [rpc] [pricing] [profile]`` (all three: about 80 s;
-``--quick`` for a smoke run).
+root: ``.venv/bin/python bench/bench_api.py [rpc] [pricing] [profile] [batch]`` (all four: about
+90 s; ``--quick`` for a smoke run).
 """
 from __future__ import annotations
 
@@ -43,7 +47,7 @@ from websockets.asyncio.client import connect  # noqa: E402
 CAPTURES = ROOT / "tests" / "captures"
 REPLAY = [str(CAPTURES / "COINBASE.0"), str(CAPTURES / "COINBASE.ws.28.0")]
 CLIENTS = 8
-SECTIONS = ("rpc", "pricing", "profile")
+SECTIONS = ("rpc", "pricing", "profile", "batch")
 
 
 def order_params(wallet_set_id: int) -> dict[str, Any]:
@@ -223,6 +227,72 @@ async def bench_rpc(count: int, seconds: float) -> None:
     print(f"{f'{CLIENTS} clients (/s)':24}{rpc_rate:12.0f}{echo_rate:12.0f}{rpc_rate / echo_rate:8.2f}")
 
 
+async def bench_batch(seconds: float) -> None:
+    from exchange_wrapper.config import Settings
+
+    limits = Settings().server
+    xwrap = Child("xwrap")
+    try:
+        url = f"ws://127.0.0.1:{xwrap.info['port']}/xwrap/v1/rpc"
+        status = json.dumps({"jsonrpc": "2.0", "id": 0, "method": "get_status"})
+        async with connect(url, compression=None, max_size=None) as probe:
+            await round_trips(probe, status, 1.0)  # warm up
+            alone = await round_trips(probe, status, seconds)
+            batcher = Child("batches", url, str(limits.max_batch_requests), str(seconds + 0.5))
+            loaded = await round_trips(probe, status, seconds)
+            report = json.loads(batcher.process.stdout.readline())
+            batcher.process.wait(10)
+    finally:
+        xwrap.stop()
+    print(f"\nget_status over JSON-RPC on one connection while another client (its own process) sends maximal "
+          f"batches back to back ({limits.max_batch_requests} x get_markets, {report['request_bytes']:,} bytes; "
+          f"{seconds:g} s each)")
+    print(f"{'':24}{'no batch':>12}{'batches':>12}{'ratio':>8}")
+    for label, q in (("p50 (µs)", 50), ("p99 (µs)", 99), ("max (µs)", 100)):
+        ours, base = percentile(loaded, q) * 1e6, percentile(alone, q) * 1e6
+        print(f"{label:24}{base:12.0f}{ours:12.0f}{ours / base:8.2f}")
+    print(f"{'round trips':24}{len(alone):12}{len(loaded):12}")
+    print(f"{report['batches']} batches answered, {report['seconds'] * 1e3:.0f} ms each, {report['answer_bytes']:,} "
+          f"bytes: {report['run']} calls run, {report['refused']} refused past server.max_batch_answer_bytes "
+          f"({limits.max_batch_answer_bytes:,})")
+
+
+async def round_trips(ws: Any, message: str, seconds: float) -> list[float]:
+    """Seconds of each round trip of ``message``, one at a time, for ``seconds``."""
+    times: list[float] = []
+    stop_at = time.perf_counter() + seconds
+    while time.perf_counter() < stop_at:
+        started = time.perf_counter()
+        await ws.send(message)
+        reply = await ws.recv()
+        times.append(time.perf_counter() - started)
+        if "result" not in json.loads(reply):
+            raise RuntimeError(f"the call failed: {reply[:300]!r}")
+    return times
+
+
+async def send_batches(url: str, calls: str, seconds: str) -> None:
+    """A batch of ``calls`` get_markets sent again as soon as its answer came, for ``seconds``
+    after the first answer (announced); then what they were, as one JSON line."""
+    batch = json.dumps([{"jsonrpc": "2.0", "id": n, "method": "get_markets", "params": {"exchange": "coinbase"}}
+                        for n in range(int(calls))])
+    durations = []
+    async with connect(url, compression=None, max_size=None) as ws:
+        stop_at = None
+        while stop_at is None or time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            await ws.send(batch)
+            answer = await ws.recv()
+            durations.append(time.perf_counter() - started)
+            if stop_at is None:
+                announce({"started": True})
+                stop_at = time.perf_counter() + float(seconds)
+    replies = json.loads(answer)
+    run = sum(1 for reply in replies if "result" in reply)
+    announce({"batches": len(durations), "seconds": statistics.mean(durations), "request_bytes": len(batch),
+              "answer_bytes": len(answer), "run": run, "refused": len(replies) - run})
+
+
 def bench_pricing(seconds: float) -> None:
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -333,7 +403,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    parser.add_argument("sections", nargs="*", metavar="SECTION", help="rpc, pricing, profile (default: all three)")
+    parser.add_argument("sections", nargs="*", metavar="SECTION", help="rpc, pricing, profile, batch (default: all)")
     args = parser.parse_args()
     sections = args.sections or list(SECTIONS)
     if not set(sections) <= set(SECTIONS):
@@ -342,6 +412,8 @@ def main() -> None:
         kind, *rest = args.serve
         if kind == "sanic":
             serve_sanic(*rest)
+        elif kind == "batches":
+            asyncio.run(send_batches(*rest))
         else:
             asyncio.run(serve_xwrap() if kind == "xwrap" else serve_echo())
         return
@@ -352,6 +424,8 @@ def main() -> None:
         bench_pricing(seconds)
     if "profile" in sections:
         asyncio.run(profile(count))
+    if "batch" in sections:
+        asyncio.run(bench_batch(seconds))
 
 
 if __name__ == "__main__":

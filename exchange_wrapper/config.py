@@ -45,6 +45,9 @@ class ServerSettings:
     port: int = setting(8350, "TCP port for every door: JSON-RPC, REST, Socket.IO, the dashboard and /metrics.")
     max_request_bytes: int = setting(1_048_576, "Largest HTTP request body or websocket message accepted.")
     max_connections_per_client: int = setting(32, "Open websocket/Socket.IO connections allowed per client address.")
+    max_batch_requests: int = setting(100, "Most calls in one JSON-RPC batch; a longer batch is refused whole.")
+    max_batch_answer_bytes: int = setting(1_048_576, "Once the answers of a JSON-RPC batch reach this size, its "
+                                          "remaining calls are not run and each is answered with an error.")
     cors_origins: list[str] = setting(doc="Origins allowed by CORS; empty turns CORS off.", factory=list)
 
 
@@ -330,6 +333,10 @@ def _check(settings: Settings) -> None:
         raise ConfigError("server.max_request_bytes", "at least 1024", server.max_request_bytes)
     if server.max_connections_per_client < 1:
         raise ConfigError("server.max_connections_per_client", "at least 1", server.max_connections_per_client)
+    if server.max_batch_requests < 1:
+        raise ConfigError("server.max_batch_requests", "at least 1", server.max_batch_requests)
+    if server.max_batch_answer_bytes < 1024:
+        raise ConfigError("server.max_batch_answer_bytes", "at least 1024", server.max_batch_answer_bytes)
     if not (settings.database_url.startswith(("sqlite:///", "postgresql://", "postgres://"))):
         raise ConfigError("database_url", "sqlite:///PATH or postgresql://user@host:port/db",
                           hide_password(settings.database_url))

@@ -8,23 +8,29 @@ every method takes named parameters only. ``subscribe(topics=[...])`` and
 ``unsubscribe(topics=[...])`` choose what the server pushes, as notifications
 ``{"jsonrpc": "2.0", "method": TOPIC, "params": PAYLOAD}``. Answers come as they complete (match
 them by id). A message the door cannot use gets a JSON-RPC error and the connection stays open.
+
+A batch holds at most ``server.max_batch_requests`` calls (a longer one is refused whole). Its calls
+run one after the other, each answer serialised as it comes, and between two calls the event loop
+serves everybody else for as long as the call took: one client's batch never holds the others up
+for more than one call. Once its answers reach ``server.max_batch_answer_bytes``, its remaining
+calls are not run and each is answered with an ``invalid_request`` error saying so.
 """
 from __future__ import annotations
 
 import asyncio
 import json
-import math
 import logging
+import math
+import time
 from typing import TYPE_CHECKING, Any
 
 from tinyrpc.exc import RPCError
-from tinyrpc.protocols.jsonrpc import (JSONRPCBatchRequest, JSONRPCBatchResponse, JSONRPCErrorResponse,
-                                       JSONRPCInvalidParamsError, JSONRPCParseError, JSONRPCProtocol,
-                                       JSONRPCRequest, JSONRPCSuccessResponse)
+from tinyrpc.protocols.jsonrpc import (JSONRPCBatchRequest, JSONRPCErrorResponse, JSONRPCInvalidParamsError,
+                                       JSONRPCParseError, JSONRPCProtocol, JSONRPCRequest, JSONRPCSuccessResponse)
 from sanic.exceptions import ServerError, WebsocketClosed
 from websockets.exceptions import ConnectionClosed
 
-from ..config import Settings
+from ..config import ServerSettings, Settings
 from ..core.errors import InvalidParameter, InvalidRequest, ParseError, Unauthorised, XWrapError
 from .api import ExchangeWrapper
 from .auth import Authenticator
@@ -57,9 +63,8 @@ def install_rpc(app: "Sanic", api: ExchangeWrapper, *, auth: Authenticator, metr
                 settings: Settings) -> None:
     """Serve the JSON-RPC door on ``app``; call before the server starts."""
     gate = Gate.of(app, api, auth=auth, metrics=metrics, bus=bus, settings=settings)
-    limit = settings.server.max_request_bytes
     connections: set[_Connection] = set()
-    app.config.WEBSOCKET_MAX_SIZE = HARD_LIMIT_FACTOR * limit
+    app.config.WEBSOCKET_MAX_SIZE = HARD_LIMIT_FACTOR * settings.server.max_request_bytes
 
     @app.websocket(RPC_PATH, name="rpc")
     async def rpc(request: "Request", ws: Any) -> None:
@@ -71,7 +76,7 @@ def install_rpc(app: "Sanic", api: ExchangeWrapper, *, auth: Authenticator, metr
             code = CLOSE_POLICY if isinstance(error, Unauthorised) else CLOSE_TRY_AGAIN
             await ws.close(code, str(error)[:120])
             return
-        connection = _Connection(ws, session, limit)
+        connection = _Connection(ws, session, settings.server)
         connections.add(connection)
         try:
             await connection.serve()
@@ -90,8 +95,8 @@ def install_rpc(app: "Sanic", api: ExchangeWrapper, *, auth: Authenticator, metr
 class _Connection:
     """Reads one websocket's messages, answers them, and pushes its notifications."""
 
-    def __init__(self, ws: Any, session: Session, limit: int):
-        self.ws, self.session, self.limit = ws, session, limit
+    def __init__(self, ws: Any, session: Session, limits: ServerSettings):
+        self.ws, self.session, self.limits = ws, session, limits
         self.slots = asyncio.Semaphore(IN_FLIGHT)
         self.tasks: set[asyncio.Task] = set()
 
@@ -120,7 +125,7 @@ class _Connection:
                       exc_info=task.exception())
 
     async def _answer(self, message: str | bytes) -> None:
-        reply = await answer(self.session, message, self.limit)
+        reply = await answer(self.session, message, self.limits)
         if reply is not None:
             await self._send(reply)
 
@@ -140,19 +145,41 @@ class _Connection:
             pass
 
 
-async def answer(session: Session, message: str | bytes, limit: int) -> str | None:
-    """The reply to one websocket message (None when it holds only notifications)."""
+async def answer(session: Session, message: str | bytes, limits: ServerSettings) -> str | None:
+    """The reply to one websocket message (None when it holds only notifications), within the
+    ``server`` settings' limits."""
     try:
-        request = _parse(message, limit)
+        request = _parse(message, limits)
     except _Refused as refused:
         return _serialize(error_response(refused.request_id, refused.error))
     if isinstance(request, JSONRPCBatchRequest):
-        batch = JSONRPCBatchResponse()
-        for item in request:
-            batch.append(await _answer_one(session, item))
-        return _serialize(batch) if any(reply is not None for reply in batch) else None
+        return await _answer_batch(session, request, limits.max_batch_answer_bytes)
     reply = await _answer_one(session, request)
     return None if reply is None else _serialize(reply)
+
+
+async def _answer_batch(session: Session, batch: JSONRPCBatchRequest, limit: int) -> str | None:
+    """The batch's answers as one JSON array, built as they come. After each call the batch waits
+    as long as the loop's thread worked for it, so that everybody else is served at least half the
+    time (a batch of heavy reads held everyone for seconds); the calls after the answers reached
+    ``limit`` bytes are not run."""
+    answers: list[str] = []
+    size = 0
+    for item in batch:
+        busy = time.thread_time()
+        if size < limit or isinstance(item, Exception):
+            reply = await _answer_one(session, item)
+        elif item.one_way:
+            continue
+        else:
+            reply = error_response(item.unique_id, InvalidRequest(
+                f"the answers of this batch reached the limit of {limit} bytes (server.max_batch_answer_bytes): "
+                "this call was not run; send it again"))
+        if reply is not None:
+            answers.append(_serialize(reply))
+            size += len(answers[-1]) + 1
+        await asyncio.sleep(time.thread_time() - busy)
+    return "[" + ",".join(answers) + "]" if answers else None
 
 
 class _Refused(Exception):
@@ -160,8 +187,9 @@ class _Refused(Exception):
         self.request_id, self.error = request_id, error
 
 
-def _parse(message: str | bytes, limit: int) -> JSONRPCRequest | JSONRPCBatchRequest:
+def _parse(message: str | bytes, limits: ServerSettings) -> JSONRPCRequest | JSONRPCBatchRequest:
     data = message.encode() if isinstance(message, str) else message
+    limit = limits.max_request_bytes
     if len(data) > limit:
         raise _Refused(None, InvalidRequest(f"a message of {len(data)} bytes is over the limit of {limit}"))
     try:
@@ -169,6 +197,9 @@ def _parse(message: str | bytes, limit: int) -> JSONRPCRequest | JSONRPCBatchReq
         decoded = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise _Refused(None, ParseError("not valid JSON in UTF-8")) from None
+    if isinstance(decoded, list) and len(decoded) > limits.max_batch_requests:
+        raise _Refused(None, InvalidRequest(f"a batch of {len(decoded)} calls is over the limit of "
+                                            f"{limits.max_batch_requests} (server.max_batch_requests): none was run"))
     try:
         return _PROTOCOL.parse_request(text)
     except RPCError as error:
@@ -222,7 +253,7 @@ def error_response(request_id: Any, error: XWrapError) -> JSONRPCErrorResponse:
     return response
 
 
-def _serialize(response: JSONRPCErrorResponse | JSONRPCSuccessResponse | JSONRPCBatchResponse) -> str:
+def _serialize(response: JSONRPCErrorResponse | JSONRPCSuccessResponse) -> str:
     try:
         return response.serialize().decode()
     except (TypeError, ValueError):  # a result that is not JSON: a bug, reported as one

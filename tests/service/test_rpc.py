@@ -253,6 +253,63 @@ class LimitsTest(RunningService):
         self.assertEqual(closed.exception.rcvd.code, 1009)
 
 
+class BatchLimitsTest(RunningService):
+    settings_overrides = {**WITH_TOKENS, "server.max_batch_requests": 5, "server.max_batch_answer_bytes": 2048}
+
+    async def wallet_set_names(self):
+        return [s["name"] for s in await self.server.api.get_wallet_sets()]
+
+    async def test_a_batch_over_the_length_limit_is_refused_whole(self):
+        rpc = await self.raw_rpc()
+        batch = [request("create_wallet_set", {"name": "too-long"}, 1)] + [request("echo", {}, n) for n in range(2, 7)]
+        reply = await rpc.ask(batch)
+        self.assertEqual((reply["id"], reply["error"]["code"], reply["error"]["message"]),
+                         (None, -32600, "a batch of 6 calls is over the limit of 5 (server.max_batch_requests): "
+                                        "none was run"))
+        self.assertNotIn("too-long", await self.wallet_set_names())
+        self.assertEqual(len(await rpc.ask(batch[:5])), 5)
+
+    async def test_calls_past_the_answer_limit_are_not_run_and_say_so(self):
+        rpc = await self.raw_rpc()
+        pad = {"pad": "x" * 1000}
+        replies = await rpc.ask([request("echo", pad, 1), request("echo", pad, 2),
+                                 request("create_wallet_set", {"name": "late"}, 3),
+                                 {"jsonrpc": "2.0", "method": "create_wallet_set", "params": {"name": "later"}},
+                                 request("echo", {}, 4)])
+        self.assertEqual([r["id"] for r in replies], [1, 2, 3, 4])
+        self.assertEqual([r["result"] for r in replies[:2]], [pad, pad])
+        for late in replies[2:]:
+            self.assertEqual(late["error"]["code"], -32600)
+            self.assertEqual(late["error"]["message"], "the answers of this batch reached the limit of 2048 bytes "
+                             "(server.max_batch_answer_bytes): this call was not run; send it again")
+        self.assertEqual([n for n in await self.wallet_set_names() if n.startswith("late")], [])
+        self.assertEqual((await rpc.ask(request("echo", pad, 5)))["result"], pad)  # the connection goes on
+
+
+class BatchFairnessTest(RunningService):
+    settings_overrides = {**WITH_TOKENS, "server.max_batch_answer_bytes": 64 * 1024 * 1024}  # every call runs
+
+    async def test_other_clients_are_answered_while_a_long_batch_runs(self):
+        batcher, other = await self.raw_rpc(), await self.raw_rpc(READ_TOKEN)
+        markets = {"exchange": "coinbase"}  # the heaviest read on the recording: 160 markets, 52 KB
+
+        def markets_answered():
+            return self.server.metrics.registry.get_sample_value(
+                "xwrap_requests_total", {"door": "rpc", "method": "get_markets", "outcome": "ok"}) or 0
+
+        await batcher.ws.send(json.dumps([request("get_markets", markets, n) for n in range(50)]))
+        while markets_answered() == 0:
+            await asyncio.sleep(0)
+        batch = asyncio.create_task(receive(batcher.ws, 30))
+        statuses = 0
+        while not batch.done():
+            self.assertIn("result", await other.ask(request("get_status")))
+            statuses += 1
+        self.assertEqual(len(await batch), 50)
+        self.assertEqual(markets_answered(), 50)
+        self.assertGreaterEqual(statuses, 10)  # the batch held everybody else until it ended: 0 or 1
+
+
 class SubscriptionsTest(RunningService):
     async def test_a_fill_arrives_as_a_notification_and_the_wallets_follow(self):
         wallet_set_id = await self.funded_wallet_set(token=TRADE_TOKEN)
