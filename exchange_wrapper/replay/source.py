@@ -50,7 +50,7 @@ class Replay:
         if pairs is None:
             pairs = self._recorded_books(cls(table, ())) or [market.pair for market in markets]
         self.adapter: Adapter = cls(table, pairs)
-        self.markets = len(markets)
+        self.market_count = len(markets)
         self.hub.add_markets(exchange, markets)
         self.adapter.add_books(self.hub, self.adapter.pairs)
         self.parser = self.adapter.parser()
@@ -105,7 +105,7 @@ class Replay:
         names = ", ".join(os.path.basename(os.fspath(path)) for path in self.files)
         self.hub.set_connection(self.exchange, FeedStatus.READY,
                                 f"replaying {names} at {speed:g}x: {len(self.adapter.pairs)} books "
-                                f"({self.markets - len(self.adapter.pairs)} other markets have none recorded)")
+                                f"({self.market_count - len(self.adapter.pairs)} other markets have none recorded)")
         waiting = set(self.adapter.pairs)
         try:
             for record in self.records():

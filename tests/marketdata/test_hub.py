@@ -5,7 +5,7 @@ from exchange_wrapper.core.book import BookSide, BookState
 from exchange_wrapper.core.errors import ExchangeUnavailable, UnknownExchange, UnknownPair
 from exchange_wrapper.core.marketdata import (BookDelta, BookSnapshot, FeedError, FeedStatus, Problem, Resync,
                                               Ticker, Trade)
-from exchange_wrapper.core.matching import MatchingEngine
+from exchange_wrapper.core.matching import LatencyModel, MatchingEngine
 from exchange_wrapper.core.markets import Market
 from exchange_wrapper.core.orders import Order, OrderStatus, OrderType, Side
 from exchange_wrapper.core.pairs import Pair
@@ -97,6 +97,19 @@ class HubTest(unittest.TestCase):
             self.assertEqual((book.live, book.stale_reason), (False, "the replay of COINBASE.ws.28.0 has ended"))
         self.assertEqual(self.hub.book("coinbase", BTC).bids.best, (D("100.00"), D("1")))  # the last state kept
         self.assertEqual(self.hub.counters("coinbase"), before)
+
+    def test_an_order_arriving_after_the_feed_finished_is_not_filled_on_the_frozen_book(self):
+        market = Market("coinbase", BTC, "BTC-USD", D("0.01"), D("0.0001"), D("0.0001"))
+        engine = MatchingEngine(market, self.hub.book("coinbase", BTC), latency=LatencyModel("fixed", order=0.5))
+        self.hub.attach_engine("coinbase", BTC, engine)
+        self.hub.handle("coinbase", [SNAPSHOT], 1.0)
+        order = Order(id="o1", client_order_id="c1", wallet_set_id=1, exchange="coinbase", pair="BTC_USD",
+                      side=Side.BUY, type=OrderType.MARKET, size=D("0.5"))
+        engine.submit(order, 1.0)  # on its way: it reaches the book half a second later
+        self.hub.finish("coinbase", "the replay of COINBASE.ws.28.0 has ended")
+        [event] = engine.advance(2.0)
+        self.assertEqual((event.status, event.reason, order.filled_size),
+                         (OrderStatus.REJECTED, "book BTC_USD on coinbase is stale", 0))
 
     def test_exchange_errors_are_counted_and_logged(self):
         with self.assertLogs("exchange_wrapper.marketdata.hub", "WARNING") as logs:
