@@ -20,7 +20,8 @@ def parse_decimal(value: object, field: str, *, positive: bool = False,
     """Parse ``value`` (str, int or Decimal) into a finite Decimal.
 
     Raises :class:`InvalidParameter` naming ``field`` for floats, bools, non-numbers,
-    NaN/Infinity and values outside the requested sign.
+    NaN/Infinity and values outside the requested sign. A string is ASCII digits only:
+    ``Decimal()`` also reads "١٠٠" or fullwidth "１００", which no one types as an amount on purpose.
     """
     if isinstance(value, Decimal):
         result = value
@@ -29,6 +30,8 @@ def parse_decimal(value: object, field: str, *, positive: bool = False,
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
+        if not value.isascii():
+            raise InvalidParameter(field, "a decimal string in ASCII digits such as \"0.01\"", value)
         text = value.strip()
         try:
             result = Decimal(text)

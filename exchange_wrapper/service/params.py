@@ -1,6 +1,7 @@
 """Reading the keyword parameters of an API call: one place that names what was wrong."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Mapping, TypeVar
@@ -15,6 +16,9 @@ LARGEST_INTEGER = 2**63 - 1  # the database's integers are signed 64-bit
 #: the precision rules' arithmetic (a price over its tick must fit 28 digits) and the database's columns.
 INTEGER_DIGITS, PLACES = 15, 18
 _MISSING = object()
+#: What no text parameter holds: control characters (NUL, which PostgreSQL cannot store, among them) and
+#: lone surrogates (a JSON "\ud800" escape without its pair: not Unicode, so neither database stores it).
+_NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class Params:
@@ -45,12 +49,19 @@ class Params:
             return None
         if not isinstance(value, str) or not 0 < len(value) <= max_length:
             raise InvalidParameter(name, expected, value)
+        if _NOT_TEXT.search(value):
+            raise InvalidParameter(name, expected + ", without control characters or lone surrogates", value)
         return value
 
     def decimal(self, name: str, *, required: bool = False, positive: bool = True) -> Decimal | None:
-        value = self._get(name, "a decimal string such as \"0.01\"", required)
+        """An amount: a decimal string in ASCII digits on every door. A JSON number is refused, whatever
+        it was decoded to (a float through JSON-RPC, a Decimal through REST, an int anywhere)."""
+        expected = "a decimal string such as \"0.01\""
+        value = self._get(name, expected, required)
         if value is None:
             return None
+        if not isinstance(value, str):
+            raise InvalidParameter(name, expected, value)
         result = parse_decimal(value, name, positive=positive, non_negative=True)
         if result and not -PLACES <= result.adjusted() < INTEGER_DIGITS:
             raise InvalidParameter(name, f"a decimal below 1e{INTEGER_DIGITS}, from 1e-{PLACES} (or 0)", value)
@@ -62,9 +73,8 @@ class Params:
         value = self._get(name, expected, required)
         if value is None:
             return None
-        digits = value.strip().lstrip("-") if isinstance(value, str) else ""
-        if digits.isascii() and digits.isdigit():  # ascii only: "²" is a digit that int() refuses
-            value = int(value)
+        if isinstance(value, str):
+            value = _integer_text(value, len(str(max(abs(minimum), abs(maximum)))))
         if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
             raise InvalidParameter(name, expected, value)
         return value
@@ -76,6 +86,8 @@ class Params:
             return None
         if isinstance(value, str):
             try:
+                if not value.isascii() or "_" in value:  # float() reads "١٧" and "1_7" too
+                    raise ValueError(value)
                 value = float(value)
             except ValueError:
                 raise InvalidParameter(name, "a time in Unix seconds", value) from None
@@ -128,3 +140,18 @@ class Params:
         if unknown:
             raise InvalidParameter(unknown[0], "no such parameter (known: " + ", ".join(sorted(self.seen)) + ")",
                                    self.values[unknown[0]])
+
+
+def _integer_text(text: str, widest: int) -> int | str:
+    """The integer ``text`` writes in ASCII digits (a query string's or a path's), or ``text`` itself if
+    it writes none of at most ``widest`` digits: Python refuses to read more than 4,300, and reading
+    them takes time that grows with the square of their number."""
+    stripped = text.strip()
+    negative = stripped.startswith("-")
+    digits = stripped[1:] if negative else stripped
+    if not (digits.isascii() and digits.isdigit()):  # ascii only: "²" is a digit that int() refuses
+        return text
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > widest:
+        return text
+    return -int(digits) if negative else int(digits)

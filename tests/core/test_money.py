@@ -22,6 +22,14 @@ class ParseDecimalTest(unittest.TestCase):
             self.assertEqual(caught.exception.field, "price")
             self.assertIn("price", str(caught.exception))
 
+    def test_refuses_digits_that_are_not_ascii(self):
+        # Decimal() reads any Unicode digit: Arabic-Indic, fullwidth, Devanagari, Bengali
+        for bad in ("\u0661\u0660\u0660", "\uff11\uff10\uff10", "1\u0966", "0.\u09e7", "\uff11e5"):
+            with self.subTest(bad=bad), self.assertRaises(InvalidParameter) as caught:
+                parse_decimal(bad, "size")
+            self.assertEqual("size", caught.exception.field)
+            self.assertIn("ASCII digits", caught.exception.expected)
+
     def test_sign_checks(self):
         with self.assertRaises(InvalidParameter) as caught:
             parse_decimal("0", "size", positive=True)

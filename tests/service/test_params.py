@@ -55,6 +55,39 @@ class ParamsTest(unittest.TestCase):
                          Decimal("999999999999999.000000000000000001"))
         self.assertEqual(Params({"amount": "0"}).decimal("amount", positive=False), 0)
 
+    def test_amounts_are_decimal_strings_in_ascii_digits_only(self):
+        # one rule on every door: a JSON number is not an amount, whatever its type once decoded
+        for number in (50, 50.5, Decimal("50.5"), True):
+            with self.subTest(number=number):
+                message = self.assertNames("size", lambda: Params({"size": number}).decimal("size"))
+                self.assertIn("a decimal string", message)
+        for text in ("\u0661\u0660\u0660", "\uff11\uff10\uff10", "\u0967.5"):
+            with self.subTest(text=text):
+                message = self.assertNames("amount", lambda: Params({"amount": text}).decimal("amount"))
+                self.assertIn("ASCII digits", message)
+
+    def test_integers_too_long_to_read_are_refused_naming_the_field(self):
+        for name, maximum in (("wallet_set_id", 2**63 - 1), ("limit", 1000)):
+            for text in ("1" * 4301, "9" * 100_000, str(maximum * 10)):
+                with self.subTest(name=name, digits=len(text)):
+                    self.assertNames(name, lambda: Params({name: text}).integer(name, maximum=maximum))
+        self.assertEqual(7, Params({"depth": "0" * 5000 + "7"}).integer("depth"))
+        self.assertEqual(0, Params({"before": "0"}).integer("before"))
+        self.assertNames("before", lambda: Params({"before": "--5"}).integer("before", minimum=-9))
+
+    def test_times_are_ascii_too(self):
+        for text in ("\u0661\u0667\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660", "1_700_000_000"):
+            with self.subTest(text=text):
+                self.assertNames("start", lambda: Params({"start": text}).number("start"))
+
+    def test_text_without_control_characters_or_lone_surrogates(self):
+        for text in ("a\x00b", "a\ud800b", "\udfff", "tab\there", "del\x7f"):
+            with self.subTest(text=text):
+                message = self.assertNames("client_order_id", lambda: Params({"client_order_id": text}).text(
+                    "client_order_id", max_length=64))
+                message.encode()  # the message itself is Unicode: it can be answered
+        self.assertEqual("caf\u00e9-\U0001f680", Params({"name": "caf\u00e9-\U0001f680"}).text("name"))
+
     def test_unknown_parameters_are_refused(self):
         p = Params({"pair": "BTC_USD", "prise": "1"})
         p.pair()

@@ -67,9 +67,7 @@ class OnPostgres(DatabaseCase):
         return _postgres_run_database(self)
 
     def empty_url(self) -> str:
-        url = _postgres_run_database(self)
-        admin(url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-        return url
+        return empty_postgres_url(self)
 
     def clear(self) -> None:
         # DELETE and restarting the id sequences is ~50 times faster than TRUNCATE on tiny tables
@@ -86,7 +84,15 @@ def on_both_databases(cases: type[DatabaseCase]) -> tuple[type, type]:
                  for suffix, base in (("Sqlite", OnSqlite), ("Postgres", OnPostgres)))
 
 
-def _postgres_run_database(test: DatabaseCase) -> str:
+def empty_postgres_url(test: unittest.TestCase) -> str:
+    """The URL of this run's PostgreSQL database, emptied of every table (for a test that builds its
+    own schema, or runs a service on it)."""
+    url = _postgres_run_database(test)
+    admin(url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    return url
+
+
+def _postgres_run_database(test: unittest.TestCase) -> str:
     if "error" in _run_database:
         test.fail(_run_database["error"])
     if "url" not in _run_database:
