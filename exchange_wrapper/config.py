@@ -159,6 +159,8 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         except json.JSONDecodeError as exc:
             raise ConfigError("--config", f"valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})",
                               str(path)) from None
+        except ValueError:  # an integer of more than 4,300 digits, which Python refuses to read
+            raise ConfigError("--config", "valid JSON with integers of at most 4300 digits", str(path)) from None
         if not isinstance(raw, dict):
             raise ConfigError("(top level)", "a JSON object", type(raw).__name__)
     env = os.environ if env is None else env
@@ -258,6 +260,8 @@ def _from_env(var: str, text: str, kind: Any) -> Any:
             except json.JSONDecodeError as exc:  # not the text: XWRAP_TOKENS holds secrets
                 raise ConfigError(var, f"a JSON list or comma-separated values ({exc.msg} at column {exc.colno})",
                                   present=False) from None
+            except ValueError:  # an integer of more than 4,300 digits
+                raise ConfigError(var, "a JSON list with integers of at most 4300 digits", present=False) from None
         return [item.strip() for item in text.split(",") if item.strip()]
     return text
 
@@ -313,11 +317,14 @@ def _build(kind: Any, value: Any, key: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(label, "a string", value)
         return value
-    if kind is Decimal:
+    if kind is Decimal:  # as amounts in the API: a decimal string in ASCII digits, never a JSON number
+        expected = "a non-negative decimal string in ASCII digits such as \"0.001\""
+        if not isinstance(value, str):
+            raise ConfigError(label, expected, value)
         try:
             return parse_decimal(value, label, non_negative=True)
         except InvalidParameter:
-            raise ConfigError(label, "a non-negative decimal string such as \"0.001\"", value) from None
+            raise ConfigError(label, expected, value) from None
     raise TypeError(f"unsupported settings type {kind!r} for {label}")
 
 

@@ -55,7 +55,7 @@ class LoadTest(unittest.TestCase):
         self.assertEqual(settings.paper.market_buy_margin, Decimal("0.05"))
 
     def test_file_values_and_decimals_stay_exact(self):
-        settings = load_text('{"paper": {"market_buy_margin": 0.1000000000000000055511151231257827},'
+        settings = load_text('{"paper": {"market_buy_margin": "0.1000000000000000055511151231257827"},'
                              ' "exchanges": {"kraken": {"fees": {"maker": "0.0016"}}}}')
         self.assertEqual(settings.paper.market_buy_margin, Decimal("0.1000000000000000055511151231257827"))
         self.assertEqual(settings.exchanges.kraken.fees.maker, Decimal("0.0016"))
@@ -111,6 +111,23 @@ class ValidationTest(unittest.TestCase):
         self.assertIn(expected, message)
         self.assertNotIn("\n", message)
         return message
+
+    def test_rates_are_decimal_strings_in_ascii_digits_as_in_the_api(self):
+        for value in ("0.1", "1", "1e400", "true"):  # JSON numbers, whatever their type once read
+            with self.subTest(value=value):
+                self.assertConfigError('{"paper": {"market_buy_margin": %s}}' % value, "paper.market_buy_margin",
+                                       "decimal string in ASCII digits")
+        for text in ("\u0660.\u0665", "\uff10.\uff15"):
+            with self.subTest(text=text):
+                self.assertConfigError(json.dumps({"exchanges": {"kraken": {"fees": {"taker": text}}}}),
+                                       "exchanges.kraken.fees.taker", "ASCII digits")
+                self.assertConfigError("{}", "exchanges.kraken.fees.taker", "ASCII digits",
+                                       env={"XWRAP_KRAKEN_FEES_TAKER": text})
+
+    def test_an_integer_too_long_to_read_is_a_config_error(self):
+        self.assertConfigError('{"server": {"port": %s}}' % ("1" * 4301), "--config", "at most 4300 digits")
+        self.assertConfigError("{}", "XWRAP_SERVER_CORS_ORIGINS", "at most 4300 digits",
+                               env={"XWRAP_SERVER_CORS_ORIGINS": "[%s]" % ("1" * 4301)})
 
     def test_unknown_key(self):
         self.assertConfigError('{"server": {"prot": 1}}', "server.prot", "no such key")
