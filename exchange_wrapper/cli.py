@@ -11,13 +11,14 @@ from typing import Any, Sequence
 
 from . import __version__
 from .config import Settings, load_settings, to_json
-from .core.errors import ConfigError, InvalidParameter, XWrapError
+from .core.errors import ConfigError, Rejected, XWrapError
 from .exchanges import EXCHANGE_NAMES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command ``argv`` names; its exit status. A mistake in what was asked (a setting, an
-    option, a file given) is one line on stderr and status 2; another failure one line and status 1."""
+    option, a file given: a :class:`Rejected` error) is one line on stderr and status 2; another
+    failure (the database unavailable) one line and status 1."""
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -25,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.run(args)
-    except (ConfigError, InvalidParameter) as error:
+    except Rejected as error:
         print(f"xwrap: {error}", file=sys.stderr)
         return 2
     except XWrapError as error:

@@ -92,17 +92,21 @@ class BadArgumentsTest(unittest.TestCase):
                                "an existing database file", url)
             self.assertEqual(os.listdir(directory), [])
 
-    def test_a_capture_file_that_cannot_be_read(self):
+    def test_a_capture_file_that_cannot_be_read_or_holds_no_metadata(self):
         with tempfile.TemporaryDirectory() as directory:
             binary = Path(directory, "COINBASE.ws.1.0")
             binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00")
             database = ("--database-url", f"sqlite:///{directory}/xwrap.sqlite")
-            for command, got in ((("serve", "--replay", "nope.0", *database), "No such file or directory"),
-                                 (("serve", "--replay", directory, *database), "Is a directory"),
-                                 (("replay", "--exchange", "coinbase", "nope.0"), "No such file or directory"),
-                                 (("replay", "--exchange", "coinbase", str(binary)), "UTF-8 text")):
+            for command, expected in (
+                    (("serve", "--replay", "nope.0", *database), "capture file nope.0: expected a file that can be "
+                                                                 "read, got 'No such file or directory'"),
+                    (("serve", "--replay", directory, *database), "Is a directory"),
+                    (("replay", "--exchange", "coinbase", "nope.0"), "capture file nope.0"),
+                    (("replay", "--exchange", "coinbase", str(binary)), "expected UTF-8 text"),
+                    (("replay", "--exchange", "binance", "tests/captures/COINBASE.0"),
+                     "binance market metadata (GET /api/v3/exchangeInfo) in 'tests/captures/COINBASE.0' not found")):
                 with self.subTest(command=command):
-                    self.assertRefused(xwrap(*command, timeout=30), "capture file", got)
+                    self.assertRefused(xwrap(*command, timeout=30), expected)
 
     def test_speed_without_replay(self):
         with tempfile.TemporaryDirectory() as directory:
