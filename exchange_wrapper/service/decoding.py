@@ -33,8 +33,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 class UnfitRequest(InvalidParameter):
     """A request holding a value no door can use (see the module); ``document`` is the request as
-    decoded, with each such number kept as its text in a :class:`Unfit`, so that a door can still
-    read the request's id."""
+    decoded (each number no door can hold an :class:`Unfit`), so that a door can still read its id."""
 
     def __init__(self, field: str, expected: str, got: Any, document: Any):
         super().__init__(field, expected, got)
@@ -49,9 +48,6 @@ class Unfit:
 
     def __init__(self, expected: str, shown: str):
         self.expected, self.shown = expected, shown
-
-    def __repr__(self) -> str:
-        return self.shown
 
 
 def read_json(data: bytes | str, name: str = "body") -> Any:
