@@ -28,8 +28,8 @@ MAX_INTEGER_DIGITS = 20
 #: them, and an error instead of a silent rounding if a result ever does not fit.
 EXACT = Context(prec=100, traps=[Inexact, InvalidOperation, Overflow, DivisionByZero])
 
-_CURRENCY = re.compile(r"^[A-Z0-9]{1,16}$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_CURRENCY = re.compile(r"[A-Z0-9]{1,16}")  # fullmatch: "$" would let a trailing newline in
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 class Mode(str, Enum):
@@ -208,14 +208,14 @@ def positive_amount(value: object, field: str) -> Decimal:
 
 
 def currency_code(value: object, field: str = "currency") -> str:
-    if not isinstance(value, str) or not _CURRENCY.match(value):
+    if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
         raise InvalidParameter(field, "an upper-case currency code such as \"BTC\"", value)
     return value
 
 
 def wallet_set_name(value: object) -> str:
     """Validate a wallet set name: 1-64 letters, digits, ``_ . -``, not starting with a symbol."""
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise InvalidParameter("name", "1-64 letters, digits, '_', '.' or '-', starting with a "
                                        "letter or digit", value)
     return value

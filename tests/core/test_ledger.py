@@ -191,6 +191,12 @@ class FundAndWithdrawTest(unittest.TestCase):
             ledger.move_funds(FUND, PAPER, "coinbase", "USD", D("-1"), {})
         self.assertEqual("amount", caught.exception.field)
 
+    def test_a_trailing_newline_is_not_part_of_a_code_or_a_name(self):  # "$" matches before one
+        with self.assertRaises(InvalidParameter):
+            ledger.currency_code("USD\n")
+        with self.assertRaises(InvalidParameter):
+            ledger.wallet_set_name("main\n")
+
 
 class AllocationTest(unittest.TestCase):
     unallocated = {counter(AccountKind.UNALLOCATED, "BTC"): D("2")}
