@@ -24,6 +24,7 @@ from .core.pairs import Pair
 from .exchanges import EXCHANGE_NAMES
 
 ENV_PREFIX = "XWRAP_"
+_INTEGER = re.compile(r"-?[0-9]+")
 
 #: A URL's password: in its user part (``scheme://user:PASSWORD@host``, up to the last ``@`` of the
 #: host part, for a password written with a raw ``@``) or in a query parameter naming a secret.
@@ -248,10 +249,12 @@ def _from_env(var: str, text: str, kind: Any) -> Any:
             return False
         raise ConfigError(var, "true or false", text)
     if kind is int:
+        if not _INTEGER.fullmatch(text.strip()):  # int() also reads "８３５０" and "8_350"
+            raise ConfigError(var, "an integer", text)
         try:
             return int(text)
-        except ValueError:
-            raise ConfigError(var, "an integer", text) from None
+        except ValueError:  # more than 4,300 digits
+            raise ConfigError(var, "an integer of at most 4300 digits", text) from None
     origin = typing.get_origin(kind)
     if origin is list:
         if text.lstrip().startswith("["):

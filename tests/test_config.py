@@ -162,6 +162,10 @@ class ValidationTest(unittest.TestCase):
 
     def test_environment_value_of_wrong_type_names_the_variable(self):
         self.assertConfigError('{}', "XWRAP_SERVER_PORT", "an integer", env={"XWRAP_SERVER_PORT": "eighty"})
+        for text in ("\uff18\uff13\uff15\uff10", "\u0668\u0663\u0665\u0660", "8_350"):  # int() reads them
+            with self.subTest(text=text):
+                self.assertConfigError('{}', "XWRAP_SERVER_PORT", "an integer", env={"XWRAP_SERVER_PORT": text})
+        self.assertConfigError('{}', "XWRAP_SERVER_PORT", "at most 4300 digits", env={"XWRAP_SERVER_PORT": "1" * 4301})
 
     def test_missing_secret_for_live_exchange(self):
         message = self.assertConfigError('{"exchanges": {"binance": {"mode": "live", "api_key": "k"}}}',
