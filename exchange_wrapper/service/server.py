@@ -34,8 +34,9 @@ from .trading import Trading
 log = logging.getLogger(__name__)
 
 #: Libraries whose DEBUG lines are the wire itself: websockets' frames and handshake headers (an
-#: exchange's log-in with its key and signature, a door's Socket.IO token) and urllib3's request
-#: lines (a signed query string). Their INFO and above say what happens to connections.
+#: exchange's log-in with its key and signature; a door's Socket.IO token, where sanic keeps its logger
+#: at WARNING) and urllib3's request lines (a signed query string). From INFO up they say what happens
+#: to connections.
 WIRE_LOGGERS = ("websockets.client", "sanic.websockets", "urllib3")
 
 #: The longest a played replay keeps the first requests waiting for its books to go live.
@@ -156,9 +157,11 @@ class Server:
 
 
 def quiet_wire_loggers() -> None:
-    """Keep secrets out of the logs at every ``log_level``: the :data:`WIRE_LOGGERS` log from INFO up."""
+    """Keep secrets out of the logs at every ``log_level``: the :data:`WIRE_LOGGERS` log from INFO up
+    (or from the higher level they have)."""
     for name in WIRE_LOGGERS:
-        logging.getLogger(name).setLevel(logging.INFO)
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.level, logging.INFO))
 
 
 def replay_groups(files: Sequence[str]) -> dict[str, list[str]]:

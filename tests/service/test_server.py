@@ -1,6 +1,7 @@
 """The service started for real on a loopback port: the REST door answers."""
 import asyncio
 import json
+import logging
 import tempfile
 import unittest
 import urllib.error
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from exchange_wrapper import __version__
 from exchange_wrapper.config import load_settings
-from exchange_wrapper.service.server import Server
+from exchange_wrapper.service.server import WIRE_LOGGERS, Server, quiet_wire_loggers
 
 
 def fetch(url):
@@ -68,3 +69,17 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         status, body = await self.get("/xwrap/v1/nothing-here")
         self.assertEqual(status, 404)
         self.assertEqual(body["error"]["kind"], "not_found")
+
+
+class WireLoggersTest(unittest.TestCase):
+    def test_the_wire_libraries_log_from_info_up_and_no_lower_than_they_did(self):
+        loggers = [logging.getLogger(name) for name in WIRE_LOGGERS]
+        for logger in loggers:
+            self.addCleanup(logger.setLevel, logger.level)
+        levels = {"websockets.client": logging.DEBUG, "sanic.websockets": logging.WARNING, "urllib3": logging.NOTSET}
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+        quiet_wire_loggers()
+        self.assertEqual({name: logging.getLogger(name).level for name in levels},
+                         {"websockets.client": logging.INFO, "sanic.websockets": logging.WARNING,
+                          "urllib3": logging.INFO})
