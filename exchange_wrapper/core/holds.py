@@ -1,13 +1,22 @@
 """What an order must hold in its wallet set before it may go to the exchange, paper or live."""
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Context, Decimal, localcontext
 
 from .markets import Market
 from .orders import Order, OrderType, Side
 
 #: Holds are rounded up to what the ledger stores: never less than the order could need.
 HOLD_QUANTUM = Decimal("1e-18")
+#: Wide enough for the largest stored amount times a price with every place kept (the default 28
+#: digits cannot hold 10^10 to 18 places: quantize raised InvalidOperation).
+WIDE = Context(prec=100)
+
+
+def with_fee(spend: Decimal, taker_fee: Decimal) -> Decimal:
+    """What spending ``spend`` holds with the taker fee it could pay, rounded up to what the ledger stores."""
+    with localcontext(WIDE):
+        return (spend * (1 + taker_fee)).quantize(HOLD_QUANTUM, rounding=ROUND_CEILING)
 
 
 def required_hold(order: Order, market: Market, *, taker_fee: Decimal, margin: Decimal,
@@ -23,17 +32,17 @@ def required_hold(order: Order, market: Market, *, taker_fee: Decimal, margin: D
     if order.side is Side.SELL:
         assert order.size is not None, "a sell is given by size"
         return market.pair.base, order.size
-    if order.type.has_limit:
-        assert order.price is not None and order.size is not None
-        spend = order.price * order.size
-    elif order.funds is not None:
-        spend = order.funds
-    elif order.type is OrderType.STOP_MARKET:
-        assert order.stop_price is not None and order.size is not None
-        spend = order.stop_price * order.size * (1 + margin)
-    else:
-        if walk_cost is None:
-            raise ValueError("a market buy by size needs the cost of walking the book")
-        spend = walk_cost * (1 + margin)
-    amount = (spend * (1 + taker_fee)).quantize(HOLD_QUANTUM, rounding=ROUND_CEILING)
-    return market.pair.quote, amount
+    with localcontext(WIDE):
+        if order.type.has_limit:
+            assert order.price is not None and order.size is not None
+            spend = order.price * order.size
+        elif order.funds is not None:
+            spend = order.funds
+        elif order.type is OrderType.STOP_MARKET:
+            assert order.stop_price is not None and order.size is not None
+            spend = order.stop_price * order.size * (1 + margin)
+        else:
+            if walk_cost is None:
+                raise ValueError("a market buy by size needs the cost of walking the book")
+            spend = walk_cost * (1 + margin)
+        return market.pair.quote, with_fee(spend, taker_fee)

@@ -21,14 +21,14 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal, localcontext
 from typing import Any, TypeVar
 
 from ..config import Settings
 from ..core.book import BookSide, OrderBook
 from ..core.errors import (Conflict, ExchangeNotLive, ExchangeUnavailable, InvalidParameter, OrderNotFound,
                            Overallocated, UnknownExchange, XWrapError)
-from ..core.holds import HOLD_QUANTUM, required_hold
+from ..core.holds import WIDE, required_hold, with_fee
 from ..core.ledger import AccountKind, Mode
 from ..core.markets import Market
 from ..core.matching import LatencyModel, MatchingEngine, taken_side
@@ -177,7 +177,8 @@ class Trading:
             raise ExchangeUnavailable(request.exchange, f"{request.pair} is not followed "
                                                         f"(add it to exchanges.{request.exchange}.pairs)")
         if not book.live:
-            raise ExchangeUnavailable(request.exchange, f"book {request.pair} is {book.state.value}")
+            raise ExchangeUnavailable(request.exchange, f"book {request.pair} is {book.state.value}"
+                                      + (f" ({book.stale_reason})" if book.stale_reason else ""))
         order = self._new_order(request, wallet_set.id, checked)
         walk_cost = None
         if order.side is Side.BUY and order.type is OrderType.MARKET and order.size is not None:
@@ -372,12 +373,13 @@ class Trading:
         """What an order of ``size`` (a buy: a limit order at ``price``) must still hold, given what
         it has filled."""
         assert size is not None
-        rest = size - order.filled_size
         pair = Pair.parse(order.pair)
-        if order.side is Side.SELL:
-            return pair.base, rest
-        assert price is not None
-        return pair.quote, (rest * price * (1 + taker_fee)).quantize(HOLD_QUANTUM, rounding=ROUND_CEILING)
+        with localcontext(WIDE):
+            rest = size - order.filled_size
+            if order.side is Side.SELL:
+                return pair.base, rest
+            assert price is not None
+            return pair.quote, with_fee(rest * price, taker_fee)
 
     async def cancel_all_orders(self, *, wallet_set_id: int | None = None, exchange: str | None = None,
                                 pair: Pair | None = None) -> list[Order]:

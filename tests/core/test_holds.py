@@ -44,3 +44,10 @@ class RequiredHoldTest(unittest.TestCase):
                              margin=MARGIN)[1]
         self.assertLessEqual(-tiny.as_tuple().exponent, 18)
         self.assertGreaterEqual(tiny, D("0.3333") * D("0.000003") * D("1.0033333"))
+
+    def test_the_largest_orders_hold_every_place(self):
+        # 10^10 quote and more to 18 places is beyond the default 28 digits: quantize raised InvalidOperation
+        size, price = D("123456789.123456789"), D("99999.123456789012345678")
+        currency, amount = self.hold(order("buy", "limit", str(size), str(price)))
+        # exactly 12357916267832.457721867984138243384671849942, rounded up to 18 places
+        self.assertEqual((currency, amount), ("BTC", D("12357916267832.457721867984138244")))
