@@ -16,7 +16,13 @@ has passed since the request was signed (the exchange refuses it after that), it
 
 Rate limits: a 429 or 418 (or the exchange's equivalent) pauses every call to the account for
 the time it gives; orders asked meanwhile are refused at once with
-:class:`~exchange_wrapper.core.errors.RateLimited`, background calls wait.
+:class:`~exchange_wrapper.core.errors.RateLimited`, background calls wait, and so does the
+stream's next connection (a refused handshake pauses the account the same way).
+
+Reconciliation compares the ledger with balances the exchange reports: it is skipped while an
+order request is unanswered or a placement unconfirmed (its effects may be in the balances and not
+yet in the ledger, or the reverse) and tried again soon. While the stream is not subscribed, the
+account polls its orders and balances (and shows ``degraded``).
 """
 from __future__ import annotations
 
@@ -25,12 +31,13 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from ..config import ExchangeSettings, Settings
 from ..core.errors import ExchangeUnavailable, RateLimited, XWrapError
@@ -109,21 +116,26 @@ class LiveAccount:
     :meth:`cancel_all`.
 
     ``clock`` is Unix seconds and ``sleep`` waits (both injected in tests); ``reconcile_interval``
-    seconds between balance reconciliations; a reconciliation is dropped when anything happened on
-    the account during it or within ``quiet`` seconds after (a fill on its way would show as a
-    difference); ``resolve_interval`` seconds between queries about unconfirmed placements.
+    seconds between balance reconciliations; a reconciliation is skipped while an order request or
+    placement is unresolved, or when anything happened on the account during it or within ``quiet``
+    seconds after (a fill on its way would show as a difference), and tried again
+    ``reconcile_retry`` seconds later; ``resolve_interval`` seconds between queries about
+    unconfirmed placements; ``poll_interval`` seconds between polls of the orders and balances
+    while the stream is not subscribed (or the exchange has none; default: the adapter's).
     """
 
     def __init__(self, adapter_class: type[PrivateAdapter], settings: ExchangeSettings, hub: MarketDataHub,
                  owner: AccountOwner | None = None, *, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, backoff: Backoff | None = None,
                  reconcile_interval: float = 60.0, quiet: float = 1.0, resolve_interval: float = 2.0,
-                 timeout: float = 10.0):
+                 reconcile_retry: float = 5.0, poll_interval: float | None = None, timeout: float = 10.0):
         self.adapter_class, self.settings, self.hub, self.owner = adapter_class, settings, hub, owner
         self.name = adapter_class.name
         self.clock, self.sleep = clock, sleep
         self.backoff = backoff or Backoff(0.5, 60.0, rng=random.Random())
         self.reconcile_interval, self.quiet, self.resolve_interval = reconcile_interval, quiet, resolve_interval
+        self.reconcile_retry = reconcile_retry
+        self.poll_interval = poll_interval or adapter_class.poll_interval
         self.credentials = Credentials(settings.api_key, settings.api_secret, settings.passphrase)
         self.paused_until = 0.0
         self.rest = RestClient(self.name, settings.rest_url or adapter_class.rest_url, adapter_class.quotas[0].limit,
@@ -136,9 +148,14 @@ class LiveAccount:
         self.opened_at: float | None = None  # the exchange's time when the account was opened
         self.state, self.reason = "connecting", "starting"
         self.stream_state = "not connected"
+        self.stream_up = False  # subscribed: the exchange tells what happens on the account as it happens
         self.differences: list[dict[str, Any]] = []  # the last differences reconciliation reported
         self.difference_count = 0
         self.activity = 0  # counts what can change balances: reports applied, stream messages, order requests
+        self.requests = 0  # order requests (place, cancel, amend, cancel-all) sent
+        self.changing = 0  # of which not answered yet
+        self.reconciliations_skipped = 0  # rounds not run: an order request or placement was unresolved
+        self._reconcile_pending = False
         self.foreign: set[str] = set()  # open exchange orders on the account that xWrap did not place
         self._tracked: dict[str, _Tracked] = {}  # by xWrap order id
         self._by_client_id: dict[str, _Tracked] = {}
@@ -176,7 +193,7 @@ class LiveAccount:
         and bring each to what the exchange says now: fills made while xWrap was away are applied
         once, finished orders finish. Open orders on the account that xWrap did not place are noted
         (cancel-all leaves them alone)."""
-        adapter = self._ready()
+        self._ready()
         for order in orders:
             if order.id in self._tracked:  # a retry: followed already
                 continue
@@ -185,30 +202,55 @@ class LiveAccount:
                 exchange_order_id = fill.cause.get("exchange_order_id")
                 if exchange_order_id is not None:
                     tracked.applied[exchange_order_id] = tracked.applied.get(exchange_order_id, ZERO) + fill.size
-        reports = adapter.parse_orders(await self._call(adapter.open_orders_request()), self.clock())
-        self.foreign = {r.exchange_order_id for r in reports if self._find(r) is None}
         await self.refresh()
         await self._resolve_unconfirmed()
+        while unconfirmed := [t for t in self._tracked.values() if t.signed_at is not None]:
+            # reconciliation cannot count what they did: their outcome first (known once expired)
+            self.reason = f"resolving {len(unconfirmed)} unconfirmed placement(s)"
+            await self.sleep(self.resolve_interval)
+            for tracked in unconfirmed:
+                await self._ask_about(tracked)
 
     def set_ready(self) -> None:
         """The owner has recovered the orders and reconciled the balances: orders may come."""
         self.state, self.reason = "ready", "trading"
 
     async def refresh(self) -> None:
-        """Ask the exchange about every followed order (after a gap in the stream, or polling)."""
+        """Ask the exchange about every followed order (at start-up, after a gap in the stream,
+        polling): the account's open orders in one list (those xWrap did not place are noted:
+        cancel-all leaves them alone), then each followed order the list leaves out (finished, or
+        past the list's page) by its client id."""
+        adapter = self._ready()
+        listed, foreign = set(), set()
+        for report in adapter.parse_orders(await self._call(adapter.open_orders_request()), self.clock()):
+            tracked = self._find(report)
+            if tracked is None:
+                foreign.add(report.exchange_order_id)
+                continue
+            listed.add(tracked.order.id)
+            async with self._lock:
+                await self._apply(tracked, report)
+        self.foreign = foreign
         for tracked in list(self._tracked.values()):
-            if tracked.order.status is not OrderStatus.PENDING:  # pending: placing, or the resolver's
-                async with self._lock:
+            if tracked.order.id not in listed and tracked.order.status is not OrderStatus.PENDING:
+                async with self._lock:  # pending: placing, or the resolver's
                     await self._refresh(tracked)
 
     async def run(self) -> None:
         """Reconcile the balances every ``reconcile_interval``, resolve unconfirmed placements,
-        poll orders where the exchange has no stream; until cancelled."""
-        adapter = self._ready()
+        poll orders and balances while nothing streams them; until cancelled."""
+        self._ready()
         self._spawn(self._every(self.resolve_interval, self._resolve_unconfirmed))
-        if adapter.stream_url is None:
-            self._spawn(self._every(adapter.poll_interval, self.refresh))
+        self._spawn(self._every(self.poll_interval, self._poll))
         await self._every(self.reconcile_interval, self.reconcile)
+
+    async def _poll(self) -> None:
+        """What the stream would say, asked (it is down, or the exchange has none): the orders,
+        their fills included, then the balances."""
+        if self.stream_up or self.pause_left() > 0:
+            return
+        await self.refresh()
+        await self.reconcile()
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -249,38 +291,38 @@ class LiveAccount:
         tracked = self._track(order, None)
         tracked.signed_at = None  # being sent (perhaps waiting for the limits): not unconfirmed until no answer comes
         signed: list[float] = []
-        self.activity += 1
-        try:
-            response = await self._send(adapter.place_request(order, tracked.client_id), fail_fast=True,
-                                        signed=signed)
-        except RateLimited as error:
-            return await self._reject(tracked, f"not sent: {error}")
-        except ExchangeUnavailable as error:
-            return await self._unconfirmed(tracked, signed, error)
-        if response.status < 300:
-            async with self._lock:
-                return await self._apply(tracked, adapter.parse_order(response.body, self.clock()))
-        error = adapter.error(response)
-        if isinstance(error, ExchangeUnavailable):
-            return await self._unconfirmed(tracked, signed, error)
-        await self._reject(tracked, str(error))
+        with self._changing():
+            try:
+                response = await self._send(adapter.place_request(order, tracked.client_id), fail_fast=True,
+                                            signed=signed)
+            except RateLimited as error:
+                return await self._reject(tracked, f"not sent: {error}")
+            except ExchangeUnavailable as error:
+                return await self._unconfirmed(tracked, signed, error)
+            if response.status < 300:
+                async with self._lock:
+                    return await self._apply(tracked, adapter.parse_order(response.body, self.clock()))
+            error = adapter.error(response)
+            if isinstance(error, ExchangeUnavailable):
+                return await self._unconfirmed(tracked, signed, error)
+            await self._reject(tracked, str(error))
 
     async def cancel(self, order: Order) -> None:
         """Cancel an open live order; its events reach the owner before this returns. Where the
         exchange no longer has it open (filled meanwhile), the order is brought to what it says."""
         adapter = self._ready()
         tracked = self._tracked_of(order)
-        self.activity += 1
-        response = await self._send(adapter.cancel_request(order, tracked.client_id), fail_fast=True)
-        async with self._lock:
-            if response.status < 300:
-                if not adapter.cancel_reports_order:
-                    return await self._refresh(tracked)
-                return await self._apply(tracked, adapter.parse_order(response.body, self.clock()))
-            error = adapter.error(response)
-            if not isinstance(error, NotOnExchange):
-                raise error
-            await self._refresh(tracked)
+        with self._changing():
+            response = await self._send(adapter.cancel_request(order, tracked.client_id), fail_fast=True)
+            async with self._lock:
+                if response.status < 300:
+                    if not adapter.cancel_reports_order:
+                        return await self._refresh(tracked)
+                    return await self._apply(tracked, adapter.parse_order(response.body, self.clock()))
+                error = adapter.error(response)
+                if not isinstance(error, NotOnExchange):
+                    raise error
+                await self._refresh(tracked)
         if order.is_open:
             raise error
 
@@ -288,18 +330,18 @@ class LiveAccount:
         """Cancel every open order of the account on ``pair`` with the exchange's cancel-all (the
         owner uses it only when no open order there is someone else's)."""
         adapter = self._ready()
-        self.activity += 1
         request = adapter.cancel_all_request(pair)
         if request is None:  # the exchange has none per pair: the owner cancels one by one
             return
-        response = await self._send(request, fail_fast=True)
-        if response.status >= 300:
-            error = adapter.error(response)
-            if isinstance(error, NotOnExchange):  # nothing was open
-                return
-            raise error
-        for report in adapter.parse_orders(response.body, self.clock()):
-            await self.on_report(report)
+        with self._changing():
+            response = await self._send(request, fail_fast=True)
+            if response.status >= 300:
+                error = adapter.error(response)
+                if isinstance(error, NotOnExchange):  # nothing was open
+                    return
+                raise error
+            for report in adapter.parse_orders(response.body, self.clock()):
+                await self.on_report(report)
 
     async def amend(self, order: Order, price: Decimal, size: Decimal) -> str:
         """Change a resting limit order's price and total size on the exchange; return how
@@ -312,32 +354,32 @@ class LiveAccount:
         next_client_id = adapter.client_id(tracked.key, tracked.revision + 1)
         amendment = adapter.amend_request(order, price=price, size=size, base=base, client_id=tracked.client_id,
                                           next_client_id=next_client_id)
-        self.activity += 1
-        async with self._lock:  # the stream waits: its reports of the old and new orders come after
-            if amendment.request is None:
-                await self._cancel_then_place(tracked, amendment, price, size)
-                return amendment.method
-            if not amendment.in_place:
-                self._by_client_id[next_client_id] = tracked
-            try:
-                response = await self._send(amendment.request, fail_fast=True)
-            except ExchangeUnavailable:
-                if not await self._find_replacement(tracked, amendment, price, size):
-                    raise
-                return amendment.method
-            at = self.clock()
-            if response.status >= 300:
-                error = adapter.error(response)
-                for report in adapter.partial_amend(response.body, at):  # cancelled, not replaced
-                    await self._apply(tracked, replace(report, reason=f"cancelled to be replaced, but {self.name} "
-                                                                      f"refused the new order: {error}"))
-                raise error
-            reports = adapter.parse_amended(response.body, at, amendment)
-            order.price, order.size = price, size
-            if not amendment.in_place:
-                await self._apply(tracked, replace(reports[0], status=OrderStatus.OPEN))
-                await self._switch(tracked, amendment, reports[-1].exchange_order_id)
-            await self._apply(tracked, reports[-1])
+        with self._changing():
+            async with self._lock:  # the stream waits: its reports of the old and new orders come after
+                if amendment.request is None:
+                    await self._cancel_then_place(tracked, amendment, price, size)
+                    return amendment.method
+                if not amendment.in_place:
+                    self._by_client_id[next_client_id] = tracked
+                try:
+                    response = await self._send(amendment.request, fail_fast=True)
+                except ExchangeUnavailable:
+                    if not await self._find_replacement(tracked, amendment, price, size):
+                        raise
+                    return amendment.method
+                at = self.clock()
+                if response.status >= 300:
+                    error = adapter.error(response)
+                    reason = f"cancelled to be replaced, but {self.name} refused the new order: {error}"
+                    for report in adapter.partial_amend(response.body, at):  # cancelled, not replaced
+                        await self._apply(tracked, replace(report, reason=reason))
+                    raise error
+                reports = adapter.parse_amended(response.body, at, amendment)
+                order.price, order.size = price, size
+                if not amendment.in_place:
+                    await self._apply(tracked, replace(reports[0], status=OrderStatus.OPEN))
+                    await self._switch(tracked, amendment, reports[-1].exchange_order_id)
+                await self._apply(tracked, reports[-1])
         return amendment.method
 
     async def _cancel_then_place(self, tracked: _Tracked, amendment: Amendment, price: Decimal,
@@ -385,23 +427,72 @@ class LiveAccount:
         adapter = self._ready()
         return adapter.parse_balances(await self._call(adapter.balances_request()), self.clock())
 
-    async def reconcile(self, quiet: bool = True) -> list[dict[str, Any]]:
-        """Have the owner reconcile the ledger with the account's balances; ``quiet``: only if
-        nothing happened on the account meanwhile (else the next round does it)."""
+    async def reconcile(self, quiet: bool = True) -> list[dict[str, Any]] | None:
+        """Have the owner reconcile the ledger with the account's balances; return the differences.
+        Skipped (None: counted, logged, tried again ``reconcile_retry`` seconds later) while an
+        order request is unanswered or a placement unconfirmed, before or after the balances are
+        read (their effects may be in the balances and not yet in the ledger, or the reverse), and,
+        when ``quiet``, when anything happened on the account meanwhile (a fill on its way)."""
         assert self.owner is not None
-        before = self.activity
-        balances = await self.balances()
-        if quiet:
-            await self.sleep(self.quiet)
-            if self.activity != before:
-                log.debug("%s account busy during reconciliation: next round", self.name)
-                return []
-        return await self.owner.reconcile(self.name, balances)
+        activity, requests = self.activity, self.requests
+        busy = self.unresolved()
+        if busy is None:
+            balances = await self.balances()
+            if quiet:
+                await self.sleep(self.quiet)
+            busy = self.unresolved()
+            if busy is None and (self.requests != requests or (quiet and self.activity != activity)):
+                busy = "the account was busy"
+            if busy is None:
+                return await self.owner.reconcile(self.name, balances)
+        self.reconciliations_skipped += 1
+        log.info("%s reconciliation skipped (%s): again in %g s", self.name, busy, self.reconcile_retry)
+        self._reconcile_soon()
+        return None
+
+    def unresolved(self) -> str | None:
+        """What may have changed the balances without the ledger knowing yet (or the reverse):
+        order requests awaiting their answer, placements unconfirmed. None: nothing."""
+        unconfirmed = sum(t.signed_at is not None for t in self._tracked.values())
+        parts = ([f"{self.changing} order request(s) awaiting an answer"] if self.changing else []) + (
+            [f"{unconfirmed} placement(s) unconfirmed"] if unconfirmed else [])
+        return ", ".join(parts) or None
+
+    def _reconcile_soon(self) -> None:
+        """A reconciliation in ``reconcile_retry`` seconds (one at a time)."""
+        if not self._reconcile_pending:
+            self._reconcile_pending = True
+            self._spawn(self._reconcile_later())
+
+    async def _reconcile_later(self) -> None:
+        await self.sleep(self.reconcile_retry)
+        self._reconcile_pending = False
+        try:
+            await self.reconcile()
+        except XWrapError as error:
+            log.warning("%s account: %s", self.name, error)
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[None]:
+        """An order request out: reconciliation waits for its answer."""
+        self.activity += 1
+        self.requests += 1
+        self.changing += 1
+        try:
+            yield
+        finally:
+            self.changing -= 1
+            self.activity += 1
 
     def status(self) -> dict[str, Any]:
         """The account as the exchange status shows it (values that change only with the account's
-        state: the status notifications follow them)."""
-        return {"state": self.state, "reason": self.reason, "stream": self.stream_state,
+        state: the status notifications follow them). A ready account whose stream is not
+        subscribed is ``degraded``: it is polled."""
+        state, reason = self.state, self.reason
+        if state == "ready" and not self.stream_up and self.adapter is not None and self.adapter.stream_url:
+            state, reason = "degraded", (f"the private stream is not subscribed ({self.stream_state}): orders and "
+                                         f"balances are polled every {self.poll_interval:g} s")
+        return {"state": state, "reason": reason, "stream": self.stream_state,
                 "paused_until": round(self.paused_until, 3) if self.pause_left() > 0 else None,
                 "differences": self.differences,
                 "foreign_open_orders": len(self.foreign),
@@ -496,15 +587,20 @@ class LiveAccount:
         tracked.signed_at = signed[0] if signed else self.exchange_time()
         tracked.order.reason = f"placement unconfirmed ({error}); asking {self.name}"
         log.warning("%s order %s: %s", self.name, tracked.order.id, tracked.order.reason)
+        assert self.owner is not None
+        await self.owner.store_state(tracked.order)
         await self._resolve(tracked)
 
     async def _resolve(self, tracked: _Tracked) -> None:
         try:
-            async with self._lock:
-                if tracked.signed_at is not None and tracked.order.is_open:
-                    await self._refresh(tracked)
+            await self._ask_about(tracked)
         except XWrapError as error:
             log.info("%s order %s still unconfirmed: %s", self.name, tracked.order.id, error)
+
+    async def _ask_about(self, tracked: _Tracked) -> None:
+        async with self._lock:
+            if tracked.signed_at is not None and tracked.order.is_open:
+                await self._refresh(tracked)
 
     async def _resolve_unconfirmed(self) -> None:
         if self.pause_left() > 0:  # the exchange asked for silence: ask again after it
@@ -599,10 +695,13 @@ class LiveAccount:
 
     async def _stream(self, adapter: PrivateAdapter) -> None:
         """Keep the authenticated stream subscribed; after every reconnection the followed orders
-        are asked about (what the stream said meanwhile is lost)."""
+        are asked about (what the stream said meanwhile is lost). No connection is tried while the
+        account's calls are paused; a handshake refused with the exchange's rate-limit answer
+        pauses them."""
         url = adapter.stream_address(self.settings.ws_url)
         subscriptions = 0
         while True:
+            await self._pause_over()
             try:
                 token = adapter.stream_token_request()
                 if token is not None:
@@ -623,7 +722,7 @@ class LiveAccount:
                                 if event.fatal:
                                     raise _StreamEnded(event.text)
                                 subscriptions += 1
-                                self.stream_state = f"subscribed on {url}"
+                                self.stream_up, self.stream_state = True, f"subscribed on {url}"
                                 self.backoff.reset()
                                 if subscriptions > 1:
                                     self._spawn(self._catch_up())
@@ -632,12 +731,20 @@ class LiveAccount:
                             else:
                                 await self.on_report(event)
                 reason = "connection closed"
+            except InvalidStatus as error:  # the handshake refused: a 429/418 pauses the account
+                answer = error.response
+                headers = {name.lower(): value for name, value in answer.headers.raw_items()}
+                refusal = Response(answer.status_code, headers, (answer.body or b"").decode(errors="replace"))
+                reason = f"handshake refused: HTTP {refusal.status}"
+                pause = adapter.pause_for(refusal, self.exchange_time())
+                if pause is not None:
+                    self._pause(pause, refusal)
             except (*CONNECTION_ERRORS, _StreamEnded, XWrapError, ValueError) as error:
                 reason = f"{type(error).__name__}: {error}" if isinstance(error, CONNECTION_ERRORS) else str(error)
             except Exception as error:  # a bug must not end the stream
                 log.exception("%s user data stream failed", self.name)
                 reason = f"{type(error).__name__}: {error}"
-            self.stream_state = f"down: {reason}"
+            self.stream_up, self.stream_state = False, f"down: {reason}"
             log.warning("%s user data stream down: %s", self.name, reason)
             await self.sleep(self.backoff.next_delay())
 
@@ -658,9 +765,15 @@ class LiveAccount:
 
     async def _stream_balances(self, balances: AccountBalances) -> None:
         """Balances the stream pushes after the reports of what changed them: reconciled at once
-        (once the account is ready)."""
-        if self.state == "ready" and self.owner is not None:
-            await self.owner.reconcile(self.name, balances)
+        (once the account is ready), unless an order request or placement is unresolved (then a
+        reconciliation follows soon)."""
+        if self.state != "ready" or self.owner is None:
+            return
+        busy = self.unresolved()
+        if busy is not None:
+            log.debug("%s pushed balances not reconciled (%s)", self.name, busy)
+            return self._reconcile_soon()
+        await self.owner.reconcile(self.name, balances)
 
     # -- calls ------------------------------------------------------------------------------------
 
@@ -726,6 +839,12 @@ class LiveAccount:
         data.rest_paused_until = max(data.rest_paused_until, self.paused_until)
         log.warning("%s answered HTTP %s: every call to the account waits %.3f s (%s)", self.name, response.status,
                     seconds, response.body[:200])
+
+    async def _pause_over(self) -> None:
+        """Wait while the account's calls are paused (read again every second: the pause may be
+        extended, and the clock is the exchange's)."""
+        while (left := self.pause_left()) > 0:
+            await self.sleep(min(left, 1.0))
 
     def pause_left(self) -> float:
         """Seconds every call to the account still waits after a 429/418."""

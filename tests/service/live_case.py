@@ -12,7 +12,10 @@ placements); the tests here are the behaviours every private adapter must have:
 * a 429 or 418 that stops every call for the time it gives;
 * a restart with an open order and fills made while xWrap was down;
 * money that arrives outside xWrap, reported by the reconciliation;
-* live wallet sets never allocated more than the account holds.
+* live wallet sets never allocated more than the account holds;
+* no reconciliation while a placement is unanswered (what it bought is not money from outside);
+* the private stream down: the account shown degraded, its orders, fills and balances polled,
+  no reconnection while a 429 pauses the account.
 
 The service runs as ``xwrap serve`` runs it (:class:`Server`), the exchange in live mode pointed at
 the simulator; the simulator and the account share a clock the tests can move forward.
@@ -29,6 +32,7 @@ from typing import Any
 
 from exchange_wrapper.config import load_settings
 from exchange_wrapper.core.errors import InsufficientFunds, InvalidParameter, RateLimited
+from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.exchanges import EXCHANGE_NAMES
 from exchange_wrapper.service.server import Server
@@ -57,6 +61,8 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
     allocated: dict[str, D]        # what the test's wallet set is allocated of it
     price: D                       # a buy price that rests on the book (below the best ask)
     lower: D                       # another price that rests, for a cancel-replace
+    taking: tuple[D, str]          # a buy's price and size that take from the book at once
+    placement: tuple[str, str]     # the method and path of a new order on the exchange's REST API
     fee_rate: D                    # the simulator's maker fee on what a trade brings in (its value: fee_in_quote)
     order_limit: tuple[int, float]  # new orders allowed per window of seconds, as the simulator publishes
     settings_overrides: dict[str, Any] = {}  # the account's keys
@@ -76,7 +82,11 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
 
     def lose_next_placement(self) -> None:
         """The next placement executes on the exchange, but its answer never comes."""
-        raise NotImplementedError
+        self.sim.lose_next(*self.placement)
+
+    def delay_next_placement(self, seconds: float) -> None:
+        """The next placement executes on the exchange at once, and its answer comes ``seconds`` later."""
+        self.sim.delay_next(*self.placement, seconds)
 
     def fail_next_placement(self) -> None:
         """The next placement fails without reaching the exchange, its outcome unknown (a 5xx)."""
@@ -84,11 +94,11 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
 
     def placements(self) -> int:
         """New-order requests the simulator received."""
-        raise NotImplementedError
+        return self.sim.calls.count(*self.placement)
 
     def most_placements_in_window(self) -> int:
         """The most new-order requests in one of the exchange's order-limit windows."""
-        raise NotImplementedError
+        return self.sim.calls.most_in_window(self.order_limit[1], *self.placement)
 
     def refuse_next(self, status: int, seconds: int) -> None:
         """Answer the next call with a rate-limit refusal (429, or 418 for a ban) for ``seconds``."""
@@ -105,6 +115,20 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
     def exchange_remaining(self, order: dict[str, Any]) -> D:
         """What remains to fill of ``order`` on the exchange (its current exchange order)."""
         raise NotImplementedError
+
+    def sim_order(self, order: dict[str, Any]) -> Any:
+        """The simulator's order (a :class:`~tests.simulator.private.SimOrder`) of ``order``."""
+        raise NotImplementedError
+
+    def cancel_at_exchange(self, order: dict[str, Any]) -> None:
+        """The exchange cancels ``order`` and tells nobody (as with its stream down)."""
+        self.sim.account.cancel(self.sim_order(order), self.clock())
+
+    async def stream_down(self) -> None:
+        """The private stream ends and the exchange refuses to open it again (503)."""
+        self.sim.refuse_streams()
+        await self.sim.drop_streams()
+        await self.until(lambda: "down" in self.account.stream_state)
 
     def maker_fee(self, size: D, price: D) -> tuple[D, str]:
         """The fee of a maker fill of ``size`` at ``price``, and its currency."""
@@ -142,7 +166,8 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
     async def start_server(self) -> Server:
         server = Server(self.settings, feed_options={"silence_timeout": 3600},
                         account_options={"clock": self.clock, "reconcile_interval": 3600, "quiet": 0.05,
-                                         "resolve_interval": 0.05})
+                                         "resolve_interval": 0.05, "reconcile_retry": 0.1, "poll_interval": 0.2,
+                                         "backoff": Backoff(0.1, 0.3)})
         await server.start()
         self.server = server
         await self.until(lambda: self.account.state == "ready" and "subscribed" in self.account.stream_state)
@@ -227,7 +252,8 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
                            self.maker_fee(D(400), self.price)[1], "maker")])
         self.assertEqual([e["to"] for e in filled["events"]], ["pending", "open", "partially_filled"])
         paid, got = self.bought(D(400), self.price)
-        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - paid, 1000 * self.price * fee - paid))
+        # the hold follows the rest: what the fill did not use of it (a maker fee below the taker fee held) is freed
+        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - paid, 600 * self.price * fee))
         self.assertEqual(await self.wallet(ws, base), (self.allocated[base] + got, 0))
         # a smaller size at the same price; then a new price (on a new exchange order where the exchange must)
         smaller = await self.api.amend_order(order_id=order["id"], size="800")
@@ -357,7 +383,8 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         base, quote = self.pair.base, self.pair.quote
         fee = 1 + self.server.trading._taker_fee(self.exchange, self.account.market(self.pair))
         paid, got = self.bought(D(600), self.price)
-        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - paid, 1000 * self.price * fee - paid))
+        # the hold follows the rest: what the fills did not use of it (a maker fee below the taker fee held) is freed
+        self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - paid, 400 * self.price * fee))
         self.assertEqual(await self.wallet(ws, base), (self.allocated[base] + got, 0))
         self.assertEqual(self.account.status()["differences"], [])  # the start-up reconciliation found none
         await self.assertReconciled()
@@ -388,3 +415,57 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         self.assertEqual((total, unallocated), (self.balances[quote] + D("0.25"),
                                                 self.balances[quote] + D("0.25") - self.allocated[quote]))
         self.assertLedgerVerifies()
+
+    async def test_no_reconciliation_counts_what_an_unanswered_placement_did(self):
+        ws = await self.live_set()
+        await self.stream_down()  # only the placement's answer will tell what it bought
+        reported = self.account.difference_count
+        self.delay_next_placement(1.0)
+        price, size = self.taking
+        placing = asyncio.ensure_future(self.buy(ws, size, "taking", price=price))
+        await self.until(lambda: self.placements() == 1)
+        await self.until(lambda: self.sim.account.trades)  # executed: the account holds what it bought
+        self.assertIsNone(await self.account.reconcile(quiet=False))  # skipped: not booked as money from outside
+        skipped = self.account.reconciliations_skipped
+        order = await placing  # what it bought comes with the answer, or is polled (the stream is down)
+        await self.order_where(order["id"], lambda o: o["fills"])
+        await self.until(lambda: self.account.reconciliations_skipped > skipped)  # the polls' rounds too
+        self.assertEqual(await self.account.reconcile(quiet=False), [])
+        self.assertEqual(self.account.difference_count, reported)  # nothing came from outside, nothing went
+        self.assertLedgerVerifies()
+        await self.assertReconciled()
+
+    async def test_while_the_private_stream_is_down_orders_and_balances_are_polled(self):
+        ws = await self.live_set()
+        cancelled, filled = await self.buy(ws, "1000", "cancelled"), await self.buy(ws, "1000", "filled")
+        await self.stream_down()
+        exchange = (await self.api.get_exchanges())[self.exchange]
+        self.assertEqual(exchange["account"]["state"], "degraded")
+        self.assertIn("private stream is not subscribed (down: ", exchange["account"]["reason"])
+        self.assertIn("polled every 0.2 s", exchange["account"]["reason"])
+        self.cancel_at_exchange(cancelled)  # nobody is told
+        await self.fill(filled, D(400))
+        await self.order_where(cancelled["id"], lambda o: o["status"] == "cancelled")
+        await self.order_where(filled["id"], lambda o: o["filled_size"] == "400")
+        paid, got = self.bought(D(400), self.price)
+        self.assertEqual((await self.wallet(ws, self.pair.quote))[0], self.allocated[self.pair.quote] - paid)
+        self.assertEqual(await self.wallet(ws, self.pair.base), (self.allocated[self.pair.base] + got, 0))
+        await self.deposit(self.pair.quote, D("0.25"))  # the balances are polled too
+        await self.until(lambda: [d.get("difference") for d in self.account.status()["differences"]] == ["0.25"])
+        self.sim.accept_streams()
+        await self.until(lambda: self.account.status()["state"] == "ready")
+        self.assertIn("subscribed", self.account.status()["stream"])
+        self.assertLedgerVerifies()
+        await self.assertReconciled()
+
+    async def test_the_stream_is_not_reconnected_while_a_rate_limit_pauses_the_account(self):
+        await self.stream_down()
+        self.sim.refuse_streams(429, {"Retry-After": "30"})
+        await self.until(lambda: self.account.pause_left() > 25)  # the refused handshake paused the account
+        refused = len(self.sim.handshakes)
+        await asyncio.sleep(1.0)  # the backoff alone would have tried again by now
+        self.assertEqual(len(self.sim.handshakes), refused)
+        self.sim.accept_streams()
+        self.clock.skip(30)
+        await self.until(lambda: self.account.status()["state"] == "ready")
+        self.assertEqual(len(self.sim.handshakes), refused + 1)

@@ -26,9 +26,11 @@ class BitfinexLiveTradingTest(LiveTradingCase):
     allocated = {"BTC": D("0.2"), "MANA": D("5000")}
     price = D("0.000025")     # MNABTC's recorded book: best bid 0.00002505, best ask 0.0000253
     lower = D("0.000024")
+    taking = (D("0.000026"), "20")  # a buy above the best ask: takes at once
     fee_rate = D("0.001")     # Bitfinex's maker fee, on what a trade brings in
     order_limit = ORDER_LIMIT
     settings_overrides = {"api_key": API_KEY, "api_secret": API_SECRET}
+    placement = ("POST", SUBMIT_PATH)
     price_amend_moves_order = False  # order/update: the exchange order keeps its id at its new price
 
     async def asyncSetUp(self):
@@ -50,17 +52,8 @@ class BitfinexLiveTradingTest(LiveTradingCase):
     async def fill(self, order, size):
         await self.sim.fill(self.sim_order(order), size)
 
-    def lose_next_placement(self):
-        self.sim.lose_next("POST", SUBMIT_PATH)
-
     def fail_next_placement(self):
         self.sim.fail_next(503, "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>")
-
-    def placements(self):
-        return self.sim.calls.count("POST", SUBMIT_PATH)
-
-    def most_placements_in_window(self):
-        return self.sim.calls.most_in_window(ORDER_LIMIT[1], "POST", SUBMIT_PATH)
 
     def refuse_next(self, status, seconds):
         # Bitfinex has no 418: a longer block is the same ERR_RATE_LIMIT for longer

@@ -16,10 +16,12 @@ class CoinbaseLiveTradingTest(LiveTradingCase):
     allocated = {"USD": D("5000"), "SKL": D("5000")}
     price = D("0.79")         # SKL-USD's recorded book: best bid 0.7901, best ask 0.7910
     lower = D("0.78")
+    taking = (D("0.792"), "20")  # a buy above the best ask: takes at once
     fee_rate = MAKER_FEE      # the lowest tier's maker rate, on the quote value of a fill
     fee_in_quote = True
     order_limit = (30, 1.0)   # private endpoints: 15 requests a second per profile, bursts of 30
     settings_overrides = {"api_key": API_KEY, "api_secret": API_SECRET, "passphrase": PASSPHRASE}
+    placement = ("POST", "/orders")
 
     def make_simulator(self, clock):
         return CoinbaseExchange(balances=dict(self.balances), clock=clock)
@@ -30,17 +32,8 @@ class CoinbaseLiveTradingTest(LiveTradingCase):
     async def fill(self, order, size):
         await self.sim.fill(self.sim_order(order), size)
 
-    def lose_next_placement(self):
-        self.sim.lose_next("POST", "/orders")
-
     def fail_next_placement(self):
         self.sim.fail_next(503, {"message": "Service Unavailable"})
-
-    def placements(self):
-        return self.sim.calls.count("POST", "/orders")
-
-    def most_placements_in_window(self):
-        return self.sim.calls.most_in_window(self.order_limit[1], "POST", "/orders")
 
     def refuse_next(self, status, seconds):
         """Coinbase refuses with a 429 only (no 418 ban): a long refusal is a 429 with a long Retry-After."""

@@ -28,10 +28,12 @@ class KrakenLiveTradingTest(LiveTradingCase):
     allocated = {"USD": D("1000000"), "SOL": D("1000")}
     price = D("139")      # SOL/USD's recorded book: best bid 140.00, best ask 140.01
     lower = D("138.5")
+    taking = (D("139.87"), "0.5")  # the simulated best ask (0.885 there): within it, the cost has 4 decimals
     fee_rate = D("0.0025")  # Kraken's entry maker fee, on what a trade brings in (fcib buying, fciq selling)
     # the trading counter's burst, then its decay over a window of half a second
     order_limit = (int(TIER.trading + TIER.trading_decay / 2), 0.5)
     settings_overrides = {"api_key": API_KEY, "api_secret": API_SECRET}
+    placement = ("POST", "/0/private/AddOrder")
     refused_time_in_force = "FOK"
     price_amend_moves_order = False
 
@@ -52,17 +54,8 @@ class KrakenLiveTradingTest(LiveTradingCase):
     async def fill(self, order, size):
         await self.sim.fill(self.sim_order(order), size)
 
-    def lose_next_placement(self):
-        self.sim.lose_next("POST", "/0/private/AddOrder")
-
     def fail_next_placement(self):
         self.sim.refuse_next(["EService:Unavailable"])
-
-    def placements(self):
-        return self.sim.calls.count("POST", "/0/private/AddOrder")
-
-    def most_placements_in_window(self):
-        return self.sim.calls.most_in_window(self.order_limit[1], "POST", "/0/private/AddOrder")
 
     def refuse_next(self, status, seconds):
         # Kraken's only refusal that says until when: "EService:Throttled: <unix time>" (HTTP 200)

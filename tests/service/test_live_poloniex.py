@@ -17,9 +17,11 @@ class PoloniexLiveTradingTest(LiveTradingCase):
     allocated = {"USDT": D("500"), "GRT": D("5000")}
     price = D("0.105")        # GRT_USDT's recorded book: best bid 0.1078, best ask 0.109
     lower = D("0.104")
+    taking = (D("0.11"), "20")  # a buy above the best ask: takes at once
     fee_rate = D("0.00145")   # Poloniex's maker rate (level 1), on what a trade brings in
     order_limit = (50, 1.0)   # POST /orders: 50 a second per account
     settings_overrides = {"api_key": API_KEY, "api_secret": API_SECRET}
+    placement = ("POST", "/orders")
 
     def make_simulator(self, clock):
         return PoloniexExchange(balances=dict(self.balances), clock=clock, fee_rate=self.fee_rate)
@@ -30,17 +32,8 @@ class PoloniexLiveTradingTest(LiveTradingCase):
     async def fill(self, order, size):
         await self.sim.fill(self.sim_order(order), size)
 
-    def lose_next_placement(self):
-        self.sim.lose_next("POST", "/orders")
-
     def fail_next_placement(self):
         self.sim.fail_next(500, {"code": 500, "message": "Internal System Error"})
-
-    def placements(self):
-        return self.sim.calls.count("POST", "/orders")
-
-    def most_placements_in_window(self):
-        return self.sim.calls.most_in_window(self.order_limit[1], "POST", "/orders")
 
     def refuse_next(self, status, seconds):
         """Poloniex answers 429 only (it has no 418): a longer pause comes as a longer Retry-After."""

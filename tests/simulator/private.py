@@ -105,21 +105,25 @@ class HttpServer:
 class LoopbackExchange:
     """What every private-exchange simulator shares: its REST on an :class:`HttpServer` and its
     websocket server on 127.0.0.1 (``async with``, then ``rest_url`` and ``ws_url``), every call
-    logged (``calls``), answers made to fail (:meth:`fail_next`) and calls executed without an
-    answer (:meth:`lose_next`). A subclass implements ``_answer(request)`` (None: no answer) and
-    ``_websocket(connection)``."""
+    logged (``calls``), answers made to fail (:meth:`fail_next`), calls executed without an
+    answer (:meth:`lose_next`) or answered late (:meth:`delay_next`), websocket handshakes logged
+    (``handshakes``) and refused (:meth:`refuse_streams`). A subclass implements
+    ``_answer(request)`` (None: no answer) and ``_websocket(connection)``."""
 
     def __init__(self, clock: Callable[[], float]):
         self.clock = clock
         self.calls = CallLog()
+        self.handshakes: list[tuple[float, str]] = []  # (time, path) of every websocket handshake
         self._failures: list[HttpAnswer] = []
         self._losing: list[tuple[str, str]] = []
+        self._delaying: list[tuple[str, str, float]] = []
+        self._refusal: tuple[int, dict[str, str]] | None = None
         self._http = HttpServer(self._handle, clock)
         self._ws: Any = None
 
     async def __aenter__(self) -> Any:
         await self._http.__aenter__()
-        self._ws = await serve(self._websocket, "127.0.0.1", 0, ping_interval=None)
+        self._ws = await serve(self._websocket, "127.0.0.1", 0, ping_interval=None, process_request=self._handshake)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -144,6 +148,19 @@ class LoopbackExchange:
         """Execute the next ``method path`` call, then close its connection without an answer."""
         self._losing.append((method, path))
 
+    def delay_next(self, method: str, path: str, seconds: float) -> None:
+        """Execute the next ``method path`` call at once (its stream messages go out), and answer
+        it ``seconds`` later (real time)."""
+        self._delaying.append((method, path, seconds))
+
+    def refuse_streams(self, status: int = 503, headers: dict[str, str] | None = None) -> None:
+        """Refuse every new websocket connection with an HTTP ``status`` (those open stay open:
+        :meth:`drop_streams` ends the private ones), until :meth:`accept_streams`."""
+        self._refusal = (status, headers or {})
+
+    def accept_streams(self) -> None:
+        self._refusal = None
+
     async def _handle(self, request: HttpRequest) -> HttpAnswer | None:
         self.calls.add(request)
         if self._failures:
@@ -152,7 +169,21 @@ class LoopbackExchange:
         if (request.method, request.path) in self._losing:
             self._losing.remove((request.method, request.path))
             return None
+        delay = next((d for d in self._delaying if d[:2] == (request.method, request.path)), None)
+        if delay is not None:
+            self._delaying.remove(delay)
+            await asyncio.sleep(delay[2])
         return answer
+
+    def _handshake(self, connection: Any, request: Any) -> Any:
+        self.handshakes.append((self.clock(), request.path))
+        if self._refusal is None:
+            return None
+        status, headers = self._refusal
+        response = connection.respond(status, f"{http.HTTPStatus(status).phrase}\n")
+        for name, value in headers.items():
+            response.headers[name] = value
+        return response
 
     def _answer(self, request: HttpRequest) -> HttpAnswer:
         raise NotImplementedError
