@@ -49,6 +49,8 @@ class ServerSettings:
     max_batch_requests: int = setting(100, "Most calls in one JSON-RPC batch; a longer batch is refused whole.")
     max_batch_answer_bytes: int = setting(1_048_576, "Once the answers of a JSON-RPC batch reach this size, its "
                                           "remaining calls are not run and each is answered with an error.")
+    send_timeout_seconds: Decimal = setting(Decimal(30), "A websocket or Socket.IO client that leaves what it is sent "
+                                            "unread this long is disconnected as too slow.")
     cors_origins: list[str] = setting(doc="Origins allowed by CORS; empty turns CORS off.", factory=list)
 
 
@@ -347,6 +349,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("server.max_batch_requests", "at least 1", server.max_batch_requests)
     if server.max_batch_answer_bytes < 1024:
         raise ConfigError("server.max_batch_answer_bytes", "at least 1024", server.max_batch_answer_bytes)
+    if server.send_timeout_seconds <= 0:
+        raise ConfigError("server.send_timeout_seconds", "more than 0", str(server.send_timeout_seconds))
     if not (settings.database_url.startswith(("sqlite:///", "postgresql://", "postgres://"))):
         raise ConfigError("database_url", "sqlite:///PATH or postgresql://user@host:port/db",
                           hide_password(settings.database_url))

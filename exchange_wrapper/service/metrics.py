@@ -30,11 +30,18 @@ class Metrics:
                                  registry=self.registry,
                                  buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                           0.25, 0.5, 1.0, 2.5))
+        self.disconnects = CounterMetric("xwrap_disconnects", "Websocket and Socket.IO connections the service "
+                                         "closed, by door and reason (too_slow: its client left what it was sent "
+                                         "unread for server.send_timeout_seconds)", ["door", "reason"],
+                                         registry=self.registry)
         self.registry.register(_StateCollector(hub, trading))
 
     def observe(self, door: str, method: str, outcome: str, seconds: float) -> None:
         self.requests.labels(door, method, outcome).inc()
         self.latency.labels(door, method).observe(seconds)
+
+    def disconnected(self, door: str, reason: str) -> None:
+        self.disconnects.labels(door, reason).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -8,6 +8,8 @@ every method takes named parameters only. ``subscribe(topics=[...])`` and
 ``unsubscribe(topics=[...])`` choose what the server pushes, as notifications
 ``{"jsonrpc": "2.0", "method": TOPIC, "params": PAYLOAD}``. Answers come as they complete (match
 them by id). A message the door cannot use gets a JSON-RPC error and the connection stays open.
+A client that leaves what it is sent unread for ``server.send_timeout_seconds`` is disconnected
+(close code 1008, the reason said), as it would otherwise hold its notifications in memory for ever.
 
 A batch holds at most ``server.max_batch_requests`` calls (a longer one is refused whole). Its calls
 run one after the other, each answer serialised as it comes, and between two calls the event loop
@@ -99,6 +101,7 @@ class _Connection:
         self.ws, self.session, self.limits = ws, session, limits
         self.slots = asyncio.Semaphore(IN_FLIGHT)
         self.tasks: set[asyncio.Task] = set()
+        self.too_slow = False
 
     async def serve(self) -> None:
         pusher = asyncio.create_task(self._push())
@@ -140,9 +143,15 @@ class _Connection:
 
     async def _send(self, text: str) -> None:
         try:
-            await self.ws.send(text)
+            async with asyncio.timeout(self.session.send_timeout):
+                await self.ws.send(text)
         except _GONE:  # the client left: nobody to tell
             pass
+        except TimeoutError:  # the client reads nothing: closed at once, what it left unread dropped
+            if not self.too_slow:
+                self.too_slow = True
+                self.ws.fail_connection(CLOSE_POLICY, self.session.too_slow())
+                self.session.close()
 
 
 async def answer(session: Session, message: str | bytes, limits: ServerSettings) -> str | None:

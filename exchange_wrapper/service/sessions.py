@@ -1,8 +1,9 @@
 """A client's connection to a push door (the JSON-RPC websocket, Socket.IO).
 
 A connection is admitted once, at connect: by the origin policy REST applies too, with its token
-and within its address's connection limit (:meth:`Gate.admit`); its :class:`Session` then answers calls and holds subscriptions. Both
-doors use it, so a call, an error and a notification mean the same on each.
+and within its address's connection limit (:meth:`Gate.admit`); its :class:`Session` then answers
+calls and holds subscriptions. Both doors use it, so a call, an error and a notification mean the
+same on each.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class Gate:
         self.api, self.auth, self.metrics, self.bus = api, auth, metrics, bus
         self.origins = OriginPolicy(settings.server.cors_origins, tokens=auth.enabled)
         self.limit = settings.server.max_connections_per_client
+        self.send_timeout = settings.server.send_timeout_seconds
         self.open: Counter[str] = Counter()
         self.sessions: set[Session] = set()
 
@@ -85,6 +87,21 @@ class Session:
         self.gate, self.door, self.caller, self.address = gate, door, caller, address
         self.subscription = gate.bus.subscribe(set())
         self._reported_drops = 0
+
+    @property
+    def send_timeout(self) -> float:
+        """Seconds a door waits for the client to read what it is sent; then :meth:`too_slow`."""
+        return float(self.gate.send_timeout)
+
+    def too_slow(self) -> str:
+        """The reason to close the connection with, its client having left what it was sent unread
+        for :attr:`send_timeout`; logged, and counted in ``xwrap_disconnects_total``. The door
+        closes the connection, then the session."""
+        self.gate.metrics.disconnected(self.door, "too_slow")
+        reason = (f"too slow: what it was sent stayed unread for {self.gate.send_timeout} s "
+                  "(server.send_timeout_seconds)")
+        log.warning("%s connection from %s as %s closed: %s", self.door, self.address, self.caller.name, reason)
+        return reason
 
     async def call(self, method: Any, params: Any) -> Any:
         """The result of one call, or :class:`XWrapError` with the kind a door reports: an

@@ -8,12 +8,14 @@ and an ack: it answers ``{"result": ...}`` or ``{"error": {"kind", "message", "d
 then emits each notification as the event named after its topic, with the payload of the JSON-RPC
 notification. CORS follows ``server.cors_origins`` (empty: the page's own origin only), and a web
 page's connection obeys REST's origin rules (:class:`.auth.OriginPolicy`), the host name's too.
+A client that leaves its notifications unread for ``server.send_timeout_seconds`` is disconnected.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+import weakref
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qs
 
 import socketio
@@ -28,12 +30,13 @@ from .metrics import Metrics
 from .sessions import Gate, Session
 
 if TYPE_CHECKING:
-    from sanic import Sanic
+    from sanic import Request, Sanic
 
 log = logging.getLogger(__name__)
 
 SOCKETIO_PATH = "socket.io"
-#: Packets waiting for one client before its notifications wait too (and the bus drops its oldest).
+CLOSE_POLICY = 1008
+#: Packets waiting for one (polling) client before its notifications wait too (and the bus drops its oldest).
 BACKLOG = 256
 _NOT_A_CALL = 'a call is {"method": NAME, "params": {...}}'
 
@@ -48,14 +51,23 @@ def install_socketio(app: "Sanic", api: ExchangeWrapper, *, auth: Authenticator,
     door = _Door(server, Gate.of(app, api, auth=auth, metrics=metrics, bus=bus, settings=settings))
     for event in ("connect", "disconnect", "call", "subscribe", "unsubscribe", "*"):
         server.on(event, getattr(door, "other" if event == "*" else event))
+    app.on_request(door.note_upgrade)
     app.before_server_stop(door.close)
     return server
+
+
+class _Client(NamedTuple):
+    session: Session
+    pusher: asyncio.Task
+    request: "Request"  # the request that opened the connection (a polling one, or its websocket)
 
 
 class _Door:
     def __init__(self, server: socketio.AsyncServer, gate: Gate):
         self.server, self.gate = server, gate
-        self.sessions: dict[str, tuple[Session, asyncio.Task]] = {}
+        self.sessions: dict[str, _Client] = {}
+        #: Engine.IO session -> the websocket request that upgraded it from polling (while it lives).
+        self.upgrades: weakref.WeakValueDictionary[str, "Request"] = weakref.WeakValueDictionary()
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         request = environ["sanic.request"]
@@ -67,14 +79,21 @@ class _Door:
                                       host=request.host)
         except XWrapError as error:
             raise socketio.exceptions.ConnectionRefusedError(str(error), error_body(error)["error"]) from None
-        self.sessions[sid] = (session, asyncio.create_task(self._push(sid, session)))
+        self.sessions[sid] = _Client(session, asyncio.create_task(self._push(sid, session)), request)
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
-        entry = self.sessions.pop(sid, None)
-        if entry is not None:
-            session, pusher = entry
-            pusher.cancel()
-            session.close()
+        client = self.sessions.pop(sid, None)
+        if client is not None:
+            client.pusher.cancel()
+            client.session.close()
+
+    def note_upgrade(self, request: "Request") -> None:
+        """Keeps the websocket request of an upgrade from polling (a sanic request middleware): the
+        only handle on its connection, which a client too slow must lose."""
+        if request.path.startswith(f"/{SOCKETIO_PATH}/") and request.args.get("transport") == "websocket":
+            eio_sid = request.args.get("sid")
+            if eio_sid:
+                self.upgrades[eio_sid] = request
 
     async def call(self, sid: str, data: Any = None) -> dict[str, Any]:
         if not isinstance(data, dict) or not set(data) <= {"method", "params"} or "method" not in data:
@@ -93,7 +112,7 @@ class _Door:
     async def _answer(self, sid: str, method: Any, params: Any) -> dict[str, Any]:
         if sid not in self.sessions:  # an event racing its connection's end
             return error_body(Unauthorised("the connection is closed"))
-        session, _ = self.sessions[sid]
+        session = self.sessions[sid].session
         try:
             return {"result": await session.call(method, params)}
         except XWrapError as error:
@@ -101,17 +120,47 @@ class _Door:
 
     async def _push(self, sid: str, session: Session) -> None:
         async for topic, payload in session.notifications():
-            while self._backlog(sid) > BACKLOG:
-                await asyncio.sleep(0.05)
+            try:
+                async with asyncio.timeout(session.send_timeout):
+                    while self._backed_up(sid):
+                        await asyncio.sleep(0.05)
+            except TimeoutError:
+                await self._drop(sid, session.too_slow())
+                return
             try:
                 await self.server.emit(topic, payload, to=sid)
             except (TypeError, ValueError):  # a publisher's bug: the other notifications still go
                 log.exception("a %s notification is not JSON", topic)
 
-    def _backlog(self, sid: str) -> int:
-        """Packets queued for the client and not yet written (engine.io keeps an unbounded queue)."""
+    def _backed_up(self, sid: str) -> bool:
+        """Whether the client does not keep up: Engine.IO holds more than :data:`BACKLOG` packets
+        for it (polling: its queue is unbounded), or its websocket's socket is full (Engine.IO's
+        writer takes every queued packet at once, then waits there)."""
         socket = self.server.eio.sockets.get(self.server.manager.eio_sid_from_sid(sid, "/"))
-        return 0 if socket is None else socket.queue.qsize()
+        if socket is not None and socket.queue.qsize() > BACKLOG:
+            return True
+        request = self._websocket_request(sid)
+        if request is None:
+            return False
+        return request.transport.get_write_buffer_size() > request.transport.get_write_buffer_limits()[1]
+
+    async def _drop(self, sid: str, reason: str) -> None:
+        """Close a client's connection at once: its websocket fails (what it left unread is dropped;
+        Engine.IO would wait for it to be read), and its Socket.IO session ends."""
+        request = self._websocket_request(sid)
+        if request is not None:
+            request.transport.get_protocol().websocket.fail_connection(CLOSE_POLICY, reason)
+        await self.server.disconnect(sid)
+
+    def _websocket_request(self, sid: str) -> "Request | None":
+        """The request whose connection carries the client's websocket: the upgrade's, or the
+        first request's when the client opened a websocket at once; None while it polls."""
+        client = self.sessions.get(sid)
+        upgrade = self.upgrades.get(self.server.manager.eio_sid_from_sid(sid, "/"))
+        for request in (upgrade, client.request if client else None):
+            if request is not None and getattr(request.transport.get_protocol(), "websocket", None) is not None:
+                return request
+        return None
 
     async def close(self, app: Any = None) -> None:
         await asyncio.gather(*(self.server.disconnect(sid) for sid in list(self.sessions)), return_exceptions=True)

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from .recorded import READ_TOKEN, SKL, TOKENS, TRADE_TOKEN, RecordedServiceTest
 
@@ -52,6 +53,21 @@ class RunningService(RecordedServiceTest):
                            host="127.0.0.1", port=self.server.port, **options)
         self.addAsyncCleanup(ws.close)
         return Peer(ws)
+
+    async def slow_clients_closed(self, door: str, count: int, timeout: float = 10) -> None:
+        """Wait until the service closed ``count`` connections of ``door`` as too slow."""
+        async with asyncio.timeout(timeout):
+            while self.server.metrics.registry.get_sample_value(
+                    "xwrap_disconnects_total", {"door": door, "reason": "too_slow"}) != count:
+                await asyncio.sleep(0.02)
+
+    async def drained(self, ws: Any, timeout: float = 20) -> Any:
+        """Read ``ws`` until it is closed; the close frame the service sent (``rcvd``)."""
+        with self.assertRaises(ConnectionClosed) as closed:
+            async with asyncio.timeout(timeout):
+                while True:
+                    await ws.recv()
+        return closed.exception.rcvd
 
 
 async def receive(ws: Any, timeout: float = 5) -> Any:

@@ -310,6 +310,31 @@ class BatchFairnessTest(RunningService):
         self.assertGreaterEqual(statuses, 10)  # the batch held everybody else until it ended: 0 or 1
 
 
+class SlowClientTest(RunningService):
+    settings_overrides = {**WITH_TOKENS, "server.send_timeout_seconds": "0.3"}
+
+    async def test_a_subscriber_that_reads_nothing_is_disconnected_with_the_reason_and_counted(self):
+        reader, idle = await self.raw_rpc(), await self.raw_rpc(max_queue=1)  # idle: reads its socket no more
+        for peer in (reader, idle):
+            await peer.ask(request("subscribe", {"topics": ["logs"]}))
+        line = {"time": 1, "level": "INFO", "logger": "made.up", "message": "x" * 65536}  # 64 kB log lines
+        read = asyncio.create_task(reader.notifications(lambda seen: len(seen) == 200, timeout=20))
+        with self.assertLogs("exchange_wrapper.service.sessions", "WARNING") as logged:
+            for _ in range(200):  # more than the socket's buffers hold
+                self.server.bus.publish("logs", line)
+            await self.slow_clients_closed("rpc", 1)
+        self.assertEqual(logged.output, ["WARNING:exchange_wrapper.service.sessions:rpc connection from 127.0.0.1 as "
+                                         "trader closed: too slow: what it was sent stayed unread for 0.3 s "
+                                         "(server.send_timeout_seconds)"])
+        self.assertEqual(len(await read), 200)  # a client that reads stays
+        self.assertEqual((await reader.ask(request("echo", {"still": "here"})))["result"], {"still": "here"})
+        self.assertEqual(len(self.server.bus.subscriptions), 1)  # the idle one's went at once
+        closed = await self.drained(idle.ws)
+        self.assertEqual((closed.code, closed.reason), (1008, logged.output[0].split(" closed: ")[1]))
+        _, _, metrics = await self.call("GET", "/metrics", token=READ_TOKEN)
+        self.assertIn('xwrap_disconnects_total{door="rpc",reason="too_slow"} 1.0', metrics)
+
+
 class SubscriptionsTest(RunningService):
     async def test_a_fill_arrives_as_a_notification_and_the_wallets_follow(self):
         wallet_set_id = await self.funded_wallet_set(token=TRADE_TOKEN)

@@ -59,6 +59,25 @@ class SocketIOCase(RunningService):
         await ws.send("40" + (json.dumps({"token": token}) if token else ""))
         return ws, await asyncio.wait_for(ws.recv(), 5)
 
+    async def upgraded(self, token, **options):
+        """A bare Engine.IO session opened by polling, joined with ``token``, then upgraded to a
+        websocket, as browsers do."""
+        polling = f"{self.base}/socket.io/?EIO=4&transport=polling"
+        _, _, opened = await asyncio.to_thread(http, polling)
+        eio_sid = json.loads(opened[1:])["sid"]
+        text = {"Content-Type": "text/plain;charset=UTF-8"}
+        join = ("40" + json.dumps({"token": token})).encode()
+        await asyncio.to_thread(http, f"{polling}&sid={eio_sid}", "POST", join, text)
+        _, _, joined = await asyncio.to_thread(http, f"{polling}&sid={eio_sid}")
+        self.assertEqual(joined[:3], "40{")
+        ws = await connect(f"ws://127.0.0.1:{self.server.port}/socket.io/?EIO=4&transport=websocket&sid={eio_sid}",
+                           **options)
+        self.addAsyncCleanup(ws.close)
+        await ws.send("2probe")
+        self.assertEqual(await asyncio.wait_for(ws.recv(), 5), "3probe")
+        await ws.send("5")
+        return ws
+
     async def handshake(self, origin):
         """(status, headers, body) of an Engine.IO polling handshake sent from a page of ``origin``."""
         return await asyncio.to_thread(http, self.base + "/socket.io/?EIO=4&transport=polling", "GET", None,
@@ -197,6 +216,36 @@ class RebindingTest(SocketIOCase):
             with self.subTest(origin=origin, host=host):
                 _, joined = await self.engineio(origin=origin, host=host)
                 self.assertEqual(joined[:3], '40{')
+
+
+class SlowClientTest(SocketIOCase):
+    settings_overrides = {**WITH_TOKENS, "server.send_timeout_seconds": "0.3"}
+
+    async def test_a_subscriber_that_reads_nothing_is_disconnected(self):
+        direct, _ = await self.engineio(TRADE_TOKEN, max_queue=1)  # reads its socket no more after a message
+        upgraded = await self.upgraded(TRADE_TOKEN, max_queue=1)
+        for ws in (direct, upgraded):
+            await ws.send('421["subscribe",{"topics":["logs"]}]')  # with an acknowledgement, id 1
+            reply = await asyncio.wait_for(ws.recv(), 5)
+            if reply == "6":  # the upgraded one: Engine.IO's no-op, which ended the last poll, first
+                reply = await asyncio.wait_for(ws.recv(), 5)
+            self.assertEqual(reply, '431[{"result":{"topics":["logs"]}}]')
+        browser = await self.browser()
+        await browser.client.call("subscribe", {"topics": ["logs"]}, timeout=5)
+        line = {"time": 1, "level": "INFO", "logger": "made.up", "message": "x" * 65536}  # 64 kB log lines
+        with self.assertLogs("exchange_wrapper.service.sessions", "WARNING") as logged:
+            for _ in range(300):  # more than the sockets' buffers and Engine.IO's backlog hold
+                self.server.bus.publish("logs", line)
+                await asyncio.sleep(0)
+            await self.slow_clients_closed("socketio", 2)
+        reason = "too slow: what it was sent stayed unread for 0.3 s (server.send_timeout_seconds)"
+        self.assertEqual(logged.output, [f"WARNING:exchange_wrapper.service.sessions:socketio connection from "
+                                         f"127.0.0.1 as trader closed: {reason}"] * 2)
+        for ws in (direct, upgraded):
+            closed = await self.drained(ws)
+            self.assertEqual((closed.code, closed.reason), (1008, reason))
+        self.assertEqual((await browser.call("echo", {"still": "here"}))["result"], {"still": "here"})
+        self.assertEqual(len(self.server.bus.subscriptions), 1)  # the browser's: it reads
 
 
 class CorsTest(SocketIOCase):
