@@ -3,6 +3,7 @@ answer, amends racing cancels and each other, holds that always cover the rest, 
 announced before it is committed. On the real Coinbase recording, on SQLite and PostgreSQL."""
 import asyncio
 import os
+import random
 import time
 import unittest
 from decimal import ROUND_CEILING
@@ -10,7 +11,8 @@ from decimal import Decimal as D
 from pathlib import Path
 
 from exchange_wrapper.config import load_settings
-from exchange_wrapper.core.errors import OrderNotFound
+from exchange_wrapper.core.errors import (ExchangeUnavailable, InsufficientFunds, InvalidParameter, OrderNotFound,
+                                          PrecisionError)
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.service.server import Server
 from exchange_wrapper.storage.verify import verify_ledger
@@ -188,6 +190,62 @@ class OrderRequestCases(DatabaseCase):
         for order in (await self.api.get_orders(wallet_set_id=ws, status="recent"))["orders"]:
             self.assertEqual(sum(D(f["size"]) for f in order["fills"]), D(order["filled_size"]))
         self.assert_ledger_ok()
+
+    async def test_amends_cancels_and_fills_racing_leave_every_order_and_hold_right(self):
+        """The stress run: clients placing, amending and cancelling at once on the same orders while
+        the recording's trades and the other clients' orders fill them; the ledger verifies after."""
+        rng = random.Random(ROUNDS)
+        sets = [await self.funded_set(usd="20000", skl="20000") for _ in range(3)]
+        book = self.server.hub.book("coinbase", SKL)
+        acting = asyncio.Event()
+        refused = (OrderNotFound, InsufficientFunds, InvalidParameter, PrecisionError, ExchangeUnavailable)
+
+        async def market() -> None:  # the recording goes on while the clients act
+            for record in self.records:
+                if acting.is_set():
+                    return
+                self.replay.step(record, time.time())
+                await asyncio.sleep(0)
+
+        async def client(ws: int) -> None:
+            mine: list[str] = []
+            for _ in range(ROUNDS * 4):
+                try:
+                    action = rng.random()
+                    open_ones = [i for i in mine if i in self.server.trading.open]
+                    if action < 0.4 or not open_ones:
+                        side = rng.choice(["buy", "sell"])
+                        best = (book.bids if side == "buy" else book.asks).best[0]
+                        price = best + D("0.0001") * rng.randint(-3, 2) * (1 if side == "sell" else -1)
+                        order = await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD",
+                                                          side=side, price=str(price), size=str(rng.randint(5, 90)))
+                        mine.append(order["id"])
+                    elif action < 0.8:
+                        target = self.server.trading.open[rng.choice(open_ones)]
+                        await asyncio.gather(*(self.api.amend_order(order_id=target.id, size=str(
+                            target.filled_size + rng.randint(1, 90))) for _ in range(rng.randint(1, 3))))
+                    else:
+                        target_id = rng.choice(open_ones)
+                        await asyncio.gather(self.api.cancel_order(order_id=target_id),
+                                             self.api.amend_order(order_id=target_id, size="95"),
+                                             return_exceptions=False)
+                except refused:
+                    pass
+        stepping = asyncio.create_task(market())
+        await asyncio.gather(*(client(ws) for ws in sets))
+        acting.set()
+        await stepping
+        await asyncio.sleep(0.05)
+        await self.server.trading.db(lambda: None)
+        self.assert_ledger_ok()
+        amended = filled = 0
+        for ws in sets:
+            for order in (await self.api.get_orders(wallet_set_id=ws, status="recent", limit=1000))["orders"]:
+                self.assertEqual(sum(D(f["size"]) for f in order["fills"]), D(order["filled_size"]), order)
+                filled += bool(order["fills"])
+                amended += any(e["reason"].startswith("amended") for e in
+                               (await self.api.get_order(order_id=order["id"]))["events"])
+        self.assertGreater(min(amended, filled), 2, "the run raced too little to show anything")
 
 
 class OrderRequestSqlite(OrderRequestCases, OnSqlite, unittest.IsolatedAsyncioTestCase):
