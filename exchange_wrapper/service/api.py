@@ -17,7 +17,7 @@ from ..config import Settings
 from ..core.errors import ExchangeNotLive, ExchangeUnavailable, InvalidParameter, OrderNotFound, UnknownExchange
 from ..core.ledger import Mode, TransactionKind
 from ..core.money import format_decimal
-from ..core.orders import Order, OrderType, Side, TimeInForce
+from ..core.orders import Fill, Order, OrderType, Side, TimeInForce
 from ..core.pairs import Pair
 from ..exchanges import EXCHANGE_NAMES
 from ..marketdata.hub import RECENT_TRADES, MarketDataHub

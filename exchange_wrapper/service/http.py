@@ -25,6 +25,7 @@ from sanic.exceptions import NotFound, SanicException
 from ..core.errors import InvalidParameter, XWrapError
 from .api import OPERATIONS, ExchangeWrapper
 from .auth import Authenticator, Caller, OriginPolicy
+from .decoding import read_json
 from .errors import error_body, http_status
 from .events import EventBus
 from .metrics import CONTENT_TYPE, Metrics
@@ -175,7 +176,7 @@ def _body(request: Request) -> dict[str, Any]:
     if not request.body:
         return {}
     try:
-        body = json.loads(request.body, parse_float=Decimal)
+        body = read_json(request.body)
     except json.JSONDecodeError as error:
         raise InvalidParameter("body", "a JSON object",
                                f"malformed JSON ({error.msg} at line {error.lineno} column {error.colno})") from None

@@ -36,6 +36,7 @@ from ..config import ServerSettings, Settings
 from ..core.errors import InvalidParameter, InvalidRequest, ParseError, Unauthorised, XWrapError
 from .api import ExchangeWrapper
 from .auth import Authenticator
+from .decoding import UnfitRequest, read_json
 from .errors import error_body, rpc_code
 from .events import EventBus
 from .metrics import Metrics
@@ -203,7 +204,10 @@ def _parse(message: str | bytes, limits: ServerSettings) -> JSONRPCRequest | JSO
         raise _Refused(None, InvalidRequest(f"a message of {len(data)} bytes is over the limit of {limit}"))
     try:
         text = data.decode("utf-8")
-        decoded = json.loads(text, parse_constant=_no_constant)
+        decoded = read_json(text, "message")
+    except UnfitRequest as error:
+        request_id = error.document.get("id") if isinstance(error.document, dict) else None
+        raise _Refused(request_id, error) from None
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise _Refused(None, ParseError("not valid JSON in UTF-8")) from None
     if isinstance(decoded, list) and len(decoded) > limits.max_batch_requests:
@@ -216,10 +220,6 @@ def _parse(message: str | bytes, limits: ServerSettings) -> JSONRPCRequest | JSO
     except Exception:  # tinyrpc lets a KeyError out for a request without a method
         request_id = decoded.get("id") if isinstance(decoded, dict) else None
         raise _Refused(request_id, InvalidRequest(_NOT_A_REQUEST)) from None
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _translate(error: Exception) -> XWrapError:

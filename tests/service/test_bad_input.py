@@ -74,6 +74,17 @@ class RestCases:
             self.assertEqual((balance, balance), (wallet["balance"], wallet["available"]))
 
 
+    async def test_json_no_door_can_hold_is_refused_naming_where(self):
+        error = await self.refused("POST", f"{V1}/orders", b'{"wallet_set_id": %s, "exchange": "coinbase", '
+                                   b'"pair": "SKL_USD", "side": "buy", "price": "0.5", "size": "10"}' % LONG.encode(),
+                                   "wallet_set_id")
+        self.assertIn("at most 4300 digits", error["message"])
+        await self.refused("POST", f"{V1}/echo", b'{"x": [1, {"y": 1e400}]}', "x[1].y")
+        await self.refused("POST", f"{V1}/echo", b'{"x": "\\ud800"}', "x")
+        answer = await self.ok("POST", f"{V1}/echo", b'{"x": 1e308, "y": "\\ud83d\\ude80"}', token=TRADE_TOKEN)
+        self.assertEqual({"x": 1e308, "y": "\U0001f680"}, answer)
+
+
 class RestSqliteTest(RestCases, RunningService):
     pass
 
@@ -102,6 +113,22 @@ class RpcTest(RunningService):
                                        "params": {"wallet_set_id": wallet_set_id}}))
         self.assertEqual([], (await receive(peer.ws))["result"]["orders"])
 
+
+    async def test_integers_too_long_to_read_name_their_field(self):
+        peer = await self.raw_rpc()
+        answer = await peer.ask('{"jsonrpc": "2.0", "id": 1, "method": "get_orders", "params": {"limit": %s}}' % LONG)
+        self.assertEqual((1, -32602, "params.limit"),
+                         (answer["id"], answer["error"]["code"], answer["error"]["data"]["details"]["field"]))
+
+    async def test_a_number_beyond_a_double_is_refused_not_answered_as_infinity(self):
+        peer = await self.raw_rpc()
+        for number in ("1e400", "-1E+309", "1" + "0" * 400 + ".0"):
+            with self.subTest(number=number):
+                answer = await peer.ask('{"jsonrpc": "2.0", "id": 2, "method": "echo", "params": {"x": %s}}' % number)
+                self.assertEqual((2, -32602, "params.x"),
+                                 (answer["id"], answer["error"]["code"], answer["error"]["data"]["details"]["field"]))
+        answer = await peer.ask('{"jsonrpc": "2.0", "id": 3, "method": "echo", "params": {"x": 1e308, "y": 1.5}}')
+        self.assertEqual({"x": 1e308, "y": 1.5}, answer["result"])
 
 class SocketIOTest(SocketIOCase):
     async def test_echo_refuses_what_json_cannot_carry(self):
