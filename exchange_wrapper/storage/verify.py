@@ -36,7 +36,9 @@ _CEILING = Context(prec=EXACT.prec, rounding=ROUND_CEILING)
 
 @dataclass(frozen=True, slots=True)
 class Difference:
-    """One thing wrong: ``expected`` is what the postings say, ``found`` what is stored (None: absent)."""
+    """One thing wrong: ``expected`` is what the postings (for an order: its fills, its rest) say,
+    ``found`` what is stored (None: absent). An ``order_hold`` subject's ``bound`` says whether
+    ``expected`` is the exact hold, its minimum or its maximum (or ``present``: a hold row at all)."""
 
     check: str
     subject: dict[str, Any]
