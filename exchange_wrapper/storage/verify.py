@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Context, Decimal, localcontext
+from decimal import Decimal, localcontext
 from typing import Any
 
 from peewee import Database
 
 from ..core.errors import InvalidParameter
-from ..core.holds import HOLD_QUANTUM
+from ..core.holds import with_fee
 from ..core.ledger import EXACT, NON_NEGATIVE, Account, AccountKind, TransactionKind, amount_text
 from ..core.money import ZERO
 from ..core.orders import FINAL_STATUSES, LIMIT_TYPES, Side
@@ -29,9 +29,6 @@ DEFAULT_MAX_FEE = Decimal("0.01")
 
 #: How many differences ``xwrap ledger verify`` prints (the report says how many more there are).
 SHOWN_DIFFERENCES = 50
-
-#: Rounds an upper bound up, however many digits it has.
-_CEILING = Context(prec=EXACT.prec, rounding=ROUND_CEILING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +287,7 @@ def _order_hold(subject: dict[str, Any], side: str, order_type: str, rest: Decim
     if order_type not in LIMIT_TYPES:
         return [] if held is not None else [Difference("order_hold", {**subject, "bound": "present"})]
     low = rest * price
-    high = _CEILING.multiply(low, 1 + max_fee).quantize(HOLD_QUANTUM, context=_CEILING)
+    high = with_fee(low, max_fee)
     if amount < low:
         return [Difference("order_hold", {**subject, "bound": "minimum"}, low, held)]
     if amount > high:
