@@ -54,8 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     ledger_commands = ledger.add_subparsers(title="commands", metavar="COMMAND", required=True)
     verify = ledger_commands.add_parser(
         "verify", help="rebuild every balance from the ledger entries and compare",
-        description="Rebuild every balance from the ledger entries, check every entry balances, "
-                    "print the result as JSON; exit 1 on any difference.")
+        description="Rebuild every balance from the ledger entries, check every entry balances and every "
+                    "order's hold and fills, print the result as JSON (the first 50 differences); exit 1 on any "
+                    "difference. A limit buy may hold its fee up to the highest fees.taker configured (1 % at "
+                    "least).")
     _settings_options(verify)
     verify.set_defaults(run=_ledger_verify)
 

@@ -97,6 +97,8 @@ class ExchangeWrapper:
         account = self.trading.account_status(name)
         if account is not None:
             out["account"] = account
+            if out["status"] == "ready" and account["state"] != "ready":  # e.g. its private stream down: polled
+                out["status"], out["reason"] = "degraded", f"account {account['state']}: {account['reason']}"
         return out
 
     # -- market data ------------------------------------------------------------------------------

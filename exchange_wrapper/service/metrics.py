@@ -88,8 +88,13 @@ class _StateCollector(Collector):
                                    "still waits after a 429/418", labels=["exchange"])
         differences = CounterMetricFamily("xwrap_account_differences", "Differences the reconciliations of a live "
                                           "exchange account found (and reported)", labels=["exchange"])
+        skipped = CounterMetricFamily("xwrap_account_reconciliations_skipped", "Reconciliations of a live exchange "
+                                      "account put off while an order request's effects were unresolved",
+                                      labels=["exchange"])
         for exchange, account in sorted(getattr(self.trading, "accounts", {}).items()):  # none in paper-only fakes
             paused.add_metric([exchange], account.pause_left())
             differences.add_metric([exchange], account.difference_count)
+            skipped.add_metric([exchange], account.reconciliations_skipped)
         yield paused
         yield differences
+        yield skipped

@@ -432,6 +432,8 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         await self.until(lambda: self.account.reconciliations_skipped > skipped)  # the polls' rounds too
         self.assertEqual(await self.account.reconcile(quiet=False), [])
         self.assertEqual(self.account.difference_count, reported)  # nothing came from outside, nothing went
+        self.assertIn(f'xwrap_account_reconciliations_skipped_total{{exchange="{self.exchange}"}} '
+                      f'{float(self.account.reconciliations_skipped)}', self.server.metrics.render().decode())
         self.assertLedgerVerifies()
         await self.assertReconciled()
 
@@ -440,7 +442,8 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         cancelled, filled = await self.buy(ws, "1000", "cancelled"), await self.buy(ws, "1000", "filled")
         await self.stream_down()
         exchange = (await self.api.get_exchanges())[self.exchange]
-        self.assertEqual(exchange["account"]["state"], "degraded")
+        self.assertEqual((exchange["status"], exchange["account"]["state"]), ("degraded", "degraded"))
+        self.assertTrue(exchange["reason"].startswith("account degraded: the private stream"), exchange["reason"])
         self.assertIn("private stream is not subscribed (down: ", exchange["account"]["reason"])
         self.assertIn("polled every 0.2 s", exchange["account"]["reason"])
         self.cancel_at_exchange(cancelled)  # nobody is told
