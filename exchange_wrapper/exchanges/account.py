@@ -431,8 +431,10 @@ class LiveAccount:
         """Have the owner reconcile the ledger with the account's balances; return the differences.
         Skipped (None: counted, logged, tried again ``reconcile_retry`` seconds later) while an
         order request is unanswered or a placement unconfirmed, before or after the balances are
-        read (their effects may be in the balances and not yet in the ledger, or the reverse), and,
-        when ``quiet``, when anything happened on the account meanwhile (a fill on its way)."""
+        read (their effects may be in the balances and not yet in the ledger, or the reverse), while
+        the stream is down when asking about the orders after the balances were read applies anything
+        (a fill the balances hold and the ledger does not), and, when ``quiet``, when anything
+        happened on the account meanwhile (a fill on its way)."""
         assert self.owner is not None
         activity, requests = self.activity, self.requests
         busy = self.unresolved()
@@ -440,7 +442,12 @@ class LiveAccount:
             balances = await self.balances()
             if quiet:
                 await self.sleep(self.quiet)
+            learned = self.activity
+            if not self.stream_up and self._tracked:  # nothing tells of their fills: ask, put off if one came
+                await self.refresh()
             busy = self.unresolved()
+            if busy is None and self.activity != learned:
+                busy = "fills learned by polling since the balances were read"
             if busy is None and (self.requests != requests or (quiet and self.activity != activity)):
                 busy = "the account was busy"
             if busy is None:

@@ -56,7 +56,8 @@ class PlayedReplayTest(unittest.IsolatedAsyncioTestCase):
                                       "orders are refused"))
         status, _, answer = await asyncio.to_thread(self.tour, server.port)
         self.assertEqual((status, answer["error"]["kind"], answer["error"]["message"]),
-                         (503, "exchange_unavailable", "coinbase unavailable: book SKL_USD is stale"))
+                         (503, "exchange_unavailable", "coinbase unavailable: book SKL_USD is stale (the replay of "
+                          "COINBASE.0, COINBASE.ws.28.0 has ended: its books are frozen, orders are refused)"))
 
 
 if __name__ == "__main__":
