@@ -59,13 +59,43 @@ def read_json(data: bytes | str, name: str = "body") -> Any:
     """
     text = data.decode("utf-8") if isinstance(data, bytes) else data
     unfit: list[Unfit] = []
+    document = json.loads(text, parse_float=_number(Decimal, unfit), parse_int=_integer(unfit),
+                          parse_constant=_not_json)
+    if unfit or _SURROGATE_ESCAPE.search(text):
+        found = first_unfit(document)
+        if found is not None:
+            where, expected, got = found
+            raise UnfitRequest(where or name, expected, got, document)
+    return document
 
+
+class SocketIOJson:
+    """The JSON python-socketio reads packets with (its ``json`` option): numbers as its default
+    reads them (an int, a float), but one no door can hold is an :class:`Unfit` in its place instead
+    of a failure inside the library that leaves the call unanswered; the door refuses it
+    (:func:`first_unfit`)."""
+
+    dumps = staticmethod(json.dumps)
+
+    @staticmethod
+    def loads(text: str | bytes, **options: Any) -> Any:
+        unfit: list[Unfit] = []
+        return json.loads(text, parse_float=_number(float, unfit), parse_int=_integer(unfit), **options)
+
+
+def _number(kind: Any, unfit: list[Unfit]) -> Any:
+    """A reader of JSON numbers with a fraction or exponent as ``kind``; one beyond a double's range
+    is an :class:`Unfit`, noted in ``unfit``."""
     def number(text: str) -> Any:
         if math.isinf(float(text)):
             unfit.append(Unfit(_IN_RANGE, text))
             return unfit[-1]
-        return Decimal(text)
+        return kind(text)
+    return number
 
+
+def _integer(unfit: list[Unfit]) -> Any:
+    """A reader of JSON integers; one too long to read is an :class:`Unfit`, noted in ``unfit``."""
     def integer(text: str) -> Any:
         digits = len(text.lstrip("-"))
         if digits > MAX_INTEGER_DIGITS:
@@ -73,14 +103,7 @@ def read_json(data: bytes | str, name: str = "body") -> Any:
                                f"{text[:12]}... ({digits} digits)"))
             return unfit[-1]
         return int(text)
-
-    document = json.loads(text, parse_float=number, parse_int=integer, parse_constant=_not_json)
-    if unfit or _SURROGATE_ESCAPE.search(text):
-        found = first_unfit(document)
-        if found is not None:
-            where, expected, got = found
-            raise UnfitRequest(where or name, expected, got, document)
-    return document
+    return integer
 
 
 def first_unfit(value: Any, where: str = "") -> tuple[str, str, str] | None:

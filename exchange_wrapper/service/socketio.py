@@ -21,9 +21,10 @@ from urllib.parse import parse_qs
 import socketio
 
 from ..config import Settings
-from ..core.errors import InvalidRequest, MethodNotFound, Unauthorised, XWrapError
+from ..core.errors import InvalidParameter, InvalidRequest, MethodNotFound, Unauthorised, XWrapError
 from .api import ExchangeWrapper
 from .auth import Authenticator
+from .decoding import SocketIOJson, first_unfit
 from .errors import error_body
 from .events import EventBus
 from .metrics import Metrics
@@ -46,7 +47,7 @@ def install_socketio(app: "Sanic", api: ExchangeWrapper, *, auth: Authenticator,
     """Serve the Socket.IO door on ``app``; call before the server starts."""
     server = socketio.AsyncServer(async_mode="sanic", cors_allowed_origins=list(settings.server.cors_origins) or None,
                                   max_http_buffer_size=settings.server.max_request_bytes, logger=False,
-                                  engineio_logger=False)
+                                  engineio_logger=False, json=SocketIOJson)
     server.attach(app, socketio_path=SOCKETIO_PATH)
     door = _Door(server, Gate.of(app, api, auth=auth, metrics=metrics, bus=bus, settings=settings))
     for event in ("connect", "disconnect", "call", "subscribe", "unsubscribe", "*"):
@@ -113,6 +114,10 @@ class _Door:
         if sid not in self.sessions:  # an event racing its connection's end
             return error_body(Unauthorised("the connection is closed"))
         session = self.sessions[sid].session
+        unfit = first_unfit(params)
+        if unfit is not None:  # what the other doors refuse as they decode
+            where, expected, got = unfit
+            return error_body(InvalidParameter(where or "params", expected, got))
         try:
             return {"result": await session.call(method, params)}
         except XWrapError as error:

@@ -2,6 +2,7 @@
 changes nothing; amounts follow one rule everywhere: decimal strings in ASCII digits. On SQLite and
 PostgreSQL, whose refusals differed (a NUL in a text went into SQLite and failed inside PostgreSQL)."""
 import json
+import sys
 
 from tests.storage.dbs import empty_postgres_url
 
@@ -136,3 +137,14 @@ class SocketIOTest(SocketIOCase):
         answer = await browser.call("echo", {"x": float("inf")})  # python-socketio sends it as Infinity
         self.assertEqual(("invalid_parameter", "x"), (answer["error"]["kind"], answer["error"]["details"]["field"]))
         self.assertEqual({"result": {"x": 1.5}}, await browser.call("echo", {"x": 1.5}))
+
+    async def test_integers_too_long_to_read_name_their_field(self):
+        browser = await self.browser()
+        limit = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(0)  # so that the browser can write one (Python refuses to, as to read one)
+        try:
+            answer = await browser.call("get_orders", {"limit": 10 ** 4400})
+        finally:
+            sys.set_int_max_str_digits(limit)
+        self.assertEqual(("invalid_parameter", "limit"), (answer["error"]["kind"], answer["error"]["details"]["field"]))
+        self.assertIn("at most 4300 digits", answer["error"]["message"])
