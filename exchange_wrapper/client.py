@@ -43,6 +43,10 @@ from .service.events import TOPICS
 from .service.rpc import RPC_PATH
 
 log = logging.getLogger(__name__)
+#: The websocket's own log: at DEBUG it writes every header sent, the token's ``Authorization`` among
+#: them, so it never goes below INFO, whatever level the strategy's process logs at.
+WIRE_LOG = logging.getLogger(f"{__name__}.wire")
+WIRE_LOG.setLevel(logging.INFO)
 
 DEFAULT_URL = "ws://127.0.0.1:8350" + RPC_PATH
 #: Largest answer accepted (a deep book or a long order list is well under it).
@@ -292,7 +296,7 @@ class AsyncClient:
     async def _open(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
         ws = await connect(self.url, additional_headers=headers, max_size=MAX_MESSAGE_BYTES,
-                           open_timeout=self.timeout)
+                           open_timeout=self.timeout, logger=WIRE_LOG)
         link = _Link(ws, self._ids, self._notify, self.timeout)
         try:
             await link.request("echo", {})  # answered once the service admitted the connection

@@ -73,6 +73,21 @@ class AsyncClientTest(RunningService):
             await AsyncClient(self.rpc_url, "not-the-token-at-all-000").connect()
         self.assertEqual(str(caught.exception), "the API token is not valid")
 
+    async def test_the_token_is_not_logged_at_any_level(self):
+        root, wire = logging.getLogger(), logging.getLogger("websockets.client")
+        level, wire_level = root.level, wire.level
+        root.setLevel(logging.DEBUG)  # a strategy's process logging everything
+        wire.setLevel(logging.NOTSET)  # as it is where no service runs (one quietens it: this test runs one)
+        try:
+            with self.assertLogs(level=logging.DEBUG) as logs:
+                client = await self.client()
+                await client.get_status()
+                logging.getLogger("exchange_wrapper.tests").debug("at least one line")
+        finally:
+            root.setLevel(level)
+            wire.setLevel(wire_level)
+        self.assertNotIn(TRADE_TOKEN, "\n".join(logs.output))
+
     async def test_subscriptions_as_iterators_and_callbacks(self):
         wallet_set_id = await self.funded_wallet_set(token=TRADE_TOKEN)
         client = await self.client()

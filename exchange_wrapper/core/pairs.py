@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .errors import InvalidParameter
 
-_CURRENCY = re.compile(r"^[A-Z0-9]{1,16}$")
+_CURRENCY = re.compile(r"[A-Z0-9]{1,16}")
 
 #: Per-exchange spellings that differ from the common code, exchange code -> common code.
 CURRENCY_ALIASES: dict[str, dict[str, str]] = {
@@ -66,6 +66,6 @@ class Pair:
         if not isinstance(text, str):
             raise InvalidParameter(field, "a pair name such as \"BTC_USD\"", text)
         parts = text.split("_")
-        if len(parts) != 2 or not all(_CURRENCY.match(p) for p in parts):
+        if len(parts) != 2 or not all(_CURRENCY.fullmatch(p) for p in parts):
             raise InvalidParameter(field, "a pair name such as \"BTC_USD\"", text)
         return cls(parts[0], parts[1])

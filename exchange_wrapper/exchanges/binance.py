@@ -353,7 +353,7 @@ def _levels(snapshot: Fields, side: str) -> list[tuple[Decimal, Decimal]]:
 RECV_WINDOW_MS = 5000
 API_KEY_HEADER = "X-MBX-APIKEY"
 #: ``newClientOrderId``: unique among the account's open orders.
-CLIENT_ORDER_ID = re.compile(r"^[a-zA-Z0-9-_]{1,36}$")
+CLIENT_ORDER_ID = re.compile(r"[a-zA-Z0-9-_]{1,36}")
 #: Request weights of the private REST endpoints (REST API documentation, 2026).
 PLACE_WEIGHT = CANCEL_WEIGHT = CANCEL_ALL_WEIGHT = CANCEL_REPLACE_WEIGHT = TIME_WEIGHT = 1
 AMEND_WEIGHT = QUERY_WEIGHT = 4
@@ -367,7 +367,7 @@ UNKNOWN_OUTCOME_CODES = (-1006, -1007)
 #: A 418's message: "Way too much request weight used; IP banned until 1659146699000. ..."
 BANNED_UNTIL = re.compile(r"banned until (\d{10,})")
 #: ``X-MBX-USED-WEIGHT-1M`` and ``X-MBX-ORDER-COUNT-10S`` etc., read as :class:`Quota` names.
-USED_HEADER = re.compile(r"^x-mbx-(used-weight|order-count)-(\d+)([smhd])$")
+USED_HEADER = re.compile(r"x-mbx-(used-weight|order-count)-(\d+)([smhd])")
 _USED_KIND = {"used-weight": "REQUEST_WEIGHT", "order-count": "ORDERS"}
 
 STATUSES = {"NEW": OrderStatus.OPEN, "PENDING_NEW": OrderStatus.OPEN, "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
@@ -449,7 +449,7 @@ class BinancePrivate(PrivateAdapter):
     def used(self, response: Response) -> dict[str, float]:
         used = {}
         for header, value in response.headers.items():
-            match = USED_HEADER.match(header)
+            match = USED_HEADER.fullmatch(header)
             if match and value.isdigit():
                 used[f"{_USED_KIND[match[1]]} {match[2]}{match[3]}"] = float(value)
         return used
@@ -491,7 +491,7 @@ class BinancePrivate(PrivateAdapter):
         """``xw`` and 28 hex digits of the key (30 characters), ``-<revision>`` after the first:
         within ``^[a-zA-Z0-9-_]{1,36}$`` up to revision 99999."""
         client_id = "xw" + key.hex()[:28] + (f"-{revision}" if revision else "")
-        if not CLIENT_ORDER_ID.match(client_id):
+        if not CLIENT_ORDER_ID.fullmatch(client_id):
             raise InvalidParameter("revision", "at most 99999 replacements of one order on binance", revision)
         return client_id
 

@@ -12,7 +12,7 @@ class PairTest(unittest.TestCase):
         self.assertEqual(Pair.parse("1INCH_USDT"), Pair("1INCH", "USDT"))
 
     def test_bad_names_are_refused_naming_the_field(self):
-        for bad in ("BTCUSD", "BTC-USD", "btc_usd", "BTC_USD_X", "_USD", "", None, 5):
+        for bad in ("BTCUSD", "BTC-USD", "btc_usd", "BTC_USD_X", "_USD", "", None, 5, "BTC_USD\n", "BTC\n_USD"):
             with self.assertRaises(InvalidParameter) as caught:
                 Pair.parse(bad, "pair")
             self.assertEqual(caught.exception.field, "pair")
