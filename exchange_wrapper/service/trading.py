@@ -33,7 +33,7 @@ from ..core.ledger import AccountKind, Mode
 from ..core.markets import Market
 from ..core.matching import LatencyModel, MatchingEngine, taken_side
 from ..core.money import ZERO, format_decimal
-from ..core.orders import Fill, Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
+from ..core.orders import Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
 from ..core.pairs import Pair
 from ..core.pacing import Backoff
 from ..core.precision import CheckedOrder, check_order

@@ -1,5 +1,4 @@
 """Requests from JSON text: what no door can use is refused naming where it is; the rest is read exactly."""
-import json
 import unittest
 from decimal import Decimal
 

@@ -8,19 +8,15 @@ import time
 import unittest
 from decimal import ROUND_CEILING
 from decimal import Decimal as D
-from pathlib import Path
 
 from exchange_wrapper.config import load_settings
 from exchange_wrapper.core.errors import (ExchangeUnavailable, InsufficientFunds, InvalidParameter, OrderNotFound,
                                           PrecisionError)
-from exchange_wrapper.core.pairs import Pair
-from exchange_wrapper.service.server import Server
 from exchange_wrapper.storage.verify import verify_ledger
 from tests.storage.dbs import DatabaseCase, OnPostgres, OnSqlite
 
-CAPTURES = Path(__file__).resolve().parent.parent / "captures"
-REPLAY = [str(CAPTURES / "COINBASE.0"), str(CAPTURES / "COINBASE.ws.28.0")]
-SKL = Pair("SKL", "USD")
+from .stepped import SKL, SteppedReplay
+
 TAKER = D("0.006")  # Coinbase's taker fee in the recorded metadata's tier, which holds include
 ROUNDS = int(os.environ.get("XWRAP_RACE_ROUNDS", "12"))  # XWRAP_RACE_ROUNDS=200 for a long run
 
@@ -29,36 +25,12 @@ def buy_hold(rest: D, price: D) -> D:
     return (rest * price * (1 + TAKER)).quantize(D("1e-18"), rounding=ROUND_CEILING)
 
 
-class OrderRequestCases(DatabaseCase):
+class OrderRequestCases(SteppedReplay, DatabaseCase):
     """A service on the recording (stepped by the test) over ``self.url``'s database."""
 
     async def asyncSetUp(self):
         self.settings = load_settings(None, env={}, overrides={"database_url": self.url, "server.port": 0})
         self.server = await self.start_server()
-        self.announced: list[tuple[str, dict]] = []
-
-    async def asyncTearDown(self):
-        await self.server.stop()
-
-    async def start_server(self):
-        server = Server(self.settings, replay=REPLAY, speed=None)
-        await server.start()
-        self.replay = server.replays[0]
-        self.records = self.replay.records()
-        self.step_until(lambda: server.hub.book("coinbase", SKL).live, server)
-        return server
-
-    def step_until(self, done, server=None):
-        """Play the recording until ``done()``."""
-        for record in self.records:
-            self.replay.step(record, time.time())
-            if done():
-                return
-        self.fail("the recording ended first")
-
-    @property
-    def api(self):
-        return self.server.api
 
     async def funded_set(self, usd="1000", skl="2000"):
         ws = await self.api.create_wallet_set(name=f"set{time.monotonic_ns()}", mode="paper")

@@ -6,50 +6,24 @@ import tempfile
 import time
 import unittest
 from decimal import Decimal as D
-from pathlib import Path
 
 from exchange_wrapper.config import load_settings
 from exchange_wrapper.core.errors import (ExchangeUnavailable, InsufficientFunds, InvalidParameter, MarketClosed,
                                           PrecisionError, UnknownPair)
-from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.service.server import Server
 from exchange_wrapper.storage.verify import verify_ledger
 
-CAPTURES = Path(__file__).resolve().parent.parent / "captures"
-REPLAY = [str(CAPTURES / "COINBASE.0"), str(CAPTURES / "COINBASE.ws.28.0")]
-SKL = Pair("SKL", "USD")
+from .stepped import REPLAY, SKL, SteppedReplay
 
 
-class PaperTradingTest(unittest.IsolatedAsyncioTestCase):
+
+class PaperTradingTest(SteppedReplay, unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         self.directory = tempfile.TemporaryDirectory()
         self.addCleanup(self.directory.cleanup)
         self.settings = load_settings(None, env={}, overrides={
             "database_url": f"sqlite:///{self.directory.name}/xwrap.sqlite", "server.port": 0})
         self.server = await self.start_server()
-
-    async def asyncTearDown(self):
-        await self.server.stop()
-
-    async def start_server(self):
-        """A service on the recording, stepped by the test until the SKL-USD book is live."""
-        server = Server(self.settings, replay=REPLAY, speed=None)
-        await server.start()
-        self.replay = server.replays[0]
-        self.records = self.replay.records()
-        self.step_until(lambda: server.hub.book("coinbase", SKL).live)
-        return server
-
-    def step_until(self, done):
-        for record in self.records:
-            self.replay.step(record, time.time())
-            if done():
-                return
-        self.fail("the recording ended first")
-
-    @property
-    def api(self):
-        return self.server.api
 
     async def funded_set(self, name="paper"):
         ws = await self.api.create_wallet_set(name=name, mode="paper")
