@@ -294,7 +294,7 @@ class Trading:
             async with self._holding_for_amend(order, checked.price, checked.size) as need:
                 if order.side is Side.BUY:
                     engine.set_budget(order.id, order.executed_value + order.fees + need)
-                amended = self._amended_event(order, checked.price, checked.size, order.status)
+                amended = self._amended_event(order, checked.price, checked.size)
                 events = engine.amend(order.id, self.clock(), price=checked.price, size=checked.size)
             return (await self._store([amended, *events])).get(order.id, order)
 
@@ -314,16 +314,15 @@ class Trading:
             raise InvalidParameter("size", f"more than the filled size {format_decimal(order.filled_size)}",
                                    format_decimal(checked.size))
         async with self._holding_for_amend(order, checked.price, checked.size):
-            previous = order.status
             method = await account.amend(order, checked.price, checked.size)
             order.reason = AMEND_REASONS[method].format(exchange=order.exchange, order=order.exchange_order_id)
-            amended = self._amended_event(order, checked.price, checked.size, previous)
+            amended = self._amended_event(order, checked.price, checked.size)
         return (await self._store([amended])).get(order.id, order)
 
-    def _amended_event(self, order: Order, price: Decimal, size: Decimal, previous: OrderStatus) -> OrderEvent:
-        """The history's record of an amend: price and size it asked for (no transition unless the
-        amend itself moved the order, which its own events record)."""
-        return OrderEvent(order.id, previous, previous, self.clock(),
+    def _amended_event(self, order: Order, price: Decimal, size: Decimal) -> OrderEvent:
+        """The history's record of an amend: the price and size it asked for, at the order's status
+        (a transition it causes, a fill of a new price, is an event of its own)."""
+        return OrderEvent(order.id, order.status, order.status, self.clock(),
                           f"amended: price {format_decimal(price)}, size {format_decimal(size)}")
 
     @asynccontextmanager
