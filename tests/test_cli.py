@@ -123,10 +123,12 @@ class ServeTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as directory:
             database = f"sqlite:///{directory}/xwrap.sqlite"
             port = free_port()
+            nowhere = {f"XWRAP_{name.upper()}_{key.upper()}": f"{scheme}://127.0.0.1:9" for name in EXCHANGE_NAMES
+                       for key, scheme in (("rest_url", "http"), ("ws_url", "ws"))}  # nothing leaves the machine
             process = subprocess.Popen(
                 [sys.executable, "-m", "exchange_wrapper.cli", "serve", "--port", str(port),
                  "--database-url", database], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True)
+                text=True, env={**os.environ, **nowhere})
             try:
                 body = None
                 deadline = time.monotonic() + 30

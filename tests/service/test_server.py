@@ -10,6 +10,7 @@ from pathlib import Path
 
 from exchange_wrapper import __version__
 from exchange_wrapper.config import load_settings
+from exchange_wrapper.exchanges import EXCHANGE_NAMES
 from exchange_wrapper.service.server import WIRE_LOGGERS, Server, quiet_wire_loggers
 
 
@@ -21,12 +22,18 @@ def fetch(url):
         return error.code, json.loads(error.read())
 
 
+#: Every exchange's endpoints on a closed loopback port: the service starts as on its defaults, and
+#: nothing leaves the machine (a test never reaches a real exchange).
+NOWHERE = {f"exchanges.{name}.{key}": f"{scheme}://127.0.0.1:9" for name in EXCHANGE_NAMES
+           for key, scheme in (("rest_url", "http"), ("ws_url", "ws"))}
+
+
 class ServerTest(unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         self.directory = tempfile.TemporaryDirectory()
         database = Path(self.directory.name) / "xwrap.sqlite"
         self.settings = load_settings(None, env={}, overrides={"database_url": f"sqlite:///{database}",
-                                                               "server.port": 0})
+                                                               "server.port": 0, **NOWHERE})
         self.server = Server(self.settings)
         await self.server.start()
         self.base = f"http://127.0.0.1:{self.server.port}"
