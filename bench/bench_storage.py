@@ -103,7 +103,7 @@ async def bench_case(server: Server, request: OrderRequest, status: OrderStatus,
     trading = server.trading
 
     async def make() -> None:
-        order = await trading.make_order(request)
+        order, _ = await trading.make_order(request)
         if order.status is not status:
             raise RuntimeError(f"the order is {order.status.value}, not {status.value}: {order.to_json()}")
 

@@ -195,7 +195,7 @@ class ExchangeWrapper:
             client_order_id=p.text("client_order_id", max_length=64), strict=p.flag("strict"))
         p.done()
         _check_order_shape(request)
-        return await self._order_json(await self.trading.make_order(request))
+        return _order_json(*await self.trading.make_order(request))
 
     async def amend_order(self, **params: Any) -> dict[str, Any]:
         p = Params(params)
@@ -276,10 +276,10 @@ class ExchangeWrapper:
         if client_order_id is None or wallet_set_id is None:
             raise InvalidParameter("order_id", "an order_id, or a client_order_id with its wallet_set_id",
                                    missing=True)
-        order = await self.trading.db(self.orders.by_client_order_id, wallet_set_id, client_order_id)
-        if order is None:
+        order_id = await self.trading.db(self.orders.order_id_of, wallet_set_id, client_order_id)
+        if order_id is None:
             raise OrderNotFound(client_order_id)
-        return order.id
+        return order_id
 
     async def _order_json(self, order: Order) -> dict[str, Any]:
         """The order as committed, with its fills: what an answer shows can never be taken back."""

@@ -33,7 +33,7 @@ from ..core.ledger import AccountKind, Mode
 from ..core.markets import Market
 from ..core.matching import LatencyModel, MatchingEngine, taken_side
 from ..core.money import ZERO, format_decimal
-from ..core.orders import Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
+from ..core.orders import Fill, Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
 from ..core.pairs import Pair
 from ..core.pacing import Backoff
 from ..core.precision import CheckedOrder, check_order
@@ -80,6 +80,8 @@ class OrderRequest:
 
 
 Listener = Callable[[str, Any], None]
+#: An order as committed and its fills, oldest first: what an answer shows.
+OrderView = tuple[Order, list[Fill]]
 
 
 class Trading:
@@ -154,8 +156,9 @@ class Trading:
 
     # -- requests ---------------------------------------------------------------------------------
 
-    async def make_order(self, request: OrderRequest) -> Order:
-        """Place an order; a repeated client order id returns the order it made first."""
+    async def make_order(self, request: OrderRequest) -> OrderView:
+        """Place an order; a repeated client order id returns the order it made first. The answer is
+        the order as its first records made it, with their fills (committed before it returns)."""
         wallet_set = (self.wallets.known_wallet_set(request.wallet_set_id)
                       or await self.db(self.wallets.wallet_set, request.wallet_set_id))
         if request.client_order_id is not None:
@@ -187,11 +190,12 @@ class Trading:
                 walk_cost += (order.size - filled) * (book.ladder(BookSide.ASK).best or (0, 0))[0]
         hold = required_hold(order, market, taker_fee=engine.taker_fee, margin=self.settings.paper.market_buy_margin,
                              walk_cost=walk_cost)
-        stored = await self._create(order, hold, Mode.PAPER, engine.taker_fee)
-        if stored is not order:
-            return stored
+        existing = await self._create(order, hold, Mode.PAPER, engine.taker_fee)
+        if existing is not None:
+            return existing
         events = engine.submit(order, self.clock(), budget=hold[1] if order.side is Side.BUY else None)
-        return (await self._store(events)).get(order.id, order)
+        state = (await self._store(events)).get(order.id) or copy.copy(order)  # no events: still pending
+        return state, [e.fill for e in events if e.fill is not None and e.order_id == order.id]
 
     def _new_order(self, request: OrderRequest, wallet_set_id: int, checked: CheckedOrder) -> Order:
         now = self.clock()
@@ -202,10 +206,10 @@ class Trading:
                      post_only=request.post_only, created_at=now, updated_at=now)
 
     async def _create(self, order: Order, hold: tuple[str, Decimal], mode: Mode, hold_fee: Decimal,
-                      exchange_client_id: str | None = None) -> Order:
+                      exchange_client_id: str | None = None) -> OrderView | None:
         """Store a new order with its hold (which includes the taker fee ``hold_fee``) and publish
-        it; the order stored first where the same client order id raced in (the caller then
-        returns that one)."""
+        it; None, or the order stored first where the same client order id raced in (the caller
+        then returns that one)."""
         try:
             await self.db(self.orders.create, order, hold, mode.value, exchange_client_id)
         except Conflict:  # the same client order id raced in: the first one wins
@@ -216,10 +220,10 @@ class Trading:
         self.open[order.id] = order
         self._hold_fees[order.id] = hold_fee
         self.publish("orders", order.to_json())
-        return order
+        return None
 
     async def _make_live_order(self, request: OrderRequest, wallet_set_id: int, market: Market,
-                               checked: CheckedOrder, book: OrderBook | None) -> Order:
+                               checked: CheckedOrder, book: OrderBook | None) -> OrderView:
         """Hold, store (pending, with its client id on the exchange), then send through the account.
         A market buy by size holds what walking the followed book costs (plus the margin)."""
         account = self._account(request.exchange)
@@ -237,12 +241,12 @@ class Trading:
         hold = required_hold(order, market, taker_fee=fee, margin=self.settings.paper.market_buy_margin,
                              walk_cost=walk_cost)
         client_id = account.client_id_for(order.wallet_set_id, order.client_order_id)
-        stored = await self._create(order, hold, Mode.LIVE, fee, client_id)
-        if stored is not order:
-            return stored
+        existing = await self._create(order, hold, Mode.LIVE, fee, client_id)
+        if existing is not None:
+            return existing
         self.live.add(order.id)
         await account.place(order)
-        return order
+        return await self.db(self.orders.view, order.id)
 
     async def cancel_order(self, order_id: str) -> Order:
         """Cancel an open order (a cancel of a finished order returns it as it is)."""
@@ -547,10 +551,16 @@ class Trading:
         for order in [*(self.open[e.order_id] for e in events if e.order_id in self.open), *also]:
             if order.id not in states:
                 states[order.id] = copy.copy(order)
-        holds = {order_id: need for order_id, state in states.items()
-                 if state.is_open and order_id not in self._amending
-                 and (need := self._rest_hold(state)) is not None}
+        # where a fill or an amend may have left the hold above what the rest needs
+        moved = {e.order_id for e in events if e.fill is not None or e.previous is e.status} | {o.id for o in also}
+        holds = {order_id: need for order_id in moved - self._amending
+                 if order_id in states and states[order_id].is_open
+                 and (need := self._rest_hold(states[order_id])) is not None}
         assert self._loop is not None
+        if not states:  # nothing to write: a request the engine answers later (latency)
+            nothing: asyncio.Future[dict[int, list[WalletBalance]]] = self._loop.create_future()
+            nothing.set_result({})
+            return events, states, nothing
         written = self._loop.run_in_executor(self._db, self.orders.record, events, states, holds)
         return events, states, written
 

@@ -152,9 +152,14 @@ class OrderStore:
         fills = self.fills([str(row.id)])[str(row.id)]
         return _order(row, fills), fills
 
-    def by_client_order_id(self, wallet_set_id: int, client_order_id: str) -> Order | None:
+    def by_client_order_id(self, wallet_set_id: int, client_order_id: str) -> tuple[Order, list[Fill]] | None:
+        """The order the wallet set made with ``client_order_id``, with its fills (as :meth:`view`)."""
+        order_id = self.order_id_of(wallet_set_id, client_order_id)
+        return None if order_id is None else self.view(order_id)
+
+    def order_id_of(self, wallet_set_id: int, client_order_id: str) -> str | None:
         found = sql.rows(self.db, _BY_CLIENT_ORDER_ID, (wallet_set_id, client_order_id))
-        return self.get(found[0][0]) if found else None
+        return str(found[0][0]) if found else None
 
     def find(self, *, wallet_set_id: int | None = None, exchange: str | None = None, pair: str | None = None,
              open_only: bool = False, mode: str | None = None, before: int | None = None,

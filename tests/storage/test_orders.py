@@ -123,8 +123,9 @@ class OrderCases(DatabaseCase):
         self.place(self.order("buy", price=str(BIDS[5][0]), client="mine"))
         with self.assertRaises(Conflict):
             self.store.create(self.order("buy", price=str(BIDS[5][0]), client="mine"), None, "paper")
-        found = self.store.by_client_order_id(self.ws, "mine")
-        self.assertEqual(found.client_order_id, "mine")
+        found, fills = self.store.by_client_order_id(self.ws, "mine")
+        self.assertEqual((found.client_order_id, fills), ("mine", []))
+        self.assertEqual(self.store.order_id_of(self.ws, "mine"), found.id)
         self.assertIsNone(self.store.by_client_order_id(self.ws, "other"))
 
     def test_open_orders_reload_as_they_were(self):
