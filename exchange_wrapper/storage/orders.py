@@ -2,9 +2,9 @@
 
 An order row, its first event and its wallet hold are written in one transaction; so are a fill,
 its ledger settlement, the order's new state and, when the order is done, the release of what
-remains of its hold. Nothing is half-written. The ledger operations run inside these
-transactions (no savepoint of their own: any error rolls the whole back), and the statements
-are built once (:mod:`.sql`).
+remains of its hold. Nothing is half-written. The wallet store's operations run inside these
+transactions (as part of them, with no savepoint of their own: any error rolls the whole back), and
+the statements are built once (:mod:`.sql`).
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class OrderStore:
                                 at=created_at, reason="")
             if hold is not None:
                 currency, amount = hold
-                self.wallets._place_hold(order.wallet_set_id, order.exchange, currency, amount, order.id,
+                self.wallets.place_hold(order.wallet_set_id, order.exchange, currency, amount, order.id,
                                          new_order=True)
         return order
 
@@ -93,7 +93,7 @@ class OrderStore:
             for order in states.values():
                 self._save_state(order)
                 if not order.is_open:
-                    self.wallets._release_hold(order.wallet_set_id, order.id)
+                    self.wallets.release_hold(order.wallet_set_id, order.id)
                 elif order.id in holds:
                     self._release_beyond(order, holds[order.id])
             return {ws: self.wallets.balances(ws) for ws in sorted({o.wallet_set_id for o in states.values()})}
@@ -103,7 +103,7 @@ class OrderStore:
         than held for, a smaller amended size): an open order holds what its rest needs, no more."""
         held = self.wallets.held(order.wallet_set_id, order.id)
         if held > keep:
-            self.wallets._release_hold(order.wallet_set_id, order.id, held - keep)
+            self.wallets.release_hold(order.wallet_set_id, order.id, held - keep)
 
     def hold_at_least(self, order: Order, currency: str, amount: Decimal) -> None:
         """Raise ``order``'s hold to ``amount`` of ``currency`` where it holds less (an amend that
@@ -111,7 +111,7 @@ class OrderStore:
         with self.wallets.transaction():
             held = self.wallets.held(order.wallet_set_id, order.id)
             if amount > held:
-                self.wallets._place_hold(order.wallet_set_id, order.exchange, currency, amount - held, order.id)
+                self.wallets.place_hold(order.wallet_set_id, order.exchange, currency, amount - held, order.id)
 
     def set_exchange_client_id(self, order_id: str, client_id: str) -> None:
         """A live order's client order id on the exchange changed (it was cancel-replaced)."""
@@ -131,7 +131,7 @@ class OrderStore:
                            at=to_us(fill.at), cause=json.dumps(fill.to_json()["cause"]))
         terms = FillTerms.parse(Pair.parse(order.pair), order.side.value, fill.price, fill.size, fill.fee,
                                 fill.fee_currency)
-        self.wallets._settle_fill(order.wallet_set_id, order.exchange, order.id, terms, f"{order.id}/{fill.trade_id}")
+        self.wallets.settle_fill(order.wallet_set_id, order.exchange, order.id, terms, f"{order.id}/{fill.trade_id}")
 
     def _save_state(self, order: Order) -> None:
         _SAVE_STATE(self.db, int(order.id), order.status.value, order.size, order.price, order.triggered,

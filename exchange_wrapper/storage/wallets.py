@@ -227,9 +227,12 @@ class WalletStore:
         return self._write(move)
 
     def place_hold(self, wallet_set: int | str, exchange: str, currency: str, amount: Decimal,
-                   order: str) -> LedgerEntry:
-        """Reserve available funds for ``order`` (adding to its hold if it has one, same currency)."""
-        return self._write(lambda: self._place_hold(wallet_set, exchange, currency, amount, order))
+                   order: str, *, new_order: bool = False) -> LedgerEntry:
+        """Reserve available funds for ``order`` (adding to its hold if it has one, same currency).
+        ``new_order``: the order was created in this transaction, so it holds nothing yet (and its
+        hold is not read; were a hold of that reference there, its row would refuse a second)."""
+        return self._write(lambda: self._place_hold(wallet_set, exchange, currency, amount, order,
+                                                    new_order=new_order))
 
     def release_hold(self, wallet_set: int | str, order: str, amount: Decimal | None = None) -> LedgerEntry | None:
         """Return ``amount`` (default: all that remains) of ``order``'s hold to available.
@@ -335,14 +338,17 @@ class WalletStore:
     # inside a write transaction
 
     def _write(self, operation: Callable[[], T]) -> T:
-        """Run ``operation`` in a write transaction; retry lock conflicts if it is the outermost."""
-        outermost = self.db.transaction_depth() == 0
+        """Run ``operation`` in a write transaction, retrying lock conflicts; inside the caller's
+        transaction (:meth:`transaction`) it is part of it, with no savepoint of its own: an error
+        rolls the caller's whole transaction back, and the caller retries the whole."""
+        if self.db.transaction_depth():
+            return operation()
         for attempt in range(1, self.attempts + 1):
             try:
                 with write_transaction(self.db):
                     return operation()
             except PeeweeException as exc:
-                if not (outermost and is_lock_conflict(exc)):
+                if not is_lock_conflict(exc):
                     raise
                 if attempt == self.attempts:
                     raise DatabaseUnavailable("ledger", f"lock conflict after {attempt} attempts") from exc
@@ -366,12 +372,10 @@ class WalletStore:
         self.db.after_commit(lambda: self._known.update({id: info, name: info}))
         return info
 
-    # the operations, inside the caller's write transaction (OrderStore runs them in its own)
+    # the operations themselves, run by the public ones inside a write transaction
 
     def _place_hold(self, wallet_set: int | str, exchange: str, currency: str, amount: Decimal,
                     order: str, *, new_order: bool = False) -> LedgerEntry:
-        """``new_order``: the order was created in this transaction, so it holds nothing yet (and
-        its hold is not read; were a hold of that reference there, its row would refuse a second)."""
         _check_exchange(exchange)
         ws = self._find(wallet_set)
         locked = self._lock(wallets=[(ws.id, exchange, currency)], hold=None if new_order else (ws.id, order))
