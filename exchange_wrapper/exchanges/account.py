@@ -29,14 +29,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
-from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from ..config import ExchangeSettings, Settings
@@ -49,11 +47,13 @@ from ..core.pacing import Backoff, TokenBucket
 from ..core.pairs import Pair
 from ..core.symbols import SymbolTable
 from ..marketdata.hub import MarketDataHub
+from ..connectors.rest import RestClient
+from ..connectors.stream import CONNECTION_ERRORS, Reconnecting
 from . import EXCHANGE_NAMES
-from .base import CONNECTION_ERRORS, Credentials
+from .base import Credentials
+from .http import Request, Response
 from .private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamNotice, client_key
 from .private import private_adapter_class
-from .rest import Request, Response, RestClient
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,8 @@ class LiveAccount:
         self.adapter_class, self.settings, self.hub, self.owner = adapter_class, settings, hub, owner
         self.name = adapter_class.name
         self.clock, self.sleep = clock, sleep
-        self.backoff = backoff or Backoff(0.5, 60.0, rng=random.Random())
+        self.connection = Reconnecting(clock=clock, sleep=sleep, backoff=backoff)
+        self.backoff = self.connection.backoff
         self.reconcile_interval, self.quiet, self.resolve_interval = reconcile_interval, quiet, resolve_interval
         self.reconcile_retry = reconcile_retry
         self.poll_interval = poll_interval or adapter_class.poll_interval
@@ -162,7 +163,6 @@ class LiveAccount:
         self._by_exchange_id: dict[str, _Tracked] = {}
         self._lock = asyncio.Lock()
         self._sending = asyncio.Lock()  # the adapter's requests one at a time where it is sequential
-        self._tasks: set[asyncio.Task] = set()
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -184,7 +184,7 @@ class LiveAccount:
             self.offset = server - (before + self.clock()) / 2
         self.opened_at = self.exchange_time()
         if adapter.stream_url is not None:
-            self._spawn(self._stream(adapter))
+            self.connection.spawn(self._stream(adapter))
         self.state, self.reason = "recovering", "markets loaded"
 
     async def recover(self, orders: Iterable[Order], fills: Mapping[str, list[Fill]],
@@ -240,8 +240,8 @@ class LiveAccount:
         """Reconcile the balances every ``reconcile_interval``, resolve unconfirmed placements,
         poll orders and balances while nothing streams them; until cancelled."""
         self._ready()
-        self._spawn(self._every(self.resolve_interval, self._resolve_unconfirmed))
-        self._spawn(self._every(self.poll_interval, self._poll))
+        self.connection.spawn(self._every(self.resolve_interval, self._resolve_unconfirmed))
+        self.connection.spawn(self._every(self.poll_interval, self._poll))
         await self._every(self.reconcile_interval, self.reconcile)
 
     async def _poll(self) -> None:
@@ -253,9 +253,7 @@ class LiveAccount:
         await self.reconcile()
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.connection.cancel()
         self.rest.close()
         self.state, self.reason = "down", "stopped"
 
@@ -469,7 +467,7 @@ class LiveAccount:
         """A reconciliation in ``reconcile_retry`` seconds (one at a time)."""
         if not self._reconcile_pending:
             self._reconcile_pending = True
-            self._spawn(self._reconcile_later())
+            self.connection.spawn(self._reconcile_later())
 
     async def _reconcile_later(self) -> None:
         await self.sleep(self.reconcile_retry)
@@ -707,21 +705,22 @@ class LiveAccount:
         pauses them."""
         url = adapter.stream_address(self.settings.ws_url)
         subscriptions = 0
-        while True:
-            await self._pause_over()
+
+        async def session() -> str:
+            nonlocal subscriptions
             try:
                 token = adapter.stream_token_request()
                 if token is not None:
                     adapter.stream_token(await self._call(token))
-                async with connect(url, open_timeout=10, ping_interval=60, ping_timeout=30, close_timeout=2,
-                                   max_size=None, proxy=None) as ws:
+                async with self.connection.connect(url, ping_interval=60, ping_timeout=30) as ws:
                     self.stream_state = f"subscribing on {url}"
                     # a sequential adapter's log-in may take a nonce its REST calls share (Bitfinex)
                     async with self._sending if adapter.sequential else contextlib.nullcontext():
                         for message in adapter.stream_subscribe(self.exchange_time()):
                             await ws.send(message)
                     if adapter.stream_ping is not None:
-                        self._spawn(self._keep_alive(ws, adapter.stream_ping, adapter.stream_ping_interval))
+                        self.connection.spawn(self.connection.pings(ws, adapter.stream_ping,
+                                                                    adapter.stream_ping_interval))
                     async for message in ws:
                         self.activity += 1
                         for event in adapter.parse_stream(message, self.clock()):
@@ -732,37 +731,34 @@ class LiveAccount:
                                 self.stream_up, self.stream_state = True, f"subscribed on {url}"
                                 self.backoff.reset()
                                 if subscriptions > 1:
-                                    self._spawn(self._catch_up())
+                                    self.connection.spawn(self._catch_up())
                             elif isinstance(event, AccountBalances):
                                 await self._stream_balances(event)
                             else:
                                 await self.on_report(event)
-                reason = "connection closed"
+                return "connection closed"
             except InvalidStatus as error:  # the handshake refused: a 429/418 pauses the account
                 answer = error.response
                 headers = {name.lower(): value for name, value in answer.headers.raw_items()}
                 refusal = Response(answer.status_code, headers, (answer.body or b"").decode(errors="replace"))
-                reason = f"handshake refused: HTTP {refusal.status}"
                 pause = adapter.pause_for(refusal, self.exchange_time())
                 if pause is not None:
                     self._pause(pause, refusal)
-            except (*CONNECTION_ERRORS, _StreamEnded, XWrapError, ValueError) as error:
-                reason = f"{type(error).__name__}: {error}" if isinstance(error, CONNECTION_ERRORS) else str(error)
+                return f"handshake refused: HTTP {refusal.status}"
+            except CONNECTION_ERRORS:
+                raise
+            except (_StreamEnded, XWrapError, ValueError) as error:
+                return str(error)
             except Exception as error:  # a bug must not end the stream
                 log.exception("%s user data stream failed", self.name)
-                reason = f"{type(error).__name__}: {error}"
+                return f"{type(error).__name__}: {error}"
+
+        def down(reason: str) -> None:
             self.stream_up, self.stream_state = False, f"down: {reason}"
             log.warning("%s user data stream down: %s", self.name, reason)
-            await self.sleep(self.backoff.next_delay())
 
-    async def _keep_alive(self, ws: Any, ping: str, interval: float) -> None:
-        """Send the stream's application ping every ``interval`` seconds until the connection ends."""
-        try:
-            while True:
-                await asyncio.sleep(interval)
-                await ws.send(ping)
-        except CONNECTION_ERRORS:
-            return
+        await self.connection.run(session, down, describe=lambda error: f"{type(error).__name__}: {error}",
+                                  before=self._pause_over)
 
     async def _catch_up(self) -> None:
         try:
@@ -882,8 +878,3 @@ class LiveAccount:
             except Exception:  # one bad round must not end the job
                 log.exception("%s account: %s failed", self.name, getattr(job, "__name__", job))
 
-    def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task

@@ -1,7 +1,7 @@
 """Binance spot: its wire formats translated to xWrap's types.
 
 Pure translation, no I/O: :class:`BinanceAdapter` says what to send and reads what comes;
-:class:`~.base.ExchangeFeed` and the replay do the I/O. Symbols are base and quote run together
+:class:`~..connectors.feed.ExchangeFeed` and the replay do the I/O. Symbols are base and quote run together
 (``BTCUSDT``), which cannot be split without the exchange's metadata: translate through a
 :class:`SymbolTable` of the markets. Streams name symbols in lower case (``btcusdt@aggTrade``),
 payloads in upper case.
@@ -38,7 +38,7 @@ from ..core.symbols import SymbolTable
 from .base import Adapter, Credentials
 from .private import (AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice,
                       window_limit)
-from .rest import DEFAULT_RETRY_AFTER, Request, Response, retry_after
+from .http import DEFAULT_RETRY_AFTER, Request, Response, retry_after
 from .wire import Fields, column_rows, entry, expect, load_json, unified_pair
 
 EXCHANGE = "binance"

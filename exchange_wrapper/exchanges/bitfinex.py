@@ -43,7 +43,7 @@ from ..core.pairs import Pair, common_currency
 from ..core.symbols import SymbolTable
 from .base import Adapter, Credentials, decimal_loads
 from .private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
-from .rest import Request, Response, retry_after
+from .http import Request, Response, retry_after
 from .wire import Fields, column_rows, expect, load_json, unified_pair
 
 EXCHANGE = "bitfinex"

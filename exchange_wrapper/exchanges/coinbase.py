@@ -1,7 +1,7 @@
 """Coinbase Exchange (formerly Coinbase Pro): its wire formats translated to xWrap's types.
 
 Pure translation, no I/O: :class:`CoinbaseAdapter` says what to send and reads what comes;
-:class:`~.base.ExchangeFeed` and the replay do the I/O. Symbols are ``BASE-QUOTE`` (``BTC-USD``),
+:class:`~..connectors.feed.ExchangeFeed` and the replay do the I/O. Symbols are ``BASE-QUOTE`` (``BTC-USD``),
 the currency codes being the common ones.
 
 The books come from ``level2_batch`` (public; ``level2`` when API keys are configured, as it now
@@ -35,7 +35,7 @@ from ..core.pairs import Pair, common_currency
 from ..core.symbols import SymbolTable
 from .base import Adapter, Credentials, decimal_loads
 from .private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
-from .rest import Request, Response, retry_after
+from .http import Request, Response, retry_after
 from .wire import Fields, column_rows, entry, expect, load_json, unified_pair
 
 EXCHANGE = "coinbase"

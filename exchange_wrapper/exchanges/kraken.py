@@ -51,7 +51,7 @@ from ..core.pairs import Pair, common_currency
 from ..core.symbols import SymbolTable
 from .base import Adapter, Credentials, decimal_loads
 from .private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
-from .rest import DEFAULT_RETRY_AFTER, Request, Response, retry_after
+from .http import DEFAULT_RETRY_AFTER, Request, Response, retry_after
 from .wire import Fields, column_rows, expect, load_json, unified_pair
 
 EXCHANGE = "kraken"
@@ -142,7 +142,7 @@ def raise_for_errors(errors: object, what: str) -> None:
 
     Kraken answers HTTP 200 with the error in the body: its public rate limit as
     ``EGeneral:Too many requests`` or ``EAPI:Rate limit exceeded`` (:class:`RateLimited`, retry
-    after :data:`~.rest.DEFAULT_RETRY_AFTER`: Kraken says only "a few seconds"), ``EService:``
+    after :data:`~.http.DEFAULT_RETRY_AFTER`: Kraken says only "a few seconds"), ``EService:``
     errors when it is unavailable or busy (:class:`ExchangeUnavailable`), anything else
     (``EQuery:Unknown asset pair``) :class:`ExchangeRejected`.
     """

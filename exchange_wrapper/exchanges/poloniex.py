@@ -1,7 +1,7 @@
 """Poloniex (spot API v3): its wire formats translated to xWrap's types.
 
 Pure translation, no I/O: :class:`PoloniexAdapter` says what to send and reads what comes;
-:class:`~.base.ExchangeFeed` and the replay do the I/O. Symbols are ``BASE_QUOTE``
+:class:`~..connectors.feed.ExchangeFeed` and the replay do the I/O. Symbols are ``BASE_QUOTE``
 (``BTC_USDT``), the currency codes being the common ones.
 
 The public websocket takes one subscribe request per channel. ``book_lv2`` sends a snapshot of
@@ -40,7 +40,7 @@ from ..core.pacing import RateLimit
 from ..core.pairs import Pair, common_currency
 from .base import Adapter
 from .private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
-from .rest import Request, Response, retry_after
+from .http import Request, Response, retry_after
 from .wire import Fields, column_rows, entry, expect, load_json, unified_pair
 
 EXCHANGE = "poloniex"

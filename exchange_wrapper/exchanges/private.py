@@ -6,7 +6,7 @@ is signed (the time passed in), the exchange's client order id made from xWrap's
 operation the request to send and the reading of its answer into
 :class:`~exchange_wrapper.core.execution.OrderReport` values, fills and balances. Its stream
 messages (where the exchange has an authenticated stream) become the same reports.
-:class:`~.account.LiveAccount` does the I/O: pacing, signing at send time, idempotent placement,
+:class:`~..connectors.account.LiveAccount` does the I/O: pacing, signing at send time, idempotent placement,
 the stream, polling, recovery. docs/live-trading.md has the checklist of an adapter.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ..core.pairs import Pair
 from ..core.symbols import SymbolTable
 from . import EXCHANGE_NAMES
 from .base import Adapter, Credentials
-from .rest import Request, Response
+from .http import Request, Response
 
 
 def window_limit(count: float, seconds: float) -> RateLimit:
@@ -120,7 +120,7 @@ class PrivateAdapter:
 
     Build it with the exchange's markets, the account's keys and the metadata response the markets
     came from (per-market order rules some exchanges state there). Request builders take xWrap's
-    orders and return :class:`~.rest.Request` values with their ``costs``; parsers take the answer's
+    orders and return :class:`~.http.Request` values with their ``costs``; parsers take the answer's
     body and the time it arrived and return reports. Nothing here reads a clock or does I/O.
     """
 

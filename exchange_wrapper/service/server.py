@@ -12,9 +12,9 @@ from typing import Any, Sequence
 from ..config import Settings
 from ..core.errors import ExchangeUnavailable, InvalidParameter
 from ..core.pairs import Pair
+from ..connectors.feed import start_feeds
 from ..exchanges import EXCHANGE_NAMES
 from ..exchanges.account import open_accounts
-from ..exchanges.base import start_feeds
 from ..marketdata.hub import MarketDataHub
 from ..replay.capture import RestResponse, WsOpened, read_capture
 from ..replay.source import Replay

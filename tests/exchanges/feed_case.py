@@ -16,7 +16,7 @@ from exchange_wrapper.core.book import BookState, OrderBook
 from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.exchanges import EXCHANGE_NAMES
-from exchange_wrapper.exchanges.base import start_feeds
+from exchange_wrapper.connectors.feed import start_feeds
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from tests.simulator.server import ExchangeSimulator, Protocol
 

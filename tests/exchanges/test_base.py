@@ -7,7 +7,8 @@ from exchange_wrapper.config import ExchangeSettings
 from exchange_wrapper.core.marketdata import FeedStatus, Problem
 from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
-from exchange_wrapper.exchanges.base import ExchangeFeed, adapter_class
+from exchange_wrapper.connectors.feed import ExchangeFeed
+from exchange_wrapper.exchanges.base import adapter_class
 from exchange_wrapper.exchanges.coinbase import CoinbaseAdapter
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from tests.exchanges.test_coinbase_feed import FINAL, PAIRS, PRODUCTS, book_levels

@@ -16,7 +16,7 @@ from exchange_wrapper.exchanges import binance
 from exchange_wrapper.exchanges.base import Credentials
 from exchange_wrapper.exchanges.binance import BinancePrivate
 from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, Quota, StreamNotice, client_key
-from exchange_wrapper.exchanges.rest import Request, Response
+from exchange_wrapper.exchanges.http import Request, Response
 from tests.exchanges.test_binance import BODY
 
 # Binance's documented example key and secret (REST API and WebSocket API "SIGNED request examples").

@@ -19,7 +19,7 @@ from exchange_wrapper.exchanges import bitfinex
 from exchange_wrapper.exchanges.base import Credentials
 from exchange_wrapper.exchanges.bitfinex import BitfinexPrivate, OrderQuery
 from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, StreamNotice, client_key
-from exchange_wrapper.exchanges.rest import Request, Response
+from exchange_wrapper.exchanges.http import Request, Response
 from tests.exchanges.test_bitfinex import BODY
 from tests.simulator import bitfinex_private
 

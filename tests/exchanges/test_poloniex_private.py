@@ -19,7 +19,8 @@ from exchange_wrapper.exchanges import poloniex
 from exchange_wrapper.exchanges.base import Credentials
 from exchange_wrapper.exchanges.poloniex import PoloniexPrivate
 from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, StreamNotice, client_key
-from exchange_wrapper.exchanges.rest import DEFAULT_RETRY_AFTER, Request, Response, RestClient
+from exchange_wrapper.connectors.rest import RestClient
+from exchange_wrapper.exchanges.http import DEFAULT_RETRY_AFTER, Request, Response
 from tests.exchanges.test_poloniex import BODY
 from tests.simulator.poloniex_private import PoloniexExchange
 

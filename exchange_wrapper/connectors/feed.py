@@ -1,0 +1,256 @@
+"""The market-data feed: one exchange's adapter run live into the hub.
+
+:class:`ExchangeFeed` loads the metadata over REST, then keeps the websocket
+(:class:`~.stream.Reconnecting`: reconnects with backoff and jitter), subscribes paced by the
+exchange's message limit, reads with a silence timeout, hands every message's events to the hub,
+acts on the resyncs it returns (resubscribe, or a REST snapshot), sends the application pings the
+exchange wants, replaces connections the exchange closes on a timer, and keeps the status the
+service shows. The adapter (:mod:`exchange_wrapper.exchanges`) only translates.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from urllib.parse import urlencode
+from typing import Any, Awaitable, Callable, Iterable, Sequence
+
+from websockets.asyncio.client import ClientConnection
+
+from ..config import ExchangeSettings, Settings
+from ..core.errors import ExchangeUnavailable, XWrapError
+from ..core.marketdata import Candle, FeedStatus, Problem, Resync
+from ..core.pacing import Backoff, TokenBucket
+from ..core.pairs import Pair
+from ..core.symbols import SymbolTable
+from ..exchanges import EXCHANGE_NAMES
+from ..exchanges.base import Adapter, Credentials, adapter_class
+from ..exchanges.http import Request
+from ..marketdata.hub import MarketDataHub
+from .rest import RestClient
+from .stream import Reconnecting
+
+log = logging.getLogger(__name__)
+
+
+def start_feeds(settings: Settings, hub: MarketDataHub, **options: Any) -> dict[str, "ExchangeFeed"]:
+    """Start an :class:`ExchangeFeed` for every enabled exchange that has an adapter, as ``xwrap
+    serve`` does; ``options`` go to each feed (tests inject clocks, backoff, timeouts). Call
+    ``await feed.stop()`` on each to stop; an exchange with no adapter yet shows ``down``."""
+    feeds = {}
+    for name in EXCHANGE_NAMES:
+        exchange = settings.exchange(name)
+        if not exchange.enabled:
+            continue
+        try:
+            cls = adapter_class(name)
+        except ExchangeUnavailable as error:
+            hub.exchange(name)
+            hub.set_connection(name, FeedStatus.DOWN, error.reason)
+            continue
+        feeds[name] = ExchangeFeed(cls, exchange, hub, **options)
+        feeds[name].start()
+    return feeds
+
+
+class ExchangeFeed:
+    """Runs one exchange's market data into ``hub``: ``await run()`` until cancelled.
+
+    Never raises for the network: it retries with backoff, and the hub shows the exchange
+    ``down`` with the reason meanwhile. ``clock`` (Unix seconds), ``sleep`` and ``rng`` are
+    injected so tests run fast; ``silence_timeout`` overrides the adapter's.
+    """
+
+    def __init__(self, adapter_class: type[Adapter], settings: ExchangeSettings, hub: MarketDataHub, *,
+                 clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+                 backoff: Backoff | None = None, silence_timeout: float | None = None,
+                 rest: RestClient | None = None):
+        self.adapter_class = adapter_class
+        self.name = adapter_class.name
+        self.settings, self.hub, self.clock, self.sleep = settings, hub, clock, sleep
+        self.stream = Reconnecting(clock=clock, sleep=sleep, backoff=backoff)
+        self.backoff = self.stream.backoff
+        self.silence_timeout = silence_timeout or adapter_class.silence_timeout
+        self.rest = rest or RestClient(self.name, settings.rest_url or adapter_class.rest_url,
+                                       adapter_class.rest_limit, clock=clock, sleep=sleep)
+        self.rest.on_pause = self._rest_paused
+        self.adapter: Adapter | None = None
+        self._subscribe_bucket = TokenBucket(adapter_class.subscribe_limit, clock())
+        self._task: asyncio.Task[None] | None = None
+        hub.exchange(self.name)
+
+    def start(self) -> None:
+        """Run :meth:`run` in a task of the running loop."""
+        self._task = asyncio.ensure_future(self.run())
+
+    async def stop(self) -> None:
+        """Cancel the task :meth:`start` began and wait for it to end."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def run(self) -> None:
+        """Load the markets, then stream for ever (until the task is cancelled)."""
+        try:
+            adapter = self.adapter = await self._start_adapter()
+            await self._stream(adapter)
+        finally:
+            await self.stream.cancel()
+            self.hub.set_connection(self.name, FeedStatus.DOWN, "stopped")
+            self.rest.close()
+
+    async def candles(self, pair: Pair, interval: int, start: float, end: float) -> list[Candle]:
+        """OHLC candles of ``pair`` over REST, oldest first (raises RateLimited etc.)."""
+        adapter = self._ready_adapter()
+        body = await self.rest.call(adapter.candles_request(pair, interval, start, end))
+        return adapter.parse_candles(body, pair, interval)
+
+    # -- start-up ---------------------------------------------------------------------------------
+
+    async def _start_adapter(self) -> Adapter:
+        cls = self.adapter_class
+        while True:
+            self.hub.set_connection(self.name, FeedStatus.CONNECTING, f"loading markets from {cls.markets_path}")
+            try:
+                body = await self.rest.call(Request(cls.markets_path, weight=cls.markets_weight))
+                markets, limit = cls.parse_markets(body), cls.published_rest_limit(body)
+                break
+            except XWrapError as error:
+                self.hub.set_connection(self.name, FeedStatus.DOWN, f"markets not loaded: {error}")
+            await self.sleep(self.backoff.next_delay())
+        self.backoff.reset()
+        if limit is not None:
+            self.rest.set_limit(limit)
+        table = SymbolTable(self.name, markets)
+        self.hub.add_markets(self.name, markets)
+        pairs = []
+        for text in self.settings.pairs:
+            pair = Pair.parse(text)
+            if pair in table:
+                pairs.append(pair)
+            else:
+                log.warning("%s does not list %s: not followed", self.name, pair)
+        credentials = (Credentials(self.settings.api_key, self.settings.api_secret, self.settings.passphrase)
+                       if self.settings.api_key and self.settings.api_secret else None)
+        adapter = cls(table, pairs, credentials)
+        adapter.add_books(self.hub, pairs)
+        return adapter
+
+    # -- the websocket ----------------------------------------------------------------------------
+
+    async def _stream(self, adapter: Adapter) -> None:
+        url = adapter.ws_address(self.settings.ws_url or adapter.ws_url)
+
+        async def session() -> str:
+            self.hub.set_connection(self.name, FeedStatus.CONNECTING, f"connecting to {url}")
+            return await self._pump(adapter, await self._open(adapter, url), url)
+
+        def down(reason: str) -> None:
+            self.hub.fail_all(self.name, Problem.DISCONNECTED, reason)
+            self.hub.set_connection(self.name, FeedStatus.DOWN, reason)
+            self.hub.exchange(self.name).counts["reconnects"] += 1
+
+        await self.stream.run(session, down)
+
+    async def _open(self, adapter: Adapter, url: str) -> ClientConnection:
+        """Connect and subscribe every followed pair; books start over from new snapshots."""
+        ws = await self.stream.connect(url, ping_interval=adapter.ping_interval, ping_timeout=adapter.ping_interval)
+        try:
+            await self._send(ws, adapter.subscribe(adapter.pairs, self.clock()))
+        except BaseException:
+            await ws.close()
+            raise
+        self._asked_snapshots(adapter, adapter.pairs, counted=False)
+        return ws
+
+    async def _pump(self, adapter: Adapter, ws: ClientConnection, url: str) -> str:
+        """Read ``ws`` until it ends; return why. Replaces the connection before its lifetime."""
+        parser, opened, heard = adapter.parser(), self.clock(), False
+        pinger = (self.stream.spawn(self.stream.pings(ws, adapter.app_ping, adapter.app_ping_interval))
+                  if adapter.app_ping else None)
+        lifetime = adapter.connection_lifetime
+        try:
+            while True:
+                timeout = self.silence_timeout
+                if lifetime is not None:
+                    left = opened + lifetime - self.clock()
+                    if left <= 0:
+                        new = await self._open(adapter, url)
+                        await ws.close()
+                        ws, parser, opened = new, adapter.parser(), self.clock()
+                        log.info("%s connection replaced before its %g s lifetime", self.name, lifetime)
+                        continue
+                    timeout = min(timeout, left)
+                try:
+                    async with asyncio.timeout(timeout):  # not wait_for: in 3.11 it can swallow a cancel
+                        message = await ws.recv()
+                except TimeoutError:
+                    if lifetime is not None and self.clock() >= opened + lifetime:
+                        continue
+                    detail = f"no message in {self.silence_timeout:g} s"
+                    self.hub.fail_all(self.name, Problem.SILENT, detail)
+                    return f"silent feed: {detail}"
+                at = self.clock()
+                if not heard:
+                    heard = True
+                    self.backoff.reset()
+                    self.hub.set_connection(self.name, FeedStatus.READY, f"streaming from {url}")
+                try:
+                    events = parser.parse(message, at)
+                except (XWrapError, ValueError, KeyError, TypeError, IndexError) as error:
+                    self.hub.fail_all(self.name, Problem.MALFORMED, f"{type(error).__name__}: {error}")
+                    return f"unreadable message: {str(message)[:120]}"
+                resyncs = self.hub.handle(self.name, events, at)
+                if resyncs:
+                    await self._resync(adapter, ws, resyncs)
+        finally:
+            if pinger is not None:
+                pinger.cancel()
+            await ws.close()
+
+    async def _resync(self, adapter: Adapter, ws: ClientConnection, resyncs: Sequence[Resync]) -> None:
+        pairs = list(dict.fromkeys(r.pair for r in resyncs if r.pair is not None))
+        if not adapter.snapshot_over_rest:
+            await self._send(ws, adapter.resubscribe(pairs, self.clock()))
+        self._asked_snapshots(adapter, pairs, counted=True)
+
+    def _asked_snapshots(self, adapter: Adapter, pairs: Sequence[Pair], *, counted: bool) -> None:
+        self.hub.resyncing(self.name, pairs, counted=counted)
+        if adapter.snapshot_over_rest:
+            for pair in pairs:
+                self.stream.spawn(self._rest_snapshot(adapter, pair))
+
+    async def _rest_snapshot(self, adapter: Adapter, pair: Pair) -> None:
+        request = adapter.snapshot_request(pair)
+        while True:
+            try:
+                body = await self.rest.call(request)
+                break
+            except XWrapError as error:
+                log.warning("%s %s snapshot not loaded, retrying: %s", self.name, pair, error)
+                await self.sleep(self.backoff.next_delay())
+        url = request.path + ("?" + urlencode(request.params) if request.params else "")
+        at = self.clock()
+        resyncs = self.hub.handle(self.name, adapter.parse_rest(url, body), at)
+        for resync in resyncs:  # the snapshot did not join the buffered stream: ask again
+            if resync.pair is not None:
+                self._asked_snapshots(adapter, [resync.pair], counted=True)
+
+    async def _send(self, ws: ClientConnection, messages: Iterable[str]) -> None:
+        for message in messages:
+            wait = self._subscribe_bucket.reserve(self.clock())
+            if wait > 0:
+                await self.sleep(wait)
+            await ws.send(message)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _rest_paused(self, until: float) -> None:
+        self.hub.exchange(self.name).rest_paused_until = until
+
+    def _ready_adapter(self) -> Adapter:
+        if self.adapter is None:
+            raise ExchangeUnavailable(self.name, "markets not loaded yet")
+        return self.adapter
