@@ -5,6 +5,7 @@ from decimal import ROUND_CEILING, Context, Decimal, localcontext
 
 from .markets import Market
 from .orders import Order, OrderType, Side
+from .pairs import Pair
 
 #: Holds are rounded up to what the ledger stores: never less than the order could need.
 HOLD_QUANTUM = Decimal("1e-18")
@@ -46,3 +47,16 @@ def required_hold(order: Order, market: Market, *, taker_fee: Decimal, margin: D
                 raise ValueError("a market buy by size needs the cost of walking the book")
             spend = walk_cost * (1 + margin)
         return market.pair.quote, with_fee(spend, taker_fee)
+
+
+def rest_hold(order: Order, price: Decimal | None, size: Decimal | None, taker_fee: Decimal) -> tuple[str, Decimal]:
+    """(currency, amount) ``order`` must still hold for a rest of ``size`` less what it has filled: a
+    sell its rest, a buy (a limit order at ``price``) its rest's cost with the taker fee."""
+    assert size is not None
+    pair = Pair.parse(order.pair)
+    with localcontext(WIDE):
+        rest = size - order.filled_size
+        if order.side is Side.SELL:
+            return pair.base, rest
+        assert price is not None
+        return pair.quote, with_fee(rest * price, taker_fee)

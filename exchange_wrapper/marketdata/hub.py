@@ -61,13 +61,13 @@ class MarketDataHub:
     """Books, trades, tickers and counters per exchange.
 
     Register what to follow with :meth:`add_markets` and :meth:`add_book`; feed each wire message's
-    events to :meth:`handle`, and resynchronise what it returns. ``on_order_events`` receives the
-    matching engines' events (see :meth:`attach_engine`).
+    events to :meth:`handle`, and resynchronise what it returns. A matching engine attached to a
+    book (:meth:`attach_engine`) sees its changes and trades; its events go to whoever attached it.
     """
 
-    def __init__(self, on_order_events: OrderEventsCallback | None = None):
-        self.on_order_events = on_order_events
+    def __init__(self) -> None:
         self.exchanges: dict[str, ExchangeData] = {}
+        self._engine_events: dict[tuple[str, Pair], OrderEventsCallback] = {}
 
     # -- set-up -----------------------------------------------------------------------------------
 
@@ -95,10 +95,11 @@ class MarketDataHub:
                                                 depth=depth, buffer_deltas=buffer_deltas)
         return keeper
 
-    def attach_engine(self, exchange: str, pair: Pair, engine: Any) -> None:
+    def attach_engine(self, exchange: str, pair: Pair, engine: Any, on_events: OrderEventsCallback) -> None:
         """Route ``pair``'s book changes and trades through ``engine`` (a MatchingEngine built on
-        :meth:`book` of that pair); its events go to ``on_order_events``. None detaches."""
+        :meth:`book` of that pair); ``on_events(exchange, pair, events)`` receives its events."""
         self._keeper(exchange, pair).attach(engine)
+        self._engine_events[(exchange, pair)] = on_events
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -259,8 +260,9 @@ class MarketDataHub:
         return Resync(pair, stale.problem, stale.detail)
 
     def _publish(self, exchange: str, pair: Pair, events: list[OrderEvent]) -> None:
-        if self.on_order_events is not None:
-            self.on_order_events(exchange, pair, events)
+        listener = self._engine_events.get((exchange, pair))
+        if listener is not None:
+            listener(exchange, pair, events)
 
     def _data(self, exchange: str) -> ExchangeData:
         try:

@@ -21,14 +21,14 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from ..config import Settings
 from ..core.book import BookSide, OrderBook
 from ..core.errors import (Conflict, ExchangeNotLive, ExchangeUnavailable, InvalidParameter, OrderNotFound,
                            Overallocated, UnknownExchange, XWrapError)
-from ..core.holds import WIDE, required_hold, with_fee
+from ..core.holds import required_hold, rest_hold
 from ..core.ledger import AccountKind, Mode
 from ..core.markets import Market
 from ..core.matching import LatencyModel, MatchingEngine, taken_side
@@ -118,7 +118,6 @@ class Trading:
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xwrap-db")
         self._ticker: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        hub.on_order_events = self._on_engine_events
         latency = settings.paper.latency
         self.latency = LatencyModel(latency.model, float(latency.order_ms) / 1000,
                                     float(latency.cancel_ms) / 1000, float(latency.jitter_ms) / 1000)
@@ -365,24 +364,10 @@ class Trading:
     async def _hold_more(self, order: Order, price: Decimal, size: Decimal, taker_fee: Decimal) -> Decimal:
         """Hold what an amend to ``size`` at ``price`` needs beyond what the order holds (refused
         with InsufficientFunds before anything changes); returns what it needs in all."""
-        currency, need = self._hold_for_rest(order, price, size, taker_fee)
+        currency, need = rest_hold(order, price, size, taker_fee)
         # One job, queued while the order is open: a record finishing it comes after and releases it all.
         await self.db(self.orders.hold_at_least, order, currency, need)
         return need
-
-    @staticmethod
-    def _hold_for_rest(order: Order, price: Decimal | None, size: Decimal | None,
-                       taker_fee: Decimal) -> tuple[str, Decimal]:
-        """What an order of ``size`` (a buy: a limit order at ``price``) must still hold, given what
-        it has filled."""
-        assert size is not None
-        pair = Pair.parse(order.pair)
-        with localcontext(WIDE):
-            rest = size - order.filled_size
-            if order.side is Side.SELL:
-                return pair.base, rest
-            assert price is not None
-            return pair.quote, with_fee(rest * price, taker_fee)
 
     async def cancel_all_orders(self, *, wallet_set_id: int | None = None, exchange: str | None = None,
                                 pair: Pair | None = None) -> list[Order]:
@@ -424,7 +409,7 @@ class Trading:
         await self._retrying(account, backoff, account.open)
         orders = await self.db(self.orders.find, exchange=account.name, open_only=True, mode=Mode.LIVE.value,
                                limit=1_000_000)
-        markets = self.hub.exchanges[account.name].markets if account.name in self.hub.exchanges else {}
+        markets = self.hub.markets(account.name) if self.hub.markets_loaded(account.name) else {}
         for order in orders:
             self.open[order.id] = order
             self.live.add(order.id)
@@ -508,8 +493,7 @@ class Trading:
         return self.hub.market(exchange, pair)
 
     def _followed_book(self, exchange: str, pair: Pair) -> OrderBook | None:
-        data = self.hub.exchanges.get(exchange)
-        return data.keepers[pair].book if data is not None and pair in data.keepers else None
+        return self.hub.book(exchange, pair) if self.hub.follows(exchange, pair) else None
 
     def _taker_fee(self, exchange: str, market: Market) -> Decimal:
         fee = self.settings.exchange(exchange).fees.taker
@@ -519,13 +503,13 @@ class Trading:
         engine = self.engines.get((exchange, pair))
         if engine is not None:
             return engine
-        data = self.hub.exchanges.get(exchange)
-        if data is None or pair not in data.keepers or pair not in data.markets:
+        market = self.hub.markets(exchange).get(pair) if self.hub.markets_loaded(exchange) else None
+        if market is None or not self.hub.follows(exchange, pair):
             return None
         fees = self.settings.exchange(exchange).fees
-        engine = MatchingEngine(data.markets[pair], self.hub.book(exchange, pair), maker_fee=fees.maker,
+        engine = MatchingEngine(market, self.hub.book(exchange, pair), maker_fee=fees.maker,
                                 taker_fee=fees.taker, latency=self.latency)
-        self.hub.attach_engine(exchange, pair, engine)
+        self.hub.attach_engine(exchange, pair, engine, self._on_engine_events)
         self.engines[(exchange, pair)] = engine
         return engine
 
@@ -598,7 +582,7 @@ class Trading:
         fee = self._hold_fees.get(order.id)
         if fee is None or order.size is None or not (order.side is Side.SELL or order.type.has_limit):
             return None
-        return self._hold_for_rest(order, order.price, order.size, fee)[1]
+        return rest_hold(order, order.price, order.size, fee)[1]
 
     async def publish_wallets(self, changed: set[tuple[int, str]],
                               known: dict[int, list[WalletBalance]] | None = None) -> None:

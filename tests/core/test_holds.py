@@ -1,7 +1,7 @@
 import unittest
 from decimal import Decimal as D
 
-from exchange_wrapper.core.holds import required_hold
+from exchange_wrapper.core.holds import required_hold, rest_hold
 from exchange_wrapper.core.markets import Market
 from exchange_wrapper.core.orders import Order, OrderType, Side
 from exchange_wrapper.core.pairs import Pair
@@ -51,3 +51,14 @@ class RequiredHoldTest(unittest.TestCase):
         currency, amount = self.hold(order("buy", "limit", str(size), str(price)))
         # exactly 12357916267832.457721867984138243384671849942, rounded up to 18 places
         self.assertEqual((currency, amount), ("BTC", D("12357916267832.457721867984138244")))
+
+
+class RestHoldTest(unittest.TestCase):
+    def test_an_open_order_holds_what_its_rest_needs(self):
+        buy = order("buy", "limit", "2", "0.071234")
+        buy.filled_size = D("0.5")
+        self.assertEqual(rest_hold(buy, buy.price, buy.size, FEE), ("BTC", D("0.106957851")))  # 1.5 x price x 1.001
+        self.assertEqual(rest_hold(buy, D("0.07"), D("3"), FEE), ("BTC", D("0.175175")))  # amended: 2.5 at 0.07
+        sell = order("sell", "limit", "2", "0.071234")
+        sell.filled_size = D("0.25")
+        self.assertEqual(rest_hold(sell, sell.price, sell.size, FEE), ("ETH", D("1.75")))

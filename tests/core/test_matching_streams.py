@@ -32,7 +32,6 @@ class StreamSession:
         self.events = []
         self.orders = {}
         self.trades = {}
-        self.hub.on_order_events = lambda exchange, pair, events: self.events.extend(events)
         self.numbers = iter(range(1, 10**6))
 
     def run(self):
@@ -44,7 +43,8 @@ class StreamSession:
             for pair, keeper in self.hub.exchange(self.replay.exchange).keepers.items():
                 if keeper.book.live and pair not in self.engines and keeper.book.bids.best and keeper.book.asks.best:
                     engine = MatchingEngine(self.hub.exchange(self.replay.exchange).markets[pair], keeper.book)
-                    self.hub.attach_engine(self.replay.exchange, pair, engine)
+                    self.hub.attach_engine(self.replay.exchange, pair, engine,
+                                           lambda exchange, pair, events: self.events.extend(events))
                     self.engines[pair] = engine
             if self.engines and self.rng.random() < 0.2:
                 self.place(at)

@@ -19,7 +19,7 @@ SNAPSHOT = BookSnapshot(BTC, [(D("100.00"), D("1")), (D("99.50"), D("2"))], [(D(
 class HubTest(unittest.TestCase):
     def setUp(self):
         self.published = []
-        self.hub = MarketDataHub(lambda exchange, pair, events: self.published.append((exchange, pair, events)))
+        self.hub = MarketDataHub()
         self.hub.add_book("coinbase", BTC)
         self.hub.add_book("coinbase", ETH)
         self.hub.set_connection("coinbase", FeedStatus.READY, "streaming")
@@ -101,7 +101,7 @@ class HubTest(unittest.TestCase):
     def test_an_order_arriving_after_the_feed_finished_is_not_filled_on_the_frozen_book(self):
         market = Market("coinbase", BTC, "BTC-USD", D("0.01"), D("0.0001"), D("0.0001"))
         engine = MatchingEngine(market, self.hub.book("coinbase", BTC), latency=LatencyModel("fixed", order=0.5))
-        self.hub.attach_engine("coinbase", BTC, engine)
+        self.hub.attach_engine("coinbase", BTC, engine, self.publish)
         self.hub.handle("coinbase", [SNAPSHOT], 1.0)
         order = Order(id="o1", client_order_id="c1", wallet_set_id=1, exchange="coinbase", pair="BTC_USD",
                       side=Side.BUY, type=OrderType.MARKET, size=D("0.5"))
@@ -117,10 +117,13 @@ class HubTest(unittest.TestCase):
         self.assertEqual(self.hub.counters("coinbase")["exchange_error"], 1)
         self.assertIn("FOO-BAR is not a valid product", logs.output[0])
 
+    def publish(self, exchange, pair, events):
+        self.published.append((exchange, pair, events))
+
     def test_engine_events_go_to_the_callback(self):
         market = Market("coinbase", BTC, "BTC-USD", D("0.01"), D("0.0001"), D("0.0001"))
         engine = MatchingEngine(market, self.hub.book("coinbase", BTC))
-        self.hub.attach_engine("coinbase", BTC, engine)
+        self.hub.attach_engine("coinbase", BTC, engine, self.publish)
         self.hub.handle("coinbase", [SNAPSHOT], 1.0)
         order = Order(id="o1", client_order_id="c1", wallet_set_id=1, exchange="coinbase", pair="BTC_USD",
                       side=Side.SELL, type=OrderType.LIMIT, size=D("0.5"), price=D("100.25"))
