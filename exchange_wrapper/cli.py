@@ -7,7 +7,8 @@ import json
 import logging
 import math
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from . import __version__
 from .config import Settings, load_settings, to_json

@@ -13,10 +13,11 @@ import os
 import re
 import types
 import typing
+from collections.abc import Iterator, Mapping
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator, Literal, Mapping
+from typing import Any, Literal
 
 from .core.errors import ConfigError, InvalidParameter
 from .core.money import parse_decimal
@@ -104,7 +105,8 @@ class ExchangeSettings:
     mode: Literal["paper", "live"] = setting(
         "paper", "paper: public data only, orders go to the virtual exchange; live: also trade with the keys below.")
     pairs: list[str] = setting(doc="Pairs to follow, in unified names (BTC_USD).", factory=list)
-    rest_url: str = setting("", "REST base URL (empty: the exchange's public one). Point it at a local simulator in tests.")
+    rest_url: str = setting(
+        "", "REST base URL (empty: the exchange's public one). Point it at a local simulator in tests.")
     ws_url: str = setting("", "Websocket URL (empty: the exchange's public one).")
     api_key: str = setting("", "API key (live mode).", secret=True)
     api_secret: str = setting("", "API secret (live mode).", secret=True)
@@ -181,7 +183,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
 def env_variables() -> Iterator[tuple[str, str, Any]]:
     """Every (dotted key, environment variable, type): ``exchanges.binance.api_secret`` is
     ``XWRAP_BINANCE_API_SECRET``; the other keys are ``XWRAP_`` + the dotted key in capitals."""
-    for key, f, kind in schema():
+    for key, _, kind in schema():
         if is_dataclass(kind):
             continue
         name = key.removeprefix("exchanges.")

@@ -31,20 +31,22 @@ from __future__ import annotations
 
 import operator
 from bisect import bisect_left, insort
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from functools import lru_cache
+from functools import cache
 from heapq import heapify, heappop, heappush
 from itertools import chain, repeat
 from math import gcd
-from typing import Iterable, Iterator, Sequence
+from typing import Any
 
 from .errors import InvalidParameter
 from .money import ZERO, quantize_down
 
 Level = tuple[Decimal, Decimal]
 """One price level: (price, size)."""
+_Entry = list[Any]  # a ladder's level as it keeps it: [price: Decimal, size: Decimal, key: int], changed in place
 
 
 class BookSide(str, Enum):
@@ -105,7 +107,7 @@ class Ladder:
         self._worse = operator.lt if side is _BID else operator.gt
         # A level is a list [price, size, key], found by its key and by its price's text;
         # size ZERO marks a removed level that a text may still point to.
-        self._levels: dict[int, list] = {}
+        self._levels: dict[int, _Entry] = {}
         self._set_scale(0)
         self._rebuild()
         self._forget_order()
@@ -122,7 +124,7 @@ class Ladder:
         level = self._by_text.get(text)
         if level is None or not level[1]:
             return self._apply_slow(price, size, text, level)
-        before = level[1]
+        before: Decimal = level[1]
         if size > ZERO:
             level[1] = size
             if level[2] == self._heap[0]:
@@ -139,7 +141,7 @@ class Ladder:
             raise _invalid_level(price, size)
         return before
 
-    def _apply_slow(self, price: Decimal, size: Decimal, text: str, known: list | None) -> Decimal:
+    def _apply_slow(self, price: Decimal, size: Decimal, text: str, known: _Entry | None) -> Decimal:
         # The price's text is new, or names a removed level: find the level by its key.
         if known is None:
             try:
@@ -185,6 +187,8 @@ class Ladder:
         ``field`` names the input in errors (e.g. "bids").
         """
         entries = list(levels)
+        prices: Sequence[Decimal]
+        sizes: Sequence[Decimal]
         try:
             prices, sizes = _valid_columns(entries)
         except (TypeError, ValueError):  # name the first entry that is wrong
@@ -194,10 +198,10 @@ class Ladder:
             prices, sizes = [price for price, _ in kept], [size for _, size in kept]
         texts = list(map(str, prices))
         keys = self._keys_of(prices, texts)
-        loaded = list(map(list, zip(prices, sizes, keys)))
+        loaded: list[_Entry] = list(map(list, zip(prices, sizes, keys)))
         self._levels = dict(zip(keys, loaded))
         if len(self._levels) == len(loaded):
-            self._by_text = dict(zip(texts, loaded))
+            self._by_text: dict[str, _Entry] = dict(zip(texts, loaded))
             self._rebuild(False)
         else:  # a price given twice: the last one counts, and only its text finds it
             self._rebuild()
@@ -277,7 +281,8 @@ class Ladder:
         level = self._by_text.get(str(price))
         if level is None or not level[1]:  # the level may live under another spelling
             level = self._levels.get(self._key(price))
-        return level[1] if level is not None and level[0] == price else ZERO
+        size: Decimal = level[1] if level is not None and level[0] == price else ZERO
+        return size
 
     def top(self, depth: int) -> list[Level]:
         """The ``depth`` best levels, best first."""
@@ -306,7 +311,7 @@ class Ladder:
             self._sorted_to = ordered[keep - 1]
         return ordered
 
-    def _best_levels(self) -> Iterator[list]:
+    def _best_levels(self) -> Iterator[_Entry]:
         # The level lists best first: the kept sorted keys, then (sorted when reached) the rest.
         levels = self._levels
         ordered = self._best_keys(1)
@@ -315,7 +320,7 @@ class Ladder:
             return chain(found, self._levels_after(len(ordered)))
         return found
 
-    def _levels_after(self, count: int) -> Iterator[list]:
+    def _levels_after(self, count: int) -> Iterator[_Entry]:
         yield from map(self._levels.__getitem__, self._best_keys(len(self._levels))[count:])
 
     def size_up_to(self, price: Decimal) -> Decimal:
@@ -462,6 +467,7 @@ class OrderBook:
 
 def _decimals(price: Decimal) -> int:
     exponent = price.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # a finite price: only NaN and the infinities have a letter here
     return -exponent if exponent < 0 else 0
 
 
@@ -482,12 +488,12 @@ def _most_decimals(prices: Sequence[Decimal], texts: list[str]) -> int:
     return most if most > longest - 2 else longest - 2
 
 
-@lru_cache(maxsize=None)
+@cache
 def _multiplier(sign: int, decimals: int) -> Decimal:
     return Decimal(sign).scaleb(decimals)  # 1E+k or -1E+k: exact products
 
 
-def _level(level: list) -> Level:
+def _level(level: _Entry) -> Level:
     return level[0], level[1]
 
 
@@ -510,7 +516,7 @@ def _require_positive(value: Decimal, field: str) -> None:
         raise InvalidParameter(field, "a decimal greater than 0", value)
 
 
-def _valid_columns(entries: list) -> tuple[tuple[Decimal, ...], tuple[Decimal, ...]]:
+def _valid_columns(entries: list[Any]) -> tuple[tuple[Decimal, ...], tuple[Decimal, ...]]:
     # (prices, sizes) of snapshot entries checked all at once; ValueError or TypeError when any
     # entry is wrong (then _checked_columns finds which).
     if not entries:
@@ -525,14 +531,14 @@ def _valid_columns(entries: list) -> tuple[tuple[Decimal, ...], tuple[Decimal, .
     return prices, sizes
 
 
-def _checked_columns(entries: list, field: str) -> tuple[list[Decimal], list[Decimal]]:
+def _checked_columns(entries: list[Any], field: str) -> tuple[list[Decimal], list[Decimal]]:
     checked = [_checked_level(entry, f"{field}[{index}]") for index, entry in enumerate(entries)]
     return [price for price, _ in checked], [size for _, size in checked]
 
 
-def _checked_level(entry: object, field: str) -> Level:
+def _checked_level(entry: Any, field: str) -> Level:
     try:
-        price, size = entry  # type: ignore[misc]
+        price, size = entry
     except (TypeError, ValueError):
         raise InvalidParameter(field, "a (price, size) pair", entry) from None
     if not isinstance(price, Decimal) or not price.is_finite() or price <= 0:

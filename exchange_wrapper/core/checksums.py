@@ -12,10 +12,11 @@ next: so the text of each level read from a Ladder is remembered (:class:`_Level
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from functools import partial
 from itertools import islice
-from typing import Callable, Iterable
+from typing import cast
 
 from .book import Ladder, Level
 
@@ -47,7 +48,7 @@ class _LevelTexts:
             for index, text in enumerate(texts):
                 if text is None:
                     texts[index] = known[top[index]] = self.text_of(top[index])
-        return texts
+        return cast(list[str], texts)  # every None was filled in
 
 
 def kraken_checksum(bids: Iterable[Level], asks: Iterable[Level], *,
@@ -87,6 +88,7 @@ def js_number(value: Decimal) -> str:
     if not value:
         return "0"
     sign, digit_tuple, exponent = value.normalize().as_tuple()
+    assert isinstance(exponent, int)  # finite: only NaN and the infinities have a letter here
     digits = "".join(map(str, digit_tuple))
     count = len(digits)
     point = exponent + count  # the value is 0.<digits> * 10**point

@@ -6,8 +6,11 @@ and a stable ``kind`` that the API doors map to one JSON-RPC code and one HTTP s
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
+
+from .decimal_text import format_decimal
 
 
 class XWrapError(Exception):
@@ -100,9 +103,9 @@ class PrecisionError(Rejected):
 
     def details(self) -> dict[str, Any]:
         out = {"rule": self.rule, "exchange": self.exchange, "pair": self.pair,
-               "value": _amount(self.value)}
+               "value": format_decimal(self.value)}
         if self.limit is not None:
-            out["limit"] = _amount(self.limit)
+            out["limit"] = format_decimal(self.limit)
         return out
 
 
@@ -127,13 +130,13 @@ class InsufficientFunds(Rejected):
         self.wallet_set, self.exchange, self.currency = wallet_set, exchange, currency
         self.needed, self.available = needed, available
         super().__init__(
-            f"insufficient funds in wallet set {wallet_set}: {_amount(needed)} {currency} on "
-            f"{exchange} needed, {_amount(available)} available")
+            f"insufficient funds in wallet set {wallet_set}: {format_decimal(needed)} {currency} on "
+            f"{exchange} needed, {format_decimal(available)} available")
 
     def details(self) -> dict[str, Any]:
         return {"wallet_set_id": self.wallet_set, "exchange": self.exchange,
-                "currency": self.currency, "needed": _amount(self.needed),
-                "available": _amount(self.available)}
+                "currency": self.currency, "needed": format_decimal(self.needed),
+                "available": format_decimal(self.available)}
 
 
 class Overallocated(Rejected):
@@ -144,12 +147,12 @@ class Overallocated(Rejected):
     def __init__(self, exchange: str, currency: str, total: Decimal, allocated: Decimal):
         self.exchange, self.currency, self.total, self.allocated = exchange, currency, total, allocated
         super().__init__(
-            f"the {exchange} account holds {_amount(total)} {currency}, but live wallet sets are "
-            f"allocated {_amount(allocated)}: deallocate the difference first")
+            f"the {exchange} account holds {format_decimal(total)} {currency}, but live wallet sets are "
+            f"allocated {format_decimal(allocated)}: deallocate the difference first")
 
     def details(self) -> dict[str, Any]:
         return {"exchange": self.exchange, "currency": self.currency,
-                "total": _amount(self.total), "allocated": _amount(self.allocated)}
+                "total": format_decimal(self.total), "allocated": format_decimal(self.allocated)}
 
 
 class NotFound(Rejected):
@@ -299,11 +302,6 @@ class RateLimited(Transient):
 
     def details(self) -> dict[str, Any]:
         return {"exchange": self.exchange, "retry_after": self.retry_after}
-
-
-def _amount(value: Decimal) -> str:
-    from .money import format_decimal
-    return format_decimal(value)
 
 
 def _show(value: Any) -> str:

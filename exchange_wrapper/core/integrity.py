@@ -13,8 +13,9 @@ returned for the caller to publish.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .book import BookSide, BookState, OrderBook, SequenceCheck
 from .errors import InvalidParameter
@@ -144,7 +145,7 @@ class BookKeeper:
     def _check(self, checksum: int | None, at: float, events: list[OrderEvent] | None = None) -> Stale | None:
         book = self.book
         if self.depth is not None:
-            self._trim(at, events)
+            self._trim(self.depth, at, events)
         bid, ask = book.bids.best, book.asks.best
         if bid is not None and ask is not None and bid[0] >= ask[0]:
             return self._stale(Problem.CROSSED, f"best bid {bid[0]} >= best ask {ask[0]}")
@@ -156,8 +157,7 @@ class BookKeeper:
             self.checksums_verified += 1
         return None
 
-    def _trim(self, at: float, events: list[OrderEvent] | None) -> None:
-        depth = self.depth
+    def _trim(self, depth: int, at: float, events: list[OrderEvent] | None) -> None:
         for ladder in (self.book.bids, self.book.asks):
             if len(ladder) > depth:
                 for price, _ in ladder.top(len(ladder))[depth:]:

@@ -80,11 +80,11 @@ class Account:
     order: str | None = None
 
     @classmethod
-    def available(cls, wallet_set: int, exchange: str, currency: str) -> "Account":
+    def available(cls, wallet_set: int, exchange: str, currency: str) -> Account:
         return cls(AccountKind.AVAILABLE, exchange, currency, wallet_set)
 
     @classmethod
-    def hold(cls, wallet_set: int, exchange: str, currency: str, order: str) -> "Account":
+    def hold(cls, wallet_set: int, exchange: str, currency: str, order: str) -> Account:
         return cls(AccountKind.HOLD, exchange, currency, wallet_set, order)
 
     @property
@@ -93,10 +93,11 @@ class Account:
             return f"wallet_set:{self.wallet_set}:available"
         if self.kind is AccountKind.HOLD:
             return f"wallet_set:{self.wallet_set}:hold:{self.order}"
-        return self.kind.value
+        counter: str = self.kind.value
+        return counter
 
     @classmethod
-    def from_name(cls, name: str, exchange: str, currency: str) -> "Account":
+    def from_name(cls, name: str, exchange: str, currency: str) -> Account:
         """The account a stored name stands for; ``ValueError`` if the name is malformed."""
         parts = name.split(":", 3)
         if parts[0] != "wallet_set":
@@ -166,7 +167,7 @@ class FillTerms:
 
     @classmethod
     def parse(cls, pair: Pair, side: str, price: object, size: object, fee: object = ZERO,
-              fee_currency: str | None = None) -> "FillTerms":
+              fee_currency: str | None = None) -> FillTerms:
         """``fee_currency`` defaults to the quote currency."""
         if side not in ("buy", "sell"):
             raise InvalidParameter("side", "\"buy\" or \"sell\"", side)
@@ -194,6 +195,7 @@ def storable_amount(value: Decimal, field: str) -> Decimal:
         raise InvalidParameter(field, "a finite Decimal", value)
     if value != 0:
         sign, digits, exponent = value.as_tuple()
+        assert isinstance(exponent, int)  # finite: only NaN and the infinities have a letter here
         trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
         if -(exponent + trailing_zeros) > MAX_PLACES:
             raise InvalidParameter(field, f"at most {MAX_PLACES} decimal places", amount_text(value))

@@ -10,9 +10,10 @@ faster, which counts at a few hundred thousand messages a second.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from enum import Enum
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 from .book import BookSide, Level
 from .orders import Side

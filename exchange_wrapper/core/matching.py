@@ -14,16 +14,27 @@ import heapq
 import itertools
 import operator
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .book import BookSide, Ladder, Level, OrderBook
 from .errors import InvalidParameter, OrderNotFound
 from .markets import Market
 from .money import ZERO, format_decimal, quantize_down
-from .orders import (FINAL_STATUSES, LIMIT_TYPES, STOP_TYPES, Fill, Liquidity, Order, OrderEvent, OrderStatus,
-                     Side, TimeInForce)
+from .orders import (
+    FINAL_STATUSES,
+    LIMIT_TYPES,
+    STOP_TYPES,
+    Fill,
+    Liquidity,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Side,
+    TimeInForce,
+)
 
 #: Fees are rounded up to this quantum: never undercharged, and within what the database stores.
 FEE_QUANTUM = Decimal("1e-18")
@@ -67,6 +78,12 @@ def _best_first(ladder: Ladder) -> Iterator[Level]:
         yield from levels
 
 
+def _resting_size(order: Order) -> Decimal:
+    size = order.remaining_size
+    assert size is not None  # a resting order is a limit order, given by size
+    return size
+
+
 @dataclass(frozen=True)
 class LatencyModel:
     """Order-entry and cancel latency in seconds: zero, fixed, uniform (centre ± jitter) or
@@ -93,9 +110,10 @@ class LatencyModel:
 
 @dataclass(eq=False, slots=True)
 class _Resting:
-    """A resting virtual order and the real size queued ahead of it at its price."""
+    """A resting virtual order, the price it rests at and the real size queued ahead of it there."""
 
     order: Order
+    price: Decimal
     ahead: Decimal
     joined: int
 
@@ -492,7 +510,7 @@ class MatchingEngine:
         next_virtual = next(virtual, None)
         while next_real is not None or next_virtual is not None:
             if next_real is not None and (next_virtual is None or
-                                          better_or_equal_(next_real[0], next_virtual.order.price)):
+                                          better_or_equal_(next_real[0], next_virtual.price)):
                 price, size = next_real
                 next_real = next(real, None)
                 if limit is not None and not better_or_equal_(price, limit):
@@ -502,11 +520,12 @@ class MatchingEngine:
                     yield price, available, size
             else:
                 entry = next_virtual
+                assert entry is not None  # the loop goes on while either is left, and no real level is
                 next_virtual = next(virtual, None)
-                price = entry.order.price
+                price = entry.price
                 if limit is not None and not better_or_equal_(price, limit):
                     return
-                yield price, entry.order.remaining_size, entry
+                yield price, _resting_size(entry.order), entry
 
     @staticmethod
     def _virtual_best_first(state: _SideState) -> Iterator[_Resting]:
@@ -534,9 +553,7 @@ class MatchingEngine:
         return False
 
     def _match_virtual(self, taker: Order, maker_entry: _Resting, size: Decimal, at: float) -> list[OrderEvent]:
-        maker = maker_entry.order
-        price = maker.price
-        assert price is not None
+        maker, price = maker_entry.order, maker_entry.price
         events = [self._fill(taker, price, size, _TAKER, at,
                              {"type": "virtual_order", "order_id": maker.id, "price": price}),
                   self._fill(maker, price, size, _MAKER, at,
@@ -551,8 +568,8 @@ class MatchingEngine:
         side = resting_side(order.side)
         state = self._sides[side]
         price = order.price
-        assert price is not None
-        entry = _Resting(order, self.visible_size(side, price), next(self._sequence))
+        assert price is not None  # only limit orders rest
+        entry = _Resting(order, price, self.visible_size(side, price), next(self._sequence))
         queue = state.queues.get(price)
         if queue is None:
             state.queues[price] = [entry]
@@ -562,9 +579,8 @@ class MatchingEngine:
         self._by_id[order.id] = entry
 
     def _unrest(self, entry: _Resting) -> None:
-        order = entry.order
+        order, price = entry.order, entry.price
         state = self._sides[resting_side(order.side)]
-        price = order.price
         queue = state.queues[price]
         queue.remove(entry)
         if not queue:
@@ -607,10 +623,10 @@ class MatchingEngine:
             order = entry.order
             ahead = entry.ahead
             if through:
-                fill = order.remaining_size
+                fill = _resting_size(order)
             else:
                 # the queue ahead is an estimate (cancels are spread over it): fill whole steps only
-                fill = min(order.remaining_size,
+                fill = min(_resting_size(order),
                            quantize_down(max(ZERO, size - ahead - taken_by_earlier), self.market.size_step))
                 entry.ahead = max(ZERO, ahead - size)
             if fill > 0 and self.book.live:
@@ -650,7 +666,7 @@ class MatchingEngine:
             real_price, shown = level
             entry = state.queues[best_virtual][0]
             order = entry.order
-            size = min(order.remaining_size, available)
+            size = min(_resting_size(order), available)
             before = consumed.get(real_price, ZERO)
             consumed[real_price] = before + size
             cause = {"type": "book_cross", "price": real_price, "size_shown": shown, "consumed_before": before}

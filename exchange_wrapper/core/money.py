@@ -5,14 +5,13 @@ with ``parse_float=Decimal``) and leave as strings.
 """
 from __future__ import annotations
 
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
+from .decimal_text import format_decimal as format_decimal  # the wire form, kept below .errors
 from .errors import InvalidParameter
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
-
-_WIDE = Context(prec=100)  # normalize() rounds to the context's precision: keep every digit
 
 
 def parse_decimal(value: object, field: str, *, positive: bool = False,
@@ -48,13 +47,6 @@ def parse_decimal(value: object, field: str, *, positive: bool = False,
     if non_negative and result < 0:
         raise InvalidParameter(field, "a decimal of 0 or more", value)
     return result
-
-
-def format_decimal(value: Decimal) -> str:
-    """Canonical wire form: plain notation, no exponent, no trailing zeros ("0.0001", "100")."""
-    if value == 0:
-        return "0"
-    return format(value.normalize(_WIDE), "f")
 
 
 def quantize_down(value: Decimal, step: Decimal) -> Decimal:

@@ -61,7 +61,7 @@ class Pair:
         return f"{self.base}_{self.quote}"
 
     @classmethod
-    def parse(cls, text: object, field: str = "pair") -> "Pair":
+    def parse(cls, text: object, field: str = "pair") -> Pair:
         """Parse ``"BTC_USD"``; raises :class:`InvalidParameter` naming ``field`` otherwise."""
         if not isinstance(text, str):
             raise InvalidParameter(field, "a pair name such as \"BTC_USD\"", text)

@@ -42,7 +42,7 @@ def check_order(market: Market, *, side: str, type: str, size: Decimal | None = 
     rounded: list[str] = []
     if size is not None:
         asked = size
-        size = _round(market, "size", size, quantize_down(size, market.size_step), strict, rounded)
+        size = _round(market, "size", size, market.size_step, strict, rounded)
         _check_size(market, size, asked)
     if price is not None:
         price = _round_price(market, "price", price, down=(side == BUY), strict=strict, rounded=rounded)
@@ -51,7 +51,7 @@ def check_order(market: Market, *, side: str, type: str, size: Decimal | None = 
                                   strict=strict, rounded=rounded)
     if funds is not None:
         if market.funds_step is not None:
-            funds = _round(market, "funds", funds, quantize_down(funds, market.funds_step), strict, rounded)
+            funds = _round(market, "funds", funds, market.funds_step, strict, rounded)
         _check_notional(market, "funds", funds)
     elif size is not None:
         notional_price = price if price is not None else reference_price
@@ -83,11 +83,12 @@ def _check_status(market: Market, type: str, post_only: bool) -> None:
         raise MarketClosed(market.exchange, str(market.pair), "market is post_only")
 
 
-def _round(market: Market, field: str, value: Decimal, result: Decimal, strict: bool,
+def _round(market: Market, field: str, value: Decimal, step: Decimal, strict: bool,
            rounded: list[str]) -> Decimal:
+    # ``value`` down to a multiple of ``step``, the market's step for ``field``.
+    result = quantize_down(value, step)
     if result != value:
         if strict:
-            step = market.size_step if field == "size" else market.funds_step
             raise PrecisionError(
                 f"{field}_step",
                 f"{field} {format_decimal(value)} is not a multiple of {format_decimal(step)} "

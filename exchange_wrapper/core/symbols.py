@@ -6,7 +6,8 @@ whatever the exchange: one shape for all five.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
+from typing import TypeVar
 
 from .errors import InvalidParameter, UnknownPair
 from .markets import Market
@@ -81,7 +82,10 @@ def _names(market: Market) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _add(index: dict, key: object, market: Market, field: str) -> None:
+_Key = TypeVar("_Key", bound=Hashable)
+
+
+def _add(index: dict[_Key, Market], key: _Key, market: Market, field: str) -> None:
     other = index.setdefault(key, market)
     if other is not market:
         raise InvalidParameter(field, f"one market only, but both {other.symbol} and {market.symbol} have it",

@@ -15,7 +15,8 @@ import asyncio
 import heapq
 import os
 import time
-from typing import Any, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 from ..core.errors import NotFound, XWrapError

@@ -6,8 +6,8 @@ Tokens are compared in constant time and never logged; a token is known in logs 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 from urllib.parse import urlsplit
 
 from ..config import ApiToken

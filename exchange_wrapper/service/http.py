@@ -14,9 +14,10 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import orjson
 from sanic import Request, Sanic, response

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from ..config import Settings
 from ..core.errors import InvalidParameter, MethodNotFound, TooManyConnections, XWrapError
@@ -42,7 +43,7 @@ class Gate:
 
     @classmethod
     def of(cls, app: Any, api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus,
-           settings: Settings) -> "Gate":
+           settings: Settings) -> Gate:
         """The gate shared by every door of ``app`` (made by the first door installed), so that the
         connection limit counts them together."""
         gate = getattr(app.ctx, "gate", None)
@@ -50,7 +51,7 @@ class Gate:
             gate = app.ctx.gate = cls(api, auth=auth, metrics=metrics, bus=bus, settings=settings)
         return gate
 
-    def admit(self, door: str, address: str, token: str | None, *, origin: str | None, host: str) -> "Session":
+    def admit(self, door: str, address: str, token: str | None, *, origin: str | None, host: str) -> Session:
         """A session for a new connection whose opening request came from ``address`` with these
         ``Origin`` and ``Host`` headers; raises :class:`Unauthorised` for a foreign web page or a
         missing or wrong token, :class:`TooManyConnections` past the address's limit. Close it
@@ -71,7 +72,7 @@ class Gate:
         known = isinstance(method, str) and (method in OPERATIONS or method in SESSION_METHODS)
         self.metrics.observe(door, method if known else "unknown", outcome, seconds)
 
-    def release(self, session: "Session") -> None:
+    def release(self, session: Session) -> None:
         if session in self.sessions:
             self.sessions.discard(session)
             self.open[session.address] -= 1

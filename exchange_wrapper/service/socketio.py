@@ -42,7 +42,7 @@ BACKLOG = 256
 _NOT_A_CALL = 'a call is {"method": NAME, "params": {...}}'
 
 
-def install_socketio(app: "Sanic", api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus,
+def install_socketio(app: Sanic, api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus,
                      settings: Settings) -> socketio.AsyncServer:
     """Serve the Socket.IO door on ``app``; call before the server starts."""
     server = socketio.AsyncServer(async_mode="sanic", cors_allowed_origins=list(settings.server.cors_origins) or None,
@@ -60,7 +60,7 @@ def install_socketio(app: "Sanic", api: ExchangeWrapper, *, auth: Authenticator,
 class _Client(NamedTuple):
     session: Session
     pusher: asyncio.Task
-    request: "Request"  # the request that opened the connection (a polling one, or its websocket)
+    request: Request  # the request that opened the connection (a polling one, or its websocket)
 
 
 class _Door:
@@ -68,7 +68,7 @@ class _Door:
         self.server, self.gate = server, gate
         self.sessions: dict[str, _Client] = {}
         #: Engine.IO session -> the websocket request that upgraded it from polling (while it lives).
-        self.upgrades: weakref.WeakValueDictionary[str, "Request"] = weakref.WeakValueDictionary()
+        self.upgrades: weakref.WeakValueDictionary[str, Request] = weakref.WeakValueDictionary()
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         request = environ["sanic.request"]
@@ -88,7 +88,7 @@ class _Door:
             client.pusher.cancel()
             client.session.close()
 
-    def note_upgrade(self, request: "Request") -> None:
+    def note_upgrade(self, request: Request) -> None:
         """Keeps the websocket request of an upgrade from polling (a sanic request middleware): the
         only handle on its connection, which a client too slow must lose."""
         if request.path.startswith(f"/{SOCKETIO_PATH}/") and request.args.get("transport") == "websocket":
@@ -157,7 +157,7 @@ class _Door:
             request.transport.get_protocol().websocket.fail_connection(CLOSE_POLICY, reason)
         await self.server.disconnect(sid)
 
-    def _websocket_request(self, sid: str) -> "Request | None":
+    def _websocket_request(self, sid: str) -> Request | None:
         """The request whose connection carries the client's websocket: the upgrade's, or the
         first request's when the client opened a websocket at once; None while it polls."""
         client = self.sessions.get(sid)

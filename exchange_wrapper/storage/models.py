@@ -17,13 +17,19 @@ import time
 from decimal import Decimal, localcontext
 
 from peewee import (
-    BigAutoField, BigIntegerField, BooleanField, CharField, Check, Field, ForeignKeyField, IntegerField,
-    Model, TextField,
+    BigAutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    Check,
+    Field,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
 )
 
-from ..core.ledger import (
-    EXACT, MAX_INTEGER_DIGITS, MAX_PLACES, Mode, TransactionKind, amount_text, storable_amount,
-)
+from ..core.ledger import EXACT, MAX_INTEGER_DIGITS, MAX_PLACES, Mode, TransactionKind, amount_text, storable_amount
 from ..core.money import ZERO, format_decimal
 
 WALLET_SET_MODES = tuple(mode.value for mode in Mode)
