@@ -288,17 +288,13 @@ class Trading:
             engine = self.engines.get((order.exchange, pair))
             if engine is None or order in self._waiting.get((order.exchange, pair), ()):
                 raise ExchangeUnavailable(order.exchange, f"book {pair} is not live yet")
-            checked = check_order(self.market(order.exchange, pair), side=order.side.value, type=order.type.value,
-                                  size=size if size is not None else order.size,
-                                  price=price if price is not None else order.price, post_only=order.post_only,
-                                  strict=strict)
-            assert checked.price is not None and checked.size is not None
-            engine.check_amend(order.id, price=checked.price, size=checked.size)
-            async with self._holding_for_amend(order, checked.price, checked.size) as need:
+            new_price, new_size = self._amended_terms(order, price, size, strict)
+            engine.check_amend(order.id, price=new_price, size=new_size)
+            async with self._holding_for_amend(order, new_price, new_size) as need:
                 if order.side is Side.BUY:
                     engine.set_budget(order.id, order.executed_value + order.fees + need)
-                amended = self._amended_event(order, checked.price, checked.size)
-                events = engine.amend(order.id, self.clock(), price=checked.price, size=checked.size)
+                amended = self._amended_event(order, new_price, new_size)
+                events = engine.amend(order.id, self.clock(), price=new_price, size=new_size)
             return (await self._store([amended, *events])).get(order.id, order)
 
     async def _amend_live(self, order: Order, price: Decimal | None, size: Decimal | None, strict: bool) -> Order:
@@ -307,20 +303,26 @@ class Trading:
         account = self._account(order.exchange)
         if not order.type.has_limit or order.exchange_order_id is None:
             raise InvalidParameter("order_id", "a resting limit order", order.id)
-        market = self.market(order.exchange, Pair.parse(order.pair))
-        checked = check_order(market, side=order.side.value, type=order.type.value,
-                              size=size if size is not None else order.size,
-                              price=price if price is not None else order.price, post_only=order.post_only,
+        new_price, new_size = self._amended_terms(order, price, size, strict)
+        if new_size <= order.filled_size:
+            raise InvalidParameter("size", f"more than the filled size {format_decimal(order.filled_size)}",
+                                   format_decimal(new_size))
+        async with self._holding_for_amend(order, new_price, new_size):
+            method = await account.amend(order, new_price, new_size)
+            order.reason = AMEND_REASONS[method].format(exchange=order.exchange, order=order.exchange_order_id)
+            amended = self._amended_event(order, new_price, new_size)
+        return (await self._store([amended])).get(order.id, order)
+
+    def _amended_terms(self, order: Order, price: Decimal | None, size: Decimal | None,
+                       strict: bool) -> tuple[Decimal, Decimal]:
+        """The (price, size) ``order`` amended to these (None: as it is) would have, by the market's
+        precision rules, paper and live alike."""
+        checked = check_order(self.market(order.exchange, Pair.parse(order.pair)), side=order.side.value,
+                              type=order.type.value, size=order.size if size is None else size,
+                              price=order.price if price is None else price, post_only=order.post_only,
                               strict=strict)
         assert checked.price is not None and checked.size is not None
-        if checked.size <= order.filled_size:
-            raise InvalidParameter("size", f"more than the filled size {format_decimal(order.filled_size)}",
-                                   format_decimal(checked.size))
-        async with self._holding_for_amend(order, checked.price, checked.size):
-            method = await account.amend(order, checked.price, checked.size)
-            order.reason = AMEND_REASONS[method].format(exchange=order.exchange, order=order.exchange_order_id)
-            amended = self._amended_event(order, checked.price, checked.size)
-        return (await self._store([amended])).get(order.id, order)
+        return checked.price, checked.size
 
     def _amended_event(self, order: Order, price: Decimal, size: Decimal) -> OrderEvent:
         """The history's record of an amend: the price and size it asked for, at the order's status
