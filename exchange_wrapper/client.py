@@ -34,13 +34,12 @@ from urllib.parse import urlsplit, urlunsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from .client_operations import AsyncOperations, Operations
+from .contract import RPC_PATH, TOPICS
 from .core import errors
 from .core.errors import InvalidParameter, Transient, XWrapError
 from .core.money import format_decimal
 from .core.pacing import Backoff
-from .service.api import OPERATIONS, ExchangeWrapper
-from .service.events import TOPICS
-from .service.rpc import RPC_PATH
 
 log = logging.getLogger(__name__)
 #: The websocket's own log: at DEBUG it writes every header sent, the token's ``Authorization`` among
@@ -105,23 +104,6 @@ def error_from(error: Any) -> ClientError:
         _REMOTE[kind] = cls
     return cls(kind, str(data.get("message") or error.get("message") or kind), data.get("details"),
                error.get("code"))
-
-
-def _operations(cls: type) -> type:
-    """Give ``cls`` one method per operation of the service: ``client.NAME(**params)`` is
-    ``client.call("NAME", **params)`` (a coroutine on AsyncClient, the result on Client)."""
-    for name, scope in OPERATIONS.items():
-        setattr(cls, name, _operation(cls, name, scope))
-    return cls
-
-
-def _operation(cls: type, name: str, scope: str) -> Callable[..., Any]:
-    def operation(self: Any, **params: Any) -> Any:
-        return self.call(name, **params)
-    operation.__name__, operation.__qualname__ = name, f"{cls.__name__}.{name}"
-    summary = (getattr(ExchangeWrapper, name).__doc__ or f"The service's {name} operation.").strip()
-    operation.__doc__ = f"{summary}\n\nNamed parameters only; needs a {scope} token."
-    return operation
 
 
 class _Link:
@@ -189,8 +171,7 @@ class _Link:
         await asyncio.wait([self.reader])
 
 
-@_operations
-class AsyncClient:
+class AsyncClient(AsyncOperations):
     """A connection to the service for asyncio code. ``await connect()`` (or ``async with``),
     then ``await call(method, **params)`` or the operation's method; ``subscribe(*topics)`` and
     ``on(topic, callback)`` for notifications; ``await close()``.
@@ -412,8 +393,7 @@ class Subscription:
         self.queue.put_nowait(_END)
 
 
-@_operations
-class Client:
+class Client(Operations):
     """The blocking client: the same methods as :class:`AsyncClient`, each returning the result.
     Connects at once; ``close()`` (or ``with``) when done. Callbacks given to :meth:`on` run on
     the client's own thread."""

@@ -1,11 +1,14 @@
 """The strategies' client against a real service on the recorded Coinbase traffic: the asyncio client,
 the blocking one, errors as classes, subscriptions, reconnection, and the strategy of docs/examples."""
 import asyncio
+import inspect
 import logging
 import os
 import re
+import subprocess
 import sys
 import tempfile
+import typing
 import unittest
 from dataclasses import replace
 from decimal import Decimal as D
@@ -13,10 +16,9 @@ from pathlib import Path
 
 from exchange_wrapper.client import AsyncClient, Client, ClientError, ConnectionLost, rpc_url
 from exchange_wrapper.config import ApiToken, load_settings
+from exchange_wrapper.contract import ERROR_CODES, OPERATIONS
 from exchange_wrapper.core import errors
 from exchange_wrapper.core.errors import InsufficientFunds, InvalidParameter, PrecisionError, Unauthorised
-from exchange_wrapper.service.api import OPERATIONS
-from exchange_wrapper.service.errors import ERROR_CODES
 from exchange_wrapper.service.server import Server
 
 from .service.recorded import REPLAY, TOKENS
@@ -229,6 +231,36 @@ class DocsTest(unittest.TestCase):
     def test_the_client_docs_show_the_strategy_as_it_is(self):
         script = (ROOT / "docs" / "examples" / "strategy.py").read_text()
         self.assertIn("```python\n" + script + "```", (ROOT / "docs" / "client.md").read_text())
+
+
+class LightTest(unittest.TestCase):
+    def test_importing_the_client_loads_nothing_of_the_server(self):
+        heavy = ("sanic", "peewee", "psycopg2", "requests", "tinyrpc")
+        script = ("import exchange_wrapper.client, sys; "
+                  f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))")
+        loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+        self.assertEqual(loaded.stdout.strip(), "[]")
+
+    def test_every_operation_is_a_method_with_the_signature_of_its_contract(self):
+        for cls in (AsyncClient, Client):
+            for name, operation in OPERATIONS.items():
+                with self.subTest(cls=cls.__name__, operation=name):
+                    method = getattr(cls, name)
+                    self.assertEqual(inspect.iscoroutinefunction(method), cls is AsyncClient)
+                    signature = inspect.signature(method, eval_str=True)
+                    parameters = list(signature.parameters.values())[1:]  # self
+                    if operation.any_params:
+                        self.assertEqual([p.kind for p in parameters], [inspect.Parameter.VAR_KEYWORD])
+                        continue
+                    self.assertEqual([(p.name, p.kind, p.default) for p in parameters],
+                                     [(param.name, inspect.Parameter.KEYWORD_ONLY,
+                                       inspect.Parameter.empty if param.required else param.default)
+                                      for param in operation.params])
+                    self.assertTrue(all(p.annotation is not inspect.Parameter.empty for p in parameters))
+                    self.assertEqual(signature.return_annotation, operation.result)
+                    self.assertTrue(method.__doc__.startswith(operation.summary + "."))
+        self.assertEqual(typing.get_type_hints(AsyncClient.make_order)["side"], typing.Literal["buy", "sell"])
+        self.assertEqual(typing.get_type_hints(Client.get_book)["depth"], int)
 
 
 class UrlTest(unittest.TestCase):

@@ -3,8 +3,8 @@
 The doors (JSON-RPC, REST, Socket.IO) translate requests into keyword calls on this class and
 its results back; they add nothing of their own. Every operation takes keyword arguments only,
 validates them (an unknown or malformed parameter is an InvalidParameter naming it) and returns
-JSON-ready data with amounts as decimal strings. :data:`OPERATIONS` lists them with the scope a
-token needs.
+JSON-ready data with amounts as decimal strings. Their parameters, results and scopes are the
+contract's (:data:`exchange_wrapper.contract.OPERATIONS`).
 """
 from __future__ import annotations
 
@@ -24,17 +24,6 @@ from ..marketdata.hub import RECENT_TRADES, MarketDataHub
 from ..storage.database import describe_url, is_postgres, schema_version
 from .params import Params
 from .trading import OrderRequest, Trading
-
-#: operation -> scope a token needs (``read`` or ``trade``).
-OPERATIONS: dict[str, str] = {
-    "echo": "read", "get_status": "read", "get_exchanges": "read", "get_markets": "read",
-    "get_pricing": "read", "get_book": "read", "get_trades": "read", "get_ohlc": "read",
-    "make_order": "trade", "amend_order": "trade", "cancel_order": "trade", "cancel_all_orders": "trade",
-    "get_order": "read", "get_orders": "read", "get_fills": "read",
-    "create_wallet_set": "trade", "get_wallet_set": "read", "get_wallet_sets": "read", "get_wallet": "read",
-    "fund_wallet_set": "trade", "transfer": "trade",
-}
-
 
 def _amount(value: Decimal | None) -> str | None:
     return None if value is None else format_decimal(value)

@@ -1,4 +1,5 @@
-"""The service's notifications: topics that the doors forward to subscribed clients.
+"""The service's notifications: the topics of :data:`exchange_wrapper.contract.TOPICS`, which the doors
+forward to subscribed clients.
 
 Publishing never blocks and never fails the publisher: each subscriber has a bounded queue, and
 a subscriber that falls too far behind loses its oldest notifications (it is told how many).
@@ -8,9 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from typing import Any
-
-#: The topics clients can subscribe to.
-TOPICS = ("orders", "fills", "wallets", "books", "status", "logs")
 
 
 class Subscription:

@@ -14,7 +14,7 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,9 @@ import orjson
 from sanic import Request, Sanic, response
 from sanic.exceptions import NotFound, SanicException
 
+from ..contract import OPERATIONS
 from ..core.errors import InvalidParameter, XWrapError
-from .api import OPERATIONS, ExchangeWrapper
+from .api import ExchangeWrapper
 from .auth import Authenticator, Caller, OriginPolicy
 from .decoding import read_json
 from .errors import error_body, http_status
@@ -35,7 +36,7 @@ from .openapi import DOCUMENT_PATH, PREFIX, ROUTES, Route, document
 log = logging.getLogger(__name__)
 _app_numbers = itertools.count(1)
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
-Handler = Callable[..., Coroutine[Any, Any, response.HTTPResponse]]
+Handler = Callable[..., Awaitable[response.HTTPResponse]]
 
 
 def create_app(api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus) -> Sanic:
@@ -105,7 +106,7 @@ class RestDoor:
 
     def handler(self, route: Route) -> Handler:
         """The sanic handler of one route."""
-        operation, scope = getattr(self.api, route.operation), OPERATIONS[route.operation]
+        operation, scope = getattr(self.api, route.operation), OPERATIONS[route.operation].scope
 
         async def handle(request: Request, **path: str) -> response.HTTPResponse:
             started, outcome = time.perf_counter(), "ok"

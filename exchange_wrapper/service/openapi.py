@@ -1,43 +1,56 @@
-"""The REST door's contract: every route with its parameters, and the OpenAPI 3.1 document made from it.
+"""The REST door's routes, and the OpenAPI 3.1 document made from them and the contract.
 
 :mod:`.http` serves :data:`ROUTES` and :func:`document` describes the same :data:`ROUTES`, so the
-routes and the document cannot drift. A parameter comes from the path when the path names it,
-else from the query string (GET) or from the JSON body (POST).
+routes and the document cannot drift; each route's parameters, their schemas and its summary are its
+operation's in :mod:`..contract`. A parameter comes from the path when the path names it, else from
+the query string (GET) or from the JSON body (POST).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
 from .. import __version__
+from ..contract import ERROR_CODES, LARGEST_ID, OPERATIONS, Operation, Param
 from ..core.book import BookState
 from ..core.ledger import Mode
 from ..core.marketdata import FeedStatus
 from ..core.orders import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from ..exchanges import EXCHANGE_NAMES
-from .api import OPERATIONS
-from .errors import ERROR_CODES
 
 PREFIX = "/xwrap/v1"
 DOCUMENT_PATH = PREFIX + "/openapi.json"
-LARGEST_ID = 2**63 - 1  # the database's integer keys are signed 64-bit
 
 
 @dataclass(frozen=True)
 class Route:
-    """One operation on REST: ``path`` is relative to :data:`PREFIX` with ``{name}`` placeholders;
-    ``params`` lists every parameter the route takes (``required`` those it needs); ``any_body``
-    takes a free JSON object (echo)."""
+    """One operation on REST: ``path`` is relative to :data:`PREFIX` with ``{name}`` placeholders. The
+    route takes its operation's parameters but those only JSON-RPC takes; a path parameter is required."""
 
     operation: str
     method: str
     path: str
-    summary: str
-    params: tuple[str, ...] = ()
-    required: tuple[str, ...] = ()
-    any_body: bool = False
+
+    @property
+    def contract(self) -> Operation:
+        return OPERATIONS[self.operation]
+
+    @property
+    def summary(self) -> str:
+        return self.contract.summary
+
+    @property
+    def any_body(self) -> bool:
+        """Takes a free JSON object (echo)."""
+        return self.contract.any_params
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        """Every parameter the route takes, each required if the contract or the path requires it."""
+        return tuple(param if param.required or param.name not in self.path_params else
+                     replace(param, required=True) for param in self.contract.params if param.rest)
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -50,53 +63,35 @@ class Route:
 
     @property
     def other_params(self) -> tuple[str, ...]:
-        return tuple(name for name in self.params if name not in self.path_params)
+        return tuple(param.name for param in self.params if param.name not in self.path_params)
 
     @property
     def full_path(self) -> str:
         return PREFIX + self.path
 
 
-ORDER_PARAMS = ("wallet_set_id", "exchange", "pair", "side", "type", "size", "funds", "price", "stop_price",
-                "time_in_force", "expire_time", "post_only", "client_order_id", "strict")
-MONEY_MOVE = ("exchange", "currency", "amount")
-
 ROUTES: tuple[Route, ...] = (
-    Route("echo", "POST", "/echo", "Return the body as given: a round-trip check", any_body=True),
-    Route("get_status", "GET", "/status", "Version, uptime, the exchanges and the database"),
-    Route("get_exchanges", "GET", "/exchanges", "Per exchange: trading mode, market-data status, pairs followed"),
-    Route("get_markets", "GET", "/markets", "Precision rules of the markets", ("exchange", "pair")),
-    Route("get_pricing", "GET", "/pricing", "Bid, ask, mid and last trade of every followed pair", ("exchange",)),
-    Route("get_book", "GET", "/book", "The top levels of a book, best first, with its state and age",
-          ("exchange", "pair", "depth"), ("exchange", "pair")),
-    Route("get_trades", "GET", "/trades", "The latest public trades of a pair, newest first",
-          ("exchange", "pair", "limit"), ("exchange", "pair")),
-    Route("get_ohlc", "GET", "/ohlc", "OHLC candles from the exchange",
-          ("exchange", "pair", "interval", "start", "end"), ("exchange", "pair")),
-    Route("make_order", "POST", "/orders", "Place an order", ORDER_PARAMS,
-          ("wallet_set_id", "exchange", "pair", "side")),
-    Route("get_orders", "GET", "/orders", "Open or recent orders, newest first",
-          ("wallet_set_id", "exchange", "pair", "status", "limit", "before")),
-    Route("cancel_all_orders", "POST", "/orders/cancel_all", "Cancel every open order matching the filters",
-          ("wallet_set_id", "exchange", "pair")),
-    Route("get_order", "GET", "/orders/{order_id}", "One order with its fills and events", ("order_id",),
-          ("order_id",)),
-    Route("cancel_order", "POST", "/orders/{order_id}/cancel", "Cancel an order", ("order_id",), ("order_id",)),
-    Route("amend_order", "POST", "/orders/{order_id}/amend", "Change an open order's price or size",
-          ("order_id", "price", "size", "strict"), ("order_id",)),
-    Route("get_fills", "GET", "/fills", "The fills of one order, or of a wallet set's recent orders",
-          ("order_id", "wallet_set_id", "limit")),
-    Route("create_wallet_set", "POST", "/wallet_sets", "Create a wallet set", ("name", "mode"), ("name",)),
-    Route("get_wallet_sets", "GET", "/wallet_sets", "Every wallet set, without balances"),
-    Route("get_wallet_set", "GET", "/wallet_sets/{wallet_set_id}", "A wallet set with its wallets",
-          ("wallet_set_id",), ("wallet_set_id",)),
-    Route("get_wallet", "GET", "/wallet_sets/{wallet_set_id}/wallets", "One wallet: balance, hold, available",
-          ("wallet_set_id", "exchange", "currency"), ("wallet_set_id", "exchange", "currency")),
-    Route("fund_wallet_set", "POST", "/wallet_sets/{wallet_set_id}/fund", "Add funds to a wallet set (virtual money to a paper set; to a live set, from the real account)",
-          ("wallet_set_id", *MONEY_MOVE), ("wallet_set_id", *MONEY_MOVE)),
-    Route("transfer", "POST", "/transfers", "Move available funds between two wallet sets of one mode",
-          ("from_wallet_set_id", "to_wallet_set_id", *MONEY_MOVE),
-          ("from_wallet_set_id", "to_wallet_set_id", *MONEY_MOVE)),
+    Route("echo", "POST", "/echo"),
+    Route("get_status", "GET", "/status"),
+    Route("get_exchanges", "GET", "/exchanges"),
+    Route("get_markets", "GET", "/markets"),
+    Route("get_pricing", "GET", "/pricing"),
+    Route("get_book", "GET", "/book"),
+    Route("get_trades", "GET", "/trades"),
+    Route("get_ohlc", "GET", "/ohlc"),
+    Route("make_order", "POST", "/orders"),
+    Route("get_orders", "GET", "/orders"),
+    Route("cancel_all_orders", "POST", "/orders/cancel_all"),
+    Route("get_order", "GET", "/orders/{order_id}"),
+    Route("cancel_order", "POST", "/orders/{order_id}/cancel"),
+    Route("amend_order", "POST", "/orders/{order_id}/amend"),
+    Route("get_fills", "GET", "/fills"),
+    Route("create_wallet_set", "POST", "/wallet_sets"),
+    Route("get_wallet_sets", "GET", "/wallet_sets"),
+    Route("get_wallet_set", "GET", "/wallet_sets/{wallet_set_id}"),
+    Route("get_wallet", "GET", "/wallet_sets/{wallet_set_id}/wallets"),
+    Route("fund_wallet_set", "POST", "/wallet_sets/{wallet_set_id}/fund"),
+    Route("transfer", "POST", "/transfers"),
 )
 
 # -- schemas --------------------------------------------------------------------------------------
@@ -104,7 +99,6 @@ ROUTES: tuple[Route, ...] = (
 DECIMAL_IN = {"type": "string", "pattern": r"^[0-9]{1,30}(\.[0-9]{1,30})?$", "examples": ["0.01"]}
 AMOUNT = {"type": "string", "description": "a decimal string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
 MAYBE_AMOUNT = {"type": ["string", "null"], "description": "a decimal string, or null"}
-ID = {"type": "integer", "minimum": 1, "maximum": LARGEST_ID}
 TIME = {"type": "number", "minimum": 0, "exclusiveMaximum": 1e11, "description": "Unix seconds"}
 CURRENCY = {"type": "string", "pattern": r"^(?=.*[A-Z])[A-Z0-9]{1,16}$", "examples": ["BTC"]}
 
@@ -114,40 +108,28 @@ def _enum(kind: type[Enum] | tuple[str, ...]) -> dict[str, Any]:
     return {"type": "string", "enum": values}
 
 
-#: parameter name -> (JSON schema, description). One meaning per name across every operation.
-PARAMETERS: dict[str, tuple[dict[str, Any], str]] = {
-    "exchange": (_enum(EXCHANGE_NAMES), "An exchange by name"),
-    "pair": ({"type": "string", "pattern": r"^[A-Z0-9]{1,16}_[A-Z0-9]{1,16}$", "examples": ["BTC_USD"]},
-             "A pair in unified BASE_QUOTE form"),
-    "currency": (CURRENCY, "A currency code"),
-    "depth": ({"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}, "Levels per side"),
-    "interval": ({"type": "integer", "minimum": 60, "maximum": 604800, "default": 60}, "Candle length in seconds"),
-    "start": (TIME, "First candle's start, Unix seconds"),
-    "end": (TIME, "Last candle's end, Unix seconds"),
-    "wallet_set_id": (ID, "A wallet set's id"),
-    "from_wallet_set_id": (ID, "The wallet set the funds leave"),
-    "to_wallet_set_id": (ID, "The wallet set the funds go to"),
-    "order_id": ({"type": "string", "pattern": r"^[0-9]{1,18}$"}, "An order's id as xWrap gave it"),
-    "side": (_enum(Side), "buy or sell"),
-    "type": ({**_enum(OrderType), "default": "limit"}, "Order type"),
-    "size": (DECIMAL_IN, "Size in base units"),
-    "funds": (DECIMAL_IN, "Quote amount to spend (market buy without a size)"),
-    "price": (DECIMAL_IN, "Limit price"),
-    "stop_price": (DECIMAL_IN, "Stop trigger price (stop_market, stop_limit)"),
-    "time_in_force": ({**_enum(TimeInForce), "default": "GTC"}, "GTC, IOC, FOK, or GTD with expire_time"),
-    "expire_time": (TIME, "When a GTD order expires, Unix seconds"),
-    "post_only": ({"type": "boolean", "default": False}, "Refuse to take liquidity (limit orders)"),
-    "client_order_id": ({"type": "string", "minLength": 1, "maxLength": 64},
-                        "Your id for the order; placing it again returns the first order"),
-    "strict": ({"type": "boolean", "default": False},
-               "Refuse a price or size off the market's grid instead of rounding it"),
-    "status": ({**_enum(("open", "recent")), "default": "open"}, "Open orders only, or recent ones too"),
-    "limit": ({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "At most this many (newest first)"),
-    "before": (ID, "Page: orders older than this id (next_before of the previous page)"),
-    "name": ({"type": "string", "minLength": 1, "maxLength": 64}, "A name for the wallet set"),
-    "mode": ({**_enum(Mode), "default": "paper"}, "paper or live"),
-    "amount": (DECIMAL_IN, "An amount of the currency"),
+PAIR = {"type": "string", "pattern": r"^[A-Z0-9]{1,16}_[A-Z0-9]{1,16}$", "examples": ["BTC_USD"]}
+ORDER_ID = {"type": "string", "pattern": r"^[0-9]{1,18}$"}
+#: The schema of a parameter of each kind of the contract's that has one schema whatever its bounds.
+KIND_SCHEMAS: dict[str, dict[str, Any]] = {
+    "exchange": _enum(EXCHANGE_NAMES), "pair": PAIR, "currency": CURRENCY, "time": TIME, "order_id": ORDER_ID,
+    "decimal": DECIMAL_IN, "flag": {"type": "boolean"},
 }
+
+
+def parameter_schema(param: Param) -> dict[str, Any]:
+    """The JSON schema of a parameter of the contract, with its meaning as description."""
+    if param.kind == "integer":
+        schema: dict[str, Any] = {"type": "integer", "minimum": param.minimum, "maximum": param.maximum}
+    elif param.kind == "choice":
+        schema = _enum(param.choices)
+    elif param.kind == "text":
+        schema = {"type": "string", "minLength": 1, "maxLength": param.max_length}
+    else:
+        schema = dict(KIND_SCHEMAS[param.kind])
+    if param.default is not None:
+        schema["default"] = param.default
+    return {**schema, "description": param.meaning}
 
 
 def _object(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -259,26 +241,52 @@ def document() -> dict[str, Any]:
 def _operation(route: Route) -> dict[str, Any]:
     out: dict[str, Any] = {
         "operationId": route.operation, "summary": route.summary,
-        "description": f"JSON-RPC method `{route.operation}`; needs a `{OPERATIONS[route.operation]}` token.",
-        "parameters": [_parameter(route, name, "path") for name in route.path_params]
-        + ([_parameter(route, name, "query") for name in route.other_params] if route.source == "query" else []),
+        "description": f"JSON-RPC method `{route.operation}`; needs a `{route.contract.scope}` token.",
+        "parameters": [_parameter(param, "path") for param in route.params if param.name in route.path_params]
+        + [_parameter(param, "query") for param in route.params
+           if param.name in route.other_params and route.source == "query"],
         "responses": {"200": {"description": "OK", "content": {"application/json": {
             "schema": RESULTS[route.operation]}}}, "default": {"$ref": "#/components/responses/Error"}},
     }
     if route.any_body:
         out["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
     elif route.source == "body" and route.other_params:
-        required = [name for name in route.other_params if name in route.required]
+        body = [param for param in route.params if param.name in route.other_params]
+        required = [param.name for param in body if param.required]
         schema = {"type": "object", "additionalProperties": False, "required": required,
-                  "properties": {name: _schema(name) for name in route.other_params}}
+                  "properties": {param.name: parameter_schema(param) for param in body}}
         out["requestBody"] = {"required": bool(required), "content": {"application/json": {"schema": schema}}}
     return out
 
 
-def _parameter(route: Route, name: str, where: str) -> dict[str, Any]:
-    return {"name": name, "in": where, "required": where == "path" or name in route.required,
-            "schema": _schema(name), "description": PARAMETERS[name][1]}
+def _parameter(param: Param, where: str) -> dict[str, Any]:
+    return {"name": param.name, "in": where, "required": param.required, "schema": parameter_schema(param),
+            "description": param.meaning}
 
 
-def _schema(name: str) -> dict[str, Any]:
-    return {**PARAMETERS[name][0], "description": PARAMETERS[name][1]}
+def parameter_table(route: Route) -> str:
+    """The Markdown table of the route's parameters, as docs/api.md shows it under the operation's heading
+    (a test keeps the two the same)."""
+    rows = ["| parameter | in | type | required | meaning |", "| --- | --- | --- | --- | --- |"]
+    for param in route.params:
+        where = "path" if param.name in route.path_params else route.source
+        rows.append(f"| `{param.name}` | {where} | {_type_text(param)} | {'yes' if param.required else ''} "
+                    f"| {param.meaning} |")
+    return "\n".join(rows)
+
+
+def _type_text(param: Param) -> str:
+    if param.kind == "integer":
+        text = (f"integer ≥ {param.minimum}" if param.maximum == LARGEST_ID
+                else f"integer {param.minimum}–{param.maximum}")
+    elif param.kind == "text":
+        text = f"string, 1–{param.max_length} characters"
+    elif param.kind in ("choice", "exchange"):
+        text = ", ".join(f"`{value}`" for value in (param.choices if param.kind == "choice" else EXCHANGE_NAMES))
+    else:
+        text = {"pair": "pair `BASE_QUOTE`", "currency": "currency code", "time": "number (Unix seconds)",
+                "order_id": "string (digits)", "decimal": "decimal string", "flag": "boolean"}[param.kind]
+    if param.default is None:
+        return text
+    default = str(param.default).lower() if isinstance(param.default, bool) else param.default
+    return f"{text} (default `{default}`)"

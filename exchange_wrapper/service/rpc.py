@@ -33,6 +33,7 @@ from sanic.exceptions import ServerError, WebsocketClosed
 from websockets.exceptions import ConnectionClosed
 
 from ..config import ServerSettings, Settings
+from ..contract import RPC_PATH
 from ..core.errors import InvalidParameter, InvalidRequest, ParseError, Unauthorised, XWrapError
 from .api import ExchangeWrapper
 from .auth import Authenticator
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RPC_PATH = "/xwrap/v1/rpc"
 #: Requests of one connection answered at the same time; the connection is read no further until one ends.
 IN_FLIGHT = 16
 #: Messages up to this many times the limit are read and answered with an error; larger ones close the

@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..config import Settings
+from ..contract import OPERATIONS, TOPICS
 from ..core.errors import InvalidParameter, MethodNotFound, TooManyConnections, XWrapError
-from .api import OPERATIONS, ExchangeWrapper
+from .api import ExchangeWrapper
 from .auth import Authenticator, Caller, OriginPolicy
-from .events import TOPICS, EventBus
+from .events import EventBus
 from .metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ class Session:
             raise InvalidParameter("params", "named parameters (a JSON object)", params)
         if method in SESSION_METHODS:
             return self._subscribe(method, params)
-        self.caller.allow(method, OPERATIONS[method])
+        self.caller.allow(method, OPERATIONS[method].scope)
         return await getattr(self.gate.api, method)(**params)
 
     def _subscribe(self, method: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from dataclasses import replace
 from decimal import Decimal as D
 from unittest import mock
 
+from exchange_wrapper.contract import ERROR_CODES
 from exchange_wrapper.core.markets import MarketStatus
-from exchange_wrapper.service.errors import ERROR_CODES
 
 from .recorded import READ_TOKEN, SKL, TOKENS, TRADE_TOKEN, RecordedServiceTest
 

@@ -1,9 +1,7 @@
 """The OpenAPI document: a valid OpenAPI 3.1 document, exactly the routes the service serves, and a
 schemathesis fuzz of every operation against a live service on the recorded traffic: no 5xx, every
 answer as documented. XWRAP_FUZZ=1 runs the fuzz much longer."""
-import ast
 import asyncio
-import inspect
 import os
 import re
 from pathlib import Path
@@ -16,12 +14,11 @@ from schemathesis.checks import (content_type_conformance, negative_data_rejecti
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 
-from exchange_wrapper.service import api
-from exchange_wrapper.service.api import OPERATIONS
+from exchange_wrapper.contract import ERROR_CODES, OPERATIONS
+from exchange_wrapper.core.errors import InvalidParameter
 from exchange_wrapper.service.auth import Authenticator
-from exchange_wrapper.service.errors import ERROR_CODES
 from exchange_wrapper.service.http import create_app
-from exchange_wrapper.service.openapi import PARAMETERS, PREFIX, ROUTES, document
+from exchange_wrapper.service.openapi import PREFIX, ROUTES, document, parameter_table
 
 from .recorded import TOKENS, TRADE_TOKEN, RecordedServiceTest
 
@@ -38,35 +35,46 @@ class OpenApiDocumentTest(RecordedServiceTest):
         validate(document())
         self.assertEqual(await self.ok("GET", f"{PREFIX}/openapi.json"), document())
 
-    def test_every_operation_has_one_route_and_every_parameter_a_schema(self):
+    def test_every_operation_has_one_route_with_its_parameters_and_the_path_ones_required(self):
         self.assertEqual(sorted(route.operation for route in ROUTES), sorted(OPERATIONS))
         for route in ROUTES:
-            self.assertLessEqual(set(route.required), set(route.params), route.operation)
-            self.assertLessEqual(set(route.path_params), set(route.required), route.operation)
-            self.assertLessEqual(set(route.params), set(PARAMETERS), route.operation)
+            rest = [param.name for param in OPERATIONS[route.operation].params if param.rest]
+            self.assertEqual([param.name for param in route.params], rest, route.operation)
+            required = {param.name for param in route.params if param.required}
+            self.assertLessEqual(set(route.path_params), required, route.operation)
 
-    def test_docs_api_md_documents_every_route_and_every_error_kind(self):
+    def test_docs_api_md_documents_every_route_its_parameters_as_the_contract_and_every_error_kind(self):
         text = API_DOC.read_text()
         for route in ROUTES:
             heading = (f"### {route.operation}\n\n`{route.method} {route.full_path}` · JSON-RPC `{route.operation}` · "
-                       f"scope `{OPERATIONS[route.operation]}`")
+                       f"scope `{OPERATIONS[route.operation].scope}`\n\n{route.summary}")
             self.assertIn(heading, text)
             section = text.split(heading)[1].split("\n### ")[0]
-            for name in route.params:
-                self.assertIn(f"| `{name}` |", section)
+            if route.any_body:
+                self.assertIn("Parameters: any JSON object", section)
+            elif route.params:
+                self.assertIn(f"\n{parameter_table(route)}\n\n", section, f"{route.operation}: the table should be\n"
+                              + parameter_table(route))
+            else:
+                self.assertIn("No parameters.", section)
         for kind, (code, status) in ERROR_CODES.items():
             self.assertIn(f"| `{kind}` | {code} | {status} |", text)
 
-    def test_every_route_takes_the_parameters_its_operation_reads(self):
-        """The table against api.py itself: the names each operation reads with Params."""
-        reads = parameters_read(api.ExchangeWrapper)
-        by_path = {"get_order", "cancel_order", "amend_order"}  # the path names the order; the lookup
-        for route in ROUTES:                                     # by client_order_id is JSON-RPC's
-            if route.any_body:
+    async def test_every_operation_reads_exactly_the_parameters_of_its_contract(self):
+        """The contract against api.py as it runs: each operation, given every parameter of its
+        contract and one more, refuses that one and names as known exactly those it read."""
+        sample = {"text": "x", "decimal": "1", "time": 1.0, "flag": True, "exchange": "coinbase", "pair": "BTC_USD",
+                  "currency": "BTC", "order_id": "1"}
+        for name, operation in OPERATIONS.items():
+            if operation.any_params:
                 continue
-            expected = reads[route.operation] - ({"client_order_id", "wallet_set_id"} if route.operation in by_path
-                                                 else set())
-            self.assertEqual(set(route.params), expected, route.operation)
+            values = {param.name: param.minimum if param.kind == "integer" else
+                      param.choices[0] if param.kind == "choice" else sample[param.kind] for param in operation.params}
+            with self.subTest(name):
+                with self.assertRaises(InvalidParameter) as caught:
+                    await getattr(self.server.api, name)(**values, unexpected="x")
+                self.assertEqual((caught.exception.field, caught.exception.expected),
+                                 ("unexpected", f"no such parameter (known: {', '.join(sorted(values))})"))
 
     async def test_the_served_routes_are_the_documented_ones(self):
         app = create_app(self.server.api, auth=Authenticator([]), metrics=self.server.metrics, bus=self.server.bus)
@@ -84,32 +92,6 @@ class OpenApiDocumentTest(RecordedServiceTest):
         schema = schemathesis.openapi.from_dict(await self.ok("GET", f"{PREFIX}/openapi.json"))
         failures = await asyncio.to_thread(fuzz, schema, self.base, {"Authorization": f"Bearer {TRADE_TOKEN}"})
         self.assertEqual(failures, [])
-
-
-def parameters_read(cls):
-    """operation -> the parameter names its method (and the helpers it passes ``p`` to) reads."""
-    tree = ast.parse(inspect.getsource(cls))
-    methods = {node.name: node for node in tree.body[0].body if isinstance(node, ast.AsyncFunctionDef)}
-    defaults = {"pair": "pair", "currency": "currency"}
-
-    def names(method):
-        found = set()
-        for node in ast.walk(method):
-            if not isinstance(node, ast.Call):
-                continue
-            function = node.func
-            if isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name) and \
-                    function.value.id == "p":
-                if node.args and isinstance(node.args[0], ast.Constant):
-                    found.add(node.args[0].value)
-                elif function.attr in defaults:
-                    found.add(defaults[function.attr])
-            if isinstance(function, ast.Attribute) and function.attr in methods and \
-                    any(isinstance(a, ast.Name) and a.id == "p" for a in node.args):
-                found |= names(methods[function.attr])
-        return found
-
-    return {name: names(node) for name, node in methods.items() if name in OPERATIONS}
 
 
 def fuzz(schema, base_url, headers):

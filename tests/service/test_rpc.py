@@ -13,10 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
+from exchange_wrapper.contract import ERROR_CODES, OPERATIONS
 from exchange_wrapper.core.errors import MarketClosed, RateLimited
 from exchange_wrapper.core.marketdata import FeedStatus
-from exchange_wrapper.service.api import OPERATIONS
-from exchange_wrapper.service.errors import ERROR_CODES
 from exchange_wrapper.service.rpc import error_response
 
 from .running import READ_TOKEN, TRADE_TOKEN, WITH_TOKENS, RunningService, error_cases, receive

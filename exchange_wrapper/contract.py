@@ -1,0 +1,379 @@
+"""The API's contract: every operation with its parameters and its result, the notification topics,
+the JSON-RPC path and the error kinds with their codes, written once, as data.
+
+The doors, the OpenAPI document (:mod:`.service.openapi`), the client's methods
+(:mod:`.client_operations`, generated from :data:`OPERATIONS`) and the parameter tables of
+docs/api.md are derived from it, so that they cannot drift apart. This module is pure (the standard
+library only): a strategy's process imports it through the client without loading the server.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
+
+RPC_PATH = "/xwrap/v1/rpc"
+#: The topics clients can subscribe to.
+TOPICS = ("orders", "fills", "wallets", "books", "status", "logs")
+#: error kind -> (JSON-RPC error code, HTTP status): what each kind means is in docs/api.md.
+ERROR_CODES: dict[str, tuple[int, int]] = {
+    "invalid_parameter": (-32602, 400),
+    "unknown_exchange": (-32001, 404),
+    "unknown_pair": (-32002, 404),
+    "precision_violation": (-32003, 422),
+    "market_closed": (-32004, 422),
+    "insufficient_funds": (-32005, 422),
+    "order_not_found": (-32006, 404),
+    "not_found": (-32007, 404),
+    "conflict": (-32008, 409),
+    "exchange_unavailable": (-32009, 503),
+    "rate_limited": (-32010, 429),
+    "unauthorised": (-32011, 401),
+    "forbidden": (-32012, 403),
+    "config_error": (-32013, 500),
+    "too_many_connections": (-32014, 429),
+    "overallocated": (-32015, 409),
+    "exchange_rejected": (-32016, 422),
+    "database_unavailable": (-32017, 503),
+    "method_not_found": (-32601, 404),
+    "parse_error": (-32700, 400),
+    "invalid_request": (-32600, 400),
+    "internal_error": (-32603, 500),
+}
+LARGEST_ID = 2**63 - 1  # the database's integer keys are signed 64-bit
+
+# The values of the choices (the service's enums hold the same: tests/test_contract.py checks it).
+SIDES = ("buy", "sell")
+ORDER_TYPES = ("market", "limit", "stop_market", "stop_limit")
+TIMES_IN_FORCE = ("GTC", "IOC", "FOK", "GTD")
+MODES = ("paper", "live")
+ORDER_LISTS = ("open", "recent")
+
+#: What a parameter holds, as every door reads it:
+#: ``text`` a string (``max_length``), ``integer`` (``minimum`` to ``maximum``), ``decimal`` an amount as
+#: a decimal string, ``time`` Unix seconds, ``flag`` true or false, ``choice`` one of ``choices``,
+#: ``exchange`` an enabled exchange's name, ``pair`` ``BASE_QUOTE``, ``currency`` a currency code,
+#: ``order_id`` an order's id as xWrap gave it.
+Kind = Literal["text", "integer", "decimal", "time", "flag", "choice", "exchange", "pair", "currency", "order_id"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of an operation: its name, what it holds (:data:`Kind` and its bounds), whether
+    it is required or its default, and its documented meaning. ``rest`` is false for a parameter only
+    JSON-RPC and Socket.IO take (naming an order by ``client_order_id``: REST names it in its path)."""
+
+    name: str
+    kind: Kind
+    meaning: str
+    required: bool = False
+    default: str | int | bool | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    rest: bool = True
+
+    @property
+    def python_type(self) -> str:
+        """The annotation of the parameter in Python (the client's methods)."""
+        if self.kind == "choice":
+            return "Literal[" + ", ".join(f'"{c}"' for c in self.choices) + "]"
+        return {"integer": "int", "decimal": "Decimal | str", "time": "float", "flag": "bool"}.get(self.kind, "str")
+
+
+def _id(name: str, meaning: str) -> Param:
+    return Param(name, "integer", meaning, minimum=1, maximum=LARGEST_ID)
+
+
+#: parameter name -> its definition: one meaning per name across every operation (an operation may
+#: make it required, or take it only on JSON-RPC).
+PARAMETERS: dict[str, Param] = {param.name: param for param in (
+    Param("exchange", "exchange", "An exchange by name"),
+    Param("pair", "pair", "A pair in unified BASE_QUOTE form"),
+    Param("currency", "currency", "A currency code", max_length=16),
+    Param("depth", "integer", "Levels per side", default=10, minimum=1, maximum=1000),
+    Param("interval", "integer", "Candle length in seconds", default=60, minimum=60, maximum=604800),
+    Param("start", "time", "First candle's start, Unix seconds"),
+    Param("end", "time", "Last candle's end, Unix seconds"),
+    _id("wallet_set_id", "A wallet set's id"),
+    _id("from_wallet_set_id", "The wallet set the funds leave"),
+    _id("to_wallet_set_id", "The wallet set the funds go to"),
+    Param("order_id", "order_id", "An order's id as xWrap gave it"),
+    Param("side", "choice", "buy or sell", choices=SIDES),
+    Param("type", "choice", "Order type", default="limit", choices=ORDER_TYPES),
+    Param("size", "decimal", "Size in base units"),
+    Param("funds", "decimal", "Quote amount to spend (market buy without a size)"),
+    Param("price", "decimal", "Limit price"),
+    Param("stop_price", "decimal", "Stop trigger price (stop_market, stop_limit)"),
+    Param("time_in_force", "choice", "GTC, IOC, FOK, or GTD with expire_time", default="GTC",
+          choices=TIMES_IN_FORCE),
+    Param("expire_time", "time", "When a GTD order expires, Unix seconds"),
+    Param("post_only", "flag", "Refuse to take liquidity (limit orders)", default=False),
+    Param("client_order_id", "text", "Your id for the order; placing it again returns the first order",
+          max_length=64),
+    Param("strict", "flag", "Refuse a price or size off the market's grid instead of rounding it", default=False),
+    Param("status", "choice", "Open orders only, or recent ones too", default="open", choices=ORDER_LISTS),
+    Param("limit", "integer", "At most this many (newest first)", default=100, minimum=1, maximum=1000),
+    _id("before", "Page: orders older than this id (next_before of the previous page)"),
+    Param("name", "text", "A name for the wallet set", max_length=64),
+    Param("mode", "choice", "paper or live", default="paper", choices=MODES),
+    Param("amount", "decimal", "An amount of the currency"),
+)}
+
+
+def _params(*names: str, required: tuple[str, ...] = (), rpc_only: tuple[str, ...] = ()) -> tuple[Param, ...]:
+    return tuple(dataclasses.replace(PARAMETERS[name], required=name in required, rest=name not in rpc_only)
+                 for name in names)
+
+
+# -- results --------------------------------------------------------------------------------------
+# Amounts are decimal strings (``str``); times are Unix seconds.
+
+class ExchangeState(TypedDict, total=False):
+    mode: str
+    status: str
+    reason: str | None
+    pairs: list[str]
+    account: dict[str, Any]
+
+
+class Database(TypedDict):
+    kind: str
+    url: str
+    schema_version: int
+
+
+class Status(TypedDict):
+    version: str
+    uptime: float
+    exchanges: dict[str, ExchangeState]
+    database: Database
+
+
+class Market(TypedDict):
+    exchange: str
+    pair: str
+    symbol: str
+    tick_size: str | None
+    price_significant_digits: int | None
+    size_step: str | None
+    min_size: str | None
+    max_size: str | None
+    min_notional: str | None
+    max_notional: str | None
+    funds_step: str | None
+    maker_fee: str | None
+    taker_fee: str | None
+    status: str
+
+
+class Pricing(TypedDict):
+    exchange: str
+    pair: str
+    bid: str | None
+    ask: str | None
+    mid: str | None
+    last: str | None
+    state: str
+
+
+class Book(TypedDict):
+    exchange: str
+    pair: str
+    state: str
+    age: float | None
+    bids: list[list[str]]
+    asks: list[list[str]]
+
+
+class Trade(TypedDict):
+    trade_id: str
+    price: str
+    size: str
+    taker_side: str
+    time: float
+
+
+class Candle(TypedDict):
+    start: float
+    interval: int
+    open: str
+    high: str
+    low: str
+    close: str
+    volume: str
+
+
+class Fill(TypedDict):
+    order_id: str
+    trade_id: str
+    price: str
+    size: str
+    fee: str
+    fee_currency: str
+    liquidity: str
+    time: float
+    cause: dict[str, Any]
+
+
+class Order(TypedDict):
+    id: str
+    client_order_id: str
+    wallet_set_id: int
+    exchange: str
+    pair: str
+    side: str
+    type: str
+    size: str | None
+    funds: str | None
+    price: str | None
+    stop_price: str | None
+    time_in_force: str
+    expire_time: float | None
+    post_only: bool
+    status: str
+    filled_size: str
+    executed_value: str
+    fees: str
+    average_price: str | None
+    created_at: float
+    updated_at: float
+    reason: str
+    triggered: bool
+    exchange_order_id: str | None
+    fills: list[Fill]
+
+
+#: A change of an order's status (``from`` is a keyword in Python: hence the functional form).
+OrderEvent = TypedDict("OrderEvent", {"from": "str | None", "to": str, "time": float, "reason": "str | None"})
+
+
+class OrderWithEvents(Order):
+    events: list[OrderEvent]
+
+
+class OrderPage(TypedDict):
+    orders: list[Order]
+    next_before: int | None
+
+
+class Cancelled(TypedDict):
+    cancelled: list[Order]
+
+
+class Wallet(TypedDict):
+    exchange: str
+    currency: str
+    balance: str
+    hold: str
+    available: str
+    usd_value: str | None
+
+
+class WalletOfSet(Wallet):
+    wallet_set_id: int
+
+
+class WalletSet(TypedDict, total=False):
+    id: int
+    name: str
+    mode: str
+    created_at: float
+    wallets: list[Wallet]  # not in get_wallet_sets' list
+
+
+class Posting(TypedDict):
+    account: str
+    exchange: str | None
+    currency: str
+    amount: str
+
+
+class LedgerEntry(TypedDict):
+    id: int
+    kind: str
+    reference: str | None
+    memo: str | None
+    created_at: float
+    postings: list[Posting]
+
+
+class Funded(TypedDict):
+    entry: LedgerEntry
+    wallet: WalletOfSet
+
+
+class Transferred(TypedDict):
+    entry: LedgerEntry
+
+
+# -- operations -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation: its name (the JSON-RPC method), the token scope it needs (``read`` or
+    ``trade``), a summary, its parameters, and its result's type. ``any_params`` takes any named
+    parameters (echo)."""
+
+    name: str
+    scope: Literal["read", "trade"]
+    summary: str
+    result: Any
+    params: tuple[Param, ...] = ()
+    any_params: bool = False
+
+    def param(self, name: str) -> Param:
+        return next(param for param in self.params if param.name == name)
+
+
+_ORDER = ("wallet_set_id", "exchange", "pair", "side", "type", "size", "funds", "price", "stop_price",
+          "time_in_force", "expire_time", "post_only", "client_order_id", "strict")
+_ORDER_NAMED = ("order_id", "client_order_id", "wallet_set_id")  # by id, or by client id in its wallet set
+_MONEY_MOVE = ("exchange", "currency", "amount")
+
+#: operation name -> its definition, in the order the docs present them.
+OPERATIONS: dict[str, Operation] = {operation.name: operation for operation in (
+    Operation("echo", "read", "Return the body as given: a round-trip check", dict[str, Any], any_params=True),
+    Operation("get_status", "read", "Version, uptime, the exchanges and the database", Status),
+    Operation("get_exchanges", "read", "Per exchange: trading mode, market-data status, pairs followed",
+              dict[str, ExchangeState]),
+    Operation("get_markets", "read", "Precision rules of the markets", list[Market], _params("exchange", "pair")),
+    Operation("get_pricing", "read", "Bid, ask, mid and last trade of every followed pair", list[Pricing],
+              _params("exchange")),
+    Operation("get_book", "read", "The top levels of a book, best first, with its state and age", Book,
+              _params("exchange", "pair", "depth", required=("exchange", "pair"))),
+    Operation("get_trades", "read", "The latest public trades of a pair, newest first", list[Trade],
+              _params("exchange", "pair", "limit", required=("exchange", "pair"))),
+    Operation("get_ohlc", "read", "OHLC candles from the exchange", list[Candle],
+              _params("exchange", "pair", "interval", "start", "end", required=("exchange", "pair"))),
+    Operation("make_order", "trade", "Place an order", Order,
+              _params(*_ORDER, required=("wallet_set_id", "exchange", "pair", "side"))),
+    Operation("get_orders", "read", "Open or recent orders, newest first", OrderPage,
+              _params("wallet_set_id", "exchange", "pair", "status", "limit", "before")),
+    Operation("cancel_all_orders", "trade", "Cancel every open order matching the filters", Cancelled,
+              _params("wallet_set_id", "exchange", "pair")),
+    Operation("get_order", "read", "One order with its fills and events", OrderWithEvents,
+              _params(*_ORDER_NAMED, rpc_only=_ORDER_NAMED[1:])),
+    Operation("cancel_order", "trade", "Cancel an order", Order, _params(*_ORDER_NAMED, rpc_only=_ORDER_NAMED[1:])),
+    Operation("amend_order", "trade", "Change an open order's price or size", Order,
+              _params(*_ORDER_NAMED, "price", "size", "strict", rpc_only=_ORDER_NAMED[1:])),
+    Operation("get_fills", "read", "The fills of one order, or of a wallet set's recent orders", list[Fill],
+              _params("order_id", "wallet_set_id", "limit")),
+    Operation("create_wallet_set", "trade", "Create a wallet set", WalletSet,
+              _params("name", "mode", required=("name",))),
+    Operation("get_wallet_sets", "read", "Every wallet set, without balances", list[WalletSet]),
+    Operation("get_wallet_set", "read", "A wallet set with its wallets", WalletSet,
+              _params("wallet_set_id", required=("wallet_set_id",))),
+    Operation("get_wallet", "read", "One wallet: balance, hold, available", WalletOfSet,
+              _params("wallet_set_id", "exchange", "currency", required=("wallet_set_id", "exchange", "currency"))),
+    Operation("fund_wallet_set", "trade", "Add funds to a wallet set (virtual money to a paper set; to a live set, "
+              "from the real account)", Funded,
+              _params("wallet_set_id", *_MONEY_MOVE, required=("wallet_set_id", *_MONEY_MOVE))),
+    Operation("transfer", "trade", "Move available funds between two wallet sets of one mode", Transferred,
+              _params("from_wallet_set_id", "to_wallet_set_id", *_MONEY_MOVE,
+                      required=("from_wallet_set_id", "to_wallet_set_id", *_MONEY_MOVE))),
+)}
+
+#: operation -> the scope a token needs to call it.
+SCOPES: dict[str, str] = {name: operation.scope for name, operation in OPERATIONS.items()}
