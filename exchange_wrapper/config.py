@@ -196,7 +196,7 @@ def schema(cls: type = Settings, prefix: str = "") -> Iterator[tuple[str, Any, A
         key = prefix + f.name
         kind = _types(cls)[f.name]
         yield key, f, kind
-        if is_dataclass(kind):
+        if isinstance(kind, type) and is_dataclass(kind):
             yield from schema(kind, key + ".")
 
 
@@ -275,7 +275,7 @@ def _from_env(var: str, text: str, kind: Any) -> Any:
 
 def _build(kind: Any, value: Any, key: str) -> Any:
     label = key or "(top level)"
-    if is_dataclass(kind):
+    if isinstance(kind, type) and is_dataclass(kind):  # a section (hints are classes, never instances)
         if not isinstance(value, dict):
             holds_secrets = any(f.metadata.get("secret") for f in fields(kind))  # a token given bare
             raise ConfigError(label, "an object", value, present=not holds_secrets)

@@ -186,7 +186,7 @@ class FillTerms:
 Balances = Mapping[Account, Decimal]
 
 
-def storable_amount(value: Decimal, field: str) -> Decimal:
+def storable_amount(value: object, field: str) -> Decimal:
     """``value`` if it fits NUMERIC(38, 18); else :class:`InvalidParameter` naming ``field``.
 
     Never rounds: an amount with more than 18 decimals is refused.

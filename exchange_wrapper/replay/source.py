@@ -156,11 +156,12 @@ class Replay:
                 if isinstance(record, RestResponse) and self._is_metadata(record):
                     return record
         raise NotFound(f"{cls.name} market metadata (GET {cls.markets_path}) in",
-                       ", ".join(map(os.fspath, self.files)))
+                       ", ".join(os.fspath(path) for path in self.files))
 
     def _recorded_books(self, adapter: Adapter) -> list[Pair]:
         """The pairs whose book the recording holds a snapshot of, in the order they come."""
-        parser, found = adapter.parser(), {}
+        parser = adapter.parser()
+        found: dict[Pair, None] = {}  # a set that keeps the order
         for record in self.records():
             if isinstance(record, WsOpened):
                 parser = adapter.parser()

@@ -14,7 +14,7 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from .openapi import DOCUMENT_PATH, PREFIX, ROUTES, Route, document
 log = logging.getLogger(__name__)
 _app_numbers = itertools.count(1)
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
-Handler = Callable[..., Awaitable[response.HTTPResponse]]
+Handler = Callable[..., Coroutine[Any, Any, response.HTTPResponse]]
 
 
 def create_app(api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus) -> Sanic:

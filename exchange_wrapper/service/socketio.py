@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from urllib.parse import parse_qs
 
 import socketio
@@ -147,14 +147,16 @@ class _Door:
         request = self._websocket_request(sid)
         if request is None:
             return False
-        return request.transport.get_write_buffer_size() > request.transport.get_write_buffer_limits()[1]
+        transport = _transport(request)
+        return transport.get_write_buffer_size() > transport.get_write_buffer_limits()[1]
 
     async def _drop(self, sid: str, reason: str) -> None:
         """Close a client's connection at once: its websocket fails (what it left unread is dropped;
         Engine.IO would wait for it to be read), and its Socket.IO session ends."""
         request = self._websocket_request(sid)
         if request is not None:
-            request.transport.get_protocol().websocket.fail_connection(CLOSE_POLICY, reason)
+            protocol: Any = _transport(request).get_protocol()  # sanic's WebSocketProtocol
+            protocol.websocket.fail_connection(CLOSE_POLICY, reason)
         await self.server.disconnect(sid)
 
     def _websocket_request(self, sid: str) -> Request | None:
@@ -170,3 +172,8 @@ class _Door:
     async def close(self, app: Any = None) -> None:
         await asyncio.gather(*(self.server.disconnect(sid) for sid in list(self.sessions)), return_exceptions=True)
         await self.server.shutdown()
+
+
+def _transport(request: Request) -> asyncio.WriteTransport:
+    # The connection's asyncio transport: sanic types Request.transport as a protocol of its own.
+    return cast(asyncio.WriteTransport, request.transport)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from weakref import WeakKeyDictionary
 
@@ -214,18 +215,18 @@ class PipelinedPostgresDatabase(PostgresqlDatabase):
     (which then rolls back as usual). What was queued inside a savepoint that rolls back is dropped.
     """
 
-    def __init__(self, *args: object, **kwargs: object):
+    def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._queues = threading.local()  # per thread, as the connections
 
-    def defer(self, sql: str, params: tuple | list) -> None:
+    def defer(self, sql: str, params: Sequence[Any]) -> None:
         """Send ``sql`` with the next statement (run it now outside a transaction)."""
         if self.transaction_depth() == 0:
             self.execute_sql(sql, params)
         else:
             self._queue().statements.append((sql, tuple(params)))
 
-    def execute_sql(self, sql: str, params: tuple | list | None = None) -> object:
+    def execute_sql(self, sql: str, params: Sequence[Any] | None = None) -> object:
         queue = self._queue()
         if queue.statements:
             if sql.startswith("ROLLBACK TO SAVEPOINT"):  # the queue holds only what came after the SAVEPOINT
@@ -240,10 +241,12 @@ class PipelinedPostgresDatabase(PostgresqlDatabase):
 
     def begin(self, isolation_level: object = None) -> None:
         self.connection()  # connect now: connecting later would reset the thread's transaction stack
-        level = isolation_level or self._isolation_level
+        # What peewee's PostgresqlDatabase.begin reads: attributes of its own that its stubs leave out.
+        level = isolation_level or self._isolation_level  # type: ignore[attr-defined]
+        adapter = self._adapter  # type: ignore[attr-defined]
         queue = self._queue()
         queue.statements.append(("BEGIN" if not level else
-                                  f"BEGIN TRANSACTION ISOLATION LEVEL {self._adapter.isolation_level_str(level)}", ()))
+                                  f"BEGIN TRANSACTION ISOLATION LEVEL {adapter.isolation_level_str(level)}", ()))
         queue.begin_unsent = True
 
     def commit(self) -> None:

@@ -17,6 +17,7 @@ import time
 from decimal import Decimal, localcontext
 
 from peewee import (
+    SQL,
     BigAutoField,
     BigIntegerField,
     BooleanField,
@@ -26,6 +27,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    NodeList,
     TextField,
 )
 
@@ -55,7 +57,7 @@ def money_param(value: Decimal | int, field: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = Decimal(value)
     if not isinstance(value, Decimal) or not value.is_finite():
-        storable_amount(value, field)  # raises
+        value = storable_amount(value, field)  # raises
     text = format_decimal(value)
     integer, _, fraction = text.lstrip("-").partition(".")
     if len(fraction) > MAX_PLACES or len(integer) > MAX_INTEGER_DIGITS:
@@ -90,7 +92,7 @@ class TimestampField(BigIntegerField):
     """Microseconds since the Unix epoch, UTC."""
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> Check:
+def _one_of(column: str, values: tuple[str, ...]) -> SQL | NodeList:
     return Check(f"{column} IN ({', '.join(repr(v) for v in values)})")
 
 
@@ -122,6 +124,7 @@ class Wallet(BaseModel):
     """
 
     wallet_set = ForeignKeyField(WalletSet, backref="wallets", on_delete="RESTRICT")
+    wallet_set_id: int  # the key's column, as peewee reads it without a query (declared for the type checker)
     exchange = CharField(max_length=32)
     currency = CharField(max_length=16)
     balance = MoneyField(default=ZERO)
@@ -163,8 +166,10 @@ class LedgerPosting(BaseModel):
 
     id = BigAutoField()
     transaction = ForeignKeyField(LedgerTransaction, backref="postings", on_delete="RESTRICT")
+    transaction_id: int
     account = CharField(max_length=255)
     wallet_set = ForeignKeyField(WalletSet, null=True, backref="postings", on_delete="RESTRICT")
+    wallet_set_id: int | None
     exchange = CharField(max_length=32)
     currency = CharField(max_length=16)
     amount = MoneyField()
@@ -178,6 +183,7 @@ class Hold(BaseModel):
     """What remains reserved for one order (a projection of the order's hold account)."""
 
     wallet_set = ForeignKeyField(WalletSet, backref="holds", on_delete="RESTRICT")
+    wallet_set_id: int
     exchange = CharField(max_length=32)
     currency = CharField(max_length=16)
     order_ref = CharField(max_length=128)
@@ -218,6 +224,7 @@ class Order(BaseModel):
     id = BigAutoField()
     client_order_id = CharField(max_length=64)
     wallet_set = ForeignKeyField(WalletSet, backref="orders", on_delete="RESTRICT")
+    wallet_set_id: int
     mode = CharField(max_length=8, constraints=[_one_of("mode", WALLET_SET_MODES)])
     exchange = CharField(max_length=32)
     pair = CharField(max_length=40)
@@ -253,6 +260,7 @@ class OrderEvent(BaseModel):
 
     id = BigAutoField()
     order = ForeignKeyField(Order, backref="events", on_delete="CASCADE")
+    order_id: int
     from_status = CharField(max_length=16, null=True)
     to_status = CharField(max_length=16, constraints=[_one_of("to_status", ORDER_STATUSES)])
     at = TimestampField()
@@ -267,6 +275,7 @@ class Fill(BaseModel):
 
     id = BigAutoField()
     order = ForeignKeyField(Order, backref="fills", on_delete="RESTRICT")
+    order_id: int
     trade_id = CharField(max_length=128)
     price = MoneyField()
     size = MoneyField()

@@ -138,7 +138,7 @@ def _scan_postings(db: Database) -> _Scan:
                 "posting": posting_id, "transaction": transaction_id, "account": name, "wallet_set": wallet_set}))
             continue
         sums[key] += amount
-    scan.balances = {accounts[key]: amount for key, amount in sums.items()}
+    scan.balances = {account: amount for key, amount in sums.items() if (account := accounts[key]) is not None}
     return scan
 
 
@@ -178,14 +178,15 @@ def _negative(balances: dict[Account, Decimal]) -> list[Difference]:
 
 
 def _wallets(balances: dict[Account, Decimal]) -> list[Difference]:
-    expected: dict[tuple[int, str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])  # balance, hold
+    expected: dict[tuple[int | None, str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])  # balance, hold
     for account, amount in balances.items():
         if account.kind in (AccountKind.AVAILABLE, AccountKind.HOLD):
             sums = expected[(account.wallet_set, account.exchange, account.currency)]
             sums[0] += amount
             if account.kind is AccountKind.HOLD:
                 sums[1] += amount
-    stored = {(w.wallet_set_id, w.exchange, w.currency): w for w in Wallet.select()}
+    stored: dict[tuple[int | None, str, str], Wallet] = {
+        (w.wallet_set_id, w.exchange, w.currency): w for w in Wallet.select()}
     out = []
     for key in sorted(set(expected) | set(stored)):
         subject = {"wallet_set": key[0], "exchange": key[1], "currency": key[2]}
@@ -286,6 +287,7 @@ def _order_hold(subject: dict[str, Any], side: str, order_type: str, rest: Decim
         return []
     if order_type not in LIMIT_TYPES:
         return [] if held is not None else [Difference("order_hold", {**subject, "bound": "present"})]
+    assert rest is not None and price is not None  # a limit order is given by size, at a price
     low = rest * price
     high = with_fee(low, max_fee)
     if amount < low:
