@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from exchange_wrapper.core.book import BookSide, OrderBook  # noqa: E402
 from exchange_wrapper.core.matching import MatchingEngine  # noqa: E402
 from exchange_wrapper.core.orders import Order, OrderStatus, OrderType, Side  # noqa: E402
-from exchange_wrapper.exchanges.coinbase import parse_markets  # noqa: E402
+from exchange_wrapper.exchanges.coinbase.public import parse_markets  # noqa: E402
 from exchange_wrapper.replay.capture import find_response  # noqa: E402
 
 from bench_book import coinbase_stream  # noqa: E402  (this directory)

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
-from typing import Any, Callable, ClassVar, Iterable, Protocol, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Protocol, Sequence, TypeVar
 
 from ..core.book import OrderBook
 from ..core.errors import ExchangeUnavailable, UnknownExchange
@@ -56,14 +56,26 @@ class Books(Protocol):
                  depth: int | None, buffer_deltas: bool) -> Any: ...
 
 
-class Adapter:
+class Translator:
+    """What either side of an exchange declares for :func:`find_adapter`."""
+
+    name: ClassVar[str]
+    side: ClassVar[str]     # the module of the exchange's package that declares it
+    missing: ClassVar[str]  # why an exchange that declares none cannot do it
+
+
+T = TypeVar("T", bound=Translator)
+
+
+class Adapter(Translator):
     """One exchange's market data, translated. Subclass it per exchange; see docs/architecture.md.
 
     Build it with the exchange's markets (a SymbolTable from ``parse_markets``) and the pairs to
     follow. Parsing methods take the wire text and the receive time and return events.
     """
 
-    name: ClassVar[str]
+    side = "public"
+    missing = "no market-data adapter yet"
     rest_url: ClassVar[str]                 # public REST base URL (settings rest_url overrides)
     ws_url: ClassVar[str]                   # public websocket URL (settings ws_url overrides)
     markets_path: ClassVar[str]             # GET path of the market metadata
@@ -155,12 +167,25 @@ class Adapter:
                          buffer_deltas=self.snapshot_over_rest)
 
 
-def adapter_class(exchange: str) -> type[Adapter]:
-    """The :class:`Adapter` subclass that the module ``exchanges/<exchange>.py`` defines."""
+def find_adapter(exchange: str, kind: type[T]) -> type[T]:
+    """The subclass of ``kind`` (:class:`Adapter`: market data, :class:`~.private.PrivateAdapter`:
+    the account) that ``exchanges/<exchange>/<kind.side>.py`` declares, found by its ``name``;
+    :class:`ExchangeUnavailable` with ``kind.missing`` where the exchange has none."""
     if exchange not in EXCHANGE_NAMES:
         raise UnknownExchange(exchange)
-    module = importlib.import_module(f"{__package__}.{exchange}")
-    for value in vars(module).values():
-        if isinstance(value, type) and issubclass(value, Adapter) and getattr(value, "name", None) == exchange:
+    where = f"{__package__}.{exchange}.{kind.side}"
+    try:
+        declared = vars(importlib.import_module(where)).values()
+    except ModuleNotFoundError as error:
+        if error.name != where:
+            raise
+        declared = {}.values()
+    for value in declared:
+        if isinstance(value, type) and issubclass(value, kind) and getattr(value, "name", None) == exchange:
             return value
-    raise ExchangeUnavailable(exchange, "no market-data adapter yet")
+    raise ExchangeUnavailable(exchange, kind.missing)
+
+
+def adapter_class(exchange: str) -> type[Adapter]:
+    """The market-data :class:`Adapter` of ``exchange`` (:func:`find_adapter`)."""
+    return find_adapter(exchange, Adapter)

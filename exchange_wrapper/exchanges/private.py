@@ -1,31 +1,29 @@
 """The private side of an exchange: its account, orders and fills, translated. No I/O.
 
-An exchange module declares a :class:`PrivateAdapter` subclass next to its market-data
-:class:`~.base.Adapter`: the account's documented limits as :class:`Quota` values, how a request
-is signed (the time passed in), the exchange's client order id made from xWrap's, and for each
-operation the request to send and the reading of its answer into
-:class:`~exchange_wrapper.core.execution.OrderReport` values, fills and balances. Its stream
+An exchange package declares a :class:`PrivateAdapter` subclass in its ``private.py``, next to
+its market-data :class:`~.base.Adapter` in ``public.py``: the account's documented limits as
+:class:`Quota` values, how a request is signed (the time passed in), the exchange's client order
+id made from xWrap's, and for each operation the request to send and the reading of its answer
+into :class:`~exchange_wrapper.core.execution.OrderReport` values, fills and balances. Its stream
 messages (where the exchange has an authenticated stream) become the same reports.
-:class:`~..connectors.account.LiveAccount` does the I/O: pacing, signing at send time, idempotent placement,
-the stream, polling, recovery. docs/live-trading.md has the checklist of an adapter.
+:class:`~..connectors.account.LiveAccount` does the I/O: pacing, signing at send time, idempotent
+placement, the stream, polling, recovery. docs/live-trading.md has the checklist of an adapter.
 """
 from __future__ import annotations
 
 import hashlib
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar, Union
 
-from ..core.errors import ExchangeRejected, ExchangeUnavailable, UnknownExchange, XWrapError
+from ..core.errors import ExchangeRejected, XWrapError
 from ..core.execution import OrderReport
 from ..core.orders import Fill, Order
 from ..core.pacing import RateLimit
 from ..core.pairs import Pair
 from ..core.symbols import SymbolTable
-from . import EXCHANGE_NAMES
-from .base import Adapter, Credentials
+from .base import Adapter, Credentials, Translator, find_adapter
 from .http import Request, Response
 
 
@@ -114,7 +112,7 @@ def client_key(wallet_set_id: int, client_order_id: str) -> bytes:
     return hashlib.sha256(f"xwrap/{wallet_set_id}/{client_order_id}".encode()).digest()
 
 
-class PrivateAdapter:
+class PrivateAdapter(Translator):
     """One exchange's account, orders and fills, translated. Subclass per exchange (see the
     checklist in docs/live-trading.md).
 
@@ -124,7 +122,8 @@ class PrivateAdapter:
     body and the time it arrived and return reports. Nothing here reads a clock or does I/O.
     """
 
-    name: ClassVar[str]
+    side = "private"
+    missing = "live trading is not available on this exchange yet"
     market_adapter: ClassVar[type[Adapter]]  # whose markets_path / parse_markets load the markets
     rest_url: ClassVar[str]                   # private REST base URL (settings rest_url overrides)
     stream_url: ClassVar[str | None] = None   # the authenticated stream; None: orders are polled
@@ -285,12 +284,5 @@ class PrivateAdapter:
 
 
 def private_adapter_class(exchange: str) -> type[PrivateAdapter]:
-    """The :class:`PrivateAdapter` subclass that ``exchanges/<exchange>.py`` defines."""
-    if exchange not in EXCHANGE_NAMES:
-        raise UnknownExchange(exchange)
-    module = importlib.import_module(f"{__package__}.{exchange}")
-    for value in vars(module).values():
-        if isinstance(value, type) and issubclass(value, PrivateAdapter) and getattr(value, "name", None) == exchange:
-            return value
-    raise ExchangeUnavailable(exchange, "live trading is not available on this exchange yet")
-
+    """The :class:`PrivateAdapter` of ``exchange`` (:func:`~.base.find_adapter`)."""
+    return find_adapter(exchange, PrivateAdapter)

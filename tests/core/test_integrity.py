@@ -12,7 +12,7 @@ from exchange_wrapper.core.marketdata import BookDelta, BookSnapshot, Problem
 from exchange_wrapper.core.matching import MatchingEngine
 from exchange_wrapper.core.orders import Order, OrderStatus, OrderType, Side
 from exchange_wrapper.core.pairs import Pair
-from exchange_wrapper.exchanges import coinbase
+from exchange_wrapper.exchanges.coinbase import public as coinbase
 from exchange_wrapper.replay.capture import WsReceived, find_response, read_capture
 
 CAPTURES = Path(__file__).resolve().parents[1] / "captures"

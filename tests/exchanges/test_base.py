@@ -9,7 +9,7 @@ from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.connectors.feed import ExchangeFeed
 from exchange_wrapper.exchanges.base import adapter_class
-from exchange_wrapper.exchanges.coinbase import CoinbaseAdapter
+from exchange_wrapper.exchanges.coinbase.public import CoinbaseAdapter
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from tests.exchanges.test_coinbase_feed import FINAL, PAIRS, PRODUCTS, book_levels
 from tests.simulator.coinbase import coinbase_protocol

@@ -17,7 +17,7 @@ from exchange_wrapper.core.pacing import RateLimit
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.core.precision import check_order
 from exchange_wrapper.core.symbols import SymbolTable
-from exchange_wrapper.exchanges import binance
+from exchange_wrapper.exchanges.binance import public as binance
 from exchange_wrapper.replay.capture import RestResponse, WsReceived, read_capture
 from exchange_wrapper.replay.source import Replay
 from tests.exchanges.markets_contract import CAPTURES, MarketsContract, captured_body

@@ -11,7 +11,7 @@ from exchange_wrapper.core.pacing import TokenBucket
 from exchange_wrapper.core.pairs import Pair, common_currency
 from exchange_wrapper.core.precision import check_order
 from exchange_wrapper.core.symbols import SymbolTable
-from exchange_wrapper.exchanges import bitfinex
+from exchange_wrapper.exchanges.bitfinex import public as bitfinex
 from exchange_wrapper.replay.capture import WsSent, read_capture
 from exchange_wrapper.replay.source import Replay
 from tests.exchanges.markets_contract import CAPTURES, FIXTURES, MarketsContract, captured_body

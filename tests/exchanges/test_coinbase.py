@@ -13,7 +13,7 @@ from exchange_wrapper.core.orders import Side
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.core.precision import check_order
 from exchange_wrapper.core.symbols import SymbolTable
-from exchange_wrapper.exchanges import coinbase
+from exchange_wrapper.exchanges.coinbase import public as coinbase
 from exchange_wrapper.exchanges.base import Credentials
 from tests.exchanges.markets_contract import MarketsContract, captured_body
 from tests.simulator.coinbase import coinbase_protocol

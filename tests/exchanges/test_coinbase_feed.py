@@ -15,7 +15,7 @@ from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.connectors.feed import start_feeds
 from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.exchanges.http import Request
-from exchange_wrapper.exchanges.coinbase import CoinbaseAdapter
+from exchange_wrapper.exchanges.coinbase.public import CoinbaseAdapter
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from tests.simulator.coinbase import coinbase_protocol
 from tests.simulator.server import ExchangeSimulator

@@ -15,9 +15,9 @@ from exchange_wrapper.core.errors import ExchangeRejected, ExchangeUnavailable, 
 from exchange_wrapper.core.orders import Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from exchange_wrapper.core.pacing import RateLimit
 from exchange_wrapper.core.symbols import SymbolTable
-from exchange_wrapper.exchanges import coinbase
+from exchange_wrapper.exchanges.coinbase import public as coinbase
 from exchange_wrapper.exchanges.base import Credentials
-from exchange_wrapper.exchanges.coinbase import CoinbasePrivate
+from exchange_wrapper.exchanges.coinbase.private import CoinbasePrivate
 from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, StreamNotice, client_key
 from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.exchanges.http import DEFAULT_RETRY_AFTER, Request, Response

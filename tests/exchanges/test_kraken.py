@@ -21,7 +21,7 @@ from exchange_wrapper.core.orders import Side
 from exchange_wrapper.core.pairs import Pair, common_currency
 from exchange_wrapper.core.precision import check_order
 from exchange_wrapper.core.symbols import SymbolTable
-from exchange_wrapper.exchanges import kraken
+from exchange_wrapper.exchanges.kraken import public as kraken
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from exchange_wrapper.replay.source import Replay
 from tests.exchanges.markets_contract import CAPTURES, FIXTURES, MarketsContract

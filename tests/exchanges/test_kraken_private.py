@@ -18,9 +18,9 @@ from exchange_wrapper.core.errors import ExchangeRejected, ExchangeUnavailable, 
 from exchange_wrapper.core.orders import Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from exchange_wrapper.core.pacing import RateLimit
 from exchange_wrapper.core.symbols import SymbolTable
-from exchange_wrapper.exchanges import kraken
+from exchange_wrapper.exchanges.kraken import private as kraken
 from exchange_wrapper.exchanges.base import Credentials
-from exchange_wrapper.exchanges.kraken import KrakenPrivate
+from exchange_wrapper.exchanges.kraken.private import KrakenPrivate
 from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, StreamNotice, client_key
 from exchange_wrapper.exchanges.http import DEFAULT_RETRY_AFTER, Response
 

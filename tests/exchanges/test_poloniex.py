@@ -13,7 +13,7 @@ from exchange_wrapper.core.pacing import TokenBucket
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.core.precision import check_order
 from exchange_wrapper.core.symbols import SymbolTable
-from exchange_wrapper.exchanges import poloniex
+from exchange_wrapper.exchanges.poloniex import public as poloniex
 from exchange_wrapper.replay.capture import WsSent, read_capture
 from exchange_wrapper.replay.source import Replay
 from tests.exchanges.markets_contract import CAPTURES, MarketsContract, captured_body

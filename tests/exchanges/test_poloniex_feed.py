@@ -18,7 +18,7 @@ from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.connectors.feed import start_feeds
 from exchange_wrapper.connectors.rest import RestClient
-from exchange_wrapper.exchanges.poloniex import PoloniexAdapter
+from exchange_wrapper.exchanges.poloniex.public import PoloniexAdapter
 from exchange_wrapper.exchanges.http import Request
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from tests.simulator.poloniex import CANDLES_PATH, poloniex_protocol

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 from unittest import mock
 
 from exchange_wrapper.core.pairs import Pair, native_currency
-from exchange_wrapper.exchanges.bitfinex import SUBMIT, BitfinexPrivate
+from exchange_wrapper.exchanges.bitfinex.private import SUBMIT, BitfinexPrivate
 from exchange_wrapper.exchanges.private import Quota
 from tests.service.live_case import LiveTradingCase
 from tests.simulator.bitfinex_private import API_KEY, API_SECRET, BitfinexExchange

@@ -9,7 +9,7 @@ from unittest import mock
 
 from exchange_wrapper.core.errors import ExchangeRejected
 from exchange_wrapper.core.pairs import Pair
-from exchange_wrapper.exchanges import kraken
+from exchange_wrapper.exchanges.kraken import private as kraken
 from tests.service.live_case import LiveTradingCase
 from tests.simulator.kraken_private import API_KEY, API_SECRET, KrakenExchange, Limits
 

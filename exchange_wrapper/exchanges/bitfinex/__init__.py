@@ -1,0 +1,1 @@
+"""Bitfinex: :mod:`.public` translates its markets and market data, :mod:`.private` its account."""
