@@ -27,6 +27,7 @@ from .contract import (
     Transferred,
     WalletOfSet,
     WalletSet,
+    WalletSetSummary,
 )
 
 
@@ -327,12 +328,12 @@ class AsyncOperations:
         params = _given(name=name, mode=mode)
         return cast(WalletSet, await self.call("create_wallet_set", **params))
 
-    async def get_wallet_sets(self) -> list[WalletSet]:
+    async def get_wallet_sets(self) -> list[WalletSetSummary]:
         """Every wallet set, without balances.
 
         Needs a ``read`` token.
         """
-        return cast(list[WalletSet], await self.call("get_wallet_sets"))
+        return cast(list[WalletSetSummary], await self.call("get_wallet_sets"))
 
     async def get_wallet_set(self, *, wallet_set_id: int) -> WalletSet:
         """A wallet set with its wallets.
@@ -698,12 +699,12 @@ class Operations:
         params = _given(name=name, mode=mode)
         return cast(WalletSet, self.call("create_wallet_set", **params))
 
-    def get_wallet_sets(self) -> list[WalletSet]:
+    def get_wallet_sets(self) -> list[WalletSetSummary]:
         """Every wallet set, without balances.
 
         Needs a ``read`` token.
         """
-        return cast(list[WalletSet], self.call("get_wallet_sets"))
+        return cast(list[WalletSetSummary], self.call("get_wallet_sets"))
 
     def get_wallet_set(self, *, wallet_set_id: int) -> WalletSet:
         """A wallet set with its wallets.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NewType, TypedDict, get_args
 
 RPC_PATH = "/xwrap/v1/rpc"
 #: The topics clients can subscribe to.
@@ -42,11 +42,20 @@ ERROR_CODES: dict[str, tuple[int, int]] = {
 }
 LARGEST_ID = 2**63 - 1  # the database's integer keys are signed 64-bit
 
-# The values of the choices (the service's enums hold the same: tests/test_contract.py checks it).
-SIDES = ("buy", "sell")
-ORDER_TYPES = ("market", "limit", "stop_market", "stop_limit")
-TIMES_IN_FORCE = ("GTC", "IOC", "FOK", "GTD")
-MODES = ("paper", "live")
+# The values of the service's enums, as parameters and results carry them (tests/test_contract.py
+# checks them against the enums).
+SideName = Literal["buy", "sell"]
+OrderTypeName = Literal["market", "limit", "stop_market", "stop_limit"]
+TimeInForceName = Literal["GTC", "IOC", "FOK", "GTD"]
+OrderStatusName = Literal["pending", "open", "partially_filled", "filled", "cancelled", "rejected", "expired"]
+LiquidityName = Literal["maker", "taker"]
+ModeName = Literal["paper", "live"]
+BookStateName = Literal["live", "stale", "resyncing"]
+FeedStatusName = Literal["connecting", "ready", "degraded", "down", "finished"]
+SIDES: tuple[str, ...] = get_args(SideName)
+ORDER_TYPES: tuple[str, ...] = get_args(OrderTypeName)
+TIMES_IN_FORCE: tuple[str, ...] = get_args(TimeInForceName)
+MODES: tuple[str, ...] = get_args(ModeName)
 ORDER_LISTS = ("open", "recent")
 
 #: What a parameter holds, as every door reads it:
@@ -128,18 +137,25 @@ def _params(*names: str, required: tuple[str, ...] = (), rpc_only: tuple[str, ..
 
 
 # -- results --------------------------------------------------------------------------------------
-# Amounts are decimal strings (``str``); times are Unix seconds.
+# Times are Unix seconds (but a ledger entry's ``created_at``: microseconds).
 
-class ExchangeState(TypedDict, total=False):
-    mode: str
-    status: str
+#: An amount: a decimal string such as "0.01" (a ``str`` to Python; the OpenAPI document gives its pattern).
+Amount = NewType("Amount", str)
+
+
+class _LiveExchange(TypedDict, total=False):
+    account: dict[str, Any]  # a live exchange's account: its state and why
+
+
+class ExchangeState(_LiveExchange):
+    mode: ModeName
+    status: FeedStatusName
     reason: str | None
     pairs: list[str]
-    account: dict[str, Any]
 
 
 class Database(TypedDict):
-    kind: str
+    kind: Literal["sqlite", "postgresql"]
     url: str
     schema_version: int
 
@@ -155,66 +171,66 @@ class Market(TypedDict):
     exchange: str
     pair: str
     symbol: str
-    tick_size: str | None
+    tick_size: Amount | None
     price_significant_digits: int | None
-    size_step: str | None
-    min_size: str | None
-    max_size: str | None
-    min_notional: str | None
-    max_notional: str | None
-    funds_step: str | None
-    maker_fee: str | None
-    taker_fee: str | None
+    size_step: Amount | None
+    min_size: Amount | None
+    max_size: Amount | None
+    min_notional: Amount | None
+    max_notional: Amount | None
+    funds_step: Amount | None
+    maker_fee: Amount | None
+    taker_fee: Amount | None
     status: str
 
 
 class Pricing(TypedDict):
     exchange: str
     pair: str
-    bid: str | None
-    ask: str | None
-    mid: str | None
-    last: str | None
-    state: str
+    bid: Amount | None
+    ask: Amount | None
+    mid: Amount | None
+    last: Amount | None
+    state: BookStateName
 
 
 class Book(TypedDict):
     exchange: str
     pair: str
-    state: str
+    state: BookStateName
     age: float | None
-    bids: list[list[str]]
-    asks: list[list[str]]
+    bids: list[tuple[Amount, Amount]]  # [price, size], best first
+    asks: list[tuple[Amount, Amount]]
 
 
 class Trade(TypedDict):
     trade_id: str
-    price: str
-    size: str
-    taker_side: str
+    price: Amount
+    size: Amount
+    taker_side: SideName
     time: float
 
 
 class Candle(TypedDict):
     start: float
     interval: int
-    open: str
-    high: str
-    low: str
-    close: str
-    volume: str
+    open: Amount
+    high: Amount
+    low: Amount
+    close: Amount
+    volume: Amount
 
 
 class Fill(TypedDict):
     order_id: str
     trade_id: str
-    price: str
-    size: str
-    fee: str
+    price: Amount
+    size: Amount
+    fee: Amount
     fee_currency: str
-    liquidity: str
+    liquidity: LiquidityName
     time: float
-    cause: dict[str, Any]
+    cause: dict[str, Any]  # what filled it: the book level taken, or the public trade that reached it
 
 
 class Order(TypedDict):
@@ -223,20 +239,20 @@ class Order(TypedDict):
     wallet_set_id: int
     exchange: str
     pair: str
-    side: str
-    type: str
-    size: str | None
-    funds: str | None
-    price: str | None
-    stop_price: str | None
-    time_in_force: str
+    side: SideName
+    type: OrderTypeName
+    size: Amount | None
+    funds: Amount | None
+    price: Amount | None
+    stop_price: Amount | None
+    time_in_force: TimeInForceName
     expire_time: float | None
     post_only: bool
-    status: str
-    filled_size: str
-    executed_value: str
-    fees: str
-    average_price: str | None
+    status: OrderStatusName
+    filled_size: Amount
+    executed_value: Amount
+    fees: Amount
+    average_price: Amount | None
     created_at: float
     updated_at: float
     reason: str
@@ -246,7 +262,8 @@ class Order(TypedDict):
 
 
 #: A change of an order's status (``from`` is a keyword in Python: hence the functional form).
-OrderEvent = TypedDict("OrderEvent", {"from": "str | None", "to": str, "time": float, "reason": "str | None"})
+OrderEvent = TypedDict("OrderEvent", {"from": "OrderStatusName | None", "to": "OrderStatusName", "time": float,
+                                      "reason": "str | None"})
 
 
 class OrderWithEvents(Order):
@@ -265,29 +282,32 @@ class Cancelled(TypedDict):
 class Wallet(TypedDict):
     exchange: str
     currency: str
-    balance: str
-    hold: str
-    available: str
-    usd_value: str | None
+    balance: Amount
+    hold: Amount
+    available: Amount
+    usd_value: Amount | None
 
 
 class WalletOfSet(Wallet):
     wallet_set_id: int
 
 
-class WalletSet(TypedDict, total=False):
+class WalletSetSummary(TypedDict):
     id: int
     name: str
-    mode: str
+    mode: ModeName
     created_at: float
-    wallets: list[Wallet]  # not in get_wallet_sets' list
+
+
+class WalletSet(WalletSetSummary):
+    wallets: list[Wallet]
 
 
 class Posting(TypedDict):
     account: str
     exchange: str | None
     currency: str
-    amount: str
+    amount: Amount
 
 
 class LedgerEntry(TypedDict):
@@ -295,7 +315,7 @@ class LedgerEntry(TypedDict):
     kind: str
     reference: str | None
     memo: str | None
-    created_at: float
+    created_at: int
     postings: list[Posting]
 
 
@@ -362,7 +382,7 @@ OPERATIONS: dict[str, Operation] = {operation.name: operation for operation in (
               _params("order_id", "wallet_set_id", "limit")),
     Operation("create_wallet_set", "trade", "Create a wallet set", WalletSet,
               _params("name", "mode", required=("name",))),
-    Operation("get_wallet_sets", "read", "Every wallet set, without balances", list[WalletSet]),
+    Operation("get_wallet_sets", "read", "Every wallet set, without balances", list[WalletSetSummary]),
     Operation("get_wallet_set", "read", "A wallet set with its wallets", WalletSet,
               _params("wallet_set_id", required=("wallet_set_id",))),
     Operation("get_wallet", "read", "One wallet: balance, hold, available", WalletOfSet,

@@ -1,17 +1,22 @@
-"""The contract holds the service's own values: its choices are the enums' the operations read, its
-defaults values the parameters take."""
+"""The contract holds the service's own values: its names of choices and states are the enums' values,
+its defaults values the parameters take."""
+import typing
 import unittest
 
 from exchange_wrapper import contract
+from exchange_wrapper.core.book import BookState
 from exchange_wrapper.core.ledger import Mode
-from exchange_wrapper.core.orders import OrderType, Side, TimeInForce
+from exchange_wrapper.core.marketdata import FeedStatus
+from exchange_wrapper.core.orders import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 
 
 class ContractTest(unittest.TestCase):
-    def test_the_choices_are_the_values_of_the_enums_the_operations_read(self):
-        for values, kind in ((contract.SIDES, Side), (contract.ORDER_TYPES, OrderType),
-                             (contract.TIMES_IN_FORCE, TimeInForce), (contract.MODES, Mode)):
-            self.assertEqual(values, tuple(member.value for member in kind))
+    def test_the_names_are_the_values_of_the_service_enums(self):
+        for names, kind in ((contract.SideName, Side), (contract.OrderTypeName, OrderType),
+                            (contract.TimeInForceName, TimeInForce), (contract.ModeName, Mode),
+                            (contract.OrderStatusName, OrderStatus), (contract.LiquidityName, Liquidity),
+                            (contract.BookStateName, BookState), (contract.FeedStatusName, FeedStatus)):
+            self.assertEqual(typing.get_args(names), tuple(member.value for member in kind))
 
     def test_a_default_is_one_of_the_values_its_parameter_takes(self):
         for operation in contract.OPERATIONS.values():

@@ -8,16 +8,14 @@ the query string (GET) or from the JSON body (POST).
 from __future__ import annotations
 
 import re
+import types
+import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from enum import Enum
-from typing import Any
+from typing import Any, Literal, Union
 
 from .. import __version__
-from ..contract import ERROR_CODES, LARGEST_ID, OPERATIONS, Operation, Param
-from ..core.book import BookState
-from ..core.ledger import Mode
-from ..core.marketdata import FeedStatus
-from ..core.orders import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from ..contract import ERROR_CODES, LARGEST_ID, OPERATIONS, Amount, Operation, Param
 from ..exchanges import EXCHANGE_NAMES
 
 PREFIX = "/xwrap/v1"
@@ -103,9 +101,8 @@ TIME = {"type": "number", "minimum": 0, "exclusiveMaximum": 1e11, "description":
 CURRENCY = {"type": "string", "pattern": r"^(?=.*[A-Z])[A-Z0-9]{1,16}$", "examples": ["BTC"]}
 
 
-def _enum(kind: type[Enum] | tuple[str, ...]) -> dict[str, Any]:
-    values = [member.value for member in kind] if isinstance(kind, type) else list(kind)
-    return {"type": "string", "enum": values}
+def _enum(values: Sequence[str]) -> dict[str, Any]:
+    return {"type": "string", "enum": list(values)}
 
 
 PAIR = {"type": "string", "pattern": r"^[A-Z0-9]{1,16}_[A-Z0-9]{1,16}$", "examples": ["BTC_USD"]}
@@ -144,75 +141,53 @@ def _array(items: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": items}
 
 
-TEXT, NUMBER, MAYBE_TEXT = {"type": "string"}, {"type": "number"}, {"type": ["string", "null"]}
-MAYBE_NUMBER = {"type": ["number", "null"]}
-LEVELS = _array({**_array(AMOUNT), "minItems": 2, "maxItems": 2, "description": "[price, size]"})
+_PLAIN: dict[object, dict[str, Any]] = {str: {"type": "string"}, float: {"type": "number"}, int: {"type": "integer"},
+                                        bool: {"type": "boolean"}}
+
+
+def result_schema(kind: Any, schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The JSON schema of a result type of the contract. Each TypedDict it holds is put in ``schemas``
+    under its name (once) and referred to."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if kind is Amount:
+        return AMOUNT
+    if origin is Literal:
+        return _enum(args)
+    if origin in (Union, types.UnionType):
+        (inner,) = [arg for arg in args if arg is not type(None)]
+        if inner is Amount:
+            return MAYBE_AMOUNT
+        schema = result_schema(inner, schemas)
+        nullable = {**schema, "type": [schema["type"], "null"]}
+        if "enum" in schema:
+            nullable["enum"] = [*schema["enum"], None]
+        return nullable
+    if origin is list:
+        return _array(result_schema(args[0], schemas))
+    if origin is tuple:  # a fixed number of items of one type: [price, size]
+        return {**_array(result_schema(args[0], schemas)), "minItems": len(args), "maxItems": len(args)}
+    if origin is dict:
+        values = args[1]
+        return {"type": "object", **({} if values is Any else {"additionalProperties": result_schema(values, schemas)})}
+    if typing.is_typeddict(kind):
+        if kind.__name__ not in schemas:
+            schemas[kind.__name__] = {}  # a type that holds itself is referred to while being built
+            fields = typing.get_type_hints(kind)
+            properties = {name: result_schema(hint, schemas) for name, hint in fields.items()}
+            schemas[kind.__name__] = {"type": "object", "properties": properties,
+                                      "required": [name for name in fields if name in kind.__required_keys__]}
+        return _ref(kind.__name__)
+    return _PLAIN[kind]
+
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": _object({"error": _object({
         "kind": {"type": "string", "description": "Stable; one of " + ", ".join(ERROR_CODES) + " (docs/api.md)"},
-        "message": TEXT, "details": {"type": "object"}})}),
-    "Exchange": _object({"mode": _enum(("paper", "live")), "status": _enum(FeedStatus),
-                         "reason": MAYBE_TEXT, "pairs": _array(TEXT)}),
-    "Status": _object({"version": TEXT, "uptime": NUMBER,
-                       "exchanges": {"type": "object", "additionalProperties": _ref("Exchange")},
-                       "database": _object({"kind": _enum(("sqlite", "postgresql")), "url": TEXT,
-                                            "schema_version": {"type": "integer"}})}),
-    "Market": _object({"exchange": TEXT, "pair": TEXT, "symbol": TEXT, "tick_size": MAYBE_AMOUNT,
-                       "size_step": MAYBE_AMOUNT, "min_size": MAYBE_AMOUNT, "min_notional": MAYBE_AMOUNT,
-                       "status": TEXT}),
-    "Pricing": _object({"exchange": TEXT, "pair": TEXT, "bid": MAYBE_AMOUNT, "ask": MAYBE_AMOUNT,
-                        "mid": MAYBE_AMOUNT, "last": MAYBE_AMOUNT, "state": _enum(BookState)}),
-    "Book": _object({"exchange": TEXT, "pair": TEXT, "state": _enum(BookState), "age": MAYBE_NUMBER,
-                     "bids": LEVELS, "asks": LEVELS}),
-    "Trade": _object({"trade_id": TEXT, "price": AMOUNT, "size": AMOUNT, "taker_side": _enum(Side),
-                      "time": NUMBER}),
-    "Candle": _object({"start": NUMBER, "interval": {"type": "integer"}, "open": AMOUNT, "high": AMOUNT,
-                       "low": AMOUNT, "close": AMOUNT, "volume": AMOUNT}),
-    "Fill": _object({"order_id": TEXT, "trade_id": TEXT, "price": AMOUNT, "size": AMOUNT, "fee": AMOUNT,
-                     "fee_currency": TEXT, "liquidity": _enum(Liquidity), "time": NUMBER,
-                     "cause": {"type": "object"}}),
-    "Order": _object({
-        "id": TEXT, "client_order_id": TEXT, "wallet_set_id": {"type": "integer"}, "exchange": TEXT, "pair": TEXT,
-        "side": _enum(Side), "type": _enum(OrderType), "size": MAYBE_AMOUNT, "funds": MAYBE_AMOUNT,
-        "price": MAYBE_AMOUNT, "stop_price": MAYBE_AMOUNT, "time_in_force": _enum(TimeInForce),
-        "expire_time": MAYBE_NUMBER, "post_only": {"type": "boolean"}, "status": _enum(OrderStatus),
-        "filled_size": AMOUNT, "average_price": MAYBE_AMOUNT, "fees": AMOUNT, "created_at": NUMBER,
-        "fills": _array(_ref("Fill"))}),
-    "Wallet": _object({"exchange": TEXT, "currency": TEXT, "balance": AMOUNT, "hold": AMOUNT,
-                       "available": AMOUNT, "usd_value": MAYBE_AMOUNT}),
-    "WalletSet": _object({"id": {"type": "integer"}, "name": TEXT, "mode": _enum(Mode), "created_at": NUMBER,
-                          "wallets": _array(_ref("Wallet"))}, ("id", "name", "mode", "created_at")),
-    "LedgerEntry": _object({"id": {"type": "integer"}, "kind": TEXT, "reference": MAYBE_TEXT,
-                            "postings": _array(_object({"account": TEXT, "exchange": MAYBE_TEXT,
-                                                        "currency": TEXT, "amount": AMOUNT}))}),
+        "message": {"type": "string"}, "details": {"type": "object"}})}),
 }
-
-#: operation -> the schema of its answer (HTTP 200).
-RESULTS: dict[str, dict[str, Any]] = {
-    "echo": {"type": "object"},
-    "get_status": _ref("Status"),
-    "get_exchanges": {"type": "object", "additionalProperties": _ref("Exchange")},
-    "get_markets": _array(_ref("Market")),
-    "get_pricing": _array(_ref("Pricing")),
-    "get_book": _ref("Book"),
-    "get_trades": _array(_ref("Trade")),
-    "get_ohlc": _array(_ref("Candle")),
-    "make_order": _ref("Order"),
-    "get_orders": _object({"orders": _array(_ref("Order")), "next_before": {"type": ["integer", "null"]}}),
-    "cancel_all_orders": _object({"cancelled": _array(_ref("Order"))}),
-    "get_order": {"allOf": [_ref("Order"), _object({"events": _array(_object({
-        "from": MAYBE_TEXT, "to": TEXT, "time": NUMBER, "reason": MAYBE_TEXT}))})]},
-    "cancel_order": _ref("Order"),
-    "amend_order": _ref("Order"),
-    "get_fills": _array(_ref("Fill")),
-    "create_wallet_set": _ref("WalletSet"),
-    "get_wallet_sets": _array(_ref("WalletSet")),
-    "get_wallet_set": {"allOf": [_ref("WalletSet"), {"required": ["wallets"]}]},
-    "get_wallet": {"allOf": [_ref("Wallet"), _object({"wallet_set_id": {"type": "integer"}})]},
-    "fund_wallet_set": _object({"entry": _ref("LedgerEntry"), "wallet": _ref("Wallet")}),
-    "transfer": _object({"entry": _ref("LedgerEntry")}),
-}
+#: operation -> the schema of its answer (HTTP 200); the types it names are added to :data:`SCHEMAS`.
+RESULTS: dict[str, dict[str, Any]] = {name: result_schema(operation.result, SCHEMAS)
+                                      for name, operation in OPERATIONS.items()}
 
 
 def document() -> dict[str, Any]:

@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+import jsonschema
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
@@ -18,7 +19,7 @@ from exchange_wrapper.contract import ERROR_CODES, OPERATIONS
 from exchange_wrapper.core.errors import InvalidParameter
 from exchange_wrapper.service.auth import Authenticator
 from exchange_wrapper.service.http import create_app
-from exchange_wrapper.service.openapi import PREFIX, ROUTES, document, parameter_table
+from exchange_wrapper.service.openapi import PREFIX, RESULTS, ROUTES, SCHEMAS, document, parameter_table
 
 from .recorded import TOKENS, TRADE_TOKEN, RecordedServiceTest
 
@@ -75,6 +76,45 @@ class OpenApiDocumentTest(RecordedServiceTest):
                     await getattr(self.server.api, name)(**values, unexpected="x")
                 self.assertEqual((caught.exception.field, caught.exception.expected),
                                  ("unexpected", f"no such parameter (known: {', '.join(sorted(values))})"))
+
+    async def test_every_operation_answers_as_the_result_type_of_its_contract_says(self):
+        """One successful call of each operation, its answer checked against the schema made of its
+        result's TypedDict: every field there, of its type (get_ohlc has no candles on a recording)."""
+        ws = await self.funded_wallet_set(token=TRADE_TOKEN)
+        other = (await self.ok("POST", f"{PREFIX}/wallet_sets", {"name": "other"}, token=TRADE_TOKEN))["id"]
+        order = {"wallet_set_id": ws, "exchange": "coinbase", "pair": "SKL_USD", "size": "10"}
+        await self.ok("POST", f"{PREFIX}/orders", {**order, "side": "buy", "type": "market"}, token=TRADE_TOKEN)
+        bid = (await self.ok("GET", f"{PREFIX}/book?exchange=coinbase&pair=SKL_USD", token=TRADE_TOKEN))["bids"][0][0]
+        resting = {**order, "side": "buy", "price": bid}
+        calls = [
+            ("echo", "POST", "/echo", {"a": [1, "b"]}),
+            ("get_status", "GET", "/status", None),
+            ("get_exchanges", "GET", "/exchanges", None),
+            ("get_markets", "GET", "/markets?exchange=coinbase", None),
+            ("get_pricing", "GET", "/pricing", None),
+            ("get_book", "GET", "/book?exchange=coinbase&pair=SKL_USD", None),
+            ("get_trades", "GET", "/trades?exchange=coinbase&pair=SKL_USD", None),
+            ("make_order", "POST", "/orders", resting),
+            ("get_orders", "GET", f"/orders?wallet_set_id={ws}&status=recent", None),
+            ("get_order", "GET", "/orders/2", None),
+            ("amend_order", "POST", "/orders/2/amend", {"size": "20"}),
+            ("cancel_order", "POST", "/orders/2/cancel", None),
+            ("get_fills", "GET", f"/fills?wallet_set_id={ws}", None),
+            ("cancel_all_orders", "POST", "/orders/cancel_all", {"wallet_set_id": ws}),
+            ("create_wallet_set", "POST", "/wallet_sets", {"name": "third"}),
+            ("get_wallet_sets", "GET", "/wallet_sets", None),
+            ("get_wallet_set", "GET", f"/wallet_sets/{ws}", None),
+            ("get_wallet", "GET", f"/wallet_sets/{ws}/wallets?exchange=coinbase&currency=SKL", None),
+            ("fund_wallet_set", "POST", f"/wallet_sets/{other}/fund",
+             {"exchange": "coinbase", "currency": "USD", "amount": "5"}),
+            ("transfer", "POST", "/transfers", {"from_wallet_set_id": ws, "to_wallet_set_id": other,
+                                                "exchange": "coinbase", "currency": "USD", "amount": "1"}),
+        ]
+        self.assertEqual({call[0] for call in calls}, set(OPERATIONS) - {"get_ohlc"})
+        for operation, method, path, body in calls:
+            with self.subTest(operation):
+                answer = await self.ok(method, PREFIX + path, body, token=TRADE_TOKEN)
+                jsonschema.validate(answer, {**RESULTS[operation], "components": {"schemas": SCHEMAS}})
 
     async def test_the_served_routes_are_the_documented_ones(self):
         app = create_app(self.server.api, auth=Authenticator([]), metrics=self.server.metrics, bus=self.server.bus)
