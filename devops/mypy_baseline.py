@@ -61,9 +61,9 @@ def main(argv: list[str]) -> int:
     for entry in sorted(fixed):
         print(f"fixed, still in {BASELINE.name} ({fixed[entry]}): {entry}")
     if new:
-        print(f"mypy: {sum(new.values())} errors beyond the baseline (fix them: it may only shrink)")
+        print(f"mypy: errors beyond the baseline: {sum(new.values())} (fix them: it may only shrink)")
     if fixed:
-        print(f"mypy: {sum(fixed.values())} baseline entries fixed: remove them (devops/mypy_baseline.py --update)")
+        print(f"mypy: baseline entries fixed: {sum(fixed.values())} (remove them: devops/mypy_baseline.py --update)")
     if not new and not fixed:
         print(f"mypy: no errors beyond the baseline ({sum(baseline.values())} recorded)")
     return 1 if new or fixed else 0
