@@ -13,7 +13,7 @@ from typing import Any
 from . import __version__
 from .config import Settings, load_settings, to_json
 from .core.errors import ConfigError, Rejected, XWrapError
-from .exchanges import EXCHANGE_NAMES
+from .core.exchanges import EXCHANGE_NAMES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,7 +109,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _ledger_verify(args: argparse.Namespace) -> int:
-    from .exchanges import EXCHANGE_NAMES
+    from .core.exchanges import EXCHANGE_NAMES
     from .storage.database import close_database, open_database
     from .storage.verify import DEFAULT_MAX_FEE, SHOWN_DIFFERENCES, verify_ledger
 

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from .core.errors import ConfigError, InvalidParameter
 from .core.money import parse_decimal
 from .core.pairs import Pair
-from .exchanges import EXCHANGE_NAMES
+from .core.exchanges import EXCHANGE_NAMES
 
 ENV_PREFIX = "XWRAP_"
 _INTEGER = re.compile(r"-?[0-9]+")

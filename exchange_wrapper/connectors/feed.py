@@ -12,18 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from urllib.parse import urlencode
 from typing import Any, Awaitable, Callable, Iterable, Sequence
+from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection
 
 from ..config import ExchangeSettings, Settings
 from ..core.errors import ExchangeUnavailable, XWrapError
+from ..core.exchanges import EXCHANGE_NAMES
 from ..core.marketdata import Candle, FeedStatus, Problem, Resync
 from ..core.pacing import Backoff, TokenBucket
 from ..core.pairs import Pair
 from ..core.symbols import SymbolTable
-from ..exchanges import EXCHANGE_NAMES
 from ..exchanges.base import Adapter, Credentials, adapter_class
 from ..exchanges.http import Request
 from ..marketdata.hub import MarketDataHub

@@ -1,4 +1,3 @@
-"""Exchange adapters: one module per exchange, translating its wire formats to xWrap's types."""
+"""Exchange adapters: one package per exchange, translating its wire formats to xWrap's types."""
 
-#: The exchanges xWrap knows, by the name used in settings, API calls and the database.
-EXCHANGE_NAMES = ("coinbase", "binance", "kraken", "bitfinex", "poloniex")
+from ..core.exchanges import EXCHANGE_NAMES as EXCHANGE_NAMES  # where the service's modules read it

@@ -38,7 +38,10 @@ from typing import Any, Protocol
 from websockets.exceptions import InvalidStatus
 
 from ..config import ExchangeSettings, Settings
+from ..connectors.rest import RestClient
+from ..connectors.stream import CONNECTION_ERRORS, Reconnecting
 from ..core.errors import ExchangeUnavailable, RateLimited, XWrapError
+from ..core.exchanges import EXCHANGE_NAMES
 from ..core.execution import OrderReport, apply_report
 from ..core.markets import Market
 from ..core.money import ZERO
@@ -47,13 +50,18 @@ from ..core.pacing import Backoff, TokenBucket
 from ..core.pairs import Pair
 from ..core.symbols import SymbolTable
 from ..marketdata.hub import MarketDataHub
-from ..connectors.rest import RestClient
-from ..connectors.stream import CONNECTION_ERRORS, Reconnecting
-from . import EXCHANGE_NAMES
 from .base import Credentials
 from .http import Request, Response
-from .private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamNotice, client_key
-from .private import private_adapter_class
+from .private import (
+    AccountBalances,
+    Amendment,
+    NotOnExchange,
+    PrivateAdapter,
+    Quota,
+    StreamNotice,
+    client_key,
+    private_adapter_class,
+)
 
 log = logging.getLogger(__name__)
 

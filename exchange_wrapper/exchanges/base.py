@@ -18,12 +18,12 @@ from typing import Any, Callable, ClassVar, Iterable, Protocol, Sequence, TypeVa
 
 from ..core.book import OrderBook
 from ..core.errors import ExchangeUnavailable, UnknownExchange
-from ..core.markets import Market
+from ..core.exchanges import EXCHANGE_NAMES
 from ..core.marketdata import Candle, MarketEvent
+from ..core.markets import Market
 from ..core.pacing import RateLimit
 from ..core.pairs import Pair
 from ..core.symbols import SymbolTable
-from . import EXCHANGE_NAMES
 from .http import Request
 
 _DECIMAL_DECODER = json.JSONDecoder(parse_float=Decimal)

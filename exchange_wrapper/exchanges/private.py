@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar, Union
+from urllib.parse import urlsplit, urlunsplit
 
 from ..core.errors import ExchangeRejected, XWrapError
 from ..core.execution import OrderReport
@@ -127,6 +128,7 @@ class PrivateAdapter(Translator):
     market_adapter: ClassVar[type[Adapter]]  # whose markets_path / parse_markets load the markets
     rest_url: ClassVar[str]                   # private REST base URL (settings rest_url overrides)
     stream_url: ClassVar[str | None] = None   # the authenticated stream; None: orders are polled
+    stream_path: ClassVar[str | None] = None  # the stream's path on the host of the settings' ws_url, where set
     stream_ping: ClassVar[str | None] = None  # an application ping the stream needs to stay open
     stream_ping_interval: ClassVar[float] = 15.0  # seconds between them (Poloniex ends a session silent for 30 s)
     quotas: ClassVar[tuple[Quota, ...]]       # the documented limits of one account
@@ -262,10 +264,13 @@ class PrivateAdapter(Translator):
     # -- the stream -------------------------------------------------------------------------------
 
     def stream_address(self, ws_url: str) -> str:
-        """The stream's URL: the settings' ``ws_url`` (a local simulator) mapped to the stream's
-        path, or :attr:`stream_url`."""
+        """The stream's URL: :attr:`stream_path` on the host of the settings' ``ws_url`` (a local
+        simulator) where both are set, else :attr:`stream_url`."""
         assert self.stream_url is not None
-        return self.stream_url
+        if not ws_url or self.stream_path is None:
+            return self.stream_url
+        parts = urlsplit(ws_url)
+        return urlunsplit((parts.scheme, parts.netloc, self.stream_path, "", ""))
 
     def stream_token_request(self) -> Request | None:
         """A signed REST call the stream's log-in needs the answer of, made before each connection

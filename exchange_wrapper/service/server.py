@@ -10,10 +10,10 @@ import time
 from typing import Any, Sequence
 
 from ..config import Settings
-from ..core.errors import ExchangeUnavailable, InvalidParameter
-from ..core.pairs import Pair
 from ..connectors.feed import start_feeds
-from ..exchanges import EXCHANGE_NAMES
+from ..core.errors import ExchangeUnavailable, InvalidParameter
+from ..core.exchanges import EXCHANGE_NAMES
+from ..core.pairs import Pair
 from ..exchanges.account import open_accounts
 from ..marketdata.hub import MarketDataHub
 from ..replay.capture import RestResponse, WsOpened, read_capture
@@ -24,8 +24,8 @@ from ..storage.wallets import WalletStore
 from .api import ExchangeWrapper
 from .auth import Authenticator
 from .events import EventBus
-from .metrics import Metrics
 from .http import create_app
+from .metrics import Metrics
 from .publishers import start_publishers
 from .rpc import install_rpc
 from .socketio import install_socketio

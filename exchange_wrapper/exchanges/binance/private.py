@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import orjson
 
@@ -23,11 +23,10 @@ from ...core.orders import Fill, Liquidity, Order, OrderStatus, OrderType, TimeI
 from ...core.pairs import Pair, common_currency
 from ...core.symbols import SymbolTable
 from ..base import Credentials
-from ..private import (AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice)
 from ..http import DEFAULT_RETRY_AFTER, Request, Response, retry_after
+from ..private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
 from ..wire import Fields, expect, load_json
-
-from .public import BinanceAdapter, EXCHANGE, rate_limits
+from .public import EXCHANGE, BinanceAdapter, rate_limits
 from .public import parse_markets as parse_markets  # re-exported: the markets a private adapter is built with
 
 #: Milliseconds after its ``timestamp`` a signed request is refused (-1021): Binance's default
@@ -115,6 +114,7 @@ class BinancePrivate(PrivateAdapter):
     market_adapter = BinanceAdapter
     rest_url = BinanceAdapter.rest_url
     stream_url = "wss://ws-api.binance.com:443/ws-api/v3"
+    stream_path = "/ws-api/v3"
     quotas = (Quota("REQUEST_WEIGHT 1m", "weight", 6000, 60), Quota("ORDERS 10s", "orders", 100, 10),
               Quota("ORDERS 1d", "orders", 200_000, 86400), Quota("RAW_REQUESTS 5m", "requests", 61_000, 300))
     recv_window = RECV_WINDOW_MS / 1000
@@ -339,13 +339,6 @@ class BinancePrivate(PrivateAdapter):
                     {"exchange_order_id": exchange_order_id})
 
     # -- the stream -------------------------------------------------------------------------------
-
-    def stream_address(self, ws_url: str) -> str:
-        """The WebSocket API at ``/ws-api/v3``: of the settings' ``ws_url`` host where one is set."""
-        if not ws_url:
-            return super().stream_address(ws_url)
-        parts = urlsplit(ws_url)
-        return urlunsplit((parts.scheme, parts.netloc, "/ws-api/v3", "", ""))
 
     def stream_subscribe(self, now: float) -> list[str]:
         timestamp = round(now * 1000)

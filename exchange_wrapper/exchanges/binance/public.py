@@ -22,15 +22,15 @@ import orjson
 
 from ...core.book import BookSide
 from ...core.errors import InvalidParameter
-from ...core.markets import Market, MarketStatus
 from ...core.marketdata import BookDelta, BookSnapshot, Candle, FeedError, MarketEvent, Ticker, Trade
+from ...core.markets import Market, MarketStatus
 from ...core.money import parse_decimal
 from ...core.orders import Side
 from ...core.pacing import RateLimit
 from ...core.pairs import Pair
 from ..base import Adapter
-from ..private import (Quota, window_limit)
 from ..http import Request
+from ..private import Quota, window_limit
 from ..wire import Fields, column_rows, entry, expect, load_json, unified_pair
 
 EXCHANGE = "binance"

@@ -23,11 +23,10 @@ from ...core.orders import Fill, Liquidity, Order, OrderStatus, OrderType, Side,
 from ...core.pairs import Pair, common_currency
 from ...core.symbols import SymbolTable
 from ..base import Credentials, decimal_loads
-from ..private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
 from ..http import Request, Response, retry_after
+from ..private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
 from ..wire import Fields, expect
-
-from .public import BitfinexAdapter, EXCHANGE, MAINTENANCE_OVER, to_decimal
+from .public import EXCHANGE, MAINTENANCE_OVER, BitfinexAdapter, to_decimal
 from .public import parse_markets as parse_markets  # re-exported: the markets a private adapter is built with
 
 #: Authenticated REST calls and the authenticated websocket ("Authenticated Channels": the public

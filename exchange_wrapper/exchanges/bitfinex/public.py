@@ -26,9 +26,8 @@ import orjson
 from ...core.book import BookSide, OrderBook
 from ...core.checksums import bitfinex_checksum
 from ...core.errors import InvalidParameter
+from ...core.marketdata import BookDelta, BookSnapshot, Candle, FeedError, MarketEvent, Problem, Resync, Ticker, Trade
 from ...core.markets import Market
-from ...core.marketdata import (BookDelta, BookSnapshot, Candle, FeedError, MarketEvent, Problem, Resync, Ticker,
-                               Trade)
 from ...core.money import ZERO, decimal_places, parse_decimal
 from ...core.orders import Side
 from ...core.pacing import RateLimit

@@ -21,11 +21,10 @@ from ...core.orders import Fill, Liquidity, Order, OrderStatus, OrderType, Side,
 from ...core.pairs import Pair, common_currency
 from ...core.symbols import SymbolTable
 from ..base import Credentials, decimal_loads
-from ..private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
 from ..http import Request, Response, retry_after
+from ..private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
 from ..wire import Fields, expect, load_json
-
-from .public import CoinbaseAdapter, EXCHANGE, iso_seconds, signature, ws_authentication
+from .public import EXCHANGE, CoinbaseAdapter, iso_seconds, signature, ws_authentication
 from .public import parse_markets as parse_markets  # re-exported: the markets a private adapter is built with
 
 #: Seconds ``CB-ACCESS-TIMESTAMP`` may be away from the API's time: a request signed longer ago is

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, ClassVar, Iterable
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 import orjson
 
@@ -26,10 +26,9 @@ from ...core.orders import Fill, Liquidity, Order, OrderStatus, OrderType, Side,
 from ...core.pairs import Pair, common_currency
 from ...core.symbols import SymbolTable
 from ..base import Credentials, decimal_loads
-from ..private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
 from ..http import DEFAULT_RETRY_AFTER, Request, Response, retry_after
+from ..private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
 from ..wire import Fields, expect
-
 from .public import EXCHANGE, KrakenAdapter, iso_seconds, ws_request, ws_v2_symbol
 from .public import parse_markets as parse_markets  # re-exported: the markets a private adapter is built with
 
@@ -159,6 +158,7 @@ class KrakenPrivate(PrivateAdapter):
     market_adapter = KrakenAdapter
     rest_url = KrakenAdapter.rest_url
     stream_url = "wss://ws-auth.kraken.com/v2"
+    stream_path = "/v2"
     tier: ClassVar[Tier] = TIERS["starter"]  # the account's verification tier; Starter's limits are the lowest
     quotas = (counter_quota(COUNTER, tier.counter, tier.counter_decay),)
     recv_window = DEADLINE + 1  # the deadline, and the second Kraken's clock is read to
@@ -408,11 +408,11 @@ class KrakenPrivate(PrivateAdapter):
     # -- the stream -------------------------------------------------------------------------------
 
     def stream_address(self, ws_url: str) -> str:
-        """``/v2`` on the settings' ``ws_url`` host (a local simulator), unless it is Kraken's public one."""
-        parts = urlsplit(ws_url)
-        if not ws_url or parts.netloc == urlsplit(KrakenAdapter.ws_url).netloc:
-            return super().stream_address(ws_url)
-        return urlunsplit((parts.scheme, parts.netloc, "/v2", "", ""))
+        """:attr:`stream_path` on the settings' ``ws_url`` host (a local simulator), unless it is
+        Kraken's public one."""
+        if urlsplit(ws_url).netloc == urlsplit(KrakenAdapter.ws_url).netloc:
+            return super().stream_address("")
+        return super().stream_address(ws_url)
 
     def stream_token_request(self) -> Request:
         return _private("GetWebSocketsToken")

@@ -33,8 +33,8 @@ import orjson
 from ...core.book import BookSide, OrderBook
 from ...core.checksums import kraken_checksum
 from ...core.errors import ExchangeRejected, ExchangeUnavailable, InvalidParameter, RateLimited
-from ...core.markets import Market, MarketStatus
 from ...core.marketdata import BookDelta, BookSnapshot, Candle, FeedError, MarketEvent, Ticker, Trade
+from ...core.markets import Market, MarketStatus
 from ...core.money import parse_decimal
 from ...core.orders import Side
 from ...core.pacing import RateLimit

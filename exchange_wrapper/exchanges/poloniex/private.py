@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode
 
 import orjson
 
@@ -21,10 +21,9 @@ from ...core.execution import OrderReport
 from ...core.money import ZERO, format_decimal
 from ...core.orders import Fill, Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from ...core.pairs import Pair, common_currency
-from ..private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
 from ..http import Request, Response, retry_after
+from ..private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
 from ..wire import Fields, expect, load_json
-
 from .public import EXCHANGE, PoloniexAdapter
 from .public import parse_markets as parse_markets  # re-exported: the markets a private adapter is built with
 
@@ -85,6 +84,7 @@ class PoloniexPrivate(PrivateAdapter):
     market_adapter = PoloniexAdapter
     rest_url = PoloniexAdapter.rest_url
     stream_url = "wss://ws.poloniex.com/ws/private"
+    stream_path = "/ws/private"
     stream_ping = PING
     quotas = (Quota("POST /orders", "place", 50, 1), Quota("DELETE /orders/{id}", "cancel", 50, 1),
               Quota("GET /orders/{id}", "query", 50, 1), Quota("GET /orders/{id}/trades", "fills", 50, 1),
@@ -266,13 +266,6 @@ class PoloniexPrivate(PrivateAdapter):
                 + balance.decimal("hold")}
 
     # -- the stream -------------------------------------------------------------------------------
-
-    def stream_address(self, ws_url: str) -> str:
-        """``/ws/private``: of the settings' ``ws_url`` host where one is set."""
-        if not ws_url:
-            return super().stream_address(ws_url)
-        parts = urlsplit(ws_url)
-        return urlunsplit((parts.scheme, parts.netloc, "/ws/private", "", ""))
 
     def stream_subscribe(self, now: float) -> list[str]:
         """The ``auth`` event (``GET\\n/ws\\nsignTimestamp=<ms>`` signed), then the ``orders``

@@ -25,8 +25,8 @@ import orjson
 
 from ...core.book import BookSide
 from ...core.errors import InvalidParameter
-from ...core.markets import Market, MarketStatus
 from ...core.marketdata import BookDelta, BookSnapshot, Candle, FeedError, MarketEvent, Ticker, Trade
+from ...core.markets import Market, MarketStatus
 from ...core.orders import Side
 from ...core.pacing import RateLimit
 from ...core.pairs import Pair
