@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .core.errors import ConfigError, InvalidParameter
+from .core.exchanges import EXCHANGE_NAMES
 from .core.money import parse_decimal
 from .core.pairs import Pair
-from .core.exchanges import EXCHANGE_NAMES
 
 ENV_PREFIX = "XWRAP_"
 _INTEGER = re.compile(r"-?[0-9]+")
