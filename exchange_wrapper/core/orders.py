@@ -17,6 +17,12 @@ from .errors import InvalidParameter, Rejected
 from .money import ZERO, format_decimal
 
 
+def to_microseconds(seconds: float) -> float:
+    """A time as it is stored (whole microseconds, rounded as the database's columns are written):
+    the same instant reads the same from memory and from the database."""
+    return round(seconds * 1_000_000) / 1_000_000
+
+
 class Side(str, Enum):
     BUY = "buy"
     SELL = "sell"
@@ -141,7 +147,7 @@ class Fill(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         return {"order_id": self.order_id, "trade_id": self.trade_id, "price": format_decimal(self.price),
                 "size": format_decimal(self.size), "fee": format_decimal(self.fee),
-                "fee_currency": self.fee_currency, "liquidity": self.liquidity.value, "time": round(self.at, 6),
+                "fee_currency": self.fee_currency, "liquidity": self.liquidity.value, "time": to_microseconds(self.at),
                 "cause": {key: format_decimal(value) if isinstance(value, Decimal) else value
                           for key, value in self.cause.items()}}
 
@@ -262,7 +268,7 @@ class Order:
             "expire_time": self.expire_time, "post_only": self.post_only, "status": self.status.value,
             "filled_size": format_decimal(self.filled_size),
             "executed_value": format_decimal(self.executed_value), "fees": format_decimal(self.fees),
-            "average_price": amount(self.average_price), "created_at": round(self.created_at, 6),
-            "updated_at": round(self.updated_at, 6), "reason": self.reason, "triggered": self.triggered,
+            "average_price": amount(self.average_price), "created_at": to_microseconds(self.created_at),
+            "updated_at": to_microseconds(self.updated_at), "reason": self.reason, "triggered": self.triggered,
             "exchange_order_id": self.exchange_order_id,
         }

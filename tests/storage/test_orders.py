@@ -158,6 +158,17 @@ class OrderCases(DatabaseCase):
             self.store.create(order, ("USD", D("80")), "paper")
         self.assertEqual((0, 0), (models.Order.select().count(), models.OrderEvent.select().count()))
 
+    def test_times_read_the_same_from_memory_and_from_the_database(self):
+        at = 1796669294.7887235  # half a microsecond: round(at, 6) and the stored microseconds disagreed
+        price = BIDS[0][0]
+        buy = self.order("buy", price=str(price))
+        self.place(buy)
+        fill = Fill(buy.id, "t1", price, D(10), D(0), "USD", Liquidity.MAKER, at)
+        self.store.record([buy.apply_fill(fill)], {buy.id: buy})
+        stored, fills = self.store.view(buy.id)
+        self.assertEqual(stored.to_json()["updated_at"], buy.to_json()["updated_at"])
+        self.assertEqual(fills[0].to_json()["time"], fill.to_json()["time"])
+
     def test_a_fill_that_cannot_be_settled_records_nothing_of_its_events(self):
         """The fill row, the events and the order's state are written before the settlement
         fails (on PostgreSQL they wait to be sent with it): none of them stays."""
