@@ -10,11 +10,11 @@ import time
 from typing import Any, Sequence
 
 from ..config import Settings
+from ..connectors.account import open_accounts
 from ..connectors.feed import start_feeds
 from ..core.errors import ExchangeUnavailable, InvalidParameter
 from ..core.exchanges import EXCHANGE_NAMES
 from ..core.pairs import Pair
-from ..exchanges.account import open_accounts
 from ..marketdata.hub import MarketDataHub
 from ..replay.capture import RestResponse, WsOpened, read_capture
 from ..replay.source import Replay

@@ -9,9 +9,9 @@ from decimal import Decimal as D
 import requests
 
 from exchange_wrapper.config import ExchangeSettings
+from exchange_wrapper.connectors.account import LiveAccount
 from exchange_wrapper.core.orders import Order, OrderType, Side
 from exchange_wrapper.core.pacing import Backoff
-from exchange_wrapper.exchanges.account import LiveAccount
 from exchange_wrapper.exchanges.binance.private import BinancePrivate
 from exchange_wrapper.exchanges.private import Quota
 from exchange_wrapper.marketdata.hub import MarketDataHub
