@@ -53,8 +53,7 @@ class Ours:
         for book, side, price, size in items:
             book.apply_delta(side, price, size, 1.0)
             if read_top:
-                book.bids.best
-                book.asks.best
+                _ = book.bids.best, book.asks.best
 
 
 class SortedDictBook:

@@ -36,13 +36,13 @@ from sortedcontainers import SortedDict
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_book import coinbase_stream  # noqa: E402  (this directory)
+
 from exchange_wrapper.core.book import BookSide, OrderBook  # noqa: E402
 from exchange_wrapper.core.matching import MatchingEngine  # noqa: E402
 from exchange_wrapper.core.orders import Order, OrderStatus, OrderType, Side  # noqa: E402
 from exchange_wrapper.exchanges.coinbase.public import parse_markets  # noqa: E402
 from exchange_wrapper.replay.capture import find_response  # noqa: E402
-
-from bench_book import coinbase_stream  # noqa: E402  (this directory)
 
 CAPTURES = ROOT / "tests" / "captures"
 BID, ASK = BookSide.BID, BookSide.ASK

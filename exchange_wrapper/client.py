@@ -26,9 +26,10 @@ import itertools
 import json
 import logging
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -195,13 +196,13 @@ class AsyncClient(AsyncOperations):
         self._callbacks: dict[str, list[Callable[[str, Any], Any]]] = {}
         self._callback_tasks: set[asyncio.Task] = set()
 
-    async def __aenter__(self) -> "AsyncClient":
+    async def __aenter__(self) -> AsyncClient:
         return await self.connect()
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.close()
 
-    async def connect(self) -> "AsyncClient":
+    async def connect(self) -> AsyncClient:
         """Open the connection. Raises Unauthorised or TooManyConnections when the service
         refuses it, OSError when nothing answers."""
         if self._supervisor is None:
@@ -231,7 +232,7 @@ class AsyncClient(AsyncOperations):
         assert self._link is not None
         return await self._link.request(method, params)
 
-    def subscribe(self, *topics: str) -> "Subscription":
+    def subscribe(self, *topics: str) -> Subscription:
         """The notifications of ``topics`` as an async iterator of (topic, payload). Await it (or
         ``async with`` it) before acting, so that nothing is missed; ``close()`` it when done."""
         return Subscription(self, _topics(topics))
@@ -253,7 +254,7 @@ class AsyncClient(AsyncOperations):
         """The topics something of this client listens to."""
         return {t for stream in self._streams for t in stream.topics} | set(self._callbacks)
 
-    async def _add(self, stream: "Subscription") -> None:
+    async def _add(self, stream: Subscription) -> None:
         new = stream.topics - self.topics()
         self._streams.add(stream)
         if new:
@@ -263,7 +264,7 @@ class AsyncClient(AsyncOperations):
                 self._streams.discard(stream)
                 raise
 
-    async def _remove(self, stream: "Subscription") -> None:
+    async def _remove(self, stream: Subscription) -> None:
         self._streams.discard(stream)
         gone = stream.topics - self.topics()
         if gone and self._connected.is_set() and self._failure is None:
@@ -360,17 +361,17 @@ class Subscription:
     def __await__(self) -> Any:
         return self._start().__await__()
 
-    async def _start(self) -> "Subscription":
+    async def _start(self) -> Subscription:
         await self.client._add(self)
         return self
 
-    async def __aenter__(self) -> "Subscription":
+    async def __aenter__(self) -> Subscription:
         return await self._start()
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.close()
 
-    def __aiter__(self) -> "Subscription":
+    def __aiter__(self) -> Subscription:
         return self
 
     async def __anext__(self) -> tuple[str, Any]:
@@ -409,7 +410,7 @@ class Client(Operations):
             self._stop_loop()
             raise
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -422,7 +423,7 @@ class Client(Operations):
         """The result of ``method``; the service's error for it raised as its xWrap class."""
         return self._run(self._client.call(method, **params))
 
-    def subscribe(self, *topics: str) -> "BlockingSubscription":
+    def subscribe(self, *topics: str) -> BlockingSubscription:
         """The notifications of ``topics``, subscribed before this returns: iterate, or ``get()``."""
         return BlockingSubscription(self, self._run(_awaited(self._client.subscribe(*topics))))
 
@@ -451,13 +452,13 @@ class BlockingSubscription:
     def __init__(self, client: Client, stream: Subscription):
         self.client, self.stream = client, stream
 
-    def __enter__(self) -> "BlockingSubscription":
+    def __enter__(self) -> BlockingSubscription:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
-    def __iter__(self) -> "BlockingSubscription":
+    def __iter__(self) -> BlockingSubscription:
         return self
 
     def __next__(self) -> tuple[str, Any]:

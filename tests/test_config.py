@@ -36,10 +36,10 @@ class SampleAndDocsTest(unittest.TestCase):
     def test_docs_list_every_key_and_variable(self):
         docs = (ROOT / "docs" / "configuration.md").read_text()
         for key in leaf_keys():
-            generic = re.sub(r"^exchanges\.(%s)\." % "|".join(EXCHANGE_NAMES), "exchanges.NAME.", key)
+            generic = re.sub(rf"^exchanges\.({'|'.join(EXCHANGE_NAMES)})\.", "exchanges.NAME.", key)
             self.assertIn(f"`{generic}`", docs, key)
-        for key, variable, _ in env_variables():
-            generic = re.sub(r"^XWRAP_(%s)_" % "|".join(n.upper() for n in EXCHANGE_NAMES),
+        for _key, variable, _ in env_variables():
+            generic = re.sub(rf"^XWRAP_({'|'.join(n.upper() for n in EXCHANGE_NAMES)})_",
                              "XWRAP_NAME_", variable)
             self.assertIn(f"`{generic}`", docs, variable)
         for token_key in ("name", "token", "scope"):
@@ -115,7 +115,7 @@ class ValidationTest(unittest.TestCase):
     def test_rates_are_decimal_strings_in_ascii_digits_as_in_the_api(self):
         for value in ("0.1", "1", "1e400", "true"):  # JSON numbers, whatever their type once read
             with self.subTest(value=value):
-                self.assertConfigError('{"paper": {"market_buy_margin": %s}}' % value, "paper.market_buy_margin",
+                self.assertConfigError(f'{{"paper": {{"market_buy_margin": {value}}}}}', "paper.market_buy_margin",
                                        "decimal string in ASCII digits")
         for text in ("\u0660.\u0665", "\uff10.\uff15"):
             with self.subTest(text=text):
@@ -184,7 +184,7 @@ class ValidationTest(unittest.TestCase):
                                          "tokens[0].token", "at least 16 characters")
         self.assertNotIn("short", message)
         token = '{"name": "a", "token": "0123456789abcdef"}'
-        self.assertConfigError('{"tokens": [%s, %s]}' % (token, token), "tokens[1].token", "different")
+        self.assertConfigError(f'{{"tokens": [{token}, {token}]}}', "tokens[1].token", "different")
         self.assertConfigError('{"tokens": [{"name": "a"}]}', "tokens[0].token", "a value")
 
     def test_unreadable_and_malformed_files(self):

@@ -11,15 +11,25 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from ..core.book import OrderBook
 from ..core.errors import ExchangeUnavailable, UnknownExchange, UnknownPair
 from ..core.integrity import BookKeeper, Stale
+from ..core.marketdata import (
+    BookDelta,
+    BookSnapshot,
+    FeedError,
+    FeedStatus,
+    MarketEvent,
+    Problem,
+    Resync,
+    Ticker,
+    Trade,
+)
 from ..core.markets import Market
-from ..core.marketdata import (BookDelta, BookSnapshot, FeedError, FeedStatus, MarketEvent, Problem, Resync,
-                               Ticker, Trade)
 from ..core.orders import OrderEvent
 from ..core.pairs import Pair
 

@@ -9,8 +9,9 @@ contract's (:data:`exchange_wrapper.contract.OPERATIONS`).
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from .. import __version__
 from ..config import Settings
@@ -24,6 +25,7 @@ from ..marketdata.hub import RECENT_TRADES, MarketDataHub
 from ..storage.database import describe_url, is_postgres, schema_version
 from .params import Params
 from .trading import OrderRequest, Trading
+
 
 def _amount(value: Decimal | None) -> str | None:
     return None if value is None else format_decimal(value)

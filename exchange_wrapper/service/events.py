@@ -14,7 +14,7 @@ from typing import Any
 class Subscription:
     """One client's view of the bus: ``await get()`` the next (topic, payload)."""
 
-    def __init__(self, bus: "EventBus", topics: set[str], limit: int):
+    def __init__(self, bus: EventBus, topics: set[str], limit: int):
         self.bus, self.topics, self.limit = bus, topics, limit
         self.queue: deque[tuple[str, Any]] = deque()
         self.dropped = 0

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from ..core.errors import InvalidParameter
 from ..core.money import parse_decimal

@@ -26,10 +26,17 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from tinyrpc.exc import RPCError
-from tinyrpc.protocols.jsonrpc import (JSONRPCBatchRequest, JSONRPCErrorResponse, JSONRPCInvalidParamsError,
-                                       JSONRPCParseError, JSONRPCProtocol, JSONRPCRequest, JSONRPCSuccessResponse)
 from sanic.exceptions import ServerError, WebsocketClosed
+from tinyrpc.exc import RPCError
+from tinyrpc.protocols.jsonrpc import (
+    JSONRPCBatchRequest,
+    JSONRPCErrorResponse,
+    JSONRPCInvalidParamsError,
+    JSONRPCParseError,
+    JSONRPCProtocol,
+    JSONRPCRequest,
+    JSONRPCSuccessResponse,
+)
 from websockets.exceptions import ConnectionClosed
 
 from ..config import ServerSettings, Settings
@@ -62,7 +69,7 @@ _NOT_A_REQUEST = ("not a JSON-RPC 2.0 request: an object with jsonrpc \"2.0\", a
                   "id (a string or number) and params (an object) besides")
 
 
-def install_rpc(app: "Sanic", api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus,
+def install_rpc(app: Sanic, api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus,
                 settings: Settings) -> None:
     """Serve the JSON-RPC door on ``app``; call before the server starts."""
     gate = Gate.of(app, api, auth=auth, metrics=metrics, bus=bus, settings=settings)
@@ -70,7 +77,7 @@ def install_rpc(app: "Sanic", api: ExchangeWrapper, *, auth: Authenticator, metr
     app.config.WEBSOCKET_MAX_SIZE = HARD_LIMIT_FACTOR * settings.server.max_request_bytes
 
     @app.websocket(RPC_PATH, name="rpc")
-    async def rpc(request: "Request", ws: Any) -> None:
+    async def rpc(request: Request, ws: Any) -> None:
         token = Authenticator.bearer(request.headers.get("authorization")) or request.args.get("token")
         try:
             session = gate.admit("rpc", request.ip, token, origin=request.headers.get("origin"), host=request.host)
@@ -90,7 +97,7 @@ def install_rpc(app: "Sanic", api: ExchangeWrapper, *, auth: Authenticator, metr
             session.close()
 
     @app.before_server_stop
-    async def close_connections(app: "Sanic") -> None:
+    async def close_connections(app: Sanic) -> None:
         await asyncio.gather(*(c.ws.close(CLOSE_GOING_AWAY, "server stopping") for c in list(connections)),
                              return_exceptions=True)
 

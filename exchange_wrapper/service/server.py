@@ -7,7 +7,8 @@ import os
 import signal
 import socket
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..config import Settings
 from ..connectors.account import open_accounts

@@ -18,24 +18,32 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from ..config import Settings
 from ..core.book import BookSide, OrderBook
-from ..core.errors import (Conflict, ExchangeNotLive, ExchangeUnavailable, InvalidParameter, OrderNotFound,
-                           Overallocated, UnknownExchange, XWrapError)
+from ..core.errors import (
+    Conflict,
+    ExchangeNotLive,
+    ExchangeUnavailable,
+    InvalidParameter,
+    OrderNotFound,
+    Overallocated,
+    UnknownExchange,
+    XWrapError,
+)
 from ..core.holds import required_hold, rest_hold
 from ..core.ledger import AccountKind, Mode
 from ..core.markets import Market
 from ..core.matching import LatencyModel, MatchingEngine, taken_side
 from ..core.money import ZERO, format_decimal
 from ..core.orders import Fill, Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
-from ..core.pairs import Pair
 from ..core.pacing import Backoff
+from ..core.pairs import Pair
 from ..core.precision import CheckedOrder, check_order
 from ..exchanges.account import LiveAccount
 from ..exchanges.private import AccountBalances

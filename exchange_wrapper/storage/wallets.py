@@ -29,7 +29,15 @@ from peewee import Database, IntegrityError, PeeweeException
 from ..core import ledger
 from ..core.errors import Conflict, DatabaseUnavailable, InvalidParameter, NotFound, UnknownExchange
 from ..core.ledger import (
-    EXACT, Account, AccountKind, FillTerms, Mode, Posting, Transaction, TransactionKind, WalletSetRef,
+    EXACT,
+    Account,
+    AccountKind,
+    FillTerms,
+    Mode,
+    Posting,
+    Transaction,
+    TransactionKind,
+    WalletSetRef,
     amount_text,
 )
 from ..core.money import ZERO
@@ -37,7 +45,15 @@ from ..exchanges import EXCHANGE_NAMES
 from . import sql
 from .database import is_lock_conflict, is_postgres, write_transaction
 from .models import (
-    ExchangeAccount, Hold, LedgerPosting, LedgerTransaction, Wallet, WalletSet, money_param, money_value, now_us,
+    ExchangeAccount,
+    Hold,
+    LedgerPosting,
+    LedgerTransaction,
+    Wallet,
+    WalletSet,
+    money_param,
+    money_value,
+    now_us,
 )
 
 #: ``price(exchange, currency)``: the USD value of one unit, or None when no price is known.

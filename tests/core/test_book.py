@@ -8,7 +8,8 @@ import unittest
 from decimal import Decimal
 from pathlib import Path
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exchange_wrapper.core.book import BookSide, BookState, Ladder, OrderBook, SequenceCheck, Walk
 from exchange_wrapper.core.errors import InvalidParameter

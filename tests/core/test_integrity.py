@@ -7,6 +7,7 @@ from pathlib import Path
 
 from exchange_wrapper.core.book import BookSide, BookState, OrderBook
 from exchange_wrapper.core.checksums import kraken_checksum
+from exchange_wrapper.core.errors import InvalidParameter
 from exchange_wrapper.core.integrity import BUFFER_LIMIT, BookKeeper, Stale
 from exchange_wrapper.core.marketdata import BookDelta, BookSnapshot, Problem
 from exchange_wrapper.core.matching import MatchingEngine
@@ -88,7 +89,8 @@ class SequencedTest(unittest.TestCase):
         events = [e for _, e in self.diffs if e["u"] > self.snap.sequence]
         self.keeper.delta(binance_delta(events[0]), 2.0)
         _, stale = self.keeper.delta(binance_delta(events[2]), 2.0)  # events[1] lost
-        self.assertEqual(stale, Stale(Problem.SEQUENCE_GAP, f"update {events[2]['U']} does not follow {events[0]['u']}"))
+        self.assertEqual(stale, Stale(Problem.SEQUENCE_GAP,
+                                      f"update {events[2]['U']} does not follow {events[0]['u']}"))
         self.assertEqual(self.keeper.book.state, BookState.STALE)
         self.assertEqual(self.keeper.book.stale_reason, f"sequence_gap: {stale.detail}")
         self.assertEqual(self.keeper.delta(binance_delta(events[3]), 2.0), ([], None))  # dropped: once only
@@ -156,7 +158,7 @@ class UnsequencedTest(unittest.TestCase):
         self.assertIsNone(stale)
         self.assertEqual([(e.order_id, e.status) for e in events], [("o1", OrderStatus.FILLED)])
         self.assertEqual((events[0].fill.price, events[0].fill.size), (D("14.7700"), D("2")))
-        with self.assertRaises(Exception):
+        with self.assertRaises(InvalidParameter):  # an engine on another book
             self.keeper.attach(MatchingEngine(market, OrderBook("coinbase", "BAND_GBP")))
 
 

@@ -9,7 +9,14 @@ from pathlib import Path
 from exchange_wrapper.core import ledger
 from exchange_wrapper.core.errors import Conflict, InsufficientFunds, InvalidParameter, Overallocated
 from exchange_wrapper.core.ledger import (
-    Account, AccountKind, FillTerms, Mode, Posting, Transaction, TransactionKind, WalletSetRef,
+    Account,
+    AccountKind,
+    FillTerms,
+    Mode,
+    Posting,
+    Transaction,
+    TransactionKind,
+    WalletSetRef,
 )
 from exchange_wrapper.core.pairs import Pair
 

@@ -6,7 +6,6 @@ import unittest
 from decimal import Decimal as D
 from pathlib import Path
 
-from exchange_wrapper.core.book import BookSide
 from exchange_wrapper.core.matching import MatchingEngine, taken_side
 from exchange_wrapper.core.orders import Liquidity, Order, OrderType, Side, TimeInForce
 from exchange_wrapper.replay.capture import WsReceived
@@ -92,7 +91,7 @@ class StreamSession:
         taker = [e.fill for e in events if e.fill is not None and e.order_id == order.id
                  and e.fill.liquidity is Liquidity.TAKER and e.fill.cause.get("type") == "book_level"]
         left = dict(shown)
-        for index, fill in enumerate(taker):
+        for fill in taker:
             self.test.assertIn(fill.price, left, (order, fill))
             self.test.assertLessEqual(fill.size, left[fill.price])
             left[fill.price] -= fill.size
@@ -121,7 +120,8 @@ class StreamSession:
                 self.test.assertTrue(reached, (order, trade))
                 makers += 1
             elif cause["type"] == "book_cross":
-                crossed = D(cause["price"]) <= order.price if order.side is Side.BUY else D(cause["price"]) >= order.price
+                crossed = (D(cause["price"]) <= order.price if order.side is Side.BUY
+                           else D(cause["price"]) >= order.price)
                 self.test.assertTrue(crossed, (order, cause))
                 makers += 1
         for order in self.orders.values():

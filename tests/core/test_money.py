@@ -2,8 +2,7 @@ import unittest
 from decimal import Decimal
 
 from exchange_wrapper.core.errors import InvalidParameter
-from exchange_wrapper.core.money import (decimal_places, format_decimal, parse_decimal, quantize_down,
-                                         quantize_up)
+from exchange_wrapper.core.money import decimal_places, format_decimal, parse_decimal, quantize_down, quantize_up
 
 
 class ParseDecimalTest(unittest.TestCase):

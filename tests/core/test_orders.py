@@ -2,8 +2,19 @@ import unittest
 from decimal import Decimal as D
 
 from exchange_wrapper.core.errors import InvalidParameter
-from exchange_wrapper.core.orders import (TRANSITIONS, DuplicateFill, Fill, InvalidTransition, Liquidity, Order,
-                                          OrderEvent, OrderStatus, OrderType, Side, TimeInForce)
+from exchange_wrapper.core.orders import (
+    TRANSITIONS,
+    DuplicateFill,
+    Fill,
+    InvalidTransition,
+    Liquidity,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
 
 
 def limit_buy(**changes):

@@ -3,10 +3,18 @@ from decimal import Decimal
 
 from exchange_wrapper.core.book import BookSide, BookState
 from exchange_wrapper.core.errors import ExchangeUnavailable, UnknownExchange, UnknownPair
-from exchange_wrapper.core.marketdata import (BookDelta, BookSnapshot, FeedError, FeedStatus, Problem, Resync,
-                                              Ticker, Trade)
-from exchange_wrapper.core.matching import LatencyModel, MatchingEngine
+from exchange_wrapper.core.marketdata import (
+    BookDelta,
+    BookSnapshot,
+    FeedError,
+    FeedStatus,
+    Problem,
+    Resync,
+    Ticker,
+    Trade,
+)
 from exchange_wrapper.core.markets import Market
+from exchange_wrapper.core.matching import LatencyModel, MatchingEngine
 from exchange_wrapper.core.orders import Order, OrderStatus, OrderType, Side
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.marketdata.hub import COUNTERS, MarketDataHub
@@ -131,7 +139,8 @@ class HubTest(unittest.TestCase):
         self.hub.handle("coinbase", [Trade(BTC, "9", D("100.30"), D("1"), Side.BUY, 2.0)], 2.0)
         [(exchange, pair, events)] = self.published
         self.assertEqual((exchange, pair), ("coinbase", BTC))
-        self.assertEqual([(e.order_id, e.status, e.fill.price) for e in events], [("o1", OrderStatus.FILLED, D("100.25"))])
+        self.assertEqual([(e.order_id, e.status, e.fill.price) for e in events],
+                         [("o1", OrderStatus.FILLED, D("100.25"))])
 
     def test_no_pair_is_unknown_until_the_markets_are_loaded(self):
         self.hub.set_connection("coinbase", FeedStatus.DOWN, "markets not loaded: HTTP 503 from /products")

@@ -5,8 +5,17 @@ import unittest
 from pathlib import Path
 
 from exchange_wrapper.core.errors import InvalidParameter, NotFound
-from exchange_wrapper.replay.capture import (Configuration, RestResponse, WsOpened, WsReceived, WsSent,
-                                             find_response, parse_capture, parse_line, read_capture)
+from exchange_wrapper.replay.capture import (
+    Configuration,
+    RestResponse,
+    WsOpened,
+    WsReceived,
+    WsSent,
+    find_response,
+    parse_capture,
+    parse_line,
+    read_capture,
+)
 
 CAPTURES = Path(__file__).resolve().parents[1] / "captures"
 FILES = sorted(CAPTURES.glob("*.0"))

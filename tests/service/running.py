@@ -44,7 +44,7 @@ class RunningService(RecordedServiceTest):
         return await asyncio.wait_for(waiting, 5)
 
     async def raw_rpc(self, token: str | None = TRADE_TOKEN, *, query: str = "", origin: str | None = None,
-                      host: str | None = None, **options: Any) -> "Peer":
+                      host: str | None = None, **options: Any) -> Peer:
         """A plain websocket to the JSON-RPC door (closed at the end of the test), opened as a web
         page of ``origin`` would, to the name ``host`` (as if it pointed at 127.0.0.1)."""
         headers = {"Authorization": f"Bearer {token}"} if token else None

@@ -117,7 +117,7 @@ class RpcTest(RunningService):
 
     async def test_integers_too_long_to_read_name_their_field(self):
         peer = await self.raw_rpc()
-        answer = await peer.ask('{"jsonrpc": "2.0", "id": 1, "method": "get_orders", "params": {"limit": %s}}' % LONG)
+        answer = await peer.ask(f'{{"jsonrpc": "2.0", "id": 1, "method": "get_orders", "params": {{"limit": {LONG}}}}}')
         self.assertEqual((1, -32602, "params.limit"),
                          (answer["id"], answer["error"]["code"], answer["error"]["data"]["details"]["field"]))
 
@@ -125,7 +125,7 @@ class RpcTest(RunningService):
         peer = await self.raw_rpc()
         for number in ("1e400", "-1E+309", "1" + "0" * 400 + ".0"):
             with self.subTest(number=number):
-                answer = await peer.ask('{"jsonrpc": "2.0", "id": 2, "method": "echo", "params": {"x": %s}}' % number)
+                answer = await peer.ask(f'{{"jsonrpc": "2.0", "id": 2, "method": "echo", "params": {{"x": {number}}}}}')
                 self.assertEqual((2, -32602, "params.x"),
                                  (answer["id"], answer["error"]["code"], answer["error"]["data"]["details"]["field"]))
         answer = await peer.ask('{"jsonrpc": "2.0", "id": 3, "method": "echo", "params": {"x": 1e308, "y": 1.5}}')

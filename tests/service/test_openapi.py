@@ -10,8 +10,12 @@ import jsonschema
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
-from schemathesis.checks import (content_type_conformance, negative_data_rejection, response_schema_conformance,
-                                 status_code_conformance)
+from schemathesis.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 

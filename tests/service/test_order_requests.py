@@ -10,8 +10,13 @@ from decimal import ROUND_CEILING
 from decimal import Decimal as D
 
 from exchange_wrapper.config import load_settings
-from exchange_wrapper.core.errors import (ExchangeUnavailable, InsufficientFunds, InvalidParameter, OrderNotFound,
-                                          PrecisionError)
+from exchange_wrapper.core.errors import (
+    ExchangeUnavailable,
+    InsufficientFunds,
+    InvalidParameter,
+    OrderNotFound,
+    PrecisionError,
+)
 from exchange_wrapper.storage.verify import verify_ledger
 from tests.storage.dbs import DatabaseCase, OnPostgres, OnSqlite
 
@@ -76,7 +81,8 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
         again = await self.api.get_order(order_id=order["id"])
         self.assertEqual((D(again["size"]), D(again["price"]), again["status"]), (D(40), new_price, "open"))
         self.assertEqual([e["reason"] for e in again["events"] if e["reason"].startswith("amended")],
-                         [f"amended: price {new_price.normalize()}, size 150", f"amended: price {new_price.normalize()}, size 40"])
+                         [f"amended: price {new_price.normalize()}, size 150",
+                          f"amended: price {new_price.normalize()}, size 40"])
         self.assertEqual(await self.usd_hold(ws), buy_hold(D(40), new_price))
         self.assert_ledger_ok()
 

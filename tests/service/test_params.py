@@ -37,7 +37,8 @@ class ParamsTest(unittest.TestCase):
         self.assertIn("missing", self.assertNames("pair", lambda: Params({}).pair(required=True)))
         self.assertNames("size", lambda: Params({"size": 0.5}).decimal("size"))
         self.assertNames("size", lambda: Params({"size": "-1"}).decimal("size"))
-        self.assertIn("one of 'buy', 'sell'", self.assertNames("side", lambda: Params({"side": "long"}).choice("side", Side)))
+        self.assertIn("one of 'buy', 'sell'",
+                      self.assertNames("side", lambda: Params({"side": "long"}).choice("side", Side)))
         self.assertNames("depth", lambda: Params({"depth": 0}).integer("depth", minimum=1))
         self.assertNames("depth", lambda: Params({"depth": True}).integer("depth"))
         self.assertNames("post_only", lambda: Params({"post_only": "yes"}).flag("post_only"))

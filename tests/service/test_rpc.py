@@ -368,13 +368,15 @@ class SubscriptionsTest(RunningService):
         error = (await rpc.ask(request("subscribe", {})))["error"]
         self.assertEqual(error["data"]["details"]["field"], "topics")
         await rpc.ask(request("subscribe", {"topics": ["logs", "status"]}))
-        self.assertEqual((await rpc.ask(request("unsubscribe", {"topics": ["logs"]})))["result"], {"topics": ["status"]})
+        self.assertEqual((await rpc.ask(request("unsubscribe", {"topics": ["logs"]})))["result"],
+                         {"topics": ["status"]})
         logging.getLogger("exchange_wrapper.tests").warning("not for this client")
         self.server.hub.set_connection("coinbase", FeedStatus.DOWN, "unplugged for the test")
         notes = await rpc.notifications(lambda seen: any(n["method"] == "status" for n in seen))
         self.assertEqual({n["method"] for n in notes}, {"status"})
         self.assertEqual(notes[-1]["params"], {"exchange": "coinbase", "mode": "paper", "status": "down",
-                                               "reason": "unplugged for the test", "pairs": notes[-1]["params"]["pairs"]})
+                                               "reason": "unplugged for the test",
+                                               "pairs": notes[-1]["params"]["pairs"]})
 
     async def test_book_tops_and_log_lines(self):
         rpc = await self.raw_rpc()

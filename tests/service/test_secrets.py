@@ -18,9 +18,13 @@ from typing import Any
 from unittest import mock
 
 from exchange_wrapper.exchanges.private import private_adapter_class
-
-from tests.service import test_live_bitfinex, test_live_coinbase, test_live_kraken, test_live_poloniex
-from tests.service import test_live_trading
+from tests.service import (
+    test_live_bitfinex,
+    test_live_coinbase,
+    test_live_kraken,
+    test_live_poloniex,
+    test_live_trading,
+)
 
 #: Loggers of the test's own simulators (their websocket servers log what they receive).
 SIMULATOR_LOGGERS = ("websockets.server",)
@@ -116,7 +120,7 @@ def _leaks(secrets: set[str], text: str) -> list[str]:
     is a leak), each with the text around it."""
     pieces = {secret[i:i + PIECE] for secret in secrets for i in range(len(secret) - PIECE + 1)}
     found = [match.span() for match in re.finditer("signature=", text)]
-    for match in re.finditer(r"[A-Za-z0-9+/=_-]{%d,}" % PIECE, text):
+    for match in re.finditer(rf"[A-Za-z0-9+/=_-]{{{PIECE},}}", text):
         word = match.group()
         if any(word[i:i + PIECE] in pieces for i in range(len(word) - PIECE + 1)):
             found.append(match.span())

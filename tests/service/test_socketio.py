@@ -112,7 +112,8 @@ class CallsTest(SocketIOCase):
                 answer = await browser.client.call("call", data, timeout=5)
                 self.assertEqual(answer["error"]["kind"], "invalid_request")
         answer = await browser.call("get_book", ["coinbase", "SKL_USD"])
-        self.assertEqual((answer["error"]["kind"], answer["error"]["details"]["field"]), ("invalid_parameter", "params"))
+        self.assertEqual((answer["error"]["kind"], answer["error"]["details"]["field"]),
+                         ("invalid_parameter", "params"))
         answer = await browser.client.call("make_order", {"side": "buy"}, timeout=5)
         self.assertEqual(answer["error"], {"kind": "method_not_found", "message": "no method 'make_order'",
                                            "details": {"method": "make_order"}})
@@ -150,7 +151,8 @@ class NotificationsTest(SocketIOCase):
         answer = await browser.client.call("unsubscribe", {"topics": ["books"]}, timeout=5)
         self.assertEqual(answer, {"result": {"topics": ["status"]}})
         answer = await browser.client.call("subscribe", {"topics": "fills"}, timeout=5)
-        self.assertEqual((answer["error"]["kind"], answer["error"]["details"]["field"]), ("invalid_parameter", "topics"))
+        self.assertEqual((answer["error"]["kind"], answer["error"]["details"]["field"]),
+                         ("invalid_parameter", "topics"))
         before = self.book.bids.best, self.book.asks.best
         self.step_until(lambda: (self.book.bids.best, self.book.asks.best) != before)
         self.server.hub.set_connection("coinbase", FeedStatus.DOWN, "unplugged for the test")
@@ -171,7 +173,8 @@ class TokensTest(SocketIOCase):
         for browser in (await self.browser(None, query=f"?token={READ_TOKEN}"),
                         await self.browser(None, headers={"Authorization": f"Bearer {READ_TOKEN}"})):
             answer = await browser.call("make_order", {})
-            self.assertEqual(answer["error"]["details"], {"operation": "make_order", "scope": "read", "needed": "trade"})
+            self.assertEqual(answer["error"]["details"],
+                             {"operation": "make_order", "scope": "read", "needed": "trade"})
 
 
 class LimitTest(SocketIOCase):

@@ -8,13 +8,18 @@ import unittest
 from decimal import Decimal as D
 
 from exchange_wrapper.config import load_settings
-from exchange_wrapper.core.errors import (ExchangeUnavailable, InsufficientFunds, InvalidParameter, MarketClosed,
-                                          PrecisionError, UnknownPair)
+from exchange_wrapper.core.errors import (
+    ExchangeUnavailable,
+    InsufficientFunds,
+    InvalidParameter,
+    MarketClosed,
+    PrecisionError,
+    UnknownPair,
+)
 from exchange_wrapper.service.server import Server
 from exchange_wrapper.storage.verify import verify_ledger
 
 from .stepped import REPLAY, SKL, SteppedReplay
-
 
 
 class PaperTradingTest(SteppedReplay, unittest.IsolatedAsyncioTestCase):

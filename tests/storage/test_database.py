@@ -14,7 +14,13 @@ from peewee import IntegerField, IntegrityError, Model, PostgresqlDatabase, Sqli
 from exchange_wrapper.core.errors import ConfigError, DatabaseUnavailable, InvalidParameter
 from exchange_wrapper.storage import database, sql
 from exchange_wrapper.storage.database import (
-    SCHEMA_VERSION, close_database, describe_url, is_postgres, open_database, read_transaction, schema_version,
+    SCHEMA_VERSION,
+    close_database,
+    describe_url,
+    is_postgres,
+    open_database,
+    read_transaction,
+    schema_version,
     write_transaction,
 )
 from exchange_wrapper.storage.models import MODELS, SchemaVersion, Wallet, WalletSet, now_us

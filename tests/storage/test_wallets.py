@@ -14,7 +14,12 @@ import psycopg2
 import psycopg2.errors
 
 from exchange_wrapper.core.errors import (
-    Conflict, DatabaseUnavailable, InsufficientFunds, InvalidParameter, NotFound, Overallocated,
+    Conflict,
+    DatabaseUnavailable,
+    InsufficientFunds,
+    InvalidParameter,
+    NotFound,
+    Overallocated,
     UnknownExchange,
 )
 from exchange_wrapper.core.ledger import FillTerms
