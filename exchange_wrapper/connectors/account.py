@@ -1,9 +1,10 @@
 """One live exchange account: its limits, its orders on the exchange, its stream and its balances.
 
-A :class:`LiveAccount` drives one exchange's :class:`~..exchanges.private.PrivateAdapter` for every strategy
-and wallet set that trades there: one set of token buckets (the account's quotas, preferring what
-the exchange publishes and what its answers say it counted), one signed REST client, one
-authenticated stream (or polling). It turns what the exchange says into
+A :class:`LiveAccount` drives one exchange's :class:`~..exchanges.private.PrivateAdapter` for every
+strategy and wallet set that trades there, composed of one set of signed, paced calls
+(:class:`~.calls.AccountCalls`: the account's quotas, preferring what the exchange publishes and
+what its answers say it counted) and one authenticated stream (:class:`~.private_stream.PrivateStream`,
+or polling). It turns what the exchange says into
 :class:`~exchange_wrapper.core.orders.OrderEvent` values on xWrap's own orders and hands them to
 its owner (the trading service) to record, exactly like the virtual exchange's events.
 
@@ -35,8 +36,6 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
-from websockets.exceptions import InvalidStatus
-
 from ..config import ExchangeSettings, Settings
 from ..core.errors import ExchangeUnavailable, RateLimited, XWrapError
 from ..core.exchanges import EXCHANGE_NAMES
@@ -55,13 +54,13 @@ from ..exchanges.private import (
     NotOnExchange,
     PrivateAdapter,
     Quota,
-    StreamNotice,
     client_key,
     private_adapter_class,
 )
 from ..marketdata.hub import MarketDataHub
-from .rest import RestClient
-from .stream import CONNECTION_ERRORS, Reconnecting
+from .calls import AccountCalls
+from .private_stream import PrivateStream
+from .stream import Reconnecting
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +94,6 @@ class _Tracked:
     revision: int = 0
     applied: dict[str, Decimal] = field(default_factory=dict)  # exchange order id -> size of its fills applied
     signed_at: float | None = None  # when an unconfirmed placement was signed (exchange clock)
-
-
-class _StreamEnded(Exception):
-    """The exchange ended the subscription (or refused it)."""
 
 
 def open_accounts(settings: Settings, hub: MarketDataHub, **options: Any) -> dict[str, "LiveAccount"]:
@@ -146,18 +141,11 @@ class LiveAccount:
         self.reconcile_retry = reconcile_retry
         self.poll_interval = poll_interval or adapter_class.poll_interval
         self.credentials = Credentials(settings.api_key, settings.api_secret, settings.passphrase)
-        self.paused_until = 0.0
-        self.rest = RestClient(self.name, settings.rest_url or adapter_class.rest_url, adapter_class.quotas[0].limit,
-                               timeout=timeout, clock=clock, sleep=sleep)
-        self.quotas: dict[str, Quota] = {}
-        self.buckets: dict[str, TokenBucket] = {}
-        self._set_quotas(adapter_class.quotas)
-        self.adapter: PrivateAdapter | None = None
-        self.offset = 0.0  # the exchange's clock minus ours
+        self.calls = AccountCalls(self.name, settings.rest_url or adapter_class.rest_url, adapter_class.quotas, hub,
+                                  sequential=adapter_class.sequential, clock=clock, sleep=sleep, timeout=timeout)
+        self.stream: PrivateStream | None = None
         self.opened_at: float | None = None  # the exchange's time when the account was opened
         self.state, self.reason = "connecting", "starting"
-        self.stream_state = "not connected"
-        self.stream_up = False  # subscribed: the exchange tells what happens on the account as it happens
         self.differences: list[dict[str, Any]] = []  # the last differences reconciliation reported
         self.difference_count = 0
         self.activity = 0  # counts what can change balances: reports applied, stream messages, order requests
@@ -170,7 +158,28 @@ class LiveAccount:
         self._by_client_id: dict[str, _Tracked] = {}
         self._by_exchange_id: dict[str, _Tracked] = {}
         self._lock = asyncio.Lock()
-        self._sending = asyncio.Lock()  # the adapter's requests one at a time where it is sequential
+
+    @property
+    def adapter(self) -> PrivateAdapter | None:
+        """The exchange's private adapter, once :meth:`open` has built it."""
+        return self.calls.adapter
+
+    @property
+    def quotas(self) -> dict[str, Quota]:
+        return self.calls.quotas
+
+    @property
+    def buckets(self) -> dict[str, TokenBucket]:
+        return self.calls.buckets
+
+    @property
+    def stream_up(self) -> bool:
+        """Whether the private stream is subscribed (the exchange tells what happens as it happens)."""
+        return self.stream is not None and self.stream.up
+
+    @property
+    def stream_state(self) -> str:
+        return self.stream.state if self.stream is not None else "not connected"
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -179,20 +188,23 @@ class LiveAccount:
         (raises what the exchange answers; the owner retries)."""
         cls = self.adapter_class
         markets = cls.market_adapter
-        body = await self._call(Request(markets.markets_path, weight=markets.markets_weight,
+        body = await self.calls.call(Request(markets.markets_path, weight=markets.markets_weight,
                                         costs={"weight": markets.markets_weight, "requests": 1}), signed=False)
         table = SymbolTable(self.name, markets.parse_markets(body))
         self.hub.add_markets(self.name, table)
-        self.adapter = adapter = cls(table, self.credentials, body)
-        self._set_quotas(adapter.published_quotas(body))
+        self.calls.adapter = adapter = cls(table, self.credentials, body)
+        self.calls.set_quotas(adapter.published_quotas(body))
         time_request = adapter.time_request()
         if time_request is not None:
             before = self.clock()
-            server = adapter.parse_time(await self._call(time_request, signed=False))
-            self.offset = server - (before + self.clock()) / 2
+            server = adapter.parse_time(await self.calls.call(time_request, signed=False))
+            self.calls.offset = server - (before + self.clock()) / 2
         self.opened_at = self.exchange_time()
         if adapter.stream_url is not None:
-            self.connection.spawn(self._stream(adapter))
+            self.stream = PrivateStream(self.name, adapter, adapter.stream_address(self.settings.ws_url), self.calls,
+                                        self.connection, on_message=self._touched, on_report=self.on_report,
+                                        on_balances=self._stream_balances, on_resubscribed=self._catch_up)
+            self.connection.spawn(self.stream.run())
         self.state, self.reason = "recovering", "markets loaded"
 
     async def recover(self, orders: Iterable[Order], fills: Mapping[str, list[Fill]],
@@ -230,7 +242,7 @@ class LiveAccount:
         past the list's page) by its client id."""
         adapter = self._ready()
         listed, foreign = set(), set()
-        for report in adapter.parse_orders(await self._call(adapter.open_orders_request()), self.clock()):
+        for report in adapter.parse_orders(await self.calls.call(adapter.open_orders_request()), self.clock()):
             tracked = self._find(report)
             if tracked is None:
                 foreign.add(report.exchange_order_id)
@@ -262,7 +274,7 @@ class LiveAccount:
 
     async def stop(self) -> None:
         await self.connection.cancel()
-        self.rest.close()
+        self.calls.close()
         self.state, self.reason = "down", "stopped"
 
     def down(self, reason: str) -> None:
@@ -299,7 +311,7 @@ class LiveAccount:
         signed: list[float] = []
         with self._changing():
             try:
-                response = await self._send(adapter.place_request(order, tracked.client_id), fail_fast=True,
+                response = await self.calls.send(adapter.place_request(order, tracked.client_id), fail_fast=True,
                                             signed=signed)
             except RateLimited as error:
                 return await self._reject(tracked, f"not sent: {error}")
@@ -319,7 +331,7 @@ class LiveAccount:
         adapter = self._ready()
         tracked = self._tracked_of(order)
         with self._changing():
-            response = await self._send(adapter.cancel_request(order, tracked.client_id), fail_fast=True)
+            response = await self.calls.send(adapter.cancel_request(order, tracked.client_id), fail_fast=True)
             async with self._lock:
                 if response.status < 300:
                     if not adapter.cancel_reports_order:
@@ -340,7 +352,7 @@ class LiveAccount:
         if request is None:  # the exchange has none per pair: the owner cancels one by one
             return
         with self._changing():
-            response = await self._send(request, fail_fast=True)
+            response = await self.calls.send(request, fail_fast=True)
             if response.status >= 300:
                 error = adapter.error(response)
                 if isinstance(error, NotOnExchange):  # nothing was open
@@ -368,7 +380,7 @@ class LiveAccount:
                 if not amendment.in_place:
                     self._by_client_id[next_client_id] = tracked
                 try:
-                    response = await self._send(amendment.request, fail_fast=True)
+                    response = await self.calls.send(amendment.request, fail_fast=True)
                 except ExchangeUnavailable:
                     if not await self._find_replacement(tracked, amendment, price, size):
                         raise
@@ -394,7 +406,7 @@ class LiveAccount:
         price under the next client id (stored first: a lost answer is resolved like a placement's).
         Where the exchange refuses the new order, the order stays cancelled, with the reason."""
         adapter, order = self._ready(), tracked.order
-        response = await self._send(adapter.cancel_request(order, tracked.client_id), fail_fast=True)
+        response = await self.calls.send(adapter.cancel_request(order, tracked.client_id), fail_fast=True)
         if response.status >= 300:
             error = adapter.error(response)
             if isinstance(error, NotOnExchange):  # filled meanwhile
@@ -414,7 +426,7 @@ class LiveAccount:
         await self._switch(tracked, amendment, None)
         signed: list[float] = []
         try:
-            response = await self._send(adapter.place_request(replace(order, size=size - order.filled_size),
+            response = await self.calls.send(adapter.place_request(replace(order, size=size - order.filled_size),
                                                               tracked.client_id), fail_fast=False, signed=signed)
         except ExchangeUnavailable:
             tracked.signed_at = signed[0] if signed else self.exchange_time()
@@ -431,7 +443,7 @@ class LiveAccount:
 
     async def balances(self) -> AccountBalances:
         adapter = self._ready()
-        return adapter.parse_balances(await self._call(adapter.balances_request()), self.clock())
+        return adapter.parse_balances(await self.calls.call(adapter.balances_request()), self.clock())
 
     async def reconcile(self, quiet: bool = True) -> list[dict[str, Any]] | None:
         """Have the owner reconcile the ledger with the account's balances; return the differences.
@@ -512,7 +524,7 @@ class LiveAccount:
                 "unconfirmed_orders": sum(t.signed_at is not None for t in self._tracked.values())}
 
     def exchange_time(self) -> float:
-        return self.clock() + self.offset
+        return self.calls.exchange_time()
 
     def is_foreign_free(self) -> bool:
         """No open order on the account that xWrap did not place (as far as it has seen)."""
@@ -546,7 +558,7 @@ class LiveAccount:
         if order.is_open and report.filled_size > tracked.applied.get(report.exchange_order_id, ZERO):
             adapter = self._ready()
             try:
-                fills = [fill for fill in adapter.parse_fills(await self._call(adapter.fills_request(
+                fills = [fill for fill in adapter.parse_fills(await self.calls.call(adapter.fills_request(
                     order, report.exchange_order_id)), self.clock())
                          if fill.cause.get("exchange_order_id", report.exchange_order_id) == report.exchange_order_id]
                 events += self._apply_once(tracked, replace(report, fills=tuple(fills)))
@@ -587,10 +599,10 @@ class LiveAccount:
     async def _query(self, order: Order, client_id: str) -> Response:
         """The exchange's answer about one order, asked by its client id (then where else the adapter says)."""
         adapter = self._ready()
-        response = await self._send(adapter.query_request(order, client_id), fail_fast=False)
+        response = await self.calls.send(adapter.query_request(order, client_id), fail_fast=False)
         fallback = adapter.query_fallback(order, client_id)
         if response.status >= 300 and fallback is not None and isinstance(adapter.error(response), NotOnExchange):
-            response = await self._send(fallback, fail_fast=False)
+            response = await self.calls.send(fallback, fail_fast=False)
         return response
 
     # -- placement outcomes -----------------------------------------------------------------------
@@ -644,12 +656,12 @@ class LiveAccount:
         its client id) becomes the order; otherwise the order is as the exchange says now."""
         adapter, order = self._ready(), tracked.order
         if not amendment.in_place:
-            response = await self._send(adapter.query_request(order, amendment.client_id), fail_fast=False)
+            response = await self.calls.send(adapter.query_request(order, amendment.client_id), fail_fast=False)
             if response.status < 300:
                 replacement, replaced_id = adapter.parse_order(response.body, self.clock()), tracked.client_id
                 order.price, order.size = price, size
                 await self._switch(tracked, amendment, replacement.exchange_order_id)
-                old = await self._send(adapter.query_request(order, replaced_id), fail_fast=False)
+                old = await self.calls.send(adapter.query_request(order, replaced_id), fail_fast=False)
                 if old.status < 300:  # the replaced exchange order: its fills only
                     await self._apply(tracked, adapter.parse_order(old.body, self.clock()))
                 await self._apply(tracked, replacement)
@@ -706,67 +718,9 @@ class LiveAccount:
 
     # -- the stream -------------------------------------------------------------------------------
 
-    async def _stream(self, adapter: PrivateAdapter) -> None:
-        """Keep the authenticated stream subscribed; after every reconnection the followed orders
-        are asked about (what the stream said meanwhile is lost). No connection is tried while the
-        account's calls are paused; a handshake refused with the exchange's rate-limit answer
-        pauses them."""
-        url = adapter.stream_address(self.settings.ws_url)
-        subscriptions = 0
-
-        async def session() -> str:
-            nonlocal subscriptions
-            try:
-                token = adapter.stream_token_request()
-                if token is not None:
-                    adapter.stream_token(await self._call(token))
-                async with self.connection.connect(url, ping_interval=60, ping_timeout=30) as ws:
-                    self.stream_state = f"subscribing on {url}"
-                    # a sequential adapter's log-in may take a nonce its REST calls share (Bitfinex)
-                    async with self._sending if adapter.sequential else contextlib.nullcontext():
-                        for message in adapter.stream_subscribe(self.exchange_time()):
-                            await ws.send(message)
-                    if adapter.stream_ping is not None:
-                        self.connection.spawn(self.connection.pings(ws, adapter.stream_ping,
-                                                                    adapter.stream_ping_interval))
-                    async for message in ws:
-                        self.activity += 1
-                        for event in adapter.parse_stream(message, self.clock()):
-                            if isinstance(event, StreamNotice):
-                                if event.fatal:
-                                    raise _StreamEnded(event.text)
-                                subscriptions += 1
-                                self.stream_up, self.stream_state = True, f"subscribed on {url}"
-                                self.backoff.reset()
-                                if subscriptions > 1:
-                                    self.connection.spawn(self._catch_up())
-                            elif isinstance(event, AccountBalances):
-                                await self._stream_balances(event)
-                            else:
-                                await self.on_report(event)
-                return "connection closed"
-            except InvalidStatus as error:  # the handshake refused: a 429/418 pauses the account
-                answer = error.response
-                headers = {name.lower(): value for name, value in answer.headers.raw_items()}
-                refusal = Response(answer.status_code, headers, (answer.body or b"").decode(errors="replace"))
-                pause = adapter.pause_for(refusal, self.exchange_time())
-                if pause is not None:
-                    self._pause(pause, refusal)
-                return f"handshake refused: HTTP {refusal.status}"
-            except CONNECTION_ERRORS:
-                raise
-            except (_StreamEnded, XWrapError, ValueError) as error:
-                return str(error)
-            except Exception as error:  # a bug must not end the stream
-                log.exception("%s user data stream failed", self.name)
-                return f"{type(error).__name__}: {error}"
-
-        def down(reason: str) -> None:
-            self.stream_up, self.stream_state = False, f"down: {reason}"
-            log.warning("%s user data stream down: %s", self.name, reason)
-
-        await self.connection.run(session, down, describe=lambda error: f"{type(error).__name__}: {error}",
-                                  before=self._pause_over)
+    def _touched(self) -> None:
+        """A stream message: something may have changed on the account."""
+        self.activity += 1
 
     async def _catch_up(self) -> None:
         try:
@@ -788,86 +742,13 @@ class LiveAccount:
 
     # -- calls ------------------------------------------------------------------------------------
 
-    async def _call(self, request: Request, *, signed: bool = True) -> str:
-        """The body of a successful answer (background calls wait out pauses); the adapter's error
-        otherwise."""
-        response = await self._send(request, fail_fast=False, sign=signed)
-        if response.status >= 300:
-            raise self.adapter.error(response) if self.adapter is not None else ExchangeUnavailable(
-                self.name, f"HTTP {response.status} from {request.path}: {response.body[:200]}")
-        return response.body
-
-    async def _send(self, request: Request, *, fail_fast: bool, sign: bool = True,
-                    signed: list[float] | None = None) -> Response:
-        """Pace ``request`` under every quota it spends, sign it as it leaves, send it, read the
-        exchange's count of the quotas, and pause the account on a rate-limit answer. A sequential
-        adapter's requests are paced and sent one at a time (paced first, they would wait for their
-        turn, then arrive together past the limit)."""
-        if fail_fast and self.pause_left() > 0:
-            raise RateLimited(self.name, self.pause_left())
-        async with self._sending if self.adapter_class.sequential else contextlib.nullcontext():
-            response = await self._paced(request, fail_fast, sign, signed)
-        adapter = self.adapter
-        if adapter is None:
-            return response
-        response = adapter.answered(request, response)
-        now = self.clock()
-        for name, used in adapter.used(response).items():
-            if name in self.quotas:
-                self.buckets[name].cap(now, self.quotas[name].count / 2 - used)
-        pause = adapter.pause_for(response, self.exchange_time())
-        if pause is not None:
-            self._pause(pause, response)
-            raise RateLimited(self.name, pause)
-        return response
-
-    async def _paced(self, request: Request, fail_fast: bool, sign: bool, signed: list[float] | None) -> Response:
-        now = self.clock()
-        paused = self.pause_left()
-        if paused > 0 and fail_fast:
-            raise RateLimited(self.name, paused)
-        waits = [self.buckets[name].reserve(now, request.costs[quota.kind])
-                 for name, quota in self.quotas.items() if request.costs.get(quota.kind)]
-        wait = max(waits, default=paused)
-        if wait > 0:
-            await self.sleep(wait)
-
-        def prepare(outgoing: Request) -> Request:
-            at = self.exchange_time()
-            if signed is not None:
-                signed.append(at)
-            assert self.adapter is not None
-            return self.adapter.sign(outgoing, at)
-
-        return await self.rest.send(request, prepare if sign else None)
-
-    def _pause(self, seconds: float, response: Response) -> None:
-        now = self.clock()
-        for bucket in self.buckets.values():
-            bucket.pause(now, seconds)
-        self.paused_until = max(self.paused_until, now + seconds)
-        data = self.hub.exchange(self.name)
-        data.rest_paused_until = max(data.rest_paused_until, self.paused_until)
-        log.warning("%s answered HTTP %s: every call to the account waits %.3f s (%s)", self.name, response.status,
-                    seconds, response.body[:200])
-
-    async def _pause_over(self) -> None:
-        """Wait while the account's calls are paused (read again every second: the pause may be
-        extended, and the clock is the exchange's)."""
-        while (left := self.pause_left()) > 0:
-            await self.sleep(min(left, 1.0))
-
     def pause_left(self) -> float:
         """Seconds every call to the account still waits after a 429/418."""
-        return max(self.paused_until - self.clock(), 0.0)
+        return self.calls.pause_left()
 
-    def _set_quotas(self, quotas: Iterable[Quota]) -> None:
-        """Pace under ``quotas`` from now (a pause under way goes on)."""
-        now = self.clock()
-        self.quotas = {quota.name: quota for quota in quotas}
-        self.buckets = {name: TokenBucket(quota.limit, now) for name, quota in self.quotas.items()}
-        for bucket in self.buckets.values():
-            bucket.pause(now, self.pause_left())
+    @property
+    def paused_until(self) -> float:
+        return self.calls.paused_until
 
     # -- helpers ----------------------------------------------------------------------------------
 
