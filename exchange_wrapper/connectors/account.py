@@ -80,6 +80,10 @@ class AccountOwner(Protocol):
     async def store_client_id(self, order: Order, client_id: str) -> None:
         """Remember the client id the order now has on the exchange (after a cancel-replace)."""
 
+    async def store_state(self, order: Order) -> None:
+        """Record and publish the order's state changed without an event (its ``reason``: a placement
+        left unconfirmed, being asked about)."""
+
     async def reconcile(self, exchange: str, balances: AccountBalances) -> list[dict[str, Any]]:
         """Bring the ledger to ``balances``; return the differences found (reported there)."""
 
@@ -96,7 +100,7 @@ class _Tracked:
     signed_at: float | None = None  # when an unconfirmed placement was signed (exchange clock)
 
 
-def open_accounts(settings: Settings, hub: MarketDataHub, **options: Any) -> dict[str, "LiveAccount"]:
+def open_accounts(settings: Settings, hub: MarketDataHub, **options: Any) -> dict[str, LiveAccount]:
     """A :class:`LiveAccount` (not started) for every enabled exchange in live mode that has a
     private adapter; ``options`` go to each (tests inject clocks and intervals). An exchange in live
     mode without one is logged, and its live orders are refused."""
@@ -189,7 +193,7 @@ class LiveAccount:
         cls = self.adapter_class
         markets = cls.market_adapter
         body = await self.calls.call(Request(markets.markets_path, weight=markets.markets_weight,
-                                        costs={"weight": markets.markets_weight, "requests": 1}), signed=False)
+                                             costs={"weight": markets.markets_weight, "requests": 1}), signed=False)
         table = SymbolTable(self.name, markets.parse_markets(body))
         self.hub.add_markets(self.name, table)
         self.calls.adapter = adapter = cls(table, self.credentials, body)
@@ -312,7 +316,7 @@ class LiveAccount:
         with self._changing():
             try:
                 response = await self.calls.send(adapter.place_request(order, tracked.client_id), fail_fast=True,
-                                            signed=signed)
+                                                 signed=signed)
             except RateLimited as error:
                 return await self._reject(tracked, f"not sent: {error}")
             except ExchangeUnavailable as error:
@@ -320,10 +324,10 @@ class LiveAccount:
             if response.status < 300:
                 async with self._lock:
                     return await self._apply(tracked, adapter.parse_order(response.body, self.clock()))
-            error = adapter.error(response)
-            if isinstance(error, ExchangeUnavailable):
-                return await self._unconfirmed(tracked, signed, error)
-            await self._reject(tracked, str(error))
+            refusal = adapter.error(response)
+            if isinstance(refusal, ExchangeUnavailable):
+                return await self._unconfirmed(tracked, signed, refusal)
+            await self._reject(tracked, str(refusal))
 
     async def cancel(self, order: Order) -> None:
         """Cancel an open live order; its events reach the owner before this returns. Where the
@@ -427,7 +431,7 @@ class LiveAccount:
         signed: list[float] = []
         try:
             response = await self.calls.send(adapter.place_request(replace(order, size=size - order.filled_size),
-                                                              tracked.client_id), fail_fast=False, signed=signed)
+                                                                   tracked.client_id), fail_fast=False, signed=signed)
         except ExchangeUnavailable:
             tracked.signed_at = signed[0] if signed else self.exchange_time()
             return

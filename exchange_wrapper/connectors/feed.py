@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection
@@ -33,7 +34,7 @@ from .stream import Reconnecting
 log = logging.getLogger(__name__)
 
 
-def start_feeds(settings: Settings, hub: MarketDataHub, **options: Any) -> dict[str, "ExchangeFeed"]:
+def start_feeds(settings: Settings, hub: MarketDataHub, **options: Any) -> dict[str, ExchangeFeed]:
     """Start an :class:`ExchangeFeed` for every enabled exchange that has an adapter, as ``xwrap
     serve`` does; ``options`` go to each feed (tests inject clocks, backoff, timeouts). Call
     ``await feed.stop()`` on each to stop; an exchange with no adapter yet shows ``down``."""

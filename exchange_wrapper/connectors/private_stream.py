@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from websockets.exceptions import InvalidStatus
@@ -42,7 +42,7 @@ class PrivateStream:
     def __init__(self, name: str, adapter: PrivateAdapter, url: str, calls: AccountCalls, connection: Reconnecting,
                  *, on_message: Callable[[], None], on_report: Callable[[OrderReport], Awaitable[Any]],
                  on_balances: Callable[[AccountBalances], Awaitable[Any]],
-                 on_resubscribed: Callable[[], Awaitable[Any]]):
+                 on_resubscribed: Callable[[], Coroutine[Any, Any, Any]]):
         self.name, self.adapter, self.url, self.calls, self.connection = name, adapter, url, calls, connection
         self.on_message, self.on_report, self.on_balances = on_message, on_report, on_balances
         self.on_resubscribed = on_resubscribed
