@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
-from typing import Any, Callable, ClassVar, Iterable, Protocol, Sequence, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from ..core.book import OrderBook
 from ..core.errors import ExchangeUnavailable, UnknownExchange
@@ -120,7 +121,7 @@ class Adapter(Translator):
         """The messages that bring fresh snapshots of ``pairs``' books on the open connection."""
         return self.unsubscribe(pairs) + self.subscribe(pairs, now)
 
-    def parser(self) -> "Adapter":
+    def parser(self) -> Adapter:
         """A parser for one new connection; override where parsing keeps per-connection state
         (Bitfinex channel ids), returning an object with :meth:`parse`."""
         return self

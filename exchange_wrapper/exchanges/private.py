@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import ClassVar, Union
+from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from ..core.errors import ExchangeRejected, XWrapError
@@ -76,7 +76,7 @@ class StreamNotice:
     fatal: bool = False
 
 
-StreamEvent = Union[OrderReport, AccountBalances, StreamNotice]
+StreamEvent = OrderReport | AccountBalances | StreamNotice
 
 
 class NotOnExchange(ExchangeRejected):

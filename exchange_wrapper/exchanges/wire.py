@@ -53,7 +53,7 @@ class Fields:
         """How errors name the field: ``LOT_SIZE.stepSize of ETHBTC on binance``."""
         return f"{self.prefix}{name} of {self.symbol} on {self.exchange}"
 
-    def nested(self, name: str) -> "Fields":
+    def nested(self, name: str) -> Fields:
         """The object under ``name``, its fields labelled ``name.field``."""
         return Fields(self.exchange, self.symbol, self.value(name), f"{self.prefix}{name}.")
 

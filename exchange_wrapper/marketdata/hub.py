@@ -1,6 +1,6 @@
 """The market-data hub: every book, trade and ticker of every exchange, owned by the service.
 
-Live feeds (:mod:`exchange_wrapper.exchanges.base`) and replays (:mod:`exchange_wrapper.replay`)
+Live feeds (:mod:`exchange_wrapper.connectors.feed`) and replays (:mod:`exchange_wrapper.replay`)
 hand it the events their adapter parsed from each message; it keeps the books right through
 :class:`~exchange_wrapper.core.integrity.BookKeeper`, passes book changes and trades through the
 matching engine attached to a market, hands the engine's order events to the service's callback,

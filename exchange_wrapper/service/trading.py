@@ -2,7 +2,7 @@
 
 Every order passes the same steps whatever its wallet set's mode: the market's precision rules,
 a hold on the wallet set, a persisted ``pending`` record. A paper order then goes to the matching
-engine of its market; a live order to its exchange account (:class:`~..exchanges.account.LiveAccount`),
+engine of its market; a live order to its exchange account (:class:`~..connectors.account.LiveAccount`),
 whose events come back here and are recorded, settled and published exactly like the engine's.
 The engines run on the event loop; the database is used from one worker thread, in order, so that
 an order's events are written in the order they happened and the loop never waits on a disk.
@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from ..config import Settings
+from ..connectors.account import LiveAccount
 from ..core.book import BookSide, OrderBook
 from ..core.errors import (
     Conflict,
@@ -45,7 +46,6 @@ from ..core.orders import Fill, Order, OrderEvent, OrderStatus, OrderType, Side,
 from ..core.pacing import Backoff
 from ..core.pairs import Pair
 from ..core.precision import CheckedOrder, check_order
-from ..exchanges.account import LiveAccount
 from ..exchanges.private import AccountBalances
 from ..marketdata.hub import MarketDataHub
 from ..storage.orders import OrderStore
@@ -98,7 +98,7 @@ class Trading:
     ``publish(topic, payload)`` receives ``orders`` updates (the order's JSON), ``fills`` and
     ``wallets`` (the balances that changed) after they are stored, and ``status`` when a live
     account's reconciliation finds a difference. ``accounts`` are the live exchange accounts
-    (:func:`~..exchanges.account.open_accounts`), started by :meth:`start`.
+    (:func:`~..connectors.account.open_accounts`), started by :meth:`start`.
     """
 
     def __init__(self, settings: Settings, hub: MarketDataHub, wallets: WalletStore, orders: OrderStore, *,

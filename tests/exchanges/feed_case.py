@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import unittest
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from exchange_wrapper.config import ExchangeSettings, ExchangesSettings, Settings
+from exchange_wrapper.connectors.feed import start_feeds
 from exchange_wrapper.core.book import BookState, OrderBook
 from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.exchanges import EXCHANGE_NAMES
-from exchange_wrapper.connectors.feed import start_feeds
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from tests.simulator.server import ExchangeSimulator, Protocol
 

@@ -6,9 +6,10 @@ the parser, which unified pair each symbol is.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from exchange_wrapper.core.errors import InvalidParameter, UnknownPair
 from exchange_wrapper.core.markets import Market

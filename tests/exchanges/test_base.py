@@ -4,10 +4,10 @@ import socket
 import unittest
 
 from exchange_wrapper.config import ExchangeSettings
+from exchange_wrapper.connectors.feed import ExchangeFeed
 from exchange_wrapper.core.marketdata import FeedStatus, Problem
 from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
-from exchange_wrapper.connectors.feed import ExchangeFeed
 from exchange_wrapper.exchanges.base import adapter_class
 from exchange_wrapper.exchanges.coinbase.public import CoinbaseAdapter
 from exchange_wrapper.marketdata.hub import MarketDataHub

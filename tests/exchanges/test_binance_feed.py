@@ -8,17 +8,18 @@ import json
 import unittest
 from decimal import Decimal
 
+from exchange_wrapper.connectors.feed import ExchangeFeed
+from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.core.errors import RateLimited
 from exchange_wrapper.core.marketdata import Candle, FeedStatus, Problem
 from exchange_wrapper.core.pacing import Backoff, RateLimit
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.exchanges.binance import public as binance
-from exchange_wrapper.connectors.feed import ExchangeFeed
-from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.exchanges.binance.public import BinanceAdapter
 from exchange_wrapper.exchanges.http import Request
 from tests.exchanges.feed_case import FeedCase, gone_while_away
-from tests.exchanges.test_binance import BODY as EXCHANGE_INFO, SNAPSHOTS, SYMBOLS, book_at, independent_book, recorded
+from tests.exchanges.test_binance import BODY as EXCHANGE_INFO
+from tests.exchanges.test_binance import SNAPSHOTS, SYMBOLS, book_at, independent_book, recorded
 from tests.simulator.binance import binance_protocol
 from tests.simulator.server import ExchangeSimulator
 

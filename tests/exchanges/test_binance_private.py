@@ -12,11 +12,11 @@ from decimal import Decimal as D
 from exchange_wrapper.core.errors import ExchangeRejected, ExchangeUnavailable, InvalidParameter
 from exchange_wrapper.core.orders import Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from exchange_wrapper.core.symbols import SymbolTable
-from exchange_wrapper.exchanges.binance import private as binance
 from exchange_wrapper.exchanges.base import Credentials
+from exchange_wrapper.exchanges.binance import private as binance
 from exchange_wrapper.exchanges.binance.private import BinancePrivate
-from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, Quota, StreamNotice, client_key
 from exchange_wrapper.exchanges.http import Request, Response
+from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, Quota, StreamNotice, client_key
 from tests.exchanges.test_binance import BODY
 
 # Binance's documented example key and secret (REST API and WebSocket API "SIGNED request examples").

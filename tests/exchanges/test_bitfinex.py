@@ -339,7 +339,8 @@ class BitfinexAdapterTest(unittest.TestCase):
         self.assertEqual(self.adapter.candles_request(Pair("IOTA", "ETH"), 86400, 0, 86400 * 9999).path,
                          "/v2/candles/trade:1D:tIOTETH/hist")
         # the two candles of the docs' example (docs.bitfinex.com, Candles): [MTS, OPEN, CLOSE, HIGH, LOW, VOLUME]
-        body = "[[1574698200000,7399.9,7379.7,7399.9,7371.8,41.63633658],[1574698260000,7379.785503,7383.8,7388.3,7379.785503,1.68829482]]"
+        body = ("[[1574698200000,7399.9,7379.7,7399.9,7371.8,41.63633658],"
+                "[1574698260000,7379.785503,7383.8,7388.3,7379.785503,1.68829482]]")
         self.assertEqual(self.adapter.parse_candles(body, Pair("BTC", "USD"), 60), [
             Candle(Pair("BTC", "USD"), 1574698200, 60, D("7399.9"), D("7399.9"), D("7371.8"), D("7379.7"),
                    D("41.63633658")),
@@ -370,7 +371,8 @@ class ReplayCommandTest(unittest.TestCase):
         for pair, book in report["books"].items():
             levels = protocol.books[table.to_symbol(pair)]
             with self.subTest(pair=pair):
-                self.assertEqual((D(book["bid"]), D(book["ask"]), book["bid_levels"], book["ask_levels"], book["state"]),
+                self.assertEqual((D(book["bid"]), D(book["ask"]), book["bid_levels"], book["ask_levels"],
+                                  book["state"]),
                                  (max(levels["bids"]), min(levels["asks"]), len(levels["bids"]), len(levels["asks"]),
                                   "live"))
 

@@ -6,11 +6,11 @@ import json
 import unittest
 from decimal import Decimal
 
+from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.core.errors import RateLimited
 from exchange_wrapper.core.marketdata import Candle, FeedStatus, Problem
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.exchanges.bitfinex.public import BitfinexAdapter
-from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.exchanges.http import Request
 from tests.exchanges.feed_case import FeedCase, gone_while_away
 from tests.simulator.bitfinex import bitfinex_protocol

@@ -15,11 +15,11 @@ import orjson
 from exchange_wrapper.core.errors import ExchangeRejected, ExchangeUnavailable, InvalidParameter
 from exchange_wrapper.core.orders import Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from exchange_wrapper.core.symbols import SymbolTable
-from exchange_wrapper.exchanges.bitfinex import private as bitfinex
 from exchange_wrapper.exchanges.base import Credentials
+from exchange_wrapper.exchanges.bitfinex import private as bitfinex
 from exchange_wrapper.exchanges.bitfinex.private import BitfinexPrivate, OrderQuery
-from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, StreamNotice, client_key
 from exchange_wrapper.exchanges.http import Request, Response
+from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, StreamNotice, client_key
 from tests.exchanges.test_bitfinex import BODY
 from tests.simulator import bitfinex_private
 

@@ -13,8 +13,8 @@ from exchange_wrapper.core.orders import Side
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.core.precision import check_order
 from exchange_wrapper.core.symbols import SymbolTable
-from exchange_wrapper.exchanges.coinbase import public as coinbase
 from exchange_wrapper.exchanges.base import Credentials
+from exchange_wrapper.exchanges.coinbase import public as coinbase
 from tests.exchanges.markets_contract import MarketsContract, captured_body
 from tests.simulator.coinbase import coinbase_protocol
 
@@ -156,8 +156,9 @@ class CoinbaseAdapterTest(unittest.TestCase):
         [snapshot] = self.adapter.parse(self.first("snapshot", "BAND-GBP"), 1.0)
         self.assertEqual(snapshot, BookSnapshot(Pair("BAND", "GBP"), [(Decimal(p), Decimal(s)) for p, s in raw["bids"]],
                                                 [(Decimal(p), Decimal(s)) for p, s in raw["asks"]]))
-        self.assertEqual(self.adapter.parse('{"type":"l2update","product_id":"SKL-BTC","changes":[["sell","0.00001306",'
-                                            '"660.5"],["buy","0.00001300","0"]],"time":"2021-04-17T16:43:37.075687Z"}', 1.0),
+        update = ('{"type":"l2update","product_id":"SKL-BTC","changes":[["sell","0.00001306","660.5"],'
+                  '["buy","0.00001300","0"]],"time":"2021-04-17T16:43:37.075687Z"}')
+        self.assertEqual(self.adapter.parse(update, 1.0),
                          [BookDelta(Pair("SKL", "BTC"), [(BookSide.ASK, Decimal("0.00001306"), Decimal("660.5")),
                                                          (BookSide.BID, Decimal("0.00001300"), Decimal("0"))])])
 
@@ -204,7 +205,8 @@ class CoinbaseAdapterTest(unittest.TestCase):
                          ("/products/BTC-USD/candles",
                           {"granularity": 60, "start": "2021-04-17T16:40:00Z", "end": "2021-04-17T16:43:00Z"}))
         # as the API documents it: [time, low, high, open, close, volume], newest first, numbers
-        body = "[[1618677660, 61050.5, 61120.01, 61100, 61060.12, 12.5044], [1618677600, 61000, 61100.99, 61010.1, 61100, 3.1]]"
+        body = ("[[1618677660, 61050.5, 61120.01, 61100, 61060.12, 12.5044], "
+                "[1618677600, 61000, 61100.99, 61010.1, 61100, 3.1]]")
         self.assertEqual(self.adapter.parse_candles(body, Pair("BTC", "USD"), 60), [
             Candle(Pair("BTC", "USD"), 1618677600, 60, Decimal("61010.1"), Decimal("61100.99"), Decimal("61000"),
                    Decimal("61100"), Decimal("3.1")),

@@ -7,15 +7,15 @@ import unittest
 from decimal import Decimal
 
 from exchange_wrapper.config import ExchangeSettings, ExchangesSettings, Settings
+from exchange_wrapper.connectors.feed import start_feeds
+from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.core.book import BookState
 from exchange_wrapper.core.errors import RateLimited
 from exchange_wrapper.core.marketdata import FeedStatus, Problem
 from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
-from exchange_wrapper.connectors.feed import start_feeds
-from exchange_wrapper.connectors.rest import RestClient
-from exchange_wrapper.exchanges.http import Request
 from exchange_wrapper.exchanges.coinbase.public import CoinbaseAdapter
+from exchange_wrapper.exchanges.http import Request
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from tests.simulator.coinbase import coinbase_protocol
 from tests.simulator.server import ExchangeSimulator

@@ -11,16 +11,16 @@ import unittest
 import uuid
 from decimal import Decimal as D
 
+from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.core.errors import ExchangeRejected, ExchangeUnavailable, InvalidParameter
 from exchange_wrapper.core.orders import Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from exchange_wrapper.core.pacing import RateLimit
 from exchange_wrapper.core.symbols import SymbolTable
-from exchange_wrapper.exchanges.coinbase import public as coinbase
 from exchange_wrapper.exchanges.base import Credentials
+from exchange_wrapper.exchanges.coinbase import public as coinbase
 from exchange_wrapper.exchanges.coinbase.private import CoinbasePrivate
-from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, StreamNotice, client_key
-from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.exchanges.http import DEFAULT_RETRY_AFTER, Request, Response
+from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, StreamNotice, client_key
 from tests.exchanges.test_coinbase import BODY
 from tests.simulator.coinbase_private import API_KEY, API_SECRET, PASSPHRASE, CoinbaseExchange
 

@@ -8,15 +8,21 @@ import io
 import json
 import unittest
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from exchange_wrapper.cli import main as xwrap
 from exchange_wrapper.core.book import BookSide
-from exchange_wrapper.core.errors import (ExchangeRejected, ExchangeUnavailable, InvalidParameter, MarketClosed,
-                                          PrecisionError, RateLimited)
-from exchange_wrapper.core.markets import Market, MarketStatus
+from exchange_wrapper.core.errors import (
+    ExchangeRejected,
+    ExchangeUnavailable,
+    InvalidParameter,
+    MarketClosed,
+    PrecisionError,
+    RateLimited,
+)
 from exchange_wrapper.core.marketdata import BookDelta, BookSnapshot, Candle, FeedError, Ticker, Trade
+from exchange_wrapper.core.markets import Market, MarketStatus
 from exchange_wrapper.core.orders import Side
 from exchange_wrapper.core.pairs import Pair, common_currency
 from exchange_wrapper.core.precision import check_order
@@ -25,7 +31,8 @@ from exchange_wrapper.exchanges.kraken import public as kraken
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from exchange_wrapper.replay.source import Replay
 from tests.exchanges.markets_contract import CAPTURES, FIXTURES, MarketsContract
-from tests.exchanges.test_kraken_feed import BOOK_MESSAGES, FINAL, PAIRS as FEED_PAIRS
+from tests.exchanges.test_kraken_feed import BOOK_MESSAGES, FINAL
+from tests.exchanges.test_kraken_feed import PAIRS as FEED_PAIRS
 from tests.fixtures.kraken.make_capture import generate_session
 
 BODY = (FIXTURES / "kraken" / "AssetPairs.json").read_text()
@@ -275,7 +282,8 @@ class KrakenAdapterTest(unittest.TestCase):
     def test_live_messages_parse_to_exact_events(self):
         snapshot, check = self.adapter.parse(self.LIVE_SNAPSHOT, 1.0)
         raw = json.loads(self.LIVE_SNAPSHOT, parse_float=str)["data"][0]
-        self.assertEqual(snapshot, BookSnapshot(Pair("ETH", "BTC"), levels(*((r["price"], r["qty"]) for r in raw["bids"])),
+        self.assertEqual(snapshot, BookSnapshot(Pair("ETH", "BTC"),
+                                                levels(*((r["price"], r["qty"]) for r in raw["bids"])),
                                                 levels(*((r["price"], r["qty"]) for r in raw["asks"]))))
         self.assertEqual(snapshot.bids[4], (D("0.031340"), D("12.96065840")))
         self.assertEqual(check, BookDelta(Pair("ETH", "BTC"), (), checksum=3619791617))  # the snapshot is checked too
@@ -342,7 +350,7 @@ class KrakenAdapterTest(unittest.TestCase):
                   '"qty":40.0,"ord_type":"market","trade_id":4665906,"timestamp":"2023-09-25T07:49:37.708706Z"}]}')
         self.assertEqual(self.adapter.parse(update, 99.0), [
             Trade(Pair("MATIC", "USD"), "4665906", D("0.5117"), D("40.0"), Side.SELL,
-                  datetime(2023, 9, 25, 7, 49, 37, 708706, timezone.utc).timestamp())])
+                  datetime(2023, 9, 25, 7, 49, 37, 708706, UTC).timestamp())])
         snapshot = update.replace('"update"', '"snapshot"')
         self.assertEqual(self.adapter.parse(snapshot, 99.0), [])
 
@@ -354,7 +362,7 @@ class KrakenAdapterTest(unittest.TestCase):
                    '"timestamp":"2023-09-25T09:04:31.742648Z"}]}')
         self.assertEqual(self.adapter.parse(message, 1.0), [
             Ticker(Pair("ALGO", "USD"), D("0.10025"), D("0.10036"),
-                   datetime(2023, 9, 25, 9, 4, 31, 742648, timezone.utc).timestamp(), bid_size=D("740.0"),
+                   datetime(2023, 9, 25, 9, 4, 31, 742648, UTC).timestamp(), bid_size=D("740.0"),
                    ask_size=D("1361.44813783"), last=D("0.10035"), volume_24h=D("997038.98383185"))])
         [untimed] = self.adapter.parse(message.replace(',"timestamp":"2023-09-25T09:04:31.742648Z"', ""), 7.5)
         self.assertEqual(untimed.time, 7.5)
@@ -417,7 +425,8 @@ class KrakenAdapterTest(unittest.TestCase):
         btc = Pair("BTC", "USD")
         cases = [('{"error":["EGeneral:Too many requests"]}', RateLimited, "kraken rate limit: retry after 10.000 s"),
                  ('{"error":["EAPI:Rate limit exceeded"]}', RateLimited, "kraken rate limit: retry after 10.000 s"),
-                 ('{"error":["EService:Unavailable"]}', ExchangeUnavailable, "kraken unavailable: EService:Unavailable"),
+                 ('{"error":["EService:Unavailable"]}', ExchangeUnavailable,
+                  "kraken unavailable: EService:Unavailable"),
                  ('{"error":["EQuery:Unknown asset pair"]}', ExchangeRejected,
                   "kraken refused the request (HTTP 200): EQuery:Unknown asset pair"),
                  ('{"error":[],"result":{"XETHXXBT":[],"last":0}}', InvalidParameter,

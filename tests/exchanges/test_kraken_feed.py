@@ -7,11 +7,11 @@ import json
 import unittest
 from decimal import Decimal
 
+from exchange_wrapper.connectors.feed import ExchangeFeed
 from exchange_wrapper.core.errors import RateLimited
 from exchange_wrapper.core.marketdata import Candle, FeedStatus, Problem
 from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
-from exchange_wrapper.connectors.feed import ExchangeFeed
 from exchange_wrapper.exchanges.kraken.public import KrakenAdapter
 from tests.exchanges.feed_case import FeedCase, gone_while_away
 from tests.simulator.kraken import kraken_protocol

@@ -18,11 +18,11 @@ from exchange_wrapper.core.errors import ExchangeRejected, ExchangeUnavailable, 
 from exchange_wrapper.core.orders import Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from exchange_wrapper.core.pacing import RateLimit
 from exchange_wrapper.core.symbols import SymbolTable
-from exchange_wrapper.exchanges.kraken import private as kraken
 from exchange_wrapper.exchanges.base import Credentials
+from exchange_wrapper.exchanges.http import DEFAULT_RETRY_AFTER, Response
+from exchange_wrapper.exchanges.kraken import private as kraken
 from exchange_wrapper.exchanges.kraken.private import KrakenPrivate
 from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, StreamNotice, client_key
-from exchange_wrapper.exchanges.http import DEFAULT_RETRY_AFTER, Response
 
 # The secret of Kraken's REST authentication example.
 SECRET = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg=="

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from exchange_wrapper.core.book import BookSide
 from exchange_wrapper.core.errors import InvalidParameter, MarketClosed, PrecisionError
-from exchange_wrapper.core.markets import MarketStatus
 from exchange_wrapper.core.marketdata import BookDelta, BookSnapshot, Candle, FeedError, Ticker, Trade
+from exchange_wrapper.core.markets import MarketStatus
 from exchange_wrapper.core.orders import Side
 from exchange_wrapper.core.pacing import TokenBucket
 from exchange_wrapper.core.pairs import Pair
@@ -193,7 +193,8 @@ class PoloniexAdapterTest(unittest.TestCase):
                       '{"channel":"trades","data":[{"symbol":"NOSUCH_USDT","amount":"1","quantity":"1",'
                       '"takerSide":"buy","createTime":1,"price":"1","id":"1","ts":1}]}'):
             self.assertEqual(self.adapter.parse(quiet, 1.0), [])
-        self.assertEqual(self.adapter.parse('{"event":"error","message":"Invalid channel value [\\"book_lv3\\"]"}', 1.0),
+        error = '{"event":"error","message":"Invalid channel value [\\"book_lv3\\"]"}'
+        self.assertEqual(self.adapter.parse(error, 1.0),
                          [FeedError('Invalid channel value ["book_lv3"]')])
 
     def test_malformed_messages_raise(self):
@@ -206,7 +207,8 @@ class PoloniexAdapterTest(unittest.TestCase):
             self.adapter.parse('{"channel":"book_lv2","data":[{"symbol":"BTC_USDT","asks":[],"bids":[],"id":5}],'
                                '"action":"update"}', 1.0)
         with self.assertRaises(KeyError):
-            self.adapter.parse(next(m for m in self.messages if '"takerSide":"buy"' in m).replace('"buy"', '"long"'), 1.0)
+            taken = next(m for m in self.messages if '"takerSide":"buy"' in m)
+            self.adapter.parse(taken.replace('"buy"', '"long"'), 1.0)
 
     def test_subscriptions_are_the_recorder_s_own(self):
         sent = [r.message for r in read_capture(CAPTURES / STREAM) if isinstance(r, WsSent)]
@@ -253,7 +255,8 @@ class PoloniexAdapterTest(unittest.TestCase):
             self.assertEqual(raised.exception.field, field)
         bad = [dict(zip(poloniex.CANDLE_COLUMNS, rows[0]), open="x"), dict(zip(poloniex.CANDLE_COLUMNS, rows[0]),
                                                                            startTime="1659664800000")]
-        for row, field in zip(bad, ("open of BTC_USDT candle 0 on poloniex", "startTime of BTC_USDT candle 0 on poloniex")):
+        fields = ("open of BTC_USDT candle 0 on poloniex", "startTime of BTC_USDT candle 0 on poloniex")
+        for row, field in zip(bad, fields):
             with self.assertRaises(InvalidParameter) as raised:
                 self.adapter.parse_candles(json.dumps([list(row.values())]), BTC, 300)
             self.assertEqual(raised.exception.field, field)

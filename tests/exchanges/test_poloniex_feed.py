@@ -11,15 +11,15 @@ from decimal import Decimal
 from unittest import mock
 
 from exchange_wrapper.config import ExchangeSettings, ExchangesSettings, Settings
+from exchange_wrapper.connectors.feed import start_feeds
+from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.core.book import BookState
 from exchange_wrapper.core.errors import RateLimited
 from exchange_wrapper.core.marketdata import Candle, FeedStatus, Problem, Ticker
 from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
-from exchange_wrapper.connectors.feed import start_feeds
-from exchange_wrapper.connectors.rest import RestClient
-from exchange_wrapper.exchanges.poloniex.public import PoloniexAdapter
 from exchange_wrapper.exchanges.http import Request
+from exchange_wrapper.exchanges.poloniex.public import PoloniexAdapter
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from tests.simulator.poloniex import CANDLES_PATH, poloniex_protocol
 from tests.simulator.server import ExchangeSimulator
@@ -161,7 +161,8 @@ class DropTest(PoloniexFeedCase):
         self.assertGreaterEqual(len(gone), 10)
         for symbol, price in gone:
             self.assertEqual((self.book(symbol).bids.size_at(price), self.book(symbol).asks.size_at(price)), (0, 0))
-        self.assertEqual((self.counter("reconnects"), self.counter(Problem.DISCONNECTED.value), self.counter("resyncs")),
+        self.assertEqual((self.counter("reconnects"), self.counter(Problem.DISCONNECTED.value),
+                          self.counter("resyncs")),
                          (1, len(SYMBOLS), 0))  # a reconnect's snapshots are not resyncs
 
 

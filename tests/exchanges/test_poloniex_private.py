@@ -12,15 +12,15 @@ import time
 import unittest
 from decimal import Decimal as D
 
+from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.core.errors import ExchangeRejected, ExchangeUnavailable, InvalidParameter
 from exchange_wrapper.core.orders import Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from exchange_wrapper.core.symbols import SymbolTable
-from exchange_wrapper.exchanges.poloniex import private as poloniex
 from exchange_wrapper.exchanges.base import Credentials
+from exchange_wrapper.exchanges.http import DEFAULT_RETRY_AFTER, Request, Response
+from exchange_wrapper.exchanges.poloniex import private as poloniex
 from exchange_wrapper.exchanges.poloniex.private import PoloniexPrivate
 from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, StreamNotice, client_key
-from exchange_wrapper.connectors.rest import RestClient
-from exchange_wrapper.exchanges.http import DEFAULT_RETRY_AFTER, Request, Response
 from tests.exchanges.test_poloniex import BODY
 from tests.simulator.poloniex_private import PoloniexExchange
 

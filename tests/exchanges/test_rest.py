@@ -3,9 +3,9 @@ import socket
 import unittest
 from dataclasses import replace
 
+from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.core.errors import ExchangeRejected, ExchangeUnavailable
 from exchange_wrapper.core.pacing import RateLimit
-from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.exchanges.http import DEFAULT_RETRY_AFTER, Request, retry_after
 from tests.simulator.coinbase import coinbase_protocol
 from tests.simulator.private import HttpServer

@@ -113,8 +113,8 @@ class ColumnRowsTest(unittest.TestCase):
         self.assertEqual(row.label("high"), "high of BTC_USDT candle 0 on poloniex")
 
     def test_a_row_of_another_shape_or_no_list_is_refused(self):
-        for body, message in (('[["1", "2", 3, 4], ["1", "2", 3]]', "candles[1]: expected a row of 4 columns: "
-                                                                    "low, high, tradeCount, startTime, got ['1', '2', 3]"),
+        short_row = "candles[1]: expected a row of 4 columns: low, high, tradeCount, startTime, got ['1', '2', 3]"
+        for body, message in (('[["1", "2", 3, 4], ["1", "2", 3]]', short_row),
                               ('{"code": 24101}', "candles: expected a JSON list of rows, got {'code': 24101}")):
             with self.subTest(body=body), self.assertRaises(InvalidParameter) as caught:
                 column_rows("poloniex", body, "candles", self.COLUMNS, "BTC_USDT candle")

@@ -28,7 +28,7 @@ STREAM = re.compile(r"[a-z0-9]+@(depth(@100ms|@1000ms)?|aggTrade|trade|bookTicke
 METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS")
 
 
-def binance_protocol() -> "BinanceProtocol":
+def binance_protocol() -> BinanceProtocol:
     """The simulator protocol with the Binance captures: exchangeInfo and the four depth
     snapshots over REST, the combined stream of NKNUSDT, BLZETH, LRCBTC and RUNEEUR."""
     messages, rest = _capture()

@@ -27,15 +27,25 @@ import hmac
 import itertools
 import json
 import time
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from tests.simulator.binance import binance_protocol
-from tests.simulator.private import (Execution, FixedWindows, HttpAnswer, HttpRequest, LoopbackExchange, Refused,
-                                     SimAccount, SimBook, SimOrder)
+from tests.simulator.private import (
+    Execution,
+    FixedWindows,
+    HttpAnswer,
+    HttpRequest,
+    LoopbackExchange,
+    Refused,
+    SimAccount,
+    SimBook,
+    SimOrder,
+)
 
 #: The key and secret of Binance's own signing examples: the simulated account's keys.
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"

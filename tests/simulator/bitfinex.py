@@ -30,7 +30,7 @@ CHANNELS = ("book", "trades", "ticker")
 CHECKSUM_DEPTH = 25
 
 
-def bitfinex_protocol() -> "BitfinexProtocol":
+def bitfinex_protocol() -> BitfinexProtocol:
     """The simulator protocol with the Bitfinex capture (conf lists over REST, the ws v2 stream);
     its recording is a copy, which a test may extend with made-up messages."""
     messages, rest = _capture()

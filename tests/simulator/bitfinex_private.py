@@ -32,16 +32,26 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from tests.simulator.bitfinex import bitfinex_protocol
-from tests.simulator.private import (Execution, FixedWindows, HttpAnswer, HttpRequest, LoopbackExchange, Refused,
-                                     SimAccount, SimBook, SimOrder)
+from tests.simulator.private import (
+    Execution,
+    FixedWindows,
+    HttpAnswer,
+    HttpRequest,
+    LoopbackExchange,
+    Refused,
+    SimAccount,
+    SimBook,
+    SimOrder,
+)
 
 #: The simulated account's keys (made up, in the length and alphabet of Bitfinex's).
 API_KEY = "Lw4vJ9nZKq2eTc7hUy3pRb8sXf1mDa6gNo5iVk0tWjE"

@@ -18,7 +18,7 @@ CHANNEL_OF = {"snapshot": "book", "l2update": "book", "match": "matches", "last_
               "ticker": "ticker"}
 
 
-def coinbase_protocol() -> "CoinbaseProtocol":
+def coinbase_protocol() -> CoinbaseProtocol:
     """The simulator protocol with the Coinbase capture (products over REST, the 10-product stream)."""
     messages, rest = _capture()
     return CoinbaseProtocol(messages, rest)

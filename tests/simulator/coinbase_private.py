@@ -32,18 +32,27 @@ import itertools
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from tests.simulator.coinbase import BOOK_CHANNELS, coinbase_protocol
-from tests.simulator.private import (Execution, HttpAnswer, HttpRequest, LoopbackExchange, Refused, SimAccount,
-                                     SimBook, SimOrder)
+from tests.simulator.private import (
+    Execution,
+    HttpAnswer,
+    HttpRequest,
+    LoopbackExchange,
+    Refused,
+    SimAccount,
+    SimBook,
+    SimOrder,
+)
 
 #: The simulated profile's keys (made up, in Coinbase's shapes: a 32-hex key, a base64 secret of
 #: 64 bytes, a passphrase the user chose).
@@ -78,7 +87,7 @@ def funds(value: Decimal | None) -> str:
 
 
 def iso(at: float) -> str:
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def sign(timestamp: str, method: str, path: str, body: str) -> str:
@@ -361,7 +370,7 @@ class CoinbaseExchange(LoopbackExchange):
         if order.kind != "market":
             out["time_in_force"] = placed.time_in_force
         if placed.expire_time is not None:
-            out["expire_time"] = datetime.fromtimestamp(placed.expire_time, timezone.utc).strftime(
+            out["expire_time"] = datetime.fromtimestamp(placed.expire_time, UTC).strftime(
                 "%Y-%m-%d %H:%M:%S.%f")[:-4]
         fees = sum((t.commission for t in self.account.trades if t.order_id == order.order_id), Decimal(0))
         out.update(created_at=iso(order.created_at), fill_fees=funds(fees), filled_size=amount(order.executed),

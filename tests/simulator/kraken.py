@@ -20,7 +20,7 @@ import functools
 import json
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
 
@@ -49,7 +49,7 @@ Level = tuple[str, str]
 def rfc3339(micros: int) -> str:
     """``2026-09-25T12:00:00.123456Z`` for a time in Unix microseconds."""
     seconds, fraction = divmod(micros, 1_000_000)
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction:06d}Z"
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction:06d}Z"
 
 
 def book_message(kind: str, symbol: str, bids: list[Level], asks: list[Level], checksum: int,
@@ -76,7 +76,7 @@ HEARTBEAT = '{"channel":"heartbeat"}'
 def status(connection_id: int) -> str:
     """The first message of every connection (as recorded live in August 2026)."""
     return ('{"channel":"status","type":"update","data":[{"version":"2.0.10","system":"online","api_version":"v2",'
-            '"connection_id":%d}]}' % connection_id)
+            f'"connection_id":{connection_id}}}]}}')
 
 
 def wire_checksum(bids: list[Level], asks: list[Level]) -> int:
@@ -121,7 +121,7 @@ class VisibleBook:
 
 # -- the simulator protocol ----------------------------------------------------------------------
 
-def kraken_protocol() -> "KrakenProtocol":
+def kraken_protocol() -> KrakenProtocol:
     """The simulator protocol with the Kraken capture (AssetPairs and OHLC over REST, the stream)."""
     messages, rest = _capture()
     return KrakenProtocol(messages, rest)

@@ -31,18 +31,27 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from tests.simulator.kraken import ASSET_PAIRS, ASK, BID, kraken_protocol, rfc3339
-from tests.simulator.private import (Execution, HttpAnswer, HttpRequest, LoopbackExchange, Refused, SimAccount,
-                                     SimBook, SimOrder)
+from tests.simulator.kraken import ASK, ASSET_PAIRS, BID, kraken_protocol, rfc3339
+from tests.simulator.private import (
+    Execution,
+    HttpAnswer,
+    HttpRequest,
+    LoopbackExchange,
+    Refused,
+    SimAccount,
+    SimBook,
+    SimOrder,
+)
 
 #: The secret of Kraken's own signing example (REST authentication guide); a key of our own.
 API_KEY = "xwrapSimulatedKrakenKey0123456789abcdefghijklmnopqrstuvwxyz+/ABCDE="
@@ -195,7 +204,7 @@ class KrakenExchange(LoopbackExchange):
     def _answer(self, request: HttpRequest) -> HttpAnswer:
         if request.path == "/0/public/Time":
             now = self.clock()
-            return _answer({"unixtime": int(now), "rfc1123": datetime.fromtimestamp(now, timezone.utc).strftime(
+            return _answer({"unixtime": int(now), "rfc1123": datetime.fromtimestamp(now, UTC).strftime(
                 "%a, %d %b %y %H:%M:%S +0000")})
         if request.path.startswith("/0/public/"):
             body = self.market_data.rest_body(request.path + (f"?{request.query}" if request.query else ""))

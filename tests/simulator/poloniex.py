@@ -28,7 +28,7 @@ CANDLES_PATH = "/markets/BTC_USDT/candles"
 CANDLES_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "poloniex" / "candles_BTC_USDT_MINUTE_5.json"
 
 
-def poloniex_protocol() -> "PoloniexProtocol":
+def poloniex_protocol() -> PoloniexProtocol:
     """The simulator protocol with the Poloniex capture (markets over REST, the 11-symbol stream)
     and the candles fixture."""
     messages, rest = recorded("POLONIEX.0", "POLONIEX.ws.1.0", url_to_path=lambda url: urlparse(url).path)

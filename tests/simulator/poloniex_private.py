@@ -38,16 +38,27 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from tests.simulator.poloniex import poloniex_protocol
-from tests.simulator.private import (Execution, FixedWindows, HttpAnswer, HttpRequest, LoopbackExchange, Refused,
-                                     SimAccount, SimBook, SimOrder, Trade)
+from tests.simulator.private import (
+    Execution,
+    FixedWindows,
+    HttpAnswer,
+    HttpRequest,
+    LoopbackExchange,
+    Refused,
+    SimAccount,
+    SimBook,
+    SimOrder,
+    Trade,
+)
 
 #: The simulated account's keys, in the shape of Poloniex's (no published example key exists).
 API_KEY = "A3B7K2QX-99F4M1ZC-84TR6W0D-7NH5E2JL"

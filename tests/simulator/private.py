@@ -17,9 +17,10 @@ import http
 import itertools
 import json
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from websockets.asyncio.server import serve
@@ -62,7 +63,7 @@ class HttpServer:
         self.handler, self.clock = handler, clock
         self._server: asyncio.Server | None = None
 
-    async def __aenter__(self) -> "HttpServer":
+    async def __aenter__(self) -> HttpServer:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         return self
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import http
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -98,7 +98,7 @@ class ExchangeSimulator:
         self._clients: list[_Client] = []
         self._player: asyncio.Task | None = None
 
-    async def __aenter__(self) -> "ExchangeSimulator":
+    async def __aenter__(self) -> ExchangeSimulator:
         self._server = await serve(self._connection, "127.0.0.1", 0, process_request=self._http,
                                    max_size=None, ping_interval=None)
         return self
@@ -212,7 +212,7 @@ class ExchangeSimulator:
                              split=True)
             await asyncio.sleep(self.heartbeat_interval)
 
-    async def _send(self, clients: list["_Client"], text_for: Callable[[object], str | list[str] | None],
+    async def _send(self, clients: list[_Client], text_for: Callable[[object], str | list[str] | None],
                     split: bool = False) -> bool:
         delivered = False
         for client in clients:

@@ -18,8 +18,9 @@ numbers, read with :data:`~..base.decimal_loads` so that they keep their digits.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import orjson
 

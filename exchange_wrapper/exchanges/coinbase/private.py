@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import orjson
@@ -353,7 +354,7 @@ class CoinbasePrivate(PrivateAdapter):
         known = self._known.get(order_id)
         return known.size - remaining if known is not None and known.size is not None else ZERO
 
-    _stream_handlers: ClassVar[dict[str, Callable[["CoinbasePrivate", Fields, float], list[StreamEvent]]]] = {
+    _stream_handlers: ClassVar[dict[str, Callable[[CoinbasePrivate, Fields, float], list[StreamEvent]]]] = {
         "received": _received, "open": _open, "match": _match, "done": _done, "change": _resized,
         "activate": _resized}
 

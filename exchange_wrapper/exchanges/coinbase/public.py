@@ -14,9 +14,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import orjson
 
@@ -217,11 +218,11 @@ def iso_seconds(text: str) -> float:
     """Coinbase's ``2021-04-17T16:43:30.244075Z`` as Unix seconds (a time without a zone, as an
     order's ``expire_time`` ``2022-03-02 17:50:06.66``, is UTC too)."""
     moment = datetime.fromisoformat(text)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- the authenticated channels (level2 with API keys) -----------------------------------------

@@ -11,10 +11,11 @@ import hmac
 import re
 import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 import orjson
@@ -110,7 +111,7 @@ def signature(secret: str, uri_path: str, nonce: int | str, postdata: str) -> st
 
 def rfc3339(at: float) -> str:
     """``2024-07-21T09:53:59.050Z``: a time as Kraken's ``deadline`` takes it (milliseconds, UTC)."""
-    return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _private(method: str, params: Iterable[tuple[str, str]] = (), **costs: float) -> Request:

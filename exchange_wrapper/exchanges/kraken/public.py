@@ -24,9 +24,10 @@ reference examples write ``0.566`` and ``18097.1547`` and check out only when pa
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import orjson
 

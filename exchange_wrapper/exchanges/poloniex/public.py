@@ -18,8 +18,8 @@ authenticated stream (``wss://ws.poloniex.com/ws/private``, channels ``orders`` 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Sequence
 
 import orjson
 
