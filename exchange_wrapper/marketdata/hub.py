@@ -186,19 +186,20 @@ class MarketDataHub:
         for event in events:
             kind = type(event)
             if kind is BookDelta or kind is BookSnapshot:
-                keeper = data.keepers.get(event.pair)  # type: ignore[union-attr]
+                keeper = data.keepers.get(event.pair)  # type: ignore[union-attr, arg-type]
                 if keeper is None:
                     continue
-                found, stale = keeper.delta(event, at) if kind is BookDelta else keeper.snapshot(event, at)
+                found, stale = (keeper.delta(event, at) if kind is BookDelta  # type: ignore[arg-type]
+                                else keeper.snapshot(event, at))  # type: ignore[arg-type]
                 if found:
-                    self._publish(exchange, event.pair, found)  # type: ignore[union-attr]
+                    self._publish(exchange, event.pair, found)  # type: ignore[union-attr, arg-type]
                 if stale is not None:
-                    resyncs = [*resyncs, self._went_stale(data, event.pair, stale)]  # type: ignore[union-attr]
+                    resyncs = [*resyncs, self._went_stale(data, event.pair, stale)]  # type: ignore[union-attr, arg-type]
             elif kind is Trade:
                 self._trade(data, event, at)  # type: ignore[arg-type]
             elif kind is Ticker:
                 data.counts["tickers"] += 1
-                data.tickers[event.pair] = event  # type: ignore[union-attr]
+                data.tickers[event.pair] = event  # type: ignore[union-attr, index, assignment]
             elif kind is Resync:
                 resyncs = [*resyncs, *self._resync_event(data, event)]  # type: ignore[arg-type]
             elif kind is FeedError:

@@ -166,8 +166,9 @@ class Trading:
     async def make_order(self, request: OrderRequest) -> OrderView:
         """Place an order; a repeated client order id returns the order it made first. The answer is
         the order as its first records made it, with their fills (committed before it returns)."""
-        wallet_set = (self.wallets.known_wallet_set(request.wallet_set_id)
-                      or await self.db(self.wallets.wallet_set, request.wallet_set_id))
+        wallet_set = self.wallets.known_wallet_set(request.wallet_set_id)
+        if wallet_set is None:
+            wallet_set = await self.db(self.wallets.wallet_set, request.wallet_set_id)
         if request.client_order_id is not None:
             existing = await self.db(self.orders.by_client_order_id, wallet_set.id, request.client_order_id)
             if existing is not None:
@@ -186,6 +187,7 @@ class Trading:
         if engine is None:
             raise ExchangeUnavailable(request.exchange, f"{request.pair} is not followed "
                                                         f"(add it to exchanges.{request.exchange}.pairs)")
+        book = engine.book
         if not book.live:
             raise ExchangeUnavailable(request.exchange, f"book {request.pair} is {book.state.value}"
                                       + (f" ({book.stale_reason})" if book.stale_reason else ""))

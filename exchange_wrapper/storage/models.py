@@ -18,6 +18,7 @@ from decimal import Decimal, localcontext
 
 from peewee import (
     SQL,
+    AutoField,
     BigAutoField,
     BigIntegerField,
     BooleanField,
@@ -111,6 +112,7 @@ class SchemaVersion(BaseModel):
 class WalletSet(BaseModel):
     """A named partition of funds, paper (virtual money) or live (a share of a real account)."""
 
+    id = AutoField()
     name = CharField(max_length=64, unique=True)
     mode = CharField(max_length=8, constraints=[_one_of("mode", WALLET_SET_MODES)])
     created_at = TimestampField()
@@ -202,6 +204,7 @@ class ExchangeAccount(BaseModel):
     ``unallocated`` is the projection of the ledger's unallocated account, never negative.
     """
 
+    id = AutoField()
     exchange = CharField(max_length=32)
     currency = CharField(max_length=16)
     total = MoneyField(default=ZERO)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from peewee import Database
 
@@ -26,10 +26,18 @@ from .wallets import WalletBalance, WalletStore
 OPEN_STATUSES = ("pending", "open", "partially_filled")
 
 
+@overload
+def to_us(seconds: float) -> int: ...
+@overload
+def to_us(seconds: None) -> None: ...
 def to_us(seconds: float | None) -> int | None:
     return None if seconds is None else int(round(seconds * 1_000_000))
 
 
+@overload
+def to_seconds(micros: int) -> float: ...
+@overload
+def to_seconds(micros: None) -> None: ...
 def to_seconds(micros: int | None) -> float | None:
     return None if micros is None else micros / 1_000_000
 

@@ -466,6 +466,7 @@ class WalletStore:
         created_at = self.clock()
         transaction_id = _INSERT_TRANSACTION(self.db, kind=transaction.kind.value, reference=transaction.reference,
                                              memo=transaction.memo, created_at=created_at)
+        assert transaction_id is not None  # only an INSERT that ignores conflicts gives None
         sql.insert_rows(self.db, "ledger_posting", _POSTING_COLUMNS, [
             (transaction_id, p.account.name, p.account.wallet_set, p.account.exchange, p.account.currency,
              money_param(p.amount, "amount")) for p in transaction.postings])
@@ -491,12 +492,15 @@ class WalletStore:
             return
         if account.kind not in (AccountKind.AVAILABLE, AccountKind.HOLD):
             return
-        wallet = locked.wallets[(account.wallet_set, account.exchange, account.currency)]
+        wallet_set = account.wallet_set
+        assert wallet_set is not None  # available and hold accounts are a wallet set's
+        wallet = locked.wallets[(wallet_set, account.exchange, account.currency)]
         wallet.balance += change
         wallet.changed = True
         if account.kind is AccountKind.HOLD:
             wallet.hold += change
-            hold = locked.holds.get((account.wallet_set, account.order))
+            assert account.order is not None  # a hold account is an order's
+            hold = locked.holds.get((wallet_set, account.order))
             if hold is None:
                 _INSERT_HOLD.defer(self.db, wallet_set=account.wallet_set, exchange=account.exchange,
                                    currency=account.currency, order_ref=account.order, amount=change,
