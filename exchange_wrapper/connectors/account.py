@@ -281,6 +281,15 @@ class LiveAccount:
         self.calls.close()
         self.state, self.reason = "down", "stopped"
 
+    def serve(self, owner: AccountOwner) -> None:
+        """Record what the account reports through ``owner`` (the trading service), from now on."""
+        self.owner = owner
+
+    def report_differences(self, differences: list[dict[str, Any]]) -> None:
+        """The owner's reconciliation found ``differences``: shown in :meth:`status` and counted."""
+        self.differences = differences
+        self.difference_count += len(differences)
+
     def down(self, reason: str) -> None:
         """The owner could not open or recover the account: show why."""
         if (self.state, self.reason) != ("down", reason):

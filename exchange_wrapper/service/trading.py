@@ -115,7 +115,7 @@ class Trading:
         self.live: set[str] = set()        # the ids of the open live orders
         self.accounts = accounts or {}
         for account in self.accounts.values():
-            account.owner = self
+            account.serve(self)
         self._account_tasks: list[asyncio.Task] = []
         self._waiting: dict[tuple[str, Pair], list[Order]] = {}  # reloaded, waiting for a live book
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # an order's requests, one at a time
@@ -490,8 +490,7 @@ class Trading:
                                     "difference": format_decimal(change)})
         account = self.accounts.get(exchange)
         if differences and account is not None:
-            account.differences = differences
-            account.difference_count += len(differences)
+            account.report_differences(differences)
             self.publish("status", {"exchange": exchange, "account": account.status()})
         return differences
 
