@@ -57,6 +57,18 @@ class Books(Protocol):
                  depth: int | None, buffer_deltas: bool) -> Any: ...
 
 
+class MarketsParser(Protocol):
+    """An exchange's ``parse_markets``: the market metadata's body (Bitfinex takes a second, optional one)."""
+
+    def __call__(self, body: str | bytes, /) -> list[Market]: ...
+
+
+class Parser(Protocol):
+    """What :meth:`Adapter.parser` gives: the adapter itself, or a per-connection parser (Bitfinex's)."""
+
+    def parse(self, message: str | bytes, at: float) -> list[MarketEvent]: ...
+
+
 class Translator:
     """What either side of an exchange declares for :func:`find_adapter`."""
 
@@ -81,7 +93,7 @@ class Adapter(Translator):
     ws_url: ClassVar[str]                   # public websocket URL (settings ws_url overrides)
     markets_path: ClassVar[str]             # GET path of the market metadata
     markets_weight: ClassVar[float] = 1     # what that call costs of the REST limit
-    parse_markets: ClassVar[Callable[[str | bytes], list[Market]]]
+    parse_markets: ClassVar[MarketsParser]  # the module's parse_markets, as a staticmethod
     rest_limit: ClassVar[RateLimit]         # the documented public REST limit
     subscribe_limit: ClassVar[RateLimit] = RateLimit(5, 5)  # websocket messages we may send
     silence_timeout: ClassVar[float] = 30.0  # seconds without a message before the feed is silent
@@ -121,7 +133,7 @@ class Adapter(Translator):
         """The messages that bring fresh snapshots of ``pairs``' books on the open connection."""
         return self.unsubscribe(pairs) + self.subscribe(pairs, now)
 
-    def parser(self) -> Adapter:
+    def parser(self) -> Parser:
         """A parser for one new connection; override where parsing keeps per-connection state
         (Bitfinex channel ids), returning an object with :meth:`parse`."""
         return self

@@ -290,7 +290,9 @@ class BinancePrivate(PrivateAdapter):
         placed): the cancelled order's report; nothing for other answers."""
         raw = _json_or_none(body)
         data = raw.get("data") if isinstance(raw, dict) else None
-        cancelled = data.get("cancelResponse") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return []
+        cancelled = data.get("cancelResponse")
         if isinstance(cancelled, dict) and data.get("cancelResult") == "SUCCESS":
             return [self._report(cancelled, at)]
         return []

@@ -234,6 +234,7 @@ class BitfinexPrivate(PrivateAdapter):
         body: dict[str, Any] = {"type": ORDER_TYPES[(order.type, order.time_in_force)], "symbol": symbol,
                                 "amount": _signed_amount(order, order.size)}
         if order.type.is_stop:
+            assert order.stop_price is not None  # Order refuses a stop without one
             body["price"] = format_decimal(order.stop_price)
             if order.price is not None:
                 body["price_aux_limit"] = format_decimal(order.price)

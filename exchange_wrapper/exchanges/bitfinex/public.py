@@ -237,14 +237,16 @@ class BitfinexParser:
     def _event(self, msg: dict) -> list[MarketEvent]:
         kind = msg.get("event")
         if kind == "subscribed":
-            channel, pair = msg.get("channel"), self.pair_of.get(msg.get("symbol"))
-            handler = self._kinds.get(channel)
+            channel, symbol = msg.get("channel"), msg.get("symbol")
+            pair = self.pair_of.get(symbol) if isinstance(symbol, str) else None
+            handler = self._kinds.get(channel) if isinstance(channel, str) else None
             if pair is not None and handler is not None:
                 self.channels[msg["chanId"]] = (handler, pair)
                 if channel == "book":
                     self.books[pair] = msg["chanId"]
         elif kind == "unsubscribed":
-            channel = self.channels.pop(msg.get("chanId"), None)
+            chan_id = msg.get("chanId")
+            channel = self.channels.pop(chan_id, None) if isinstance(chan_id, int) else None
             if channel is not None and self.books.get(channel[1]) == msg["chanId"]:
                 del self.books[channel[1]]
         elif kind == "conf":

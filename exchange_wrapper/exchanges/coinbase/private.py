@@ -325,7 +325,10 @@ class CoinbasePrivate(PrivateAdapter):
         order_id = msg.text(f"{side}_order_id")
         price, size = msg.decimal("price", positive=True), msg.decimal("size", positive=True)
         fee = price * size * msg.decimal(f"{side}_fee_rate")
-        if fee.as_tuple().exponent < FEE_QUANTUM.as_tuple().exponent:
+        exponent, quantum = fee.as_tuple().exponent, FEE_QUANTUM.as_tuple().exponent
+        # Both finite (msg.decimal refuses NaN and infinity), so the exponents are ints, not 'n', 'N' or 'F'.
+        assert isinstance(exponent, int) and isinstance(quantum, int)
+        if exponent < quantum:
             fee = fee.quantize(FEE_QUANTUM)
         fill = Fill("", str(msg.integer("trade_id")), price, size, fee, self.markets.to_pair(msg.symbol).quote,
                     Liquidity.MAKER if side == "maker" else Liquidity.TAKER, at, {"exchange_order_id": order_id})

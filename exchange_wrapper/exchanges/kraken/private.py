@@ -272,8 +272,11 @@ class KrakenPrivate(PrivateAdapter):
         params = [("ordertype", kind), ("type", order.side.value), ("volume", format_decimal(order.size)),
                   ("pair", self._pair(order.pair))]
         if stop or order.price is not None:
-            params.append(("price", format_decimal(order.stop_price if stop else order.price)))
+            price = order.stop_price if stop else order.price
+            assert price is not None  # Order refuses a stop without its stop price
+            params.append(("price", format_decimal(price)))
         if order.type is OrderType.STOP_LIMIT:
+            assert order.price is not None  # Order refuses a limit without one
             params.append(("price2", format_decimal(order.price)))
         if order.type is not OrderType.MARKET:
             params.append(("timeinforce", order.time_in_force.value))

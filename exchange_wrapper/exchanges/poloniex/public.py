@@ -119,7 +119,7 @@ class PoloniexAdapter(Adapter):
         events; subscription acks and pongs are only signs of life."""
         msg = orjson.loads(message)
         if msg.get("action") == "update":  # nearly every message: no dispatch
-            deltas = []
+            deltas: list[MarketEvent] = []
             for data in msg["data"]:
                 pair = self.pair_of.get(data["symbol"])
                 if pair is not None:
