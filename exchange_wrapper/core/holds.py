@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, Context, Decimal, localcontext
 
+from .book import Walk
 from .markets import Market
 from .orders import Order, OrderType, Side
 from .pairs import Pair
@@ -47,6 +48,15 @@ def required_hold(order: Order, market: Market, *, taker_fee: Decimal, margin: D
                 raise ValueError("a market buy by size needs the cost of walking the book")
             spend = walk_cost * (1 + margin)
         return market.pair.quote, with_fee(spend, taker_fee)
+
+
+def walk_cost(walk: Walk, size: Decimal) -> Decimal | None:
+    """What a market buy of ``size`` costs by ``walk`` (the book walked for it): what the walk takes,
+    and the rest, beyond the book's depth, at the worst price it reached; None for an empty side."""
+    if not walk.levels:
+        return None
+    with localcontext(WIDE):
+        return walk.cost + (size - walk.filled) * walk.levels[-1][0]
 
 
 def rest_hold(order: Order, price: Decimal | None, size: Decimal | None, taker_fee: Decimal) -> tuple[str, Decimal]:

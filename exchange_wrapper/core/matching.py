@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from .book import BookSide, Ladder, Level, OrderBook
+from .book import BookSide, Ladder, Level, OrderBook, Walk
 from .errors import InvalidParameter, OrderNotFound
 from .markets import Market
 from .money import ZERO, format_decimal, quantize_down
@@ -266,21 +266,20 @@ class MatchingEngine:
         self._open_order(order_id)
         self._budgets[order_id] = budget
 
-    def estimate_cost(self, side: Side, *, size: Decimal | None = None,
-                      funds: Decimal | None = None) -> tuple[Decimal, Decimal]:
-        """(filled size, quote cost) that taking ``size`` or ``funds`` now would give, before fees."""
+    def walk(self, side: Side, size: Decimal) -> Walk:
+        """What taking ``size`` now would take, level by level, best first: the book less what
+        virtual orders took from it, with the virtual orders resting there (:meth:`Ladder.walk`
+        on the book alone)."""
+        levels: list[Level] = []
         filled = cost = ZERO
         for price, available, _ in self._liquidity(side, None):
-            take = available
-            if size is not None:
-                take = min(take, size - filled)
-            if funds is not None:
-                take = min(take, quantize_down((funds - cost) / price, self.market.size_step))
+            take = min(available, size - filled)
             if take <= 0:
                 break
+            levels.append((price, take))
             filled += take
             cost += take * price
-        return filled, cost
+        return Walk(tuple(levels), filled, cost)
 
     def open_orders(self) -> list[Order]:
         return [o for o in self._orders.values() if o.is_open]

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from ..config import Settings
 from ..connectors.account import LiveAccount
-from ..core.book import BookSide, OrderBook
+from ..core.book import OrderBook, Walk
 from ..core.errors import (
     Conflict,
     ExchangeNotLive,
@@ -37,7 +37,7 @@ from ..core.errors import (
     UnknownExchange,
     XWrapError,
 )
-from ..core.holds import required_hold, rest_hold
+from ..core.holds import required_hold, rest_hold, walk_cost
 from ..core.ledger import AccountKind, Mode
 from ..core.markets import Market
 from ..core.matching import LatencyModel, MatchingEngine, taken_side
@@ -192,11 +192,8 @@ class Trading:
             raise ExchangeUnavailable(request.exchange, f"book {request.pair} is {book.state.value}"
                                       + (f" ({book.stale_reason})" if book.stale_reason else ""))
         order = self._new_order(request, wallet_set.id, checked)
-        walk_cost = None
-        if order.side is Side.BUY and order.type is OrderType.MARKET and order.size is not None:
-            filled, walk_cost = engine.estimate_cost(Side.BUY, size=order.size)
-            if filled < order.size:
-                walk_cost += (order.size - filled) * (book.ladder(BookSide.ASK).best or (0, 0))[0]
+        size = _market_buy_size(order)
+        walk_cost = self._market_buy_cost(order, None if size is None else engine.walk(Side.BUY, size))
         hold = required_hold(order, market, taker_fee=engine.taker_fee, margin=self.settings.paper.market_buy_margin,
                              walk_cost=walk_cost)
         existing = await self._create(order, hold, Mode.PAPER, engine.taker_fee)
@@ -238,14 +235,9 @@ class Trading:
         account = self._account(request.exchange)
         order = self._new_order(request, wallet_set_id, checked)
         account.check(order)
-        walk_cost = None
-        if order.side is Side.BUY and order.type is OrderType.MARKET and order.size is not None:
-            walk = book.asks.walk(order.size) if book is not None and book.live else None
-            if walk is None or not walk.levels:
-                raise ExchangeUnavailable(request.exchange, f"a market buy by size holds what walking the "
-                                          f"{request.pair} book costs: follow it (exchanges.{request.exchange}.pairs) "
-                                          "or give funds")
-            walk_cost = walk.cost + (order.size - walk.filled) * walk.levels[-1][0]
+        size = _market_buy_size(order)
+        walk_cost = self._market_buy_cost(order, book.asks.walk(size) if size is not None and book is not None
+                                          and book.live else None)
         fee = self._taker_fee(order.exchange, market)
         hold = required_hold(order, market, taker_fee=fee, margin=self.settings.paper.market_buy_margin,
                              walk_cost=walk_cost)
@@ -322,6 +314,19 @@ class Trading:
             order.reason = AMEND_REASONS[method].format(exchange=order.exchange, order=order.exchange_order_id)
             amended = self._amended_event(order, new_price, new_size)
         return (await self._store([amended])).get(order.id, order)
+
+    @staticmethod
+    def _market_buy_cost(order: Order, walk: Walk | None) -> Decimal | None:
+        """What a market buy by size holds for (:func:`~..core.holds.walk_cost` of the book walked
+        for it, paper and live alike); None for any other order. Refused where there is no book to walk."""
+        size = _market_buy_size(order)
+        if size is None:
+            return None
+        cost = None if walk is None else walk_cost(walk, size)
+        if cost is None:
+            raise ExchangeUnavailable(order.exchange, f"a market buy by size holds what walking the {order.pair} "
+                                      f"book costs: follow it (exchanges.{order.exchange}.pairs) or give funds")
+        return cost
 
     def _amended_terms(self, order: Order, price: Decimal | None, size: Decimal | None,
                        strict: bool) -> tuple[Decimal, Decimal]:
@@ -635,3 +640,8 @@ class Trading:
                     continue
                 if events:
                     await self._store(events)
+
+
+def _market_buy_size(order: Order) -> Decimal | None:
+    """The size of a market buy given by size (it holds what walking the book costs), else None."""
+    return order.size if order.side is Side.BUY and order.type is OrderType.MARKET else None

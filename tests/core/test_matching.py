@@ -177,10 +177,8 @@ class TakerTest(unittest.TestCase):
         with self.assertRaises(OrderNotFound):
             self.engine.set_budget("nope", D(1))
 
-    def test_estimate_cost_matches_a_walk(self):
-        filled, cost = self.engine.estimate_cost(Side.BUY, size=D("5000"))
-        walk = self.book.asks.walk(D("5000"))
-        self.assertEqual((filled, cost), (walk.filled, walk.cost))
+    def test_a_walk_with_no_virtual_orders_is_the_books(self):
+        self.assertEqual(self.engine.walk(Side.BUY, D("5000")), self.book.asks.walk(D("5000")))
 
     def test_post_only_is_rejected_if_it_would_take(self):
         best_ask = self.book.best_ask()[0]

@@ -60,7 +60,7 @@ class OrderCases(DatabaseCase):
         return {b.currency: b for b in self.wallets.balances(self.ws)}[currency]
 
     def place(self, order):
-        walk = self.engine.estimate_cost(order.side, size=order.size)[1] if order.type is OrderType.MARKET else None
+        walk = self.engine.walk(order.side, order.size).cost if order.type is OrderType.MARKET else None
         hold = required_hold(order, SKL_USD, taker_fee=SKL_USD.taker_fee, margin=D("0.05"), walk_cost=walk)
         self.store.create(order, hold, "paper")
         events = self.engine.submit(order, 101.0, budget=hold[1] if order.side is Side.BUY else None)
