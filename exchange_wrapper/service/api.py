@@ -17,6 +17,7 @@ from .. import __version__
 from ..config import Settings
 from ..core.errors import ExchangeNotLive, ExchangeUnavailable, InvalidParameter, OrderNotFound, UnknownExchange
 from ..core.ledger import Mode, TransactionKind
+from ..core.marketdata import FeedStatus
 from ..core.money import format_decimal
 from ..core.orders import Fill, Order, OrderType, Side, TimeInForce
 from ..core.pairs import Pair
@@ -79,8 +80,8 @@ class ExchangeWrapper:
             status, reason = self.hub.status(name, self.clock())
             pairs = sorted(str(p) for p in self.hub.exchanges[name].keepers)
         else:
-            status, reason, pairs = "down", "not started", sorted(exchange.pairs)
-        out = {"mode": exchange.mode, "status": getattr(status, "value", status), "reason": reason, "pairs": pairs}
+            status, reason, pairs = FeedStatus.DOWN, "not started", sorted(exchange.pairs)
+        out: dict[str, Any] = {"mode": exchange.mode, "status": status.value, "reason": reason, "pairs": pairs}
         account = self.trading.account_status(name)
         if account is not None:
             out["account"] = account

@@ -5,7 +5,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from ..core.errors import InvalidParameter
 from ..core.money import parse_decimal
@@ -24,7 +24,8 @@ _NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 class Params:
     """The parameters of one call. Each getter names the parameter in its error; :meth:`done`
-    refuses parameters nobody asked for, so a misspelt name is an error, not silently ignored."""
+    refuses parameters nobody asked for, so a misspelt name is an error, not silently ignored.
+    A getter called with ``required=True`` (or a default) never gives None, and its overloads say so."""
 
     def __init__(self, values: Mapping[str, Any] | None):
         if values is None:
@@ -43,6 +44,10 @@ class Params:
             return None
         return value
 
+    @overload
+    def text(self, name: str, *, required: Literal[True], max_length: int = 128) -> str: ...
+    @overload
+    def text(self, name: str, *, required: bool = False, max_length: int = 128) -> str | None: ...
     def text(self, name: str, *, required: bool = False, max_length: int = 128) -> str | None:
         expected = f"a string of 1 to {max_length} characters"
         value = self._get(name, expected, required)
@@ -54,6 +59,10 @@ class Params:
             raise InvalidParameter(name, expected + ", without control characters or lone surrogates", value)
         return value
 
+    @overload
+    def decimal(self, name: str, *, required: Literal[True], positive: bool = True) -> Decimal: ...
+    @overload
+    def decimal(self, name: str, *, required: bool = False, positive: bool = True) -> Decimal | None: ...
     def decimal(self, name: str, *, required: bool = False, positive: bool = True) -> Decimal | None:
         """An amount: a decimal string in ASCII digits on every door. A JSON number is refused, whatever
         it was decoded to (a float through JSON-RPC, a Decimal through REST, an int anywhere)."""
@@ -68,6 +77,12 @@ class Params:
             raise InvalidParameter(name, f"a decimal below 1e{INTEGER_DIGITS}, from 1e-{PLACES} (or 0)", value)
         return result
 
+    @overload
+    def integer(self, name: str, *, required: Literal[True], minimum: int = 0,
+                maximum: int = LARGEST_INTEGER) -> int: ...
+    @overload
+    def integer(self, name: str, *, required: bool = False, minimum: int = 0,
+                maximum: int = LARGEST_INTEGER) -> int | None: ...
     def integer(self, name: str, *, required: bool = False, minimum: int = 0,
                 maximum: int = LARGEST_INTEGER) -> int | None:
         expected = f"an integer from {minimum} to {maximum}"
@@ -80,6 +95,10 @@ class Params:
             raise InvalidParameter(name, expected, value)
         return value
 
+    @overload
+    def number(self, name: str, *, required: Literal[True]) -> float: ...
+    @overload
+    def number(self, name: str, *, required: bool = False) -> float | None: ...
     def number(self, name: str, *, required: bool = False) -> float | None:
         """A time in Unix seconds (not money: float is fine)."""
         value = self._get(name, "a time in Unix seconds", required)
@@ -106,6 +125,12 @@ class Params:
             raise InvalidParameter(name, "true or false", value)
         return value
 
+    @overload
+    def choice(self, name: str, kind: type[E], *, required: Literal[True], default: E | None = None) -> E: ...
+    @overload
+    def choice(self, name: str, kind: type[E], *, required: bool = False, default: E) -> E: ...
+    @overload
+    def choice(self, name: str, kind: type[E], *, required: bool = False, default: None = None) -> E | None: ...
     def choice(self, name: str, kind: type[E], *, required: bool = False, default: E | None = None) -> E | None:
         expected = "one of " + ", ".join(repr(member.value) for member in kind)
         value = self._get(name, expected, required)
@@ -116,6 +141,14 @@ class Params:
         except ValueError:
             raise InvalidParameter(name, expected, value) from None
 
+    @overload
+    def one_of(self, name: str, choices: tuple[str, ...], *, required: Literal[True],
+               default: str | None = None) -> str: ...
+    @overload
+    def one_of(self, name: str, choices: tuple[str, ...], *, required: bool = False, default: str) -> str: ...
+    @overload
+    def one_of(self, name: str, choices: tuple[str, ...], *, required: bool = False,
+               default: None = None) -> str | None: ...
     def one_of(self, name: str, choices: tuple[str, ...], *, required: bool = False,
                default: str | None = None) -> str | None:
         expected = "one of " + ", ".join(repr(c) for c in choices)
@@ -126,10 +159,18 @@ class Params:
             raise InvalidParameter(name, expected, value)
         return value
 
+    @overload
+    def pair(self, name: str = "pair", *, required: Literal[True]) -> Pair: ...
+    @overload
+    def pair(self, name: str = "pair", *, required: bool = False) -> Pair | None: ...
     def pair(self, name: str = "pair", *, required: bool = False) -> Pair | None:
         value = self._get(name, "a pair such as \"BTC_USD\"", required)
         return None if value is None else Pair.parse(value, name)
 
+    @overload
+    def currency(self, name: str = "currency", *, required: Literal[True]) -> str: ...
+    @overload
+    def currency(self, name: str = "currency", *, required: bool = False) -> str | None: ...
     def currency(self, name: str = "currency", *, required: bool = False) -> str | None:
         value = self.text(name, required=required, max_length=16)
         if value is not None and not (value.isascii() and value.isalnum() and value.isupper()):

@@ -91,11 +91,11 @@ class Server:
             self.feeds = start_feeds(self.settings, self.hub, **self.feed_options)
         await self.trading.start()
         self.api = ExchangeWrapper(self.settings, self.database, self.hub, self.trading, candles=self._candles)
-        self.metrics = Metrics(self.hub, self.trading)
-        doors = {"auth": Authenticator(list(self.settings.tokens)), "metrics": self.metrics, "bus": self.bus}
-        app = create_app(self.api, **doors)
-        install_rpc(app, self.api, settings=self.settings, **doors)
-        install_socketio(app, self.api, settings=self.settings, **doors)
+        self.metrics = metrics = Metrics(self.hub, self.trading)
+        auth = Authenticator(list(self.settings.tokens))  # the three doors share it, as they share the metrics and bus
+        app = create_app(self.api, auth=auth, metrics=metrics, bus=self.bus)
+        install_rpc(app, self.api, auth=auth, metrics=metrics, bus=self.bus, settings=self.settings)
+        install_socketio(app, self.api, auth=auth, metrics=metrics, bus=self.bus, settings=self.settings)
         self.publishers = start_publishers(self.api, self.bus)
         server = self.settings.server
         # IPPROTO_TCP spelt out: asyncio sets TCP_NODELAY only on sockets that say so (else small
