@@ -1,9 +1,10 @@
-"""Orders of wallet sets: precision rules, holds, the virtual exchange, persistence, events.
+"""Orders of wallet sets: precision rules, holds, persistence, events; the order path, written once.
 
 Every order passes the same steps whatever its wallet set's mode: the market's precision rules,
-a hold on the wallet set, a persisted ``pending`` record. A paper order then goes to the matching
-engine of its market; a live order to its exchange account (:class:`~..connectors.account.LiveAccount`),
-whose events come back here and are recorded, settled and published exactly like the engine's.
+a hold on the wallet set, a persisted ``pending`` record. Then its venue takes it, chosen once by
+the mode (:mod:`exchange_wrapper.venues`): a paper order goes to the matching engine of its market,
+a live order to its exchange account; what either does comes back here as order events, recorded,
+settled and published the same way.
 The engines run on the event loop; the database is used from one worker thread, in order, so that
 an order's events are written in the order they happened and the loop never waits on a disk.
 Live accounts are reconciled here: the ledger is brought to what each exchange account holds, and
@@ -26,10 +27,9 @@ from typing import Any, TypeVar
 
 from ..config import Settings
 from ..connectors.account import LiveAccount
-from ..core.book import OrderBook, Walk
+from ..core.book import Walk
 from ..core.errors import (
     Conflict,
-    ExchangeNotLive,
     ExchangeUnavailable,
     InvalidParameter,
     OrderNotFound,
@@ -40,9 +40,9 @@ from ..core.errors import (
 from ..core.holds import required_hold, rest_hold, walk_cost
 from ..core.ledger import AccountKind, Mode
 from ..core.markets import Market
-from ..core.matching import LatencyModel, MatchingEngine, taken_side
+from ..core.matching import taken_side
 from ..core.money import ZERO, format_decimal
-from ..core.orders import Fill, Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
+from ..core.orders import Order, OrderEvent, OrderType, Side, TimeInForce
 from ..core.pacing import Backoff
 from ..core.pairs import Pair
 from ..core.precision import CheckedOrder, check_order
@@ -50,22 +50,12 @@ from ..exchanges.private import AccountBalances
 from ..marketdata.hub import MarketDataHub
 from ..storage.orders import OrderStore
 from ..storage.wallets import WalletBalance, WalletStore
+from ..venues import OrderView, Venue
+from ..venues.live import LiveVenue
+from ..venues.paper import PaperVenue
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-#: How often engines are given the time when no market data arrives (latency arrivals, GTD expiry).
-TICK_SECONDS = 0.05
-#: What a live order's ``reason`` says after an amend, by how the exchange did it.
-AMEND_REASONS = {
-    "amend": "amended in place on {exchange} (queue priority kept)",
-    "amend_requeued": "amended in place on {exchange} (exchange order {order} kept; queue priority lost: a new price "
-                      "goes to the back of its queue)",
-    "cancel_replace": "amended on {exchange} by cancel-replace (now exchange order {order}; queue priority lost)",
-    "cancel_then_place": "amended on {exchange} by cancelling and placing a new order (now exchange order {order}; "
-                         "queue priority lost)",
-}
-
 
 @dataclass(frozen=True)
 class OrderRequest:
@@ -88,8 +78,6 @@ class OrderRequest:
 
 
 Listener = Callable[[str, Any], None]
-#: An order as committed and its fills, oldest first: what an answer shows.
-OrderView = tuple[Order, list[Fill]]
 
 
 class Trading:
@@ -98,7 +86,8 @@ class Trading:
     ``publish(topic, payload)`` receives ``orders`` updates (the order's JSON), ``fills`` and
     ``wallets`` (the balances that changed) after they are stored, and ``status`` when a live
     account's reconciliation finds a difference. ``accounts`` are the live exchange accounts
-    (:func:`~..connectors.account.open_accounts`), started by :meth:`start`.
+    (:func:`~..connectors.account.open_accounts`), started by :meth:`start`. Orders go to
+    ``paper_venue`` (the virtual exchange) or ``live_venue`` (the accounts) by their wallet set's mode.
     """
 
     def __init__(self, settings: Settings, hub: MarketDataHub, wallets: WalletStore, orders: OrderStore, *,
@@ -110,36 +99,33 @@ class Trading:
         self.orders = orders
         self.publish = publish or (lambda topic, payload: None)
         self.clock = clock
-        self.engines: dict[tuple[str, Pair], MatchingEngine] = {}
         self.open: dict[str, Order] = {}  # every open order; a paper one shared with its engine
         self.live: set[str] = set()        # the ids of the open live orders
         self.accounts = accounts or {}
         for account in self.accounts.values():
             account.serve(self)
+        self.paper_venue = PaperVenue(settings, hub, store=self._store, on_events=self._on_engine_events,
+                                held=lambda order: self.db(self.wallets.held, order.wallet_set_id, order.id),
+                                clock=clock)
+        self.live_venue = LiveVenue(settings, hub, self.accounts, clock=clock)
         self._account_tasks: list[asyncio.Task] = []
-        self._waiting: dict[tuple[str, Pair], list[Order]] = {}  # reloaded, waiting for a live book
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # an order's requests, one at a time
         self._amending: set[str] = set()  # orders holding for an amend: fills meanwhile keep the hold
         self._hold_fees: dict[str, Decimal] = {}  # the taker fee an open order's hold includes
         self.fill_counts: Counter[str] = Counter()        # by liquidity, for the metrics
         self.transition_counts: Counter[str] = Counter()  # by the status reached
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xwrap-db")
-        self._ticker: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        latency = settings.paper.latency
-        self.latency = LatencyModel(latency.model, float(latency.order_ms) / 1000,
-                                    float(latency.cancel_ms) / 1000, float(latency.jitter_ms) / 1000)
 
     # -- life cycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load the open paper orders (each rejoins its engine once its book is live) and start
-        the clock tick."""
+        """Load the open paper orders (each rejoins its engine once its book is live), start the
+        virtual exchange and the live accounts."""
         self._loop = asyncio.get_running_loop()
-        for order in await self.db(self.orders.find, open_only=True, mode=Mode.PAPER.value, limit=1_000_000):
-            self.open[order.id] = order
-            self._waiting.setdefault((order.exchange, Pair.parse(order.pair)), []).append(order)
-        self._ticker = asyncio.create_task(self._tick())
+        reloaded = await self.db(self.orders.find, open_only=True, mode=Mode.PAPER.value, limit=1_000_000)
+        self.open.update((order.id, order) for order in reloaded)
+        self.paper_venue.start(reloaded)
         self._account_tasks = [asyncio.create_task(self._run_account(a)) for a in self.accounts.values()]
 
     async def stop(self) -> None:
@@ -148,12 +134,7 @@ class Trading:
         await asyncio.gather(*self._account_tasks, return_exceptions=True)
         for account in self.accounts.values():
             await account.stop()
-        if self._ticker is not None:
-            self._ticker.cancel()
-            try:
-                await self._ticker
-            except asyncio.CancelledError:
-                pass
+        await self.paper_venue.stop()
         await asyncio.get_running_loop().run_in_executor(self._db, lambda: None)  # drain the writes
         self._db.shutdown(wait=True)
 
@@ -174,34 +155,29 @@ class Trading:
             if existing is not None:
                 return existing
         market = self.market(request.exchange, request.pair)
-        live = wallet_set.mode is Mode.LIVE
-        engine = None if live else self._engine_or_none(request.exchange, request.pair)
-        book = self._followed_book(request.exchange, request.pair) if live else engine.book if engine else None
+        venue = self._venue(wallet_set.mode)
+        book = venue.book(request.exchange, request.pair)
         best = book.ladder(taken_side(request.side)).best if book is not None and book.live else None
         checked = check_order(market, side=request.side.value, type=request.type.value, size=request.size,
                               price=request.price, stop_price=request.stop_price, funds=request.funds,
                               post_only=request.post_only, reference_price=best[0] if best else None,
                               strict=request.strict)
-        if live:
-            return await self._make_live_order(request, wallet_set.id, market, checked, book)
-        if engine is None:
-            raise ExchangeUnavailable(request.exchange, f"{request.pair} is not followed "
-                                                        f"(add it to exchanges.{request.exchange}.pairs)")
-        book = engine.book
-        if not book.live:
-            raise ExchangeUnavailable(request.exchange, f"book {request.pair} is {book.state.value}"
-                                      + (f" ({book.stale_reason})" if book.stale_reason else ""))
         order = self._new_order(request, wallet_set.id, checked)
+        venue.admit(order)
         size = _market_buy_size(order)
-        walk_cost = self._market_buy_cost(order, None if size is None else engine.walk(Side.BUY, size))
-        hold = required_hold(order, market, taker_fee=engine.taker_fee, margin=self.settings.paper.market_buy_margin,
-                             walk_cost=walk_cost)
-        existing = await self._create(order, hold, Mode.PAPER, engine.taker_fee)
+        fee = venue.hold_fee(order, market)
+        assert fee is not None  # admitted: the venue knows the market
+        hold = required_hold(order, market, taker_fee=fee, margin=self.settings.paper.market_buy_margin,
+                             walk_cost=self._market_buy_cost(order, None if size is None else venue.walk(order, size)))
+        existing = await self._create(order, hold, venue.mode, fee, venue.client_id(order))
         if existing is not None:
             return existing
-        events = engine.submit(order, self.clock(), budget=hold[1] if order.side is Side.BUY else None)
-        state = (await self._store(events)).get(order.id) or copy.copy(order)  # no events: still pending
-        return state, [e.fill for e in events if e.fill is not None and e.order_id == order.id]
+        if venue is self.live_venue:
+            self.live.add(order.id)
+        answer = await venue.place(order, hold[1] if order.side is Side.BUY else None)
+        if answer is None:  # the venue's events are stored: read the order as they left it
+            answer = await self.db(self.orders.view, order.id)
+        return answer
 
     def _new_order(self, request: OrderRequest, wallet_set_id: int, checked: CheckedOrder) -> Order:
         now = self.clock()
@@ -228,27 +204,6 @@ class Trading:
         self.publish("orders", order.to_json())
         return None
 
-    async def _make_live_order(self, request: OrderRequest, wallet_set_id: int, market: Market,
-                               checked: CheckedOrder, book: OrderBook | None) -> OrderView:
-        """Hold, store (pending, with its client id on the exchange), then send through the account.
-        A market buy by size holds what walking the followed book costs (plus the margin)."""
-        account = self._account(request.exchange)
-        order = self._new_order(request, wallet_set_id, checked)
-        account.check(order)
-        size = _market_buy_size(order)
-        walk_cost = self._market_buy_cost(order, book.asks.walk(size) if size is not None and book is not None
-                                          and book.live else None)
-        fee = self._taker_fee(order.exchange, market)
-        hold = required_hold(order, market, taker_fee=fee, margin=self.settings.paper.market_buy_margin,
-                             walk_cost=walk_cost)
-        client_id = account.client_id_for(order.wallet_set_id, order.client_order_id)
-        existing = await self._create(order, hold, Mode.LIVE, fee, client_id)
-        if existing is not None:
-            return existing
-        self.live.add(order.id)
-        await account.place(order)
-        return await self.db(self.orders.view, order.id)
-
     async def cancel_order(self, order_id: str) -> Order:
         """Cancel an open order (a cancel of a finished order returns it as it is)."""
         async with self._exclusive(order_id):
@@ -260,16 +215,7 @@ class Trading:
                 raise OrderNotFound(order_id)
             if not order.is_open:  # finished a moment ago; its records are on their way to the database
                 return order
-            if order.id in self.live:
-                await self._account(order.exchange).cancel(order)
-                return order
-            key = (order.exchange, Pair.parse(order.pair))
-            waiting = self._waiting.get(key, [])
-            if order in waiting:  # reloaded, its book not live yet: no engine knows it
-                waiting.remove(order)
-                await self._store([order.transition(OrderStatus.CANCELLED, self.clock(), "cancelled")])
-            else:
-                await self._store(self.engines[key].cancel(order.id, self.clock()))
+            await self._venue_of(order).cancel(order)
             return order
 
     async def amend_order(self, order_id: str, *, price: Decimal | None = None,
@@ -284,36 +230,13 @@ class Trading:
             order = self.open.get(order_id)
             if order is None or not order.is_open:
                 raise OrderNotFound(order_id)
-            if order.id in self.live:
-                return await self._amend_live(order, price, size, strict)
-            pair = Pair.parse(order.pair)
-            engine = self.engines.get((order.exchange, pair))
-            if engine is None or order in self._waiting.get((order.exchange, pair), ()):
-                raise ExchangeUnavailable(order.exchange, f"book {pair} is not live yet")
+            venue = self._venue_of(order)
+            venue.admit_amend(order)
             new_price, new_size = self._amended_terms(order, price, size, strict)
-            engine.check_amend(order.id, price=new_price, size=new_size)
+            venue.check_amend(order, new_price, new_size)
             async with self._holding_for_amend(order, new_price, new_size) as need:
-                if order.side is Side.BUY:
-                    engine.set_budget(order.id, order.executed_value + order.fees + need)
-                amended = self._amended_event(order, new_price, new_size)
-                events = engine.amend(order.id, self.clock(), price=new_price, size=new_size)
-            return (await self._store([amended, *events])).get(order.id, order)
-
-    async def _amend_live(self, order: Order, price: Decimal | None, size: Decimal | None, strict: bool) -> Order:
-        """Amend on the exchange (in place where it can, else on a new exchange order: the order's
-        ``reason`` says which, :data:`AMEND_REASONS`). The hold follows as for a paper order."""
-        account = self._account(order.exchange)
-        if not order.type.has_limit or order.exchange_order_id is None:
-            raise InvalidParameter("order_id", "a resting limit order", order.id)
-        new_price, new_size = self._amended_terms(order, price, size, strict)
-        if new_size <= order.filled_size:
-            raise InvalidParameter("size", f"more than the filled size {format_decimal(order.filled_size)}",
-                                   format_decimal(new_size))
-        async with self._holding_for_amend(order, new_price, new_size):
-            method = await account.amend(order, new_price, new_size)
-            order.reason = AMEND_REASONS[method].format(exchange=order.exchange, order=order.exchange_order_id)
-            amended = self._amended_event(order, new_price, new_size)
-        return (await self._store([amended])).get(order.id, order)
+                events = await venue.amend(order, new_price, new_size, need)
+            return (await self._store(events)).get(order.id, order)
 
     @staticmethod
     def _market_buy_cost(order: Order, walk: Walk | None) -> Decimal | None:
@@ -339,12 +262,6 @@ class Trading:
         assert checked.price is not None and checked.size is not None
         return checked.price, checked.size
 
-    def _amended_event(self, order: Order, price: Decimal, size: Decimal) -> OrderEvent:
-        """The history's record of an amend: the price and size it asked for, at the order's status
-        (a transition it causes, a fill of a new price, is an event of its own)."""
-        return OrderEvent(order.id, order.status, order.status, self.clock(),
-                          f"amended: price {format_decimal(price)}, size {format_decimal(size)}")
-
     @asynccontextmanager
     async def _exclusive(self, order_id: str) -> AsyncIterator[None]:
         """Requests for one order (amend, cancel) one at a time: each sees what the one before did."""
@@ -367,7 +284,9 @@ class Trading:
         rest needs."""
         self._amending.add(order.id)
         try:
-            need = await self._hold_more(order, price, size, self._hold_fees[order.id])
+            fee = self._hold_fee(order)
+            assert fee is not None  # an order that can be amended is one its venue knows
+            need = await self._hold_more(order, price, size, fee)
             if not order.is_open:  # finished while the hold was placed: its record released the hold
                 raise OrderNotFound(order.id)
             yield need
@@ -396,10 +315,7 @@ class Trading:
                   and (exchange is None or o.exchange == exchange) and (pair is None or o.pair == str(pair))]
         chosen = [o for o in chosen if o.is_open]
         if wallet_set_id is None:
-            for exchange_name, pair_name in sorted({(o.exchange, o.pair) for o in chosen if o.id in self.live}):
-                account = self._account(exchange_name)
-                if account.is_foreign_free():
-                    await account.cancel_all(Pair.parse(pair_name))
+            await self.live_venue.cancel_all({(o.exchange, o.pair) for o in chosen if o.id in self.live})
         for order in chosen:
             if order.is_open:
                 await self.cancel_order(order.id)
@@ -407,11 +323,12 @@ class Trading:
 
     # -- live accounts ----------------------------------------------------------------------------
 
-    def _account(self, exchange: str) -> LiveAccount:
-        account = self.accounts.get(exchange)
-        if account is None:  # no retry helps: a conflict with the settings, not an outage
-            raise ExchangeNotLive(exchange, self.settings.exchange(exchange).mode)
-        return account
+    def _venue(self, mode: Mode) -> Venue:
+        """Where a wallet set of ``mode`` sends its orders."""
+        return self.live_venue if mode is Mode.LIVE else self.paper_venue
+
+    def _venue_of(self, order: Order) -> Venue:
+        return self.live_venue if order.id in self.live else self.paper_venue
 
     def account_status(self, exchange: str) -> dict[str, Any] | None:
         """The live account's state for the exchange status (None in paper mode)."""
@@ -426,13 +343,9 @@ class Trading:
         await self._retrying(account, backoff, account.open)
         orders = await self.db(self.orders.find, exchange=account.name, open_only=True, mode=Mode.LIVE.value,
                                limit=1_000_000)
-        markets = self.hub.markets(account.name) if self.hub.markets_loaded(account.name) else {}
         for order in orders:
             self.open[order.id] = order
             self.live.add(order.id)
-            market = markets.get(Pair.parse(order.pair))
-            if market is not None:  # else its hold is left as it is until it finishes
-                self._hold_fees[order.id] = self._taker_fee(account.name, market)
         ids = [o.id for o in orders]
         fills, client_ids = await self.db(self.orders.fills, ids), await self.db(self.orders.exchange_client_ids, ids)
 
@@ -508,27 +421,6 @@ class Trading:
             raise UnknownExchange(exchange)
         return self.hub.market(exchange, pair)
 
-    def _followed_book(self, exchange: str, pair: Pair) -> OrderBook | None:
-        return self.hub.book(exchange, pair) if self.hub.follows(exchange, pair) else None
-
-    def _taker_fee(self, exchange: str, market: Market) -> Decimal:
-        fee = self.settings.exchange(exchange).fees.taker
-        return market.taker_fee if fee is None else fee
-
-    def _engine_or_none(self, exchange: str, pair: Pair) -> MatchingEngine | None:
-        engine = self.engines.get((exchange, pair))
-        if engine is not None:
-            return engine
-        market = self.hub.markets(exchange).get(pair) if self.hub.markets_loaded(exchange) else None
-        if market is None or not self.hub.follows(exchange, pair):
-            return None
-        fees = self.settings.exchange(exchange).fees
-        engine = MatchingEngine(market, self.hub.book(exchange, pair), maker_fee=fees.maker,
-                                taker_fee=fees.taker, latency=self.latency)
-        self.hub.attach_engine(exchange, pair, engine, self._on_engine_events)
-        self.engines[(exchange, pair)] = engine
-        return engine
-
     # -- events -----------------------------------------------------------------------------------
 
     def _on_engine_events(self, exchange: str, pair: Pair, events: list[OrderEvent]) -> None:
@@ -592,10 +484,22 @@ class Trading:
         await self.publish_wallets({(o.wallet_set_id, o.exchange) for o in states.values()}, balances)
         return states
 
+    def _hold_fee(self, order: Order) -> Decimal | None:
+        """The taker fee ``order``'s hold includes: as placed, or (reloaded after a restart) its
+        venue's now; None while the venue cannot say (the order's hold is then left as it is)."""
+        fee = self._hold_fees.get(order.id)
+        if fee is None:
+            market = self.hub.markets(order.exchange).get(Pair.parse(order.pair)) \
+                if self.hub.markets_loaded(order.exchange) else None
+            fee = self._venue_of(order).hold_fee(order, market)
+            if fee is not None:
+                self._hold_fees[order.id] = fee
+        return fee
+
     def _rest_hold(self, order: Order) -> Decimal | None:
         """What an open order must hold for its rest, where that follows from its terms: a sell's
         rest, a limit buy's rest at its price with the taker fee its hold was made with."""
-        fee = self._hold_fees.get(order.id)
+        fee = self._hold_fee(order)
         if fee is None or order.size is None or not (order.side is Side.SELL or order.type.has_limit):
             return None
         return rest_hold(order, order.price, order.size, fee)[1]
@@ -609,38 +513,6 @@ class Trading:
                         else await self.db(self.wallets.balances, wallet_set_id))
             self.publish("wallets", {"wallet_set_id": wallet_set_id, "exchange": exchange,
                                      "wallets": [b.as_json() for b in balances if b.exchange == exchange]})
-
-    async def _restore_waiting(self) -> None:
-        """Give reloaded orders back to their engines once their books are live (a queue
-        position needs the level's size)."""
-        for key, orders in list(self._waiting.items()):
-            engine = self._engine_or_none(*key)
-            if engine is None or not engine.book.live:
-                continue
-            for order in list(orders):
-                held = await self.db(self.wallets.held, order.wallet_set_id, order.id)
-                if order in orders and order.is_open:  # not cancelled meanwhile
-                    self._hold_fees[order.id] = engine.taker_fee
-                    budget = held + order.executed_value + order.fees if order.side is Side.BUY else None
-                    orders.remove(order)
-                    await self._store(engine.restore(order, self.clock(), budget=budget))
-            del self._waiting[key]
-
-    async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(TICK_SECONDS)
-            if self._waiting:
-                await self._restore_waiting()
-            now = self.clock()
-            for engine in list(self.engines.values()):
-                try:
-                    events = engine.advance(now)
-                except Exception:  # an engine bug must not stop every other market's clock
-                    log.exception("matching engine %s failed to advance", engine.market.name)
-                    continue
-                if events:
-                    await self._store(events)
-
 
 def _market_buy_size(order: Order) -> Decimal | None:
     """The size of a market buy given by size (it holds what walking the book costs), else None."""

@@ -236,7 +236,7 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
     async def test_an_order_placed_queried_partly_filled_amended_and_cancelled_settles_in_the_ledger(self):
         ws = await self.live_set()
         base, quote = self.pair.base, self.pair.quote
-        fee = 1 + self.server.trading._taker_fee(self.exchange, self.account.market(self.pair))
+        fee = 1 + self.server.trading.live_venue.taker_fee(self.exchange, self.account.market(self.pair))
         order = await self.buy(ws, "1000", "first")
         self.assertEqual((order["status"], order["client_order_id"]), ("open", "first"))
         self.assertIsNotNone(order["exchange_order_id"])
@@ -381,7 +381,7 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         self.assertEqual((order["status"], order["filled_size"]), ("partially_filled", "600"))
         self.assertEqual([f["size"] for f in order["fills"]], ["300", "200", "100"])
         base, quote = self.pair.base, self.pair.quote
-        fee = 1 + self.server.trading._taker_fee(self.exchange, self.account.market(self.pair))
+        fee = 1 + self.server.trading.live_venue.taker_fee(self.exchange, self.account.market(self.pair))
         paid, got = self.bought(D(600), self.price)
         # the hold follows the rest: what the fills did not use of it (a maker fee below the taker fee held) is freed
         self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - paid, 400 * self.price * fee))

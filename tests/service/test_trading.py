@@ -115,11 +115,11 @@ class PaperTradingTest(SteppedReplay, unittest.IsolatedAsyncioTestCase):
         await self.server.stop()
         self.server = await self.start_server()
         for _ in range(100):
-            if far["id"] in self.server.trading.open and not self.server.trading._waiting:
+            if far["id"] in self.server.trading.open and not self.server.trading.paper_venue.waiting:
                 break
             await asyncio.sleep(0.05)
-        self.assertEqual(self.server.trading._waiting, {})
-        engine = self.server.trading.engines[("coinbase", SKL)]
+        self.assertEqual(self.server.trading.paper_venue.waiting, {})
+        engine = self.server.trading.paper_venue.engines[("coinbase", SKL)]
         self.assertIn(far["id"], [o.id for o in engine.open_orders()])
         again = await self.api.get_order(order_id=taken["id"])
         self.assertEqual((again["status"], len(again["fills"])), ("filled", 1))
