@@ -22,6 +22,7 @@ from ..replay.source import Replay
 from ..storage.database import close_database, describe_url, open_database
 from ..storage.orders import OrderStore
 from ..storage.wallets import WalletStore
+from ..storage.worker import DatabaseThread
 from .api import ExchangeWrapper
 from .auth import Authenticator
 from .events import EventBus
@@ -68,6 +69,7 @@ class Server:
         self.feeds: dict[str, Any] = {}
         self.replays: list[Replay] = []
         self.trading: Trading | None = None
+        self.database_thread: DatabaseThread | None = None
         self.api: ExchangeWrapper | None = None
         self.metrics: Metrics | None = None
         self._tasks: list[asyncio.Task] = []
@@ -80,8 +82,9 @@ class Server:
         self.database = open_database(self.settings.database_url)
         wallets = WalletStore(self.database)
         accounts = {} if self.replay_files else open_accounts(self.settings, self.hub, **self.account_options)
+        self.database_thread = DatabaseThread()
         self.trading = Trading(self.settings, self.hub, wallets, OrderStore(self.database, wallets),
-                               publish=self.bus.publish, accounts=accounts)
+                               self.database_thread, publish=self.bus.publish, accounts=accounts)
         if self.replay_files:
             self.replays = [Replay(exchange, files, self.hub) for exchange, files in
                             replay_groups(self.replay_files).items()]
@@ -133,6 +136,9 @@ class Server:
         if self.trading is not None:
             await self.trading.stop()
             self.trading = None
+        if self.database_thread is not None:
+            await self.database_thread.close()
+            self.database_thread = None
         if self.database is not None:
             close_database(self.database)
             self.database = None

@@ -19,7 +19,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -50,6 +49,7 @@ from ..exchanges.private import AccountBalances
 from ..marketdata.hub import MarketDataHub
 from ..storage.orders import OrderStore
 from ..storage.wallets import WalletBalance, WalletStore
+from ..storage.worker import DatabaseThread
 from ..venues import OrderView, Venue
 from ..venues.live import LiveVenue
 from ..venues.paper import PaperVenue
@@ -90,11 +90,12 @@ class Trading:
     ``paper_venue`` (the virtual exchange) or ``live_venue`` (the accounts) by their wallet set's mode.
     """
 
-    def __init__(self, settings: Settings, hub: MarketDataHub, wallets: WalletStore, orders: OrderStore, *,
-                 publish: Listener | None = None, clock: Callable[[], float] = time.time,
-                 accounts: dict[str, LiveAccount] | None = None):
+    def __init__(self, settings: Settings, hub: MarketDataHub, wallets: WalletStore, orders: OrderStore,
+                 database: DatabaseThread, *, publish: Listener | None = None,
+                 clock: Callable[[], float] = time.time, accounts: dict[str, LiveAccount] | None = None):
         self.settings = settings
         self.hub = hub
+        self.database = database  # every storage call, in order
         self.wallets = wallets
         self.orders = orders
         self.publish = publish or (lambda topic, payload: None)
@@ -114,7 +115,6 @@ class Trading:
         self._hold_fees: dict[str, Decimal] = {}  # the taker fee an open order's hold includes
         self.fill_counts: Counter[str] = Counter()        # by liquidity, for the metrics
         self.transition_counts: Counter[str] = Counter()  # by the status reached
-        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xwrap-db")
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -135,12 +135,11 @@ class Trading:
         for account in self.accounts.values():
             await account.stop()
         await self.paper_venue.stop()
-        await asyncio.get_running_loop().run_in_executor(self._db, lambda: None)  # drain the writes
-        self._db.shutdown(wait=True)
+        await self.database.run(lambda: None)  # the writes queued so far are done
 
     async def db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a storage call on the database thread, after every write queued before it."""
-        return await asyncio.get_running_loop().run_in_executor(self._db, lambda: function(*args, **kwargs))
+        return await self.database.run(function, *args, **kwargs)
 
     # -- requests ---------------------------------------------------------------------------------
 
@@ -453,7 +452,7 @@ class Trading:
             nothing: asyncio.Future[dict[int, list[WalletBalance]]] = self._loop.create_future()
             nothing.set_result({})
             return events, states, nothing
-        written = self._loop.run_in_executor(self._db, self.orders.record, events, states, holds)
+        written = self.database.submit(self.orders.record, events, states, holds)
         return events, states, written
 
     async def _announce(self, events: list[OrderEvent], states: dict[str, Order],
