@@ -17,6 +17,7 @@ Every server runs in its own process, the load in this one (or wrk's). Run from 
 root: ``.venv/bin/python bench/bench_api.py [rpc] [pricing] [profile] [batch]`` (all four: about
 90 s; ``--quick`` for a smoke run).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,11 +54,19 @@ SECTIONS = ("rpc", "pricing", "profile", "batch")
 
 def order_params(wallet_set_id: int) -> dict[str, Any]:
     """A buy far below the recorded SKL-USD book (bid about 0.79): it rests, holds 5.03 USD."""
-    return {"wallet_set_id": wallet_set_id, "exchange": "coinbase", "pair": "SKL_USD", "side": "buy",
-            "type": "limit", "price": "0.5", "size": "10"}
+    return {
+        "wallet_set_id": wallet_set_id,
+        "exchange": "coinbase",
+        "pair": "SKL_USD",
+        "side": "buy",
+        "type": "limit",
+        "price": "0.5",
+        "size": "10",
+    }
 
 
 # -- the servers (each in its own process) -----------------------------------------------------------
+
 
 async def start_service(directory: str) -> tuple[Any, int]:
     """An xWrap service on the recording with the SKL-USD book live and still; a funded wallet set."""
@@ -65,8 +74,11 @@ async def start_service(directory: str) -> tuple[Any, int]:
     from exchange_wrapper.core.pairs import Pair
     from exchange_wrapper.service.server import Server
 
-    settings = load_settings(None, env={}, overrides={"database_url": f"sqlite:///{directory}/bench.sqlite",
-                                                      "server.port": 0, "log_level": "WARNING"})
+    settings = load_settings(
+        None,
+        env={},
+        overrides={"database_url": f"sqlite:///{directory}/bench.sqlite", "server.port": 0, "log_level": "WARNING"},
+    )
     server = Server(settings, replay=REPLAY, speed=None)
     await server.start()
     replay = server.replays[0]
@@ -75,8 +87,9 @@ async def start_service(directory: str) -> tuple[Any, int]:
         if server.hub.book("coinbase", Pair("SKL", "USD")).live:
             break
     wallet_set = await server.api.create_wallet_set(name="bench", mode="paper")
-    await server.api.fund_wallet_set(wallet_set_id=wallet_set["id"], exchange="coinbase", currency="USD",
-                                     amount="1000000000")
+    await server.api.fund_wallet_set(
+        wallet_set_id=wallet_set["id"], exchange="coinbase", currency="USD", amount="1000000000"
+    )
     return server, wallet_set["id"]
 
 
@@ -127,8 +140,9 @@ class Child:
     """A server in a subprocess of this script (``--serve KIND``); ``info`` is what it announced."""
 
     def __init__(self, *args: str):
-        self.process = subprocess.Popen([sys.executable, __file__, "--serve", *args], stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
         line = self.process.stdout.readline()
         if not line:
             raise RuntimeError(f"the {args[0]} server did not start")
@@ -217,8 +231,10 @@ async def bench_rpc(count: int, seconds: float) -> None:
     finally:
         xwrap.stop()
         echo.stop()
-    print(f"\nmake_order over JSON-RPC vs a bare websockets echo ({size}-byte messages; {count} sequential, "
-          f"then {CLIENTS} clients for {seconds:g} s)")
+    print(
+        f"\nmake_order over JSON-RPC vs a bare websockets echo ({size}-byte messages; {count} sequential, "
+        f"then {CLIENTS} clients for {seconds:g} s)"
+    )
     print(f"{'':24}{'make_order':>12}{'echo':>12}{'ratio':>8}")
     for label, q in (("sequential p50 (µs)", 50), ("sequential p99 (µs)", 99)):
         ours, base = percentile(rpc_times, q) * 1e6, percentile(echo_times, q) * 1e6
@@ -245,17 +261,21 @@ async def bench_batch(seconds: float) -> None:
             batcher.process.wait(10)
     finally:
         xwrap.stop()
-    print(f"\nget_status over JSON-RPC on one connection while another client (its own process) sends maximal "
-          f"batches back to back ({limits.max_batch_requests} x get_markets, {report['request_bytes']:,} bytes; "
-          f"{seconds:g} s each)")
+    print(
+        f"\nget_status over JSON-RPC on one connection while another client (its own process) sends maximal "
+        f"batches back to back ({limits.max_batch_requests} x get_markets, {report['request_bytes']:,} bytes; "
+        f"{seconds:g} s each)"
+    )
     print(f"{'':24}{'no batch':>12}{'batches':>12}{'ratio':>8}")
     for label, q in (("p50 (µs)", 50), ("p99 (µs)", 99), ("max (µs)", 100)):
         ours, base = percentile(loaded, q) * 1e6, percentile(alone, q) * 1e6
         print(f"{label:24}{base:12.0f}{ours:12.0f}{ours / base:8.2f}")
     print(f"{'round trips':24}{len(alone):12}{len(loaded):12}")
-    print(f"{report['batches']} batches answered, {report['seconds'] * 1e3:.0f} ms each, {report['answer_bytes']:,} "
-          f"bytes: {report['run']} calls run, {report['refused']} refused past server.max_batch_answer_bytes "
-          f"({limits.max_batch_answer_bytes:,})")
+    print(
+        f"{report['batches']} batches answered, {report['seconds'] * 1e3:.0f} ms each, {report['answer_bytes']:,} "
+        f"bytes: {report['run']} calls run, {report['refused']} refused past server.max_batch_answer_bytes "
+        f"({limits.max_batch_answer_bytes:,})"
+    )
 
 
 async def round_trips(ws: Any, message: str, seconds: float) -> list[float]:
@@ -275,8 +295,12 @@ async def round_trips(ws: Any, message: str, seconds: float) -> list[float]:
 async def send_batches(url: str, calls: str, seconds: str) -> None:
     """A batch of ``calls`` get_markets sent again as soon as its answer came, for ``seconds``
     after the first answer (announced); then what they were, as one JSON line."""
-    batch = json.dumps([{"jsonrpc": "2.0", "id": n, "method": "get_markets", "params": {"exchange": "coinbase"}}
-                        for n in range(int(calls))])
+    batch = json.dumps(
+        [
+            {"jsonrpc": "2.0", "id": n, "method": "get_markets", "params": {"exchange": "coinbase"}}
+            for n in range(int(calls))
+        ]
+    )
     durations = []
     async with connect(url, compression=None, max_size=None) as ws:
         stop_at = None
@@ -290,8 +314,16 @@ async def send_batches(url: str, calls: str, seconds: str) -> None:
                 stop_at = time.perf_counter() + float(seconds)
     replies = json.loads(answer)
     run = sum(1 for reply in replies if "result" in reply)
-    announce({"batches": len(durations), "seconds": statistics.mean(durations), "request_bytes": len(batch),
-              "answer_bytes": len(answer), "run": run, "refused": len(replies) - run})
+    announce(
+        {
+            "batches": len(durations),
+            "seconds": statistics.mean(durations),
+            "request_bytes": len(batch),
+            "answer_bytes": len(answer),
+            "run": run,
+            "refused": len(replies) - run,
+        }
+    )
 
 
 def bench_pricing(seconds: float) -> None:
@@ -310,26 +342,32 @@ def bench_pricing(seconds: float) -> None:
         bare = Child("sanic", body.name)
         try:
             bare_url = f"http://127.0.0.1:{bare.info['port']}"
-            results = {name: wrk_rate(wrk, target, seconds) for name, target in (
-                ("xwrap", url), ("bare", bare_url + "/pricing"), ("tiny", bare_url + "/tiny"))}
+            results = {
+                name: wrk_rate(wrk, target, seconds)
+                for name, target in (("xwrap", url), ("bare", bare_url + "/pricing"), ("tiny", bare_url + "/tiny"))
+            }
         finally:
             bare.stop()
             os.unlink(body.name)
     finally:
         xwrap.stop()
-    print(f"\nGET /xwrap/v1/pricing vs a bare sanic endpoint answering the same JSON (wrk, 1 thread, "
-          f"{CLIENTS} connections, {seconds:g} s each)")
+    print(
+        f"\nGET /xwrap/v1/pricing vs a bare sanic endpoint answering the same JSON (wrk, 1 thread, "
+        f"{CLIENTS} connections, {seconds:g} s each)"
+    )
     print(f"{'':24}{'xwrap':>12}{'bare':>12}{'ratio':>8}")
-    print(f"{'requests/s':24}{results['xwrap']:12.0f}{results['bare']:12.0f}"
-          f"{results['xwrap'] / results['bare']:8.2f}")
-    print(f"(the pricing list holds every pair of the recorded product list: {size:,} bytes; for scale, the "
-          f"bare sanic app answers {results['tiny']:,.0f} requests/s with {{\"ok\": true}})")
+    print(f"{'requests/s':24}{results['xwrap']:12.0f}{results['bare']:12.0f}{results['xwrap'] / results['bare']:8.2f}")
+    print(
+        f"(the pricing list holds every pair of the recorded product list: {size:,} bytes; for scale, the "
+        f'bare sanic app answers {results["tiny"]:,.0f} requests/s with {{"ok": true}})'
+    )
 
 
 def wrk_rate(wrk: str, url: str, seconds: float) -> float:
     subprocess.run([wrk, "-t1", f"-c{CLIENTS}", "-d1s", url], capture_output=True, check=True)  # warm up
-    out = subprocess.run([wrk, "-t1", f"-c{CLIENTS}", f"-d{seconds:g}s", url], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [wrk, "-t1", f"-c{CLIENTS}", f"-d{seconds:g}s", url], capture_output=True, text=True, check=True
+    ).stdout
     if re.search(r"Non-2xx", out):
         raise RuntimeError(f"{url} answered errors:\n{out}")
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -337,14 +375,15 @@ def wrk_rate(wrk: str, url: str, seconds: float) -> float:
 
 # -- the profile ---------------------------------------------------------------------------------
 
+
 async def profile(count: int) -> None:
     """make_order called on the API class in-process. A clean pass times the database thread's calls
     (inside each, and as the loop waits for it); a second pass runs cProfile on both threads."""
     with tempfile.TemporaryDirectory() as directory:
         server, wallet_set_id = await start_service(directory)
         trading, params = server.trading, order_params(wallet_set_id)
-        calls: dict[str, list[float]] = defaultdict(list)   # time inside the call, on the db thread
-        waits: dict[str, list[float]] = defaultdict(list)   # time the loop waited for it
+        calls: dict[str, list[float]] = defaultdict(list)  # time inside the call, on the db thread
+        waits: dict[str, list[float]] = defaultdict(list)  # time the loop waited for it
         db, db_profiler = trading.db, cProfile.Profile()
 
         async def timed_db(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -354,6 +393,7 @@ async def profile(count: int) -> None:
                     return function(*args, **kwargs)
                 finally:
                     calls[function.__qualname__].append(time.perf_counter() - started)
+
             started = time.perf_counter()
             try:
                 return await db(run)
@@ -380,24 +420,39 @@ async def profile(count: int) -> None:
     in_db = sum(sum(v) for v in calls.values()) / count
     waited = sum(sum(v) for v in waits.values()) / count
     print(f"\nprofile: {count} make_order on the API class in one process (no door, no network)")
-    print(f"wall per order {wall * 1e6:.0f} µs: waiting for the database thread {waited * 1e6:.0f} µs "
-          f"(inside the storage calls {in_db * 1e6:.0f} µs), the loop's own work {(wall - waited) * 1e6:.0f} µs")
+    print(
+        f"wall per order {wall * 1e6:.0f} µs: waiting for the database thread {waited * 1e6:.0f} µs "
+        f"(inside the storage calls {in_db * 1e6:.0f} µs), the loop's own work {(wall - waited) * 1e6:.0f} µs"
+    )
     print(f"{'storage call':40}{'per order':>10}{'µs inside':>11}{'µs waited':>11}")
     for name in sorted(calls, key=lambda n: -sum(calls[n])):
-        print(f"{name:40}{len(calls[name]) / count:10.1f}{statistics.mean(calls[name]) * 1e6:11.0f}"
-              f"{statistics.mean(waits[name]) * 1e6:11.0f}")
+        print(
+            f"{name:40}{len(calls[name]) / count:10.1f}{statistics.mean(calls[name]) * 1e6:11.0f}"
+            f"{statistics.mean(waits[name]) * 1e6:11.0f}"
+        )
     shares: dict[str, float] = defaultdict(float)
     for (path, _, name), (_, _, own, _, _) in pstats.Stats(db_profiler).stats.items():
-        shares["sqlite3 (C)" if "sqlite3" in name else "peewee (query building, rows)" if path.endswith("peewee.py")
-               else "xwrap storage" if "exchange_wrapper" in path else "other"] += own
+        shares[
+            "sqlite3 (C)"
+            if "sqlite3" in name
+            else "peewee (query building, rows)"
+            if path.endswith("peewee.py")
+            else "xwrap storage"
+            if "exchange_wrapper" in path
+            else "other"
+        ] += own
     total = sum(shares.values())
-    print("the database thread's time under cProfile: " + ", ".join(
-        f"{name} {share / total:.0%}" for name, share in sorted(shares.items(), key=lambda item: -item[1])))
+    print(
+        "the database thread's time under cProfile: "
+        + ", ".join(f"{name} {share / total:.0%}" for name, share in sorted(shares.items(), key=lambda item: -item[1]))
+    )
     print("\nthe loop's own CPU, top functions by own time (cProfile, whose overhead inflates them):")
     rows = [item for item in pstats.Stats(loop_profiler).stats.items() if "poll" not in item[0][2]]
     for (path, line, name), (_, _, own, cumulative, _) in sorted(rows, key=lambda item: -item[1][2])[:10]:
-        print(f"  {own / count * 1e6:7.1f} µs/order own {cumulative / count * 1e6:8.1f} cumulative  "
-              f"{Path(path).name}:{line} {name}")
+        print(
+            f"  {own / count * 1e6:7.1f} µs/order own {cumulative / count * 1e6:8.1f} cumulative  "
+            f"{Path(path).name}:{line} {name}"
+        )
 
 
 def main() -> None:

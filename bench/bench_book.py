@@ -11,6 +11,7 @@ Messages are parsed into (book, side, Decimal price, Decimal size) before timing
 is the best of several passes over the stream, each pass on books freshly built from the
 snapshots (so caches start cold); a pass is cut short after BUDGET seconds for slow books.
 """
+
 from __future__ import annotations
 
 import json
@@ -118,11 +119,11 @@ def coinbase_stream():
         if message["type"] == "snapshot":
             snapshots[message["product_id"]] = (
                 [(Decimal(p), Decimal(s)) for p, s in message["bids"]],
-                [(Decimal(p), Decimal(s)) for p, s in message["asks"]])
+                [(Decimal(p), Decimal(s)) for p, s in message["asks"]],
+            )
         elif message["type"] == "l2update":
             for side, price, size in message["changes"]:
-                updates.append((message["product_id"], BID if side == "buy" else ASK,
-                                Decimal(price), Decimal(size)))
+                updates.append((message["product_id"], BID if side == "buy" else ASK, Decimal(price), Decimal(size)))
     return snapshots, updates
 
 
@@ -151,7 +152,7 @@ def rate(implementation, read_top: bool, snapshots, updates) -> float:
     for _ in range(PASSES):
         books = {product: implementation.build(bids, asks) for product, (bids, asks) in snapshots.items()}
         items = [(books[product], side, price, size) for product, side, price, size in updates]
-        chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
+        chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
         done, elapsed = 0, 0.0
         for chunk in chunks:
             start = time.perf_counter()
@@ -182,8 +183,10 @@ def main() -> None:
             with_top = rate(implementation, True, case_snapshots, case_updates)
             alone = rate(implementation, False, case_snapshots, case_updates)
             ours = ours or (with_top, alone)
-            print(f"{title:<48} {implementation.name:<20} {with_top / 1e6:>11.3f} M {with_top / ours[0]:>7.2f}"
-                  f" {alone / 1e6:>8.3f} M {alone / ours[1]:>7.2f}")
+            print(
+                f"{title:<48} {implementation.name:<20} {with_top / 1e6:>11.3f} M {with_top / ours[0]:>7.2f}"
+                f" {alone / 1e6:>8.3f} M {alone / ours[1]:>7.2f}"
+            )
             title = ""
     print(f"total {time.perf_counter() - started:.0f} s")
 

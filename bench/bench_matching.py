@@ -23,6 +23,7 @@ PASSES passes:
    RESTING resting virtual orders on each book (half a side, a tenth of them at the best price,
    the rest at real levels among the best 300 or on any tick in that range).
 """
+
 from __future__ import annotations
 
 import random
@@ -48,9 +49,9 @@ CAPTURES = ROOT / "tests" / "captures"
 BID, ASK = BookSide.BID, BookSide.ASK
 WALKS = (1, 10, 100)
 PASSES = 7
-ROUNDS = 20       # taker orders per book, side and pass
-RESTING = 1_000   # resting virtual orders per book in the bookkeeping case
-AT = 2.0e9        # the time given to every call (after the capture)
+ROUNDS = 20  # taker orders per book, side and pass
+RESTING = 1_000  # resting virtual orders per book in the bookkeeping case
+AT = 2.0e9  # the time given to every call (after the capture)
 
 
 def coinbase_capture():
@@ -81,11 +82,21 @@ _ids = iter(range(1, 1 << 62))
 
 def new_order(market, side: Side, type: OrderType, size: Decimal, price: Decimal | None = None) -> Order:
     number = next(_ids)
-    return Order(id=f"o{number}", client_order_id=f"c{number}", wallet_set_id=1, exchange="coinbase",
-                 pair=str(market.pair), side=side, type=type, size=size, price=price)
+    return Order(
+        id=f"o{number}",
+        client_order_id=f"c{number}",
+        wallet_set_id=1,
+        exchange="coinbase",
+        pair=str(market.pair),
+        side=side,
+        type=type,
+        size=size,
+        price=price,
+    )
 
 
 # --- taker walks --------------------------------------------------------------------------------
+
 
 def sorted_dict_walk(levels: SortedDict, size: Decimal, best_last: bool) -> list[tuple[Decimal, Decimal]]:
     """The baseline: take ``size`` from a SortedDict side, best price first, into (price, size) fills."""
@@ -111,40 +122,49 @@ class TakerCase:
         for product, book in books.items():
             for side, ladder in ((Side.BUY, book.asks), (Side.SELL, book.bids)):
                 self.sizes.append((product, side, sum(size for _, size in ladder.top(depth))))
-        self.sorted_dicts = {product: (SortedDict(book.bids.top(len(book.bids))),
-                                       SortedDict(book.asks.top(len(book.asks))))
-                             for product, book in books.items()}
+        self.sorted_dicts = {
+            product: (SortedDict(book.bids.top(len(book.bids))), SortedDict(book.asks.top(len(book.asks))))
+            for product, book in books.items()
+        }
 
     def count(self) -> int:
         return len(self.sizes) * ROUNDS
 
     def time_sorted_dict(self) -> float:
-        jobs = [(self.sorted_dicts[product][side is Side.BUY], size, side is Side.SELL)
-                for product, side, size in self.sizes] * ROUNDS
+        jobs = [
+            (self.sorted_dicts[product][side is Side.BUY], size, side is Side.SELL)
+            for product, side, size in self.sizes
+        ] * ROUNDS
         start = time.perf_counter()
         for levels, size, best_last in jobs:
             sorted_dict_walk(levels, size, best_last)
         elapsed = time.perf_counter() - start
-        assert all(len(sorted_dict_walk(*job)) == self.depth for job in jobs[:len(self.sizes)])
+        assert all(len(sorted_dict_walk(*job)) == self.depth for job in jobs[: len(self.sizes)])
         return elapsed
 
     def time_ladder(self) -> float:
-        jobs = [(self.books[product].asks if side is Side.BUY else self.books[product].bids, size)
-                for product, side, size in self.sizes] * ROUNDS
+        jobs = [
+            (self.books[product].asks if side is Side.BUY else self.books[product].bids, size)
+            for product, side, size in self.sizes
+        ] * ROUNDS
         start = time.perf_counter()
         for ladder, size in jobs:
             ladder.walk(size)
         elapsed = time.perf_counter() - start
-        assert all(len(ladder.walk(size).levels) == self.depth for ladder, size in jobs[:len(self.sizes)])
+        assert all(len(ladder.walk(size).levels) == self.depth for ladder, size in jobs[: len(self.sizes)])
         return elapsed
 
     def time_engine(self) -> float:
         jobs = []
         for _ in range(ROUNDS):
-            engines = {product: MatchingEngine(market, self.books[product], rng=random.Random(0))
-                       for product, market in self.markets.items()}
-            jobs += [(engines[product], new_order(self.markets[product], side, OrderType.MARKET, size))
-                     for product, side, size in self.sizes]
+            engines = {
+                product: MatchingEngine(market, self.books[product], rng=random.Random(0))
+                for product, market in self.markets.items()
+            }
+            jobs += [
+                (engines[product], new_order(self.markets[product], side, OrderType.MARKET, size))
+                for product, side, size in self.sizes
+            ]
         start = time.perf_counter()
         for engine, order in jobs:
             engine.submit(order, AT)
@@ -155,6 +175,7 @@ class TakerCase:
 
 
 # --- bookkeeping ----------------------------------------------------------------------------------
+
 
 def resting_orders(book: OrderBook, market, count: int, rng: random.Random) -> list[Order]:
     """``count`` limit orders that rest: half a side each; a tenth at the best price, the rest
@@ -216,6 +237,7 @@ class BookkeepingCase:
 
 # --- the table ------------------------------------------------------------------------------------
 
+
 def main() -> None:
     started = time.perf_counter()
     snapshots, updates, markets = coinbase_capture()
@@ -226,22 +248,36 @@ def main() -> None:
     rows = []
     for case in takers:
         title = f"walk {case.depth} level{'s' if case.depth > 1 else ''}"
-        rows += [(title, "SortedDict-Decimal walk", case.time_sorted_dict, case.count),
-                 (title, "xWrap Ladder.walk", case.time_ladder, case.count),
-                 (title, "MatchingEngine.submit", case.time_engine, case.count)]
-    rows += [("book update bookkeeping", "book.apply_delta alone", bookkeeping.time_book, bookkeeping.count),
-             ("book update bookkeeping", "engine.apply_delta, no order", lambda: bookkeeping.time_engine(0),
-              bookkeeping.count),
-             ("book update bookkeeping", f"engine.apply_delta, {RESTING:,} resting",
-              lambda: bookkeeping.time_engine(RESTING), bookkeeping.count)]
+        rows += [
+            (title, "SortedDict-Decimal walk", case.time_sorted_dict, case.count),
+            (title, "xWrap Ladder.walk", case.time_ladder, case.count),
+            (title, "MatchingEngine.submit", case.time_engine, case.count),
+        ]
+    rows += [
+        ("book update bookkeeping", "book.apply_delta alone", bookkeeping.time_book, bookkeeping.count),
+        (
+            "book update bookkeeping",
+            "engine.apply_delta, no order",
+            lambda: bookkeeping.time_engine(0),
+            bookkeeping.count,
+        ),
+        (
+            "book update bookkeeping",
+            f"engine.apply_delta, {RESTING:,} resting",
+            lambda: bookkeeping.time_engine(RESTING),
+            bookkeeping.count,
+        ),
+    ]
     best = [float("inf")] * len(rows)
     for _ in range(PASSES):  # implementations interleaved, so the machine's load hits them alike
         for index, (_, _, timer, count) in enumerate(rows):
             best[index] = min(best[index], timer() / count())
 
     depths = [len(ladder) for book in books.values() for ladder in (book.bids, book.asks)]
-    print(f"Python {sys.version.split()[0]}; best of {PASSES} passes; {len(books)} Coinbase books of "
-          f"{min(depths)} to {max(depths)} levels a side; x base and +ns/op against the first row of each case")
+    print(
+        f"Python {sys.version.split()[0]}; best of {PASSES} passes; {len(books)} Coinbase books of "
+        f"{min(depths)} to {max(depths)} levels a side; x base and +ns/op against the first row of each case"
+    )
     header = f"{'case':<24} {'implementation':<34} {'µs/op':>9} {'ops/s':>11} {'x base':>7} {'+ns/op':>10}"
     print(header)
     print("-" * len(header))
@@ -251,11 +287,15 @@ def main() -> None:
             base, previous, shown = per_op, case, case
         else:
             shown = ""
-        print(f"{shown:<24} {name:<34} {per_op * 1e6:>9.3f} {1 / per_op:>11,.0f} {per_op / base:>7.2f} "
-              f"{(per_op - base) * 1e9:>10,.0f}")
-    print(f"{len(updates):,} book updates ({bookkeeping.fills} fills of resting orders crossed by the book in "
-          f"the last pass); {ROUNDS * 2 * len(books)} taker orders per walk and pass; "
-          f"total {time.perf_counter() - started:.0f} s")
+        print(
+            f"{shown:<24} {name:<34} {per_op * 1e6:>9.3f} {1 / per_op:>11,.0f} {per_op / base:>7.2f} "
+            f"{(per_op - base) * 1e9:>10,.0f}"
+        )
+    print(
+        f"{len(updates):,} book updates ({bookkeeping.fills} fills of resting orders crossed by the book in "
+        f"the last pass); {ROUNDS * 2 * len(books)} taker orders per walk and pass; "
+        f"total {time.perf_counter() - started:.0f} s"
+    )
 
 
 if __name__ == "__main__":

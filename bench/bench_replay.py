@@ -15,6 +15,7 @@ best of five passes over fresh state. To set the cryptofeed side up once:
 
 Another exchange adds a row to ROWS: its capture files and how to build cryptofeed's feed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,23 +39,31 @@ PASSES = 5
 @dataclass(frozen=True)
 class Row:
     exchange: str
-    metadata: str          # the capture file with the market metadata
-    stream: str            # the websocket capture
+    metadata: str  # the capture file with the market metadata
+    stream: str  # the websocket capture
     cryptofeed_class: str  # cryptofeed.exchanges.<name>
-    rest: str = ""         # REST responses both sides are served (Binance's depth snapshots)
+    rest: str = ""  # REST responses both sides are served (Binance's depth snapshots)
     cryptofeed_options: tuple = ()  # more (name, value) arguments of cryptofeed's feed
     cryptofeed_wire: Callable[[list], list] | None = None  # the messages in the protocol cryptofeed speaks
     all_metadata: bool = False  # cryptofeed's symbol data is every recorded REST response (Bitfinex's three)
 
 
-ROWS = [Row("coinbase", "COINBASE.0", "COINBASE.ws.28.0", "Coinbase"),
-        Row("poloniex", "POLONIEX.0", "POLONIEX.ws.1.0", "Poloniex"),
-        Row("binance", "BINANCE.0", "BINANCE.ws.1.0", "Binance", rest="BINANCE.http.0.0"),
-        # the synthetic v2 capture (tests/fixtures/README.md); cryptofeed 2.3.2 reads v1 only: it gets
-        # the same events as v1 messages, and checks their checksums on a book truncated at 100 as ours
-        Row("kraken", "KRAKEN.0", "KRAKEN.ws.0.0", "Kraken", cryptofeed_wire=v1_messages,
-            cryptofeed_options=(("max_depth", 100), ("checksum_validation", True))),
-        Row("bitfinex", "BITFINEX.0", "BITFINEX.ws.11.0", "Bitfinex", all_metadata=True)]
+ROWS = [
+    Row("coinbase", "COINBASE.0", "COINBASE.ws.28.0", "Coinbase"),
+    Row("poloniex", "POLONIEX.0", "POLONIEX.ws.1.0", "Poloniex"),
+    Row("binance", "BINANCE.0", "BINANCE.ws.1.0", "Binance", rest="BINANCE.http.0.0"),
+    # the synthetic v2 capture (tests/fixtures/README.md); cryptofeed 2.3.2 reads v1 only: it gets
+    # the same events as v1 messages, and checks their checksums on a book truncated at 100 as ours
+    Row(
+        "kraken",
+        "KRAKEN.0",
+        "KRAKEN.ws.0.0",
+        "Kraken",
+        cryptofeed_wire=v1_messages,
+        cryptofeed_options=(("max_depth", 100), ("checksum_validation", True)),
+    ),
+    Row("bitfinex", "BITFINEX.0", "BITFINEX.ws.11.0", "Bitfinex", all_metadata=True),
+]
 
 
 def received(name: str) -> list[tuple[float, str]]:
@@ -80,6 +89,7 @@ def recorded_rest(name: str) -> dict[str, str]:
 
 # -- xWrap ---------------------------------------------------------------------------------------
 
+
 def xwrap_rate(row: Row) -> tuple[int, float, dict]:
     """(messages, best messages/s, the last pass's report) through adapter + hub."""
     sys.path.insert(0, str(ROOT))
@@ -102,6 +112,7 @@ def xwrap_rate(row: Row) -> tuple[int, float, dict]:
 
 # -- cryptofeed (runs in bench/.venv) ------------------------------------------------------------
 
+
 def cryptofeed_worker(exchange: str) -> None:
     """Print {"messages": n, "rate": best messages/s} of cryptofeed's handler on ``exchange``'s row."""
     import cryptofeed.exchanges
@@ -112,8 +123,9 @@ def cryptofeed_worker(exchange: str) -> None:
     cls = getattr(cryptofeed.exchanges, row.cryptofeed_class)
     lines = (CAPTURES / row.metadata).read_text().splitlines()
     metadata = [line.partition(": ")[2] for line in lines if " -> " in line.partition(": ")[0]]
-    mapping, info = cls._parse_symbol_data([json.loads(m) for m in metadata] if row.all_metadata
-                                           else json.loads(metadata[0]))
+    mapping, info = cls._parse_symbol_data(
+        [json.loads(m) for m in metadata] if row.all_metadata else json.loads(metadata[0])
+    )
     Symbols.set(cls.id, mapping, info)  # what it would fetch over REST
     # what the recorder subscribed (cryptofeed's own names), of the channels both sides parse
     configuration = json.loads(next(line for line in lines if line.startswith("configuration: ")).partition(": ")[2])
@@ -132,6 +144,7 @@ def cryptofeed_worker(exchange: str) -> None:
 
                 async def read(address: str, **_: object) -> str:
                     return snapshots[address]
+
                 feed.http_conn.read = read
             handler = feed.message_handler
             connection = SimpleNamespace(uuid="replay")  # Bitfinex keys its sequence check on it
@@ -147,8 +160,13 @@ def cryptofeed_worker(exchange: str) -> None:
 def cryptofeed_rate(row: Row) -> float | None:
     if not CRYPTOFEED_PYTHON.exists():
         return None
-    out = subprocess.run([str(CRYPTOFEED_PYTHON), __file__, "--cryptofeed-worker", row.exchange],
-                         capture_output=True, text=True, check=True, cwd=ROOT)
+    out = subprocess.run(
+        [str(CRYPTOFEED_PYTHON), __file__, "--cryptofeed-worker", row.exchange],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])["rate"]
 
 

@@ -18,6 +18,7 @@ Run from the repository root: ``.venv/bin/python bench/bench_storage.py [sqlite]
 ``XWRAP_TEST_POSTGRES`` (default ``postgresql://postgres@127.0.0.1:5432/test``), where the bench
 creates a database of its own and drops it after.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,16 +57,21 @@ DATABASES = ("sqlite", "postgres")
 def cases(wallet_set_id: int) -> dict[str, tuple[OrderRequest, OrderStatus]]:
     """Each case's request and the status its order must reach."""
     return {
-        "resting": (OrderRequest(wallet_set_id, "coinbase", SKL, Side.BUY, OrderType.LIMIT, size=Decimal(10),
-                                 price=Decimal("0.5")), OrderStatus.OPEN),
-        "taker": (OrderRequest(wallet_set_id, "coinbase", SKL, Side.BUY, OrderType.MARKET, size=Decimal(10)),
-                  OrderStatus.FILLED),
+        "resting": (
+            OrderRequest(
+                wallet_set_id, "coinbase", SKL, Side.BUY, OrderType.LIMIT, size=Decimal(10), price=Decimal("0.5")
+            ),
+            OrderStatus.OPEN,
+        ),
+        "taker": (
+            OrderRequest(wallet_set_id, "coinbase", SKL, Side.BUY, OrderType.MARKET, size=Decimal(10)),
+            OrderStatus.FILLED,
+        ),
     }
 
 
 async def start_service(url: str) -> tuple[Server, int]:
-    settings = load_settings(None, env={}, overrides={"database_url": url, "server.port": 0,
-                                                      "log_level": "WARNING"})
+    settings = load_settings(None, env={}, overrides={"database_url": url, "server.port": 0, "log_level": "WARNING"})
     server = Server(settings, replay=REPLAY, speed=None)
     await server.start()
     replay = server.replays[0]
@@ -75,8 +81,9 @@ async def start_service(url: str) -> tuple[Server, int]:
             break
     wallet_set = await server.api.create_wallet_set(name="bench", mode="paper")
     for currency in ("USD", "SKL"):
-        await server.api.fund_wallet_set(wallet_set_id=wallet_set["id"], exchange="coinbase", currency=currency,
-                                         amount="1000000000")
+        await server.api.fund_wallet_set(
+            wallet_set_id=wallet_set["id"], exchange="coinbase", currency=currency, amount="1000000000"
+        )
     return server, wallet_set["id"]
 
 
@@ -96,11 +103,13 @@ class StorageCalls:
                 return function(*args, **kwargs)
             finally:
                 self.inside[function.__qualname__].append((time.perf_counter() - wall, time.thread_time() - cpu))
+
         return await self.db(run)
 
 
-async def bench_case(server: Server, request: OrderRequest, status: OrderStatus, count: int,
-                     seconds: float) -> dict[str, Any]:
+async def bench_case(
+    server: Server, request: OrderRequest, status: OrderStatus, count: int, seconds: float
+) -> dict[str, Any]:
     trading = server.trading
 
     async def make() -> None:
@@ -131,45 +140,61 @@ async def bench_case(server: Server, request: OrderRequest, status: OrderStatus,
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(CLIENTS)))
     rate = done / (time.perf_counter() - started)
-    return {"p50": statistics.median(times), "mean": statistics.mean(times), "rate": rate,
-            "calls": {name: (len(v) / count, statistics.mean(w for w, _ in v), statistics.mean(c for _, c in v))
-                      for name, v in calls.inside.items()}}
+    return {
+        "p50": statistics.median(times),
+        "mean": statistics.mean(times),
+        "rate": rate,
+        "calls": {
+            name: (len(v) / count, statistics.mean(w for w, _ in v), statistics.mean(c for _, c in v))
+            for name, v in calls.inside.items()
+        },
+    }
 
 
 async def bench_database(name: str, url: str, count: int, seconds: float) -> None:
     server, wallet_set_id = await start_service(url)
     try:
-        results = {case: await bench_case(server, request, status, count, seconds)
-                   for case, (request, status) in cases(wallet_set_id).items()}
+        results = {
+            case: await bench_case(server, request, status, count, seconds)
+            for case, (request, status) in cases(wallet_set_id).items()
+        }
         report = verify_ledger(server.database)
         if not report.ok:
             raise RuntimeError(f"verify_ledger failed: {report.as_json()['differences'][:5]}")
     finally:
         await server.stop()
-    print(f"\n{name}: make_order through Trading ({count} sequential, then {CLIENTS} concurrent callers for "
-          f"{seconds:g} s); verify_ledger ok over {report.transactions} transactions")
-    print(f"{'case':10}{'p50 µs':>9}{'mean µs':>9}{'1 caller/s':>12}{f'{CLIENTS} callers/s':>13}   "
-          "database thread per order: calls × µs inside (of it CPU)")
+    print(
+        f"\n{name}: make_order through Trading ({count} sequential, then {CLIENTS} concurrent callers for "
+        f"{seconds:g} s); verify_ledger ok over {report.transactions} transactions"
+    )
+    print(
+        f"{'case':10}{'p50 µs':>9}{'mean µs':>9}{'1 caller/s':>12}{f'{CLIENTS} callers/s':>13}   "
+        "database thread per order: calls × µs inside (of it CPU)"
+    )
     for case, r in results.items():
-        calls = ", ".join(f"{name} {n:g}×{inside * 1e6:.0f} ({cpu * 1e6:.0f})" for name, (n, inside, cpu) in
-                          sorted(r["calls"].items(), key=lambda item: -item[1][0] * item[1][1]))
-        print(f"{case:10}{r['p50'] * 1e6:9.0f}{r['mean'] * 1e6:9.0f}{1 / r['mean']:12.0f}{r['rate']:13.0f}   "
-              f"{calls}")
+        calls = ", ".join(
+            f"{name} {n:g}×{inside * 1e6:.0f} ({cpu * 1e6:.0f})"
+            for name, (n, inside, cpu) in sorted(r["calls"].items(), key=lambda item: -item[1][0] * item[1][1])
+        )
+        print(f"{case:10}{r['p50'] * 1e6:9.0f}{r['mean'] * 1e6:9.0f}{1 / r['mean']:12.0f}{r['rate']:13.0f}   {calls}")
 
 
 def postgres_database() -> tuple[str, Callable[[], None]]:
     """A new database on the server at ADMIN_URL, and the function that drops it."""
     name = f"xwrap_bench_{os.getpid()}_{secrets.token_hex(4)}"
     admin(ADMIN_URL, f'CREATE DATABASE "{name}"')
-    return (urlsplit(ADMIN_URL)._replace(path=f"/{name}").geturl(),
-            lambda: admin(ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return (
+        urlsplit(ADMIN_URL)._replace(path=f"/{name}").geturl(),
+        lambda: admin(ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'),
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    parser.add_argument("databases", nargs="*", choices=DATABASES, default=list(DATABASES),
-                        help="sqlite, postgres (default: both)")
+    parser.add_argument(
+        "databases", nargs="*", choices=DATABASES, default=list(DATABASES), help="sqlite, postgres (default: both)"
+    )
     args = parser.parse_args()
     count, seconds = (200, 1.0) if args.quick else (2000, 4.0)
     for name in args.databases:

@@ -7,6 +7,7 @@ updates (``a`` and/or ``b``, the checksum ``c`` in the last dict), trades, ticke
 the system status and subscription acknowledgements. Pure standard library: it runs in either
 interpreter.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,15 +28,28 @@ def _v1(msg: dict, channels: dict[tuple[str, str], int]) -> str:
     if channel == "heartbeat":
         return '{"event":"heartbeat"}'
     if channel == "status":
-        return json.dumps({"connectionID": int(msg["data"][0]["connection_id"]), "event": "systemStatus",
-                           "status": "online", "version": "1.9.2"})
+        return json.dumps(
+            {
+                "connectionID": int(msg["data"][0]["connection_id"]),
+                "event": "systemStatus",
+                "status": "online",
+                "version": "1.9.2",
+            }
+        )
     if channel is None:  # a subscription acknowledgement
         result = msg["result"]
         name = result["channel"] + (f"-{result['depth']}" if "depth" in result else "")
         subscription = {"name": result["channel"], **({"depth": int(result["depth"])} if "depth" in result else {})}
-        return json.dumps({"channelID": _channel(channels, name, result["symbol"]), "channelName": name,
-                           "event": "subscriptionStatus", "pair": _wsname(result["symbol"]), "status": "subscribed",
-                           "subscription": subscription})
+        return json.dumps(
+            {
+                "channelID": _channel(channels, name, result["symbol"]),
+                "channelName": name,
+                "event": "subscriptionStatus",
+                "pair": _wsname(result["symbol"]),
+                "status": "subscribed",
+                "subscription": subscription,
+            }
+        )
     data = msg["data"]
     symbol = data[0]["symbol"]
     if channel == "trade":
@@ -44,10 +58,24 @@ def _v1(msg: dict, channels: dict[tuple[str, str], int]) -> str:
     if channel == "ticker":
         t = data[0]
         opened = str(Decimal(t["last"]) - Decimal(t["change"]))
-        return _message(channels, "ticker", symbol, [{
-            "a": [t["ask"], 0, t["ask_qty"]], "b": [t["bid"], 0, t["bid_qty"]], "c": [t["last"], "0.00000000"],
-            "v": [t["volume"], t["volume"]], "p": [t["vwap"], t["vwap"]], "t": [0, 0], "l": [t["low"], t["low"]],
-            "h": [t["high"], t["high"]], "o": [opened, opened]}])
+        return _message(
+            channels,
+            "ticker",
+            symbol,
+            [
+                {
+                    "a": [t["ask"], 0, t["ask_qty"]],
+                    "b": [t["bid"], 0, t["bid_qty"]],
+                    "c": [t["last"], "0.00000000"],
+                    "v": [t["volume"], t["volume"]],
+                    "p": [t["vwap"], t["vwap"]],
+                    "t": [0, 0],
+                    "l": [t["low"], t["low"]],
+                    "h": [t["high"], t["high"]],
+                    "o": [opened, opened],
+                }
+            ],
+        )
     book = data[0]
     stamp = _seconds(book["timestamp"])
     levels = {side: [[level["price"], level["qty"], stamp] for level in book[side]] for side in ("asks", "bids")}

@@ -7,6 +7,7 @@ must shrink with it). ``--update`` writes what mypy reports now as the baseline:
 that only moved with their file (review the diff: nothing new may enter it). The baseline is to be empty
 by the end of issue 10; core/ and the contract module are checked --strict and have no entries.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The ``xwrap`` command: serve, check the ledger, show the settings."""
+
 from __future__ import annotations
 
 import argparse
@@ -40,43 +41,62 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"xwrap {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the service",
-                                description="Run the service: every door on one port.")
+    serve = commands.add_parser("serve", help="run the service", description="Run the service: every door on one port.")
     _settings_options(serve)
     serve.add_argument("--host", help="address to listen on (server.host)")
     serve.add_argument("--port", type=int, help="port to listen on (server.port)")
-    serve.add_argument("--replay", nargs="+", metavar="FILE", default=[],
-                       help="run on recorded traffic (capture files) instead of live exchange connections")
-    serve.add_argument("--speed", type=float, metavar="FACTOR",
-                       help="replay pace (with --replay): 1 is the recorded speed (the default), 10 ten times faster")
+    serve.add_argument(
+        "--replay",
+        nargs="+",
+        metavar="FILE",
+        default=[],
+        help="run on recorded traffic (capture files) instead of live exchange connections",
+    )
+    serve.add_argument(
+        "--speed",
+        type=float,
+        metavar="FACTOR",
+        help="replay pace (with --replay): 1 is the recorded speed (the default), 10 ten times faster",
+    )
     serve.set_defaults(run=_serve)
 
     ledger = commands.add_parser("ledger", help="ledger tools", description="Ledger tools.")
     ledger_commands = ledger.add_subparsers(title="commands", metavar="COMMAND", required=True)
     verify = ledger_commands.add_parser(
-        "verify", help="rebuild every balance from the ledger entries and compare",
+        "verify",
+        help="rebuild every balance from the ledger entries and compare",
         description="Rebuild every balance from the ledger entries, check every entry balances and every "
-                    "order's hold and fills, print the result as JSON (the first 50 differences); exit 1 on any "
-                    "difference. A limit buy may hold its fee up to the highest fees.taker configured (1 % at "
-                    "least).")
+        "order's hold and fills, print the result as JSON (the first 50 differences); exit 1 on any "
+        "difference. A limit buy may hold its fee up to the highest fees.taker configured (1 % at "
+        "least).",
+    )
     _settings_options(verify)
     verify.set_defaults(run=_ledger_verify)
 
     replay = commands.add_parser(
-        "replay", help="feed recorded traffic through an adapter and check the books",
+        "replay",
+        help="feed recorded traffic through an adapter and check the books",
         description="Feed capture files (tests/captures format) through the exchange's adapter and books as "
-                    "fast as possible; print one JSON object; exit 1 if any book ended corrupt.")
-    replay.add_argument("--exchange", required=True, choices=EXCHANGE_NAMES, metavar="NAME",
-                        help="the exchange recorded: " + ", ".join(EXCHANGE_NAMES))
+        "fast as possible; print one JSON object; exit 1 if any book ended corrupt.",
+    )
+    replay.add_argument(
+        "--exchange",
+        required=True,
+        choices=EXCHANGE_NAMES,
+        metavar="NAME",
+        help="the exchange recorded: " + ", ".join(EXCHANGE_NAMES),
+    )
     replay.add_argument("files", nargs="+", metavar="FILE", help="capture files: REST metadata, then streams")
     replay.set_defaults(run=_replay)
 
     config = commands.add_parser("config", help="settings tools", description="Settings tools.")
     config_commands = config.add_subparsers(title="commands", metavar="COMMAND", required=True)
     show = config_commands.add_parser(
-        "show", help="validate and print the effective settings (secrets hidden)",
+        "show",
+        help="validate and print the effective settings (secrets hidden)",
         description="Validate the settings file and environment, print the effective settings "
-                    "as JSON with secrets hidden.")
+        "as JSON with secrets hidden.",
+    )
     _settings_options(show)
     show.set_defaults(run=_config_show)
     return parser

@@ -18,6 +18,7 @@ connection is opened again with growing delays and the subscriptions are renewed
 for an answer then fail with :class:`ConnectionLost` (the call may or may not have been carried
 out: look with ``get_order``), and notifications sent in the gap are lost.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -103,15 +104,15 @@ def error_from(error: Any) -> ClientError:
         known = _KNOWN.get(kind)
         cls = ClientError if known is None else type(known.__name__, (ClientError, known), {"__module__": __name__})
         _REMOTE[kind] = cls
-    return cls(kind, str(data.get("message") or error.get("message") or kind), data.get("details"),
-               error.get("code"))
+    return cls(kind, str(data.get("message") or error.get("message") or kind), data.get("details"), error.get("code"))
 
 
 class _Link:
     """One websocket connection: sends requests, matches the answers, hands notifications on."""
 
-    def __init__(self, ws: ClientConnection, ids: Iterator[int], on_notification: Callable[[str, Any], None],
-                 timeout: float):
+    def __init__(
+        self, ws: ClientConnection, ids: Iterator[int], on_notification: Callable[[str, Any], None], timeout: float
+    ):
         self.ws, self.ids, self.on_notification, self.timeout = ws, ids, on_notification, timeout
         self.pending: dict[int, asyncio.Future] = {}
         self.refusal: ClientError | None = None  # what the service said when it closed the connection
@@ -120,8 +121,7 @@ class _Link:
     async def request(self, method: str, params: dict[str, Any]) -> Any:
         request_id = next(self.ids)
         answer = self.pending[request_id] = asyncio.get_running_loop().create_future()
-        text = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params},
-                          default=_amount)
+        text = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}, default=_amount)
         try:
             try:
                 await self.ws.send(text)
@@ -183,8 +183,15 @@ class AsyncClient(AsyncOperations):
     waiting from 0.1 s up to ``max_backoff`` seconds between attempts.
     """
 
-    def __init__(self, url: str = DEFAULT_URL, token: str | None = None, *, timeout: float = 30.0,
-                 reconnect: bool = True, max_backoff: float = 30.0):
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        reconnect: bool = True,
+        max_backoff: float = 30.0,
+    ):
         self.url, self.token = rpc_url(url), token
         self.timeout, self.reconnect, self.max_backoff = timeout, reconnect, max_backoff
         self._ids = itertools.count(1)
@@ -277,8 +284,9 @@ class AsyncClient(AsyncOperations):
 
     async def _open(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
-        ws = await connect(self.url, additional_headers=headers, max_size=MAX_MESSAGE_BYTES,
-                           open_timeout=self.timeout, logger=WIRE_LOG)
+        ws = await connect(
+            self.url, additional_headers=headers, max_size=MAX_MESSAGE_BYTES, open_timeout=self.timeout, logger=WIRE_LOG
+        )
         link = _Link(ws, self._ids, self._notify, self.timeout)
         try:
             await link.request("echo", {})  # answered once the service admitted the connection
@@ -324,8 +332,9 @@ class AsyncClient(AsyncOperations):
 
     def _notify(self, topic: str, payload: Any) -> None:
         if topic == "dropped":
-            log.warning("the service dropped %s notifications this client did not read in time",
-                        (payload or {}).get("count"))
+            log.warning(
+                "the service dropped %s notifications this client did not read in time", (payload or {}).get("count")
+            )
         for stream in list(self._streams):
             if topic in stream.topics or topic == "dropped":
                 stream.queue.put_nowait((topic, payload))
@@ -430,8 +439,10 @@ class Client(Operations):
     def on(self, topic: str, callback: Callable[[str, Any], Any]) -> None:
         """Call ``callback(topic, payload)`` for every notification of ``topic``, in order, on a
         thread of the client's (so it may call the client)."""
+
         def hand_over(topic: str, payload: Any) -> None:
             self._callbacks.submit(callback, topic, payload).add_done_callback(_log_failure)
+
         self._run(self._client.on(topic, hand_over))
 
     def close(self) -> None:
@@ -494,8 +505,7 @@ def rpc_url(url: str) -> str:
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     if scheme not in ("ws", "wss") or not parts.netloc:
         raise InvalidParameter("url", "a ws://, wss://, http:// or https:// URL of the service", url)
-    return urlunsplit((scheme, parts.netloc, parts.path if parts.path not in ("", "/") else RPC_PATH,
-                       parts.query, ""))
+    return urlunsplit((scheme, parts.netloc, parts.path if parts.path not in ("", "/") else RPC_PATH, parts.query, ""))
 
 
 def _topics(topics: Any) -> frozenset[str]:

@@ -5,6 +5,7 @@ which read source and do not run it, complete their parameters and know their re
 ``python -m exchange_wrapper.client_codegen`` after changing :mod:`.contract`; a test fails while the
 committed file differs from what this writes.
 """
+
 from __future__ import annotations
 
 import sys
@@ -42,16 +43,21 @@ def render() -> str:
     imports = "".join(f"    {name},\n" for name in sorted(names))
     parts = [HEADER.format(imports=f"\n{imports}")]
     for cls, is_async in (("AsyncOperations", True), ("Operations", False)):
-        parts.append(f"\n\nclass {cls}:\n    \"\"\"The operations of the service as methods"
-                     f"{' (coroutines)' if is_async else ''}.\"\"\"\n\n"
-                     f"    call: Callable[..., {'Awaitable[Any]' if is_async else 'Any'}]\n")
+        parts.append(
+            f'\n\nclass {cls}:\n    """The operations of the service as methods'
+            f'{" (coroutines)" if is_async else ""}."""\n\n'
+            f"    call: Callable[..., {'Awaitable[Any]' if is_async else 'Any'}]\n"
+        )
         parts += [_method(operation, annotations[operation.name], is_async) for operation in OPERATIONS.values()]
     return "".join(parts)
 
 
 def _method(operation: Operation, result: str, is_async: bool) -> str:
-    parameters = ["self", "**params: Any"] if operation.any_params else \
-        ["self", *(["*"] if operation.params else []), *map(_parameter, operation.params)]
+    parameters = (
+        ["self", "**params: Any"]
+        if operation.any_params
+        else ["self", *(["*"] if operation.params else []), *map(_parameter, operation.params)]
+    )
     given = [f"{p.name}={p.name}" for p in operation.params]
     lines = [f"{operation.summary}.", ""]
     lines += [f"{p.name}: {p.meaning}{' (required)' if p.required else ''}." for p in operation.params]
@@ -60,14 +66,17 @@ def _method(operation: Operation, result: str, is_async: bool) -> str:
     lines.append(f"Needs a ``{operation.scope}`` token.")
     doc = "\n".join(f"        {line}" if line else "" for line in lines).lstrip()
     prefix = "async def" if is_async else "def"
-    call = f"{'await ' if is_async else ''}self.call(\"{operation.name}\"" + (", **params)" if given or
-                                                                       operation.any_params else ")")
+    call = f'{"await " if is_async else ""}self.call("{operation.name}"' + (
+        ", **params)" if given or operation.any_params else ")"
+    )
     call = f"return cast({result}, {call})"
     if given:
         call = _wrapped("params = _given(", given, ")", 8) + "\n        " + call
-    return (f"\n    {_wrapped(f'{prefix} {operation.name}(', parameters, f') -> {result}:', 4)}\n"
-            f'        """{doc}\n        """\n'
-            f"        {call}\n")
+    return (
+        f"\n    {_wrapped(f'{prefix} {operation.name}(', parameters, f') -> {result}:', 4)}\n"
+        f'        """{doc}\n        """\n'
+        f"        {call}\n"
+    )
 
 
 def _wrapped(head: str, items: list[str], tail: str, indent: int) -> str:

@@ -6,6 +6,7 @@ The doors, the OpenAPI document (:mod:`.service.openapi`), the client's methods
 docs/api.md are derived from it, so that they cannot drift apart. This module is pure (the standard
 library only): a strategy's process imports it through the client without loading the server.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -97,43 +98,49 @@ def _id(name: str, meaning: str) -> Param:
 
 #: parameter name -> its definition: one meaning per name across every operation (an operation may
 #: make it required, or take it only on JSON-RPC).
-PARAMETERS: dict[str, Param] = {param.name: param for param in (
-    Param("exchange", "exchange", "An exchange by name"),
-    Param("pair", "pair", "A pair in unified BASE_QUOTE form"),
-    Param("currency", "currency", "A currency code", max_length=16),
-    Param("depth", "integer", "Levels per side", default=10, minimum=1, maximum=1000),
-    Param("interval", "integer", "Candle length in seconds", default=60, minimum=60, maximum=604800),
-    Param("start", "time", "First candle's start, Unix seconds"),
-    Param("end", "time", "Last candle's end, Unix seconds"),
-    _id("wallet_set_id", "A wallet set's id"),
-    _id("from_wallet_set_id", "The wallet set the funds leave"),
-    _id("to_wallet_set_id", "The wallet set the funds go to"),
-    Param("order_id", "order_id", "An order's id as xWrap gave it"),
-    Param("side", "choice", "buy or sell", choices=SIDES),
-    Param("type", "choice", "Order type", default="limit", choices=ORDER_TYPES),
-    Param("size", "decimal", "Size in base units"),
-    Param("funds", "decimal", "Quote amount to spend (market buy without a size)"),
-    Param("price", "decimal", "Limit price"),
-    Param("stop_price", "decimal", "Stop trigger price (stop_market, stop_limit)"),
-    Param("time_in_force", "choice", "GTC, IOC, FOK, or GTD with expire_time", default="GTC",
-          choices=TIMES_IN_FORCE),
-    Param("expire_time", "time", "When a GTD order expires, Unix seconds"),
-    Param("post_only", "flag", "Refuse to take liquidity (limit orders)", default=False),
-    Param("client_order_id", "text", "Your id for the order; placing it again returns the first order",
-          max_length=64),
-    Param("strict", "flag", "Refuse a price or size off the market's grid instead of rounding it", default=False),
-    Param("status", "choice", "Open orders only, or recent ones too", default="open", choices=ORDER_LISTS),
-    Param("limit", "integer", "At most this many (newest first)", default=100, minimum=1, maximum=1000),
-    _id("before", "Page: orders older than this id (next_before of the previous page)"),
-    Param("name", "text", "A name for the wallet set", max_length=64),
-    Param("mode", "choice", "paper or live", default="paper", choices=MODES),
-    Param("amount", "decimal", "An amount of the currency"),
-)}
+PARAMETERS: dict[str, Param] = {
+    param.name: param
+    for param in (
+        Param("exchange", "exchange", "An exchange by name"),
+        Param("pair", "pair", "A pair in unified BASE_QUOTE form"),
+        Param("currency", "currency", "A currency code", max_length=16),
+        Param("depth", "integer", "Levels per side", default=10, minimum=1, maximum=1000),
+        Param("interval", "integer", "Candle length in seconds", default=60, minimum=60, maximum=604800),
+        Param("start", "time", "First candle's start, Unix seconds"),
+        Param("end", "time", "Last candle's end, Unix seconds"),
+        _id("wallet_set_id", "A wallet set's id"),
+        _id("from_wallet_set_id", "The wallet set the funds leave"),
+        _id("to_wallet_set_id", "The wallet set the funds go to"),
+        Param("order_id", "order_id", "An order's id as xWrap gave it"),
+        Param("side", "choice", "buy or sell", choices=SIDES),
+        Param("type", "choice", "Order type", default="limit", choices=ORDER_TYPES),
+        Param("size", "decimal", "Size in base units"),
+        Param("funds", "decimal", "Quote amount to spend (market buy without a size)"),
+        Param("price", "decimal", "Limit price"),
+        Param("stop_price", "decimal", "Stop trigger price (stop_market, stop_limit)"),
+        Param(
+            "time_in_force", "choice", "GTC, IOC, FOK, or GTD with expire_time", default="GTC", choices=TIMES_IN_FORCE
+        ),
+        Param("expire_time", "time", "When a GTD order expires, Unix seconds"),
+        Param("post_only", "flag", "Refuse to take liquidity (limit orders)", default=False),
+        Param(
+            "client_order_id", "text", "Your id for the order; placing it again returns the first order", max_length=64
+        ),
+        Param("strict", "flag", "Refuse a price or size off the market's grid instead of rounding it", default=False),
+        Param("status", "choice", "Open orders only, or recent ones too", default="open", choices=ORDER_LISTS),
+        Param("limit", "integer", "At most this many (newest first)", default=100, minimum=1, maximum=1000),
+        _id("before", "Page: orders older than this id (next_before of the previous page)"),
+        Param("name", "text", "A name for the wallet set", max_length=64),
+        Param("mode", "choice", "paper or live", default="paper", choices=MODES),
+        Param("amount", "decimal", "An amount of the currency"),
+    )
+}
 
 
 def _params(*names: str, required: tuple[str, ...] = (), rpc_only: tuple[str, ...] = ()) -> tuple[Param, ...]:
-    return tuple(dataclasses.replace(PARAMETERS[name], required=name in required, rest=name not in rpc_only)
-                 for name in names)
+    return tuple(
+        dataclasses.replace(PARAMETERS[name], required=name in required, rest=name not in rpc_only) for name in names
+    )
 
 
 # -- results --------------------------------------------------------------------------------------
@@ -262,8 +269,9 @@ class Order(TypedDict):
 
 
 #: A change of an order's status (``from`` is a keyword in Python: hence the functional form).
-OrderEvent = TypedDict("OrderEvent", {"from": "OrderStatusName | None", "to": "OrderStatusName", "time": float,
-                                      "reason": "str | None"})
+OrderEvent = TypedDict(
+    "OrderEvent", {"from": "OrderStatusName | None", "to": "OrderStatusName", "time": float, "reason": "str | None"}
+)
 
 
 class OrderWithEvents(Order):
@@ -330,6 +338,7 @@ class Transferred(TypedDict):
 
 # -- operations -----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Operation:
     """One operation: its name (the JSON-RPC method), the token scope it needs (``read`` or
@@ -347,53 +356,148 @@ class Operation:
         return next(param for param in self.params if param.name == name)
 
 
-_ORDER = ("wallet_set_id", "exchange", "pair", "side", "type", "size", "funds", "price", "stop_price",
-          "time_in_force", "expire_time", "post_only", "client_order_id", "strict")
+_ORDER = (
+    "wallet_set_id",
+    "exchange",
+    "pair",
+    "side",
+    "type",
+    "size",
+    "funds",
+    "price",
+    "stop_price",
+    "time_in_force",
+    "expire_time",
+    "post_only",
+    "client_order_id",
+    "strict",
+)
 _ORDER_NAMED = ("order_id", "client_order_id", "wallet_set_id")  # by id, or by client id in its wallet set
 _MONEY_MOVE = ("exchange", "currency", "amount")
 
 #: operation name -> its definition, in the order the docs present them.
-OPERATIONS: dict[str, Operation] = {operation.name: operation for operation in (
-    Operation("echo", "read", "Return the body as given: a round-trip check", dict[str, Any], any_params=True),
-    Operation("get_status", "read", "Version, uptime, the exchanges and the database", Status),
-    Operation("get_exchanges", "read", "Per exchange: trading mode, market-data status, pairs followed",
-              dict[str, ExchangeState]),
-    Operation("get_markets", "read", "Precision rules of the markets", list[Market], _params("exchange", "pair")),
-    Operation("get_pricing", "read", "Bid, ask, mid and last trade of every followed pair", list[Pricing],
-              _params("exchange")),
-    Operation("get_book", "read", "The top levels of a book, best first, with its state and age", Book,
-              _params("exchange", "pair", "depth", required=("exchange", "pair"))),
-    Operation("get_trades", "read", "The latest public trades of a pair, newest first", list[Trade],
-              _params("exchange", "pair", "limit", required=("exchange", "pair"))),
-    Operation("get_ohlc", "read", "OHLC candles from the exchange", list[Candle],
-              _params("exchange", "pair", "interval", "start", "end", required=("exchange", "pair"))),
-    Operation("make_order", "trade", "Place an order", Order,
-              _params(*_ORDER, required=("wallet_set_id", "exchange", "pair", "side"))),
-    Operation("get_orders", "read", "Open or recent orders, newest first", OrderPage,
-              _params("wallet_set_id", "exchange", "pair", "status", "limit", "before")),
-    Operation("cancel_all_orders", "trade", "Cancel every open order matching the filters", Cancelled,
-              _params("wallet_set_id", "exchange", "pair")),
-    Operation("get_order", "read", "One order with its fills and events", OrderWithEvents,
-              _params(*_ORDER_NAMED, rpc_only=_ORDER_NAMED[1:])),
-    Operation("cancel_order", "trade", "Cancel an order", Order, _params(*_ORDER_NAMED, rpc_only=_ORDER_NAMED[1:])),
-    Operation("amend_order", "trade", "Change an open order's price or size", Order,
-              _params(*_ORDER_NAMED, "price", "size", "strict", rpc_only=_ORDER_NAMED[1:])),
-    Operation("get_fills", "read", "The fills of one order, or of a wallet set's recent orders", list[Fill],
-              _params("order_id", "wallet_set_id", "limit")),
-    Operation("create_wallet_set", "trade", "Create a wallet set", WalletSet,
-              _params("name", "mode", required=("name",))),
-    Operation("get_wallet_sets", "read", "Every wallet set, without balances", list[WalletSetSummary]),
-    Operation("get_wallet_set", "read", "A wallet set with its wallets", WalletSet,
-              _params("wallet_set_id", required=("wallet_set_id",))),
-    Operation("get_wallet", "read", "One wallet: balance, hold, available", WalletOfSet,
-              _params("wallet_set_id", "exchange", "currency", required=("wallet_set_id", "exchange", "currency"))),
-    Operation("fund_wallet_set", "trade", "Add funds to a wallet set (virtual money to a paper set; to a live set, "
-              "from the real account)", Funded,
-              _params("wallet_set_id", *_MONEY_MOVE, required=("wallet_set_id", *_MONEY_MOVE))),
-    Operation("transfer", "trade", "Move available funds between two wallet sets of one mode", Transferred,
-              _params("from_wallet_set_id", "to_wallet_set_id", *_MONEY_MOVE,
-                      required=("from_wallet_set_id", "to_wallet_set_id", *_MONEY_MOVE))),
-)}
+OPERATIONS: dict[str, Operation] = {
+    operation.name: operation
+    for operation in (
+        Operation("echo", "read", "Return the body as given: a round-trip check", dict[str, Any], any_params=True),
+        Operation("get_status", "read", "Version, uptime, the exchanges and the database", Status),
+        Operation(
+            "get_exchanges",
+            "read",
+            "Per exchange: trading mode, market-data status, pairs followed",
+            dict[str, ExchangeState],
+        ),
+        Operation("get_markets", "read", "Precision rules of the markets", list[Market], _params("exchange", "pair")),
+        Operation(
+            "get_pricing",
+            "read",
+            "Bid, ask, mid and last trade of every followed pair",
+            list[Pricing],
+            _params("exchange"),
+        ),
+        Operation(
+            "get_book",
+            "read",
+            "The top levels of a book, best first, with its state and age",
+            Book,
+            _params("exchange", "pair", "depth", required=("exchange", "pair")),
+        ),
+        Operation(
+            "get_trades",
+            "read",
+            "The latest public trades of a pair, newest first",
+            list[Trade],
+            _params("exchange", "pair", "limit", required=("exchange", "pair")),
+        ),
+        Operation(
+            "get_ohlc",
+            "read",
+            "OHLC candles from the exchange",
+            list[Candle],
+            _params("exchange", "pair", "interval", "start", "end", required=("exchange", "pair")),
+        ),
+        Operation(
+            "make_order",
+            "trade",
+            "Place an order",
+            Order,
+            _params(*_ORDER, required=("wallet_set_id", "exchange", "pair", "side")),
+        ),
+        Operation(
+            "get_orders",
+            "read",
+            "Open or recent orders, newest first",
+            OrderPage,
+            _params("wallet_set_id", "exchange", "pair", "status", "limit", "before"),
+        ),
+        Operation(
+            "cancel_all_orders",
+            "trade",
+            "Cancel every open order matching the filters",
+            Cancelled,
+            _params("wallet_set_id", "exchange", "pair"),
+        ),
+        Operation(
+            "get_order",
+            "read",
+            "One order with its fills and events",
+            OrderWithEvents,
+            _params(*_ORDER_NAMED, rpc_only=_ORDER_NAMED[1:]),
+        ),
+        Operation("cancel_order", "trade", "Cancel an order", Order, _params(*_ORDER_NAMED, rpc_only=_ORDER_NAMED[1:])),
+        Operation(
+            "amend_order",
+            "trade",
+            "Change an open order's price or size",
+            Order,
+            _params(*_ORDER_NAMED, "price", "size", "strict", rpc_only=_ORDER_NAMED[1:]),
+        ),
+        Operation(
+            "get_fills",
+            "read",
+            "The fills of one order, or of a wallet set's recent orders",
+            list[Fill],
+            _params("order_id", "wallet_set_id", "limit"),
+        ),
+        Operation(
+            "create_wallet_set", "trade", "Create a wallet set", WalletSet, _params("name", "mode", required=("name",))
+        ),
+        Operation("get_wallet_sets", "read", "Every wallet set, without balances", list[WalletSetSummary]),
+        Operation(
+            "get_wallet_set",
+            "read",
+            "A wallet set with its wallets",
+            WalletSet,
+            _params("wallet_set_id", required=("wallet_set_id",)),
+        ),
+        Operation(
+            "get_wallet",
+            "read",
+            "One wallet: balance, hold, available",
+            WalletOfSet,
+            _params("wallet_set_id", "exchange", "currency", required=("wallet_set_id", "exchange", "currency")),
+        ),
+        Operation(
+            "fund_wallet_set",
+            "trade",
+            "Add funds to a wallet set (virtual money to a paper set; to a live set, from the real account)",
+            Funded,
+            _params("wallet_set_id", *_MONEY_MOVE, required=("wallet_set_id", *_MONEY_MOVE)),
+        ),
+        Operation(
+            "transfer",
+            "trade",
+            "Move available funds between two wallet sets of one mode",
+            Transferred,
+            _params(
+                "from_wallet_set_id",
+                "to_wallet_set_id",
+                *_MONEY_MOVE,
+                required=("from_wallet_set_id", "to_wallet_set_id", *_MONEY_MOVE),
+            ),
+        ),
+    )
+}
 
 #: operation -> the scope a token needs to call it.
 SCOPES: dict[str, str] = {name: operation.scope for name, operation in OPERATIONS.items()}

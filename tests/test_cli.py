@@ -1,4 +1,5 @@
 """The xwrap command as a user runs it: a real process, a real port, a real database file."""
+
 import json
 import os
 import socket
@@ -23,8 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def xwrap(*args, env=None, timeout=60):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("XWRAP_")}
     environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "exchange_wrapper.cli", *args], capture_output=True,
-                          text=True, env=environment, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "exchange_wrapper.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+        cwd=ROOT,
+    )
 
 
 def free_port():
@@ -88,8 +95,9 @@ class BadArgumentsTest(unittest.TestCase):
     def test_ledger_verify_of_a_missing_database_creates_none(self):
         with tempfile.TemporaryDirectory() as directory:
             url = f"sqlite:///{directory}/typo/x.sqlite"
-            self.assertRefused(xwrap("ledger", "verify", "--database-url", url), "database_url",
-                               "an existing database file", url)
+            self.assertRefused(
+                xwrap("ledger", "verify", "--database-url", url), "database_url", "an existing database file", url
+            )
             self.assertEqual(os.listdir(directory), [])
 
     def test_a_capture_file_that_cannot_be_read_or_holds_no_metadata(self):
@@ -98,13 +106,18 @@ class BadArgumentsTest(unittest.TestCase):
             binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00")
             database = ("--database-url", f"sqlite:///{directory}/xwrap.sqlite")
             for command, expected in (
-                    (("serve", "--replay", "nope.0", *database), "capture file nope.0: expected a file that can be "
-                                                                 "read, got 'No such file or directory'"),
-                    (("serve", "--replay", directory, *database), "Is a directory"),
-                    (("replay", "--exchange", "coinbase", "nope.0"), "capture file nope.0"),
-                    (("replay", "--exchange", "coinbase", str(binary)), "expected UTF-8 text"),
-                    (("replay", "--exchange", "binance", "tests/captures/COINBASE.0"),
-                     "binance market metadata (GET /api/v3/exchangeInfo) in 'tests/captures/COINBASE.0' not found")):
+                (
+                    ("serve", "--replay", "nope.0", *database),
+                    "capture file nope.0: expected a file that can be read, got 'No such file or directory'",
+                ),
+                (("serve", "--replay", directory, *database), "Is a directory"),
+                (("replay", "--exchange", "coinbase", "nope.0"), "capture file nope.0"),
+                (("replay", "--exchange", "coinbase", str(binary)), "expected UTF-8 text"),
+                (
+                    ("replay", "--exchange", "binance", "tests/captures/COINBASE.0"),
+                    "binance market metadata (GET /api/v3/exchangeInfo) in 'tests/captures/COINBASE.0' not found",
+                ),
+            ):
                 with self.subTest(command=command):
                     self.assertRefused(xwrap(*command, timeout=30), expected)
 
@@ -112,10 +125,14 @@ class BadArgumentsTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as directory:
             database = ("--database-url", f"sqlite:///{directory}/xwrap.sqlite")
             offline = {f"XWRAP_{name.upper()}_ENABLED": "false" for name in EXCHANGE_NAMES}  # should it start
-            self.assertRefused(xwrap("serve", "--speed", "2", "--port", "0", *database, env=offline, timeout=10),
-                               "--speed", "--replay")
-            self.assertRefused(xwrap("serve", "--replay", "tests/captures/COINBASE.0", "--speed", "nan", *database,
-                                     timeout=30), "--speed", "above 0")
+            self.assertRefused(
+                xwrap("serve", "--speed", "2", "--port", "0", *database, env=offline, timeout=10), "--speed", "--replay"
+            )
+            self.assertRefused(
+                xwrap("serve", "--replay", "tests/captures/COINBASE.0", "--speed", "nan", *database, timeout=30),
+                "--speed",
+                "above 0",
+            )
 
 
 class ServeTest(unittest.TestCase):
@@ -123,12 +140,28 @@ class ServeTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as directory:
             database = f"sqlite:///{directory}/xwrap.sqlite"
             port = free_port()
-            nowhere = {f"XWRAP_{name.upper()}_{key.upper()}": f"{scheme}://127.0.0.1:9" for name in EXCHANGE_NAMES
-                       for key, scheme in (("rest_url", "http"), ("ws_url", "ws"))}  # nothing leaves the machine
+            nowhere = {
+                f"XWRAP_{name.upper()}_{key.upper()}": f"{scheme}://127.0.0.1:9"
+                for name in EXCHANGE_NAMES
+                for key, scheme in (("rest_url", "http"), ("ws_url", "ws"))
+            }  # nothing leaves the machine
             process = subprocess.Popen(
-                [sys.executable, "-m", "exchange_wrapper.cli", "serve", "--port", str(port),
-                 "--database-url", database], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True, env={**os.environ, **nowhere})
+                [
+                    sys.executable,
+                    "-m",
+                    "exchange_wrapper.cli",
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--database-url",
+                    database,
+                ],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env={**os.environ, **nowhere},
+            )
             try:
                 body = None
                 deadline = time.monotonic() + 30
@@ -163,9 +196,17 @@ class LedgerVerifyTest(unittest.TestCase):
                 ws = wallets.create_wallet_set("paper", "paper").id
                 wallets.move_funds("fund", ws, "coinbase", "USD", D("10000"))
                 for number in range(60):
-                    order = Order(id="", client_order_id=f"c{number}", wallet_set_id=ws, exchange="coinbase",
-                                  pair="SKL_USD", side=Side.BUY, type=OrderType.LIMIT, size=D("100"),
-                                  price=D("0.5"))
+                    order = Order(
+                        id="",
+                        client_order_id=f"c{number}",
+                        wallet_set_id=ws,
+                        exchange="coinbase",
+                        pair="SKL_USD",
+                        side=Side.BUY,
+                        type=OrderType.LIMIT,
+                        size=D("100"),
+                        price=D("0.5"),
+                    )
                     OrderStore(database, wallets).create(order, ("USD", D("50.75")), "paper")
             finally:
                 close_database(database)
@@ -173,11 +214,18 @@ class LedgerVerifyTest(unittest.TestCase):
             self.assertEqual(verify.returncode, 1, verify.stderr)
             self.assertIn("order_hold", verify.stderr)
             report = json.loads(verify.stdout)
-            self.assertEqual((False, 50, 10), (report["ok"], len(report["differences"]),
-                                               report["differences_left_off"]))
-            self.assertEqual({"check": "order_hold", "expected": "50.5", "found": "50.75",
-                              "subject": {"order": "1", "wallet_set": ws, "currency": "USD", "bound": "maximum"}},
-                             report["differences"][0])
+            self.assertEqual(
+                (False, 50, 10), (report["ok"], len(report["differences"]), report["differences_left_off"])
+            )
+            self.assertEqual(
+                {
+                    "check": "order_hold",
+                    "expected": "50.5",
+                    "found": "50.75",
+                    "subject": {"order": "1", "wallet_set": ws, "currency": "USD", "bound": "maximum"},
+                },
+                report["differences"][0],
+            )
             settings = Path(directory, "settings.json")
             settings.write_text(json.dumps({"exchanges": {"kraken": {"fees": {"taker": "0.015"}}}}))
             verify = xwrap("ledger", "verify", "--database-url", url, "--config", str(settings))

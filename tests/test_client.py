@@ -1,5 +1,6 @@
 """The strategies' client against a real service on the recorded Coinbase traffic: the asyncio client,
 the blocking one, errors as classes, subscriptions, reconnection, and the strategy of docs/examples."""
+
 import asyncio
 import inspect
 import logging
@@ -37,13 +38,15 @@ class AsyncClientTest(RunningService):
         self.assertEqual([name for name in OPERATIONS if not callable(getattr(AsyncClient, name, None))], [])
         client = await self.client()
         wallet_set = await client.create_wallet_set(name="bot")
-        funded = await client.fund_wallet_set(wallet_set_id=wallet_set["id"], exchange="coinbase", currency="USD",
-                                              amount=D("1000.50"))  # a Decimal goes as its string
+        funded = await client.fund_wallet_set(
+            wallet_set_id=wallet_set["id"], exchange="coinbase", currency="USD", amount=D("1000.50")
+        )  # a Decimal goes as its string
         self.assertEqual(funded["wallet"]["balance"], "1000.5")
         bid = (await client.get_book(exchange="coinbase", pair="SKL_USD", depth=1))["bids"][0][0]
         self.assertEqual(D(bid), self.book.bids.best[0])
-        order = await client.make_order(wallet_set_id=wallet_set["id"], exchange="coinbase", pair="SKL_USD",
-                                        side="buy", price=bid, size="10")
+        order = await client.make_order(
+            wallet_set_id=wallet_set["id"], exchange="coinbase", pair="SKL_USD", side="buy", price=bid, size="10"
+        )
         self.assertEqual((order["status"], order["price"], order["size"]), ("open", bid, "10"))
         cancelled = await client.call("cancel_order", order_id=order["id"])
         self.assertEqual(cancelled["status"], "cancelled")
@@ -57,11 +60,14 @@ class AsyncClientTest(RunningService):
                     await client.call(method, **params)
                 error = caught.exception
                 self.assertEqual((error.kind, error.code, error.details()), (kind, ERROR_CODES[kind][0], details))
-                self.assertIsInstance(error, next(c for c in vars(errors).values()
-                                                  if isinstance(c, type) and getattr(c, "kind", None) == kind))
+                self.assertIsInstance(
+                    error,
+                    next(c for c in vars(errors).values() if isinstance(c, type) and getattr(c, "kind", None) == kind),
+                )
         with self.assertRaises(PrecisionError) as caught:
-            await client.make_order(wallet_set_id=wallet_set_id, exchange="coinbase", pair="SKL_USD", side="buy",
-                                    price="0.5", size="1")
+            await client.make_order(
+                wallet_set_id=wallet_set_id, exchange="coinbase", pair="SKL_USD", side="buy", price="0.5", size="1"
+            )
         self.assertEqual((caught.exception.rule, caught.exception.limit), ("min_size", "5"))
         with self.assertRaises(InvalidParameter) as caught:  # a float is refused, naming the parameter
             await client.fund_wallet_set(wallet_set_id=wallet_set_id, exchange="coinbase", currency="USD", amount=1.5)
@@ -101,8 +107,9 @@ class AsyncClientTest(RunningService):
         await client.on("orders", lambda topic, payload: called.append(payload["status"]))
         await client.on("wallets", on_wallets)
         fills = await client.subscribe("fills")
-        order = await client.make_order(wallet_set_id=wallet_set_id, exchange="coinbase", pair="SKL_USD",
-                                        side="sell", type="market", size="50")
+        order = await client.make_order(
+            wallet_set_id=wallet_set_id, exchange="coinbase", pair="SKL_USD", side="sell", type="market", size="50"
+        )
         topic, fill = await fills.get(timeout=5)
         self.assertEqual((topic, fill["order_id"], fill["size"], fill["side"]), ("fills", order["id"], "50", "sell"))
         wallets = await asyncio.wait_for(awaited.get(), 5)
@@ -138,8 +145,11 @@ class RestartTest(unittest.IsolatedAsyncioTestCase):
         asyncio.get_running_loop().slow_callback_duration = 1.0  # starting a service takes a moment
         directory = tempfile.TemporaryDirectory()
         self.addCleanup(directory.cleanup)
-        settings = load_settings(None, env={}, overrides={
-            "database_url": f"sqlite:///{directory.name}/xwrap.sqlite", "server.port": 0, "tokens": TOKENS})
+        settings = load_settings(
+            None,
+            env={},
+            overrides={"database_url": f"sqlite:///{directory.name}/xwrap.sqlite", "server.port": 0, "tokens": TOKENS},
+        )
         first = Server(settings, replay=REPLAY, speed=None)
         await first.start()
         client = await AsyncClient(f"ws://127.0.0.1:{first.port}", TRADE_TOKEN, max_backoff=0.1).connect()
@@ -176,17 +186,30 @@ class BlockingClientTest(RunningService):
         def strategy():
             with Client(url, TRADE_TOKEN) as client:
                 wallet_set = client.create_wallet_set(name="blocking")
-                client.fund_wallet_set(wallet_set_id=wallet_set["id"], exchange="coinbase", currency="USD",
-                                       amount="1000")
+                client.fund_wallet_set(
+                    wallet_set_id=wallet_set["id"], exchange="coinbase", currency="USD", amount="1000"
+                )
                 seen = []
                 client.on("orders", lambda topic, order: seen.append(client.get_order(order_id=order["id"])["status"]))
                 with client.subscribe("fills") as fills:
-                    order = client.make_order(wallet_set_id=wallet_set["id"], exchange="coinbase", pair="SKL_USD",
-                                              side="buy", type="market", size="20")
+                    order = client.make_order(
+                        wallet_set_id=wallet_set["id"],
+                        exchange="coinbase",
+                        pair="SKL_USD",
+                        side="buy",
+                        type="market",
+                        size="20",
+                    )
                     fill = fills.get(timeout=5)
                 try:
-                    client.make_order(wallet_set_id=wallet_set["id"], exchange="coinbase", pair="SKL_USD",
-                                      side="buy", price="0.5", size="5000")
+                    client.make_order(
+                        wallet_set_id=wallet_set["id"],
+                        exchange="coinbase",
+                        pair="SKL_USD",
+                        side="buy",
+                        price="0.5",
+                        size="5000",
+                    )
                 except InsufficientFunds as error:
                     refused = error.details()
                 return order, fill, refused, seen
@@ -200,10 +223,22 @@ class BlockingClientTest(RunningService):
 class StrategyExampleTest(RunningService):
     async def test_the_strategy_of_the_docs_runs_against_the_service(self):
         process = await asyncio.create_subprocess_exec(
-            sys.executable, str(ROOT / "docs" / "examples" / "strategy.py"), "--url", f"ws://127.0.0.1:{self.server.port}",
-            "--pair", "SKL_USD", "--size", "100", "--funds", "1000", "--wait", "20",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "XWRAP_TOKEN": TRADE_TOKEN, "PYTHONPATH": str(ROOT)})
+            sys.executable,
+            str(ROOT / "docs" / "examples" / "strategy.py"),
+            "--url",
+            f"ws://127.0.0.1:{self.server.port}",
+            "--pair",
+            "SKL_USD",
+            "--size",
+            "100",
+            "--funds",
+            "1000",
+            "--wait",
+            "20",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "XWRAP_TOKEN": TRADE_TOKEN, "PYTHONPATH": str(ROOT)},
+        )
         output = asyncio.create_task(process.communicate())
         async with asyncio.timeout(20):  # the market moves once the offer rests, as it would live
             while not (await self.server.api.get_orders(status="open"))["orders"] and not output.done():
@@ -221,8 +256,11 @@ class StrategyExampleTest(RunningService):
         for fill in fills:  # Coinbase's fees on SKL-USD: 0.6 % taker, 0.4 % maker
             rate = D("0.006") if fill["liquidity"] == "taker" else D("0.004")
             self.assertEqual(D(fill["fee"]), D(fill["price"]) * D(fill["size"]) * rate)
-        usd = D(1000) - sum(D(f["price"]) * D(f["size"]) + D(f["fee"]) for f in buys) \
+        usd = (
+            D(1000)
+            - sum(D(f["price"]) * D(f["size"]) + D(f["fee"]) for f in buys)
             + sum(D(f["price"]) * D(f["size"]) - D(f["fee"]) for f in sells)
+        )
         self.assertIn(f"USD: balance {usd.normalize():f}", text)
         self.assertIn(f"result: {(usd - 1000).normalize():f} USD", text)
 
@@ -236,8 +274,10 @@ class DocsTest(unittest.TestCase):
 class LightTest(unittest.TestCase):
     def test_importing_the_client_loads_nothing_of_the_server(self):
         heavy = ("sanic", "peewee", "psycopg2", "requests", "tinyrpc")
-        script = ("import exchange_wrapper.client, sys; "
-                  f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))")
+        script = (
+            "import exchange_wrapper.client, sys; "
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))"
+        )
         loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
         self.assertEqual(loaded.stdout.strip(), "[]")
 
@@ -252,10 +292,17 @@ class LightTest(unittest.TestCase):
                     if operation.any_params:
                         self.assertEqual([p.kind for p in parameters], [inspect.Parameter.VAR_KEYWORD])
                         continue
-                    self.assertEqual([(p.name, p.kind, p.default) for p in parameters],
-                                     [(param.name, inspect.Parameter.KEYWORD_ONLY,
-                                       inspect.Parameter.empty if param.required else param.default)
-                                      for param in operation.params])
+                    self.assertEqual(
+                        [(p.name, p.kind, p.default) for p in parameters],
+                        [
+                            (
+                                param.name,
+                                inspect.Parameter.KEYWORD_ONLY,
+                                inspect.Parameter.empty if param.required else param.default,
+                            )
+                            for param in operation.params
+                        ],
+                    )
                     self.assertTrue(all(p.annotation is not inspect.Parameter.empty for p in parameters))
                     self.assertEqual(signature.return_annotation, operation.result)
                     self.assertTrue(method.__doc__.startswith(operation.summary + "."))

@@ -39,8 +39,7 @@ class SampleAndDocsTest(unittest.TestCase):
             generic = re.sub(rf"^exchanges\.({'|'.join(EXCHANGE_NAMES)})\.", "exchanges.NAME.", key)
             self.assertIn(f"`{generic}`", docs, key)
         for _key, variable, _ in env_variables():
-            generic = re.sub(rf"^XWRAP_({'|'.join(n.upper() for n in EXCHANGE_NAMES)})_",
-                             "XWRAP_NAME_", variable)
+            generic = re.sub(rf"^XWRAP_({'|'.join(n.upper() for n in EXCHANGE_NAMES)})_", "XWRAP_NAME_", variable)
             self.assertIn(f"`{generic}`", docs, variable)
         for token_key in ("name", "token", "scope"):
             self.assertIn(f"`tokens[].{token_key}`", docs)
@@ -55,28 +54,38 @@ class LoadTest(unittest.TestCase):
         self.assertEqual(settings.paper.market_buy_margin, Decimal("0.05"))
 
     def test_file_values_and_decimals_stay_exact(self):
-        settings = load_text('{"paper": {"market_buy_margin": "0.1000000000000000055511151231257827"},'
-                             ' "exchanges": {"kraken": {"fees": {"maker": "0.0016"}}}}')
+        settings = load_text(
+            '{"paper": {"market_buy_margin": "0.1000000000000000055511151231257827"},'
+            ' "exchanges": {"kraken": {"fees": {"maker": "0.0016"}}}}'
+        )
         self.assertEqual(settings.paper.market_buy_margin, Decimal("0.1000000000000000055511151231257827"))
         self.assertEqual(settings.exchanges.kraken.fees.maker, Decimal("0.0016"))
         self.assertIsNone(settings.exchanges.kraken.fees.taker)
 
     def test_environment_overrides_file_and_command_line_overrides_both(self):
-        env = {"XWRAP_SERVER_PORT": "9100", "XWRAP_BINANCE_API_SECRET": "s3cret",
-               "XWRAP_COINBASE_PAIRS": "BTC_USD, ETH_BTC", "XWRAP_KRAKEN_ENABLED": "false",
-               "XWRAP_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test"}
+        env = {
+            "XWRAP_SERVER_PORT": "9100",
+            "XWRAP_BINANCE_API_SECRET": "s3cret",
+            "XWRAP_COINBASE_PAIRS": "BTC_USD, ETH_BTC",
+            "XWRAP_KRAKEN_ENABLED": "false",
+            "XWRAP_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+        }
         settings = load_text('{"server": {"port": 9000}}', env=env)
         self.assertEqual(settings.server.port, 9100)
         self.assertEqual(settings.exchanges.binance.api_secret, "s3cret")
         self.assertEqual(settings.exchanges.coinbase.pairs, ["BTC_USD", "ETH_BTC"])
         self.assertFalse(settings.exchanges.kraken.enabled)
-        settings = load_text('{}', env=env, overrides={"server.port": 9200, "server.host": None})
+        settings = load_text("{}", env=env, overrides={"server.port": 9200, "server.host": None})
         self.assertEqual(settings.server.port, 9200)
         self.assertEqual(settings.server.host, "127.0.0.1")
 
     def test_secrets_from_the_environment_alone_enable_live_mode(self):
-        env = {"XWRAP_COINBASE_MODE": "live", "XWRAP_COINBASE_API_KEY": "k",
-               "XWRAP_COINBASE_API_SECRET": "c2VjcmV0", "XWRAP_COINBASE_PASSPHRASE": "p"}
+        env = {
+            "XWRAP_COINBASE_MODE": "live",
+            "XWRAP_COINBASE_API_KEY": "k",
+            "XWRAP_COINBASE_API_SECRET": "c2VjcmV0",
+            "XWRAP_COINBASE_PASSPHRASE": "p",
+        }
         settings = load_settings(None, env=env)
         self.assertEqual(settings.exchanges.coinbase.mode, "live")
         shown = json.dumps(to_json(settings))
@@ -84,9 +93,11 @@ class LoadTest(unittest.TestCase):
         self.assertEqual(to_json(settings)["exchanges"]["coinbase"]["api_secret"], "***")
 
     def test_passwords_in_urls_are_hidden(self):
-        env = {"XWRAP_DATABASE_URL": "postgresql://xw:pg-s3cret@db:5432/xwrap",
-               "XWRAP_TIMESERIES_INFLUXDB_URL": "http://admin:influx-s3cret@127.0.0.1:8086/?token=t0ken-s3cret",
-               "XWRAP_KRAKEN_REST_URL": "http://127.0.0.1:9/?password=rest-s3cret&depth=10"}
+        env = {
+            "XWRAP_DATABASE_URL": "postgresql://xw:pg-s3cret@db:5432/xwrap",
+            "XWRAP_TIMESERIES_INFLUXDB_URL": "http://admin:influx-s3cret@127.0.0.1:8086/?token=t0ken-s3cret",
+            "XWRAP_KRAKEN_REST_URL": "http://127.0.0.1:9/?password=rest-s3cret&depth=10",
+        }
         shown = to_json(load_settings(None, env=env))
         self.assertEqual(shown["database_url"], "postgresql://xw:***@db:5432/xwrap")
         self.assertEqual(shown["timeseries"]["influxdb"]["url"], "http://admin:***@127.0.0.1:8086/?token=***")
@@ -95,8 +106,10 @@ class LoadTest(unittest.TestCase):
         self.assertIn("pg-s3cret", json.dumps(to_json(load_settings(None, env=env), hide_secrets=False)))
 
     def test_tokens_from_the_environment(self):
-        env = {"XWRAP_TOKENS": '[{"name": "bot", "token": "0123456789abcdef0123", "scope": "trade"}]',
-               "XWRAP_SERVER_HOST": "0.0.0.0"}
+        env = {
+            "XWRAP_TOKENS": '[{"name": "bot", "token": "0123456789abcdef0123", "scope": "trade"}]',
+            "XWRAP_SERVER_HOST": "0.0.0.0",
+        }
         settings = load_settings(None, env=env)
         self.assertEqual(settings.tokens[0].scope, "trade")
         self.assertEqual(settings.server.host, "0.0.0.0")
@@ -115,19 +128,30 @@ class ValidationTest(unittest.TestCase):
     def test_rates_are_decimal_strings_in_ascii_digits_as_in_the_api(self):
         for value in ("0.1", "1", "1e400", "true"):  # JSON numbers, whatever their type once read
             with self.subTest(value=value):
-                self.assertConfigError(f'{{"paper": {{"market_buy_margin": {value}}}}}', "paper.market_buy_margin",
-                                       "decimal string in ASCII digits")
+                self.assertConfigError(
+                    f'{{"paper": {{"market_buy_margin": {value}}}}}',
+                    "paper.market_buy_margin",
+                    "decimal string in ASCII digits",
+                )
         for text in ("\u0660.\u0665", "\uff10.\uff15"):
             with self.subTest(text=text):
-                self.assertConfigError(json.dumps({"exchanges": {"kraken": {"fees": {"taker": text}}}}),
-                                       "exchanges.kraken.fees.taker", "ASCII digits")
-                self.assertConfigError("{}", "exchanges.kraken.fees.taker", "ASCII digits",
-                                       env={"XWRAP_KRAKEN_FEES_TAKER": text})
+                self.assertConfigError(
+                    json.dumps({"exchanges": {"kraken": {"fees": {"taker": text}}}}),
+                    "exchanges.kraken.fees.taker",
+                    "ASCII digits",
+                )
+                self.assertConfigError(
+                    "{}", "exchanges.kraken.fees.taker", "ASCII digits", env={"XWRAP_KRAKEN_FEES_TAKER": text}
+                )
 
     def test_an_integer_too_long_to_read_is_a_config_error(self):
         self.assertConfigError('{"server": {"port": %s}}' % ("1" * 4301), "--config", "at most 4300 digits")
-        self.assertConfigError("{}", "XWRAP_SERVER_CORS_ORIGINS", "at most 4300 digits",
-                               env={"XWRAP_SERVER_CORS_ORIGINS": "[%s]" % ("1" * 4301)})
+        self.assertConfigError(
+            "{}",
+            "XWRAP_SERVER_CORS_ORIGINS",
+            "at most 4300 digits",
+            env={"XWRAP_SERVER_CORS_ORIGINS": "[%s]" % ("1" * 4301)},
+        )
 
     def test_unknown_key(self):
         self.assertConfigError('{"server": {"prot": 1}}', "server.prot", "no such key")
@@ -136,43 +160,55 @@ class ValidationTest(unittest.TestCase):
     def test_wrong_types(self):
         self.assertConfigError('{"server": {"port": "80"}}', "server.port", "expected an integer")
         self.assertConfigError('{"server": {"port": true}}', "server.port", "expected an integer")
-        self.assertConfigError('{"exchanges": {"binance": {"enabled": 1}}}', "exchanges.binance.enabled",
-                               "true or false")
-        self.assertConfigError('{"exchanges": {"binance": {"mode": "real"}}}', "exchanges.binance.mode",
-                               "one of 'paper', 'live'")
-        self.assertConfigError('{"exchanges": {"binance": {"pairs": "BTC_USDT"}}}',
-                               "exchanges.binance.pairs", "a list")
-        self.assertConfigError('{"exchanges": {"binance": {"pairs": ["BTCUSDT"]}}}',
-                               "exchanges.binance.pairs[0]", "a pair such as")
-        self.assertConfigError('{"paper": {"market_buy_margin": "-1"}}', "paper.market_buy_margin",
-                               "non-negative decimal")
+        self.assertConfigError(
+            '{"exchanges": {"binance": {"enabled": 1}}}', "exchanges.binance.enabled", "true or false"
+        )
+        self.assertConfigError(
+            '{"exchanges": {"binance": {"mode": "real"}}}', "exchanges.binance.mode", "one of 'paper', 'live'"
+        )
+        self.assertConfigError('{"exchanges": {"binance": {"pairs": "BTC_USDT"}}}', "exchanges.binance.pairs", "a list")
+        self.assertConfigError(
+            '{"exchanges": {"binance": {"pairs": ["BTCUSDT"]}}}', "exchanges.binance.pairs[0]", "a pair such as"
+        )
+        self.assertConfigError(
+            '{"paper": {"market_buy_margin": "-1"}}', "paper.market_buy_margin", "non-negative decimal"
+        )
         self.assertConfigError('{"database_url": "mysql://x"}', "database_url", "sqlite:///PATH")
-        message = self.assertConfigError('{"database_url": "postgres1://xw:pg-s3cret@db/x"}', "database_url",
-                                         "sqlite:///PATH")
+        message = self.assertConfigError(
+            '{"database_url": "postgres1://xw:pg-s3cret@db/x"}', "database_url", "sqlite:///PATH"
+        )
         self.assertIn("postgres1://xw:***@db/x", message)
-        message = self.assertConfigError('{"exchanges": {"kraken": {"api_secret": 1234567890123}}}',
-                                         "exchanges.kraken.api_secret", "a string")
+        message = self.assertConfigError(
+            '{"exchanges": {"kraken": {"api_secret": 1234567890123}}}', "exchanges.kraken.api_secret", "a string"
+        )
         self.assertNotIn("1234567890123", message)
         message = self.assertConfigError('{"tokens": ["0123456789abcdef0123"]}', "tokens[0]", "an object")
         self.assertNotIn("0123456789abcdef0123", message)
-        message = self.assertConfigError('{}', "XWRAP_TOKENS", "a JSON list",
-                                         env={"XWRAP_TOKENS": '[{"name": "a", "token": "0123456789abcdef0123"'})
+        message = self.assertConfigError(
+            "{}", "XWRAP_TOKENS", "a JSON list", env={"XWRAP_TOKENS": '[{"name": "a", "token": "0123456789abcdef0123"'}
+        )
         self.assertNotIn("0123456789abcdef0123", message)
-        self.assertConfigError('[1]', "(top level)", "a JSON object")
+        self.assertConfigError("[1]", "(top level)", "a JSON object")
 
     def test_environment_value_of_wrong_type_names_the_variable(self):
-        self.assertConfigError('{}', "XWRAP_SERVER_PORT", "an integer", env={"XWRAP_SERVER_PORT": "eighty"})
+        self.assertConfigError("{}", "XWRAP_SERVER_PORT", "an integer", env={"XWRAP_SERVER_PORT": "eighty"})
         for text in ("\uff18\uff13\uff15\uff10", "\u0668\u0663\u0665\u0660", "8_350"):  # int() reads them
             with self.subTest(text=text):
-                self.assertConfigError('{}', "XWRAP_SERVER_PORT", "an integer", env={"XWRAP_SERVER_PORT": text})
-        self.assertConfigError('{}', "XWRAP_SERVER_PORT", "at most 4300 digits", env={"XWRAP_SERVER_PORT": "1" * 4301})
+                self.assertConfigError("{}", "XWRAP_SERVER_PORT", "an integer", env={"XWRAP_SERVER_PORT": text})
+        self.assertConfigError("{}", "XWRAP_SERVER_PORT", "at most 4300 digits", env={"XWRAP_SERVER_PORT": "1" * 4301})
 
     def test_missing_secret_for_live_exchange(self):
-        message = self.assertConfigError('{"exchanges": {"binance": {"mode": "live", "api_key": "k"}}}',
-                                         "exchanges.binance.api_secret", "XWRAP_BINANCE_API_SECRET")
+        message = self.assertConfigError(
+            '{"exchanges": {"binance": {"mode": "live", "api_key": "k"}}}',
+            "exchanges.binance.api_secret",
+            "XWRAP_BINANCE_API_SECRET",
+        )
         self.assertIn("live trading", message)
-        self.assertConfigError('{"exchanges": {"coinbase": {"mode": "live", "api_key": "k", '
-                               '"api_secret": "s"}}}', "exchanges.coinbase.passphrase", "live trading")
+        self.assertConfigError(
+            '{"exchanges": {"coinbase": {"mode": "live", "api_key": "k", "api_secret": "s"}}}',
+            "exchanges.coinbase.passphrase",
+            "live trading",
+        )
         # a disabled exchange needs no keys
         load_text('{"exchanges": {"binance": {"mode": "live", "enabled": false}}}')
 
@@ -180,8 +216,9 @@ class ValidationTest(unittest.TestCase):
         self.assertConfigError('{"server": {"host": "0.0.0.0"}}', "tokens", "at least one API token")
 
     def test_tokens_must_be_long_and_distinct_and_are_not_shown(self):
-        message = self.assertConfigError('{"tokens": [{"name": "a", "token": "short"}]}',
-                                         "tokens[0].token", "at least 16 characters")
+        message = self.assertConfigError(
+            '{"tokens": [{"name": "a", "token": "short"}]}', "tokens[0].token", "at least 16 characters"
+        )
         self.assertNotIn("short", message)
         token = '{"name": "a", "token": "0123456789abcdef"}'
         self.assertConfigError(f'{{"tokens": [{token}, {token}]}}', "tokens[1].token", "different")

@@ -1,5 +1,6 @@
 """The contract holds the service's own values: its names of choices and states are the enums' values,
 its defaults values the parameters take."""
+
 import typing
 import unittest
 
@@ -12,10 +13,16 @@ from exchange_wrapper.core.orders import Liquidity, OrderStatus, OrderType, Side
 
 class ContractTest(unittest.TestCase):
     def test_the_names_are_the_values_of_the_service_enums(self):
-        for names, kind in ((contract.SideName, Side), (contract.OrderTypeName, OrderType),
-                            (contract.TimeInForceName, TimeInForce), (contract.ModeName, Mode),
-                            (contract.OrderStatusName, OrderStatus), (contract.LiquidityName, Liquidity),
-                            (contract.BookStateName, BookState), (contract.FeedStatusName, FeedStatus)):
+        for names, kind in (
+            (contract.SideName, Side),
+            (contract.OrderTypeName, OrderType),
+            (contract.TimeInForceName, TimeInForce),
+            (contract.ModeName, Mode),
+            (contract.OrderStatusName, OrderStatus),
+            (contract.LiquidityName, Liquidity),
+            (contract.BookStateName, BookState),
+            (contract.FeedStatusName, FeedStatus),
+        ):
             self.assertEqual(typing.get_args(names), tuple(member.value for member in kind))
 
     def test_a_default_is_one_of_the_values_its_parameter_takes(self):

@@ -1,6 +1,7 @@
 """The dashboard in a real browser: Debian's chromium, headless, driven over the DevTools protocol.
 The page loads on a service playing the recorded Coinbase traffic; orders placed through the API
 then show on it, with their fills and the wallets they moved, without a reload."""
+
 import asyncio
 import itertools
 import json
@@ -17,8 +18,16 @@ import websockets
 from tests.service.recorded import READ_TOKEN, SKL, TOKENS, TRADE_TOKEN, RecordedServiceTest, http
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-         "--disable-component-update", "--disable-sync", "--remote-debugging-port=0"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--remote-debugging-port=0",
+]
 
 
 class Browser:
@@ -28,8 +37,11 @@ class Browser:
         if not os.path.exists(CHROMIUM):
             raise AssertionError(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)")
         self.profile = tempfile.mkdtemp(prefix="xwrap-chromium-")
-        self.process = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", url],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.ids = itertools.count(1)
         self.socket = None
 
@@ -87,8 +99,10 @@ class Browser:
 
 def row_cells(selector: str) -> str:
     """JavaScript: the texts of the cells of the row ``selector``, or null."""
-    return (f"(() => {{ const row = document.querySelector({json.dumps(selector)});"
-            f" return row && [...row.cells].map(c => c.textContent); }})()")
+    return (
+        f"(() => {{ const row = document.querySelector({json.dumps(selector)});"
+        f" return row && [...row.cells].map(c => c.textContent); }})()"
+    )
 
 
 class DashboardTest(RecordedServiceTest):
@@ -108,13 +122,18 @@ class DashboardTest(RecordedServiceTest):
         self.assertEqual((D(top[2]), D(top[3]), top[5]), (bid, ask[0], "live"))
 
         order = {"wallet_set_id": ws, "exchange": "coinbase", "pair": "SKL_USD"}
-        resting = await self.ok("POST", "/xwrap/v1/orders", {**order, "side": "sell", "price": str(ask[0] + 1),
-                                                             "size": "300"}, token=TRADE_TOKEN)
+        resting = await self.ok(
+            "POST",
+            "/xwrap/v1/orders",
+            {**order, "side": "sell", "price": str(ask[0] + 1), "size": "300"},
+            token=TRADE_TOKEN,
+        )
         # the page shows "pending" first (published on entry), then "open": wait for the second
         shown = await browser.wait_for(row_cells(f"#orders tr[data-order-id='{resting['id']}'][data-status='open']"))
         self.assertEqual((shown[4:6], D(shown[6]), shown[7:]), (["sell", "limit"], ask[0] + 1, ["300", "0", "open"]))
-        taken = await self.ok("POST", "/xwrap/v1/orders", {**order, "side": "buy", "type": "market", "size": "100"},
-                              token=TRADE_TOKEN)
+        taken = await self.ok(
+            "POST", "/xwrap/v1/orders", {**order, "side": "buy", "type": "market", "size": "100"}, token=TRADE_TOKEN
+        )
         self.assertEqual(taken["status"], "filled")
         shown = await browser.wait_for(row_cells(f"#orders tr[data-order-id='{taken['id']}'][data-status='filled']"))
         self.assertEqual(shown[8:], ["100", "filled"])
@@ -122,8 +141,10 @@ class DashboardTest(RecordedServiceTest):
         shown = await browser.wait_for(row_cells(f"#fills tr[data-order-id='{taken['id']}']"))
         self.assertEqual((shown[1:5], D(shown[5]), shown[6]), ([taken["id"], str(ws), "SKL_USD", "buy"], ask[0], "100"))
         self.assertEqual(D(fill["price"]), ask[0])
-        skl = await browser.wait_for(row_cells(f"#wallets tr[data-wallet='{ws}:coinbase:SKL']") + " ?.[3] === '2100'"
-                                     " && " + row_cells(f"#wallets tr[data-wallet='{ws}:coinbase:SKL']"))
+        skl = await browser.wait_for(
+            row_cells(f"#wallets tr[data-wallet='{ws}:coinbase:SKL']") + " ?.[3] === '2100'"
+            " && " + row_cells(f"#wallets tr[data-wallet='{ws}:coinbase:SKL']")
+        )
         self.assertEqual(skl[3:], ["2100", "300", "1800"])
         await self.ok("POST", f"/xwrap/v1/orders/{resting['id']}/cancel", token=TRADE_TOKEN)
         await browser.wait_for(row_cells(f"#orders tr[data-order-id='{resting['id']}'][data-status='cancelled']"))

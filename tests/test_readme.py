@@ -1,6 +1,7 @@
 """The README and the docs as a newcomer reads them: the README's `serve --replay` command started for
 real (on a free port and a fresh database) and its curl tour pasted into bash as written, at once and
 again, without waiting for anything in between; the docs' commands, module map and settings true."""
+
 import collections
 import json
 import os
@@ -49,13 +50,36 @@ class ReadmeTourTest(unittest.TestCase):
         environment = {k: v for k, v in os.environ.items() if not k.startswith("XWRAP_")}
         with tempfile.TemporaryDirectory() as directory:
             process = subprocess.Popen(
-                [sys.executable, "-m", "exchange_wrapper.cli", "serve", *arguments, "--port", str(port),
-                 "--database-url", f"sqlite:///{directory}/xwrap.sqlite"],
-                cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "exchange_wrapper.cli",
+                    "serve",
+                    *arguments,
+                    "--port",
+                    str(port),
+                    "--database-url",
+                    f"sqlite:///{directory}/xwrap.sqlite",
+                ],
+                cwd=ROOT,
+                env=environment,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             try:
                 pasted = tour.replace(ADDRESS, f"127.0.0.1:{port}")
-                runs = [subprocess.run(["bash", "-c", pasted], capture_output=True, text=True, timeout=120,
-                                       cwd=directory, env=environment) for _ in range(2)]
+                runs = [
+                    subprocess.run(
+                        ["bash", "-c", pasted],
+                        capture_output=True,
+                        text=True,
+                        timeout=120,
+                        cwd=directory,
+                        env=environment,
+                    )
+                    for _ in range(2)
+                ]
             finally:
                 process.terminate()
                 log = process.communicate(timeout=30)[0]
@@ -72,10 +96,15 @@ class ReadmeTourTest(unittest.TestCase):
         self.assertEqual(status["exchanges"]["coinbase"]["status"], "ready", status)
         wallet_set = funded["wallet"]["wallet_set_id"]
         self.assertEqual(funded["wallet"]["balance"], "1000")
-        self.assertEqual((order["wallet_set_id"], order["pair"], order["status"], order["filled_size"]),
-                         (wallet_set, "SKL_USD", "filled", "100"), order)
-        self.assertEqual((wallet["wallet_set_id"], wallet["currency"], Decimal(wallet["balance"])),
-                         (wallet_set, "USD", 1000 - Decimal(order["executed_value"]) - Decimal(order["fees"])))
+        self.assertEqual(
+            (order["wallet_set_id"], order["pair"], order["status"], order["filled_size"]),
+            (wallet_set, "SKL_USD", "filled", "100"),
+            order,
+        )
+        self.assertEqual(
+            (wallet["wallet_set_id"], wallet["currency"], Decimal(wallet["balance"])),
+            (wallet_set, "USD", 1000 - Decimal(order["executed_value"]) - Decimal(order["fees"])),
+        )
         return wallet_set
 
 
@@ -110,15 +139,21 @@ class DocsTest(unittest.TestCase):
 
     def test_the_architecture_lists_every_module_once(self):
         listed = package_map()
-        modules = sorted(str(path.relative_to(ROOT / "exchange_wrapper"))
-                         for path in (ROOT / "exchange_wrapper").rglob("*.py") if path.name != "__init__.py")
+        modules = sorted(
+            str(path.relative_to(ROOT / "exchange_wrapper"))
+            for path in (ROOT / "exchange_wrapper").rglob("*.py")
+            if path.name != "__init__.py"
+        )
         self.assertEqual([name for name, count in collections.Counter(listed).items() if count > 1], [])
         self.assertEqual(sorted(listed), modules)
 
     def test_settings_nothing_reads_are_marked_not_yet_read(self):
         docs = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-        code = "\n".join(path.read_text(encoding="utf-8") for path in (ROOT / "exchange_wrapper").rglob("*.py")
-                         if path.name != "config.py")
+        code = "\n".join(
+            path.read_text(encoding="utf-8")
+            for path in (ROOT / "exchange_wrapper").rglob("*.py")
+            if path.name != "config.py"
+        )
         for setting in fields(Settings):
             if f"## `{setting.name}`" in docs:
                 read = re.search(rf"\.{setting.name}\b", code) is not None

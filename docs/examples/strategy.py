@@ -7,6 +7,7 @@ It makes its own paper wallet set and funds it with virtual money, so it can run
 service, on live feeds or on a replay (``xwrap serve --replay``). Amounts stay decimal strings (or
 Decimals) from start to end: no float ever touches a price or a size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,9 @@ async def run(url: str, token: str | None, pair: str, size: str, funds: str, wai
         async with client.subscribe("fills", "orders") as events:
             # 3. Take liquidity: a market buy fills at once against the book.
             try:
-                bought = await client.make_order(wallet_set_id=wallet_set_id, exchange=EXCHANGE, pair=pair,
-                                                 side="buy", type="market", size=size)
+                bought = await client.make_order(
+                    wallet_set_id=wallet_set_id, exchange=EXCHANGE, pair=pair, side="buy", type="market", size=size
+                )
             except InsufficientFunds as error:
                 print(f"not enough {error.currency}: {error.needed} needed, {error.available} available")
                 return 1
@@ -46,8 +48,15 @@ async def run(url: str, token: str | None, pair: str, size: str, funds: str, wai
             # 4. Provide liquidity: offer what we hold at the best ask; it fills when buyers take it.
             held = (await client.get_wallet(wallet_set_id=wallet_set_id, exchange=EXCHANGE, currency=base))["available"]
             best_ask = (await client.get_book(exchange=EXCHANGE, pair=pair, depth=1))["asks"][0][0]
-            offer = await client.make_order(wallet_set_id=wallet_set_id, exchange=EXCHANGE, pair=pair, side="sell",
-                                            price=best_ask, size=held, post_only=True)
+            offer = await client.make_order(
+                wallet_set_id=wallet_set_id,
+                exchange=EXCHANGE,
+                pair=pair,
+                side="sell",
+                price=best_ask,
+                size=held,
+                post_only=True,
+            )
             print(f"offered {offer['size']} {base} at {offer['price']}: order {offer['id']} {offer['status']}")
 
             # 5. Follow the fills until the offer is done (or we stop waiting and cancel it).
@@ -55,8 +64,10 @@ async def run(url: str, token: str | None, pair: str, size: str, funds: str, wai
                 async with asyncio.timeout(wait):
                     async for topic, payload in events:
                         if topic == "fills" and payload["order_id"] == offer["id"]:
-                            print(f"sold {payload['size']} {base} at {payload['price']} ({payload['liquidity']}, "
-                                  f"fee {payload['fee']})")
+                            print(
+                                f"sold {payload['size']} {base} at {payload['price']} ({payload['liquidity']}, "
+                                f"fee {payload['fee']})"
+                            )
                         elif topic == "orders" and payload["id"] == offer["id"] and payload["status"] in FINAL:
                             print(f"offer {payload['status']}")
                             break
@@ -67,8 +78,9 @@ async def run(url: str, token: str | None, pair: str, size: str, funds: str, wai
         # 6. Where the money is now.
         for wallet in (await client.get_wallet_set(wallet_set_id=wallet_set_id))["wallets"]:
             print(f"{wallet['currency']}: balance {wallet['balance']}, available {wallet['available']}")
-        spent = Decimal(funds) - Decimal((await client.get_wallet(wallet_set_id=wallet_set_id, exchange=EXCHANGE,
-                                                                  currency=quote))["balance"])
+        spent = Decimal(funds) - Decimal(
+            (await client.get_wallet(wallet_set_id=wallet_set_id, exchange=EXCHANGE, currency=quote))["balance"]
+        )
         print(f"result: {-spent} {quote}")
     return 0
 
@@ -81,8 +93,9 @@ def main() -> None:
     parser.add_argument("--funds", default="1000", help="virtual money to start with, in the quote currency")
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the offer to fill")
     args = parser.parse_args()
-    raise SystemExit(asyncio.run(run(args.url, os.environ.get("XWRAP_TOKEN"), args.pair, args.size, args.funds,
-                                     args.wait)))
+    raise SystemExit(
+        asyncio.run(run(args.url, os.environ.get("XWRAP_TOKEN"), args.pair, args.size, args.funds, args.wait))
+    )
 
 
 if __name__ == "__main__":

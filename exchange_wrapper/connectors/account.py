@@ -25,6 +25,7 @@ order request is unanswered or a placement unconfirmed (its effects may be in th
 yet in the ledger, or the reverse) and tried again soon. While the stream is not subscribed, the
 account polls its orders and balances (and shows ``degraded``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -131,11 +132,23 @@ class LiveAccount:
     while the stream is not subscribed (or the exchange has none; default: the adapter's).
     """
 
-    def __init__(self, adapter_class: type[PrivateAdapter], settings: ExchangeSettings, hub: MarketDataHub,
-                 owner: AccountOwner | None = None, *, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, backoff: Backoff | None = None,
-                 reconcile_interval: float = 60.0, quiet: float = 1.0, resolve_interval: float = 2.0,
-                 reconcile_retry: float = 5.0, poll_interval: float | None = None, timeout: float = 10.0):
+    def __init__(
+        self,
+        adapter_class: type[PrivateAdapter],
+        settings: ExchangeSettings,
+        hub: MarketDataHub,
+        owner: AccountOwner | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        backoff: Backoff | None = None,
+        reconcile_interval: float = 60.0,
+        quiet: float = 1.0,
+        resolve_interval: float = 2.0,
+        reconcile_retry: float = 5.0,
+        poll_interval: float | None = None,
+        timeout: float = 10.0,
+    ):
         self.adapter_class, self.settings, self.hub, self.owner = adapter_class, settings, hub, owner
         self.name = adapter_class.name
         self.clock, self.sleep = clock, sleep
@@ -145,8 +158,16 @@ class LiveAccount:
         self.reconcile_retry = reconcile_retry
         self.poll_interval = poll_interval or adapter_class.poll_interval
         self.credentials = Credentials(settings.api_key, settings.api_secret, settings.passphrase)
-        self.calls = AccountCalls(self.name, settings.rest_url or adapter_class.rest_url, adapter_class.quotas, hub,
-                                  sequential=adapter_class.sequential, clock=clock, sleep=sleep, timeout=timeout)
+        self.calls = AccountCalls(
+            self.name,
+            settings.rest_url or adapter_class.rest_url,
+            adapter_class.quotas,
+            hub,
+            sequential=adapter_class.sequential,
+            clock=clock,
+            sleep=sleep,
+            timeout=timeout,
+        )
         self.stream: PrivateStream | None = None
         self.opened_at: float | None = None  # the exchange's time when the account was opened
         self.state, self.reason = "connecting", "starting"
@@ -192,8 +213,14 @@ class LiveAccount:
         (raises what the exchange answers; the owner retries)."""
         cls = self.adapter_class
         markets = cls.market_adapter
-        body = await self.calls.call(Request(markets.markets_path, weight=markets.markets_weight,
-                                             costs={"weight": markets.markets_weight, "requests": 1}), signed=False)
+        body = await self.calls.call(
+            Request(
+                markets.markets_path,
+                weight=markets.markets_weight,
+                costs={"weight": markets.markets_weight, "requests": 1},
+            ),
+            signed=False,
+        )
         table = SymbolTable(self.name, markets.parse_markets(body))
         self.hub.add_markets(self.name, table)
         self.calls.adapter = adapter = cls(table, self.credentials, body)
@@ -205,14 +232,23 @@ class LiveAccount:
             self.calls.offset = server - (before + self.clock()) / 2
         self.opened_at = self.exchange_time()
         if adapter.stream_url is not None:
-            self.stream = PrivateStream(self.name, adapter, adapter.stream_address(self.settings.ws_url), self.calls,
-                                        self.connection, on_message=self._touched, on_report=self.on_report,
-                                        on_balances=self._stream_balances, on_resubscribed=self._catch_up)
+            self.stream = PrivateStream(
+                self.name,
+                adapter,
+                adapter.stream_address(self.settings.ws_url),
+                self.calls,
+                self.connection,
+                on_message=self._touched,
+                on_report=self.on_report,
+                on_balances=self._stream_balances,
+                on_resubscribed=self._catch_up,
+            )
             self.connection.spawn(self.stream.run())
         self.state, self.reason = "recovering", "markets loaded"
 
-    async def recover(self, orders: Iterable[Order], fills: Mapping[str, list[Fill]],
-                      client_ids: Mapping[str, str | None]) -> None:
+    async def recover(
+        self, orders: Iterable[Order], fills: Mapping[str, list[Fill]], client_ids: Mapping[str, str | None]
+    ) -> None:
         """Follow the owner's open live ``orders`` again (with their recorded fills and client ids)
         and bring each to what the exchange says now: fills made while xWrap was away are applied
         once, finished orders finish. Open orders on the account that xWrap did not place are noted
@@ -324,8 +360,9 @@ class LiveAccount:
         signed: list[float] = []
         with self._changing():
             try:
-                response = await self.calls.send(adapter.place_request(order, tracked.client_id), fail_fast=True,
-                                                 signed=signed)
+                response = await self.calls.send(
+                    adapter.place_request(order, tracked.client_id), fail_fast=True, signed=signed
+                )
             except RateLimited as error:
                 return await self._reject(tracked, f"not sent: {error}")
             except ExchangeUnavailable as error:
@@ -383,8 +420,9 @@ class LiveAccount:
         assert order.exchange_order_id is not None
         base = order.filled_size - tracked.applied.get(order.exchange_order_id, ZERO)
         next_client_id = adapter.client_id(tracked.key, tracked.revision + 1)
-        amendment = adapter.amend_request(order, price=price, size=size, base=base, client_id=tracked.client_id,
-                                          next_client_id=next_client_id)
+        amendment = adapter.amend_request(
+            order, price=price, size=size, base=base, client_id=tracked.client_id, next_client_id=next_client_id
+        )
         with self._changing():
             async with self._lock:  # the stream waits: its reports of the old and new orders come after
                 if amendment.request is None:
@@ -413,8 +451,7 @@ class LiveAccount:
                 await self._apply(tracked, reports[-1])
         return amendment.method
 
-    async def _cancel_then_place(self, tracked: _Tracked, amendment: Amendment, price: Decimal,
-                                 size: Decimal) -> None:
+    async def _cancel_then_place(self, tracked: _Tracked, amendment: Amendment, price: Decimal, size: Decimal) -> None:
         """An exchange without cancel-replace: cancel, then place what remains to fill at the new
         price under the next client id (stored first: a lost answer is resolved like a placement's).
         Where the exchange refuses the new order, the order stays cancelled, with the reason."""
@@ -439,8 +476,11 @@ class LiveAccount:
         await self._switch(tracked, amendment, None)
         signed: list[float] = []
         try:
-            response = await self.calls.send(adapter.place_request(replace(order, size=size - order.filled_size),
-                                                                   tracked.client_id), fail_fast=False, signed=signed)
+            response = await self.calls.send(
+                adapter.place_request(replace(order, size=size - order.filled_size), tracked.client_id),
+                fail_fast=False,
+                signed=signed,
+            )
         except ExchangeUnavailable:
             tracked.signed_at = signed[0] if signed else self.exchange_time()
             return
@@ -450,8 +490,9 @@ class LiveAccount:
         if isinstance(error, ExchangeUnavailable):
             tracked.signed_at = signed[0] if signed else self.exchange_time()
             return
-        await self._finish(tracked, OrderStatus.CANCELLED, f"cancelled to be replaced, but {self.name} refused "
-                                                           f"the new order: {error}")
+        await self._finish(
+            tracked, OrderStatus.CANCELLED, f"cancelled to be replaced, but {self.name} refused the new order: {error}"
+        )
         raise error
 
     async def balances(self) -> AccountBalances:
@@ -493,7 +534,8 @@ class LiveAccount:
         order requests awaiting their answer, placements unconfirmed. None: nothing."""
         unconfirmed = sum(t.signed_at is not None for t in self._tracked.values())
         parts = ([f"{self.changing} order request(s) awaiting an answer"] if self.changing else []) + (
-            [f"{unconfirmed} placement(s) unconfirmed"] if unconfirmed else [])
+            [f"{unconfirmed} placement(s) unconfirmed"] if unconfirmed else []
+        )
         return ", ".join(parts) or None
 
     def _reconcile_soon(self) -> None:
@@ -528,13 +570,22 @@ class LiveAccount:
         subscribed is ``degraded``: it is polled."""
         state, reason = self.state, self.reason
         if state == "ready" and not self.stream_up and self.adapter is not None and self.adapter.stream_url:
-            state, reason = "degraded", (f"the private stream is not subscribed ({self.stream_state}): orders and "
-                                         f"balances are polled every {self.poll_interval:g} s")
-        return {"state": state, "reason": reason, "stream": self.stream_state,
-                "paused_until": round(self.paused_until, 3) if self.pause_left() > 0 else None,
-                "differences": self.differences,
-                "foreign_open_orders": len(self.foreign),
-                "unconfirmed_orders": sum(t.signed_at is not None for t in self._tracked.values())}
+            state, reason = (
+                "degraded",
+                (
+                    f"the private stream is not subscribed ({self.stream_state}): orders and "
+                    f"balances are polled every {self.poll_interval:g} s"
+                ),
+            )
+        return {
+            "state": state,
+            "reason": reason,
+            "stream": self.stream_state,
+            "paused_until": round(self.paused_until, 3) if self.pause_left() > 0 else None,
+            "differences": self.differences,
+            "foreign_open_orders": len(self.foreign),
+            "unconfirmed_orders": sum(t.signed_at is not None for t in self._tracked.values()),
+        }
 
     def exchange_time(self) -> float:
         return self.calls.exchange_time()
@@ -571,9 +622,13 @@ class LiveAccount:
         if order.is_open and report.filled_size > tracked.applied.get(report.exchange_order_id, ZERO):
             adapter = self._ready()
             try:
-                fills = [fill for fill in adapter.parse_fills(await self.calls.call(adapter.fills_request(
-                    order, report.exchange_order_id)), self.clock())
-                         if fill.cause.get("exchange_order_id", report.exchange_order_id) == report.exchange_order_id]
+                fills = [
+                    fill
+                    for fill in adapter.parse_fills(
+                        await self.calls.call(adapter.fills_request(order, report.exchange_order_id)), self.clock()
+                    )
+                    if fill.cause.get("exchange_order_id", report.exchange_order_id) == report.exchange_order_id
+                ]
                 events += self._apply_once(tracked, replace(report, fills=tuple(fills)))
             except XWrapError as error:
                 log.warning("%s order %s: fills not fetched, retried later: %s", self.name, order.id, error)
@@ -606,8 +661,11 @@ class LiveAccount:
         if tracked.signed_at is None:
             await self._finish(tracked, OrderStatus.CANCELLED, f"{self.name} no longer knows this order")
         elif self._expired(tracked):  # an unconfirmed placement (or replacement) that never arrived
-            await self._finish(tracked, OrderStatus.REJECTED if order.status is OrderStatus.PENDING
-                               else OrderStatus.CANCELLED, f"never reached {self.name}: {error.message}")
+            await self._finish(
+                tracked,
+                OrderStatus.REJECTED if order.status is OrderStatus.PENDING else OrderStatus.CANCELLED,
+                f"never reached {self.name}: {error.message}",
+            )
 
     async def _query(self, order: Order, client_id: str) -> Response:
         """The exchange's answer about one order, asked by its client id (then where else the adapter says)."""
@@ -663,8 +721,7 @@ class LiveAccount:
             await self.owner.store_events([event])
         self._forget(tracked)
 
-    async def _find_replacement(self, tracked: _Tracked, amendment: Amendment, price: Decimal,
-                                size: Decimal) -> bool:
+    async def _find_replacement(self, tracked: _Tracked, amendment: Amendment, price: Decimal, size: Decimal) -> bool:
         """An amend without an answer: whether it happened. A replacement the exchange has (asked by
         its client id) becomes the order; otherwise the order is as the exchange says now."""
         adapter, order = self._ready(), tracked.order
@@ -779,4 +836,3 @@ class LiveAccount:
                 log.warning("%s account: %s", self.name, error)
             except Exception:  # one bad round must not end the job
                 log.exception("%s account: %s failed", self.name, getattr(job, "__name__", job))
-

@@ -6,6 +6,7 @@ clock offset the signatures carry, and the pause of every call after a 429/418 (
 equivalent), which the hub's status shows. A sequential adapter's requests (a nonce that only grows)
 go one at a time.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,9 +33,18 @@ class AccountCalls:
     reads the answers once the account has built it.
     """
 
-    def __init__(self, name: str, base_url: str, quotas: Iterable[Quota], hub: MarketDataHub, *,
-                 sequential: bool, clock: Callable[[], float], sleep: Callable[[float], Awaitable[Any]],
-                 timeout: float):
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        quotas: Iterable[Quota],
+        hub: MarketDataHub,
+        *,
+        sequential: bool,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[Any]],
+        timeout: float,
+    ):
         self.name, self.hub, self.sequential, self.clock, self.sleep = name, hub, sequential, clock, sleep
         quotas = tuple(quotas)
         self.rest = RestClient(name, base_url, quotas[0].limit, timeout=timeout, clock=clock, sleep=sleep)
@@ -57,12 +67,18 @@ class AccountCalls:
         otherwise."""
         response = await self.send(request, fail_fast=False, sign=signed)
         if response.status >= 300:
-            raise self.adapter.error(response) if self.adapter is not None else ExchangeUnavailable(
-                self.name, f"HTTP {response.status} from {request.path}: {response.body[:200]}")
+            raise (
+                self.adapter.error(response)
+                if self.adapter is not None
+                else ExchangeUnavailable(
+                    self.name, f"HTTP {response.status} from {request.path}: {response.body[:200]}"
+                )
+            )
         return response.body
 
-    async def send(self, request: Request, *, fail_fast: bool, sign: bool = True,
-                    signed: list[float] | None = None) -> Response:
+    async def send(
+        self, request: Request, *, fail_fast: bool, sign: bool = True, signed: list[float] | None = None
+    ) -> Response:
         """Pace ``request`` under every quota it spends, sign it as it leaves, send it, read the
         exchange's count of the quotas, and pause the account on a rate-limit answer. A sequential
         adapter's requests are paced and sent one at a time (paced first, they would wait for their
@@ -90,8 +106,11 @@ class AccountCalls:
         paused = self.pause_left()
         if paused > 0 and fail_fast:
             raise RateLimited(self.name, paused)
-        waits = [self.buckets[name].reserve(now, request.costs[quota.kind])
-                 for name, quota in self.quotas.items() if request.costs.get(quota.kind)]
+        waits = [
+            self.buckets[name].reserve(now, request.costs[quota.kind])
+            for name, quota in self.quotas.items()
+            if request.costs.get(quota.kind)
+        ]
         wait = max(waits, default=paused)
         if wait > 0:
             await self.sleep(wait)
@@ -112,8 +131,13 @@ class AccountCalls:
         self.paused_until = max(self.paused_until, now + seconds)
         data = self.hub.exchange(self.name)
         data.rest_paused_until = max(data.rest_paused_until, self.paused_until)
-        log.warning("%s answered HTTP %s: every call to the account waits %.3f s (%s)", self.name, response.status,
-                    seconds, response.body[:200])
+        log.warning(
+            "%s answered HTTP %s: every call to the account waits %.3f s (%s)",
+            self.name,
+            response.status,
+            seconds,
+            response.body[:200],
+        )
 
     async def pause_over(self) -> None:
         """Wait while the account's calls are paused (read again every second: the pause may be

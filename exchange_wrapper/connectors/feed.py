@@ -7,6 +7,7 @@ acts on the resyncs it returns (resubscribe, or a REST snapshot), sends the appl
 exchange wants, replaces connections the exchange closes on a timer, and keeps the status the
 service shows. The adapter (:mod:`exchange_wrapper.exchanges`) only translates.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -62,19 +63,27 @@ class ExchangeFeed:
     injected so tests run fast; ``silence_timeout`` overrides the adapter's.
     """
 
-    def __init__(self, adapter_class: type[Adapter], settings: ExchangeSettings, hub: MarketDataHub, *,
-                 clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-                 backoff: Backoff | None = None, silence_timeout: float | None = None,
-                 rest: RestClient | None = None):
+    def __init__(
+        self,
+        adapter_class: type[Adapter],
+        settings: ExchangeSettings,
+        hub: MarketDataHub,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        backoff: Backoff | None = None,
+        silence_timeout: float | None = None,
+        rest: RestClient | None = None,
+    ):
         self.adapter_class = adapter_class
         self.name = adapter_class.name
         self.settings, self.hub, self.clock, self.sleep = settings, hub, clock, sleep
         self.stream = Reconnecting(clock=clock, sleep=sleep, backoff=backoff)
         self.backoff = self.stream.backoff
         self.silence_timeout = silence_timeout or adapter_class.silence_timeout
-        self.rest = rest or RestClient(self.name, settings.rest_url or adapter_class.rest_url,
-                                       adapter_class.rest_limit, clock=clock, sleep=sleep)
+        self.rest = rest or RestClient(
+            self.name, settings.rest_url or adapter_class.rest_url, adapter_class.rest_limit, clock=clock, sleep=sleep
+        )
         self.rest.on_pause = self._rest_paused
         self.adapter: Adapter | None = None
         self._subscribe_bucket = TokenBucket(adapter_class.subscribe_limit, clock())
@@ -133,8 +142,11 @@ class ExchangeFeed:
                 pairs.append(pair)
             else:
                 log.warning("%s does not list %s: not followed", self.name, pair)
-        credentials = (Credentials(self.settings.api_key, self.settings.api_secret, self.settings.passphrase)
-                       if self.settings.api_key and self.settings.api_secret else None)
+        credentials = (
+            Credentials(self.settings.api_key, self.settings.api_secret, self.settings.passphrase)
+            if self.settings.api_key and self.settings.api_secret
+            else None
+        )
         adapter = cls(table, pairs, credentials)
         adapter.add_books(self.hub, pairs)
         return adapter
@@ -169,8 +181,11 @@ class ExchangeFeed:
     async def _pump(self, adapter: Adapter, ws: ClientConnection, url: str) -> str:
         """Read ``ws`` until it ends; return why. Replaces the connection before its lifetime."""
         parser, opened, heard = adapter.parser(), self.clock(), False
-        pinger = (self.stream.spawn(self.stream.pings(ws, adapter.app_ping, adapter.app_ping_interval))
-                  if adapter.app_ping else None)
+        pinger = (
+            self.stream.spawn(self.stream.pings(ws, adapter.app_ping, adapter.app_ping_interval))
+            if adapter.app_ping
+            else None
+        )
         lifetime = adapter.connection_lifetime
         try:
             while True:

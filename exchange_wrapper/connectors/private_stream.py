@@ -7,6 +7,7 @@ and the news of each subscription after the first (what was said meanwhile is lo
 about its orders). No connection is tried while the account's calls are paused; a handshake refused
 with the exchange's rate-limit answer pauses them.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -39,10 +40,19 @@ class PrivateStream:
     how it is (for the status).
     """
 
-    def __init__(self, name: str, adapter: PrivateAdapter, url: str, calls: AccountCalls, connection: Reconnecting,
-                 *, on_message: Callable[[], None], on_report: Callable[[OrderReport], Awaitable[Any]],
-                 on_balances: Callable[[AccountBalances], Awaitable[Any]],
-                 on_resubscribed: Callable[[], Coroutine[Any, Any, Any]]):
+    def __init__(
+        self,
+        name: str,
+        adapter: PrivateAdapter,
+        url: str,
+        calls: AccountCalls,
+        connection: Reconnecting,
+        *,
+        on_message: Callable[[], None],
+        on_report: Callable[[OrderReport], Awaitable[Any]],
+        on_balances: Callable[[AccountBalances], Awaitable[Any]],
+        on_resubscribed: Callable[[], Coroutine[Any, Any, Any]],
+    ):
         self.name, self.adapter, self.url, self.calls, self.connection = name, adapter, url, calls, connection
         self.on_message, self.on_report, self.on_balances = on_message, on_report, on_balances
         self.on_resubscribed = on_resubscribed
@@ -51,8 +61,12 @@ class PrivateStream:
         self.subscriptions = 0
 
     async def run(self) -> None:
-        await self.connection.run(self._session, self._down, describe=lambda error: f"{type(error).__name__}: {error}",
-                                  before=self.calls.pause_over)
+        await self.connection.run(
+            self._session,
+            self._down,
+            describe=lambda error: f"{type(error).__name__}: {error}",
+            before=self.calls.pause_over,
+        )
 
     async def _session(self) -> str:
         adapter, url = self.adapter, self.url

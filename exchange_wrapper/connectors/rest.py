@@ -12,6 +12,7 @@ Private calls (:mod:`.account`) pace themselves under the account's own limits a
 :meth:`RestClient.send`: one exchange, signed just before it leaves, whose status and headers the
 caller reads with the exchange's own rules.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,10 +35,18 @@ class RestClient:
     is told the clock time until which calls are paused after a 429, for the status to show.
     """
 
-    def __init__(self, exchange: str, base_url: str, limit: RateLimit, *, timeout: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-                 on_pause: Callable[[float], None] | None = None, workers: int = 4):
+    def __init__(
+        self,
+        exchange: str,
+        base_url: str,
+        limit: RateLimit,
+        *,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        on_pause: Callable[[float], None] | None = None,
+        workers: int = 4,
+    ):
         self.exchange, self.base_url, self.timeout = exchange, base_url.rstrip("/"), timeout
         self.clock, self.sleep, self.on_pause = clock, sleep, on_pause
         self.bucket = TokenBucket(limit, clock())
@@ -97,10 +106,15 @@ class RestClient:
         if request.body is not None:
             headers["Content-Type"] = request.content_type
         try:
-            response = self.session.request(request.method, self.base_url + request.path, params=request.params,
-                                            data=request.body, headers=headers, timeout=self.timeout)
-            return Response(response.status_code, {k.lower(): v for k, v in response.headers.items()},
-                            response.text)
+            response = self.session.request(
+                request.method,
+                self.base_url + request.path,
+                params=request.params,
+                data=request.body,
+                headers=headers,
+                timeout=self.timeout,
+            )
+            return Response(response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.text)
         except requests.Timeout:
             raise ExchangeUnavailable(self.exchange, f"no answer from {where} within {self.timeout:g} s") from None
         except requests.RequestException as error:
@@ -112,8 +126,14 @@ def describe_failure(error: BaseException) -> str:
     the texts of requests and urllib3 hold the URL, a signed query string with its signature included."""
     cause = error
     while True:
-        inner = next((c for c in (getattr(cause, "reason", None), *cause.args, cause.__cause__, cause.__context__)
-                      if isinstance(c, BaseException)), None)
+        inner = next(
+            (
+                c
+                for c in (getattr(cause, "reason", None), *cause.args, cause.__cause__, cause.__context__)
+                if isinstance(c, BaseException)
+            ),
+            None,
+        )
         if inner is None:
             break
         cause = inner

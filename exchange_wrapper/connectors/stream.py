@@ -7,6 +7,7 @@ reason and the next try waits an exponential backoff with jitter
 It also holds the owner's background tasks (cancelled together) and sends an application ping
 where the exchange wants one. ``clock`` and ``sleep`` are injected: tests run without waiting.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,15 +43,21 @@ class Reconnecting:
     paces the reconnections (0.5 s doubling to 60 s, with jitter, by default).
     """
 
-    def __init__(self, *, clock: Callable[[], float], sleep: Callable[[float], Awaitable[Any]],
-                 backoff: Backoff | None = None):
+    def __init__(
+        self, *, clock: Callable[[], float], sleep: Callable[[float], Awaitable[Any]], backoff: Backoff | None = None
+    ):
         self.clock, self.sleep = clock, sleep
         self.backoff = backoff or Backoff(0.5, 60.0, rng=random.Random())
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    async def run(self, session: Callable[[], Awaitable[str]], down: Callable[[str], None], *,
-                  describe: Callable[[BaseException], str] = describe_error,
-                  before: Callable[[], Awaitable[Any]] | None = None) -> None:
+    async def run(
+        self,
+        session: Callable[[], Awaitable[str]],
+        down: Callable[[str], None],
+        *,
+        describe: Callable[[BaseException], str] = describe_error,
+        before: Callable[[], Awaitable[Any]] | None = None,
+    ) -> None:
         """Run ``session`` for ever: after each end, ``down`` is told why (its return value, or
         ``describe`` of the connection error it raised), then the backoff's delay passes.
         ``before`` is awaited before every try (the account waits out a rate-limit pause)."""
@@ -68,8 +75,15 @@ class Reconnecting:
     def connect(url: str, *, ping_interval: float | None, ping_timeout: float | None) -> Any:
         """Open a websocket to ``url`` (await it, or use it with ``async with``): 10 s to open, the
         library's pings at ``ping_interval``, no size limit, no proxy."""
-        return connect(url, open_timeout=10, ping_interval=ping_interval, ping_timeout=ping_timeout,
-                       close_timeout=2, max_size=None, proxy=None)
+        return connect(
+            url,
+            open_timeout=10,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            close_timeout=2,
+            max_size=None,
+            proxy=None,
+        )
 
     async def pings(self, ws: ClientConnection, message: str, interval: float) -> None:
         """Send the exchange's application ping ``message`` every ``interval`` seconds until the

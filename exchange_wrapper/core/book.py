@@ -27,6 +27,7 @@ The book is pure: no I/O, no clock. Times are passed in; the state (:class:`Book
 sequence hooks serve the adapters, which decide what to do on a gap, a crossed book or a bad
 checksum.
 """
+
 from __future__ import annotations
 
 import operator
@@ -66,8 +67,8 @@ class SequenceCheck(str, Enum):
     """How an update's sequence numbers relate to the last one applied."""
 
     FOLLOWS = "follows"  # apply it
-    GAP = "gap"          # updates were missed: resynchronise
-    OLD = "old"          # already contained in the book: drop it
+    GAP = "gap"  # updates were missed: resynchronise
+    OLD = "old"  # already contained in the book: drop it
 
 
 _BID, _ASK = BookSide.BID, BookSide.ASK  # module constants: Enum attribute access is slow
@@ -75,7 +76,7 @@ _BID, _ASK = BookSide.BID, BookSide.ASK  # module constants: Enum attribute acce
 # The sorted keys a ladder keeps for reads: at least this many once read, at most _KEEP_MOST.
 _KEEP_LEAST, _KEEP_MOST = 32, 256
 _NO_KEY, _ANY_KEY = float("-inf"), float("inf")  # what the sorted keys cover: no key, every key
-_PRICE_SIZE = operator.itemgetter(0, 1)          # a level list [price, size, key] as the (price, size) read
+_PRICE_SIZE = operator.itemgetter(0, 1)  # a level list [price, size, key] as the (price, size) read
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class Walk:
 
     levels: tuple[Level, ...]  # (price, size taken at that price)
     filled: Decimal
-    cost: Decimal              # sum of price * size taken, in quote currency
+    cost: Decimal  # sum of price * size taken, in quote currency
 
     @property
     def average_price(self) -> Decimal | None:
@@ -218,7 +219,7 @@ class Ladder:
             spare += 1
         if spare:
             self._set_scale(decimals - spare)
-            keys = list(map(operator.floordiv, keys, repeat(10 ** spare)))
+            keys = list(map(operator.floordiv, keys, repeat(10**spare)))
         return keys
 
     def _pop_dead_top(self) -> None:
@@ -240,9 +241,9 @@ class Ladder:
 
     def _forget_order(self) -> None:
         # Drop the sorted keys; the next read that needs them sorts again.
-        self._sorted: list[int] = []        # the best keys in order; when not empty, every live key <= _sorted_to
+        self._sorted: list[int] = []  # the best keys in order; when not empty, every live key <= _sorted_to
         self._sorted_to: float | int = _NO_KEY
-        self._unread = 0                    # changes the sorted keys are kept through without a read
+        self._unread = 0  # changes the sorted keys are kept through without a read
 
     def _resort(self, key: int, added: bool) -> None:
         # A level was added or removed at a key the sorted keys cover.
@@ -350,8 +351,7 @@ class Ladder:
                 break
         return _new_walk(tuple(taken), size - remaining, cost)
 
-    def walk_funds(self, funds: Decimal, step: Decimal | None = None,
-                   limit: Decimal | None = None) -> Walk:
+    def walk_funds(self, funds: Decimal, step: Decimal | None = None, limit: Decimal | None = None) -> Walk:
         """Spend up to ``funds`` (quote currency) on this side, best price first.
 
         At the last level the size is funds left / price, rounded down to ``step`` (the
@@ -401,8 +401,9 @@ class OrderBook:
             return self.asks
         raise InvalidParameter("side", "BookSide.BID or BookSide.ASK", side)
 
-    def apply_snapshot(self, bids: Iterable[Level], asks: Iterable[Level], at: float,
-                       sequence: int | None = None) -> None:
+    def apply_snapshot(
+        self, bids: Iterable[Level], asks: Iterable[Level], at: float, sequence: int | None = None
+    ) -> None:
         """Rebuild the book from a full snapshot (nothing from before survives); it becomes LIVE."""
         self.bids.replace(bids, "bids")
         self.asks.replace(asks, "asks")
@@ -525,8 +526,7 @@ def _valid_columns(entries: list[Any]) -> tuple[tuple[Decimal, ...], tuple[Decim
         raise ValueError("not (price, size) pairs")
     prices, sizes = zip(*entries)
     is_finite = Decimal.is_finite  # TypeError for anything not a Decimal
-    if not (all(map(is_finite, prices)) and all(map(is_finite, sizes))
-            and min(prices) > ZERO and min(sizes) >= ZERO):
+    if not (all(map(is_finite, prices)) and all(map(is_finite, sizes)) and min(prices) > ZERO and min(sizes) >= ZERO):
         raise ValueError("a price or size out of range")
     return prices, sizes
 

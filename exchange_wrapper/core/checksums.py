@@ -9,6 +9,7 @@ Kraken and Bitfinex check the book after every message, and formatting the forty
 numbers was most of the cost, while the top of a book changes little from one message to the
 next: so the text of each level read from a Ladder is remembered (:class:`_LevelTexts`).
 """
+
 from __future__ import annotations
 
 import zlib
@@ -51,8 +52,7 @@ class _LevelTexts:
         return cast(list[str], texts)  # every None was filled in
 
 
-def kraken_checksum(bids: Iterable[Level], asks: Iterable[Level], *,
-                    price_decimals: int, size_decimals: int) -> int:
+def kraken_checksum(bids: Iterable[Level], asks: Iterable[Level], *, price_decimals: int, size_decimals: int) -> int:
     """Kraken websocket book checksum (v1 and v2): unsigned CRC32 of the top 10 asks then the
     top 10 bids, each level as price then volume with the '.' and leading zeros removed.
 
@@ -62,7 +62,8 @@ def kraken_checksum(bids: Iterable[Level], asks: Iterable[Level], *,
     texts = _KRAKEN_TEXTS.get((price_decimals, size_decimals))
     if texts is None:
         texts = _KRAKEN_TEXTS[price_decimals, size_decimals] = _LevelTexts(
-            partial(_kraken_level, price_decimals=price_decimals, size_decimals=size_decimals))
+            partial(_kraken_level, price_decimals=price_decimals, size_decimals=size_decimals)
+        )
     text = "".join(texts.top(asks, KRAKEN_DEPTH)) + "".join(texts.top(bids, KRAKEN_DEPTH))
     return zlib.crc32(text.encode())
 
@@ -71,8 +72,9 @@ def okx_checksum(bids: Iterable[Level], asks: Iterable[Level]) -> int:
     """OKX book checksum: signed CRC32 of "bidPrice:bidSize:askPrice:askSize:..." over the top
     25 levels, the longer side continuing alone; numbers as OKX writes them (plain notation,
     trailing zeros kept: a Decimal parsed from OKX's string gives it back)."""
-    return _interleaved_crc(list(map(_okx_level, islice(bids, OKX_DEPTH))),
-                            list(map(_okx_level, islice(asks, OKX_DEPTH))))
+    return _interleaved_crc(
+        list(map(_okx_level, islice(bids, OKX_DEPTH))), list(map(_okx_level, islice(asks, OKX_DEPTH)))
+    )
 
 
 def bitfinex_checksum(bids: Iterable[Level], asks: Iterable[Level]) -> int:

@@ -3,6 +3,7 @@
 Errors print the amounts they carry in this form and :mod:`.money` raises errors, so the form lives
 in a module that imports neither (``money`` re-exports it: callers import it from there).
 """
+
 from __future__ import annotations
 
 from decimal import Context, Decimal

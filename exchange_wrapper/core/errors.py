@@ -4,6 +4,7 @@
 :class:`Transient` errors mean it may succeed later. Each error carries its facts as fields
 and a stable ``kind`` that the API doors map to one JSON-RPC code and one HTTP status.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -96,14 +97,14 @@ class PrecisionError(Rejected):
 
     kind = "precision_violation"
 
-    def __init__(self, rule: str, message: str, *, exchange: str, pair: str,
-                 value: Decimal, limit: Decimal | None = None):
+    def __init__(
+        self, rule: str, message: str, *, exchange: str, pair: str, value: Decimal, limit: Decimal | None = None
+    ):
         self.rule, self.exchange, self.pair, self.value, self.limit = rule, exchange, pair, value, limit
         super().__init__(message)
 
     def details(self) -> dict[str, Any]:
-        out = {"rule": self.rule, "exchange": self.exchange, "pair": self.pair,
-               "value": format_decimal(self.value)}
+        out = {"rule": self.rule, "exchange": self.exchange, "pair": self.pair, "value": format_decimal(self.value)}
         if self.limit is not None:
             out["limit"] = format_decimal(self.limit)
         return out
@@ -125,18 +126,22 @@ class MarketClosed(Rejected):
 class InsufficientFunds(Rejected):
     kind = "insufficient_funds"
 
-    def __init__(self, wallet_set: int | str, exchange: str, currency: str,
-                 needed: Decimal, available: Decimal):
+    def __init__(self, wallet_set: int | str, exchange: str, currency: str, needed: Decimal, available: Decimal):
         self.wallet_set, self.exchange, self.currency = wallet_set, exchange, currency
         self.needed, self.available = needed, available
         super().__init__(
             f"insufficient funds in wallet set {wallet_set}: {format_decimal(needed)} {currency} on "
-            f"{exchange} needed, {format_decimal(available)} available")
+            f"{exchange} needed, {format_decimal(available)} available"
+        )
 
     def details(self) -> dict[str, Any]:
-        return {"wallet_set_id": self.wallet_set, "exchange": self.exchange,
-                "currency": self.currency, "needed": format_decimal(self.needed),
-                "available": format_decimal(self.available)}
+        return {
+            "wallet_set_id": self.wallet_set,
+            "exchange": self.exchange,
+            "currency": self.currency,
+            "needed": format_decimal(self.needed),
+            "available": format_decimal(self.available),
+        }
 
 
 class Overallocated(Rejected):
@@ -148,11 +153,16 @@ class Overallocated(Rejected):
         self.exchange, self.currency, self.total, self.allocated = exchange, currency, total, allocated
         super().__init__(
             f"the {exchange} account holds {format_decimal(total)} {currency}, but live wallet sets are "
-            f"allocated {format_decimal(allocated)}: deallocate the difference first")
+            f"allocated {format_decimal(allocated)}: deallocate the difference first"
+        )
 
     def details(self) -> dict[str, Any]:
-        return {"exchange": self.exchange, "currency": self.currency,
-                "total": format_decimal(self.total), "allocated": format_decimal(self.allocated)}
+        return {
+            "exchange": self.exchange,
+            "currency": self.currency,
+            "total": format_decimal(self.total),
+            "allocated": format_decimal(self.allocated),
+        }
 
 
 class NotFound(Rejected):
@@ -189,11 +199,15 @@ class ExchangeNotLive(Conflict):
     def __init__(self, exchange: str, mode: str):
         self.exchange, self.mode = exchange, mode
         if mode == "live":
-            super().__init__(f"{exchange} is in live mode but live trading is not available on it: "
-                             "live wallet sets cannot trade or be funded there")
+            super().__init__(
+                f"{exchange} is in live mode but live trading is not available on it: "
+                "live wallet sets cannot trade or be funded there"
+            )
         else:
-            super().__init__(f"{exchange} is not in live mode (exchanges.{exchange}.mode is {mode}): "
-                             "live wallet sets cannot trade or be funded there")
+            super().__init__(
+                f"{exchange} is not in live mode (exchanges.{exchange}.mode is {mode}): "
+                "live wallet sets cannot trade or be funded there"
+            )
 
     def details(self) -> dict[str, Any]:
         return {"exchange": self.exchange, "mode": self.mode}

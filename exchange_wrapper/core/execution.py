@@ -9,6 +9,7 @@ or out of order (a REST answer and the stream say the same thing): a fill alread
 skipped by its trade id, a finished order takes nothing more, and an order is never finished
 while the exchange counts fills that have not been applied yet.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

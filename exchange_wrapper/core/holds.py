@@ -1,4 +1,5 @@
 """What an order must hold in its wallet set before it may go to the exchange, paper or live."""
+
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, Context, Decimal, localcontext
@@ -21,8 +22,9 @@ def with_fee(spend: Decimal, taker_fee: Decimal) -> Decimal:
         return (spend * (1 + taker_fee)).quantize(HOLD_QUANTUM, rounding=ROUND_CEILING)
 
 
-def required_hold(order: Order, market: Market, *, taker_fee: Decimal, margin: Decimal,
-                  walk_cost: Decimal | None = None) -> tuple[str, Decimal]:
+def required_hold(
+    order: Order, market: Market, *, taker_fee: Decimal, margin: Decimal, walk_cost: Decimal | None = None
+) -> tuple[str, Decimal]:
     """(currency, amount) to hold for ``order``.
 
     A sell holds its base size. A buy holds the quote it can spend plus the taker fee it could

@@ -10,6 +10,7 @@ dropped, or kept until the snapshot when the snapshot comes over REST (Binance).
 When a matching engine is attached every change goes through it, and its order events are
 returned for the caller to publish.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -54,8 +55,14 @@ class BookKeeper:
     resynchronising, for the snapshot to pick up (set it where the snapshot comes over REST).
     """
 
-    def __init__(self, book: OrderBook, *, checksum: Callable[[OrderBook], int] | None = None,
-                 depth: int | None = None, buffer_deltas: bool = False):
+    def __init__(
+        self,
+        book: OrderBook,
+        *,
+        checksum: Callable[[OrderBook], int] | None = None,
+        depth: int | None = None,
+        buffer_deltas: bool = False,
+    ):
         self.book = book
         self.checksum = checksum
         self.depth = depth
@@ -171,4 +178,3 @@ class BookKeeper:
     def _stale(self, problem: Problem, detail: str) -> Stale:
         self.book.mark_stale(f"{problem.value}: {detail}")
         return Stale(problem, detail)
-

@@ -8,6 +8,7 @@ Each operation takes the balances the caller read (under its lock) and returns t
 :class:`Transaction` to record, or raises :class:`InsufficientFunds` when an account that must
 stay non-negative would fall below zero. Nothing here reads or writes storage.
 """
+
 from __future__ import annotations
 
 import re
@@ -166,15 +167,21 @@ class FillTerms:
     fee_currency: str
 
     @classmethod
-    def parse(cls, pair: Pair, side: str, price: object, size: object, fee: object = ZERO,
-              fee_currency: str | None = None) -> FillTerms:
+    def parse(
+        cls, pair: Pair, side: str, price: object, size: object, fee: object = ZERO, fee_currency: str | None = None
+    ) -> FillTerms:
         """``fee_currency`` defaults to the quote currency."""
         if side not in ("buy", "sell"):
-            raise InvalidParameter("side", "\"buy\" or \"sell\"", side)
+            raise InvalidParameter("side", '"buy" or "sell"', side)
         fee_value = parse_decimal(fee, "fee", non_negative=True)
-        return cls(pair, side, positive_amount(price, "price"), positive_amount(size, "size"),
-                   storable_amount(fee_value, "fee"),
-                   currency_code(fee_currency or pair.quote, "fee_currency"))
+        return cls(
+            pair,
+            side,
+            positive_amount(price, "price"),
+            positive_amount(size, "size"),
+            storable_amount(fee_value, "fee"),
+            currency_code(fee_currency or pair.quote, "fee_currency"),
+        )
 
     def value(self) -> Decimal:
         """``price * size`` in the quote currency, exactly; refused if it needs over 18 decimals."""
@@ -211,15 +218,14 @@ def positive_amount(value: object, field: str) -> Decimal:
 
 def currency_code(value: object, field: str = "currency") -> str:
     if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
-        raise InvalidParameter(field, "an upper-case currency code such as \"BTC\"", value)
+        raise InvalidParameter(field, 'an upper-case currency code such as "BTC"', value)
     return value
 
 
 def wallet_set_name(value: object) -> str:
     """Validate a wallet set name: 1-64 letters, digits, ``_ . -``, not starting with a symbol."""
     if not isinstance(value, str) or not _NAME.fullmatch(value):
-        raise InvalidParameter("name", "1-64 letters, digits, '_', '.' or '-', starting with a "
-                                       "letter or digit", value)
+        raise InvalidParameter("name", "1-64 letters, digits, '_', '.' or '-', starting with a letter or digit", value)
     return value
 
 
@@ -227,7 +233,7 @@ def parse_mode(value: object) -> Mode:
     try:
         return Mode(value)
     except ValueError:
-        raise InvalidParameter("mode", "\"paper\" or \"live\"", value) from None
+        raise InvalidParameter("mode", '"paper" or "live"', value) from None
 
 
 def currency_totals(postings: tuple[Posting, ...] | list[Posting]) -> dict[str, Decimal]:
@@ -250,14 +256,22 @@ FUND_MOVES = {
 }
 
 
-def move_funds(kind: TransactionKind, wallet_set: WalletSetRef, exchange: str, currency: str, amount: object,
-               balances: Balances, memo: str = "") -> Transaction:
+def move_funds(
+    kind: TransactionKind,
+    wallet_set: WalletSetRef,
+    exchange: str,
+    currency: str,
+    amount: object,
+    balances: Balances,
+    memo: str = "",
+) -> Transaction:
     """Fund or withdraw a paper set (virtual money), allocate or deallocate a live set (the real
     exchange account's unallocated funds, which cap what all live sets hold together)."""
     mode, counter_kind, into_set = FUND_MOVES[kind]
     if wallet_set.mode is not mode:
-        raise Conflict(f"{kind.value} is for {mode.value} wallet sets only; wallet set {wallet_set.id} "
-                       f"is {wallet_set.mode.value}")
+        raise Conflict(
+            f"{kind.value} is for {mode.value} wallet sets only; wallet set {wallet_set.id} is {wallet_set.mode.value}"
+        )
     value = positive_amount(amount, "amount")
     counter = Account(counter_kind, exchange, currency_code(currency))
     own = Account.available(wallet_set.id, exchange, currency)
@@ -265,31 +279,55 @@ def move_funds(kind: TransactionKind, wallet_set: WalletSetRef, exchange: str, c
     return _move(kind, source, target, value, balances, wallet_set.id, memo=memo)
 
 
-def transfer(source: WalletSetRef, target: WalletSetRef, exchange: str, currency: str, amount: object,
-             balances: Balances, memo: str = "") -> Transaction:
+def transfer(
+    source: WalletSetRef,
+    target: WalletSetRef,
+    exchange: str,
+    currency: str,
+    amount: object,
+    balances: Balances,
+    memo: str = "",
+) -> Transaction:
     """Available funds from one set to another of the same mode, same exchange and currency."""
     if source.id == target.id:
         raise InvalidParameter("target", "a wallet set other than the source", target.id)
     if source.mode is not target.mode:
-        raise Conflict(f"cannot transfer between the {source.mode.value} wallet set {source.id} and the "
-                       f"{target.mode.value} wallet set {target.id}")
+        raise Conflict(
+            f"cannot transfer between the {source.mode.value} wallet set {source.id} and the "
+            f"{target.mode.value} wallet set {target.id}"
+        )
     value = positive_amount(amount, "amount")
-    return _move(TransactionKind.TRANSFER, Account.available(source.id, exchange, currency_code(currency)),
-                 Account.available(target.id, exchange, currency), value, balances, source.id, memo=memo)
+    return _move(
+        TransactionKind.TRANSFER,
+        Account.available(source.id, exchange, currency_code(currency)),
+        Account.available(target.id, exchange, currency),
+        value,
+        balances,
+        source.id,
+        memo=memo,
+    )
 
 
-def place_hold(wallet_set: WalletSetRef, exchange: str, currency: str, amount: object, order: str,
-               balances: Balances) -> Transaction:
+def place_hold(
+    wallet_set: WalletSetRef, exchange: str, currency: str, amount: object, order: str, balances: Balances
+) -> Transaction:
     """Reserve available funds for ``order`` (adds to a hold the order already has)."""
     value = positive_amount(amount, "amount")
     order = _order_ref(order)
-    return _move(TransactionKind.HOLD, Account.available(wallet_set.id, exchange, currency_code(currency)),
-                 Account.hold(wallet_set.id, exchange, currency, order), value, balances, wallet_set.id,
-                 reference=order)
+    return _move(
+        TransactionKind.HOLD,
+        Account.available(wallet_set.id, exchange, currency_code(currency)),
+        Account.hold(wallet_set.id, exchange, currency, order),
+        value,
+        balances,
+        wallet_set.id,
+        reference=order,
+    )
 
 
-def release_hold(wallet_set: WalletSetRef, exchange: str, currency: str, order: str, balances: Balances,
-                 amount: object = None) -> Transaction | None:
+def release_hold(
+    wallet_set: WalletSetRef, exchange: str, currency: str, order: str, balances: Balances, amount: object = None
+) -> Transaction | None:
     """Return ``amount`` (default: all that remains) of ``order``'s hold to available.
 
     ``None`` when the order has nothing on hold and no amount was asked for.
@@ -299,12 +337,20 @@ def release_hold(wallet_set: WalletSetRef, exchange: str, currency: str, order: 
     value = balances.get(hold, ZERO) if amount is None else positive_amount(amount, "amount")
     if value == 0:
         return None
-    return _move(TransactionKind.RELEASE, hold, Account.available(wallet_set.id, exchange, currency), value,
-                 balances, wallet_set.id, reference=order)
+    return _move(
+        TransactionKind.RELEASE,
+        hold,
+        Account.available(wallet_set.id, exchange, currency),
+        value,
+        balances,
+        wallet_set.id,
+        reference=order,
+    )
 
 
-def settle_fill(wallet_set: WalletSetRef, exchange: str, order: str, fill: FillTerms, reference: str,
-                balances: Balances) -> Transaction:
+def settle_fill(
+    wallet_set: WalletSetRef, exchange: str, order: str, fill: FillTerms, reference: str, balances: Balances
+) -> Transaction:
     """Record a fill of ``order``: what the set pays leaves ``order``'s hold first, then available.
 
     A buy pays ``price * size`` quote to the market and receives ``size`` base; a sell the
@@ -320,8 +366,10 @@ def settle_fill(wallet_set: WalletSetRef, exchange: str, order: str, fill: FillT
     with localcontext(EXACT):
         debits = {paid: paid_amount}
         debits[fill.fee_currency] = debits.get(fill.fee_currency, ZERO) + fill.fee
-        postings = [Posting(Account(AccountKind.MARKET, exchange, paid), paid_amount),
-                    Posting(Account(AccountKind.MARKET, exchange, received), -received_amount)]
+        postings = [
+            Posting(Account(AccountKind.MARKET, exchange, paid), paid_amount),
+            Posting(Account(AccountKind.MARKET, exchange, received), -received_amount),
+        ]
         if fill.fee:
             postings.append(Posting(Account(AccountKind.FEES, exchange, fill.fee_currency), fill.fee))
         net_available = {received: received_amount}
@@ -331,16 +379,23 @@ def settle_fill(wallet_set: WalletSetRef, exchange: str, order: str, fill: FillT
             if from_hold:
                 postings.append(Posting(hold, -from_hold))
             net_available[currency] = net_available.get(currency, ZERO) - (debit - from_hold)
-        postings.extend(Posting(Account.available(wallet_set.id, exchange, currency), amount)
-                        for currency, amount in net_available.items() if amount)
-    transaction = Transaction(TransactionKind.FILL, tuple(postings), _order_ref(reference, "reference"),
-                              f"{fill.side} {format_decimal(fill.size)} {fill.pair} at "
-                              f"{format_decimal(fill.price)} for order {order}")
+        postings.extend(
+            Posting(Account.available(wallet_set.id, exchange, currency), amount)
+            for currency, amount in net_available.items()
+            if amount
+        )
+    transaction = Transaction(
+        TransactionKind.FILL,
+        tuple(postings),
+        _order_ref(reference, "reference"),
+        f"{fill.side} {format_decimal(fill.size)} {fill.pair} at {format_decimal(fill.price)} for order {order}",
+    )
     return _checked(transaction, balances, wallet_set.id)
 
 
-def reconcile(exchange: str, currency: str, total: object, unallocated: Decimal,
-              allocated: Decimal) -> Transaction | None:
+def reconcile(
+    exchange: str, currency: str, total: object, unallocated: Decimal, allocated: Decimal
+) -> Transaction | None:
     """Bring the ledger to the real exchange account's ``total``.
 
     ``unallocated`` is the exchange account's unallocated balance and ``allocated`` the sum of
@@ -358,17 +413,37 @@ def reconcile(exchange: str, currency: str, total: object, unallocated: Decimal,
     outside = Account(AccountKind.OUTSIDE, exchange, currency)
     unallocated_account = Account(AccountKind.UNALLOCATED, exchange, currency)
     source, target = (outside, unallocated_account) if delta > 0 else (unallocated_account, outside)
-    return _transfer(TransactionKind.RECONCILE, source, target, delta.copy_abs(),
-                     memo=f"{exchange} account holds {format_decimal(value)} {currency}")
+    return _transfer(
+        TransactionKind.RECONCILE,
+        source,
+        target,
+        delta.copy_abs(),
+        memo=f"{exchange} account holds {format_decimal(value)} {currency}",
+    )
 
 
-def _move(kind: TransactionKind, source: Account, target: Account, amount: Decimal, balances: Balances,
-          wallet_set: int, *, reference: str | None = None, memo: str = "") -> Transaction:
+def _move(
+    kind: TransactionKind,
+    source: Account,
+    target: Account,
+    amount: Decimal,
+    balances: Balances,
+    wallet_set: int,
+    *,
+    reference: str | None = None,
+    memo: str = "",
+) -> Transaction:
     return _checked(_transfer(kind, source, target, amount, reference, memo), balances, wallet_set)
 
 
-def _transfer(kind: TransactionKind, source: Account, target: Account, amount: Decimal,
-              reference: str | None = None, memo: str = "") -> Transaction:
+def _transfer(
+    kind: TransactionKind,
+    source: Account,
+    target: Account,
+    amount: Decimal,
+    reference: str | None = None,
+    memo: str = "",
+) -> Transaction:
     """``amount`` from ``source`` to ``target``. Negated with ``copy_negate``, which never rounds: an
     amount has up to 38 digits, and ``-amount`` would round it to the context's 28."""
     return Transaction(kind, (Posting(source, amount.copy_negate()), Posting(target, amount)), reference, memo)

@@ -1,4 +1,5 @@
 """A market's trading rules, as the exchange's own metadata states them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

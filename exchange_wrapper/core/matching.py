@@ -7,6 +7,7 @@ book as it was, then change the book and fill what the change reaches; public tr
 Every call returns the :class:`~exchange_wrapper.core.orders.OrderEvent` list to persist and publish,
 in order. ``docs/matching.md`` describes the model: consumed liquidity, the queue, latency.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -126,8 +127,8 @@ class _SideState:
     def __init__(self, side: BookSide):
         self.side = side
         self.queues: dict[Decimal, list[_Resting]] = {}  # resting virtual orders by price, in time order
-        self.prices: list[Decimal] = []                   # the prices of ``queues``, ascending
-        self.consumed: dict[Decimal, Decimal] = {}        # real size virtual orders took, by price
+        self.prices: list[Decimal] = []  # the prices of ``queues``, ascending
+        self.consumed: dict[Decimal, Decimal] = {}  # real size virtual orders took, by price
         self.unmatched_trades: dict[Decimal, Decimal] = {}
         # better_or_equal(side, ...) for this side, as a C function
         self.better_or_equal: Callable[[Decimal, Decimal], bool] = operator.le if side is ASK else operator.ge
@@ -144,9 +145,16 @@ class MatchingEngine:
     unless ``maker_fee``/``taker_fee`` are given. ``rng`` draws latencies (seed it in tests).
     """
 
-    def __init__(self, market: Market, book: OrderBook, *, maker_fee: Decimal | None = None,
-                 taker_fee: Decimal | None = None, latency: LatencyModel = LatencyModel(),
-                 rng: random.Random | None = None):
+    def __init__(
+        self,
+        market: Market,
+        book: OrderBook,
+        *,
+        maker_fee: Decimal | None = None,
+        taker_fee: Decimal | None = None,
+        latency: LatencyModel = LatencyModel(),
+        rng: random.Random | None = None,
+    ):
         self.market = market
         self.book = book
         self.maker_fee = market.maker_fee if maker_fee is None else maker_fee
@@ -189,8 +197,9 @@ class MatchingEngine:
         self._schedule(at + delay, "cancel", order.id, {"reason": reason})
         return []
 
-    def amend(self, order_id: str, at: float, *, price: Decimal | None = None,
-              size: Decimal | None = None) -> list[OrderEvent]:
+    def amend(
+        self, order_id: str, at: float, *, price: Decimal | None = None, size: Decimal | None = None
+    ) -> list[OrderEvent]:
         """Change a resting limit order's price and/or total size.
 
         A smaller size at the same price keeps the queue position; a new price or a larger size
@@ -218,13 +227,15 @@ class MatchingEngine:
         if order_id not in self._by_id:
             raise InvalidParameter("order_id", "a resting limit order", order_id)
         if size is not None and size <= order.filled_size:
-            raise InvalidParameter("size", f"more than the filled size {format_decimal(order.filled_size)}",
-                                   format_decimal(size))
+            raise InvalidParameter(
+                "size", f"more than the filled size {format_decimal(order.filled_size)}", format_decimal(size)
+            )
         new_price = order.price if price is None else price
         assert new_price is not None
         if order.post_only and new_price != order.price and self._would_take(order.side, new_price):
-            raise InvalidParameter("price", "a price that does not take liquidity (post-only order)",
-                                   format_decimal(new_price))
+            raise InvalidParameter(
+                "price", "a price that does not take liquidity (post-only order)", format_decimal(new_price)
+            )
         return order
 
     def advance(self, now: float) -> list[OrderEvent]:
@@ -321,8 +332,9 @@ class MatchingEngine:
                 events += self._cancel_now(order, due, extra["reason"])
         return events
 
-    def on_book_change(self, side: BookSide, price: Decimal, previous: Decimal, size: Decimal,
-                       at: float) -> list[OrderEvent]:
+    def on_book_change(
+        self, side: BookSide, price: Decimal, previous: Decimal, size: Decimal, at: float
+    ) -> list[OrderEvent]:
         """A level of the real book went from ``previous`` to ``size`` (0: removed)."""
         state = self._sides[side]
         if size < previous:
@@ -361,16 +373,18 @@ class MatchingEngine:
             state.unmatched_trades.clear()
         return self._fill_crossed(BID, at) + self._fill_crossed(ASK, at)
 
-    def on_trade(self, trade_id: str, price: Decimal, size: Decimal, taker: Side,
-                 at: float) -> list[OrderEvent]:
+    def on_trade(self, trade_id: str, price: Decimal, size: Decimal, taker: Side, at: float) -> list[OrderEvent]:
         """A public trade printed: it moves queues, fills resting orders it reaches, triggers stops."""
         events = self.before_update(at)
         self.last_trade_price = price
         side = resting_side(taker.opposite)  # a taker sell hits the bids
         prices = self._sides[side].prices
         if prices:
-            reached = prices[bisect.bisect_left(prices, price):] if side is BID \
-                else prices[:bisect.bisect_right(prices, price)]
+            reached = (
+                prices[bisect.bisect_left(prices, price) :]
+                if side is BID
+                else prices[: bisect.bisect_right(prices, price)]
+            )
             if side is BID:
                 reached.reverse()
             for level in reached:
@@ -383,8 +397,7 @@ class MatchingEngine:
 
     def _arrive(self, order: Order, at: float) -> list[OrderEvent]:
         if not self.book.live:
-            return [order.transition(OrderStatus.REJECTED, at,
-                                     f"book {self.market.name} is {self.book.state.value}")]
+            return [order.transition(OrderStatus.REJECTED, at, f"book {self.market.name} is {self.book.state.value}")]
         if order.post_only and order.price is not None and self._would_take(order.side, order.price):
             return [order.transition(OrderStatus.REJECTED, at, "post-only order would take liquidity")]
         events = [order.transition(_OPEN, at)]
@@ -448,8 +461,9 @@ class MatchingEngine:
             level = next(further, None)
         return events
 
-    def _take_merged(self, order: Order, at: float, book_side: BookSide, state: _SideState,
-                     limit: Decimal | None) -> list[OrderEvent]:
+    def _take_merged(
+        self, order: Order, at: float, book_side: BookSide, state: _SideState, limit: Decimal | None
+    ) -> list[OrderEvent]:
         events: list[OrderEvent] = []
         for price, available, source in self._merged_liquidity(book_side, state, limit):
             size = self._affordable(order, price, available)
@@ -463,12 +477,19 @@ class MatchingEngine:
                 break
         return events
 
-    def _take_level(self, order: Order, consumed: dict[Decimal, Decimal], price: Decimal, shown: Decimal,
-                    size: Decimal, at: float) -> OrderEvent:
+    def _take_level(
+        self, order: Order, consumed: dict[Decimal, Decimal], price: Decimal, shown: Decimal, size: Decimal, at: float
+    ) -> OrderEvent:
         before = consumed.get(price, ZERO)
         consumed[price] = before + size
-        return self._fill(order, price, size, _TAKER, at,
-                          {"type": "book_level", "price": price, "size_shown": shown, "consumed_before": before})
+        return self._fill(
+            order,
+            price,
+            size,
+            _TAKER,
+            at,
+            {"type": "book_level", "price": price, "size_shown": shown, "consumed_before": before},
+        )
 
     def _affordable(self, order: Order, price: Decimal, available: Decimal) -> Decimal:
         """How much of ``available`` at ``price`` the order can still take (size, funds, budget)."""
@@ -500,16 +521,16 @@ class MatchingEngine:
         book_side = taken_side(side)
         return self._merged_liquidity(book_side, self._sides[book_side], limit)
 
-    def _merged_liquidity(self, book_side: BookSide, state: _SideState,
-                          limit: Decimal | None) -> Iterator[tuple[Decimal, Decimal, Any]]:
+    def _merged_liquidity(
+        self, book_side: BookSide, state: _SideState, limit: Decimal | None
+    ) -> Iterator[tuple[Decimal, Decimal, Any]]:
         consumed, better_or_equal_ = state.consumed, state.better_or_equal
         real = _best_first(self.book.ladder(book_side))
         virtual = self._virtual_best_first(state)
         next_real = next(real, None)
         next_virtual = next(virtual, None)
         while next_real is not None or next_virtual is not None:
-            if next_real is not None and (next_virtual is None or
-                                          better_or_equal_(next_real[0], next_virtual.price)):
+            if next_real is not None and (next_virtual is None or better_or_equal_(next_real[0], next_virtual.price)):
                 price, size = next_real
                 next_real = next(real, None)
                 if limit is not None and not better_or_equal_(price, limit):
@@ -553,10 +574,10 @@ class MatchingEngine:
 
     def _match_virtual(self, taker: Order, maker_entry: _Resting, size: Decimal, at: float) -> list[OrderEvent]:
         maker, price = maker_entry.order, maker_entry.price
-        events = [self._fill(taker, price, size, _TAKER, at,
-                             {"type": "virtual_order", "order_id": maker.id, "price": price}),
-                  self._fill(maker, price, size, _MAKER, at,
-                             {"type": "virtual_order", "order_id": taker.id, "price": price})]
+        events = [
+            self._fill(taker, price, size, _TAKER, at, {"type": "virtual_order", "order_id": maker.id, "price": price}),
+            self._fill(maker, price, size, _MAKER, at, {"type": "virtual_order", "order_id": taker.id, "price": price}),
+        ]
         if maker.status in FINAL_STATUSES:
             self._unrest(maker_entry)
         return events
@@ -589,8 +610,7 @@ class MatchingEngine:
         del self._by_id[order.id]
 
     @staticmethod
-    def _move_queue(state: _SideState, price: Decimal, queue: list[_Resting], previous: Decimal,
-                    size: Decimal) -> None:
+    def _move_queue(state: _SideState, price: Decimal, queue: list[_Resting], previous: Decimal, size: Decimal) -> None:
         """A level with resting virtual orders shrank: trades already counted are matched first;
         the rest is cancels, assumed spread evenly over the queue."""
         decrease = previous - size
@@ -607,8 +627,9 @@ class MatchingEngine:
                 ahead -= cancelled * ahead / before_cancels
             entry.ahead = size if ahead > size else ahead
 
-    def _fill_from_trade(self, side: BookSide, level: Decimal, trade_id: str, price: Decimal, size: Decimal,
-                         at: float) -> list[OrderEvent]:
+    def _fill_from_trade(
+        self, side: BookSide, level: Decimal, trade_id: str, price: Decimal, size: Decimal, at: float
+    ) -> list[OrderEvent]:
         events: list[OrderEvent] = []
         state = self._sides[side]
         queue = state.queues.get(level)
@@ -625,12 +646,19 @@ class MatchingEngine:
                 fill = _resting_size(order)
             else:
                 # the queue ahead is an estimate (cancels are spread over it): fill whole steps only
-                fill = min(_resting_size(order),
-                           quantize_down(max(ZERO, size - ahead - taken_by_earlier), self.market.size_step))
+                fill = min(
+                    _resting_size(order),
+                    quantize_down(max(ZERO, size - ahead - taken_by_earlier), self.market.size_step),
+                )
                 entry.ahead = max(ZERO, ahead - size)
             if fill > 0 and self.book.live:
-                cause = {"type": "public_trade", "trade_id": trade_id, "price": price, "size": size,
-                         "queue_ahead": ahead}
+                cause = {
+                    "type": "public_trade",
+                    "trade_id": trade_id,
+                    "price": price,
+                    "size": size,
+                    "queue_ahead": ahead,
+                }
                 events.append(self._fill(order, level, fill, _MAKER, at, cause))
                 taken_by_earlier += fill
                 if order.status in FINAL_STATUSES:
@@ -688,8 +716,12 @@ class MatchingEngine:
             del self._stops[order.id]
             order.triggered = True
             if not self.book.live:
-                events += self._finish(order, OrderStatus.CANCELLED, at,
-                                       f"stop triggered while book {self.market.name} is {self.book.state.value}")
+                events += self._finish(
+                    order,
+                    OrderStatus.CANCELLED,
+                    at,
+                    f"stop triggered while book {self.market.name} is {self.book.state.value}",
+                )
             else:
                 events += self._execute(order, at)
         return events
@@ -709,12 +741,25 @@ class MatchingEngine:
         self._orders.pop(order.id, None)
         return [order.transition(status, at, reason)]
 
-    def _fill(self, order: Order, price: Decimal, size: Decimal, liquidity: Liquidity, at: float,
-              cause: dict[str, Any]) -> OrderEvent:
+    def _fill(
+        self, order: Order, price: Decimal, size: Decimal, liquidity: Liquidity, at: float, cause: dict[str, Any]
+    ) -> OrderEvent:
         rate = self.maker_fee if liquidity is _MAKER else self.taker_fee
         order_id = order.id
-        fill = tuple.__new__(Fill, (order_id, f"{order_id}-{len(order.fill_ids) + 1}", price, size,  # see Fill
-                                    fee_for(price * size, rate), self.market.pair.quote, liquidity, at, cause))
+        fill = tuple.__new__(
+            Fill,
+            (
+                order_id,
+                f"{order_id}-{len(order.fill_ids) + 1}",
+                price,
+                size,  # see Fill
+                fee_for(price * size, rate),
+                self.market.pair.quote,
+                liquidity,
+                at,
+                cause,
+            ),
+        )
         event = order.apply_fill(fill)
         if order.status in FINAL_STATUSES:
             self._budgets.pop(order_id, None)

@@ -3,6 +3,7 @@
 Money never passes through float: wire values arrive as strings (or JSON numbers parsed
 with ``parse_float=Decimal``) and leave as strings.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -14,8 +15,7 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 
 
-def parse_decimal(value: object, field: str, *, positive: bool = False,
-                  non_negative: bool = False) -> Decimal:
+def parse_decimal(value: object, field: str, *, positive: bool = False, non_negative: bool = False) -> Decimal:
     """Parse ``value`` (str, int or Decimal) into a finite Decimal.
 
     Raises :class:`InvalidParameter` naming ``field`` for floats, bools, non-numbers,
@@ -25,21 +25,21 @@ def parse_decimal(value: object, field: str, *, positive: bool = False,
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, bool) or isinstance(value, float):
-        raise InvalidParameter(field, "a decimal string such as \"0.01\"", value)
+        raise InvalidParameter(field, 'a decimal string such as "0.01"', value)
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
         if not value.isascii():
-            raise InvalidParameter(field, "a decimal string in ASCII digits such as \"0.01\"", value)
+            raise InvalidParameter(field, 'a decimal string in ASCII digits such as "0.01"', value)
         text = value.strip()
         try:
             result = Decimal(text)
         except InvalidOperation:
-            raise InvalidParameter(field, "a decimal string such as \"0.01\"", value) from None
+            raise InvalidParameter(field, 'a decimal string such as "0.01"', value) from None
         if text != value or not text or text[0] in "+_" or "_" in text:
-            raise InvalidParameter(field, "a decimal string such as \"0.01\"", value)
+            raise InvalidParameter(field, 'a decimal string such as "0.01"', value)
     else:
-        raise InvalidParameter(field, "a decimal string such as \"0.01\"", value)
+        raise InvalidParameter(field, 'a decimal string such as "0.01"', value)
     if not result.is_finite():
         raise InvalidParameter(field, "a finite decimal", value)
     if positive and result <= 0:

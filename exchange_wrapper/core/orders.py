@@ -4,6 +4,7 @@ An order changes only through :meth:`Order.transition` and :meth:`Order.apply_fi
 the life-cycle table and return the event to publish and persist. A fill whose trade id was
 already applied is refused, so nothing is ever filled twice.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -79,17 +80,18 @@ class OrderStatus(str, Enum):
         return self in FINAL_STATUSES
 
 
-FINAL_STATUSES = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED,
-                            OrderStatus.EXPIRED})
+FINAL_STATUSES = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
 _FILLED, _PARTIALLY_FILLED = OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
 
 #: The allowed (from, to) transitions; everything else is a bug or a stale message.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PENDING: frozenset({OrderStatus.OPEN, OrderStatus.REJECTED, OrderStatus.CANCELLED}),
-    OrderStatus.OPEN: frozenset({OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED,
-                                 OrderStatus.EXPIRED}),
-    OrderStatus.PARTIALLY_FILLED: frozenset({OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED,
-                                             OrderStatus.CANCELLED, OrderStatus.EXPIRED}),
+    OrderStatus.OPEN: frozenset(
+        {OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}
+    ),
+    OrderStatus.PARTIALLY_FILLED: frozenset(
+        {OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}
+    ),
     OrderStatus.FILLED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
     OrderStatus.REJECTED: frozenset(),
@@ -145,11 +147,19 @@ class Fill(NamedTuple):
         return self.price * self.size
 
     def to_json(self) -> dict[str, Any]:
-        return {"order_id": self.order_id, "trade_id": self.trade_id, "price": format_decimal(self.price),
-                "size": format_decimal(self.size), "fee": format_decimal(self.fee),
-                "fee_currency": self.fee_currency, "liquidity": self.liquidity.value, "time": to_microseconds(self.at),
-                "cause": {key: format_decimal(value) if isinstance(value, Decimal) else value
-                          for key, value in self.cause.items()}}
+        return {
+            "order_id": self.order_id,
+            "trade_id": self.trade_id,
+            "price": format_decimal(self.price),
+            "size": format_decimal(self.size),
+            "fee": format_decimal(self.fee),
+            "fee_currency": self.fee_currency,
+            "liquidity": self.liquidity.value,
+            "time": to_microseconds(self.at),
+            "cause": {
+                key: format_decimal(value) if isinstance(value, Decimal) else value for key, value in self.cause.items()
+            },
+        }
 
 
 class OrderEvent(NamedTuple):
@@ -261,14 +271,28 @@ class Order:
             return None if value is None else format_decimal(value)
 
         return {
-            "id": self.id, "client_order_id": self.client_order_id, "wallet_set_id": self.wallet_set_id,
-            "exchange": self.exchange, "pair": self.pair, "side": self.side.value, "type": self.type.value,
-            "size": amount(self.size), "funds": amount(self.funds), "price": amount(self.price),
-            "stop_price": amount(self.stop_price), "time_in_force": self.time_in_force.value,
-            "expire_time": self.expire_time, "post_only": self.post_only, "status": self.status.value,
+            "id": self.id,
+            "client_order_id": self.client_order_id,
+            "wallet_set_id": self.wallet_set_id,
+            "exchange": self.exchange,
+            "pair": self.pair,
+            "side": self.side.value,
+            "type": self.type.value,
+            "size": amount(self.size),
+            "funds": amount(self.funds),
+            "price": amount(self.price),
+            "stop_price": amount(self.stop_price),
+            "time_in_force": self.time_in_force.value,
+            "expire_time": self.expire_time,
+            "post_only": self.post_only,
+            "status": self.status.value,
             "filled_size": format_decimal(self.filled_size),
-            "executed_value": format_decimal(self.executed_value), "fees": format_decimal(self.fees),
-            "average_price": amount(self.average_price), "created_at": to_microseconds(self.created_at),
-            "updated_at": to_microseconds(self.updated_at), "reason": self.reason, "triggered": self.triggered,
+            "executed_value": format_decimal(self.executed_value),
+            "fees": format_decimal(self.fees),
+            "average_price": amount(self.average_price),
+            "created_at": to_microseconds(self.created_at),
+            "updated_at": to_microseconds(self.updated_at),
+            "reason": self.reason,
+            "triggered": self.triggered,
             "exchange_order_id": self.exchange_order_id,
         }

@@ -3,6 +3,7 @@
 Pure: the caller passes the time and sleeps for the delay it gets back, so tests drive both
 with a fake clock.
 """
+
 from __future__ import annotations
 
 import random
@@ -82,8 +83,7 @@ class Backoff:
     a success.
     """
 
-    def __init__(self, base: float = 0.5, cap: float = 60.0, factor: float = 2.0,
-                 rng: random.Random | None = None):
+    def __init__(self, base: float = 0.5, cap: float = 60.0, factor: float = 2.0, rng: random.Random | None = None):
         if not 0 < base <= cap:
             raise InvalidParameter("base", f"above 0 and at most cap {cap}", base)
         if not factor >= 1:

@@ -4,6 +4,7 @@ Rounding never makes an order more aggressive than asked: sizes round down to th
 a buy price rounds down and a sell price up to the tick, a stop price rounds so that the
 stop triggers no earlier than asked. What rounding cannot fix is rejected with the rule named.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,10 +28,19 @@ class CheckedOrder:
     rounded: tuple[str, ...]
 
 
-def check_order(market: Market, *, side: str, type: str, size: Decimal | None = None,
-                price: Decimal | None = None, stop_price: Decimal | None = None,
-                funds: Decimal | None = None, post_only: bool = False,
-                reference_price: Decimal | None = None, strict: bool = False) -> CheckedOrder:
+def check_order(
+    market: Market,
+    *,
+    side: str,
+    type: str,
+    size: Decimal | None = None,
+    price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+    funds: Decimal | None = None,
+    post_only: bool = False,
+    reference_price: Decimal | None = None,
+    strict: bool = False,
+) -> CheckedOrder:
     """Round and validate an order's amounts against ``market``.
 
     ``type`` is ``market``, ``limit``, ``stop_market`` or ``stop_limit``; a market order gives
@@ -47,8 +57,7 @@ def check_order(market: Market, *, side: str, type: str, size: Decimal | None = 
     if price is not None:
         price = _round_price(market, "price", price, down=(side == BUY), strict=strict, rounded=rounded)
     if stop_price is not None:
-        stop_price = _round_price(market, "stop_price", stop_price, down=(side == SELL),
-                                  strict=strict, rounded=rounded)
+        stop_price = _round_price(market, "stop_price", stop_price, down=(side == SELL), strict=strict, rounded=rounded)
     if funds is not None:
         if market.funds_step is not None:
             funds = _round(market, "funds", funds, market.funds_step, strict, rounded)
@@ -83,27 +92,34 @@ def _check_status(market: Market, type: str, post_only: bool) -> None:
         raise MarketClosed(market.exchange, str(market.pair), "market is post_only")
 
 
-def _round(market: Market, field: str, value: Decimal, step: Decimal, strict: bool,
-           rounded: list[str]) -> Decimal:
+def _round(market: Market, field: str, value: Decimal, step: Decimal, strict: bool, rounded: list[str]) -> Decimal:
     # ``value`` down to a multiple of ``step``, the market's step for ``field``.
     result = quantize_down(value, step)
     if result != value:
         if strict:
             raise PrecisionError(
                 f"{field}_step",
-                f"{field} {format_decimal(value)} is not a multiple of {format_decimal(step)} "
-                f"for {market.name}", exchange=market.exchange, pair=str(market.pair),
-                value=value, limit=step)
+                f"{field} {format_decimal(value)} is not a multiple of {format_decimal(step)} for {market.name}",
+                exchange=market.exchange,
+                pair=str(market.pair),
+                value=value,
+                limit=step,
+            )
         rounded.append(field)
     return result
 
 
-def _round_price(market: Market, field: str, value: Decimal, *, down: bool, strict: bool,
-                 rounded: list[str]) -> Decimal:
+def _round_price(
+    market: Market, field: str, value: Decimal, *, down: bool, strict: bool, rounded: list[str]
+) -> Decimal:
     if value <= 0:
-        raise PrecisionError("positive", f"{field} {format_decimal(value)} must be above 0 for "
-                             f"{market.name}", exchange=market.exchange, pair=str(market.pair),
-                             value=value)
+        raise PrecisionError(
+            "positive",
+            f"{field} {format_decimal(value)} must be above 0 for {market.name}",
+            exchange=market.exchange,
+            pair=str(market.pair),
+            value=value,
+        )
     result = round_price(market, value, down=down)
     if result != value:
         if strict:
@@ -112,38 +128,67 @@ def _round_price(market: Market, field: str, value: Decimal, *, down: bool, stri
             else:
                 rule = "significant_digits"
                 what = f"more than {market.price_significant_digits} significant digits"
-            raise PrecisionError(rule, f"{field} {format_decimal(value)} is {what} for {market.name}",
-                                 exchange=market.exchange, pair=str(market.pair), value=value,
-                                 limit=market.tick_size)
+            raise PrecisionError(
+                rule,
+                f"{field} {format_decimal(value)} is {what} for {market.name}",
+                exchange=market.exchange,
+                pair=str(market.pair),
+                value=value,
+                limit=market.tick_size,
+            )
         rounded.append(field)
     if result <= 0:
-        raise PrecisionError("tick_size", f"{field} {format_decimal(value)} rounds to 0 for {market.name}",
-                             exchange=market.exchange, pair=str(market.pair), value=value,
-                             limit=market.tick_size)
+        raise PrecisionError(
+            "tick_size",
+            f"{field} {format_decimal(value)} rounds to 0 for {market.name}",
+            exchange=market.exchange,
+            pair=str(market.pair),
+            value=value,
+            limit=market.tick_size,
+        )
     return result
 
 
 def _check_size(market: Market, size: Decimal, asked: Decimal) -> None:
     if size < market.min_size or size <= 0:
-        raise PrecisionError("min_size", f"size {format_decimal(asked)} below minimum "
-                             f"{format_decimal(max(market.min_size, market.size_step))} for {market.name}",
-                             exchange=market.exchange, pair=str(market.pair), value=asked,
-                             limit=max(market.min_size, market.size_step))
+        raise PrecisionError(
+            "min_size",
+            f"size {format_decimal(asked)} below minimum "
+            f"{format_decimal(max(market.min_size, market.size_step))} for {market.name}",
+            exchange=market.exchange,
+            pair=str(market.pair),
+            value=asked,
+            limit=max(market.min_size, market.size_step),
+        )
     if market.max_size is not None and size > market.max_size:
-        raise PrecisionError("max_size", f"size {format_decimal(size)} above maximum "
-                             f"{format_decimal(market.max_size)} for {market.name}",
-                             exchange=market.exchange, pair=str(market.pair), value=size,
-                             limit=market.max_size)
+        raise PrecisionError(
+            "max_size",
+            f"size {format_decimal(size)} above maximum {format_decimal(market.max_size)} for {market.name}",
+            exchange=market.exchange,
+            pair=str(market.pair),
+            value=size,
+            limit=market.max_size,
+        )
 
 
 def _check_notional(market: Market, field: str, notional: Decimal) -> None:
     if notional < market.min_notional or notional <= 0:
-        raise PrecisionError("min_notional", f"{field} {format_decimal(notional)} {market.pair.quote} "
-                             f"below minimum {format_decimal(market.min_notional)} for {market.name}",
-                             exchange=market.exchange, pair=str(market.pair), value=notional,
-                             limit=market.min_notional)
+        raise PrecisionError(
+            "min_notional",
+            f"{field} {format_decimal(notional)} {market.pair.quote} "
+            f"below minimum {format_decimal(market.min_notional)} for {market.name}",
+            exchange=market.exchange,
+            pair=str(market.pair),
+            value=notional,
+            limit=market.min_notional,
+        )
     if market.max_notional is not None and notional > market.max_notional:
-        raise PrecisionError("max_notional", f"{field} {format_decimal(notional)} {market.pair.quote} "
-                             f"above maximum {format_decimal(market.max_notional)} for {market.name}",
-                             exchange=market.exchange, pair=str(market.pair), value=notional,
-                             limit=market.max_notional)
+        raise PrecisionError(
+            "max_notional",
+            f"{field} {format_decimal(notional)} {market.pair.quote} "
+            f"above maximum {format_decimal(market.max_notional)} for {market.name}",
+            exchange=market.exchange,
+            pair=str(market.pair),
+            value=notional,
+            limit=market.max_notional,
+        )

@@ -4,6 +4,7 @@ Some exchanges' symbols cannot be split without their metadata (Binance ``BTCUSD
 ``XXBTZUSD``), so every adapter translates through a table built from its parsed markets,
 whatever the exchange: one shape for all five.
 """
+
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Iterator
@@ -47,8 +48,7 @@ class SymbolTable:
         A pair spelt with the exchange's own currency codes (``XBT_USD`` on kraken) is accepted.
         """
         parsed = pair if isinstance(pair, Pair) else Pair.parse(pair)
-        unified = Pair(common_currency(self.exchange, parsed.base),
-                       common_currency(self.exchange, parsed.quote))
+        unified = Pair(common_currency(self.exchange, parsed.base), common_currency(self.exchange, parsed.quote))
         try:
             return self._by_pair[unified]
         except KeyError:
@@ -88,5 +88,4 @@ _Key = TypeVar("_Key", bound=Hashable)
 def _add(index: dict[_Key, Market], key: _Key, market: Market, field: str) -> None:
     other = index.setdefault(key, market)
     if other is not market:
-        raise InvalidParameter(field, f"one market only, but both {other.symbol} and {market.symbol} have it",
-                               str(key))
+        raise InvalidParameter(field, f"one market only, but both {other.symbol} and {market.symbol} have it", str(key))

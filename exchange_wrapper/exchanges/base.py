@@ -7,6 +7,7 @@ attributes, and methods that translate (subscribe messages out, wire messages in
 websocket with reconnects, resyncs, heartbeats, the status the service shows), and the replay
 (:mod:`exchange_wrapper.replay`) drives the same adapter from recorded traffic.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -53,8 +54,15 @@ class Credentials:
 class Books(Protocol):
     """Where an adapter registers the books it follows (the market-data hub)."""
 
-    def add_book(self, exchange: str, pair: Pair, *, checksum: Callable[[OrderBook], int] | None,
-                 depth: int | None, buffer_deltas: bool) -> Any: ...
+    def add_book(
+        self,
+        exchange: str,
+        pair: Pair,
+        *,
+        checksum: Callable[[OrderBook], int] | None,
+        depth: int | None,
+        buffer_deltas: bool,
+    ) -> Any: ...
 
 
 class MarketsParser(Protocol):
@@ -73,7 +81,7 @@ class Translator:
     """What either side of an exchange declares for :func:`find_adapter`."""
 
     name: ClassVar[str]
-    side: ClassVar[str]     # the module of the exchange's package that declares it
+    side: ClassVar[str]  # the module of the exchange's package that declares it
     missing: ClassVar[str]  # why an exchange that declares none cannot do it
 
 
@@ -89,21 +97,21 @@ class Adapter(Translator):
 
     side = "public"
     missing = "no market-data adapter yet"
-    rest_url: ClassVar[str]                 # public REST base URL (settings rest_url overrides)
-    ws_url: ClassVar[str]                   # public websocket URL (settings ws_url overrides)
-    markets_path: ClassVar[str]             # GET path of the market metadata
-    markets_weight: ClassVar[float] = 1     # what that call costs of the REST limit
+    rest_url: ClassVar[str]  # public REST base URL (settings rest_url overrides)
+    ws_url: ClassVar[str]  # public websocket URL (settings ws_url overrides)
+    markets_path: ClassVar[str]  # GET path of the market metadata
+    markets_weight: ClassVar[float] = 1  # what that call costs of the REST limit
     parse_markets: ClassVar[MarketsParser]  # the module's parse_markets, as a staticmethod
-    rest_limit: ClassVar[RateLimit]         # the documented public REST limit
+    rest_limit: ClassVar[RateLimit]  # the documented public REST limit
     subscribe_limit: ClassVar[RateLimit] = RateLimit(5, 5)  # websocket messages we may send
     silence_timeout: ClassVar[float] = 30.0  # seconds without a message before the feed is silent
     ping_interval: ClassVar[float | None] = 20.0  # websocket pings we send (None: the server pings)
-    app_ping: ClassVar[str | None] = None   # an application-level ping message to send, if any
+    app_ping: ClassVar[str | None] = None  # an application-level ping message to send, if any
     app_ping_interval: ClassVar[float] = 20.0
     connection_lifetime: ClassVar[float | None] = None  # the exchange closes connections after this
     snapshot_over_rest: ClassVar[bool] = False  # books start from a REST snapshot (deltas buffered)
     book_depth: ClassVar[int | None] = None  # the exchange truncates books to this depth
-    has_checksum: ClassVar[bool] = False     # implement :meth:`checksum` too
+    has_checksum: ClassVar[bool] = False  # implement :meth:`checksum` too
 
     def __init__(self, markets: SymbolTable, pairs: Iterable[Pair], credentials: Credentials | None = None):
         self.markets = markets
@@ -176,8 +184,7 @@ class Adapter(Translator):
         """Register ``pairs``' books in ``hub`` with this exchange's integrity rules."""
         for pair in pairs:
             check = partial(self.checksum, market=self.markets.market(pair)) if self.has_checksum else None
-            hub.add_book(self.name, pair, checksum=check, depth=self.book_depth,
-                         buffer_deltas=self.snapshot_over_rest)
+            hub.add_book(self.name, pair, checksum=check, depth=self.book_depth, buffer_deltas=self.snapshot_over_rest)
 
 
 def find_adapter(exchange: str, kind: type[T]) -> type[T]:

@@ -4,6 +4,7 @@ Adapters build :class:`Request` values (public and private, with what each costs
 and read :class:`Response` values; :class:`~exchange_wrapper.connectors.rest.RestClient` sends
 them.
 """
+
 from __future__ import annotations
 
 import email.utils

@@ -9,6 +9,7 @@ messages (where the exchange has an authenticated stream) become the same report
 :class:`~..connectors.account.LiveAccount` does the I/O: pacing, signing at send time, idempotent
 placement, the stream, polling, recovery. docs/live-trading.md has the checklist of an adapter.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -126,18 +127,18 @@ class PrivateAdapter(Translator):
     side = "private"
     missing = "live trading is not available on this exchange yet"
     market_adapter: ClassVar[type[Adapter]]  # whose markets_path / parse_markets load the markets
-    rest_url: ClassVar[str]                   # private REST base URL (settings rest_url overrides)
-    stream_url: ClassVar[str | None] = None   # the authenticated stream; None: orders are polled
+    rest_url: ClassVar[str]  # private REST base URL (settings rest_url overrides)
+    stream_url: ClassVar[str | None] = None  # the authenticated stream; None: orders are polled
     stream_path: ClassVar[str | None] = None  # the stream's path on the host of the settings' ws_url, where set
     stream_ping: ClassVar[str | None] = None  # an application ping the stream needs to stay open
     stream_ping_interval: ClassVar[float] = 15.0  # seconds between them (Poloniex ends a session silent for 30 s)
-    quotas: ClassVar[tuple[Quota, ...]]       # the documented limits of one account
-    recv_window: ClassVar[float]              # seconds after its signing time a request can no longer execute
-    poll_interval: ClassVar[float] = 5.0      # seconds between polls of open orders without a stream
-    sequential: ClassVar[bool] = False        # signed requests must arrive in the order signed (a nonce that
-                                              # only grows, Kraken): the account sends them one at a time
+    quotas: ClassVar[tuple[Quota, ...]]  # the documented limits of one account
+    recv_window: ClassVar[float]  # seconds after its signing time a request can no longer execute
+    poll_interval: ClassVar[float] = 5.0  # seconds between polls of open orders without a stream
+    sequential: ClassVar[bool] = False  # signed requests must arrive in the order signed (a nonce that
+    # only grows, Kraken): the account sends them one at a time
     cancel_reports_order: ClassVar[bool] = True  # False: a cancel's answer does not state the order (Kraken:
-                                                 # a count), which is queried after it
+    # a count), which is queried after it
 
     def __init__(self, markets: SymbolTable, credentials: Credentials, metadata: str | bytes = b""):
         self.markets, self.credentials = markets, credentials
@@ -219,8 +220,9 @@ class PrivateAdapter(Translator):
         one pair's orders at once (Kraken's CancelAll takes every pair): one cancel per order then."""
         raise NotImplementedError
 
-    def amend_request(self, order: Order, *, price: Decimal, size: Decimal, base: Decimal, client_id: str,
-                      next_client_id: str) -> Amendment:
+    def amend_request(
+        self, order: Order, *, price: Decimal, size: Decimal, base: Decimal, client_id: str, next_client_id: str
+    ) -> Amendment:
         """Change a resting limit order to ``price`` and total ``size`` (of which ``base`` filled on
         earlier exchange orders): in place where the exchange can, else cancel-replace with the
         client id ``next_client_id`` (an :class:`Amendment` without a request where the exchange

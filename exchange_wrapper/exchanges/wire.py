@@ -3,6 +3,7 @@
 Every exchange module reads its metadata through :class:`Fields`, so a missing or malformed
 value is reported the same way everywhere: ``base_increment of BTC-USD on coinbase: ...``.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ from ..core.errors import InvalidParameter
 from ..core.money import decimal_places, parse_decimal
 from ..core.pairs import Pair, common_currency
 
-_DECIMAL = "a decimal string such as \"0.01\""
+_DECIMAL = 'a decimal string such as "0.01"'
 
 
 def load_json(body: str | bytes, what: str) -> Any:
@@ -82,8 +83,7 @@ class Fields:
 
     def decimal(self, name: str, *, positive: bool = False) -> Decimal:
         """A required decimal (a string or JSON number), 0 or more, or above 0 if ``positive``."""
-        return parse_decimal(self.value(name, _DECIMAL), self.label(name), positive=positive,
-                             non_negative=True)
+        return parse_decimal(self.value(name, _DECIMAL), self.label(name), positive=positive, non_negative=True)
 
     def optional_decimal(self, name: str) -> Decimal | None:
         """A decimal of 0 or more, or ``None`` where the field is absent or null."""
@@ -94,8 +94,7 @@ class Fields:
         return decimal_places(self.integer(name))
 
 
-def column_rows(exchange: str, body: str | bytes | list, what: str, columns: Sequence[str],
-                name: str) -> list[Fields]:
+def column_rows(exchange: str, body: str | bytes | list, what: str, columns: Sequence[str], name: str) -> list[Fields]:
     """The rows of a JSON list of fixed-column rows (candles, klines), each as :class:`Fields`
     keyed by ``columns`` and labelled ``<name> <index>`` (``BTC_USDT candle 3``). ``body`` is the
     JSON text, or the list already parsed where the rows sit inside a larger response (Kraken).

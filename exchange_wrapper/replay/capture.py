@@ -11,6 +11,7 @@ as recorded, for the exchange adapters to parse. Line formats::
 
 TIMESTAMP is Unix seconds; it is not money, so it is a float.
 """
+
 from __future__ import annotations
 
 import os
@@ -79,11 +80,15 @@ def read_capture(path: str | os.PathLike[str]) -> Iterator[CaptureRecord]:
         with open(path, encoding="utf-8", newline="\n") as lines:
             yield from parse_capture(lines, name)
     except OSError as error:
-        raise InvalidParameter(f"capture file {name}", "a file that can be read",
-                               error.strerror or type(error).__name__) from None
+        raise InvalidParameter(
+            f"capture file {name}", "a file that can be read", error.strerror or type(error).__name__
+        ) from None
     except UnicodeDecodeError as error:
-        raise InvalidParameter(f"capture file {name}", "UTF-8 text (a capture of tests/captures' format)",
-                               f"byte {error.object[error.start]:#04x}") from None
+        raise InvalidParameter(
+            f"capture file {name}",
+            "UTF-8 text (a capture of tests/captures' format)",
+            f"byte {error.object[error.start]:#04x}",
+        ) from None
 
 
 def parse_capture(lines: Iterable[str], source: str = "capture") -> Iterator[CaptureRecord]:
@@ -100,7 +105,7 @@ def parse_capture(lines: Iterable[str], source: str = "capture") -> Iterator[Cap
 def parse_line(line: str, where: str = "capture line") -> CaptureRecord:
     """One capture line (without its newline) as a record; ``where`` names it in errors."""
     if line.startswith(_CONFIGURATION):
-        return Configuration(line[len(_CONFIGURATION):])
+        return Configuration(line[len(_CONFIGURATION) :])
     first, _, rest = line.partition(" ")
     if first.endswith(":"):
         return WsReceived(_timestamp(first[:-1], line, where), rest)
@@ -112,8 +117,9 @@ def parse_line(line: str, where: str = "capture line") -> CaptureRecord:
         return RestResponse(first, _timestamp(ts, line, where), text)
     if colon and arrow == "<-":
         return WsSent(first, _timestamp(ts, line, where), text)
-    raise InvalidParameter(where, "URL -> TS: BODY, URL <-> TS, URL <- TS: MESSAGE, TS: MESSAGE "
-                           "or configuration: JSON", line)
+    raise InvalidParameter(
+        where, "URL -> TS: BODY, URL <-> TS, URL <- TS: MESSAGE, TS: MESSAGE or configuration: JSON", line
+    )
 
 
 def find_response(path: str | os.PathLike[str], url_prefix: str) -> RestResponse:

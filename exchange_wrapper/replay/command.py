@@ -1,4 +1,5 @@
 """``xwrap replay --exchange NAME FILE...``: recorded traffic through the adapter, books checked."""
+
 from __future__ import annotations
 
 import json

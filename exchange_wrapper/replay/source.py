@@ -9,6 +9,7 @@ wait for new snapshots, as live. :meth:`Replay.run` goes as fast as it can with 
 :meth:`Replay.play` keeps the recorded pace (or a multiple of it) and stamps events with the clock,
 for a service running on recordings; when the recording ends, the hub's status says ``finished``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,13 @@ class Replay:
     Raises :class:`NotFound` if no file holds the exchange's market metadata response.
     """
 
-    def __init__(self, exchange: str, files: Sequence[str | os.PathLike[str]], hub: MarketDataHub | None = None,
-                 pairs: Iterable[Pair] | None = None):
+    def __init__(
+        self,
+        exchange: str,
+        files: Sequence[str | os.PathLike[str]],
+        hub: MarketDataHub | None = None,
+        pairs: Iterable[Pair] | None = None,
+    ):
         self.files = list(files)
         self.hub = hub or MarketDataHub()
         cls = adapter_class(exchange)
@@ -65,8 +71,10 @@ class Replay:
 
     def records(self) -> Iterator[Record]:
         """Every record but the metadata, in time order across the files."""
-        streams = [(r for r in read_capture(path) if isinstance(r, (RestResponse, WsOpened, WsReceived)))
-                   for path in self.files]
+        streams = [
+            (r for r in read_capture(path) if isinstance(r, (RestResponse, WsOpened, WsReceived)))
+            for path in self.files
+        ]
         for record in heapq.merge(*streams, key=lambda r: r.ts):
             if not (isinstance(record, RestResponse) and self._is_metadata(record)):
                 yield record
@@ -98,15 +106,23 @@ class Replay:
         self.seconds = time.perf_counter() - started
         return self.report()
 
-    async def play(self, speed: float = 1.0, *, clock: Callable[[], float] = time.time,
-                   sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> dict[str, Any]:
+    async def play(
+        self,
+        speed: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> dict[str, Any]:
         """Feed every record at the recorded pace times ``speed``, each event stamped with
         ``clock()``; other tasks get their turn between records. Returns :meth:`report`."""
         started, first = clock(), None
         names = ", ".join(os.path.basename(os.fspath(path)) for path in self.files)
-        self.hub.set_connection(self.exchange, FeedStatus.READY,
-                                f"replaying {names} at {speed:g}x: {len(self.adapter.pairs)} books "
-                                f"({self.market_count - len(self.adapter.pairs)} other markets have none recorded)")
+        self.hub.set_connection(
+            self.exchange,
+            FeedStatus.READY,
+            f"replaying {names} at {speed:g}x: {len(self.adapter.pairs)} books "
+            f"({self.market_count - len(self.adapter.pairs)} other markets have none recorded)",
+        )
         waiting = set(self.adapter.pairs)
         try:
             for record in self.records():
@@ -137,26 +153,37 @@ class Replay:
             if book.updated_at is None:
                 continue
             bid, ask = book.bids.best, book.asks.best
-            books[str(pair)] = {"bid": format_decimal(bid[0]) if bid else None,
-                                "ask": format_decimal(ask[0]) if ask else None,
-                                "bid_levels": len(book.bids), "ask_levels": len(book.asks),
-                                "state": book.state.value}
+            books[str(pair)] = {
+                "bid": format_decimal(bid[0]) if bid else None,
+                "ask": format_decimal(ask[0]) if ask else None,
+                "bid_levels": len(book.bids),
+                "ask_levels": len(book.asks),
+                "state": book.state.value,
+            }
             if not book.live:
                 corrupt.append(str(pair))
-        return {"exchange": self.exchange, "messages": counts["messages"], "books": books,
-                "checksums": {"verified": counts["checksums_verified"], "failed": counts["checksums_failed"]},
-                "sequence_gaps": counts[Problem.SEQUENCE_GAP.value], "resyncs": counts["resyncs"],
-                "trades": counts["trades"], "seconds": round(self.seconds, 3),
-                "crossed_books": counts[Problem.CROSSED.value], "tickers": counts["tickers"],
-                "corrupt": corrupt}
+        return {
+            "exchange": self.exchange,
+            "messages": counts["messages"],
+            "books": books,
+            "checksums": {"verified": counts["checksums_verified"], "failed": counts["checksums_failed"]},
+            "sequence_gaps": counts[Problem.SEQUENCE_GAP.value],
+            "resyncs": counts["resyncs"],
+            "trades": counts["trades"],
+            "seconds": round(self.seconds, 3),
+            "crossed_books": counts[Problem.CROSSED.value],
+            "tickers": counts["tickers"],
+            "corrupt": corrupt,
+        }
 
     def _metadata(self, cls: type[Adapter]) -> RestResponse:
         for path in self.files:
             for record in read_capture(path):
                 if isinstance(record, RestResponse) and self._is_metadata(record):
                     return record
-        raise NotFound(f"{cls.name} market metadata (GET {cls.markets_path}) in",
-                       ", ".join(os.fspath(path) for path in self.files))
+        raise NotFound(
+            f"{cls.name} market metadata (GET {cls.markets_path}) in", ", ".join(os.fspath(path) for path in self.files)
+        )
 
     def _recorded_books(self, adapter: Adapter) -> list[Pair]:
         """The pairs whose book the recording holds a snapshot of, in the order they come."""
@@ -183,4 +210,3 @@ def _events(adapter: Adapter, parser: Any, record: RestResponse | WsReceived, at
     if isinstance(record, RestResponse):
         return adapter.parse_rest(record.url, record.body)
     return parser.parse(record.message, at)
-

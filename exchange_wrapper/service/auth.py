@@ -3,6 +3,7 @@ web page may reach it and :class:`Authenticator` who the caller is, the same que
 
 Tokens are compared in constant time and never logged; a token is known in logs by its name.
 """
+
 from __future__ import annotations
 
 import hmac

@@ -11,6 +11,7 @@ the door answers 400 / invalid params instead of failing inside.
 Other numbers are read exactly: an integer as an int, any other number as a Decimal made from its own
 text, never through a float. (Amounts are decimal strings all the same: :meth:`.params.Params.decimal`.)
 """
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,9 @@ def read_json(data: bytes | str, name: str = "body") -> Any:
     """
     text = data.decode("utf-8") if isinstance(data, bytes) else data
     unfit: list[Unfit] = []
-    document = json.loads(text, parse_float=_number(Decimal, unfit), parse_int=_integer(unfit),
-                          parse_constant=_not_json)
+    document = json.loads(
+        text, parse_float=_number(Decimal, unfit), parse_int=_integer(unfit), parse_constant=_not_json
+    )
     if unfit or _SURROGATE_ESCAPE.search(text):
         found = first_unfit(document)
         if found is not None:
@@ -86,23 +88,28 @@ class SocketIOJson:
 def _number(kind: Any, unfit: list[Unfit]) -> Any:
     """A reader of JSON numbers with a fraction or exponent as ``kind``; one beyond a double's range
     is an :class:`Unfit`, noted in ``unfit``."""
+
     def number(text: str) -> Any:
         if math.isinf(float(text)):
             unfit.append(Unfit(_IN_RANGE, text))
             return unfit[-1]
         return kind(text)
+
     return number
 
 
 def _integer(unfit: list[Unfit]) -> Any:
     """A reader of JSON integers; one too long to read is an :class:`Unfit`, noted in ``unfit``."""
+
     def integer(text: str) -> Any:
         digits = len(text.lstrip("-"))
         if digits > MAX_INTEGER_DIGITS:
-            unfit.append(Unfit(f"an integer of at most {MAX_INTEGER_DIGITS} digits",
-                               f"{text[:12]}... ({digits} digits)"))
+            unfit.append(
+                Unfit(f"an integer of at most {MAX_INTEGER_DIGITS} digits", f"{text[:12]}... ({digits} digits)")
+            )
             return unfit[-1]
         return int(text)
+
     return integer
 
 

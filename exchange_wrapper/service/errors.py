@@ -1,5 +1,6 @@
 """How an error appears on the doors: its shape, and its kind's JSON-RPC code and HTTP status
 (:data:`exchange_wrapper.contract.ERROR_CODES`)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -4,6 +4,7 @@ forward to subscribed clients.
 Publishing never blocks and never fails the publisher: each subscriber has a bounded queue, and
 a subscriber that falls too far behind loses its oldest notifications (it is told how many).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -8,6 +8,7 @@ of :func:`.errors.error_body`. Browsers: a request carrying an ``Origin`` that i
 service's own nor one of ``server.cors_origins`` is refused, so a foreign web page cannot place
 orders through a browser on the same machine; CORS headers are sent only for configured origins.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -79,8 +80,9 @@ def create_app(api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, b
 
     @app.exception(NotFound)
     async def not_found(request: Request, error: NotFound) -> response.HTTPResponse:
-        return _error_shape("not_found", f"no route {request.method} {request.path}",
-                            {"what": "route", "key": request.path}, 404)
+        return _error_shape(
+            "not_found", f"no route {request.method} {request.path}", {"what": "route", "key": request.path}, 404
+        )
 
     @app.exception(SanicException)
     async def sanic_error(request: Request, error: SanicException) -> response.HTTPResponse:
@@ -180,11 +182,13 @@ def _body(request: Request) -> dict[str, Any]:
     try:
         body = read_json(request.body)
     except json.JSONDecodeError as error:
-        raise InvalidParameter("body", "a JSON object",
-                               f"malformed JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
+        raise InvalidParameter(
+            "body", "a JSON object", f"malformed JSON ({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
     except (ValueError, RecursionError):
-        raise InvalidParameter("body", "a JSON object in UTF-8, nested at most a few hundred deep",
-                               "undecodable text") from None
+        raise InvalidParameter(
+            "body", "a JSON object in UTF-8, nested at most a few hundred deep", "undecodable text"
+        ) from None
     if not isinstance(body, dict):
         raise InvalidParameter("body", "a JSON object", type(body).__name__)
     return body
@@ -209,8 +213,10 @@ def _error(error: XWrapError) -> response.HTTPResponse:
     return response.json(error_body(error), status=http_status(error))
 
 
-def _error_shape(kind: str, message: str, details: dict[str, Any], status: int,
-                 headers: dict[str, str] | None = None) -> response.HTTPResponse:
+def _error_shape(
+    kind: str, message: str, details: dict[str, Any], status: int, headers: dict[str, str] | None = None
+) -> response.HTTPResponse:
     """The error shape for refusals that are not an :class:`XWrapError` (the HTTP layer's own)."""
-    return response.json({"error": {"kind": kind, "message": message, "details": details}}, status=status,
-                         headers=headers)
+    return response.json(
+        {"error": {"kind": kind, "message": message, "details": details}}, status=status, headers=headers
+    )

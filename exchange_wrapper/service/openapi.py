@@ -5,6 +5,7 @@ routes and the document cannot drift; each route's parameters, their schemas and
 operation's in :mod:`..contract`. A parameter comes from the path when the path names it, else from
 the query string (GET) or from the JSON body (POST).
 """
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,11 @@ class Route:
     @property
     def params(self) -> tuple[Param, ...]:
         """Every parameter the route takes, each required if the contract or the path requires it."""
-        return tuple(param if param.required or param.name not in self.path_params else
-                     replace(param, required=True) for param in self.contract.params if param.rest)
+        return tuple(
+            param if param.required or param.name not in self.path_params else replace(param, required=True)
+            for param in self.contract.params
+            if param.rest
+        )
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -109,8 +113,13 @@ PAIR = {"type": "string", "pattern": r"^[A-Z0-9]{1,16}_[A-Z0-9]{1,16}$", "exampl
 ORDER_ID = {"type": "string", "pattern": r"^[0-9]{1,18}$"}
 #: The schema of a parameter of each kind of the contract's that has one schema whatever its bounds.
 KIND_SCHEMAS: dict[str, dict[str, Any]] = {
-    "exchange": _enum(EXCHANGE_NAMES), "pair": PAIR, "currency": CURRENCY, "time": TIME, "order_id": ORDER_ID,
-    "decimal": DECIMAL_IN, "flag": {"type": "boolean"},
+    "exchange": _enum(EXCHANGE_NAMES),
+    "pair": PAIR,
+    "currency": CURRENCY,
+    "time": TIME,
+    "order_id": ORDER_ID,
+    "decimal": DECIMAL_IN,
+    "flag": {"type": "boolean"},
 }
 
 
@@ -141,8 +150,12 @@ def _array(items: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": items}
 
 
-_PLAIN: dict[object, dict[str, Any]] = {str: {"type": "string"}, float: {"type": "number"}, int: {"type": "integer"},
-                                        bool: {"type": "boolean"}}
+_PLAIN: dict[object, dict[str, Any]] = {
+    str: {"type": "string"},
+    float: {"type": "number"},
+    int: {"type": "integer"},
+    bool: {"type": "boolean"},
+}
 
 
 def result_schema(kind: Any, schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -174,20 +187,35 @@ def result_schema(kind: Any, schemas: dict[str, dict[str, Any]]) -> dict[str, An
             schemas[kind.__name__] = {}  # a type that holds itself is referred to while being built
             fields = typing.get_type_hints(kind)
             properties = {name: result_schema(hint, schemas) for name, hint in fields.items()}
-            schemas[kind.__name__] = {"type": "object", "properties": properties,
-                                      "required": [name for name in fields if name in kind.__required_keys__]}
+            schemas[kind.__name__] = {
+                "type": "object",
+                "properties": properties,
+                "required": [name for name in fields if name in kind.__required_keys__],
+            }
         return _ref(kind.__name__)
     return _PLAIN[kind]
 
 
 SCHEMAS: dict[str, dict[str, Any]] = {
-    "Error": _object({"error": _object({
-        "kind": {"type": "string", "description": "Stable; one of " + ", ".join(ERROR_CODES) + " (docs/api.md)"},
-        "message": {"type": "string"}, "details": {"type": "object"}})}),
+    "Error": _object(
+        {
+            "error": _object(
+                {
+                    "kind": {
+                        "type": "string",
+                        "description": "Stable; one of " + ", ".join(ERROR_CODES) + " (docs/api.md)",
+                    },
+                    "message": {"type": "string"},
+                    "details": {"type": "object"},
+                }
+            )
+        }
+    )
 }
 #: operation -> the schema of its answer (HTTP 200); the types it names are added to :data:`SCHEMAS`.
-RESULTS: dict[str, dict[str, Any]] = {name: result_schema(operation.result, SCHEMAS)
-                                      for name, operation in OPERATIONS.items()}
+RESULTS: dict[str, dict[str, Any]] = {
+    name: result_schema(operation.result, SCHEMAS) for name, operation in OPERATIONS.items()
+}
 
 
 def document() -> dict[str, Any]:
@@ -197,17 +225,29 @@ def document() -> dict[str, Any]:
         paths.setdefault(route.full_path, {})[route.method.lower()] = _operation(route)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "xWrap", "version": __version__,
-                 "description": "The xWrap exchange-wrapper service. Amounts are decimal strings. "
-                                "Every error has the shape of the Error schema; its kind is stable."},
+        "info": {
+            "title": "xWrap",
+            "version": __version__,
+            "description": "The xWrap exchange-wrapper service. Amounts are decimal strings. "
+            "Every error has the shape of the Error schema; its kind is stable.",
+        },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "An API token from the settings (tokens[].token)"}},
-            "responses": {"Error": {"description": "An error (see kind)",
-                                    "content": {"application/json": {"schema": _ref("Error")}}}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token from the settings (tokens[].token)",
+                }
+            },
+            "responses": {
+                "Error": {
+                    "description": "An error (see kind)",
+                    "content": {"application/json": {"schema": _ref("Error")}},
+                }
+            },
         },
         "security": [{"bearer": []}],
     }
@@ -215,28 +255,43 @@ def document() -> dict[str, Any]:
 
 def _operation(route: Route) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "operationId": route.operation, "summary": route.summary,
+        "operationId": route.operation,
+        "summary": route.summary,
         "description": f"JSON-RPC method `{route.operation}`; needs a `{route.contract.scope}` token.",
         "parameters": [_parameter(param, "path") for param in route.params if param.name in route.path_params]
-        + [_parameter(param, "query") for param in route.params
-           if param.name in route.other_params and route.source == "query"],
-        "responses": {"200": {"description": "OK", "content": {"application/json": {
-            "schema": RESULTS[route.operation]}}}, "default": {"$ref": "#/components/responses/Error"}},
+        + [
+            _parameter(param, "query")
+            for param in route.params
+            if param.name in route.other_params and route.source == "query"
+        ],
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": RESULTS[route.operation]}}},
+            "default": {"$ref": "#/components/responses/Error"},
+        },
     }
     if route.any_body:
         out["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
     elif route.source == "body" and route.other_params:
         body = [param for param in route.params if param.name in route.other_params]
         required = [param.name for param in body if param.required]
-        schema = {"type": "object", "additionalProperties": False, "required": required,
-                  "properties": {param.name: parameter_schema(param) for param in body}}
+        schema = {
+            "type": "object",
+            "additionalProperties": False,
+            "required": required,
+            "properties": {param.name: parameter_schema(param) for param in body},
+        }
         out["requestBody"] = {"required": bool(required), "content": {"application/json": {"schema": schema}}}
     return out
 
 
 def _parameter(param: Param, where: str) -> dict[str, Any]:
-    return {"name": param.name, "in": where, "required": param.required, "schema": parameter_schema(param),
-            "description": param.meaning}
+    return {
+        "name": param.name,
+        "in": where,
+        "required": param.required,
+        "schema": parameter_schema(param),
+        "description": param.meaning,
+    }
 
 
 def parameter_table(route: Route) -> str:
@@ -245,22 +300,30 @@ def parameter_table(route: Route) -> str:
     rows = ["| parameter | in | type | required | meaning |", "| --- | --- | --- | --- | --- |"]
     for param in route.params:
         where = "path" if param.name in route.path_params else route.source
-        rows.append(f"| `{param.name}` | {where} | {_type_text(param)} | {'yes' if param.required else ''} "
-                    f"| {param.meaning} |")
+        rows.append(
+            f"| `{param.name}` | {where} | {_type_text(param)} | {'yes' if param.required else ''} | {param.meaning} |"
+        )
     return "\n".join(rows)
 
 
 def _type_text(param: Param) -> str:
     if param.kind == "integer":
-        text = (f"integer ≥ {param.minimum}" if param.maximum == LARGEST_ID
-                else f"integer {param.minimum}–{param.maximum}")
+        text = (
+            f"integer ≥ {param.minimum}" if param.maximum == LARGEST_ID else f"integer {param.minimum}–{param.maximum}"
+        )
     elif param.kind == "text":
         text = f"string, 1–{param.max_length} characters"
     elif param.kind in ("choice", "exchange"):
         text = ", ".join(f"`{value}`" for value in (param.choices if param.kind == "choice" else EXCHANGE_NAMES))
     else:
-        text = {"pair": "pair `BASE_QUOTE`", "currency": "currency code", "time": "number (Unix seconds)",
-                "order_id": "string (digits)", "decimal": "decimal string", "flag": "boolean"}[param.kind]
+        text = {
+            "pair": "pair `BASE_QUOTE`",
+            "currency": "currency code",
+            "time": "number (Unix seconds)",
+            "order_id": "string (digits)",
+            "decimal": "decimal string",
+            "flag": "boolean",
+        }[param.kind]
     if param.default is None:
         return text
     default = str(param.default).lower() if isinstance(param.default, bool) else param.default

@@ -1,4 +1,5 @@
 """Reading the keyword parameters of an API call: one place that names what was wrong."""
+
 from __future__ import annotations
 
 import re
@@ -66,7 +67,7 @@ class Params:
     def decimal(self, name: str, *, required: bool = False, positive: bool = True) -> Decimal | None:
         """An amount: a decimal string in ASCII digits on every door. A JSON number is refused, whatever
         it was decoded to (a float through JSON-RPC, a Decimal through REST, an int anywhere)."""
-        expected = "a decimal string such as \"0.01\""
+        expected = 'a decimal string such as "0.01"'
         value = self._get(name, expected, required)
         if value is None:
             return None
@@ -78,13 +79,16 @@ class Params:
         return result
 
     @overload
-    def integer(self, name: str, *, required: Literal[True], minimum: int = 0,
-                maximum: int = LARGEST_INTEGER) -> int: ...
+    def integer(
+        self, name: str, *, required: Literal[True], minimum: int = 0, maximum: int = LARGEST_INTEGER
+    ) -> int: ...
     @overload
-    def integer(self, name: str, *, required: bool = False, minimum: int = 0,
-                maximum: int = LARGEST_INTEGER) -> int | None: ...
-    def integer(self, name: str, *, required: bool = False, minimum: int = 0,
-                maximum: int = LARGEST_INTEGER) -> int | None:
+    def integer(
+        self, name: str, *, required: bool = False, minimum: int = 0, maximum: int = LARGEST_INTEGER
+    ) -> int | None: ...
+    def integer(
+        self, name: str, *, required: bool = False, minimum: int = 0, maximum: int = LARGEST_INTEGER
+    ) -> int | None:
         expected = f"an integer from {minimum} to {maximum}"
         value = self._get(name, expected, required)
         if value is None:
@@ -142,15 +146,18 @@ class Params:
             raise InvalidParameter(name, expected, value) from None
 
     @overload
-    def one_of(self, name: str, choices: tuple[str, ...], *, required: Literal[True],
-               default: str | None = None) -> str: ...
+    def one_of(
+        self, name: str, choices: tuple[str, ...], *, required: Literal[True], default: str | None = None
+    ) -> str: ...
     @overload
     def one_of(self, name: str, choices: tuple[str, ...], *, required: bool = False, default: str) -> str: ...
     @overload
-    def one_of(self, name: str, choices: tuple[str, ...], *, required: bool = False,
-               default: None = None) -> str | None: ...
-    def one_of(self, name: str, choices: tuple[str, ...], *, required: bool = False,
-               default: str | None = None) -> str | None:
+    def one_of(
+        self, name: str, choices: tuple[str, ...], *, required: bool = False, default: None = None
+    ) -> str | None: ...
+    def one_of(
+        self, name: str, choices: tuple[str, ...], *, required: bool = False, default: str | None = None
+    ) -> str | None:
         expected = "one of " + ", ".join(repr(c) for c in choices)
         value = self._get(name, expected, required)
         if value is None:
@@ -164,7 +171,7 @@ class Params:
     @overload
     def pair(self, name: str = "pair", *, required: bool = False) -> Pair | None: ...
     def pair(self, name: str = "pair", *, required: bool = False) -> Pair | None:
-        value = self._get(name, "a pair such as \"BTC_USD\"", required)
+        value = self._get(name, 'a pair such as "BTC_USD"', required)
         return None if value is None else Pair.parse(value, name)
 
     @overload
@@ -174,14 +181,15 @@ class Params:
     def currency(self, name: str = "currency", *, required: bool = False) -> str | None:
         value = self.text(name, required=required, max_length=16)
         if value is not None and not (value.isascii() and value.isalnum() and value.isupper()):
-            raise InvalidParameter(name, "a currency code such as \"BTC\"", value)
+            raise InvalidParameter(name, 'a currency code such as "BTC"', value)
         return value
 
     def done(self) -> None:
         unknown = sorted(set(self.values) - self.seen)
         if unknown:
-            raise InvalidParameter(unknown[0], "no such parameter (known: " + ", ".join(sorted(self.seen)) + ")",
-                                   self.values[unknown[0]])
+            raise InvalidParameter(
+                unknown[0], "no such parameter (known: " + ", ".join(sorted(self.seen)) + ")", self.values[unknown[0]]
+            )
 
 
 def _integer_text(text: str, widest: int) -> int | str:

@@ -6,6 +6,7 @@ is also their throttle. ``logs`` carries the records of the ``exchange_wrapper``
 above (as far as the log level lets them through). Trading publishes ``orders``, ``fills`` and
 ``wallets`` itself.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -79,8 +80,12 @@ class LogPublisher(logging.Handler):
             return
         self._publishing.active = True
         try:
-            line = {"time": record.created, "level": record.levelname, "logger": record.name,
-                    "message": record.getMessage()}
+            line = {
+                "time": record.created,
+                "level": record.levelname,
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
             if record.exc_info and record.exc_info[1] is not None:
                 line["exception"] = f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
             if _loop_of_this_thread() is self.loop:

@@ -17,6 +17,7 @@ serves everybody else for as long as the call took: one client's batch never hol
 for more than one call. Once its answers reach ``server.max_batch_answer_bytes``, its remaining
 calls are not run and each is answered with an ``invalid_request`` error saying so.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,12 +66,15 @@ CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TRY_AGAIN = 1001, 1008, 1013
 _GONE = (ConnectionClosed, WebsocketClosed, ServerError)
 
 _PROTOCOL = JSONRPCProtocol()
-_NOT_A_REQUEST = ("not a JSON-RPC 2.0 request: an object with jsonrpc \"2.0\", a method string, and only "
-                  "id (a string or number) and params (an object) besides")
+_NOT_A_REQUEST = (
+    'not a JSON-RPC 2.0 request: an object with jsonrpc "2.0", a method string, and only '
+    "id (a string or number) and params (an object) besides"
+)
 
 
-def install_rpc(app: Sanic, api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus,
-                settings: Settings) -> None:
+def install_rpc(
+    app: Sanic, api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus, settings: Settings
+) -> None:
     """Serve the JSON-RPC door on ``app``; call before the server starts."""
     gate = Gate.of(app, api, auth=auth, metrics=metrics, bus=bus, settings=settings)
     connections: set[_Connection] = set()
@@ -98,8 +102,9 @@ def install_rpc(app: Sanic, api: ExchangeWrapper, *, auth: Authenticator, metric
 
     @app.before_server_stop
     async def close_connections(app: Sanic) -> None:
-        await asyncio.gather(*(c.ws.close(CLOSE_GOING_AWAY, "server stopping") for c in list(connections)),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(c.ws.close(CLOSE_GOING_AWAY, "server stopping") for c in list(connections)), return_exceptions=True
+        )
 
 
 class _Connection:
@@ -132,8 +137,7 @@ class _Connection:
         self.tasks.discard(task)
         self.slots.release()
         if not task.cancelled() and task.exception() is not None:
-            log.error("answering on the rpc connection from %s failed", self.session.address,
-                      exc_info=task.exception())
+            log.error("answering on the rpc connection from %s failed", self.session.address, exc_info=task.exception())
 
     async def _answer(self, message: str | bytes) -> None:
         reply = await answer(self.session, message, self.limits)
@@ -189,9 +193,13 @@ async def _answer_batch(session: Session, batch: JSONRPCBatchRequest, limit: int
         elif item.one_way:
             continue
         else:
-            reply = error_response(item.unique_id, InvalidRequest(
-                f"the answers of this batch reached the limit of {limit} bytes (server.max_batch_answer_bytes): "
-                "this call was not run; send it again"))
+            reply = error_response(
+                item.unique_id,
+                InvalidRequest(
+                    f"the answers of this batch reached the limit of {limit} bytes (server.max_batch_answer_bytes): "
+                    "this call was not run; send it again"
+                ),
+            )
         if reply is not None:
             answers.append(_serialize(reply))
             size += len(answers[-1]) + 1
@@ -218,8 +226,13 @@ def _parse(message: str | bytes, limits: ServerSettings) -> JSONRPCRequest | JSO
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise _Refused(None, ParseError("not valid JSON in UTF-8")) from None
     if isinstance(decoded, list) and len(decoded) > limits.max_batch_requests:
-        raise _Refused(None, InvalidRequest(f"a batch of {len(decoded)} calls is over the limit of "
-                                            f"{limits.max_batch_requests} (server.max_batch_requests): none was run"))
+        raise _Refused(
+            None,
+            InvalidRequest(
+                f"a batch of {len(decoded)} calls is over the limit of "
+                f"{limits.max_batch_requests} (server.max_batch_requests): none was run"
+            ),
+        )
     try:
         return _PROTOCOL.parse_request(text)
     except RPCError as error:

@@ -1,4 +1,5 @@
 """Runs the service: the database, market data (live feeds or a replay), trading, every door on one port."""
+
 from __future__ import annotations
 
 import asyncio
@@ -57,8 +58,15 @@ class Server:
     (tests inject clocks and intervals).
     """
 
-    def __init__(self, settings: Settings, *, replay: Sequence[str] = (), speed: float | None = 1.0,
-                 feed_options: dict[str, Any] | None = None, account_options: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        replay: Sequence[str] = (),
+        speed: float | None = 1.0,
+        feed_options: dict[str, Any] | None = None,
+        account_options: dict[str, Any] | None = None,
+    ):
         self.settings = settings
         self.replay_files, self.speed = list(replay), speed
         self.feed_options = feed_options or {}
@@ -83,11 +91,19 @@ class Server:
         wallets = WalletStore(self.database)
         accounts = {} if self.replay_files else open_accounts(self.settings, self.hub, **self.account_options)
         self.database_thread = DatabaseThread()
-        self.trading = Trading(self.settings, self.hub, wallets, OrderStore(self.database, wallets),
-                               self.database_thread, publish=self.bus.publish, accounts=accounts)
+        self.trading = Trading(
+            self.settings,
+            self.hub,
+            wallets,
+            OrderStore(self.database, wallets),
+            self.database_thread,
+            publish=self.bus.publish,
+            accounts=accounts,
+        )
         if self.replay_files:
-            self.replays = [Replay(exchange, files, self.hub) for exchange, files in
-                            replay_groups(self.replay_files).items()]
+            self.replays = [
+                Replay(exchange, files, self.hub) for exchange, files in replay_groups(self.replay_files).items()
+            ]
             if self.speed is not None:
                 self._tasks = [asyncio.create_task(r.play(self.speed)) for r in self.replays]
         else:
@@ -103,8 +119,9 @@ class Server:
         server = self.settings.server
         # IPPROTO_TCP spelt out: asyncio sets TCP_NODELAY only on sockets that say so (else small
         # websocket messages wait ~40 ms for delayed ACKs)
-        sock = socket.socket(socket.AF_INET6 if ":" in server.host else socket.AF_INET, socket.SOCK_STREAM,
-                             socket.IPPROTO_TCP)
+        sock = socket.socket(
+            socket.AF_INET6 if ":" in server.host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+        )
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((server.host, server.port))
         sock.listen(1024)
@@ -116,8 +133,12 @@ class Server:
         await self._server.startup()
         await self._server.before_start()
         await self._server.after_start()
-        log.info("xWrap listening on http://%s:%s (database %s)", server.host, self.port,
-                 describe_url(self.settings.database_url))
+        log.info(
+            "xWrap listening on http://%s:%s (database %s)",
+            server.host,
+            self.port,
+            describe_url(self.settings.database_url),
+        )
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -144,17 +165,21 @@ class Server:
             self.database = None
 
     async def _replays_ready(self) -> None:
-        log.info("waiting for the replayed books to go live before answering requests (at most %g s)",
-                 REPLAY_READY_TIMEOUT)
+        log.info(
+            "waiting for the replayed books to go live before answering requests (at most %g s)", REPLAY_READY_TIMEOUT
+        )
         try:
-            await asyncio.wait_for(asyncio.gather(*(replay.ready.wait() for replay in self.replays)),
-                                   REPLAY_READY_TIMEOUT)
+            await asyncio.wait_for(
+                asyncio.gather(*(replay.ready.wait() for replay in self.replays)), REPLAY_READY_TIMEOUT
+            )
         except TimeoutError:
-            log.warning("the replayed books are not all live after %g s; answering requests anyway",
-                        REPLAY_READY_TIMEOUT)
+            log.warning(
+                "the replayed books are not all live after %g s; answering requests anyway", REPLAY_READY_TIMEOUT
+            )
 
-    async def _candles(self, exchange: str, pair: Pair, interval: int, start: float | None,
-                       end: float | None) -> list[Any]:
+    async def _candles(
+        self, exchange: str, pair: Pair, interval: int, start: float | None, end: float | None
+    ) -> list[Any]:
         feed = self.feeds.get(exchange)
         if feed is None:
             raise ExchangeUnavailable(exchange, "no candles without a live connection (replay)")

@@ -5,6 +5,7 @@ and within its address's connection limit (:meth:`Gate.admit`); its :class:`Sess
 calls and holds subscriptions. Both doors use it, so a call, an error and a notification mean the
 same on each.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,9 @@ DROPPED = "dropped"
 class Gate:
     """Admits connections to the push doors of one app and counts them per client address."""
 
-    def __init__(self, api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus,
-                 settings: Settings):
+    def __init__(
+        self, api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus, settings: Settings
+    ):
         self.api, self.auth, self.metrics, self.bus = api, auth, metrics, bus
         self.origins = OriginPolicy(settings.server.cors_origins, tokens=auth.enabled)
         self.limit = settings.server.max_connections_per_client
@@ -43,8 +45,9 @@ class Gate:
         self.sessions: set[Session] = set()
 
     @classmethod
-    def of(cls, app: Any, api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus,
-           settings: Settings) -> Gate:
+    def of(
+        cls, app: Any, api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus, settings: Settings
+    ) -> Gate:
         """The gate shared by every door of ``app`` (made by the first door installed), so that the
         connection limit counts them together."""
         gate = getattr(app.ctx, "gate", None)
@@ -100,8 +103,9 @@ class Session:
         for :attr:`send_timeout`; logged, and counted in ``xwrap_disconnects_total``. The door
         closes the connection, then the session."""
         self.gate.metrics.disconnected(self.door, "too_slow")
-        reason = (f"too slow: what it was sent stayed unread for {self.gate.send_timeout} s "
-                  "(server.send_timeout_seconds)")
+        reason = (
+            f"too slow: what it was sent stayed unread for {self.gate.send_timeout} s (server.send_timeout_seconds)"
+        )
         log.warning("%s connection from %s as %s closed: %s", self.door, self.address, self.caller.name, reason)
         return reason
 

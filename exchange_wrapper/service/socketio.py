@@ -10,6 +10,7 @@ notification. CORS follows ``server.cors_origins`` (empty: the page's own origin
 page's connection obeys REST's origin rules (:class:`.auth.OriginPolicy`), the host name's too.
 A client that leaves its notifications unread for ``server.send_timeout_seconds`` is disconnected.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,12 +43,18 @@ BACKLOG = 256
 _NOT_A_CALL = 'a call is {"method": NAME, "params": {...}}'
 
 
-def install_socketio(app: Sanic, api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus,
-                     settings: Settings) -> socketio.AsyncServer:
+def install_socketio(
+    app: Sanic, api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus, settings: Settings
+) -> socketio.AsyncServer:
     """Serve the Socket.IO door on ``app``; call before the server starts."""
-    server = socketio.AsyncServer(async_mode="sanic", cors_allowed_origins=list(settings.server.cors_origins) or None,
-                                  max_http_buffer_size=settings.server.max_request_bytes, logger=False,
-                                  engineio_logger=False, json=SocketIOJson)
+    server = socketio.AsyncServer(
+        async_mode="sanic",
+        cors_allowed_origins=list(settings.server.cors_origins) or None,
+        max_http_buffer_size=settings.server.max_request_bytes,
+        logger=False,
+        engineio_logger=False,
+        json=SocketIOJson,
+    )
     server.attach(app, socketio_path=SOCKETIO_PATH)
     door = _Door(server, Gate.of(app, api, auth=auth, metrics=metrics, bus=bus, settings=settings))
     for event in ("connect", "disconnect", "call", "subscribe", "unsubscribe", "*"):
@@ -73,11 +80,15 @@ class _Door:
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         request = environ["sanic.request"]
         token = auth.get("token") if isinstance(auth, dict) else None
-        token = token or Authenticator.bearer(request.headers.get("authorization")) \
+        token = (
+            token
+            or Authenticator.bearer(request.headers.get("authorization"))
             or (parse_qs(environ.get("QUERY_STRING", "")).get("token") or [None])[0]
+        )
         try:
-            session = self.gate.admit("socketio", request.ip, token, origin=request.headers.get("origin"),
-                                      host=request.host)
+            session = self.gate.admit(
+                "socketio", request.ip, token, origin=request.headers.get("origin"), host=request.host
+            )
         except XWrapError as error:
             raise socketio.exceptions.ConnectionRefusedError(str(error), error_body(error)["error"]) from None
         self.sessions[sid] = _Client(session, asyncio.create_task(self._push(sid, session)), request)

@@ -10,6 +10,7 @@ an order's events are written in the order they happened and the loop never wait
 Live accounts are reconciled here: the ledger is brought to what each exchange account holds, and
 every difference is logged, counted and shown in the exchange's status.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -57,6 +58,7 @@ from ..venues.paper import PaperVenue
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+
 @dataclass(frozen=True)
 class OrderRequest:
     """A new order as the API parsed it (types checked, amounts Decimal)."""
@@ -90,9 +92,18 @@ class Trading:
     ``paper_venue`` (the virtual exchange) or ``live_venue`` (the accounts) by their wallet set's mode.
     """
 
-    def __init__(self, settings: Settings, hub: MarketDataHub, wallets: WalletStore, orders: OrderStore,
-                 database: DatabaseThread, *, publish: Listener | None = None,
-                 clock: Callable[[], float] = time.time, accounts: dict[str, LiveAccount] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        hub: MarketDataHub,
+        wallets: WalletStore,
+        orders: OrderStore,
+        database: DatabaseThread,
+        *,
+        publish: Listener | None = None,
+        clock: Callable[[], float] = time.time,
+        accounts: dict[str, LiveAccount] | None = None,
+    ):
         self.settings = settings
         self.hub = hub
         self.database = database  # every storage call, in order
@@ -101,19 +112,24 @@ class Trading:
         self.publish = publish or (lambda topic, payload: None)
         self.clock = clock
         self.open: dict[str, Order] = {}  # every open order; a paper one shared with its engine
-        self.live: set[str] = set()        # the ids of the open live orders
+        self.live: set[str] = set()  # the ids of the open live orders
         self.accounts = accounts or {}
         for account in self.accounts.values():
             account.serve(self)
-        self.paper_venue = PaperVenue(settings, hub, store=self._store, on_events=self._on_engine_events,
-                                held=lambda order: self.db(self.wallets.held, order.wallet_set_id, order.id),
-                                clock=clock)
+        self.paper_venue = PaperVenue(
+            settings,
+            hub,
+            store=self._store,
+            on_events=self._on_engine_events,
+            held=lambda order: self.db(self.wallets.held, order.wallet_set_id, order.id),
+            clock=clock,
+        )
         self.live_venue = LiveVenue(settings, hub, self.accounts, clock=clock)
         self._account_tasks: list[asyncio.Task] = []
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # an order's requests, one at a time
         self._amending: set[str] = set()  # orders holding for an amend: fills meanwhile keep the hold
         self._hold_fees: dict[str, Decimal] = {}  # the taker fee an open order's hold includes
-        self.fill_counts: Counter[str] = Counter()        # by liquidity, for the metrics
+        self.fill_counts: Counter[str] = Counter()  # by liquidity, for the metrics
         self.transition_counts: Counter[str] = Counter()  # by the status reached
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -157,17 +173,30 @@ class Trading:
         venue = self._venue(wallet_set.mode)
         book = venue.book(request.exchange, request.pair)
         best = book.ladder(taken_side(request.side)).best if book is not None and book.live else None
-        checked = check_order(market, side=request.side.value, type=request.type.value, size=request.size,
-                              price=request.price, stop_price=request.stop_price, funds=request.funds,
-                              post_only=request.post_only, reference_price=best[0] if best else None,
-                              strict=request.strict)
+        checked = check_order(
+            market,
+            side=request.side.value,
+            type=request.type.value,
+            size=request.size,
+            price=request.price,
+            stop_price=request.stop_price,
+            funds=request.funds,
+            post_only=request.post_only,
+            reference_price=best[0] if best else None,
+            strict=request.strict,
+        )
         order = self._new_order(request, wallet_set.id, checked)
         venue.admit(order)
         size = _market_buy_size(order)
         fee = venue.hold_fee(order, market)
         assert fee is not None  # admitted: the venue knows the market
-        hold = required_hold(order, market, taker_fee=fee, margin=self.settings.paper.market_buy_margin,
-                             walk_cost=self._market_buy_cost(order, None if size is None else venue.walk(order, size)))
+        hold = required_hold(
+            order,
+            market,
+            taker_fee=fee,
+            margin=self.settings.paper.market_buy_margin,
+            walk_cost=self._market_buy_cost(order, None if size is None else venue.walk(order, size)),
+        )
         existing = await self._create(order, hold, venue.mode, fee, venue.client_id(order))
         if existing is not None:
             return existing
@@ -180,14 +209,33 @@ class Trading:
 
     def _new_order(self, request: OrderRequest, wallet_set_id: int, checked: CheckedOrder) -> Order:
         now = self.clock()
-        return Order(id="", client_order_id=request.client_order_id or uuid.uuid4().hex, wallet_set_id=wallet_set_id,
-                     exchange=request.exchange, pair=str(request.pair), side=request.side, type=request.type,
-                     size=checked.size, price=checked.price, stop_price=checked.stop_price, funds=checked.funds,
-                     time_in_force=request.time_in_force, expire_time=request.expire_time,
-                     post_only=request.post_only, created_at=now, updated_at=now)
+        return Order(
+            id="",
+            client_order_id=request.client_order_id or uuid.uuid4().hex,
+            wallet_set_id=wallet_set_id,
+            exchange=request.exchange,
+            pair=str(request.pair),
+            side=request.side,
+            type=request.type,
+            size=checked.size,
+            price=checked.price,
+            stop_price=checked.stop_price,
+            funds=checked.funds,
+            time_in_force=request.time_in_force,
+            expire_time=request.expire_time,
+            post_only=request.post_only,
+            created_at=now,
+            updated_at=now,
+        )
 
-    async def _create(self, order: Order, hold: tuple[str, Decimal], mode: Mode, hold_fee: Decimal,
-                      exchange_client_id: str | None = None) -> OrderView | None:
+    async def _create(
+        self,
+        order: Order,
+        hold: tuple[str, Decimal],
+        mode: Mode,
+        hold_fee: Decimal,
+        exchange_client_id: str | None = None,
+    ) -> OrderView | None:
         """Store a new order with its hold (which includes the taker fee ``hold_fee``) and publish
         it; None, or the order stored first where the same client order id raced in (the caller
         then returns that one)."""
@@ -217,8 +265,9 @@ class Trading:
             await self._venue_of(order).cancel(order)
             return order
 
-    async def amend_order(self, order_id: str, *, price: Decimal | None = None,
-                          size: Decimal | None = None, strict: bool = False) -> Order:
+    async def amend_order(
+        self, order_id: str, *, price: Decimal | None = None, size: Decimal | None = None, strict: bool = False
+    ) -> Order:
         """Change a resting order's price and/or total size. The hold follows: what more the order
         needs is held first (or the amend is refused and nothing changes); the amended order, an
         ``amended`` event in its history and the release of what it no longer needs are then
@@ -246,18 +295,27 @@ class Trading:
             return None
         cost = None if walk is None else walk_cost(walk, size)
         if cost is None:
-            raise ExchangeUnavailable(order.exchange, f"a market buy by size holds what walking the {order.pair} "
-                                      f"book costs: follow it (exchanges.{order.exchange}.pairs) or give funds")
+            raise ExchangeUnavailable(
+                order.exchange,
+                f"a market buy by size holds what walking the {order.pair} "
+                f"book costs: follow it (exchanges.{order.exchange}.pairs) or give funds",
+            )
         return cost
 
-    def _amended_terms(self, order: Order, price: Decimal | None, size: Decimal | None,
-                       strict: bool) -> tuple[Decimal, Decimal]:
+    def _amended_terms(
+        self, order: Order, price: Decimal | None, size: Decimal | None, strict: bool
+    ) -> tuple[Decimal, Decimal]:
         """The (price, size) ``order`` amended to these (None: as it is) would have, by the market's
         precision rules, paper and live alike."""
-        checked = check_order(self.market(order.exchange, Pair.parse(order.pair)), side=order.side.value,
-                              type=order.type.value, size=order.size if size is None else size,
-                              price=order.price if price is None else price, post_only=order.post_only,
-                              strict=strict)
+        checked = check_order(
+            self.market(order.exchange, Pair.parse(order.pair)),
+            side=order.side.value,
+            type=order.type.value,
+            size=order.size if size is None else size,
+            price=order.price if price is None else price,
+            post_only=order.post_only,
+            strict=strict,
+        )
         assert checked.price is not None and checked.size is not None
         return checked.price, checked.size
 
@@ -304,14 +362,19 @@ class Trading:
         await self.db(self.orders.hold_at_least, order, currency, need)
         return need
 
-    async def cancel_all_orders(self, *, wallet_set_id: int | None = None, exchange: str | None = None,
-                                pair: Pair | None = None) -> list[Order]:
+    async def cancel_all_orders(
+        self, *, wallet_set_id: int | None = None, exchange: str | None = None, pair: Pair | None = None
+    ) -> list[Order]:
         """Cancel every open order matching the filters; returns those cancelled. Live orders of
         every wallet set on a pair go in one exchange cancel-all, where the account has no open
         order there that xWrap did not place; otherwise one by one."""
-        chosen = [o for o in list(self.open.values())
-                  if (wallet_set_id is None or o.wallet_set_id == wallet_set_id)
-                  and (exchange is None or o.exchange == exchange) and (pair is None or o.pair == str(pair))]
+        chosen = [
+            o
+            for o in list(self.open.values())
+            if (wallet_set_id is None or o.wallet_set_id == wallet_set_id)
+            and (exchange is None or o.exchange == exchange)
+            and (pair is None or o.pair == str(pair))
+        ]
         chosen = [o for o in chosen if o.is_open]
         if wallet_set_id is None:
             await self.live_venue.cancel_all({(o.exchange, o.pair) for o in chosen if o.id in self.live})
@@ -340,8 +403,9 @@ class Trading:
         then keep it running."""
         backoff = Backoff(0.5, 30.0)
         await self._retrying(account, backoff, account.open)
-        orders = await self.db(self.orders.find, exchange=account.name, open_only=True, mode=Mode.LIVE.value,
-                               limit=1_000_000)
+        orders = await self.db(
+            self.orders.find, exchange=account.name, open_only=True, mode=Mode.LIVE.value, limit=1_000_000
+        )
         for order in orders:
             self.open[order.id] = order
             self.live.add(order.id)
@@ -351,6 +415,7 @@ class Trading:
         async def recover() -> None:
             await account.recover(orders, fills, client_ids)
             await account.reconcile(quiet=False)
+
         await self._retrying(account, backoff, recover)
         account.set_ready()
         log.info("%s account ready: %d open live orders", account.name, len(orders))
@@ -400,11 +465,19 @@ class Trading:
                 continue
             if entry is not None:
                 change = sum((p.amount for p in entry.postings if p.account.kind is AccountKind.UNALLOCATED), ZERO)
-                log.warning("%s reconciliation: the account holds %s %s: %s %s %s than the ledger expected "
-                            "(recorded as money from outside xWrap)", exchange, format_decimal(total), currency,
-                            format_decimal(abs(change)), currency, "more" if change > 0 else "less")
-                differences.append({"currency": currency, "total": format_decimal(total),
-                                    "difference": format_decimal(change)})
+                log.warning(
+                    "%s reconciliation: the account holds %s %s: %s %s %s than the ledger expected "
+                    "(recorded as money from outside xWrap)",
+                    exchange,
+                    format_decimal(total),
+                    currency,
+                    format_decimal(abs(change)),
+                    currency,
+                    "more" if change > 0 else "less",
+                )
+                differences.append(
+                    {"currency": currency, "total": format_decimal(total), "difference": format_decimal(change)}
+                )
         account = self.accounts.get(exchange)
         if differences and account is not None:
             account.report_differences(differences)
@@ -433,8 +506,9 @@ class Trading:
         the orders' states as written, by id: what an answer may show."""
         return await self._announce(*self._write(events, also))
 
-    def _write(self, events: list[OrderEvent], also: Iterable[Order] = ()) -> tuple[
-            list[OrderEvent], dict[str, Order], asyncio.Future[dict[int, list[WalletBalance]]]]:
+    def _write(
+        self, events: list[OrderEvent], also: Iterable[Order] = ()
+    ) -> tuple[list[OrderEvent], dict[str, Order], asyncio.Future[dict[int, list[WalletBalance]]]]:
         """Take the involved orders' states now (copies: the live orders move on) and queue their
         write on the database thread, behind every write queued before: the database sees the
         orders' changes in the order they happened."""
@@ -444,9 +518,13 @@ class Trading:
                 states[order.id] = copy.copy(order)
         # where a fill or an amend may have left the hold above what the rest needs
         moved = {e.order_id for e in events if e.fill is not None or e.previous is e.status} | {o.id for o in also}
-        holds = {order_id: need for order_id in moved - self._amending
-                 if order_id in states and states[order_id].is_open
-                 and (need := self._rest_hold(states[order_id])) is not None}
+        holds = {
+            order_id: need
+            for order_id in moved - self._amending
+            if order_id in states
+            and states[order_id].is_open
+            and (need := self._rest_hold(states[order_id])) is not None
+        }
         assert self._loop is not None
         if not states:  # nothing to write: a request the engine answers later (latency)
             nothing: asyncio.Future[dict[int, list[WalletBalance]]] = self._loop.create_future()
@@ -455,8 +533,12 @@ class Trading:
         written = self.database.submit(self.orders.record, events, states, holds)
         return events, states, written
 
-    async def _announce(self, events: list[OrderEvent], states: dict[str, Order],
-                        written: asyncio.Future[dict[int, list[WalletBalance]]]) -> dict[str, Order]:
+    async def _announce(
+        self,
+        events: list[OrderEvent],
+        states: dict[str, Order],
+        written: asyncio.Future[dict[int, list[WalletBalance]]],
+    ) -> dict[str, Order]:
         """Once the write is committed, and only then, publish what it holds: nothing a client is
         told can be taken back by a crash."""
         if not states:
@@ -472,8 +554,16 @@ class Trading:
                 self.transition_counts[event.status.value] += 1
             if event.fill is not None:
                 self.fill_counts[event.fill.liquidity.value] += 1
-                self.publish("fills", {**event.fill.to_json(), "wallet_set_id": order.wallet_set_id,
-                                      "exchange": order.exchange, "pair": order.pair, "side": order.side.value})
+                self.publish(
+                    "fills",
+                    {
+                        **event.fill.to_json(),
+                        "wallet_set_id": order.wallet_set_id,
+                        "exchange": order.exchange,
+                        "pair": order.pair,
+                        "side": order.side.value,
+                    },
+                )
         for order in states.values():
             self.publish("orders", order.to_json())
             if not order.is_open:
@@ -488,8 +578,11 @@ class Trading:
         venue's now; None while the venue cannot say (the order's hold is then left as it is)."""
         fee = self._hold_fees.get(order.id)
         if fee is None:
-            market = self.hub.markets(order.exchange).get(Pair.parse(order.pair)) \
-                if self.hub.markets_loaded(order.exchange) else None
+            market = (
+                self.hub.markets(order.exchange).get(Pair.parse(order.pair))
+                if self.hub.markets_loaded(order.exchange)
+                else None
+            )
             fee = self._venue_of(order).hold_fee(order, market)
             if fee is not None:
                 self._hold_fees[order.id] = fee
@@ -503,15 +596,26 @@ class Trading:
             return None
         return rest_hold(order, order.price, order.size, fee)[1]
 
-    async def publish_wallets(self, changed: set[tuple[int, str]],
-                              known: dict[int, list[WalletBalance]] | None = None) -> None:
+    async def publish_wallets(
+        self, changed: set[tuple[int, str]], known: dict[int, list[WalletBalance]] | None = None
+    ) -> None:
         """Publish the balances of the (wallet set, exchange) pairs whose money moved; ``known``:
         balances by wallet set that the caller read already (the rest are read)."""
         for wallet_set_id, exchange in sorted(changed):
-            balances = (known[wallet_set_id] if known and wallet_set_id in known
-                        else await self.db(self.wallets.balances, wallet_set_id))
-            self.publish("wallets", {"wallet_set_id": wallet_set_id, "exchange": exchange,
-                                     "wallets": [b.as_json() for b in balances if b.exchange == exchange]})
+            balances = (
+                known[wallet_set_id]
+                if known and wallet_set_id in known
+                else await self.db(self.wallets.balances, wallet_set_id)
+            )
+            self.publish(
+                "wallets",
+                {
+                    "wallet_set_id": wallet_set_id,
+                    "exchange": exchange,
+                    "wallets": [b.as_json() for b in balances if b.exchange == exchange],
+                },
+            )
+
 
 def _market_buy_size(order: Order) -> Decimal | None:
     """The size of a market buy given by size (it holds what walking the book costs), else None."""

@@ -6,6 +6,7 @@ creates the schema on first start and upgrades an older one. Connections are per
 On PostgreSQL a transaction's writes whose results nobody reads can be sent with the next
 statement (:class:`PipelinedPostgresDatabase`): an order's transaction takes a few round trips.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -23,14 +24,20 @@ from ..config import hide_password
 from ..core.errors import ConfigError, DatabaseUnavailable
 from .models import MODELS, MONEY_COLUMN, SchemaVersion, now_us
 
-EXPECTED_URL = ("sqlite:///RELATIVE/PATH, sqlite:////ABSOLUTE/PATH, a plain file path, or "
-                "postgresql://user:password@host:port/dbname")
+EXPECTED_URL = (
+    "sqlite:///RELATIVE/PATH, sqlite:////ABSOLUTE/PATH, a plain file path, or "
+    "postgresql://user:password@host:port/dbname"
+)
 
 #: Seconds a connection waits for another's lock before giving up (SQLite busy timeout).
 BUSY_TIMEOUT = 10
 
-SQLITE_PRAGMAS = (("journal_mode", "wal"), ("foreign_keys", 1),
-                  ("busy_timeout", BUSY_TIMEOUT * 1000), ("synchronous", "normal"))
+SQLITE_PRAGMAS = (
+    ("journal_mode", "wal"),
+    ("foreign_keys", 1),
+    ("busy_timeout", BUSY_TIMEOUT * 1000),
+    ("synchronous", "normal"),
+)
 
 _write_locks: WeakKeyDictionary[Database, threading.RLock] = WeakKeyDictionary()
 
@@ -101,8 +108,11 @@ def upgrade_schema(db: Database) -> int:
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_UPGRADE_LOCK,))
         current = schema_version(db)
         if current > SCHEMA_VERSION:
-            raise ConfigError("database_url", f"a database at schema version {SCHEMA_VERSION} or older "
-                                              "(this xWrap is older than the database)", f"version {current}")
+            raise ConfigError(
+                "database_url",
+                f"a database at schema version {SCHEMA_VERSION} or older (this xWrap is older than the database)",
+                f"version {current}",
+            )
         for version in range(current + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[version](db)
             SchemaVersion.create(version=version, applied_at=now_us())
@@ -112,10 +122,18 @@ def upgrade_schema(db: Database) -> int:
 def _check_schema(db: Database, url: str) -> None:
     current = schema_version(db)
     if current != SCHEMA_VERSION:
-        why = ("it has no xWrap tables" if current == 0 else
-               "run xwrap serve once to upgrade it" if current < SCHEMA_VERSION else "this xWrap is older")
-        raise ConfigError("database_url", f"an existing xWrap database at schema version {SCHEMA_VERSION} "
-                                          f"(this one is at version {current}: {why})", describe_url(url))
+        why = (
+            "it has no xWrap tables"
+            if current == 0
+            else "run xwrap serve once to upgrade it"
+            if current < SCHEMA_VERSION
+            else "this xWrap is older"
+        )
+        raise ConfigError(
+            "database_url",
+            f"an existing xWrap database at schema version {SCHEMA_VERSION} (this one is at version {current}: {why})",
+            describe_url(url),
+        )
 
 
 def is_postgres(db: Database) -> bool:
@@ -167,7 +185,7 @@ def _database_for(url: object, create: bool) -> Database:
     if url.startswith("sqlite:"):
         if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
             raise ConfigError("database_url", EXPECTED_URL, url)
-        return _sqlite(url, url[len("sqlite:///"):], create)
+        return _sqlite(url, url[len("sqlite:///") :], create)
     if "://" in url:
         raise ConfigError("database_url", EXPECTED_URL, url)
     return _sqlite(url, url, create)
@@ -175,14 +193,18 @@ def _database_for(url: object, create: bool) -> Database:
 
 def _sqlite(url: str, path: str, create: bool) -> SqliteDatabase:
     if path == ":memory:" or path.startswith("file:"):
-        raise ConfigError("database_url", "a database file (an in-memory database is private to one "
-                                          "connection, and xWrap uses one per thread)", url)
+        raise ConfigError(
+            "database_url",
+            "a database file (an in-memory database is private to one connection, and xWrap uses one per thread)",
+            url,
+        )
     if create:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     elif not Path(path).is_file():  # connecting would create it
         raise ConfigError("database_url", "an existing database file", url)
-    db = SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT,
-                        field_types={"MONEY": MONEY_COLUMN["sqlite"]})
+    db = SqliteDatabase(
+        path, pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT, field_types={"MONEY": MONEY_COLUMN["sqlite"]}
+    )
     _write_locks[db] = threading.RLock()
     return db
 
@@ -245,8 +267,9 @@ class PipelinedPostgresDatabase(PostgresqlDatabase):
         level = isolation_level or self._isolation_level  # type: ignore[attr-defined]
         adapter = self._adapter  # type: ignore[attr-defined]
         queue = self._queue()
-        queue.statements.append(("BEGIN" if not level else
-                                  f"BEGIN TRANSACTION ISOLATION LEVEL {adapter.isolation_level_str(level)}", ()))
+        queue.statements.append(
+            ("BEGIN" if not level else f"BEGIN TRANSACTION ISOLATION LEVEL {adapter.isolation_level_str(level)}", ())
+        )
         queue.begin_unsent = True
 
     def commit(self) -> None:

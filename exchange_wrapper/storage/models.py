@@ -10,6 +10,7 @@ Conventions:
 The models carry no database: :func:`exchange_wrapper.storage.database.open_database` binds
 them to the one it opens (one open database per process).
 """
+
 from __future__ import annotations
 
 import re
@@ -155,8 +156,12 @@ class LedgerTransaction(BaseModel):
     memo = TextField(default="")
 
 
-LedgerTransaction.add_index(LedgerTransaction.kind, LedgerTransaction.reference, unique=True,
-                            where=(LedgerTransaction.kind == TransactionKind.FILL.value))
+LedgerTransaction.add_index(
+    LedgerTransaction.kind,
+    LedgerTransaction.reference,
+    unique=True,
+    where=(LedgerTransaction.kind == TransactionKind.FILL.value),
+)
 
 
 class LedgerPosting(BaseModel):
@@ -177,8 +182,7 @@ class LedgerPosting(BaseModel):
     amount = MoneyField()
 
     class Meta:
-        indexes = ((("account", "exchange", "currency"), False),
-                   (("wallet_set", "exchange", "currency"), False))
+        indexes = ((("account", "exchange", "currency"), False), (("wallet_set", "exchange", "currency"), False))
 
 
 class Hold(BaseModel):
@@ -237,13 +241,11 @@ class Order(BaseModel):
     funds = MoneyField(null=True)
     price = MoneyField(null=True)
     stop_price = MoneyField(null=True)
-    time_in_force = CharField(max_length=3, default="GTC",
-                              constraints=[_one_of("time_in_force", TIMES_IN_FORCE)])
+    time_in_force = CharField(max_length=3, default="GTC", constraints=[_one_of("time_in_force", TIMES_IN_FORCE)])
     expire_time = TimestampField(null=True)
     post_only = BooleanField(default=False)
     triggered = BooleanField(default=False)  # a stop order whose stop price was reached
-    status = CharField(max_length=16, default="pending", index=True,
-                       constraints=[_one_of("status", ORDER_STATUSES)])
+    status = CharField(max_length=16, default="pending", index=True, constraints=[_one_of("status", ORDER_STATUSES)])
     filled_size = MoneyField(default=ZERO)
     executed_value = MoneyField(default=ZERO)
     fees = MoneyField(default=ZERO)
@@ -293,5 +295,15 @@ class Fill(BaseModel):
 
 
 #: Every model, in an order that satisfies foreign keys when creating tables.
-MODELS = (SchemaVersion, WalletSet, Wallet, LedgerTransaction, LedgerPosting, Hold, ExchangeAccount,
-          Order, OrderEvent, Fill)
+MODELS = (
+    SchemaVersion,
+    WalletSet,
+    Wallet,
+    LedgerTransaction,
+    LedgerPosting,
+    Hold,
+    ExchangeAccount,
+    Order,
+    OrderEvent,
+    Fill,
+)

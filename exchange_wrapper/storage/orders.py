@@ -6,6 +6,7 @@ remains of its hold. Nothing is half-written. The wallet store's operations run 
 transactions (as part of them, with no savepoint of their own: any error rolls the whole back), and
 the statements are built once (:mod:`.sql`).
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,9 @@ class OrderStore:
 
     # -- writes -----------------------------------------------------------------------------------
 
-    def create(self, order: Order, hold: tuple[str, Decimal] | None, mode: str,
-               exchange_client_id: str | None = None) -> Order:
+    def create(
+        self, order: Order, hold: tuple[str, Decimal] | None, mode: str, exchange_client_id: str | None = None
+    ) -> Order:
         """Insert ``order`` (pending) with its first event and put ``hold`` (currency, amount) on its
         wallet set; sets ``order.id``. A live order comes with the client order id it will have on
         the exchange. Raises InsufficientFunds (nothing written) if the set cannot cover the hold,
@@ -60,26 +62,42 @@ class OrderStore:
             self.wallets.wallet_set(order.wallet_set_id)  # NotFound before anything is written
             created_at = to_us(order.created_at)
             order_id = _INSERT_ORDER(
-                self.db, client_order_id=order.client_order_id, wallet_set=order.wallet_set_id, mode=mode,
-                exchange=order.exchange, pair=order.pair, side=order.side.value, type=order.type.value,
-                size=order.size, funds=order.funds, price=order.price, stop_price=order.stop_price,
-                time_in_force=order.time_in_force.value, expire_time=to_us(order.expire_time),
-                post_only=order.post_only, status=order.status.value, created_at=created_at,
-                updated_at=created_at, exchange_client_id=exchange_client_id)
+                self.db,
+                client_order_id=order.client_order_id,
+                wallet_set=order.wallet_set_id,
+                mode=mode,
+                exchange=order.exchange,
+                pair=order.pair,
+                side=order.side.value,
+                type=order.type.value,
+                size=order.size,
+                funds=order.funds,
+                price=order.price,
+                stop_price=order.stop_price,
+                time_in_force=order.time_in_force.value,
+                expire_time=to_us(order.expire_time),
+                post_only=order.post_only,
+                status=order.status.value,
+                created_at=created_at,
+                updated_at=created_at,
+                exchange_client_id=exchange_client_id,
+            )
             if order_id is None:
-                raise Conflict(f"client order id {order.client_order_id!r} is taken in wallet set "
-                               f"{order.wallet_set_id}")
+                raise Conflict(
+                    f"client order id {order.client_order_id!r} is taken in wallet set {order.wallet_set_id}"
+                )
             order.id = str(order_id)
-            _INSERT_EVENT.defer(self.db, order=order_id, from_status=None, to_status=order.status.value,
-                                at=created_at, reason="")
+            _INSERT_EVENT.defer(
+                self.db, order=order_id, from_status=None, to_status=order.status.value, at=created_at, reason=""
+            )
             if hold is not None:
                 currency, amount = hold
-                self.wallets.place_hold(order.wallet_set_id, order.exchange, currency, amount, order.id,
-                                         new_order=True)
+                self.wallets.place_hold(order.wallet_set_id, order.exchange, currency, amount, order.id, new_order=True)
         return order
 
-    def record(self, events: Iterable[OrderEvent], states: dict[str, Order],
-               holds: dict[str, Decimal] | None = None) -> dict[int, list[WalletBalance]]:
+    def record(
+        self, events: Iterable[OrderEvent], states: dict[str, Order], holds: dict[str, Decimal] | None = None
+    ) -> dict[int, list[WalletBalance]]:
         """Persist what happened to some orders in one transaction: ``events`` (transitions, fills
         with their settlement) in the order they happened, and each order's state from ``states``,
         the orders as they stood right after the events (the service passes copies taken then, so
@@ -96,8 +114,14 @@ class OrderStore:
                 if event.fill is not None:
                     self._record_fill(order, event.fill)
                 if event.fill is None or event.previous is not event.status:
-                    _INSERT_EVENT.defer(self.db, order=int(order.id), from_status=event.previous.value,
-                                        to_status=event.status.value, at=to_us(event.at), reason=event.reason)
+                    _INSERT_EVENT.defer(
+                        self.db,
+                        order=int(order.id),
+                        from_status=event.previous.value,
+                        to_status=event.status.value,
+                        at=to_us(event.at),
+                        reason=event.reason,
+                    )
             for order in states.values():
                 self._save_state(order)
                 if not order.is_open:
@@ -134,17 +158,38 @@ class OrderStore:
         return {str(row.id): row.exchange_client_id for row in query}
 
     def _record_fill(self, order: Order, fill: Fill) -> None:
-        _INSERT_FILL.defer(self.db, order=int(order.id), trade_id=fill.trade_id, price=fill.price, size=fill.size,
-                           fee=fill.fee, fee_currency=fill.fee_currency, liquidity=fill.liquidity.value,
-                           at=to_us(fill.at), cause=json.dumps(fill.to_json()["cause"]))
-        terms = FillTerms.parse(Pair.parse(order.pair), order.side.value, fill.price, fill.size, fill.fee,
-                                fill.fee_currency)
+        _INSERT_FILL.defer(
+            self.db,
+            order=int(order.id),
+            trade_id=fill.trade_id,
+            price=fill.price,
+            size=fill.size,
+            fee=fill.fee,
+            fee_currency=fill.fee_currency,
+            liquidity=fill.liquidity.value,
+            at=to_us(fill.at),
+            cause=json.dumps(fill.to_json()["cause"]),
+        )
+        terms = FillTerms.parse(
+            Pair.parse(order.pair), order.side.value, fill.price, fill.size, fill.fee, fill.fee_currency
+        )
         self.wallets.settle_fill(order.wallet_set_id, order.exchange, order.id, terms, f"{order.id}/{fill.trade_id}")
 
     def _save_state(self, order: Order) -> None:
-        _SAVE_STATE(self.db, int(order.id), order.status.value, order.size, order.price, order.triggered,
-                    order.filled_size, order.executed_value, order.fees, order.reason or None,
-                    order.exchange_order_id, to_us(order.updated_at))
+        _SAVE_STATE(
+            self.db,
+            int(order.id),
+            order.status.value,
+            order.size,
+            order.price,
+            order.triggered,
+            order.filled_size,
+            order.executed_value,
+            order.fees,
+            order.reason or None,
+            order.exchange_order_id,
+            to_us(order.updated_at),
+        )
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -169,9 +214,17 @@ class OrderStore:
         found = sql.rows(self.db, _BY_CLIENT_ORDER_ID, (wallet_set_id, client_order_id))
         return str(found[0][0]) if found else None
 
-    def find(self, *, wallet_set_id: int | None = None, exchange: str | None = None, pair: str | None = None,
-             open_only: bool = False, mode: str | None = None, before: int | None = None,
-             limit: int = 100) -> list[Order]:
+    def find(
+        self,
+        *,
+        wallet_set_id: int | None = None,
+        exchange: str | None = None,
+        pair: str | None = None,
+        open_only: bool = False,
+        mode: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[Order]:
         """Newest first; ``before`` (an order id) pages backwards."""
         query = models.Order.select()
         if wallet_set_id is not None:
@@ -192,19 +245,32 @@ class OrderStore:
         keys = [_order_key(i) for i in order_ids]
         out: dict[str, list[Fill]] = {str(k): [] for k in keys}
         for start in range(0, len(keys), _FILLS_CHUNK):
-            chunk = keys[start:start + _FILLS_CHUNK]
+            chunk = keys[start : start + _FILLS_CHUNK]
             template = _FILLS + (f"IN ({', '.join('?' * len(chunk))})" if len(chunk) > 1 else "= ?") + " ORDER BY id"
             for order_id, trade_id, price, size, fee, fee_currency, liquidity, at, cause in sql.rows(
-                    self.db, template, chunk):
-                out[str(order_id)].append(Fill(str(order_id), trade_id, money_value(price), money_value(size),
-                                               money_value(fee), fee_currency, Liquidity(liquidity), to_seconds(at),
-                                               json.loads(cause)))
+                self.db, template, chunk
+            ):
+                out[str(order_id)].append(
+                    Fill(
+                        str(order_id),
+                        trade_id,
+                        money_value(price),
+                        money_value(size),
+                        money_value(fee),
+                        fee_currency,
+                        Liquidity(liquidity),
+                        to_seconds(at),
+                        json.loads(cause),
+                    )
+                )
         return out
 
     def events(self, order_id: object) -> list[dict[str, Any]]:
         query = models.OrderEvent.select().where(models.OrderEvent.order == _order_key(order_id))
-        return [{"from": e.from_status, "to": e.to_status, "time": to_seconds(e.at), "reason": e.reason}
-                for e in query.order_by(models.OrderEvent.id)]
+        return [
+            {"from": e.from_status, "to": e.to_status, "time": to_seconds(e.at), "reason": e.reason}
+            for e in query.order_by(models.OrderEvent.id)
+        ]
 
     def _load(self, rows: Iterable[models.Order]) -> list[Order]:
         rows = list(rows)
@@ -226,13 +292,30 @@ def _order_key(order_id: object) -> int:
 
 def _order(row: models.Order, fills: list[Fill]) -> Order:
     order = Order(
-        id=str(row.id), client_order_id=row.client_order_id, wallet_set_id=row.wallet_set_id,
-        exchange=row.exchange, pair=row.pair, side=Side(row.side), type=OrderType(row.type), size=row.size,
-        price=row.price, stop_price=row.stop_price, funds=row.funds, time_in_force=TimeInForce(row.time_in_force),
-        expire_time=to_seconds(row.expire_time), post_only=row.post_only, status=OrderStatus(row.status),
-        filled_size=row.filled_size, executed_value=row.executed_value, fees=row.fees,
-        created_at=to_seconds(row.created_at), updated_at=to_seconds(row.updated_at),
-        reason=row.reject_reason or "", triggered=row.triggered, exchange_order_id=row.exchange_order_id)
+        id=str(row.id),
+        client_order_id=row.client_order_id,
+        wallet_set_id=row.wallet_set_id,
+        exchange=row.exchange,
+        pair=row.pair,
+        side=Side(row.side),
+        type=OrderType(row.type),
+        size=row.size,
+        price=row.price,
+        stop_price=row.stop_price,
+        funds=row.funds,
+        time_in_force=TimeInForce(row.time_in_force),
+        expire_time=to_seconds(row.expire_time),
+        post_only=row.post_only,
+        status=OrderStatus(row.status),
+        filled_size=row.filled_size,
+        executed_value=row.executed_value,
+        fees=row.fees,
+        created_at=to_seconds(row.created_at),
+        updated_at=to_seconds(row.updated_at),
+        reason=row.reject_reason or "",
+        triggered=row.triggered,
+        exchange_order_id=row.exchange_order_id,
+    )
     order.fill_ids = {f.trade_id for f in fills}
     return order
 
@@ -240,9 +323,21 @@ def _order(row: models.Order, fills: list[Fill]) -> Order:
 _INSERT_ORDER = sql.Insert(models.Order, ignore_conflicts=True)  # None: the client order id is taken
 _INSERT_EVENT = sql.Insert(models.OrderEvent)
 _INSERT_FILL = sql.Insert(models.Fill)
-_SAVE_STATE = sql.Update(models.Order, ("status", "size", "price", "triggered", "filled_size", "executed_value", "fees",
-                                        "reject_reason", "exchange_order_id", "updated_at"))
+_SAVE_STATE = sql.Update(
+    models.Order,
+    (
+        "status",
+        "size",
+        "price",
+        "triggered",
+        "filled_size",
+        "executed_value",
+        "fees",
+        "reject_reason",
+        "exchange_order_id",
+        "updated_at",
+    ),
+)
 _BY_CLIENT_ORDER_ID = 'SELECT id FROM "orders" WHERE wallet_set_id = ? AND client_order_id = ?'
-_FILLS = ('SELECT order_id, trade_id, price, size, fee, fee_currency, liquidity, at, cause FROM "fill" '
-          "WHERE order_id ")
+_FILLS = 'SELECT order_id, trade_id, price, size, fee, fee_currency, liquidity, at, cause FROM "fill" WHERE order_id '
 _FILLS_CHUNK = 500  # order ids per statement (SQLite limits the parameters of one)

@@ -6,6 +6,7 @@ placeholders, turned into the database's paramstyle once) and run with ``db.exec
 the caller's transaction, so errors still arrive as peewee's. Values are converted by the
 models' fields (:class:`Insert`) or by :func:`~.models.money_param`; cold paths keep the models.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -42,13 +43,15 @@ def placeholders(count: int, width: int) -> str:
     return ", ".join([row] * count)
 
 
-def insert_rows(db: Database, table: str, columns: Sequence[str], values: Iterable[Sequence[Any]],
-                *, ignore_conflicts: bool = False) -> None:
+def insert_rows(
+    db: Database, table: str, columns: Sequence[str], values: Iterable[Sequence[Any]], *, ignore_conflicts: bool = False
+) -> None:
     """One INSERT of several rows (``values`` already converted for the database), deferred."""
     flat = [value for row in values for value in row]
     count = len(flat) // len(columns)
-    template = (f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES {placeholders(count, len(columns))}'
-                + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""))
+    template = f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES {placeholders(count, len(columns))}' + (
+        " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    )
     defer(db, template, flat)
 
 
@@ -63,11 +66,13 @@ class Insert:
 
     def __init__(self, model: type[Model], *, ignore_conflicts: bool = False):
         meta = model._meta
-        self._fields = [(name, field, field.default) for name, field in meta.fields.items()
-                        if field is not meta.primary_key]
+        self._fields = [
+            (name, field, field.default) for name, field in meta.fields.items() if field is not meta.primary_key
+        ]
         columns = ", ".join(f'"{field.column_name}"' for _, field, _ in self._fields)
-        self._template = (f'INSERT INTO "{meta.table_name}" ({columns}) VALUES {placeholders(1, len(self._fields))}'
-                          + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""))
+        self._template = f'INSERT INTO "{meta.table_name}" ({columns}) VALUES {placeholders(1, len(self._fields))}' + (
+            " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+        )
 
     def __call__(self, db: Database, **values: Any) -> int | None:
         params = self._params(values)

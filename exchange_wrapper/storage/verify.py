@@ -4,6 +4,7 @@ check that every order holds what its rest requires and that its fills are its s
 ``xwrap ledger verify`` prints :meth:`LedgerReport.as_json` and exits non-zero unless ``ok``.
 Each table is read once, in one snapshot; the rows are compared in memory.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -43,8 +44,12 @@ class Difference:
     found: Decimal | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"check": self.check, "subject": self.subject, "expected": _optional_text(self.expected),
-                "found": _optional_text(self.found)}
+        return {
+            "check": self.check,
+            "subject": self.subject,
+            "expected": _optional_text(self.expected),
+            "found": _optional_text(self.found),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +65,12 @@ class LedgerReport:
     def as_json(self, limit: int | None = None) -> dict[str, Any]:
         """The report; with ``limit``, only the first ``limit`` differences and how many were left off."""
         shown = self.differences if limit is None else self.differences[:limit]
-        out = {"ok": self.ok, "transactions": self.transactions, "postings": self.postings,
-               "differences": [d.as_json() for d in shown]}
+        out = {
+            "ok": self.ok,
+            "transactions": self.transactions,
+            "postings": self.postings,
+            "differences": [d.as_json() for d in shown],
+        }
         if len(shown) < len(self.differences):
             out["differences_left_off"] = len(self.differences) - len(shown)
         return out
@@ -134,8 +143,12 @@ def _scan_postings(db: Database) -> _Scan:
         if key not in accounts:
             accounts[key] = _account(*key)
         if accounts[key] is None:
-            scan.malformed.append(Difference("malformed_posting", {
-                "posting": posting_id, "transaction": transaction_id, "account": name, "wallet_set": wallet_set}))
+            scan.malformed.append(
+                Difference(
+                    "malformed_posting",
+                    {"posting": posting_id, "transaction": transaction_id, "account": name, "wallet_set": wallet_set},
+                )
+            )
             continue
         sums[key] += amount
     scan.balances = {account: amount for key, amount in sums.items() if (account := accounts[key]) is not None}
@@ -162,19 +175,26 @@ def _scan_transactions(db: Database) -> tuple[list[int], dict[str, int]]:
 
 
 def _unbalanced(scan: _Scan, transaction_ids: list[int]) -> list[Difference]:
-    out = [Difference("unbalanced_transaction", {"transaction": transaction_id, "currency": currency},
-                      ZERO, total)
-           for (transaction_id, currency), total in sorted(scan.totals.items()) if total != 0]
+    out = [
+        Difference("unbalanced_transaction", {"transaction": transaction_id, "currency": currency}, ZERO, total)
+        for (transaction_id, currency), total in sorted(scan.totals.items())
+        if total != 0
+    ]
     posted = {transaction_id for transaction_id, _ in scan.totals}
-    out += [Difference("empty_transaction", {"transaction": transaction_id})
-            for transaction_id in sorted(transaction_ids) if transaction_id not in posted]
+    out += [
+        Difference("empty_transaction", {"transaction": transaction_id})
+        for transaction_id in sorted(transaction_ids)
+        if transaction_id not in posted
+    ]
     return out
 
 
 def _negative(balances: dict[Account, Decimal]) -> list[Difference]:
-    return [Difference("negative_balance", _subject(account), ZERO, amount)
-            for account, amount in sorted(balances.items(), key=lambda item: _order(item[0]))
-            if account.kind in NON_NEGATIVE and amount < 0]
+    return [
+        Difference("negative_balance", _subject(account), ZERO, amount)
+        for account, amount in sorted(balances.items(), key=lambda item: _order(item[0]))
+        if account.kind in NON_NEGATIVE and amount < 0
+    ]
 
 
 def _wallets(balances: dict[Account, Decimal]) -> list[Difference]:
@@ -186,7 +206,8 @@ def _wallets(balances: dict[Account, Decimal]) -> list[Difference]:
             if account.kind is AccountKind.HOLD:
                 sums[1] += amount
     stored: dict[tuple[int | None, str, str], Wallet] = {
-        (w.wallet_set_id, w.exchange, w.currency): w for w in Wallet.select()}
+        (w.wallet_set_id, w.exchange, w.currency): w for w in Wallet.select()
+    }
     out = []
     for key in sorted(set(expected) | set(stored)):
         subject = {"wallet_set": key[0], "exchange": key[1], "currency": key[2]}
@@ -206,21 +227,27 @@ def _wallets(balances: dict[Account, Decimal]) -> list[Difference]:
 
 
 def _scan_holds(db: Database) -> _Holds:
-    return {(wallet_set, order): (exchange, currency, Decimal(amount))
-            for wallet_set, order, exchange, currency, amount in sql.run(db, _HOLDS)}
+    return {
+        (wallet_set, order): (exchange, currency, Decimal(amount))
+        for wallet_set, order, exchange, currency, amount in sql.run(db, _HOLDS)
+    }
 
 
 def _holds(balances: dict[Account, Decimal], holds: _Holds) -> list[Difference]:
-    expected = {(a.wallet_set, a.order, a.exchange, a.currency): amount
-                for a, amount in balances.items() if a.kind is AccountKind.HOLD}
-    stored = {(wallet_set, order, exchange, currency): amount
-              for (wallet_set, order), (exchange, currency, amount) in holds.items()}
+    expected = {
+        (a.wallet_set, a.order, a.exchange, a.currency): amount
+        for a, amount in balances.items()
+        if a.kind is AccountKind.HOLD
+    }
+    stored = {
+        (wallet_set, order, exchange, currency): amount
+        for (wallet_set, order), (exchange, currency, amount) in holds.items()
+    }
     return _compare("hold", ("wallet_set", "order", "exchange", "currency"), expected, stored)
 
 
 def _exchange_accounts(balances: dict[Account, Decimal]) -> list[Difference]:
-    expected = {(a.exchange, a.currency): amount for a, amount in balances.items()
-                if a.kind is AccountKind.UNALLOCATED}
+    expected = {(a.exchange, a.currency): amount for a, amount in balances.items() if a.kind is AccountKind.UNALLOCATED}
     stored = {(row.exchange, row.currency): row.unallocated for row in ExchangeAccount.select()}
     return _compare("unallocated", ("exchange", "currency"), expected, stored)
 
@@ -247,13 +274,22 @@ def _orders(db: Database, holds: _Holds, fills: _Fills, max_fee: Decimal) -> lis
         size, price, state = _optional_money(size), _optional_money(price), list(map(Decimal, state))
         subject = {"order": str(order_id), "wallet_set": wallet_set}
         sums = fills.sums.get(order_id, (ZERO, ZERO, ZERO))
-        out += [Difference("order_fills", {**subject, "field": name}, expected, found)
-                for name, expected, found in zip(_FILL_FIELDS, sums, state) if expected != found]
+        out += [
+            Difference("order_fills", {**subject, "field": name}, expected, found)
+            for name, expected, found in zip(_FILL_FIELDS, sums, state)
+            if expected != found
+        ]
         hold = holds.get((wallet_set, str(order_id)))
         if status in FINAL_STATUSES:
             if hold is not None and hold[2]:
-                out.append(Difference("closed_order_hold", {**subject, "status": status, "exchange": hold[0],
-                                                            "currency": hold[1]}, ZERO, hold[2]))
+                out.append(
+                    Difference(
+                        "closed_order_hold",
+                        {**subject, "status": status, "exchange": hold[0], "currency": hold[1]},
+                        ZERO,
+                        hold[2],
+                    )
+                )
             continue
         try:
             currency = _held_currency(pair, side)
@@ -271,8 +307,15 @@ def _held_currency(pair: str, side: str) -> str:
     return parsed.base if side == Side.SELL else parsed.quote
 
 
-def _order_hold(subject: dict[str, Any], side: str, order_type: str, rest: Decimal | None, price: Decimal | None,
-                held: Decimal | None, max_fee: Decimal) -> list[Difference]:
+def _order_hold(
+    subject: dict[str, Any],
+    side: str,
+    order_type: str,
+    rest: Decimal | None,
+    price: Decimal | None,
+    held: Decimal | None,
+    max_fee: Decimal,
+) -> list[Difference]:
     """What an open order's hold must be; ``held`` is None if the order has no hold row in its
     currency (base for a sell, quote for a buy).
 
@@ -299,17 +342,22 @@ def _order_hold(subject: dict[str, Any], side: str, order_type: str, rest: Decim
 
 def _settlements(fills: _Fills, settlements: dict[str, int]) -> list[Difference]:
     """Each fill row against the fill transactions (by reference ``order id/trade id``)."""
-    out = [Difference("fill_unsettled", {"order": str(order_id), "trade_id": trade_id, "reference": reference})
-           for reference, (order_id, trade_id) in sorted(fills.references.items(), key=lambda item: item[1])
-           if reference not in settlements]
-    out += [Difference("settlement_without_fill", {"transaction": transaction_id, "reference": reference})
-            for reference, transaction_id in sorted(settlements.items(), key=lambda item: item[1])
-            if reference not in fills.references]
+    out = [
+        Difference("fill_unsettled", {"order": str(order_id), "trade_id": trade_id, "reference": reference})
+        for reference, (order_id, trade_id) in sorted(fills.references.items(), key=lambda item: item[1])
+        if reference not in settlements
+    ]
+    out += [
+        Difference("settlement_without_fill", {"transaction": transaction_id, "reference": reference})
+        for reference, transaction_id in sorted(settlements.items(), key=lambda item: item[1])
+        if reference not in fills.references
+    ]
     return out
 
 
-def _compare(check: str, names: tuple[str, ...], expected: dict[tuple, Decimal],
-             stored: dict[tuple, Decimal]) -> list[Difference]:
+def _compare(
+    check: str, names: tuple[str, ...], expected: dict[tuple, Decimal], stored: dict[tuple, Decimal]
+) -> list[Difference]:
     """Differences between rebuilt and stored amounts; a zero on one side matches absence on the other."""
     out = []
     for key in sorted(set(expected) | set(stored)):
@@ -344,5 +392,7 @@ _POSTINGS = 'SELECT id, transaction_id, account, wallet_set_id, exchange, curren
 _TRANSACTIONS = 'SELECT id, kind, reference FROM "ledger_transaction"'
 _HOLDS = 'SELECT wallet_set_id, order_ref, exchange, currency, amount FROM "hold"'
 _FILLS = 'SELECT order_id, trade_id, price, size, fee FROM "fill"'
-_ORDERS = ('SELECT id, wallet_set_id, pair, side, "type", status, size, price, filled_size, executed_value, fees '
-           'FROM "orders" ORDER BY id')
+_ORDERS = (
+    'SELECT id, wallet_set_id, pair, side, "type", status, size, price, filled_size, executed_value, fees '
+    'FROM "orders" ORDER BY id'
+)

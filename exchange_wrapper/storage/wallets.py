@@ -14,6 +14,7 @@ The statements an order runs (locks, ledger entries, projections, balances) are 
 once (:mod:`.sql`); a wallet set, which is never deleted and never changes mode, is read once
 and then known.
 """
+
 from __future__ import annotations
 
 import random
@@ -89,9 +90,14 @@ class WalletBalance:
     usd_value: Decimal | None
 
     def as_json(self) -> dict[str, Any]:
-        return {"exchange": self.exchange, "currency": self.currency, "balance": amount_text(self.balance),
-                "hold": amount_text(self.hold), "available": amount_text(self.available),
-                "usd_value": None if self.usd_value is None else amount_text(self.usd_value)}
+        return {
+            "exchange": self.exchange,
+            "currency": self.currency,
+            "balance": amount_text(self.balance),
+            "hold": amount_text(self.hold),
+            "available": amount_text(self.available),
+            "usd_value": None if self.usd_value is None else amount_text(self.usd_value),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +112,22 @@ class LedgerEntry:
     postings: tuple[Posting, ...]
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind.value, "reference": self.reference, "memo": self.memo,
-                "created_at": self.created_at,
-                "postings": [{"account": p.account.name, "exchange": p.account.exchange,
-                              "currency": p.account.currency, "amount": amount_text(p.amount)}
-                             for p in self.postings]}
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "reference": self.reference,
+            "memo": self.memo,
+            "created_at": self.created_at,
+            "postings": [
+                {
+                    "account": p.account.name,
+                    "exchange": p.account.exchange,
+                    "currency": p.account.currency,
+                    "amount": amount_text(p.amount),
+                }
+                for p in self.postings
+            ],
+        }
 
 
 class _WalletRow:
@@ -156,17 +173,21 @@ _ACCOUNTS = _Projection("exchange_account", ("exchange", "currency"), ("total", 
 class _Locked:
     """The projection rows one write transaction has locked, and the balances they show."""
 
-    def __init__(self, wallets: dict[tuple[int, str, str], _WalletRow],
-                 exchange_accounts: dict[tuple[str, str], _AccountRow], holds: dict[tuple[int, str], _HoldRow]):
+    def __init__(
+        self,
+        wallets: dict[tuple[int, str, str], _WalletRow],
+        exchange_accounts: dict[tuple[str, str], _AccountRow],
+        holds: dict[tuple[int, str], _HoldRow],
+    ):
         self.wallets, self.exchange_accounts, self.holds = wallets, exchange_accounts, holds
 
     def balances(self) -> dict[Account, Decimal]:
         with localcontext(EXACT):
             out = {Account.available(*key): row.balance - row.hold for key, row in self.wallets.items()}
-        out.update((Account.hold(ws, h.exchange, h.currency, order), h.amount)
-                   for (ws, order), h in self.holds.items())
-        out.update((Account(AccountKind.UNALLOCATED, *key), row.unallocated)
-                   for key, row in self.exchange_accounts.items())
+        out.update((Account.hold(ws, h.exchange, h.currency, order), h.amount) for (ws, order), h in self.holds.items())
+        out.update(
+            (Account(AccountKind.UNALLOCATED, *key), row.unallocated) for key, row in self.exchange_accounts.items()
+        )
         return out
 
 
@@ -199,6 +220,7 @@ class WalletStore:
             except IntegrityError:
                 raise Conflict(f"a wallet set named {name!r} exists already") from None
             return _info(row)
+
         return self._write(create)
 
     def wallet_set(self, key: int | str) -> WalletSetInfo:
@@ -215,8 +237,15 @@ class WalletStore:
 
     # money
 
-    def move_funds(self, kind: TransactionKind | str, wallet_set: int | str, exchange: str, currency: str,
-                   amount: Decimal, memo: str = "") -> LedgerEntry:
+    def move_funds(
+        self,
+        kind: TransactionKind | str,
+        wallet_set: int | str,
+        exchange: str,
+        currency: str,
+        amount: Decimal,
+        memo: str = "",
+    ) -> LedgerEntry:
         """``fund`` / ``withdraw`` a paper set (virtual money), or ``allocate`` / ``deallocate`` a live
         set: it takes from or returns to the exchange account's unallocated funds (see :meth:`reconcile`)."""
         kind = _fund_move(kind)
@@ -226,29 +255,41 @@ class WalletStore:
             ws = self._find(wallet_set)
             accounts = [(exchange, currency)] if ws.mode is Mode.LIVE else []
             locked = self._lock(wallets=[(ws.id, exchange, currency)], exchange_accounts=accounts)
-            return self._record(ledger.move_funds(kind, ws.ref, exchange, currency, amount, locked.balances(),
-                                                  memo), locked)
+            return self._record(
+                ledger.move_funds(kind, ws.ref, exchange, currency, amount, locked.balances(), memo), locked
+            )
+
         return self._write(move)
 
-    def transfer(self, source: int | str, target: int | str, exchange: str, currency: str, amount: Decimal,
-                 memo: str = "") -> LedgerEntry:
+    def transfer(
+        self, source: int | str, target: int | str, exchange: str, currency: str, amount: Decimal, memo: str = ""
+    ) -> LedgerEntry:
         """Move available funds between two sets of the same mode (paper to live is refused)."""
         _check_exchange(exchange)
 
         def move() -> LedgerEntry:
             src, dst = self._find(source), self._find(target)
             locked = self._lock(wallets=[(src.id, exchange, currency), (dst.id, exchange, currency)])
-            return self._record(ledger.transfer(src.ref, dst.ref, exchange, currency, amount,
-                                                locked.balances(), memo), locked)
+            return self._record(
+                ledger.transfer(src.ref, dst.ref, exchange, currency, amount, locked.balances(), memo), locked
+            )
+
         return self._write(move)
 
-    def place_hold(self, wallet_set: int | str, exchange: str, currency: str, amount: Decimal,
-                   order: str, *, new_order: bool = False) -> LedgerEntry:
+    def place_hold(
+        self,
+        wallet_set: int | str,
+        exchange: str,
+        currency: str,
+        amount: Decimal,
+        order: str,
+        *,
+        new_order: bool = False,
+    ) -> LedgerEntry:
         """Reserve available funds for ``order`` (adding to its hold if it has one, same currency).
         ``new_order``: the order was created in this transaction, so it holds nothing yet (and its
         hold is not read; were a hold of that reference there, its row would refuse a second)."""
-        return self._write(lambda: self._place_hold(wallet_set, exchange, currency, amount, order,
-                                                    new_order=new_order))
+        return self._write(lambda: self._place_hold(wallet_set, exchange, currency, amount, order, new_order=new_order))
 
     def release_hold(self, wallet_set: int | str, order: str, amount: Decimal | None = None) -> LedgerEntry | None:
         """Return ``amount`` (default: all that remains) of ``order``'s hold to available.
@@ -257,8 +298,9 @@ class WalletStore:
         """
         return self._write(lambda: self._release_hold(wallet_set, order, amount))
 
-    def settle_fill(self, wallet_set: int | str, exchange: str, order: str, fill: FillTerms,
-                    reference: str) -> LedgerEntry:
+    def settle_fill(
+        self, wallet_set: int | str, exchange: str, order: str, fill: FillTerms, reference: str
+    ) -> LedgerEntry:
         """Record a fill of ``order`` (see :func:`exchange_wrapper.core.ledger.settle_fill`).
 
         ``reference`` names the fill and must be unique among fills: a second settlement with
@@ -281,18 +323,25 @@ class WalletStore:
         def record() -> LedgerEntry | None:
             # The exchange account first: allocations wait on it, so no live wallet appears meanwhile.
             accounts = self._lock(exchange_accounts=[(exchange, currency)]).exchange_accounts
-            live = (Wallet.select(Wallet.wallet_set, Wallet.exchange, Wallet.currency).join(WalletSet)
-                    .where(WalletSet.mode == Mode.LIVE.value, Wallet.exchange == exchange,
-                           Wallet.currency == currency))
+            live = (
+                Wallet.select(Wallet.wallet_set, Wallet.exchange, Wallet.currency)
+                .join(WalletSet)
+                .where(WalletSet.mode == Mode.LIVE.value, Wallet.exchange == exchange, Wallet.currency == currency)
+            )
             wallets = self._lock(wallets=[(w.wallet_set_id, w.exchange, w.currency) for w in live]).wallets
             locked = _Locked(wallets, accounts, {})
             account = accounts[(exchange, currency)]
-            transaction = ledger.reconcile(exchange, currency, total, account.unallocated,
-                                           _sum(w.balance for w in locked.wallets.values()))
+            transaction = ledger.reconcile(
+                exchange, currency, total, account.unallocated, _sum(w.balance for w in locked.wallets.values())
+            )
             entry = None if transaction is None else self._record(transaction, locked)
-            (ExchangeAccount.update(total=total, reconciled_at=self.clock())
-             .where(ExchangeAccount.id == account.id).execute())
+            (
+                ExchangeAccount.update(total=total, reconciled_at=self.clock())
+                .where(ExchangeAccount.id == account.id)
+                .execute()
+            )
             return entry
+
         return self._write(record)
 
     # reading
@@ -304,8 +353,16 @@ class WalletStore:
         with localcontext(EXACT):
             for exchange, currency, balance, hold in sql.rows(self.db, _BALANCES, (ws.id,)):
                 balance, hold = money_value(balance), money_value(hold)
-                out.append(WalletBalance(exchange, currency, balance, hold, balance - hold,
-                                         _usd_value(exchange, currency, balance, price)))
+                out.append(
+                    WalletBalance(
+                        exchange,
+                        currency,
+                        balance,
+                        hold,
+                        balance - hold,
+                        _usd_value(exchange, currency, balance, price),
+                    )
+                )
         return out
 
     def held(self, wallet_set: int | str, order: str) -> Decimal:
@@ -321,12 +378,16 @@ class WalletStore:
 
     def exchange_account(self, exchange: str, currency: str) -> tuple[Decimal, Decimal]:
         """``(total as last reconciled, unallocated)`` of the real account; zeros if never reconciled."""
-        row = ExchangeAccount.get_or_none(ExchangeAccount.exchange == exchange,
-                                          ExchangeAccount.currency == currency)
+        row = ExchangeAccount.get_or_none(ExchangeAccount.exchange == exchange, ExchangeAccount.currency == currency)
         return (ZERO, ZERO) if row is None else (row.total, row.unallocated)
 
-    def entries(self, wallet_set: int | str | None = None, reference: str | None = None, limit: int = 100,
-                before: int | None = None) -> list[LedgerEntry]:
+    def entries(
+        self,
+        wallet_set: int | str | None = None,
+        reference: str | None = None,
+        limit: int = 100,
+        before: int | None = None,
+    ) -> list[LedgerEntry]:
         """Ledger transactions, newest first, with all their postings.
 
         Filter by the set they touch and/or their reference; page with ``before`` (an entry id).
@@ -336,20 +397,27 @@ class WalletStore:
         query = LedgerTransaction.select().order_by(LedgerTransaction.id.desc()).limit(limit)
         if wallet_set is not None:
             ws = self._find(wallet_set)
-            query = query.where(LedgerTransaction.id.in_(
-                LedgerPosting.select(LedgerPosting.transaction).where(LedgerPosting.wallet_set == ws.id)))
+            query = query.where(
+                LedgerTransaction.id.in_(
+                    LedgerPosting.select(LedgerPosting.transaction).where(LedgerPosting.wallet_set == ws.id)
+                )
+            )
         if reference is not None:
             query = query.where(LedgerTransaction.reference == reference)
         if before is not None:
             query = query.where(LedgerTransaction.id < before)
         transactions = list(query)
         postings: dict[int, list[Posting]] = {t.id: [] for t in transactions}
-        for row in (LedgerPosting.select().where(LedgerPosting.transaction.in_(list(postings)))
-                    .order_by(LedgerPosting.id)):
+        for row in (
+            LedgerPosting.select().where(LedgerPosting.transaction.in_(list(postings))).order_by(LedgerPosting.id)
+        ):
             postings[row.transaction_id].append(
-                Posting(Account.from_name(row.account, row.exchange, row.currency), row.amount))
-        return [LedgerEntry(t.id, TransactionKind(t.kind), t.reference, t.memo, t.created_at,
-                            tuple(postings[t.id])) for t in transactions]
+                Posting(Account.from_name(row.account, row.exchange, row.currency), row.amount)
+            )
+        return [
+            LedgerEntry(t.id, TransactionKind(t.kind), t.reference, t.memo, t.created_at, tuple(postings[t.id]))
+            for t in transactions
+        ]
 
     # inside a write transaction
 
@@ -368,7 +436,7 @@ class WalletStore:
                     raise
                 if attempt == self.attempts:
                     raise DatabaseUnavailable("ledger", f"lock conflict after {attempt} attempts") from exc
-                time.sleep(random.uniform(0, 0.002 * 2 ** attempt))
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
         raise AssertionError("unreachable")
 
     def _find(self, key: int | str) -> WalletSetInfo:
@@ -390,16 +458,23 @@ class WalletStore:
 
     # the operations themselves, run by the public ones inside a write transaction
 
-    def _place_hold(self, wallet_set: int | str, exchange: str, currency: str, amount: Decimal,
-                    order: str, *, new_order: bool = False) -> LedgerEntry:
+    def _place_hold(
+        self,
+        wallet_set: int | str,
+        exchange: str,
+        currency: str,
+        amount: Decimal,
+        order: str,
+        *,
+        new_order: bool = False,
+    ) -> LedgerEntry:
         _check_exchange(exchange)
         ws = self._find(wallet_set)
         locked = self._lock(wallets=[(ws.id, exchange, currency)], hold=None if new_order else (ws.id, order))
         existing = locked.holds.get((ws.id, order))
         if existing and (existing.exchange, existing.currency) != (exchange, currency):
             raise Conflict(f"order {order!r} already holds {existing.currency} on {existing.exchange}")
-        return self._record(ledger.place_hold(ws.ref, exchange, currency, amount, order, locked.balances()),
-                            locked)
+        return self._record(ledger.place_hold(ws.ref, exchange, currency, amount, order, locked.balances()), locked)
 
     def _release_hold(self, wallet_set: int | str, order: str, amount: Decimal | None = None) -> LedgerEntry | None:
         ws = self._find(wallet_set)
@@ -412,8 +487,9 @@ class WalletStore:
         transaction = ledger.release_hold(ws.ref, hold.exchange, hold.currency, order, locked.balances(), amount)
         return None if transaction is None else self._record(transaction, locked)
 
-    def _settle_fill(self, wallet_set: int | str, exchange: str, order: str, fill: FillTerms,
-                     reference: str) -> LedgerEntry:
+    def _settle_fill(
+        self, wallet_set: int | str, exchange: str, order: str, fill: FillTerms, reference: str
+    ) -> LedgerEntry:
         _check_exchange(exchange)
         ws = self._find(wallet_set)
         currencies = {fill.pair.base, fill.pair.quote, fill.fee_currency}
@@ -429,8 +505,13 @@ class WalletStore:
         id, exchange, currency, amount = found[0]
         return _HoldRow(id, exchange, currency, money_value(amount))
 
-    def _lock(self, *, wallets: Iterable[tuple[int, str, str]] = (),
-              exchange_accounts: Iterable[tuple[str, str]] = (), hold: tuple[int, str] | None = None) -> _Locked:
+    def _lock(
+        self,
+        *,
+        wallets: Iterable[tuple[int, str, str]] = (),
+        exchange_accounts: Iterable[tuple[str, str]] = (),
+        hold: tuple[int, str] | None = None,
+    ) -> _Locked:
         """Create missing projection rows and lock them: exchange accounts, then wallets, in key order."""
         wallet_keys = sorted(set((ws, ex, ledger.currency_code(ccy)) for ws, ex, ccy in wallets))
         accounts = self._ensure_and_lock(_ACCOUNTS, sorted(set(exchange_accounts)))
@@ -451,25 +532,50 @@ class WalletStore:
         missing = [key for key in keys if key not in rows]
         if missing:  # created zero, then locked with the rest (a deadlock this may cause is retried)
             zeros = (money_param(ZERO, "amount"),) * len(projection.amounts)
-            sql.insert_rows(self.db, projection.table, projection.keys + projection.amounts,
-                            [key + zeros for key in missing], ignore_conflicts=True)
+            sql.insert_rows(
+                self.db,
+                projection.table,
+                projection.keys + projection.amounts,
+                [key + zeros for key in missing],
+                ignore_conflicts=True,
+            )
             rows = self._locked_rows(projection, select, params)
         return rows
 
     def _locked_rows(self, projection: _Projection, select: str, params: list) -> dict:
         width = len(projection.keys)
-        return {tuple(row[1:1 + width]): projection.row(row[0], *map(money_value, row[1 + width:]))
-                for row in sql.rows(self.db, select, params)}
+        return {
+            tuple(row[1 : 1 + width]): projection.row(row[0], *map(money_value, row[1 + width :]))
+            for row in sql.rows(self.db, select, params)
+        }
 
     def _record(self, transaction: Transaction, locked: _Locked) -> LedgerEntry:
         """Write ``transaction`` and update the locked projections it touches."""
         created_at = self.clock()
-        transaction_id = _INSERT_TRANSACTION(self.db, kind=transaction.kind.value, reference=transaction.reference,
-                                             memo=transaction.memo, created_at=created_at)
+        transaction_id = _INSERT_TRANSACTION(
+            self.db,
+            kind=transaction.kind.value,
+            reference=transaction.reference,
+            memo=transaction.memo,
+            created_at=created_at,
+        )
         assert transaction_id is not None  # only an INSERT that ignores conflicts gives None
-        sql.insert_rows(self.db, "ledger_posting", _POSTING_COLUMNS, [
-            (transaction_id, p.account.name, p.account.wallet_set, p.account.exchange, p.account.currency,
-             money_param(p.amount, "amount")) for p in transaction.postings])
+        sql.insert_rows(
+            self.db,
+            "ledger_posting",
+            _POSTING_COLUMNS,
+            [
+                (
+                    transaction_id,
+                    p.account.name,
+                    p.account.wallet_set,
+                    p.account.exchange,
+                    p.account.currency,
+                    money_param(p.amount, "amount"),
+                )
+                for p in transaction.postings
+            ],
+        )
         with localcontext(EXACT):
             for account, change in transaction.changes().items():
                 self._project(account, change, locked, created_at)
@@ -481,8 +587,9 @@ class WalletStore:
             if account_row.changed:
                 _SAVE_UNALLOCATED(self.db, account_row.id, account_row.unallocated)
                 account_row.changed = False
-        return LedgerEntry(transaction_id, transaction.kind, transaction.reference, transaction.memo, created_at,
-                           transaction.postings)
+        return LedgerEntry(
+            transaction_id, transaction.kind, transaction.reference, transaction.memo, created_at, transaction.postings
+        )
 
     def _project(self, account: Account, change: Decimal, locked: _Locked, at: int) -> None:
         if account.kind is AccountKind.UNALLOCATED:
@@ -502,9 +609,16 @@ class WalletStore:
             assert account.order is not None  # a hold account is an order's
             hold = locked.holds.get((wallet_set, account.order))
             if hold is None:
-                _INSERT_HOLD.defer(self.db, wallet_set=account.wallet_set, exchange=account.exchange,
-                                   currency=account.currency, order_ref=account.order, amount=change,
-                                   created_at=at, updated_at=at)
+                _INSERT_HOLD.defer(
+                    self.db,
+                    wallet_set=account.wallet_set,
+                    exchange=account.exchange,
+                    currency=account.currency,
+                    order_ref=account.order,
+                    amount=change,
+                    created_at=at,
+                    updated_at=at,
+                )
             else:
                 hold.amount += change
                 _SAVE_HOLD(self.db, hold.id, hold.amount, at)
@@ -512,8 +626,7 @@ class WalletStore:
 
 _WALLET_SET_BY_ID = 'SELECT id, name, mode, created_at FROM "wallet_set" WHERE id = ?'
 _WALLET_SET_BY_NAME = 'SELECT id, name, mode, created_at FROM "wallet_set" WHERE name = ?'
-_BALANCES = ('SELECT exchange, currency, balance, hold FROM "wallet" WHERE wallet_set_id = ? '
-             "ORDER BY exchange, currency")
+_BALANCES = 'SELECT exchange, currency, balance, hold FROM "wallet" WHERE wallet_set_id = ? ORDER BY exchange, currency'
 _HOLD = 'SELECT id, exchange, currency, amount FROM "hold" WHERE wallet_set_id = ? AND order_ref = ?'
 _FILL_SETTLED = f"""SELECT 1 FROM "ledger_transaction" WHERE kind = '{TransactionKind.FILL.value}' AND reference = ?"""
 _SAVE_WALLET = sql.Update(Wallet, ("balance", "hold"))
@@ -533,8 +646,9 @@ def _lock_statement(projection: _Projection, count: int, for_update: bool) -> st
         one = "(" + " AND ".join(f"{column} = ?" for column in projection.keys) + ")"
         found = _lock_statements[key] = (
             f'SELECT id, {", ".join(projection.keys + projection.amounts)} FROM "{projection.table}" '
-            f'WHERE {" OR ".join([one] * count)} ORDER BY {", ".join(projection.keys)}'
-            + (" FOR UPDATE" if for_update else ""))
+            f"WHERE {' OR '.join([one] * count)} ORDER BY {', '.join(projection.keys)}"
+            + (" FOR UPDATE" if for_update else "")
+        )
     return found
 
 

@@ -3,6 +3,7 @@
 Writes then land in the order their events happened, a read queued after a write sees it, and the
 event loop never waits on a disk. The server makes it and hands it to whoever needs the database.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -5,6 +5,7 @@ persistence and notifications. It asks a :class:`Venue`, chosen once by the wall
 a new order is measured against and to place, amend and cancel it; what the venue's orders do
 comes back to the order path as order events, recorded through the ``store`` it was given.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -66,5 +67,6 @@ class Venue(Protocol):
 def amended_event(order: Order, price: Decimal, size: Decimal, at: float) -> OrderEvent:
     """The history's record of an amend: the price and size it asked for, at the order's status
     (a transition the amend causes, a fill of a new price, is an event of its own)."""
-    return OrderEvent(order.id, order.status, order.status, at,
-                      f"amended: price {format_decimal(price)}, size {format_decimal(size)}")
+    return OrderEvent(
+        order.id, order.status, order.status, at, f"amended: price {format_decimal(price)}, size {format_decimal(size)}"
+    )

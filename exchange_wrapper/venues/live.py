@@ -1,6 +1,7 @@
 """The exchange itself: live orders go to the exchange account of their exchange
 (:class:`~exchange_wrapper.connectors.account.LiveAccount`), whose events come back through the order
 path like the virtual exchange's (docs/live-trading.md)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,10 +23,10 @@ from . import OrderView, amended_event
 AMEND_REASONS = {
     "amend": "amended in place on {exchange} (queue priority kept)",
     "amend_requeued": "amended in place on {exchange} (exchange order {order} kept; queue priority lost: a new price "
-                      "goes to the back of its queue)",
+    "goes to the back of its queue)",
     "cancel_replace": "amended on {exchange} by cancel-replace (now exchange order {order}; queue priority lost)",
     "cancel_then_place": "amended on {exchange} by cancelling and placing a new order (now exchange order {order}; "
-                         "queue priority lost)",
+    "queue priority lost)",
 }
 
 
@@ -35,8 +36,9 @@ class LiveVenue:
 
     mode = Mode.LIVE
 
-    def __init__(self, settings: Settings, hub: MarketDataHub, accounts: dict[str, LiveAccount], *,
-                 clock: Callable[[], float]):
+    def __init__(
+        self, settings: Settings, hub: MarketDataHub, accounts: dict[str, LiveAccount], *, clock: Callable[[], float]
+    ):
         self.settings, self.hub, self.accounts, self.clock = settings, hub, accounts, clock
 
     def account(self, exchange: str) -> LiveAccount:
@@ -78,8 +80,9 @@ class LiveVenue:
 
     def check_amend(self, order: Order, price: Decimal, size: Decimal) -> None:
         if size <= order.filled_size:
-            raise InvalidParameter("size", f"more than the filled size {format_decimal(order.filled_size)}",
-                                   format_decimal(size))
+            raise InvalidParameter(
+                "size", f"more than the filled size {format_decimal(order.filled_size)}", format_decimal(size)
+            )
 
     async def amend(self, order: Order, price: Decimal, size: Decimal, need: Decimal) -> list[OrderEvent]:
         """In place where the exchange can, else on a new exchange order: the order's ``reason``

@@ -7,6 +7,7 @@ orders reloaded after a restart wait until their book is live (a queue position 
 size), then rejoin their engine at the back of the queue. A tick gives the engines the time when no
 market data arrives (latency arrivals, GTD expiry).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,15 +40,27 @@ class PaperVenue:
 
     mode = Mode.PAPER
 
-    def __init__(self, settings: Settings, hub: MarketDataHub, *, store: Store, on_events: OrderEventsCallback,
-                 held: Callable[[Order], Awaitable[Decimal]], clock: Callable[[], float]):
+    def __init__(
+        self,
+        settings: Settings,
+        hub: MarketDataHub,
+        *,
+        store: Store,
+        on_events: OrderEventsCallback,
+        held: Callable[[Order], Awaitable[Decimal]],
+        clock: Callable[[], float],
+    ):
         self.settings, self.hub, self.store, self.on_events = settings, hub, store, on_events
         self.held, self.clock = held, clock
         self.engines: dict[tuple[str, Pair], MatchingEngine] = {}
         self.waiting: dict[tuple[str, Pair], list[Order]] = {}  # reloaded, waiting for a live book
         latency = settings.paper.latency
-        self.latency = LatencyModel(latency.model, float(latency.order_ms) / 1000,
-                                    float(latency.cancel_ms) / 1000, float(latency.jitter_ms) / 1000)
+        self.latency = LatencyModel(
+            latency.model,
+            float(latency.order_ms) / 1000,
+            float(latency.cancel_ms) / 1000,
+            float(latency.jitter_ms) / 1000,
+        )
         self._ticker: asyncio.Task[None] | None = None
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -76,12 +89,15 @@ class PaperVenue:
     def admit(self, order: Order) -> None:
         engine = self.engine(order.exchange, Pair.parse(order.pair))
         if engine is None:
-            raise ExchangeUnavailable(order.exchange, f"{order.pair} is not followed "
-                                                      f"(add it to exchanges.{order.exchange}.pairs)")
+            raise ExchangeUnavailable(
+                order.exchange, f"{order.pair} is not followed (add it to exchanges.{order.exchange}.pairs)"
+            )
         book = engine.book
         if not book.live:
-            raise ExchangeUnavailable(order.exchange, f"book {order.pair} is {book.state.value}"
-                                      + (f" ({book.stale_reason})" if book.stale_reason else ""))
+            raise ExchangeUnavailable(
+                order.exchange,
+                f"book {order.pair} is {book.state.value}" + (f" ({book.stale_reason})" if book.stale_reason else ""),
+            )
 
     def hold_fee(self, order: Order, market: Market | None) -> Decimal | None:
         engine = self.engines.get((order.exchange, Pair.parse(order.pair)))
@@ -136,8 +152,9 @@ class PaperVenue:
         if market is None or not self.hub.follows(exchange, pair):
             return None
         fees = self.settings.exchange(exchange).fees
-        engine = MatchingEngine(market, self.hub.book(exchange, pair), maker_fee=fees.maker,
-                                taker_fee=fees.taker, latency=self.latency)
+        engine = MatchingEngine(
+            market, self.hub.book(exchange, pair), maker_fee=fees.maker, taker_fee=fees.taker, latency=self.latency
+        )
         self.hub.attach_engine(exchange, pair, engine, self.on_events)
         self.engines[(exchange, pair)] = engine
         return engine

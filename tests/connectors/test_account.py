@@ -2,6 +2,7 @@
 published ones, and what the exchange's headers say was spent from elsewhere on the same IP), and
 the user data stream's gap after a reconnection filled by queries. The behaviours through the
 whole service are in tests/service/test_live_trading.py."""
+
 import asyncio
 import unittest
 from decimal import Decimal as D
@@ -43,11 +44,18 @@ class LiveAccountTest(unittest.IsolatedAsyncioTestCase):
         self.clock.skip(60 - self.clock() % 60 + 1)  # a second into a minute: the weight window does not roll
         self.sim = await BinanceExchange(balances={"BTC": D("0.5")}, clock=self.clock).__aenter__()
         self.addAsyncCleanup(self.sim.__aexit__, None, None, None)
-        settings = ExchangeSettings(mode="live", api_key=API_KEY, api_secret=API_SECRET, rest_url=self.sim.rest_url,
-                                    ws_url=self.sim.ws_url, pairs=["LRC_BTC"])
+        settings = ExchangeSettings(
+            mode="live",
+            api_key=API_KEY,
+            api_secret=API_SECRET,
+            rest_url=self.sim.rest_url,
+            ws_url=self.sim.ws_url,
+            pairs=["LRC_BTC"],
+        )
         self.owner = Owner()
-        self.account = LiveAccount(BinancePrivate, settings, MarketDataHub(), self.owner, clock=self.clock,
-                                   backoff=Backoff(0.3, 0.3))
+        self.account = LiveAccount(
+            BinancePrivate, settings, MarketDataHub(), self.owner, clock=self.clock, backoff=Backoff(0.3, 0.3)
+        )
         self.addAsyncCleanup(self.account.stop)
         await self.account.open()
         await self.account.recover([], {}, {})
@@ -68,8 +76,17 @@ class LiveAccountTest(unittest.IsolatedAsyncioTestCase):
 
     async def test_fills_while_the_stream_was_away_are_fetched_after_it_comes_back(self):
         await asyncio.wait_for(self._subscribed(), 5)
-        order = Order(id="1", client_order_id="c1", wallet_set_id=1, exchange="binance", pair="LRC_BTC",
-                      side=Side.BUY, type=OrderType.LIMIT, size=D(1000), price=D("0.0000063"))
+        order = Order(
+            id="1",
+            client_order_id="c1",
+            wallet_set_id=1,
+            exchange="binance",
+            pair="LRC_BTC",
+            side=Side.BUY,
+            type=OrderType.LIMIT,
+            size=D(1000),
+            price=D("0.0000063"),
+        )
         await self.account.place(order)
         self.assertEqual(order.status.value, "open")
         await self.sim.drop_streams()
@@ -78,8 +95,9 @@ class LiveAccountTest(unittest.IsolatedAsyncioTestCase):
         async with asyncio.timeout(5):
             while order.filled_size != 300:
                 await asyncio.sleep(0.01)
-        self.assertEqual([e.fill.trade_id for e in self.owner.events if e.fill],
-                         [str(self.sim.account.trades[0].trade_id)])
+        self.assertEqual(
+            [e.fill.trade_id for e in self.owner.events if e.fill], [str(self.sim.account.trades[0].trade_id)]
+        )
         self.assertEqual(self.sim.calls.count("GET", "/api/v3/myTrades"), 1)
         self.assertIn("subscribed", self.account.stream_state)
 

@@ -1,4 +1,5 @@
 """The feed runner's own behaviour: no network, refused connections, scheduled replacement."""
+
 import asyncio
 import socket
 import unittest
@@ -42,6 +43,7 @@ class FeedCase(unittest.IsolatedAsyncioTestCase):
         async def wait():
             while not condition():
                 await asyncio.sleep(0.02)
+
         await asyncio.wait_for(wait(), timeout)
 
 
@@ -52,8 +54,11 @@ class NoNetworkTest(FeedCase):
         await self.until(lambda: len(self.waits) >= 6)
         for status, reason in self.statuses:  # as it waits to try again
             self.assertEqual(status, FeedStatus.DOWN)
-            self.assertEqual(reason, "markets not loaded: coinbase unavailable: no answer from /products: "
-                                     "ConnectionError (Connection refused)")
+            self.assertEqual(
+                reason,
+                "markets not loaded: coinbase unavailable: no answer from /products: "
+                "ConnectionError (Connection refused)",
+            )
         ceilings = [0.5, 1, 2, 4, 8, 8]
         for wait, ceiling in zip(self.waits, ceilings):
             self.assertTrue(ceiling / 2 <= wait <= ceiling, (wait, ceiling))
@@ -75,12 +80,15 @@ class ReplacementTest(FeedCase):
     async def test_a_connection_is_replaced_before_its_lifetime_and_the_books_stay_right(self):
         async with ExchangeSimulator(coinbase_protocol()) as sim:
             self.feed(ExchangeSettings(pairs=PAIRS, rest_url=sim.http_url, ws_url=sim.ws_url), ShortLivedCoinbase)
+
             def book(product):
                 return self.hub.book("coinbase", Pair.parse(product.replace("-", "_")))
 
             try:
-                await self.until(lambda: sim.finished.is_set() and all(
-                    book_levels(book(p)) == FINAL[p] for p in PRODUCTS), timeout=10)
+                await self.until(
+                    lambda: sim.finished.is_set() and all(book_levels(book(p)) == FINAL[p] for p in PRODUCTS),
+                    timeout=10,
+                )
             except TimeoutError:
                 pass
             for product in PRODUCTS:

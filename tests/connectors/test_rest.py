@@ -41,11 +41,15 @@ class RestClientTest(unittest.IsolatedAsyncioTestCase):
         asyncio.get_running_loop().set_debug(False)
 
         def sign(request):
-            return replace(request, path=request.path + "?symbol=LRCBTC&signature=5f3a9c0e7b1d2468ace0",
-                           headers={"X-MBX-APIKEY": "vmPUZE6mv9SD5VNHk4Hl"})
+            return replace(
+                request,
+                path=request.path + "?symbol=LRCBTC&signature=5f3a9c0e7b1d2468ace0",
+                headers={"X-MBX-APIKEY": "vmPUZE6mv9SD5VNHk4Hl"},
+            )
 
         async def hang_up(request):
             return None  # executed, never answered
+
         with socket.socket() as sock:  # a port nobody listens on
             sock.bind(("127.0.0.1", 0))
             refused = f"http://127.0.0.1:{sock.getsockname()[1]}"

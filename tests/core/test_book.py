@@ -1,5 +1,6 @@
 """The L2 book, driven by the real streams in tests/captures and checked against a plain
 dict-of-Decimal model rebuilt independently from the same messages."""
+
 import dataclasses
 import itertools
 import json
@@ -59,7 +60,7 @@ class BookCase(unittest.TestCase):
             expected = model.levels(side)
             ladder = book.ladder(side)
             self.assertEqual(len(ladder), len(expected))
-            self.assertEqual(list(ladder), expected)             # heap walk
+            self.assertEqual(list(ladder), expected)  # heap walk
             self.assertEqual(ladder.top(len(expected) + 1), expected)  # full sort
             self.assertEqual(ladder.top(5), expected[:5])
             self.assertEqual(ladder.best, expected[0] if expected else None)
@@ -71,7 +72,9 @@ def coinbase_stream():
     for ts, message in received("COINBASE.ws.28.0"):
         if message["type"] == "snapshot":
             snapshots[message["product_id"]] = (
-                [(D(p), D(s)) for p, s in message["bids"]], [(D(p), D(s)) for p, s in message["asks"]])
+                [(D(p), D(s)) for p, s in message["bids"]],
+                [(D(p), D(s)) for p, s in message["asks"]],
+            )
         elif message["type"] == "l2update":
             changes = [(BID if side == "buy" else ASK, D(p), D(s)) for side, p, s in message["changes"]]
             updates.append((ts, message["product_id"], changes))
@@ -155,8 +158,9 @@ class WalkTest(BookCase):
 
     def test_walk_by_size_takes_levels_best_first(self):
         walk = self.book.asks.walk(D("30"))
-        self.assertEqual(walk.levels, ((D("14.8024"), D("12.77")), (D("14.8069"), D("12.49")),
-                                       (D("14.8095"), D("4.74"))))
+        self.assertEqual(
+            walk.levels, ((D("14.8024"), D("12.77")), (D("14.8069"), D("12.49")), (D("14.8095"), D("4.74")))
+        )
         self.assertEqual(walk.filled, D("30"))
         self.assertEqual(walk.cost, D("189.026648") + D("184.938181") + D("70.197030"))
         self.assertEqual(walk.cost, D("444.161859"))
@@ -213,8 +217,9 @@ class WalkTest(BookCase):
 
     def test_a_walk_is_a_frozen_record(self):
         walk = self.book.asks.walk(D("13"))
-        expected = Walk(((D("14.8024"), D("12.77")), (D("14.8069"), D("0.23"))), D("13.00"),
-                        D("189.026648") + D("3.405587"))
+        expected = Walk(
+            ((D("14.8024"), D("12.77")), (D("14.8069"), D("0.23"))), D("13.00"), D("189.026648") + D("3.405587")
+        )
         self.assertEqual(walk, expected)
         self.assertEqual(hash(walk), hash(expected))
         self.assertEqual(repr(walk), repr(expected))
@@ -340,8 +345,7 @@ class PoloniexReplayTest(BookCase):
                 self.assertSameBook(book, models[symbol])
 
     def test_a_missed_update_is_a_gap_and_a_replayed_one_is_old(self):
-        updates = [(ts, data) for ts, action, data in self.poloniex_messages()
-                   if data["symbol"] == "BTC_USDT"]
+        updates = [(ts, data) for ts, action, data in self.poloniex_messages() if data["symbol"] == "BTC_USDT"]
         _, snapshot = updates[0]
         book = OrderBook("poloniex", "BTC_USDT")
         book.apply_snapshot([], [], at=1.0, sequence=snapshot["id"])
@@ -367,12 +371,20 @@ class PoloniexReplayTest(BookCase):
 class CrossedAndStateTest(BookCase):
     def setUp(self):
         # Poloniex BTC_USDT opens one cent wide: bid 21612.26, ask 21612.27
-        first = next(data for _, message in received("POLONIEX.ws.1.0")
-                     if message.get("action") == "snapshot"
-                     for data in message["data"] if data["symbol"] == "BTC_USDT")
+        first = next(
+            data
+            for _, message in received("POLONIEX.ws.1.0")
+            if message.get("action") == "snapshot"
+            for data in message["data"]
+            if data["symbol"] == "BTC_USDT"
+        )
         self.book = OrderBook("poloniex", "BTC_USDT")
-        self.book.apply_snapshot([(D(p), D(s)) for p, s in first["bids"]],
-                                 [(D(p), D(s)) for p, s in first["asks"]], at=1.0, sequence=first["id"])
+        self.book.apply_snapshot(
+            [(D(p), D(s)) for p, s in first["bids"]],
+            [(D(p), D(s)) for p, s in first["asks"]],
+            at=1.0,
+            sequence=first["id"],
+        )
 
     def test_a_bid_at_the_ask_crosses_the_book(self):
         self.assertEqual(self.book.bids.best[0], D("21612.26"))
@@ -423,8 +435,14 @@ class ScaleTest(BookCase):
                 ladder.replace([(D("10.001"), D("2.5")), (D("10.002"), D("1.25")), (D("10.003"), D("4"))], "levels")
                 for price, size in ((D("10.001"), D("2.5")), (D("10.002"), D("1.25")), (D("10.003"), D("4"))):
                     model.apply(side, price, size)
-                for price, size in ((D("9.9995"), D("3")), (D("9.999"), D("7")), (D("10.0015"), D("0")),
-                                    (D("9.99915"), D("1")), (D("10.002"), D("0")), (D("9.9995"), D("0.5"))):
+                for price, size in (
+                    (D("9.9995"), D("3")),
+                    (D("9.999"), D("7")),
+                    (D("10.0015"), D("0")),
+                    (D("9.99915"), D("1")),
+                    (D("10.002"), D("0")),
+                    (D("9.9995"), D("0.5")),
+                ):
                     self.assertEqual(ladder.apply(price, size), model.apply(side, price, size))
                 expected = model.levels(side)
                 self.assertEqual(list(ladder), expected)
@@ -432,8 +450,12 @@ class ScaleTest(BookCase):
                 self.assertEqual(ladder.size_at(D("9.99950")), D("0.5"))
 
     @settings(max_examples=150, deadline=None)
-    @given(st.lists(st.tuples(st.sampled_from([BID, ASK]),
-                              st.integers(1, 40), st.integers(0, 3), st.integers(0, 3)), max_size=120))
+    @given(
+        st.lists(
+            st.tuples(st.sampled_from([BID, ASK]), st.integers(1, 40), st.integers(0, 3), st.integers(0, 3)),
+            max_size=120,
+        )
+    )
     def test_any_sequence_of_changes_matches_the_model(self, changes):
         book, model = OrderBook("bitfinex", "tTESTBTC:TESTUSD"), Model()
         book.apply_snapshot([(D("0.5"), D("1"))], [(D("40.5"), D("1"))], at=0.0)
@@ -502,8 +524,9 @@ class ReadsBetweenChangesTest(BookCase):
                 depth = next(depths)
                 for ladder_side in (BID, ASK):
                     self.assertEqual(book.ladder(ladder_side).top(depth), model.levels(ladder_side)[:depth])
-                    self.assertEqual(list(itertools.islice(book.ladder(ladder_side), depth)),
-                                     model.levels(ladder_side)[:depth])
+                    self.assertEqual(
+                        list(itertools.islice(book.ladder(ladder_side), depth)), model.levels(ladder_side)[:depth]
+                    )
         self.assertSameBook(book, model)
 
     def test_walks_between_changes_take_what_the_model_shows(self):
@@ -537,8 +560,17 @@ class ReadsBetweenChangesTest(BookCase):
         self.assertEqual(list(book.asks), model.levels(ASK))
 
     @settings(max_examples=80, deadline=None)
-    @given(st.lists(st.tuples(st.sampled_from([BID, ASK]), st.integers(0, 399), st.integers(0, 3),
-                              st.sampled_from([0, 1, 5, 40, 64, 65, 200, 257, 600])), max_size=150))
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from([BID, ASK]),
+                st.integers(0, 399),
+                st.integers(0, 3),
+                st.sampled_from([0, 1, 5, 40, 64, 65, 200, 257, 600]),
+            ),
+            max_size=150,
+        )
+    )
     def test_any_changes_between_reads_match_the_model(self, steps):
         # 300 real levels a side; changes on the 0.0001 tick among them, better than the best and beyond
         bids, asks = (levels[:300] for levels in self.snapshots["SKL-USD"])
@@ -566,7 +598,7 @@ class ReadsBetweenChangesTest(BookCase):
                 changes += [(price + tick, D(1)), (price + tick, D(0))]
             for change in changes:
                 self.assertEqual(ladder.apply(*change), model.apply(ASK, *change))
-                self.assertEqual(list(itertools.islice(ladder, index + 3)), model.levels(ASK)[:index + 3])
+                self.assertEqual(list(itertools.islice(ladder, index + 3)), model.levels(ASK)[: index + 3])
 
     def test_keys_that_change_scale_are_sorted_again(self):
         # Bitfinex-style prices crossing 10 after a deep read: the side re-keys at a finer scale
@@ -577,8 +609,9 @@ class ReadsBetweenChangesTest(BookCase):
         ladder.apply(D("9.9995"), D("2"))
         ladder.apply(D("10.0015"), D("3"))
         self.assertEqual(ladder.top(3), [(D("9.9995"), D("2")), (D("10.001"), D("1")), (D("10.0015"), D("3"))])
-        self.assertEqual(ladder.walk(D("6")).levels, ((D("9.9995"), D("2")), (D("10.001"), D("1")),
-                                                      (D("10.0015"), D("3"))))
+        self.assertEqual(
+            ladder.walk(D("6")).levels, ((D("9.9995"), D("2")), (D("10.001"), D("1")), (D("10.0015"), D("3")))
+        )
 
 
 class InvalidInputTest(unittest.TestCase):
@@ -592,18 +625,24 @@ class InvalidInputTest(unittest.TestCase):
         self.assertEqual(caught.exception.field, field)
 
     def test_snapshot_entries_are_checked(self):
-        self.assertInvalid("bids[1].size", self.book.apply_snapshot,
-                           [(D("100"), D("1")), (D("99"), D("-1"))], [], 2.0)
+        self.assertInvalid("bids[1].size", self.book.apply_snapshot, [(D("100"), D("1")), (D("99"), D("-1"))], [], 2.0)
         self.assertInvalid("asks[0].price", self.book.apply_snapshot, [], [(100.01, D("1"))], 2.0)
         self.assertInvalid("asks[0].price", self.book.apply_snapshot, [], [(D("0"), D("1"))], 2.0)
         self.assertInvalid("bids[0]", self.book.apply_snapshot, [(D("100"),)], [], 2.0)
 
     def test_the_entry_named_is_the_first_wrong_one(self):
         good = [(D("100.00"), D("1")), (D("99.99"), D("2"))]
-        for entry, field in (((D("NaN"), D("1")), "bids[2].price"), ((D("Infinity"), D("1")), "bids[2].price"),
-                             ((D("99"), D("Infinity")), "bids[2].size"), ((D("99"), 1.5), "bids[2].size"),
-                             (("99", D("1")), "bids[2].price"), ((D("-99"), D("-1")), "bids[2].price"),
-                             ((D("99"), D("1"), D("3")), "bids[2]"), (None, "bids[2]"), (D("99"), "bids[2]")):
+        for entry, field in (
+            ((D("NaN"), D("1")), "bids[2].price"),
+            ((D("Infinity"), D("1")), "bids[2].price"),
+            ((D("99"), D("Infinity")), "bids[2].size"),
+            ((D("99"), 1.5), "bids[2].size"),
+            (("99", D("1")), "bids[2].price"),
+            ((D("-99"), D("-1")), "bids[2].price"),
+            ((D("99"), D("1"), D("3")), "bids[2]"),
+            (None, "bids[2]"),
+            (D("99"), "bids[2]"),
+        ):
             with self.subTest(entry=entry):
                 self.assertInvalid(field, self.book.apply_snapshot, good + [entry, (D("98"), D("-1"))], [], 2.0)
         levels = (level for level in good + [(D("98"), D("-1"))])  # any iterable
@@ -630,8 +669,11 @@ class InvalidInputTest(unittest.TestCase):
         book, model = OrderBook("test", "TEST"), Model([(price, D("1")) for price in prices])
         book.apply_snapshot([(price, D("1")) for price in prices], [], at=1.0)
         self.assertEqual(book.bids.top(10), model.levels(BID))
-        for price, size in ((D("123456789012.123456785"), D("2")), (D("123456789012.12345678"), D("0")),
-                            (D("6E-10"), D("3"))):
+        for price, size in (
+            (D("123456789012.123456785"), D("2")),
+            (D("123456789012.12345678"), D("0")),
+            (D("6E-10"), D("3")),
+        ):
             self.assertEqual(book.apply_delta(BID, price, size, 2.0), model.apply(BID, price, size))
         self.assertEqual(book.bids.top(10), model.levels(BID))
 

@@ -1,4 +1,5 @@
 """Book checksums against the exchanges' published examples and the real Bitfinex capture."""
+
 import json
 import unittest
 import zlib
@@ -28,9 +29,21 @@ def book_of(bids, asks):
 class KrakenTest(unittest.TestCase):
     # docs.kraken.com "Spot Websockets (v1) Book Checksum": the published book and its "c" value
     ASKS = levels((f"0.0{price}", "0.00000500") for price in range(5005, 5051, 5))
-    BIDS = levels((price, "0.00000500") for price in (
-        "0.05000", "0.04995", "0.04990", "0.04980", "0.04975",
-        "0.04970", "0.04965", "0.04960", "0.04955", "0.04950"))
+    BIDS = levels(
+        (price, "0.00000500")
+        for price in (
+            "0.05000",
+            "0.04995",
+            "0.04990",
+            "0.04980",
+            "0.04975",
+            "0.04970",
+            "0.04965",
+            "0.04960",
+            "0.04955",
+            "0.04950",
+        )
+    )
 
     def test_published_example(self):
         self.assertEqual(self.ASKS[0], (D("0.05005"), D("0.00000500")))
@@ -39,9 +52,11 @@ class KrakenTest(unittest.TestCase):
 
     def test_published_example_from_a_book_rendered_with_the_pair_decimals(self):
         # the book holds the values, whatever their spelling; the pair's decimals give Kraken's text
-        book = book_of([(price.normalize(), size.normalize()) for price, size in self.BIDS],
-                       [(price.normalize(), size.normalize()) for price, size in self.ASKS] +
-                       levels([("0.05100", "1"), ("0.06", "2")]))  # deeper than the top 10: ignored
+        book = book_of(
+            [(price.normalize(), size.normalize()) for price, size in self.BIDS],
+            [(price.normalize(), size.normalize()) for price, size in self.ASKS]
+            + levels([("0.05100", "1"), ("0.06", "2")]),
+        )  # deeper than the top 10: ignored
         self.assertEqual(kraken_checksum(book.bids, book.asks, price_decimals=5, size_decimals=8), 974947235)
 
     def test_a_level_whose_size_changes_is_written_anew(self):
@@ -55,8 +70,10 @@ class KrakenTest(unittest.TestCase):
         book.apply_delta(BookSide.ASK, D("0.05005"), D("0.00000304"), 2.0)
         book.apply_delta(BookSide.BID, D("0.04950"), D("12.5"), 2.0)
         changed = ["5005304"] + asks[1:] + bids[:-1] + ["49501250000000"]
-        self.assertEqual(kraken_checksum(book.bids, book.asks, price_decimals=5, size_decimals=8),
-                         zlib.crc32("".join(changed).encode()))
+        self.assertEqual(
+            kraken_checksum(book.bids, book.asks, price_decimals=5, size_decimals=8),
+            zlib.crc32("".join(changed).encode()),
+        )
         book.apply_delta(BookSide.ASK, D("0.05005"), D("0.00000500"), 3.0)
         book.apply_delta(BookSide.BID, D("0.0495"), D("0.000005"), 3.0)  # another spelling of each
         self.assertEqual(kraken_checksum(book.bids, book.asks, price_decimals=5, size_decimals=8), 974947235)
@@ -71,35 +88,87 @@ class KrakenTest(unittest.TestCase):
         # (bmoscon/orderbook tests/test_checksums.py): fewer than 10 levels, 6 and 9 price decimals,
         # a volume small enough to print in scientific notation if formatted carelessly.
         cases = [
-            (6, [("0.620000", "40.00000000"), ("0.830000", "380.86649128"), ("1.500000", "333.33333333")],
-             [("0.520300", "3943.09454867"), ("0.403200", "454.31671175"), ("0.403100", "1522.68122054"),
-              ("0.403000", "43.31058726"), ("0.353200", "49.38467346"), ("0.261600", "66.67686034"),
-              ("0.111000", "99.09909910"), ("0.110000", "909.09090909"), ("0.000600", "3333.33333333"),
-              ("0.000400", "5000.00000000"), ("0.000100", "1000000.00000000")], 577149452),
-            (6, [("0.814900", "297.71298000"), ("0.815000", "500.00000000"), ("0.815100", "500.00399385"),
-                 ("0.815200", "42.03000000"), ("0.815300", "21.50000000"), ("0.815400", "10.75000000"),
-                 ("0.829900", "1442.34063708"), ("0.830000", "380.86649128"), ("1.500000", "333.33333333")],
-             [("0.473400", "1284.67569684"), ("0.441000", "40.00415721"), ("0.342200", "51.43191116"),
-              ("0.261600", "66.92596839"), ("0.111000", "99.09909910"), ("0.110000", "909.09090909"),
-              ("0.000600", "3333.33333333"), ("0.000400", "5000.00000000"), ("0.000100", "1000000.00000000")],
-             2369158246),
-            (9, [("0.000017680", "38663.54992198"), ("0.000017690", "20623.74841086"),
-                 ("0.000017700", "103797.62636430"), ("0.000017710", "40745.97057228"),
-                 ("0.000017720", "13296.04740856"), ("0.000017730", "42078.86085768"),
-                 ("0.000017740", "64.38065876"), ("0.000017760", "1131.70427847"),
-                 ("0.000017780", "43891.46024565"), ("0.000017790", "43908.00000000"),
-                 ("0.000017810", "0.00005437")],
-             [("0.000017670", "0.00000048"), ("0.000017660", "50.29884341"), ("0.000017650", "16958.37856622"),
-              ("0.000017640", "16735.08043085"), ("0.000017630", "61895.21671233"),
-              ("0.000017620", "86958.66158205"), ("0.000017610", "8564.64738216"),
-              ("0.000017600", "59539.93801826"), ("0.000017580", "52578.63046424"),
-              ("0.000017570", "46812.60266777"), ("0.000017560", "640.09877588")], 1611253991),
+            (
+                6,
+                [("0.620000", "40.00000000"), ("0.830000", "380.86649128"), ("1.500000", "333.33333333")],
+                [
+                    ("0.520300", "3943.09454867"),
+                    ("0.403200", "454.31671175"),
+                    ("0.403100", "1522.68122054"),
+                    ("0.403000", "43.31058726"),
+                    ("0.353200", "49.38467346"),
+                    ("0.261600", "66.67686034"),
+                    ("0.111000", "99.09909910"),
+                    ("0.110000", "909.09090909"),
+                    ("0.000600", "3333.33333333"),
+                    ("0.000400", "5000.00000000"),
+                    ("0.000100", "1000000.00000000"),
+                ],
+                577149452,
+            ),
+            (
+                6,
+                [
+                    ("0.814900", "297.71298000"),
+                    ("0.815000", "500.00000000"),
+                    ("0.815100", "500.00399385"),
+                    ("0.815200", "42.03000000"),
+                    ("0.815300", "21.50000000"),
+                    ("0.815400", "10.75000000"),
+                    ("0.829900", "1442.34063708"),
+                    ("0.830000", "380.86649128"),
+                    ("1.500000", "333.33333333"),
+                ],
+                [
+                    ("0.473400", "1284.67569684"),
+                    ("0.441000", "40.00415721"),
+                    ("0.342200", "51.43191116"),
+                    ("0.261600", "66.92596839"),
+                    ("0.111000", "99.09909910"),
+                    ("0.110000", "909.09090909"),
+                    ("0.000600", "3333.33333333"),
+                    ("0.000400", "5000.00000000"),
+                    ("0.000100", "1000000.00000000"),
+                ],
+                2369158246,
+            ),
+            (
+                9,
+                [
+                    ("0.000017680", "38663.54992198"),
+                    ("0.000017690", "20623.74841086"),
+                    ("0.000017700", "103797.62636430"),
+                    ("0.000017710", "40745.97057228"),
+                    ("0.000017720", "13296.04740856"),
+                    ("0.000017730", "42078.86085768"),
+                    ("0.000017740", "64.38065876"),
+                    ("0.000017760", "1131.70427847"),
+                    ("0.000017780", "43891.46024565"),
+                    ("0.000017790", "43908.00000000"),
+                    ("0.000017810", "0.00005437"),
+                ],
+                [
+                    ("0.000017670", "0.00000048"),
+                    ("0.000017660", "50.29884341"),
+                    ("0.000017650", "16958.37856622"),
+                    ("0.000017640", "16735.08043085"),
+                    ("0.000017630", "61895.21671233"),
+                    ("0.000017620", "86958.66158205"),
+                    ("0.000017610", "8564.64738216"),
+                    ("0.000017600", "59539.93801826"),
+                    ("0.000017580", "52578.63046424"),
+                    ("0.000017570", "46812.60266777"),
+                    ("0.000017560", "640.09877588"),
+                ],
+                1611253991,
+            ),
         ]
         for price_decimals, asks, bids, expected in cases:
             with self.subTest(expected=expected):
                 book = book_of(levels(bids), levels(asks))
-                self.assertEqual(kraken_checksum(book.bids, book.asks, price_decimals=price_decimals,
-                                                 size_decimals=8), expected)
+                self.assertEqual(
+                    kraken_checksum(book.bids, book.asks, price_decimals=price_decimals, size_decimals=8), expected
+                )
 
 
 class OkxTest(unittest.TestCase):
@@ -137,8 +206,13 @@ class BitfinexTest(unittest.TestCase):
             if isinstance(record, WsReceived):
                 cls.messages.append(record.message)
                 message = json.loads(record.message, parse_float=str, parse_int=str)
-                if isinstance(message, list) and isinstance(message[1], list) and message[1] \
-                        and isinstance(message[1][0], list) and len(message[1][0]) == 3:
+                if (
+                    isinstance(message, list)
+                    and isinstance(message[1], list)
+                    and message[1]
+                    and isinstance(message[1][0], list)
+                    and len(message[1][0]) == 3
+                ):
                     cls.raw_snapshots[message[0]] = message[1]
 
     def test_numbers_print_back_as_bitfinex_sent_them(self):
@@ -196,8 +270,11 @@ class BitfinexTest(unittest.TestCase):
             if isinstance(payload[0], list):
                 raw[channel] = {price: amount for price, _, amount in payload}
                 books[channel] = OrderBook("bitfinex", str(channel))
-                books[channel].apply_snapshot([(D(p), D(a)) for p, a in raw[channel].items() if a[0] != "-"],
-                                              [(D(p), -D(a)) for p, a in raw[channel].items() if a[0] == "-"], 1.0)
+                books[channel].apply_snapshot(
+                    [(D(p), D(a)) for p, a in raw[channel].items() if a[0] != "-"],
+                    [(D(p), -D(a)) for p, a in raw[channel].items() if a[0] == "-"],
+                    1.0,
+                )
                 continue
             price, count, amount = payload
             side = BookSide.ASK if amount[0] == "-" else BookSide.BID
@@ -208,8 +285,9 @@ class BitfinexTest(unittest.TestCase):
             books[channel].apply_delta(side, D(price), D(0) if count == "0" else abs(D(amount)), 2.0)
             if len(raw[channel]) % 20 == 0:
                 with self.subTest(channel=channel, update=payload):
-                    self.assertEqual(bitfinex_checksum(books[channel].bids, books[channel].asks),
-                                     self.raw_checksum(raw[channel]))
+                    self.assertEqual(
+                        bitfinex_checksum(books[channel].bids, books[channel].asks), self.raw_checksum(raw[channel])
+                    )
                 checked += 1
         for channel, book in books.items():
             self.assertEqual(bitfinex_checksum(book.bids, book.asks), self.raw_checksum(raw[channel]))
@@ -234,15 +312,16 @@ class BitfinexTest(unittest.TestCase):
         with mock.patch.object(checksums._LevelTexts, "LIMIT", 100):
             for size in range(1, 400):
                 book.apply_delta(BookSide.BID, D("0.00002505"), D(size), 2.0)
-                self.assertEqual(bitfinex_checksum(book.bids, book.asks) & 0xFFFFFFFF,
-                                 zlib.crc32(f"0.00002505:{size}:0.00002532:-2".encode()))
+                self.assertEqual(
+                    bitfinex_checksum(book.bids, book.asks) & 0xFFFFFFFF,
+                    zlib.crc32(f"0.00002505:{size}:0.00002532:-2".encode()),
+                )
                 self.assertLessEqual(len(checksums._BITFINEX_BIDS.known), 101)
 
     def test_small_amounts_use_exponent_form(self):
         bids = levels([("0.00002505", "0.0000001")])
         asks = levels([("0.00002532", "0.00000002")])
-        self.assertEqual(bitfinex_checksum(bids, asks) & 0xFFFFFFFF,
-                         zlib.crc32(b"0.00002505:1e-7:0.00002532:-2e-8"))
+        self.assertEqual(bitfinex_checksum(bids, asks) & 0xFFFFFFFF, zlib.crc32(b"0.00002505:1e-7:0.00002532:-2e-8"))
 
 
 if __name__ == "__main__":

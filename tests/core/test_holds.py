@@ -6,16 +6,26 @@ from exchange_wrapper.core.markets import Market
 from exchange_wrapper.core.orders import Order, OrderType, Side
 from exchange_wrapper.core.pairs import Pair
 
-MARKET = Market("binance", Pair("ETH", "BTC"), "ETHBTC", tick_size=D("0.000001"), size_step=D("0.0001"),
-                min_size=D("0.0001"))
+MARKET = Market(
+    "binance", Pair("ETH", "BTC"), "ETHBTC", tick_size=D("0.000001"), size_step=D("0.0001"), min_size=D("0.0001")
+)
 FEE, MARGIN = D("0.001"), D("0.05")
 
 
 def order(side, type, size=None, price=None, stop_price=None, funds=None):
-    return Order(id="1", client_order_id="c", wallet_set_id=1, exchange="binance", pair="ETH_BTC", side=Side(side),
-                 type=OrderType(type), size=None if size is None else D(size),
-                 price=None if price is None else D(price), stop_price=None if stop_price is None else D(stop_price),
-                 funds=None if funds is None else D(funds))
+    return Order(
+        id="1",
+        client_order_id="c",
+        wallet_set_id=1,
+        exchange="binance",
+        pair="ETH_BTC",
+        side=Side(side),
+        type=OrderType(type),
+        size=None if size is None else D(size),
+        price=None if price is None else D(price),
+        stop_price=None if stop_price is None else D(stop_price),
+        funds=None if funds is None else D(funds),
+    )
 
 
 class RequiredHoldTest(unittest.TestCase):
@@ -40,8 +50,9 @@ class RequiredHoldTest(unittest.TestCase):
     def test_holds_round_up_to_what_the_ledger_stores(self):
         currency, amount = self.hold(order("buy", "limit", "0.0001", "0.000001"))
         self.assertEqual(amount, D("1.001E-10"))
-        tiny = required_hold(order("buy", "limit", "0.3333", "0.000003"), MARKET, taker_fee=D("0.0033333"),
-                             margin=MARGIN)[1]
+        tiny = required_hold(
+            order("buy", "limit", "0.3333", "0.000003"), MARKET, taker_fee=D("0.0033333"), margin=MARGIN
+        )[1]
         self.assertLessEqual(-tiny.as_tuple().exponent, 18)
         self.assertGreaterEqual(tiny, D("0.3333") * D("0.000003") * D("1.0033333"))
 

@@ -1,5 +1,6 @@
 """Book integrity on real traffic: Binance's sequenced diffs over a REST snapshot, Coinbase's
 unsequenced level2, Kraken's published checksum; each compared with a plain dict model."""
+
 import json
 import unittest
 from decimal import Decimal
@@ -29,8 +30,11 @@ def levels(raw):
 def binance_nkn():
     """(REST snapshot, [(ts, diff event)] of NKNUSDT) from the real Binance captures."""
     snapshot = find_response(CAPTURES / "BINANCE.http.0.0", "https://api.binance.com/api/v3/depth?symbol=NKNUSDT")
-    diffs = [(r.ts, json.loads(r.message)["data"]) for r in read_capture(CAPTURES / "BINANCE.ws.1.0")
-             if isinstance(r, WsReceived) and '"nknusdt@depth@100ms"' in r.message]
+    diffs = [
+        (r.ts, json.loads(r.message)["data"])
+        for r in read_capture(CAPTURES / "BINANCE.ws.1.0")
+        if isinstance(r, WsReceived) and '"nknusdt@depth@100ms"' in r.message
+    ]
     return snapshot, diffs
 
 
@@ -89,8 +93,9 @@ class SequencedTest(unittest.TestCase):
         events = [e for _, e in self.diffs if e["u"] > self.snap.sequence]
         self.keeper.delta(binance_delta(events[0]), 2.0)
         _, stale = self.keeper.delta(binance_delta(events[2]), 2.0)  # events[1] lost
-        self.assertEqual(stale, Stale(Problem.SEQUENCE_GAP,
-                                      f"update {events[2]['U']} does not follow {events[0]['u']}"))
+        self.assertEqual(
+            stale, Stale(Problem.SEQUENCE_GAP, f"update {events[2]['U']} does not follow {events[0]['u']}")
+        )
         self.assertEqual(self.keeper.book.state, BookState.STALE)
         self.assertEqual(self.keeper.book.stale_reason, f"sequence_gap: {stale.detail}")
         self.assertEqual(self.keeper.delta(binance_delta(events[3]), 2.0), ([], None))  # dropped: once only
@@ -116,8 +121,11 @@ class UnsequencedTest(unittest.TestCase):
     """Coinbase level2: nothing to check but the book itself."""
 
     def setUp(self):
-        message = next(r.message for r in read_capture(CAPTURES / "COINBASE.ws.28.0")
-                       if isinstance(r, WsReceived) and '"snapshot"' in r.message and '"BAND-GBP"' in r.message)
+        message = next(
+            r.message
+            for r in read_capture(CAPTURES / "COINBASE.ws.28.0")
+            if isinstance(r, WsReceived) and '"snapshot"' in r.message and '"BAND-GBP"' in r.message
+        )
         raw = json.loads(message)
         self.snap = BookSnapshot(Pair("BAND", "GBP"), levels(raw["bids"]), levels(raw["asks"]))
         self.keeper = BookKeeper(OrderBook("coinbase", "BAND_GBP"))
@@ -146,12 +154,23 @@ class UnsequencedTest(unittest.TestCase):
         self.assertEqual(stale.detail, "size: expected a decimal of 0 or more, got Decimal('-1')")
 
     def test_changes_go_through_the_matching_engine_when_one_is_attached(self):
-        markets = coinbase.parse_markets(find_response(CAPTURES / "COINBASE.0", "https://api.pro.coinbase.com/products").body)
+        markets = coinbase.parse_markets(
+            find_response(CAPTURES / "COINBASE.0", "https://api.pro.coinbase.com/products").body
+        )
         market = next(m for m in markets if m.symbol == "BAND-GBP")
         engine = MatchingEngine(market, self.keeper.book)
         self.keeper.attach(engine)
-        order = Order(id="o1", client_order_id="c1", wallet_set_id=1, exchange="coinbase", pair="BAND_GBP",
-                      side=Side.BUY, type=OrderType.LIMIT, size=D("2"), price=D("14.7700"))
+        order = Order(
+            id="o1",
+            client_order_id="c1",
+            wallet_set_id=1,
+            exchange="coinbase",
+            pair="BAND_GBP",
+            side=Side.BUY,
+            type=OrderType.LIMIT,
+            size=D("2"),
+            price=D("14.7700"),
+        )
         engine.submit(order, 2.0)
         # the asks come down to our bid: the engine fills the resting order as the book changes
         events, stale = self.keeper.delta(BookDelta(self.snap.pair, [(ASK, D("14.7700"), D("5"))]), 3.0)
@@ -168,10 +187,26 @@ class ChecksumTest(unittest.TestCase):
     def setUp(self):
         size = D("0.00000500")
         self.asks = [(D("0.05005") + D("0.00005") * i, size) for i in range(10)]
-        self.bids = [(D(p), size) for p in ("0.05000", "0.04995", "0.04990", "0.04980", "0.04975", "0.04970",
-                                            "0.04965", "0.04960", "0.04955", "0.04950")]
-        self.keeper = BookKeeper(OrderBook("kraken", "XBT_USD"), depth=10, checksum=lambda book: kraken_checksum(
-            book.bids, book.asks, price_decimals=5, size_decimals=8))
+        self.bids = [
+            (D(p), size)
+            for p in (
+                "0.05000",
+                "0.04995",
+                "0.04990",
+                "0.04980",
+                "0.04975",
+                "0.04970",
+                "0.04965",
+                "0.04960",
+                "0.04955",
+                "0.04950",
+            )
+        ]
+        self.keeper = BookKeeper(
+            OrderBook("kraken", "XBT_USD"),
+            depth=10,
+            checksum=lambda book: kraken_checksum(book.bids, book.asks, price_decimals=5, size_decimals=8),
+        )
         self.keeper.snapshot(BookSnapshot(Pair("BTC", "USD"), self.bids, self.asks), 1.0)
 
     def test_a_matching_checksum_is_counted_and_a_wrong_one_makes_the_book_stale(self):
@@ -185,8 +220,9 @@ class ChecksumTest(unittest.TestCase):
         # a better bid pushes 0.04950 out of the top 10; Kraken sends no removal for it
         new_bid = (D("0.05001"), D("0.00000500"))
         expected = kraken_checksum([new_bid] + self.bids[:9], self.asks, price_decimals=5, size_decimals=8)
-        self.assertEqual(self.keeper.delta(BookDelta(Pair("BTC", "USD"), [(BID, *new_bid)], checksum=expected),
-                                           2.0), ([], None))
+        self.assertEqual(
+            self.keeper.delta(BookDelta(Pair("BTC", "USD"), [(BID, *new_bid)], checksum=expected), 2.0), ([], None)
+        )
         self.assertEqual(len(self.keeper.book.bids), 10)
         self.assertEqual(self.keeper.book.bids.size_at(D("0.04950")), 0)
 

@@ -1,4 +1,5 @@
 """The ledger's pure rules: postings of every operation, overdraft refusals, exact amounts."""
+
 from __future__ import annotations
 
 import json
@@ -61,15 +62,28 @@ def postings(transaction: Transaction) -> set[tuple[Account, Decimal]]:
 
 class AccountTest(unittest.TestCase):
     def test_names_round_trip(self):
-        for account in (available(7, "USD"), held(7, "BTC", "order:42:a"),
-                        counter(AccountKind.FEES, "USD"), counter(AccountKind.UNALLOCATED, "BTC", "kraken")):
+        for account in (
+            available(7, "USD"),
+            held(7, "BTC", "order:42:a"),
+            counter(AccountKind.FEES, "USD"),
+            counter(AccountKind.UNALLOCATED, "BTC", "kraken"),
+        ):
             self.assertEqual(account, Account.from_name(account.name, account.exchange, account.currency))
         self.assertEqual("wallet_set:7:hold:order:42:a", held(7, "BTC", "order:42:a").name)
         self.assertEqual("virtual_funding", counter(AccountKind.VIRTUAL_FUNDING, "USD").name)
 
     def test_malformed_names_raise(self):
-        for name in ("wallet_set:x:available", "wallet_set:7", "wallet_set:7:hold", "wallet_set:7:hold:",
-                     "wallet_set:7:available:x", "available", "hold", "nonsense", ""):
+        for name in (
+            "wallet_set:x:available",
+            "wallet_set:7",
+            "wallet_set:7:hold",
+            "wallet_set:7:hold:",
+            "wallet_set:7:available:x",
+            "available",
+            "hold",
+            "nonsense",
+            "",
+        ):
             with self.subTest(name=name), self.assertRaises(ValueError):
                 Account.from_name(name, "coinbase", "USD")
 
@@ -77,21 +91,28 @@ class AccountTest(unittest.TestCase):
 class TransactionTest(unittest.TestCase):
     def test_unbalanced_transaction_cannot_exist(self):
         with self.assertRaises(ValueError):
-            Transaction(TransactionKind.FUND, (Posting(available(1, "USD"), D("1")),
-                                                      Posting(counter(AccountKind.FEES, "USD"), D("-0.99"))))
+            Transaction(
+                TransactionKind.FUND,
+                (Posting(available(1, "USD"), D("1")), Posting(counter(AccountKind.FEES, "USD"), D("-0.99"))),
+            )
 
     def test_balance_is_per_currency(self):
         with self.assertRaises(ValueError):
-            Transaction(TransactionKind.FUND, (Posting(available(1, "USD"), D("1")),
-                                                      Posting(available(1, "EUR"), D("-1"))))
+            Transaction(
+                TransactionKind.FUND, (Posting(available(1, "USD"), D("1")), Posting(available(1, "EUR"), D("-1")))
+            )
 
     def test_changes_net_repeated_accounts(self):
         account = available(1, "USD")
-        transaction = Transaction(TransactionKind.FUND, (
-            Posting(account, D("5")), Posting(account, D("-2")),
-            Posting(counter(AccountKind.VIRTUAL_FUNDING, "USD"), D("-3"))))
-        self.assertEqual({account: D("3"), counter(AccountKind.VIRTUAL_FUNDING, "USD"): D("-3")},
-                         transaction.changes())
+        transaction = Transaction(
+            TransactionKind.FUND,
+            (
+                Posting(account, D("5")),
+                Posting(account, D("-2")),
+                Posting(counter(AccountKind.VIRTUAL_FUNDING, "USD"), D("-3")),
+            ),
+        )
+        self.assertEqual({account: D("3"), counter(AccountKind.VIRTUAL_FUNDING, "USD"): D("-3")}, transaction.changes())
 
 
 class AmountTest(unittest.TestCase):
@@ -138,23 +159,39 @@ class WidestAmountTest(unittest.TestCase):
     def test_moves_of_the_widest_amounts_balance(self):
         for amount in (self.WIDEST, self.STORED):
             with self.subTest(amount=amount):
-                funds = {available(1, "USD"): amount, available(3, "USD"): amount,
-                         counter(AccountKind.UNALLOCATED, "USD"): amount, held(1, "USD", "o1"): amount}
-                for transaction in (ledger.move_funds(FUND, PAPER, "coinbase", "USD", amount, {}),
-                                    ledger.move_funds(WITHDRAW, PAPER, "coinbase", "USD", amount, funds),
-                                    ledger.move_funds(ALLOCATE, LIVE, "coinbase", "USD", amount, funds),
-                                    ledger.transfer(PAPER, OTHER_PAPER, "coinbase", "USD", amount, funds),
-                                    ledger.place_hold(PAPER, "coinbase", "USD", amount, "o1", funds),
-                                    ledger.release_hold(PAPER, "coinbase", "USD", "o1", funds)):
+                funds = {
+                    available(1, "USD"): amount,
+                    available(3, "USD"): amount,
+                    counter(AccountKind.UNALLOCATED, "USD"): amount,
+                    held(1, "USD", "o1"): amount,
+                }
+                for transaction in (
+                    ledger.move_funds(FUND, PAPER, "coinbase", "USD", amount, {}),
+                    ledger.move_funds(WITHDRAW, PAPER, "coinbase", "USD", amount, funds),
+                    ledger.move_funds(ALLOCATE, LIVE, "coinbase", "USD", amount, funds),
+                    ledger.transfer(PAPER, OTHER_PAPER, "coinbase", "USD", amount, funds),
+                    ledger.place_hold(PAPER, "coinbase", "USD", amount, "o1", funds),
+                    ledger.release_hold(PAPER, "coinbase", "USD", "o1", funds),
+                ):
                     self.assertEqual({amount, amount.copy_negate()}, {p.amount for p in transaction.postings})
 
     def test_reconcile_of_the_widest_difference(self):
         transaction = ledger.reconcile("coinbase", "USD", self.STORED, unallocated=D(0), allocated=D(0))
-        self.assertEqual({(counter(AccountKind.OUTSIDE, "USD"), self.STORED.copy_negate()),
-                          (counter(AccountKind.UNALLOCATED, "USD"), self.STORED)}, postings(transaction))
+        self.assertEqual(
+            {
+                (counter(AccountKind.OUTSIDE, "USD"), self.STORED.copy_negate()),
+                (counter(AccountKind.UNALLOCATED, "USD"), self.STORED),
+            },
+            postings(transaction),
+        )
         transaction = ledger.reconcile("coinbase", "USD", D(0), unallocated=self.STORED, allocated=D(0))
-        self.assertEqual({(counter(AccountKind.UNALLOCATED, "USD"), self.STORED.copy_negate()),
-                          (counter(AccountKind.OUTSIDE, "USD"), self.STORED)}, postings(transaction))
+        self.assertEqual(
+            {
+                (counter(AccountKind.UNALLOCATED, "USD"), self.STORED.copy_negate()),
+                (counter(AccountKind.OUTSIDE, "USD"), self.STORED),
+            },
+            postings(transaction),
+        )
 
 
 class FundAndWithdrawTest(unittest.TestCase):
@@ -162,8 +199,10 @@ class FundAndWithdrawTest(unittest.TestCase):
         transaction = ledger.move_funds(FUND, PAPER, "coinbase", "USD", "1000.50", {}, memo="start")
         self.assertEqual(TransactionKind.FUND, transaction.kind)
         self.assertEqual("start", transaction.memo)
-        self.assertEqual({(counter(AccountKind.VIRTUAL_FUNDING, "USD"), D("-1000.50")),
-                          (available(1, "USD"), D("1000.50"))}, postings(transaction))
+        self.assertEqual(
+            {(counter(AccountKind.VIRTUAL_FUNDING, "USD"), D("-1000.50")), (available(1, "USD"), D("1000.50"))},
+            postings(transaction),
+        )
 
     def test_fund_and_withdraw_refused_for_live_sets(self):
         with self.assertRaises(Conflict) as caught:
@@ -175,15 +214,19 @@ class FundAndWithdrawTest(unittest.TestCase):
     def test_withdraw_up_to_available(self):
         funds = {available(1, "USD"): D("10")}
         transaction = ledger.move_funds(WITHDRAW, PAPER, "coinbase", "USD", D("10"), funds)
-        self.assertEqual({(available(1, "USD"), D("-10")),
-                          (counter(AccountKind.VIRTUAL_FUNDING, "USD"), D("10"))}, postings(transaction))
+        self.assertEqual(
+            {(available(1, "USD"), D("-10")), (counter(AccountKind.VIRTUAL_FUNDING, "USD"), D("10"))},
+            postings(transaction),
+        )
 
     def test_overdraft_names_wallet_set_currency_needed_available(self):
         with self.assertRaises(InsufficientFunds) as caught:
             ledger.move_funds(WITHDRAW, PAPER, "coinbase", "USD", D("10.01"), {available(1, "USD"): D("10")})
         error = caught.exception
-        self.assertEqual((1, "coinbase", "USD", D("10.01"), D("10")),
-                         (error.wallet_set, error.exchange, error.currency, error.needed, error.available))
+        self.assertEqual(
+            (1, "coinbase", "USD", D("10.01"), D("10")),
+            (error.wallet_set, error.exchange, error.currency, error.needed, error.available),
+        )
 
     def test_missing_account_counts_as_zero(self):
         with self.assertRaises(InsufficientFunds) as caught:
@@ -210,14 +253,17 @@ class AllocationTest(unittest.TestCase):
 
     def test_allocate_from_unallocated(self):
         transaction = ledger.move_funds(ALLOCATE, LIVE, "coinbase", "BTC", D("1.5"), self.unallocated)
-        self.assertEqual({(counter(AccountKind.UNALLOCATED, "BTC"), D("-1.5")),
-                          (available(3, "BTC"), D("1.5"))}, postings(transaction))
+        self.assertEqual(
+            {(counter(AccountKind.UNALLOCATED, "BTC"), D("-1.5")), (available(3, "BTC"), D("1.5"))},
+            postings(transaction),
+        )
 
     def test_allocation_capped_by_exchange_account(self):
         with self.assertRaises(InsufficientFunds) as caught:
             ledger.move_funds(ALLOCATE, LIVE, "coinbase", "BTC", D("2.1"), self.unallocated)
-        self.assertEqual((3, D("2.1"), D("2")),
-                         (caught.exception.wallet_set, caught.exception.needed, caught.exception.available))
+        self.assertEqual(
+            (3, D("2.1"), D("2")), (caught.exception.wallet_set, caught.exception.needed, caught.exception.available)
+        )
 
     def test_paper_sets_cannot_allocate(self):
         with self.assertRaises(Conflict):
@@ -226,8 +272,10 @@ class AllocationTest(unittest.TestCase):
     def test_deallocate_returns_available(self):
         funds = {available(3, "BTC"): D("0.5")}
         transaction = ledger.move_funds(DEALLOCATE, LIVE, "coinbase", "BTC", D("0.5"), funds)
-        self.assertEqual({(available(3, "BTC"), D("-0.5")), (counter(AccountKind.UNALLOCATED, "BTC"), D("0.5"))},
-                         postings(transaction))
+        self.assertEqual(
+            {(available(3, "BTC"), D("-0.5")), (counter(AccountKind.UNALLOCATED, "BTC"), D("0.5"))},
+            postings(transaction),
+        )
         with self.assertRaises(InsufficientFunds):
             ledger.move_funds(DEALLOCATE, LIVE, "coinbase", "BTC", D("0.6"), {available(3, "BTC"): D("0.5")})
 
@@ -235,13 +283,17 @@ class AllocationTest(unittest.TestCase):
 class ReconcileTest(unittest.TestCase):
     def test_deposit_seen_enters_unallocated(self):
         transaction = ledger.reconcile("coinbase", "BTC", D("3"), unallocated=D("1"), allocated=D("1.5"))
-        self.assertEqual({(counter(AccountKind.OUTSIDE, "BTC"), D("-0.5")),
-                          (counter(AccountKind.UNALLOCATED, "BTC"), D("0.5"))}, postings(transaction))
+        self.assertEqual(
+            {(counter(AccountKind.OUTSIDE, "BTC"), D("-0.5")), (counter(AccountKind.UNALLOCATED, "BTC"), D("0.5"))},
+            postings(transaction),
+        )
 
     def test_withdrawal_seen_leaves_unallocated(self):
         transaction = ledger.reconcile("coinbase", "BTC", D("2"), unallocated=D("1"), allocated=D("1.5"))
-        self.assertEqual({(counter(AccountKind.UNALLOCATED, "BTC"), D("-0.5")),
-                          (counter(AccountKind.OUTSIDE, "BTC"), D("0.5"))}, postings(transaction))
+        self.assertEqual(
+            {(counter(AccountKind.UNALLOCATED, "BTC"), D("-0.5")), (counter(AccountKind.OUTSIDE, "BTC"), D("0.5"))},
+            postings(transaction),
+        )
 
     def test_no_difference_no_transaction(self):
         self.assertIsNone(ledger.reconcile("coinbase", "BTC", D("2.5"), unallocated=D("1"), allocated=D("1.5")))
@@ -249,8 +301,9 @@ class ReconcileTest(unittest.TestCase):
     def test_total_below_allocations_refused(self):
         with self.assertRaises(Overallocated) as caught:
             ledger.reconcile("coinbase", "BTC", D("1.4"), unallocated=D("1"), allocated=D("1.5"))
-        self.assertEqual({"exchange": "coinbase", "currency": "BTC", "total": "1.4", "allocated": "1.5"},
-                         caught.exception.details())
+        self.assertEqual(
+            {"exchange": "coinbase", "currency": "BTC", "total": "1.4", "allocated": "1.5"}, caught.exception.details()
+        )
 
 
 class TransferTest(unittest.TestCase):
@@ -279,8 +332,7 @@ class HoldTest(unittest.TestCase):
     def test_hold_moves_available_to_the_orders_hold(self):
         transaction = ledger.place_hold(PAPER, "coinbase", "USD", D("25"), "o1", {available(1, "USD"): D("30")})
         self.assertEqual("o1", transaction.reference)
-        self.assertEqual({(available(1, "USD"), D("-25")), (held(1, "USD", "o1"), D("25"))},
-                         postings(transaction))
+        self.assertEqual({(available(1, "USD"), D("-25")), (held(1, "USD", "o1"), D("25"))}, postings(transaction))
 
     def test_hold_beyond_available_refused(self):
         funds = {available(1, "USD"): D("30"), held(1, "USD", "o0"): D("70")}
@@ -291,8 +343,7 @@ class HoldTest(unittest.TestCase):
     def test_release_all_or_part(self):
         funds = {held(1, "USD", "o1"): D("25")}
         everything = ledger.release_hold(PAPER, "coinbase", "USD", "o1", funds)
-        self.assertEqual({(held(1, "USD", "o1"), D("-25")), (available(1, "USD"), D("25"))},
-                         postings(everything))
+        self.assertEqual({(held(1, "USD", "o1"), D("-25")), (available(1, "USD"), D("25"))}, postings(everything))
         part = ledger.release_hold(PAPER, "coinbase", "USD", "o1", funds, amount=D("10"))
         self.assertEqual({(held(1, "USD", "o1"), D("-10")), (available(1, "USD"), D("10"))}, postings(part))
         with self.assertRaises(InsufficientFunds):
@@ -321,8 +372,9 @@ class SettleFillTest(unittest.TestCase):
         return FillTerms.parse(self.pair, side, match["price"], match["size"], fee)
 
     def test_recorded_trades_are_the_ones_expected(self):
-        self.assertEqual([(D("0.791"), D("450")), (D("0.7912"), D("1787"))],
-                         [(m["price"], m["size"]) for m in self.skl_usd[:2]])
+        self.assertEqual(
+            [(D("0.791"), D("450")), (D("0.7912"), D("1787"))], [(m["price"], m["size"]) for m in self.skl_usd[:2]]
+        )
 
     def test_buy_pays_quote_and_fee_from_the_hold(self):
         match = self.skl_usd[0]  # 450 SKL at 0.791 USD = 355.95 USD, fee 1.77975 USD
@@ -330,21 +382,31 @@ class SettleFillTest(unittest.TestCase):
         transaction = ledger.settle_fill(PAPER, "coinbase", "o1", self.fill(match, "buy"), "f1", funds)
         self.assertEqual(TransactionKind.FILL, transaction.kind)
         self.assertEqual("f1", transaction.reference)
-        self.assertEqual({(counter(AccountKind.MARKET, "USD"), D("355.95")),
-                          (counter(AccountKind.MARKET, "SKL"), D("-450")),
-                          (counter(AccountKind.FEES, "USD"), D("1.77975")),
-                          (held(1, "USD", "o1"), D("-357.72975")),
-                          (available(1, "SKL"), D("450"))}, postings(transaction))
+        self.assertEqual(
+            {
+                (counter(AccountKind.MARKET, "USD"), D("355.95")),
+                (counter(AccountKind.MARKET, "SKL"), D("-450")),
+                (counter(AccountKind.FEES, "USD"), D("1.77975")),
+                (held(1, "USD", "o1"), D("-357.72975")),
+                (available(1, "SKL"), D("450")),
+            },
+            postings(transaction),
+        )
 
     def test_sell_pays_base_from_the_hold_and_fee_from_the_proceeds(self):
         match = self.skl_usd[1]  # 1787 SKL at 0.7912 = 1413.8744 USD, fee 7.069372 USD
         funds = {held(1, "SKL", "o2"): D("1787")}
         transaction = ledger.settle_fill(PAPER, "coinbase", "o2", self.fill(match, "sell"), "f2", funds)
-        self.assertEqual({(counter(AccountKind.MARKET, "SKL"), D("1787")),
-                          (counter(AccountKind.MARKET, "USD"), D("-1413.8744")),
-                          (counter(AccountKind.FEES, "USD"), D("7.069372")),
-                          (held(1, "SKL", "o2"), D("-1787")),
-                          (available(1, "USD"), D("1406.805028"))}, postings(transaction))
+        self.assertEqual(
+            {
+                (counter(AccountKind.MARKET, "SKL"), D("1787")),
+                (counter(AccountKind.MARKET, "USD"), D("-1413.8744")),
+                (counter(AccountKind.FEES, "USD"), D("7.069372")),
+                (held(1, "SKL", "o2"), D("-1787")),
+                (available(1, "USD"), D("1406.805028")),
+            },
+            postings(transaction),
+        )
 
     def test_buy_beyond_the_hold_takes_the_rest_from_available(self):
         match = self.skl_usd[0]
@@ -359,19 +421,26 @@ class SettleFillTest(unittest.TestCase):
         funds = {held(1, "USD", "o1"): D("355"), available(1, "USD"): D("2.7")}
         with self.assertRaises(InsufficientFunds) as caught:
             ledger.settle_fill(PAPER, "coinbase", "o1", self.fill(match, "buy"), "f1", funds)
-        self.assertEqual(("USD", D("2.72975"), D("2.7")),
-                         (caught.exception.currency, caught.exception.needed, caught.exception.available))
+        self.assertEqual(
+            ("USD", D("2.72975"), D("2.7")),
+            (caught.exception.currency, caught.exception.needed, caught.exception.available),
+        )
 
     def test_fee_in_the_received_currency_comes_out_of_it(self):
         match = self.skl_usd[2]
         fill = FillTerms.parse(self.pair, "buy", match["price"], match["size"], D("0.1"), "SKL")
         cost = match["price"] * match["size"]
         transaction = ledger.settle_fill(PAPER, "coinbase", "o3", fill, "f3", {held(1, "USD", "o3"): cost})
-        self.assertEqual({(counter(AccountKind.MARKET, "USD"), cost),
-                          (counter(AccountKind.MARKET, "SKL"), -match["size"]),
-                          (counter(AccountKind.FEES, "SKL"), D("0.1")),
-                          (held(1, "USD", "o3"), -cost),
-                          (available(1, "SKL"), match["size"] - D("0.1"))}, postings(transaction))
+        self.assertEqual(
+            {
+                (counter(AccountKind.MARKET, "USD"), cost),
+                (counter(AccountKind.MARKET, "SKL"), -match["size"]),
+                (counter(AccountKind.FEES, "SKL"), D("0.1")),
+                (held(1, "USD", "o3"), -cost),
+                (available(1, "SKL"), match["size"] - D("0.1")),
+            },
+            postings(transaction),
+        )
 
     def test_fee_in_a_third_currency_needs_it_available(self):
         match = self.skl_usd[0]

@@ -1,4 +1,5 @@
 """The virtual exchange against real Coinbase books and trades (tests/captures/COINBASE.ws.28.0)."""
+
 import itertools
 import json
 import random
@@ -33,19 +34,44 @@ def coinbase_messages():
 
 
 MESSAGES = coinbase_messages()
-SKL_USD = Market("coinbase", Pair("SKL", "USD"), "SKL-USD", tick_size=D("0.0001"), size_step=D("0.1"),
-                 min_size=D("1"), maker_fee=D("0.005"), taker_fee=D("0.005"))
-DASH_BTC = Market("coinbase", Pair("DASH", "BTC"), "DASH-BTC", tick_size=D("0.00000001"),
-                  size_step=D("0.001"), min_size=D("0.001"), maker_fee=D("0.005"), taker_fee=D("0.005"))
+SKL_USD = Market(
+    "coinbase",
+    Pair("SKL", "USD"),
+    "SKL-USD",
+    tick_size=D("0.0001"),
+    size_step=D("0.1"),
+    min_size=D("1"),
+    maker_fee=D("0.005"),
+    taker_fee=D("0.005"),
+)
+DASH_BTC = Market(
+    "coinbase",
+    Pair("DASH", "BTC"),
+    "DASH-BTC",
+    tick_size=D("0.00000001"),
+    size_step=D("0.001"),
+    min_size=D("0.001"),
+    maker_fee=D("0.005"),
+    taker_fee=D("0.005"),
+)
 
 _ids = itertools.count(1)
 
 
 def order(side, type="limit", size=None, price=None, **fields):
     number = next(_ids)
-    return Order(id=f"o{number}", client_order_id=f"c{number}", wallet_set_id=1, exchange="coinbase",
-                 pair="SKL_USD", side=Side(side), type=OrderType(type), size=None if size is None else D(size),
-                 price=None if price is None else D(price), **fields)
+    return Order(
+        id=f"o{number}",
+        client_order_id=f"c{number}",
+        wallet_set_id=1,
+        exchange="coinbase",
+        pair="SKL_USD",
+        side=Side(side),
+        type=OrderType(type),
+        size=None if size is None else D(size),
+        price=None if price is None else D(price),
+        **fields,
+    )
 
 
 class Replay:
@@ -74,8 +100,9 @@ class Replay:
         elif kind == "match":
             taker = Side.BUY if message["side"] == "sell" else Side.SELL  # "side" is the maker's
             self.matches.append(message)
-            self.events += self.engine.on_trade(str(message["trade_id"]), D(message["price"]), D(message["size"]),
-                                                taker, at)
+            self.events += self.engine.on_trade(
+                str(message["trade_id"]), D(message["price"]), D(message["size"]), taker, at
+            )
         return at, message
 
     def step_until(self, predicate):
@@ -109,8 +136,7 @@ class TakerTest(unittest.TestCase):
         buy = order("buy", "market", size=str(size))
         events = self.engine.submit(buy, self.replay.now)
         fills = fills_of(events)
-        self.assertEqual([(f.price, f.size) for f in fills],
-                         [asks[0], asks[1], (asks[2][0], asks[2][1] / 2)])
+        self.assertEqual([(f.price, f.size) for f in fills], [asks[0], asks[1], (asks[2][0], asks[2][1] / 2)])
         self.assertEqual(buy.status, OrderStatus.FILLED)
         cost = sum(p * s for p, s in [asks[0], asks[1]]) + asks[2][0] * asks[2][1] / 2
         self.assertEqual(buy.executed_value, cost)
@@ -119,11 +145,18 @@ class TakerTest(unittest.TestCase):
             self.assertEqual(fill.liquidity, Liquidity.TAKER)
             self.assertEqual(fill.fee, fee_for(fill.price * fill.size, D("0.005")))
             self.assertEqual(fill.cause["type"], "book_level")
-        self.assertEqual(fills[2].cause, {"type": "book_level", "price": asks[2][0], "size_shown": asks[2][1],
-                                          "consumed_before": 0})
-        self.assertEqual(fills[2].to_json()["cause"], {"type": "book_level", "price": format_decimal(asks[2][0]),
-                                                       "size_shown": format_decimal(asks[2][1]),
-                                                       "consumed_before": "0"})
+        self.assertEqual(
+            fills[2].cause, {"type": "book_level", "price": asks[2][0], "size_shown": asks[2][1], "consumed_before": 0}
+        )
+        self.assertEqual(
+            fills[2].to_json()["cause"],
+            {
+                "type": "book_level",
+                "price": format_decimal(asks[2][0]),
+                "size_shown": format_decimal(asks[2][1]),
+                "consumed_before": "0",
+            },
+        )
 
     def test_limit_ioc_stops_at_its_price_and_cancels_the_rest(self):
         asks = self.book.asks.top(3)
@@ -184,8 +217,9 @@ class TakerTest(unittest.TestCase):
         best_ask = self.book.best_ask()[0]
         crossing = order("buy", size="10", price=str(best_ask), post_only=True)
         events = self.engine.submit(crossing, self.replay.now)
-        self.assertEqual([(e.status, e.reason) for e in events],
-                         [(OrderStatus.REJECTED, "post-only order would take liquidity")])
+        self.assertEqual(
+            [(e.status, e.reason) for e in events], [(OrderStatus.REJECTED, "post-only order would take liquidity")]
+        )
         resting = order("buy", size="10", price=str(best_ask - D("0.0001")), post_only=True)
         self.engine.submit(resting, self.replay.now)
         self.assertEqual(resting.status, OrderStatus.OPEN)
@@ -226,7 +260,6 @@ class LiquidityOnceTest(unittest.TestCase):
         self.engine.apply_delta(BookSide.ASK, price, size, self.replay.now)
         self.assertEqual(self.engine.visible_size(BookSide.ASK, price), size)
 
-
     def test_real_size_left_comes_before_a_virtual_order_at_its_price(self):
         """A market buy meets, best price first: what virtual orders left of the best ask, then a
         virtual sell resting at that price behind it, then the next real level."""
@@ -238,11 +271,13 @@ class LiquidityOnceTest(unittest.TestCase):
         buy = order("buy", "market", size="160")
         events = self.engine.submit(buy, self.replay.now)
         fills = fills_of(events, buy.id)
-        self.assertEqual([(f.price, f.size, f.cause["type"]) for f in fills],
-                         [(best, D(100), "book_level"), (best, D(50), "virtual_order"),
-                          (second, D(10), "book_level")])
-        self.assertEqual(fills[0].cause, {"type": "book_level", "price": best, "size_shown": shown,
-                                          "consumed_before": shown - 100})
+        self.assertEqual(
+            [(f.price, f.size, f.cause["type"]) for f in fills],
+            [(best, D(100), "book_level"), (best, D(50), "virtual_order"), (second, D(10), "book_level")],
+        )
+        self.assertEqual(
+            fills[0].cause, {"type": "book_level", "price": best, "size_shown": shown, "consumed_before": shown - 100}
+        )
         self.assertEqual(fills[1].cause, {"type": "virtual_order", "order_id": sell.id, "price": best})
         self.assertEqual(fills_of(events, sell.id)[0].liquidity, Liquidity.MAKER)
         self.assertEqual((sell.status, buy.status), (OrderStatus.FILLED, OrderStatus.FILLED))
@@ -262,8 +297,9 @@ class RestingTest(unittest.TestCase):
         start = replay.position
         replay.run()
         fills = fills_of(replay.events, buy.id)
-        traded_at_or_below = [m for m in replay.matches
-                              if m["side"] == "buy" and D(m["price"]) <= price]  # sells hitting bids
+        traded_at_or_below = [
+            m for m in replay.matches if m["side"] == "buy" and D(m["price"]) <= price
+        ]  # sells hitting bids
         self.assertTrue(traded_at_or_below, "the capture has sells reaching the best bid")
         self.assertTrue(fills, "trades reached the price but the order never filled")
         for fill in fills:
@@ -300,12 +336,20 @@ class RestingTest(unittest.TestCase):
         events = engine.on_trade("x2", price, ahead + 40, Side.BUY, at)
         fills = fills_of(events, sell.id)
         self.assertEqual([(f.price, f.size) for f in fills], [(price, D(40))])
-        self.assertEqual(fills[0].cause, {"type": "public_trade", "trade_id": "x2", "price": price,
-                                          "size": ahead + 40, "queue_ahead": ahead})
-        self.assertEqual(fills[0].to_json()["cause"], {"type": "public_trade", "trade_id": "x2",
-                                                       "price": format_decimal(price),
-                                                       "size": format_decimal(ahead + 40),
-                                                       "queue_ahead": format_decimal(ahead)})
+        self.assertEqual(
+            fills[0].cause,
+            {"type": "public_trade", "trade_id": "x2", "price": price, "size": ahead + 40, "queue_ahead": ahead},
+        )
+        self.assertEqual(
+            fills[0].to_json()["cause"],
+            {
+                "type": "public_trade",
+                "trade_id": "x2",
+                "price": format_decimal(price),
+                "size": format_decimal(ahead + 40),
+                "queue_ahead": format_decimal(ahead),
+            },
+        )
         self.assertEqual(sell.status, OrderStatus.PARTIALLY_FILLED)
 
     def test_fills_from_an_estimated_queue_are_whole_size_steps(self):
@@ -351,14 +395,22 @@ class RestingTest(unittest.TestCase):
         bids = [(p, s) for p, s in book.bids.top(len(book.bids)) if p < bid - 2 * tick]
         asks = [(bid - tick, D("25.0")), (bid, D("50.0"))] + book.asks.top(len(book.asks))
         events = engine.apply_snapshot(bids, asks, replay.now + 1)
-        self.assertEqual([(e.order_id, f.price, f.size, f.liquidity) for e in events for f in [e.fill]],
-                         [(first.id, bid, D(20), Liquidity.MAKER), (second.id, bid, D(5), Liquidity.MAKER),
-                          (second.id, bid, D(25), Liquidity.MAKER)])
-        self.assertEqual([e.fill.cause for e in events],
-                         [{"type": "book_cross", "price": bid - tick, "size_shown": D("25.0"), "consumed_before": 0},
-                          {"type": "book_cross", "price": bid - tick, "size_shown": D("25.0"),
-                           "consumed_before": 20},
-                          {"type": "book_cross", "price": bid, "size_shown": D("50.0"), "consumed_before": 0}])
+        self.assertEqual(
+            [(e.order_id, f.price, f.size, f.liquidity) for e in events for f in [e.fill]],
+            [
+                (first.id, bid, D(20), Liquidity.MAKER),
+                (second.id, bid, D(5), Liquidity.MAKER),
+                (second.id, bid, D(25), Liquidity.MAKER),
+            ],
+        )
+        self.assertEqual(
+            [e.fill.cause for e in events],
+            [
+                {"type": "book_cross", "price": bid - tick, "size_shown": D("25.0"), "consumed_before": 0},
+                {"type": "book_cross", "price": bid - tick, "size_shown": D("25.0"), "consumed_before": 20},
+                {"type": "book_cross", "price": bid, "size_shown": D("50.0"), "consumed_before": 0},
+            ],
+        )
         self.assertEqual((first.status, second.status), (OrderStatus.FILLED, OrderStatus.FILLED))
         self.assertEqual((lower.status, lower.filled_size), (OrderStatus.OPEN, 0))  # the ask left is above it
         self.assertEqual(engine.visible_size(BookSide.ASK, bid - tick), 0)
@@ -451,8 +503,9 @@ class TimeTest(unittest.TestCase):
     def test_gtd_orders_expire(self):
         replay = Replay("SKL-USD", SKL_USD)
         bid = replay.book.best_bid()[0]
-        gtd = order("buy", size="10", price=str(bid - D("0.01")), time_in_force=TimeInForce.GTD,
-                    expire_time=replay.now + 60)
+        gtd = order(
+            "buy", size="10", price=str(bid - D("0.01")), time_in_force=TimeInForce.GTD, expire_time=replay.now + 60
+        )
         replay.engine.submit(gtd, replay.now)
         self.assertEqual(replay.engine.advance(replay.now + 59), [])
         events = replay.engine.advance(replay.now + 60)
@@ -493,8 +546,9 @@ class RestoredExpiryTest(unittest.TestCase):
     def test_a_restored_gtd_order_still_expires(self):
         replay = Replay("SKL-USD", SKL_USD)
         bid = replay.book.best_bid()[0]
-        gtd = order("buy", size="10", price=str(bid - D("0.01")), time_in_force=TimeInForce.GTD,
-                    expire_time=replay.now + 30)
+        gtd = order(
+            "buy", size="10", price=str(bid - D("0.01")), time_in_force=TimeInForce.GTD, expire_time=replay.now + 30
+        )
         replay.engine.submit(gtd, replay.now)
         fresh = MatchingEngine(SKL_USD, replay.book)
         fresh.restore(gtd, replay.now)
@@ -535,10 +589,12 @@ class PropertyTest(unittest.TestCase):
                             key = (fill.price, replay.position)
                             taken[key] = taken.get(key, 0) + fill.size
                             self.assertLessEqual(taken[key], shown[fill.price], seed)
-                            better = [p for p, s in shown.items() if s > 0 and
-                                      (p < fill.price if side == "buy" else p > fill.price)]
-                            self.assertTrue(all(taken.get((p, replay.position), 0) == shown[p] for p in better),
-                                            seed)
+                            better = [
+                                p
+                                for p, s in shown.items()
+                                if s > 0 and (p < fill.price if side == "buy" else p > fill.price)
+                            ]
+                            self.assertTrue(all(taken.get((p, replay.position), 0) == shown[p] for p in better), seed)
             for o in orders:
                 self.assertLessEqual(o.filled_size, o.size, seed)
                 self.assertEqual(o.filled_size, sum(f.size for f in fills_of(replay.events, o.id)), seed)

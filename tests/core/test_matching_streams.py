@@ -1,6 +1,7 @@
 """The virtual exchange on every recorded stream: the books and trades come from the captures through
 the real adapters (Replay), the engines are attached as the service attaches them, and random orders
 are checked against what the book showed and the trades that printed."""
+
 import random
 import unittest
 from decimal import Decimal as D
@@ -42,8 +43,9 @@ class StreamSession:
             for pair, keeper in self.hub.exchange(self.replay.exchange).keepers.items():
                 if keeper.book.live and pair not in self.engines and keeper.book.bids.best and keeper.book.asks.best:
                     engine = MatchingEngine(self.hub.exchange(self.replay.exchange).markets[pair], keeper.book)
-                    self.hub.attach_engine(self.replay.exchange, pair, engine,
-                                           lambda exchange, pair, events: self.events.extend(events))
+                    self.hub.attach_engine(
+                        self.replay.exchange, pair, engine, lambda exchange, pair, events: self.events.extend(events)
+                    )
                     self.engines[pair] = engine
             if self.engines and self.rng.random() < 0.2:
                 self.place(at)
@@ -69,8 +71,11 @@ class StreamSession:
             return
         depth = self.rng.randint(1, min(4, len(shown)))
         size = sum(s for _, s in shown[:depth])
-        size = max(market.size_step, size - size % market.size_step) if self.rng.random() < 0.5 \
+        size = (
+            max(market.size_step, size - size % market.size_step)
+            if self.rng.random() < 0.5
             else market.size_step * self.rng.randint(1, 50)
+        )
         number = next(self.numbers)
         kind = self.rng.choice([OrderType.MARKET, OrderType.LIMIT])
         tick = market.tick_size or shown[0][0].scaleb(-4)
@@ -78,9 +83,18 @@ class StreamSession:
         if kind is OrderType.LIMIT:
             away = tick * self.rng.randint(-3, 3)
             price = shown[0][0] + (away if side is Side.BUY else -away)
-        order = Order(id=f"v{number}", client_order_id=f"c{number}", wallet_set_id=1, exchange=market.exchange,
-                      pair=str(pair), side=side, type=kind, size=size, price=price,
-                      time_in_force=self.rng.choice([TimeInForce.GTC, TimeInForce.IOC]))
+        order = Order(
+            id=f"v{number}",
+            client_order_id=f"c{number}",
+            wallet_set_id=1,
+            exchange=market.exchange,
+            pair=str(pair),
+            side=side,
+            type=kind,
+            size=size,
+            price=price,
+            time_in_force=self.rng.choice([TimeInForce.GTC, TimeInForce.IOC]),
+        )
         self.orders[order.id] = order
         events = engine.submit(order, at)
         self.events.extend(events)
@@ -88,8 +102,14 @@ class StreamSession:
 
     def check_taker(self, order, events, shown):
         """Taker fills took the shown levels best first, never more than each showed."""
-        taker = [e.fill for e in events if e.fill is not None and e.order_id == order.id
-                 and e.fill.liquidity is Liquidity.TAKER and e.fill.cause.get("type") == "book_level"]
+        taker = [
+            e.fill
+            for e in events
+            if e.fill is not None
+            and e.order_id == order.id
+            and e.fill.liquidity is Liquidity.TAKER
+            and e.fill.cause.get("type") == "book_level"
+        ]
         left = dict(shown)
         for fill in taker:
             self.test.assertIn(fill.price, left, (order, fill))
@@ -120,8 +140,9 @@ class StreamSession:
                 self.test.assertTrue(reached, (order, trade))
                 makers += 1
             elif cause["type"] == "book_cross":
-                crossed = (D(cause["price"]) <= order.price if order.side is Side.BUY
-                           else D(cause["price"]) >= order.price)
+                crossed = (
+                    D(cause["price"]) <= order.price if order.side is Side.BUY else D(cause["price"]) >= order.price
+                )
                 self.test.assertTrue(crossed, (order, cause))
                 makers += 1
         for order in self.orders.values():
@@ -142,8 +163,11 @@ class RecordedStreamsTest(unittest.TestCase):
 
     @staticmethod
     def stale_books(session):
-        return [str(p) for p, k in session.hub.exchange(session.replay.exchange).keepers.items()
-                if k.book.updated_at is not None and not k.book.live]
+        return [
+            str(p)
+            for p, k in session.hub.exchange(session.replay.exchange).keepers.items()
+            if k.book.updated_at is not None and not k.book.live
+        ]
 
 
 if __name__ == "__main__":

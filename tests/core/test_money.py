@@ -8,8 +8,10 @@ from exchange_wrapper.core.money import decimal_places, format_decimal, parse_de
 class ParseDecimalTest(unittest.TestCase):
     def test_accepts_strings_ints_and_decimals_exactly(self):
         self.assertEqual(parse_decimal("0.00000001", "size"), Decimal("0.00000001"))
-        self.assertEqual(parse_decimal("123456789012345678.123456789012345678", "size"),
-                         Decimal("123456789012345678.123456789012345678"))
+        self.assertEqual(
+            parse_decimal("123456789012345678.123456789012345678", "size"),
+            Decimal("123456789012345678.123456789012345678"),
+        )
         self.assertEqual(parse_decimal(5, "size"), Decimal(5))
         self.assertEqual(parse_decimal(Decimal("1.10"), "size"), Decimal("1.10"))
         self.assertEqual(parse_decimal("1e-8", "size"), Decimal("0.00000001"))
@@ -40,9 +42,17 @@ class ParseDecimalTest(unittest.TestCase):
 
 class FormatTest(unittest.TestCase):
     def test_plain_notation_without_trailing_zeros(self):
-        cases = {"0.00010000": "0.0001", "1E-8": "0.00000001", "100": "100", "1E+2": "100",
-                 "0E-8": "0", "-0": "0", "-1.50": "-1.5", "12345678901234567890.1": "12345678901234567890.1",
-                 "12345678901234567890.123456789012345678": "12345678901234567890.123456789012345678"}
+        cases = {
+            "0.00010000": "0.0001",
+            "1E-8": "0.00000001",
+            "100": "100",
+            "1E+2": "100",
+            "0E-8": "0",
+            "-0": "0",
+            "-1.50": "-1.5",
+            "12345678901234567890.1": "12345678901234567890.1",
+            "12345678901234567890.123456789012345678": "12345678901234567890.123456789012345678",
+        }
         for given, expected in cases.items():
             self.assertEqual(format_decimal(Decimal(given)), expected, given)
 

@@ -18,8 +18,17 @@ from exchange_wrapper.core.orders import (
 
 
 def limit_buy(**changes):
-    fields = dict(id="o1", client_order_id="c1", wallet_set_id=1, exchange="coinbase", pair="BTC_USD",
-                  side=Side.BUY, type=OrderType.LIMIT, size=D("1"), price=D("100"))
+    fields = dict(
+        id="o1",
+        client_order_id="c1",
+        wallet_set_id=1,
+        exchange="coinbase",
+        pair="BTC_USD",
+        side=Side.BUY,
+        type=OrderType.LIMIT,
+        size=D("1"),
+        price=D("100"),
+    )
     fields.update(changes)
     return Order(**fields)
 
@@ -87,14 +96,29 @@ class FillTest(unittest.TestCase):
     def test_json_writes_the_amounts_of_the_cause_as_strings(self):
         """The engine keeps a cause's amounts as Decimals; the JSON (API, database) has them as
         strings like the fill's own, and a cause read back from JSON stays as it was."""
-        cause = {"type": "book_level", "price": D("0.7912"), "size_shown": D("6908.0"),
-                 "consumed_before": D("0E-8")}
-        taken = Fill("o1", "o1-1", D("0.7912"), D("100.0"), D("0.474720000000000000"), "USD", Liquidity.TAKER,
-                     1634812357.25, cause)
-        expected = {"order_id": "o1", "trade_id": "o1-1", "price": "0.7912", "size": "100",
-                    "fee": "0.47472", "fee_currency": "USD", "liquidity": "taker", "time": 1634812357.25,
-                    "cause": {"type": "book_level", "price": "0.7912", "size_shown": "6908",
-                              "consumed_before": "0"}}
+        cause = {"type": "book_level", "price": D("0.7912"), "size_shown": D("6908.0"), "consumed_before": D("0E-8")}
+        taken = Fill(
+            "o1",
+            "o1-1",
+            D("0.7912"),
+            D("100.0"),
+            D("0.474720000000000000"),
+            "USD",
+            Liquidity.TAKER,
+            1634812357.25,
+            cause,
+        )
+        expected = {
+            "order_id": "o1",
+            "trade_id": "o1-1",
+            "price": "0.7912",
+            "size": "100",
+            "fee": "0.47472",
+            "fee_currency": "USD",
+            "liquidity": "taker",
+            "time": 1634812357.25,
+            "cause": {"type": "book_level", "price": "0.7912", "size_shown": "6908", "consumed_before": "0"},
+        }
         self.assertEqual(taken.to_json(), expected)
         self.assertEqual(taken.cause["price"], D("0.7912"))
         read_back = taken._replace(cause=expected["cause"])
@@ -106,8 +130,10 @@ class FillTest(unittest.TestCase):
         order.transition(OrderStatus.OPEN, 1.0)
         event = order.apply_fill(fill("t1", "100", "0.4", "0.04"))
         self.assertIsInstance(event, OrderEvent)
-        self.assertEqual((event.previous, event.status, event.reason, event.fill.trade_id),
-                         (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, "", "t1"))
+        self.assertEqual(
+            (event.previous, event.status, event.reason, event.fill.trade_id),
+            (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, "", "t1"),
+        )
         with self.assertRaises(AttributeError):
             event.fill.size = D("1")
         with self.assertRaises(AttributeError):
@@ -117,9 +143,12 @@ class FillTest(unittest.TestCase):
 
 class ValidationTest(unittest.TestCase):
     def test_required_fields_by_type(self):
-        cases = [(dict(price=None), "price"), (dict(size=None), "size"),
-                 (dict(type=OrderType.STOP_LIMIT), "stop_price"),
-                 (dict(time_in_force=TimeInForce.GTD), "expire_time")]
+        cases = [
+            (dict(price=None), "price"),
+            (dict(size=None), "size"),
+            (dict(type=OrderType.STOP_LIMIT), "stop_price"),
+            (dict(time_in_force=TimeInForce.GTD), "expire_time"),
+        ]
         for changes, field in cases:
             with self.assertRaises(InvalidParameter) as caught:
                 limit_buy(**changes)

@@ -19,7 +19,7 @@ class TokenBucketTest(unittest.TestCase):
         bucket = TokenBucket(COINBASE_PUBLIC, now=0.0)
         for _ in range(15):
             bucket.reserve(0.0)
-        self.assertAlmostEqual(bucket.reserve(0.5), 0.0)     # 5 back after half a second
+        self.assertAlmostEqual(bucket.reserve(0.5), 0.0)  # 5 back after half a second
         self.assertEqual([bucket.reserve(0.5) for _ in range(4)], [0.0] * 4)
         self.assertAlmostEqual(bucket.reserve(0.5), 0.1)
         later = TokenBucket(COINBASE_PUBLIC, now=0.0)

@@ -20,8 +20,16 @@ class PairTest(unittest.TestCase):
 
 class CurrencyAliasTest(unittest.TestCase):
     def test_kraken_names(self):
-        for native, common in (("XBT", "BTC"), ("XXBT", "BTC"), ("ZUSD", "USD"), ("XDG", "DOGE"),
-                               ("XETH", "ETH"), ("ZEUR", "EUR"), ("DOT", "DOT"), ("xbt", "BTC")):
+        for native, common in (
+            ("XBT", "BTC"),
+            ("XXBT", "BTC"),
+            ("ZUSD", "USD"),
+            ("XDG", "DOGE"),
+            ("XETH", "ETH"),
+            ("ZEUR", "EUR"),
+            ("DOT", "DOT"),
+            ("xbt", "BTC"),
+        ):
             self.assertEqual(common_currency("kraken", native), common)
         self.assertEqual(native_currency("kraken", "BTC"), "XBT")
         self.assertEqual(native_currency("kraken", "DOGE"), "XDG")
@@ -38,6 +46,7 @@ class CurrencyAliasTest(unittest.TestCase):
 
     def test_aliases_round_trip(self):
         from exchange_wrapper.core.pairs import CURRENCY_NATIVE
+
         for exchange, natives in CURRENCY_NATIVE.items():
             for common, native in natives.items():
                 self.assertEqual(common_currency(exchange, native), common)

@@ -1,4 +1,5 @@
 """The precision rules on synthetic markets; tests/exchanges/ checks them on the real ones."""
+
 import unittest
 from decimal import Decimal as D
 
@@ -7,10 +8,26 @@ from exchange_wrapper.core.markets import Market, MarketStatus
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.core.precision import check_order, round_price
 
-BTC_USD = Market("coinbase", Pair("BTC", "USD"), "BTC-USD", tick_size=D("0.01"), size_step=D("0.00000001"),
-                 min_size=D("0.0001"), max_size=D("280"), min_notional=D("10"), funds_step=D("0.01"))
-SIG5 = Market("bitfinex", Pair("BTC", "USD"), "tBTCUSD", tick_size=None, price_significant_digits=5,
-              size_step=D("0.00000001"), min_size=D("0.00006"))
+BTC_USD = Market(
+    "coinbase",
+    Pair("BTC", "USD"),
+    "BTC-USD",
+    tick_size=D("0.01"),
+    size_step=D("0.00000001"),
+    min_size=D("0.0001"),
+    max_size=D("280"),
+    min_notional=D("10"),
+    funds_step=D("0.01"),
+)
+SIG5 = Market(
+    "bitfinex",
+    Pair("BTC", "USD"),
+    "tBTCUSD",
+    tick_size=None,
+    price_significant_digits=5,
+    size_step=D("0.00000001"),
+    min_size=D("0.00006"),
+)
 
 
 class RoundingTest(unittest.TestCase):
@@ -49,30 +66,85 @@ class RejectionTest(unittest.TestCase):
         self.assertEqual(str(caught.exception), message)
 
     def test_minimum_and_maximum_size(self):
-        self.assertRule("min_size", "size 0.00001 below minimum 0.0001 for BTC_USD on coinbase",
-                        side="buy", type="limit", size=D("0.00001"), price=D("50000"))
-        self.assertRule("max_size", "size 281 above maximum 280 for BTC_USD on coinbase",
-                        side="sell", type="limit", size=D("281"), price=D("50000"))
+        self.assertRule(
+            "min_size",
+            "size 0.00001 below minimum 0.0001 for BTC_USD on coinbase",
+            side="buy",
+            type="limit",
+            size=D("0.00001"),
+            price=D("50000"),
+        )
+        self.assertRule(
+            "max_size",
+            "size 281 above maximum 280 for BTC_USD on coinbase",
+            side="sell",
+            type="limit",
+            size=D("281"),
+            price=D("50000"),
+        )
 
     def test_minimum_notional(self):
-        self.assertRule("min_notional", "notional 5 USD below minimum 10 for BTC_USD on coinbase",
-                        side="buy", type="limit", size=D("0.0001"), price=D("50000"))
-        self.assertRule("min_notional", "funds 9.99 USD below minimum 10 for BTC_USD on coinbase",
-                        side="buy", type="market", funds=D("9.99"))
-        self.assertRule("min_notional", "notional 0.5 USD below minimum 10 for BTC_USD on coinbase",
-                        side="sell", type="market", size=D("0.0001"), reference_price=D("5000"))
+        self.assertRule(
+            "min_notional",
+            "notional 5 USD below minimum 10 for BTC_USD on coinbase",
+            side="buy",
+            type="limit",
+            size=D("0.0001"),
+            price=D("50000"),
+        )
+        self.assertRule(
+            "min_notional",
+            "funds 9.99 USD below minimum 10 for BTC_USD on coinbase",
+            side="buy",
+            type="market",
+            funds=D("9.99"),
+        )
+        self.assertRule(
+            "min_notional",
+            "notional 0.5 USD below minimum 10 for BTC_USD on coinbase",
+            side="sell",
+            type="market",
+            size=D("0.0001"),
+            reference_price=D("5000"),
+        )
 
     def test_prices_must_be_positive_and_survive_rounding(self):
-        self.assertRule("positive", "price 0 must be above 0 for BTC_USD on coinbase",
-                        side="buy", type="limit", size=D("1"), price=D("0"))
-        self.assertRule("tick_size", "price 0.001 rounds to 0 for BTC_USD on coinbase",
-                        side="buy", type="limit", size=D("1"), price=D("0.001"))
+        self.assertRule(
+            "positive",
+            "price 0 must be above 0 for BTC_USD on coinbase",
+            side="buy",
+            type="limit",
+            size=D("1"),
+            price=D("0"),
+        )
+        self.assertRule(
+            "tick_size",
+            "price 0.001 rounds to 0 for BTC_USD on coinbase",
+            side="buy",
+            type="limit",
+            size=D("1"),
+            price=D("0.001"),
+        )
 
     def test_strict_rejects_instead_of_rounding(self):
-        self.assertRule("size_step", "size 0.123456789 is not a multiple of 0.00000001 for BTC_USD on coinbase",
-                        side="buy", type="limit", size=D("0.123456789"), price=D("50000"), strict=True)
-        self.assertRule("tick_size", "price 50000.011 is not a multiple of the tick 0.01 for BTC_USD on coinbase",
-                        side="buy", type="limit", size=D("1"), price=D("50000.011"), strict=True)
+        self.assertRule(
+            "size_step",
+            "size 0.123456789 is not a multiple of 0.00000001 for BTC_USD on coinbase",
+            side="buy",
+            type="limit",
+            size=D("0.123456789"),
+            price=D("50000"),
+            strict=True,
+        )
+        self.assertRule(
+            "tick_size",
+            "price 50000.011 is not a multiple of the tick 0.01 for BTC_USD on coinbase",
+            side="buy",
+            type="limit",
+            size=D("1"),
+            price=D("50000.011"),
+            strict=True,
+        )
         with self.assertRaises(PrecisionError) as caught:
             check_order(SIG5, side="buy", type="limit", size=D("1"), price=D("50123.4"), strict=True)
         self.assertEqual(caught.exception.rule, "significant_digits")
@@ -82,8 +154,15 @@ class RejectionTest(unittest.TestCase):
 
 class StatusTest(unittest.TestCase):
     def market(self, status):
-        return Market("coinbase", Pair("BTC", "USD"), "BTC-USD", tick_size=D("0.01"), size_step=D("0.01"),
-                      min_size=D("0.01"), status=status)
+        return Market(
+            "coinbase",
+            Pair("BTC", "USD"),
+            "BTC-USD",
+            tick_size=D("0.01"),
+            size_step=D("0.01"),
+            min_size=D("0.01"),
+            status=status,
+        )
 
     def test_statuses_refuse_what_the_exchange_refuses(self):
         order = dict(side="buy", size=D("1"), price=D("1"))

@@ -7,10 +7,26 @@ from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.core.symbols import SymbolTable
 
 # Kraken's XXBTZUSD and XDGUSD as tests/fixtures/kraken/AssetPairs.json lists them.
-BTC = Market("kraken", Pair("BTC", "USD"), "XXBTZUSD", Decimal("0.1"), Decimal("0.00000001"),
-             Decimal("0.00005"), ws_symbol="XBT/USD", alt_symbols=("XBTUSD",))
-DOGE = Market("kraken", Pair("DOGE", "USD"), "XDGUSD", Decimal("0.0000001"), Decimal("0.00000001"),
-              Decimal("50"), ws_symbol="XDG/USD", alt_symbols=("XDGUSD",))
+BTC = Market(
+    "kraken",
+    Pair("BTC", "USD"),
+    "XXBTZUSD",
+    Decimal("0.1"),
+    Decimal("0.00000001"),
+    Decimal("0.00005"),
+    ws_symbol="XBT/USD",
+    alt_symbols=("XBTUSD",),
+)
+DOGE = Market(
+    "kraken",
+    Pair("DOGE", "USD"),
+    "XDGUSD",
+    Decimal("0.0000001"),
+    Decimal("0.00000001"),
+    Decimal("50"),
+    ws_symbol="XDG/USD",
+    alt_symbols=("XDGUSD",),
+)
 
 
 class SymbolTableTest(unittest.TestCase):
@@ -31,8 +47,9 @@ class SymbolTableTest(unittest.TestCase):
         self.assertEqual(self.table.to_symbol(Pair("XDG", "ZUSD")), "XDGUSD")
 
     def test_without_a_websocket_name_the_symbol_serves(self):
-        coinbase = Market("coinbase", Pair("BTC", "USD"), "BTC-USD", Decimal("0.01"), Decimal("0.00000001"),
-                          Decimal("0.0001"))
+        coinbase = Market(
+            "coinbase", Pair("BTC", "USD"), "BTC-USD", Decimal("0.01"), Decimal("0.00000001"), Decimal("0.0001")
+        )
         self.assertEqual(SymbolTable("coinbase", [coinbase]).to_ws_symbol("BTC_USD"), "BTC-USD")
 
     def test_container(self):
@@ -44,12 +61,13 @@ class SymbolTableTest(unittest.TestCase):
 
     def test_unknown_names_and_pairs(self):
         for lookup, arg, message in (
-                (self.table.to_pair, "BTC/USD", "unknown pair 'BTC/USD' on kraken"),
-                (self.table.to_pair, "xbtusd", "unknown pair 'xbtusd' on kraken"),
-                (self.table.market_of, None, "unknown pair 'None' on kraken"),
-                (self.table.market_of, ["XBTUSD"], "unknown pair \"['XBTUSD']\" on kraken"),
-                (self.table.to_symbol, "ETH_USD", "unknown pair 'ETH_USD' on kraken"),
-                (self.table.to_ws_symbol, Pair("XBT", "EUR"), "unknown pair 'XBT_EUR' on kraken")):
+            (self.table.to_pair, "BTC/USD", "unknown pair 'BTC/USD' on kraken"),
+            (self.table.to_pair, "xbtusd", "unknown pair 'xbtusd' on kraken"),
+            (self.table.market_of, None, "unknown pair 'None' on kraken"),
+            (self.table.market_of, ["XBTUSD"], "unknown pair \"['XBTUSD']\" on kraken"),
+            (self.table.to_symbol, "ETH_USD", "unknown pair 'ETH_USD' on kraken"),
+            (self.table.to_ws_symbol, Pair("XBT", "EUR"), "unknown pair 'XBT_EUR' on kraken"),
+        ):
             with self.subTest(arg=arg), self.assertRaises(UnknownPair) as caught:
                 lookup(arg)
             self.assertEqual(str(caught.exception), message)
@@ -58,17 +76,32 @@ class SymbolTableTest(unittest.TestCase):
         self.assertEqual(str(caught.exception), "pair: expected a pair name such as \"BTC_USD\", got 'BTCUSD'")
 
     def test_ambiguous_markets_are_refused(self):
-        bitcoin_again = Market("kraken", Pair("BTC", "USD"), "XBTUSD.d", Decimal("0.1"), Decimal("0.00000001"),
-                               Decimal("0.0001"))
-        name_taken = Market("kraken", Pair("ETH", "USD"), "XETHZUSD", Decimal("0.01"), Decimal("0.00000001"),
-                            Decimal("0.002"), alt_symbols=("XBTUSD",))
-        elsewhere = Market("binance", Pair("ETH", "USDT"), "ETHUSDT", Decimal("0.01"), Decimal("0.0001"),
-                           Decimal("0.0001"))
+        bitcoin_again = Market(
+            "kraken", Pair("BTC", "USD"), "XBTUSD.d", Decimal("0.1"), Decimal("0.00000001"), Decimal("0.0001")
+        )
+        name_taken = Market(
+            "kraken",
+            Pair("ETH", "USD"),
+            "XETHZUSD",
+            Decimal("0.01"),
+            Decimal("0.00000001"),
+            Decimal("0.002"),
+            alt_symbols=("XBTUSD",),
+        )
+        elsewhere = Market(
+            "binance", Pair("ETH", "USDT"), "ETHUSDT", Decimal("0.01"), Decimal("0.0001"), Decimal("0.0001")
+        )
         cases = [
-            (bitcoin_again, "pair of XBTUSD.d on kraken: expected one market only, but both XXBTZUSD and "
-                            "XBTUSD.d have it, got 'BTC_USD'"),
-            (name_taken, "symbol XBTUSD on kraken: expected one market only, but both XXBTZUSD and XETHZUSD "
-                         "have it, got 'XBTUSD'"),
+            (
+                bitcoin_again,
+                "pair of XBTUSD.d on kraken: expected one market only, but both XXBTZUSD and "
+                "XBTUSD.d have it, got 'BTC_USD'",
+            ),
+            (
+                name_taken,
+                "symbol XBTUSD on kraken: expected one market only, but both XXBTZUSD and XETHZUSD "
+                "have it, got 'XBTUSD'",
+            ),
             (elsewhere, "exchange of ETHUSDT: expected 'kraken', got 'binance'"),
         ]
         for market, message in cases:

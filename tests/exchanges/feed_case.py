@@ -5,6 +5,7 @@ A test module subclasses :class:`FeedCase` with its exchange, the pairs to follo
 protocol, the books the capture ends with (rebuilt by the test itself) and how its keys name a
 book; :func:`gone_while_away` finds the levels only a resync can have removed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,9 +28,9 @@ Levels = tuple[dict, dict]
 
 class FeedCase(unittest.IsolatedAsyncioTestCase):
     exchange: str
-    pairs: dict[Any, Pair]         # the capture's key of a book (its symbol) -> the pair followed
-    final: dict[Any, Levels]       # the books the capture ends with, rebuilt by the test
-    silence = 2.0                  # the feed's silence timeout in these tests
+    pairs: dict[Any, Pair]  # the capture's key of a book (its symbol) -> the pair followed
+    final: dict[Any, Levels]  # the books the capture ends with, rebuilt by the test
+    silence = 2.0  # the feed's silence timeout in these tests
 
     def make_protocol(self) -> Protocol:
         raise NotImplementedError
@@ -39,10 +40,17 @@ class FeedCase(unittest.IsolatedAsyncioTestCase):
         self.protocol = self.make_protocol()
         self.sim = await ExchangeSimulator(self.protocol).__aenter__()
         self.hub = MarketDataHub()
-        followed = ExchangeSettings(pairs=[str(pair) for pair in self.pairs.values()], rest_url=self.sim.http_url,
-                                    ws_url=self.sim.ws_url)
-        self.settings = Settings(exchanges=ExchangesSettings(**{
-            name: followed if name == self.exchange else ExchangeSettings(enabled=False) for name in EXCHANGE_NAMES}))
+        followed = ExchangeSettings(
+            pairs=[str(pair) for pair in self.pairs.values()], rest_url=self.sim.http_url, ws_url=self.sim.ws_url
+        )
+        self.settings = Settings(
+            exchanges=ExchangesSettings(
+                **{
+                    name: followed if name == self.exchange else ExchangeSettings(enabled=False)
+                    for name in EXCHANGE_NAMES
+                }
+            )
+        )
         self.feeds = self.start()
 
     def start(self) -> dict[str, Any]:
@@ -58,6 +66,7 @@ class FeedCase(unittest.IsolatedAsyncioTestCase):
         async def wait() -> None:
             while not condition():
                 await asyncio.sleep(0.05)
+
         await asyncio.wait_for(wait(), timeout)
 
     def book(self, key: Any) -> OrderBook:
@@ -70,9 +79,13 @@ class FeedCase(unittest.IsolatedAsyncioTestCase):
         """Wait until the recording has been streamed and the feed has read it all (its books are
         then the final ones; if they never get there, the assertion that follows shows how not)."""
         try:
-            await self.until(lambda: self.sim.finished.is_set() and self.counters()["messages"] >= self.sim.sent
-                             and all(self.book(key).live and levels(self.book(key)) == self.final[key]
-                                     for key in self.pairs))
+            await self.until(
+                lambda: (
+                    self.sim.finished.is_set()
+                    and self.counters()["messages"] >= self.sim.sent
+                    and all(self.book(key).live and levels(self.book(key)) == self.final[key] for key in self.pairs)
+                )
+            )
         except TimeoutError:
             pass
 
@@ -88,15 +101,25 @@ def levels(book: OrderBook) -> Levels:
     return dict(book.bids), dict(book.asks)
 
 
-def gone_while_away(books_after: Callable[[Sequence], dict[Any, Levels]],
-                    touched: Callable[[Sequence], dict[Any, set]], recording: Sequence, dropped: int,
-                    skip: int) -> dict[Any, set]:
+def gone_while_away(
+    books_after: Callable[[Sequence], dict[Any, Levels]],
+    touched: Callable[[Sequence], dict[Any, set]],
+    recording: Sequence,
+    dropped: int,
+    skip: int,
+) -> dict[Any, set]:
     """Book key -> the prices it held when the stream dropped (after ``dropped`` messages of
     ``recording``) that were removed while the client was away (the next ``skip`` messages) and
     not touched since: only a new snapshot can have taken them out of the client's book.
     ``books_after(messages)`` rebuilds the books, ``touched(messages)`` gives the prices they change."""
-    at_drop, at_resync = books_after(recording[:dropped]), books_after(recording[:dropped + skip])
-    later = touched(recording[dropped + skip:])
-    return {key: {price for side in (0, 1) for price in at_drop[key][side]
-                  if price not in at_resync[key][side] and price not in later.get(key, ())}
-            for key in at_drop}
+    at_drop, at_resync = books_after(recording[:dropped]), books_after(recording[: dropped + skip])
+    later = touched(recording[dropped + skip :])
+    return {
+        key: {
+            price
+            for side in (0, 1)
+            for price in at_drop[key][side]
+            if price not in at_resync[key][side] and price not in later.get(key, ())
+        }
+        for key in at_drop
+    }

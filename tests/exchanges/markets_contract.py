@@ -4,6 +4,7 @@ Each exchange's test module subclasses :class:`MarketsContract` (with ``unittest
 names its exchange module and metadata body, and says, from the raw JSON and independently of
 the parser, which unified pair each symbol is.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -47,8 +48,9 @@ class MarketsContract:
     def parse(self, body: str | bytes) -> list[Market]:
         return self.module.parse_markets(body)
 
-    def assertRefused(self, error: type[Exception], message: str, call: Callable[..., Any],
-                      *args: Any, **kwargs: Any) -> None:
+    def assertRefused(
+        self, error: type[Exception], message: str, call: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> None:
         """``call(*args, **kwargs)`` raises ``error`` saying exactly ``message``."""
         with self.subTest(message=message), self.assertRaises(error) as caught:
             call(*args, **kwargs)
@@ -77,12 +79,17 @@ class MarketsContract:
                     self.assertEqual(self.table.to_pair(name), market.pair)
 
     def test_unknown_symbol_and_pair_are_refused_by_name(self) -> None:
-        self.assertRefused(UnknownPair, f"unknown pair 'NOSUCHSYMBOL' on {self.exchange}",
-                           self.table.to_pair, "NOSUCHSYMBOL")
-        self.assertRefused(UnknownPair, f"unknown pair 'NOSUCH_COIN' on {self.exchange}",
-                           self.table.to_symbol, "NOSUCH_COIN")
+        self.assertRefused(
+            UnknownPair, f"unknown pair 'NOSUCHSYMBOL' on {self.exchange}", self.table.to_pair, "NOSUCHSYMBOL"
+        )
+        self.assertRefused(
+            UnknownPair, f"unknown pair 'NOSUCH_COIN' on {self.exchange}", self.table.to_symbol, "NOSUCH_COIN"
+        )
 
     def test_a_body_that_is_not_json_is_refused(self) -> None:
-        self.assertRefused(InvalidParameter,
-                           f"{self.response_name}: expected a JSON document, got '<html>502 Bad Gateway</html>'",
-                           self.parse, b"<html>502 Bad Gateway</html>")
+        self.assertRefused(
+            InvalidParameter,
+            f"{self.response_name}: expected a JSON document, got '<html>502 Bad Gateway</html>'",
+            self.parse,
+            b"<html>502 Bad Gateway</html>",
+        )

@@ -25,11 +25,18 @@ from tests.exchanges.markets_contract import CAPTURES, MarketsContract, captured
 BODY = captured_body("BINANCE.0", "https://api.binance.com/api/v3/exchangeInfo")
 RAW = {symbol["symbol"]: symbol for symbol in json.loads(BODY)["symbols"]}
 FILES = [CAPTURES / name for name in ("BINANCE.0", "BINANCE.http.0.0", "BINANCE.ws.1.0")]
-SNAPSHOTS = {r.url.partition("symbol=")[2].partition("&")[0]: r for r in read_capture(CAPTURES / "BINANCE.http.0.0")
-             if isinstance(r, RestResponse)}
+SNAPSHOTS = {
+    r.url.partition("symbol=")[2].partition("&")[0]: r
+    for r in read_capture(CAPTURES / "BINANCE.http.0.0")
+    if isinstance(r, RestResponse)
+}
 STREAM = [r for r in read_capture(CAPTURES / "BINANCE.ws.1.0") if isinstance(r, WsReceived) and r.message]
-SYMBOLS = {"NKNUSDT": Pair("NKN", "USDT"), "BLZETH": Pair("BLZ", "ETH"), "LRCBTC": Pair("LRC", "BTC"),
-           "RUNEEUR": Pair("RUNE", "EUR")}
+SYMBOLS = {
+    "NKNUSDT": Pair("NKN", "USDT"),
+    "BLZETH": Pair("BLZ", "ETH"),
+    "LRCBTC": Pair("LRC", "BTC"),
+    "RUNEEUR": Pair("RUNE", "EUR"),
+}
 D = Decimal
 
 
@@ -127,13 +134,18 @@ class BinanceMarketsTest(MarketsContract, unittest.TestCase):
                 self.assertEqual(market.min_notional, Decimal(raw_filter(symbol, "MIN_NOTIONAL")["minNotional"]))
                 self.assertIsNone(market.max_notional)
                 self.assertEqual(market.funds_step, Decimal(1).scaleb(-raw["quoteAssetPrecision"]))
-                self.assertEqual(market.status, MarketStatus.ONLINE
-                                 if raw["status"] == "TRADING" and raw["isSpotTradingAllowed"]
-                                 else MarketStatus.OFFLINE)
+                self.assertEqual(
+                    market.status,
+                    MarketStatus.ONLINE
+                    if raw["status"] == "TRADING" and raw["isSpotTradingAllowed"]
+                    else MarketStatus.OFFLINE,
+                )
                 self.assertEqual((market.maker_fee, market.taker_fee), (Decimal("0.001"), Decimal("0.001")))
         idrt = self.table.market("BTC_IDRT")
-        self.assertEqual((idrt.tick_size, idrt.funds_step, idrt.min_notional, idrt.status),
-                         (Decimal("1"), Decimal("0.01"), Decimal("20000"), MarketStatus.OFFLINE))
+        self.assertEqual(
+            (idrt.tick_size, idrt.funds_step, idrt.min_notional, idrt.status),
+            (Decimal("1"), Decimal("0.01"), Decimal("20000"), MarketStatus.OFFLINE),
+        )
         self.assertEqual(self.table.market("BTCUP_USDT").status, MarketStatus.OFFLINE)
         self.assertEqual(self.table.market("BQX_ETH").tick_size, Decimal("10"))
 
@@ -141,16 +153,28 @@ class BinanceMarketsTest(MarketsContract, unittest.TestCase):
         symbol = dict(RAW["BTCUSDT"])
         symbol["filters"] = [f for f in symbol["filters"] if f["filterType"] not in ("MIN_NOTIONAL", "PRICE_FILTER")]
         symbol["filters"] += [
-            {"filterType": "PRICE_FILTER", "minPrice": "0.00000000", "maxPrice": "0.00000000",
-             "tickSize": "0.00000000"},
-            {"filterType": "NOTIONAL", "minNotional": "5.00000000", "applyMinToMarket": True,
-             "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5},
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": "0.00000000",
+                "maxPrice": "0.00000000",
+                "tickSize": "0.00000000",
+            },
+            {
+                "filterType": "NOTIONAL",
+                "minNotional": "5.00000000",
+                "applyMinToMarket": True,
+                "maxNotional": "9000000.00000000",
+                "applyMaxToMarket": False,
+                "avgPriceMins": 5,
+            },
         ]
         symbol["filters"][1]["maxQty"] = "0.00000000"
         self.assertEqual(symbol["filters"][1]["filterType"], "LOT_SIZE")
         [market] = binance.parse_markets(json.dumps({"symbols": [symbol]}))
-        self.assertEqual((market.tick_size, market.max_size, market.min_notional, market.max_notional),
-                         (Decimal("0.00000001"), None, Decimal("5"), Decimal("9000000")))
+        self.assertEqual(
+            (market.tick_size, market.max_size, market.min_notional, market.max_notional),
+            (Decimal("0.00000001"), None, Decimal("5"), Decimal("9000000")),
+        )
         symbol["filters"] = [f for f in symbol["filters"] if f["filterType"] != "NOTIONAL"]
         [market] = binance.parse_markets(json.dumps({"symbols": [symbol]}))
         self.assertEqual((market.min_notional, market.max_notional), (Decimal(0), None))
@@ -159,8 +183,14 @@ class BinanceMarketsTest(MarketsContract, unittest.TestCase):
         btc = self.table.market("BTC_USDT")
         buy = check_order(btc, side="buy", type="limit", size=Decimal("0.123456"), price=Decimal("50000.019"))
         self.assertEqual((buy.size, buy.price), (Decimal("0.12345"), Decimal("50000.01")))
-        sell = check_order(btc, side="sell", type="stop_limit", size=Decimal("1"), price=Decimal("50000.011"),
-                           stop_price=Decimal("50100.019"))
+        sell = check_order(
+            btc,
+            side="sell",
+            type="stop_limit",
+            size=Decimal("1"),
+            price=Decimal("50000.011"),
+            stop_price=Decimal("50100.019"),
+        )
         self.assertEqual((sell.price, sell.stop_price), (Decimal("50000.02"), Decimal("50100.01")))
         funds = check_order(btc, side="buy", type="market", funds=Decimal("100.123456789"))
         self.assertEqual(funds.funds, Decimal("100.12345678"))
@@ -168,23 +198,43 @@ class BinanceMarketsTest(MarketsContract, unittest.TestCase):
     def test_orders_outside_the_limits_are_refused_with_the_rule(self):
         btc = self.table.market("BTC_USDT")
         cases = [
-            (dict(size=Decimal("0.000001"), price=Decimal("50000")),
-             "size 0.000001 below minimum 0.00001 for BTC_USDT on binance"),
-            (dict(size=Decimal("0.0001"), price=Decimal("50000")),
-             "notional 5 USDT below minimum 10 for BTC_USDT on binance"),
-            (dict(size=Decimal("9000.1"), price=Decimal("50000")),
-             "size 9000.1 above maximum 9000 for BTC_USDT on binance"),
+            (
+                dict(size=Decimal("0.000001"), price=Decimal("50000")),
+                "size 0.000001 below minimum 0.00001 for BTC_USDT on binance",
+            ),
+            (
+                dict(size=Decimal("0.0001"), price=Decimal("50000")),
+                "notional 5 USDT below minimum 10 for BTC_USDT on binance",
+            ),
+            (
+                dict(size=Decimal("9000.1"), price=Decimal("50000")),
+                "size 9000.1 above maximum 9000 for BTC_USDT on binance",
+            ),
         ]
         for amounts, message in cases:
             self.assertRefused(PrecisionError, message, check_order, btc, side="buy", type="limit", **amounts)
-        self.assertRefused(PrecisionError, "size 0.5 below minimum 1 for NKN_USDT on binance", check_order,
-                           self.table.market("NKN_USDT"), side="sell", type="limit", size=Decimal("0.5"),
-                           price=Decimal("0.35"))
+        self.assertRefused(
+            PrecisionError,
+            "size 0.5 below minimum 1 for NKN_USDT on binance",
+            check_order,
+            self.table.market("NKN_USDT"),
+            side="sell",
+            type="limit",
+            size=Decimal("0.5"),
+            price=Decimal("0.35"),
+        )
 
     def test_a_symbol_in_break_refuses_orders(self):
-        self.assertRefused(MarketClosed, "BCC_BTC on binance does not accept this order: market is offline",
-                           check_order, self.table.market("BCC_BTC"), side="buy", type="limit", size=Decimal("1"),
-                           price=Decimal("0.01"))
+        self.assertRefused(
+            MarketClosed,
+            "BCC_BTC on binance does not accept this order: market is offline",
+            check_order,
+            self.table.market("BCC_BTC"),
+            side="buy",
+            type="limit",
+            size=Decimal("1"),
+            price=Decimal("0.01"),
+        )
 
     def test_bad_metadata_names_the_field_and_the_symbol(self):
         def changed(kind, **change):
@@ -193,24 +243,37 @@ class BinanceMarketsTest(MarketsContract, unittest.TestCase):
             return {"symbols": [symbol]}
 
         cases = [
-            (changed("LOT_SIZE", stepSize="abc"),
-             "LOT_SIZE.stepSize of ETHBTC on binance: expected a decimal string such as \"0.01\", got 'abc'"),
-            (changed("PRICE_FILTER", tickSize="-0.01"),
-             "PRICE_FILTER.tickSize of ETHBTC on binance: expected a decimal of 0 or more, got '-0.01'"),
-            (changed("MIN_NOTIONAL", minNotional=None),
-             "MIN_NOTIONAL.minNotional of ETHBTC on binance: missing, expected a decimal string such as \"0.01\""),
-            (changed("LOT_SIZE", filterType="LOT"),
-             "filters of ETHBTC on binance: missing, expected a PRICE_FILTER and a LOT_SIZE filter"),
-            ({"symbols": [{**RAW["ETHBTC"], "quoteAssetPrecision": "8"}]},
-             "quoteAssetPrecision of ETHBTC on binance: expected a whole number, got '8'"),
-            ({"symbols": [{**RAW["ETHBTC"], "status": None}]},
-             "status of ETHBTC on binance: missing, expected a string"),
-            ({"code": -1003, "msg": "Too many requests"},
-             "symbols of exchangeInfo on binance: missing, expected a value"),
+            (
+                changed("LOT_SIZE", stepSize="abc"),
+                "LOT_SIZE.stepSize of ETHBTC on binance: expected a decimal string such as \"0.01\", got 'abc'",
+            ),
+            (
+                changed("PRICE_FILTER", tickSize="-0.01"),
+                "PRICE_FILTER.tickSize of ETHBTC on binance: expected a decimal of 0 or more, got '-0.01'",
+            ),
+            (
+                changed("MIN_NOTIONAL", minNotional=None),
+                'MIN_NOTIONAL.minNotional of ETHBTC on binance: missing, expected a decimal string such as "0.01"',
+            ),
+            (
+                changed("LOT_SIZE", filterType="LOT"),
+                "filters of ETHBTC on binance: missing, expected a PRICE_FILTER and a LOT_SIZE filter",
+            ),
+            (
+                {"symbols": [{**RAW["ETHBTC"], "quoteAssetPrecision": "8"}]},
+                "quoteAssetPrecision of ETHBTC on binance: expected a whole number, got '8'",
+            ),
+            (
+                {"symbols": [{**RAW["ETHBTC"], "status": None}]},
+                "status of ETHBTC on binance: missing, expected a string",
+            ),
+            (
+                {"code": -1003, "msg": "Too many requests"},
+                "symbols of exchangeInfo on binance: missing, expected a value",
+            ),
         ]
         for data, message in cases:
             self.assertRefused(InvalidParameter, message, binance.parse_markets, json.dumps(data))
-
 
 
 NKN = Pair("NKN", "USDT")
@@ -227,50 +290,110 @@ class BinanceAdapterTest(unittest.TestCase):
 
     def test_a_diff_carries_its_first_and_last_update_ids(self):
         # the first recorded diff of NKNUSDT: U 499869750, u 499869752, three bids, no ask
-        self.assertEqual(self.adapter.parse(self.message("nknusdt@depth@100ms"), 1.0), [BookDelta(NKN, [
-            (BookSide.BID, D("0.35130000"), D("6195.00000000")), (BookSide.BID, D("0.34750000"), D("5548.00000000")),
-            (BookSide.BID, D("0.34640000"), D("6222.00000000"))], 499869750, 499869752)])
+        self.assertEqual(
+            self.adapter.parse(self.message("nknusdt@depth@100ms"), 1.0),
+            [
+                BookDelta(
+                    NKN,
+                    [
+                        (BookSide.BID, D("0.35130000"), D("6195.00000000")),
+                        (BookSide.BID, D("0.34750000"), D("5548.00000000")),
+                        (BookSide.BID, D("0.34640000"), D("6222.00000000")),
+                    ],
+                    499869750,
+                    499869752,
+                )
+            ],
+        )
         [delta] = self.adapter.parse(self.message("nknusdt@depth@100ms", 1), 1.0)
-        self.assertEqual(delta, BookDelta(NKN, [(BookSide.BID, D("0.35170000"), D("4265.00000000")),
-                                                (BookSide.ASK, D("0.35290000"), D("10968.00000000"))],
-                                          499869753, 499869754))
+        self.assertEqual(
+            delta,
+            BookDelta(
+                NKN,
+                [
+                    (BookSide.BID, D("0.35170000"), D("4265.00000000")),
+                    (BookSide.ASK, D("0.35290000"), D("10968.00000000")),
+                ],
+                499869753,
+                499869754,
+            ),
+        )
 
     def test_trades_name_the_taker_and_keep_the_exchange_time(self):
         raw = json.loads(self.message("nknusdt@aggTrade"))["data"]
         self.assertIs(raw["m"], False)  # the buyer was not the maker: a buyer took the ask
-        self.assertEqual(self.adapter.parse(self.message("nknusdt@aggTrade"), 99.0),
-                         [Trade(NKN, "15683430", D("0.35280000"), D("58.00000000"), Side.BUY, 1633998523.963)])
+        self.assertEqual(
+            self.adapter.parse(self.message("nknusdt@aggTrade"), 99.0),
+            [Trade(NKN, "15683430", D("0.35280000"), D("58.00000000"), Side.BUY, 1633998523.963)],
+        )
         # the raw trade stream, as documented: the buyer the maker, so a seller took the bid
-        trade = ('{"stream":"nknusdt@trade","data":{"e":"trade","E":1633998524101,"s":"NKNUSDT","t":19862791,'
-                 '"p":"0.35270000","q":"120.00000000","T":1633998524100,"m":true,"M":true}}')
-        self.assertEqual(self.adapter.parse(trade, 99.0),
-                         [Trade(NKN, "19862791", D("0.35270000"), D("120.00000000"), Side.SELL, 1633998524.1)])
+        trade = (
+            '{"stream":"nknusdt@trade","data":{"e":"trade","E":1633998524101,"s":"NKNUSDT","t":19862791,'
+            '"p":"0.35270000","q":"120.00000000","T":1633998524100,"m":true,"M":true}}'
+        )
+        self.assertEqual(
+            self.adapter.parse(trade, 99.0),
+            [Trade(NKN, "19862791", D("0.35270000"), D("120.00000000"), Side.SELL, 1633998524.1)],
+        )
 
     def test_book_ticker_acks_errors_and_other_streams(self):
-        self.assertEqual(self.adapter.parse(self.message("nknusdt@bookTicker"), 7.5),
-                         [Ticker(NKN, D("0.35210000"), D("0.35260000"), 7.5, bid_size=D("672.00000000"),
-                                 ask_size=D("3199.00000000"))])
-        for quiet in (self.message("nknusdt@kline_1m"), '{"result":null,"id":1}',
-                      '{"result":["nknusdt@aggTrade"],"id":3}',
-                      self.message("nknusdt@depth@100ms").replace("NKNUSDT", "NOSUCHCOIN")):
+        self.assertEqual(
+            self.adapter.parse(self.message("nknusdt@bookTicker"), 7.5),
+            [
+                Ticker(
+                    NKN, D("0.35210000"), D("0.35260000"), 7.5, bid_size=D("672.00000000"), ask_size=D("3199.00000000")
+                )
+            ],
+        )
+        for quiet in (
+            self.message("nknusdt@kline_1m"),
+            '{"result":null,"id":1}',
+            '{"result":["nknusdt@aggTrade"],"id":3}',
+            self.message("nknusdt@depth@100ms").replace("NKNUSDT", "NOSUCHCOIN"),
+        ):
             self.assertEqual(self.adapter.parse(quiet, 1.0), [])
-        self.assertEqual(self.adapter.parse('{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":2}', 1.0),
-                         [FeedError("Invalid request: invalid stream (code 2, request 2)")])
-        self.assertEqual(self.adapter.parse('{"code":3,"msg":"Invalid JSON: expected value at line 1 column 1"}', 1.0),
-                         [FeedError("Invalid JSON: expected value at line 1 column 1 (code 3, request None)")])
+        self.assertEqual(
+            self.adapter.parse('{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":2}', 1.0),
+            [FeedError("Invalid request: invalid stream (code 2, request 2)")],
+        )
+        self.assertEqual(
+            self.adapter.parse('{"code":3,"msg":"Invalid JSON: expected value at line 1 column 1"}', 1.0),
+            [FeedError("Invalid JSON: expected value at line 1 column 1 (code 3, request None)")],
+        )
 
     def test_streams_are_subscribed_by_message_on_the_combined_endpoint(self):
-        self.assertEqual(self.adapter.ws_address("wss://stream.binance.com:9443"),
-                         "wss://stream.binance.com:9443/stream")
+        self.assertEqual(
+            self.adapter.ws_address("wss://stream.binance.com:9443"), "wss://stream.binance.com:9443/stream"
+        )
         self.assertEqual(self.adapter.ws_address("ws://127.0.0.1:8765/"), "ws://127.0.0.1:8765/stream")
-        streams = ["nknusdt@depth@100ms", "blzeth@depth@100ms", "lrcbtc@depth@100ms", "runeeur@depth@100ms",
-                   "nknusdt@aggTrade", "blzeth@aggTrade", "lrcbtc@aggTrade", "runeeur@aggTrade",
-                   "nknusdt@bookTicker", "blzeth@bookTicker", "lrcbtc@bookTicker", "runeeur@bookTicker"]
-        self.assertEqual([json.loads(m) for m in self.adapter.subscribe(self.adapter.pairs, 0)],
-                         [{"method": "SUBSCRIBE", "params": streams, "id": 1}])
-        self.assertEqual([json.loads(m) for m in self.adapter.unsubscribe([NKN])],
-                         [{"method": "UNSUBSCRIBE", "params": ["nknusdt@depth@100ms", "nknusdt@aggTrade",
-                                                               "nknusdt@bookTicker"], "id": 2}])
+        streams = [
+            "nknusdt@depth@100ms",
+            "blzeth@depth@100ms",
+            "lrcbtc@depth@100ms",
+            "runeeur@depth@100ms",
+            "nknusdt@aggTrade",
+            "blzeth@aggTrade",
+            "lrcbtc@aggTrade",
+            "runeeur@aggTrade",
+            "nknusdt@bookTicker",
+            "blzeth@bookTicker",
+            "lrcbtc@bookTicker",
+            "runeeur@bookTicker",
+        ]
+        self.assertEqual(
+            [json.loads(m) for m in self.adapter.subscribe(self.adapter.pairs, 0)],
+            [{"method": "SUBSCRIBE", "params": streams, "id": 1}],
+        )
+        self.assertEqual(
+            [json.loads(m) for m in self.adapter.unsubscribe([NKN])],
+            [
+                {
+                    "method": "UNSUBSCRIBE",
+                    "params": ["nknusdt@depth@100ms", "nknusdt@aggTrade", "nknusdt@bookTicker"],
+                    "id": 2,
+                }
+            ],
+        )
         # the recorder named the same streams in its URL (with klines, which candles over REST replace)
         opened = next(line for line in (CAPTURES / "BINANCE.ws.1.0").read_text().splitlines() if " <-> " in line)
         named = opened.partition("?streams=")[2].partition(" ")[0].split("/")
@@ -289,8 +412,9 @@ class BinanceAdapterTest(unittest.TestCase):
 
     def test_depth_snapshots_over_rest_at_their_weight(self):
         request = self.adapter.snapshot_request(NKN)
-        self.assertEqual((request.path, request.params, request.weight),
-                         ("/api/v3/depth", {"symbol": "NKNUSDT", "limit": 1000}, 50))
+        self.assertEqual(
+            (request.path, request.params, request.weight), ("/api/v3/depth", {"symbol": "NKNUSDT", "limit": 1000}, 50)
+        )
         weights = {1: 5, 100: 5, 101: 25, 500: 25, 501: 50, 1000: 50, 1001: 250, 5000: 250}
         self.assertEqual({limit: binance.depth_weight(limit) for limit in weights}, weights)
         for limit in (0, 5001):
@@ -298,33 +422,48 @@ class BinanceAdapterTest(unittest.TestCase):
                 binance.depth_weight(limit)
         recorded_snapshot = SNAPSHOTS["NKNUSDT"]
         raw = json.loads(recorded_snapshot.body)
-        expected = [BookSnapshot(NKN, [(D(p), D(q)) for p, q in raw["bids"]], [(D(p), D(q)) for p, q in raw["asks"]],
-                                 499869752)]
+        expected = [
+            BookSnapshot(NKN, [(D(p), D(q)) for p, q in raw["bids"]], [(D(p), D(q)) for p, q in raw["asks"]], 499869752)
+        ]
         self.assertEqual(self.adapter.parse_rest(recorded_snapshot.url, recorded_snapshot.body), expected)
-        self.assertEqual(self.adapter.parse_rest("/api/v3/depth?symbol=NKNUSDT&limit=1000", recorded_snapshot.body),
-                         expected)
+        self.assertEqual(
+            self.adapter.parse_rest("/api/v3/depth?symbol=NKNUSDT&limit=1000", recorded_snapshot.body), expected
+        )
         self.assertEqual((len(raw["bids"]), len(raw["asks"])), (609, 1000))
-        self.assertEqual(self.adapter.parse_rest("/api/v3/depth?symbol=NOSUCHCOIN&limit=1000", recorded_snapshot.body),
-                         [])
+        self.assertEqual(
+            self.adapter.parse_rest("/api/v3/depth?symbol=NOSUCHCOIN&limit=1000", recorded_snapshot.body), []
+        )
         self.assertEqual(self.adapter.parse_rest("/api/v3/exchangeInfo", BODY), [])
 
     def test_a_bad_snapshot_names_the_field(self):
-        cases = [('{"code":-1121,"msg":"Invalid symbol."}',
-                  "depth.bids of NKNUSDT on binance: missing, expected a JSON list of [price, quantity]"),
-                 ('{"lastUpdateId":5,"bids":[["0.35","x"]],"asks":[]}',
-                  "depth.bids[0].quantity of NKNUSDT on binance: expected a decimal string such as \"0.01\", got 'x'"),
-                 ('{"lastUpdateId":5,"bids":[],"asks":[["0.35"]]}',
-                  "depth.asks[0] of NKNUSDT on binance: expected [price, quantity], got ['0.35']"),
-                 ('{"lastUpdateId":"5","bids":[],"asks":[]}',
-                  "depth.lastUpdateId of NKNUSDT on binance: expected a whole number, got '5'")]
+        cases = [
+            (
+                '{"code":-1121,"msg":"Invalid symbol."}',
+                "depth.bids of NKNUSDT on binance: missing, expected a JSON list of [price, quantity]",
+            ),
+            (
+                '{"lastUpdateId":5,"bids":[["0.35","x"]],"asks":[]}',
+                "depth.bids[0].quantity of NKNUSDT on binance: expected a decimal string such as \"0.01\", got 'x'",
+            ),
+            (
+                '{"lastUpdateId":5,"bids":[],"asks":[["0.35"]]}',
+                "depth.asks[0] of NKNUSDT on binance: expected [price, quantity], got ['0.35']",
+            ),
+            (
+                '{"lastUpdateId":"5","bids":[],"asks":[]}',
+                "depth.lastUpdateId of NKNUSDT on binance: expected a whole number, got '5'",
+            ),
+        ]
         for body, message in cases:
             with self.subTest(body=body), self.assertRaises(InvalidParameter) as raised:
                 self.adapter.parse_rest("/api/v3/depth?symbol=NKNUSDT&limit=1000", body)
             self.assertEqual(str(raised.exception), message)
 
     def test_the_published_weight_limit_replaces_the_documented_one(self):
-        self.assertEqual(json.loads(BODY)["rateLimits"][0], {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE",
-                                                            "intervalNum": 1, "limit": 1200})
+        self.assertEqual(
+            json.loads(BODY)["rateLimits"][0],
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
+        )
         # half the minute's weight at once, the other half over the minute: never 1200 in any 60 s
         self.assertEqual(binance.published_rest_limit(BODY), RateLimit(10, 600))
         weight = {"rateLimitType": "REQUEST_WEIGHT", "interval": "SECOND", "intervalNum": 10, "limit": 300}
@@ -333,14 +472,27 @@ class BinanceAdapterTest(unittest.TestCase):
         self.assertIsNone(binance.published_rest_limit('{"symbols": []}'))
         with self.assertRaises(InvalidParameter) as raised:
             binance.published_rest_limit(json.dumps({"rateLimits": [{**weight, "interval": "WEEK"}]}))
-        self.assertEqual(str(raised.exception), "rateLimits[0].interval of exchangeInfo on binance: expected SECOND, "
-                                                "MINUTE, HOUR or DAY, got 'WEEK'")
+        self.assertEqual(
+            str(raised.exception),
+            "rateLimits[0].interval of exchangeInfo on binance: expected SECOND, MINUTE, HOUR or DAY, got 'WEEK'",
+        )
 
     def test_klines_request_and_response(self):
         request = self.adapter.candles_request(NKN, 60, 1633998480, 1633998540)
-        self.assertEqual((request.path, request.params, request.weight), ("/api/v3/klines", {
-            "symbol": "NKNUSDT", "interval": "1m", "startTime": 1633998480000, "endTime": 1633998539999,
-            "limit": 1}, 2))
+        self.assertEqual(
+            (request.path, request.params, request.weight),
+            (
+                "/api/v3/klines",
+                {
+                    "symbol": "NKNUSDT",
+                    "interval": "1m",
+                    "startTime": 1633998480000,
+                    "endTime": 1633998539999,
+                    "limit": 1,
+                },
+                2,
+            ),
+        )
         self.assertEqual(self.adapter.candles_request(NKN, 86400, 0, 86400 * 1000).params["limit"], 1000)
         for args, field in (((120, 0, 120), "interval"), ((60, 60, 60), "end"), ((60, 0, 60 * 1001), "end")):
             with self.subTest(args=args), self.assertRaises(InvalidParameter) as raised:
@@ -349,13 +501,45 @@ class BinanceAdapterTest(unittest.TestCase):
         # the recorded kline_1m of NKNUSDT, written as GET /api/v3/klines rows (newest last)
         k = json.loads(self.message("nknusdt@kline_1m"))["data"]["k"]
         row = [k["t"], k["o"], k["h"], k["l"], k["c"], k["v"], k["T"], k["q"], k["n"], k["V"], k["Q"], "0"]
-        earlier = [k["t"] - 60000, "0.35250000", "0.35300000", "0.35200000", "0.35270000", "1200.00000000",
-                   k["t"] - 1, "423.36000000", 7, "600.00000000", "211.74000000", "0"]
-        self.assertEqual(self.adapter.parse_candles(json.dumps([row, earlier]), NKN, 60), [
-            Candle(NKN, 1633998420, 60, D("0.35250000"), D("0.35300000"), D("0.35200000"), D("0.35270000"),
-                   D("1200.00000000")),
-            Candle(NKN, 1633998480, 60, D("0.35270000"), D("0.35280000"), D("0.35220000"), D("0.35280000"),
-                   D("25877.00000000"))])
+        earlier = [
+            k["t"] - 60000,
+            "0.35250000",
+            "0.35300000",
+            "0.35200000",
+            "0.35270000",
+            "1200.00000000",
+            k["t"] - 1,
+            "423.36000000",
+            7,
+            "600.00000000",
+            "211.74000000",
+            "0",
+        ]
+        self.assertEqual(
+            self.adapter.parse_candles(json.dumps([row, earlier]), NKN, 60),
+            [
+                Candle(
+                    NKN,
+                    1633998420,
+                    60,
+                    D("0.35250000"),
+                    D("0.35300000"),
+                    D("0.35200000"),
+                    D("0.35270000"),
+                    D("1200.00000000"),
+                ),
+                Candle(
+                    NKN,
+                    1633998480,
+                    60,
+                    D("0.35270000"),
+                    D("0.35280000"),
+                    D("0.35220000"),
+                    D("0.35280000"),
+                    D("25877.00000000"),
+                ),
+            ],
+        )
         with self.assertRaises(InvalidParameter) as raised:
             self.adapter.parse_candles(json.dumps([row[:6]]), NKN, 60)
         self.assertEqual(raised.exception.field, "GET klines of NKN_USDT on binance[0]")
@@ -379,9 +563,16 @@ class ReplayTest(unittest.TestCase):
         self.assertEqual(sorted(report["books"]), sorted(map(str, SYMBOLS.values())))
         for symbol, pair in SYMBOLS.items():
             bids, asks = independent_book(symbol)
-            self.assertEqual(report["books"][str(pair)], {
-                "bid": str(max(bids).normalize()), "ask": str(min(asks).normalize()),
-                "bid_levels": len(bids), "ask_levels": len(asks), "state": "live"})
+            self.assertEqual(
+                report["books"][str(pair)],
+                {
+                    "bid": str(max(bids).normalize()),
+                    "ask": str(min(asks).normalize()),
+                    "bid_levels": len(bids),
+                    "ask_levels": len(asks),
+                    "state": "live",
+                },
+            )
 
     def test_the_books_agree_with_the_exchanges_own_book_ticker_at_the_same_update_id(self):
         # bookTicker's u is the book's update id: where a diff ends at that id, the replayed book
@@ -396,8 +587,10 @@ class ReplayTest(unittest.TestCase):
             elif data.get("e") == "depthUpdate":
                 book = source.hub.book("binance", SYMBOLS[data["s"]])
                 for ticker in [t for t in waiting.get(data["s"], []) if t["u"] == data["u"]]:
-                    self.assertEqual((book.bids.best, book.asks.best), ((D(ticker["b"]), D(ticker["B"])),
-                                                                        (D(ticker["a"]), D(ticker["A"]))))
+                    self.assertEqual(
+                        (book.bids.best, book.asks.best),
+                        ((D(ticker["b"]), D(ticker["B"])), (D(ticker["a"]), D(ticker["A"]))),
+                    )
                     compared += 1
                 waiting[data["s"]] = [t for t in waiting.get(data["s"], []) if t["u"] > data["u"]]
         self.assertEqual(compared, 26)
@@ -407,8 +600,13 @@ class ReplayTest(unittest.TestCase):
         self.assertEqual((lost["s"], lost["U"], lost["u"]), ("NKNUSDT", 499869800, 499869802))
         with tempfile.TemporaryDirectory() as folder:
             stream = Path(folder) / "BINANCE.ws.1.0"
-            stream.write_text("".join(line for line in (CAPTURES / "BINANCE.ws.1.0").read_text().splitlines(True)
-                                      if '"U":499869800' not in line))
+            stream.write_text(
+                "".join(
+                    line
+                    for line in (CAPTURES / "BINANCE.ws.1.0").read_text().splitlines(True)
+                    if '"U":499869800' not in line
+                )
+            )
             status, report = replay(FILES[0], FILES[1], stream)
         self.assertEqual((status, report["corrupt"], report["sequence_gaps"]), (1, ["NKN_USDT"], 1))
         # the book waits for a snapshot the recording does not have; the others are right

@@ -2,6 +2,7 @@
 the loopback simulator replaying the real capture and serving fresh depth snapshots of its own
 book model. Each book is compared with one rebuilt here from the raw capture with plain json and a
 dict per side, cut to 1000 levels a side where the simulator served a snapshot."""
+
 import asyncio
 import functools
 import json
@@ -71,38 +72,69 @@ class StreamTest(BinanceFeedCase):
         self.assertBooksAreTheCapture()
         self.assertEqual(self.sim.connections, 1)
         counters = self.hub.counters("binance")
-        self.assertEqual((counters["resyncs"], counters["reconnects"], counters[Problem.SEQUENCE_GAP.value],
-                          counters[Problem.CROSSED.value]), (0, 0, 0, 0))
+        self.assertEqual(
+            (
+                counters["resyncs"],
+                counters["reconnects"],
+                counters[Problem.SEQUENCE_GAP.value],
+                counters[Problem.CROSSED.value],
+            ),
+            (0, 0, 0, 0),
+        )
         self.assertEqual(self.hub.status("binance", 0), (FeedStatus.READY, f"streaming from {self.sim.ws_url}stream"))
         # one SUBSCRIBE for every stream; metadata then one snapshot per book, over REST
         self.assertEqual(json.loads(self.sim.received[0])["method"], "SUBSCRIBE")
         self.assertEqual(len(json.loads(self.sim.received[0])["params"]), 12)
         self.assertEqual(self.sim.rest_calls[0], "/api/v3/exchangeInfo")
-        self.assertEqual(sorted(self.sim.rest_calls[1:]),
-                         sorted(f"/api/v3/depth?symbol={symbol}&limit=1000" for symbol in SYMBOLS))
+        self.assertEqual(
+            sorted(self.sim.rest_calls[1:]), sorted(f"/api/v3/depth?symbol={symbol}&limit=1000" for symbol in SYMBOLS)
+        )
         # the REST weight is the one exchangeInfo published (1200 a minute in the capture)
         self.assertEqual(self.feeds["binance"].rest.bucket.limit, RateLimit(10, 600))
         data = self.hub.exchange("binance")
         self.assertEqual(counters["trades"], 2)
         last_trade = recorded("aggTrade", "LRCBTC")[-1]
         trade = data.trades[Pair("LRC", "BTC")][-1]
-        self.assertEqual((trade.trade_id, trade.price, trade.size, trade.taker_side.value, trade.time),
-                         (str(last_trade["a"]), Decimal(last_trade["p"]), Decimal(last_trade["q"]),
-                          "sell" if last_trade["m"] else "buy", last_trade["T"] / 1000))
+        self.assertEqual(
+            (trade.trade_id, trade.price, trade.size, trade.taker_side.value, trade.time),
+            (
+                str(last_trade["a"]),
+                Decimal(last_trade["p"]),
+                Decimal(last_trade["q"]),
+                "sell" if last_trade["m"] else "buy",
+                last_trade["T"] / 1000,
+            ),
+        )
         last_ticker = recorded("bookTicker", "NKNUSDT")[-1]
         ticker = data.tickers[Pair("NKN", "USDT")]
-        self.assertEqual((ticker.bid, ticker.bid_size, ticker.ask, ticker.ask_size),
-                         tuple(Decimal(last_ticker[k]) for k in "bBaA"))
+        self.assertEqual(
+            (ticker.bid, ticker.bid_size, ticker.ask, ticker.ask_size), tuple(Decimal(last_ticker[k]) for k in "bBaA")
+        )
 
     async def test_candles_over_rest(self):
         await self.until(self.sim.finished.is_set)
         candles = await self.feeds["binance"].candles(Pair("NKN", "USDT"), 60, 1633998480, 1633998540)
         k = recorded("kline_1m", "NKNUSDT")[-1]["k"]
-        self.assertEqual(candles, [Candle(Pair("NKN", "USDT"), k["t"] // 1000, 60, Decimal(k["o"]), Decimal(k["h"]),
-                                          Decimal(k["l"]), Decimal(k["c"]), Decimal(k["v"]))])
+        self.assertEqual(
+            candles,
+            [
+                Candle(
+                    Pair("NKN", "USDT"),
+                    k["t"] // 1000,
+                    60,
+                    Decimal(k["o"]),
+                    Decimal(k["h"]),
+                    Decimal(k["l"]),
+                    Decimal(k["c"]),
+                    Decimal(k["v"]),
+                )
+            ],
+        )
         self.assertEqual(candles[0].close, Decimal("0.3528"))
-        self.assertEqual(self.sim.rest_calls[-1], "/api/v3/klines?symbol=NKNUSDT&interval=1m&startTime=1633998480000"
-                                                  "&endTime=1633998539999&limit=1")
+        self.assertEqual(
+            self.sim.rest_calls[-1],
+            "/api/v3/klines?symbol=NKNUSDT&interval=1m&startTime=1633998480000&endTime=1633998539999&limit=1",
+        )
 
 
 def changed_prices(messages):
@@ -141,8 +173,9 @@ class DropTest(BinanceFeedCase):
             for price in prices:
                 self.assertEqual((book.bids.size_at(price), book.asks.size_at(price)), (0, 0))
         counters = self.hub.counters("binance")
-        self.assertEqual((counters["reconnects"], counters[Problem.DISCONNECTED.value], counters["resyncs"]),
-                         (1, len(SYMBOLS), 0))  # a reconnect's snapshots are not resyncs
+        self.assertEqual(
+            (counters["reconnects"], counters[Problem.DISCONNECTED.value], counters["resyncs"]), (1, len(SYMBOLS), 0)
+        )  # a reconnect's snapshots are not resyncs
 
 
 class SilenceTest(BinanceFeedCase):
@@ -155,10 +188,16 @@ class SilenceTest(BinanceFeedCase):
             await self.finished_and_live()
         self.assertBooksAreTheCapture()
         self.assertEqual(self.hub.counters("binance")[Problem.SILENT.value], len(SYMBOLS))
-        self.assertEqual(sorted(logs.output), sorted(
-            [f"WARNING:{HUB_LOG}:binance {pair} book stale, resyncing: silent_feed: no message in 0.3 s"
-             for pair in PAIRS]
-            + [f"WARNING:{HUB_LOG}:binance market data down: silent feed: no message in 0.3 s"]))
+        self.assertEqual(
+            sorted(logs.output),
+            sorted(
+                [
+                    f"WARNING:{HUB_LOG}:binance {pair} book stale, resyncing: silent_feed: no message in 0.3 s"
+                    for pair in PAIRS
+                ]
+                + [f"WARNING:{HUB_LOG}:binance market data down: silent feed: no message in 0.3 s"]
+            ),
+        )
         self.assertEqual((self.sim.connections, self.hub.counters("binance")["reconnects"]), (2, 1))
 
 
@@ -175,14 +214,18 @@ class GapTest(BinanceFeedCase):
         nkn = recorded("depth@100ms", "NKNUSDT")
         index = [diff["u"] for diff in nkn].index(lost)
         before, after = nkn[index - 1], nkn[index + 1]
-        self.assertEqual(logs.output, [f"WARNING:{HUB_LOG}:binance NKN_USDT book stale, resyncing: sequence_gap: "
-                                       f"update {after['U']} does not follow {before['u']}"])
+        self.assertEqual(
+            logs.output,
+            [
+                f"WARNING:{HUB_LOG}:binance NKN_USDT book stale, resyncing: sequence_gap: "
+                f"update {after['U']} does not follow {before['u']}"
+            ],
+        )
         self.assertBooksAreTheCapture()
         self.assertEqual(len(self.served("NKNUSDT")), 2)
         self.assertGreaterEqual(self.served("NKNUSDT")[1], lost)  # the new snapshot holds the lost diff
         counters = self.hub.counters("binance")
-        self.assertEqual((counters[Problem.SEQUENCE_GAP.value], counters["resyncs"], counters["reconnects"]),
-                         (1, 1, 0))
+        self.assertEqual((counters[Problem.SEQUENCE_GAP.value], counters["resyncs"], counters["reconnects"]), (1, 1, 0))
         self.assertEqual(self.sim.connections, 1)
 
 
@@ -194,12 +237,17 @@ class LifetimeTest(BinanceFeedCase):
             # 0.3 s instead of a little under 24 h; every new connection fetches its snapshots
             # again, so the weight limit is sped up as much
             connection_lifetime = 0.3
-            rest_limit = RateLimit(10 ** 6, 10 ** 6)
+            rest_limit = RateLimit(10**6, 10**6)
             published_rest_limit = staticmethod(lambda body: None)
 
         self.sim.pace = self.pace
-        feed = ExchangeFeed(ShortLived, self.settings.exchange("binance"), self.hub,
-                            backoff=Backoff(0.01, 0.05), silence_timeout=self.silence)
+        feed = ExchangeFeed(
+            ShortLived,
+            self.settings.exchange("binance"),
+            self.hub,
+            backoff=Backoff(0.01, 0.05),
+            silence_timeout=self.silence,
+        )
         feed.start()
         return {"binance": feed}
 
@@ -208,12 +256,15 @@ class LifetimeTest(BinanceFeedCase):
         self.assertBooksAreTheCapture()
         self.assertGreaterEqual(self.sim.connections, 2)
         counters = self.hub.counters("binance")
-        self.assertEqual((counters["reconnects"], counters[Problem.DISCONNECTED.value],
-                          counters[Problem.SEQUENCE_GAP.value]), (0, 0, 0))
+        self.assertEqual(
+            (counters["reconnects"], counters[Problem.DISCONNECTED.value], counters[Problem.SEQUENCE_GAP.value]),
+            (0, 0, 0),
+        )
         # one SUBSCRIBE per connection, ids counting on (the newest connection may be opening now)
         subscribes = [json.loads(m) for m in self.sim.received]
-        self.assertEqual([(m["method"], m["id"]) for m in subscribes],
-                         [("SUBSCRIBE", n) for n in range(1, len(subscribes) + 1)])
+        self.assertEqual(
+            [(m["method"], m["id"]) for m in subscribes], [("SUBSCRIBE", n) for n in range(1, len(subscribes) + 1)]
+        )
         self.assertIn(self.sim.connections - len(subscribes), (0, 1))
 
 

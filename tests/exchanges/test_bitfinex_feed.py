@@ -2,6 +2,7 @@
 the loopback simulator replaying the real capture in Bitfinex's protocol (conf flags, channel ids,
 a sequence number on every message, checksums after every book update). Each book is compared
 with one rebuilt here from the same capture with plain json and a dict per side."""
+
 import json
 import unittest
 from decimal import Decimal
@@ -16,11 +17,20 @@ from tests.exchanges.feed_case import FeedCase, gone_while_away
 from tests.simulator.bitfinex import bitfinex_protocol
 
 RECORDING = bitfinex_protocol().recording
-CHANNELS = {e["chanId"]: (e["channel"], e["symbol"]) for e in map(json.loads, RECORDING)
-            if isinstance(e, dict) and e.get("event") == "subscribed"}
+CHANNELS = {
+    e["chanId"]: (e["channel"], e["symbol"])
+    for e in map(json.loads, RECORDING)
+    if isinstance(e, dict) and e.get("event") == "subscribed"
+}
 #: symbol -> unified pair of the followed books (tTESTBTC:TESTUSD is a test pair, not listed)
-PAIRS = {"tBFTUSD": "BFT_USD", "tIOTETH": "IOTA_ETH", "tDOGUSD": "MDOGE_USD", "tMNABTC": "MANA_BTC",
-         "tODEUSD": "ODE_USD", "tSNGUSD": "SNGLS_USD"}
+PAIRS = {
+    "tBFTUSD": "BFT_USD",
+    "tIOTETH": "IOTA_ETH",
+    "tDOGUSD": "MDOGE_USD",
+    "tMNABTC": "MANA_BTC",
+    "tODEUSD": "ODE_USD",
+    "tSNGUSD": "SNGLS_USD",
+}
 # Made up in the documented form (the capture has no trade after its snapshots): a taker sell at
 # BFT/USD's recorded best bid, as "te" then the same trade again as "tu".
 TRADE = [670158211, 1618677551234, -1250.5, 0.068965]
@@ -71,7 +81,7 @@ class BitfinexFeedCase(FeedCase):
 
     def make_protocol(self):
         protocol = bitfinex_protocol()
-        del protocol.recording[self.length:]
+        del protocol.recording[self.length :]
         return protocol
 
     def sent(self):
@@ -81,8 +91,13 @@ class BitfinexFeedCase(FeedCase):
 
 def book_updates(messages):
     """How many recorded book updates of the followed books ``messages`` hold."""
-    return sum(1 for m in messages if not m.startswith("{") and CHANNELS.get(json.loads(m)[0]) in
-               {("book", s) for s in PAIRS} and not m.partition(",")[2].startswith(("[[", '"hb"')))
+    return sum(
+        1
+        for m in messages
+        if not m.startswith("{")
+        and CHANNELS.get(json.loads(m)[0]) in {("book", s) for s in PAIRS}
+        and not m.partition(",")[2].startswith(("[[", '"hb"'))
+    )
 
 
 class StreamTest(BitfinexFeedCase):
@@ -98,30 +113,48 @@ class StreamTest(BitfinexFeedCase):
         self.assertBooksAre(FINAL)
         self.assertEqual(self.sim.connections, 1)
         counters = self.counters()
-        self.assertEqual((counters["resyncs"], counters["reconnects"], counters[Problem.SEQUENCE_GAP.value],
-                          counters[Problem.CROSSED.value], counters["exchange_error"]), (0, 0, 0, 0, 0))
+        self.assertEqual(
+            (
+                counters["resyncs"],
+                counters["reconnects"],
+                counters[Problem.SEQUENCE_GAP.value],
+                counters[Problem.CROSSED.value],
+                counters["exchange_error"],
+            ),
+            (0, 0, 0, 0, 0),
+        )
         # every book update came with its checksum, and each one matched the book
         self.assertEqual(counters["checksums_verified"], book_updates(RECORDING))
         self.assertEqual(counters["checksums_failed"], 0)
         self.assertEqual(self.hub.status("bitfinex", 0), (FeedStatus.READY, f"streaming from {self.sim.ws_url}"))
         self.assertEqual(self.sent()[0], {"event": "conf", "flags": 65536 + 131072})
-        self.assertEqual(sorted((m["channel"], m["symbol"]) for m in self.sent()[1:]),
-                         sorted((channel, s) for channel in ("book", "trades", "ticker") for s in PAIRS))
+        self.assertEqual(
+            sorted((m["channel"], m["symbol"]) for m in self.sent()[1:]),
+            sorted((channel, s) for channel in ("book", "trades", "ticker") for s in PAIRS),
+        )
         # the trade counted once (te, not tu); the snapshots of past trades not at all
         data = self.hub.exchange("bitfinex")
         self.assertEqual(counters["trades"], 1)
         [trade] = data.trades[Pair("BFT", "USD")]
-        self.assertEqual((trade.trade_id, trade.price, trade.size, trade.taker_side.value, trade.time),
-                         ("670158211", Decimal("0.068965"), Decimal("1250.5"), "sell", 1618677551.234))
+        self.assertEqual(
+            (trade.trade_id, trade.price, trade.size, trade.taker_side.value, trade.time),
+            ("670158211", Decimal("0.068965"), Decimal("1250.5"), "sell", 1618677551.234),
+        )
         # the last ticker of a pair, as the raw message says
-        tickers = [(CHANNELS[msg[0]][1], msg[1]) for msg in (json.loads(m, parse_float=Decimal, parse_int=Decimal)
-                                                             for m in RECORDING if not m.startswith("{"))
-                   if CHANNELS.get(msg[0], ("",))[0] == "ticker" and isinstance(msg[1], list)]
+        tickers = [
+            (CHANNELS[msg[0]][1], msg[1])
+            for msg in (
+                json.loads(m, parse_float=Decimal, parse_int=Decimal) for m in RECORDING if not m.startswith("{")
+            )
+            if CHANNELS.get(msg[0], ("",))[0] == "ticker" and isinstance(msg[1], list)
+        ]
         self.assertEqual(counters["tickers"], sum(symbol in PAIRS for symbol, _ in tickers))
         last = [values for symbol, values in tickers if symbol == "tDOGUSD"][-1]
         ticker = data.tickers[Pair("MDOGE", "USD")]
-        self.assertEqual((ticker.bid, ticker.bid_size, ticker.ask, ticker.last, ticker.volume_24h),
-                         (last[0], last[1], last[2], last[6], last[7]))
+        self.assertEqual(
+            (ticker.bid, ticker.bid_size, ticker.ask, ticker.last, ticker.volume_24h),
+            (last[0], last[1], last[2], last[6], last[7]),
+        )
 
 
 def changed_prices(messages):
@@ -129,8 +162,12 @@ def changed_prices(messages):
     prices = {}
     for text in messages:
         msg = json.loads(text, parse_float=Decimal, parse_int=Decimal)
-        if isinstance(msg, list) and CHANNELS.get(msg[0], ("",))[0] == "book" and isinstance(msg[1], list) \
-                and not isinstance(msg[1][0], list):
+        if (
+            isinstance(msg, list)
+            and CHANNELS.get(msg[0], ("",))[0] == "book"
+            and isinstance(msg[1], list)
+            and not isinstance(msg[1][0], list)
+        ):
             prices.setdefault(CHANNELS[msg[0]][1], set()).add(msg[1][0])
     return prices
 
@@ -148,8 +185,7 @@ class DropTest(BitfinexFeedCase):
         self.assertGreater(sum(map(len, gone.values())), 10)
         for symbol, prices in gone.items():
             for price in prices:
-                self.assertEqual((self.book(symbol).bids.size_at(price), self.book(symbol).asks.size_at(price)),
-                                 (0, 0))
+                self.assertEqual((self.book(symbol).bids.size_at(price), self.book(symbol).asks.size_at(price)), (0, 0))
         counters = self.counters()
         self.assertEqual(counters["reconnects"], 1)
         self.assertEqual(counters[Problem.DISCONNECTED.value], len(PAIRS))
@@ -167,10 +203,20 @@ class SilenceTest(BitfinexFeedCase):
             await self.finished_and_live()
         self.assertBooksAre(self.final)
         self.assertEqual(self.counters()[Problem.SILENT.value], len(PAIRS))
-        self.assertEqual(sorted(logs.output), sorted(
-            [f"WARNING:exchange_wrapper.marketdata.hub:bitfinex {pair} book stale, resyncing: "
-             "silent_feed: no message in 0.3 s" for pair in PAIRS.values()]
-            + ["WARNING:exchange_wrapper.marketdata.hub:bitfinex market data down: silent feed: no message in 0.3 s"]))
+        self.assertEqual(
+            sorted(logs.output),
+            sorted(
+                [
+                    f"WARNING:exchange_wrapper.marketdata.hub:bitfinex {pair} book stale, resyncing: "
+                    "silent_feed: no message in 0.3 s"
+                    for pair in PAIRS.values()
+                ]
+                + [
+                    "WARNING:exchange_wrapper.marketdata.hub:bitfinex market data down: "
+                    "silent feed: no message in 0.3 s"
+                ]
+            ),
+        )
         self.assertEqual(self.sim.connections, 2)
         self.assertEqual(self.counters()["reconnects"], 1)
 
@@ -218,21 +264,46 @@ class RestTest(BitfinexFeedCase):
         # the two candles of the docs' example (docs.bitfinex.com, Candles), newest first as by default
         protocol.rest["/v2/candles/trade:1m:tIOTETH/hist"] = (
             "[[1574698260000,7379.785503,7383.8,7388.3,7379.785503,1.68829482],"
-            "[1574698200000,7399.9,7379.7,7399.9,7371.8,41.63633658]]")
+            "[1574698200000,7399.9,7379.7,7399.9,7371.8,41.63633658]]"
+        )
         return protocol
 
     async def test_candles_over_rest(self):
         feed = self.feeds["bitfinex"]
         await self.until(lambda: feed.adapter is not None)
         candles = await feed.candles(Pair("IOTA", "ETH"), 60, 1574698200, 1574698260)
-        self.assertEqual(candles, [
-            Candle(Pair("IOTA", "ETH"), 1574698200, 60, Decimal("7399.9"), Decimal("7399.9"), Decimal("7371.8"),
-                   Decimal("7379.7"), Decimal("41.63633658")),
-            Candle(Pair("IOTA", "ETH"), 1574698260, 60, Decimal("7379.785503"), Decimal("7388.3"),
-                   Decimal("7379.785503"), Decimal("7383.8"), Decimal("1.68829482"))])
-        self.assertEqual(self.sim.rest_calls, ["/v2/conf/pub:list:pair:exchange",
-                                               "/v2/candles/trade:1m:tIOTETH/hist?start=1574698200000"
-                                               "&end=1574698260000&limit=2&sort=1"])
+        self.assertEqual(
+            candles,
+            [
+                Candle(
+                    Pair("IOTA", "ETH"),
+                    1574698200,
+                    60,
+                    Decimal("7399.9"),
+                    Decimal("7399.9"),
+                    Decimal("7371.8"),
+                    Decimal("7379.7"),
+                    Decimal("41.63633658"),
+                ),
+                Candle(
+                    Pair("IOTA", "ETH"),
+                    1574698260,
+                    60,
+                    Decimal("7379.785503"),
+                    Decimal("7388.3"),
+                    Decimal("7379.785503"),
+                    Decimal("7383.8"),
+                    Decimal("1.68829482"),
+                ),
+            ],
+        )
+        self.assertEqual(
+            self.sim.rest_calls,
+            [
+                "/v2/conf/pub:list:pair:exchange",
+                "/v2/candles/trade:1m:tIOTETH/hist?start=1574698200000&end=1574698260000&limit=2&sort=1",
+            ],
+        )
 
     async def test_a_429_without_retry_after_pauses_every_call(self):
         # Bitfinex's 429 carries {"error": "ERR_RATE_LIMIT"} and no Retry-After (the block lasts
@@ -244,8 +315,9 @@ class RestTest(BitfinexFeedCase):
             now[0] += seconds
 
         await self.until(lambda: self.feeds["bitfinex"].adapter is not None)  # the feed's own call is done
-        client = RestClient("bitfinex", self.sim.http_url, BitfinexAdapter.rest_limit, clock=lambda: now[0],
-                            sleep=sleep)
+        client = RestClient(
+            "bitfinex", self.sim.http_url, BitfinexAdapter.rest_limit, clock=lambda: now[0], sleep=sleep
+        )
         self.addCleanup(client.close)
         self.sim.fail_rest(429)
         with self.assertRaises(RateLimited) as raised:

@@ -1,6 +1,7 @@
 """The Coinbase adapter end to end: started as ``xwrap serve`` starts it, over real sockets, against
 the loopback simulator replaying the real capture. Each book is compared with one rebuilt here from
 the same capture with plain json and a dict per side."""
+
 import asyncio
 import json
 import unittest
@@ -31,8 +32,9 @@ def model_after(messages):
     for text in messages:
         msg = json.loads(text)
         if msg["type"] == "snapshot":
-            books[msg["product_id"]] = tuple({Decimal(p): Decimal(s) for p, s in msg[side]}
-                                             for side in ("bids", "asks"))
+            books[msg["product_id"]] = tuple(
+                {Decimal(p): Decimal(s) for p, s in msg[side]} for side in ("bids", "asks")
+            )
         elif msg["type"] == "l2update":
             for side, price, size in msg["changes"]:
                 levels = books[msg["product_id"]][0 if side == "buy" else 1]
@@ -58,9 +60,12 @@ class CoinbaseFeedCase(unittest.IsolatedAsyncioTestCase):
         self.protocol = coinbase_protocol()
         self.sim = await ExchangeSimulator(self.protocol).__aenter__()
         self.hub = MarketDataHub()
-        settings = Settings(exchanges=ExchangesSettings(
-            coinbase=ExchangeSettings(pairs=PAIRS, rest_url=self.sim.http_url, ws_url=self.sim.ws_url),
-            **{name: ExchangeSettings(enabled=False) for name in ("binance", "kraken", "bitfinex", "poloniex")}))
+        settings = Settings(
+            exchanges=ExchangesSettings(
+                coinbase=ExchangeSettings(pairs=PAIRS, rest_url=self.sim.http_url, ws_url=self.sim.ws_url),
+                **{name: ExchangeSettings(enabled=False) for name in ("binance", "kraken", "bitfinex", "poloniex")},
+            )
+        )
         self.feeds = start_feeds(settings, self.hub, backoff=Backoff(0.01, 0.05), silence_timeout=self.silence)
 
     async def asyncTearDown(self):
@@ -72,6 +77,7 @@ class CoinbaseFeedCase(unittest.IsolatedAsyncioTestCase):
         async def wait():
             while not condition():
                 await asyncio.sleep(0.05)
+
         await asyncio.wait_for(wait(), timeout)
 
     def book(self, product):
@@ -84,9 +90,14 @@ class CoinbaseFeedCase(unittest.IsolatedAsyncioTestCase):
         """Wait until the recording has been streamed and the feed has read it all (its books are
         then the final ones; if they never get there, the assertion that follows shows how not)."""
         try:
-            await self.until(lambda: self.sim.finished.is_set() and self.all_live()
-                             and self.hub.exchange("coinbase").counts["messages"] >= self.sim.sent
-                             and all(book_levels(self.book(p)) == FINAL[p] for p in PRODUCTS))
+            await self.until(
+                lambda: (
+                    self.sim.finished.is_set()
+                    and self.all_live()
+                    and self.hub.exchange("coinbase").counts["messages"] >= self.sim.sent
+                    and all(book_levels(self.book(p)) == FINAL[p] for p in PRODUCTS)
+                )
+            )
         except TimeoutError:
             pass
 
@@ -108,23 +119,35 @@ class StreamTest(CoinbaseFeedCase):
         self.assertEqual(counters["trades"], sum('"type":"match"' in m for m in PROTOCOL.recording))
         self.assertEqual(self.hub.status("coinbase", 0), (FeedStatus.READY, f"streaming from {self.sim.ws_url}"))
         subscribe = json.loads(self.sim.received[0])
-        self.assertEqual(subscribe, {"type": "subscribe", "product_ids": PRODUCTS,
-                                     "channels": ["level2_batch", "matches", "ticker", "heartbeat"]})
+        self.assertEqual(
+            subscribe,
+            {
+                "type": "subscribe",
+                "product_ids": PRODUCTS,
+                "channels": ["level2_batch", "matches", "ticker", "heartbeat"],
+            },
+        )
         # the last trade and ticker of a product, as the raw messages say
         data = self.hub.exchange("coinbase")
         matches = [json.loads(m) for m in PROTOCOL.recording if '"type":"match"' in m and '"SKL-USD"' in m]
         last_match = matches[-1]
-        self.assertEqual([t.trade_id for t in data.trades[Pair("SKL", "USD")]],
-                         [str(m["trade_id"]) for m in matches])
+        self.assertEqual([t.trade_id for t in data.trades[Pair("SKL", "USD")]], [str(m["trade_id"]) for m in matches])
         trade = data.trades[Pair("SKL", "USD")][-1]
-        self.assertEqual((trade.trade_id, trade.price, trade.size, trade.taker_side.value),
-                         (str(last_match["trade_id"]), Decimal(last_match["price"]), Decimal(last_match["size"]),
-                          "buy" if last_match["side"] == "sell" else "sell"))
+        self.assertEqual(
+            (trade.trade_id, trade.price, trade.size, trade.taker_side.value),
+            (
+                str(last_match["trade_id"]),
+                Decimal(last_match["price"]),
+                Decimal(last_match["size"]),
+                "buy" if last_match["side"] == "sell" else "sell",
+            ),
+        )
         last_ticker = [json.loads(m) for m in PROTOCOL.recording if '"type":"ticker"' in m and '"NU-GBP"' in m][-1]
         ticker = data.tickers[Pair("NU", "GBP")]
-        self.assertEqual((ticker.bid, ticker.ask, ticker.last),
-                         (Decimal(last_ticker["best_bid"]), Decimal(last_ticker["best_ask"]),
-                          Decimal(last_ticker["price"])))
+        self.assertEqual(
+            (ticker.bid, ticker.ask, ticker.last),
+            (Decimal(last_ticker["best_bid"]), Decimal(last_ticker["best_ask"]), Decimal(last_ticker["price"])),
+        )
 
 
 def changed_prices(messages):
@@ -148,11 +171,17 @@ class DropTest(CoinbaseFeedCase):
         # no removal for them, only the new snapshot leaves them out.
         dropped = self.sim.stopped_at
         at_drop = model_after(PROTOCOL.recording[:dropped])
-        at_resync = model_after(PROTOCOL.recording[:dropped + skip])
-        touched_later = changed_prices(PROTOCOL.recording[dropped + skip:])
-        gone = {p: {price for side in (0, 1) for price in at_drop[p][side]
-                    if price not in at_resync[p][side] and price not in touched_later.get(p, ())}
-                for p in PRODUCTS}
+        at_resync = model_after(PROTOCOL.recording[: dropped + skip])
+        touched_later = changed_prices(PROTOCOL.recording[dropped + skip :])
+        gone = {
+            p: {
+                price
+                for side in (0, 1)
+                for price in at_drop[p][side]
+                if price not in at_resync[p][side] and price not in touched_later.get(p, ())
+            }
+            for p in PRODUCTS
+        }
         self.assertGreater(sum(map(len, gone.values())), 10)
         for product, prices in gone.items():
             book = self.book(product)
@@ -175,10 +204,20 @@ class SilenceTest(CoinbaseFeedCase):
         self.assertBooksAre(FINAL)
         # every book went stale at once, logged once with the reason; the status said why
         self.assertEqual(self.hub.counters("coinbase")[Problem.SILENT.value], len(PRODUCTS))
-        self.assertEqual(sorted(logs.output), sorted(
-            [f"WARNING:exchange_wrapper.marketdata.hub:coinbase {p.replace('-', '_')} book stale, resyncing: "
-             "silent_feed: no message in 0.3 s" for p in PRODUCTS]
-            + ["WARNING:exchange_wrapper.marketdata.hub:coinbase market data down: silent feed: no message in 0.3 s"]))
+        self.assertEqual(
+            sorted(logs.output),
+            sorted(
+                [
+                    f"WARNING:exchange_wrapper.marketdata.hub:coinbase {p.replace('-', '_')} book stale, resyncing: "
+                    "silent_feed: no message in 0.3 s"
+                    for p in PRODUCTS
+                ]
+                + [
+                    "WARNING:exchange_wrapper.marketdata.hub:coinbase market data down: "
+                    "silent feed: no message in 0.3 s"
+                ]
+            ),
+        )
         self.assertEqual(self.sim.connections, 2)
         self.assertEqual(self.hub.counters("coinbase")["reconnects"], 1)
 
@@ -186,15 +225,25 @@ class SilenceTest(CoinbaseFeedCase):
 class CrossedTest(CoinbaseFeedCase):
     async def test_a_crossed_book_is_caught_and_resubscribed(self):
         # a bid far above any ask of SKL-USD: no real book can show it
-        self.sim.inject(1000, json.dumps({"type": "l2update", "product_id": "SKL-USD",
-                                          "changes": [["buy", "99.0000", "1"]],
-                                          "time": "2021-04-17T16:43:40.000000Z"}))
+        self.sim.inject(
+            1000,
+            json.dumps(
+                {
+                    "type": "l2update",
+                    "product_id": "SKL-USD",
+                    "changes": [["buy", "99.0000", "1"]],
+                    "time": "2021-04-17T16:43:40.000000Z",
+                }
+            ),
+        )
         await self.until(lambda: self.hub.counters("coinbase")[Problem.CROSSED.value] == 1)
         await self.finished_and_live()
         self.assertBooksAre(FINAL)
         self.assertEqual(self.hub.counters("coinbase")["resyncs"], 1)
-        self.assertIn({"type": "unsubscribe", "product_ids": ["SKL-USD"], "channels": ["level2_batch"]},
-                      [json.loads(m) for m in self.sim.received])
+        self.assertIn(
+            {"type": "unsubscribe", "product_ids": ["SKL-USD"], "channels": ["level2_batch"]},
+            [json.loads(m) for m in self.sim.received],
+        )
         self.assertEqual(self.sim.connections, 1)
 
 
@@ -207,8 +256,7 @@ class RateLimitTest(unittest.IsolatedAsyncioTestCase):
                 slept.append(seconds)
                 now[0] += seconds
 
-            client = RestClient("coinbase", sim.http_url, CoinbaseAdapter.rest_limit, clock=lambda: now[0],
-                                sleep=sleep)
+            client = RestClient("coinbase", sim.http_url, CoinbaseAdapter.rest_limit, clock=lambda: now[0], sleep=sleep)
             sim.fail_rest(429, {"Retry-After": "3"})
             with self.assertRaises(RateLimited) as raised:
                 await client.call(Request("/products"))

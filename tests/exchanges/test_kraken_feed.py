@@ -2,6 +2,7 @@
 the loopback simulator replaying the Kraken capture (synthetic, in Kraken's documented v2 formats:
 tests/fixtures/README.md). Each book is compared with one rebuilt here from the same capture with
 plain json, a dict per side and the truncation to the subscribed depth that Kraken's guide asks for."""
+
 import asyncio
 import json
 import unittest
@@ -21,10 +22,14 @@ PROTOCOL = kraken_protocol()
 RECORDING = [json.loads(m, parse_float=Decimal) for m in PROTOCOL.recording]
 SYMBOLS = sorted({m["data"][0]["symbol"] for m in RECORDING if m.get("channel") == "book"})
 PAIRS = {symbol: Pair(*symbol.split("/")) for symbol in SYMBOLS}  # v2 names are the common codes
-DEPTH = next(m["result"]["depth"] for m in RECORDING if m.get("method") == "subscribe"
-             and m["result"]["channel"] == "book")
-SENT = [line.partition(": ")[2] for line in (CAPTURES / "KRAKEN.ws.0.0").read_text().splitlines()
-        if " <- " in line.partition(": ")[0]]
+DEPTH = next(
+    m["result"]["depth"] for m in RECORDING if m.get("method") == "subscribe" and m["result"]["channel"] == "book"
+)
+SENT = [
+    line.partition(": ")[2]
+    for line in (CAPTURES / "KRAKEN.ws.0.0").read_text().splitlines()
+    if " <- " in line.partition(": ")[0]
+]
 
 
 def model_after(messages):
@@ -35,8 +40,9 @@ def model_after(messages):
             continue
         for data in msg["data"]:
             if msg["type"] == "snapshot":
-                books[data["symbol"]] = tuple({level["price"]: level["qty"] for level in data[side]}
-                                              for side in ("bids", "asks"))
+                books[data["symbol"]] = tuple(
+                    {level["price"]: level["qty"] for level in data[side]} for side in ("bids", "asks")
+                )
                 continue
             for index, side in enumerate(("bids", "asks")):
                 levels = books[data["symbol"]][index]
@@ -79,17 +85,28 @@ class StreamTest(KrakenFeedCase):
         self.assertEqual(self.hub.status("kraken", 0), (FeedStatus.READY, f"streaming from {self.sim.ws_url}"))
         self.assertEqual(self.sim.received, SENT)  # what the adapter sends is what the capture's client sent
         data = self.hub.exchange("kraken")
-        last_trade = [t for m in RECORDING if m.get("channel") == "trade" for t in m["data"]
-                      if t["symbol"] == "ETH/BTC"][-1]
+        last_trade = [
+            t for m in RECORDING if m.get("channel") == "trade" for t in m["data"] if t["symbol"] == "ETH/BTC"
+        ][-1]
         trade = data.trades[Pair("ETH", "BTC")][-1]
-        self.assertEqual((trade.trade_id, trade.price, trade.size, trade.taker_side.value),
-                         (str(last_trade["trade_id"]), last_trade["price"], last_trade["qty"], last_trade["side"]))
-        last_ticker = [m["data"][0] for m in RECORDING if m.get("channel") == "ticker"
-                       and m["data"][0]["symbol"] == "DOGE/USD"][-1]
+        self.assertEqual(
+            (trade.trade_id, trade.price, trade.size, trade.taker_side.value),
+            (str(last_trade["trade_id"]), last_trade["price"], last_trade["qty"], last_trade["side"]),
+        )
+        last_ticker = [
+            m["data"][0] for m in RECORDING if m.get("channel") == "ticker" and m["data"][0]["symbol"] == "DOGE/USD"
+        ][-1]
         ticker = data.tickers[Pair("DOGE", "USD")]
-        self.assertEqual((ticker.bid, ticker.ask, ticker.bid_size, ticker.last, ticker.volume_24h),
-                         (last_ticker["bid"], last_ticker["ask"], last_ticker["bid_qty"], last_ticker["last"],
-                          last_ticker["volume"]))
+        self.assertEqual(
+            (ticker.bid, ticker.ask, ticker.bid_size, ticker.last, ticker.volume_24h),
+            (
+                last_ticker["bid"],
+                last_ticker["ask"],
+                last_ticker["bid_qty"],
+                last_ticker["last"],
+                last_ticker["volume"],
+            ),
+        )
 
 
 def changed_prices(messages):
@@ -98,8 +115,9 @@ def changed_prices(messages):
     for msg in messages:
         if msg.get("channel") == "book" and msg["type"] == "update":
             data = msg["data"][0]
-            prices.setdefault(data["symbol"], set()).update(level["price"] for side in ("bids", "asks")
-                                                            for level in data[side])
+            prices.setdefault(data["symbol"], set()).update(
+                level["price"] for side in ("bids", "asks") for level in data[side]
+            )
     return prices
 
 
@@ -116,8 +134,7 @@ class DropTest(KrakenFeedCase):
         self.assertGreater(sum(map(len, gone.values())), 10)
         for symbol, prices in gone.items():
             for price in prices:
-                self.assertEqual((self.book(symbol).bids.size_at(price), self.book(symbol).asks.size_at(price)),
-                                 (0, 0))
+                self.assertEqual((self.book(symbol).bids.size_at(price), self.book(symbol).asks.size_at(price)), (0, 0))
         counters = self.counters()
         self.assertEqual((counters["reconnects"], counters[Problem.DISCONNECTED.value]), (1, len(SYMBOLS)))
         self.assertEqual((counters["resyncs"], counters["checksums_failed"]), (0, 0))  # a reconnect is no resync
@@ -134,10 +151,17 @@ class SilenceTest(KrakenFeedCase):
             await self.finished_and_live()
         self.assertBooksAre(FINAL)
         self.assertEqual(self.counters()[Problem.SILENT.value], len(SYMBOLS))
-        self.assertEqual(sorted(logs.output), sorted(
-            [f"WARNING:exchange_wrapper.marketdata.hub:kraken {PAIRS[s]} book stale, resyncing: "
-             "silent_feed: no message in 0.3 s" for s in SYMBOLS]
-            + ["WARNING:exchange_wrapper.marketdata.hub:kraken market data down: silent feed: no message in 0.3 s"]))
+        self.assertEqual(
+            sorted(logs.output),
+            sorted(
+                [
+                    f"WARNING:exchange_wrapper.marketdata.hub:kraken {PAIRS[s]} book stale, resyncing: "
+                    "silent_feed: no message in 0.3 s"
+                    for s in SYMBOLS
+                ]
+                + ["WARNING:exchange_wrapper.marketdata.hub:kraken market data down: silent feed: no message in 0.3 s"]
+            ),
+        )
         self.assertEqual((self.sim.connections, self.counters()["reconnects"]), (2, 1))
 
 
@@ -152,18 +176,26 @@ class ChecksumCase(KrakenFeedCase):
             await self.finished_and_live()
         self.assertBooksAre(FINAL)
         counters = self.counters()
-        self.assertEqual((counters["checksums_failed"], counters[Problem.CHECKSUM.value], counters["resyncs"]),
-                         (1, 1, 1))
+        self.assertEqual(
+            (counters["checksums_failed"], counters[Problem.CHECKSUM.value], counters["resyncs"]), (1, 1, 1)
+        )
         self.assertEqual(self.sim.connections, 1)
         request = {"channel": "book", "symbol": [symbol], "depth": DEPTH}
-        self.assertEqual([json.loads(m) for m in self.sim.received[len(SENT):]],
-                         [{"method": "unsubscribe", "params": request}, {"method": "subscribe", "params": request}])
+        self.assertEqual(
+            [json.loads(m) for m in self.sim.received[len(SENT) :]],
+            [{"method": "unsubscribe", "params": request}, {"method": "subscribe", "params": request}],
+        )
         [spoiled] = self.protocol.spoiled
         data = json.loads(spoiled, parse_float=Decimal)["data"][0]
         [warning] = logs.output
-        self.assertTrue(warning.startswith(f"WARNING:exchange_wrapper.marketdata.hub:kraken {PAIRS[symbol]} book "
-                                           f"stale, resyncing: checksum_mismatch: exchange checksum "
-                                           f"{data['checksum']}, book's "), warning)
+        self.assertTrue(
+            warning.startswith(
+                f"WARNING:exchange_wrapper.marketdata.hub:kraken {PAIRS[symbol]} book "
+                f"stale, resyncing: checksum_mismatch: exchange checksum "
+                f"{data['checksum']}, book's "
+            ),
+            warning,
+        )
         return data, warning
 
 
@@ -171,9 +203,12 @@ class CorruptChecksumTest(ChecksumCase):
     async def test_a_wrong_checksum_is_caught_and_repaired_by_resubscribing(self):
         self.protocol.corrupt_checksum("SOL/USD")
         data, warning = await self.caught_and_repaired("SOL/USD")
-        original = next(m["data"][0] for m in RECORDING if m.get("channel") == "book" and m["type"] == "update"
-                        and m["data"][0]["symbol"] == "SOL/USD")
-        self.assertEqual(data, {**original, "checksum": (original["checksum"] + 1) % 2 ** 32})
+        original = next(
+            m["data"][0]
+            for m in RECORDING
+            if m.get("channel") == "book" and m["type"] == "update" and m["data"][0]["symbol"] == "SOL/USD"
+        )
+        self.assertEqual(data, {**original, "checksum": (original["checksum"] + 1) % 2**32})
         self.assertTrue(warning.endswith(f"book's {original['checksum']}"))  # the book itself was right
 
 
@@ -181,8 +216,13 @@ class DroppedLevelTest(ChecksumCase):
     async def test_an_update_missing_a_top_level_change_is_caught_and_repaired(self):
         self.protocol.drop_level("BTC/USD")
         data, _ = await self.caught_and_repaired("BTC/USD")
-        original = next(m["data"][0] for m in RECORDING if m.get("channel") == "book"
-                        and m["data"][0]["timestamp"] == data["timestamp"] and m["data"][0]["symbol"] == "BTC/USD")
+        original = next(
+            m["data"][0]
+            for m in RECORDING
+            if m.get("channel") == "book"
+            and m["data"][0]["timestamp"] == data["timestamp"]
+            and m["data"][0]["symbol"] == "BTC/USD"
+        )
         self.assertEqual(len(original["bids"]) + len(original["asks"]), len(data["bids"]) + len(data["asks"]) + 1)
         self.assertEqual(data["checksum"], original["checksum"])
 
@@ -191,8 +231,9 @@ class TruncatedSnapshotTest(ChecksumCase):
     async def test_a_snapshot_missing_a_level_is_caught_by_its_own_checksum(self):
         self.protocol.truncate_snapshot("ETH/BTC")
         data, _ = await self.caught_and_repaired("ETH/BTC")
-        snapshot = next(m["data"][0] for m in RECORDING if m.get("type") == "snapshot"
-                        and m["data"][0]["symbol"] == "ETH/BTC")
+        snapshot = next(
+            m["data"][0] for m in RECORDING if m.get("type") == "snapshot" and m["data"][0]["symbol"] == "ETH/BTC"
+        )
         self.assertEqual(data, {**snapshot, "bids": snapshot["bids"][1:]})
 
 
@@ -205,13 +246,24 @@ def candles_from_trades(symbol):
                 if trade["symbol"] == symbol:
                     minute = int(Decimal(_unix(trade["timestamp"])) // 60 * 60)
                     minutes.setdefault(minute, []).append(trade)
-    return [Candle(PAIRS[symbol], minute, 60, trades[0]["price"], max(t["price"] for t in trades),
-                   min(t["price"] for t in trades), trades[-1]["price"], sum(t["qty"] for t in trades))
-            for minute, trades in sorted(minutes.items())]
+    return [
+        Candle(
+            PAIRS[symbol],
+            minute,
+            60,
+            trades[0]["price"],
+            max(t["price"] for t in trades),
+            min(t["price"] for t in trades),
+            trades[-1]["price"],
+            sum(t["qty"] for t in trades),
+        )
+        for minute, trades in sorted(minutes.items())
+    ]
 
 
 def _unix(timestamp):
     from datetime import datetime
+
     return datetime.fromisoformat(timestamp).timestamp()
 
 
@@ -227,8 +279,14 @@ class RestTest(KrakenFeedCase):
             self.now[0] += seconds
             await asyncio.sleep(0)
 
-        feed = ExchangeFeed(KrakenAdapter, self.settings.exchange("kraken"), self.hub, clock=lambda: self.now[0],
-                            sleep=sleep, backoff=Backoff(0.01, 0.05))
+        feed = ExchangeFeed(
+            KrakenAdapter,
+            self.settings.exchange("kraken"),
+            self.hub,
+            clock=lambda: self.now[0],
+            sleep=sleep,
+            backoff=Backoff(0.01, 0.05),
+        )
         feed.start()
         return {"kraken": feed}
 
@@ -247,8 +305,9 @@ class RestTest(KrakenFeedCase):
         self.assertEqual(later, expected[1:])
         # AssetPairs at once, then one call a second: Kraken's public limit
         self.assertEqual(self.slept, [1.0, 1.0, 1.0])
-        self.assertEqual([call.partition("?")[0] for call in self.sim.rest_calls],
-                         ["/0/public/AssetPairs"] + ["/0/public/OHLC"] * 3)
+        self.assertEqual(
+            [call.partition("?")[0] for call in self.sim.rest_calls], ["/0/public/AssetPairs"] + ["/0/public/OHLC"] * 3
+        )
         self.assertEqual(self.sim.rest_calls[-1], f"/0/public/OHLC?pair=XETHXXBT&interval=1&since={start + 59}")
 
 

@@ -52,8 +52,10 @@ class PoloniexMarketsTest(MarketsContract, unittest.TestCase):
                 self.assertEqual((market.max_size, market.max_notional), (None, None))
                 self.assertEqual((market.maker_fee, market.taker_fee), (Decimal("0.00145"), Decimal("0.00155")))
         bts = self.table.market("BTS_BTC")
-        self.assertEqual((bts.tick_size, bts.size_step, bts.min_size, bts.min_notional),
-                         (Decimal("0.0000000001"), Decimal("1"), Decimal("100"), Decimal("0.00001")))
+        self.assertEqual(
+            (bts.tick_size, bts.size_step, bts.min_size, bts.min_notional),
+            (Decimal("0.0000000001"), Decimal("1"), Decimal("100"), Decimal("0.00001")),
+        )
         self.assertEqual(self.table.market("UST_USDT").status, MarketStatus.OFFLINE)
 
     def test_post_only_state(self):
@@ -62,8 +64,12 @@ class PoloniexMarketsTest(MarketsContract, unittest.TestCase):
         self.assertEqual(parsed.status, MarketStatus.POST_ONLY)
         with self.assertRaises(MarketClosed):
             check_order(parsed, side="buy", type="limit", size=Decimal("1"), price=Decimal("20000"))
-        self.assertEqual(check_order(parsed, side="buy", type="limit", size=Decimal("1"), price=Decimal("20000"),
-                                     post_only=True).size, Decimal("1"))
+        self.assertEqual(
+            check_order(
+                parsed, side="buy", type="limit", size=Decimal("1"), price=Decimal("20000"), post_only=True
+            ).size,
+            Decimal("1"),
+        )
 
     def test_rounding_and_limits_on_real_markets(self):
         btc = self.table.market("BTC_USDT")
@@ -73,12 +79,21 @@ class PoloniexMarketsTest(MarketsContract, unittest.TestCase):
         self.assertEqual(sell.price, Decimal("21000.13"))
         self.assertEqual(check_order(btc, side="buy", type="market", funds=Decimal("25.999")).funds, Decimal("25.99"))
         cases = [
-            (btc, dict(size=Decimal("0.0000005"), price=Decimal("21000")),
-             "size 0.0000005 below minimum 0.000001 for BTC_USDT on poloniex"),
-            (btc, dict(size=Decimal("0.00004"), price=Decimal("21000")),
-             "notional 0.84 USDT below minimum 1 for BTC_USDT on poloniex"),
-            (self.table.market("BTS_BTC"), dict(size=Decimal("99.9"), price=Decimal("0.0000001")),
-             "size 99.9 below minimum 100 for BTS_BTC on poloniex"),
+            (
+                btc,
+                dict(size=Decimal("0.0000005"), price=Decimal("21000")),
+                "size 0.0000005 below minimum 0.000001 for BTC_USDT on poloniex",
+            ),
+            (
+                btc,
+                dict(size=Decimal("0.00004"), price=Decimal("21000")),
+                "notional 0.84 USDT below minimum 1 for BTC_USDT on poloniex",
+            ),
+            (
+                self.table.market("BTS_BTC"),
+                dict(size=Decimal("99.9"), price=Decimal("0.0000001")),
+                "size 99.9 below minimum 100 for BTS_BTC on poloniex",
+            ),
         ]
         for market, amounts, message in cases:
             self.assertRefused(PrecisionError, message, check_order, market, side="buy", type="limit", **amounts)
@@ -90,15 +105,23 @@ class PoloniexMarketsTest(MarketsContract, unittest.TestCase):
             return [market]
 
         cases = [
-            (changed(priceScale=None),
-             "symbolTradeLimit.priceScale of BTC_USDT on poloniex: missing, expected a whole number"),
-            (changed(quantityScale=-1),
-             "symbolTradeLimit.quantityScale of BTC_USDT on poloniex: expected a whole number of 0 or more, got -1"),
-            (changed(minAmount="one"),
-             "symbolTradeLimit.minAmount of BTC_USDT on poloniex: expected a decimal string such as \"0.01\", "
-             "got 'one'"),
-            ([dict(RAW["BTC_USDT"], symbolTradeLimit="none")],
-             "symbolTradeLimit of BTC_USDT on poloniex: expected a JSON object, got 'none'"),
+            (
+                changed(priceScale=None),
+                "symbolTradeLimit.priceScale of BTC_USDT on poloniex: missing, expected a whole number",
+            ),
+            (
+                changed(quantityScale=-1),
+                "symbolTradeLimit.quantityScale of BTC_USDT on poloniex: expected a whole number of 0 or more, got -1",
+            ),
+            (
+                changed(minAmount="one"),
+                'symbolTradeLimit.minAmount of BTC_USDT on poloniex: expected a decimal string such as "0.01", '
+                "got 'one'",
+            ),
+            (
+                [dict(RAW["BTC_USDT"], symbolTradeLimit="none")],
+                "symbolTradeLimit of BTC_USDT on poloniex: expected a JSON object, got 'none'",
+            ),
             ([dict(RAW["BTC_USDT"], state=None)], "state of BTC_USDT on poloniex: missing, expected a string"),
             ([{"symbol": 5}], "symbol of entry 0 on poloniex: expected a string, got 5"),
         ]
@@ -112,8 +135,11 @@ BTC, SOL = Pair("BTC", "USDT"), Pair("SOL", "USDT")
 
 def book_messages(symbol):
     """The recorded book_lv2 messages of ``symbol``, parsed with plain json."""
-    return [msg for msg in map(json.loads, poloniex_protocol().recording)
-            if msg.get("channel") == "book_lv2" and "data" in msg and msg["data"][0]["symbol"] == symbol]
+    return [
+        msg
+        for msg in map(json.loads, poloniex_protocol().recording)
+        if msg.get("channel") == "book_lv2" and "data" in msg and msg["data"][0]["symbol"] == symbol
+    ]
 
 
 class PoloniexAdapterTest(unittest.TestCase):
@@ -127,26 +153,52 @@ class PoloniexAdapterTest(unittest.TestCase):
         message = json.dumps(book_messages("BTC_USDT")[0])
         raw = json.loads(message)["data"][0]
         [snapshot] = self.adapter.parse(message, 1.0)
-        self.assertEqual(snapshot, BookSnapshot(BTC, [(Decimal(p), Decimal(s)) for p, s in raw["bids"]],
-                                                [(Decimal(p), Decimal(s)) for p, s in raw["asks"]], 4485675))
+        self.assertEqual(
+            snapshot,
+            BookSnapshot(
+                BTC,
+                [(Decimal(p), Decimal(s)) for p, s in raw["bids"]],
+                [(Decimal(p), Decimal(s)) for p, s in raw["asks"]],
+                4485675,
+            ),
+        )
         self.assertEqual((len(snapshot.bids), len(snapshot.asks)), (20, 20))
-        self.assertEqual((snapshot.bids[0], snapshot.asks[0]), ((Decimal("21612.26"), Decimal("0.34")),
-                                                                (Decimal("21612.27"), Decimal("0.34"))))
+        self.assertEqual(
+            (snapshot.bids[0], snapshot.asks[0]),
+            ((Decimal("21612.26"), Decimal("0.34")), (Decimal("21612.27"), Decimal("0.34"))),
+        )
 
     def test_an_update_covers_lastId_plus_one_to_id(self):
-        first = ('{"channel":"book_lv2","data":[{"symbol":"BTC_USDT","createTime":1661123517832,"asks":'
-                 '[["21617.15","0.34"]],"bids":[],"lastId":4485675,"id":4485676,"ts":1661123517837}],"action":"update"}')
+        first = (
+            '{"channel":"book_lv2","data":[{"symbol":"BTC_USDT","createTime":1661123517832,"asks":'
+            '[["21617.15","0.34"]],"bids":[],"lastId":4485675,"id":4485676,"ts":1661123517837}],"action":"update"}'
+        )
         self.assertIn(first, self.messages)
-        self.assertEqual(self.adapter.parse(first, 1.0),
-                         [BookDelta(BTC, [(BookSide.ASK, Decimal("21617.15"), Decimal("0.34"))], 4485676, 4485676)])
+        self.assertEqual(
+            self.adapter.parse(first, 1.0),
+            [BookDelta(BTC, [(BookSide.ASK, Decimal("21617.15"), Decimal("0.34"))], 4485676, 4485676)],
+        )
         # ids jump (4485890 -> 4485892); a level entering the top 20 pushes the 20th out with a removal
-        jump = ('{"channel":"book_lv2","data":[{"symbol":"BTC_USDT","createTime":1661123546295,"asks":[],"bids":'
-                '[["21575.5","0.7"],["21539.26","0"]],"lastId":4485890,"id":4485892,"ts":1661123546300}],'
-                '"action":"update"}')
+        jump = (
+            '{"channel":"book_lv2","data":[{"symbol":"BTC_USDT","createTime":1661123546295,"asks":[],"bids":'
+            '[["21575.5","0.7"],["21539.26","0"]],"lastId":4485890,"id":4485892,"ts":1661123546300}],'
+            '"action":"update"}'
+        )
         self.assertIn(jump, self.messages)
-        self.assertEqual(self.adapter.parse(jump, 1.0),
-                         [BookDelta(BTC, [(BookSide.BID, Decimal("21575.5"), Decimal("0.7")),
-                                          (BookSide.BID, Decimal("21539.26"), Decimal("0"))], 4485891, 4485892)])
+        self.assertEqual(
+            self.adapter.parse(jump, 1.0),
+            [
+                BookDelta(
+                    BTC,
+                    [
+                        (BookSide.BID, Decimal("21575.5"), Decimal("0.7")),
+                        (BookSide.BID, Decimal("21539.26"), Decimal("0")),
+                    ],
+                    4485891,
+                    4485892,
+                )
+            ],
+        )
 
     def test_every_recorded_update_chains_on_the_one_before(self):
         for symbol in ("BTC_USDT", "BCH_USDT", "SOL_USDT"):
@@ -165,47 +217,72 @@ class PoloniexAdapterTest(unittest.TestCase):
         self.assertEqual((raw["takerSide"], raw["quantity"], raw["amount"]), ("sell", "0.01149", "248.3516391"))
         # quantity is the base size: price x quantity = amount, the quote size (cryptofeed reads amount)
         self.assertEqual(Decimal(raw["price"]) * Decimal(raw["quantity"]), Decimal(raw["amount"]))
-        self.assertEqual(self.adapter.parse(sell, 99.0), [Trade(BTC, "60184114", Decimal("21614.59"),
-                                                                Decimal("0.01149"), Side.SELL, 1661123520.381)])
+        self.assertEqual(
+            self.adapter.parse(sell, 99.0),
+            [Trade(BTC, "60184114", Decimal("21614.59"), Decimal("0.01149"), Side.SELL, 1661123520.381)],
+        )
         buy = next(m for m in self.messages if '"takerSide":"buy"' in m)
         [trade] = self.adapter.parse(buy, 99.0)
-        self.assertEqual((trade.trade_id, trade.size, trade.taker_side, trade.time),
-                         ("60184115", Decimal("0.006021"), Side.BUY, 1661123528.888))
+        self.assertEqual(
+            (trade.trade_id, trade.size, trade.taker_side, trade.time),
+            ("60184115", Decimal("0.006021"), Side.BUY, 1661123528.888),
+        )
 
     def test_ticker_with_and_without_the_best_prices(self):
         # the documented form (no capture holds one), BTC_USDT's figures of the capture's minute
-        data = {"symbol": "BTC_USDT", "startTime": 1661037120000, "open": "21472.02", "high": "21800",
-                "low": "21288.5", "close": "21614.59", "quantity": "3107.437531", "amount": "66839512.32741305",
-                "tradeCount": 25893, "dailyChange": "0.0066", "markPrice": "21613.01", "closeTime": 1661123520386,
-                "ts": 1661123521042}
+        data = {
+            "symbol": "BTC_USDT",
+            "startTime": 1661037120000,
+            "open": "21472.02",
+            "high": "21800",
+            "low": "21288.5",
+            "close": "21614.59",
+            "quantity": "3107.437531",
+            "amount": "66839512.32741305",
+            "tradeCount": 25893,
+            "dailyChange": "0.0066",
+            "markPrice": "21613.01",
+            "closeTime": 1661123520386,
+            "ts": 1661123521042,
+        }
         [ticker] = self.adapter.parse(json.dumps({"channel": "ticker", "data": [data]}), 1.0)
-        self.assertEqual(ticker, Ticker(BTC, None, None, 1661123521.042, last=Decimal("21614.59"),
-                                        volume_24h=Decimal("3107.437531")))
+        self.assertEqual(
+            ticker, Ticker(BTC, None, None, 1661123521.042, last=Decimal("21614.59"), volume_24h=Decimal("3107.437531"))
+        )
         data.update(bid="21612.26", bidQuantity="0.34", ask="21612.27", askQuantity="0.34")
         [ticker] = self.adapter.parse(json.dumps({"channel": "ticker", "data": [data]}), 1.0)
-        self.assertEqual((ticker.bid, ticker.bid_size, ticker.ask, ticker.ask_size),
-                         (Decimal("21612.26"), Decimal("0.34"), Decimal("21612.27"), Decimal("0.34")))
+        self.assertEqual(
+            (ticker.bid, ticker.bid_size, ticker.ask, ticker.ask_size),
+            (Decimal("21612.26"), Decimal("0.34"), Decimal("21612.27"), Decimal("0.34")),
+        )
 
     def test_acks_pongs_errors_and_unknown_symbols(self):
         acks = [m for m in self.messages if m.startswith('{"event":"subscribe"')]
         self.assertEqual(len(acks), 2)
-        for quiet in (*acks, '{"event":"pong"}', '{"event":"unsubscribe","channel":"book_lv2","symbols":["BTC_USDT"]}',
-                      '{"channel":"trades","data":[{"symbol":"NOSUCH_USDT","amount":"1","quantity":"1",'
-                      '"takerSide":"buy","createTime":1,"price":"1","id":"1","ts":1}]}'):
+        for quiet in (
+            *acks,
+            '{"event":"pong"}',
+            '{"event":"unsubscribe","channel":"book_lv2","symbols":["BTC_USDT"]}',
+            '{"channel":"trades","data":[{"symbol":"NOSUCH_USDT","amount":"1","quantity":"1",'
+            '"takerSide":"buy","createTime":1,"price":"1","id":"1","ts":1}]}',
+        ):
             self.assertEqual(self.adapter.parse(quiet, 1.0), [])
         error = '{"event":"error","message":"Invalid channel value [\\"book_lv3\\"]"}'
-        self.assertEqual(self.adapter.parse(error, 1.0),
-                         [FeedError('Invalid channel value ["book_lv3"]')])
+        self.assertEqual(self.adapter.parse(error, 1.0), [FeedError('Invalid channel value ["book_lv3"]')])
 
     def test_malformed_messages_raise(self):
         snapshot = book_messages("BTC_USDT")[0]
-        for change, error in (({"action": "replace"}, InvalidParameter),
-                              ({"data": [{**snapshot["data"][0], "bids": [["1"]]}]}, ValueError)):
+        for change, error in (
+            ({"action": "replace"}, InvalidParameter),
+            ({"data": [{**snapshot["data"][0], "bids": [["1"]]}]}, ValueError),
+        ):
             with self.subTest(change=change), self.assertRaises(error):
                 self.adapter.parse(json.dumps({**snapshot, **change}), 1.0)
         with self.assertRaises(KeyError):
-            self.adapter.parse('{"channel":"book_lv2","data":[{"symbol":"BTC_USDT","asks":[],"bids":[],"id":5}],'
-                               '"action":"update"}', 1.0)
+            self.adapter.parse(
+                '{"channel":"book_lv2","data":[{"symbol":"BTC_USDT","asks":[],"bids":[],"id":5}],"action":"update"}',
+                1.0,
+            )
         with self.assertRaises(KeyError):
             taken = next(m for m in self.messages if '"takerSide":"buy"' in m)
             self.adapter.parse(taken.replace('"buy"', '"long"'), 1.0)
@@ -217,12 +294,20 @@ class PoloniexAdapterTest(unittest.TestCase):
         book, trades, ticker = adapter.subscribe(adapter.pairs, 0)
         self.assertEqual([trades, book], sent)
         self.assertEqual(json.loads(ticker), {"event": "subscribe", "channel": ["ticker"], "symbols": symbols})
-        self.assertEqual([json.loads(m) for m in self.adapter.unsubscribe([SOL])],
-                         [{"event": "unsubscribe", "channel": [c], "symbols": ["SOL_USDT"]}
-                          for c in ("book_lv2", "trades", "ticker")])
-        self.assertEqual([json.loads(m) for m in self.adapter.resubscribe([BTC], 0)],
-                         [{"event": "unsubscribe", "channel": ["book_lv2"], "symbols": ["BTC_USDT"]},
-                          {"event": "subscribe", "channel": ["book_lv2"], "symbols": ["BTC_USDT"]}])
+        self.assertEqual(
+            [json.loads(m) for m in self.adapter.unsubscribe([SOL])],
+            [
+                {"event": "unsubscribe", "channel": [c], "symbols": ["SOL_USDT"]}
+                for c in ("book_lv2", "trades", "ticker")
+            ],
+        )
+        self.assertEqual(
+            [json.loads(m) for m in self.adapter.resubscribe([BTC], 0)],
+            [
+                {"event": "unsubscribe", "channel": ["book_lv2"], "symbols": ["BTC_USDT"]},
+                {"event": "subscribe", "channel": ["book_lv2"], "symbols": ["BTC_USDT"]},
+            ],
+        )
 
     def test_keep_alive_and_limits(self):
         cls = poloniex.PoloniexAdapter
@@ -237,24 +322,41 @@ class PoloniexAdapterTest(unittest.TestCase):
 
     def test_candles_request_and_response(self):
         request = self.adapter.candles_request(BTC, 300, 1659664800, 1659665700)
-        self.assertEqual((request.path, request.params),
-                         ("/markets/BTC_USDT/candles",
-                          {"interval": "MINUTE_5", "startTime": 1659664800000, "endTime": 1659665700000, "limit": 500}))
+        self.assertEqual(
+            (request.path, request.params),
+            (
+                "/markets/BTC_USDT/candles",
+                {"interval": "MINUTE_5", "startTime": 1659664800000, "endTime": 1659665700000, "limit": 500},
+            ),
+        )
         body = CANDLES_FIXTURE.read_text()
         rows = json.loads(body)
         reversed_body = json.dumps(rows[::-1])  # oldest first whatever the order on the wire
         for text in (body, reversed_body):
             candles = self.adapter.parse_candles(text, BTC, 300)
-            self.assertEqual(candles[0], Candle(BTC, 1659664800, 300, Decimal("22832.57"), Decimal("22937.42"),
-                                                Decimal("22814.01"), Decimal("22937.42"), Decimal("0.171199")))
+            self.assertEqual(
+                candles[0],
+                Candle(
+                    BTC,
+                    1659664800,
+                    300,
+                    Decimal("22832.57"),
+                    Decimal("22937.42"),
+                    Decimal("22814.01"),
+                    Decimal("22937.42"),
+                    Decimal("0.171199"),
+                ),
+            )
             self.assertEqual([c.start for c in candles], [1659664800, 1659665100, 1659665400])
             self.assertEqual([c.volume for c in candles], [Decimal(row[5]) for row in rows])
         for args, field in (((120, 0, 600), "interval"), ((60, 0, 60 * 501), "end"), ((60, 60, 60), "end")):
             with self.assertRaises(InvalidParameter) as raised:
                 self.adapter.candles_request(BTC, *args)
             self.assertEqual(raised.exception.field, field)
-        bad = [dict(zip(poloniex.CANDLE_COLUMNS, rows[0]), open="x"), dict(zip(poloniex.CANDLE_COLUMNS, rows[0]),
-                                                                           startTime="1659664800000")]
+        bad = [
+            dict(zip(poloniex.CANDLE_COLUMNS, rows[0]), open="x"),
+            dict(zip(poloniex.CANDLE_COLUMNS, rows[0]), startTime="1659664800000"),
+        ]
         fields = ("open of BTC_USDT candle 0 on poloniex", "startTime of BTC_USDT candle 0 on poloniex")
         for row, field in zip(bad, fields):
             with self.assertRaises(InvalidParameter) as raised:
@@ -270,8 +372,9 @@ class PoloniexReplayTest(unittest.TestCase):
 
     def test_the_capture_replays_into_the_books_it_describes(self):
         report = Replay("poloniex", [CAPTURES / "POLONIEX.0", CAPTURES / STREAM]).run()
-        self.assertEqual((report["corrupt"], report["sequence_gaps"], report["resyncs"], report["crossed_books"]),
-                         ([], 0, 0, 0))
+        self.assertEqual(
+            (report["corrupt"], report["sequence_gaps"], report["resyncs"], report["crossed_books"]), ([], 0, 0, 0)
+        )
         self.assertEqual((report["messages"], report["trades"], len(report["books"])), (302, 6, 11))
         for symbol in ("BTC_USDT", "DYP_USDT", "MDT_BTC"):
             bids, asks = {}, {}
@@ -285,9 +388,16 @@ class PoloniexReplayTest(unittest.TestCase):
                         if not Decimal(size):
                             del levels[Decimal(price)]
             with self.subTest(symbol=symbol):
-                self.assertEqual(report["books"][symbol], {
-                    "bid": str(max(bids)), "ask": str(min(asks)), "bid_levels": len(bids),
-                    "ask_levels": len(asks), "state": "live"})
+                self.assertEqual(
+                    report["books"][symbol],
+                    {
+                        "bid": str(max(bids)),
+                        "ask": str(min(asks)),
+                        "bid_levels": len(bids),
+                        "ask_levels": len(asks),
+                        "state": "live",
+                    },
+                )
 
     def test_a_lost_update_is_a_gap_and_leaves_the_book_corrupt(self):
         lost = '"lastId":4485890,"id":4485892'
@@ -297,10 +407,17 @@ class PoloniexReplayTest(unittest.TestCase):
             stream.write_text("".join(line for line in lines if lost not in line))
             with self.assertLogs("exchange_wrapper.marketdata.hub", level="WARNING") as logs:
                 report = Replay("poloniex", [CAPTURES / "POLONIEX.0", stream]).run()
-        self.assertEqual((report["corrupt"], report["sequence_gaps"], report["books"]["BTC_USDT"]["state"]),
-                         (["BTC_USDT"], 1, "resyncing"))
-        self.assertEqual(logs.output, ["WARNING:exchange_wrapper.marketdata.hub:poloniex BTC_USDT book stale, "
-                                       "resyncing: sequence_gap: update 4485893 does not follow 4485890"])
+        self.assertEqual(
+            (report["corrupt"], report["sequence_gaps"], report["books"]["BTC_USDT"]["state"]),
+            (["BTC_USDT"], 1, "resyncing"),
+        )
+        self.assertEqual(
+            logs.output,
+            [
+                "WARNING:exchange_wrapper.marketdata.hub:poloniex BTC_USDT book stale, "
+                "resyncing: sequence_gap: update 4485893 does not follow 4485890"
+            ],
+        )
 
 
 if __name__ == "__main__":

@@ -53,12 +53,18 @@ class HubTest(unittest.TestCase):
             resyncs = self.hub.handle("coinbase", [crossing], 2.0)
             self.assertEqual(self.hub.handle("coinbase", [crossing], 3.0), ())
         self.assertEqual(resyncs, [Resync(BTC, Problem.CROSSED, "best bid 101 >= best ask 100.50")])
-        self.assertEqual(logs.output, ["WARNING:exchange_wrapper.marketdata.hub:coinbase BTC_USD book stale, "
-                                       "resyncing: crossed_book: best bid 101 >= best ask 100.50"])
+        self.assertEqual(
+            logs.output,
+            [
+                "WARNING:exchange_wrapper.marketdata.hub:coinbase BTC_USD book stale, "
+                "resyncing: crossed_book: best bid 101 >= best ask 100.50"
+            ],
+        )
         self.assertEqual(self.hub.counters("coinbase")["crossed_book"], 1)
-        self.assertEqual(self.hub.status("coinbase", 0.0),
-                         (FeedStatus.DEGRADED, "BTC_USD stale (crossed_book: best bid 101 >= best ask 100.50); "
-                                               "ETH_USD resyncing"))
+        self.assertEqual(
+            self.hub.status("coinbase", 0.0),
+            (FeedStatus.DEGRADED, "BTC_USD stale (crossed_book: best bid 101 >= best ask 100.50); ETH_USD resyncing"),
+        )
         self.hub.resyncing("coinbase", [BTC])
         self.assertEqual(self.hub.counters("coinbase")["resyncs"], 1)
         self.assertIs(self.hub.book("coinbase", BTC).state, BookState.RESYNCING)
@@ -67,16 +73,18 @@ class HubTest(unittest.TestCase):
         self.hub.handle("coinbase", [SNAPSHOT, BookSnapshot(ETH, [(D("10"), D("1"))], [(D("11"), D("1"))])], 1.0)
         self.assertEqual(self.hub.status("coinbase", 0.0), (FeedStatus.READY, "streaming"))
         resyncs = self.hub.handle("coinbase", [Resync(None, Problem.SEQUENCE_GAP, "message 5 after 3")], 2.0)
-        self.assertEqual([(r.pair, r.problem) for r in resyncs],
-                         [(BTC, Problem.SEQUENCE_GAP), (ETH, Problem.SEQUENCE_GAP)])
+        self.assertEqual(
+            [(r.pair, r.problem) for r in resyncs], [(BTC, Problem.SEQUENCE_GAP), (ETH, Problem.SEQUENCE_GAP)]
+        )
         self.assertEqual(self.hub.fail_all("coinbase", Problem.DISCONNECTED, "closed"), [])  # already stale
         self.assertEqual(self.hub.counters("coinbase")["sequence_gap"], 2)
 
     def test_status_shows_a_rest_pause_and_the_connection_state(self):
         self.hub.handle("coinbase", [SNAPSHOT, BookSnapshot(ETH, [(D("10"), D("1"))], [(D("11"), D("1"))])], 1.0)
         self.hub.exchange("coinbase").rest_paused_until = 130.0
-        self.assertEqual(self.hub.status("coinbase", 100.0),
-                         (FeedStatus.DEGRADED, "REST calls paused for 30.0 s (HTTP 429)"))
+        self.assertEqual(
+            self.hub.status("coinbase", 100.0), (FeedStatus.DEGRADED, "REST calls paused for 30.0 s (HTTP 429)")
+        )
         self.assertEqual(self.hub.status("coinbase", 130.0), (FeedStatus.READY, "streaming"))
         self.hub.set_connection("coinbase", FeedStatus.DOWN, "cannot connect: OSError: refused")
         self.assertEqual(self.hub.status("coinbase", 130.0), (FeedStatus.DOWN, "cannot connect: OSError: refused"))
@@ -87,19 +95,31 @@ class HubTest(unittest.TestCase):
             self.hub.add_book("coinbase", pair)
         self.hub.handle("coinbase", [SNAPSHOT], 1.0)
         status, reason = self.hub.status("coinbase", 0.0)
-        self.assertEqual((status, reason), (FeedStatus.DEGRADED, "ETH_USD resyncing; ADA_USD resyncing; BCH_USD "
-                                                                 "resyncing; DOT_USD resyncing; LTC_USD resyncing; "
-                                                                 "2 more books not live"))
+        self.assertEqual(
+            (status, reason),
+            (
+                FeedStatus.DEGRADED,
+                "ETH_USD resyncing; ADA_USD resyncing; BCH_USD "
+                "resyncing; DOT_USD resyncing; LTC_USD resyncing; "
+                "2 more books not live",
+            ),
+        )
 
     def test_a_finished_feed_says_so_and_its_frozen_books_are_not_live_nothing_counted(self):
         self.hub.handle("coinbase", [SNAPSHOT, BookSnapshot(ETH, [(D("10"), D("1"))], [(D("11"), D("1"))])], 1.0)
         before = self.hub.counters("coinbase")
         with self.assertLogs("exchange_wrapper.marketdata.hub", "INFO") as logs:
             self.hub.finish("coinbase", "the replay of COINBASE.ws.28.0 has ended")
-        self.assertEqual(self.hub.status("coinbase", 2.0),
-                         (FeedStatus.FINISHED, "the replay of COINBASE.ws.28.0 has ended"))
-        self.assertEqual(logs.output, ["INFO:exchange_wrapper.marketdata.hub:coinbase market data finished: "
-                                       "the replay of COINBASE.ws.28.0 has ended"])
+        self.assertEqual(
+            self.hub.status("coinbase", 2.0), (FeedStatus.FINISHED, "the replay of COINBASE.ws.28.0 has ended")
+        )
+        self.assertEqual(
+            logs.output,
+            [
+                "INFO:exchange_wrapper.marketdata.hub:coinbase market data finished: "
+                "the replay of COINBASE.ws.28.0 has ended"
+            ],
+        )
         for pair in (BTC, ETH):
             book = self.hub.book("coinbase", pair)
             self.assertEqual((book.live, book.stale_reason), (False, "the replay of COINBASE.ws.28.0 has ended"))
@@ -111,13 +131,23 @@ class HubTest(unittest.TestCase):
         engine = MatchingEngine(market, self.hub.book("coinbase", BTC), latency=LatencyModel("fixed", order=0.5))
         self.hub.attach_engine("coinbase", BTC, engine, self.publish)
         self.hub.handle("coinbase", [SNAPSHOT], 1.0)
-        order = Order(id="o1", client_order_id="c1", wallet_set_id=1, exchange="coinbase", pair="BTC_USD",
-                      side=Side.BUY, type=OrderType.MARKET, size=D("0.5"))
+        order = Order(
+            id="o1",
+            client_order_id="c1",
+            wallet_set_id=1,
+            exchange="coinbase",
+            pair="BTC_USD",
+            side=Side.BUY,
+            type=OrderType.MARKET,
+            size=D("0.5"),
+        )
         engine.submit(order, 1.0)  # on its way: it reaches the book half a second later
         self.hub.finish("coinbase", "the replay of COINBASE.ws.28.0 has ended")
         [event] = engine.advance(2.0)
-        self.assertEqual((event.status, event.reason, order.filled_size),
-                         (OrderStatus.REJECTED, "book BTC_USD on coinbase is stale", 0))
+        self.assertEqual(
+            (event.status, event.reason, order.filled_size),
+            (OrderStatus.REJECTED, "book BTC_USD on coinbase is stale", 0),
+        )
 
     def test_exchange_errors_are_counted_and_logged(self):
         with self.assertLogs("exchange_wrapper.marketdata.hub", "WARNING") as logs:
@@ -133,23 +163,39 @@ class HubTest(unittest.TestCase):
         engine = MatchingEngine(market, self.hub.book("coinbase", BTC))
         self.hub.attach_engine("coinbase", BTC, engine, self.publish)
         self.hub.handle("coinbase", [SNAPSHOT], 1.0)
-        order = Order(id="o1", client_order_id="c1", wallet_set_id=1, exchange="coinbase", pair="BTC_USD",
-                      side=Side.SELL, type=OrderType.LIMIT, size=D("0.5"), price=D("100.25"))
+        order = Order(
+            id="o1",
+            client_order_id="c1",
+            wallet_set_id=1,
+            exchange="coinbase",
+            pair="BTC_USD",
+            side=Side.SELL,
+            type=OrderType.LIMIT,
+            size=D("0.5"),
+            price=D("100.25"),
+        )
         engine.submit(order, 1.5)
         self.hub.handle("coinbase", [Trade(BTC, "9", D("100.30"), D("1"), Side.BUY, 2.0)], 2.0)
         [(exchange, pair, events)] = self.published
         self.assertEqual((exchange, pair), ("coinbase", BTC))
-        self.assertEqual([(e.order_id, e.status, e.fill.price) for e in events],
-                         [("o1", OrderStatus.FILLED, D("100.25"))])
+        self.assertEqual(
+            [(e.order_id, e.status, e.fill.price) for e in events], [("o1", OrderStatus.FILLED, D("100.25"))]
+        )
 
     def test_no_pair_is_unknown_until_the_markets_are_loaded(self):
         self.hub.set_connection("coinbase", FeedStatus.DOWN, "markets not loaded: HTTP 503 from /products")
-        for ask in (lambda: self.hub.market("coinbase", BTC), lambda: self.hub.market("coinbase", Pair("SOL", "USD")),
-                    lambda: self.hub.markets("coinbase"), lambda: self.hub.currencies("coinbase")):
+        for ask in (
+            lambda: self.hub.market("coinbase", BTC),
+            lambda: self.hub.market("coinbase", Pair("SOL", "USD")),
+            lambda: self.hub.markets("coinbase"),
+            lambda: self.hub.currencies("coinbase"),
+        ):
             with self.assertRaises(ExchangeUnavailable) as caught:
                 ask()
-            self.assertEqual(caught.exception.reason, "its markets are not loaded yet "
-                                                      "(down: markets not loaded: HTTP 503 from /products)")
+            self.assertEqual(
+                caught.exception.reason,
+                "its markets are not loaded yet (down: markets not loaded: HTTP 503 from /products)",
+            )
         with self.assertRaises(ExchangeUnavailable) as caught:
             self.hub.market("kraken", BTC)
         self.assertEqual(caught.exception.reason, "its markets are not loaded yet (not started)")
@@ -158,8 +204,9 @@ class HubTest(unittest.TestCase):
         market = Market("coinbase", BTC, "BTC-USD", D("0.01"), D("0.0001"), D("0.0001"))
         self.hub.add_markets("coinbase", [market])
         self.assertTrue(self.hub.markets_loaded("coinbase"))
-        self.assertEqual((self.hub.market("coinbase", BTC), dict(self.hub.markets("coinbase"))),
-                         (market, {BTC: market}))
+        self.assertEqual(
+            (self.hub.market("coinbase", BTC), dict(self.hub.markets("coinbase"))), (market, {BTC: market})
+        )
         self.assertEqual(self.hub.currencies("coinbase"), {"BTC", "USD"})
         with self.assertRaises(UnknownPair):
             self.hub.market("coinbase", Pair("SOL", "USD"))

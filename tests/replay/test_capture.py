@@ -36,9 +36,22 @@ def raw_lines(path: Path) -> list[str]:
 
 class ReadCaptureTest(unittest.TestCase):
     def test_every_capture_file_is_read(self):
-        self.assertEqual([f.name for f in FILES], [
-            "BINANCE.0", "BINANCE.http.0.0", "BINANCE.ws.1.0", "BITFINEX.0", "BITFINEX.ws.11.0",
-            "COINBASE.0", "COINBASE.ws.28.0", "KRAKEN.0", "KRAKEN.ws.0.0", "POLONIEX.0", "POLONIEX.ws.1.0"])
+        self.assertEqual(
+            [f.name for f in FILES],
+            [
+                "BINANCE.0",
+                "BINANCE.http.0.0",
+                "BINANCE.ws.1.0",
+                "BITFINEX.0",
+                "BITFINEX.ws.11.0",
+                "COINBASE.0",
+                "COINBASE.ws.28.0",
+                "KRAKEN.0",
+                "KRAKEN.ws.0.0",
+                "POLONIEX.0",
+                "POLONIEX.ws.1.0",
+            ],
+        )
 
     def test_record_counts_match_the_raw_lines(self):
         for path in FILES:
@@ -53,9 +66,11 @@ class ReadCaptureTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as folder:
             binary = Path(folder, "capture.0")
             binary.write_bytes(b"1618677817.06: \xff\xfe")
-            for path, expected, got in ((Path(folder, "nope.0"), "a file that can be read", "No such file"),
-                                        (Path(folder), "a file that can be read", "Is a directory"),
-                                        (binary, "UTF-8 text", "byte 0xff")):
+            for path, expected, got in (
+                (Path(folder, "nope.0"), "a file that can be read", "No such file"),
+                (Path(folder), "a file that can be read", "Is a directory"),
+                (binary, "UTF-8 text", "byte 0xff"),
+            ):
                 with self.subTest(path=path.name), self.assertRaises(InvalidParameter) as raised:
                     list(read_capture(path))
                 self.assertEqual(raised.exception.field, f"capture file {path}")
@@ -73,10 +88,15 @@ class ReadCaptureTest(unittest.TestCase):
     def test_records_keep_the_recorded_text(self):
         records = read_capture(CAPTURES / "COINBASE.ws.28.0")
         self.assertEqual(next(records), WsOpened("wss://ws-feed.pro.coinbase.com", 1618677816.8434298))
-        self.assertEqual(next(records), WsSent(
-            "wss://ws-feed.pro.coinbase.com", 1618677817.020616,
-            '{"type":"subscribe","product_ids":["SKL-USD","SKL-BTC","BAND-GBP","NMR-EUR","BAND-BTC","YFI-BTC",'
-            '"DASH-BTC","NU-GBP","CRV-EUR","SKL-GBP"],"channels":["level2"]}'))
+        self.assertEqual(
+            next(records),
+            WsSent(
+                "wss://ws-feed.pro.coinbase.com",
+                1618677817.020616,
+                '{"type":"subscribe","product_ids":["SKL-USD","SKL-BTC","BAND-GBP","NMR-EUR","BAND-BTC","YFI-BTC",'
+                '"DASH-BTC","NU-GBP","CRV-EUR","SKL-GBP"],"channels":["level2"]}',
+            ),
+        )
         received = [r for r in records if isinstance(r, WsReceived)]
         self.assertEqual(received[0].ts, 1618677817.061845)
         self.assertTrue(received[0].message.startswith('{"type":"subscriptions","channels":[{"name":"level2"'))
@@ -86,10 +106,14 @@ class ReadCaptureTest(unittest.TestCase):
 
     def test_rest_responses_and_configuration(self):
         records = list(read_capture(CAPTURES / "BITFINEX.0"))
-        self.assertEqual([r.url for r in records[:3]], [
-            "https://api-pub.bitfinex.com/v2/conf/pub:list:pair:exchange",
-            "https://api-pub.bitfinex.com/v2/conf/pub:list:currency",
-            "https://api-pub.bitfinex.com/v2/conf/pub:list:pair:future"])
+        self.assertEqual(
+            [r.url for r in records[:3]],
+            [
+                "https://api-pub.bitfinex.com/v2/conf/pub:list:pair:exchange",
+                "https://api-pub.bitfinex.com/v2/conf/pub:list:currency",
+                "https://api-pub.bitfinex.com/v2/conf/pub:list:pair:future",
+            ],
+        )
         self.assertEqual(records[0].ts, 1618677543.1974761)
         self.assertEqual(json.loads(records[0].body)[0][:3], ["AAABBB", "AAVE:USD", "AAVE:UST"])
         self.assertEqual(json.loads(records[3].text)["l2_book"][0], "BFT-USD")
@@ -100,13 +124,16 @@ class ReadCaptureTest(unittest.TestCase):
 
     def test_find_response_by_url_prefix(self):
         depth = find_response(CAPTURES / "BINANCE.http.0.0", "https://api.binance.com/api/v3/depth?symbol=LRCBTC")
-        self.assertEqual((depth.url, depth.ts), ("https://api.binance.com/api/v3/depth?symbol=LRCBTC&limit=1000",
-                                                 1633998516.8443809))
+        self.assertEqual(
+            (depth.url, depth.ts), ("https://api.binance.com/api/v3/depth?symbol=LRCBTC&limit=1000", 1633998516.8443809)
+        )
         self.assertEqual(json.loads(depth.body)["lastUpdateId"], 259345543)
         with self.assertRaises(NotFound) as caught:
             find_response(CAPTURES / "BINANCE.http.0.0", "https://api.binance.com/api/v3/trades")
-        self.assertEqual(str(caught.exception), f"REST response in {CAPTURES / 'BINANCE.http.0.0'} for "
-                                                "'https://api.binance.com/api/v3/trades' not found")
+        self.assertEqual(
+            str(caught.exception),
+            f"REST response in {CAPTURES / 'BINANCE.http.0.0'} for 'https://api.binance.com/api/v3/trades' not found",
+        )
 
 
 class ParseLinesTest(unittest.TestCase):
@@ -122,17 +149,24 @@ class ParseLinesTest(unittest.TestCase):
 
     def test_blank_lines_crlf_and_separators_inside_messages(self):
         lines = ["\n", '1.5: {"a": "x -> y", "b": "1.5: z"}\r\n', "\n", "1.25: \n"]
-        self.assertEqual(list(parse_capture(lines)), [WsReceived(1.5, '{"a": "x -> y", "b": "1.5: z"}'),
-                                                      WsReceived(1.25, "")])
+        self.assertEqual(
+            list(parse_capture(lines)), [WsReceived(1.5, '{"a": "x -> y", "b": "1.5: z"}'), WsReceived(1.25, "")]
+        )
         self.assertEqual(parse_line("https://x/markets -> 2: [1, 2]"), RestResponse("https://x/markets", 2.0, "[1, 2]"))
 
     def test_malformed_lines_name_the_line(self):
-        shape = ("expected URL -> TS: BODY, URL <-> TS, URL <- TS: MESSAGE, TS: MESSAGE "
-                 "or configuration: JSON")
+        shape = "expected URL -> TS: BODY, URL <-> TS, URL <- TS: MESSAGE, TS: MESSAGE or configuration: JSON"
         timestamp = "expected a line with a Unix timestamp in seconds"
-        cases = {"garbage": shape, "https://x -> 1.5 {}": shape, "wss://x <- 1.5": shape,
-                 "wss://x => 1.5: {}": shape, " 1.5: {}": shape,
-                 "abc: {}": timestamp, "wss://x <-> nan": timestamp, "wss://x <-> 1e9": timestamp}
+        cases = {
+            "garbage": shape,
+            "https://x -> 1.5 {}": shape,
+            "wss://x <- 1.5": shape,
+            "wss://x => 1.5: {}": shape,
+            " 1.5: {}": shape,
+            "abc: {}": timestamp,
+            "wss://x <-> nan": timestamp,
+            "wss://x <-> 1e9": timestamp,
+        }
         for line, expected in cases.items():
             with self.subTest(line=line), self.assertRaises(InvalidParameter) as caught:
                 list(parse_capture(["1.0: {}\n", line + "\n"], "test.0"))

@@ -19,8 +19,9 @@ def run(*argv):
 
 class ReplayCommandTest(unittest.TestCase):
     def test_every_coinbase_capture_replays_with_no_corrupt_book(self):
-        status, out = run("replay", "--exchange", "coinbase", str(CAPTURES / "COINBASE.0"),
-                          str(CAPTURES / "COINBASE.ws.28.0"))
+        status, out = run(
+            "replay", "--exchange", "coinbase", str(CAPTURES / "COINBASE.0"), str(CAPTURES / "COINBASE.ws.28.0")
+        )
         report = json.loads(out)
         self.assertEqual(status, 0)
         self.assertEqual(out.count("\n"), 1)
@@ -32,8 +33,10 @@ class ReplayCommandTest(unittest.TestCase):
     def test_a_book_that_ends_corrupt_makes_the_exit_status_non_zero(self):
         lines = (CAPTURES / "COINBASE.ws.28.0").read_text().splitlines()
         # the last word on SKL-USD: a bid above every ask, which no real book can hold
-        lines.append('1618677999.0: {"type":"l2update","product_id":"SKL-USD","changes":[["buy","99.0000","1"]],'
-                     '"time":"2021-04-17T16:46:39.000000Z"}')
+        lines.append(
+            '1618677999.0: {"type":"l2update","product_id":"SKL-USD","changes":[["buy","99.0000","1"]],'
+            '"time":"2021-04-17T16:46:39.000000Z"}'
+        )
         with tempfile.TemporaryDirectory() as folder:
             stream = Path(folder) / "COINBASE.ws.28.0"
             stream.write_text("\n".join(lines) + "\n")

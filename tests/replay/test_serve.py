@@ -1,5 +1,6 @@
 """The service on a played replay (``xwrap serve --replay``), over its REST door on loopback: the first
 requests find the books live, and once the recording has ended orders are refused."""
+
 import asyncio
 import tempfile
 import time
@@ -17,8 +18,9 @@ class PlayedReplayTest(unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         directory = tempfile.TemporaryDirectory()
         self.addCleanup(directory.cleanup)
-        self.settings = load_settings(None, env={}, overrides={
-            "database_url": f"sqlite:///{directory.name}/xwrap.sqlite", "server.port": 0})
+        self.settings = load_settings(
+            None, env={}, overrides={"database_url": f"sqlite:///{directory.name}/xwrap.sqlite", "server.port": 0}
+        )
 
     def serve(self, speed):
         server = Server(self.settings, replay=REPLAY, speed=speed)
@@ -29,8 +31,11 @@ class PlayedReplayTest(unittest.IsolatedAsyncioTestCase):
         """A paper wallet set, funded, buys 100 SKL at market: the answers, as a script would get them."""
         base = f"http://127.0.0.1:{port}/xwrap/v1"
         status, _, wallet_set = http(f"{base}/wallet_sets", "POST", {"name": "demo", "mode": "paper"})
-        http(f"{base}/wallet_sets/{wallet_set['id']}/fund", "POST",
-             {"exchange": "coinbase", "currency": "USD", "amount": "1000"})
+        http(
+            f"{base}/wallet_sets/{wallet_set['id']}/fund",
+            "POST",
+            {"exchange": "coinbase", "currency": "USD", "amount": "1000"},
+        )
         return http(f"{base}/orders", "POST", {"wallet_set_id": wallet_set["id"], **ORDER})
 
     async def test_requests_sent_as_it_starts_wait_for_the_books_to_go_live(self):
@@ -51,13 +56,23 @@ class PlayedReplayTest(unittest.IsolatedAsyncioTestCase):
         while server.hub.status("coinbase", time.time())[0] != "finished" and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         _, _, exchanges = await asyncio.to_thread(http, f"{base}/exchanges")
-        self.assertEqual((exchanges["coinbase"]["status"], exchanges["coinbase"]["reason"]),
-                         ("finished", "the replay of COINBASE.0, COINBASE.ws.28.0 has ended: its books are frozen, "
-                                      "orders are refused"))
+        self.assertEqual(
+            (exchanges["coinbase"]["status"], exchanges["coinbase"]["reason"]),
+            (
+                "finished",
+                "the replay of COINBASE.0, COINBASE.ws.28.0 has ended: its books are frozen, orders are refused",
+            ),
+        )
         status, _, answer = await asyncio.to_thread(self.tour, server.port)
-        self.assertEqual((status, answer["error"]["kind"], answer["error"]["message"]),
-                         (503, "exchange_unavailable", "coinbase unavailable: book SKL_USD is stale (the replay of "
-                          "COINBASE.0, COINBASE.ws.28.0 has ended: its books are frozen, orders are refused)"))
+        self.assertEqual(
+            (status, answer["error"]["kind"], answer["error"]["message"]),
+            (
+                503,
+                "exchange_unavailable",
+                "coinbase unavailable: book SKL_USD is stale (the replay of "
+                "COINBASE.0, COINBASE.ws.28.0 has ended: its books are frozen, orders are refused)",
+            ),
+        )
 
 
 if __name__ == "__main__":

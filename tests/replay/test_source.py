@@ -1,5 +1,6 @@
 """Replaying the real Coinbase capture through the adapter and hub, checked against the capture
 read independently (plain json, a dict per side)."""
+
 import asyncio
 import json
 import unittest
@@ -45,11 +46,20 @@ class ReplayTest(unittest.TestCase):
             with self.subTest(pair=pair):
                 book = replay.hub.book("coinbase", replay.adapter.markets.market(pair).pair)
                 self.assertEqual((dict(book.bids), dict(book.asks)), (bids, asks))
-                self.assertEqual(report["books"][pair], {
-                    "bid": str(max(bids)).rstrip("0").rstrip("."), "ask": str(min(asks)).rstrip("0").rstrip("."),
-                    "bid_levels": len(bids), "ask_levels": len(asks), "state": "live"})
-        self.assertEqual((report["checksums"], report["sequence_gaps"], report["resyncs"], report["crossed_books"]),
-                         ({"verified": 0, "failed": 0}, 0, 0, 0))
+                self.assertEqual(
+                    report["books"][pair],
+                    {
+                        "bid": str(max(bids)).rstrip("0").rstrip("."),
+                        "ask": str(min(asks)).rstrip("0").rstrip("."),
+                        "bid_levels": len(bids),
+                        "ask_levels": len(asks),
+                        "state": "live",
+                    },
+                )
+        self.assertEqual(
+            (report["checksums"], report["sequence_gaps"], report["resyncs"], report["crossed_books"]),
+            ({"verified": 0, "failed": 0}, 0, 0, 0),
+        )
 
     def test_play_keeps_the_recorded_pace_scaled(self):
         replay = Replay("coinbase", FILES)
@@ -75,12 +85,19 @@ class ReplayTest(unittest.TestCase):
         seen = []
 
         async def sleep(seconds):  # the status as a client would see it between records
-            seen.append((replay.hub.status("coinbase", 0.0), replay.ready.is_set(),
-                         all(replay.hub.book("coinbase", pair).live for pair in replay.adapter.pairs)))
+            seen.append(
+                (
+                    replay.hub.status("coinbase", 0.0),
+                    replay.ready.is_set(),
+                    all(replay.hub.book("coinbase", pair).live for pair in replay.adapter.pairs),
+                )
+            )
 
         asyncio.run(replay.play(speed=4.0, clock=lambda: 0.0, sleep=sleep))
-        line = (f"replaying COINBASE.0, COINBASE.ws.28.0 at 4x: {len(recorded)} books "
-                f"({len(listed) - len(recorded)} other markets have none recorded)")
+        line = (
+            f"replaying COINBASE.0, COINBASE.ws.28.0 at 4x: {len(recorded)} books "
+            f"({len(listed) - len(recorded)} other markets have none recorded)"
+        )
         statuses = {status for status, _, _ in seen}
         self.assertEqual({status for status, _ in statuses}, {"degraded", "ready"})  # degraded until the snapshots
         self.assertTrue(all(len(reason) < 200 for _, reason in statuses), statuses)
@@ -95,9 +112,13 @@ class ReplayTest(unittest.TestCase):
 
         report = asyncio.run(replay.play(speed=4.0, clock=lambda: 0.0, sleep=sleep))
         self.assertEqual(report["corrupt"], [])  # as the recording left them
-        self.assertEqual(replay.hub.status("coinbase", 0.0),
-                         ("finished", "the replay of COINBASE.0, COINBASE.ws.28.0 has ended: its books are "
-                                      "frozen, orders are refused"))
+        self.assertEqual(
+            replay.hub.status("coinbase", 0.0),
+            (
+                "finished",
+                "the replay of COINBASE.0, COINBASE.ws.28.0 has ended: its books are frozen, orders are refused",
+            ),
+        )
         self.assertTrue(replay.ready.is_set())
         self.assertEqual([pair for pair in replay.adapter.pairs if replay.hub.book("coinbase", pair).live], [])
 

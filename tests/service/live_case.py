@@ -20,6 +20,7 @@ placements); the tests here are the behaviours every private adapter must have:
 The service runs as ``xwrap serve`` runs it (:class:`Server`), the exchange in live mode pointed at
 the simulator; the simulator and the account share a clock the tests can move forward.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -57,18 +58,18 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
 
     exchange: str
     pair: Pair
-    balances: dict[str, D]         # what the simulated account holds at the start
-    allocated: dict[str, D]        # what the test's wallet set is allocated of it
-    price: D                       # a buy price that rests on the book (below the best ask)
-    lower: D                       # another price that rests, for a cancel-replace
-    taking: tuple[D, str]          # a buy's price and size that take from the book at once
-    placement: tuple[str, str]     # the method and path of a new order on the exchange's REST API
-    fee_rate: D                    # the simulator's maker fee on what a trade brings in (its value: fee_in_quote)
+    balances: dict[str, D]  # what the simulated account holds at the start
+    allocated: dict[str, D]  # what the test's wallet set is allocated of it
+    price: D  # a buy price that rests on the book (below the best ask)
+    lower: D  # another price that rests, for a cancel-replace
+    taking: tuple[D, str]  # a buy's price and size that take from the book at once
+    placement: tuple[str, str]  # the method and path of a new order on the exchange's REST API
+    fee_rate: D  # the simulator's maker fee on what a trade brings in (its value: fee_in_quote)
     order_limit: tuple[int, float]  # new orders allowed per window of seconds, as the simulator publishes
     settings_overrides: dict[str, Any] = {}  # the account's keys
     refused_time_in_force = "GTD"  # a time in force the exchange does not take
     price_amend_moves_order = True  # a new price puts the order on a new exchange order (else amended in place)
-    fee_in_quote = False           # the fee is taken in the quote currency (Coinbase), not from what a trade brings in
+    fee_in_quote = False  # the fee is taken in the quote currency (Coinbase), not from what a trade brings in
 
     # -- hooks ------------------------------------------------------------------------------------
 
@@ -154,8 +155,13 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         for name in EXCHANGE_NAMES:
             overrides[f"exchanges.{name}.enabled"] = name == self.exchange
         prefix = f"exchanges.{self.exchange}."
-        own = {"mode": "live", "rest_url": self.sim.rest_url, "ws_url": self.sim.ws_url, "pairs": [str(self.pair)],
-               **self.settings_overrides}
+        own = {
+            "mode": "live",
+            "rest_url": self.sim.rest_url,
+            "ws_url": self.sim.ws_url,
+            "pairs": [str(self.pair)],
+            **self.settings_overrides,
+        }
         overrides.update({prefix + key: value for key, value in own.items()})
         self.settings = load_settings(None, env={}, overrides=overrides)
         self.server = await self.start_server()
@@ -164,10 +170,19 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         await self.server.stop()
 
     async def start_server(self) -> Server:
-        server = Server(self.settings, feed_options={"silence_timeout": 3600},
-                        account_options={"clock": self.clock, "reconcile_interval": 3600, "quiet": 0.05,
-                                         "resolve_interval": 0.05, "reconcile_retry": 0.1, "poll_interval": 0.2,
-                                         "backoff": Backoff(0.1, 0.3)})
+        server = Server(
+            self.settings,
+            feed_options={"silence_timeout": 3600},
+            account_options={
+                "clock": self.clock,
+                "reconcile_interval": 3600,
+                "quiet": 0.05,
+                "resolve_interval": 0.05,
+                "reconcile_retry": 0.1,
+                "poll_interval": 0.2,
+                "backoff": Backoff(0.1, 0.3),
+            },
+        )
         await server.start()
         self.server = server
         await self.until(lambda: self.account.state == "ready" and "subscribed" in self.account.stream_state)
@@ -190,16 +205,25 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         """A live wallet set allocated :attr:`allocated` of the reconciled account."""
         wallet_set = await self.api.create_wallet_set(name=name, mode="live")
         for currency, amount in self.allocated.items():
-            funded = await self.api.fund_wallet_set(wallet_set_id=wallet_set["id"], exchange=self.exchange,
-                                                    currency=currency, amount=str(amount))
+            funded = await self.api.fund_wallet_set(
+                wallet_set_id=wallet_set["id"], exchange=self.exchange, currency=currency, amount=str(amount)
+            )
             self.assertEqual(funded["entry"]["kind"], "allocate")
         return wallet_set["id"]
 
-    async def buy(self, wallet_set: int, size: str, client_order_id: str | None = None, price: D | None = None,
-                  **extra: Any) -> dict[str, Any]:
-        return await self.api.make_order(wallet_set_id=wallet_set, exchange=self.exchange, pair=str(self.pair),
-                                         side="buy", price=str(price or self.price), size=size,
-                                         client_order_id=client_order_id, **extra)
+    async def buy(
+        self, wallet_set: int, size: str, client_order_id: str | None = None, price: D | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        return await self.api.make_order(
+            wallet_set_id=wallet_set,
+            exchange=self.exchange,
+            pair=str(self.pair),
+            side="buy",
+            price=str(price or self.price),
+            size=size,
+            client_order_id=client_order_id,
+            **extra,
+        )
 
     async def wallet(self, wallet_set: int, currency: str) -> tuple[D, D]:
         """(balance, hold)."""
@@ -214,6 +238,7 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         async def check() -> bool:
             found.update(await self.api.get_order(order_id=order_id))
             return condition(found)
+
         async with asyncio.timeout(5):
             while not await check():
                 await asyncio.sleep(0.01)
@@ -246,10 +271,18 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         # partly filled on the exchange: the fill reaches the order and the ledger
         await self.fill(order, D(400))
         filled = await self.order_where(order["id"], lambda o: len(o["fills"]) == 1)
-        self.assertEqual([(f["price"], f["size"], f["fee"], f["fee_currency"], f["liquidity"])
-                          for f in filled["fills"]],
-                         [(str(self.price.normalize()), "400", str(self.maker_fee(D(400), self.price)[0].normalize()),
-                           self.maker_fee(D(400), self.price)[1], "maker")])
+        self.assertEqual(
+            [(f["price"], f["size"], f["fee"], f["fee_currency"], f["liquidity"]) for f in filled["fills"]],
+            [
+                (
+                    str(self.price.normalize()),
+                    "400",
+                    str(self.maker_fee(D(400), self.price)[0].normalize()),
+                    self.maker_fee(D(400), self.price)[1],
+                    "maker",
+                )
+            ],
+        )
         self.assertEqual([e["to"] for e in filled["events"]], ["pending", "open", "partially_filled"])
         paid, got = self.bought(D(400), self.price)
         # the hold follows the rest: what the fill did not use of it (a maker fee below the taker fee held) is freed
@@ -283,8 +316,9 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         quote = self.pair.quote
         left = self.balances[quote] - self.allocated[quote]
         with self.assertRaises(InsufficientFunds) as raised:
-            await self.api.fund_wallet_set(wallet_set_id=other, exchange=self.exchange, currency=quote,
-                                           amount=str(left + D("0.00000001")))
+            await self.api.fund_wallet_set(
+                wallet_set_id=other, exchange=self.exchange, currency=quote, amount=str(left + D("0.00000001"))
+            )
         self.assertEqual(raised.exception.available, left)
         await self.api.fund_wallet_set(wallet_set_id=other, exchange=self.exchange, currency=quote, amount=str(left))
         self.assertEqual(self.server.trading.wallets.exchange_account(self.exchange, quote), (self.balances[quote], 0))
@@ -374,7 +408,7 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         await self.fill(resting, D(300))
         await self.order_where(resting["id"], lambda o: len(o["fills"]) == 1)
         await self.server.stop()
-        await self.fill(resting, D(200))   # nobody listening
+        await self.fill(resting, D(200))  # nobody listening
         await self.fill(resting, D(100))
         self.server = await self.start_server()
         order = await self.api.get_order(order_id=resting["id"])
@@ -399,12 +433,23 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         quote = self.pair.quote
         with self.assertLogs("exchange_wrapper.service.trading", "WARNING") as logs:
             await self.deposit(quote, D("0.25"))
-            await self.until(lambda: self.account.status()["differences"] == [
-                {"currency": quote, "total": str((self.balances[quote] + D("0.25")).normalize()),
-                 "difference": "0.25"}])
+            await self.until(
+                lambda: (
+                    self.account.status()["differences"]
+                    == [
+                        {
+                            "currency": quote,
+                            "total": str((self.balances[quote] + D("0.25")).normalize()),
+                            "difference": "0.25",
+                        }
+                    ]
+                )
+            )
         self.assertIn(f"0.25 {quote} more than the ledger expected", "\n".join(logs.output))
-        self.assertIn(f'xwrap_account_differences_total{{exchange="{self.exchange}"}} {len(self.balances) + 1}.0',
-                      self.server.metrics.render().decode())  # the start-up's (the first deposit) and this one
+        self.assertIn(
+            f'xwrap_account_differences_total{{exchange="{self.exchange}"}} {len(self.balances) + 1}.0',
+            self.server.metrics.render().decode(),
+        )  # the start-up's (the first deposit) and this one
         async with asyncio.timeout(1):  # published with the exchange's status
             while True:
                 topic, payload = await published.get()
@@ -412,8 +457,10 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
                     break
         self.assertEqual((topic, payload["exchange"]), ("status", self.exchange))
         total, unallocated = self.server.trading.wallets.exchange_account(self.exchange, quote)
-        self.assertEqual((total, unallocated), (self.balances[quote] + D("0.25"),
-                                                self.balances[quote] + D("0.25") - self.allocated[quote]))
+        self.assertEqual(
+            (total, unallocated),
+            (self.balances[quote] + D("0.25"), self.balances[quote] + D("0.25") - self.allocated[quote]),
+        )
         self.assertLedgerVerifies()
 
     async def test_no_reconciliation_counts_what_an_unanswered_placement_did(self):
@@ -432,8 +479,11 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         await self.until(lambda: self.account.reconciliations_skipped > skipped)  # the polls' rounds too
         self.assertEqual(await self.account.reconcile(quiet=False), [])
         self.assertEqual(self.account.difference_count, reported)  # nothing came from outside, nothing went
-        self.assertIn(f'xwrap_account_reconciliations_skipped_total{{exchange="{self.exchange}"}} '
-                      f'{float(self.account.reconciliations_skipped)}', self.server.metrics.render().decode())
+        self.assertIn(
+            f'xwrap_account_reconciliations_skipped_total{{exchange="{self.exchange}"}} '
+            f"{float(self.account.reconciliations_skipped)}",
+            self.server.metrics.render().decode(),
+        )
         self.assertLedgerVerifies()
         await self.assertReconciled()
 

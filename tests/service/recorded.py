@@ -1,5 +1,6 @@
 """A real service on a loopback port with the recorded Coinbase traffic as its market data: the base
 of the tests that talk to the service over the network (REST, the OpenAPI fuzz, the dashboard)."""
+
 import asyncio
 import json
 import tempfile
@@ -17,8 +18,10 @@ CAPTURES = Path(__file__).resolve().parent.parent / "captures"
 REPLAY = [str(CAPTURES / "COINBASE.0"), str(CAPTURES / "COINBASE.ws.28.0")]
 SKL = Pair("SKL", "USD")
 READ_TOKEN, TRADE_TOKEN = "reader-token-0123456789", "trader-token-0123456789"
-TOKENS = [{"name": "reader", "token": READ_TOKEN, "scope": "read"},
-          {"name": "trader", "token": TRADE_TOKEN, "scope": "trade"}]
+TOKENS = [
+    {"name": "reader", "token": READ_TOKEN, "scope": "read"},
+    {"name": "trader", "token": TRADE_TOKEN, "scope": "trade"},
+]
 
 
 def http(url, method="GET", body=None, headers=None):
@@ -45,9 +48,15 @@ class RecordedServiceTest(unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         directory = tempfile.TemporaryDirectory()
         self.addCleanup(directory.cleanup)
-        self.settings = load_settings(None, env={}, overrides={
-            "database_url": f"sqlite:///{directory.name}/xwrap.sqlite", "server.port": 0,
-            **self.settings_overrides})
+        self.settings = load_settings(
+            None,
+            env={},
+            overrides={
+                "database_url": f"sqlite:///{directory.name}/xwrap.sqlite",
+                "server.port": 0,
+                **self.settings_overrides,
+            },
+        )
         asyncio.get_running_loop().slow_callback_duration = 1.0  # the test steps the replay in the loop
         self.server = Server(self.settings, replay=REPLAY, speed=None)
         await self.server.start()
@@ -82,6 +91,10 @@ class RecordedServiceTest(unittest.IsolatedAsyncioTestCase):
         """A paper wallet set with 1000 USD and 2000 SKL on coinbase; its id."""
         wallet_set = await self.ok("POST", "/xwrap/v1/wallet_sets", {"name": name, "mode": "paper"}, **options)
         for currency, amount in (("USD", "1000"), ("SKL", "2000")):
-            await self.ok("POST", f"/xwrap/v1/wallet_sets/{wallet_set['id']}/fund",
-                          {"exchange": "coinbase", "currency": currency, "amount": amount}, **options)
+            await self.ok(
+                "POST",
+                f"/xwrap/v1/wallet_sets/{wallet_set['id']}/fund",
+                {"exchange": "coinbase", "currency": currency, "amount": amount},
+                **options,
+            )
         return wallet_set["id"]

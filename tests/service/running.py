@@ -1,9 +1,10 @@
 """The recorded service of :mod:`.recorded` with API tokens, and helpers for its websocket doors.
 
-    class SomeTest(RunningService):
-        settings_overrides = {**WITH_TOKENS, "server.max_connections_per_client": 2}
-        async def test_something(self): ... self.server, self.rpc_url, await self.raw_rpc()
+class SomeTest(RunningService):
+    settings_overrides = {**WITH_TOKENS, "server.max_connections_per_client": 2}
+    async def test_something(self): ... self.server, self.rpc_url, await self.raw_rpc()
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -43,22 +44,40 @@ class RunningService(RecordedServiceTest):
                 break
         return await asyncio.wait_for(waiting, 5)
 
-    async def raw_rpc(self, token: str | None = TRADE_TOKEN, *, query: str = "", origin: str | None = None,
-                      host: str | None = None, **options: Any) -> Peer:
+    async def raw_rpc(
+        self,
+        token: str | None = TRADE_TOKEN,
+        *,
+        query: str = "",
+        origin: str | None = None,
+        host: str | None = None,
+        **options: Any,
+    ) -> Peer:
         """A plain websocket to the JSON-RPC door (closed at the end of the test), opened as a web
         page of ``origin`` would, to the name ``host`` (as if it pointed at 127.0.0.1)."""
         headers = {"Authorization": f"Bearer {token}"} if token else None
         url = self.rpc_url if host is None else f"ws://{host}:{self.server.port}/xwrap/v1/rpc"
-        ws = await connect(url + query, additional_headers=headers, max_size=None, origin=origin,
-                           host="127.0.0.1", port=self.server.port, **options)
+        ws = await connect(
+            url + query,
+            additional_headers=headers,
+            max_size=None,
+            origin=origin,
+            host="127.0.0.1",
+            port=self.server.port,
+            **options,
+        )
         self.addAsyncCleanup(ws.close)
         return Peer(ws)
 
     async def slow_clients_closed(self, door: str, count: int, timeout: float = 10) -> None:
         """Wait until the service closed ``count`` connections of ``door`` as too slow."""
         async with asyncio.timeout(timeout):
-            while self.server.metrics.registry.get_sample_value(
-                    "xwrap_disconnects_total", {"door": door, "reason": "too_slow"}) != count:
+            while (
+                self.server.metrics.registry.get_sample_value(
+                    "xwrap_disconnects_total", {"door": door, "reason": "too_slow"}
+                )
+                != count
+            ):
                 await asyncio.sleep(0.02)
 
     async def drained(self, ws: Any, timeout: float = 20) -> Any:
@@ -115,23 +134,56 @@ def error_cases(wallet_set_id: int) -> list[tuple[str, str, dict[str, Any], dict
     holds price x size x (1 + taker fee 0.006)."""
     order = {"wallet_set_id": wallet_set_id, "exchange": "coinbase", "pair": "SKL_USD", "side": "buy"}
     return [
-        ("unknown_exchange", "get_book", {"exchange": "nasdaq", "pair": "SKL_USD"},
-         {"exchange": "nasdaq", "valid": ["coinbase", "binance", "kraken", "bitfinex", "poloniex"]}),
-        ("unknown_pair", "get_book", {"exchange": "coinbase", "pair": "SKL_JPY"},
-         {"exchange": "coinbase", "pair": "SKL_JPY"}),
-        ("invalid_parameter", "make_order", {**order, "size": "10"},
-         {"field": "price", "expected": "a price for a limit order"}),
-        ("invalid_parameter", "get_book", {"exchange": "coinbase", "pair": "SKL_USD", "depht": 5},
-         {"field": "depht", "expected": "no such parameter (known: depth, exchange, pair)"}),
-        ("precision_violation", "make_order", {**order, "price": "0.5", "size": "0.01"},
-         {"rule": "min_size", "exchange": "coinbase", "pair": "SKL_USD", "value": "0.01", "limit": "5"}),
-        ("insufficient_funds", "make_order", {**order, "price": "0.5", "size": "5000"},
-         {"wallet_set_id": wallet_set_id, "exchange": "coinbase", "currency": "USD", "needed": "2515",
-          "available": "1000"}),
+        (
+            "unknown_exchange",
+            "get_book",
+            {"exchange": "nasdaq", "pair": "SKL_USD"},
+            {"exchange": "nasdaq", "valid": ["coinbase", "binance", "kraken", "bitfinex", "poloniex"]},
+        ),
+        (
+            "unknown_pair",
+            "get_book",
+            {"exchange": "coinbase", "pair": "SKL_JPY"},
+            {"exchange": "coinbase", "pair": "SKL_JPY"},
+        ),
+        (
+            "invalid_parameter",
+            "make_order",
+            {**order, "size": "10"},
+            {"field": "price", "expected": "a price for a limit order"},
+        ),
+        (
+            "invalid_parameter",
+            "get_book",
+            {"exchange": "coinbase", "pair": "SKL_USD", "depht": 5},
+            {"field": "depht", "expected": "no such parameter (known: depth, exchange, pair)"},
+        ),
+        (
+            "precision_violation",
+            "make_order",
+            {**order, "price": "0.5", "size": "0.01"},
+            {"rule": "min_size", "exchange": "coinbase", "pair": "SKL_USD", "value": "0.01", "limit": "5"},
+        ),
+        (
+            "insufficient_funds",
+            "make_order",
+            {**order, "price": "0.5", "size": "5000"},
+            {
+                "wallet_set_id": wallet_set_id,
+                "exchange": "coinbase",
+                "currency": "USD",
+                "needed": "2515",
+                "available": "1000",
+            },
+        ),
         ("order_not_found", "cancel_order", {"order_id": "999999"}, {"what": "order", "key": "999999"}),
         ("not_found", "get_wallet_set", {"wallet_set_id": 999999}, {"what": "wallet set", "key": 999999}),
         ("conflict", "create_wallet_set", {"name": "paper"}, {}),
-        ("exchange_unavailable", "get_ohlc", {"exchange": "coinbase", "pair": "SKL_USD"},
-         {"exchange": "coinbase", "reason": "no candles without a live connection (replay)"}),
+        (
+            "exchange_unavailable",
+            "get_ohlc",
+            {"exchange": "coinbase", "pair": "SKL_USD"},
+            {"exchange": "coinbase", "reason": "no candles without a live connection (replay)"},
+        ),
         ("method_not_found", "make_orders", {}, {"method": "make_orders"}),
     ]

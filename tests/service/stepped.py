@@ -1,5 +1,6 @@
 """A service on the real Coinbase recording that the test plays itself, record by record: books and
 trades arrive exactly when the test says, with nothing else moving them."""
+
 import time
 from pathlib import Path
 

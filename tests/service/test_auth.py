@@ -43,11 +43,19 @@ class AuthenticatorTest(unittest.TestCase):
 class OriginPolicyTest(unittest.TestCase):
     def test_web_pages_and_host_names(self):
         loopback = OriginPolicy([], tokens=False)
-        for origin, host in ((None, "127.0.0.1:8350"), (None, "localhost"), (None, "[::1]:8350"),
-                             ("http://127.0.0.1:8350", "127.0.0.1:8350")):
+        for origin, host in (
+            (None, "127.0.0.1:8350"),
+            (None, "localhost"),
+            (None, "[::1]:8350"),
+            ("http://127.0.0.1:8350", "127.0.0.1:8350"),
+        ):
             loopback.check(origin, host)
-        for origin, host in (("http://evil.example", "127.0.0.1:8350"), ("null", "127.0.0.1:8350"),
-                             ("http://evil.example:8350", "evil.example:8350"), (None, "evil.example:8350")):
+        for origin, host in (
+            ("http://evil.example", "127.0.0.1:8350"),
+            ("null", "127.0.0.1:8350"),
+            ("http://evil.example:8350", "evil.example:8350"),
+            (None, "evil.example:8350"),
+        ):
             with self.subTest(origin=origin, host=host), self.assertRaises(Unauthorised):
                 loopback.check(origin, host)
         listed = OriginPolicy(["http://app.example"], tokens=True)

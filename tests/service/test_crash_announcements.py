@@ -5,6 +5,7 @@ every fill, order state and balance a client was told; after a restart the same 
 second order and ``xwrap ledger verify`` passes. On SQLite and PostgreSQL.
 
 ``XWRAP_KILLS`` sets the number of kills per database (the suite's short run: 2; say 20 for a long one)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -41,9 +42,9 @@ class Told:
 
     def __init__(self) -> None:
         self.orders: dict[str, list[dict[str, Any]]] = defaultdict(list)  # order id -> states told
-        self.fills: dict[str, set[str]] = defaultdict(set)                # order id -> trade ids told
-        self.balances: list[dict[str, Any]] = []                          # wallets told
-        self.client_ids: dict[tuple[int, str], str] = {}                  # (set, client order id) -> order id
+        self.fills: dict[str, set[str]] = defaultdict(set)  # order id -> trade ids told
+        self.balances: list[dict[str, Any]] = []  # wallets told
+        self.client_ids: dict[tuple[int, str], str] = {}  # (set, client order id) -> order id
 
     def order(self, order: dict[str, Any]) -> None:
         self.orders[order["id"]].append(order)
@@ -77,8 +78,13 @@ class CrashCases:
                 self.check_database(told)
         self.assertTrue(sum(map(len, told.fills.values())) > 10 and told.balances, "too little was told to check")
         asyncio.run(self.resend(told, sent))
-        verify = subprocess.run([sys.executable, "-m", "exchange_wrapper.cli", "ledger", "verify",
-                                 "--database-url", self.url], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        verify = subprocess.run(
+            [sys.executable, "-m", "exchange_wrapper.cli", "ledger", "verify", "--database-url", self.url],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         self.assertEqual(verify.returncode, 0, verify.stdout + verify.stderr)
 
     # -- one life of the server ---------------------------------------------------------------------
@@ -87,9 +93,25 @@ class CrashCases:
         port = free_port()
         environment = {k: v for k, v in os.environ.items() if not k.startswith("XWRAP_")}
         process = subprocess.Popen(
-            [sys.executable, "-m", "exchange_wrapper.cli", "serve", "--replay", *REPLAY, "--speed", "2",
-             "--port", str(port), "--database-url", self.url],
-            cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                sys.executable,
+                "-m",
+                "exchange_wrapper.cli",
+                "serve",
+                "--replay",
+                *REPLAY,
+                "--speed",
+                "2",
+                "--port",
+                str(port),
+                "--database-url",
+                self.url,
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         self.addCleanup(process.kill)
         return process, f"ws://127.0.0.1:{port}"
 
@@ -108,8 +130,9 @@ class CrashCases:
                 self.fail(f"the service did not come up: {process.stderr.read().decode()[-2000:]}")
             await asyncio.sleep(0.1)
 
-    async def trade_then_kill(self, rng: random.Random, told: Told, sent: list[dict[str, Any]],
-                              sets: list[int]) -> None:
+    async def trade_then_kill(
+        self, rng: random.Random, told: Told, sent: list[dict[str, Any]], sets: list[int]
+    ) -> None:
         process, url = self.start()
         clients = [await self.connected(url, process) for _ in range(CLIENTS)]
         for client in clients:
@@ -119,12 +142,16 @@ class CrashCases:
             for n in range(CLIENTS):
                 ws = await clients[0].call("create_wallet_set", name=f"crash{n}", mode="paper")
                 for currency, amount in (("USD", "100000"), ("SKL", "100000")):
-                    await clients[0].call("fund_wallet_set", wallet_set_id=ws["id"], exchange="coinbase",
-                                          currency=currency, amount=amount)
+                    await clients[0].call(
+                        "fund_wallet_set", wallet_set_id=ws["id"], exchange="coinbase", currency=currency, amount=amount
+                    )
                 sets.append(ws["id"])
         stop = asyncio.Event()
-        workers = [asyncio.create_task(self.trade(client, ws, rng, told, sent, stop))
-                   for client, ws in zip(clients, sets) for _ in range(IN_FLIGHT)]
+        workers = [
+            asyncio.create_task(self.trade(client, ws, rng, told, sent, stop))
+            for client, ws in zip(clients, sets)
+            for _ in range(IN_FLIGHT)
+        ]
         await asyncio.sleep(rng.uniform(0.5, 2.0))
         process.send_signal(signal.SIGKILL)  # under load, mid-flight
         process.wait(timeout=30)
@@ -133,8 +160,15 @@ class CrashCases:
         for client in clients:
             await client.close()
 
-    async def trade(self, client: AsyncClient, ws: int, rng: random.Random, told: Told,
-                    sent: list[dict[str, Any]], stop: asyncio.Event) -> None:
+    async def trade(
+        self,
+        client: AsyncClient,
+        ws: int,
+        rng: random.Random,
+        told: Told,
+        sent: list[dict[str, Any]],
+        stop: asyncio.Event,
+    ) -> None:
         """Orders at and around the best prices, some crossing: they fill on the book, on the
         recording's trades and against the other clients' resting orders."""
         while not stop.is_set():
@@ -144,9 +178,15 @@ class CrashCases:
                 crossing = rng.random() < 0.4  # takes from the book or another client's resting order
                 best = D((book["bids"] if (side == "buy") != crossing else book["asks"])[0][0])
                 tick = D("0.0001") * rng.randint(-3, 3)
-                request = dict(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side=side,
-                               price=str(best + tick), size=str(rng.randint(5, 80)),
-                               client_order_id=f"c{len(sent)}-{rng.getrandbits(32)}")
+                request = dict(
+                    wallet_set_id=ws,
+                    exchange="coinbase",
+                    pair="SKL_USD",
+                    side=side,
+                    price=str(best + tick),
+                    size=str(rng.randint(5, 80)),
+                    client_order_id=f"c{len(sent)}-{rng.getrandbits(32)}",
+                )
                 sent.append(request)
                 order = await client.call("make_order", **request)
                 told.order(order)
@@ -191,9 +231,18 @@ class CrashCases:
         """Every balance each wallet had after each committed transaction (its available plus its holds)."""
         totals: dict[tuple[int, str, str], D] = defaultdict(lambda: ZERO)
         seen: dict[tuple[int, str, str], set[D]] = defaultdict(lambda: {ZERO})
-        query = (LedgerPosting.select(LedgerPosting.transaction, LedgerPosting.account, LedgerPosting.wallet_set,
-                                      LedgerPosting.exchange, LedgerPosting.currency, LedgerPosting.amount)
-                 .where(LedgerPosting.wallet_set.is_null(False)).order_by(LedgerPosting.transaction, LedgerPosting.id))
+        query = (
+            LedgerPosting.select(
+                LedgerPosting.transaction,
+                LedgerPosting.account,
+                LedgerPosting.wallet_set,
+                LedgerPosting.exchange,
+                LedgerPosting.currency,
+                LedgerPosting.amount,
+            )
+            .where(LedgerPosting.wallet_set.is_null(False))
+            .order_by(LedgerPosting.transaction, LedgerPosting.id)
+        )
         last: dict[tuple[int, str, str], int] = {}
         for posting in query:
             key = (posting.wallet_set_id, posting.exchange, posting.currency)

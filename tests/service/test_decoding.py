@@ -1,4 +1,5 @@
 """Requests from JSON text: what no door can use is refused naming where it is; the rest is read exactly."""
+
 import unittest
 from decimal import Decimal
 
@@ -18,16 +19,24 @@ class ReadJsonTest(unittest.TestCase):
 
     def test_numbers_are_read_exactly(self):
         document = read_json(b'{"a": 0.1000000000000000055511151231257827, "b": 12, "c": -1e-400, "d": 1e308}')
-        self.assertEqual({"a": Decimal("0.1000000000000000055511151231257827"), "b": 12, "c": Decimal("-1e-400"),
-                          "d": Decimal("1e308")}, document)
+        self.assertEqual(
+            {
+                "a": Decimal("0.1000000000000000055511151231257827"),
+                "b": 12,
+                "c": Decimal("-1e-400"),
+                "d": Decimal("1e308"),
+            },
+            document,
+        )
         self.assertIs(type(document["b"]), int)
-        self.assertEqual(10 ** 4299, read_json("1" + "0" * 4299))
+        self.assertEqual(10**4299, read_json("1" + "0" * 4299))
 
     def test_numbers_beyond_a_double_are_refused_naming_where(self):
         self.assertUnfit('{"x": 1e400}', "x", "a double's range")
-        self.assertUnfit('{"x": [1, {"y": -1' + "0" * 400 + '.5}]}', "x[1].y", "a double's range")
-        error = self.assertUnfit('{"jsonrpc": "2.0", "id": 7, "method": "echo", "params": {"x": 1E+309}}',
-                                 "params.x", "a double's range")
+        self.assertUnfit('{"x": [1, {"y": -1' + "0" * 400 + ".5}]}", "x[1].y", "a double's range")
+        error = self.assertUnfit(
+            '{"jsonrpc": "2.0", "id": 7, "method": "echo", "params": {"x": 1E+309}}', "params.x", "a double's range"
+        )
         self.assertEqual(7, error.document["id"])
         self.assertUnfit("1e400", "body", "a double's range")
 

@@ -1,5 +1,6 @@
 """The REST door over a real socket, on the recorded Coinbase traffic: paper orders, every error
 kind with its status and the one JSON shape, tokens, CORS, size limits, metrics."""
+
 import logging
 from dataclasses import replace
 from decimal import Decimal as D
@@ -22,26 +23,42 @@ class RestTradingTest(RecordedServiceTest):
         self.assertEqual([D(x) for x in book["asks"][0]], [ask_price, ask_size])
         self.assertLess(D(book["bids"][0][0]), ask_price)
         (market,) = await self.ok("GET", f"{V1}/markets?exchange=coinbase&pair=SKL_USD")
-        order = await self.ok("POST", f"{V1}/orders", {
-            "wallet_set_id": ws, "exchange": "coinbase", "pair": "SKL_USD", "side": "buy", "type": "market",
-            "size": "100", "client_order_id": "rest-1"})
-        self.assertEqual((order["status"], order["client_order_id"], D(order["filled_size"])),
-                         ("filled", "rest-1", D(100)))
+        order = await self.ok(
+            "POST",
+            f"{V1}/orders",
+            {
+                "wallet_set_id": ws,
+                "exchange": "coinbase",
+                "pair": "SKL_USD",
+                "side": "buy",
+                "type": "market",
+                "size": "100",
+                "client_order_id": "rest-1",
+            },
+        )
+        self.assertEqual(
+            (order["status"], order["client_order_id"], D(order["filled_size"])), ("filled", "rest-1", D(100))
+        )
         self.assertLessEqual(D(100), ask_size)  # the best level covers it: one fill at its price
-        self.assertEqual([(D(f["price"]), D(f["size"]), f["liquidity"]) for f in order["fills"]],
-                         [(ask_price, D(100), "taker")])
+        self.assertEqual(
+            [(D(f["price"]), D(f["size"]), f["liquidity"]) for f in order["fills"]], [(ask_price, D(100), "taker")]
+        )
         self.assertEqual(D(order["average_price"]), ask_price)
         fee = ask_price * 100 * D(market["taker_fee"])
         self.assertEqual(D(order["fees"]), fee)
 
         usd = await self.ok("GET", f"{V1}/wallet_sets/{ws}/wallets?exchange=coinbase&currency=USD")
-        self.assertEqual((D(usd["balance"]), D(usd["hold"]), D(usd["available"])),
-                         (1000 - ask_price * 100 - fee, D(0), 1000 - ask_price * 100 - fee))
+        self.assertEqual(
+            (D(usd["balance"]), D(usd["hold"]), D(usd["available"])),
+            (1000 - ask_price * 100 - fee, D(0), 1000 - ask_price * 100 - fee),
+        )
         skl = await self.ok("GET", f"{V1}/wallet_sets/{ws}/wallets?exchange=coinbase&currency=SKL")
         self.assertEqual(D(skl["balance"]), D(2100))
         wallet_set = await self.ok("GET", f"{V1}/wallet_sets/{ws}")
-        self.assertEqual({(w["currency"], D(w["balance"])) for w in wallet_set["wallets"]},
-                         {("USD", D(usd["balance"])), ("SKL", D(2100))})
+        self.assertEqual(
+            {(w["currency"], D(w["balance"])) for w in wallet_set["wallets"]},
+            {("USD", D(usd["balance"])), ("SKL", D(2100))},
+        )
 
         detail = await self.ok("GET", f"{V1}/orders/{order['id']}")
         self.assertEqual(detail["fills"], order["fills"])
@@ -54,15 +71,25 @@ class RestTradingTest(RecordedServiceTest):
     async def test_a_resting_limit_order_holds_funds_is_amended_then_cancelled(self):
         ws = await self.funded_wallet_set()
         ask = self.server.hub.book("coinbase", SKL).asks.best[0]
-        order = await self.ok("POST", f"{V1}/orders", {
-            "wallet_set_id": ws, "exchange": "coinbase", "pair": "SKL_USD", "side": "sell",
-            "price": str(ask + D("0.05")), "size": "300"})
+        order = await self.ok(
+            "POST",
+            f"{V1}/orders",
+            {
+                "wallet_set_id": ws,
+                "exchange": "coinbase",
+                "pair": "SKL_USD",
+                "side": "sell",
+                "price": str(ask + D("0.05")),
+                "size": "300",
+            },
+        )
         self.assertEqual((order["status"], order["fills"]), ("open", []))
         skl = await self.ok("GET", f"{V1}/wallet_sets/{ws}/wallets?exchange=coinbase&currency=SKL")
         self.assertEqual((D(skl["hold"]), D(skl["available"])), (D(300), D(1700)))
         amended = await self.ok("POST", f"{V1}/orders/{order['id']}/amend", {"size": "200"})
-        self.assertEqual((amended["id"], D(amended["size"]), D(amended["price"])),
-                         (order["id"], D(200), ask + D("0.05")))
+        self.assertEqual(
+            (amended["id"], D(amended["size"]), D(amended["price"])), (order["id"], D(200), ask + D("0.05"))
+        )
         skl = await self.ok("GET", f"{V1}/wallet_sets/{ws}/wallets?exchange=coinbase&currency=SKL")
         self.assertEqual((D(skl["hold"]), D(skl["available"])), (D(200), D(1800)))
         open_orders = await self.ok("GET", f"{V1}/orders?wallet_set_id={ws}&status=open")
@@ -78,9 +105,18 @@ class RestTradingTest(RecordedServiceTest):
         bid = self.server.hub.book("coinbase", SKL).bids.best[0]
         (market,) = await self.ok("GET", f"{V1}/markets?exchange=coinbase&pair=SKL_USD")
         with_fee = 1 + D(market["taker_fee"])
-        order = await self.ok("POST", f"{V1}/orders", {"wallet_set_id": ws, "exchange": "coinbase",
-                                                       "pair": "SKL_USD", "side": "buy",
-                                                       "price": str(bid - D("0.05")), "size": "100"})
+        order = await self.ok(
+            "POST",
+            f"{V1}/orders",
+            {
+                "wallet_set_id": ws,
+                "exchange": "coinbase",
+                "pair": "SKL_USD",
+                "side": "buy",
+                "price": str(bid - D("0.05")),
+                "size": "100",
+            },
+        )
         usd = await self.ok("GET", f"{V1}/wallet_sets/{ws}/wallets?exchange=coinbase&currency=USD")
         self.assertEqual(D(usd["hold"]), (bid - D("0.05")) * 100 * with_fee)
         amended = await self.ok("POST", f"{V1}/orders/{order['id']}/amend", {"price": str(bid - D("0.1"))})
@@ -92,13 +128,33 @@ class RestTradingTest(RecordedServiceTest):
         ws, other = await self.funded_wallet_set("one"), await self.funded_wallet_set("two")
         bid = self.server.hub.book("coinbase", SKL).bids.best[0]
         for size in ("100", "200"):
-            await self.ok("POST", f"{V1}/orders", {"wallet_set_id": ws, "exchange": "coinbase", "pair": "SKL_USD",
-                                                   "side": "buy", "price": str(bid - D("0.05")), "size": size})
+            await self.ok(
+                "POST",
+                f"{V1}/orders",
+                {
+                    "wallet_set_id": ws,
+                    "exchange": "coinbase",
+                    "pair": "SKL_USD",
+                    "side": "buy",
+                    "price": str(bid - D("0.05")),
+                    "size": size,
+                },
+            )
         done = await self.ok("POST", f"{V1}/orders/cancel_all", {"exchange": "coinbase", "pair": "SKL_USD"})
-        self.assertEqual(sorted((o["size"], o["status"]) for o in done["cancelled"]),
-                         [("100", "cancelled"), ("200", "cancelled")])
-        moved = await self.ok("POST", f"{V1}/transfers", {"from_wallet_set_id": ws, "to_wallet_set_id": other,
-                                                          "exchange": "coinbase", "currency": "USD", "amount": "250"})
+        self.assertEqual(
+            sorted((o["size"], o["status"]) for o in done["cancelled"]), [("100", "cancelled"), ("200", "cancelled")]
+        )
+        moved = await self.ok(
+            "POST",
+            f"{V1}/transfers",
+            {
+                "from_wallet_set_id": ws,
+                "to_wallet_set_id": other,
+                "exchange": "coinbase",
+                "currency": "USD",
+                "amount": "250",
+            },
+        )
         self.assertEqual(sorted(D(p["amount"]) for p in moved["entry"]["postings"]), [D(-250), D(250)])
         usd = await self.ok("GET", f"{V1}/wallet_sets/{other}/wallets?exchange=coinbase&currency=USD")
         self.assertEqual(D(usd["balance"]), D(1250))
@@ -142,27 +198,43 @@ class RestErrorsTest(RecordedServiceTest):
             (("GET", book + "&pair=ETH_USD"), 400, "invalid_parameter", {"field": "pair"}),
             (("GET", f"{V1}/book?exchange=coinbase"), 400, "invalid_parameter", {"field": "pair"}),
             (("GET", f"{V1}/wallet_sets/two"), 400, "invalid_parameter", {"field": "wallet_set_id"}),
-            (("POST", f"{V1}/orders", b"{\"size\": "), 400, "invalid_parameter", {"field": "body"}),
+            (("POST", f"{V1}/orders", b'{"size": '), 400, "invalid_parameter", {"field": "body"}),
             (("POST", f"{V1}/orders", b"[1, 2]"), 400, "invalid_parameter", {"field": "body"}),
             (("POST", f"{V1}/orders", b"\xff\xfe{}"), 400, "invalid_parameter", {"field": "body"}),
             (("POST", f"{V1}/orders?size=1", order), 400, "invalid_parameter", {"field": "size"}),
-            (("POST", f"{V1}/orders", {**order, "size": "1", "price": "1", "colour": "red"}), 400,
-             "invalid_parameter", {"field": "colour"}),
+            (
+                ("POST", f"{V1}/orders", {**order, "size": "1", "price": "1", "colour": "red"}),
+                400,
+                "invalid_parameter",
+                {"field": "colour"},
+            ),
             (("POST", f"{V1}/orders", {**order, "size": "1"}), 400, "invalid_parameter", {"field": "price"}),
             (("POST", f"{V1}/orders/7/cancel", {"order_id": "8"}), 400, "invalid_parameter", {"field": "order_id"}),
             (("GET", f"{V1}/pricing?exchange=nasdaq"), 404, "unknown_exchange", {"exchange": "nasdaq"}),
             (("GET", f"{V1}/book?exchange=coinbase&pair=SKL_JPY"), 404, "unknown_pair", {"pair": "SKL_JPY"}),
-            (("POST", f"{V1}/orders", {**order, "price": "0.5", "size": "0.01"}), 422, "precision_violation",
-             {"rule": "min_size", "limit": "5"}),  # SKL-USD's base_min_size in the recorded product list
-            (("POST", f"{V1}/orders", {**order, "price": "0.5", "size": "5000"}), 422, "insufficient_funds",
-             {"currency": "USD", "available": "1000"}),
+            (
+                ("POST", f"{V1}/orders", {**order, "price": "0.5", "size": "0.01"}),
+                422,
+                "precision_violation",
+                {"rule": "min_size", "limit": "5"},
+            ),  # SKL-USD's base_min_size in the recorded product list
+            (
+                ("POST", f"{V1}/orders", {**order, "price": "0.5", "size": "5000"}),
+                422,
+                "insufficient_funds",
+                {"currency": "USD", "available": "1000"},
+            ),
             (("GET", f"{V1}/orders/424242"), 404, "order_not_found", {"key": "424242"}),
             (("POST", f"{V1}/orders/424242/cancel"), 404, "order_not_found", {"key": "424242"}),
             (("GET", f"{V1}/wallet_sets/4242"), 404, "not_found", {"what": "wallet set"}),
             (("GET", f"{V1}/nothing-here"), 404, "not_found", {"what": "route"}),
             (("POST", f"{V1}/wallet_sets", {"name": "paper"}), 409, "conflict", {}),
-            (("GET", f"{V1}/ohlc?exchange=coinbase&pair=SKL_USD"), 503, "exchange_unavailable",
-             {"exchange": "coinbase"}),
+            (
+                ("GET", f"{V1}/ohlc?exchange=coinbase&pair=SKL_USD"),
+                503,
+                "exchange_unavailable",
+                {"exchange": "coinbase"},
+            ),
         ]
         for request, status, kind, details in cases:
             with self.subTest(request=request[:2], kind=kind):
@@ -172,23 +244,39 @@ class RestErrorsTest(RecordedServiceTest):
         ws = await self.funded_wallet_set()
         markets = self.server.hub.exchanges["coinbase"].markets  # none recorded was closed: as Coinbase's
         markets[SKL] = replace(markets[SKL], status=MarketStatus.CANCEL_ONLY)  # status channel would say
-        answer = await self.call("POST", f"{V1}/orders", {"wallet_set_id": ws, "exchange": "coinbase",
-                                                          "pair": "SKL_USD", "side": "buy", "price": "0.5",
-                                                          "size": "10"})
+        answer = await self.call(
+            "POST",
+            f"{V1}/orders",
+            {
+                "wallet_set_id": ws,
+                "exchange": "coinbase",
+                "pair": "SKL_USD",
+                "side": "buy",
+                "price": "0.5",
+                "size": "10",
+            },
+        )
         self.assertError(answer, 422, "market_closed", pair="SKL_USD", reason="market is cancel_only")
 
     async def test_the_http_layer_refusals_keep_their_status_in_the_same_shape(self):
-        for method, path, status in (("PUT", f"{V1}/orders", 405), ("POST", f"{V1}/orders/1", 405),
-                                     ("DELETE", f"{V1}/wallet_sets/1", 405)):
+        for method, path, status in (
+            ("PUT", f"{V1}/orders", 405),
+            ("POST", f"{V1}/orders/1", 405),
+            ("DELETE", f"{V1}/wallet_sets/1", 405),
+        ):
             with self.subTest(method=method, path=path):
                 code, headers, body = await self.call(method, path)
-                self.assertEqual((code, body["error"]["kind"], sorted(body["error"])),
-                                 (status, "invalid_request", ["details", "kind", "message"]))
+                self.assertEqual(
+                    (code, body["error"]["kind"], sorted(body["error"])),
+                    (status, "invalid_request", ["details", "kind", "message"]),
+                )
                 self.assertIn("GET", headers["Allow"])
 
     async def test_an_unexpected_failure_is_a_500_in_the_same_shape_and_says_nothing_more(self):
-        with mock.patch("exchange_wrapper.service.api._market_json", side_effect=RuntimeError("secret detail")), \
-                self.assertLogs("exchange_wrapper.service.http", logging.ERROR):
+        with (
+            mock.patch("exchange_wrapper.service.api._market_json", side_effect=RuntimeError("secret detail")),
+            self.assertLogs("exchange_wrapper.service.http", logging.ERROR),
+        ):
             answer = await self.call("GET", f"{V1}/markets?exchange=coinbase")
         self.assertError(answer, 500, "internal_error")
         self.assertNotIn("secret", answer[2]["error"]["message"])
@@ -213,11 +301,15 @@ class RestAuthTest(RecordedServiceTest):
         self.assertEqual((status, body["error"]["kind"]), (401, "unauthorised"))
         status, _, body = await self.call("GET", f"{V1}/status", headers={"Authorization": f"Basic {READ_TOKEN}"})
         self.assertEqual(status, 401)
-        self.assertEqual(list((await self.ok("GET", f"{V1}/status", token=READ_TOKEN))["exchanges"]),
-                         ["coinbase", "binance", "kraken", "bitfinex", "poloniex"])
+        self.assertEqual(
+            list((await self.ok("GET", f"{V1}/status", token=READ_TOKEN))["exchanges"]),
+            ["coinbase", "binance", "kraken", "bitfinex", "poloniex"],
+        )
         status, _, body = await self.call("POST", f"{V1}/wallet_sets", {"name": "x"}, token=READ_TOKEN)
-        self.assertEqual((status, body["error"]["kind"], body["error"]["details"]),
-                         (403, "forbidden", {"operation": "create_wallet_set", "scope": "read", "needed": "trade"}))
+        self.assertEqual(
+            (status, body["error"]["kind"], body["error"]["details"]),
+            (403, "forbidden", {"operation": "create_wallet_set", "scope": "read", "needed": "trade"}),
+        )
         created = await self.ok("POST", f"{V1}/wallet_sets", {"name": "x"}, token=TRADE_TOKEN)
         self.assertEqual(created["name"], "x")
         self.assertEqual((await self.call("GET", "/metrics"))[0], 401)
@@ -231,20 +323,23 @@ class RestAuthTest(RecordedServiceTest):
 
 class CorsOffTest(RecordedServiceTest):
     async def test_no_cors_headers_and_foreign_pages_are_refused(self):
-        status, headers, _ = await self.call("OPTIONS", f"{V1}/orders", headers={
-            "Origin": "http://app.example", "Access-Control-Request-Method": "POST"})
+        status, headers, _ = await self.call(
+            "OPTIONS", f"{V1}/orders", headers={"Origin": "http://app.example", "Access-Control-Request-Method": "POST"}
+        )
         self.assertEqual(status, 405)
         self.assertIsNone(headers.get("Access-Control-Allow-Origin"))
-        status, headers, body = await self.call("POST", f"{V1}/wallet_sets", {"name": "x"},
-                                                headers={"Origin": "http://app.example"})
+        status, headers, body = await self.call(
+            "POST", f"{V1}/wallet_sets", {"name": "x"}, headers={"Origin": "http://app.example"}
+        )
         self.assertEqual((status, body["error"]["kind"]), (401, "unauthorised"))
         self.assertIsNone(headers.get("Access-Control-Allow-Origin"))
         own = f"http://127.0.0.1:{self.server.port}"  # the dashboard's own requests
         await self.ok("POST", f"{V1}/wallet_sets", {"name": "x"}, headers={"Origin": own})
         await self.ok("GET", f"{V1}/wallet_sets", headers={"Host": f"localhost:{self.server.port}"})
         rebound = f"evil.example:{self.server.port}"  # a name pointed at 127.0.0.1: no tokens, so refused
-        status, _, body = await self.call("POST", f"{V1}/wallet_sets", {"name": "y"},
-                                          headers={"Host": rebound, "Origin": f"http://{rebound}"})
+        status, _, body = await self.call(
+            "POST", f"{V1}/wallet_sets", {"name": "y"}, headers={"Host": rebound, "Origin": f"http://{rebound}"}
+        )
         self.assertEqual((status, body["error"]["kind"]), (401, "unauthorised"))
 
 
@@ -252,17 +347,22 @@ class CorsOnTest(RecordedServiceTest):
     settings_overrides = {"server.cors_origins": ["http://app.example"]}
 
     async def test_configured_origins_only(self):
-        status, headers, _ = await self.call("OPTIONS", f"{V1}/orders/12/cancel", headers={
-            "Origin": "http://app.example", "Access-Control-Request-Method": "POST"})
+        status, headers, _ = await self.call(
+            "OPTIONS",
+            f"{V1}/orders/12/cancel",
+            headers={"Origin": "http://app.example", "Access-Control-Request-Method": "POST"},
+        )
         self.assertEqual(status, 204)
         self.assertEqual(headers["Access-Control-Allow-Origin"], "http://app.example")
         self.assertEqual(headers["Access-Control-Allow-Methods"], "GET, POST")
         self.assertIn("Authorization", headers["Access-Control-Allow-Headers"])
         status, headers, _ = await self.call("GET", f"{V1}/status", headers={"Origin": "http://app.example"})
-        self.assertEqual((status, headers["Access-Control-Allow-Origin"], headers["Vary"]),
-                         (200, "http://app.example", "Origin"))
-        status, headers, body = await self.call("GET", f"{V1}/pricing?exchange=nasdaq",
-                                                headers={"Origin": "http://app.example"})
+        self.assertEqual(
+            (status, headers["Access-Control-Allow-Origin"], headers["Vary"]), (200, "http://app.example", "Origin")
+        )
+        status, headers, body = await self.call(
+            "GET", f"{V1}/pricing?exchange=nasdaq", headers={"Origin": "http://app.example"}
+        )
         self.assertEqual((status, headers["Access-Control-Allow-Origin"]), (404, "http://app.example"))
         status, headers, body = await self.call("GET", f"{V1}/status", headers={"Origin": "http://evil.example"})
         self.assertEqual((status, body["error"]["kind"]), (401, "unauthorised"))

@@ -4,6 +4,7 @@ with nonces, the authenticated websocket's channel 0, MNABTC's recorded book): t
 place, a new size by cancel and a new order, a post-only order that would take refused, a lost
 answer to an order that finished at once found in the orders history, fills made while the
 stream was away fetched once it is back."""
+
 from decimal import Decimal as D
 from unittest import mock
 
@@ -24,10 +25,10 @@ class BitfinexLiveTradingTest(LiveTradingCase):
     pair = Pair("MANA", "BTC")
     balances = {"BTC": D("0.5"), "MANA": D("20000")}
     allocated = {"BTC": D("0.2"), "MANA": D("5000")}
-    price = D("0.000025")     # MNABTC's recorded book: best bid 0.00002505, best ask 0.0000253
+    price = D("0.000025")  # MNABTC's recorded book: best bid 0.00002505, best ask 0.0000253
     lower = D("0.000024")
     taking = (D("0.000026"), "20")  # a buy above the best ask: takes at once
-    fee_rate = D("0.001")     # Bitfinex's maker fee, on what a trade brings in
+    fee_rate = D("0.001")  # Bitfinex's maker fee, on what a trade brings in
     order_limit = ORDER_LIMIT
     settings_overrides = {"api_key": API_KEY, "api_secret": API_SECRET}
     placement = ("POST", SUBMIT_PATH)
@@ -73,15 +74,17 @@ class BitfinexLiveTradingTest(LiveTradingCase):
         order = await self.buy(ws, "1000", "moving", post_only=True)
         first = self.sim_order(order)
         moved = await self.api.amend_order(order_id=order["id"], price=str(self.lower))
-        self.assertEqual((moved["exchange_order_id"], first.price, first.status), (order["exchange_order_id"],
-                                                                                    self.lower, "new"))
+        self.assertEqual(
+            (moved["exchange_order_id"], first.price, first.status), (order["exchange_order_id"], self.lower, "new")
+        )
         self.assertIn("queue priority lost", moved["reason"])
         await self.fill(moved, D(300))
         await self.order_where(order["id"], lambda o: len(o["fills"]) == 1)
         smaller = await self.api.amend_order(order_id=order["id"], size="800")
         second = self.sim_order(smaller)
-        self.assertEqual((first.status, second.quantity, second.price, second.kind),
-                         ("cancelled", D(500), self.lower, "limit_maker"))
+        self.assertEqual(
+            (first.status, second.quantity, second.price, second.kind), ("cancelled", D(500), self.lower, "limit_maker")
+        )
         self.assertIn("by cancelling and placing a new order", smaller["reason"])
         self.assertEqual(self.sim.calls.count("POST", "/v2/auth/w/order/update"), 1)
         await self.fill(smaller, D(500))
@@ -105,8 +108,10 @@ class BitfinexLiveTradingTest(LiveTradingCase):
         order = await self.buy(ws, "50", "ioc", price=D("0.0000253"), time_in_force="IOC")  # the best ask: 66.58...
         done = await self.order_where(order["id"], lambda o: o["status"] == "filled")
         [fill] = done["fills"]
-        self.assertEqual((fill["price"], fill["size"], fill["fee"], fill["fee_currency"], fill["liquidity"]),
-                         ("0.0000253", "50", "0.05", "MANA", "taker"))
+        self.assertEqual(
+            (fill["price"], fill["size"], fill["fee"], fill["fee_currency"], fill["liquidity"]),
+            ("0.0000253", "50", "0.05", "MANA", "taker"),
+        )
         self.assertEqual((self.placements(), self.sim.calls.count("POST", "/v2/auth/r/orders/tMNABTC/hist")), (1, 1))
         self.assertLedgerVerifies()
         await self.assertReconciled()
@@ -117,8 +122,9 @@ class BitfinexLiveTradingTest(LiveTradingCase):
         await self.sim.drop_streams()
         await self.fill(order, D(300))  # the account reconnects after a backoff: nobody hears it
         filled = await self.order_where(order["id"], lambda o: len(o["fills"]) == 1)
-        self.assertEqual((filled["status"], filled["filled_size"], filled["fills"][0]["fee"]),
-                         ("partially_filled", "300", "0.3"))
+        self.assertEqual(
+            (filled["status"], filled["filled_size"], filled["fills"][0]["fee"]), ("partially_filled", "300", "0.3")
+        )
         self.assertIn("subscribed", self.account.stream_state)
         self.assertLedgerVerifies()
         await self.assertReconciled()

@@ -2,6 +2,7 @@
 (signed REST, the websocket feed's ``user`` channel, SKL-USD's recorded book): the behaviours of
 :class:`~tests.service.live_case.LiveTradingCase`, and Coinbase's own: an amend is a cancel then a
 new order, a GTD goes as GTT where its expiry is a minute, an hour or a day away."""
+
 from decimal import Decimal as D
 
 from exchange_wrapper.core.pairs import Pair
@@ -14,12 +15,12 @@ class CoinbaseLiveTradingTest(LiveTradingCase):
     pair = Pair("SKL", "USD")
     balances = {"USD": D("10000"), "SKL": D("20000")}
     allocated = {"USD": D("5000"), "SKL": D("5000")}
-    price = D("0.79")         # SKL-USD's recorded book: best bid 0.7901, best ask 0.7910
+    price = D("0.79")  # SKL-USD's recorded book: best bid 0.7901, best ask 0.7910
     lower = D("0.78")
     taking = (D("0.792"), "20")  # a buy above the best ask: takes at once
-    fee_rate = MAKER_FEE      # the lowest tier's maker rate, on the quote value of a fill
+    fee_rate = MAKER_FEE  # the lowest tier's maker rate, on the quote value of a fill
     fee_in_quote = True
-    order_limit = (30, 1.0)   # private endpoints: 15 requests a second per profile, bursts of 30
+    order_limit = (30, 1.0)  # private endpoints: 15 requests a second per profile, bursts of 30
     settings_overrides = {"api_key": API_KEY, "api_secret": API_SECRET, "passphrase": PASSPHRASE}
     placement = ("POST", "/orders")
 
@@ -58,13 +59,17 @@ class CoinbaseLiveTradingTest(LiveTradingCase):
         self.assertIn("by cancelling and placing a new order", moved["reason"])
         old, new = self.sim_order(order), self.sim_order(moved)
         key = self.account._tracked[order["id"]].key
-        self.assertEqual((old.status, new.status, new.quantity, new.price, new.client_id),
-                         ("cancelled", "new", D(700), self.lower, self.account.adapter.client_id(key, 1)))
+        self.assertEqual(
+            (old.status, new.status, new.quantity, new.price, new.client_id),
+            ("cancelled", "new", D(700), self.lower, self.account.adapter.client_id(key, 1)),
+        )
         self.assertEqual(self.sim.calls.count("DELETE", f"/orders/{order['exchange_order_id']}"), 1)
         await self.fill(moved, D(700))
         done = await self.order_where(order["id"], lambda o: len(o["fills"]) == 2)
-        self.assertEqual((done["status"], [(f["size"], f["price"]) for f in done["fills"]]),
-                         ("filled", [("300", "0.79"), ("700", "0.78")]))
+        self.assertEqual(
+            (done["status"], [(f["size"], f["price"]) for f in done["fills"]]),
+            ("filled", [("300", "0.79"), ("700", "0.78")]),
+        )
         (paid, got), (paid_then, got_then) = self.bought(D(300), self.price), self.bought(D(700), self.lower)
         self.assertEqual(await self.wallet(ws, "USD"), (self.allocated["USD"] - paid - paid_then, 0))
         self.assertEqual(await self.wallet(ws, "SKL"), (self.allocated["SKL"] + got + got_then, 0))
@@ -88,12 +93,21 @@ class CoinbaseLiveTradingTest(LiveTradingCase):
 
     async def test_a_market_sell_takes_the_book_and_pays_the_taker_rate_in_the_quote_currency(self):
         ws = await self.live_set()
-        order = await self.api.make_order(wallet_set_id=ws, exchange=self.exchange, pair=str(self.pair), side="sell",
-                                          type="market", size="600", client_order_id="taker")
+        order = await self.api.make_order(
+            wallet_set_id=ws,
+            exchange=self.exchange,
+            pair=str(self.pair),
+            side="sell",
+            type="market",
+            size="600",
+            client_order_id="taker",
+        )
         done = await self.order_where(order["id"], lambda o: len(o["fills"]) == 2)
         # the recorded bids: 450 at 0.7901, then 8267.3 at 0.7900; the taker rate 0.6 %
-        self.assertEqual([(f["price"], f["size"], f["fee"], f["fee_currency"], f["liquidity"]) for f in done["fills"]],
-                         [("0.7901", "450", "2.13327", "USD", "taker"), ("0.79", "150", "0.711", "USD", "taker")])
+        self.assertEqual(
+            [(f["price"], f["size"], f["fee"], f["fee_currency"], f["liquidity"]) for f in done["fills"]],
+            [("0.7901", "450", "2.13327", "USD", "taker"), ("0.79", "150", "0.711", "USD", "taker")],
+        )
         self.assertEqual(done["status"], "filled")
         self.assertEqual(D("450") * D("0.7901") * D("0.006"), D("2.13327"))
         received = 450 * D("0.7901") + 150 * D("0.79") - D("2.13327") - D("0.711")

@@ -4,6 +4,7 @@ behaviours of :class:`~tests.service.live_case.LiveTradingCase`, with Kraken's o
 refuses, an amend is in place (a new price keeps the exchange order), a refused amend leaves the
 order as it was, a cancel's answer says only a count (the order is queried), and every request of
 the burst arrived with a nonce above the one before."""
+
 from decimal import Decimal as D
 from unittest import mock
 
@@ -26,7 +27,7 @@ class KrakenLiveTradingTest(LiveTradingCase):
     pair = Pair("SOL", "USD")
     balances = {"USD": D("5000000"), "SOL": D("10000")}
     allocated = {"USD": D("1000000"), "SOL": D("1000")}
-    price = D("139")      # SOL/USD's recorded book: best bid 140.00, best ask 140.01
+    price = D("139")  # SOL/USD's recorded book: best bid 140.00, best ask 140.01
     lower = D("138.5")
     taking = (D("139.87"), "0.5")  # the simulated best ask (0.885 there): within it, the cost has 4 decimals
     fee_rate = D("0.0025")  # Kraken's entry maker fee, on what a trade brings in (fcib buying, fciq selling)
@@ -45,8 +46,12 @@ class KrakenLiveTradingTest(LiveTradingCase):
 
     def make_simulator(self, clock):
         limits = Limits(TIER.counter, TIER.counter_decay, TIER.trading, TIER.trading_decay)
-        return KrakenExchange(balances={ASSETS[c]: amount for c, amount in self.balances.items()}, limits=limits,
-                              clock=clock, fee_rate=self.fee_rate)
+        return KrakenExchange(
+            balances={ASSETS[c]: amount for c, amount in self.balances.items()},
+            limits=limits,
+            clock=clock,
+            fee_rate=self.fee_rate,
+        )
 
     def sim_order(self, order):
         return self.sim.order(order["exchange_order_id"])
@@ -77,8 +82,9 @@ class KrakenLiveTradingTest(LiveTradingCase):
             await self.api.amend_order(order_id=order["id"], price="140.5")
         self.assertIn("EOrder:Post only order", raised.exception.message)
         kept = await self.api.get_order(order_id=order["id"])
-        self.assertEqual((kept["status"], kept["price"], kept["exchange_order_id"]),
-                         ("open", "139", order["exchange_order_id"]))
+        self.assertEqual(
+            (kept["status"], kept["price"], kept["exchange_order_id"]), ("open", "139", order["exchange_order_id"])
+        )
         self.assertEqual((self.sim_order(order).price, self.sim_order(order).status), (D("139"), "new"))
         self.assertEqual(await self.wallet(ws, "USD"), (self.allocated["USD"], 1000 * D("139") * D("1.004")))
         self.assertLedgerVerifies()

@@ -3,6 +3,7 @@ the private websocket's orders and balances, GRT_USDT's recorded book): the beha
 :class:`~tests.service.live_case.LiveTradingCase`, and Poloniex's own: every amend is a
 cancel-replace (``PUT /orders/{id}``), a cancel's answer is only ``PENDING_CANCEL`` (the order is
 asked about after it), a cancel-replace whose answer is lost is found by its new client id."""
+
 from decimal import Decimal as D
 
 from exchange_wrapper.core.pairs import Pair
@@ -15,11 +16,11 @@ class PoloniexLiveTradingTest(LiveTradingCase):
     pair = Pair("GRT", "USDT")
     balances = {"USDT": D("2000"), "GRT": D("20000")}
     allocated = {"USDT": D("500"), "GRT": D("5000")}
-    price = D("0.105")        # GRT_USDT's recorded book: best bid 0.1078, best ask 0.109
+    price = D("0.105")  # GRT_USDT's recorded book: best bid 0.1078, best ask 0.109
     lower = D("0.104")
     taking = (D("0.11"), "20")  # a buy above the best ask: takes at once
-    fee_rate = D("0.00145")   # Poloniex's maker rate (level 1), on what a trade brings in
-    order_limit = (50, 1.0)   # POST /orders: 50 a second per account
+    fee_rate = D("0.00145")  # Poloniex's maker rate (level 1), on what a trade brings in
+    order_limit = (50, 1.0)  # POST /orders: 50 a second per account
     settings_overrides = {"api_key": API_KEY, "api_secret": API_SECRET}
     placement = ("POST", "/orders")
 
@@ -56,8 +57,10 @@ class PoloniexLiveTradingTest(LiveTradingCase):
         self.sim.lose_next("PUT", f"/orders/{order['exchange_order_id']}")
         moved = await self.api.amend_order(order_id=order["id"], price=str(self.lower))
         new = self.sim_order(moved)
-        self.assertEqual((moved["price"], moved["status"], new.price, new.quantity, new.client_id.endswith("-1")),
-                         (str(self.lower), "partially_filled", self.lower, D(900), True))
+        self.assertEqual(
+            (moved["price"], moved["status"], new.price, new.quantity, new.client_id.endswith("-1")),
+            (str(self.lower), "partially_filled", self.lower, D(900), True),
+        )
         self.assertEqual(self.sim_order(order).status, "cancelled")
         self.assertEqual(self.sim.calls.count("PUT", f"/orders/{order['exchange_order_id']}"), 1)
         await self.fill(moved, D(900))
@@ -74,8 +77,13 @@ class PoloniexLiveTradingTest(LiveTradingCase):
         self.assertEqual((cancelled["status"], cancelled["filled_size"]), ("cancelled", "250"))
         self.assertEqual([f["size"] for f in cancelled["fills"]], ["250"])
         client_id, exchange_id = self.sim_order(order).client_id, order["exchange_order_id"]
-        self.assertEqual((self.sim.calls.count("DELETE", f"/orders/{exchange_id}"),
-                          self.sim.calls.count("GET", f"/orders/cid:{client_id}")), (1, 1))
+        self.assertEqual(
+            (
+                self.sim.calls.count("DELETE", f"/orders/{exchange_id}"),
+                self.sim.calls.count("GET", f"/orders/cid:{client_id}"),
+            ),
+            (1, 1),
+        )
         self.assertEqual(await self.wallet(ws, "GRT"), (self.allocated["GRT"] + 250 - 250 * self.fee_rate, 0))
         self.assertLedgerVerifies()
         await self.assertReconciled()
@@ -88,6 +96,7 @@ class PoloniexLiveTradingTest(LiveTradingCase):
             if request == {"event": "ping"}:
                 pings.append(ws)
             return answer(ws, request)
+
         self.sim._private_answer = spy
         self.account.adapter.stream_ping_interval = 0.05
         await self.sim.drop_streams()  # the new connection pings at the new interval

@@ -2,6 +2,7 @@
 the WebSocket API's user data stream, LRCBTC's recorded book): the behaviours of
 :class:`~tests.service.live_case.LiveTradingCase`, and Binance's own: an amend on a symbol without
 cancel-replace, which xWrap does by cancelling and placing."""
+
 import json
 from decimal import Decimal as D
 
@@ -12,8 +13,12 @@ from tests.simulator.binance_private import API_KEY, API_SECRET, BinanceExchange
 
 #: Binance publishes 100 orders per 10 seconds today; the simulator publishes 100 per second, so
 #: that 200 orders take about 3 s (half the limit as burst, half refilled).
-LIMITS = [("REQUEST_WEIGHT", "MINUTE", 1, 6000), ("ORDERS", "SECOND", 1, 100), ("ORDERS", "DAY", 1, 200000),
-          ("RAW_REQUESTS", "MINUTE", 5, 61000)]
+LIMITS = [
+    ("REQUEST_WEIGHT", "MINUTE", 1, 6000),
+    ("ORDERS", "SECOND", 1, 100),
+    ("ORDERS", "DAY", 1, 200000),
+    ("RAW_REQUESTS", "MINUTE", 5, 61000),
+]
 
 
 class BinanceLiveTradingTest(LiveTradingCase):
@@ -21,10 +26,10 @@ class BinanceLiveTradingTest(LiveTradingCase):
     pair = Pair("LRC", "BTC")
     balances = {"BTC": D("0.5"), "LRC": D("20000")}
     allocated = {"BTC": D("0.1"), "LRC": D("5000")}
-    price = D("0.0000063")    # LRCBTC's recorded book: best bid 0.00000637, best ask 0.00000638
+    price = D("0.0000063")  # LRCBTC's recorded book: best bid 0.00000637, best ask 0.00000638
     lower = D("0.0000062")
     taking = (D("0.0000064"), "20")  # a buy above the best ask: takes at once
-    fee_rate = D("0.001")     # Binance's VIP 0 rate, on what a trade brings in
+    fee_rate = D("0.001")  # Binance's VIP 0 rate, on what a trade brings in
     order_limit = (100, 1.0)
     settings_overrides = {"api_key": API_KEY, "api_secret": API_SECRET}
     placement = ("POST", "/api/v3/order")
@@ -39,19 +44,26 @@ class BinanceLiveTradingTest(LiveTradingCase):
         await self.sim.fill(self.sim_order(order), size)
 
     def fail_next_placement(self):
-        self.sim.fail_next(503, {"code": -1001, "msg": "Internal error; unable to process your request. "
-                                                       "Please try again."})
+        self.sim.fail_next(
+            503, {"code": -1001, "msg": "Internal error; unable to process your request. Please try again."}
+        )
 
     def refuse_next(self, status, seconds):
         if status == 429:
-            body = {"code": -1003, "msg": "Too much request weight used; current limit is 6000 request weight per "
-                                          "1 MINUTE. Please use WebSocket Streams for live updates to avoid polling "
-                                          "the API."}
+            body = {
+                "code": -1003,
+                "msg": "Too much request weight used; current limit is 6000 request weight per "
+                "1 MINUTE. Please use WebSocket Streams for live updates to avoid polling "
+                "the API.",
+            }
             self.sim.fail_next(429, body, {"Retry-After": str(seconds)})
         else:  # a ban states its end in the message (and in Retry-After)
             until = round((self.clock() + seconds) * 1000)
-            body = {"code": -1003, "msg": f"Way too much request weight used; IP banned until {until}. Please use "
-                                          "WebSocket Streams for live updates to avoid bans."}
+            body = {
+                "code": -1003,
+                "msg": f"Way too much request weight used; IP banned until {until}. Please use "
+                "WebSocket Streams for live updates to avoid bans.",
+            }
             self.sim.fail_next(418, body, {"Retry-After": str(seconds)})
 
     def calls(self):
@@ -62,7 +74,6 @@ class BinanceLiveTradingTest(LiveTradingCase):
 
     def exchange_remaining(self, order):
         return self.sim_order(order).remaining
-
 
     async def test_a_cancel_replace_whose_new_order_is_refused_leaves_the_order_cancelled(self):
         ws = await self.live_set()
@@ -77,7 +88,6 @@ class BinanceLiveTradingTest(LiveTradingCase):
         self.assertEqual(self.sim_order(order).status, "cancelled")
         self.assertLedgerVerifies()
 
-
     async def test_a_cancel_replace_whose_answer_is_lost_is_found_by_its_new_client_id(self):
         ws = await self.live_set()
         order = await self.buy(ws, "1000", "moving")
@@ -86,8 +96,10 @@ class BinanceLiveTradingTest(LiveTradingCase):
         self.sim.lose_next("POST", "/api/v3/order/cancelReplace")
         moved = await self.api.amend_order(order_id=order["id"], price=str(self.lower))
         new = self.sim_order(moved)
-        self.assertEqual((moved["price"], moved["status"], new.price, new.quantity, new.client_id.endswith("-1")),
-                         (str(self.lower), "partially_filled", self.lower, D(900), True))
+        self.assertEqual(
+            (moved["price"], moved["status"], new.price, new.quantity, new.client_id.endswith("-1")),
+            (str(self.lower), "partially_filled", self.lower, D(900), True),
+        )
         self.assertEqual(self.sim.account.orders[int(order["exchange_order_id"])].status, "cancelled")
         self.assertEqual(self.sim.calls.count("POST", "/api/v3/order/cancelReplace"), 1)
         await self.fill(moved, D(900))
@@ -95,6 +107,7 @@ class BinanceLiveTradingTest(LiveTradingCase):
         self.assertEqual((done["status"], done["filled_size"]), ("filled", "1000"))
         self.assertLedgerVerifies()
         await self.assertReconciled()
+
 
 class BinanceWithoutCancelReplaceTest(BinanceLiveTradingTest):
     """LRCBTC as the 2021 capture lists it: no amendAllowed, no cancelReplaceAllowed."""
@@ -116,9 +129,16 @@ class BinanceWithoutCancelReplaceTest(BinanceLiveTradingTest):
         amended = await self.api.amend_order(order_id=order["id"], size="900")
         self.assertIn("by cancelling and placing a new order", amended["reason"])
         old, new = self.sim.account.orders[int(order["exchange_order_id"])], self.sim_order(amended)
-        self.assertEqual((old.status, new.status, new.quantity, new.price, new.client_id),
-                         ("cancelled", "new", D(650), self.price, self.account.adapter.client_id(
-                             self.account._tracked[order["id"]].key, 1)))
+        self.assertEqual(
+            (old.status, new.status, new.quantity, new.price, new.client_id),
+            (
+                "cancelled",
+                "new",
+                D(650),
+                self.price,
+                self.account.adapter.client_id(self.account._tracked[order["id"]].key, 1),
+            ),
+        )
         self.assertEqual(self.sim.calls.count("POST", "/api/v3/order/cancelReplace"), 0)
         await self.fill(amended, D(650))
         done = await self.order_where(order["id"], lambda o: len(o["fills"]) == 2)

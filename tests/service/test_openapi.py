@@ -1,6 +1,7 @@
 """The OpenAPI document: a valid OpenAPI 3.1 document, exactly the routes the service serves, and a
 schemathesis fuzz of every operation against a live service on the recorded traffic: no 5xx, every
 answer as documented. XWRAP_FUZZ=1 runs the fuzz much longer."""
+
 import asyncio
 import os
 import re
@@ -51,15 +52,20 @@ class OpenApiDocumentTest(RecordedServiceTest):
     def test_docs_api_md_documents_every_route_its_parameters_as_the_contract_and_every_error_kind(self):
         text = API_DOC.read_text()
         for route in ROUTES:
-            heading = (f"### {route.operation}\n\n`{route.method} {route.full_path}` · JSON-RPC `{route.operation}` · "
-                       f"scope `{OPERATIONS[route.operation].scope}`\n\n{route.summary}")
+            heading = (
+                f"### {route.operation}\n\n`{route.method} {route.full_path}` · JSON-RPC `{route.operation}` · "
+                f"scope `{OPERATIONS[route.operation].scope}`\n\n{route.summary}"
+            )
             self.assertIn(heading, text)
             section = text.split(heading)[1].split("\n### ")[0]
             if route.any_body:
                 self.assertIn("Parameters: any JSON object", section)
             elif route.params:
-                self.assertIn(f"\n{parameter_table(route)}\n\n", section, f"{route.operation}: the table should be\n"
-                              + parameter_table(route))
+                self.assertIn(
+                    f"\n{parameter_table(route)}\n\n",
+                    section,
+                    f"{route.operation}: the table should be\n" + parameter_table(route),
+                )
             else:
                 self.assertIn("No parameters.", section)
         for kind, (code, status) in ERROR_CODES.items():
@@ -68,18 +74,34 @@ class OpenApiDocumentTest(RecordedServiceTest):
     async def test_every_operation_reads_exactly_the_parameters_of_its_contract(self):
         """The contract against api.py as it runs: each operation, given every parameter of its
         contract and one more, refuses that one and names as known exactly those it read."""
-        sample = {"text": "x", "decimal": "1", "time": 1.0, "flag": True, "exchange": "coinbase", "pair": "BTC_USD",
-                  "currency": "BTC", "order_id": "1"}
+        sample = {
+            "text": "x",
+            "decimal": "1",
+            "time": 1.0,
+            "flag": True,
+            "exchange": "coinbase",
+            "pair": "BTC_USD",
+            "currency": "BTC",
+            "order_id": "1",
+        }
         for name, operation in OPERATIONS.items():
             if operation.any_params:
                 continue
-            values = {param.name: param.minimum if param.kind == "integer" else
-                      param.choices[0] if param.kind == "choice" else sample[param.kind] for param in operation.params}
+            values = {
+                param.name: param.minimum
+                if param.kind == "integer"
+                else param.choices[0]
+                if param.kind == "choice"
+                else sample[param.kind]
+                for param in operation.params
+            }
             with self.subTest(name):
                 with self.assertRaises(InvalidParameter) as caught:
                     await getattr(self.server.api, name)(**values, unexpected="x")
-                self.assertEqual((caught.exception.field, caught.exception.expected),
-                                 ("unexpected", f"no such parameter (known: {', '.join(sorted(values))})"))
+                self.assertEqual(
+                    (caught.exception.field, caught.exception.expected),
+                    ("unexpected", f"no such parameter (known: {', '.join(sorted(values))})"),
+                )
 
     async def test_every_operation_answers_as_the_result_type_of_its_contract_says(self):
         """One successful call of each operation, its answer checked against the schema made of its
@@ -109,10 +131,24 @@ class OpenApiDocumentTest(RecordedServiceTest):
             ("get_wallet_sets", "GET", "/wallet_sets", None),
             ("get_wallet_set", "GET", f"/wallet_sets/{ws}", None),
             ("get_wallet", "GET", f"/wallet_sets/{ws}/wallets?exchange=coinbase&currency=SKL", None),
-            ("fund_wallet_set", "POST", f"/wallet_sets/{other}/fund",
-             {"exchange": "coinbase", "currency": "USD", "amount": "5"}),
-            ("transfer", "POST", "/transfers", {"from_wallet_set_id": ws, "to_wallet_set_id": other,
-                                                "exchange": "coinbase", "currency": "USD", "amount": "1"}),
+            (
+                "fund_wallet_set",
+                "POST",
+                f"/wallet_sets/{other}/fund",
+                {"exchange": "coinbase", "currency": "USD", "amount": "5"},
+            ),
+            (
+                "transfer",
+                "POST",
+                "/transfers",
+                {
+                    "from_wallet_set_id": ws,
+                    "to_wallet_set_id": other,
+                    "exchange": "coinbase",
+                    "currency": "USD",
+                    "amount": "1",
+                },
+            ),
         ]
         self.assertEqual({call[0] for call in calls}, set(OPERATIONS) - {"get_ohlc"})
         for operation, method, path, body in calls:
@@ -149,14 +185,20 @@ def fuzz(schema, base_url, headers):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             checks = CHECKS + ([negative_data_rejection] if mode is GenerationMode.NEGATIVE else [])
 
-            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=EXAMPLES < 50,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=EXAMPLES < 50,
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=operation.as_strategy(generation_mode=mode))
             def run(case):
                 response = case.call(base_url=base_url, headers=headers)
                 label = f"{case.method} {case.formatted_path} {case.query} {case.body!r}"
                 if response.status_code >= 500 and not (
-                        response.status_code == 503 and response.json()["error"]["kind"] == "exchange_unavailable"):
+                    response.status_code == 503 and response.json()["error"]["kind"] == "exchange_unavailable"
+                ):
                     failures.append(f"{label}: {response.status_code} {response.text[:300]}")
                 try:
                     case.validate_response(response, checks=checks)

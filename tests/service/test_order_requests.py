@@ -1,6 +1,7 @@
 """Requests on one order against each other and against the market: amends stored before their
 answer, amends racing cancels and each other, holds that always cover the rest, and nothing
 announced before it is committed. On the real Coinbase recording, on SQLite and PostgreSQL."""
+
 import asyncio
 import os
 import random
@@ -58,8 +59,9 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
     async def resting_buy(self, ws, size="100", below=D("0.05")):
         bid = self.server.hub.book("coinbase", SKL).bids.best[0]
         price = bid - below
-        order = await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy",
-                                          price=str(price), size=size)
+        order = await self.api.make_order(
+            wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy", price=str(price), size=size
+        )
         self.assertEqual(order["status"], "open")
         return order, price
 
@@ -80,9 +82,10 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
         self.server = await self.start_server()
         again = await self.api.get_order(order_id=order["id"])
         self.assertEqual((D(again["size"]), D(again["price"]), again["status"]), (D(40), new_price, "open"))
-        self.assertEqual([e["reason"] for e in again["events"] if e["reason"].startswith("amended")],
-                         [f"amended: price {new_price.normalize()}, size 150",
-                          f"amended: price {new_price.normalize()}, size 40"])
+        self.assertEqual(
+            [e["reason"] for e in again["events"] if e["reason"].startswith("amended")],
+            [f"amended: price {new_price.normalize()}, size 150", f"amended: price {new_price.normalize()}, size 40"],
+        )
         self.assertEqual(await self.usd_hold(ws), buy_hold(D(40), new_price))
         self.assert_ledger_ok()
 
@@ -90,8 +93,10 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
         ws = await self.funded_set()
         for round_ in range(ROUNDS):
             order, _ = await self.resting_buy(ws, size="50")
-            requests = [self.api.cancel_order(order_id=order["id"]),
-                        self.api.amend_order(order_id=order["id"], size="90")]
+            requests = [
+                self.api.cancel_order(order_id=order["id"]),
+                self.api.amend_order(order_id=order["id"], size="90"),
+            ]
             if round_ % 2:
                 requests.reverse()
             results = await asyncio.gather(*requests, return_exceptions=True)
@@ -128,8 +133,9 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
         ws = await self.funded_set(usd="5000")
         ask, ask_size = self.server.hub.book("coinbase", SKL).asks.best
         size = ask_size + 100  # takes the best level, rests with the rest at the ask
-        order = await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy",
-                                          price=str(ask), size=str(size))
+        order = await self.api.make_order(
+            wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy", price=str(ask), size=str(size)
+        )
         stored, fills = await self.stored(order["id"])
         self.assertEqual(stored.status.value, "partially_filled")
         self.assertEqual(await self.usd_hold(ws), buy_hold(size - stored.filled_size, ask))
@@ -144,22 +150,29 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
         def checked(topic, payload):  # runs where the service announces: the database must have it already
             if topic == "orders":
                 row, _ = orders.view(payload["id"])
-                if row.filled_size < D(payload["filled_size"]) or (payload["status"] != "pending"
-                                                                    and row.status.value == "pending"):
+                if row.filled_size < D(payload["filled_size"]) or (
+                    payload["status"] != "pending" and row.status.value == "pending"
+                ):
                     problems.append(("order ahead of the database", payload, row.to_json()))
             if topic == "fills":
                 _, fills = orders.view(payload["order_id"])
                 if payload["trade_id"] not in {f.trade_id for f in fills}:
                     problems.append(("fill not in the database", payload))
             publish(topic, payload)
+
         self.server.trading.publish = checked
         book = self.server.hub.book("coinbase", SKL)
         resting = []
         for side, best in (("buy", book.bids.best[0]), ("sell", book.asks.best[0])):
             for step in range(3):  # resting at and near the best price: the recording's trades reach them
                 order = await self.api.make_order(
-                    wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side=side, size="200",
-                    price=str(best + (-1 if side == "buy" else 1) * D("0.0001") * step))
+                    wallet_set_id=ws,
+                    exchange="coinbase",
+                    pair="SKL_USD",
+                    side=side,
+                    size="200",
+                    price=str(best + (-1 if side == "buy" else 1) * D("0.0001") * step),
+                )
                 resting.append(self.server.trading.open[order["id"]])
         self.step_until(lambda: sum(1 for o in resting if o.filled_size) >= 3)
         await asyncio.sleep(0.2)
@@ -195,20 +208,35 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
                         side = rng.choice(["buy", "sell"])
                         best = (book.bids if side == "buy" else book.asks).best[0]
                         price = best + D("0.0001") * rng.randint(-3, 2) * (1 if side == "sell" else -1)
-                        order = await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD",
-                                                          side=side, price=str(price), size=str(rng.randint(5, 90)))
+                        order = await self.api.make_order(
+                            wallet_set_id=ws,
+                            exchange="coinbase",
+                            pair="SKL_USD",
+                            side=side,
+                            price=str(price),
+                            size=str(rng.randint(5, 90)),
+                        )
                         mine.append(order["id"])
                     elif action < 0.8:
                         target = self.server.trading.open[rng.choice(open_ones)]
-                        await asyncio.gather(*(self.api.amend_order(order_id=target.id, size=str(
-                            target.filled_size + rng.randint(1, 90))) for _ in range(rng.randint(1, 3))))
+                        await asyncio.gather(
+                            *(
+                                self.api.amend_order(
+                                    order_id=target.id, size=str(target.filled_size + rng.randint(1, 90))
+                                )
+                                for _ in range(rng.randint(1, 3))
+                            )
+                        )
                     else:
                         target_id = rng.choice(open_ones)
-                        await asyncio.gather(self.api.cancel_order(order_id=target_id),
-                                             self.api.amend_order(order_id=target_id, size="95"),
-                                             return_exceptions=False)
+                        await asyncio.gather(
+                            self.api.cancel_order(order_id=target_id),
+                            self.api.amend_order(order_id=target_id, size="95"),
+                            return_exceptions=False,
+                        )
                 except refused:
                     pass
+
         stepping = asyncio.create_task(market())
         await asyncio.gather(*(client(ws) for ws in sets))
         acting.set()
@@ -221,8 +249,10 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
             for order in (await self.api.get_orders(wallet_set_id=ws, status="recent", limit=1000))["orders"]:
                 self.assertEqual(sum(D(f["size"]) for f in order["fills"]), D(order["filled_size"]), order)
                 filled += bool(order["fills"])
-                amended += any(e["reason"].startswith("amended") for e in
-                               (await self.api.get_order(order_id=order["id"]))["events"])
+                amended += any(
+                    e["reason"].startswith("amended")
+                    for e in (await self.api.get_order(order_id=order["id"]))["events"]
+                )
         self.assertGreater(min(amended, filled), 2, "the run raced too little to show anything")
 
 

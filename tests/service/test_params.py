@@ -15,8 +15,18 @@ class ParamsTest(unittest.TestCase):
         return str(caught.exception)
 
     def test_typed_getters(self):
-        p = Params({"size": "0.5", "side": "buy", "pair": "BTC_USD", "depth": 5, "post_only": True,
-                    "expire_time": 1700000000.5, "currency": "USDT", "name": "main"})
+        p = Params(
+            {
+                "size": "0.5",
+                "side": "buy",
+                "pair": "BTC_USD",
+                "depth": 5,
+                "post_only": True,
+                "expire_time": 1700000000.5,
+                "currency": "USDT",
+                "name": "main",
+            }
+        )
         self.assertEqual(p.decimal("size"), Decimal("0.5"))
         self.assertIs(p.choice("side", Side), Side.BUY)
         self.assertEqual(p.pair(), Pair("BTC", "USD"))
@@ -37,8 +47,9 @@ class ParamsTest(unittest.TestCase):
         self.assertIn("missing", self.assertNames("pair", lambda: Params({}).pair(required=True)))
         self.assertNames("size", lambda: Params({"size": 0.5}).decimal("size"))
         self.assertNames("size", lambda: Params({"size": "-1"}).decimal("size"))
-        self.assertIn("one of 'buy', 'sell'",
-                      self.assertNames("side", lambda: Params({"side": "long"}).choice("side", Side)))
+        self.assertIn(
+            "one of 'buy', 'sell'", self.assertNames("side", lambda: Params({"side": "long"}).choice("side", Side))
+        )
         self.assertNames("depth", lambda: Params({"depth": 0}).integer("depth", minimum=1))
         self.assertNames("depth", lambda: Params({"depth": True}).integer("depth"))
         self.assertNames("post_only", lambda: Params({"post_only": "yes"}).flag("post_only"))
@@ -52,8 +63,10 @@ class ParamsTest(unittest.TestCase):
         self.assertEqual(Params({"wallet_set_id": str(2**63 - 1)}).integer("wallet_set_id"), 2**63 - 1)
         self.assertNames("price", lambda: Params({"price": "1e999999"}).decimal("price"))
         self.assertNames("size", lambda: Params({"size": "0.0000000000000000001"}).decimal("size"))
-        self.assertEqual(Params({"size": "999999999999999.000000000000000001"}).decimal("size"),
-                         Decimal("999999999999999.000000000000000001"))
+        self.assertEqual(
+            Params({"size": "999999999999999.000000000000000001"}).decimal("size"),
+            Decimal("999999999999999.000000000000000001"),
+        )
         self.assertEqual(Params({"amount": "0"}).decimal("amount", positive=False), 0)
 
     def test_amounts_are_decimal_strings_in_ascii_digits_only(self):
@@ -84,8 +97,9 @@ class ParamsTest(unittest.TestCase):
     def test_text_without_control_characters_or_lone_surrogates(self):
         for text in ("a\x00b", "a\ud800b", "\udfff", "tab\there", "del\x7f"):
             with self.subTest(text=text):
-                message = self.assertNames("client_order_id", lambda: Params({"client_order_id": text}).text(
-                    "client_order_id", max_length=64))
+                message = self.assertNames(
+                    "client_order_id", lambda: Params({"client_order_id": text}).text("client_order_id", max_length=64)
+                )
                 message.encode()  # the message itself is Unicode: it can be answered
         self.assertEqual("caf\u00e9-\U0001f680", Params({"name": "caf\u00e9-\U0001f680"}).text("name"))
 

@@ -1,4 +1,5 @@
 """Books, status and logs published onto the service's bus: each change once, log lines from any thread."""
+
 import asyncio
 import logging
 import threading
@@ -27,20 +28,27 @@ class ChangesTest(RunningService):
         drain(heard)
         await publishers.publish_changes()
         self.assertEqual(drain(heard), [])  # the books stand still while the replay does
-        before = {pair: (k.book.bids.best, k.book.asks.best)
-                  for pair, k in self.server.hub.exchanges["coinbase"].keepers.items()}
+        before = {
+            pair: (k.book.bids.best, k.book.asks.best)
+            for pair, k in self.server.hub.exchanges["coinbase"].keepers.items()
+        }
         self.step_until(lambda: (self.book.bids.best, self.book.asks.best) != before[SKL])
         self.server.hub.set_connection("coinbase", FeedStatus.DOWN, "unplugged for the test")
         await publishers.publish_changes()
         items = drain(heard)
-        moved = {str(pair) for pair, k in self.server.hub.exchanges["coinbase"].keepers.items()
-                 if (k.book.bids.best, k.book.asks.best) != before[pair]}
+        moved = {
+            str(pair)
+            for pair, k in self.server.hub.exchanges["coinbase"].keepers.items()
+            if (k.book.bids.best, k.book.asks.best) != before[pair]
+        }
         self.assertIn("SKL_USD", moved)
         self.assertEqual({p["pair"] for t, p in items if t == "books"} - moved, set())  # nothing unchanged
         skl = next(p for t, p in items if t == "books" and p["pair"] == "SKL_USD")
         self.assertEqual((skl["bid"], skl["ask"]), (f"{self.book.bids.best[0]:f}", f"{self.book.asks.best[0]:f}"))
-        self.assertEqual([(p["exchange"], p["status"], p["reason"]) for t, p in items if t == "status"],
-                         [("coinbase", "down", "unplugged for the test")])
+        self.assertEqual(
+            [(p["exchange"], p["status"], p["reason"]) for t, p in items if t == "status"],
+            [("coinbase", "down", "unplugged for the test")],
+        )
 
 
 class LogPublisherTest(unittest.IsolatedAsyncioTestCase):
@@ -64,7 +72,9 @@ class LogPublisherTest(unittest.IsolatedAsyncioTestCase):
             logger.exception("it failed")
         await asyncio.sleep(0)  # the thread's line is handed to the loop
         lines = [payload for _, payload in drain(heard)]
-        self.assertEqual([(line["level"], line["message"]) for line in lines],
-                         [("INFO", "on the loop here"), ("ERROR", "it failed"), ("WARNING", "from a thread")])
+        self.assertEqual(
+            [(line["level"], line["message"]) for line in lines],
+            [("INFO", "on the loop here"), ("ERROR", "it failed"), ("WARNING", "from a thread")],
+        )
         self.assertEqual(lines[1]["exception"], "ValueError: bad value")
         self.assertEqual(lines[0]["logger"], "exchange_wrapper.tests.publishers")

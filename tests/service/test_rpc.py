@@ -1,4 +1,5 @@
 """The JSON-RPC door, driven over a real websocket on a service playing the recorded Coinbase traffic."""
+
 import asyncio
 import contextlib
 import json
@@ -41,8 +42,14 @@ class CallsTest(RunningService):
 
     async def test_a_batch_is_answered_in_one_message_without_its_notifications(self):
         rpc = await self.raw_rpc()
-        replies = await rpc.ask([request("echo", {"n": "1"}, 1), {"jsonrpc": "2.0", "method": "echo"},
-                                 request("get_book", {"exchange": "nasdaq", "pair": "SKL_USD"}, 2), 7])
+        replies = await rpc.ask(
+            [
+                request("echo", {"n": "1"}, 1),
+                {"jsonrpc": "2.0", "method": "echo"},
+                request("get_book", {"exchange": "nasdaq", "pair": "SKL_USD"}, 2),
+                7,
+            ]
+        )
         self.assertIsInstance(replies, list)
         self.assertEqual(len(replies), 3)
         by_id = {r["id"]: r for r in replies}
@@ -75,8 +82,11 @@ class CallsTest(RunningService):
             ('{"jsonrpc": "2.0", "id": [6], "method": "echo"}', None, "invalid_request"),
             ('{"jsonrpc": "2.0", "id": true, "method": "echo"}', None, "invalid_request"),
             ('{"jsonrpc": "2.0", "id": 7, "method": "no_such_thing"}', 7, "method_not_found"),
-            ('{"jsonrpc": "2.0", "id": 8, "method": "get_book", "params": ["coinbase", "SKL_USD"]}', 8,
-             "invalid_parameter"),
+            (
+                '{"jsonrpc": "2.0", "id": 8, "method": "get_book", "params": ["coinbase", "SKL_USD"]}',
+                8,
+                "invalid_parameter",
+            ),
             ('{"jsonrpc": "2.0", "id": 9, "method": "get_book", "params": "coinbase"}', 9, "invalid_parameter"),
         ]
         for message, request_id, kind in cases:
@@ -103,8 +113,10 @@ class CallsTest(RunningService):
         error = (await reader.ask(request("make_order", {"wallet_set_id": wallet_set_id})))["error"]
         self.assertEqual(error["code"], ERROR_CODES["forbidden"][0])
         self.assertEqual(error["data"]["details"], {"operation": "make_order", "scope": "read", "needed": "trade"})
-        self.assertEqual((await reader.ask(request("get_wallet_set", {"wallet_set_id": wallet_set_id})))
-                         ["result"]["id"], wallet_set_id)
+        self.assertEqual(
+            (await reader.ask(request("get_wallet_set", {"wallet_set_id": wallet_set_id})))["result"]["id"],
+            wallet_set_id,
+        )
 
     async def test_back_to_back_messages_are_not_held_for_delayed_acks(self):
         rpc = await self.raw_rpc()
@@ -134,23 +146,38 @@ class TranslationTest(unittest.TestCase):
 
     def test_rate_limited(self):
         reply = json.loads(error_response(12, RateLimited("coinbase", 1.5)).serialize())
-        self.assertEqual(reply, {"jsonrpc": "2.0", "id": 12, "error": {
-            "code": -32010, "message": "coinbase rate limit: retry after 1.500 s",
-            "data": {"kind": "rate_limited", "message": "coinbase rate limit: retry after 1.500 s",
-                     "details": {"exchange": "coinbase", "retry_after": 1.5}}}})
+        self.assertEqual(
+            reply,
+            {
+                "jsonrpc": "2.0",
+                "id": 12,
+                "error": {
+                    "code": -32010,
+                    "message": "coinbase rate limit: retry after 1.500 s",
+                    "data": {
+                        "kind": "rate_limited",
+                        "message": "coinbase rate limit: retry after 1.500 s",
+                        "details": {"exchange": "coinbase", "retry_after": 1.5},
+                    },
+                },
+            },
+        )
 
     def test_market_closed(self):
         reply = json.loads(error_response("x", MarketClosed("coinbase", "DAI_USD", "market is limit_only")).serialize())
         self.assertEqual(reply["error"]["code"], -32004)
-        self.assertEqual(reply["error"]["data"]["details"],
-                         {"exchange": "coinbase", "pair": "DAI_USD", "reason": "market is limit_only"})
+        self.assertEqual(
+            reply["error"]["data"]["details"],
+            {"exchange": "coinbase", "pair": "DAI_USD", "reason": "market is limit_only"},
+        )
 
 
 class RefusalCase(RunningService):
     async def assert_refused(self, rpc, code, kind):
         error = await receive(rpc.ws)
-        self.assertEqual((error["id"], error["error"]["code"], error["error"]["data"]["kind"]),
-                         (None, ERROR_CODES[kind][0], kind))
+        self.assertEqual(
+            (error["id"], error["error"]["code"], error["error"]["data"]["kind"]), (None, ERROR_CODES[kind][0], kind)
+        )
         with self.assertRaises(ConnectionClosed) as closed:
             await receive(rpc.ws)
         self.assertEqual(closed.exception.rcvd.code, code)
@@ -168,7 +195,6 @@ class TokensTest(RefusalCase):
     async def test_the_token_may_come_in_the_query_string(self):
         rpc = await self.raw_rpc(None, query=f"?token={TRADE_TOKEN}")
         self.assertEqual((await rpc.ask(request("echo", {"ok": "1"})))["result"], {"ok": "1"})
-
 
     async def test_no_token_is_ever_logged(self):
         with self.assertLogs(level="DEBUG") as logged:  # every logger, every level
@@ -262,25 +288,34 @@ class BatchLimitsTest(RunningService):
         rpc = await self.raw_rpc()
         batch = [request("create_wallet_set", {"name": "too-long"}, 1)] + [request("echo", {}, n) for n in range(2, 7)]
         reply = await rpc.ask(batch)
-        self.assertEqual((reply["id"], reply["error"]["code"], reply["error"]["message"]),
-                         (None, -32600, "a batch of 6 calls is over the limit of 5 (server.max_batch_requests): "
-                                        "none was run"))
+        self.assertEqual(
+            (reply["id"], reply["error"]["code"], reply["error"]["message"]),
+            (None, -32600, "a batch of 6 calls is over the limit of 5 (server.max_batch_requests): none was run"),
+        )
         self.assertNotIn("too-long", await self.wallet_set_names())
         self.assertEqual(len(await rpc.ask(batch[:5])), 5)
 
     async def test_calls_past_the_answer_limit_are_not_run_and_say_so(self):
         rpc = await self.raw_rpc()
         pad = {"pad": "x" * 1000}
-        replies = await rpc.ask([request("echo", pad, 1), request("echo", pad, 2),
-                                 request("create_wallet_set", {"name": "late"}, 3),
-                                 {"jsonrpc": "2.0", "method": "create_wallet_set", "params": {"name": "later"}},
-                                 request("echo", {}, 4)])
+        replies = await rpc.ask(
+            [
+                request("echo", pad, 1),
+                request("echo", pad, 2),
+                request("create_wallet_set", {"name": "late"}, 3),
+                {"jsonrpc": "2.0", "method": "create_wallet_set", "params": {"name": "later"}},
+                request("echo", {}, 4),
+            ]
+        )
         self.assertEqual([r["id"] for r in replies], [1, 2, 3, 4])
         self.assertEqual([r["result"] for r in replies[:2]], [pad, pad])
         for late in replies[2:]:
             self.assertEqual(late["error"]["code"], -32600)
-            self.assertEqual(late["error"]["message"], "the answers of this batch reached the limit of 2048 bytes "
-                             "(server.max_batch_answer_bytes): this call was not run; send it again")
+            self.assertEqual(
+                late["error"]["message"],
+                "the answers of this batch reached the limit of 2048 bytes "
+                "(server.max_batch_answer_bytes): this call was not run; send it again",
+            )
         self.assertEqual([n for n in await self.wallet_set_names() if n.startswith("late")], [])
         self.assertEqual((await rpc.ask(request("echo", pad, 5)))["result"], pad)  # the connection goes on
 
@@ -293,8 +328,12 @@ class BatchFairnessTest(RunningService):
         markets = {"exchange": "coinbase"}  # the heaviest read on the recording: 160 markets, 52 KB
 
         def markets_answered():
-            return self.server.metrics.registry.get_sample_value(
-                "xwrap_requests_total", {"door": "rpc", "method": "get_markets", "outcome": "ok"}) or 0
+            return (
+                self.server.metrics.registry.get_sample_value(
+                    "xwrap_requests_total", {"door": "rpc", "method": "get_markets", "outcome": "ok"}
+                )
+                or 0
+            )
 
         await batcher.ws.send(json.dumps([request("get_markets", markets, n) for n in range(50)]))
         while markets_answered() == 0:
@@ -322,9 +361,14 @@ class SlowClientTest(RunningService):
             for _ in range(200):  # more than the socket's buffers hold
                 self.server.bus.publish("logs", line)
             await self.slow_clients_closed("rpc", 1)
-        self.assertEqual(logged.output, ["WARNING:exchange_wrapper.service.sessions:rpc connection from 127.0.0.1 as "
-                                         "trader closed: too slow: what it was sent stayed unread for 0.3 s "
-                                         "(server.send_timeout_seconds)"])
+        self.assertEqual(
+            logged.output,
+            [
+                "WARNING:exchange_wrapper.service.sessions:rpc connection from 127.0.0.1 as "
+                "trader closed: too slow: what it was sent stayed unread for 0.3 s "
+                "(server.send_timeout_seconds)"
+            ],
+        )
         self.assertEqual(len(await read), 200)  # a client that reads stays
         self.assertEqual((await reader.ask(request("echo", {"still": "here"})))["result"], {"still": "here"})
         self.assertEqual(len(self.server.bus.subscriptions), 1)  # the idle one's went at once
@@ -341,9 +385,21 @@ class SubscriptionsTest(RunningService):
         reply = await rpc.ask(request("subscribe", {"topics": ["fills", "wallets", "orders"]}))
         self.assertEqual(reply["result"], {"topics": ["fills", "orders", "wallets"]})
         ask_price, ask_size = self.book.asks.best
-        order = (await rpc.ask(request("make_order", {
-            "wallet_set_id": wallet_set_id, "exchange": "coinbase", "pair": "SKL_USD", "side": "buy",
-            "type": "market", "size": "100"})))["result"]
+        order = (
+            await rpc.ask(
+                request(
+                    "make_order",
+                    {
+                        "wallet_set_id": wallet_set_id,
+                        "exchange": "coinbase",
+                        "pair": "SKL_USD",
+                        "side": "buy",
+                        "type": "market",
+                        "size": "100",
+                    },
+                )
+            )
+        )["result"]
         self.assertEqual(order["status"], "filled")
         notes = await rpc.notifications(lambda seen: {"fills", "wallets"} <= {n["method"] for n in seen})
         fill = next(n["params"] for n in notes if n["method"] == "fills")
@@ -368,15 +424,23 @@ class SubscriptionsTest(RunningService):
         error = (await rpc.ask(request("subscribe", {})))["error"]
         self.assertEqual(error["data"]["details"]["field"], "topics")
         await rpc.ask(request("subscribe", {"topics": ["logs", "status"]}))
-        self.assertEqual((await rpc.ask(request("unsubscribe", {"topics": ["logs"]})))["result"],
-                         {"topics": ["status"]})
+        self.assertEqual(
+            (await rpc.ask(request("unsubscribe", {"topics": ["logs"]})))["result"], {"topics": ["status"]}
+        )
         logging.getLogger("exchange_wrapper.tests").warning("not for this client")
         self.server.hub.set_connection("coinbase", FeedStatus.DOWN, "unplugged for the test")
         notes = await rpc.notifications(lambda seen: any(n["method"] == "status" for n in seen))
         self.assertEqual({n["method"] for n in notes}, {"status"})
-        self.assertEqual(notes[-1]["params"], {"exchange": "coinbase", "mode": "paper", "status": "down",
-                                               "reason": "unplugged for the test",
-                                               "pairs": notes[-1]["params"]["pairs"]})
+        self.assertEqual(
+            notes[-1]["params"],
+            {
+                "exchange": "coinbase",
+                "mode": "paper",
+                "status": "down",
+                "reason": "unplugged for the test",
+                "pairs": notes[-1]["params"]["pairs"],
+            },
+        )
 
     async def test_book_tops_and_log_lines(self):
         rpc = await self.raw_rpc()
@@ -387,13 +451,22 @@ class SubscriptionsTest(RunningService):
         threading.Thread(target=logging.getLogger("exchange_wrapper.tests").info, args=("from a thread %s", 7)).start()
         before = self.book.bids.best, self.book.asks.best
         self.step_until(lambda: (self.book.bids.best, self.book.asks.best) != before)
-        notes = await rpc.notifications(lambda seen: any(
-            n["method"] == "books" and n["params"]["pair"] == "SKL_USD" and
-            (D(n["params"]["bid"]), D(n["params"]["ask"])) == (self.book.bids.best[0], self.book.asks.best[0])
-            for n in seen) and any(n["method"] == "logs" for n in seen))
+        notes = await rpc.notifications(
+            lambda seen: (
+                any(
+                    n["method"] == "books"
+                    and n["params"]["pair"] == "SKL_USD"
+                    and (D(n["params"]["bid"]), D(n["params"]["ask"]))
+                    == (self.book.bids.best[0], self.book.asks.best[0])
+                    for n in seen
+                )
+                and any(n["method"] == "logs" for n in seen)
+            )
+        )
         line = next(n["params"] for n in notes if n["method"] == "logs")
-        self.assertEqual((line["level"], line["logger"], line["message"]), ("INFO", "exchange_wrapper.tests",
-                                                                            "from a thread 7"))
+        self.assertEqual(
+            (line["level"], line["logger"], line["message"]), ("INFO", "exchange_wrapper.tests", "from a thread 7")
+        )
 
 
 # -- fuzzing ----------------------------------------------------------------------------------------
@@ -401,22 +474,48 @@ class SubscriptionsTest(RunningService):
 FUZZ_EXAMPLES = 3000 if os.environ.get("XWRAP_FUZZ") == "1" else 60
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-    max_leaves=12)
-ids = st.none() | st.integers(-10**6, 10**6) | st.text(max_size=8) | st.booleans() | st.lists(st.integers(), max_size=2)
+    max_leaves=12,
+)
+ids = (
+    st.none() | st.integers(-(10**6), 10**6) | st.text(max_size=8) | st.booleans() | st.lists(st.integers(), max_size=2)
+)
 methods = st.sampled_from(sorted(OPERATIONS) + ["subscribe", "unsubscribe", "rpc.discover", ""]) | st.text(max_size=12)
-params = st.none() | json_values | st.fixed_dictionaries({}, optional={
-    "exchange": st.sampled_from(["coinbase", "binance", "nasdaq"]) | st.text(max_size=5),
-    "pair": st.sampled_from(["SKL_USD", "BTC_USD", "SKL_JPY"]) | json_values,
-    "wallet_set_id": st.integers(-1, 3) | json_values, "side": st.sampled_from(["buy", "sell"]),
-    "size": st.sampled_from(["1", "0.0001", "-1", "1e9"]) | json_values, "price": json_values,
-    "order_id": json_values, "topics": st.lists(st.sampled_from(["fills", "books", "nope"])) | json_values})
-objects = st.fixed_dictionaries({}, optional={
-    "jsonrpc": st.sampled_from(["2.0", "2.0", "2.0", "1.0", 2]), "id": ids, "method": methods, "params": params,
-    "extra": json_values})
-messages = (objects.map(json.dumps) | st.lists(objects | json_values, max_size=5).map(json.dumps)
-            | json_values.map(json.dumps) | st.text(max_size=40) | st.binary(max_size=40))
+params = (
+    st.none()
+    | json_values
+    | st.fixed_dictionaries(
+        {},
+        optional={
+            "exchange": st.sampled_from(["coinbase", "binance", "nasdaq"]) | st.text(max_size=5),
+            "pair": st.sampled_from(["SKL_USD", "BTC_USD", "SKL_JPY"]) | json_values,
+            "wallet_set_id": st.integers(-1, 3) | json_values,
+            "side": st.sampled_from(["buy", "sell"]),
+            "size": st.sampled_from(["1", "0.0001", "-1", "1e9"]) | json_values,
+            "price": json_values,
+            "order_id": json_values,
+            "topics": st.lists(st.sampled_from(["fills", "books", "nope"])) | json_values,
+        },
+    )
+)
+objects = st.fixed_dictionaries(
+    {},
+    optional={
+        "jsonrpc": st.sampled_from(["2.0", "2.0", "2.0", "1.0", 2]),
+        "id": ids,
+        "method": methods,
+        "params": params,
+        "extra": json_values,
+    },
+)
+messages = (
+    objects.map(json.dumps)
+    | st.lists(objects | json_values, max_size=5).map(json.dumps)
+    | json_values.map(json.dumps)
+    | st.text(max_size=40)
+    | st.binary(max_size=40)
+)
 
 
 def expected_ids(message):
@@ -426,8 +525,14 @@ def expected_ids(message):
     except (ValueError, RecursionError):
         return []
     items = decoded if isinstance(decoded, list) else [decoded]
-    return [item["id"] for item in items if isinstance(item, dict) and "id" in item
-            and isinstance(item["id"], (str, int, float)) and not isinstance(item["id"], bool)]
+    return [
+        item["id"]
+        for item in items
+        if isinstance(item, dict)
+        and "id" in item
+        and isinstance(item["id"], (str, int, float))
+        and not isinstance(item["id"], bool)
+    ]
 
 
 class FuzzTest(RunningService):
@@ -447,8 +552,7 @@ class FuzzTest(RunningService):
                     break
                 self.check_reply(reply, answered)
 
-        @settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         @given(messages)
         def send(message):
             asyncio.run_coroutine_threadsafe(exchange(message), loop).result(10)

@@ -7,6 +7,7 @@ answer is lost, one that fails with a 5xx, a fill, a cancel. Then everything log
 answer and the whole database are searched for the key, the secret, the passphrase, every signature
 the simulator received and ``signature=``.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,6 +65,7 @@ class SecretsCase:
             for message in messages:
                 self.secrets.update(_signed(json.loads(message)))
             return messages
+
         patched = mock.patch.object(private, "stream_subscribe", stream_subscribe)
         patched.start()
         self.addCleanup(patched.stop)
@@ -73,6 +75,7 @@ class SecretsCase:
         def add(request: Any) -> None:  # every REST signature the exchange received
             self.secrets.update(_signed({**request.headers, **request.params}))
             received(request)
+
         self.sim.calls.add = add
 
     async def test_no_secret_is_logged_answered_or_stored(self) -> None:
@@ -92,8 +95,11 @@ class SecretsCase:
         signatures = self.secrets - set(self.settings_overrides.values())
         self.assertGreater(len(signatures), 3)  # the REST calls' and the stream's log-in's
         database = self.settings.database_url.removeprefix("sqlite:///")
-        places = {"the log": "\n".join(self.logged.lines), "the answers": json.dumps(answers, default=str),
-                  "the database": "\n".join(sqlite3.connect(database).iterdump())}
+        places = {
+            "the log": "\n".join(self.logged.lines),
+            "the answers": json.dumps(answers, default=str),
+            "the database": "\n".join(sqlite3.connect(database).iterdump()),
+        }
         for place, text in places.items():
             with self.subTest(place=place):
                 self.assertEqual(_leaks(self.secrets, text), [])
@@ -118,13 +124,13 @@ def _leaks(secrets: set[str], text: str) -> list[str]:
     """Where ``text`` holds ``signature=`` or a piece of a secret as long as :data:`PIECE` (a
     library's log may cut a message short: ``'{"event":"auth","apiKey":"Lw4vJ9nZKq2eTc7hUy3pR...``
     is a leak), each with the text around it."""
-    pieces = {secret[i:i + PIECE] for secret in secrets for i in range(len(secret) - PIECE + 1)}
+    pieces = {secret[i : i + PIECE] for secret in secrets for i in range(len(secret) - PIECE + 1)}
     found = [match.span() for match in re.finditer("signature=", text)]
     for match in re.finditer(rf"[A-Za-z0-9+/=_-]{{{PIECE},}}", text):
         word = match.group()
-        if any(word[i:i + PIECE] in pieces for i in range(len(word) - PIECE + 1)):
+        if any(word[i : i + PIECE] in pieces for i in range(len(word) - PIECE + 1)):
             found.append(match.span())
-    return [text[max(start - 150, 0):end + 30] for start, end in sorted(found)]
+    return [text[max(start - 150, 0) : end + 30] for start, end in sorted(found)]
 
 
 class BinanceSecretsTest(SecretsCase, test_live_trading.BinanceLiveTradingTest):
@@ -150,8 +156,8 @@ class PoloniexSecretsTest(SecretsCase, test_live_poloniex.PoloniexLiveTradingTes
 def load_tests(loader: Any, tests: Any, pattern: Any) -> Any:
     """Only this module's test, not the live behaviours the classes inherit (they run in their modules)."""
     import unittest
+
     suite = unittest.TestSuite()
-    for case in (BinanceSecretsTest, CoinbaseSecretsTest, KrakenSecretsTest, BitfinexSecretsTest,
-                 PoloniexSecretsTest):
+    for case in (BinanceSecretsTest, CoinbaseSecretsTest, KrakenSecretsTest, BitfinexSecretsTest, PoloniexSecretsTest):
         suite.addTest(case("test_no_secret_is_logged_answered_or_stored"))
     return suite

@@ -1,4 +1,5 @@
 """The service started for real on a loopback port: the REST door answers."""
+
 import asyncio
 import json
 import logging
@@ -24,16 +25,20 @@ def fetch(url):
 
 #: Every exchange's endpoints on a closed loopback port: the service starts as on its defaults, and
 #: nothing leaves the machine (a test never reaches a real exchange).
-NOWHERE = {f"exchanges.{name}.{key}": f"{scheme}://127.0.0.1:9" for name in EXCHANGE_NAMES
-           for key, scheme in (("rest_url", "http"), ("ws_url", "ws"))}
+NOWHERE = {
+    f"exchanges.{name}.{key}": f"{scheme}://127.0.0.1:9"
+    for name in EXCHANGE_NAMES
+    for key, scheme in (("rest_url", "http"), ("ws_url", "ws"))
+}
 
 
 class ServerTest(unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         self.directory = tempfile.TemporaryDirectory()
         database = Path(self.directory.name) / "xwrap.sqlite"
-        self.settings = load_settings(None, env={}, overrides={"database_url": f"sqlite:///{database}",
-                                                               "server.port": 0, **NOWHERE})
+        self.settings = load_settings(
+            None, env={}, overrides={"database_url": f"sqlite:///{database}", "server.port": 0, **NOWHERE}
+        )
         self.server = Server(self.settings)
         await self.server.start()
         self.base = f"http://127.0.0.1:{self.server.port}"
@@ -58,6 +63,7 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         def page():
             with urllib.request.urlopen(self.base + "/", timeout=5) as response:
                 return response.url, response.headers["content-type"], response.read().decode()
+
         url, kind, text = await asyncio.to_thread(page)
         self.assertTrue(url.endswith("/dashboard/"))
         self.assertTrue(kind.startswith("text/html"))
@@ -67,6 +73,7 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         def scrape():
             with urllib.request.urlopen(self.base + "/metrics", timeout=5) as response:
                 return response.read().decode()
+
         text = await asyncio.to_thread(scrape)
         self.assertIn('xwrap_open_orders{state="open"} 0.0', text)
         self.assertIn("# TYPE xwrap_market_messages_total counter", text)
@@ -87,6 +94,7 @@ class WireLoggersTest(unittest.TestCase):
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
         quiet_wire_loggers()
-        self.assertEqual({name: logging.getLogger(name).level for name in levels},
-                         {"websockets.client": logging.INFO, "sanic.websockets": logging.WARNING,
-                          "urllib3": logging.INFO})
+        self.assertEqual(
+            {name: logging.getLogger(name).level for name in levels},
+            {"websockets.client": logging.INFO, "sanic.websockets": logging.WARNING, "urllib3": logging.INFO},
+        )

@@ -1,4 +1,5 @@
 """Sessions of the push doors: admission, connection counting, calls and their safety net, subscriptions."""
+
 import unittest
 from collections import Counter
 from types import SimpleNamespace
@@ -24,8 +25,13 @@ class BrokenApi:
 def gate(bus=None, limit=2):
     settings = load_settings(None, env={}, overrides={"server.max_connections_per_client": limit})
     no_orders = SimpleNamespace(open={}, fill_counts=Counter(), transition_counts=Counter())  # what metrics read
-    return Gate(BrokenApi(), auth=Authenticator([ApiToken("bot", TOKEN, "trade")]),
-                metrics=Metrics(MarketDataHub(), no_orders), bus=bus or EventBus(), settings=settings)
+    return Gate(
+        BrokenApi(),
+        auth=Authenticator([ApiToken("bot", TOKEN, "trade")]),
+        metrics=Metrics(MarketDataHub(), no_orders),
+        bus=bus or EventBus(),
+        settings=settings,
+    )
 
 
 def admit(g, address, door="rpc", token=TOKEN):
@@ -34,8 +40,9 @@ def admit(g, address, door="rpc", token=TOKEN):
 
 
 def requests_counted(g, method, outcome):
-    return g.metrics.registry.get_sample_value("xwrap_requests_total",
-                                               {"door": "rpc", "method": method, "outcome": outcome})
+    return g.metrics.registry.get_sample_value(
+        "xwrap_requests_total", {"door": "rpc", "method": method, "outcome": outcome}
+    )
 
 
 class GateTest(unittest.TestCase):
@@ -99,8 +106,10 @@ class NotificationsTest(unittest.IsolatedAsyncioTestCase):
             bus.publish("fills", {"n": n})
         bus.publish("wallets", {"n": "not subscribed"})
         received = session.notifications()
-        self.assertEqual([await anext(received) for _ in range(4)],
-                         [("dropped", {"count": 2}), ("fills", {"n": 2}), ("fills", {"n": 3}), ("fills", {"n": 4})])
+        self.assertEqual(
+            [await anext(received) for _ in range(4)],
+            [("dropped", {"count": 2}), ("fills", {"n": 2}), ("fills", {"n": 3}), ("fills", {"n": 4})],
+        )
         bus.publish("orders", {"n": 5})
         bus.publish("fills", {"n": 6})
         await session.call("unsubscribe", {"topics": ["orders"]})  # what was queued for it goes too

@@ -1,4 +1,5 @@
 """The Socket.IO door, driven by python-socketio's client on a service playing the recorded Coinbase traffic."""
+
 import asyncio
 import json
 from decimal import Decimal as D
@@ -38,8 +39,13 @@ class Browser:
 class SocketIOCase(RunningService):
     async def browser(self, token=TRADE_TOKEN, *, query="", headers=None, connected=True):
         browser = Browser()
-        connecting = browser.client.connect(self.base + query, auth={"token": token} if token else None,
-                                            headers=headers or {}, transports=["websocket"], wait_timeout=5)
+        connecting = browser.client.connect(
+            self.base + query,
+            auth={"token": token} if token else None,
+            headers=headers or {},
+            transports=["websocket"],
+            wait_timeout=5,
+        )
         if connected:
             await connecting
             self.addAsyncCleanup(browser.client.disconnect)
@@ -70,8 +76,9 @@ class SocketIOCase(RunningService):
         await asyncio.to_thread(http, f"{polling}&sid={eio_sid}", "POST", join, text)
         _, _, joined = await asyncio.to_thread(http, f"{polling}&sid={eio_sid}")
         self.assertEqual(joined[:3], "40{")
-        ws = await connect(f"ws://127.0.0.1:{self.server.port}/socket.io/?EIO=4&transport=websocket&sid={eio_sid}",
-                           **options)
+        ws = await connect(
+            f"ws://127.0.0.1:{self.server.port}/socket.io/?EIO=4&transport=websocket&sid={eio_sid}", **options
+        )
         self.addAsyncCleanup(ws.close)
         await ws.send("2probe")
         self.assertEqual(await asyncio.wait_for(ws.recv(), 5), "3probe")
@@ -80,8 +87,9 @@ class SocketIOCase(RunningService):
 
     async def handshake(self, origin):
         """(status, headers, body) of an Engine.IO polling handshake sent from a page of ``origin``."""
-        return await asyncio.to_thread(http, self.base + "/socket.io/?EIO=4&transport=polling", "GET", None,
-                                       {"Origin": origin})
+        return await asyncio.to_thread(
+            http, self.base + "/socket.io/?EIO=4&transport=polling", "GET", None, {"Origin": origin}
+        )
 
 
 class CallsTest(SocketIOCase):
@@ -102,8 +110,10 @@ class CallsTest(SocketIOCase):
                 self.assertEqual((answer["error"]["kind"], answer["error"]["details"]), (kind, details))
         reader = await self.browser(READ_TOKEN)
         answer = await reader.call("make_order", {"wallet_set_id": wallet_set_id})
-        self.assertEqual((answer["error"]["kind"], answer["error"]["message"]),
-                         ("forbidden", "make_order needs a trade token; this one is read"))
+        self.assertEqual(
+            (answer["error"]["kind"], answer["error"]["message"]),
+            ("forbidden", "make_order needs a trade token; this one is read"),
+        )
 
     async def test_what_is_not_a_call(self):
         browser = await self.browser()
@@ -112,11 +122,14 @@ class CallsTest(SocketIOCase):
                 answer = await browser.client.call("call", data, timeout=5)
                 self.assertEqual(answer["error"]["kind"], "invalid_request")
         answer = await browser.call("get_book", ["coinbase", "SKL_USD"])
-        self.assertEqual((answer["error"]["kind"], answer["error"]["details"]["field"]),
-                         ("invalid_parameter", "params"))
+        self.assertEqual(
+            (answer["error"]["kind"], answer["error"]["details"]["field"]), ("invalid_parameter", "params")
+        )
         answer = await browser.client.call("make_order", {"side": "buy"}, timeout=5)
-        self.assertEqual(answer["error"], {"kind": "method_not_found", "message": "no method 'make_order'",
-                                           "details": {"method": "make_order"}})
+        self.assertEqual(
+            answer["error"],
+            {"kind": "method_not_found", "message": "no method 'make_order'", "details": {"method": "make_order"}},
+        )
         self.assertEqual((await browser.call("echo", {"still": "here"}))["result"], {"still": "here"})
 
 
@@ -124,14 +137,22 @@ class NotificationsTest(SocketIOCase):
     async def test_a_paper_fill_reaches_both_doors_and_the_wallet_set_changes(self):
         wallet_set_id = await self.funded_wallet_set(token=TRADE_TOKEN)
         browser = await self.browser(READ_TOKEN)
-        self.assertEqual(await browser.client.call("subscribe", {"topics": ["fills", "wallets"]}, timeout=5),
-                         {"result": {"topics": ["fills", "wallets"]}})
+        self.assertEqual(
+            await browser.client.call("subscribe", {"topics": ["fills", "wallets"]}, timeout=5),
+            {"result": {"topics": ["fills", "wallets"]}},
+        )
         ask_price, ask_size = self.book.asks.best
         self.assertLessEqual(D(150), ask_size)
         async with AsyncClient(self.rpc_url, TRADE_TOKEN) as client:
             async with client.subscribe("fills") as fills:
-                order = await client.make_order(wallet_set_id=wallet_set_id, exchange="coinbase", pair="SKL_USD",
-                                                side="buy", type="market", size="150")
+                order = await client.make_order(
+                    wallet_set_id=wallet_set_id,
+                    exchange="coinbase",
+                    pair="SKL_USD",
+                    side="buy",
+                    type="market",
+                    size="150",
+                )
                 topic, by_rpc = await fills.get(timeout=5)
         by_socketio = await browser.next("fills")
         self.assertEqual((topic, by_socketio), ("fills", by_rpc))
@@ -151,14 +172,17 @@ class NotificationsTest(SocketIOCase):
         answer = await browser.client.call("unsubscribe", {"topics": ["books"]}, timeout=5)
         self.assertEqual(answer, {"result": {"topics": ["status"]}})
         answer = await browser.client.call("subscribe", {"topics": "fills"}, timeout=5)
-        self.assertEqual((answer["error"]["kind"], answer["error"]["details"]["field"]),
-                         ("invalid_parameter", "topics"))
+        self.assertEqual(
+            (answer["error"]["kind"], answer["error"]["details"]["field"]), ("invalid_parameter", "topics")
+        )
         before = self.book.bids.best, self.book.asks.best
         self.step_until(lambda: (self.book.bids.best, self.book.asks.best) != before)
         self.server.hub.set_connection("coinbase", FeedStatus.DOWN, "unplugged for the test")
         event, data = await asyncio.wait_for(browser.events.get(), 5)  # no book top came before it
-        self.assertEqual((event, data["exchange"], data["status"], data["reason"]),
-                         ("status", "coinbase", "down", "unplugged for the test"))
+        self.assertEqual(
+            (event, data["exchange"], data["status"], data["reason"]),
+            ("status", "coinbase", "down", "unplugged for the test"),
+        )
 
 
 class TokensTest(SocketIOCase):
@@ -170,11 +194,14 @@ class TokensTest(SocketIOCase):
                 self.assertEqual(browser.refusals[0]["message"], browser.refusals[0]["data"]["message"])
 
     async def test_the_token_may_come_in_the_query_or_a_header(self):
-        for browser in (await self.browser(None, query=f"?token={READ_TOKEN}"),
-                        await self.browser(None, headers={"Authorization": f"Bearer {READ_TOKEN}"})):
+        for browser in (
+            await self.browser(None, query=f"?token={READ_TOKEN}"),
+            await self.browser(None, headers={"Authorization": f"Bearer {READ_TOKEN}"}),
+        ):
             answer = await browser.call("make_order", {})
-            self.assertEqual(answer["error"]["details"],
-                             {"operation": "make_order", "scope": "read", "needed": "trade"})
+            self.assertEqual(
+                answer["error"]["details"], {"operation": "make_order", "scope": "read", "needed": "trade"}
+            )
 
 
 class LimitTest(SocketIOCase):
@@ -185,9 +212,14 @@ class LimitTest(SocketIOCase):
         rpc = await self.raw_rpc()
         self.assertEqual((await rpc.ask({"jsonrpc": "2.0", "id": 1, "method": "echo"}))["result"], {})
         refused = await self.browser(connected=False)
-        self.assertEqual(refused.refusals[0]["data"], {
-            "kind": "too_many_connections", "message": "127.0.0.1 already holds 2 open connections, the most allowed",
-            "details": {"client": "127.0.0.1", "limit": 2}})
+        self.assertEqual(
+            refused.refusals[0]["data"],
+            {
+                "kind": "too_many_connections",
+                "message": "127.0.0.1 already holds 2 open connections, the most allowed",
+                "details": {"client": "127.0.0.1", "limit": 2},
+            },
+        )
         await rpc.ws.close()
         for _ in range(50):  # the place is free a moment after the close
             browser = Browser()
@@ -213,12 +245,14 @@ class RebindingTest(SocketIOCase):
         rebound = f"evil.example:{self.server.port}"  # a name made to point at 127.0.0.1
         _, refusal = await self.engineio(origin=f"http://{rebound}", host="evil.example")
         self.assertEqual(refusal[:2], "44")
-        self.assertEqual(json.loads(refusal[2:])["data"]["message"],
-                         f"without API tokens only loopback names are served, not {rebound!r}")
+        self.assertEqual(
+            json.loads(refusal[2:])["data"]["message"],
+            f"without API tokens only loopback names are served, not {rebound!r}",
+        )
         for origin, host in ((f"http://localhost:{self.server.port}", "localhost"), (None, "127.0.0.1")):
             with self.subTest(origin=origin, host=host):
                 _, joined = await self.engineio(origin=origin, host=host)
-                self.assertEqual(joined[:3], '40{')
+                self.assertEqual(joined[:3], "40{")
 
 
 class SlowClientTest(SocketIOCase):
@@ -242,8 +276,11 @@ class SlowClientTest(SocketIOCase):
                 await asyncio.sleep(0)
             await self.slow_clients_closed("socketio", 2)
         reason = "too slow: what it was sent stayed unread for 0.3 s (server.send_timeout_seconds)"
-        self.assertEqual(logged.output, [f"WARNING:exchange_wrapper.service.sessions:socketio connection from "
-                                         f"127.0.0.1 as trader closed: {reason}"] * 2)
+        self.assertEqual(
+            logged.output,
+            [f"WARNING:exchange_wrapper.service.sessions:socketio connection from 127.0.0.1 as trader closed: {reason}"]
+            * 2,
+        )
         for ws in (direct, upgraded):
             closed = await self.drained(ws)
             self.assertEqual((closed.code, closed.reason), (1008, reason))

@@ -1,5 +1,6 @@
 """Paper trading through the whole service: the real Coinbase recording played into the books,
 orders through the API class, records and money in the database, a restart in the middle."""
+
 import asyncio
 import os
 import tempfile
@@ -26,8 +27,9 @@ class PaperTradingTest(SteppedReplay, unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         self.directory = tempfile.TemporaryDirectory()
         self.addCleanup(self.directory.cleanup)
-        self.settings = load_settings(None, env={}, overrides={
-            "database_url": f"sqlite:///{self.directory.name}/xwrap.sqlite", "server.port": 0})
+        self.settings = load_settings(
+            None, env={}, overrides={"database_url": f"sqlite:///{self.directory.name}/xwrap.sqlite", "server.port": 0}
+        )
         self.server = await self.start_server()
 
     async def funded_set(self, name="paper"):
@@ -40,13 +42,22 @@ class PaperTradingTest(SteppedReplay, unittest.IsolatedAsyncioTestCase):
         ws = await self.funded_set()
         book = self.server.hub.book("coinbase", SKL)
         ask_price, ask_size = book.asks.best
-        order = await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy",
-                                          type="market", size="100", client_order_id="first")
+        order = await self.api.make_order(
+            wallet_set_id=ws,
+            exchange="coinbase",
+            pair="SKL_USD",
+            side="buy",
+            type="market",
+            size="100",
+            client_order_id="first",
+        )
         self.assertEqual(order["status"], "filled")
         self.assertEqual(order["client_order_id"], "first")
         self.assertLessEqual(D(100), ask_size)
-        self.assertEqual([(f["price"], f["size"], f["liquidity"]) for f in order["fills"]],
-                         [(str(ask_price.normalize()), "100", "taker")])
+        self.assertEqual(
+            [(f["price"], f["size"], f["liquidity"]) for f in order["fills"]],
+            [(str(ask_price.normalize()), "100", "taker")],
+        )
         fee = D(order["fees"])
         self.assertEqual(fee, ask_price * 100 * D("0.006"))
         usd = await self.api.get_wallet(wallet_set_id=ws, exchange="coinbase", currency="USD")
@@ -58,8 +69,15 @@ class PaperTradingTest(SteppedReplay, unittest.IsolatedAsyncioTestCase):
         recent = list(self.server.hub.exchanges["coinbase"].trades[SKL])
         self.assertEqual([t["trade_id"] for t in trades], [recent[-1].trade_id, recent[-2].trade_id])
         self.assertEqual(trades[0]["price"], str(recent[-1].price.normalize()))
-        again = await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy",
-                                          type="market", size="100", client_order_id="first")
+        again = await self.api.make_order(
+            wallet_set_id=ws,
+            exchange="coinbase",
+            pair="SKL_USD",
+            side="buy",
+            type="market",
+            size="100",
+            client_order_id="first",
+        )
         self.assertEqual(again["id"], order["id"])
         self.assertEqual(len((await self.api.get_orders(wallet_set_id=ws, status="recent"))["orders"]), 1)
         self.assertTrue(verify_ledger(self.server.database).ok)
@@ -67,8 +85,9 @@ class PaperTradingTest(SteppedReplay, unittest.IsolatedAsyncioTestCase):
     async def test_resting_orders_hold_funds_and_cancel_releases_them(self):
         ws = await self.funded_set()
         bid = self.server.hub.book("coinbase", SKL).bids.best[0]
-        order = await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy",
-                                          price=str(bid - D("0.05")), size="100")
+        order = await self.api.make_order(
+            wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy", price=str(bid - D("0.05")), size="100"
+        )
         self.assertEqual(order["status"], "open")
         usd = await self.api.get_wallet(wallet_set_id=ws, exchange="coinbase", currency="USD")
         self.assertEqual(D(usd["hold"]), (bid - D("0.05")) * 100 * D("1.006"))
@@ -82,25 +101,30 @@ class PaperTradingTest(SteppedReplay, unittest.IsolatedAsyncioTestCase):
     async def test_what_is_refused_and_why(self):
         ws = await self.funded_set()
         with self.assertRaises(InsufficientFunds):
-            await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy",
-                                      price="0.5", size="5000")
+            await self.api.make_order(
+                wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy", price="0.5", size="5000"
+            )
         with self.assertRaises(PrecisionError) as caught:
-            await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy",
-                                      price="0.5", size="0.01")
+            await self.api.make_order(
+                wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy", price="0.5", size="0.01"
+            )
         self.assertEqual(caught.exception.rule, "min_size")
         with self.assertRaises(InvalidParameter) as caught:
             await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy", size="1")
         self.assertEqual(caught.exception.field, "price")
         with self.assertRaises(UnknownPair):
-            await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_JPY", side="buy",
-                                      price="1", size="10")
+            await self.api.make_order(
+                wallet_set_id=ws, exchange="coinbase", pair="SKL_JPY", side="buy", price="1", size="10"
+            )
         with self.assertRaises(MarketClosed) as caught:  # limit-only in the recorded metadata
-            await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="DAI_USD", side="buy",
-                                      type="market", size="10")
+            await self.api.make_order(
+                wallet_set_id=ws, exchange="coinbase", pair="DAI_USD", side="buy", type="market", size="10"
+            )
         self.assertEqual(caught.exception.reason, "market is limit_only")
         with self.assertRaises(ExchangeUnavailable):  # listed, but its book is not followed
-            await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="BTC_USD", side="buy",
-                                      price="1", size="10")
+            await self.api.make_order(
+                wallet_set_id=ws, exchange="coinbase", pair="BTC_USD", side="buy", price="1", size="10"
+            )
         usd = await self.api.get_wallet(wallet_set_id=ws, exchange="coinbase", currency="USD")
         self.assertEqual(D(usd["hold"]), 0)
         self.assertEqual((await self.api.get_orders(wallet_set_id=ws, status="recent"))["orders"], [])
@@ -108,10 +132,17 @@ class PaperTradingTest(SteppedReplay, unittest.IsolatedAsyncioTestCase):
     async def test_a_restart_reloads_open_orders_and_fills_nothing_twice(self):
         ws = await self.funded_set()
         book = self.server.hub.book("coinbase", SKL)
-        far = await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="sell",
-                                        price=str(book.asks.best[0] + D("0.1")), size="300")
-        taken = await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy",
-                                          type="market", size="50")
+        far = await self.api.make_order(
+            wallet_set_id=ws,
+            exchange="coinbase",
+            pair="SKL_USD",
+            side="sell",
+            price=str(book.asks.best[0] + D("0.1")),
+            size="300",
+        )
+        taken = await self.api.make_order(
+            wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy", type="market", size="50"
+        )
         await self.server.stop()
         self.server = await self.start_server()
         for _ in range(100):
@@ -142,6 +173,7 @@ class PaperTradingPropertyTest(unittest.IsolatedAsyncioTestCase):
 
     async def test_random_sessions(self):
         import random
+
         for seed in self.SEEDS:
             with self.subTest(seed=seed):
                 await self.session(random.Random(seed))
@@ -149,8 +181,9 @@ class PaperTradingPropertyTest(unittest.IsolatedAsyncioTestCase):
     async def session(self, rng):
         directory = tempfile.TemporaryDirectory()
         self.addCleanup(directory.cleanup)
-        settings = load_settings(None, env={}, overrides={
-            "database_url": f"sqlite:///{directory.name}/xwrap.sqlite", "server.port": 0})
+        settings = load_settings(
+            None, env={}, overrides={"database_url": f"sqlite:///{directory.name}/xwrap.sqlite", "server.port": 0}
+        )
         server = Server(settings, replay=REPLAY, speed=None)
         await server.start()
         try:
@@ -173,8 +206,14 @@ class PaperTradingPropertyTest(unittest.IsolatedAsyncioTestCase):
                 side = rng.choice(["buy", "sell"])
                 best = (book.asks if side == "buy" else book.bids).best[0]
                 kind = rng.choice(["market", "limit", "limit", "limit"])
-                params = dict(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side=side, type=kind,
-                              size=str(rng.randint(1, 300)))
+                params = dict(
+                    wallet_set_id=ws,
+                    exchange="coinbase",
+                    pair="SKL_USD",
+                    side=side,
+                    type=kind,
+                    size=str(rng.randint(1, 300)),
+                )
                 if kind == "limit":
                     params["price"] = str(best + D("0.0001") * rng.randint(-20, 20))
                     params["time_in_force"] = rng.choice(["GTC", "GTC", "IOC", "FOK"])
@@ -189,8 +228,9 @@ class PaperTradingPropertyTest(unittest.IsolatedAsyncioTestCase):
                         await api.cancel_order(order_id=target.id)
                     elif target.price is not None:
                         try:
-                            await api.amend_order(order_id=target.id,
-                                                  size=str(max(target.filled_size + 1, target.size - 1)))
+                            await api.amend_order(
+                                order_id=target.id, size=str(max(target.filled_size + 1, target.size - 1))
+                            )
                         except (InsufficientFunds, InvalidParameter, ExchangeUnavailable):
                             pass
             await asyncio.sleep(0.1)
@@ -207,8 +247,11 @@ class PaperTradingPropertyTest(unittest.IsolatedAsyncioTestCase):
                 self.assertEqual(sum(D(f["size"]) for f in order["fills"]), D(order["filled_size"]))
                 for fill in order["fills"]:
                     if order["price"] is not None:  # a limit never fills beyond its price
-                        better = D(fill["price"]) <= D(order["price"]) if order["side"] == "buy" \
+                        better = (
+                            D(fill["price"]) <= D(order["price"])
+                            if order["side"] == "buy"
                             else D(fill["price"]) >= D(order["price"])
+                        )
                         self.assertTrue(better, (order, fill))
         finally:
             await server.stop()

@@ -13,6 +13,7 @@ word on each candle. :meth:`BinanceProtocol.lose` makes a gap in U/u: one diff i
 a ping frame): once the recording is over, the last book ticker of each subscribed symbol is
 repeated, as a market that goes on ticking.
 """
+
 from __future__ import annotations
 
 import functools
@@ -23,8 +24,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.simulator.server import Protocol, recorded
 
-STREAM = re.compile(r"[a-z0-9]+@(depth(@100ms|@1000ms)?|aggTrade|trade|bookTicker|kline_(1s|1m|3m|5m|15m|30m|"
-                    r"1h|2h|4h|6h|8h|12h|1d|3d|1w|1M))")
+STREAM = re.compile(
+    r"[a-z0-9]+@(depth(@100ms|@1000ms)?|aggTrade|trade|bookTicker|kline_(1s|1m|3m|5m|15m|30m|"
+    r"1h|2h|4h|6h|8h|12h|1d|3d|1w|1M))"
+)
 METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS")
 
 
@@ -55,8 +58,9 @@ class _Book:
 
     def __init__(self, snapshot: dict):
         self.update_id: int = snapshot["lastUpdateId"]
-        self.sides = {side: {Decimal(price): [price, size] for price, size in snapshot[side]}
-                      for side in ("bids", "asks")}
+        self.sides = {
+            side: {Decimal(price): [price, size] for price, size in snapshot[side]} for side in ("bids", "asks")
+        }
 
     def apply(self, diff: dict) -> None:
         if diff["u"] <= self.update_id:  # already in the snapshot the model started from
@@ -72,9 +76,14 @@ class _Book:
 
     def snapshot(self, limit: int) -> str:
         bids, asks = self.sides["bids"], self.sides["asks"]
-        return json.dumps({"lastUpdateId": self.update_id,
-                           "bids": [bids[p] for p in sorted(bids, reverse=True)[:limit]],
-                           "asks": [asks[p] for p in sorted(asks)[:limit]]}, separators=(",", ":"))
+        return json.dumps(
+            {
+                "lastUpdateId": self.update_id,
+                "bids": [bids[p] for p in sorted(bids, reverse=True)[:limit]],
+                "asks": [asks[p] for p in sorted(asks)[:limit]],
+            },
+            separators=(",", ":"),
+        )
 
 
 class BinanceProtocol(Protocol):
@@ -109,8 +118,14 @@ class BinanceProtocol(Protocol):
             return [_error(2, "Invalid request: request ID must be an unsigned integer", None)]
         method = request.get("method")
         if method not in METHODS:
-            return [_error(2, f"Invalid request: unknown variant `{method}`, expected one of "
-                              + ", ".join(f"`{m}`" for m in METHODS), ident)]
+            return [
+                _error(
+                    2,
+                    f"Invalid request: unknown variant `{method}`, expected one of "
+                    + ", ".join(f"`{m}`" for m in METHODS),
+                    ident,
+                )
+            ]
         if method == "LIST_SUBSCRIPTIONS":
             return [json.dumps({"result": sorted(session), "id": ident})]
         streams = request.get("params", [])
@@ -148,8 +163,9 @@ class BinanceProtocol(Protocol):
         return message
 
     def heartbeats(self, session: set[str]) -> list[str]:
-        return [message for symbol, message in sorted(self.tickers.items())
-                if f"{symbol.lower()}@bookTicker" in session]
+        return [
+            message for symbol, message in sorted(self.tickers.items()) if f"{symbol.lower()}@bookTicker" in session
+        ]
 
     # -- REST -------------------------------------------------------------------------------------
 
@@ -170,10 +186,13 @@ class BinanceProtocol(Protocol):
         """The candles of ``symbol`` and ``interval`` opening from ``startTime`` to ``endTime``, as
         ``GET /api/v3/klines`` rows (at most ``limit``, default 500)."""
         candles = self.klines.get((query["symbol"], query["interval"]), {})
-        start, end = int(query.get("startTime", 0)), int(query.get("endTime", 2 ** 63))
-        rows = [[k["t"], k["o"], k["h"], k["l"], k["c"], k["v"], k["T"], k["q"], k["n"], k["V"], k["Q"], "0"]
-                for opened, k in sorted(candles.items()) if start <= opened <= end]
-        return json.dumps(rows[:int(query.get("limit", 500))], separators=(",", ":"))
+        start, end = int(query.get("startTime", 0)), int(query.get("endTime", 2**63))
+        rows = [
+            [k["t"], k["o"], k["h"], k["l"], k["c"], k["v"], k["T"], k["q"], k["n"], k["V"], k["Q"], "0"]
+            for opened, k in sorted(candles.items())
+            if start <= opened <= end
+        ]
+        return json.dumps(rows[: int(query.get("limit", 500))], separators=(",", ":"))
 
 
 def _error(code: int, message: str, ident: int | None) -> str:

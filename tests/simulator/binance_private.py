@@ -19,6 +19,7 @@ Hooks: :meth:`BinanceExchange.fail_next` (answer the next calls with e.g. a 429 
 :meth:`BinanceExchange.lose_next` (execute the next such call, then close the connection without
 an answer), :meth:`BinanceExchange.fill` (a resting order trades), :meth:`BinanceExchange.deposit`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,8 +52,12 @@ from tests.simulator.private import (
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 API_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 #: The capture's rateLimits (exchangeInfo of 2021-10-12).
-RECORDED_LIMITS = [("REQUEST_WEIGHT", "MINUTE", 1, 1200), ("ORDERS", "SECOND", 10, 50), ("ORDERS", "DAY", 1, 160000),
-                   ("RAW_REQUESTS", "MINUTE", 5, 6100)]
+RECORDED_LIMITS = [
+    ("REQUEST_WEIGHT", "MINUTE", 1, 1200),
+    ("ORDERS", "SECOND", 10, 50),
+    ("ORDERS", "DAY", 1, 160000),
+    ("RAW_REQUESTS", "MINUTE", 5, 6100),
+]
 _SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400}
 _HEADERS = {"REQUEST_WEIGHT": "X-MBX-USED-WEIGHT", "ORDERS": "X-MBX-ORDER-COUNT"}
 ERRORS = {  # Refused reasons -> (HTTP status, code, msg) as Binance answers them
@@ -62,13 +67,23 @@ ERRORS = {  # Refused reasons -> (HTTP status, code, msg) as Binance answers the
     "unknown_order": (400, -2011, "Unknown order sent."),
     "bad_quantity": (400, -1013, "Filter failure: LOT_SIZE"),
 }
-STATUS = {"new": "NEW", "partially_filled": "PARTIALLY_FILLED", "filled": "FILLED", "cancelled": "CANCELED",
-          "expired": "EXPIRED", "rejected": "REJECTED"}
-TYPES = {"LIMIT": "limit", "LIMIT_MAKER": "limit_maker", "MARKET": "market", "STOP_LOSS": "stop",
-         "STOP_LOSS_LIMIT": "stop_limit"}
+STATUS = {
+    "new": "NEW",
+    "partially_filled": "PARTIALLY_FILLED",
+    "filled": "FILLED",
+    "cancelled": "CANCELED",
+    "expired": "EXPIRED",
+    "rejected": "REJECTED",
+}
+TYPES = {
+    "LIMIT": "limit",
+    "LIMIT_MAKER": "limit_maker",
+    "MARKET": "market",
+    "STOP_LOSS": "stop",
+    "STOP_LOSS_LIMIT": "stop_limit",
+}
 TYPE_NAMES = {kind: name for name, kind in TYPES.items()}
-EXECUTION_TYPES = {"new": "NEW", "trade": "TRADE", "cancelled": "CANCELED", "expired": "EXPIRED",
-                   "amended": "REPLACED"}
+EXECUTION_TYPES = {"new": "NEW", "trade": "TRADE", "cancelled": "CANCELED", "expired": "EXPIRED", "amended": "REPLACED"}
 
 
 def amount(value: Decimal | None) -> str:
@@ -89,13 +104,21 @@ class BinanceExchange(LoopbackExchange):
     rate-limit refusals it answered.
     """
 
-    def __init__(self, *, balances: dict[str, Decimal], rate_limits: list[tuple[str, str, int, int]] = RECORDED_LIMITS,
-                 clock: Callable[[], float] = time.time, fee_rate: Decimal = Decimal("0.001")):
+    def __init__(
+        self,
+        *,
+        balances: dict[str, Decimal],
+        rate_limits: list[tuple[str, str, int, int]] = RECORDED_LIMITS,
+        clock: Callable[[], float] = time.time,
+        fee_rate: Decimal = Decimal("0.001"),
+    ):
         super().__init__(clock)
         self.market_data = binance_protocol()
         info = json.loads(self.market_data.rest["/api/v3/exchangeInfo"])
-        info["rateLimits"] = [{"rateLimitType": kind, "interval": interval, "intervalNum": number, "limit": limit}
-                              for kind, interval, number, limit in rate_limits]
+        info["rateLimits"] = [
+            {"rateLimitType": kind, "interval": interval, "intervalNum": number, "limit": limit}
+            for kind, interval, number, limit in rate_limits
+        ]
         markets, books = {}, {}
         for symbol in info["symbols"]:
             if symbol["symbol"] in self.market_data.books:  # the followed symbols: amends allowed, as today
@@ -103,12 +126,16 @@ class BinanceExchange(LoopbackExchange):
                 lot = next(f for f in symbol["filters"] if f["filterType"] == "LOT_SIZE")
                 markets[symbol["symbol"]] = (symbol["baseAsset"], symbol["quoteAsset"], Decimal(lot["stepSize"]))
                 sides = self.market_data.books[symbol["symbol"]].sides
-                books[symbol["symbol"]] = SimBook(((p, Decimal(q)) for p, (_, q) in sides["bids"].items()),
-                                                  ((p, Decimal(q)) for p, (_, q) in sides["asks"].items()))
+                books[symbol["symbol"]] = SimBook(
+                    ((p, Decimal(q)) for p, (_, q) in sides["bids"].items()),
+                    ((p, Decimal(q)) for p, (_, q) in sides["asks"].items()),
+                )
         self.exchange_info = json.dumps(info, separators=(",", ":"))
         self.account = SimAccount(markets, books, balances, fee_rate)
-        self.limits = [(kind, f"{number}{interval[0].lower()}", FixedWindows(limit, number * _SECONDS[interval]))
-                       for kind, interval, number, limit in rate_limits]
+        self.limits = [
+            (kind, f"{number}{interval[0].lower()}", FixedWindows(limit, number * _SECONDS[interval]))
+            for kind, interval, number, limit in rate_limits
+        ]
         self.refusals: list[tuple[float, int, str]] = []
         self.streams: dict[ServerConnection, int] = {}  # subscribed connections -> their subscriptionId
         self._ids = itertools.count(0)
@@ -201,18 +228,26 @@ class BinanceExchange(LoopbackExchange):
                 self.refusals.append((at, 429, f"{kind} {name}"))
                 interval = {"s": "SECOND", "m": "MINUTE", "h": "HOUR", "d": "DAY"}[name[-1]]
                 if kind == "ORDERS":
-                    body = (-1015, f"Too many new orders; current limit is {windows.limit:g} orders per "
-                                   f"{name[:-1]} {interval}.")
+                    body = (
+                        -1015,
+                        f"Too many new orders; current limit is {windows.limit:g} orders per {name[:-1]} {interval}.",
+                    )
                 else:
-                    body = (-1003, f"Too much request weight used; current limit is {windows.limit:g} request weight "
-                                   f"per {name[:-1]} {interval}. Please use WebSocket Streams for live updates to "
-                                   "avoid polling the API.")
+                    body = (
+                        -1003,
+                        f"Too much request weight used; current limit is {windows.limit:g} request weight "
+                        f"per {name[:-1]} {interval}. Please use WebSocket Streams for live updates to "
+                        "avoid polling the API.",
+                    )
                 return _error(429, *body, headers={"Retry-After": str(retry)})
         return None
 
     def _used_headers(self) -> dict[str, str]:
-        return {f"{_HEADERS[kind]}-{name.upper()}": f"{windows.used:g}" for kind, name, windows in self.limits
-                if kind in _HEADERS}
+        return {
+            f"{_HEADERS[kind]}-{name.upper()}": f"{windows.used:g}"
+            for kind, name, windows in self.limits
+            if kind in _HEADERS
+        }
 
     # -- endpoints --------------------------------------------------------------------------------
 
@@ -223,10 +258,17 @@ class BinanceExchange(LoopbackExchange):
 
     def _place(self, params: dict[str, str], client_id: str) -> list[Execution]:
         return self.account.place(
-            client_id=client_id, symbol=params["symbol"], side=params["side"].lower(), kind=TYPES[params["type"]],
-            time_in_force=params.get("timeInForce", "GTC"), quantity=_decimal(params.get("quantity")),
-            price=_decimal(params.get("price")), stop_price=_decimal(params.get("stopPrice")),
-            quote_quantity=_decimal(params.get("quoteOrderQty")), at=self.clock())
+            client_id=client_id,
+            symbol=params["symbol"],
+            side=params["side"].lower(),
+            kind=TYPES[params["type"]],
+            time_in_force=params.get("timeInForce", "GTC"),
+            quantity=_decimal(params.get("quantity")),
+            price=_decimal(params.get("price")),
+            stop_price=_decimal(params.get("stopPrice")),
+            quote_quantity=_decimal(params.get("quoteOrderQty")),
+            at=self.clock(),
+        )
 
     def _query_order(self, params: dict[str, str]) -> HttpAnswer:
         try:
@@ -254,55 +296,119 @@ class BinanceExchange(LoopbackExchange):
         return HttpAnswer(200, json.dumps(answers))
 
     def _open_orders(self, params: dict[str, str]) -> HttpAnswer:
-        return HttpAnswer(200, json.dumps([self._order_json(o) for o in self.account.orders.values()
-                                           if o.is_open and params.get("symbol", o.symbol) == o.symbol]))
+        return HttpAnswer(
+            200,
+            json.dumps(
+                [
+                    self._order_json(o)
+                    for o in self.account.orders.values()
+                    if o.is_open and params.get("symbol", o.symbol) == o.symbol
+                ]
+            ),
+        )
 
     def _my_trades(self, params: dict[str, str]) -> HttpAnswer:
         rows = []
         for trade in self.account.trades:
             order = self.account.orders[trade.order_id]
             if order.symbol == params["symbol"] and str(trade.order_id) == params.get("orderId", str(trade.order_id)):
-                rows.append({"symbol": order.symbol, "id": trade.trade_id, "orderId": trade.order_id, "orderListId": -1,
-                             "price": amount(trade.price), "qty": amount(trade.quantity),
-                             "quoteQty": amount(trade.price * trade.quantity), "commission": amount(trade.commission),
-                             "commissionAsset": trade.commission_asset, "time": _ms(trade.at),
-                             "isBuyer": order.side == "buy", "isMaker": trade.maker, "isBestMatch": True})
+                rows.append(
+                    {
+                        "symbol": order.symbol,
+                        "id": trade.trade_id,
+                        "orderId": trade.order_id,
+                        "orderListId": -1,
+                        "price": amount(trade.price),
+                        "qty": amount(trade.quantity),
+                        "quoteQty": amount(trade.price * trade.quantity),
+                        "commission": amount(trade.commission),
+                        "commissionAsset": trade.commission_asset,
+                        "time": _ms(trade.at),
+                        "isBuyer": order.side == "buy",
+                        "isMaker": trade.maker,
+                        "isBestMatch": True,
+                    }
+                )
         return HttpAnswer(200, json.dumps(rows))
 
     def _account_info(self, params: dict[str, str]) -> HttpAnswer:
         account = self.account
-        assets = account.assets() if params.get("omitZeroBalances") == "true" else sorted(
-            set(account.free) | set(account.locked))
-        return HttpAnswer(200, json.dumps({
-            "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0, "sellerCommission": 0,
-            "commissionRates": {"maker": "0.00100000", "taker": "0.00100000", "buyer": "0.00000000",
-                                "seller": "0.00000000"},
-            "canTrade": True, "canWithdraw": True, "canDeposit": True, "brokered": False,
-            "requireSelfTradePrevention": False, "preventSor": False, "updateTime": _ms(self.clock()),
-            "accountType": "SPOT", "permissions": ["SPOT"], "uid": 354937868,
-            "balances": [{"asset": a, "free": amount(account.free.get(a)), "locked": amount(account.locked.get(a))}
-                         for a in assets]}))
+        assets = (
+            account.assets()
+            if params.get("omitZeroBalances") == "true"
+            else sorted(set(account.free) | set(account.locked))
+        )
+        return HttpAnswer(
+            200,
+            json.dumps(
+                {
+                    "makerCommission": 10,
+                    "takerCommission": 10,
+                    "buyerCommission": 0,
+                    "sellerCommission": 0,
+                    "commissionRates": {
+                        "maker": "0.00100000",
+                        "taker": "0.00100000",
+                        "buyer": "0.00000000",
+                        "seller": "0.00000000",
+                    },
+                    "canTrade": True,
+                    "canWithdraw": True,
+                    "canDeposit": True,
+                    "brokered": False,
+                    "requireSelfTradePrevention": False,
+                    "preventSor": False,
+                    "updateTime": _ms(self.clock()),
+                    "accountType": "SPOT",
+                    "permissions": ["SPOT"],
+                    "uid": 354937868,
+                    "balances": [
+                        {"asset": a, "free": amount(account.free.get(a)), "locked": amount(account.locked.get(a))}
+                        for a in assets
+                    ],
+                }
+            ),
+        )
 
     def _amend(self, params: dict[str, str]) -> HttpAnswer:
         order = self._find(params)
         original = order.client_id
-        executions = self.account.amend(order, Decimal(params["newQty"]), params.get("newClientOrderId") or original,
-                                        self.clock())
+        executions = self.account.amend(
+            order, Decimal(params["newQty"]), params.get("newClientOrderId") or original, self.clock()
+        )
         self._schedule(executions, original)
         now = _ms(self.clock())
-        amended = {"symbol": order.symbol, "orderId": order.order_id, "orderListId": -1,
-                   "origClientOrderId": original, "clientOrderId": order.client_id, "price": amount(order.price),
-                   "qty": amount(order.quantity), "executedQty": amount(order.executed), "preventedQty": amount(None),
-                   "quoteOrderQty": amount(None), "cumulativeQuoteQty": amount(order.quote_executed),
-                   "status": STATUS[order.status], "timeInForce": order.time_in_force,
-                   "type": TYPE_NAMES[order.kind], "side": order.side.upper(), "workingTime": _ms(order.created_at),
-                   "selfTradePreventionMode": "EXPIRE_MAKER"}
-        return HttpAnswer(200, json.dumps({"transactTime": now, "executionId": next(self._ids),
-                                           "amendedOrder": amended}))
+        amended = {
+            "symbol": order.symbol,
+            "orderId": order.order_id,
+            "orderListId": -1,
+            "origClientOrderId": original,
+            "clientOrderId": order.client_id,
+            "price": amount(order.price),
+            "qty": amount(order.quantity),
+            "executedQty": amount(order.executed),
+            "preventedQty": amount(None),
+            "quoteOrderQty": amount(None),
+            "cumulativeQuoteQty": amount(order.quote_executed),
+            "status": STATUS[order.status],
+            "timeInForce": order.time_in_force,
+            "type": TYPE_NAMES[order.kind],
+            "side": order.side.upper(),
+            "workingTime": _ms(order.created_at),
+            "selfTradePreventionMode": "EXPIRE_MAKER",
+        }
+        return HttpAnswer(
+            200, json.dumps({"transactTime": now, "executionId": next(self._ids), "amendedOrder": amended})
+        )
 
     def _cancel_replace(self, params: dict[str, str]) -> HttpAnswer:
-        old = self._find({"orderId": params.get("cancelOrderId"), "symbol": params["symbol"],
-                          "origClientOrderId": params.get("cancelOrigClientOrderId")})
+        old = self._find(
+            {
+                "orderId": params.get("cancelOrderId"),
+                "symbol": params["symbol"],
+                "origClientOrderId": params.get("cancelOrigClientOrderId"),
+            }
+        )
         cancel_id = params.get("cancelNewClientOrderId") or f"cancel_{next(self._cancel_ids)}"
         cancelled = self.account.cancel(old, self.clock())
         self._schedule(cancelled, cancel_id)
@@ -311,19 +417,41 @@ class BinanceExchange(LoopbackExchange):
             executions = self._place(params, params.get("newClientOrderId") or f"web_{next(self._ids)}")
         except Refused as refused:
             status, code, message = ERRORS[refused.reason]
-            return _error(409, -2021, "Order cancel-replace partially failed.", data={
-                "cancelResult": "SUCCESS", "newOrderResult": "FAILURE", "cancelResponse": cancel_json,
-                "newOrderResponse": {"code": code, "msg": message}})
+            return _error(
+                409,
+                -2021,
+                "Order cancel-replace partially failed.",
+                data={
+                    "cancelResult": "SUCCESS",
+                    "newOrderResult": "FAILURE",
+                    "cancelResponse": cancel_json,
+                    "newOrderResponse": {"code": code, "msg": message},
+                },
+            )
         self._schedule(executions)
-        return HttpAnswer(200, json.dumps({"cancelResult": "SUCCESS", "newOrderResult": "SUCCESS",
-                                           "cancelResponse": cancel_json,
-                                           "newOrderResponse": self._order_json(executions[0].order, full=executions)}))
+        return HttpAnswer(
+            200,
+            json.dumps(
+                {
+                    "cancelResult": "SUCCESS",
+                    "newOrderResult": "SUCCESS",
+                    "cancelResponse": cancel_json,
+                    "newOrderResponse": self._order_json(executions[0].order, full=executions),
+                }
+            ),
+        )
 
-    _endpoints = {("POST", "/api/v3/order"): _new_order, ("GET", "/api/v3/order"): _query_order,
-                  ("DELETE", "/api/v3/order"): _cancel_order, ("DELETE", "/api/v3/openOrders"): _cancel_all,
-                  ("GET", "/api/v3/openOrders"): _open_orders, ("GET", "/api/v3/myTrades"): _my_trades,
-                  ("GET", "/api/v3/account"): _account_info, ("PUT", "/api/v3/order/amend/keepPriority"): _amend,
-                  ("POST", "/api/v3/order/cancelReplace"): _cancel_replace}
+    _endpoints = {
+        ("POST", "/api/v3/order"): _new_order,
+        ("GET", "/api/v3/order"): _query_order,
+        ("DELETE", "/api/v3/order"): _cancel_order,
+        ("DELETE", "/api/v3/openOrders"): _cancel_all,
+        ("GET", "/api/v3/openOrders"): _open_orders,
+        ("GET", "/api/v3/myTrades"): _my_trades,
+        ("GET", "/api/v3/account"): _account_info,
+        ("PUT", "/api/v3/order/amend/keepPriority"): _amend,
+        ("POST", "/api/v3/order/cancelReplace"): _cancel_replace,
+    }
 
     def _find(self, params: dict[str, str | None]) -> SimOrder:
         order_id = params.get("orderId")
@@ -332,30 +460,51 @@ class BinanceExchange(LoopbackExchange):
             raise Refused("unknown_order")
         return order
 
-    def _order_json(self, order: SimOrder, *, full: list[Execution] | None = None,
-                    cancel_id: str | None = None) -> dict[str, Any]:
+    def _order_json(
+        self, order: SimOrder, *, full: list[Execution] | None = None, cancel_id: str | None = None
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {"symbol": order.symbol}
         if cancel_id is not None:
             out["origClientOrderId"] = order.client_id
         out.update(orderId=order.order_id, orderListId=-1, clientOrderId=cancel_id or order.client_id)
         if full is not None or cancel_id is not None:
             out["transactTime"] = _ms(order.updated_at)
-        out.update(price=amount(order.price), origQty=amount(order.quantity), executedQty=amount(order.executed),
-                   origQuoteOrderQty=amount(order.quote_quantity), cummulativeQuoteQty=amount(order.quote_executed),
-                   status=STATUS[order.status], timeInForce=order.time_in_force, type=TYPE_NAMES[order.kind],
-                   side=order.side.upper())
+        out.update(
+            price=amount(order.price),
+            origQty=amount(order.quantity),
+            executedQty=amount(order.executed),
+            origQuoteOrderQty=amount(order.quote_quantity),
+            cummulativeQuoteQty=amount(order.quote_executed),
+            status=STATUS[order.status],
+            timeInForce=order.time_in_force,
+            type=TYPE_NAMES[order.kind],
+            side=order.side.upper(),
+        )
         if order.stop_price is not None:
             out["stopPrice"] = amount(order.stop_price)
         if full is None and cancel_id is None:
-            out.update(icebergQty=amount(None), time=_ms(order.created_at), updateTime=_ms(order.updated_at),
-                       isWorking=True, workingTime=_ms(order.created_at))
+            out.update(
+                icebergQty=amount(None),
+                time=_ms(order.created_at),
+                updateTime=_ms(order.updated_at),
+                isWorking=True,
+                workingTime=_ms(order.created_at),
+            )
         elif full is not None:
             out["workingTime"] = _ms(order.created_at)
         out["selfTradePreventionMode"] = "EXPIRE_MAKER"
         if full is not None:
-            out["fills"] = [{"price": amount(e.trade.price), "qty": amount(e.trade.quantity),
-                             "commission": amount(e.trade.commission), "commissionAsset": e.trade.commission_asset,
-                             "tradeId": e.trade.trade_id} for e in full if e.trade is not None]
+            out["fills"] = [
+                {
+                    "price": amount(e.trade.price),
+                    "qty": amount(e.trade.quantity),
+                    "commission": amount(e.trade.commission),
+                    "commissionAsset": e.trade.commission_asset,
+                    "tradeId": e.trade.trade_id,
+                }
+                for e in full
+                if e.trade is not None
+            ]
         return out
 
     # -- the user data stream ---------------------------------------------------------------------
@@ -376,11 +525,15 @@ class BinanceExchange(LoopbackExchange):
 
     def _ws_answer(self, ws: ServerConnection, request: dict[str, Any]) -> dict[str, Any]:
         ident, params = request.get("id"), request.get("params") or {}
-        limits = [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000,
-                   "count": 2}]
+        limits = [
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000, "count": 2}
+        ]
         if request.get("method") != "userDataStream.subscribe.signature":
-            return {"id": ident, "status": 400, "error": {"code": -1100, "msg": "Illegal characters found in "
-                                                                                 "parameter 'method'."}}
+            return {
+                "id": ident,
+                "status": 400,
+                "error": {"code": -1100, "msg": "Illegal characters found in parameter 'method'."},
+            }
         payload = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "signature")
         expected = hmac.new(API_SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest()
         if params.get("apiKey") != API_KEY:
@@ -424,23 +577,54 @@ class BinanceExchange(LoopbackExchange):
             client, original = other_id, order.client_id
         elif execution.kind == "amended" and other_id:
             original = other_id
-        return {"e": "executionReport", "E": now, "s": order.symbol, "c": client, "S": order.side.upper(),
-                "o": TYPE_NAMES[order.kind], "f": order.time_in_force, "q": amount(order.quantity),
-                "p": amount(order.price), "P": amount(order.stop_price), "F": amount(None), "g": -1, "C": original,
-                "x": EXECUTION_TYPES[execution.kind], "X": STATUS[order.status], "r": "NONE", "i": order.order_id,
-                "l": amount(trade.quantity if trade else None), "z": amount(order.executed),
-                "L": amount(trade.price if trade else None), "n": amount(trade.commission if trade else None),
-                "N": trade.commission_asset if trade else None, "T": _ms(trade.at) if trade else now,
-                "t": trade.trade_id if trade else -1, "v": 0, "I": next(self._ids), "w": order.is_open,
-                "m": trade.maker if trade else False, "M": False, "O": _ms(order.created_at),
-                "Z": amount(order.quote_executed), "Y": amount(trade.price * trade.quantity if trade else None),
-                "Q": amount(order.quote_quantity), "W": _ms(order.created_at), "V": "EXPIRE_MAKER"}
+        return {
+            "e": "executionReport",
+            "E": now,
+            "s": order.symbol,
+            "c": client,
+            "S": order.side.upper(),
+            "o": TYPE_NAMES[order.kind],
+            "f": order.time_in_force,
+            "q": amount(order.quantity),
+            "p": amount(order.price),
+            "P": amount(order.stop_price),
+            "F": amount(None),
+            "g": -1,
+            "C": original,
+            "x": EXECUTION_TYPES[execution.kind],
+            "X": STATUS[order.status],
+            "r": "NONE",
+            "i": order.order_id,
+            "l": amount(trade.quantity if trade else None),
+            "z": amount(order.executed),
+            "L": amount(trade.price if trade else None),
+            "n": amount(trade.commission if trade else None),
+            "N": trade.commission_asset if trade else None,
+            "T": _ms(trade.at) if trade else now,
+            "t": trade.trade_id if trade else -1,
+            "v": 0,
+            "I": next(self._ids),
+            "w": order.is_open,
+            "m": trade.maker if trade else False,
+            "M": False,
+            "O": _ms(order.created_at),
+            "Z": amount(order.quote_executed),
+            "Y": amount(trade.price * trade.quantity if trade else None),
+            "Q": amount(order.quote_quantity),
+            "W": _ms(order.created_at),
+            "V": "EXPIRE_MAKER",
+        }
 
     def _position(self, assets: list[str]) -> dict[str, Any]:
         now = _ms(self.clock())
-        return {"e": "outboundAccountPosition", "E": now, "u": now,
-                "B": [{"a": a, "f": amount(self.account.free.get(a)), "l": amount(self.account.locked.get(a))}
-                      for a in assets]}
+        return {
+            "e": "outboundAccountPosition",
+            "E": now,
+            "u": now,
+            "B": [
+                {"a": a, "f": amount(self.account.free.get(a)), "l": amount(self.account.locked.get(a))} for a in assets
+            ],
+        }
 
 
 def _cost(method: str, path: str, params: dict[str, str]) -> tuple[int, int]:
@@ -452,8 +636,13 @@ def _cost(method: str, path: str, params: dict[str, str]) -> tuple[int, int]:
         return (6 if "symbol" in params else 80), 0
     if (method, path) == ("GET", "/api/v3/myTrades"):
         return (5 if "orderId" in params else 20), 0
-    weights = {("GET", "/api/v3/exchangeInfo"): 20, ("GET", "/api/v3/account"): 20, ("GET", "/api/v3/order"): 4,
-               ("PUT", "/api/v3/order/amend/keepPriority"): 4, ("GET", "/api/v3/klines"): 2}
+    weights = {
+        ("GET", "/api/v3/exchangeInfo"): 20,
+        ("GET", "/api/v3/account"): 20,
+        ("GET", "/api/v3/order"): 4,
+        ("PUT", "/api/v3/order/amend/keepPriority"): 4,
+        ("GET", "/api/v3/klines"): 2,
+    }
     orders = 1 if (method, path) in (("POST", "/api/v3/order"), ("POST", "/api/v3/order/cancelReplace")) else 0
     return weights.get((method, path), 1), orders
 
@@ -462,8 +651,9 @@ def _decimal(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-def _error(status: int, code: int, message: str, *, headers: dict[str, str] | None = None,
-           data: dict[str, Any] | None = None) -> HttpAnswer:
+def _error(
+    status: int, code: int, message: str, *, headers: dict[str, str] | None = None, data: dict[str, Any] | None = None
+) -> HttpAnswer:
     body: dict[str, Any] = {"code": code, "msg": message}
     if data is not None:
         body["data"] = data

@@ -14,6 +14,7 @@ computed from the model's own text of the top 25 levels as the docs describe it 
 code under test). :meth:`BitfinexProtocol.lose_message` and :meth:`corrupt_checksum` make the two
 failures Bitfinex's integrity rules catch.
 """
+
 from __future__ import annotations
 
 import functools
@@ -66,9 +67,9 @@ class BitfinexProtocol(Protocol):
         self._next_id = max(self.recorded_channels) + 1
         # symbol -> side -> Decimal price -> (price, count, amount) as the recording writes them
         self.books: dict[str, dict[str, dict[Decimal, tuple[str, str, str]]]] = {}
-        self.trades: dict[str, str] = {}   # symbol -> the last recorded snapshot of past trades
+        self.trades: dict[str, str] = {}  # symbol -> the last recorded snapshot of past trades
         self.tickers: dict[str, str] = {}  # symbol -> the last recorded ticker
-        self.position = 0                  # recorded messages the recording has moved on by
+        self.position = 0  # recorded messages the recording has moved on by
         self._lose_at: int | None = None
         self._corrupt_at: int | None = None
 
@@ -133,7 +134,7 @@ class BitfinexProtocol(Protocol):
         self.position += 1
         if message.startswith("{"):
             return
-        channel, symbol = self.recorded_channels.get(int(message[1:message.index(",")]), (None, None))
+        channel, symbol = self.recorded_channels.get(int(message[1 : message.index(",")]), (None, None))
         body = _body(message)
         if channel is None or not body.startswith("["):  # "hb", "te", "tu"
             return
@@ -159,7 +160,7 @@ class BitfinexProtocol(Protocol):
     def deliver(self, message: str, session: Session) -> list[str] | None:  # type: ignore[override]
         if message.startswith("{"):  # recorded events: the simulator answers with its own
             return None
-        key = self.recorded_channels.get(int(message[1:message.index(",")]))
+        key = self.recorded_channels.get(int(message[1 : message.index(",")]))
         chan_id = session.channels.get(key) if key is not None else None
         if chan_id is None:
             return None
@@ -201,8 +202,10 @@ class BitfinexProtocol(Protocol):
 
     def _sides(self, symbol: str) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
         book = self.books[symbol]
-        return ([book["bids"][p] for p in sorted(book["bids"], reverse=True)],
-                [book["asks"][p] for p in sorted(book["asks"])])
+        return (
+            [book["bids"][p] for p in sorted(book["bids"], reverse=True)],
+            [book["asks"][p] for p in sorted(book["asks"])],
+        )
 
     def _frame(self, session: Session, chan_id: int, body: str) -> str:
         if not session.flags & SEQ_ALL:
@@ -213,7 +216,7 @@ class BitfinexProtocol(Protocol):
 
 def _body(message: str) -> str:
     """What a recorded channel message holds between its channel id and its sequence number."""
-    return message[message.index(",") + 1:message.rindex(",")]
+    return message[message.index(",") + 1 : message.rindex(",")]
 
 
 def _dumps(event: dict) -> str:

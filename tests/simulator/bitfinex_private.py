@@ -23,6 +23,7 @@ Hooks: ``fail_next`` and ``lose_next`` (:class:`~.private.LoopbackExchange`),
 :meth:`~BitfinexExchange.fill`, :meth:`~BitfinexExchange.deposit`, :meth:`~BitfinexExchange.drop_streams`,
 ``muted`` (the stream's messages are lost).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -59,14 +60,29 @@ API_SECRET = "Qm8sT2vXw5yZa9bCd3eFg7hJk1lMn4oPq6rSt0uVw2x"
 #: Seconds an IP that broke a limit is refused ("blocked for 60 seconds").
 BLOCK_SECONDS = 60.0
 #: Calls per endpoint per minute (Retrieve Orders states 90; the others are taken as that).
-DEFAULT_LIMITS = {endpoint: (90, 60.0) for endpoint in (
-    "w/order/submit", "w/order/update", "w/order/cancel", "w/order/cancel/multi", "r/orders", "r/orders/hist",
-    "r/order/trades", "r/wallets")}
+DEFAULT_LIMITS = {
+    endpoint: (90, 60.0)
+    for endpoint in (
+        "w/order/submit",
+        "w/order/update",
+        "w/order/cancel",
+        "w/order/cancel/multi",
+        "r/orders",
+        "r/orders/hist",
+        "r/order/trades",
+        "r/wallets",
+    )
+}
 POST_ONLY = 4096
 #: Bitfinex's type -> the account's (kind, time in force).
-TYPES = {"EXCHANGE LIMIT": ("limit", "GTC"), "EXCHANGE IOC": ("limit", "IOC"), "EXCHANGE FOK": ("limit", "FOK"),
-         "EXCHANGE MARKET": ("market", "IOC"), "EXCHANGE STOP": ("stop", "GTC"),
-         "EXCHANGE STOP LIMIT": ("stop_limit", "GTC")}
+TYPES = {
+    "EXCHANGE LIMIT": ("limit", "GTC"),
+    "EXCHANGE IOC": ("limit", "IOC"),
+    "EXCHANGE FOK": ("limit", "FOK"),
+    "EXCHANGE MARKET": ("market", "IOC"),
+    "EXCHANGE STOP": ("stop", "GTC"),
+    "EXCHANGE STOP LIMIT": ("stop_limit", "GTC"),
+}
 #: What an order that expired unfilled is called, by its time in force.
 EXPIRED = {"IOC": "IOC CANCELED", "FOK": "FILLORKILL CANCELED", "GTC": "CANCELED"}
 ERRORS = {  # Refused reasons -> (code, text) of Bitfinex's error array
@@ -76,14 +92,20 @@ ERRORS = {  # Refused reasons -> (code, text) of Bitfinex's error array
     "bad_symbol": (10020, "symbol: invalid"),
 }
 #: /v2/auth/ paths -> (endpoint, path parameters).
-ROUTES = [(re.compile(pattern), endpoint) for pattern, endpoint in (
-    (r"^/v2/auth/w/order/(submit|update|cancel|cancel/multi)$", "w/order/{0}"),
-    (r"^/v2/auth/r/orders(?:/(?P<symbol>t[A-Z0-9:]+))?/hist$", "r/orders/hist"),
-    (r"^/v2/auth/r/orders(?:/(?P<symbol>t[A-Z0-9:]+))?$", "r/orders"),
-    (r"^/v2/auth/r/order/(?P<symbol>t[A-Z0-9:]+):(?P<id>\d+)/trades$", "r/order/trades"),
-    (r"^/v2/auth/r/wallets$", "r/wallets"))]
-CAPS = {name: {"read": 1, "write": int(name == "orders")} for name in (
-    "orders", "account", "funding", "history", "wallets", "withdraw", "positions", "ui_withdraw")}
+ROUTES = [
+    (re.compile(pattern), endpoint)
+    for pattern, endpoint in (
+        (r"^/v2/auth/w/order/(submit|update|cancel|cancel/multi)$", "w/order/{0}"),
+        (r"^/v2/auth/r/orders(?:/(?P<symbol>t[A-Z0-9:]+))?/hist$", "r/orders/hist"),
+        (r"^/v2/auth/r/orders(?:/(?P<symbol>t[A-Z0-9:]+))?$", "r/orders"),
+        (r"^/v2/auth/r/order/(?P<symbol>t[A-Z0-9:]+):(?P<id>\d+)/trades$", "r/order/trades"),
+        (r"^/v2/auth/r/wallets$", "r/wallets"),
+    )
+]
+CAPS = {
+    name: {"read": 1, "write": int(name == "orders")}
+    for name in ("orders", "account", "funding", "history", "wallets", "withdraw", "positions", "ui_withdraw")
+}
 
 
 def js_number(value: Decimal) -> str:
@@ -96,10 +118,12 @@ def js_number(value: Decimal) -> str:
 
 def dumps(value: Any) -> str:
     """JSON with Decimals as :func:`js_number` numbers."""
+
     def default(item: object) -> orjson.Fragment:
         if isinstance(item, Decimal):
             return orjson.Fragment(js_number(item))
         raise TypeError(type(item).__name__)
+
     return orjson.dumps(value, default=default).decode()
 
 
@@ -113,8 +137,14 @@ class BitfinexExchange(LoopbackExchange):
     ``sim.ws_url``. ``limits``: calls per endpoint (``w/order/submit``, ...) per window of seconds.
     ``clock`` is the exchange's. ``calls`` logs every REST call."""
 
-    def __init__(self, *, balances: dict[str, Decimal], clock: Callable[[], float] = time.time,
-                 fee_rate: Decimal = Decimal("0.001"), limits: dict[str, tuple[int, float]] | None = None):
+    def __init__(
+        self,
+        *,
+        balances: dict[str, Decimal],
+        clock: Callable[[], float] = time.time,
+        fee_rate: Decimal = Decimal("0.001"),
+        limits: dict[str, tuple[int, float]] | None = None,
+    ):
         super().__init__(clock)
         self.market_data = bitfinex_protocol()
         for message in self.market_data.recording:
@@ -124,11 +154,15 @@ class BitfinexExchange(LoopbackExchange):
             name = symbol[1:]
             base, quote = name.split(":") if ":" in name else (name[:3], name[3:])
             markets[symbol] = (base, quote, Decimal("0.00000001"))
-            books[symbol] = SimBook(((price, Decimal(amount)) for price, (_, _, amount) in book["bids"].items()),
-                                    ((price, -Decimal(amount)) for price, (_, _, amount) in book["asks"].items()))
+            books[symbol] = SimBook(
+                ((price, Decimal(amount)) for price, (_, _, amount) in book["bids"].items()),
+                ((price, -Decimal(amount)) for price, (_, _, amount) in book["asks"].items()),
+            )
         self.account = SimAccount(markets, books, balances, fee_rate)
-        self.limits = {endpoint: FixedWindows(count, seconds)
-                       for endpoint, (count, seconds) in {**DEFAULT_LIMITS, **(limits or {})}.items()}
+        self.limits = {
+            endpoint: FixedWindows(count, seconds)
+            for endpoint, (count, seconds) in {**DEFAULT_LIMITS, **(limits or {})}.items()
+        }
         self.blocked_until = 0.0
         self.nonce = 0  # the last nonce taken, by a REST call or a log-in alike
         self.refused: list[str] = []  # why calls and log-ins were refused (key, signature, nonce)
@@ -193,8 +227,9 @@ class BitfinexExchange(LoopbackExchange):
         """Bitfinex's checks of an authenticated call: the key, the signature, then the nonce."""
         headers = request.headers
         nonce = headers.get("bfx-nonce", "")
-        expected = hmac.new(API_SECRET.encode(), f"/api{request.path}{nonce}{request.body}".encode(),
-                            hashlib.sha384).hexdigest()
+        expected = hmac.new(
+            API_SECRET.encode(), f"/api{request.path}{nonce}{request.body}".encode(), hashlib.sha384
+        ).hexdigest()
         if headers.get("bfx-apikey") != API_KEY:
             problem = (10100, "apikey: invalid")
         elif not hmac.compare_digest(expected, headers.get("bfx-signature", "")):
@@ -223,9 +258,17 @@ class BitfinexExchange(LoopbackExchange):
         stop = price if kind in ("stop", "stop_limit") else None  # a stop's price is its trigger
         limit = aux if kind == "stop_limit" else None if stop is not None else price
         post_only = bool(body.get("flags", 0) & POST_ONLY)
-        fields = dict(client_id=str(body.get("cid", "")), symbol=symbol, side="buy" if amount > 0 else "sell",
-                      time_in_force=time_in_force, quantity=abs(amount), stop_price=stop, quote_quantity=None,
-                      price=limit, at=self.clock())
+        fields = dict(
+            client_id=str(body.get("cid", "")),
+            symbol=symbol,
+            side="buy" if amount > 0 else "sell",
+            time_in_force=time_in_force,
+            quantity=abs(amount),
+            stop_price=stop,
+            quote_quantity=None,
+            price=limit,
+            at=self.clock(),
+        )
         try:
             executions = self.account.place(kind="limit_maker" if post_only else kind, **fields)
         except Refused as refusal:
@@ -233,16 +276,32 @@ class BitfinexExchange(LoopbackExchange):
                 raise
             executions = self._post_only_cancelled(fields)
         order = executions[0].order
-        self.details[order.order_id] = {"gid": body.get("gid"), "flags": body.get("flags", 0), "type": kind_name,
-                                        "status": self.details.get(order.order_id, {}).get("status")}
+        self.details[order.order_id] = {
+            "gid": body.get("gid"),
+            "flags": body.get("flags", 0),
+            "type": kind_name,
+            "status": self.details.get(order.order_id, {}).get("status"),
+        }
         self._schedule(executions)
         return self._notification("on-req", [self._order_array(order)], "Submitting 1 orders.")
 
     def _post_only_cancelled(self, fields: dict[str, Any]) -> list[Execution]:
         """Bitfinex takes a post-only order that would take, then cancels it (POSTONLY CANCELED)."""
-        order = SimOrder(next(self.account._order_ids), fields["client_id"], fields["symbol"],
-                         fields["side"], "limit_maker", "GTC", fields["quantity"], fields["price"], None, None,
-                         fields["at"], status="cancelled", updated_at=fields["at"])
+        order = SimOrder(
+            next(self.account._order_ids),
+            fields["client_id"],
+            fields["symbol"],
+            fields["side"],
+            "limit_maker",
+            "GTC",
+            fields["quantity"],
+            fields["price"],
+            None,
+            None,
+            fields["at"],
+            status="cancelled",
+            updated_at=fields["at"],
+        )
         self.account.orders[order.order_id] = order
         self.details[order.order_id] = {"status": "POSTONLY CANCELED"}
         return [Execution("cancelled", order)]
@@ -263,8 +322,10 @@ class BitfinexExchange(LoopbackExchange):
             self.details[order.order_id]["status"] = "POSTONLY CANCELED"
             executions = [Execution("cancelled", order)]
         elif order.kind == "limit":
-            executions += [account._trade(order, price, size, maker=False, at=at)
-                           for price, size in book.take(order.side, order.remaining, None, order.price, step)]
+            executions += [
+                account._trade(order, price, size, maker=False, at=at)
+                for price, size in book.take(order.side, order.remaining, None, order.price, step)
+            ]
         if order.is_open:
             account._lock(order)
         self._schedule(executions)
@@ -274,19 +335,31 @@ class BitfinexExchange(LoopbackExchange):
         if "id" in body:
             order = self.account.orders.get(int(body["id"]))
         else:
-            order = next((o for o in reversed(list(self.account.orders.values())) if o.client_id == str(body["cid"])
-                          and time.strftime("%Y-%m-%d", time.gmtime(o.created_at)) == body.get("cid_date")), None)
+            order = next(
+                (
+                    o
+                    for o in reversed(list(self.account.orders.values()))
+                    if o.client_id == str(body["cid"])
+                    and time.strftime("%Y-%m-%d", time.gmtime(o.created_at)) == body.get("cid_date")
+                ),
+                None,
+            )
         if order is None or not order.is_open:
             raise Refused("unknown_order")
         before = self._order_array(order)
         self._schedule(self.account.cancel(order, self.clock()))
-        return self._notification("oc-req", before, f"Submitted for cancellation; waiting for confirmation "
-                                                    f"(ID: {order.order_id}).")
+        return self._notification(
+            "oc-req", before, f"Submitted for cancellation; waiting for confirmation (ID: {order.order_id})."
+        )
 
     def _cancel_multi(self, body: dict[str, Any], params: dict[str, str]) -> HttpAnswer:
         ids, groups = set(body.get("id") or ()), set(body.get("gid") or ())
-        chosen = [o for o in self.account.orders.values() if o.is_open and (
-            body.get("all") == 1 or o.order_id in ids or self.details.get(o.order_id, {}).get("gid") in groups)]
+        chosen = [
+            o
+            for o in self.account.orders.values()
+            if o.is_open
+            and (body.get("all") == 1 or o.order_id in ids or self.details.get(o.order_id, {}).get("gid") in groups)
+        ]
         before = [self._order_array(o) for o in chosen]
         for order in chosen:
             self._schedule(self.account.cancel(order, self.clock()))
@@ -298,15 +371,21 @@ class BitfinexExchange(LoopbackExchange):
     def _history(self, body: dict[str, Any], params: dict[str, str]) -> HttpAnswer:
         """Closed orders, the latest updated first, from ``start`` (ms, by update), at most ``limit``."""
         start = body.get("start", 0)
-        closed = sorted((o for o in self._listed(body, params, is_open=False) if _ms(o.updated_at) >= start),
-                        key=lambda o: o.updated_at, reverse=True)
-        return HttpAnswer(200, dumps([self._order_array(o) for o in closed[:body.get("limit", 25)]]))
+        closed = sorted(
+            (o for o in self._listed(body, params, is_open=False) if _ms(o.updated_at) >= start),
+            key=lambda o: o.updated_at,
+            reverse=True,
+        )
+        return HttpAnswer(200, dumps([self._order_array(o) for o in closed[: body.get("limit", 25)]]))
 
     def _listed(self, body: dict[str, Any], params: dict[str, str], *, is_open: bool) -> list[SimOrder]:
         """Open or closed orders, of the path's symbol (if any) and the body's ``id`` list (if any)."""
         ids = set(body.get("id") or ())
-        return [o for o in self.account.orders.values() if o.is_open == is_open
-                and params.get("symbol", o.symbol) == o.symbol and (not ids or o.order_id in ids)]
+        return [
+            o
+            for o in self.account.orders.values()
+            if o.is_open == is_open and params.get("symbol", o.symbol) == o.symbol and (not ids or o.order_id in ids)
+        ]
 
     def _order_trades(self, body: dict[str, Any], params: dict[str, str]) -> HttpAnswer:
         order = self.account.orders.get(int(params["id"]))
@@ -316,9 +395,16 @@ class BitfinexExchange(LoopbackExchange):
     def _wallets(self, body: dict[str, Any], params: dict[str, str]) -> HttpAnswer:
         return HttpAnswer(200, dumps([self._wallet(asset) for asset in self.account.assets()]))
 
-    _endpoints = {"w/order/submit": _submit, "w/order/update": _update, "w/order/cancel": _cancel,
-                  "w/order/cancel/multi": _cancel_multi, "r/orders": _orders, "r/orders/hist": _history,
-                  "r/order/trades": _order_trades, "r/wallets": _wallets}
+    _endpoints = {
+        "w/order/submit": _submit,
+        "w/order/update": _update,
+        "w/order/cancel": _cancel,
+        "w/order/cancel/multi": _cancel_multi,
+        "r/orders": _orders,
+        "r/orders/hist": _history,
+        "r/order/trades": _order_trades,
+        "r/wallets": _wallets,
+    }
 
     # -- formats ----------------------------------------------------------------------------------
 
@@ -335,11 +421,40 @@ class BitfinexExchange(LoopbackExchange):
         price = order.stop_price if order.stop_price is not None else order.price
         aux = order.price if order.kind == "stop_limit" else 0
         flags = details.get("flags", 0)
-        return [order.order_id, details.get("gid"), int(order.client_id) if order.client_id else None, order.symbol,
-                _ms(order.created_at), _ms(order.updated_at), sign * remaining, sign * original,
-                details.get("type", "EXCHANGE LIMIT"), None, None, None, flags, self._status(order, details), None,
-                None, price or 0, self._average(order), 0, aux, None, None, None, 0, 0, None, None, None, "API>BFX",
-                None, None, {"$F7": 1} if flags & POST_ONLY else None]
+        return [
+            order.order_id,
+            details.get("gid"),
+            int(order.client_id) if order.client_id else None,
+            order.symbol,
+            _ms(order.created_at),
+            _ms(order.updated_at),
+            sign * remaining,
+            sign * original,
+            details.get("type", "EXCHANGE LIMIT"),
+            None,
+            None,
+            None,
+            flags,
+            self._status(order, details),
+            None,
+            None,
+            price or 0,
+            self._average(order),
+            0,
+            aux,
+            None,
+            None,
+            None,
+            0,
+            0,
+            None,
+            None,
+            None,
+            "API>BFX",
+            None,
+            None,
+            {"$F7": 1} if flags & POST_ONLY else None,
+        ]
 
     def _status(self, order: SimOrder, details: dict[str, Any]) -> str:
         """``ACTIVE``, ``PARTIALLY FILLED @ AVG(AMOUNT)``, ``EXECUTED @ ...``, ``CANCELED was:
@@ -364,15 +479,31 @@ class BitfinexExchange(LoopbackExchange):
         """An own trade: ``tu`` (``columns``: with the order's type and price) or Order Trades (two
         placeholders there); ``te`` has no fee yet. FEE negative (charged), MAKER 1 or -1."""
         details = self.details.get(order.order_id, {})
-        return [trade.trade_id, order.symbol, _ms(trade.at), order.order_id,
-                trade.quantity if order.side == "buy" else -trade.quantity, trade.price,
-                details.get("type") if columns else None, order.price if columns else None, 1 if trade.maker else -1,
-                -trade.commission if fee else None, trade.commission_asset if fee else None,
-                int(order.client_id) if order.client_id else None]
+        return [
+            trade.trade_id,
+            order.symbol,
+            _ms(trade.at),
+            order.order_id,
+            trade.quantity if order.side == "buy" else -trade.quantity,
+            trade.price,
+            details.get("type") if columns else None,
+            order.price if columns else None,
+            1 if trade.maker else -1,
+            -trade.commission if fee else None,
+            trade.commission_asset if fee else None,
+            int(order.client_id) if order.client_id else None,
+        ]
 
     def _wallet(self, asset: str, description: str | None = None) -> list[Any]:
-        return ["exchange", asset, self.account.total(asset), 0, self.account.free.get(asset, Decimal(0)),
-                description, None]
+        return [
+            "exchange",
+            asset,
+            self.account.total(asset),
+            0,
+            self.account.free.get(asset, Decimal(0)),
+            description,
+            None,
+        ]
 
     # -- the authenticated websocket --------------------------------------------------------------
 
@@ -399,20 +530,31 @@ class BitfinexExchange(LoopbackExchange):
         if request.get("apiKey") != API_KEY:
             problem = (10100, "apikey: invalid")
         elif request.get("authPayload") != f"AUTH{nonce}" or not hmac.compare_digest(
-                expected, str(request.get("authSig", ""))):
+            expected, str(request.get("authSig", ""))
+        ):
             problem = (10100, "apikey: digest invalid")
         elif not self._take_nonce(nonce):
             problem = (10114, "nonce: small")
         else:
-            await ws.send(dumps({"event": "auth", "status": "OK", "chanId": 0, "userId": 1234567, "dms": 0,
-                                 "auth_id": "a7d2c1e0-6f3b-4c1d-9e8a-5b4c3d2e1f00", "caps": CAPS}))
+            await ws.send(
+                dumps(
+                    {
+                        "event": "auth",
+                        "status": "OK",
+                        "chanId": 0,
+                        "userId": 1234567,
+                        "dms": 0,
+                        "auth_id": "a7d2c1e0-6f3b-4c1d-9e8a-5b4c3d2e1f00",
+                        "caps": CAPS,
+                    }
+                )
+            )
             await ws.send(dumps([0, "os", [self._order_array(o) for o in self.account.orders.values() if o.is_open]]))
             await ws.send(dumps([0, "ws", [self._wallet(asset) for asset in self.account.assets()]]))
             self.streams.add(ws)
             return
         self.refused.append(f"auth: {problem[1]}")
-        await ws.send(dumps({"event": "auth", "status": "FAILED", "chanId": 0, "msg": problem[1],
-                             "code": problem[0]}))
+        await ws.send(dumps({"event": "auth", "status": "FAILED", "chanId": 0, "msg": problem[1], "code": problem[0]}))
 
     def _schedule(self, executions: list[Execution]) -> None:
         """Push the stream messages of ``executions`` once the answer is on its way."""
@@ -438,8 +580,10 @@ class BitfinexExchange(LoopbackExchange):
         if trades:
             order, trade = trades[-1].order, trades[-1].trade
             base, quote, _ = self.account.markets[order.symbol]
-            text = (f"Exchange {js_number(trade.quantity)} {base} for {quote} @ {js_number(trade.price)} on BFX "
-                    f"({js_number(self.account.fee_rate * 100)}%) on wallet exchange")
+            text = (
+                f"Exchange {js_number(trade.quantity)} {base} for {quote} @ {js_number(trade.price)} on BFX "
+                f"({js_number(self.account.fee_rate * 100)}%) on wallet exchange"
+            )
             for asset in (base, quote):
                 await self._push([0, "wu", self._wallet(asset, text)])
 

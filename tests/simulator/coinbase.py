@@ -4,6 +4,7 @@ Subscribe and unsubscribe requests are acknowledged with a ``subscriptions`` mes
 channel subscription is answered with a ``snapshot`` of the book as the recording has it then.
 Recorded messages go to the clients subscribed to their product and channel.
 """
+
 from __future__ import annotations
 
 import functools
@@ -14,8 +15,7 @@ from urllib.parse import urlparse
 from tests.simulator.server import Protocol, recorded
 
 BOOK_CHANNELS = ("level2", "level2_batch")
-CHANNEL_OF = {"snapshot": "book", "l2update": "book", "match": "matches", "last_match": "matches",
-              "ticker": "ticker"}
+CHANNEL_OF = {"snapshot": "book", "l2update": "book", "match": "matches", "last_match": "matches", "ticker": "ticker"}
 
 
 def coinbase_protocol() -> CoinbaseProtocol:
@@ -51,8 +51,11 @@ class CoinbaseProtocol(Protocol):
             name = channel if isinstance(channel, str) else channel["name"]
             key = "book" if name in BOOK_CHANNELS else name
             if key not in session:
-                replies.append(json.dumps({"type": "error", "message": "Failed to subscribe",
-                                           "reason": f"{name} is not a valid channel"}))
+                replies.append(
+                    json.dumps(
+                        {"type": "error", "message": "Failed to subscribe", "reason": f"{name} is not a valid channel"}
+                    )
+                )
                 continue
             if request["type"] == "subscribe":
                 session[key] |= products
@@ -67,7 +70,8 @@ class CoinbaseProtocol(Protocol):
         msg = _parsed(message)
         if msg["type"] == "snapshot":
             self.books[msg["product_id"]] = {
-                side: {Decimal(price): [price, size] for price, size in msg[side]} for side in ("bids", "asks")}
+                side: {Decimal(price): [price, size] for price, size in msg[side]} for side in ("bids", "asks")
+            }
         elif msg["type"] == "l2update":
             book = self.books[msg["product_id"]]
             for side, price, size in msg["changes"]:
@@ -83,11 +87,26 @@ class CoinbaseProtocol(Protocol):
         return message if channel is not None and msg["product_id"] in session[channel] else None
 
     def heartbeats(self, session: dict[str, set[str]]) -> list[str]:
-        return [json.dumps({"type": "heartbeat", "product_id": product, "sequence": 0, "last_trade_id": 0,
-                            "time": "2021-04-17T16:45:00.000000Z"}) for product in sorted(session["heartbeat"])]
+        return [
+            json.dumps(
+                {
+                    "type": "heartbeat",
+                    "product_id": product,
+                    "sequence": 0,
+                    "last_trade_id": 0,
+                    "time": "2021-04-17T16:45:00.000000Z",
+                }
+            )
+            for product in sorted(session["heartbeat"])
+        ]
 
     def snapshot(self, product: str) -> str:
         book = self.books[product]
-        return json.dumps({"type": "snapshot", "product_id": product,
-                           "bids": [book["bids"][p] for p in sorted(book["bids"], reverse=True)],
-                           "asks": [book["asks"][p] for p in sorted(book["asks"])]})
+        return json.dumps(
+            {
+                "type": "snapshot",
+                "product_id": product,
+                "bids": [book["bids"][p] for p in sorted(book["bids"], reverse=True)],
+                "asks": [book["asks"][p] for p in sorted(book["asks"])],
+            }
+        )

@@ -22,6 +22,7 @@ of the account's orders, with ``user_id`` and ``profile_id`` as the authenticate
 Hooks: :meth:`CoinbaseExchange.fail_next`, :meth:`CoinbaseExchange.lose_next`,
 :meth:`CoinbaseExchange.fill`, :meth:`CoinbaseExchange.deposit`, :meth:`CoinbaseExchange.drop_streams`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -116,8 +117,14 @@ class TokenBuckets:
 class CoinbaseAccount(SimAccount):
     """Fees as Coinbase takes them: in the quote currency, at the maker or the taker rate."""
 
-    def __init__(self, markets: dict[str, tuple[str, str, Decimal]], books: dict[str, SimBook],
-                 balances: dict[str, Decimal], maker_fee: Decimal, taker_fee: Decimal):
+    def __init__(
+        self,
+        markets: dict[str, tuple[str, str, Decimal]],
+        books: dict[str, SimBook],
+        balances: dict[str, Decimal],
+        maker_fee: Decimal,
+        taker_fee: Decimal,
+    ):
         super().__init__(markets, books, balances, fee_rate=Decimal(0))
         self.maker_fee, self.taker_fee = maker_fee, taker_fee
 
@@ -147,8 +154,16 @@ class CoinbaseExchange(LoopbackExchange):
     settings' ``rest_url`` at ``sim.rest_url`` and ``ws_url`` at ``sim.ws_url``. ``clock`` is the
     exchange's (Unix seconds); ``calls`` logs every REST call, ``refusals`` the 429s answered."""
 
-    def __init__(self, *, balances: dict[str, Decimal], clock: Callable[[], float] = time.time,
-                 maker_fee: Decimal = MAKER_FEE, taker_fee: Decimal = TAKER_FEE, rate: float = 15, burst: float = 30):
+    def __init__(
+        self,
+        *,
+        balances: dict[str, Decimal],
+        clock: Callable[[], float] = time.time,
+        maker_fee: Decimal = MAKER_FEE,
+        taker_fee: Decimal = TAKER_FEE,
+        rate: float = 15,
+        burst: float = 30,
+    ):
         super().__init__(clock)
         self.market_data = coinbase_protocol()
         for message in self.market_data.recording:  # the books as their first snapshots have them
@@ -160,11 +175,16 @@ class CoinbaseExchange(LoopbackExchange):
         for symbol, sides in self.market_data.books.items():
             product = products[symbol]
             markets[symbol] = (product["base_currency"], product["quote_currency"], Decimal(product["base_increment"]))
-            books[symbol] = SimBook(((p, Decimal(s)) for p, (_, s) in sides["bids"].items()),
-                                    ((p, Decimal(s)) for p, (_, s) in sides["asks"].items()))
+            books[symbol] = SimBook(
+                ((p, Decimal(s)) for p, (_, s) in sides["bids"].items()),
+                ((p, Decimal(s)) for p, (_, s) in sides["asks"].items()),
+            )
         self.account = CoinbaseAccount(markets, books, balances, maker_fee, taker_fee)
-        self.buckets = {"private": TokenBuckets(rate, burst), "fills": TokenBuckets(rate * 2 / 3, burst * 2 / 3),
-                        "public": TokenBuckets(10, 15)}
+        self.buckets = {
+            "private": TokenBuckets(rate, burst),
+            "fills": TokenBuckets(rate * 2 / 3, burst * 2 / 3),
+            "public": TokenBuckets(10, 15),
+        }
         self.refusals: list[tuple[float, str]] = []
         self.streams: set[ServerConnection] = set()  # subscribed to the user channel
         self.placed: dict[int, _Placed] = {}
@@ -214,15 +234,23 @@ class CoinbaseExchange(LoopbackExchange):
         """Coinbase's checks of a private request, in its order."""
         headers = request.headers
         if "cb-access-key" not in headers or "cb-access-sign" not in headers:
-            return _error(400, "CB-ACCESS-KEY header is required" if "cb-access-key" not in headers
-                          else "CB-ACCESS-SIGN header is required")
+            return _error(
+                400,
+                "CB-ACCESS-KEY header is required"
+                if "cb-access-key" not in headers
+                else "CB-ACCESS-SIGN header is required",
+            )
         if headers["cb-access-key"] != API_KEY:
             return _error(401, "Invalid API Key")
         if headers.get("cb-access-passphrase") != PASSPHRASE:
             return _error(401, "Invalid Passphrase")
-        return self._check_signature(headers.get("cb-access-timestamp", ""), request.method,
-                                     request.path + (f"?{request.query}" if request.query else ""), request.body,
-                                     headers["cb-access-sign"])
+        return self._check_signature(
+            headers.get("cb-access-timestamp", ""),
+            request.method,
+            request.path + (f"?{request.query}" if request.query else ""),
+            request.body,
+            headers["cb-access-sign"],
+        )
 
     def _check_signature(self, timestamp: str, method: str, path: str, body: str, signature: str) -> HttpAnswer | None:
         try:
@@ -271,10 +299,17 @@ class CoinbaseExchange(LoopbackExchange):
         now = self.clock()
         try:
             executions = self.account.place(
-                client_id=body.get("client_oid", ""), symbol=symbol, side=side, kind=sim_kind,
-                time_in_force="GTC" if tif == "GTT" else tif, quantity=_decimal(body.get("size")),
-                price=_decimal(body.get("price")), stop_price=_decimal(body.get("stop_price")),
-                quote_quantity=_decimal(body.get("funds")), at=now)
+                client_id=body.get("client_oid", ""),
+                symbol=symbol,
+                side=side,
+                kind=sim_kind,
+                time_in_force="GTC" if tif == "GTT" else tif,
+                quantity=_decimal(body.get("size")),
+                price=_decimal(body.get("price")),
+                stop_price=_decimal(body.get("stop_price")),
+                quote_quantity=_decimal(body.get("funds")),
+                at=now,
+            )
         except Refused as refused:
             if refused.reason != "would_take":
                 raise
@@ -289,12 +324,25 @@ class CoinbaseExchange(LoopbackExchange):
 
     def _rejected(self, body: dict[str, Any], now: float) -> dict[str, Any]:
         """A post-only order that would take: rejected by the engine, nothing placed."""
-        return {"id": str(uuid.uuid5(_ORDER_NAMESPACE, f"rejected/{now}")), "price": amount(_decimal(body["price"])),
-                "size": amount(_decimal(body.get("size"))), "product_id": body["product_id"],
-                "profile_id": PROFILE_ID, "side": body["side"], "type": "limit", "time_in_force": "GTC",
-                "post_only": True, "created_at": iso(now), "fill_fees": funds(None), "filled_size": amount(None),
-                "executed_value": funds(None), "status": "rejected", "reject_reason": "post only", "settled": True,
-                "client_oid": body.get("client_oid", "")}
+        return {
+            "id": str(uuid.uuid5(_ORDER_NAMESPACE, f"rejected/{now}")),
+            "price": amount(_decimal(body["price"])),
+            "size": amount(_decimal(body.get("size"))),
+            "product_id": body["product_id"],
+            "profile_id": PROFILE_ID,
+            "side": body["side"],
+            "type": "limit",
+            "time_in_force": "GTC",
+            "post_only": True,
+            "created_at": iso(now),
+            "fill_fees": funds(None),
+            "filled_size": amount(None),
+            "executed_value": funds(None),
+            "status": "rejected",
+            "reject_reason": "post only",
+            "settled": True,
+            "client_oid": body.get("client_oid", ""),
+        }
 
     def _register(self, order: SimOrder, tif: str, post_only: bool, expire: float | None) -> None:
         exchange_id = str(uuid.uuid5(_ORDER_NAMESPACE, str(order.order_id)))
@@ -338,23 +386,49 @@ class CoinbaseExchange(LoopbackExchange):
         for trade in reversed(self.account.trades):
             order = self.account.orders[trade.order_id]
             exchange_id = self.placed[order.order_id].exchange_id
-            if params.get("order_id", exchange_id) == exchange_id and params.get("product_id",
-                                                                                    order.symbol) == order.symbol:
-                rows.append({"created_at": iso(trade.at), "trade_id": trade.trade_id, "product_id": order.symbol,
-                             "order_id": exchange_id, "user_id": USER_ID, "profile_id": PROFILE_ID,
-                             "liquidity": "M" if trade.maker else "T", "price": amount(trade.price),
-                             "size": amount(trade.quantity), "fee": funds(trade.commission), "side": order.side,
-                             "settled": True, "usd_volume": funds(trade.price * trade.quantity),
-                             "funding_currency": trade.commission_asset})
-        return HttpAnswer(200, json.dumps(rows[:int(params.get("limit", 100))]))
+            if (
+                params.get("order_id", exchange_id) == exchange_id
+                and params.get("product_id", order.symbol) == order.symbol
+            ):
+                rows.append(
+                    {
+                        "created_at": iso(trade.at),
+                        "trade_id": trade.trade_id,
+                        "product_id": order.symbol,
+                        "order_id": exchange_id,
+                        "user_id": USER_ID,
+                        "profile_id": PROFILE_ID,
+                        "liquidity": "M" if trade.maker else "T",
+                        "price": amount(trade.price),
+                        "size": amount(trade.quantity),
+                        "fee": funds(trade.commission),
+                        "side": order.side,
+                        "settled": True,
+                        "usd_volume": funds(trade.price * trade.quantity),
+                        "funding_currency": trade.commission_asset,
+                    }
+                )
+        return HttpAnswer(200, json.dumps(rows[: int(params.get("limit", 100))]))
 
     def _accounts(self) -> HttpAnswer:
         account = self.account
-        return HttpAnswer(200, json.dumps([
-            {"id": str(uuid.uuid5(_ORDER_NAMESPACE, f"account/{asset}")), "currency": asset,
-             "balance": funds(account.total(asset)), "hold": funds(account.locked.get(asset)),
-             "available": funds(account.free.get(asset)), "profile_id": PROFILE_ID, "trading_enabled": True}
-            for asset in sorted(set(account.free) | set(account.locked))]))
+        return HttpAnswer(
+            200,
+            json.dumps(
+                [
+                    {
+                        "id": str(uuid.uuid5(_ORDER_NAMESPACE, f"account/{asset}")),
+                        "currency": asset,
+                        "balance": funds(account.total(asset)),
+                        "hold": funds(account.locked.get(asset)),
+                        "available": funds(account.free.get(asset)),
+                        "profile_id": PROFILE_ID,
+                        "trading_enabled": True,
+                    }
+                    for asset in sorted(set(account.free) | set(account.locked))
+                ]
+            ),
+        )
 
     def _order_json(self, order: SimOrder, *, received: bool = False) -> dict[str, Any]:
         placed = self.placed[order.order_id]
@@ -363,31 +437,47 @@ class CoinbaseExchange(LoopbackExchange):
             out["price"] = amount(order.price)
         if order.quantity is not None:
             out["size"] = amount(order.quantity)
-        out.update(product_id=order.symbol, profile_id=PROFILE_ID, side=order.side,
-                   type="market" if order.kind == "market" else "limit", post_only=placed.post_only)
+        out.update(
+            product_id=order.symbol,
+            profile_id=PROFILE_ID,
+            side=order.side,
+            type="market" if order.kind == "market" else "limit",
+            post_only=placed.post_only,
+        )
         if order.quote_quantity is not None:
             out.update(funds=funds(order.quote_quantity), specified_funds=funds(order.quote_quantity))
         if order.kind != "market":
             out["time_in_force"] = placed.time_in_force
         if placed.expire_time is not None:
-            out["expire_time"] = datetime.fromtimestamp(placed.expire_time, UTC).strftime(
-                "%Y-%m-%d %H:%M:%S.%f")[:-4]
+            out["expire_time"] = datetime.fromtimestamp(placed.expire_time, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-4]
         fees = sum((t.commission for t in self.account.trades if t.order_id == order.order_id), Decimal(0))
-        out.update(created_at=iso(order.created_at), fill_fees=funds(fees), filled_size=amount(order.executed),
-                   executed_value=funds(order.quote_executed))
+        out.update(
+            created_at=iso(order.created_at),
+            fill_fees=funds(fees),
+            filled_size=amount(order.executed),
+            executed_value=funds(order.quote_executed),
+        )
         if order.kind == "stop_limit":
             out.update(stop="entry" if order.side == "buy" else "loss", stop_price=amount(order.stop_price))
         if order.is_open:
             out["status"] = "active" if order.kind == "stop_limit" else "open"
         else:
-            out.update(done_at=iso(order.updated_at), done_reason="filled" if order.status == "filled" else "canceled",
-                       status="done")
+            out.update(
+                done_at=iso(order.updated_at),
+                done_reason="filled" if order.status == "filled" else "canceled",
+                status="done",
+            )
         out["settled"] = not order.is_open
         if received:
             for name in ("done_at", "done_reason"):
                 out.pop(name, None)
-            out.update(fill_fees=funds(None), filled_size=amount(None), executed_value=funds(None),
-                       status="pending", settled=False)
+            out.update(
+                fill_fees=funds(None),
+                filled_size=amount(None),
+                executed_value=funds(None),
+                status="pending",
+                settled=False,
+            )
         if order.client_id:
             out["client_oid"] = order.client_id
         return out
@@ -404,15 +494,19 @@ class CoinbaseExchange(LoopbackExchange):
                 if "user" in names:
                     problem = self._ws_problem(request)
                     if problem is not None:
-                        await ws.send(json.dumps({"type": "error", "message": "Authentication Failed",
-                                                  "reason": problem}))
+                        await ws.send(
+                            json.dumps({"type": "error", "message": "Authentication Failed", "reason": problem})
+                        )
                         continue
                     self.streams.add(ws)
                     products = next(c for c in channels if not isinstance(c, str) and c.get("name") == "user")
                     user = {"name": "user", "product_ids": sorted(products.get("product_ids", []))}
                     await ws.send(json.dumps({"type": "subscriptions", "channels": [user]}))
-                others = [c for c, name in zip(channels, names)
-                          if name != "user" and (name in BOOK_CHANNELS or name in session)]
+                others = [
+                    c
+                    for c, name in zip(channels, names)
+                    if name != "user" and (name in BOOK_CHANNELS or name in session)
+                ]
                 if others:
                     for reply in self.market_data.answer(json.dumps({**request, "channels": others}), session):
                         await ws.send(reply)
@@ -442,32 +536,50 @@ class CoinbaseExchange(LoopbackExchange):
         order = executions[-1].order if executions else None
         resting = order is not None and order.is_open and order.kind in ("limit", "limit_maker")
         if resting and executions[0].kind == "new":
-            await self._push(self._message("open", order, price=amount(order.price),
-                                           remaining_size=amount(order.remaining)))
+            await self._push(
+                self._message("open", order, price=amount(order.price), remaining_size=amount(order.remaining))
+            )
 
     def _messages(self, execution: Execution, last: bool) -> list[dict[str, Any]]:
         """The feed's messages of one change (a ``done`` follows the last trade that filled the order)."""
         order, trade = execution.order, execution.trade
         if execution.kind == "new":
-            fields = {"size": amount(order.quantity)} if order.quantity is not None else {
-                "funds": funds(order.quote_quantity)}
+            fields = (
+                {"size": amount(order.quantity)}
+                if order.quantity is not None
+                else {"funds": funds(order.quote_quantity)}
+            )
             if order.price is not None:
                 fields["price"] = amount(order.price)
-            return [self._message("received", order, order_type="market" if order.kind == "market" else "limit",
-                                  client_oid=order.client_id, **fields)]
+            return [
+                self._message(
+                    "received",
+                    order,
+                    order_type="market" if order.kind == "market" else "limit",
+                    client_oid=order.client_id,
+                    **fields,
+                )
+            ]
         if execution.kind == "trade":
             assert trade is not None
             ours, other = self.placed[order.order_id].exchange_id, str(uuid.uuid4())
             role = "maker" if trade.maker else "taker"
             maker_side = order.side if trade.maker else ("sell" if order.side == "buy" else "buy")
             fee_rate = self.account.maker_fee if trade.maker else self.account.taker_fee
-            match = self._message("match", order, trade_id=trade.trade_id,
-                                  maker_order_id=ours if trade.maker else other,
-                                  taker_order_id=other if trade.maker else ours, size=amount(trade.quantity),
-                                  price=amount(trade.price), side=maker_side)
+            match = self._message(
+                "match",
+                order,
+                trade_id=trade.trade_id,
+                maker_order_id=ours if trade.maker else other,
+                taker_order_id=other if trade.maker else ours,
+                size=amount(trade.quantity),
+                price=amount(trade.price),
+                side=maker_side,
+            )
             match.pop("order_id")
-            match.update({f"{role}_user_id": USER_ID, f"{role}_profile_id": PROFILE_ID,
-                          f"{role}_fee_rate": str(fee_rate)})
+            match.update(
+                {f"{role}_user_id": USER_ID, f"{role}_profile_id": PROFILE_ID, f"{role}_fee_rate": str(fee_rate)}
+            )
             done = [self._done(order, "filled")] if last and order.status == "filled" else []
             return [match] + done
         if execution.kind in ("cancelled", "expired"):
@@ -475,14 +587,23 @@ class CoinbaseExchange(LoopbackExchange):
         return []
 
     def _done(self, order: SimOrder, reason: str) -> dict[str, Any]:
-        fields = {} if order.kind == "market" else {"price": amount(order.price),
-                                                    "remaining_size": amount(order.remaining)}
+        fields = (
+            {} if order.kind == "market" else {"price": amount(order.price), "remaining_size": amount(order.remaining)}
+        )
         return self._message("done", order, reason=reason, **fields)
 
     def _message(self, kind: str, order: SimOrder, **fields: Any) -> dict[str, Any]:
-        return {"type": kind, "time": iso(self.clock()), "product_id": order.symbol, "sequence": next(self._sequence),
-                "order_id": self.placed[order.order_id].exchange_id, "side": order.side, **fields,
-                "user_id": USER_ID, "profile_id": PROFILE_ID}
+        return {
+            "type": kind,
+            "time": iso(self.clock()),
+            "product_id": order.symbol,
+            "sequence": next(self._sequence),
+            "order_id": self.placed[order.order_id].exchange_id,
+            "side": order.side,
+            **fields,
+            "user_id": USER_ID,
+            "profile_id": PROFILE_ID,
+        }
 
     async def _push(self, message: dict[str, Any]) -> None:
         for ws in list(self.streams):

@@ -14,6 +14,7 @@ wrong checksum (:meth:`~KrakenProtocol.corrupt_checksum`), a change left out of 
 (:meth:`~KrakenProtocol.truncate_snapshot`). :attr:`~KrakenProtocol.rest_errors` makes the next
 OHLC calls fail the way Kraken does (HTTP 200, the error in the body).
 """
+
 from __future__ import annotations
 
 import functools
@@ -52,22 +53,27 @@ def rfc3339(micros: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction:06d}Z"
 
 
-def book_message(kind: str, symbol: str, bids: list[Level], asks: list[Level], checksum: int,
-                 timestamp: str) -> str:
+def book_message(kind: str, symbol: str, bids: list[Level], asks: list[Level], checksum: int, timestamp: str) -> str:
     def side(levels: list[Level]) -> str:
         return ",".join(f'{{"price":{price},"qty":{qty}}}' for price, qty in levels)
-    return (f'{{"channel":"book","type":"{kind}","data":[{{"symbol":"{symbol}","bids":[{side(bids)}],'
-            f'"asks":[{side(asks)}],"checksum":{checksum},"timestamp":"{timestamp}"}}]}}')
+
+    return (
+        f'{{"channel":"book","type":"{kind}","data":[{{"symbol":"{symbol}","bids":[{side(bids)}],'
+        f'"asks":[{side(asks)}],"checksum":{checksum},"timestamp":"{timestamp}"}}]}}'
+    )
 
 
 def ack(method: str, result: dict, at: str) -> str:
-    return json.dumps({"method": method, "result": result, "success": True, "time_in": at, "time_out": at},
-                      separators=(",", ":"))
+    return json.dumps(
+        {"method": method, "result": result, "success": True, "time_in": at, "time_out": at}, separators=(",", ":")
+    )
 
 
 def refusal(method: str, symbol: str, error: str, at: str) -> str:
-    return json.dumps({"error": error, "method": method, "success": False, "symbol": symbol, "time_in": at,
-                       "time_out": at}, separators=(",", ":"))
+    return json.dumps(
+        {"error": error, "method": method, "success": False, "symbol": symbol, "time_in": at, "time_out": at},
+        separators=(",", ":"),
+    )
 
 
 HEARTBEAT = '{"channel":"heartbeat"}'
@@ -75,16 +81,22 @@ HEARTBEAT = '{"channel":"heartbeat"}'
 
 def status(connection_id: int) -> str:
     """The first message of every connection (as recorded live in August 2026)."""
-    return ('{"channel":"status","type":"update","data":[{"version":"2.0.10","system":"online","api_version":"v2",'
-            f'"connection_id":{connection_id}}}]}}')
+    return (
+        '{"channel":"status","type":"update","data":[{"version":"2.0.10","system":"online","api_version":"v2",'
+        f'"connection_id":{connection_id}}}]}}'
+    )
 
 
 def wire_checksum(bids: list[Level], asks: list[Level]) -> int:
     """CRC32 of the top 10 asks then bids, each price then qty without '.' and leading zeros
     (the documented steps, on the full-precision text the capture writes)."""
+
     def text(levels: list[Level]) -> str:
-        return "".join(price.replace(".", "").lstrip("0") + qty.replace(".", "").lstrip("0")
-                       for price, qty in levels[:CHECKSUM_LEVELS])
+        return "".join(
+            price.replace(".", "").lstrip("0") + qty.replace(".", "").lstrip("0")
+            for price, qty in levels[:CHECKSUM_LEVELS]
+        )
+
     return zlib.crc32((text(asks) + text(bids)).encode())
 
 
@@ -96,8 +108,9 @@ class VisibleBook:
     sides: dict[str, dict[Decimal, Level]] = field(default_factory=lambda: {BID: {}, ASK: {}})
 
     def load(self, bids: list[Level], asks: list[Level]) -> None:
-        self.sides = {side: {Decimal(price): (price, qty) for price, qty in levels}
-                      for side, levels in ((BID, bids), (ASK, asks))}
+        self.sides = {
+            side: {Decimal(price): (price, qty) for price, qty in levels} for side, levels in ((BID, bids), (ASK, asks))
+        }
 
     def apply(self, side: str, price: str, qty: str) -> None:
         if Decimal(qty):
@@ -107,7 +120,7 @@ class VisibleBook:
 
     def truncate(self) -> None:
         for side in (BID, ASK):
-            for price in [price for price, _ in self.levels(side)[self.depth:]]:
+            for price in [price for price, _ in self.levels(side)[self.depth :]]:
                 del self.sides[side][Decimal(price)]
 
     def levels(self, side: str, depth: int | None = None) -> list[Level]:
@@ -120,6 +133,7 @@ class VisibleBook:
 
 
 # -- the simulator protocol ----------------------------------------------------------------------
+
 
 def kraken_protocol() -> KrakenProtocol:
     """The simulator protocol with the Kraken capture (AssetPairs and OHLC over REST, the stream)."""
@@ -147,13 +161,16 @@ class KrakenProtocol(Protocol):
     def __init__(self, recording: list[str], rest: dict[str, str]):
         super().__init__(recording, rest)
         self.known = {v2_symbol(pair["wsname"]) for pair in json.loads(rest[ASSET_PAIRS])["result"].values()}
-        self.depth = next(int(m["result"]["depth"]) for m in map(parsed, recording)
-                          if m.get("method") == "subscribe" and m["result"]["channel"] == "book")
+        self.depth = next(
+            int(m["result"]["depth"])
+            for m in map(parsed, recording)
+            if m.get("method") == "subscribe" and m["result"]["channel"] == "book"
+        )
         self.books: dict[str, VisibleBook] = {}
         self.tickers: dict[str, str] = {}  # symbol -> its last ticker message
-        self.now = ""                     # the exchange's time: the last timestamp streamed
+        self.now = ""  # the exchange's time: the last timestamp streamed
         self.faults: list[tuple[str, str]] = []
-        self.spoiled: list[str] = []      # the messages as the faults made them
+        self.spoiled: list[str] = []  # the messages as the faults made them
         self.rest_errors: list[str] = []  # Kraken errors for the next OHLC calls (HTTP 200, as Kraken does)
 
     # -- faults -----------------------------------------------------------------------------------
@@ -179,8 +196,12 @@ class KrakenProtocol(Protocol):
         request = json.loads(message)
         method, params = request["method"], request.get("params", {})
         if method == "ping":
-            return [json.dumps({"method": "pong", "req_id": request.get("req_id"), "time_in": self.now,
-                                "time_out": self.now}, separators=(",", ":"))]
+            return [
+                json.dumps(
+                    {"method": "pong", "req_id": request.get("req_id"), "time_in": self.now, "time_out": self.now},
+                    separators=(",", ":"),
+                )
+            ]
         channel = params["channel"]
         replies = []
         for symbol in params["symbol"]:
@@ -198,9 +219,18 @@ class KrakenProtocol(Protocol):
                 if channel == "book" and symbol in self.books and symbol in session["book"]:
                     book = self.books[symbol]
                     depth = int(params.get("depth", 10))
-                    replies.append(self._outgoing(book_message(
-                        "snapshot", symbol, book.levels(BID, depth), book.levels(ASK, depth), book.checksum(),
-                        self.now)))
+                    replies.append(
+                        self._outgoing(
+                            book_message(
+                                "snapshot",
+                                symbol,
+                                book.levels(BID, depth),
+                                book.levels(ASK, depth),
+                                book.checksum(),
+                                self.now,
+                            )
+                        )
+                    )
                 elif channel == "ticker" and symbol in self.tickers and params.get("snapshot", True):
                     replies.append(self.tickers[symbol].replace('"type":"update"', '"type":"snapshot"', 1))
         return replies
@@ -286,7 +316,7 @@ class KrakenProtocol(Protocol):
     def _spoil(self, fault: str, kind: str, data: dict) -> str | None:
         bids, asks, checksum = _levels(data[BID]), _levels(data[ASK]), int(data["checksum"])
         if fault == "checksum":
-            checksum = (checksum + 1) % 2 ** 32
+            checksum = (checksum + 1) % 2**32
         elif fault == "truncate":
             bids = bids[1:]
         else:  # drop a change within the top 10 (the model has this update applied already)
@@ -294,8 +324,11 @@ class KrakenProtocol(Protocol):
             for side, levels in ((BID, bids), (ASK, asks)):
                 top = book.levels(side, CHECKSUM_LEVELS)
                 for change in levels:
-                    if len(top) < CHECKSUM_LEVELS or (Decimal(change[0]) >= Decimal(top[-1][0]) if side == BID
-                                                      else Decimal(change[0]) <= Decimal(top[-1][0])):
+                    if len(top) < CHECKSUM_LEVELS or (
+                        Decimal(change[0]) >= Decimal(top[-1][0])
+                        if side == BID
+                        else Decimal(change[0]) <= Decimal(top[-1][0])
+                    ):
                         levels.remove(change)
                         return book_message(kind, data["symbol"], bids, asks, checksum, data["timestamp"])
             return None

@@ -21,6 +21,7 @@ Hooks: :meth:`KrakenExchange.refuse_next` (answer the next calls with errors, un
 ``lose_next`` (execute the next such call, then close without an answer),
 :meth:`KrakenExchange.fill`, :meth:`KrakenExchange.deposit`, :meth:`KrakenExchange.drop_streams`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -58,16 +59,37 @@ API_KEY = "xwrapSimulatedKrakenKey0123456789abcdefghijklmnopqrstuvwxyz+/ABCDE="
 API_SECRET = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg=="
 #: The pair whose recorded book the account trades against.
 SYMBOL, WS_SYMBOL = "SOLUSD", "SOL/USD"
-ERRORS = {"insufficient_balance": "EOrder:Insufficient funds", "would_take": "EOrder:Post only order",
-          "unknown_order": "EOrder:Unknown order", "duplicate_order": "EOrder:Duplicate order",
-          "bad_quantity": "EGeneral:Invalid arguments:order_qty"}
-STATUS = {"new": "open", "partially_filled": "open", "filled": "closed", "cancelled": "canceled",
-          "expired": "expired", "rejected": "canceled"}
-STREAM_STATUS = {"new": "new", "partially_filled": "partially_filled", "filled": "filled", "cancelled": "canceled",
-                 "expired": "expired", "rejected": "canceled"}
+ERRORS = {
+    "insufficient_balance": "EOrder:Insufficient funds",
+    "would_take": "EOrder:Post only order",
+    "unknown_order": "EOrder:Unknown order",
+    "duplicate_order": "EOrder:Duplicate order",
+    "bad_quantity": "EGeneral:Invalid arguments:order_qty",
+}
+STATUS = {
+    "new": "open",
+    "partially_filled": "open",
+    "filled": "closed",
+    "cancelled": "canceled",
+    "expired": "expired",
+    "rejected": "canceled",
+}
+STREAM_STATUS = {
+    "new": "new",
+    "partially_filled": "partially_filled",
+    "filled": "filled",
+    "cancelled": "canceled",
+    "expired": "expired",
+    "rejected": "canceled",
+}
 KINDS = {"limit": "limit", "market": "market", "stop-loss": "stop", "stop-loss-limit": "stop_limit"}
-KIND_NAMES = {"limit": "limit", "limit_maker": "limit", "market": "market", "stop": "stop-loss",
-              "stop_limit": "stop-loss-limit"}
+KIND_NAMES = {
+    "limit": "limit",
+    "limit_maker": "limit",
+    "market": "market",
+    "stop": "stop-loss",
+    "stop_limit": "stop-loss-limit",
+}
 HISTORY = {"TradesHistory", "QueryTrades", "ClosedOrders", "Ledgers", "QueryLedgers"}
 #: Trading counter penalties by the order's age (seconds since made or amended): Spot Trading Limits.
 CANCEL_PENALTY = ((5, 8), (10, 6), (15, 5), (45, 4), (90, 2), (300, 1))
@@ -105,8 +127,9 @@ class Counter:
 class KrakenAccount(SimAccount):
     """The simulated account, with Kraken's in-place amend of price and quantity."""
 
-    def amend_in_place(self, order: SimOrder, quantity: Decimal | None, price: Decimal | None,
-                       at: float) -> list[Execution]:
+    def amend_in_place(
+        self, order: SimOrder, quantity: Decimal | None, price: Decimal | None, at: float
+    ) -> list[Execution]:
         if not order.is_open:
             raise Refused("unknown_order")
         if quantity is not None and not order.executed < quantity:
@@ -140,9 +163,14 @@ class KrakenExchange(LoopbackExchange):
     ``rest_url`` at ``sim.rest_url`` and ``ws_url`` at ``sim.ws_url``. ``balances`` are in Kraken's
     asset codes; ``clock`` is the exchange's (Unix seconds)."""
 
-    def __init__(self, *, balances: dict[str, Decimal], limits: Limits = Limits(),
-                 clock: Callable[[], float] = time.time,
-                 fee_rate: Decimal = Decimal("0.0025")):
+    def __init__(
+        self,
+        *,
+        balances: dict[str, Decimal],
+        limits: Limits = Limits(),
+        clock: Callable[[], float] = time.time,
+        fee_rate: Decimal = Decimal("0.0025"),
+    ):
         super().__init__(clock)
         self.limits = limits
         self.market_data = kraken_protocol()
@@ -151,19 +179,22 @@ class KrakenExchange(LoopbackExchange):
         pairs = json.loads(self.market_data.rest[ASSET_PAIRS])["result"]
         self.pairs = {key: raw for key, raw in pairs.items()}
         self.symbol_of = {name: key for key, raw in pairs.items() for name in (key, raw["altname"])}
-        markets = {key: (raw["base"], raw["quote"], Decimal(1).scaleb(-raw["lot_decimals"]))
-                   for key, raw in pairs.items()}
+        markets = {
+            key: (raw["base"], raw["quote"], Decimal(1).scaleb(-raw["lot_decimals"])) for key, raw in pairs.items()
+        }
         book = self.market_data.books[WS_SYMBOL]
         books = {key: SimBook((), ()) for key in pairs}
-        books[SYMBOL] = SimBook(((Decimal(p), Decimal(q)) for p, q in book.levels(BID)),
-                                ((Decimal(p), Decimal(q)) for p, q in book.levels(ASK)))
+        books[SYMBOL] = SimBook(
+            ((Decimal(p), Decimal(q)) for p, q in book.levels(BID)),
+            ((Decimal(p), Decimal(q)) for p, q in book.levels(ASK)),
+        )
         self.account = KrakenAccount(markets, books, balances, fee_rate)
         self.refusals: list[tuple[float, str]] = []
         self.counter = Counter(limits.counter, limits.counter_decay)
         self.trading: dict[str, Counter] = {}
         self.nonce = 0
         self.tokens: set[str] = set()
-        self.txids: dict[str, int] = {}   # txid -> the account's order id
+        self.txids: dict[str, int] = {}  # txid -> the account's order id
         self.txid_of: dict[int, str] = {}
         self.trade_ids: dict[int, str] = {}
         self.amended_at: dict[int, float] = {}
@@ -185,12 +216,23 @@ class KrakenExchange(LoopbackExchange):
         """Money arrives from outside (a deposit): a ledger entry on the balances channel."""
         self.account.deposit(asset, quantity)
         now = self.clock()
-        entry = {"ledger_id": f"L{next(self._sequence):05d}-DEPOS-ITSIMU", "ref_id": f"FT{next(self._sequence)}",
-                 "timestamp": _stamp(now), "type": "deposit", "asset": _v2_asset(asset), "asset_class": "currency",
-                 "category": "deposit", "wallet_type": "spot", "wallet_id": "main", "amount": number(quantity),
-                 "fee": number(Decimal(0)), "balance": number(self.account.total(asset))}
-        await self._push("balances", {"channel": "balances", "type": "update", "data": [entry],
-                                      "sequence": next(self._sequence)})
+        entry = {
+            "ledger_id": f"L{next(self._sequence):05d}-DEPOS-ITSIMU",
+            "ref_id": f"FT{next(self._sequence)}",
+            "timestamp": _stamp(now),
+            "type": "deposit",
+            "asset": _v2_asset(asset),
+            "asset_class": "currency",
+            "category": "deposit",
+            "wallet_type": "spot",
+            "wallet_id": "main",
+            "amount": number(quantity),
+            "fee": number(Decimal(0)),
+            "balance": number(self.account.total(asset)),
+        }
+        await self._push(
+            "balances", {"channel": "balances", "type": "update", "data": [entry], "sequence": next(self._sequence)}
+        )
 
     def order(self, txid: str) -> SimOrder:
         return self.account.orders[self.txids[txid]]
@@ -204,8 +246,12 @@ class KrakenExchange(LoopbackExchange):
     def _answer(self, request: HttpRequest) -> HttpAnswer:
         if request.path == "/0/public/Time":
             now = self.clock()
-            return _answer({"unixtime": int(now), "rfc1123": datetime.fromtimestamp(now, UTC).strftime(
-                "%a, %d %b %y %H:%M:%S +0000")})
+            return _answer(
+                {
+                    "unixtime": int(now),
+                    "rfc1123": datetime.fromtimestamp(now, UTC).strftime("%a, %d %b %y %H:%M:%S +0000"),
+                }
+            )
         if request.path.startswith("/0/public/"):
             body = self.market_data.rest_body(request.path + (f"?{request.query}" if request.query else ""))
             return HttpAnswer(200, body) if body is not None else HttpAnswer(404, "")
@@ -218,7 +264,8 @@ class KrakenExchange(LoopbackExchange):
         if problem is not None:
             return _refused([problem])
         if method not in ("AddOrder", "CancelOrder") and not self.counter.spend(
-                request.received_at, 2 if method in HISTORY else 1):
+            request.received_at, 2 if method in HISTORY else 1
+        ):
             self.refusals.append((request.received_at, "EAPI:Rate limit exceeded"))
             return _refused(["EAPI:Rate limit exceeded"])
         deadline = params.get("deadline")
@@ -235,8 +282,9 @@ class KrakenExchange(LoopbackExchange):
             return "EAPI:Invalid key"
         nonce = params.get("nonce", "")
         digest = hashlib.sha256((nonce + request.body).encode()).digest()
-        expected = base64.b64encode(hmac.new(base64.b64decode(API_SECRET), request.path.encode() + digest,
-                                             hashlib.sha512).digest()).decode()
+        expected = base64.b64encode(
+            hmac.new(base64.b64decode(API_SECRET), request.path.encode() + digest, hashlib.sha512).digest()
+        ).decode()
         if not hmac.compare_digest(expected, request.headers.get("api-sign", "")):
             return "EAPI:Invalid signature"
         if not nonce.isdigit() or int(nonce) <= self.nonce:
@@ -265,22 +313,31 @@ class KrakenExchange(LoopbackExchange):
         kind = KINDS[params["ordertype"]]
         stop = kind in ("stop", "stop_limit")
         executions = self.account.place(
-            client_id=params.get("cl_ord_id", ""), symbol=symbol, side=params["type"],
-            kind="limit_maker" if "post" in flags else kind, time_in_force=params.get("timeinforce", "GTC"),
-            quantity=Decimal(params["volume"]), price=_decimal(params.get("price2" if stop else "price")),
-            stop_price=_decimal(params.get("price")) if stop else None, quote_quantity=None, at=at)
+            client_id=params.get("cl_ord_id", ""),
+            symbol=symbol,
+            side=params["type"],
+            kind="limit_maker" if "post" in flags else kind,
+            time_in_force=params.get("timeinforce", "GTC"),
+            quantity=Decimal(params["volume"]),
+            price=_decimal(params.get("price2" if stop else "price")),
+            stop_price=_decimal(params.get("price")) if stop else None,
+            quote_quantity=None,
+            at=at,
+        )
         order = executions[0].order
         txid = self._txid(order)
         self._schedule(executions)
         described = f"{order.side} {amount(order.quantity)} {self.pairs[symbol]['altname']} @ " + (
-            f"limit {params['price']}" if kind == "limit" else KIND_NAMES[order.kind])
+            f"limit {params['price']}" if kind == "limit" else KIND_NAMES[order.kind]
+        )
         return _answer({"descr": {"order": described}, "txid": [txid]})
 
     def _amend_order(self, params: dict[str, str], at: float) -> HttpAnswer:
         order = self._find(params)
         self._trading(order.symbol, at, 1 + self._penalty(order, at, AMEND_PENALTY))
-        executions = self.account.amend_in_place(order, _decimal(params.get("order_qty")),
-                                                 _decimal(params.get("limit_price")), at)
+        executions = self.account.amend_in_place(
+            order, _decimal(params.get("order_qty")), _decimal(params.get("limit_price")), at
+        )
         self.amended_at[order.order_id] = at
         self._schedule(executions)
         return _answer({"amend_id": f"T{next(self._sequence):05d}-AMEND-SIMULA"})
@@ -308,9 +365,11 @@ class KrakenExchange(LoopbackExchange):
 
     def _orders(self, params: dict[str, str], open_ones: bool) -> dict[str, Any]:
         wanted = params.get("cl_ord_id")
-        return {self.txid_of[order.order_id]: self._order_json(order)
-                for order in reversed(self.account.orders.values())
-                if order.is_open == open_ones and wanted in (None, order.client_id)}
+        return {
+            self.txid_of[order.order_id]: self._order_json(order)
+            for order in reversed(self.account.orders.values())
+            if order.is_open == open_ones and wanted in (None, order.client_id)
+        }
 
     def _trades_history(self, params: dict[str, str], at: float) -> HttpAnswer:
         start = float(params.get("start", 0))
@@ -319,25 +378,47 @@ class KrakenExchange(LoopbackExchange):
             if trade.at > start:
                 order = self.account.orders[trade.order_id]
                 trades[self._trade_txid(trade.trade_id)] = {
-                    "ordertxid": self.txid_of[order.order_id], "postxid": "TKH2SE-M7IF5-CFI7LT", "pair": order.symbol,
-                    "time": trade.at, "type": order.side, "ordertype": KIND_NAMES[order.kind],
-                    "price": amount(trade.price, 5), "cost": amount(trade.price * trade.quantity, 5),
-                    "fee": amount(trade.commission, 8), "vol": amount(trade.quantity), "margin": "0.00000",
-                    "misc": "", "trade_id": trade.trade_id, "maker": trade.maker}
+                    "ordertxid": self.txid_of[order.order_id],
+                    "postxid": "TKH2SE-M7IF5-CFI7LT",
+                    "pair": order.symbol,
+                    "time": trade.at,
+                    "type": order.side,
+                    "ordertype": KIND_NAMES[order.kind],
+                    "price": amount(trade.price, 5),
+                    "cost": amount(trade.price * trade.quantity, 5),
+                    "fee": amount(trade.commission, 8),
+                    "vol": amount(trade.quantity),
+                    "margin": "0.00000",
+                    "misc": "",
+                    "trade_id": trade.trade_id,
+                    "maker": trade.maker,
+                }
         return _answer({"trades": trades, "count": len(trades)})
 
     def _balance(self, params: dict[str, str], at: float) -> HttpAnswer:
-        return _answer({asset: amount(self.account.total(asset), 4 if asset.startswith("Z") else 10)
-                        for asset in self.account.assets()})
+        return _answer(
+            {
+                asset: amount(self.account.total(asset), 4 if asset.startswith("Z") else 10)
+                for asset in self.account.assets()
+            }
+        )
 
     def _token(self, params: dict[str, str], at: float) -> HttpAnswer:
         token = base64.b64encode(hashlib.sha256(f"token {at} {len(self.tokens)}".encode()).digest()).decode()[:43]
         self.tokens.add(token)
         return _answer({"token": token, "expires": 900})
 
-    _endpoints = {"AddOrder": _add_order, "AmendOrder": _amend_order, "CancelOrder": _cancel_order,
-                  "QueryOrders": _query_orders, "OpenOrders": _open_orders, "ClosedOrders": _closed_orders,
-                  "TradesHistory": _trades_history, "Balance": _balance, "GetWebSocketsToken": _token}
+    _endpoints = {
+        "AddOrder": _add_order,
+        "AmendOrder": _amend_order,
+        "CancelOrder": _cancel_order,
+        "QueryOrders": _query_orders,
+        "OpenOrders": _open_orders,
+        "ClosedOrders": _closed_orders,
+        "TradesHistory": _trades_history,
+        "Balance": _balance,
+        "GetWebSocketsToken": _token,
+    }
 
     def _find(self, params: dict[str, str]) -> SimOrder:
         if "txid" in params:
@@ -355,18 +436,34 @@ class KrakenExchange(LoopbackExchange):
         """An order as QueryOrders, OpenOrders and ClosedOrders write it."""
         altname = self.pairs[order.symbol]["altname"]
         price = order.stop_price if order.kind in ("stop", "stop_limit") else order.price
-        out = {"refid": None, "userref": 0, "cl_ord_id": order.client_id or None, "status": STATUS[order.status],
-               "opentm": order.created_at, "starttm": 0, "expiretm": 0,
-               "descr": {"pair": altname, "type": order.side, "ordertype": KIND_NAMES[order.kind],
-                         "price": amount(price, 2), "price2": amount(order.price, 2) if order.kind == "stop_limit"
-                         else "0", "leverage": "none",
-                         "order": f"{order.side} {amount(order.quantity)} {altname} @ {KIND_NAMES[order.kind]}",
-                         "close": ""},
-               "vol": amount(order.quantity), "vol_exec": amount(order.executed),
-               "cost": amount(order.quote_executed, 5), "fee": "0.00000",
-               "price": amount(order.quote_executed / order.executed if order.executed else None, 5),
-               "stopprice": "0.00000", "limitprice": "0.00000", "misc": "",
-               "oflags": ("fcib" if order.side == "buy" else "fciq") + (",post" if order.kind == "limit_maker" else "")}
+        out = {
+            "refid": None,
+            "userref": 0,
+            "cl_ord_id": order.client_id or None,
+            "status": STATUS[order.status],
+            "opentm": order.created_at,
+            "starttm": 0,
+            "expiretm": 0,
+            "descr": {
+                "pair": altname,
+                "type": order.side,
+                "ordertype": KIND_NAMES[order.kind],
+                "price": amount(price, 2),
+                "price2": amount(order.price, 2) if order.kind == "stop_limit" else "0",
+                "leverage": "none",
+                "order": f"{order.side} {amount(order.quantity)} {altname} @ {KIND_NAMES[order.kind]}",
+                "close": "",
+            },
+            "vol": amount(order.quantity),
+            "vol_exec": amount(order.executed),
+            "cost": amount(order.quote_executed, 5),
+            "fee": "0.00000",
+            "price": amount(order.quote_executed / order.executed if order.executed else None, 5),
+            "stopprice": "0.00000",
+            "limitprice": "0.00000",
+            "misc": "",
+            "oflags": ("fcib" if order.side == "buy" else "fciq") + (",post" if order.kind == "limit_maker" else ""),
+        }
         if not order.is_open:
             out.update(closetm=order.updated_at, reason="User requested" if order.status == "cancelled" else None)
         return out
@@ -394,19 +491,50 @@ class KrakenExchange(LoopbackExchange):
         now = _stamp(self.clock())
         params = request["params"]
         if params.get("token") not in self.tokens:
-            return [dumps({"error": "ESession:Invalid session", "method": "subscribe", "success": False,
-                           "time_in": now, "time_out": now})]
+            return [
+                dumps(
+                    {
+                        "error": "ESession:Invalid session",
+                        "method": "subscribe",
+                        "success": False,
+                        "time_in": now,
+                        "time_out": now,
+                    }
+                )
+            ]
         self.streams.setdefault(ws, set()).add(channel)
         if channel == "balances":
-            return [dumps({"method": "subscribe", "result": {"channel": "balances", "snapshot": False},
-                           "success": True, "time_in": now, "time_out": now})]
-        replies = [dumps({"method": "subscribe", "result": {"channel": "executions",
-                                                           "maxratecount": self.limits.trading,
-                                                           "snap_orders": True, "snap_trades": False},
-                          "success": True, "time_in": now, "time_out": now})]
+            return [
+                dumps(
+                    {
+                        "method": "subscribe",
+                        "result": {"channel": "balances", "snapshot": False},
+                        "success": True,
+                        "time_in": now,
+                        "time_out": now,
+                    }
+                )
+            ]
+        replies = [
+            dumps(
+                {
+                    "method": "subscribe",
+                    "result": {
+                        "channel": "executions",
+                        "maxratecount": self.limits.trading,
+                        "snap_orders": True,
+                        "snap_trades": False,
+                    },
+                    "success": True,
+                    "time_in": now,
+                    "time_out": now,
+                }
+            )
+        ]
         open_orders = [self._execution(Execution("new", o)) for o in self.account.orders.values() if o.is_open]
-        replies.append(dumps({"channel": "executions", "type": "snapshot", "data": open_orders,
-                              "sequence": next(self._sequence)}))
+        replies.append(
+            dumps({"channel": "executions", "type": "snapshot", "data": open_orders, "sequence": next(self._sequence)})
+        )
         return replies
 
     def _schedule(self, executions: list[Execution]) -> None:
@@ -417,8 +545,9 @@ class KrakenExchange(LoopbackExchange):
 
     async def _publish(self, executions: list[Execution]) -> None:
         data = [self._execution(execution) for execution in executions]
-        await self._push("executions", {"channel": "executions", "type": "update", "data": data,
-                                        "sequence": next(self._sequence)})
+        await self._push(
+            "executions", {"channel": "executions", "type": "update", "data": data, "sequence": next(self._sequence)}
+        )
 
     async def _push(self, channel: str, message: dict[str, Any]) -> None:
         text = dumps(message)
@@ -432,28 +561,43 @@ class KrakenExchange(LoopbackExchange):
     def _execution(self, execution: Execution) -> dict[str, Any]:
         """An execution report as the executions channel writes it (the fields of its exec_type)."""
         order, trade = execution.order, execution.trade
-        item: dict[str, Any] = {"order_id": self.txid_of[order.order_id], "order_userref": 0,
-                                "symbol": self.market_data_symbol(order.symbol), "side": order.side,
-                                "order_type": KIND_NAMES[order.kind], "exec_type": execution.kind,
-                                "order_status": STREAM_STATUS[order.status],
-                                "timestamp": _stamp(trade.at if trade else order.updated_at)}
+        item: dict[str, Any] = {
+            "order_id": self.txid_of[order.order_id],
+            "order_userref": 0,
+            "symbol": self.market_data_symbol(order.symbol),
+            "side": order.side,
+            "order_type": KIND_NAMES[order.kind],
+            "exec_type": execution.kind,
+            "order_status": STREAM_STATUS[order.status],
+            "timestamp": _stamp(trade.at if trade else order.updated_at),
+        }
         if order.client_id:
             item["cl_ord_id"] = order.client_id
         if execution.kind == "cancelled":
             item.update(exec_type="canceled", reason="User requested", cum_qty=number(order.executed))
         elif execution.kind in ("new", "amended"):
-            item.update(order_qty=number(order.quantity), limit_price=number(order.price),
-                        time_in_force=order.time_in_force,
-                        cum_qty=number(order.executed), cum_cost=number(order.quote_executed))
+            item.update(
+                order_qty=number(order.quantity),
+                limit_price=number(order.price),
+                time_in_force=order.time_in_force,
+                cum_qty=number(order.executed),
+                cum_cost=number(order.quote_executed),
+            )
             if order.kind == "limit_maker":
                 item["post_only"] = True
         elif trade is not None:
-            item.update(exec_id=self._trade_txid(trade.trade_id),
-                        trade_id=trade.trade_id, last_qty=number(trade.quantity), last_price=number(trade.price),
-                        liquidity_ind="m" if trade.maker else "t", cost=number(trade.price * trade.quantity),
-                        cum_qty=number(order.executed), cum_cost=number(order.quote_executed),
-                        avg_price=number(order.quote_executed / order.executed),
-                        fees=[{"asset": _v2_asset(trade.commission_asset), "qty": number(trade.commission)}])
+            item.update(
+                exec_id=self._trade_txid(trade.trade_id),
+                trade_id=trade.trade_id,
+                last_qty=number(trade.quantity),
+                last_price=number(trade.price),
+                liquidity_ind="m" if trade.maker else "t",
+                cost=number(trade.price * trade.quantity),
+                cum_qty=number(order.executed),
+                cum_cost=number(order.quote_executed),
+                avg_price=number(order.quote_executed / order.executed),
+                fees=[{"asset": _v2_asset(trade.commission_asset), "qty": number(trade.commission)}],
+            )
         else:
             item["cum_qty"] = number(order.executed)
         return item

@@ -12,6 +12,7 @@ Two failures of Poloniex's own beyond the server's hooks: :meth:`PoloniexProtoco
 keeps one recorded book update from every client, so the next one's ``lastId`` names an id the
 client never saw (a gap); ``answer_pings = False`` makes a server that no longer answers.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,11 +60,24 @@ class _Book:
 
     def snapshot(self, symbol: str) -> str:
         bids, asks = self.sides["bids"], self.sides["asks"]
-        return json.dumps({"channel": BOOK, "data": [{
-            "symbol": symbol, "createTime": self.create_time,
-            "asks": [asks[price] for price in sorted(asks)],
-            "bids": [bids[price] for price in sorted(bids, reverse=True)],
-            "lastId": self.last_id, "id": self.id, "ts": self.ts}], "action": "snapshot"}, separators=(",", ":"))
+        return json.dumps(
+            {
+                "channel": BOOK,
+                "data": [
+                    {
+                        "symbol": symbol,
+                        "createTime": self.create_time,
+                        "asks": [asks[price] for price in sorted(asks)],
+                        "bids": [bids[price] for price in sorted(bids, reverse=True)],
+                        "lastId": self.last_id,
+                        "id": self.id,
+                        "ts": self.ts,
+                    }
+                ],
+                "action": "snapshot",
+            },
+            separators=(",", ":"),
+        )
 
 
 class PoloniexProtocol(Protocol):
@@ -93,10 +107,9 @@ class PoloniexProtocol(Protocol):
         replies = []
         for channel in request["channel"]:
             if channel not in session:
-                replies.append(json.dumps({"event": "error", "message": f"Invalid channel value [\"{channel}\"]"}))
+                replies.append(json.dumps({"event": "error", "message": f'Invalid channel value ["{channel}"]'}))
                 continue
-            replies.append(json.dumps({"event": event, "channel": channel, "symbols": symbols},
-                                      separators=(",", ":")))
+            replies.append(json.dumps({"event": event, "channel": channel, "symbols": symbols}, separators=(",", ":")))
             if event == "unsubscribe":
                 session[channel] -= set(symbols)
                 continue

@@ -28,6 +28,7 @@ Hooks: ``fail_next`` (answer the next calls with e.g. a 429), ``lose_next`` (exe
 call, then close the connection without an answer), :meth:`PoloniexExchange.fill`,
 :meth:`PoloniexExchange.deposit`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -71,8 +72,16 @@ ACCOUNT_ID = "60018450912695040"
 USER_ID = 1843021
 #: The documented limits per endpoint and account, per second (non-resource-intensive 50,
 #: resource-intensive 10), by the names the adapter's quotas use.
-LIMITS = {"POST /orders": 50, "DELETE /orders/{id}": 50, "GET /orders/{id}": 50, "GET /orders/{id}/trades": 50,
-          "GET /accounts/balances": 50, "GET /orders": 10, "DELETE /orders": 10, "PUT /orders/{id}": 10}
+LIMITS = {
+    "POST /orders": 50,
+    "DELETE /orders/{id}": 50,
+    "GET /orders/{id}": 50,
+    "GET /orders/{id}/trades": 50,
+    "GET /accounts/balances": 50,
+    "GET /orders": 10,
+    "DELETE /orders": 10,
+    "PUT /orders/{id}": 10,
+}
 ERRORS = {  # Refused reasons -> (HTTP status, code, message) as Poloniex answers them
     "duplicate_order": (400, 21312, "Client orderId already exists"),
     "insufficient_balance": (400, 21709, "Low available balance"),
@@ -111,8 +120,13 @@ class PoloniexExchange(LoopbackExchange):
     rate-limit refusals it answered.
     """
 
-    def __init__(self, *, balances: dict[str, Decimal], clock: Callable[[], float] = time.time,
-                 fee_rate: Decimal = Decimal("0.00145")):
+    def __init__(
+        self,
+        *,
+        balances: dict[str, Decimal],
+        clock: Callable[[], float] = time.time,
+        fee_rate: Decimal = Decimal("0.00145"),
+    ):
         super().__init__(clock)
         self.market_data = protocol = poloniex_protocol()
         for message in protocol.recording:  # the books as the recording opens them
@@ -126,8 +140,10 @@ class PoloniexExchange(LoopbackExchange):
                 step = Decimal(1).scaleb(-market["symbolTradeLimit"]["quantityScale"])
                 markets[symbol] = (market["baseCurrencyName"], market["quoteCurrencyName"], step)
                 sides = protocol.books[symbol].sides
-                books[symbol] = SimBook(((p, Decimal(q)) for p, (_, q) in sides["bids"].items()),
-                                        ((p, Decimal(q)) for p, (_, q) in sides["asks"].items()))
+                books[symbol] = SimBook(
+                    ((p, Decimal(q)) for p, (_, q) in sides["bids"].items()),
+                    ((p, Decimal(q)) for p, (_, q) in sides["asks"].items()),
+                )
         self.account = SimAccount(markets, books, balances, fee_rate)
         self.windows = {endpoint: FixedWindows(limit, 1) for endpoint, limit in LIMITS.items()}
         self.refusals: list[tuple[float, str]] = []
@@ -208,8 +224,10 @@ class PoloniexExchange(LoopbackExchange):
         if request.body:
             params = f"requestBody={request.body}&signTimestamp={timestamp}"
         else:
-            params = urlencode(sorted([*parse_qsl(request.query, keep_blank_values=True),
-                                       ("signTimestamp", timestamp)]), quote_via=quote)
+            params = urlencode(
+                sorted([*parse_qsl(request.query, keep_blank_values=True), ("signTimestamp", timestamp)]),
+                quote_via=quote,
+            )
         expected = _sign(f"{request.method}\n{request.path}\n{params}")
         if not hmac.compare_digest(expected, headers.get("signature", "")):
             return _error(401, 401, "Signature verification failed")
@@ -225,22 +243,35 @@ class PoloniexExchange(LoopbackExchange):
 
     def _new_order(self, request: HttpRequest, ref: str) -> HttpAnswer:
         body = json.loads(request.body)
-        executions = self._place(body, body.get("clientOrderId", ""), body["symbol"], body["side"].lower(),
-                                 TYPES[body.get("type", "MARKET")])
+        executions = self._place(
+            body, body.get("clientOrderId", ""), body["symbol"], body["side"].lower(), TYPES[body.get("type", "MARKET")]
+        )
         order = executions[0].order
         self._schedule(executions)
         return HttpAnswer(200, json.dumps({"id": wire_id(order), "clientOrderId": order.client_id}))
 
     def _place(self, body: dict[str, Any], client_id: str, symbol: str, side: str, kind: str) -> list[Execution]:
         return self.account.place(
-            client_id=client_id, symbol=symbol, side=side, kind=kind, time_in_force=body.get("timeInForce", "GTC"),
-            quantity=_decimal(body.get("quantity")), price=_decimal(body.get("price")), stop_price=None,
-            quote_quantity=_decimal(body.get("amount")), at=self.clock())
+            client_id=client_id,
+            symbol=symbol,
+            side=side,
+            kind=kind,
+            time_in_force=body.get("timeInForce", "GTC"),
+            quantity=_decimal(body.get("quantity")),
+            price=_decimal(body.get("price")),
+            stop_price=None,
+            quote_quantity=_decimal(body.get("amount")),
+            at=self.clock(),
+        )
 
     def _open_orders(self, request: HttpRequest, ref: str) -> HttpAnswer:
         symbol = dict(parse_qsl(request.query)).get("symbol")
-        return HttpAnswer(200, json.dumps([self._order_json(o) for o in self.account.orders.values()
-                                           if o.is_open and symbol in (None, o.symbol)]))
+        return HttpAnswer(
+            200,
+            json.dumps(
+                [self._order_json(o) for o in self.account.orders.values() if o.is_open and symbol in (None, o.symbol)]
+            ),
+        )
 
     def _query_order(self, request: HttpRequest, ref: str) -> HttpAnswer:
         return HttpAnswer(200, json.dumps(self._order_json(self._find(ref))))
@@ -264,8 +295,7 @@ class PoloniexExchange(LoopbackExchange):
         old = self._open(ref)
         body = json.loads(request.body)
         cancelled = self.account.cancel(old, self.clock())
-        body = {"timeInForce": old.time_in_force, "quantity": amount(old.quantity), "price": amount(old.price),
-                **body}
+        body = {"timeInForce": old.time_in_force, "quantity": amount(old.quantity), "price": amount(old.price), **body}
         try:
             executions = self._place(body, body.get("clientOrderId", ""), old.symbol, old.side, old.kind)
         except Refused:
@@ -277,19 +307,43 @@ class PoloniexExchange(LoopbackExchange):
 
     def _trades(self, request: HttpRequest, ref: str) -> HttpAnswer:
         order = self._find(ref)
-        return HttpAnswer(200, json.dumps([self._trade_json(order, t) for t in self.account.trades
-                                           if t.order_id == order.order_id]))
+        return HttpAnswer(
+            200, json.dumps([self._trade_json(order, t) for t in self.account.trades if t.order_id == order.order_id])
+        )
 
     def _balances(self, request: HttpRequest, ref: str) -> HttpAnswer:
         account = self.account
-        return HttpAnswer(200, json.dumps([{"accountId": ACCOUNT_ID, "accountType": "SPOT", "balances": [
-            {"currencyId": str(214 + index), "currency": asset, "available": amount(account.free.get(asset)),
-             "hold": amount(account.locked.get(asset))} for index, asset in enumerate(account.assets())]}]))
+        return HttpAnswer(
+            200,
+            json.dumps(
+                [
+                    {
+                        "accountId": ACCOUNT_ID,
+                        "accountType": "SPOT",
+                        "balances": [
+                            {
+                                "currencyId": str(214 + index),
+                                "currency": asset,
+                                "available": amount(account.free.get(asset)),
+                                "hold": amount(account.locked.get(asset)),
+                            }
+                            for index, asset in enumerate(account.assets())
+                        ],
+                    }
+                ]
+            ),
+        )
 
-    _endpoints = {"POST /orders": _new_order, "GET /orders": _open_orders, "DELETE /orders": _cancel_all,
-                  "GET /orders/{id}": _query_order, "DELETE /orders/{id}": _cancel_order,
-                  "PUT /orders/{id}": _replace, "GET /orders/{id}/trades": _trades,
-                  "GET /accounts/balances": _balances}
+    _endpoints = {
+        "POST /orders": _new_order,
+        "GET /orders": _open_orders,
+        "DELETE /orders": _cancel_all,
+        "GET /orders/{id}": _query_order,
+        "DELETE /orders/{id}": _cancel_order,
+        "PUT /orders/{id}": _replace,
+        "GET /orders/{id}/trades": _trades,
+        "GET /accounts/balances": _balances,
+    }
 
     def _find(self, ref: str) -> SimOrder:
         if ref.startswith("cid:"):
@@ -308,26 +362,52 @@ class PoloniexExchange(LoopbackExchange):
     def _order_json(self, order: SimOrder) -> dict[str, Any]:
         """An order as ``GET /orders`` and ``GET /orders/{id}`` write it."""
         average = order.quote_executed / order.executed if order.executed else None
-        return {"id": wire_id(order), "clientOrderId": order.client_id, "symbol": order.symbol,
-                "state": _state(order, order.executed), "accountType": "SPOT", "side": order.side.upper(),
-                "type": TYPE_NAMES[order.kind], "timeInForce": order.time_in_force,
-                "quantity": amount(order.quantity), "price": amount(order.price), "avgPrice": amount(average),
-                "amount": amount(order.quote_quantity), "filledQuantity": amount(order.executed),
-                "filledAmount": amount(order.quote_executed), "createTime": _ms(order.created_at),
-                "updateTime": _ms(order.updated_at)}
+        return {
+            "id": wire_id(order),
+            "clientOrderId": order.client_id,
+            "symbol": order.symbol,
+            "state": _state(order, order.executed),
+            "accountType": "SPOT",
+            "side": order.side.upper(),
+            "type": TYPE_NAMES[order.kind],
+            "timeInForce": order.time_in_force,
+            "quantity": amount(order.quantity),
+            "price": amount(order.price),
+            "avgPrice": amount(average),
+            "amount": amount(order.quote_quantity),
+            "filledQuantity": amount(order.executed),
+            "filledAmount": amount(order.quote_executed),
+            "createTime": _ms(order.created_at),
+            "updateTime": _ms(order.updated_at),
+        }
 
     def _cancel_json(self, order: SimOrder) -> dict[str, Any]:
-        return {"orderId": wire_id(order), "clientOrderId": order.client_id, "state": "PENDING_CANCEL", "code": 200,
-                "message": ""}
+        return {
+            "orderId": wire_id(order),
+            "clientOrderId": order.client_id,
+            "state": "PENDING_CANCEL",
+            "code": 200,
+            "message": "",
+        }
 
     def _trade_json(self, order: SimOrder, trade: Trade) -> dict[str, Any]:
-        return {"id": str(trade.trade_id), "symbol": order.symbol, "accountType": "SPOT", "orderId": wire_id(order),
-                "side": order.side.upper(), "type": TYPE_NAMES[order.kind],
-                "matchRole": "MAKER" if trade.maker else "TAKER", "createTime": _ms(trade.at),
-                "price": amount(trade.price), "quantity": amount(trade.quantity),
-                "amount": amount(trade.price * trade.quantity), "feeCurrency": trade.commission_asset,
-                "feeAmount": amount(trade.commission), "pageId": str(PAGE_ID_BASE + trade.trade_id),
-                "clientOrderId": order.client_id}
+        return {
+            "id": str(trade.trade_id),
+            "symbol": order.symbol,
+            "accountType": "SPOT",
+            "orderId": wire_id(order),
+            "side": order.side.upper(),
+            "type": TYPE_NAMES[order.kind],
+            "matchRole": "MAKER" if trade.maker else "TAKER",
+            "createTime": _ms(trade.at),
+            "price": amount(trade.price),
+            "quantity": amount(trade.quantity),
+            "amount": amount(trade.price * trade.quantity),
+            "feeCurrency": trade.commission_asset,
+            "feeAmount": amount(trade.commission),
+            "pageId": str(PAGE_ID_BASE + trade.trade_id),
+            "clientOrderId": order.client_id,
+        }
 
     # -- the websockets ---------------------------------------------------------------------------
 
@@ -366,11 +446,16 @@ class PoloniexExchange(LoopbackExchange):
         replies = []
         for channel in channels:
             if channel not in ("orders", "balances"):
-                replies.append({"event": "error", "message": f"Invalid channel value [\"{channel}\"]"})
+                replies.append({"event": "error", "message": f'Invalid channel value ["{channel}"]'})
                 continue
             self.streams[ws].add(channel)
-            replies.append({"event": "subscribe", "channel": channel, **(
-                {"symbols": request.get("symbols", ["all"])} if channel == "orders" else {})})
+            replies.append(
+                {
+                    "event": "subscribe",
+                    "channel": channel,
+                    **({"symbols": request.get("symbols", ["all"])} if channel == "orders" else {}),
+                }
+            )
         return replies
 
     def _schedule(self, executions: list[Execution]) -> None:
@@ -387,8 +472,9 @@ class PoloniexExchange(LoopbackExchange):
             return
         order = executions[0].order
         filled = order.executed - sum((e.trade.quantity for e in executions if e.trade is not None), Decimal(0))
-        quote = order.quote_executed - sum((e.trade.price * e.trade.quantity for e in executions
-                                            if e.trade is not None), Decimal(0))
+        quote = order.quote_executed - sum(
+            (e.trade.price * e.trade.quantity for e in executions if e.trade is not None), Decimal(0)
+        )
         events = []
         for execution in executions:
             if execution.trade is not None:
@@ -408,24 +494,47 @@ class PoloniexExchange(LoopbackExchange):
             state = "NEW"
         else:
             state = _state(order, filled)
-        return {"symbol": order.symbol, "type": TYPE_NAMES[order.kind], "quantity": amount(order.quantity),
-                "orderId": wire_id(order), "tradeFee": amount(trade.commission if trade else None),
-                "clientOrderId": order.client_id, "accountType": "SPOT",
-                "feeCurrency": trade.commission_asset if trade else "", "eventType": EVENT_TYPES[execution.kind],
-                "source": "API", "side": order.side.upper(), "filledQuantity": amount(filled),
-                "filledAmount": amount(quote), "matchRole": "TAKER" if trade and not trade.maker else "MAKER",
-                "state": state, "tradeTime": _ms(trade.at) if trade else 0,
-                "tradeAmount": amount(trade.price * trade.quantity if trade else None),
-                "orderAmount": amount(order.quote_quantity), "createTime": _ms(order.created_at),
-                "price": amount(order.price), "tradeQty": amount(trade.quantity if trade else None),
-                "tradePrice": amount(trade.price if trade else None),
-                "tradeId": str(trade.trade_id) if trade else "0", "ts": now}
+        return {
+            "symbol": order.symbol,
+            "type": TYPE_NAMES[order.kind],
+            "quantity": amount(order.quantity),
+            "orderId": wire_id(order),
+            "tradeFee": amount(trade.commission if trade else None),
+            "clientOrderId": order.client_id,
+            "accountType": "SPOT",
+            "feeCurrency": trade.commission_asset if trade else "",
+            "eventType": EVENT_TYPES[execution.kind],
+            "source": "API",
+            "side": order.side.upper(),
+            "filledQuantity": amount(filled),
+            "filledAmount": amount(quote),
+            "matchRole": "TAKER" if trade and not trade.maker else "MAKER",
+            "state": state,
+            "tradeTime": _ms(trade.at) if trade else 0,
+            "tradeAmount": amount(trade.price * trade.quantity if trade else None),
+            "orderAmount": amount(order.quote_quantity),
+            "createTime": _ms(order.created_at),
+            "price": amount(order.price),
+            "tradeQty": amount(trade.quantity if trade else None),
+            "tradePrice": amount(trade.price if trade else None),
+            "tradeId": str(trade.trade_id) if trade else "0",
+            "ts": now,
+        }
 
     def _balance_event(self, asset: str, kind: str) -> dict[str, Any]:
         now = _ms(self.clock())
-        return {"changeTime": now, "accountId": ACCOUNT_ID, "accountType": "SPOT", "eventType": kind,
-                "available": amount(self.account.free.get(asset)), "currency": asset, "id": next(self._balance_ids),
-                "userId": USER_ID, "hold": amount(self.account.locked.get(asset)), "ts": now}
+        return {
+            "changeTime": now,
+            "accountId": ACCOUNT_ID,
+            "accountType": "SPOT",
+            "eventType": kind,
+            "available": amount(self.account.free.get(asset)),
+            "currency": asset,
+            "id": next(self._balance_ids),
+            "userId": USER_ID,
+            "hold": amount(self.account.locked.get(asset)),
+            "ts": now,
+        }
 
     async def _push(self, channel: str, data: list[dict[str, Any]]) -> None:
         message = json.dumps({"channel": channel, "data": data})
@@ -449,8 +558,13 @@ def _state(order: SimOrder, filled: Decimal) -> str:
     """An order's ``state`` once ``filled`` of it has."""
     if order.status == "cancelled":
         return "PARTIALLY_CANCELED" if filled else "CANCELED"
-    return {"new": "NEW", "partially_filled": "PARTIALLY_FILLED", "filled": "FILLED", "expired": "EXPIRED",
-            "rejected": "REJECTED"}[order.status]
+    return {
+        "new": "NEW",
+        "partially_filled": "PARTIALLY_FILLED",
+        "filled": "FILLED",
+        "expired": "EXPIRED",
+        "rejected": "REJECTED",
+    }[order.status]
 
 
 def _decimal(value: str | None) -> Decimal | None:

@@ -10,6 +10,7 @@ each change made, which the protocol turns into its stream messages.
 data answers GET only): every method, bodies, headers, and a handler that may answer nothing
 (the connection closes after the request was executed: a lost answer).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,9 +33,9 @@ ZERO = Decimal(0)
 class HttpRequest:
     method: str
     path: str
-    query: str                      # the raw query string (signatures are over it)
+    query: str  # the raw query string (signatures are over it)
     body: str
-    headers: dict[str, str]         # names in lower case
+    headers: dict[str, str]  # names in lower case
     received_at: float
 
     @property
@@ -92,9 +93,13 @@ class HttpServer:
             answer = await self.handler(HttpRequest(method, parts.path, parts.query, body, headers, self.clock()))
             if answer is not None:
                 data = answer.body.encode()
-                head_out = [f"HTTP/1.1 {answer.status} {http.HTTPStatus(answer.status).phrase}",
-                            "Content-Type: application/json", f"Content-Length: {len(data)}", "Connection: close",
-                            *(f"{name}: {value}" for name, value in answer.headers.items())]
+                head_out = [
+                    f"HTTP/1.1 {answer.status} {http.HTTPStatus(answer.status).phrase}",
+                    "Content-Type: application/json",
+                    f"Content-Length: {len(data)}",
+                    "Connection: close",
+                    *(f"{name}: {value}" for name, value in answer.headers.items()),
+                ]
                 writer.write("\r\n".join(head_out).encode() + b"\r\n\r\n" + data)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -140,8 +145,9 @@ class LoopbackExchange:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self._ws.sockets[0].getsockname()[1]}"
 
-    def fail_next(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
-                  times: int = 1) -> None:
+    def fail_next(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None, times: int = 1
+    ) -> None:
         """Answer the next ``times`` REST calls with ``status`` (unexecuted)."""
         self._failures += [HttpAnswer(status, json.dumps(body), headers or {})] * times
 
@@ -234,6 +240,7 @@ class FixedWindows:
 
 # -- the account --------------------------------------------------------------------------------------
 
+
 @dataclass
 class SimOrder:
     """One order on the simulated exchange, in exchange-neutral words."""
@@ -241,15 +248,15 @@ class SimOrder:
     order_id: int
     client_id: str
     symbol: str
-    side: str                 # buy, sell
-    kind: str                 # limit, market, limit_maker, stop, stop_limit
-    time_in_force: str        # GTC, IOC, FOK
+    side: str  # buy, sell
+    kind: str  # limit, market, limit_maker, stop, stop_limit
+    time_in_force: str  # GTC, IOC, FOK
     quantity: Decimal | None  # base quantity (None: a market order by quote amount)
     price: Decimal | None
     stop_price: Decimal | None
     quote_quantity: Decimal | None
     created_at: float
-    status: str = "new"       # new, partially_filled, filled, cancelled, expired, rejected
+    status: str = "new"  # new, partially_filled, filled, cancelled, expired, rejected
     executed: Decimal = ZERO
     quote_executed: Decimal = ZERO
     updated_at: float = 0.0
@@ -308,8 +315,9 @@ class SimBook:
         best = self.best(side)
         return best is not None and (price >= best if side == "buy" else price <= best)
 
-    def take(self, side: str, quantity: Decimal | None, quote: Decimal | None, limit: Decimal | None,
-             step: Decimal) -> list[tuple[Decimal, Decimal]]:
+    def take(
+        self, side: str, quantity: Decimal | None, quote: Decimal | None, limit: Decimal | None, step: Decimal
+    ) -> list[tuple[Decimal, Decimal]]:
         """Take best price first up to ``quantity`` (or ``quote`` to spend), not past ``limit``."""
         levels, taken, left_quantity, left_quote = self.sides[side], [], quantity, quote
         for price in sorted(levels, reverse=(side == "sell")):
@@ -343,8 +351,14 @@ class SimBook:
         return cost
 
     def available(self, side: str, limit: Decimal | None) -> Decimal:
-        return sum((size for price, size in self.sides[side].items()
-                    if limit is None or (price <= limit if side == "buy" else price >= limit)), ZERO)
+        return sum(
+            (
+                size
+                for price, size in self.sides[side].items()
+                if limit is None or (price <= limit if side == "buy" else price >= limit)
+            ),
+            ZERO,
+        )
 
 
 class SimAccount:
@@ -353,9 +367,14 @@ class SimAccount:
     Fees are ``fee_rate`` of what each trade brings in (the received asset, as Binance without BNB),
     rounded down to ``fee_step`` (the asset's precision, what the exchange books)."""
 
-    def __init__(self, markets: dict[str, tuple[str, str, Decimal]], books: dict[str, SimBook],
-                 balances: dict[str, Decimal], fee_rate: Decimal = Decimal("0.001"),
-                 fee_step: Decimal = Decimal("0.00000001")):
+    def __init__(
+        self,
+        markets: dict[str, tuple[str, str, Decimal]],
+        books: dict[str, SimBook],
+        balances: dict[str, Decimal],
+        fee_rate: Decimal = Decimal("0.001"),
+        fee_step: Decimal = Decimal("0.00000001"),
+    ):
         self.markets, self.books, self.fee_rate, self.fee_step = markets, books, fee_rate, fee_step
         self.free = dict(balances)
         self.locked: dict[str, Decimal] = {}
@@ -397,9 +416,20 @@ class SimAccount:
                     return order
         raise Refused("unknown_order")
 
-    def place(self, *, client_id: str, symbol: str, side: str, kind: str, time_in_force: str,
-              quantity: Decimal | None, price: Decimal | None, stop_price: Decimal | None,
-              quote_quantity: Decimal | None, at: float) -> list[Execution]:
+    def place(
+        self,
+        *,
+        client_id: str,
+        symbol: str,
+        side: str,
+        kind: str,
+        time_in_force: str,
+        quantity: Decimal | None,
+        price: Decimal | None,
+        stop_price: Decimal | None,
+        quote_quantity: Decimal | None,
+        at: float,
+    ) -> list[Execution]:
         """A new order: taken against the book where it crosses (IOC and FOK never rest, a
         limit-maker that would take is refused), the rest locked and resting; stops rest untriggered."""
         if any(o.client_id == client_id and o.is_open for o in self.orders.values()):
@@ -408,8 +438,20 @@ class SimAccount:
         book = self.books[symbol]
         if kind == "limit_maker" and book.crosses(side, price):
             raise Refused("would_take")
-        order = SimOrder(next(self._order_ids), client_id, symbol, side, kind, time_in_force, quantity, price,
-                         stop_price, quote_quantity, at, updated_at=at)
+        order = SimOrder(
+            next(self._order_ids),
+            client_id,
+            symbol,
+            side,
+            kind,
+            time_in_force,
+            quantity,
+            price,
+            stop_price,
+            quote_quantity,
+            at,
+            updated_at=at,
+        )
         asset = quote if side == "buy" else base
         if side == "sell":
             need = quantity
@@ -469,8 +511,9 @@ class SimAccount:
     def _trade(self, order: SimOrder, price: Decimal, quantity: Decimal, *, maker: bool, at: float) -> Execution:
         base, quote, _ = self.markets[order.symbol]
         value = price * quantity
-        paid, paid_amount, got, got_amount = ((quote, value, base, quantity) if order.side == "buy"
-                                              else (base, quantity, quote, value))
+        paid, paid_amount, got, got_amount = (
+            (quote, value, base, quantity) if order.side == "buy" else (base, quantity, quote, value)
+        )
         commission = (got_amount * self.fee_rate).quantize(self.fee_step, rounding=ROUND_DOWN)
         self._move(paid, paid_amount, self.free, None)
         self.free[got] = self.free.get(got, ZERO) + got_amount - commission

@@ -11,6 +11,7 @@ mid-way), :meth:`silence_after` (stop sending, keep the connection), :meth:`inje
 message on the wire: a crossed level, a sequence gap, a wrong checksum) and :meth:`fail_rest`
 (answer the next REST calls with e.g. a 429 and a Retry-After).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -99,8 +100,9 @@ class ExchangeSimulator:
         self._player: asyncio.Task | None = None
 
     async def __aenter__(self) -> ExchangeSimulator:
-        self._server = await serve(self._connection, "127.0.0.1", 0, process_request=self._http,
-                                   max_size=None, ping_interval=None)
+        self._server = await serve(
+            self._connection, "127.0.0.1", 0, process_request=self._http, max_size=None, ping_interval=None
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -208,12 +210,12 @@ class ExchangeSimulator:
         self.finished.set()
         while True:  # the recording is over: the exchange stays alive, its heartbeats only
             clients = [c for c in self._clients if c.subscribed and not c.muted]
-            await self._send(clients, lambda session: "\n".join(self.protocol.heartbeats(session)) or None,
-                             split=True)
+            await self._send(clients, lambda session: "\n".join(self.protocol.heartbeats(session)) or None, split=True)
             await asyncio.sleep(self.heartbeat_interval)
 
-    async def _send(self, clients: list[_Client], text_for: Callable[[object], str | list[str] | None],
-                    split: bool = False) -> bool:
+    async def _send(
+        self, clients: list[_Client], text_for: Callable[[object], str | list[str] | None], split: bool = False
+    ) -> bool:
         delivered = False
         for client in clients:
             text = text_for(client.session)
@@ -226,7 +228,7 @@ class ExchangeSimulator:
 
     def _skip(self, count: int) -> None:
         recording = self.protocol.recording
-        for message in recording[self.cursor:self.cursor + count]:
+        for message in recording[self.cursor : self.cursor + count]:
             self.protocol.advance(message)
         self.cursor = min(self.cursor + count, len(recording))
 
@@ -250,8 +252,14 @@ class _Client:
 
 
 def _response(status: int, body: str, headers: dict[str, str] | None = None) -> Response:
-    all_headers = Headers({"Content-Type": "application/json", "Content-Length": str(len(body.encode())),
-                           "Connection": "close", **(headers or {})})
+    all_headers = Headers(
+        {
+            "Content-Type": "application/json",
+            "Content-Length": str(len(body.encode())),
+            "Connection": "close",
+            **(headers or {}),
+        }
+    )
     return Response(status, http.HTTPStatus(status).phrase, all_headers, body.encode())
 
 

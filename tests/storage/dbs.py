@@ -10,6 +10,7 @@ SQLite gets a new temporary file per test. PostgreSQL is the server at ``XWRAP_T
 is created for the whole run and dropped at exit; each test starts on emptied tables. If the
 server cannot be reached the PostgreSQL tests FAIL (they do not skip: CI starts the server).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -72,16 +73,20 @@ class OnPostgres(DatabaseCase):
     def clear(self) -> None:
         # DELETE and restarting the id sequences is ~50 times faster than TRUNCATE on tiny tables
         tables = [m._meta.table_name for m in reversed(MODELS) if m is not SchemaVersion]
-        self.db.execute_sql("; ".join([f'DELETE FROM "{t}"' for t in tables] +
-                                      [f"SELECT setval(pg_get_serial_sequence('\"{t}\"', 'id'), 1, false)"
-                                       for t in tables]))
+        self.db.execute_sql(
+            "; ".join(
+                [f'DELETE FROM "{t}"' for t in tables]
+                + [f"SELECT setval(pg_get_serial_sequence('\"{t}\"', 'id'), 1, false)" for t in tables]
+            )
+        )
 
 
 def on_both_databases(cases: type[DatabaseCase]) -> tuple[type, type]:
     """``cases`` as two TestCase classes, one per database, named after it."""
-    return tuple(type(f"{cases.__name__}{suffix}", (cases, base, unittest.TestCase),
-                      {"__module__": cases.__module__})
-                 for suffix, base in (("Sqlite", OnSqlite), ("Postgres", OnPostgres)))
+    return tuple(
+        type(f"{cases.__name__}{suffix}", (cases, base, unittest.TestCase), {"__module__": cases.__module__})
+        for suffix, base in (("Sqlite", OnSqlite), ("Postgres", OnPostgres))
+    )
 
 
 def empty_postgres_url(test: unittest.TestCase) -> str:
@@ -102,7 +107,8 @@ def _postgres_run_database(test: unittest.TestCase) -> str:
         except psycopg2.OperationalError as exc:
             _run_database["error"] = (
                 f"PostgreSQL is unreachable at {ADMIN_URL} ({str(exc).strip()}); the storage tests run on "
-                "it too. Start it (CI does) or point XWRAP_TEST_POSTGRES at one.")
+                "it too. Start it (CI does) or point XWRAP_TEST_POSTGRES at one."
+            )
             test.fail(_run_database["error"])
         _run_database["url"] = urlsplit(ADMIN_URL)._replace(path=f"/{name}").geturl()
         atexit.register(admin, ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,4 +1,5 @@
 """Opening databases: URLs, connection settings, schema creation and upgrades, exact amounts."""
+
 from __future__ import annotations
 
 import os
@@ -37,9 +38,20 @@ def temporary_folder(test: unittest.TestCase) -> str:
 
 class UrlTest(unittest.TestCase):
     def test_malformed_urls_name_the_setting(self):
-        for url in ("", "   ", None, 5, "mysql://root@localhost/x", "sqlite:", "sqlite://x.db", "sqlite:///",
-                    "postgresql://127.0.0.1", "postgresql:///xwrap",
-                    "postgresql://u@h:port/db", "postgresql://u@h/a/b"):
+        for url in (
+            "",
+            "   ",
+            None,
+            5,
+            "mysql://root@localhost/x",
+            "sqlite:",
+            "sqlite://x.db",
+            "sqlite:///",
+            "postgresql://127.0.0.1",
+            "postgresql:///xwrap",
+            "postgresql://u@h:port/db",
+            "postgresql://u@h/a/b",
+        ):
             with self.subTest(url=url), self.assertRaises(ConfigError) as caught:
                 open_database(url)
             self.assertEqual("database_url", caught.exception.key)
@@ -56,8 +68,10 @@ class UrlTest(unittest.TestCase):
     def test_passwords_hidden(self):
         self.assertEqual("postgresql://xw:***@db:5432/x", describe_url("postgresql://xw:s3cret@db:5432/x"))
         self.assertEqual("postgresql://xw@db/x", describe_url("postgresql://xw@db/x"))
-        self.assertEqual("postgresql://db/x?password=***&sslmode=require",  # libpq takes it there too
-                         describe_url("postgresql://db/x?password=s3cret&sslmode=require"))
+        self.assertEqual(
+            "postgresql://db/x?password=***&sslmode=require",  # libpq takes it there too
+            describe_url("postgresql://db/x?password=s3cret&sslmode=require"),
+        )
         with self.assertRaises(ConfigError) as caught:
             open_database("postgresql://xw:s3cret@db:port/x")
         self.assertNotIn("s3cret", str(caught.exception))
@@ -79,9 +93,11 @@ class UrlTest(unittest.TestCase):
         cwd = os.getcwd()
         self.addCleanup(os.chdir, cwd)
         os.chdir(folder)
-        for url, path in (("sqlite:///data/xwrap.sqlite", "data/xwrap.sqlite"),
-                          ("plain/xwrap.sqlite", "plain/xwrap.sqlite"),
-                          (f"sqlite:///{folder}/abs/x.sqlite", f"{folder}/abs/x.sqlite")):
+        for url, path in (
+            ("sqlite:///data/xwrap.sqlite", "data/xwrap.sqlite"),
+            ("plain/xwrap.sqlite", "plain/xwrap.sqlite"),
+            (f"sqlite:///{folder}/abs/x.sqlite", f"{folder}/abs/x.sqlite"),
+        ):
             with self.subTest(url=url):
                 db = open_database(url)
                 self.assertIsInstance(db, SqliteDatabase)
@@ -118,8 +134,7 @@ class SchemaCases(DatabaseCase):
         close_database(self.db)
         self.addCleanup(lambda: SchemaVersion.delete().where(SchemaVersion.version > SCHEMA_VERSION).execute())
         migrations = {**database.MIGRATIONS, 2: mock.Mock(side_effect=add_extra)}
-        with mock.patch.object(database, "MIGRATIONS", migrations), \
-                mock.patch.object(database, "SCHEMA_VERSION", 2):
+        with mock.patch.object(database, "MIGRATIONS", migrations), mock.patch.object(database, "SCHEMA_VERSION", 2):
             db = open_database(self.url)
             close_database(db)
             db = open_database(self.url)
@@ -147,8 +162,10 @@ class SchemaCases(DatabaseCase):
         self.assertIn("version 0: it has no xWrap tables", str(caught.exception))
         db = open_database(url)
         self.addCleanup(close_database, db)
-        with mock.patch.object(database, "MIGRATIONS", {**database.MIGRATIONS, 2: mock.Mock()}), \
-                mock.patch.object(database, "SCHEMA_VERSION", 2):
+        with (
+            mock.patch.object(database, "MIGRATIONS", {**database.MIGRATIONS, 2: mock.Mock()}),
+            mock.patch.object(database, "SCHEMA_VERSION", 2),
+        ):
             with self.assertRaises(ConfigError) as caught:
                 open_database(url, create=False)
             self.assertIn("version 1: run xwrap serve once to upgrade it", str(caught.exception))
@@ -165,8 +182,13 @@ class SchemaCases(DatabaseCase):
 
     def test_amounts_round_trip_exactly(self):
         ws = WalletSet.create(name="a", mode="paper", created_at=now_us())
-        values = [D("12345678901234567890.123456789012345678"), D("0.000000000000000001"), D("100"),
-                  D("-99999999999999999999.999999999999999999"), D("0")]
+        values = [
+            D("12345678901234567890.123456789012345678"),
+            D("0.000000000000000001"),
+            D("100"),
+            D("-99999999999999999999.999999999999999999"),
+            D("0"),
+        ]
         for index, value in enumerate(values):
             Wallet.create(wallet_set=ws, exchange="coinbase", currency=f"C{index}", balance=value)
         stored = [w.balance for w in Wallet.select().order_by(Wallet.currency)]
@@ -178,8 +200,10 @@ class SchemaCases(DatabaseCase):
         ws = WalletSet.create(name="a", mode="paper", created_at=now_us())
         Wallet.create(wallet_set=ws, exchange="coinbase", currency="USD", balance=D("0.1"))
         if is_postgres(self.db):
-            sql = ("SELECT data_type, numeric_precision, numeric_scale FROM information_schema.columns "
-                   "WHERE table_name = 'wallet' AND column_name = 'balance'")
+            sql = (
+                "SELECT data_type, numeric_precision, numeric_scale FROM information_schema.columns "
+                "WHERE table_name = 'wallet' AND column_name = 'balance'"
+            )
             self.assertEqual(("numeric", 38, 18), self.db.execute_sql(sql).fetchone())
         else:
             stored = self.db.execute_sql("SELECT typeof(balance), balance FROM wallet").fetchone()
@@ -251,8 +275,9 @@ class PipelinedPostgresTest(OnPostgres, unittest.TestCase):
     """On PostgreSQL BEGIN and deferred writes travel with the next statement."""
 
     def round_trips(self, work) -> int:
-        with mock.patch.object(PostgresqlDatabase, "execute_sql", autospec=True,
-                               side_effect=PostgresqlDatabase.execute_sql) as sent:
+        with mock.patch.object(
+            PostgresqlDatabase, "execute_sql", autospec=True, side_effect=PostgresqlDatabase.execute_sql
+        ) as sent:
             work()
         return sent.call_count
 
@@ -263,6 +288,7 @@ class PipelinedPostgresTest(OnPostgres, unittest.TestCase):
                     sql.defer(self.db, NEW_SET, (name, "paper", now_us()))
                 self.assertEqual(3, sql.rows(self.db, 'SELECT count(*) FROM "wallet_set"')[0][0])
                 sql.defer(self.db, NEW_SET, ("d", "paper", now_us()))
+
         self.assertEqual(2, self.round_trips(work))  # BEGIN, 3 inserts, SELECT; then insert, COMMIT
         self.assertEqual(4, WalletSet.select().count())
 
@@ -270,6 +296,7 @@ class PipelinedPostgresTest(OnPostgres, unittest.TestCase):
         def work():
             with write_transaction(self.db):
                 sql.defer(self.db, NEW_SET, ("a", "paper", now_us()))
+
         self.assertEqual(1, self.round_trips(work))
         self.assertEqual(["a"], [ws.name for ws in WalletSet.select()])
 
@@ -280,6 +307,7 @@ class PipelinedPostgresTest(OnPostgres, unittest.TestCase):
             with self.assertRaises(RuntimeError), write_transaction(self.db):
                 sql.defer(self.db, NEW_SET, ("a", "paper", now_us()))
                 raise RuntimeError("rolled back before anything was sent")
+
         self.assertEqual(0, self.round_trips(work))
         self.assertEqual(0, WalletSet.select().count())
 
@@ -293,10 +321,11 @@ class SqliteSettingsTest(unittest.TestCase):
     def test_wal_foreign_keys_busy_timeout_synchronous_normal(self):
         db = open_database(f"{temporary_folder(self)}/x.sqlite")
         self.addCleanup(close_database, db)
-        pragmas = {name: db.execute_sql(f"PRAGMA {name}").fetchone()[0]
-                   for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")}
-        self.assertEqual({"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000, "synchronous": 1},
-                         pragmas)
+        pragmas = {
+            name: db.execute_sql(f"PRAGMA {name}").fetchone()[0]
+            for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+        }
+        self.assertEqual({"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000, "synchronous": 1}, pragmas)
 
 
 if __name__ == "__main__":

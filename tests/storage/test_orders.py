@@ -1,6 +1,7 @@
 """Orders persisted with their holds, fills settled through the ledger, on both databases.
 
 The fills come from the matching engine run on the real Coinbase SKL-USD book."""
+
 import json
 import unittest
 from decimal import Decimal as D
@@ -21,8 +22,16 @@ from tests.storage.dbs import DatabaseCase, on_both_databases
 from tests.storage.test_wallets import run_threads
 
 CAPTURE = Path(__file__).resolve().parent.parent / "captures" / "COINBASE.ws.28.0"
-SKL_USD = Market("coinbase", Pair("SKL", "USD"), "SKL-USD", tick_size=D("0.0001"), size_step=D("0.1"),
-                 min_size=D("1"), maker_fee=D("0.004"), taker_fee=D("0.006"))
+SKL_USD = Market(
+    "coinbase",
+    Pair("SKL", "USD"),
+    "SKL-USD",
+    tick_size=D("0.0001"),
+    size_step=D("0.1"),
+    min_size=D("1"),
+    maker_fee=D("0.004"),
+    taker_fee=D("0.006"),
+)
 
 
 def skl_snapshot():
@@ -52,9 +61,20 @@ class OrderCases(DatabaseCase):
 
     def order(self, side, type="limit", size="100", price=None, client=None, **fields):
         number = next(self.numbers)
-        return Order(id="", client_order_id=client or f"c{number}", wallet_set_id=self.ws, exchange="coinbase",
-                     pair="SKL_USD", side=Side(side), type=OrderType(type), size=D(size),
-                     price=None if price is None else D(price), created_at=100.0, updated_at=100.0, **fields)
+        return Order(
+            id="",
+            client_order_id=client or f"c{number}",
+            wallet_set_id=self.ws,
+            exchange="coinbase",
+            pair="SKL_USD",
+            side=Side(side),
+            type=OrderType(type),
+            size=D(size),
+            price=None if price is None else D(price),
+            created_at=100.0,
+            updated_at=100.0,
+            **fields,
+        )
 
     def balance(self, currency):
         return {b.currency: b for b in self.wallets.balances(self.ws)}[currency]
@@ -76,8 +96,9 @@ class OrderCases(DatabaseCase):
         self.assertEqual((usd.balance, usd.hold, usd.available), (D(1000), hold[1], D(1000) - hold[1]))
         stored = self.store.get(buy.id)
         self.assertEqual((stored.status, stored.price, stored.size), (OrderStatus.OPEN, price, D(100)))
-        self.assertEqual([(e["from"], e["to"]) for e in self.store.events(buy.id)],
-                         [(None, "pending"), ("pending", "open")])
+        self.assertEqual(
+            [(e["from"], e["to"]) for e in self.store.events(buy.id)], [(None, "pending"), ("pending", "open")]
+        )
         self.assertTrue(verify_ledger(self.db).ok)
 
     def test_a_taker_buy_settles_every_fill_and_releases_the_rest(self):
@@ -95,8 +116,10 @@ class OrderCases(DatabaseCase):
         self.assertEqual((skl.balance, skl.hold), (D(500) + size, D(0)))
         self.assertEqual(fills[0].cause["type"], "book_level")
         stored = self.store.get(buy.id)
-        self.assertEqual((stored.status, stored.filled_size, stored.executed_value, stored.fees),
-                         (OrderStatus.FILLED, size, cost, fees))
+        self.assertEqual(
+            (stored.status, stored.filled_size, stored.executed_value, stored.fees),
+            (OrderStatus.FILLED, size, cost, fees),
+        )
         self.assertEqual(stored.fill_ids, {f.trade_id for f in fills})
         self.assertTrue(verify_ledger(self.db).ok)
 
@@ -144,10 +167,13 @@ class OrderCases(DatabaseCase):
         self.store.create(buy, ("USD", price * 100 * D("1.006")), "paper")
         balances = self.store.record([buy.transition(OrderStatus.OPEN, 101.0)], {buy.id: buy})
         hold = price * 100 * D("1.006")
-        self.assertEqual({self.ws: [("coinbase", "SKL", D(500), D(0), D(500)),
-                                    ("coinbase", "USD", D(1000), hold, D(1000) - hold)]},
-                         {ws: [(b.exchange, b.currency, b.balance, b.hold, b.available) for b in rows]
-                          for ws, rows in balances.items()})
+        self.assertEqual(
+            {self.ws: [("coinbase", "SKL", D(500), D(0), D(500)), ("coinbase", "USD", D(1000), hold, D(1000) - hold)]},
+            {
+                ws: [(b.exchange, b.currency, b.balance, b.hold, b.available) for b in rows]
+                for ws, rows in balances.items()
+            },
+        )
         self.assertEqual(self.wallets.balances(self.ws), balances[self.ws])
         self.assertEqual({}, self.store.record([], {}))
 
@@ -216,8 +242,7 @@ class OrderCases(DatabaseCase):
         ids = [str(n) for n in range(1, 1300)]
         fills = self.store.fills(ids)
         self.assertEqual(set(ids), set(fills))
-        self.assertEqual([(ASKS[0][0], ASKS[0][1]), (ASKS[1][0], D(100))],
-                         [(f.price, f.size) for f in fills[taker.id]])
+        self.assertEqual([(ASKS[0][0], ASKS[0][1]), (ASKS[1][0], D(100))], [(f.price, f.size) for f in fills[taker.id]])
         self.assertEqual(2, sum(len(found) for found in fills.values()))
 
     def test_paging_and_unknown_orders(self):

@@ -1,4 +1,5 @@
 """The wallet-set store on both databases: operations, atomicity, locking, randomised sequences."""
+
 from __future__ import annotations
 
 import json
@@ -58,21 +59,23 @@ class StoreCase(DatabaseCase):
         self.assertEqual([], [d.as_json() for d in report.differences if d.check != "settlement_without_fill"])
 
     def row_counts(self) -> tuple[int, int, int, int]:
-        return (LedgerTransaction.select().count(), LedgerPosting.select().count(), Wallet.select().count(),
-                Hold.select().count())
+        return (
+            LedgerTransaction.select().count(),
+            LedgerPosting.select().count(),
+            Wallet.select().count(),
+            Hold.select().count(),
+        )
 
 
 class WalletSetCases(StoreCase):
     def test_create_and_find_by_id_or_name(self):
         paper = self.store.create_wallet_set("momentum", "paper")
         live = self.store.create_wallet_set("market-maker.1", "live")
-        self.assertEqual((1, "momentum", "paper", START_US),
-                         (paper.id, paper.name, paper.mode.value, paper.created_at))
+        self.assertEqual((1, "momentum", "paper", START_US), (paper.id, paper.name, paper.mode.value, paper.created_at))
         self.assertEqual(live, self.store.wallet_set("market-maker.1"))
         self.assertEqual(paper, self.store.wallet_set(paper.id))
         self.assertEqual([paper, live], self.store.wallet_sets())
-        self.assertEqual({"id": 1, "name": "momentum", "mode": "paper", "created_at": START_US},
-                         paper.as_json())
+        self.assertEqual({"id": 1, "name": "momentum", "mode": "paper", "created_at": START_US}, paper.as_json())
 
     def test_names_are_unique(self):
         self.store.create_wallet_set("momentum", "paper")
@@ -85,8 +88,9 @@ class WalletSetCases(StoreCase):
         created = self.store.create_wallet_set("momentum", "paper")
         self.assertIsNone(self.store.known_wallet_set(created.id))
         self.assertEqual(created, self.store.wallet_set("momentum"))
-        self.assertEqual((created, created), (self.store.known_wallet_set(created.id),
-                                              self.store.known_wallet_set("momentum")))
+        self.assertEqual(
+            (created, created), (self.store.known_wallet_set(created.id), self.store.known_wallet_set("momentum"))
+        )
         with self.assertRaises(RuntimeError), self.store.transaction():
             undone = self.store.create_wallet_set("undone", "live")
             self.assertEqual(undone, self.store.wallet_set(undone.id))  # seen by its own transaction
@@ -140,9 +144,10 @@ class PaperMoneyCases(StoreCase):
         self.store.release_hold(other, "o1")
         self.store.move_funds("withdraw", other, "coinbase", "USD", widest)
         self.assertEqual((D(0), D(0), D(0)), self.wallet(other, "USD"))
-        self.assertEqual([widest.copy_negate(), widest, widest.copy_negate(), widest],
-                         [p.amount for p in self.store.entries(self.ws)[-1].postings +
-                          self.store.entries(other)[0].postings])
+        self.assertEqual(
+            [widest.copy_negate(), widest, widest.copy_negate(), widest],
+            [p.amount for p in self.store.entries(self.ws)[-1].postings + self.store.entries(other)[0].postings],
+        )
         self.assert_verified()
 
     def test_overdraft_refused_and_nothing_changes(self):
@@ -150,8 +155,16 @@ class PaperMoneyCases(StoreCase):
         before = self.row_counts()
         with self.assertRaises(InsufficientFunds) as caught:
             self.store.move_funds("withdraw", self.ws, "coinbase", "USD", D("10.000000000000000001"))
-        self.assertEqual({"wallet_set_id": self.ws, "exchange": "coinbase", "currency": "USD",
-                          "needed": "10.000000000000000001", "available": "10"}, caught.exception.details())
+        self.assertEqual(
+            {
+                "wallet_set_id": self.ws,
+                "exchange": "coinbase",
+                "currency": "USD",
+                "needed": "10.000000000000000001",
+                "available": "10",
+            },
+            caught.exception.details(),
+        )
         with self.assertRaises(InsufficientFunds):
             self.store.move_funds("withdraw", self.ws, "coinbase", "EUR", D("1"))  # no EUR wallet is left
         self.assertEqual(before, self.row_counts())
@@ -196,8 +209,10 @@ class LiveAllocationCases(StoreCase):
         self.store.move_funds("allocate", self.b, "kraken", "BTC", D("1"))
         with self.assertRaises(InsufficientFunds) as caught:
             self.store.move_funds("allocate", self.b, "kraken", "BTC", D("0.00000001"))
-        self.assertEqual((self.b, D("0.00000001"), D("0")),
-                         (caught.exception.wallet_set, caught.exception.needed, caught.exception.available))
+        self.assertEqual(
+            (self.b, D("0.00000001"), D("0")),
+            (caught.exception.wallet_set, caught.exception.needed, caught.exception.available),
+        )
         self.store.move_funds("deallocate", self.a, "kraken", "BTC", D("0.5"))
         self.assertEqual((D("2.5"), D("0.5")), self.store.exchange_account("kraken", "BTC"))
         self.assert_verified()
@@ -220,12 +235,14 @@ class LiveAllocationCases(StoreCase):
         self.assertEqual((D("1.6"), D("0.1")), self.store.exchange_account("kraken", "BTC"))
         with self.assertRaises(Overallocated) as caught:
             self.store.reconcile("kraken", "BTC", D("1.4"))
-        self.assertEqual({"exchange": "kraken", "currency": "BTC", "total": "1.4", "allocated": "1.5"},
-                         caught.exception.details())
+        self.assertEqual(
+            {"exchange": "kraken", "currency": "BTC", "total": "1.4", "allocated": "1.5"}, caught.exception.details()
+        )
         self.assertEqual((D("1.6"), D("0.1")), self.store.exchange_account("kraken", "BTC"))
         outside = {a.name: amount for a, amount in account_balances(self.db).items() if a.currency == "BTC"}
-        self.assertEqual({"outside": D("-1.6"), "unallocated": D("0.1"),
-                          f"wallet_set:{self.a}:available": D("1.5")}, outside)
+        self.assertEqual(
+            {"outside": D("-1.6"), "unallocated": D("0.1"), f"wallet_set:{self.a}:available": D("1.5")}, outside
+        )
         self.assert_verified()
 
     def test_reconcile_counts_live_holds_and_fills_as_allocated(self):
@@ -258,9 +275,10 @@ class TransferCases(StoreCase):
         b = self.store.create_wallet_set("b", "paper").id
         self.store.move_funds("fund", a, "binance", "USDT", D("100"))
         entry = self.store.transfer("a", "b", "binance", "USDT", D("40.5"))
-        self.assertEqual(sorted([(f"wallet_set:{a}:available", D("-40.5")),
-                                 (f"wallet_set:{b}:available", D("40.5"))]),
-                         sorted((p.account.name, p.amount) for p in entry.postings))
+        self.assertEqual(
+            sorted([(f"wallet_set:{a}:available", D("-40.5")), (f"wallet_set:{b}:available", D("40.5"))]),
+            sorted((p.account.name, p.amount) for p in entry.postings),
+        )
         self.assertEqual((D("59.5"), D("0"), D("59.5")), self.wallet(a, "USDT", "binance"))
         with self.assertRaises(InsufficientFunds):
             self.store.transfer(a, b, "binance", "USDT", D("59.51"))
@@ -321,8 +339,9 @@ class FillCases(StoreCase):
 
     def fill(self, index: int, side: str) -> FillTerms:
         match = self.matches[index]
-        return FillTerms.parse(SKL_USD, side, match["price"], match["size"],
-                               match["price"] * match["size"] * D("0.005"))
+        return FillTerms.parse(
+            SKL_USD, side, match["price"], match["size"], match["price"] * match["size"] * D("0.005")
+        )
 
     def test_buy_then_sell(self):
         self.store.move_funds("fund", self.ws, "coinbase", "USD", D("2000"))
@@ -341,8 +360,15 @@ class FillCases(StoreCase):
         totals = defaultdict(D)
         for account, amount in account_balances(self.db).items():
             totals[account.name] += amount if account.currency == "USD" else 0
-        self.assertEqual({"virtual_funding": D("-2000"), "market": D("-0.09"), "fees": D("3.55995"),
-                          f"wallet_set:{self.ws}:available": D("1996.53005")}, dict(totals))
+        self.assertEqual(
+            {
+                "virtual_funding": D("-2000"),
+                "market": D("-0.09"),
+                "fees": D("3.55995"),
+                f"wallet_set:{self.ws}:available": D("1996.53005"),
+            },
+            dict(totals),
+        )
         self.assert_verified()
 
     def test_the_same_fill_is_settled_once(self):
@@ -392,12 +418,25 @@ class ReadingCases(StoreCase):
     def test_balances_with_usd_values(self):
         prices = {("coinbase", "BTC"): D("61234.56")}
         rows = self.store.balances(self.a, price=lambda exchange, currency: prices.get((exchange, currency)))
-        self.assertEqual([("coinbase", "BTC", D("0.5"), D("0"), D("0.5"), D("30617.28")),
-                          ("coinbase", "USD", D("80"), D("30"), D("50"), D("80")),
-                          ("kraken", "EUR", D("7"), D("0"), D("7"), None)],
-                         [(r.exchange, r.currency, r.balance, r.hold, r.available, r.usd_value) for r in rows])
-        self.assertEqual({"exchange": "coinbase", "currency": "USD", "balance": "80", "hold": "30",
-                          "available": "50", "usd_value": "80"}, rows[1].as_json())
+        self.assertEqual(
+            [
+                ("coinbase", "BTC", D("0.5"), D("0"), D("0.5"), D("30617.28")),
+                ("coinbase", "USD", D("80"), D("30"), D("50"), D("80")),
+                ("kraken", "EUR", D("7"), D("0"), D("7"), None),
+            ],
+            [(r.exchange, r.currency, r.balance, r.hold, r.available, r.usd_value) for r in rows],
+        )
+        self.assertEqual(
+            {
+                "exchange": "coinbase",
+                "currency": "USD",
+                "balance": "80",
+                "hold": "30",
+                "available": "50",
+                "usd_value": "80",
+            },
+            rows[1].as_json(),
+        )
         self.assertIsNone(self.store.balances(self.a)[0].usd_value)
 
     def test_entries_newest_first_filtered_and_paged(self):
@@ -408,12 +447,30 @@ class ReadingCases(StoreCase):
         page = self.store.entries(self.a, limit=2, before=entries[1].id)
         self.assertEqual([entries[2].id, entries[3].id], [e.id for e in page])
         document = json.loads(json.dumps(entries[1].as_json()))
-        self.assertEqual({"id": entries[1].id, "kind": "hold", "reference": "o1", "memo": "",
-                          "created_at": entries[1].created_at,
-                          "postings": [{"account": f"wallet_set:{self.a}:available", "exchange": "coinbase",
-                                        "currency": "USD", "amount": "-30"},
-                                       {"account": f"wallet_set:{self.a}:hold:o1", "exchange": "coinbase",
-                                        "currency": "USD", "amount": "30"}]}, document)
+        self.assertEqual(
+            {
+                "id": entries[1].id,
+                "kind": "hold",
+                "reference": "o1",
+                "memo": "",
+                "created_at": entries[1].created_at,
+                "postings": [
+                    {
+                        "account": f"wallet_set:{self.a}:available",
+                        "exchange": "coinbase",
+                        "currency": "USD",
+                        "amount": "-30",
+                    },
+                    {
+                        "account": f"wallet_set:{self.a}:hold:o1",
+                        "exchange": "coinbase",
+                        "currency": "USD",
+                        "amount": "30",
+                    },
+                ],
+            },
+            document,
+        )
         with self.assertRaises(InvalidParameter):
             self.store.entries(limit=0)
 
@@ -544,8 +601,11 @@ class LedgerModel:
         after = dict(self.accounts)
         for key, amount in moves:
             after[key] = after.get(key, D(0)) + amount
-        if any(amount < 0 for (name, _, _), amount in after.items()
-               if name.startswith("wallet_set:") or name == "unallocated"):
+        if any(
+            amount < 0
+            for (name, _, _), amount in after.items()
+            if name.startswith("wallet_set:") or name == "unallocated"
+        ):
             return False
         self.accounts.update(after)
         return True
@@ -553,8 +613,14 @@ class LedgerModel:
     def wallet(self, ws: int, exchange: str, currency: str) -> tuple[Decimal, Decimal]:
         """(balance, hold) of one wallet."""
         prefix = f"wallet_set:{ws}:"
-        hold = sum((a for (n, e, c), a in self.accounts.items()
-                    if n.startswith(prefix + "hold:") and (e, c) == (exchange, currency)), D(0))
+        hold = sum(
+            (
+                a
+                for (n, e, c), a in self.accounts.items()
+                if n.startswith(prefix + "hold:") and (e, c) == (exchange, currency)
+            ),
+            D(0),
+        )
         return self.accounts.get((prefix + "available", exchange, currency), D(0)) + hold, hold
 
     def non_zero(self) -> dict[tuple[str, str, str], Decimal]:
@@ -575,8 +641,10 @@ class RandomisedCases(StoreCase):
         model = LedgerModel()
         for seed in range(self.SEEDS):
             rng = random.Random(seed)
-            sets = {mode: [self.store.create_wallet_set(f"s{seed}-{mode}-{i}", mode).id for i in range(2)]
-                    for mode in ("paper", "live")}
+            sets = {
+                mode: [self.store.create_wallet_set(f"s{seed}-{mode}-{i}", mode).id for i in range(2)]
+                for mode in ("paper", "live")
+            }
             self.start_funded(model, sets)
             for step in range(self.STEPS):
                 operation = rng.choice(OPERATIONS)
@@ -588,25 +656,26 @@ class RandomisedCases(StoreCase):
         """Each paper set gets 2000 USD and 0.1 BTC; each live set 1000 USD and 0.05 BTC of new deposits."""
         for currency, amount in (("USD", D("2000")), ("BTC", D("0.1"))):
             for ws in sets["paper"]:
-                model.apply([(("virtual_funding", "coinbase", currency), -amount),
-                             (avail(ws, "coinbase", currency), amount)])
+                model.apply(
+                    [(("virtual_funding", "coinbase", currency), -amount), (avail(ws, "coinbase", currency), amount)]
+                )
                 self.store.move_funds("fund", ws, "coinbase", currency, amount)
             deposit = amount  # half of the paper amount for each of the two live sets
-            model.apply([(("outside", "kraken", currency), -deposit),
-                         (("unallocated", "kraken", currency), deposit)])
+            model.apply([(("outside", "kraken", currency), -deposit), (("unallocated", "kraken", currency), deposit)])
             held_by_ledger = model.accounts[("unallocated", "kraken", currency)] + sum(
-                (model.wallet(ws, "kraken", currency)[0] for ws in sets_ever_live(model, currency)), D(0))
+                (model.wallet(ws, "kraken", currency)[0] for ws in sets_ever_live(model, currency)), D(0)
+            )
             self.store.reconcile("kraken", currency, held_by_ledger)
             for ws in sets["live"]:
-                model.apply([(("unallocated", "kraken", currency), -deposit / 2),
-                             (avail(ws, "kraken", currency), deposit / 2)])
+                model.apply(
+                    [(("unallocated", "kraken", currency), -deposit / 2), (avail(ws, "kraken", currency), deposit / 2)]
+                )
                 self.store.move_funds("allocate", ws, "kraken", currency, deposit / 2)
 
     def check_against(self, model: LedgerModel, sets: dict, seed: int) -> None:
         with self.subTest(seed=seed, check="after the sequence"):
             self.assert_verified()
-            stored = {(a.name, a.exchange, a.currency): amount
-                      for a, amount in account_balances(self.db).items()}
+            stored = {(a.name, a.exchange, a.currency): amount for a, amount in account_balances(self.db).items()}
             self.assertEqual(model.non_zero(), stored)
             totals = defaultdict(D)
             for (_, _, currency), amount in stored.items():
@@ -644,18 +713,17 @@ def random_share(rng: random.Random, balance: Decimal, places: int = 6) -> Decim
 def op_fund(test, model, rng, sets, tag):
     ws, currency = rng.choice(sets["paper"]), rng.choice(("USD", "BTC"))
     amount = random_amount(rng, 3000 if currency == "USD" else 1, 8)
-    model.apply([(("virtual_funding", "coinbase", currency), -amount),
-                 (avail(ws, "coinbase", currency), amount)])
+    model.apply([(("virtual_funding", "coinbase", currency), -amount), (avail(ws, "coinbase", currency), amount)])
     test.store.move_funds("fund", ws, "coinbase", currency, amount)
 
 
 def op_withdraw(test, model, rng, sets, tag):
     ws, currency = rng.choice(sets["paper"]), rng.choice(("USD", "BTC"))
     amount = random_share(rng, model.accounts[avail(ws, "coinbase", currency)], 8)
-    applied = model.apply([(avail(ws, "coinbase", currency), -amount),
-                           (("virtual_funding", "coinbase", currency), amount)])
-    test.expect(applied, InsufficientFunds,
-                lambda: test.store.move_funds("withdraw", ws, "coinbase", currency, amount))
+    applied = model.apply(
+        [(avail(ws, "coinbase", currency), -amount), (("virtual_funding", "coinbase", currency), amount)]
+    )
+    test.expect(applied, InsufficientFunds, lambda: test.store.move_funds("withdraw", ws, "coinbase", currency, amount))
 
 
 def op_transfer(test, model, rng, sets, tag):
@@ -665,10 +733,8 @@ def op_transfer(test, model, rng, sets, tag):
         source, target = target, source
     exchange, currency = exchange_of(sets, source), rng.choice(("USD", "BTC"))
     amount = random_share(rng, model.accounts[avail(source, exchange, currency)])
-    applied = model.apply([(avail(source, exchange, currency), -amount),
-                           (avail(target, exchange, currency), amount)])
-    test.expect(applied, InsufficientFunds,
-                lambda: test.store.transfer(source, target, exchange, currency, amount))
+    applied = model.apply([(avail(source, exchange, currency), -amount), (avail(target, exchange, currency), amount)])
+    test.expect(applied, InsufficientFunds, lambda: test.store.transfer(source, target, exchange, currency, amount))
 
 
 def op_mixed_transfer(test, model, rng, sets, tag):
@@ -685,31 +751,38 @@ def op_reconcile(test, model, rng, sets, tag):
             test.store.reconcile("kraken", currency, total)
         return
     unallocated = model.accounts[("unallocated", "kraken", currency)]
-    model.apply([(("outside", "kraken", currency), unallocated + allocated - total),
-                 (("unallocated", "kraken", currency), total - allocated - unallocated)])
+    model.apply(
+        [
+            (("outside", "kraken", currency), unallocated + allocated - total),
+            (("unallocated", "kraken", currency), total - allocated - unallocated),
+        ]
+    )
     test.store.reconcile("kraken", currency, total)
 
 
 def sets_ever_live(model: LedgerModel, currency: str) -> set[int]:
     """Every live set (of any seed) that has had funds in ``currency`` on kraken."""
-    return {int(name.split(":")[1]) for name, exchange, c in model.accounts
-            if name.startswith("wallet_set:") and exchange == "kraken" and c == currency}
+    return {
+        int(name.split(":")[1])
+        for name, exchange, c in model.accounts
+        if name.startswith("wallet_set:") and exchange == "kraken" and c == currency
+    }
 
 
 def op_allocate(test, model, rng, sets, tag):
     ws, currency = rng.choice(sets["live"]), rng.choice(("USD", "BTC"))
     if rng.random() < 0.6:
         amount = random_share(rng, model.accounts[("unallocated", "kraken", currency)], 8)
-        applied = model.apply([(("unallocated", "kraken", currency), -amount),
-                               (avail(ws, "kraken", currency), amount)])
-        test.expect(applied, InsufficientFunds,
-                    lambda: test.store.move_funds("allocate", ws, "kraken", currency, amount))
+        applied = model.apply([(("unallocated", "kraken", currency), -amount), (avail(ws, "kraken", currency), amount)])
+        test.expect(
+            applied, InsufficientFunds, lambda: test.store.move_funds("allocate", ws, "kraken", currency, amount)
+        )
     else:
         amount = random_share(rng, model.accounts[avail(ws, "kraken", currency)], 8)
-        applied = model.apply([(avail(ws, "kraken", currency), -amount),
-                               (("unallocated", "kraken", currency), amount)])
-        test.expect(applied, InsufficientFunds,
-                    lambda: test.store.move_funds("deallocate", ws, "kraken", currency, amount))
+        applied = model.apply([(avail(ws, "kraken", currency), -amount), (("unallocated", "kraken", currency), amount)])
+        test.expect(
+            applied, InsufficientFunds, lambda: test.store.move_funds("deallocate", ws, "kraken", currency, amount)
+        )
 
 
 def op_hold(test, model, rng, sets, tag):
@@ -719,12 +792,12 @@ def op_hold(test, model, rng, sets, tag):
     order = rng.choice(mine) if mine and rng.random() < 0.3 else f"o{tag}"
     currency = model.orders[order][2] if order in model.orders else rng.choice(("USD", "BTC"))
     amount = random_share(rng, model.accounts[avail(ws, exchange, currency)])
-    applied = model.apply([(avail(ws, exchange, currency), -amount),
-                           ((f"wallet_set:{ws}:hold:{order}", exchange, currency), amount)])
+    applied = model.apply(
+        [(avail(ws, exchange, currency), -amount), ((f"wallet_set:{ws}:hold:{order}", exchange, currency), amount)]
+    )
     if applied:
         model.orders[order] = (ws, exchange, currency)
-    test.expect(applied, InsufficientFunds,
-                lambda: test.store.place_hold(ws, exchange, currency, amount, order))
+    test.expect(applied, InsufficientFunds, lambda: test.store.place_hold(ws, exchange, currency, amount, order))
 
 
 def op_release(test, model, rng, sets, tag):
@@ -752,23 +825,42 @@ def op_fill(test, model, rng, sets, tag):
     cost = price * size
     fee = cost * rng.choice((D(0), D("0.001"), D("0.005")))
     paid, paid_amount, received, received_amount = (
-        ("USD", cost, "BTC", size) if side == "buy" else ("BTC", size, "USD", cost))
+        ("USD", cost, "BTC", size) if side == "buy" else ("BTC", size, "USD", cost)
+    )
     debits = defaultdict(D, {paid: paid_amount})
     debits["USD"] += fee
-    moves = [(("market", exchange, paid), paid_amount), (("market", exchange, received), -received_amount),
-             (("fees", exchange, "USD"), fee), (avail(ws, exchange, received), received_amount)]
+    moves = [
+        (("market", exchange, paid), paid_amount),
+        (("market", exchange, received), -received_amount),
+        (("fees", exchange, "USD"), fee),
+        (avail(ws, exchange, received), received_amount),
+    ]
     for currency, debit in debits.items():
         hold_key = (f"wallet_set:{ws}:hold:{order}", exchange, currency)
         from_hold = min(model.accounts.get(hold_key, D(0)), debit)
         moves += [(hold_key, -from_hold), (avail(ws, exchange, currency), from_hold - debit)]
     applied = model.apply(moves)
     fill = FillTerms.parse(Pair("BTC", "USD"), side, price, size, fee)
-    test.expect(applied, InsufficientFunds,
-                lambda: test.store.settle_fill(ws, exchange, order, fill, f"f{tag}"))
+    test.expect(applied, InsufficientFunds, lambda: test.store.settle_fill(ws, exchange, order, fill, f"f{tag}"))
 
 
-OPERATIONS = (op_fund, op_fund, op_withdraw, op_transfer, op_mixed_transfer, op_reconcile, op_allocate,
-              op_allocate, op_hold, op_hold, op_hold, op_release, op_fill, op_fill, op_fill)
+OPERATIONS = (
+    op_fund,
+    op_fund,
+    op_withdraw,
+    op_transfer,
+    op_mixed_transfer,
+    op_reconcile,
+    op_allocate,
+    op_allocate,
+    op_hold,
+    op_hold,
+    op_hold,
+    op_release,
+    op_fill,
+    op_fill,
+    op_fill,
+)
 
 
 class lock_elsewhere:
@@ -780,11 +872,11 @@ class lock_elsewhere:
     def __enter__(self):
         if is_postgres(self.test.db):
             self.connection = psycopg2.connect(self.test.url)
-            self.connection.cursor().execute("SELECT id FROM wallet WHERE wallet_set_id = %s FOR UPDATE",
-                                             (self.wallet_set,))
+            self.connection.cursor().execute(
+                "SELECT id FROM wallet WHERE wallet_set_id = %s FOR UPDATE", (self.wallet_set,)
+            )
         else:
-            self.connection = sqlite3.connect(self.test.db.database, isolation_level=None,
-                                              check_same_thread=False)
+            self.connection = sqlite3.connect(self.test.db.database, isolation_level=None, check_same_thread=False)
             self.connection.execute("BEGIN IMMEDIATE")
         self.timer = threading.Timer(self.release_after, self.connection.rollback)
         self.timer.start()
@@ -801,8 +893,7 @@ def other_writer_blocked(test: StoreCase, wallet_set: int) -> bool:
     if is_postgres(test.db):
         with psycopg2.connect(test.url) as connection, connection.cursor() as cursor:
             try:
-                cursor.execute("SELECT id FROM wallet WHERE wallet_set_id = %s FOR UPDATE NOWAIT",
-                               (wallet_set,))
+                cursor.execute("SELECT id FROM wallet WHERE wallet_set_id = %s FOR UPDATE NOWAIT", (wallet_set,))
                 return False
             except psycopg2.errors.LockNotAvailable:
                 return True

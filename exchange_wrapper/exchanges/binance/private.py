@@ -3,6 +3,7 @@
 The markets and their metadata are :mod:`.public`'s; docs/live-trading.md has the checklist of a
 private adapter.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,8 @@ CLIENT_ORDER_ID = re.compile(r"[a-zA-Z0-9-_]{1,36}")
 #: Request weights of the private REST endpoints (REST API documentation, 2026).
 PLACE_WEIGHT = CANCEL_WEIGHT = CANCEL_ALL_WEIGHT = CANCEL_REPLACE_WEIGHT = TIME_WEIGHT = 1
 AMEND_WEIGHT = QUERY_WEIGHT = 4
-FILLS_BY_ORDER_WEIGHT = 5        # GET /api/v3/myTrades with orderId (20 without)
-OPEN_ORDERS_ALL_WEIGHT = 80      # GET /api/v3/openOrders without symbol (6 with one)
+FILLS_BY_ORDER_WEIGHT = 5  # GET /api/v3/myTrades with orderId (20 without)
+OPEN_ORDERS_ALL_WEIGHT = 80  # GET /api/v3/openOrders without symbol (6 with one)
 ACCOUNT_WEIGHT = 20
 #: Error codes: the order asked about does not exist (-2013 on a query; -2011 "Unknown order sent."
 #: on a cancel); the outcome is unknown (-1006 unexpected answer, -1007 backend timeout).
@@ -51,15 +52,26 @@ BANNED_UNTIL = re.compile(r"banned until (\d{10,})")
 USED_HEADER = re.compile(r"x-mbx-(used-weight|order-count)-(\d+)([smhd])")
 _USED_KIND = {"used-weight": "REQUEST_WEIGHT", "order-count": "ORDERS"}
 
-STATUSES = {"NEW": OrderStatus.OPEN, "PENDING_NEW": OrderStatus.OPEN, "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
-            "FILLED": OrderStatus.FILLED, "CANCELED": OrderStatus.CANCELLED, "PENDING_CANCEL": OrderStatus.OPEN,
-            "REJECTED": OrderStatus.REJECTED, "EXPIRED": OrderStatus.EXPIRED,
-            "EXPIRED_IN_MATCH": OrderStatus.EXPIRED}
+STATUSES = {
+    "NEW": OrderStatus.OPEN,
+    "PENDING_NEW": OrderStatus.OPEN,
+    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
+    "FILLED": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELLED,
+    "PENDING_CANCEL": OrderStatus.OPEN,
+    "REJECTED": OrderStatus.REJECTED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
+}
 #: xWrap's order (type, post-only) -> Binance's ``type``. A stop buys above the market and sells
 #: below it: Binance's STOP_LOSS for both sides.
-ORDER_TYPES = {(OrderType.LIMIT, False): "LIMIT", (OrderType.LIMIT, True): "LIMIT_MAKER",
-               (OrderType.MARKET, False): "MARKET", (OrderType.STOP_MARKET, False): "STOP_LOSS",
-               (OrderType.STOP_LIMIT, False): "STOP_LOSS_LIMIT"}
+ORDER_TYPES = {
+    (OrderType.LIMIT, False): "LIMIT",
+    (OrderType.LIMIT, True): "LIMIT_MAKER",
+    (OrderType.MARKET, False): "MARKET",
+    (OrderType.STOP_MARKET, False): "STOP_LOSS",
+    (OrderType.STOP_LIMIT, False): "STOP_LOSS_LIMIT",
+}
 _WITH_TIME_IN_FORCE = frozenset({"LIMIT", "STOP_LOSS_LIMIT"})
 
 
@@ -81,20 +93,25 @@ class _SymbolRules:
     """What ``exchangeInfo`` says one symbol accepts (fields absent before 2023 count as no)."""
 
     order_types: frozenset[str]
-    quote_orders: bool     # quoteOrderQtyMarketAllowed: market orders by quote amount
-    amend: bool            # amendAllowed: PUT /api/v3/order/amend/keepPriority
-    cancel_replace: bool   # cancelReplaceAllowed: POST /api/v3/order/cancelReplace
+    quote_orders: bool  # quoteOrderQtyMarketAllowed: market orders by quote amount
+    amend: bool  # amendAllowed: PUT /api/v3/order/amend/keepPriority
+    cancel_replace: bool  # cancelReplaceAllowed: POST /api/v3/order/cancelReplace
 
 
 def _symbol_rules(metadata: str | bytes) -> dict[str, _SymbolRules]:
     if not metadata:
         return {}
     info = load_json(metadata, f"GET /api/v3/exchangeInfo on {EXCHANGE}")
-    return {raw["symbol"]: _SymbolRules(frozenset(raw.get("orderTypes", ())),
-                                        raw.get("quoteOrderQtyMarketAllowed", False) is True,
-                                        raw.get("amendAllowed", False) is True,
-                                        raw.get("cancelReplaceAllowed", False) is True)
-            for raw in info.get("symbols", ()) if isinstance(raw, dict) and "symbol" in raw}
+    return {
+        raw["symbol"]: _SymbolRules(
+            frozenset(raw.get("orderTypes", ())),
+            raw.get("quoteOrderQtyMarketAllowed", False) is True,
+            raw.get("amendAllowed", False) is True,
+            raw.get("cancelReplaceAllowed", False) is True,
+        )
+        for raw in info.get("symbols", ())
+        if isinstance(raw, dict) and "symbol" in raw
+    }
 
 
 class BinancePrivate(PrivateAdapter):
@@ -115,8 +132,12 @@ class BinancePrivate(PrivateAdapter):
     rest_url = BinanceAdapter.rest_url
     stream_url = "wss://ws-api.binance.com:443/ws-api/v3"
     stream_path = "/ws-api/v3"
-    quotas = (Quota("REQUEST_WEIGHT 1m", "weight", 6000, 60), Quota("ORDERS 10s", "orders", 100, 10),
-              Quota("ORDERS 1d", "orders", 200_000, 86400), Quota("RAW_REQUESTS 5m", "requests", 61_000, 300))
+    quotas = (
+        Quota("REQUEST_WEIGHT 1m", "weight", 6000, 60),
+        Quota("ORDERS 10s", "orders", 100, 10),
+        Quota("ORDERS 1d", "orders", 200_000, 86400),
+        Quota("RAW_REQUESTS 5m", "requests", 61_000, 300),
+    )
     recv_window = RECV_WINDOW_MS / 1000
 
     def __init__(self, markets: SymbolTable, credentials: Credentials, metadata: str | bytes = b""):
@@ -164,8 +185,12 @@ class BinancePrivate(PrivateAdapter):
 
     def sign(self, request: Request, now: float) -> Request:
         query = urlencode({**request.params, "recvWindow": RECV_WINDOW_MS, "timestamp": round(now * 1000)})
-        return replace(request, path=f"{request.path}?{query}&signature={signature(self.credentials.secret, query)}",
-                       params={}, headers={**request.headers, API_KEY_HEADER: self.credentials.key})
+        return replace(
+            request,
+            path=f"{request.path}?{query}&signature={signature(self.credentials.secret, query)}",
+            params={},
+            headers={**request.headers, API_KEY_HEADER: self.credentials.key},
+        )
 
     # -- orders -----------------------------------------------------------------------------------
 
@@ -184,18 +209,26 @@ class BinancePrivate(PrivateAdapter):
         if order.time_in_force is TimeInForce.GTD:
             raise InvalidParameter("time_in_force", "GTC, IOC or FOK: binance has no GTD", "GTD")
         if rules is not None and kind not in rules.order_types:
-            offered = sorted(f"{t.value}{' post_only' if post else ''}" for (t, post), name in ORDER_TYPES.items()
-                             if name in rules.order_types)
-            raise InvalidParameter("post_only" if order.post_only else "type",
-                                   f"an order {symbol} takes on binance: {', '.join(offered)}",
-                                   "post_only" if order.post_only else order.type.value)
+            offered = sorted(
+                f"{t.value}{' post_only' if post else ''}"
+                for (t, post), name in ORDER_TYPES.items()
+                if name in rules.order_types
+            )
+            raise InvalidParameter(
+                "post_only" if order.post_only else "type",
+                f"an order {symbol} takes on binance: {', '.join(offered)}",
+                "post_only" if order.post_only else order.type.value,
+            )
         if kind not in _WITH_TIME_IN_FORCE and order.time_in_force is TimeInForce.FOK:
             raise InvalidParameter("time_in_force", f"GTC or IOC for a {order.type.value} order on binance", "FOK")
         if kind == "LIMIT_MAKER" and order.time_in_force is not TimeInForce.GTC:
             raise InvalidParameter("time_in_force", "GTC for a post-only order on binance", order.time_in_force.value)
         if order.funds is not None and rules is not None and not rules.quote_orders:
-            raise InvalidParameter("funds", f"a size: {symbol} takes no quote amount (quoteOrderQty) on binance",
-                                   format_decimal(order.funds))
+            raise InvalidParameter(
+                "funds",
+                f"a size: {symbol} takes no quote amount (quoteOrderQty) on binance",
+                format_decimal(order.funds),
+            )
 
     def place_request(self, order: Order, client_id: str) -> Request:
         """``POST /api/v3/order`` answered ``FULL`` (with the fills made at once)."""
@@ -204,8 +237,9 @@ class BinancePrivate(PrivateAdapter):
         params += [("newClientOrderId", client_id), ("newOrderRespType", "FULL")]
         return _signed("POST", "/api/v3/order", params, PLACE_WEIGHT, orders=1)
 
-    def _order_params(self, order: Order, kind: str, size: Decimal | None,
-                      price: Decimal | None) -> list[tuple[str, str]]:
+    def _order_params(
+        self, order: Order, kind: str, size: Decimal | None, price: Decimal | None
+    ) -> list[tuple[str, str]]:
         params = [("symbol", self.markets.to_symbol(order.pair)), ("side", order.side.value.upper()), ("type", kind)]
         if kind in _WITH_TIME_IN_FORCE:
             params.append(("timeInForce", order.time_in_force.value))
@@ -220,13 +254,20 @@ class BinancePrivate(PrivateAdapter):
         return params
 
     def query_request(self, order: Order, client_id: str) -> Request:
-        return _signed("GET", "/api/v3/order", [("symbol", self.markets.to_symbol(order.pair)),
-                                                ("origClientOrderId", client_id)], QUERY_WEIGHT)
+        return _signed(
+            "GET",
+            "/api/v3/order",
+            [("symbol", self.markets.to_symbol(order.pair)), ("origClientOrderId", client_id)],
+            QUERY_WEIGHT,
+        )
 
     def fills_request(self, order: Order, exchange_order_id: str) -> Request:
-        return _signed("GET", "/api/v3/myTrades", [("symbol", self.markets.to_symbol(order.pair)),
-                                                   ("orderId", exchange_order_id), ("limit", "1000")],
-                       FILLS_BY_ORDER_WEIGHT)
+        return _signed(
+            "GET",
+            "/api/v3/myTrades",
+            [("symbol", self.markets.to_symbol(order.pair)), ("orderId", exchange_order_id), ("limit", "1000")],
+            FILLS_BY_ORDER_WEIGHT,
+        )
 
     def cancel_request(self, order: Order, client_id: str) -> Request:
         """By ``orderId`` where it is known (the faster cancel), else by the client id."""
@@ -236,8 +277,9 @@ class BinancePrivate(PrivateAdapter):
     def cancel_all_request(self, pair: Pair) -> Request:
         return _signed("DELETE", "/api/v3/openOrders", [("symbol", self.markets.to_symbol(pair))], CANCEL_ALL_WEIGHT)
 
-    def amend_request(self, order: Order, *, price: Decimal, size: Decimal, base: Decimal, client_id: str,
-                      next_client_id: str) -> Amendment:
+    def amend_request(
+        self, order: Order, *, price: Decimal, size: Decimal, base: Decimal, client_id: str, next_client_id: str
+    ) -> Amendment:
         """A smaller size at the same price: ``PUT /api/v3/order/amend/keepPriority`` (``newQty`` is
         the exchange order's new quantity, keeping the client id). Anything else:
         ``POST /api/v3/order/cancelReplace`` (STOP_ON_FAILURE) with the size still to fill, or, on a
@@ -246,16 +288,31 @@ class BinancePrivate(PrivateAdapter):
         rules = self.rules.get(symbol)
         assert order.size is not None and order.exchange_order_id is not None
         if price == order.price and size < order.size and (rules is None or rules.amend):
-            return Amendment(_signed("PUT", "/api/v3/order/amend/keepPriority", [
-                ("symbol", symbol), ("orderId", order.exchange_order_id), ("newClientOrderId", client_id),
-                ("newQty", format_decimal(size - base))], AMEND_WEIGHT), True, client_id)
+            return Amendment(
+                _signed(
+                    "PUT",
+                    "/api/v3/order/amend/keepPriority",
+                    [
+                        ("symbol", symbol),
+                        ("orderId", order.exchange_order_id),
+                        ("newClientOrderId", client_id),
+                        ("newQty", format_decimal(size - base)),
+                    ],
+                    AMEND_WEIGHT,
+                ),
+                True,
+                client_id,
+            )
         if rules is not None and not rules.cancel_replace:
             return Amendment(None, False, next_client_id)
         params = self._order_params(order, ORDER_TYPES[(order.type, order.post_only)], size - order.filled_size, price)
         params[3:3] = [("cancelReplaceMode", "STOP_ON_FAILURE"), ("cancelOrderId", order.exchange_order_id)]
         params += [("newClientOrderId", next_client_id), ("newOrderRespType", "FULL")]
-        return Amendment(_signed("POST", "/api/v3/order/cancelReplace", params, CANCEL_REPLACE_WEIGHT, orders=1),
-                         False, next_client_id)
+        return Amendment(
+            _signed("POST", "/api/v3/order/cancelReplace", params, CANCEL_REPLACE_WEIGHT, orders=1),
+            False,
+            next_client_id,
+        )
 
     def open_orders_request(self) -> Request:
         return _signed("GET", "/api/v3/openOrders", [], OPEN_ORDERS_ALL_WEIGHT)
@@ -273,8 +330,11 @@ class BinancePrivate(PrivateAdapter):
     def parse_orders(self, body: str, at: float) -> list[OrderReport]:
         """``GET /api/v3/openOrders``, ``DELETE /api/v3/openOrders`` (order lists flattened)."""
         rows = expect(load_json(body, f"an orders answer on {EXCHANGE}"), list, f"orders on {EXCHANGE}", "a JSON list")
-        return [self._report(raw, at) for row in rows for raw in (row.get("orderReports", [row]) if
-                                                                   isinstance(row, dict) else [row])]
+        return [
+            self._report(raw, at)
+            for row in rows
+            for raw in (row.get("orderReports", [row]) if isinstance(row, dict) else [row])
+        ]
 
     def parse_amended(self, body: str, at: float, amendment: Amendment) -> list[OrderReport]:
         """keepPriority: the ``amendedOrder``; cancelReplace: ``cancelResponse`` then ``newOrderResponse``."""
@@ -282,8 +342,10 @@ class BinancePrivate(PrivateAdapter):
         if amendment.in_place:
             amended = answer.nested("amendedOrder").raw
             return [self._report({**amended, "transactTime": answer.raw.get("transactTime")}, at)]
-        return [self._report(answer.nested("cancelResponse").raw, at),
-                self._report(answer.nested("newOrderResponse").raw, at)]
+        return [
+            self._report(answer.nested("cancelResponse").raw, at),
+            self._report(answer.nested("newOrderResponse").raw, at),
+        ]
 
     def partial_amend(self, body: str, at: float) -> list[OrderReport]:
         """A cancelReplace refused half-way (-2021: the order was cancelled, its replacement not
@@ -299,13 +361,25 @@ class BinancePrivate(PrivateAdapter):
 
     def parse_fills(self, body: str, at: float) -> list[Fill]:
         """``GET /api/v3/myTrades``: one row per trade of the order."""
-        rows = expect(load_json(body, f"GET /api/v3/myTrades on {EXCHANGE}"), list, f"trades on {EXCHANGE}",
-                      "a JSON list")
+        rows = expect(
+            load_json(body, f"GET /api/v3/myTrades on {EXCHANGE}"), list, f"trades on {EXCHANGE}", "a JSON list"
+        )
         fills = []
         for index, raw in enumerate(rows):
             trade = Fields(EXCHANGE, f"trade {index}", raw)
-            fills.append(self._fill(trade, "id", "price", "qty", "commission", "commissionAsset",
-                                    trade.flag("isMaker"), trade.integer("time"), str(trade.integer("orderId"))))
+            fills.append(
+                self._fill(
+                    trade,
+                    "id",
+                    "price",
+                    "qty",
+                    "commission",
+                    "commissionAsset",
+                    trade.flag("isMaker"),
+                    trade.integer("time"),
+                    str(trade.integer("orderId")),
+                )
+            )
         return fills
 
     def parse_balances(self, body: str, at: float) -> AccountBalances:
@@ -323,22 +397,58 @@ class BinancePrivate(PrivateAdapter):
         order = Fields(EXCHANGE, raw.get("symbol", "order") if isinstance(raw, dict) else "order", raw)
         exchange_order_id = str(order.integer("orderId"))
         time = next((order.integer(name) for name in ("transactTime", "updateTime", "time") if order.has(name)), None)
-        fills = tuple(self._fill(Fields(EXCHANGE, order.symbol, fill, f"fills[{index}]."), "tradeId", "price", "qty",
-                                 "commission", "commissionAsset", False, time, exchange_order_id)
-                      for index, fill in enumerate(order.raw.get("fills") or ()))
-        return OrderReport(exchange_order_id, order.raw.get("origClientOrderId") or order.text("clientOrderId"),
-                           _order_status(order, "status"), order.decimal("executedQty"),
-                           at if time is None else time / 1000, fills)
+        fills = tuple(
+            self._fill(
+                Fields(EXCHANGE, order.symbol, fill, f"fills[{index}]."),
+                "tradeId",
+                "price",
+                "qty",
+                "commission",
+                "commissionAsset",
+                False,
+                time,
+                exchange_order_id,
+            )
+            for index, fill in enumerate(order.raw.get("fills") or ())
+        )
+        return OrderReport(
+            exchange_order_id,
+            order.raw.get("origClientOrderId") or order.text("clientOrderId"),
+            _order_status(order, "status"),
+            order.decimal("executedQty"),
+            at if time is None else time / 1000,
+            fills,
+        )
 
-    def _fill(self, fields: Fields, trade_id: str, price: str, size: str, fee: str, asset: str, maker: bool,
-              time: int | None, exchange_order_id: str) -> Fill:
+    def _fill(
+        self,
+        fields: Fields,
+        trade_id: str,
+        price: str,
+        size: str,
+        fee: str,
+        asset: str,
+        maker: bool,
+        time: int | None,
+        exchange_order_id: str,
+    ) -> Fill:
         fee_asset = fields.raw.get(asset)
-        currency = common_currency(EXCHANGE, fee_asset) if fee_asset else self.markets.to_pair(
-            fields.raw.get("symbol") or fields.symbol).quote
-        return Fill("", str(fields.integer(trade_id)), fields.decimal(price, positive=True),
-                    fields.decimal(size, positive=True), fields.decimal(fee), currency,
-                    Liquidity.MAKER if maker else Liquidity.TAKER, 0.0 if time is None else time / 1000,
-                    {"exchange_order_id": exchange_order_id})
+        currency = (
+            common_currency(EXCHANGE, fee_asset)
+            if fee_asset
+            else self.markets.to_pair(fields.raw.get("symbol") or fields.symbol).quote
+        )
+        return Fill(
+            "",
+            str(fields.integer(trade_id)),
+            fields.decimal(price, positive=True),
+            fields.decimal(size, positive=True),
+            fields.decimal(fee),
+            currency,
+            Liquidity.MAKER if maker else Liquidity.TAKER,
+            0.0 if time is None else time / 1000,
+            {"exchange_order_id": exchange_order_id},
+        )
 
     # -- the stream -------------------------------------------------------------------------------
 
@@ -346,8 +456,11 @@ class BinancePrivate(PrivateAdapter):
         timestamp = round(now * 1000)
         params: dict[str, object] = {"apiKey": self.credentials.key, "timestamp": timestamp}
         params["signature"] = ws_signature(self.credentials.secret, params)
-        return [orjson.dumps({"id": f"subscribe-{timestamp}", "method": "userDataStream.subscribe.signature",
-                              "params": params}).decode()]
+        return [
+            orjson.dumps(
+                {"id": f"subscribe-{timestamp}", "method": "userDataStream.subscribe.signature", "params": params}
+            ).decode()
+        ]
 
     def parse_stream(self, message: str | bytes, at: float) -> list[StreamEvent]:
         """``{"subscriptionId": 0, "event": {...}}``: ``executionReport`` (a trade's fill when its
@@ -379,16 +492,25 @@ class BinancePrivate(PrivateAdapter):
         exchange_order_id = str(event.integer("i"))
         fills: tuple[Fill, ...] = ()
         if event.text("x") == "TRADE":
-            fills = (self._fill(event, "t", "L", "l", "n", "N", event.flag("m"), event.integer("T"),
-                                exchange_order_id),)
+            fills = (
+                self._fill(event, "t", "L", "l", "n", "N", event.flag("m"), event.integer("T"), exchange_order_id),
+            )
         reason = event.raw.get("r") or ""
-        return OrderReport(exchange_order_id, event.raw.get("C") or event.text("c"), _order_status(event, "X"),
-                           event.decimal("z"), event.integer("E") / 1000, fills, "" if reason == "NONE" else reason)
+        return OrderReport(
+            exchange_order_id,
+            event.raw.get("C") or event.text("c"),
+            _order_status(event, "X"),
+            event.decimal("z"),
+            event.integer("E") / 1000,
+            fills,
+            "" if reason == "NONE" else reason,
+        )
 
 
 def _signed(method: str, path: str, params: list[tuple[str, str]], weight: float, orders: int = 0) -> Request:
-    return Request(path, dict(params), weight=weight, method=method,
-                   costs={"weight": weight, "orders": orders, "requests": 1})
+    return Request(
+        path, dict(params), weight=weight, method=method, costs={"weight": weight, "orders": orders, "requests": 1}
+    )
 
 
 def _order_status(fields: Fields, name: str) -> OrderStatus:

@@ -10,6 +10,7 @@ Amounts are strings on the wire, read with ``orjson``. REST calls are paced by r
 (the limit ``exchangeInfo`` publishes, each call at its documented weight); a 429, or the 418 of
 an IP ban that follows ignoring it, pauses every call for its ``Retry-After`` (shared code).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -62,15 +63,12 @@ def _market(symbol: Fields) -> Market:
     price = filters.get("PRICE_FILTER")
     lot = filters.get("LOT_SIZE")
     if price is None or lot is None:
-        raise InvalidParameter(symbol.label("filters"), "a PRICE_FILTER and a LOT_SIZE filter",
-                               missing=True)
+        raise InvalidParameter(symbol.label("filters"), "a PRICE_FILTER and a LOT_SIZE filter", missing=True)
     notional = filters.get("NOTIONAL") or filters.get("MIN_NOTIONAL")
-    quote_places = symbol.places("quoteAssetPrecision" if symbol.has("quoteAssetPrecision")
-                                 else "quotePrecision")
+    quote_places = symbol.places("quoteAssetPrecision" if symbol.has("quoteAssetPrecision") else "quotePrecision")
     return Market(
         exchange=EXCHANGE,
-        pair=unified_pair(EXCHANGE, symbol.text("baseAsset"), symbol.text("quoteAsset"),
-                          symbol.label("pair")),
+        pair=unified_pair(EXCHANGE, symbol.text("baseAsset"), symbol.text("quoteAsset"), symbol.label("pair")),
         symbol=symbol.symbol,
         tick_size=_rule(price, "tickSize") or quote_places,
         size_step=_rule(lot, "stepSize") or symbol.places("baseAssetPrecision"),
@@ -120,13 +118,39 @@ EXCHANGE_INFO_WEIGHT = 20
 KLINES_WEIGHT = 2
 
 #: ``GET /api/v3/klines`` intervals: seconds -> Binance's name (``1M`` has no fixed length).
-CANDLE_INTERVALS = {1: "1s", 60: "1m", 180: "3m", 300: "5m", 900: "15m", 1800: "30m", 3600: "1h",
-                    7200: "2h", 14400: "4h", 21600: "6h", 28800: "8h", 43200: "12h", 86400: "1d",
-                    259200: "3d", 604800: "1w"}
+CANDLE_INTERVALS = {
+    1: "1s",
+    60: "1m",
+    180: "3m",
+    300: "5m",
+    900: "15m",
+    1800: "30m",
+    3600: "1h",
+    7200: "2h",
+    14400: "4h",
+    21600: "6h",
+    28800: "8h",
+    43200: "12h",
+    86400: "1d",
+    259200: "3d",
+    604800: "1w",
+}
 CANDLES_PER_REQUEST = 1000
 #: The columns of one kline row, in the order Binance writes them.
-KLINE_COLUMNS = ("openTime", "open", "high", "low", "close", "volume", "closeTime", "quoteVolume", "trades",
-                 "takerBuyVolume", "takerBuyQuoteVolume", "ignore")
+KLINE_COLUMNS = (
+    "openTime",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "closeTime",
+    "quoteVolume",
+    "trades",
+    "takerBuyVolume",
+    "takerBuyQuoteVolume",
+    "ignore",
+)
 
 #: The streams followed per symbol, in this order: diff depth every 100 ms, aggregate trades
 #: (one per taker order and price) and the best bid and ask in real time.
@@ -168,8 +192,9 @@ def rate_limits(body: str | bytes) -> list[Quota]:
         if not count or not number:
             raise InvalidParameter(rule.label("limit"), "a limit above 0 over an interval above 0", raw)
         if kind in _QUOTA_KINDS:
-            quotas.append(Quota(f"{kind} {number}{interval[0].lower()}", _QUOTA_KINDS[kind], count,
-                                number * _SECONDS[interval]))
+            quotas.append(
+                Quota(f"{kind} {number}{interval[0].lower()}", _QUOTA_KINDS[kind], count, number * _SECONDS[interval])
+            )
     return quotas
 
 
@@ -205,8 +230,8 @@ class BinanceAdapter(Adapter):
     # 5 incoming messages a second per connection, pings and pongs included: one at a time, 3 a
     # second, never more than 4 in a second, which leaves room for the pong to the server's ping.
     subscribe_limit = RateLimit(3, 1)
-    ping_interval = None            # the server pings every 20 s; websockets answers with pongs
-    silence_timeout = 60.0          # no heartbeat: depth and bookTicker of a traded market tick far more often
+    ping_interval = None  # the server pings every 20 s; websockets answers with pongs
+    silence_timeout = 60.0  # no heartbeat: depth and bookTicker of a traded market tick far more often
     connection_lifetime = 24 * 3600 - 600  # the server closes a connection at 24 h: replace it 10 min before
     snapshot_over_rest = True
 
@@ -254,22 +279,41 @@ class BinanceAdapter(Adapter):
             pair = self.pair_of.get(data["s"])
             if pair is None:
                 return _NONE
-            return [Ticker(pair, Decimal(data["b"]), Decimal(data["a"]), at,
-                           bid_size=Decimal(data["B"]), ask_size=Decimal(data["A"]))]
+            return [
+                Ticker(
+                    pair,
+                    Decimal(data["b"]),
+                    Decimal(data["a"]),
+                    at,
+                    bid_size=Decimal(data["B"]),
+                    ask_size=Decimal(data["A"]),
+                )
+            ]
         if kind == "aggTrade" or kind == "trade":
             pair = self.pair_of.get(data["s"])
             if pair is None:
                 return _NONE
-            return [Trade(pair, str(data["a" if kind == "aggTrade" else "t"]), Decimal(data["p"]),
-                          Decimal(data["q"]), Side.SELL if data["m"] else Side.BUY, data["T"] / 1000)]
+            return [
+                Trade(
+                    pair,
+                    str(data["a" if kind == "aggTrade" else "t"]),
+                    Decimal(data["p"]),
+                    Decimal(data["q"]),
+                    Side.SELL if data["m"] else Side.BUY,
+                    data["T"] / 1000,
+                )
+            ]
         return _NONE
 
     # -- REST -------------------------------------------------------------------------------------
 
     def snapshot_request(self, pair: Pair) -> Request:
         """``GET /api/v3/depth`` of :data:`SNAPSHOT_LIMIT` levels a side, at its weight."""
-        return Request("/api/v3/depth", {"symbol": self.markets.to_symbol(pair), "limit": SNAPSHOT_LIMIT},
-                       weight=depth_weight(SNAPSHOT_LIMIT))
+        return Request(
+            "/api/v3/depth",
+            {"symbol": self.markets.to_symbol(pair), "limit": SNAPSHOT_LIMIT},
+            weight=depth_weight(SNAPSHOT_LIMIT),
+        )
 
     def parse_rest(self, url: str, body: str) -> list[MarketEvent]:
         """A ``GET /api/v3/depth`` response (found by its URL's path, the symbol in its query)
@@ -282,33 +326,54 @@ class BinanceAdapter(Adapter):
         pair = self.pair_of.get(symbol)
         if pair is None:
             return _NONE
-        snapshot = Fields(EXCHANGE, symbol, load_json(body, f"GET /api/v3/depth?symbol={symbol} on {EXCHANGE}"),
-                          "depth.")
-        return [BookSnapshot(pair, _levels(snapshot, "bids"), _levels(snapshot, "asks"),
-                             snapshot.integer("lastUpdateId"))]
+        snapshot = Fields(
+            EXCHANGE, symbol, load_json(body, f"GET /api/v3/depth?symbol={symbol} on {EXCHANGE}"), "depth."
+        )
+        return [
+            BookSnapshot(pair, _levels(snapshot, "bids"), _levels(snapshot, "asks"), snapshot.integer("lastUpdateId"))
+        ]
 
     def candles_request(self, pair: Pair, interval: int, start: float, end: float) -> Request:
         """``GET /api/v3/klines``: the candles of ``interval`` seconds (a key of
         :data:`CANDLE_INTERVALS`) that open from ``start`` up to, not including, ``end`` (Unix
         seconds), at most :data:`CANDLES_PER_REQUEST` of them."""
         if interval not in CANDLE_INTERVALS:
-            raise InvalidParameter("interval", "one of " + ", ".join(map(str, CANDLE_INTERVALS)) + " seconds",
-                                   interval)
+            raise InvalidParameter("interval", "one of " + ", ".join(map(str, CANDLE_INTERVALS)) + " seconds", interval)
         count = math.ceil((end - start) / interval)
         if not 0 < count <= CANDLES_PER_REQUEST:
             raise InvalidParameter("end", f"after start, and at most {CANDLES_PER_REQUEST} intervals after it", end)
-        return Request("/api/v3/klines", {"symbol": self.markets.to_symbol(pair),
-                                          "interval": CANDLE_INTERVALS[interval], "startTime": round(start * 1000),
-                                          "endTime": round(end * 1000) - 1, "limit": count},
-                       weight=KLINES_WEIGHT)
+        return Request(
+            "/api/v3/klines",
+            {
+                "symbol": self.markets.to_symbol(pair),
+                "interval": CANDLE_INTERVALS[interval],
+                "startTime": round(start * 1000),
+                "endTime": round(end * 1000) - 1,
+                "limit": count,
+            },
+            weight=KLINES_WEIGHT,
+        )
 
     def parse_candles(self, body: str, pair: Pair, interval: int) -> list[Candle]:
         """Rows of :data:`KLINE_COLUMNS`: times in milliseconds, prices and volumes as strings,
         oldest first."""
         rows = column_rows(EXCHANGE, body, f"GET klines of {pair} on {EXCHANGE}", KLINE_COLUMNS, f"{pair} kline")
-        return sorted((Candle(pair, row.integer("openTime") // 1000, interval, row.decimal("open"), row.decimal("high"),
-                              row.decimal("low"), row.decimal("close"), row.decimal("volume"))
-                       for row in rows), key=lambda candle: candle.start)
+        return sorted(
+            (
+                Candle(
+                    pair,
+                    row.integer("openTime") // 1000,
+                    interval,
+                    row.decimal("open"),
+                    row.decimal("high"),
+                    row.decimal("low"),
+                    row.decimal("close"),
+                    row.decimal("volume"),
+                )
+                for row in rows
+            ),
+            key=lambda candle: candle.start,
+        )
 
 
 def _reply(msg: dict) -> list[MarketEvent]:
@@ -322,8 +387,12 @@ def _reply(msg: dict) -> list[MarketEvent]:
 
 
 def _levels(snapshot: Fields, side: str) -> list[tuple[Decimal, Decimal]]:
-    rows = expect(snapshot.value(side, "a JSON list of [price, quantity]"), list, snapshot.label(side),
-                  "a JSON list of [price, quantity]")
+    rows = expect(
+        snapshot.value(side, "a JSON list of [price, quantity]"),
+        list,
+        snapshot.label(side),
+        "a JSON list of [price, quantity]",
+    )
     try:  # thousands of levels: read them all at once, and each with its name only if one is bad
         levels = [(Decimal(price), Decimal(size)) for price, size in rows]
         if all(type(price) is str and type(size) is str for price, size in rows):
@@ -334,6 +403,10 @@ def _levels(snapshot: Fields, side: str) -> list[tuple[Decimal, Decimal]]:
     for index, row in enumerate(rows):
         if not (isinstance(row, list) and len(row) == 2):
             raise InvalidParameter(snapshot.label(f"{side}[{index}]"), "[price, quantity]", row)
-        levels.append((parse_decimal(row[0], snapshot.label(f"{side}[{index}].price"), positive=True),
-                       parse_decimal(row[1], snapshot.label(f"{side}[{index}].quantity"), non_negative=True)))
+        levels.append(
+            (
+                parse_decimal(row[0], snapshot.label(f"{side}[{index}].price"), positive=True),
+                parse_decimal(row[1], snapshot.label(f"{side}[{index}].quantity"), non_negative=True),
+            )
+        )
     return levels

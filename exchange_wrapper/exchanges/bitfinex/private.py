@@ -3,6 +3,7 @@
 The markets and their metadata are :mod:`.public`'s; docs/live-trading.md has the checklist of a
 private adapter.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,18 +59,29 @@ ENDPOINTS = (SUBMIT, UPDATE, CANCEL, CANCEL_MULTI, ORDERS, ORDERS_HISTORY, ORDER
 #: xWrap's (type, time in force) -> Bitfinex's exchange-wallet order type. A market order is taken
 #: at once whatever its time in force; a stop's ``price`` is its trigger.
 _GTC, _IOC, _FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
-ORDER_TYPES = {(OrderType.LIMIT, _GTC): "EXCHANGE LIMIT", (OrderType.LIMIT, _IOC): "EXCHANGE IOC",
-               (OrderType.LIMIT, _FOK): "EXCHANGE FOK", (OrderType.MARKET, _GTC): "EXCHANGE MARKET",
-               (OrderType.MARKET, _IOC): "EXCHANGE MARKET", (OrderType.STOP_MARKET, _GTC): "EXCHANGE STOP",
-               (OrderType.STOP_LIMIT, _GTC): "EXCHANGE STOP LIMIT"}
+ORDER_TYPES = {
+    (OrderType.LIMIT, _GTC): "EXCHANGE LIMIT",
+    (OrderType.LIMIT, _IOC): "EXCHANGE IOC",
+    (OrderType.LIMIT, _FOK): "EXCHANGE FOK",
+    (OrderType.MARKET, _GTC): "EXCHANGE MARKET",
+    (OrderType.MARKET, _IOC): "EXCHANGE MARKET",
+    (OrderType.STOP_MARKET, _GTC): "EXCHANGE STOP",
+    (OrderType.STOP_LIMIT, _GTC): "EXCHANGE STOP LIMIT",
+}
 #: Order STATUS (its words before " @ " or " was:") -> xWrap's status. A post-only order that would
 #: have taken is refused; IOC and FOK leftovers expire; the rest of the cancellations (dust, a
 #: pause, not enough balance) are cancellations with the exchange's words as the reason.
-STATUSES = {"ACTIVE": OrderStatus.OPEN, "PARTIALLY FILLED": OrderStatus.PARTIALLY_FILLED,
-            "EXECUTED": OrderStatus.FILLED, "CANCELED": OrderStatus.CANCELLED,
-            "POSTONLY CANCELED": OrderStatus.REJECTED, "IOC CANCELED": OrderStatus.EXPIRED,
-            "FILLORKILL CANCELED": OrderStatus.EXPIRED, "RSN_DUST": OrderStatus.CANCELLED,
-            "RSN_PAUSE": OrderStatus.CANCELLED}
+STATUSES = {
+    "ACTIVE": OrderStatus.OPEN,
+    "PARTIALLY FILLED": OrderStatus.PARTIALLY_FILLED,
+    "EXECUTED": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELLED,
+    "POSTONLY CANCELED": OrderStatus.REJECTED,
+    "IOC CANCELED": OrderStatus.EXPIRED,
+    "FILLORKILL CANCELED": OrderStatus.EXPIRED,
+    "RSN_DUST": OrderStatus.CANCELLED,
+    "RSN_PAUSE": OrderStatus.CANCELLED,
+}
 #: Error codes ("Abbreviations glossary"): ERR_UNK, whose outcome nobody knows; and the text of an
 #: error that timed out. Every other error array is a refusal.
 UNKNOWN_OUTCOME_CODES = frozenset({10000})
@@ -81,8 +93,20 @@ RATE_LIMIT_TOKEN, RATE_LIMIT_CODE = "ERR_RATE_LIMIT", 11010
 #: Order array columns (Retrieve Orders, "Order arrays").
 _ID, _CID, _MTS_CREATE, _MTS_UPDATE, _AMOUNT, _AMOUNT_ORIG, _STATUS = 0, 2, 4, 5, 6, 7, 13
 #: Trade array columns (own trades ``tu``, Order Trades).
-_TRADE_COLUMNS = ("ID", "SYMBOL", "MTS_CREATE", "ORDER_ID", "EXEC_AMOUNT", "EXEC_PRICE", "ORDER_TYPE",
-                  "ORDER_PRICE", "MAKER", "FEE", "FEE_CURRENCY", "CID")
+_TRADE_COLUMNS = (
+    "ID",
+    "SYMBOL",
+    "MTS_CREATE",
+    "ORDER_ID",
+    "EXEC_AMOUNT",
+    "EXEC_PRICE",
+    "ORDER_TYPE",
+    "ORDER_PRICE",
+    "MAKER",
+    "FEE",
+    "FEE_CURRENCY",
+    "CID",
+)
 _NO_EVENTS: list[StreamEvent] = []
 
 
@@ -154,9 +178,16 @@ class BitfinexPrivate(PrivateAdapter):
     def sign(self, request: Request, now: float) -> Request:
         nonce = self.next_nonce(now)
         body = request.body or "{}"
-        return replace(request, body=body, headers={
-            **request.headers, "bfx-nonce": nonce, "bfx-apikey": self.credentials.key,
-            "bfx-signature": signature(self.credentials.secret, request.path, nonce, body)})
+        return replace(
+            request,
+            body=body,
+            headers={
+                **request.headers,
+                "bfx-nonce": nonce,
+                "bfx-apikey": self.credentials.key,
+                "bfx-signature": signature(self.credentials.secret, request.path, nonce, body),
+            },
+        )
 
     def pause_for(self, response: Response, now: float) -> float | None:
         """HTTP 429, or ``ERR_RATE_LIMIT`` (code 11010) in any answer: the Retry-After where one is
@@ -178,14 +209,22 @@ class BitfinexPrivate(PrivateAdapter):
         except ValueError:
             return response
         if _is_notification(message) and message[6] != "SUCCESS":
-            return replace(response, status=400, body=orjson.dumps(["error", message[5], f"{message[7]} "
-                                                                    f"({message[1]} {message[6]})"]).decode())
+            return replace(
+                response,
+                status=400,
+                body=orjson.dumps(["error", message[5], f"{message[7]} ({message[1]} {message[6]})"]).decode(),
+            )
         if not isinstance(request, OrderQuery):
             return response
         rows = _rows_of(message, request.client_id)
         if not rows:
-            return replace(response, status=404, body=orjson.dumps([
-                "error", None, f"{NOT_FOUND_TEXT}: no order with cid {request.client_id} in {request.path}"]).decode())
+            return replace(
+                response,
+                status=404,
+                body=orjson.dumps(
+                    ["error", None, f"{NOT_FOUND_TEXT}: no order with cid {request.client_id} in {request.path}"]
+                ).decode(),
+            )
         return replace(response, body=orjson.dumps(rows, default=_json_number).decode())
 
     def error(self, response: Response) -> XWrapError:
@@ -215,24 +254,30 @@ class BitfinexPrivate(PrivateAdapter):
 
     def check(self, order: Order) -> None:
         if order.time_in_force is TimeInForce.GTD:
-            raise InvalidParameter("time_in_force", "GTC, IOC or FOK: xWrap does not map GTD to bitfinex's tif",
-                                   "GTD")
+            raise InvalidParameter("time_in_force", "GTC, IOC or FOK: xWrap does not map GTD to bitfinex's tif", "GTD")
         if order.funds is not None:
-            raise InvalidParameter("funds", "a size: bitfinex takes no quote amount on a market order",
-                                   format_decimal(order.funds))
+            raise InvalidParameter(
+                "funds", "a size: bitfinex takes no quote amount on a market order", format_decimal(order.funds)
+            )
         if order.post_only and order.time_in_force is not _GTC:
             raise InvalidParameter("time_in_force", "GTC for a post-only order on bitfinex", order.time_in_force.value)
         if (order.type, order.time_in_force) not in ORDER_TYPES:
-            raise InvalidParameter("time_in_force", f"GTC{' or IOC' if order.type is OrderType.MARKET else ''} for a "
-                                   f"{order.type.value} order on bitfinex", order.time_in_force.value)
+            raise InvalidParameter(
+                "time_in_force",
+                f"GTC{' or IOC' if order.type is OrderType.MARKET else ''} for a {order.type.value} order on bitfinex",
+                order.time_in_force.value,
+            )
 
     def place_request(self, order: Order, client_id: str) -> Request:
         """``order/submit``: the type, the amount signed by the side, the price (a stop's trigger;
         a stop limit's limit in ``price_aux_limit``), the cid and the pair's gid, post-only as a flag."""
         symbol = self.markets.to_symbol(order.pair)
         assert order.size is not None
-        body: dict[str, Any] = {"type": ORDER_TYPES[(order.type, order.time_in_force)], "symbol": symbol,
-                                "amount": _signed_amount(order, order.size)}
+        body: dict[str, Any] = {
+            "type": ORDER_TYPES[(order.type, order.time_in_force)],
+            "symbol": symbol,
+            "amount": _signed_amount(order, order.size),
+        }
         if order.type.is_stop:
             assert order.stop_price is not None  # Order refuses a stop without one
             body["price"] = format_decimal(order.stop_price)
@@ -252,18 +297,29 @@ class BitfinexPrivate(PrivateAdapter):
     def query_fallback(self, order: Order, client_id: str) -> Request:
         """The pair's orders history since shortly before the order was made (or the exchange
         order, where its id is known), read for the cid: an order that is no longer open."""
-        return self._query(f"/v2/auth/r/orders/{self.markets.to_symbol(order.pair)}/hist", ORDERS_HISTORY, order,
-                           client_id, {"start": round((order.created_at - HISTORY_MARGIN) * 1000),
-                                       "limit": HISTORY_LIMIT})
+        return self._query(
+            f"/v2/auth/r/orders/{self.markets.to_symbol(order.pair)}/hist",
+            ORDERS_HISTORY,
+            order,
+            client_id,
+            {"start": round((order.created_at - HISTORY_MARGIN) * 1000), "limit": HISTORY_LIMIT},
+        )
 
     def _query(self, path: str, quota: str, order: Order, client_id: str, unknown: dict[str, Any]) -> OrderQuery:
         body = {"id": [int(order.exchange_order_id)]} if order.exchange_order_id else unknown
-        return OrderQuery(path, method="POST", body=orjson.dumps(body).decode(), content_type="application/json",
-                          costs={quota: 1}, client_id=client_id)
+        return OrderQuery(
+            path,
+            method="POST",
+            body=orjson.dumps(body).decode(),
+            content_type="application/json",
+            costs={quota: 1},
+            client_id=client_id,
+        )
 
     def fills_request(self, order: Order, exchange_order_id: str) -> Request:
-        return _auth(ORDER_TRADES, {}, path=f"/v2/auth/r/order/{self.markets.to_symbol(order.pair)}:"
-                                            f"{exchange_order_id}/trades")
+        return _auth(
+            ORDER_TRADES, {}, path=f"/v2/auth/r/order/{self.markets.to_symbol(order.pair)}:{exchange_order_id}/trades"
+        )
 
     def cancel_request(self, order: Order, client_id: str) -> Request:
         """By id where it is known, else by cid and cid_date (the UTC day the order was made)."""
@@ -276,8 +332,9 @@ class BitfinexPrivate(PrivateAdapter):
         would cancel every pair's orders, derivatives included)."""
         return _auth(CANCEL_MULTI, {"gid": [group_id(self.markets.to_symbol(pair))]})
 
-    def amend_request(self, order: Order, *, price: Decimal, size: Decimal, base: Decimal, client_id: str,
-                      next_client_id: str) -> Amendment:
+    def amend_request(
+        self, order: Order, *, price: Decimal, size: Decimal, base: Decimal, client_id: str, next_client_id: str
+    ) -> Amendment:
         """A new price alone: ``order/update`` in place (a stop limit's limit is ``price_aux_limit``);
         the order leaves its queue. A new size: cancel, then a new order for the rest (an update
         would leave ``AMOUNT_ORIG``, whence the filled size is read, at the original amount)."""
@@ -285,8 +342,12 @@ class BitfinexPrivate(PrivateAdapter):
             return Amendment(None, False, next_client_id)
         assert order.exchange_order_id is not None
         field = "price_aux_limit" if order.type is OrderType.STOP_LIMIT else "price"
-        return Amendment(_auth(UPDATE, {"id": int(order.exchange_order_id), field: format_decimal(price)}), True,
-                         client_id, keeps_priority=price == order.price)
+        return Amendment(
+            _auth(UPDATE, {"id": int(order.exchange_order_id), field: format_decimal(price)}),
+            True,
+            client_id,
+            keeps_priority=price == order.price,
+        )
 
     def open_orders_request(self) -> Request:
         return _auth(ORDERS, {})
@@ -325,8 +386,10 @@ class BitfinexPrivate(PrivateAdapter):
     def parse_fills(self, body: str, at: float) -> list[Fill]:
         """Order Trades: one row per trade of the exchange order."""
         what = f"order trades on {EXCHANGE}"
-        return [self._fill(row, f"{what}[{index}]")
-                for index, row in enumerate(expect(decimal_loads(body), list, what, "a list of trades"))]
+        return [
+            self._fill(row, f"{what}[{index}]")
+            for index, row in enumerate(expect(decimal_loads(body), list, what, "a list of trades"))
+        ]
 
     def parse_balances(self, body: str, at: float) -> AccountBalances:
         """Wallets: the exchange wallets' BALANCE per currency (what orders reserve included), empty
@@ -344,8 +407,14 @@ class BitfinexPrivate(PrivateAdapter):
         if stream and not status.is_final:
             filled = ZERO
         cid = row[_CID]
-        return OrderReport(str(row[_ID]), "" if cid is None else str(cid), status, filled,
-                           at if row[_MTS_UPDATE] is None else row[_MTS_UPDATE] / 1000, reason=reason)
+        return OrderReport(
+            str(row[_ID]),
+            "" if cid is None else str(cid),
+            status,
+            filled,
+            at if row[_MTS_UPDATE] is None else row[_MTS_UPDATE] / 1000,
+            reason=reason,
+        )
 
     def _fill(self, row: object, what: str) -> Fill:
         """A trade array: FEE is negative where it is charged (a cost in xWrap's fills), MAKER 1
@@ -354,12 +423,17 @@ class BitfinexPrivate(PrivateAdapter):
             raise InvalidParameter(what, "[" + ", ".join(_TRADE_COLUMNS) + "]", row)
         trade = Fields(EXCHANGE, what, dict(zip(_TRADE_COLUMNS, row)))
         fee = trade.raw["FEE"]
-        return Fill("", str(trade.integer("ID")), trade.decimal("EXEC_PRICE", positive=True),
-                    abs(parse_decimal(trade.value("EXEC_AMOUNT"), trade.label("EXEC_AMOUNT"))),
-                    ZERO if fee is None else -parse_decimal(fee, trade.label("FEE")),
-                    common_currency(EXCHANGE, trade.text("FEE_CURRENCY")),
-                    Liquidity.MAKER if trade.raw["MAKER"] == 1 else Liquidity.TAKER,
-                    trade.integer("MTS_CREATE") / 1000, {"exchange_order_id": str(trade.integer("ORDER_ID"))})
+        return Fill(
+            "",
+            str(trade.integer("ID")),
+            trade.decimal("EXEC_PRICE", positive=True),
+            abs(parse_decimal(trade.value("EXEC_AMOUNT"), trade.label("EXEC_AMOUNT"))),
+            ZERO if fee is None else -parse_decimal(fee, trade.label("FEE")),
+            common_currency(EXCHANGE, trade.text("FEE_CURRENCY")),
+            Liquidity.MAKER if trade.raw["MAKER"] == 1 else Liquidity.TAKER,
+            trade.integer("MTS_CREATE") / 1000,
+            {"exchange_order_id": str(trade.integer("ORDER_ID"))},
+        )
 
     # -- the stream -------------------------------------------------------------------------------
 
@@ -371,9 +445,18 @@ class BitfinexPrivate(PrivateAdapter):
     def stream_subscribe(self, now: float) -> list[str]:
         """The ``auth`` event, asking for the trading (orders, trades) and wallet messages only."""
         nonce = self.next_nonce(now)
-        return [orjson.dumps({"event": "auth", "apiKey": self.credentials.key,
-                              "authSig": auth_signature(self.credentials.secret, nonce), "authPayload": f"AUTH{nonce}",
-                              "authNonce": nonce, "filter": ["trading", "wallet"]}).decode()]
+        return [
+            orjson.dumps(
+                {
+                    "event": "auth",
+                    "apiKey": self.credentials.key,
+                    "authSig": auth_signature(self.credentials.secret, nonce),
+                    "authPayload": f"AUTH{nonce}",
+                    "authNonce": nonce,
+                    "filter": ["trading", "wallet"],
+                }
+            ).decode()
+        ]
 
     def parse_stream(self, message: str | bytes, at: float) -> list[StreamEvent]:
         """Channel 0: ``os`` (the open orders on logging in), ``on/ou/oc``, ``tu`` (an own trade
@@ -393,8 +476,16 @@ class BitfinexPrivate(PrivateAdapter):
             return [self._report(data, at, stream=True)]
         if kind == "tu":
             fill = self._fill(data, f"tu on {EXCHANGE}")
-            return [OrderReport(fill.cause["exchange_order_id"], "" if data[11] is None else str(data[11]),
-                                OrderStatus.OPEN, ZERO, fill.at, (fill,))]
+            return [
+                OrderReport(
+                    fill.cause["exchange_order_id"],
+                    "" if data[11] is None else str(data[11]),
+                    OrderStatus.OPEN,
+                    ZERO,
+                    fill.at,
+                    (fill,),
+                )
+            ]
         if kind == "os":
             return [self._report(row, at, stream=True) for row in data]
         if kind == "wu":
@@ -409,8 +500,13 @@ def cid_date(created_at: float) -> str:
 
 
 def _auth(endpoint: str, body: dict[str, Any], *, path: str | None = None) -> Request:
-    return Request(path or f"/v2/auth/{endpoint}", method="POST", body=orjson.dumps(body).decode(),
-                   content_type="application/json", costs={endpoint: 1})
+    return Request(
+        path or f"/v2/auth/{endpoint}",
+        method="POST",
+        body=orjson.dumps(body).decode(),
+        content_type="application/json",
+        costs={endpoint: 1},
+    )
 
 
 def _signed_amount(order: Order, size: Decimal) -> str:
@@ -450,8 +546,11 @@ def _is_notification(message: object) -> bool:
 def _rows_of(message: object, client_id: str) -> list:
     """The order arrays of a list answer whose CID is ``client_id``."""
     cid = int(client_id)
-    return [row for row in message if isinstance(row, list) and len(row) > _CID and row[_CID] == cid] \
-        if isinstance(message, list) else []
+    return (
+        [row for row in message if isinstance(row, list) and len(row) > _CID and row[_CID] == cid]
+        if isinstance(message, list)
+        else []
+    )
 
 
 def _wallets(rows: object) -> dict[str, Decimal]:
@@ -462,11 +561,10 @@ def _wallets(rows: object) -> dict[str, Decimal]:
         if not (isinstance(row, list) and len(row) >= 3 and isinstance(row[1], str)):
             raise InvalidParameter(f"wallet {index} on {EXCHANGE}", "[WALLET_TYPE, CURRENCY, BALANCE, ...]", row)
         if row[0] == "exchange":
-            totals[common_currency(EXCHANGE, row[1])] = parse_decimal(row[2], f"BALANCE of wallet {row[1]} on "
-                                                                              f"{EXCHANGE}")
+            totals[common_currency(EXCHANGE, row[1])] = parse_decimal(
+                row[2], f"BALANCE of wallet {row[1]} on {EXCHANGE}"
+            )
     return totals
-
-
 
 
 def _stream_event(event: dict) -> list[StreamEvent]:

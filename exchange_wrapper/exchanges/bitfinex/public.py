@@ -15,6 +15,7 @@ numbers, read with :data:`~..base.decimal_loads` so that they keep their digits.
 :class:`BitfinexPrivate` is the account's side (live trading): signed REST calls on
 ``api.bitfinex.com`` and the authenticated websocket's channel 0 (orders, own trades, wallets).
 """
+
 from __future__ import annotations
 
 import math
@@ -69,19 +70,21 @@ def parse_markets(pairs_body: str | bytes, pair_info: str | bytes | None = None)
         if _is_test(base) or _is_test(quote):
             continue
         min_size, max_size = limits.get(name, (Decimal(0), None))
-        markets.append(Market(
-            exchange=EXCHANGE,
-            pair=unified_pair(EXCHANGE, base, quote, f"pair of {name} on {EXCHANGE}"),
-            symbol=f"t{name}",
-            tick_size=None,
-            price_significant_digits=PRICE_SIGNIFICANT_DIGITS,
-            size_step=SIZE_STEP,
-            min_size=min_size,
-            max_size=max_size,
-            maker_fee=MAKER_FEE,
-            taker_fee=TAKER_FEE,
-            alt_symbols=(name,),
-        ))
+        markets.append(
+            Market(
+                exchange=EXCHANGE,
+                pair=unified_pair(EXCHANGE, base, quote, f"pair of {name} on {EXCHANGE}"),
+                symbol=f"t{name}",
+                tick_size=None,
+                price_significant_digits=PRICE_SIGNIFICANT_DIGITS,
+                size_step=SIZE_STEP,
+                min_size=min_size,
+                max_size=max_size,
+                maker_fee=MAKER_FEE,
+                taker_fee=TAKER_FEE,
+                alt_symbols=(name,),
+            )
+        )
     return markets
 
 
@@ -114,13 +117,21 @@ def _order_limits(body: str | bytes) -> dict[str, tuple[Decimal, Decimal | None]
     shape = "[PAIR, [PLACEHOLDER, PLACEHOLDER, PLACEHOLDER, MIN_ORDER_SIZE, MAX_ORDER_SIZE, ...]]"
     limits = {}
     for index, row in enumerate(_conf_list(body, "pub:info:pair")):
-        if not (isinstance(row, list) and len(row) == 2 and isinstance(row[0], str)
-                and isinstance(row[1], list) and len(row[1]) >= 5):
+        if not (
+            isinstance(row, list)
+            and len(row) == 2
+            and isinstance(row[0], str)
+            and isinstance(row[1], list)
+            and len(row[1]) >= 5
+        ):
             raise InvalidParameter(f"entry {index} of pub:info:pair on {EXCHANGE}", shape, row)
         name, info = row
         minimum = parse_decimal(info[3], f"MIN_ORDER_SIZE of {name} on {EXCHANGE}", non_negative=True)
-        maximum = (None if info[4] is None else
-                   parse_decimal(info[4], f"MAX_ORDER_SIZE of {name} on {EXCHANGE}", positive=True))
+        maximum = (
+            None
+            if info[4] is None
+            else parse_decimal(info[4], f"MAX_ORDER_SIZE of {name} on {EXCHANGE}", positive=True)
+        )
         limits[name] = (minimum, maximum)
     return limits
 
@@ -138,8 +149,19 @@ OB_CHECKSUM = 131072
 BOOK_LENGTH = 100
 
 #: Candle time frames by their length in seconds (``1M``, a calendar month, has no fixed one).
-CANDLE_FRAMES = {60: "1m", 300: "5m", 900: "15m", 1800: "30m", 3600: "1h", 10800: "3h", 21600: "6h",
-                 43200: "12h", 86400: "1D", 604800: "1W", 1209600: "14D"}
+CANDLE_FRAMES = {
+    60: "1m",
+    300: "5m",
+    900: "15m",
+    1800: "30m",
+    3600: "1h",
+    10800: "3h",
+    21600: "6h",
+    43200: "12h",
+    86400: "1D",
+    604800: "1W",
+    1209600: "14D",
+}
 CANDLES_PER_REQUEST = 10_000
 
 # REST limits are per endpoint and IP, "between 10 and 90 requests a minute" (docs.bitfinex.com,
@@ -221,8 +243,16 @@ class BitfinexParser:
         if msg[1] != "te":
             return _NONE
         trade_id, mts, amount, price = msg[2][:4]
-        return [Trade(pair, str(trade_id), to_decimal(price), to_decimal(abs(amount)),
-                      Side.BUY if amount > 0 else Side.SELL, mts / 1000)]
+        return [
+            Trade(
+                pair,
+                str(trade_id),
+                to_decimal(price),
+                to_decimal(abs(amount)),
+                Side.BUY if amount > 0 else Side.SELL,
+                mts / 1000,
+            )
+        ]
 
     def _ticker(self, pair: Pair, msg: list, at: float) -> list[MarketEvent]:
         values = msg[1]
@@ -304,10 +334,15 @@ class BitfinexAdapter(Adapter):
         """The ``conf`` flags (sequence numbers and checksums), then the book, trades and ticker
         channels of every pair (three channels a pair: Bitfinex allows 25 a connection)."""
         symbols = [self.markets.to_symbol(pair) for pair in pairs]
-        return ([_dumps({"event": "conf", "flags": SEQ_ALL | OB_CHECKSUM})]
-                + [self._book_request(symbol) for symbol in symbols]
-                + [_dumps({"event": "subscribe", "channel": channel, "symbol": symbol})
-                   for channel in ("trades", "ticker") for symbol in symbols])
+        return (
+            [_dumps({"event": "conf", "flags": SEQ_ALL | OB_CHECKSUM})]
+            + [self._book_request(symbol) for symbol in symbols]
+            + [
+                _dumps({"event": "subscribe", "channel": channel, "symbol": symbol})
+                for channel in ("trades", "ticker")
+                for symbol in symbols
+            ]
+        )
 
     def unsubscribe(self, pairs: Sequence[Pair]) -> list[str]:
         """Unsubscribe every channel of ``pairs`` on the current connection, by channel id."""
@@ -331,8 +366,16 @@ class BitfinexAdapter(Adapter):
         return messages
 
     def _book_request(self, symbol: str) -> str:
-        return _dumps({"event": "subscribe", "channel": "book", "symbol": symbol, "prec": "P0", "freq": "F0",
-                       "len": str(BOOK_LENGTH)})
+        return _dumps(
+            {
+                "event": "subscribe",
+                "channel": "book",
+                "symbol": symbol,
+                "prec": "P0",
+                "freq": "F0",
+                "len": str(BOOK_LENGTH),
+            }
+        )
 
     def checksum(self, book: OrderBook, market: Market) -> int:
         return bitfinex_checksum(book.bids, book.asks)
@@ -348,19 +391,40 @@ class BitfinexAdapter(Adapter):
             raise InvalidParameter("interval", "one of " + ", ".join(map(str, CANDLE_FRAMES)) + " seconds", interval)
         if not start < end or (end - start) / interval >= CANDLES_PER_REQUEST:
             raise InvalidParameter("end", f"after start, and less than {CANDLES_PER_REQUEST} intervals after it", end)
-        return Request(f"/v2/candles/trade:{frame}:{self.markets.to_symbol(pair)}/hist",
-                       {"start": round(start * 1000), "end": round(end * 1000),
-                        "limit": math.floor((end - start) / interval) + 1, "sort": 1}, weight=CANDLES_WEIGHT)
+        return Request(
+            f"/v2/candles/trade:{frame}:{self.markets.to_symbol(pair)}/hist",
+            {
+                "start": round(start * 1000),
+                "end": round(end * 1000),
+                "limit": math.floor((end - start) / interval) + 1,
+                "sort": 1,
+            },
+            weight=CANDLES_WEIGHT,
+        )
 
     def parse_candles(self, body: str, pair: Pair, interval: int) -> list[Candle]:
         """Rows ``[MTS, OPEN, CLOSE, HIGH, LOW, VOLUME]`` (note: close before high and low)."""
-        rows = column_rows(EXCHANGE, body, f"GET candles of {pair} on {EXCHANGE}",
-                           ("MTS", "open", "close", "high", "low", "volume"), f"{pair} candle")
+        rows = column_rows(
+            EXCHANGE,
+            body,
+            f"GET candles of {pair} on {EXCHANGE}",
+            ("MTS", "open", "close", "high", "low", "volume"),
+            f"{pair} candle",
+        )
         candles = []
         for fields in rows:
-            candles.append(Candle(pair, expect(fields.value("MTS"), int, fields.label("MTS"), "Unix milliseconds")
-                                  // 1000, interval, fields.decimal("open"), fields.decimal("high"),
-                                  fields.decimal("low"), fields.decimal("close"), fields.decimal("volume")))
+            candles.append(
+                Candle(
+                    pair,
+                    expect(fields.value("MTS"), int, fields.label("MTS"), "Unix milliseconds") // 1000,
+                    interval,
+                    fields.decimal("open"),
+                    fields.decimal("high"),
+                    fields.decimal("low"),
+                    fields.decimal("close"),
+                    fields.decimal("volume"),
+                )
+            )
         return sorted(candles, key=lambda candle: candle.start)
 
 

@@ -3,6 +3,7 @@
 The markets and their metadata are :mod:`.public`'s; docs/live-trading.md has the checklist of a
 private adapter.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -114,10 +115,13 @@ class CoinbasePrivate(PrivateAdapter):
         """The query string joins the path (the signature covers it); the body is signed as sent."""
         path = f"{request.path}?{urlencode(request.params)}" if request.params else request.path
         timestamp = str(int(now))
-        headers = {**request.headers, "CB-ACCESS-KEY": self.credentials.key,
-                   "CB-ACCESS-SIGN": signature(self.credentials.secret, timestamp, request.method, path,
-                                               request.body or ""),
-                   "CB-ACCESS-TIMESTAMP": timestamp, "CB-ACCESS-PASSPHRASE": self.credentials.passphrase}
+        headers = {
+            **request.headers,
+            "CB-ACCESS-KEY": self.credentials.key,
+            "CB-ACCESS-SIGN": signature(self.credentials.secret, timestamp, request.method, path, request.body or ""),
+            "CB-ACCESS-TIMESTAMP": timestamp,
+            "CB-ACCESS-PASSPHRASE": self.credentials.passphrase,
+        }
         return replace(request, path=path, params={}, headers=headers)
 
     # -- orders -----------------------------------------------------------------------------------
@@ -130,15 +134,18 @@ class CoinbasePrivate(PrivateAdapter):
 
     def check(self, order: Order) -> None:
         if order.type is OrderType.STOP_MARKET:
-            raise InvalidParameter("type", "market, limit or stop_limit: coinbase has no stop market orders",
-                                   order.type.value)
+            raise InvalidParameter(
+                "type", "market, limit or stop_limit: coinbase has no stop market orders", order.type.value
+            )
         tif = order.time_in_force
         if order.type is OrderType.MARKET and tif is not TimeInForce.GTC and tif is not TimeInForce.IOC:
-            raise InvalidParameter("time_in_force", "GTC or IOC for a market order on coinbase (it takes what it "
-                                                    "can at once)", tif.value)
+            raise InvalidParameter(
+                "time_in_force", "GTC or IOC for a market order on coinbase (it takes what it can at once)", tif.value
+            )
         if order.type is OrderType.STOP_LIMIT and tif in (TimeInForce.IOC, TimeInForce.FOK):
-            raise InvalidParameter("time_in_force", "GTC or GTD for a stop order on coinbase (it rests until it "
-                                                    "triggers)", tif.value)
+            raise InvalidParameter(
+                "time_in_force", "GTC or GTD for a stop order on coinbase (it rests until it triggers)", tif.value
+            )
         if order.post_only and tif in (TimeInForce.IOC, TimeInForce.FOK):
             raise InvalidParameter("time_in_force", "GTC or GTD for a post-only order on coinbase", tif.value)
         if tif is TimeInForce.GTD:
@@ -151,15 +158,22 @@ class CoinbasePrivate(PrivateAdapter):
         for seconds, name in CANCEL_AFTER.items():
             if seconds <= delay <= seconds + GTT_TOLERANCE:
                 return name
-        raise InvalidParameter("time_in_force", "GTC, IOC or FOK, or GTD with expire_time 1 minute, 1 hour or "
-                                                f"1 day (up to {GTT_TOLERANCE:g} s more) after the order: coinbase's "
-                                                "GTT cancels after min, hour or day", f"GTD expiring {delay:g} s after")
+        raise InvalidParameter(
+            "time_in_force",
+            "GTC, IOC or FOK, or GTD with expire_time 1 minute, 1 hour or "
+            f"1 day (up to {GTT_TOLERANCE:g} s more) after the order: coinbase's "
+            "GTT cancels after min, hour or day",
+            f"GTD expiring {delay:g} s after",
+        )
 
     def place_request(self, order: Order, client_id: str) -> Request:
         """``POST /orders`` with a JSON body."""
-        body: dict[str, Any] = {"client_oid": client_id, "product_id": self.markets.to_symbol(order.pair),
-                                "side": order.side.value,
-                                "type": "market" if order.type is OrderType.MARKET else "limit"}
+        body: dict[str, Any] = {
+            "client_oid": client_id,
+            "product_id": self.markets.to_symbol(order.pair),
+            "side": order.side.value,
+            "type": "market" if order.type is OrderType.MARKET else "limit",
+        }
         if order.size is not None:
             body["size"] = format_decimal(order.size)
         else:
@@ -177,35 +191,44 @@ class CoinbasePrivate(PrivateAdapter):
         if order.type is OrderType.STOP_LIMIT:
             assert order.stop_price is not None
             body.update(stop="entry" if order.side is Side.BUY else "loss", stop_price=format_decimal(order.stop_price))
-        return Request("/orders", method="POST", body=orjson.dumps(body).decode(), content_type="application/json",
-                       costs={"requests": 1})
+        return Request(
+            "/orders",
+            method="POST",
+            body=orjson.dumps(body).decode(),
+            content_type="application/json",
+            costs={"requests": 1},
+        )
 
     def query_request(self, order: Order, client_id: str) -> Request:
         return Request(f"/orders/client:{client_id}", costs={"requests": 1})
 
     def fills_request(self, order: Order, exchange_order_id: str) -> Request:
-        return Request("/fills", {"order_id": exchange_order_id, "limit": PAGE_LIMIT},
-                       costs={"requests": 1, "fills": 1})
+        return Request(
+            "/fills", {"order_id": exchange_order_id, "limit": PAGE_LIMIT}, costs={"requests": 1, "fills": 1}
+        )
 
     def cancel_request(self, order: Order, client_id: str) -> Request:
         """By the exchange's id where it is known, else by ``client:<client_oid>``."""
         target = order.exchange_order_id or f"client:{client_id}"
-        return Request(f"/orders/{target}", {"product_id": self.markets.to_symbol(order.pair)}, method="DELETE",
-                       costs={"requests": 1})
+        return Request(
+            f"/orders/{target}",
+            {"product_id": self.markets.to_symbol(order.pair)},
+            method="DELETE",
+            costs={"requests": 1},
+        )
 
     def cancel_all_request(self, pair: Pair) -> Request:
-        return Request("/orders", {"product_id": self.markets.to_symbol(pair)}, method="DELETE",
-                       costs={"requests": 1})
+        return Request("/orders", {"product_id": self.markets.to_symbol(pair)}, method="DELETE", costs={"requests": 1})
 
-    def amend_request(self, order: Order, *, price: Decimal, size: Decimal, base: Decimal, client_id: str,
-                      next_client_id: str) -> Amendment:
+    def amend_request(
+        self, order: Order, *, price: Decimal, size: Decimal, base: Decimal, client_id: str, next_client_id: str
+    ) -> Amendment:
         """Coinbase has no replace: the account cancels, then places the rest as a new order."""
         return Amendment(None, False, next_client_id)
 
     def open_orders_request(self) -> Request:
         """Open, pending and untriggered stop (``active``) orders of every product: one page."""
-        return Request(f"/orders?status=open&status=pending&status=active&limit={PAGE_LIMIT}",
-                       costs={"requests": 1})
+        return Request(f"/orders?status=open&status=pending&status=active&limit={PAGE_LIMIT}", costs={"requests": 1})
 
     def balances_request(self) -> Request:
         return Request("/accounts", costs={"requests": 1})
@@ -236,12 +259,19 @@ class CoinbasePrivate(PrivateAdapter):
         fills = []
         for index, raw in enumerate(rows):
             fill = Fields(EXCHANGE, f"fill {index}", raw)
-            fills.append(Fill("", str(fill.integer("trade_id")), fill.decimal("price", positive=True),
-                              fill.decimal("size", positive=True), fill.decimal("fee"),
-                              self.markets.to_pair(fill.text("product_id")).quote,
-                              _LIQUIDITY.get(fill.text("liquidity"), Liquidity.TAKER),
-                              iso_seconds(fill.text("created_at")),
-                              {"exchange_order_id": fill.text("order_id")}))
+            fills.append(
+                Fill(
+                    "",
+                    str(fill.integer("trade_id")),
+                    fill.decimal("price", positive=True),
+                    fill.decimal("size", positive=True),
+                    fill.decimal("fee"),
+                    self.markets.to_pair(fill.text("product_id")).quote,
+                    _LIQUIDITY.get(fill.text("liquidity"), Liquidity.TAKER),
+                    iso_seconds(fill.text("created_at")),
+                    {"exchange_order_id": fill.text("order_id")},
+                )
+            )
         return sorted(fills, key=lambda fill: int(fill.trade_id))
 
     def parse_balances(self, body: str, at: float) -> AccountBalances:
@@ -272,8 +302,14 @@ class CoinbasePrivate(PrivateAdapter):
                 raise InvalidParameter(order.label("done_reason"), "filled, canceled or rejected", reason)
             state = _finished(_DONE[reason], tif, expire, done_at or at)
             self._known.pop(exchange_order_id, None)
-        return OrderReport(exchange_order_id, order.raw.get("client_oid") or "", state, filled,
-                           at if done_at is None else done_at, reason=order.raw.get("reject_reason") or "")
+        return OrderReport(
+            exchange_order_id,
+            order.raw.get("client_oid") or "",
+            state,
+            filled,
+            at if done_at is None else done_at,
+            reason=order.raw.get("reject_reason") or "",
+        )
 
     # -- the stream -------------------------------------------------------------------------------
 
@@ -284,8 +320,15 @@ class CoinbasePrivate(PrivateAdapter):
     def stream_subscribe(self, now: float) -> list[str]:
         """The ``user`` channel of every product, authenticated by a signed GET of ``/users/self/verify``."""
         products = sorted(market.symbol for market in self.markets)
-        return [orjson.dumps({"type": "subscribe", "channels": [{"name": "user", "product_ids": products}],
-                              **ws_authentication(self.credentials, now)}).decode()]
+        return [
+            orjson.dumps(
+                {
+                    "type": "subscribe",
+                    "channels": [{"name": "user", "product_ids": products}],
+                    **ws_authentication(self.credentials, now),
+                }
+            ).decode()
+        ]
 
     def parse_stream(self, message: str | bytes, at: float) -> list[StreamEvent]:
         """The ``user`` channel: the full channel's messages about the profile's own orders.
@@ -330,8 +373,17 @@ class CoinbasePrivate(PrivateAdapter):
         assert isinstance(exponent, int) and isinstance(quantum, int)
         if exponent < quantum:
             fee = fee.quantize(FEE_QUANTUM)
-        fill = Fill("", str(msg.integer("trade_id")), price, size, fee, self.markets.to_pair(msg.symbol).quote,
-                    Liquidity.MAKER if side == "maker" else Liquidity.TAKER, at, {"exchange_order_id": order_id})
+        fill = Fill(
+            "",
+            str(msg.integer("trade_id")),
+            price,
+            size,
+            fee,
+            self.markets.to_pair(msg.symbol).quote,
+            Liquidity.MAKER if side == "maker" else Liquidity.TAKER,
+            at,
+            {"exchange_order_id": order_id},
+        )
         return [OrderReport(order_id, "", OrderStatus.PARTIALLY_FILLED, ZERO, at, (fill,))]
 
     def _done(self, msg: Fields, at: float) -> list[StreamEvent]:
@@ -358,14 +410,20 @@ class CoinbasePrivate(PrivateAdapter):
         return known.size - remaining if known is not None and known.size is not None else ZERO
 
     _stream_handlers: ClassVar[dict[str, Callable[[CoinbasePrivate, Fields, float], list[StreamEvent]]]] = {
-        "received": _received, "open": _open, "match": _match, "done": _done, "change": _resized,
-        "activate": _resized}
+        "received": _received,
+        "open": _open,
+        "match": _match,
+        "done": _done,
+        "change": _resized,
+        "activate": _resized,
+    }
 
 
 def _finished(status: OrderStatus, time_in_force: str, expire_time: float | None, at: float) -> OrderStatus:
     """A ``canceled`` order that its time in force ended (IOC or FOK, or GTT at its expiry) expired."""
-    if status is OrderStatus.CANCELLED and (time_in_force in ("IOC", "FOK") or (
-            time_in_force == "GTT" and expire_time is not None and at >= expire_time)):
+    if status is OrderStatus.CANCELLED and (
+        time_in_force in ("IOC", "FOK") or (time_in_force == "GTT" and expire_time is not None and at >= expire_time)
+    ):
         return OrderStatus.EXPIRED
     return status
 

@@ -9,6 +9,7 @@ needs authentication): a ``snapshot`` then ``l2update`` changes, with no sequenc
 checksum, so a book's integrity rests on the crossed-book check and on silence, which the
 ``heartbeat`` channel (one message a second per product) makes quick to see.
 """
+
 from __future__ import annotations
 
 import base64
@@ -56,8 +57,9 @@ def parse_markets(body: str | bytes) -> list[Market]:
 def _market(product: Fields) -> Market:
     return Market(
         exchange=EXCHANGE,
-        pair=unified_pair(EXCHANGE, product.text("base_currency"), product.text("quote_currency"),
-                          product.label("pair")),
+        pair=unified_pair(
+            EXCHANGE, product.text("base_currency"), product.text("quote_currency"), product.label("pair")
+        ),
         symbol=product.symbol,
         tick_size=product.decimal("quote_increment", positive=True),
         size_step=product.decimal("base_increment", positive=True),
@@ -106,17 +108,20 @@ class CoinbaseAdapter(Adapter):
     ws_url = "wss://ws-feed.exchange.coinbase.com"
     markets_path = "/products"
     parse_markets = staticmethod(parse_markets)
-    rest_limit = RateLimit(10, 15)        # public endpoints: 10 requests/s per IP, bursts of 15
-    subscribe_limit = RateLimit(8, 20)    # websocket requests: 8/s per IP, bursts of 20
-    silence_timeout = 10.0                # heartbeats come every second for every product
+    rest_limit = RateLimit(10, 15)  # public endpoints: 10 requests/s per IP, bursts of 15
+    subscribe_limit = RateLimit(8, 20)  # websocket requests: 8/s per IP, bursts of 20
+    silence_timeout = 10.0  # heartbeats come every second for every product
     ping_interval = 20.0
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.book_channel = "level2" if self.credentials is not None else "level2_batch"
         self._handlers: dict[str, Callable[[dict, float], list[MarketEvent]]] = {
-            "snapshot": self._snapshot, "match": self._match,
-            "ticker": self._ticker, "error": self._error}
+            "snapshot": self._snapshot,
+            "match": self._match,
+            "ticker": self._ticker,
+            "error": self._error,
+        }
 
     # -- the websocket ----------------------------------------------------------------------------
 
@@ -142,7 +147,7 @@ class CoinbaseAdapter(Adapter):
                 return _NONE
             changes = msg["changes"]
             if len(changes) == 1:  # most batches: no list comprehension to set up
-                (side, price, size), = changes
+                ((side, price, size),) = changes
                 return [BookDelta(pair, ((_SIDE[side], Decimal(price), Decimal(size)),))]
             return [BookDelta(pair, [(_SIDE[s], Decimal(price), Decimal(size)) for s, price, size in changes])]
         handler = self._handlers.get(kind)
@@ -152,31 +157,55 @@ class CoinbaseAdapter(Adapter):
         pair = self.pair_of.get(msg["product_id"])
         if pair is None:
             return _NONE
-        return [BookSnapshot(pair, [(Decimal(p), Decimal(s)) for p, s in msg["bids"]],
-                             [(Decimal(p), Decimal(s)) for p, s in msg["asks"]])]
+        return [
+            BookSnapshot(
+                pair,
+                [(Decimal(p), Decimal(s)) for p, s in msg["bids"]],
+                [(Decimal(p), Decimal(s)) for p, s in msg["asks"]],
+            )
+        ]
 
     def _match(self, msg: dict, at: float) -> list[MarketEvent]:
         pair = self.pair_of.get(msg["product_id"])
         if pair is None:
             return _NONE
-        return [Trade(pair, str(msg["trade_id"]), Decimal(msg["price"]), Decimal(msg["size"]),
-                      _TAKER[msg["side"]], iso_seconds(msg["time"]))]
+        return [
+            Trade(
+                pair,
+                str(msg["trade_id"]),
+                Decimal(msg["price"]),
+                Decimal(msg["size"]),
+                _TAKER[msg["side"]],
+                iso_seconds(msg["time"]),
+            )
+        ]
 
     def _ticker(self, msg: dict, at: float) -> list[MarketEvent]:
         pair = self.pair_of.get(msg["product_id"])
         if pair is None:
             return _NONE
-        return [Ticker(pair, _decimal(msg.get("best_bid")), _decimal(msg.get("best_ask")),
-                       iso_seconds(msg["time"]) if "time" in msg else at,
-                       bid_size=_decimal(msg.get("best_bid_size")), ask_size=_decimal(msg.get("best_ask_size")),
-                       last=_decimal(msg.get("price")), volume_24h=_decimal(msg.get("volume_24h")))]
+        return [
+            Ticker(
+                pair,
+                _decimal(msg.get("best_bid")),
+                _decimal(msg.get("best_ask")),
+                iso_seconds(msg["time"]) if "time" in msg else at,
+                bid_size=_decimal(msg.get("best_bid_size")),
+                ask_size=_decimal(msg.get("best_ask_size")),
+                last=_decimal(msg.get("price")),
+                volume_24h=_decimal(msg.get("volume_24h")),
+            )
+        ]
 
     def _error(self, msg: dict, at: float) -> list[MarketEvent]:
         return [FeedError(f"{msg.get('message', 'error')}: {msg.get('reason', '')}".rstrip(": "))]
 
     def _request(self, kind: str, pairs: Sequence[Pair], channels: list[str], now: float | None) -> str:
-        request: dict[str, Any] = {"type": kind, "product_ids": [self.markets.to_symbol(p) for p in pairs],
-                                   "channels": channels}
+        request: dict[str, Any] = {
+            "type": kind,
+            "product_ids": [self.markets.to_symbol(p) for p in pairs],
+            "channels": channels,
+        }
         if self.credentials is not None and now is not None:
             request.update(self._signature(now))
         return orjson.dumps(request).decode()
@@ -191,22 +220,37 @@ class CoinbaseAdapter(Adapter):
         """``GET /products/{id}/candles``: ``interval`` one of :data:`CANDLE_INTERVALS`, at most
         :data:`CANDLES_PER_REQUEST` candles from ``start`` to ``end`` (Unix seconds)."""
         if interval not in CANDLE_INTERVALS:
-            raise InvalidParameter("interval", "one of " + ", ".join(map(str, CANDLE_INTERVALS)) + " seconds",
-                                   interval)
+            raise InvalidParameter("interval", "one of " + ", ".join(map(str, CANDLE_INTERVALS)) + " seconds", interval)
         if not start < end or (end - start) / interval > CANDLES_PER_REQUEST:
             raise InvalidParameter("end", f"after start, and at most {CANDLES_PER_REQUEST} intervals after it", end)
-        return Request(f"/products/{self.markets.to_symbol(pair)}/candles",
-                       {"granularity": interval, "start": _iso(start), "end": _iso(end)})
+        return Request(
+            f"/products/{self.markets.to_symbol(pair)}/candles",
+            {"granularity": interval, "start": _iso(start), "end": _iso(end)},
+        )
 
     def parse_candles(self, body: str, pair: Pair, interval: int) -> list[Candle]:
         """Rows ``[time, low, high, open, close, volume]``, newest first on the wire."""
-        rows = column_rows(EXCHANGE, body, f"GET candles of {pair} on {EXCHANGE}",
-                           ("time", "low", "high", "open", "close", "volume"), f"{pair} candle")
+        rows = column_rows(
+            EXCHANGE,
+            body,
+            f"GET candles of {pair} on {EXCHANGE}",
+            ("time", "low", "high", "open", "close", "volume"),
+            f"{pair} candle",
+        )
         candles = []
         for fields in rows:
-            candles.append(Candle(pair, expect(fields.value("time"), int, fields.label("time"), "Unix seconds"),
-                                  interval, fields.decimal("open"), fields.decimal("high"), fields.decimal("low"),
-                                  fields.decimal("close"), fields.decimal("volume")))
+            candles.append(
+                Candle(
+                    pair,
+                    expect(fields.value("time"), int, fields.label("time"), "Unix seconds"),
+                    interval,
+                    fields.decimal("open"),
+                    fields.decimal("high"),
+                    fields.decimal("low"),
+                    fields.decimal("close"),
+                    fields.decimal("volume"),
+                )
+            )
         return sorted(candles, key=lambda candle: candle.start)
 
 
@@ -243,5 +287,9 @@ def ws_authentication(credentials: Credentials, now: float) -> dict[str, str]:
     """The fields that authenticate a websocket subscribe message: a GET of ``/users/self/verify``
     signed as a REST request."""
     timestamp = str(int(now))
-    return {"signature": signature(credentials.secret, timestamp, "GET", WS_VERIFY_PATH), "key": credentials.key,
-            "passphrase": credentials.passphrase, "timestamp": timestamp}
+    return {
+        "signature": signature(credentials.secret, timestamp, "GET", WS_VERIFY_PATH),
+        "key": credentials.key,
+        "passphrase": credentials.passphrase,
+        "timestamp": timestamp,
+    }

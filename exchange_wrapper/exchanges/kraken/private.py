@@ -3,6 +3,7 @@
 The markets and their metadata are :mod:`.public`'s; docs/live-trading.md has the checklist of a
 private adapter.
 """
+
 from __future__ import annotations
 
 import base64
@@ -54,19 +55,37 @@ THROTTLED = re.compile(r"^EService:\s*Throttled:\s*(\d+)")
 #: The order asked about does not exist.
 NOT_FOUND = ("EOrder:Unknown order", "EOrder:Invalid order")
 #: ``EService:`` errors whose request certainly did not execute (any other leaves the outcome unknown).
-NOT_EXECUTED = ("EService:Deadline elapsed", "EService:Market in cancel_only mode",
-                "EService:Market in post_only mode", "EService:Market in limit_only mode")
+NOT_EXECUTED = (
+    "EService:Deadline elapsed",
+    "EService:Market in cancel_only mode",
+    "EService:Market in post_only mode",
+    "EService:Market in limit_only mode",
+)
 #: A REST order's ``status`` (pending, open, closed, canceled, expired); closed means done.
-REST_STATUSES = {"pending": OrderStatus.OPEN, "open": OrderStatus.OPEN, "closed": OrderStatus.FILLED,
-                 "canceled": OrderStatus.CANCELLED, "expired": OrderStatus.EXPIRED}
+REST_STATUSES = {
+    "pending": OrderStatus.OPEN,
+    "open": OrderStatus.OPEN,
+    "closed": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELLED,
+    "expired": OrderStatus.EXPIRED,
+}
 #: An executions message's ``order_status``.
-STREAM_STATUSES = {"pending_new": OrderStatus.OPEN, "new": OrderStatus.OPEN,
-                   "partially_filled": OrderStatus.PARTIALLY_FILLED, "filled": OrderStatus.FILLED,
-                   "canceled": OrderStatus.CANCELLED, "expired": OrderStatus.EXPIRED}
+STREAM_STATUSES = {
+    "pending_new": OrderStatus.OPEN,
+    "new": OrderStatus.OPEN,
+    "partially_filled": OrderStatus.PARTIALLY_FILLED,
+    "filled": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELLED,
+    "expired": OrderStatus.EXPIRED,
+}
 #: xWrap's order types -> AddOrder's ``ordertype``: a stop buys above the market and sells below it
 #: (stop-loss for both sides; ``price`` is the trigger, ``price2`` the limit).
-ORDER_TYPES = {OrderType.LIMIT: "limit", OrderType.MARKET: "market", OrderType.STOP_MARKET: "stop-loss",
-               OrderType.STOP_LIMIT: "stop-loss-limit"}
+ORDER_TYPES = {
+    OrderType.LIMIT: "limit",
+    OrderType.MARKET: "market",
+    OrderType.STOP_MARKET: "stop-loss",
+    OrderType.STOP_LIMIT: "stop-loss-limit",
+}
 
 
 @dataclass(frozen=True)
@@ -82,8 +101,14 @@ class Tier:
 
 
 #: Spot REST Rate Limits and Spot Trading Limits (docs.kraken.com, 2026).
-TIERS = {tier.name: tier for tier in (Tier("starter", 15, 0.33, 60, 1.0), Tier("intermediate", 20, 0.5, 125, 2.34),
-                                      Tier("pro", 20, 1.0, 180, 3.75))}
+TIERS = {
+    tier.name: tier
+    for tier in (
+        Tier("starter", 15, 0.33, 60, 1.0),
+        Tier("intermediate", 20, 0.5, 125, 2.34),
+        Tier("pro", 20, 1.0, 180, 3.75),
+    )
+}
 COUNTER = "API counter"
 
 
@@ -105,8 +130,9 @@ def signature(secret: str, uri_path: str, nonce: int | str, postdata: str) -> st
     """``API-Sign``: base64 of the HMAC-SHA512, keyed with the base64-decoded secret, of the URI path
     followed by the SHA-256 digest of the nonce followed by the POST data."""
     digest = hashlib.sha256(f"{nonce}{postdata}".encode()).digest()
-    return base64.b64encode(hmac.new(base64.b64decode(secret), uri_path.encode() + digest,
-                                     hashlib.sha512).digest()).decode()
+    return base64.b64encode(
+        hmac.new(base64.b64decode(secret), uri_path.encode() + digest, hashlib.sha512).digest()
+    ).decode()
 
 
 def rfc3339(at: float) -> str:
@@ -178,9 +204,10 @@ class KrakenPrivate(PrivateAdapter):
     def published_quotas(self, metadata: str | bytes) -> tuple[Quota, ...]:
         """The REST counter and a trading counter for every pair of the tier (Kraken publishes none)."""
         tier = self.tier
-        return (counter_quota(COUNTER, tier.counter, tier.counter_decay),
-                *(counter_quota(trading_quota(market.symbol), tier.trading, tier.trading_decay)
-                  for market in self.markets))
+        return (
+            counter_quota(COUNTER, tier.counter, tier.counter_decay),
+            *(counter_quota(trading_quota(market.symbol), tier.trading, tier.trading_decay) for market in self.markets),
+        )
 
     def used(self, response: Response) -> dict[str, float]:
         """``EAPI:Rate limit exceeded``: the REST counter is full."""
@@ -239,9 +266,16 @@ class KrakenPrivate(PrivateAdapter):
         if _method(request) in WITH_DEADLINE:
             fields.append(("deadline", rfc3339(now + DEADLINE)))
         body = urlencode(fields)
-        return replace(request, params={}, body=body, headers={
-            **request.headers, API_KEY_HEADER: self.credentials.key,
-            API_SIGN_HEADER: signature(self.credentials.secret, request.path, nonce, body)})
+        return replace(
+            request,
+            params={},
+            body=body,
+            headers={
+                **request.headers,
+                API_KEY_HEADER: self.credentials.key,
+                API_SIGN_HEADER: signature(self.credentials.secret, request.path, nonce, body),
+            },
+        )
 
     # -- orders -----------------------------------------------------------------------------------
 
@@ -255,8 +289,9 @@ class KrakenPrivate(PrivateAdapter):
         if order.time_in_force is TimeInForce.FOK:
             raise InvalidParameter("time_in_force", "GTC, IOC or GTD: kraken has no FOK", "FOK")
         if order.funds is not None:
-            raise InvalidParameter("funds", "a size: kraken spot orders take a base volume",
-                                   format_decimal(order.funds))
+            raise InvalidParameter(
+                "funds", "a size: kraken spot orders take a base volume", format_decimal(order.funds)
+            )
         if order.type is OrderType.MARKET and order.time_in_force is TimeInForce.GTD:
             raise InvalidParameter("time_in_force", "GTC or IOC for a market order on kraken", "GTD")
         if order.post_only and order.type is not OrderType.LIMIT:
@@ -269,8 +304,12 @@ class KrakenPrivate(PrivateAdapter):
         assert order.size is not None
         kind = ORDER_TYPES[order.type]
         stop = order.type.is_stop
-        params = [("ordertype", kind), ("type", order.side.value), ("volume", format_decimal(order.size)),
-                  ("pair", self._pair(order.pair))]
+        params = [
+            ("ordertype", kind),
+            ("type", order.side.value),
+            ("volume", format_decimal(order.size)),
+            ("pair", self._pair(order.pair)),
+        ]
         if stop or order.price is not None:
             price = order.stop_price if stop else order.price
             assert price is not None  # Order refuses a stop without its stop price
@@ -310,8 +349,9 @@ class KrakenPrivate(PrivateAdapter):
         """None: CancelAll cancels the orders of every pair."""
         return None
 
-    def amend_request(self, order: Order, *, price: Decimal, size: Decimal, base: Decimal, client_id: str,
-                      next_client_id: str) -> Amendment:
+    def amend_request(
+        self, order: Order, *, price: Decimal, size: Decimal, base: Decimal, client_id: str, next_client_id: str
+    ) -> Amendment:
         """AmendOrder: ``order_qty`` (the order's whole quantity) and ``limit_price`` in place; a
         post-only order's new price must rest (``post_only``). A smaller or equal size at the same
         price keeps the queue place; a new price goes to the back (Kraken's Exchange Trading Rules)."""
@@ -323,8 +363,9 @@ class KrakenPrivate(PrivateAdapter):
             params.append(("limit_price", format_decimal(price)))
             if order.post_only:
                 params.append(("post_only", "true"))
-        request = _private("AmendOrder", params, **{COUNTER: 1, trading_quota(self.markets.to_symbol(order.pair)):
-                                                     AMEND_COUNT})
+        request = _private(
+            "AmendOrder", params, **{COUNTER: 1, trading_quota(self.markets.to_symbol(order.pair)): AMEND_COUNT}
+        )
         return Amendment(request, True, client_id, keeps_priority=price == order.price and size <= order.size)
 
     def open_orders_request(self) -> Request:
@@ -374,10 +415,19 @@ class KrakenPrivate(PrivateAdapter):
         for trade_id, raw in expect(trades, dict, f"trades on {EXCHANGE}", "a JSON object").items():
             trade = Fields(EXCHANGE, f"trade {trade_id}", raw)
             pair = self.markets.to_pair(trade.text("pair"))
-            fills.append(Fill("", trade_id, trade.decimal("price", positive=True), trade.decimal("vol", positive=True),
-                              trade.decimal("fee"), pair.base if trade.text("type") == "buy" else pair.quote,
-                              Liquidity.MAKER if trade.raw.get("maker") is True else Liquidity.TAKER,
-                              float(trade.value("time")), {"exchange_order_id": trade.text("ordertxid")}))
+            fills.append(
+                Fill(
+                    "",
+                    trade_id,
+                    trade.decimal("price", positive=True),
+                    trade.decimal("vol", positive=True),
+                    trade.decimal("fee"),
+                    pair.base if trade.text("type") == "buy" else pair.quote,
+                    Liquidity.MAKER if trade.raw.get("maker") is True else Liquidity.TAKER,
+                    float(trade.value("time")),
+                    {"exchange_order_id": trade.text("ordertxid")},
+                )
+            )
         return sorted(fills, key=lambda fill: fill.at)
 
     def parse_balances(self, body: str, at: float) -> AccountBalances:
@@ -392,8 +442,10 @@ class KrakenPrivate(PrivateAdapter):
 
     def _reports(self, result: dict[str, Any], at: float) -> list[OrderReport]:
         orders = result.get("open", result.get("closed", result))
-        return [self._report(txid, raw, at)
-                for txid, raw in expect(orders, dict, f"orders on {EXCHANGE}", "a JSON object").items()]
+        return [
+            self._report(txid, raw, at)
+            for txid, raw in expect(orders, dict, f"orders on {EXCHANGE}", "a JSON object").items()
+        ]
 
     def _report(self, txid: str, raw: object, at: float) -> OrderReport:
         order = Fields(EXCHANGE, txid, raw)
@@ -406,8 +458,15 @@ class KrakenPrivate(PrivateAdapter):
         elif kind is OrderStatus.FILLED and executed < volume:  # done before all of it traded (IOC, market)
             kind = OrderStatus.EXPIRED
         time = next((order.raw[name] for name in ("closetm", "opentm") if order.raw.get(name)), at)
-        return OrderReport(txid, order.raw.get("cl_ord_id") or "", kind, executed, float(time), (),
-                           str(order.raw.get("reason") or "") if kind.is_final else "")
+        return OrderReport(
+            txid,
+            order.raw.get("cl_ord_id") or "",
+            kind,
+            executed,
+            float(time),
+            (),
+            str(order.raw.get("reason") or "") if kind.is_final else "",
+        )
 
     # -- the stream -------------------------------------------------------------------------------
 
@@ -427,9 +486,12 @@ class KrakenPrivate(PrivateAdapter):
     def stream_subscribe(self, now: float) -> list[str]:
         """``executions`` with the open orders as a snapshot (not the past trades), ``balances``
         without one."""
-        return [ws_request("subscribe", {"channel": "executions", "token": self._token, "snap_orders": True,
-                                       "snap_trades": False}),
-                ws_request("subscribe", {"channel": "balances", "token": self._token, "snapshot": False})]
+        return [
+            ws_request(
+                "subscribe", {"channel": "executions", "token": self._token, "snap_orders": True, "snap_trades": False}
+            ),
+            ws_request("subscribe", {"channel": "balances", "token": self._token, "snapshot": False}),
+        ]
 
     def parse_stream(self, message: str | bytes, at: float) -> list[StreamEvent]:
         """``executions`` (an order report each, a trade's fill in it), ``balances`` updates of what
@@ -453,22 +515,42 @@ class KrakenPrivate(PrivateAdapter):
         exchange_order_id = item.text("order_id")
         status = STREAM_STATUSES.get(item.raw.get("order_status", "new"))
         if status is None:
-            raise InvalidParameter(item.label("order_status"), "one of " + ", ".join(STREAM_STATUSES),
-                                   item.raw.get("order_status"))
+            raise InvalidParameter(
+                item.label("order_status"), "one of " + ", ".join(STREAM_STATUSES), item.raw.get("order_status")
+            )
         at = iso_seconds(item.text("timestamp"))
         fills: tuple[Fill, ...] = ()
         if item.raw.get("exec_type") == "trade":
             fees = [Fields(EXCHANGE, "fees", fee) for fee in item.raw.get("fees") or ()]
             pair = self.pair_of_v2.get(item.text("symbol")) or self.markets.to_pair(item.text("symbol"))
-            currency = common_currency(EXCHANGE, fees[0].text("asset")) if fees else (
-                pair.base if item.text("side") == "buy" else pair.quote)
-            fills = (Fill("", item.text("exec_id"), item.decimal("last_price", positive=True),
-                          item.decimal("last_qty", positive=True), sum((fee.decimal("qty") for fee in fees), ZERO),
-                          currency, Liquidity.MAKER if item.raw.get("liquidity_ind") == "m" else Liquidity.TAKER, at,
-                          {"exchange_order_id": exchange_order_id}),)
+            currency = (
+                common_currency(EXCHANGE, fees[0].text("asset"))
+                if fees
+                else (pair.base if item.text("side") == "buy" else pair.quote)
+            )
+            fills = (
+                Fill(
+                    "",
+                    item.text("exec_id"),
+                    item.decimal("last_price", positive=True),
+                    item.decimal("last_qty", positive=True),
+                    sum((fee.decimal("qty") for fee in fees), ZERO),
+                    currency,
+                    Liquidity.MAKER if item.raw.get("liquidity_ind") == "m" else Liquidity.TAKER,
+                    at,
+                    {"exchange_order_id": exchange_order_id},
+                ),
+            )
         filled = item.decimal("cum_qty") if item.has("cum_qty") else ZERO
-        return OrderReport(exchange_order_id, item.raw.get("cl_ord_id") or "", status, filled, at, fills,
-                           str(item.raw.get("reason") or "") if status.is_final else "")
+        return OrderReport(
+            exchange_order_id,
+            item.raw.get("cl_ord_id") or "",
+            status,
+            filled,
+            at,
+            fills,
+            str(item.raw.get("reason") or "") if status.is_final else "",
+        )
 
     def _balances(self, msg: dict) -> list[StreamEvent]:
         if msg.get("type") != "update":
@@ -488,7 +570,9 @@ def _status_of(errors: list[str]) -> int:
         return 429
     if any(error in NOT_FOUND for error in errors):
         return 404
-    if any((error.startswith("EService:") and error not in NOT_EXECUTED) or error == "EGeneral:Internal error"
-           for error in errors):
+    if any(
+        (error.startswith("EService:") and error not in NOT_EXECUTED) or error == "EGeneral:Internal error"
+        for error in errors
+    ):
         return 503
     return 400

@@ -21,6 +21,7 @@ resubscribed. Prices and quantities enter the checksum written with the pair's p
 (``pair_decimals``, ``lot_decimals``): the wire's numbers may lose trailing zeros (Kraken's own
 reference examples write ``0.566`` and ``18097.1547`` and check out only when padded).
 """
+
 from __future__ import annotations
 
 import math
@@ -80,8 +81,11 @@ def parse_markets(body: str | bytes) -> list[Market]:
     if errors != []:
         raise InvalidParameter(response.label("error"), "an empty list", errors)
     result = expect(response.value("result"), dict, response.label("result"), "a JSON object")
-    return [_market(Fields(EXCHANGE, key, raw)) for key, raw in result.items()
-            if not key.endswith(".d") and _plain_codes(raw)]
+    return [
+        _market(Fields(EXCHANGE, key, raw))
+        for key, raw in result.items()
+        if not key.endswith(".d") and _plain_codes(raw)
+    ]
 
 
 def _plain_codes(raw: object) -> bool:
@@ -94,8 +98,7 @@ def _market(pair: Fields) -> Market:
         exchange=EXCHANGE,
         pair=unified_pair(EXCHANGE, pair.text("base"), pair.text("quote"), pair.label("pair")),
         symbol=pair.symbol,
-        tick_size=(pair.decimal("tick_size", positive=True) if pair.has("tick_size")
-                   else pair.places("pair_decimals")),
+        tick_size=(pair.decimal("tick_size", positive=True) if pair.has("tick_size") else pair.places("pair_decimals")),
         size_step=pair.places("lot_decimals"),
         min_size=pair.optional_decimal("ordermin") or Decimal(0),
         min_notional=pair.optional_decimal("costmin") or Decimal(0),
@@ -184,9 +187,9 @@ class KrakenAdapter(Adapter):
     # Kraken's websocket request limit is dynamic and unpublished ("Exceeded msg rate");
     # we send three subscriptions at start and two messages per resync.
     subscribe_limit = RateLimit(5, 5)
-    silence_timeout = 10.0       # a heartbeat comes every second when nothing else does
+    silence_timeout = 10.0  # a heartbeat comes every second when nothing else does
     ping_interval = 20.0
-    book_depth = BOOK_DEPTH      # Kraken sends no removal for levels pushed out of the depth
+    book_depth = BOOK_DEPTH  # Kraken sends no removal for levels pushed out of the depth
     has_checksum = True
 
     def __init__(self, markets: SymbolTable, pairs: Iterable[Pair], credentials: Credentials | None = None):
@@ -200,7 +203,9 @@ class KrakenAdapter(Adapter):
             self.pair_of[symbol] = market.pair
             self._places[market.pair] = (_places(market.tick_size), _places(market.size_step))
         self._handlers: dict[str, Callable[[dict, float], list[MarketEvent]]] = {
-            "trade": self._trades, "ticker": self._ticker}
+            "trade": self._trades,
+            "ticker": self._ticker,
+        }
 
     # -- the websocket ----------------------------------------------------------------------------
 
@@ -230,8 +235,15 @@ class KrakenAdapter(Adapter):
             return handler(msg, at)
         if msg.get("success") is False:
             symbol = msg.get("symbol") or msg.get("result", {}).get("symbol")
-            return [FeedError(" ".join(str(part) for part in (msg.get("method"), symbol, "refused:",
-                                                               msg.get("error")) if part is not None))]
+            return [
+                FeedError(
+                    " ".join(
+                        str(part)
+                        for part in (msg.get("method"), symbol, "refused:", msg.get("error"))
+                        if part is not None
+                    )
+                )
+            ]
         return _NONE
 
     def _book(self, msg: dict) -> list[MarketEvent]:
@@ -259,8 +271,16 @@ class KrakenAdapter(Adapter):
         for trade in msg["data"]:
             pair = self.pair_of.get(trade["symbol"])
             if pair is not None:
-                events.append(Trade(pair, str(trade["trade_id"]), Decimal(trade["price"]), Decimal(trade["qty"]),
-                                    _TAKER[trade["side"]], iso_seconds(trade["timestamp"])))
+                events.append(
+                    Trade(
+                        pair,
+                        str(trade["trade_id"]),
+                        Decimal(trade["price"]),
+                        Decimal(trade["qty"]),
+                        _TAKER[trade["side"]],
+                        iso_seconds(trade["timestamp"]),
+                    )
+                )
         return events
 
     def _ticker(self, msg: dict, at: float) -> list[MarketEvent]:
@@ -268,18 +288,27 @@ class KrakenAdapter(Adapter):
         for ticker in msg["data"]:
             pair = self.pair_of.get(ticker["symbol"])
             if pair is not None:
-                events.append(Ticker(pair, _decimal(ticker.get("bid")), _decimal(ticker.get("ask")),
-                                     iso_seconds(ticker["timestamp"]) if "timestamp" in ticker else at,
-                                     bid_size=_decimal(ticker.get("bid_qty")),
-                                     ask_size=_decimal(ticker.get("ask_qty")),
-                                     last=_decimal(ticker.get("last")), volume_24h=_decimal(ticker.get("volume"))))
+                events.append(
+                    Ticker(
+                        pair,
+                        _decimal(ticker.get("bid")),
+                        _decimal(ticker.get("ask")),
+                        iso_seconds(ticker["timestamp"]) if "timestamp" in ticker else at,
+                        bid_size=_decimal(ticker.get("bid_qty")),
+                        ask_size=_decimal(ticker.get("ask_qty")),
+                        last=_decimal(ticker.get("last")),
+                        volume_24h=_decimal(ticker.get("volume")),
+                    )
+                )
         return events
 
     def _requests(self, method: str, pairs: Sequence[Pair]) -> list[str]:
         symbols = self._symbols(pairs)
-        return [ws_request(method, {"channel": "book", "symbol": symbols, "depth": BOOK_DEPTH}),
-                ws_request(method, {"channel": "trade", "symbol": symbols}),
-                ws_request(method, {"channel": "ticker", "symbol": symbols})]
+        return [
+            ws_request(method, {"channel": "book", "symbol": symbols, "depth": BOOK_DEPTH}),
+            ws_request(method, {"channel": "trade", "symbol": symbols}),
+            ws_request(method, {"channel": "ticker", "symbol": symbols}),
+        ]
 
     def _symbols(self, pairs: Sequence[Pair]) -> list[str]:
         return [self.symbol_of[self.markets.market(pair).pair] for pair in pairs]
@@ -291,13 +320,14 @@ class KrakenAdapter(Adapter):
         candles from ``start`` (Unix seconds) on; Kraken takes no end, so ``end`` only bounds
         the request to :data:`CANDLES_PER_REQUEST` candles."""
         if interval not in CANDLE_INTERVALS:
-            raise InvalidParameter("interval", "one of " + ", ".join(map(str, CANDLE_INTERVALS)) + " seconds",
-                                   interval)
+            raise InvalidParameter("interval", "one of " + ", ".join(map(str, CANDLE_INTERVALS)) + " seconds", interval)
         if not start < end or (end - start) / interval > CANDLES_PER_REQUEST:
             raise InvalidParameter("end", f"after start, and at most {CANDLES_PER_REQUEST} intervals after it", end)
         # ``since`` is exclusive: one second before start keeps the candle that opens at start
-        return Request("/0/public/OHLC", {"pair": self.markets.to_symbol(pair), "interval": interval // 60,
-                                          "since": math.ceil(start) - 1})
+        return Request(
+            "/0/public/OHLC",
+            {"pair": self.markets.to_symbol(pair), "interval": interval // 60, "since": math.ceil(start) - 1},
+        )
 
     def parse_candles(self, body: str, pair: Pair, interval: int) -> list[Candle]:
         """Rows of :data:`CANDLE_COLUMNS` under the pair's key, oldest first; the last one is the
@@ -310,10 +340,26 @@ class KrakenAdapter(Adapter):
         keys = [key for key in result if key != "last"]
         if len(keys) != 1 or self.pair_of.get(keys[0]) != self.markets.market(pair).pair:
             raise InvalidParameter(response.label("result"), f"the candles of {pair} under its pair key", keys)
-        rows = column_rows(EXCHANGE, expect(result[keys[0]], list, response.label(keys[0]), "a JSON list of candles"),
-                           what, CANDLE_COLUMNS, f"{pair} candle")
-        candles = [Candle(pair, row.integer("time"), interval, row.decimal("open"), row.decimal("high"),
-                          row.decimal("low"), row.decimal("close"), row.decimal("volume")) for row in rows]
+        rows = column_rows(
+            EXCHANGE,
+            expect(result[keys[0]], list, response.label(keys[0]), "a JSON list of candles"),
+            what,
+            CANDLE_COLUMNS,
+            f"{pair} candle",
+        )
+        candles = [
+            Candle(
+                pair,
+                row.integer("time"),
+                interval,
+                row.decimal("open"),
+                row.decimal("high"),
+                row.decimal("low"),
+                row.decimal("close"),
+                row.decimal("volume"),
+            )
+            for row in rows
+        ]
         return sorted(candles, key=lambda candle: candle.start)
 
     def checksum(self, book: OrderBook, market: Market) -> int:

@@ -3,6 +3,7 @@
 The markets and their metadata are :mod:`.public`'s; docs/live-trading.md has the checklist of a
 private adapter.
 """
+
 from __future__ import annotations
 
 import base64
@@ -39,14 +40,25 @@ UNKNOWN_OUTCOME_CODES = frozenset({500, 603, 24201})
 
 #: ``state`` of an order (REST and the ``orders`` channel). ``PENDING_CANCEL`` is a cancel taken
 #: but not done; ``PARTIALLY_CANCELED`` a cancelled order that had filled in part.
-STATES = {"PENDING_NEW": OrderStatus.OPEN, "NEW": OrderStatus.OPEN, "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
-          "FILLED": OrderStatus.FILLED, "PENDING_CANCEL": OrderStatus.OPEN,
-          "PARTIALLY_CANCELED": OrderStatus.CANCELLED, "CANCELED": OrderStatus.CANCELLED,
-          "REJECTED": OrderStatus.REJECTED, "EXPIRED": OrderStatus.EXPIRED, "FAILED": OrderStatus.REJECTED}
+STATES = {
+    "PENDING_NEW": OrderStatus.OPEN,
+    "NEW": OrderStatus.OPEN,
+    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
+    "FILLED": OrderStatus.FILLED,
+    "PENDING_CANCEL": OrderStatus.OPEN,
+    "PARTIALLY_CANCELED": OrderStatus.CANCELLED,
+    "CANCELED": OrderStatus.CANCELLED,
+    "REJECTED": OrderStatus.REJECTED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "FAILED": OrderStatus.REJECTED,
+}
 #: xWrap's order (type, post-only) -> Poloniex's ``type``. Stops are smart orders on Poloniex
 #: (``/smartorders``, with their own ids and a triggered order of another id): not placed.
-ORDER_TYPES = {(OrderType.LIMIT, False): "LIMIT", (OrderType.LIMIT, True): "LIMIT_MAKER",
-               (OrderType.MARKET, False): "MARKET"}
+ORDER_TYPES = {
+    (OrderType.LIMIT, False): "LIMIT",
+    (OrderType.LIMIT, True): "LIMIT_MAKER",
+    (OrderType.MARKET, False): "MARKET",
+}
 #: The private websocket's keep-alive: it ends a session that sends nothing for 30 seconds.
 PING = '{"event":"ping"}'
 
@@ -86,10 +98,16 @@ class PoloniexPrivate(PrivateAdapter):
     stream_url = "wss://ws.poloniex.com/ws/private"
     stream_path = "/ws/private"
     stream_ping = PING
-    quotas = (Quota("POST /orders", "place", 50, 1), Quota("DELETE /orders/{id}", "cancel", 50, 1),
-              Quota("GET /orders/{id}", "query", 50, 1), Quota("GET /orders/{id}/trades", "fills", 50, 1),
-              Quota("GET /accounts/balances", "balances", 50, 1), Quota("GET /orders", "open_orders", 10, 1),
-              Quota("DELETE /orders", "cancel_all", 10, 1), Quota("PUT /orders/{id}", "replace", 10, 1))
+    quotas = (
+        Quota("POST /orders", "place", 50, 1),
+        Quota("DELETE /orders/{id}", "cancel", 50, 1),
+        Quota("GET /orders/{id}", "query", 50, 1),
+        Quota("GET /orders/{id}/trades", "fills", 50, 1),
+        Quota("GET /accounts/balances", "balances", 50, 1),
+        Quota("GET /orders", "open_orders", 10, 1),
+        Quota("DELETE /orders", "cancel_all", 10, 1),
+        Quota("PUT /orders/{id}", "replace", 10, 1),
+    )
     recv_window = RECV_WINDOW_MS / 1000
     cancel_reports_order = False  # PENDING_CANCEL, without the filled size: the order is asked about
 
@@ -118,9 +136,18 @@ class PoloniexPrivate(PrivateAdapter):
         timestamp = round(now * 1000)
         text = string_to_sign(request.method, request.path, request.params, request.body, timestamp)
         query = urlencode(sorted(request.params.items()), quote_via=quote)
-        return replace(request, path=f"{request.path}?{query}" if query else request.path, params={}, headers={
-            **request.headers, "key": self.credentials.key, "signTimestamp": str(timestamp),
-            "signature": signature(self.credentials.secret, text), "recvWindow": str(RECV_WINDOW_MS)})
+        return replace(
+            request,
+            path=f"{request.path}?{query}" if query else request.path,
+            params={},
+            headers={
+                **request.headers,
+                "key": self.credentials.key,
+                "signTimestamp": str(timestamp),
+                "signature": signature(self.credentials.secret, text),
+                "recvWindow": str(RECV_WINDOW_MS),
+            },
+        )
 
     # -- orders -----------------------------------------------------------------------------------
 
@@ -131,8 +158,11 @@ class PoloniexPrivate(PrivateAdapter):
 
     def check(self, order: Order) -> None:
         if order.type.is_stop:
-            raise InvalidParameter("type", "market or limit: poloniex places stops as smart orders, which xWrap "
-                                   "does not place", order.type.value)
+            raise InvalidParameter(
+                "type",
+                "market or limit: poloniex places stops as smart orders, which xWrap does not place",
+                order.type.value,
+            )
         if order.time_in_force is TimeInForce.GTD:
             raise InvalidParameter("time_in_force", "GTC, IOC or FOK: poloniex has no GTD", "GTD")
         if order.post_only and order.time_in_force is not TimeInForce.GTC:
@@ -142,18 +172,21 @@ class PoloniexPrivate(PrivateAdapter):
         if order.time_in_force is TimeInForce.FOK:
             raise InvalidParameter("time_in_force", "GTC or IOC for a market order on poloniex", "FOK")
         if order.side is Side.BUY and order.funds is None:
-            raise InvalidParameter("funds", "a quote amount: poloniex takes a market buy by amount only",
-                                   missing=True)
+            raise InvalidParameter("funds", "a quote amount: poloniex takes a market buy by amount only", missing=True)
         if order.side is Side.SELL and order.funds is not None:
-            raise InvalidParameter("funds", "a size: poloniex takes a market sell by quantity only",
-                                   format_decimal(order.funds))
+            raise InvalidParameter(
+                "funds", "a size: poloniex takes a market sell by quantity only", format_decimal(order.funds)
+            )
 
     def place_request(self, order: Order, client_id: str) -> Request:
         """``POST /orders``: ``timeInForce`` for a limit order (a limit maker stays GTC, a market
         order takes what it can at once); a market buy by ``amount``."""
         kind = ORDER_TYPES[(order.type, order.post_only)]
-        body: dict[str, Any] = {"symbol": self.markets.to_symbol(order.pair), "side": order.side.value.upper(),
-                                "type": kind}
+        body: dict[str, Any] = {
+            "symbol": self.markets.to_symbol(order.pair),
+            "side": order.side.value.upper(),
+            "type": kind,
+        }
         if kind == "LIMIT":
             body["timeInForce"] = order.time_in_force.value
         if order.price is not None and kind != "MARKET":
@@ -180,17 +213,20 @@ class PoloniexPrivate(PrivateAdapter):
     def cancel_all_request(self, pair: Pair) -> Request:
         return _private("DELETE", "/orders", "cancel_all", {"symbols": [self.markets.to_symbol(pair)]})
 
-    def amend_request(self, order: Order, *, price: Decimal, size: Decimal, base: Decimal, client_id: str,
-                      next_client_id: str) -> Amendment:
+    def amend_request(
+        self, order: Order, *, price: Decimal, size: Decimal, base: Decimal, client_id: str, next_client_id: str
+    ) -> Amendment:
         """``PUT /orders/{id}``: Poloniex has no amend in place. The order is cancelled and a new
         one placed for what remains to fill (``quantity``) at ``price`` under ``next_client_id``;
         it keeps the type, side and time in force (``proceedOnFailure`` false: nothing is placed
         if the cancel fails)."""
         assert order.exchange_order_id is not None
-        body = {"clientOrderId": next_client_id, "price": format_decimal(price),
-                "quantity": format_decimal(size - order.filled_size)}
-        return Amendment(_private("PUT", f"/orders/{order.exchange_order_id}", "replace", body), False,
-                         next_client_id)
+        body = {
+            "clientOrderId": next_client_id,
+            "price": format_decimal(price),
+            "quantity": format_decimal(size - order.filled_size),
+        }
+        return Amendment(_private("PUT", f"/orders/{order.exchange_order_id}", "replace", body), False, next_client_id)
 
     def open_orders_request(self) -> Request:
         return _private("GET", "/orders", "open_orders", params={"limit": 2000})
@@ -208,8 +244,7 @@ class PoloniexPrivate(PrivateAdapter):
     def parse_orders(self, body: str, at: float) -> list[OrderReport]:
         """``GET /orders`` (the open orders), ``DELETE /orders`` (one entry per order, its ``code``
         200 where the cancel was taken)."""
-        rows = expect(load_json(body, f"an orders answer on {EXCHANGE}"), list, f"orders on {EXCHANGE}",
-                      "a JSON list")
+        rows = expect(load_json(body, f"an orders answer on {EXCHANGE}"), list, f"orders on {EXCHANGE}", "a JSON list")
         return [self._report(row, at) for row in rows if not (isinstance(row, dict) and row.get("code", 200) != 200)]
 
     def parse_amended(self, body: str, at: float, amendment: Amendment) -> list[OrderReport]:
@@ -228,15 +263,17 @@ class PoloniexPrivate(PrivateAdapter):
 
     def parse_balances(self, body: str, at: float) -> AccountBalances:
         """``GET /accounts/balances``: available plus on hold, per currency of the SPOT account."""
-        accounts = expect(load_json(body, f"GET /accounts/balances on {EXCHANGE}"), list,
-                          f"balances on {EXCHANGE}", "a JSON list")
+        accounts = expect(
+            load_json(body, f"GET /accounts/balances on {EXCHANGE}"), list, f"balances on {EXCHANGE}", "a JSON list"
+        )
         totals: dict[str, Decimal] = {}
         for index, raw in enumerate(accounts):
             account = Fields(EXCHANGE, f"account {index}", raw)
             if account.text("accountType") != "SPOT":
                 continue
-            for row, balance in enumerate(expect(account.value("balances"), list, account.label("balances"),
-                                                 "a JSON list")):
+            for row, balance in enumerate(
+                expect(account.value("balances"), list, account.label("balances"), "a JSON list")
+            ):
                 totals.update(self._balance(Fields(EXCHANGE, f"account {index}", balance, f"balances[{row}].")))
         return AccountBalances({currency: total for currency, total in totals.items() if total}, at, complete=True)
 
@@ -245,9 +282,13 @@ class PoloniexPrivate(PrivateAdapter):
         if not order.has("state"):  # a placement's or a cancel-replace's answer: the ids only
             return OrderReport(order.text("id"), order.text("clientOrderId"), OrderStatus.OPEN, ZERO, at)
         time = next((order.integer(name) for name in ("updateTime", "ts") if order.has(name)), None)
-        return OrderReport(order.text("orderId" if order.has("orderId") else "id"), order.text("clientOrderId"),
-                           _state(order), order.decimal("filledQuantity") if order.has("filledQuantity") else ZERO,
-                           at if time is None else time / 1000)
+        return OrderReport(
+            order.text("orderId" if order.has("orderId") else "id"),
+            order.text("clientOrderId"),
+            _state(order),
+            order.decimal("filledQuantity") if order.has("filledQuantity") else ZERO,
+            at if time is None else time / 1000,
+        )
 
     def _fill(self, fields: Fields, trade_id: str, price: str, size: str, fee: str, time: str) -> Fill:
         """A trade of a REST answer or an ``orders`` event; the fee in ``feeCurrency`` (what the
@@ -256,14 +297,22 @@ class PoloniexPrivate(PrivateAdapter):
         if not currency:
             pair = self.markets.to_pair(fields.text("symbol"))
             currency = pair.base if fields.text("side") == "BUY" else pair.quote
-        return Fill("", fields.text(trade_id), fields.decimal(price, positive=True),
-                    fields.decimal(size, positive=True), fields.decimal(fee), common_currency(EXCHANGE, currency),
-                    Liquidity.MAKER if fields.text("matchRole") == "MAKER" else Liquidity.TAKER,
-                    fields.integer(time) / 1000, {"exchange_order_id": fields.text("orderId")})
+        return Fill(
+            "",
+            fields.text(trade_id),
+            fields.decimal(price, positive=True),
+            fields.decimal(size, positive=True),
+            fields.decimal(fee),
+            common_currency(EXCHANGE, currency),
+            Liquidity.MAKER if fields.text("matchRole") == "MAKER" else Liquidity.TAKER,
+            fields.integer(time) / 1000,
+            {"exchange_order_id": fields.text("orderId")},
+        )
 
     def _balance(self, balance: Fields) -> dict[str, Decimal]:
-        return {common_currency(EXCHANGE, balance.text("currency")): balance.decimal("available")
-                + balance.decimal("hold")}
+        return {
+            common_currency(EXCHANGE, balance.text("currency")): balance.decimal("available") + balance.decimal("hold")
+        }
 
     # -- the stream -------------------------------------------------------------------------------
 
@@ -271,12 +320,20 @@ class PoloniexPrivate(PrivateAdapter):
         """The ``auth`` event (``GET\\n/ws\\nsignTimestamp=<ms>`` signed), then the ``orders``
         channel of every symbol and the ``balances`` channel."""
         timestamp = round(now * 1000)
-        auth = {"event": "subscribe", "channel": ["auth"], "params": {
-            "key": self.credentials.key, "signTimestamp": timestamp,
-            "signature": signature(self.credentials.secret, string_to_sign("GET", "/ws", {}, None, timestamp))}}
-        return [orjson.dumps(auth).decode(),
-                orjson.dumps({"event": "subscribe", "channel": ["orders"], "symbols": ["all"]}).decode(),
-                orjson.dumps({"event": "subscribe", "channel": ["balances"]}).decode()]
+        auth = {
+            "event": "subscribe",
+            "channel": ["auth"],
+            "params": {
+                "key": self.credentials.key,
+                "signTimestamp": timestamp,
+                "signature": signature(self.credentials.secret, string_to_sign("GET", "/ws", {}, None, timestamp)),
+            },
+        }
+        return [
+            orjson.dumps(auth).decode(),
+            orjson.dumps({"event": "subscribe", "channel": ["orders"], "symbols": ["all"]}).decode(),
+            orjson.dumps({"event": "subscribe", "channel": ["balances"]}).decode(),
+        ]
 
     def parse_stream(self, message: str | bytes, at: float) -> list[StreamEvent]:
         """``orders`` events (a trade's fill where ``eventType`` is trade), ``balances`` (available
@@ -292,12 +349,16 @@ class PoloniexPrivate(PrivateAdapter):
             for event in events:
                 if event.text("accountType") == "SPOT":
                     totals.update(self._balance(event))
-            return [AccountBalances(totals, max((e.integer("ts") for e in events), default=0) / 1000 or at,
-                                    complete=False)]
+            return [
+                AccountBalances(totals, max((e.integer("ts") for e in events), default=0) / 1000 or at, complete=False)
+            ]
         if channel == "auth":
             data = msg.get("data") or {}
-            return [] if data.get("success") is True else [
-                StreamNotice(f"authentication refused: {data.get('message', msg)}", fatal=True)]
+            return (
+                []
+                if data.get("success") is True
+                else [StreamNotice(f"authentication refused: {data.get('message', msg)}", fatal=True)]
+            )
         event = msg.get("event")
         if event == "subscribe" and channel == "orders":
             return [StreamNotice("subscribed to orders and balances")]
@@ -309,15 +370,28 @@ class PoloniexPrivate(PrivateAdapter):
         fills: tuple[Fill, ...] = ()
         if event.text("eventType") == "trade":
             fills = (self._fill(event, "tradeId", "tradePrice", "tradeQty", "tradeFee", "tradeTime"),)
-        return OrderReport(event.text("orderId"), event.text("clientOrderId"), _state(event),
-                           event.decimal("filledQuantity"), event.integer("ts") / 1000, fills)
+        return OrderReport(
+            event.text("orderId"),
+            event.text("clientOrderId"),
+            _state(event),
+            event.decimal("filledQuantity"),
+            event.integer("ts") / 1000,
+            fills,
+        )
 
 
-def _private(method: str, path: str, kind: str, body: Mapping[str, Any] | None = None,
-             params: Mapping[str, Any] | None = None) -> Request:
+def _private(
+    method: str, path: str, kind: str, body: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None
+) -> Request:
     """A signed request costing one of the quota of ``kind``; ``body`` sent as compact JSON."""
-    return Request(path, dict(params or {}), method=method, body=None if body is None else orjson.dumps(body).decode(),
-                   content_type="application/json", costs={kind: 1})
+    return Request(
+        path,
+        dict(params or {}),
+        method=method,
+        body=None if body is None else orjson.dumps(body).decode(),
+        content_type="application/json",
+        costs={kind: 1},
+    )
 
 
 def _state(fields: Fields) -> OrderStatus:

@@ -16,6 +16,7 @@ nothing for 30 seconds, so the feed pings (``{"event":"ping"}``) and the pongs k
 :class:`PoloniexPrivate` is the account's side: signed REST orders, fills and balances, and the
 authenticated stream (``wss://ws.poloniex.com/ws/private``, channels ``orders`` and ``balances``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -61,8 +62,9 @@ def _market(market: Fields) -> Market:
     limits = market.nested("symbolTradeLimit")
     return Market(
         exchange=EXCHANGE,
-        pair=unified_pair(EXCHANGE, market.text("baseCurrencyName"), market.text("quoteCurrencyName"),
-                          market.label("pair")),
+        pair=unified_pair(
+            EXCHANGE, market.text("baseCurrencyName"), market.text("quoteCurrencyName"), market.label("pair")
+        ),
         symbol=market.symbol,
         tick_size=limits.places("priceScale"),
         size_step=limits.places("quantityScale"),
@@ -79,13 +81,39 @@ def _market(market: Fields) -> Market:
 
 #: ``GET /markets/{symbol}/candles`` intervals: seconds -> Poloniex's name (``MONTH_1`` has no
 #: fixed length and is left out).
-CANDLE_INTERVALS = {60: "MINUTE_1", 300: "MINUTE_5", 600: "MINUTE_10", 900: "MINUTE_15", 1800: "MINUTE_30",
-                    3600: "HOUR_1", 7200: "HOUR_2", 14400: "HOUR_4", 21600: "HOUR_6", 43200: "HOUR_12",
-                    86400: "DAY_1", 259200: "DAY_3", 604800: "WEEK_1"}
+CANDLE_INTERVALS = {
+    60: "MINUTE_1",
+    300: "MINUTE_5",
+    600: "MINUTE_10",
+    900: "MINUTE_15",
+    1800: "MINUTE_30",
+    3600: "HOUR_1",
+    7200: "HOUR_2",
+    14400: "HOUR_4",
+    21600: "HOUR_6",
+    43200: "HOUR_12",
+    86400: "DAY_1",
+    259200: "DAY_3",
+    604800: "WEEK_1",
+}
 CANDLES_PER_REQUEST = 500
 #: The columns of one candle row, in the order Poloniex writes them.
-CANDLE_COLUMNS = ("low", "high", "open", "close", "amount", "quantity", "buyTakerAmount", "buyTakerQuantity",
-                  "tradeCount", "ts", "weightedAverage", "interval", "startTime", "closeTime")
+CANDLE_COLUMNS = (
+    "low",
+    "high",
+    "open",
+    "close",
+    "amount",
+    "quantity",
+    "buyTakerAmount",
+    "buyTakerQuantity",
+    "tradeCount",
+    "ts",
+    "weightedAverage",
+    "interval",
+    "startTime",
+    "closeTime",
+)
 
 BOOK_CHANNEL = "book_lv2"
 CHANNELS = (BOOK_CHANNEL, "trades", "ticker")
@@ -110,9 +138,9 @@ class PoloniexAdapter(Adapter):
     markets_weight = 20
     subscribe_limit = RateLimit(500, 500)  # websocket requests: 500/s per connection
     app_ping = '{"event":"ping"}'
-    app_ping_interval = 15.0   # the server drops a session that sends nothing for 30 s
-    ping_interval = None       # the application ping is the keep-alive; the server pings nobody
-    silence_timeout = 30.0     # two pings without a pong (or anything else)
+    app_ping_interval = 15.0  # the server drops a session that sends nothing for 30 s
+    ping_interval = None  # the application ping is the keep-alive; the server pings nobody
+    silence_timeout = 30.0  # two pings without a pong (or anything else)
 
     def parse(self, message: str | bytes, at: float) -> list[MarketEvent]:
         """``book_lv2`` snapshots and updates, ``trades``, ``ticker`` and ``error`` events become
@@ -132,14 +160,25 @@ class PoloniexAdapter(Adapter):
         channel = msg["channel"]
         if channel == BOOK_CHANNEL:
             if msg.get("action") != "snapshot":
-                raise InvalidParameter("action of a book_lv2 message on poloniex", "snapshot or update",
-                                       msg.get("action"))
-            return [BookSnapshot(pair, _levels(data["bids"]), _levels(data["asks"]), data["id"])
-                    for pair, data in self._entries(msg)]
+                raise InvalidParameter(
+                    "action of a book_lv2 message on poloniex", "snapshot or update", msg.get("action")
+                )
+            return [
+                BookSnapshot(pair, _levels(data["bids"]), _levels(data["asks"]), data["id"])
+                for pair, data in self._entries(msg)
+            ]
         if channel == "trades":
-            return [Trade(pair, str(data["id"]), Decimal(data["price"]), Decimal(data["quantity"]),
-                          _TAKER[data["takerSide"]], data["createTime"] / 1000)
-                    for pair, data in self._entries(msg)]
+            return [
+                Trade(
+                    pair,
+                    str(data["id"]),
+                    Decimal(data["price"]),
+                    Decimal(data["quantity"]),
+                    _TAKER[data["takerSide"]],
+                    data["createTime"] / 1000,
+                )
+                for pair, data in self._entries(msg)
+            ]
         if channel == "ticker":
             return [self._ticker(pair, data) for pair, data in self._entries(msg)]
         return _NONE
@@ -149,10 +188,19 @@ class PoloniexAdapter(Adapter):
 
     def _ticker(self, pair: Pair, data: dict) -> Ticker:
         # 24-hour statistics; the best bid and ask are there only in later versions of the channel
-        bid, ask, bid_size, ask_size = (Decimal(data[name]) if name in data else None
-                                        for name in ("bid", "ask", "bidQuantity", "askQuantity"))
-        return Ticker(pair, bid, ask, data["ts"] / 1000, bid_size=bid_size, ask_size=ask_size,
-                      last=Decimal(data["close"]), volume_24h=Decimal(data["quantity"]))
+        bid, ask, bid_size, ask_size = (
+            Decimal(data[name]) if name in data else None for name in ("bid", "ask", "bidQuantity", "askQuantity")
+        )
+        return Ticker(
+            pair,
+            bid,
+            ask,
+            data["ts"] / 1000,
+            bid_size=bid_size,
+            ask_size=ask_size,
+            last=Decimal(data["close"]),
+            volume_24h=Decimal(data["quantity"]),
+        )
 
     def _event(self, msg: dict) -> list[MarketEvent]:
         if msg.get("event") == "error":
@@ -173,8 +221,9 @@ class PoloniexAdapter(Adapter):
         return [self._request(event, BOOK_CHANNEL, pairs) for event in ("unsubscribe", "subscribe")]
 
     def _request(self, event: str, channel: str, pairs: Sequence[Pair]) -> str:
-        return orjson.dumps({"event": event, "channel": [channel],
-                             "symbols": [self.markets.to_symbol(pair) for pair in pairs]}).decode()
+        return orjson.dumps(
+            {"event": event, "channel": [channel], "symbols": [self.markets.to_symbol(pair) for pair in pairs]}
+        ).decode()
 
     # -- REST -------------------------------------------------------------------------------------
 
@@ -183,20 +232,38 @@ class PoloniexAdapter(Adapter):
         :data:`CANDLE_INTERVALS`, at most :data:`CANDLES_PER_REQUEST` candles from ``start`` to
         ``end`` (Unix seconds)."""
         if interval not in CANDLE_INTERVALS:
-            raise InvalidParameter("interval", "one of " + ", ".join(map(str, CANDLE_INTERVALS)) + " seconds",
-                                   interval)
+            raise InvalidParameter("interval", "one of " + ", ".join(map(str, CANDLE_INTERVALS)) + " seconds", interval)
         if not start < end or (end - start) / interval > CANDLES_PER_REQUEST:
             raise InvalidParameter("end", f"after start, and at most {CANDLES_PER_REQUEST} intervals after it", end)
-        return Request(f"/markets/{self.markets.to_symbol(pair)}/candles",
-                       {"interval": CANDLE_INTERVALS[interval], "startTime": round(start * 1000),
-                        "endTime": round(end * 1000), "limit": CANDLES_PER_REQUEST})
+        return Request(
+            f"/markets/{self.markets.to_symbol(pair)}/candles",
+            {
+                "interval": CANDLE_INTERVALS[interval],
+                "startTime": round(start * 1000),
+                "endTime": round(end * 1000),
+                "limit": CANDLES_PER_REQUEST,
+            },
+        )
 
     def parse_candles(self, body: str, pair: Pair, interval: int) -> list[Candle]:
         """Rows of :data:`CANDLE_COLUMNS`: prices and volumes as strings, times in milliseconds."""
         rows = column_rows(EXCHANGE, body, f"GET candles of {pair} on {EXCHANGE}", CANDLE_COLUMNS, f"{pair} candle")
-        return sorted((Candle(pair, row.integer("startTime") // 1000, interval, row.decimal("open"),
-                              row.decimal("high"), row.decimal("low"), row.decimal("close"), row.decimal("quantity"))
-                       for row in rows), key=lambda candle: candle.start)
+        return sorted(
+            (
+                Candle(
+                    pair,
+                    row.integer("startTime") // 1000,
+                    interval,
+                    row.decimal("open"),
+                    row.decimal("high"),
+                    row.decimal("low"),
+                    row.decimal("close"),
+                    row.decimal("quantity"),
+                )
+                for row in rows
+            ),
+            key=lambda candle: candle.start,
+        )
 
 
 def _levels(rows: list) -> list[tuple[Decimal, Decimal]]:
