@@ -5,6 +5,7 @@ their ``doc`` metadata the documentation (``docs/configuration.md`` and ``settin
 are checked against it by the tests). Loading either returns a complete :class:`Settings` or
 raises :class:`ConfigError` naming the one key that is wrong and what was expected.
 """
+
 from __future__ import annotations
 
 import functools
@@ -29,8 +30,11 @@ _INTEGER = re.compile(r"-?[0-9]+")
 
 #: A URL's password: in its user part (``scheme://user:PASSWORD@host``, up to the last ``@`` of the
 #: host part, for a password written with a raw ``@``) or in a query parameter naming a secret.
-_URL_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^/?#:@]*:)[^/?#]*(@)"
-                           r"|([?&][^=&#]*(?:pass|token|secret|key|sign)[^=&#]*=)[^&#]*", re.IGNORECASE)
+_URL_PASSWORD = re.compile(
+    r"^([a-z][a-z0-9+.-]*://[^/?#:@]*:)[^/?#]*(@)"
+    r"|([?&][^=&#]*(?:pass|token|secret|key|sign)[^=&#]*=)[^&#]*",
+    re.IGNORECASE,
+)
 
 
 def setting(default: Any = MISSING, doc: str = "", *, secret: bool = False, factory: Any = MISSING) -> Any:
@@ -48,10 +52,15 @@ class ServerSettings:
     max_request_bytes: int = setting(1_048_576, "Largest HTTP request body or websocket message accepted.")
     max_connections_per_client: int = setting(32, "Open websocket/Socket.IO connections allowed per client address.")
     max_batch_requests: int = setting(100, "Most calls in one JSON-RPC batch; a longer batch is refused whole.")
-    max_batch_answer_bytes: int = setting(1_048_576, "Once the answers of a JSON-RPC batch reach this size, its "
-                                          "remaining calls are not run and each is answered with an error.")
-    send_timeout_seconds: Decimal = setting(Decimal(30), "A websocket or Socket.IO client that leaves what it is sent "
-                                            "unread this long is disconnected as too slow.")
+    max_batch_answer_bytes: int = setting(
+        1_048_576,
+        "Once the answers of a JSON-RPC batch reach this size, its "
+        "remaining calls are not run and each is answered with an error.",
+    )
+    send_timeout_seconds: Decimal = setting(
+        Decimal(30),
+        "A websocket or Socket.IO client that leaves what it is sent unread this long is disconnected as too slow.",
+    )
     cors_origins: list[str] = setting(doc="Origins allowed by CORS; empty turns CORS off.", factory=list)
 
 
@@ -64,23 +73,54 @@ class ApiToken:
 
 @dataclass(frozen=True)
 class InfluxSettings:
-    url: str = setting("http://127.0.0.1:8086", "InfluxDB 2 URL.")
-    org: str = setting("xwrap", "InfluxDB organisation.")
-    bucket: str = setting("xwrap", "InfluxDB bucket for market time series.")
-    token: str = setting("", "InfluxDB API token.", secret=True)
+    api: Literal["v1", "v2"] = setting(
+        "v2",
+        "v2: InfluxDB 2.x/3.x (and 1.8+ through its 2.x compatibility API), written with influxdb-client; "
+        "v1: a 1.x server's HTTP API (/write, /query with InfluxQL).",
+    )
+    url: str = setting("http://127.0.0.1:8086", "The InfluxDB server's URL.")
+    org: str = setting("xwrap", "InfluxDB organisation (v2).")
+    bucket: str = setting("xwrap", "InfluxDB bucket for market time series (v2).")
+    token: str = setting("", "InfluxDB API token (v2).", secret=True)
+    database: str = setting("xwrap", "InfluxDB database for market time series (v1).")
+    username: str = setting("", "InfluxDB user (v1); empty when the server has no authentication.")
+    password: str = setting("", "InfluxDB user's password (v1).", secret=True)
+    timeout_seconds: Decimal = setting(Decimal(10), "How long one write or query may take before it fails.")
 
 
 @dataclass(frozen=True)
 class TimeseriesSettings:
     backend: Literal["database", "influxdb", "none"] = setting(
-        "database", "Where market time series (trades, candles, book tops) go.")
+        "database",
+        "Where market time series (trades, 1-minute candles, book tops) go: the service's own database, "
+        "InfluxDB, or nowhere (nothing is collected).",
+    )
     influxdb: InfluxSettings = setting(doc="Used when backend is influxdb.", factory=InfluxSettings)
+    book_top_seconds: Decimal = setting(
+        Decimal(1), "How often each followed book's best bid and ask are sampled, in seconds; 0 samples none."
+    )
+    backfill_hours: int = setting(
+        24, "At start, the 1-minute candles of this many past hours are fetched from each exchange; 0 fetches none."
+    )
+    queue_size: int = setting(
+        100000, "Records waiting for the writer at most; beyond it new ones are dropped (counted in /metrics)."
+    )
+
+
+@dataclass(frozen=True)
+class RecordingSettings:
+    enabled: bool = setting(False, "Record the raw exchange traffic (every websocket message and REST answer).")
+    directory: str = setting("data/recordings", "Where the recordings go, one file per connection.")
+    rotate_megabytes: int = setting(64, "A file is closed and a new one started past this size (uncompressed).")
+    rotate_minutes: int = setting(60, "... or past this age.")
+    gzip: bool = setting(True, "Compress the files (.gz); replay reads both.")
 
 
 @dataclass(frozen=True)
 class LatencySettings:
     model: Literal["zero", "fixed", "uniform", "normal"] = setting(
-        "zero", "How order-entry and cancel latency is drawn for paper orders.")
+        "zero", "How order-entry and cancel latency is drawn for paper orders."
+    )
     order_ms: Decimal = setting(Decimal(0), "Fixed latency, or the mean/centre, for order entry, in milliseconds.")
     cancel_ms: Decimal = setting(Decimal(0), "The same for cancels, in milliseconds.")
     jitter_ms: Decimal = setting(Decimal(0), "Spread: half-width for uniform, standard deviation for normal.")
@@ -90,7 +130,8 @@ class LatencySettings:
 class PaperSettings:
     latency: LatencySettings = setting(doc="Simulated order-entry and cancel latency.", factory=LatencySettings)
     market_buy_margin: Decimal = setting(
-        Decimal("0.05"), "Extra fraction held for a market buy over what walking the book would cost.")
+        Decimal("0.05"), "Extra fraction held for a market buy over what walking the book would cost."
+    )
 
 
 @dataclass(frozen=True)
@@ -103,10 +144,12 @@ class FeeSettings:
 class ExchangeSettings:
     enabled: bool = setting(True, "Connect to this exchange at start-up.")
     mode: Literal["paper", "live"] = setting(
-        "paper", "paper: public data only, orders go to the virtual exchange; live: also trade with the keys below.")
+        "paper", "paper: public data only, orders go to the virtual exchange; live: also trade with the keys below."
+    )
     pairs: list[str] = setting(doc="Pairs to follow, in unified names (BTC_USD).", factory=list)
     rest_url: str = setting(
-        "", "REST base URL (empty: the exchange's public one). Point it at a local simulator in tests.")
+        "", "REST base URL (empty: the exchange's public one). Point it at a local simulator in tests."
+    )
     ws_url: str = setting("", "Websocket URL (empty: the exchange's public one).")
     api_key: str = setting("", "API key (live mode).", secret=True)
     api_secret: str = setting("", "API secret (live mode).", secret=True)
@@ -115,8 +158,10 @@ class ExchangeSettings:
 
 
 def _exchange(name: str, *pairs: str) -> Any:
-    return setting(doc=f"{name}: its public feeds and, in live mode, its account.",
-                   factory=lambda: ExchangeSettings(pairs=list(pairs)))
+    return setting(
+        doc=f"{name}: its public feeds and, in live mode, its account.",
+        factory=lambda: ExchangeSettings(pairs=list(pairs)),
+    )
 
 
 @dataclass(frozen=True)
@@ -132,13 +177,17 @@ class ExchangesSettings:
 class Settings:
     database_url: str = setting(
         "sqlite:///data/xwrap.sqlite",
-        "sqlite:///PATH (relative to the working directory) or postgresql://user:password@host:port/db.")
+        "sqlite:///PATH (relative to the working directory) or postgresql://user:password@host:port/db.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = setting(
-        "INFO", "Log level. The HTTP and websocket libraries log from INFO up at any level (their DEBUG lines "
-                "are the wire, keys and signatures included).")
+        "INFO",
+        "Log level. The HTTP and websocket libraries log from INFO up at any level (their DEBUG lines "
+        "are the wire, keys and signatures included).",
+    )
     server: ServerSettings = setting(doc="The server and its doors.", factory=ServerSettings)
     tokens: list[ApiToken] = setting(doc="API tokens; none means no authentication (loopback only).", factory=list)
     timeseries: TimeseriesSettings = setting(doc="Market time series storage.", factory=TimeseriesSettings)
+    recording: RecordingSettings = setting(doc="Recording the raw exchange traffic.", factory=RecordingSettings)
     paper: PaperSettings = setting(doc="The virtual exchange.", factory=PaperSettings)
     exchanges: ExchangesSettings = setting(doc="One block per exchange.", factory=ExchangesSettings)
 
@@ -148,8 +197,10 @@ class Settings:
 
 # -- loading -------------------------------------------------------------------------------------
 
-def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None,
-                  overrides: Mapping[str, Any] | None = None) -> Settings:
+
+def load_settings(
+    path: str | Path | None = None, env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
     """Read ``path`` (or the defaults), apply ``XWRAP_…`` variables from ``env`` and then
     ``overrides`` (dotted keys, e.g. ``{"server.port": 9000}`` from the command line), validate.
     """
@@ -162,8 +213,9 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         try:
             raw = json.loads(text, parse_float=Decimal)
         except json.JSONDecodeError as exc:
-            raise ConfigError("--config", f"valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})",
-                              str(path)) from None
+            raise ConfigError(
+                "--config", f"valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})", str(path)
+            ) from None
         except ValueError:  # an integer of more than 4,300 digits, which Python refuses to read
             raise ConfigError("--config", "valid JSON with integers of at most 4300 digits", str(path)) from None
         if not isinstance(raw, dict):
@@ -265,8 +317,9 @@ def _from_env(var: str, text: str, kind: Any) -> Any:
             try:
                 return json.loads(text, parse_float=Decimal)
             except json.JSONDecodeError as exc:  # not the text: XWRAP_TOKENS holds secrets
-                raise ConfigError(var, f"a JSON list or comma-separated values ({exc.msg} at column {exc.colno})",
-                                  present=False) from None
+                raise ConfigError(
+                    var, f"a JSON list or comma-separated values ({exc.msg} at column {exc.colno})", present=False
+                ) from None
             except ValueError:  # an integer of more than 4,300 digits
                 raise ConfigError(var, "a JSON list with integers of at most 4300 digits", present=False) from None
         return [item.strip() for item in text.split(",") if item.strip()]
@@ -282,8 +335,7 @@ def _build(kind: Any, value: Any, key: str) -> Any:
         known = {f.name: f for f in fields(kind)}
         for name in value:
             if name not in known:
-                raise ConfigError(_join(key, name), "no such key (known: " + ", ".join(known) + ")",
-                                  present=False)
+                raise ConfigError(_join(key, name), "no such key (known: " + ", ".join(known) + ")", present=False)
         args = {}
         for name, f in known.items():
             if name in value:
@@ -325,7 +377,7 @@ def _build(kind: Any, value: Any, key: str) -> Any:
             raise ConfigError(label, "a string", value)
         return value
     if kind is Decimal:  # as amounts in the API: a decimal string in ASCII digits, never a JSON number
-        expected = "a non-negative decimal string in ASCII digits such as \"0.001\""
+        expected = 'a non-negative decimal string in ASCII digits such as "0.001"'
         if not isinstance(value, str):
             raise ConfigError(label, expected, value)
         try:
@@ -353,9 +405,24 @@ def _check(settings: Settings) -> None:
         raise ConfigError("server.max_batch_answer_bytes", "at least 1024", server.max_batch_answer_bytes)
     if server.send_timeout_seconds <= 0:
         raise ConfigError("server.send_timeout_seconds", "more than 0", str(server.send_timeout_seconds))
+    timeseries, recording = settings.timeseries, settings.recording
+    for key, value, least in (
+        ("timeseries.book_top_seconds", timeseries.book_top_seconds, 0),
+        ("timeseries.backfill_hours", timeseries.backfill_hours, 0),
+        ("timeseries.queue_size", timeseries.queue_size, 1),
+        ("recording.rotate_megabytes", recording.rotate_megabytes, 1),
+        ("recording.rotate_minutes", recording.rotate_minutes, 1),
+    ):
+        if value < least:
+            raise ConfigError(key, f"at least {least}", str(value))
+    if timeseries.influxdb.timeout_seconds <= 0:
+        raise ConfigError(
+            "timeseries.influxdb.timeout_seconds", "more than 0", str(timeseries.influxdb.timeout_seconds)
+        )
     if not (settings.database_url.startswith(("sqlite:///", "postgresql://", "postgres://"))):
-        raise ConfigError("database_url", "sqlite:///PATH or postgresql://user@host:port/db",
-                          hide_password(settings.database_url))
+        raise ConfigError(
+            "database_url", "sqlite:///PATH or postgresql://user@host:port/db", hide_password(settings.database_url)
+        )
     seen: set[str] = set()
     for i, token in enumerate(settings.tokens):
         if len(token.token) < 16:
@@ -364,21 +431,25 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"tokens[{i}].token", "a token different from the others", present=False)
         seen.add(token.token)
     if server.host not in ("127.0.0.1", "localhost", "::1") and not settings.tokens:
-        raise ConfigError("tokens", f"at least one API token to listen on {server.host} "
-                          "(only loopback may run without tokens)", present=False)
+        raise ConfigError(
+            "tokens",
+            f"at least one API token to listen on {server.host} (only loopback may run without tokens)",
+            present=False,
+        )
     for name in EXCHANGE_NAMES:
         exchange = settings.exchange(name)
         for i, pair in enumerate(exchange.pairs):
             try:
                 Pair.parse(pair)
             except InvalidParameter:
-                raise ConfigError(f"exchanges.{name}.pairs[{i}]", "a pair such as \"BTC_USD\"", pair) from None
+                raise ConfigError(f"exchanges.{name}.pairs[{i}]", 'a pair such as "BTC_USD"', pair) from None
         if exchange.enabled and exchange.mode == "live":
             needed = ("api_key", "api_secret") + (("passphrase",) if name == "coinbase" else ())
             for secret in needed:
                 if not getattr(exchange, secret):
                     var = f"{ENV_PREFIX}{name.upper()}_{secret.upper()}"
-                    raise ConfigError(f"exchanges.{name}.{secret}",
-                                      f"a value for live trading (in the settings file or {var})",
-                                      present=False)
-
+                    raise ConfigError(
+                        f"exchanges.{name}.{secret}",
+                        f"a value for live trading (in the settings file or {var})",
+                        present=False,
+                    )

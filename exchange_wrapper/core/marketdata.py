@@ -8,6 +8,7 @@ event carries one), never read here.
 The events are named tuples rather than frozen dataclasses: as immutable, and built four times
 faster, which counts at a few hundred thousand messages a second.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -90,6 +91,18 @@ class Candle(NamedTuple):
     volume: Decimal
 
 
+class BookTop(NamedTuple):
+    """A book's best bid and ask with their sizes at ``time`` (Unix seconds), as history samples it;
+    a side is None while the book has no level there."""
+
+    pair: Pair
+    time: float
+    bid: Decimal | None
+    bid_size: Decimal | None
+    ask: Decimal | None
+    ask_size: Decimal | None
+
+
 class Problem(str, Enum):
     """Why a book stopped being trusted; each kind has its own counter in the metrics."""
 
@@ -124,7 +137,7 @@ class FeedStatus(str, Enum):
     """An exchange's market data as the service reports it."""
 
     CONNECTING = "connecting"  # opening the connection or loading metadata
-    READY = "ready"            # connected and every book live
-    DEGRADED = "degraded"      # connected, but a book is resynchronising or REST calls are paused
-    DOWN = "down"              # no connection; retrying with backoff
-    FINISHED = "finished"      # a replay's recorded traffic has ended: the books are frozen, not live
+    READY = "ready"  # connected and every book live
+    DEGRADED = "degraded"  # connected, but a book is resynchronising or REST calls are paused
+    DOWN = "down"  # no connection; retrying with backoff
+    FINISHED = "finished"  # a replay's recorded traffic has ended: the books are frozen, not live

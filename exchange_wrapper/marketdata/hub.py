@@ -7,11 +7,12 @@ matching engine attached to a market, hands the engine's order events to the ser
 counts everything for the metrics and says which books need a resync. Synchronous and free of I/O:
 the caller acts on what it returns.
 """
+
 from __future__ import annotations
 
 import logging
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,15 +95,23 @@ class MarketDataHub:
         data.markets.update((market.pair, market) for market in markets)
         data.markets_loaded = True
 
-    def add_book(self, exchange: str, pair: Pair, *, checksum: Callable[[OrderBook], int] | None = None,
-                 depth: int | None = None, buffer_deltas: bool = False) -> BookKeeper:
+    def add_book(
+        self,
+        exchange: str,
+        pair: Pair,
+        *,
+        checksum: Callable[[OrderBook], int] | None = None,
+        depth: int | None = None,
+        buffer_deltas: bool = False,
+    ) -> BookKeeper:
         """Follow ``pair``'s book on ``exchange`` (kept if already followed); it is RESYNCING
         until its first snapshot. The options are the exchange's integrity rules (BookKeeper)."""
         keepers = self.exchange(exchange).keepers
         keeper = keepers.get(pair)
         if keeper is None:
-            keeper = keepers[pair] = BookKeeper(OrderBook(exchange, str(pair)), checksum=checksum,
-                                                depth=depth, buffer_deltas=buffer_deltas)
+            keeper = keepers[pair] = BookKeeper(
+                OrderBook(exchange, str(pair)), checksum=checksum, depth=depth, buffer_deltas=buffer_deltas
+            )
         return keeper
 
     def attach_engine(self, exchange: str, pair: Pair, engine: Any, on_events: OrderEventsCallback) -> None:
@@ -120,6 +129,29 @@ class MarketDataHub:
         """Whether ``pair``'s book on ``exchange`` is followed (:meth:`add_book`)."""
         data = self.exchanges.get(exchange)
         return data is not None and pair in data.keepers
+
+    def started(self, exchange: str) -> bool:
+        """Whether anything of ``exchange`` was registered here (a feed or a replay started it)."""
+        return exchange in self.exchanges
+
+    def started_exchanges(self) -> list[str]:
+        """The exchanges :meth:`started` here, sorted."""
+        return sorted(self.exchanges)
+
+    def connection(self, exchange: str) -> FeedStatus:
+        """The state of ``exchange``'s market-data connection (DOWN if it never started)."""
+        data = self.exchanges.get(exchange)
+        return FeedStatus.DOWN if data is None else data.connection
+
+    def followed(self, exchange: str) -> list[Pair]:
+        """The pairs whose books ``exchange`` follows, sorted by name (none if it never started)."""
+        data = self.exchanges.get(exchange)
+        return [] if data is None else sorted(data.keepers, key=str)
+
+    def recent_trades(self, exchange: str, pair: Pair) -> Sequence[Trade]:
+        """The latest public trades of ``pair`` (up to :data:`RECENT_TRADES`), oldest first."""
+        data = self.exchanges.get(exchange)
+        return () if data is None else data.trades.get(pair, ())
 
     def markets_loaded(self, exchange: str) -> bool:
         """Whether ``exchange``'s markets were loaded (offline, or in the first seconds after
@@ -157,8 +189,10 @@ class MarketDataHub:
         if data.connection is not FeedStatus.READY:
             return data.connection, data.reason
         books = [(pair, keeper.book) for pair, keeper in data.keepers.items() if not keeper.book.live]
-        waiting = [f"{pair} {book.state.value}" + (f" ({book.stale_reason})" if book.stale_reason else "")
-                   for pair, book in books[:NAMED_IN_STATUS]]
+        waiting = [
+            f"{pair} {book.state.value}" + (f" ({book.stale_reason})" if book.stale_reason else "")
+            for pair, book in books[:NAMED_IN_STATUS]
+        ]
         if len(books) > NAMED_IN_STATUS:
             waiting.append(f"{len(books) - NAMED_IN_STATUS} more books not live")
         if data.rest_paused_until > now:
@@ -189,8 +223,10 @@ class MarketDataHub:
                 keeper = data.keepers.get(event.pair)  # type: ignore[union-attr, arg-type]
                 if keeper is None:
                     continue
-                found, stale = (keeper.delta(event, at) if kind is BookDelta  # type: ignore[arg-type]
-                                else keeper.snapshot(event, at))  # type: ignore[arg-type]
+                if kind is BookDelta:
+                    found, stale = keeper.delta(event, at)  # type: ignore[arg-type]
+                else:
+                    found, stale = keeper.snapshot(event, at)  # type: ignore[arg-type]
                 if found:
                     self._publish(exchange, event.pair, found)  # type: ignore[union-attr, arg-type]
                 if stale is not None:

@@ -6,6 +6,7 @@ validates them (an unknown or malformed parameter is an InvalidParameter naming 
 JSON-ready data with amounts as decimal strings. Their parameters, results and scopes are the
 contract's (:data:`exchange_wrapper.contract.OPERATIONS`).
 """
+
 from __future__ import annotations
 
 import time
@@ -35,8 +36,16 @@ def _amount(value: Decimal | None) -> str | None:
 class ExchangeWrapper:
     """The operations. ``clock`` returns Unix seconds (injected so tests control time)."""
 
-    def __init__(self, settings: Settings, database: Any, hub: MarketDataHub, trading: Trading, *,
-                 candles: Callable[..., Awaitable[list[Any]]] | None = None, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        settings: Settings,
+        database: Any,
+        hub: MarketDataHub,
+        trading: Trading,
+        *,
+        candles: Callable[..., Awaitable[list[Any]]] | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.settings = settings
         self.database = database
         self.hub = hub
@@ -61,9 +70,11 @@ class ExchangeWrapper:
             "version": __version__,
             "uptime": round(self.clock() - self.started_at, 3),
             "exchanges": {name: self._exchange_status(name) for name in self._enabled()},
-            "database": {"kind": "postgresql" if is_postgres(self.database) else "sqlite",
-                         "url": describe_url(self.settings.database_url),
-                         "schema_version": await self.trading.db(schema_version, self.database)},
+            "database": {
+                "kind": "postgresql" if is_postgres(self.database) else "sqlite",
+                "url": describe_url(self.settings.database_url),
+                "schema_version": await self.trading.db(schema_version, self.database),
+            },
         }
 
     async def get_exchanges(self, **params: Any) -> dict[str, Any]:
@@ -76,9 +87,9 @@ class ExchangeWrapper:
 
     def _exchange_status(self, name: str) -> dict[str, Any]:
         exchange = self.settings.exchange(name)
-        if name in self.hub.exchanges:
+        if self.hub.started(name):
             status, reason = self.hub.status(name, self.clock())
-            pairs = sorted(str(p) for p in self.hub.exchanges[name].keepers)
+            pairs = [str(p) for p in self.hub.followed(name)]
         else:
             status, reason, pairs = FeedStatus.DOWN, "not started", sorted(exchange.pairs)
         out: dict[str, Any] = {"mode": exchange.mode, "status": status.value, "reason": reason, "pairs": pairs}
@@ -99,8 +110,11 @@ class ExchangeWrapper:
         exchange, pair = p.text("exchange"), p.pair()
         p.done()
         out = []
-        for name in ([self._exchange(exchange)] if exchange
-                     else [name for name in self._enabled() if self.hub.markets_loaded(name)]):
+        for name in (
+            [self._exchange(exchange)]
+            if exchange
+            else [name for name in self._enabled() if self.hub.markets_loaded(name)]
+        ):
             if pair is None:
                 markets = sorted(self.hub.markets(name).values(), key=lambda m: str(m.pair))
             elif exchange:
@@ -119,18 +133,23 @@ class ExchangeWrapper:
         if exchange:
             self.hub.markets(self._exchange(exchange))
         out = []
-        for name in ([exchange] if exchange else self._enabled()):
-            data = self.hub.exchanges.get(name)
-            if data is None:
-                continue
-            for pair, keeper in sorted(data.keepers.items(), key=lambda item: str(item[0])):
-                bid, ask = keeper.book.bids.best, keeper.book.asks.best
-                recent = data.trades.get(pair)
+        for name in [exchange] if exchange else self._enabled():
+            for pair in self.hub.followed(name):
+                book = self.hub.book(name, pair)
+                bid, ask = book.bids.best, book.asks.best
+                recent = self.hub.recent_trades(name, pair)
                 trade = recent[-1] if recent else None
-                out.append({"exchange": name, "pair": str(pair), "bid": _amount(bid[0]) if bid else None,
-                            "ask": _amount(ask[0]) if ask else None,
-                            "mid": _amount((bid[0] + ask[0]) / 2) if bid and ask else None,
-                            "last": _amount(trade.price) if trade else None, "state": keeper.book.state.value})
+                out.append(
+                    {
+                        "exchange": name,
+                        "pair": str(pair),
+                        "bid": _amount(bid[0]) if bid else None,
+                        "ask": _amount(ask[0]) if ask else None,
+                        "mid": _amount((bid[0] + ask[0]) / 2) if bid and ask else None,
+                        "last": _amount(trade.price) if trade else None,
+                        "state": book.state.value,
+                    }
+                )
         return out
 
     async def get_book(self, **params: Any) -> dict[str, Any]:
@@ -141,9 +160,14 @@ class ExchangeWrapper:
         p.done()
         book = self._book(exchange, pair)
         age = None if book.updated_at is None else round(max(0.0, self.clock() - book.updated_at), 3)
-        return {"exchange": exchange, "pair": str(pair), "state": book.state.value, "age": age,
-                "bids": [[_amount(px), _amount(sz)] for px, sz in book.bids.top(depth)],
-                "asks": [[_amount(px), _amount(sz)] for px, sz in book.asks.top(depth)]}
+        return {
+            "exchange": exchange,
+            "pair": str(pair),
+            "state": book.state.value,
+            "age": age,
+            "bids": [[_amount(px), _amount(sz)] for px, sz in book.bids.top(depth)],
+            "asks": [[_amount(px), _amount(sz)] for px, sz in book.asks.top(depth)],
+        }
 
     async def get_trades(self, **params: Any) -> list[dict[str, Any]]:
         """The latest public trades of a pair, newest first (up to ``limit``, 100 by default)."""
@@ -152,9 +176,17 @@ class ExchangeWrapper:
         limit = p.integer("limit", minimum=1, maximum=RECENT_TRADES) or 100
         p.done()
         self._book(exchange, pair)
-        recent = list(self.hub.exchanges[exchange].trades.get(pair, ()))[-limit:]
-        return [{"trade_id": t.trade_id, "price": _amount(t.price), "size": _amount(t.size),
-                 "taker_side": t.taker_side.value, "time": t.time} for t in reversed(recent)]
+        recent = list(self.hub.recent_trades(exchange, pair))[-limit:]
+        return [
+            {
+                "trade_id": t.trade_id,
+                "price": _amount(t.price),
+                "size": _amount(t.size),
+                "taker_side": t.taker_side.value,
+                "time": t.time,
+            }
+            for t in reversed(recent)
+        ]
 
     async def get_ohlc(self, **params: Any) -> list[dict[str, Any]]:
         """OHLC candles from the exchange (interval in seconds, start and end in Unix seconds)."""
@@ -166,9 +198,18 @@ class ExchangeWrapper:
         self._book(exchange, pair)
         if self.candles is None:
             raise ExchangeUnavailable(exchange, "candles are not available")
-        return [{"start": c.start, "interval": c.interval, "open": _amount(c.open), "high": _amount(c.high),
-                 "low": _amount(c.low), "close": _amount(c.close), "volume": _amount(c.volume)}
-                for c in await self.candles(exchange, pair, interval, start, end)]
+        return [
+            {
+                "start": c.start,
+                "interval": c.interval,
+                "open": _amount(c.open),
+                "high": _amount(c.high),
+                "low": _amount(c.low),
+                "close": _amount(c.close),
+                "volume": _amount(c.volume),
+            }
+            for c in await self.candles(exchange, pair, interval, start, end)
+        ]
 
     # -- orders -----------------------------------------------------------------------------------
 
@@ -180,11 +221,16 @@ class ExchangeWrapper:
             pair=p.pair(required=True),
             side=p.choice("side", Side, required=True),
             type=p.choice("type", OrderType, default=OrderType.LIMIT),
-            size=p.decimal("size"), funds=p.decimal("funds"), price=p.decimal("price"),
+            size=p.decimal("size"),
+            funds=p.decimal("funds"),
+            price=p.decimal("price"),
             stop_price=p.decimal("stop_price"),
             time_in_force=p.choice("time_in_force", TimeInForce, default=TimeInForce.GTC),
-            expire_time=p.number("expire_time"), post_only=p.flag("post_only"),
-            client_order_id=p.text("client_order_id", max_length=64), strict=p.flag("strict"))
+            expire_time=p.number("expire_time"),
+            post_only=p.flag("post_only"),
+            client_order_id=p.text("client_order_id", max_length=64),
+            strict=p.flag("strict"),
+        )
         p.done()
         _check_order_shape(request)
         return _order_json(*await self.trading.make_order(request))
@@ -218,8 +264,10 @@ class ExchangeWrapper:
         p = Params(params)
         order_id = await self._order_id(p)
         p.done()
+
         def read() -> tuple[Order, list[Fill], list[dict[str, Any]]]:  # one job: one committed state
             return (*self.orders.view(order_id), self.orders.events(order_id))
+
         order, fills, events = await self.trading.db(read)
         return {**_order_json(order, fills), "events": events}
 
@@ -234,10 +282,16 @@ class ExchangeWrapper:
         p.done()
 
         def read() -> tuple[list[Order], dict[str, list[Fill]]]:  # one job: one committed state
-            found = self.orders.find(wallet_set_id=wallet_set_id, exchange=exchange,
-                                     pair=None if pair is None else str(pair), open_only=status == "open",
-                                     before=before, limit=limit)
+            found = self.orders.find(
+                wallet_set_id=wallet_set_id,
+                exchange=exchange,
+                pair=None if pair is None else str(pair),
+                open_only=status == "open",
+                before=before,
+                limit=limit,
+            )
             return found, self.orders.fills([o.id for o in found])
+
         orders, fills = await self.trading.db(read)
         items = [_order_json(o, fills[o.id]) for o in orders]
         return {"orders": items, "next_before": int(orders[-1].id) if len(orders) == limit else None}
@@ -266,8 +320,7 @@ class ExchangeWrapper:
         if order_id is not None:
             return order_id
         if client_order_id is None or wallet_set_id is None:
-            raise InvalidParameter("order_id", "an order_id, or a client_order_id with its wallet_set_id",
-                                   missing=True)
+            raise InvalidParameter("order_id", "an order_id, or a client_order_id with its wallet_set_id", missing=True)
         order_id = await self.trading.db(self.orders.order_id_of, wallet_set_id, client_order_id)
         if order_id is None:
             raise OrderNotFound(client_order_id)
@@ -309,8 +362,15 @@ class ExchangeWrapper:
         for balance in balances:
             if (balance.exchange, balance.currency) == (exchange, currency):
                 return {"wallet_set_id": wallet_set_id, **balance.as_json()}
-        return {"wallet_set_id": wallet_set_id, "exchange": exchange, "currency": currency, "balance": "0",
-                "hold": "0", "available": "0", "usd_value": "0"}
+        return {
+            "wallet_set_id": wallet_set_id,
+            "exchange": exchange,
+            "currency": currency,
+            "balance": "0",
+            "hold": "0",
+            "available": "0",
+            "usd_value": "0",
+        }
 
     async def fund_wallet_set(self, **params: Any) -> dict[str, Any]:
         """Add funds to a wallet set: virtual money to a paper set; to a live set, a share of the real
@@ -329,8 +389,10 @@ class ExchangeWrapper:
             raise InvalidParameter("currency", f"a currency of a market {exchange} lists", currency)
         kind = TransactionKind.FUND if info.mode is Mode.PAPER else TransactionKind.ALLOCATE
         entry = await self.trading.db(self.wallets.move_funds, kind, info.id, exchange, currency, amount)
-        return {"entry": entry.as_json(), "wallet": await self.get_wallet(
-            wallet_set_id=wallet_set_id, exchange=exchange, currency=currency)}
+        return {
+            "entry": entry.as_json(),
+            "wallet": await self.get_wallet(wallet_set_id=wallet_set_id, exchange=exchange, currency=currency),
+        }
 
     async def transfer(self, **params: Any) -> dict[str, Any]:
         """Move available funds from one wallet set to another of the same mode."""
@@ -361,13 +423,11 @@ class ExchangeWrapper:
 
     def _usd_price(self, exchange: str, currency: str) -> Decimal | None:
         """The mid of CURRENCY_USD (or _USDT, _USDC) on that exchange, where a live book has one."""
-        data = self.hub.exchanges.get(exchange)
-        if data is None:
-            return None
         for quote in ("USD", "USDT", "USDC"):
-            keeper = data.keepers.get(Pair(currency, quote))
-            if keeper is not None and keeper.book.live:
-                bid, ask = keeper.book.bids.best, keeper.book.asks.best
+            pair = Pair(currency, quote)
+            book = self.hub.book(exchange, pair) if self.hub.follows(exchange, pair) else None
+            if book is not None and book.live:
+                bid, ask = book.bids.best, book.asks.best
                 if bid and ask:
                     return (bid[0] + ask[0]) / 2
         return None
@@ -380,8 +440,9 @@ def _check_order_shape(request: OrderRequest) -> None:
         raise InvalidParameter("stop_price", f"a stop price for a {request.type.value} order", missing=True)
     if request.size is None and request.funds is None:
         raise InvalidParameter("size", "a size (or funds for a market buy)", missing=True)
-    if request.funds is not None and (request.type is not OrderType.MARKET or request.side is not Side.BUY
-                                      or request.size is not None):
+    if request.funds is not None and (
+        request.type is not OrderType.MARKET or request.side is not Side.BUY or request.size is not None
+    ):
         raise InvalidParameter("funds", "funds only on a market buy without a size", format_decimal(request.funds))
     if request.time_in_force is TimeInForce.GTD and request.expire_time is None:
         raise InvalidParameter("expire_time", "an expiry time for a GTD order", missing=True)
@@ -392,13 +453,22 @@ def _check_order_shape(request: OrderRequest) -> None:
 
 
 def _market_json(market: Any) -> dict[str, Any]:
-    return {"exchange": market.exchange, "pair": str(market.pair), "symbol": market.symbol,
-            "tick_size": _amount(market.tick_size), "price_significant_digits": market.price_significant_digits,
-            "size_step": _amount(market.size_step), "min_size": _amount(market.min_size),
-            "max_size": _amount(market.max_size), "min_notional": _amount(market.min_notional),
-            "max_notional": _amount(market.max_notional), "funds_step": _amount(market.funds_step),
-            "maker_fee": _amount(market.maker_fee), "taker_fee": _amount(market.taker_fee),
-            "status": market.status.value}
+    return {
+        "exchange": market.exchange,
+        "pair": str(market.pair),
+        "symbol": market.symbol,
+        "tick_size": _amount(market.tick_size),
+        "price_significant_digits": market.price_significant_digits,
+        "size_step": _amount(market.size_step),
+        "min_size": _amount(market.min_size),
+        "max_size": _amount(market.max_size),
+        "min_notional": _amount(market.min_notional),
+        "max_notional": _amount(market.max_notional),
+        "funds_step": _amount(market.funds_step),
+        "maker_fee": _amount(market.maker_fee),
+        "taker_fee": _amount(market.taker_fee),
+        "status": market.status.value,
+    }
 
 
 def _order_json(order: Order, fills: list[Any]) -> dict[str, Any]:

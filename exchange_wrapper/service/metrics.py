@@ -3,6 +3,7 @@
 Requests are observed by the doors as they answer; orders, fills and market data are read from
 the trading service and the hub when Prometheus scrapes, so the hot paths pay nothing for them.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -14,6 +15,7 @@ from prometheus_client import Counter as CounterMetric
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ..core.marketdata import FeedStatus
 from ..marketdata.hub import COUNTERS, MarketDataHub
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -25,16 +27,27 @@ class Metrics:
 
     def __init__(self, hub: MarketDataHub, trading: Any):
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = CounterMetric("xwrap_requests", "API requests answered, by door, method and outcome",
-                                      ["door", "method", "outcome"], registry=self.registry)
-        self.latency = Histogram("xwrap_request_seconds", "Time to answer an API request", ["door", "method"],
-                                 registry=self.registry,
-                                 buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                          0.25, 0.5, 1.0, 2.5))
-        self.disconnects = CounterMetric("xwrap_disconnects", "Websocket and Socket.IO connections the service "
-                                         "closed, by door and reason (too_slow: its client left what it was sent "
-                                         "unread for server.send_timeout_seconds)", ["door", "reason"],
-                                         registry=self.registry)
+        self.requests = CounterMetric(
+            "xwrap_requests",
+            "API requests answered, by door, method and outcome",
+            ["door", "method", "outcome"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "xwrap_request_seconds",
+            "Time to answer an API request",
+            ["door", "method"],
+            registry=self.registry,
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+        )
+        self.disconnects = CounterMetric(
+            "xwrap_disconnects",
+            "Websocket and Socket.IO connections the service "
+            "closed, by door and reason (too_slow: its client left what it was sent "
+            "unread for server.send_timeout_seconds)",
+            ["door", "reason"],
+            registry=self.registry,
+        )
         self.registry.register(_StateCollector(hub, trading))
 
     def observe(self, door: str, method: str, outcome: str, seconds: float) -> None:
@@ -55,19 +68,25 @@ class _StateCollector(Collector):
         self.hub, self.trading = hub, trading
 
     def collect(self) -> Iterator[Any]:
-        market = {name: CounterMetricFamily(f"xwrap_market_{name}", f"Market data: {name.replace('_', ' ')}",
-                                            labels=["exchange"]) for name in COUNTERS}
-        checksums = CounterMetricFamily("xwrap_book_checksums", "Book checksums checked, by result",
-                                        labels=["exchange", "result"])
-        status = GaugeMetricFamily("xwrap_exchange_up", "1 when the exchange's market data is ready",
-                                   labels=["exchange"])
-        for exchange in sorted(self.hub.exchanges):
+        market = {
+            name: CounterMetricFamily(
+                f"xwrap_market_{name}", f"Market data: {name.replace('_', ' ')}", labels=["exchange"]
+            )
+            for name in COUNTERS
+        }
+        checksums = CounterMetricFamily(
+            "xwrap_book_checksums", "Book checksums checked, by result", labels=["exchange", "result"]
+        )
+        status = GaugeMetricFamily(
+            "xwrap_exchange_up", "1 when the exchange's market data is ready", labels=["exchange"]
+        )
+        for exchange in self.hub.started_exchanges():
             counts = self.hub.counters(exchange)
             for name in COUNTERS:
                 market[name].add_metric([exchange], counts[name])
             checksums.add_metric([exchange, "verified"], counts["checksums_verified"])
             checksums.add_metric([exchange, "failed"], counts["checksums_failed"])
-            status.add_metric([exchange], 1 if self.hub.exchanges[exchange].connection.value == "ready" else 0)
+            status.add_metric([exchange], 1 if self.hub.connection(exchange) is FeedStatus.READY else 0)
         yield from market.values()
         yield checksums
         yield status
@@ -80,18 +99,27 @@ class _StateCollector(Collector):
         for liquidity in ("maker", "taker"):
             fills.add_metric([liquidity], self.trading.fill_counts[liquidity])
         yield fills
-        transitions = CounterMetricFamily("xwrap_order_transitions", "Order status changes since start, by the "
-                                          "status reached", labels=["status"])
+        transitions = CounterMetricFamily(
+            "xwrap_order_transitions", "Order status changes since start, by the status reached", labels=["status"]
+        )
         for status, count in sorted(self.trading.transition_counts.items()):
             transitions.add_metric([status], count)
         yield transitions
-        paused = GaugeMetricFamily("xwrap_account_paused_seconds", "Seconds every call to a live exchange account "
-                                   "still waits after a 429/418", labels=["exchange"])
-        differences = CounterMetricFamily("xwrap_account_differences", "Differences the reconciliations of a live "
-                                          "exchange account found (and reported)", labels=["exchange"])
-        skipped = CounterMetricFamily("xwrap_account_reconciliations_skipped", "Reconciliations of a live exchange "
-                                      "account put off while an order request's effects were unresolved",
-                                      labels=["exchange"])
+        paused = GaugeMetricFamily(
+            "xwrap_account_paused_seconds",
+            "Seconds every call to a live exchange account still waits after a 429/418",
+            labels=["exchange"],
+        )
+        differences = CounterMetricFamily(
+            "xwrap_account_differences",
+            "Differences the reconciliations of a live exchange account found (and reported)",
+            labels=["exchange"],
+        )
+        skipped = CounterMetricFamily(
+            "xwrap_account_reconciliations_skipped",
+            "Reconciliations of a live exchange account put off while an order request's effects were unresolved",
+            labels=["exchange"],
+        )
         for exchange, account in sorted(getattr(self.trading, "accounts", {}).items()):  # none in paper-only fakes
             paused.add_metric([exchange], account.pause_left())
             differences.add_metric([exchange], account.difference_count)
