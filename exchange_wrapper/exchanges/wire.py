@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..core.errors import InvalidParameter
+from ..core.marketdata import Candle
 from ..core.money import decimal_places, parse_decimal
 from ..core.pairs import Pair, common_currency
 
@@ -107,6 +108,29 @@ def column_rows(exchange: str, body: str | bytes | list, what: str, columns: Seq
         if not (isinstance(row, list) and len(row) == len(columns)):
             raise InvalidParameter(f"{what}[{index}]", f"a row of {len(columns)} columns: " + ", ".join(columns), row)
     return [Fields(exchange, f"{name} {index}", dict(zip(columns, row))) for index, row in enumerate(rows)]
+
+
+def candles_of(
+    rows: Sequence[Fields], pair: Pair, interval: int, *, start: str, per_second: int = 1, volume: str = "volume"
+) -> list[Candle]:
+    """The candles of :func:`column_rows` rows, oldest first: each exchange names its columns and orders
+    them its own way (Coinbase sends newest first), but reads them the same. ``start`` is the column of
+    the open time, in seconds or, with ``per_second=1000``, milliseconds; the prices are the columns
+    ``open``, ``high``, ``low``, ``close``."""
+    candles = [
+        Candle(
+            pair,
+            row.integer(start) // per_second,
+            interval,
+            row.decimal("open"),
+            row.decimal("high"),
+            row.decimal("low"),
+            row.decimal("close"),
+            row.decimal(volume),
+        )
+        for row in rows
+    ]
+    return sorted(candles, key=lambda candle: candle.start)
 
 
 def unified_pair(exchange: str, base: str, quote: str, field: str) -> Pair:

@@ -33,7 +33,7 @@ from ...core.pairs import Pair
 from ..base import Adapter
 from ..http import Request
 from ..private import Quota, window_limit
-from ..wire import Fields, column_rows, entry, expect, load_json, unified_pair
+from ..wire import Fields, candles_of, column_rows, entry, expect, load_json, unified_pair
 
 EXCHANGE = "binance"
 
@@ -358,22 +358,7 @@ class BinanceAdapter(Adapter):
         """Rows of :data:`KLINE_COLUMNS`: times in milliseconds, prices and volumes as strings,
         oldest first."""
         rows = column_rows(EXCHANGE, body, f"GET klines of {pair} on {EXCHANGE}", KLINE_COLUMNS, f"{pair} kline")
-        return sorted(
-            (
-                Candle(
-                    pair,
-                    row.integer("openTime") // 1000,
-                    interval,
-                    row.decimal("open"),
-                    row.decimal("high"),
-                    row.decimal("low"),
-                    row.decimal("close"),
-                    row.decimal("volume"),
-                )
-                for row in rows
-            ),
-            key=lambda candle: candle.start,
-        )
+        return candles_of(rows, pair, interval, start="openTime", per_second=1000)
 
 
 def _reply(msg: dict) -> list[MarketEvent]:

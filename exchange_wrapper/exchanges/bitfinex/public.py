@@ -36,7 +36,7 @@ from ...core.pacing import RateLimit
 from ...core.pairs import Pair
 from ..base import Adapter, decimal_loads
 from ..http import Request
-from ..wire import column_rows, expect, load_json, unified_pair
+from ..wire import candles_of, column_rows, expect, load_json, unified_pair
 
 EXCHANGE = "bitfinex"
 
@@ -411,21 +411,7 @@ class BitfinexAdapter(Adapter):
             ("MTS", "open", "close", "high", "low", "volume"),
             f"{pair} candle",
         )
-        candles = []
-        for fields in rows:
-            candles.append(
-                Candle(
-                    pair,
-                    expect(fields.value("MTS"), int, fields.label("MTS"), "Unix milliseconds") // 1000,
-                    interval,
-                    fields.decimal("open"),
-                    fields.decimal("high"),
-                    fields.decimal("low"),
-                    fields.decimal("close"),
-                    fields.decimal("volume"),
-                )
-            )
-        return sorted(candles, key=lambda candle: candle.start)
+        return candles_of(rows, pair, interval, start="MTS", per_second=1000)
 
 
 def to_decimal(value: Decimal | int) -> Decimal:

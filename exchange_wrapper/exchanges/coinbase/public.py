@@ -31,7 +31,7 @@ from ...core.pacing import RateLimit
 from ...core.pairs import Pair
 from ..base import Adapter, Credentials
 from ..http import Request
-from ..wire import Fields, column_rows, entry, expect, load_json, unified_pair
+from ..wire import Fields, candles_of, column_rows, entry, expect, load_json, unified_pair
 
 EXCHANGE = "coinbase"
 
@@ -237,21 +237,7 @@ class CoinbaseAdapter(Adapter):
             ("time", "low", "high", "open", "close", "volume"),
             f"{pair} candle",
         )
-        candles = []
-        for fields in rows:
-            candles.append(
-                Candle(
-                    pair,
-                    expect(fields.value("time"), int, fields.label("time"), "Unix seconds"),
-                    interval,
-                    fields.decimal("open"),
-                    fields.decimal("high"),
-                    fields.decimal("low"),
-                    fields.decimal("close"),
-                    fields.decimal("volume"),
-                )
-            )
-        return sorted(candles, key=lambda candle: candle.start)
+        return candles_of(rows, pair, interval, start="time")
 
 
 def _decimal(value: str | None) -> Decimal | None:

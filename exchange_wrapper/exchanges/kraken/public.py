@@ -44,7 +44,7 @@ from ...core.pairs import Pair, common_currency
 from ...core.symbols import SymbolTable
 from ..base import Adapter, Credentials, decimal_loads
 from ..http import DEFAULT_RETRY_AFTER, Request
-from ..wire import Fields, column_rows, expect, load_json, unified_pair
+from ..wire import Fields, candles_of, column_rows, expect, load_json, unified_pair
 
 EXCHANGE = "kraken"
 
@@ -347,20 +347,7 @@ class KrakenAdapter(Adapter):
             CANDLE_COLUMNS,
             f"{pair} candle",
         )
-        candles = [
-            Candle(
-                pair,
-                row.integer("time"),
-                interval,
-                row.decimal("open"),
-                row.decimal("high"),
-                row.decimal("low"),
-                row.decimal("close"),
-                row.decimal("volume"),
-            )
-            for row in rows
-        ]
-        return sorted(candles, key=lambda candle: candle.start)
+        return candles_of(rows, pair, interval, start="time")
 
     def checksum(self, book: OrderBook, market: Market) -> int:
         """Kraken's CRC32 of the top 10 levels, each number written with the pair's decimals."""

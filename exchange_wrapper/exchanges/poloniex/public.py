@@ -33,7 +33,7 @@ from ...core.pacing import RateLimit
 from ...core.pairs import Pair
 from ..base import Adapter
 from ..http import Request
-from ..wire import Fields, column_rows, entry, expect, load_json, unified_pair
+from ..wire import Fields, candles_of, column_rows, entry, expect, load_json, unified_pair
 
 EXCHANGE = "poloniex"
 
@@ -248,22 +248,7 @@ class PoloniexAdapter(Adapter):
     def parse_candles(self, body: str, pair: Pair, interval: int) -> list[Candle]:
         """Rows of :data:`CANDLE_COLUMNS`: prices and volumes as strings, times in milliseconds."""
         rows = column_rows(EXCHANGE, body, f"GET candles of {pair} on {EXCHANGE}", CANDLE_COLUMNS, f"{pair} candle")
-        return sorted(
-            (
-                Candle(
-                    pair,
-                    row.integer("startTime") // 1000,
-                    interval,
-                    row.decimal("open"),
-                    row.decimal("high"),
-                    row.decimal("low"),
-                    row.decimal("close"),
-                    row.decimal("quantity"),
-                )
-                for row in rows
-            ),
-            key=lambda candle: candle.start,
-        )
+        return candles_of(rows, pair, interval, start="startTime", per_second=1000, volume="quantity")
 
 
 def _levels(rows: list) -> list[tuple[Decimal, Decimal]]:
