@@ -11,13 +11,14 @@ import unittest
 from decimal import Decimal as D
 
 from exchange_wrapper.core.errors import ExchangeRejected, ExchangeUnavailable, InvalidParameter
-from exchange_wrapper.core.orders import Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
+from exchange_wrapper.core.orders import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from exchange_wrapper.core.symbols import SymbolTable
 from exchange_wrapper.exchanges.base import Credentials
 from exchange_wrapper.exchanges.binance import private as binance
 from exchange_wrapper.exchanges.binance.private import BinancePrivate
 from exchange_wrapper.exchanges.http import Request, Response
 from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, Quota, StreamNotice, client_key
+from tests.exchanges.private_case import order_of
 from tests.exchanges.test_binance import BODY
 
 # Binance's documented example key and secret (REST API and WebSocket API "SIGNED request examples").
@@ -37,19 +38,7 @@ def adapter(meta=BODY):
 
 
 def order(type=OrderType.LIMIT, side=Side.BUY, size="1000", price="0.0000063", pair="LRC_BTC", **extra):
-    fields = dict(
-        id="7",
-        client_order_id="a1",
-        wallet_set_id=1,
-        exchange="binance",
-        pair=pair,
-        side=side,
-        type=type,
-        size=None if size is None else D(size),
-        price=None if price is None else D(price),
-    )
-    fields.update(extra)
-    return Order(**fields)
+    return order_of("binance", pair, size, price, type=type, side=side, **extra)
 
 
 def hex_hmac(payload):

@@ -14,7 +14,7 @@ from decimal import Decimal as D
 
 from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.core.errors import ExchangeRejected, ExchangeUnavailable, InvalidParameter
-from exchange_wrapper.core.orders import Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
+from exchange_wrapper.core.orders import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from exchange_wrapper.core.pacing import RateLimit
 from exchange_wrapper.core.symbols import SymbolTable
 from exchange_wrapper.exchanges.base import Credentials
@@ -22,6 +22,7 @@ from exchange_wrapper.exchanges.coinbase import public as coinbase
 from exchange_wrapper.exchanges.coinbase.private import CoinbasePrivate
 from exchange_wrapper.exchanges.http import DEFAULT_RETRY_AFTER, Request, Response
 from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, StreamNotice, client_key
+from tests.exchanges.private_case import order_of
 from tests.exchanges.test_coinbase import BODY
 from tests.simulator.coinbase_private import API_KEY, API_SECRET, PASSPHRASE, CoinbaseExchange
 
@@ -36,20 +37,7 @@ def adapter(secret=SECRET):
 
 
 def order(type=OrderType.LIMIT, side=Side.BUY, size="1000", price="0.79", **extra):
-    fields = dict(
-        id="7",
-        client_order_id="a1",
-        wallet_set_id=1,
-        exchange="coinbase",
-        pair="SKL_USD",
-        side=side,
-        type=type,
-        size=None if size is None else D(size),
-        price=None if price is None else D(price),
-        created_at=T0,
-    )
-    fields.update(extra)
-    return Order(**fields)
+    return order_of("coinbase", "SKL_USD", size, price, type=type, side=side, **{"created_at": T0, **extra})
 
 
 def b64_hmac(secret, message):

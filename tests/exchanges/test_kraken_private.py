@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 from exchange_wrapper.core.errors import ExchangeRejected, ExchangeUnavailable, InvalidParameter
-from exchange_wrapper.core.orders import Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
+from exchange_wrapper.core.orders import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from exchange_wrapper.core.pacing import RateLimit
 from exchange_wrapper.core.symbols import SymbolTable
 from exchange_wrapper.exchanges.base import Credentials
@@ -24,6 +24,7 @@ from exchange_wrapper.exchanges.http import DEFAULT_RETRY_AFTER, Response
 from exchange_wrapper.exchanges.kraken import private as kraken
 from exchange_wrapper.exchanges.kraken.private import KrakenPrivate
 from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, StreamNotice, client_key
+from tests.exchanges.private_case import order_of
 
 # The secret of Kraken's REST authentication example.
 SECRET = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg=="
@@ -37,19 +38,7 @@ def adapter():
 
 
 def order(type=OrderType.LIMIT, side=Side.BUY, size="1.25", price="37500", pair="BTC_USD", **extra):
-    fields = dict(
-        id="7",
-        client_order_id="a1",
-        wallet_set_id=1,
-        exchange="kraken",
-        pair=pair,
-        side=side,
-        type=type,
-        size=None if size is None else D(size),
-        price=None if price is None else D(price),
-    )
-    fields.update(extra)
-    return Order(**fields)
+    return order_of("kraken", pair, size, price, type=type, side=side, **extra)
 
 
 def answer(result):

@@ -15,13 +15,14 @@ from decimal import Decimal as D
 
 from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.core.errors import ExchangeRejected, ExchangeUnavailable, InvalidParameter
-from exchange_wrapper.core.orders import Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
+from exchange_wrapper.core.orders import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from exchange_wrapper.core.symbols import SymbolTable
 from exchange_wrapper.exchanges.base import Credentials
 from exchange_wrapper.exchanges.http import DEFAULT_RETRY_AFTER, Request, Response
 from exchange_wrapper.exchanges.poloniex import private as poloniex
 from exchange_wrapper.exchanges.poloniex.private import PoloniexPrivate
 from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, StreamNotice, client_key
+from tests.exchanges.private_case import order_of
 from tests.exchanges.test_poloniex import BODY
 from tests.simulator.poloniex_private import PoloniexExchange
 
@@ -36,19 +37,7 @@ def adapter():
 
 
 def order(type=OrderType.LIMIT, side=Side.BUY, size="1000", price="0.105", pair="GRT_USDT", **extra):
-    fields = dict(
-        id="7",
-        client_order_id="a1",
-        wallet_set_id=1,
-        exchange="poloniex",
-        pair=pair,
-        side=side,
-        type=type,
-        size=None if size is None else D(size),
-        price=None if price is None else D(price),
-    )
-    fields.update(extra)
-    return Order(**fields)
+    return order_of("poloniex", pair, size, price, type=type, side=side, **extra)
 
 
 def b64_hmac(text):
