@@ -10,18 +10,30 @@ as recorded, for the exchange adapters to parse. Line formats::
     configuration: JSON          Configuration
 
 TIMESTAMP is Unix seconds; it is not money, so it is a float.
+
+A file may be gzip-compressed (xWrap's own recordings are, by default: ``.gz``); it is recognised by
+its first bytes, whatever its name. A recording cut short (the recorder killed) is read up to its
+last complete line: an unterminated last line, or a gzip stream that ends before its end marker, is
+where an interrupted write stopped, and is skipped with a warning.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
+import logging
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..core.errors import InvalidParameter, NotFound
 
+log = logging.getLogger(__name__)
+
 _CONFIGURATION = "configuration: "
+_GZIP_MAGIC = b"\x1f\x8b"
 _TIMESTAMP = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
@@ -72,13 +84,21 @@ CaptureRecord = RestResponse | WsOpened | WsSent | WsReceived | Configuration
 def read_capture(path: str | os.PathLike[str]) -> Iterator[CaptureRecord]:
     """The records of the capture file at ``path``, one at a time.
 
-    Raises :class:`InvalidParameter` naming the file: it cannot be read (missing, a folder, not
-    allowed), it is not UTF-8 text, or a line of it (named too) is of no known form.
+    The file may be gzip-compressed; a file cut short is read up to its last complete line (see the
+    module's docstring). Raises :class:`InvalidParameter` naming the file: it cannot be read
+    (missing, a folder, not allowed), it is not UTF-8 text, its compressed data is corrupt, or a
+    line of it (named too) is of no known form.
     """
     name = os.fspath(path)
     try:
-        with open(path, encoding="utf-8", newline="\n") as lines:
-            yield from parse_capture(lines, name)
+        with open(path, "rb") as raw:
+            compressed = raw.read(2) == _GZIP_MAGIC
+            raw.seek(0)
+            stream = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+            with io.TextIOWrapper(stream, encoding="utf-8", newline="\n") as lines:  # lines end at \n only
+                yield from parse_capture(_complete_lines(lines, name), name)
+    except (gzip.BadGzipFile, zlib.error) as error:
+        raise InvalidParameter(f"capture file {name}", "a readable gzip stream", str(error)) from None
     except OSError as error:
         raise InvalidParameter(
             f"capture file {name}", "a file that can be read", error.strerror or type(error).__name__
@@ -89,6 +109,19 @@ def read_capture(path: str | os.PathLike[str]) -> Iterator[CaptureRecord]:
             "UTF-8 text (a capture of tests/captures' format)",
             f"byte {error.object[error.start]:#04x}",
         ) from None
+
+
+def _complete_lines(lines: Iterable[str], name: str) -> Iterator[str]:
+    """The newline-terminated ``lines``: what follows the last newline of a file cut short (an
+    unterminated line, the rest of a gzip stream without its end marker) is skipped, with a warning."""
+    try:
+        for line in lines:
+            if not line.endswith("\n"):
+                log.warning("%s ends in an incomplete line (a write was interrupted): it is skipped", name)
+                return
+            yield line
+    except EOFError:  # gzip: the stream stops before its end marker, everything before it was read
+        log.warning("%s: the compressed stream is cut short; read up to its last complete line", name)
 
 
 def parse_capture(lines: Iterable[str], source: str = "capture") -> Iterator[CaptureRecord]:

@@ -1,7 +1,9 @@
+import gzip
 import json
 import re
 import tempfile
 import unittest
+import zlib
 from pathlib import Path
 
 from exchange_wrapper.core.errors import InvalidParameter, NotFound
@@ -171,6 +173,65 @@ class ParseLinesTest(unittest.TestCase):
             with self.subTest(line=line), self.assertRaises(InvalidParameter) as caught:
                 list(parse_capture(["1.0: {}\n", line + "\n"], "test.0"))
             self.assertEqual(str(caught.exception), f"line 2 of test.0: {expected}, got {line!r}")
+
+
+class CompressedAndCutShortTest(unittest.TestCase):
+    """Recordings are gzip by default, and a recorder killed mid-write leaves a file cut short: the
+    reader takes both, up to the last complete line."""
+
+    def setUp(self):
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        self.folder = Path(folder.name)
+        self.plain = CAPTURES / "BITFINEX.ws.11.0"
+        self.records = list(read_capture(self.plain))
+
+    def test_a_gzip_file_reads_as_the_same_records_whatever_its_name(self):
+        for name in ("BITFINEX.ws.11.0.gz", "BITFINEX.ws.11.0"):
+            with self.subTest(name=name):
+                path = self.folder / name
+                path.write_bytes(gzip.compress(self.plain.read_bytes()))
+                self.assertEqual(list(read_capture(path)), self.records)
+
+    def test_a_gzip_stream_cut_anywhere_reads_up_to_its_last_complete_line(self):
+        lines = self.plain.read_bytes().splitlines(keepends=True)
+        half = len(lines) // 2
+        compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: a gzip header and trailer, as GzipFile writes
+        flushed = compressor.compress(b"".join(lines[:half])) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        rest = compressor.compress(b"".join(lines[half:])) + compressor.flush(zlib.Z_FINISH)
+        whole = flushed + rest
+        path = self.folder / "BITFINEX.ws.11.0.gz"
+        for cut in (len(flushed), len(flushed) + 1, len(flushed) + len(rest) // 2, len(whole) - 4, len(whole) - 1):
+            with self.subTest(cut=cut):
+                path.write_bytes(whole[:cut])
+                with self.assertLogs("exchange_wrapper.replay.capture", "WARNING") as logs:
+                    records = list(read_capture(path))
+                self.assertGreaterEqual(len(records), half)  # everything flushed was read
+                if cut < len(whole) - 8:  # cut in the compressed lines, not in the 8-byte trailer
+                    self.assertLess(len(records), len(self.records))
+                self.assertEqual(records, self.records[: len(records)])  # no line read in part
+                self.assertIn("cut short", logs.output[0])
+        path.write_bytes(whole)
+        self.assertEqual(list(read_capture(path)), self.records)
+
+    def test_an_unterminated_last_line_is_skipped(self):
+        text = self.plain.read_text()
+        last = text.rstrip("\n").rpartition("\n")[2]
+        path = self.folder / "BITFINEX.ws.11.0"
+        path.write_text(text + last[:20], encoding="utf-8")
+        with self.assertLogs("exchange_wrapper.replay.capture", "WARNING") as logs:
+            self.assertEqual(list(read_capture(path)), self.records)
+        self.assertIn("incomplete line", logs.output[0])
+
+    def test_corrupt_compressed_data_is_named(self):
+        data = bytearray(gzip.compress(self.plain.read_bytes()))
+        data[40:60] = bytes(20)
+        path = self.folder / "BITFINEX.ws.11.0.gz"
+        path.write_bytes(bytes(data))
+        with self.assertRaises(InvalidParameter) as raised:
+            list(read_capture(path))
+        self.assertEqual(raised.exception.field, f"capture file {path}")
+        self.assertEqual(raised.exception.expected, "a readable gzip stream")
 
 
 if __name__ == "__main__":
