@@ -120,14 +120,17 @@ class BookKeeper:
                 for side, price, size in changes:
                     (bids if side is _BID else asks).apply(price, size)
                 book.updated_at = at
+                if last is not None:
+                    book.sequence = last
             else:
+                events = self.engine.before_update(at)  # what falls due meets the book as it was
+                if last is not None:
+                    book.sequence = last  # the fills this batch causes name it
                 apply = self.engine.apply_delta
                 for side, price, size in changes:
                     events += apply(side, price, size, at)
         except InvalidParameter as error:
             return events, self._stale(Problem.MALFORMED, str(error))
-        if last is not None:
-            book.sequence = last
         if self.depth is None and checksum is None and not events:  # the common case, checked inline
             bid, ask = book.bids.best, book.asks.best
             if bid is None or ask is None or bid[0] < ask[0]:

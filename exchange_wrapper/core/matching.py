@@ -177,25 +177,32 @@ class MatchingEngine:
         """Accept a new ``pending`` order sent at time ``at``.
 
         ``budget`` caps the quote currency a buy may spend on fills and fees (its wallet hold).
-        With latency the order stays pending until the book reaches its arrival time.
+        With latency the order stays pending until the book reaches its arrival time. What falls
+        due by ``at`` (other orders' arrivals and cancels, GTD expiries) happens first, whenever
+        the tick last ran: an order sent at ``at`` comes after everything due before it.
         """
         if order.status is not _PENDING:
             raise InvalidParameter("order", "a pending order", order.status.value)
+        due = self.advance(at) if self._arrivals or self._expiries else []
         self._track(order, budget)
         delay = self.latency.draw(self.latency.order, self.rng)
         if delay <= 0:
-            return self._arrive(order, at)
+            return due + self._arrive(order, at)
         self._schedule(at + delay, "arrive", order.id, {})
-        return []
+        return due
 
     def cancel(self, order_id: str, at: float, reason: str = "cancelled") -> list[OrderEvent]:
-        """Cancel an open order; with cancel latency it may still fill until the cancel arrives."""
+        """Cancel an open order; with cancel latency it may still fill until the cancel arrives.
+        What falls due by ``at`` happens first (it may finish the order: then only that is returned)."""
         order = self._open_order(order_id)
+        due = self.advance(at) if self._arrivals or self._expiries else []
+        if not order.is_open:
+            return due
         delay = self.latency.draw(self.latency.cancel, self.rng)
         if delay <= 0:
-            return self._cancel_now(order, at, reason)
+            return due + self._cancel_now(order, at, reason)
         self._schedule(at + delay, "cancel", order.id, {"reason": reason})
-        return []
+        return due
 
     def amend(
         self, order_id: str, at: float, *, price: Decimal | None = None, size: Decimal | None = None
@@ -240,15 +247,7 @@ class MatchingEngine:
 
     def advance(self, now: float) -> list[OrderEvent]:
         """Process what falls due by ``now``: arrivals and cancels after latency, GTD expiries."""
-        events = self.before_update(now, inclusive=True)
-        expiries = self._expiries
-        while expiries and expiries[0][0] <= now:
-            _, _, order_id = heapq.heappop(expiries)
-            order = self._orders.get(order_id)
-            # a pending order meets its expiry on arrival
-            if order is not None and order.is_open and order.status is not _PENDING:
-                events += self._finish(order, OrderStatus.EXPIRED, now, "expired")
-        return events
+        return self.before_update(now, inclusive=True)
 
     def restore(self, order: Order, at: float, *, budget: Decimal | None = None) -> list[OrderEvent]:
         """Take back an open order loaded from the database after a restart.
@@ -307,7 +306,7 @@ class MatchingEngine:
 
     def apply_delta(self, side: BookSide, price: Decimal, size: Decimal, at: float) -> list[OrderEvent]:
         """Change one level of the book through the engine: due orders first, then the change."""
-        due = self.before_update(at) if self._arrivals else None
+        due = self.before_update(at) if self._arrivals or self._expiries else None
         previous = self.book.apply_delta(side, price, size, at)
         changes = self.on_book_change(side, price, previous, size, at)
         return due + changes if due else changes
@@ -319,10 +318,26 @@ class MatchingEngine:
         return events + self.on_book_snapshot(at)
 
     def before_update(self, at: float, *, inclusive: bool = False) -> list[OrderEvent]:
-        """Let orders and cancels whose latency ends before ``at`` meet the book as it is now."""
+        """Let what falls due before ``at`` happen, in time order, on the book as it is now: orders
+        and cancels whose latency ends, GTD orders whose expiry time comes (expired at that time)."""
         events: list[OrderEvent] = []
-        while self._arrivals and (self._arrivals[0][0] < at or (inclusive and self._arrivals[0][0] <= at)):
-            due, _, kind, order_id, extra = heapq.heappop(self._arrivals)
+        expiries = self._expiries
+        while True:
+            arrivals = self._arrivals  # a cancel of a pending order makes a new list
+            arrival = arrivals[0][0] if arrivals else None
+            expiry = expiries[0][0] if expiries else None
+            if expiry is not None and (arrival is None or expiry < arrival):
+                if not (expiry < at or (inclusive and expiry <= at)):
+                    break
+                _, _, order_id = heapq.heappop(expiries)
+                order = self._orders.get(order_id)
+                # a pending order meets its expiry on arrival
+                if order is not None and order.is_open and order.status is not _PENDING:
+                    events += self._finish(order, OrderStatus.EXPIRED, expiry, "expired")
+                continue
+            if arrival is None or not (arrival < at or (inclusive and arrival <= at)):
+                break
+            due, _, kind, order_id, extra = heapq.heappop(arrivals)
             order = self._orders.get(order_id)
             if order is None or not order.is_open:
                 continue
@@ -373,8 +388,11 @@ class MatchingEngine:
             state.unmatched_trades.clear()
         return self._fill_crossed(BID, at) + self._fill_crossed(ASK, at)
 
-    def on_trade(self, trade_id: str, price: Decimal, size: Decimal, taker: Side, at: float) -> list[OrderEvent]:
-        """A public trade printed: it moves queues, fills resting orders it reaches, triggers stops."""
+    def on_trade(
+        self, trade_id: str, price: Decimal, size: Decimal, taker: Side, at: float, time: float | None = None
+    ) -> list[OrderEvent]:
+        """A public trade printed: it moves queues, fills resting orders it reaches, triggers stops.
+        ``time`` is the exchange's time of the print, which the fills' cause carries where given."""
         events = self.before_update(at)
         self.last_trade_price = price
         side = resting_side(taker.opposite)  # a taker sell hits the bids
@@ -388,7 +406,7 @@ class MatchingEngine:
             if side is BID:
                 reached.reverse()
             for level in reached:
-                events += self._fill_from_trade(side, level, trade_id, price, size, at)
+                events += self._fill_from_trade(side, level, trade_id, price, size, at, time)
         if self._stops:
             events += self._trigger_stops(price, at)
         return events
@@ -482,14 +500,18 @@ class MatchingEngine:
     ) -> OrderEvent:
         before = consumed.get(price, ZERO)
         consumed[price] = before + size
-        return self._fill(
-            order,
-            price,
-            size,
-            _TAKER,
-            at,
-            {"type": "book_level", "price": price, "size_shown": shown, "consumed_before": before},
-        )
+        cause = {"type": "book_level", "price": price, "size_shown": shown, "consumed_before": before}
+        return self._fill(order, price, size, _TAKER, at, self._book_state(cause))
+
+    def _book_state(self, cause: dict[str, Any]) -> dict[str, Any]:
+        """``cause`` with the book state a fill matched, to check it against the recording: the
+        exchange's update id the book is at (``book_sequence``, where the exchange numbers
+        updates) and the time of the message that left the book so (``book_time``)."""
+        book = self.book
+        if book.sequence is not None:
+            cause["book_sequence"] = book.sequence
+        cause["book_time"] = book.updated_at
+        return cause
 
     def _affordable(self, order: Order, price: Decimal, available: Decimal) -> Decimal:
         """How much of ``available`` at ``price`` the order can still take (size, funds, budget)."""
@@ -628,7 +650,14 @@ class MatchingEngine:
             entry.ahead = size if ahead > size else ahead
 
     def _fill_from_trade(
-        self, side: BookSide, level: Decimal, trade_id: str, price: Decimal, size: Decimal, at: float
+        self,
+        side: BookSide,
+        level: Decimal,
+        trade_id: str,
+        price: Decimal,
+        size: Decimal,
+        at: float,
+        time: float | None,
     ) -> list[OrderEvent]:
         events: list[OrderEvent] = []
         state = self._sides[side]
@@ -659,6 +688,8 @@ class MatchingEngine:
                     "size": size,
                     "queue_ahead": ahead,
                 }
+                if time is not None:
+                    cause["trade_time"] = time
                 events.append(self._fill(order, level, fill, _MAKER, at, cause))
                 taken_by_earlier += fill
                 if order.status in FINAL_STATUSES:
@@ -697,7 +728,7 @@ class MatchingEngine:
             before = consumed.get(real_price, ZERO)
             consumed[real_price] = before + size
             cause = {"type": "book_cross", "price": real_price, "size_shown": shown, "consumed_before": before}
-            events.append(self._fill(order, best_virtual, size, _MAKER, at, cause))
+            events.append(self._fill(order, best_virtual, size, _MAKER, at, self._book_state(cause)))
             if order.status in FINAL_STATUSES:
                 self._unrest(entry)
         return events

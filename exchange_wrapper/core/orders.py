@@ -123,8 +123,12 @@ class DuplicateFill(Rejected):
 
 class Fill(NamedTuple):
     """One execution of an order. ``cause`` says why it happened (the book level taken, or the
-    public trade that reached a resting order and the queue ahead at that moment); its amounts
-    may be Decimals, which :meth:`to_json` writes as strings like the fill's own.
+    public trade that reached a resting order and the queue ahead at that moment) and names the
+    market event matched, so that a fill can be checked against a recording: a book's update id
+    (``book_sequence``, where the exchange numbers updates) and the time of that book state
+    (``book_time``), a public trade's id and the exchange's time of the print (``trade_id``,
+    ``trade_time``). Its amounts may be Decimals, which :meth:`to_json` writes as strings like
+    the fill's own.
 
     A named tuple, not a frozen dataclass: as immutable, and far cheaper to build, which the
     matching engine does once per level it takes. Its hot paths build these (and OrderEvent) with

@@ -146,7 +146,14 @@ class TakerTest(unittest.TestCase):
             self.assertEqual(fill.fee, fee_for(fill.price * fill.size, D("0.005")))
             self.assertEqual(fill.cause["type"], "book_level")
         self.assertEqual(
-            fills[2].cause, {"type": "book_level", "price": asks[2][0], "size_shown": asks[2][1], "consumed_before": 0}
+            fills[2].cause,
+            {
+                "type": "book_level",
+                "price": asks[2][0],
+                "size_shown": asks[2][1],
+                "consumed_before": 0,
+                "book_time": self.book.updated_at,  # the time of the message that left the book so
+            },
         )
         self.assertEqual(
             fills[2].to_json()["cause"],
@@ -155,6 +162,7 @@ class TakerTest(unittest.TestCase):
                 "price": format_decimal(asks[2][0]),
                 "size_shown": format_decimal(asks[2][1]),
                 "consumed_before": "0",
+                "book_time": self.book.updated_at,
             },
         )
 
@@ -276,7 +284,14 @@ class LiquidityOnceTest(unittest.TestCase):
             [(best, D(100), "book_level"), (best, D(50), "virtual_order"), (second, D(10), "book_level")],
         )
         self.assertEqual(
-            fills[0].cause, {"type": "book_level", "price": best, "size_shown": shown, "consumed_before": shown - 100}
+            fills[0].cause,
+            {
+                "type": "book_level",
+                "price": best,
+                "size_shown": shown,
+                "consumed_before": shown - 100,
+                "book_time": self.book.updated_at,
+            },
         )
         self.assertEqual(fills[1].cause, {"type": "virtual_order", "order_id": sell.id, "price": best})
         self.assertEqual(fills_of(events, sell.id)[0].liquidity, Liquidity.MAKER)
@@ -406,9 +421,12 @@ class RestingTest(unittest.TestCase):
         self.assertEqual(
             [e.fill.cause for e in events],
             [
-                {"type": "book_cross", "price": bid - tick, "size_shown": D("25.0"), "consumed_before": 0},
-                {"type": "book_cross", "price": bid - tick, "size_shown": D("25.0"), "consumed_before": 20},
-                {"type": "book_cross", "price": bid, "size_shown": D("50.0"), "consumed_before": 0},
+                {"type": "book_cross", "price": p, "size_shown": D(shown), "consumed_before": before, "book_time": at}
+                for p, shown, before, at in (
+                    (bid - tick, "25.0", 0, replay.now + 1),  # the snapshot's time
+                    (bid - tick, "25.0", 20, replay.now + 1),
+                    (bid, "50.0", 0, replay.now + 1),
+                )
             ],
         )
         self.assertEqual((first.status, second.status), (OrderStatus.FILLED, OrderStatus.FILLED))
@@ -512,6 +530,37 @@ class TimeTest(unittest.TestCase):
         self.assertEqual([(e.status, e.reason) for e in events], [(OrderStatus.EXPIRED, "expired")])
         with self.assertRaises(OrderNotFound):
             replay.engine.cancel(gtd.id, replay.now + 61)
+
+    def test_a_gtd_order_expires_at_its_time_before_a_later_trade_could_fill_it(self):
+        """Whenever the tick last ran: the trade after the expiry time finds the order expired
+        (stamped with its expiry time), and fills nothing."""
+        replay = Replay("SKL-USD", SKL_USD)
+        bid = replay.book.best_bid()[0]
+        expiry = replay.now + 5
+        gtd = order("buy", size="10", price=str(bid), time_in_force=TimeInForce.GTD, expire_time=expiry)
+        replay.engine.submit(gtd, replay.now)
+        events = replay.engine.on_trade("t", bid - D("0.001"), D("100"), Side.SELL, expiry + 1)  # through its price
+        self.assertEqual([(e.status, e.at, e.fill) for e in events], [(OrderStatus.EXPIRED, expiry, None)])
+
+    def test_an_order_sent_comes_after_what_fell_due_before_it(self):
+        """A pending order whose latency ended at t takes the best ask before an order sent at t + 1
+        with no latency left to wait, though no tick and no market data came in between."""
+        replay = Replay("SKL-USD", SKL_USD, latency=LatencyModel("fixed", order=0.5))
+        (ask, shown) = replay.book.best_ask()
+        first = order("buy", size=str(shown), price=str(ask))
+        replay.engine.submit(first, replay.now)
+        replay.engine.latency = LatencyModel()
+        second = order("buy", size=str(shown), price=str(ask))
+        events = replay.engine.submit(second, replay.now + 1)
+        self.assertEqual(
+            [(e.order_id, e.status, e.at) for e in events],
+            [
+                (first.id, OrderStatus.OPEN, replay.now + 0.5),
+                (first.id, OrderStatus.FILLED, replay.now + 0.5),
+                (second.id, OrderStatus.OPEN, replay.now + 1),
+            ],
+        )
+        self.assertEqual(second.filled_size, 0)  # the first took the level
 
     def test_stops_trigger_on_the_last_trade_price(self):
         replay = Replay("SKL-USD", SKL_USD)
