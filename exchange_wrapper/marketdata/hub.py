@@ -4,7 +4,8 @@ Live feeds (:mod:`exchange_wrapper.connectors.feed`) and replays (:mod:`exchange
 hand it the events their adapter parsed from each message; it keeps the books right through
 :class:`~exchange_wrapper.core.integrity.BookKeeper`, passes book changes and trades through the
 matching engine attached to a market, hands the engine's order events to the service's callback,
-counts everything for the metrics and says which books need a resync. Synchronous and free of I/O:
+counts everything for the metrics, hands every public trade to whoever subscribed to them (market
+history) and says which books need a resync. Synchronous and free of I/O:
 the caller acts on what it returns.
 """
 
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 
 OrderEventsCallback = Callable[[str, Pair, list[OrderEvent]], None]
 """``(exchange, pair, events)``: what the matching engine of a market produced, in order."""
+
+TradeCallback = Callable[[str, Trade, float], None]
+"""``(exchange, trade, at)``: a public trade as the hub applied it, received at ``at``."""
 
 #: Counter names, also the metrics' names: messages, trades and tickers seen; one per
 #: :class:`Problem` (each time a book went stale for it); resyncs asked; reconnects made.
@@ -79,6 +83,7 @@ class MarketDataHub:
     def __init__(self) -> None:
         self.exchanges: dict[str, ExchangeData] = {}
         self._engine_events: dict[tuple[str, Pair], OrderEventsCallback] = {}
+        self._trade_listeners: list[TradeCallback] = []
 
     # -- set-up -----------------------------------------------------------------------------------
 
@@ -119,6 +124,13 @@ class MarketDataHub:
         :meth:`book` of that pair); ``on_events(exchange, pair, events)`` receives its events."""
         self._keeper(exchange, pair).attach(engine)
         self._engine_events[(exchange, pair)] = on_events
+
+    def on_trade(self, callback: TradeCallback) -> Callable[[], None]:
+        """Call ``callback(exchange, trade, at)`` for every public trade from now on, after the
+        matching engines saw it; returns the function that ends the subscription. The callback runs
+        on the feed's path: it must be quick and must not raise."""
+        self._trade_listeners.append(callback)
+        return lambda: self._trade_listeners.remove(callback)
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -293,6 +305,8 @@ class MarketDataHub:
             found = keeper.engine.on_trade(trade.trade_id, trade.price, trade.size, trade.taker_side, at)
             if found:
                 self._publish(data.name, trade.pair, found)
+        for listener in self._trade_listeners:
+            listener(data.name, trade, at)
 
     def _resync_event(self, data: ExchangeData, event: Resync) -> list[Resync]:
         if event.pair is None:
