@@ -22,7 +22,7 @@ from peewee import Database, OperationalError, PeeweeException, PostgresqlDataba
 
 from ..config import hide_password
 from ..core.errors import ConfigError, DatabaseUnavailable
-from .models import MODELS, MONEY_COLUMN, SchemaVersion, now_us
+from .models import HISTORY_MODELS, LEDGER_MODELS, MODELS, MONEY_COLUMN, SchemaVersion, now_us
 
 EXPECTED_URL = (
     "sqlite:///RELATIVE/PATH, sqlite:////ABSOLUTE/PATH, a plain file path, or "
@@ -45,15 +45,20 @@ _write_locks: WeakKeyDictionary[Database, threading.RLock] = WeakKeyDictionary()
 _UPGRADE_LOCK = 0x78577261
 
 
-def _create_tables(db: Database) -> None:
-    db.create_tables(MODELS)
+def _create_ledger_tables(db: Database) -> None:
+    db.create_tables(LEDGER_MODELS)
+
+
+def _create_history_tables(db: Database) -> None:
+    db.create_tables(HISTORY_MODELS)
 
 
 #: Steps that bring a database to the version they are keyed by, run in order from the version
-#: recorded in ``schema_version`` (0 for an empty database). Step 1 creates the tables as the
-#: models stand; the day a model changes, step 1 must keep creating the version-1 tables (freeze
-#: their definitions in it) and a new step alters them.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _create_tables}
+#: recorded in ``schema_version`` (0 for an empty database). Each step creates its tables as the
+#: models stand; the day a model changes, its step must keep creating the tables of its version
+#: (freeze their definitions in it) and a new step alters them. 1: wallets, ledger and orders;
+#: 2: market history (trades, candles, book tops).
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _create_ledger_tables, 2: _create_history_tables}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

@@ -294,8 +294,61 @@ class Fill(BaseModel):
         indexes = ((("order", "trade_id"), True),)
 
 
-#: Every model, in an order that satisfies foreign keys when creating tables.
-MODELS = (
+class MarketTrade(BaseModel):
+    """A public trade of a market, as history collects it; one per (exchange, pair, trade id)."""
+
+    id = BigAutoField()
+    exchange = CharField(max_length=32)
+    pair = CharField(max_length=40)
+    trade_id = CharField(max_length=128)
+    price = MoneyField()
+    size = MoneyField()
+    taker_side = CharField(max_length=4, constraints=[_one_of("taker_side", ORDER_SIDES)])
+    time = TimestampField()
+
+    class Meta:
+        indexes = ((("exchange", "pair", "trade_id"), True), (("exchange", "pair", "time"), False))
+
+
+class MarketCandle(BaseModel):
+    """An OHLCV candle of ``interval`` seconds opening at ``start`` (Unix seconds); one per (exchange,
+    pair, interval, start). ``from_exchange``: the exchange's own candle, else one xWrap built from
+    the trades it saw (an exchange's candle replaces it, never the reverse)."""
+
+    id = BigAutoField()
+    exchange = CharField(max_length=32)
+    pair = CharField(max_length=40)
+    interval = IntegerField()
+    start = BigIntegerField()
+    open = MoneyField()
+    high = MoneyField()
+    low = MoneyField()
+    close = MoneyField()
+    volume = MoneyField()
+    from_exchange = BooleanField()
+
+    class Meta:
+        indexes = ((("exchange", "pair", "interval", "start"), True),)
+
+
+class MarketBookTop(BaseModel):
+    """A book's best bid and ask with their sizes, sampled at ``time``; one per (exchange, pair, time)."""
+
+    id = BigAutoField()
+    exchange = CharField(max_length=32)
+    pair = CharField(max_length=40)
+    time = TimestampField()
+    bid = MoneyField(null=True)
+    bid_size = MoneyField(null=True)
+    ask = MoneyField(null=True)
+    ask_size = MoneyField(null=True)
+
+    class Meta:
+        indexes = ((("exchange", "pair", "time"), True),)
+
+
+#: The models of schema version 1 (wallets, ledger, orders), in an order that satisfies foreign keys.
+LEDGER_MODELS = (
     SchemaVersion,
     WalletSet,
     Wallet,
@@ -307,3 +360,9 @@ MODELS = (
     OrderEvent,
     Fill,
 )
+
+#: The models of market history, added by schema version 2.
+HISTORY_MODELS = (MarketTrade, MarketCandle, MarketBookTop)
+
+#: Every model, in an order that satisfies foreign keys when creating tables.
+MODELS = LEDGER_MODELS + HISTORY_MODELS

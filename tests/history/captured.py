@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import functools
 import json
+from decimal import Decimal
 from pathlib import Path
 
-from exchange_wrapper.core.marketdata import Trade
+from exchange_wrapper.core.marketdata import Candle, Trade
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from exchange_wrapper.replay.source import Replay
 
@@ -54,3 +55,19 @@ def bitfinex_trades() -> tuple[Trade, ...]:
                     found = parser.parse(json.dumps([channel, "te", row, parser.sequence + 1]), record.ts)
                     trades += [event for event in found if isinstance(event, Trade)]
     return tuple(trades)
+
+
+@functools.cache
+def binance_klines() -> tuple[Candle, ...]:
+    """The exchange's own 1-minute candles of the Binance capture (its ``kline_1m`` stream), as
+    xWrap stores an exchange's candle: for the minutes where the capture also has a trade."""
+    replay = Replay("binance", files("binance"))
+    out = []
+    for record in replay.records():
+        message = getattr(record, "message", "")
+        if "@kline_1m" in message:
+            kline = json.loads(message)["data"]["k"]
+            pair = replay.adapter.pair_of[kline["s"]]
+            values = (Decimal(kline[key]) for key in "ohlcv")
+            out.append(Candle(pair, kline["t"] // 1000, 60, *values))
+    return tuple(out)

@@ -113,14 +113,14 @@ class SchemaCases(DatabaseCase):
         db = open_database(url)
         self.addCleanup(close_database, db)
         self.assertEqual(sorted(m._meta.table_name for m in MODELS), db.get_tables())
-        self.assertEqual(1, schema_version(db))
-        self.assertEqual([1], [row.version for row in SchemaVersion.select()])
+        self.assertEqual(SCHEMA_VERSION, schema_version(db))
+        self.assertEqual(list(database.MIGRATIONS), [row.version for row in SchemaVersion.select()])
 
     def test_reopening_changes_nothing(self):
         WalletSet.create(name="kept", mode="paper", created_at=now_us())
         close_database(self.db)
         self.db = open_database(self.url)
-        self.assertEqual([SCHEMA_VERSION], [row.version for row in SchemaVersion.select()])
+        self.assertEqual(list(database.MIGRATIONS), [row.version for row in SchemaVersion.select()])
         self.assertEqual(["kept"], [ws.name for ws in WalletSet.select()])
 
     def test_a_new_migration_runs_once_on_an_existing_database(self):
@@ -133,16 +133,36 @@ class SchemaCases(DatabaseCase):
 
         close_database(self.db)
         self.addCleanup(lambda: SchemaVersion.delete().where(SchemaVersion.version > SCHEMA_VERSION).execute())
-        migrations = {**database.MIGRATIONS, 2: mock.Mock(side_effect=add_extra)}
-        with mock.patch.object(database, "MIGRATIONS", migrations), mock.patch.object(database, "SCHEMA_VERSION", 2):
+        new = SCHEMA_VERSION + 1
+        migrations = {**database.MIGRATIONS, new: mock.Mock(side_effect=add_extra)}
+        with mock.patch.object(database, "MIGRATIONS", migrations), mock.patch.object(database, "SCHEMA_VERSION", new):
             db = open_database(self.url)
             close_database(db)
             db = open_database(self.url)
         self.addCleanup(close_database, db)
-        migrations[2].assert_called_once()
+        migrations[new].assert_called_once()
         self.assertIn("extra", db.get_tables())
-        self.assertEqual([1, 2], [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)])
+        self.assertEqual(
+            list(range(1, new + 1)), [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)]
+        )
         self.addCleanup(db.drop_tables, [Extra])
+
+    def test_a_version_1_database_gains_the_history_tables_and_keeps_its_rows(self):
+        close_database(self.db)
+        url = self.empty_url()
+        with (
+            mock.patch.object(database, "MIGRATIONS", {1: database.MIGRATIONS[1]}),
+            mock.patch.object(database, "SCHEMA_VERSION", 1),
+        ):
+            db = open_database(url)
+            WalletSet.create(name="kept", mode="paper", created_at=now_us())
+            self.assertNotIn("market_candle", db.get_tables())
+            close_database(db)
+        db = open_database(url)
+        self.addCleanup(close_database, db)
+        self.assertEqual(sorted(m._meta.table_name for m in MODELS), db.get_tables())
+        self.assertEqual([1, 2], [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)])
+        self.assertEqual(["kept"], [ws.name for ws in WalletSet.select()])
 
     def test_a_check_opens_an_existing_database_of_this_version_and_creates_or_upgrades_nothing(self):
         close_database(self.db)
@@ -162,14 +182,15 @@ class SchemaCases(DatabaseCase):
         self.assertIn("version 0: it has no xWrap tables", str(caught.exception))
         db = open_database(url)
         self.addCleanup(close_database, db)
+        new = SCHEMA_VERSION + 1
         with (
-            mock.patch.object(database, "MIGRATIONS", {**database.MIGRATIONS, 2: mock.Mock()}),
-            mock.patch.object(database, "SCHEMA_VERSION", 2),
+            mock.patch.object(database, "MIGRATIONS", {**database.MIGRATIONS, new: mock.Mock()}),
+            mock.patch.object(database, "SCHEMA_VERSION", new),
         ):
             with self.assertRaises(ConfigError) as caught:
                 open_database(url, create=False)
-            self.assertIn("version 1: run xwrap serve once to upgrade it", str(caught.exception))
-            database.MIGRATIONS[2].assert_not_called()
+            self.assertIn(f"version {SCHEMA_VERSION}: run xwrap serve once to upgrade it", str(caught.exception))
+            database.MIGRATIONS[new].assert_not_called()
 
     def test_a_database_newer_than_the_code_is_refused(self):
         SchemaVersion.create(version=SCHEMA_VERSION + 1, applied_at=now_us())
