@@ -5,6 +5,7 @@ import unittest
 from decimal import Decimal
 
 from exchange_wrapper.core.candles import CandleBuilder
+from exchange_wrapper.core.errors import InvalidParameter
 from exchange_wrapper.core.marketdata import BookTop
 from exchange_wrapper.history.database import DatabaseSink
 from exchange_wrapper.history.sink import Batch, SourcedCandle, WriteResult
@@ -136,8 +137,9 @@ class SinkCases(DatabaseCase):
         bad = trades[0]._replace(
             trade_id="bad", price=Decimal("1e-30")
         )  # made: more decimals than a MONEY column holds
-        with self.assertRaises(Exception):
+        with self.assertRaises(InvalidParameter) as caught:
             self.sink.write(Batch("coinbase", trades[1:] + [bad]))
+        self.assertEqual("price", caught.exception.field)
         self.assertEqual(0, MarketTrade.select().count())
 
 
