@@ -86,9 +86,10 @@ async def start_service(directory: str) -> tuple[Any, int]:
         replay.step(record, time.time())
         if server.hub.book("coinbase", Pair("SKL", "USD")).live:
             break
-    wallet_set = await server.api.create_wallet_set(name="bench", mode="paper")
-    await server.api.fund_wallet_set(
-        wallet_set_id=wallet_set["id"], exchange="coinbase", currency="USD", amount="1000000000"
+    wallet_set = await server.api.call("create_wallet_set", {"name": "bench", "mode": "paper"})
+    await server.api.call(
+        "fund_wallet_set",
+        {"wallet_set_id": wallet_set["id"], "exchange": "coinbase", "currency": "USD", "amount": "1000000000"},
     )
     return server, wallet_set["id"]
 
@@ -404,17 +405,17 @@ async def profile(count: int) -> None:
             return await db(lambda: db_profiler.runcall(function, *args, **kwargs))
 
         for _ in range(50):
-            await server.api.make_order(**params)
+            await server.api.call("make_order", params)
         trading.db = timed_db
         started = time.perf_counter()
         for _ in range(count):
-            await server.api.make_order(**params)
+            await server.api.call("make_order", params)
         wall = (time.perf_counter() - started) / count
         trading.db = profiled_db
         loop_profiler = cProfile.Profile()
         loop_profiler.enable()
         for _ in range(count):
-            await server.api.make_order(**params)
+            await server.api.call("make_order", params)
         loop_profiler.disable()
         await server.stop()
     in_db = sum(sum(v) for v in calls.values()) / count

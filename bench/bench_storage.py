@@ -79,10 +79,11 @@ async def start_service(url: str) -> tuple[Server, int]:
         replay.step(record, time.time())
         if server.hub.book("coinbase", SKL).live:
             break
-    wallet_set = await server.api.create_wallet_set(name="bench", mode="paper")
+    wallet_set = await server.api.call("create_wallet_set", {"name": "bench", "mode": "paper"})
     for currency in ("USD", "SKL"):
-        await server.api.fund_wallet_set(
-            wallet_set_id=wallet_set["id"], exchange="coinbase", currency=currency, amount="1000000000"
+        await server.api.call(
+            "fund_wallet_set",
+            {"wallet_set_id": wallet_set["id"], "exchange": "coinbase", "currency": currency, "amount": "1000000000"},
         )
     return server, wallet_set["id"]
 

@@ -1,36 +1,73 @@
 """ExchangeWrapper: every operation of the service, free of any transport.
 
-The doors (JSON-RPC, REST, Socket.IO) translate requests into keyword calls on this class and
-its results back; they add nothing of their own. Every operation takes keyword arguments only,
-validates them (an unknown or malformed parameter is an InvalidParameter naming it) and returns
-JSON-ready data with amounts as decimal strings. Their parameters, results and scopes are the
-contract's (:data:`exchange_wrapper.contract.OPERATIONS`).
+Each operation of the contract (:data:`exchange_wrapper.contract.OPERATIONS`) is one method of the same
+name, marked :func:`operation`, whose keyword-only parameters are the contract's parameters with their
+parsed types (a :class:`Pair`, a ``Decimal``, an enum...) and defaults, and whose result is the
+contract's result type: JSON-ready data with amounts as decimal strings. tests/service/test_operations.py
+keeps the signatures and the contract the same.
+
+The doors (JSON-RPC, REST, Socket.IO) add nothing of their own: each hands the name and the raw values
+it received to :meth:`ExchangeWrapper.call`, which reads them with :func:`.params.arguments` (the
+contract's kinds and bounds; an unknown or malformed parameter is an InvalidParameter naming it) and
+calls the method. Python callers call the methods themselves. A method checks what needs the service's
+state: an exchange enabled, an order found, the combination of an order's fields.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from .. import __version__
+from .. import __version__, contract
 from ..config import Settings
-from ..core.errors import ExchangeNotLive, ExchangeUnavailable, InvalidParameter, OrderNotFound, UnknownExchange
+from ..contract import OPERATIONS
+from ..core.errors import (
+    ExchangeNotLive,
+    ExchangeUnavailable,
+    InvalidParameter,
+    MethodNotFound,
+    OrderNotFound,
+    UnknownExchange,
+)
 from ..core.ledger import Mode, TransactionKind
 from ..core.marketdata import FeedStatus
+from ..core.markets import Market
 from ..core.money import format_decimal
 from ..core.orders import Fill, Order, OrderType, Side, TimeInForce
 from ..core.pairs import Pair
 from ..exchanges import EXCHANGE_NAMES
-from ..marketdata.hub import RECENT_TRADES, MarketDataHub
+from ..marketdata.hub import MarketDataHub
 from ..storage.database import describe_url, is_postgres, schema_version
-from .params import Params
+from ..storage.wallets import WalletBalance, WalletSetInfo
+from .params import arguments
 from .trading import OrderRequest, Trading
 
+Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
+#: operation name -> its method (unbound): filled by :func:`operation` as the class is defined.
+METHODS: dict[str, Callable[..., Awaitable[Any]]] = {}
 
-def _amount(value: Decimal | None) -> str | None:
-    return None if value is None else format_decimal(value)
+
+def operation(method: Method) -> Method:
+    """Marks ``method`` as the operation of its name in the contract, which :meth:`ExchangeWrapper.call`
+    dispatches to."""
+    if method.__name__ not in OPERATIONS:
+        raise TypeError(f"{method.__name__} is not an operation of the contract")
+    METHODS[method.__name__] = method
+    return method
+
+
+def _amount(value: Decimal) -> contract.Amount:
+    return contract.Amount(format_decimal(value))
+
+
+def _maybe_amount(value: Decimal | None) -> contract.Amount | None:
+    return None if value is None else _amount(value)
+
+
+def _level(price: Decimal, size: Decimal) -> tuple[contract.Amount, contract.Amount]:
+    return _amount(price), _amount(size)
 
 
 class ExchangeWrapper:
@@ -56,20 +93,30 @@ class ExchangeWrapper:
         self.clock = clock
         self.started_at = clock()
 
+    async def call(self, name: str, values: Mapping[str, Any] | None = None) -> Any:
+        """The result of operation ``name`` called with the raw ``values`` a door received (named
+        parameters as JSON, a query string or a path gives them): every door's one way in. A name that is
+        not an operation is MethodNotFound."""
+        method = METHODS.get(name)
+        if method is None:
+            raise MethodNotFound(name)
+        return await method(self, **arguments(OPERATIONS[name], values))
+
     # -- the service ------------------------------------------------------------------------------
 
-    async def echo(self, **params: Any) -> dict[str, Any]:
+    @operation
+    async def echo(self, /, **values: Any) -> dict[str, Any]:
         """Return the parameters as given: a round-trip check for clients. (What no JSON answer can
         carry never gets here: every door refuses it as it decodes, :mod:`.decoding`.)"""
-        return params
+        return values
 
-    async def get_status(self, **params: Any) -> dict[str, Any]:
+    @operation
+    async def get_status(self) -> contract.Status:
         """Version, uptime, the exchanges with their states, and the database."""
-        Params(params).done()
         return {
             "version": __version__,
             "uptime": round(self.clock() - self.started_at, 3),
-            "exchanges": {name: self._exchange_status(name) for name in self._enabled()},
+            "exchanges": await self.get_exchanges(),
             "database": {
                 "kind": "postgresql" if is_postgres(self.database) else "sqlite",
                 "url": describe_url(self.settings.database_url),
@@ -77,22 +124,24 @@ class ExchangeWrapper:
             },
         }
 
-    async def get_exchanges(self, **params: Any) -> dict[str, Any]:
+    @operation
+    async def get_exchanges(self) -> dict[str, contract.ExchangeState]:
         """Per exchange: trading mode, market-data status with its reason, the pairs followed."""
-        Params(params).done()
         return {name: self._exchange_status(name) for name in self._enabled()}
 
     def _enabled(self) -> list[str]:
         return [name for name in EXCHANGE_NAMES if self.settings.exchange(name).enabled]
 
-    def _exchange_status(self, name: str) -> dict[str, Any]:
+    def _exchange_status(self, name: str) -> contract.ExchangeState:
         exchange = self.settings.exchange(name)
         if self.hub.started(name):
             status, reason = self.hub.status(name, self.clock())
             pairs = [str(p) for p in self.hub.followed(name)]
         else:
             status, reason, pairs = FeedStatus.DOWN, "not started", sorted(exchange.pairs)
-        out: dict[str, Any] = {"mode": exchange.mode, "status": status.value, "reason": reason, "pairs": pairs}
+        out = cast(
+            contract.ExchangeState, {"mode": exchange.mode, "status": status.value, "reason": reason, "pairs": pairs}
+        )
         account = self.trading.account_status(name)
         if account is not None:
             out["account"] = account
@@ -102,38 +151,34 @@ class ExchangeWrapper:
 
     # -- market data ------------------------------------------------------------------------------
 
-    async def get_markets(self, **params: Any) -> list[dict[str, Any]]:
+    @operation
+    async def get_markets(self, *, exchange: str | None = None, pair: Pair | None = None) -> list[contract.Market]:
         """The precision rules of the markets of an exchange (or of every exchange whose markets
         are loaded), optionally one pair. A named exchange whose markets are not loaded yet is
         ExchangeUnavailable; a pair it does not list, UnknownPair."""
-        p = Params(params)
-        exchange, pair = p.text("exchange"), p.pair()
-        p.done()
         out = []
         for name in (
             [self._exchange(exchange)]
-            if exchange
+            if exchange is not None
             else [name for name in self._enabled() if self.hub.markets_loaded(name)]
         ):
             if pair is None:
                 markets = sorted(self.hub.markets(name).values(), key=lambda m: str(m.pair))
-            elif exchange:
+            elif exchange is not None:
                 markets = [self.hub.market(name, pair)]
             else:
                 markets = [m for m in (self.hub.markets(name).get(pair),) if m is not None]
             out += [_market_json(m) for m in markets]
         return out
 
-    async def get_pricing(self, **params: Any) -> list[dict[str, Any]]:
+    @operation
+    async def get_pricing(self, *, exchange: str | None = None) -> list[contract.Pricing]:
         """Mid, bid, ask and last trade for every followed pair (of one exchange if given: while its
         markets are not loaded, ExchangeUnavailable rather than an empty list)."""
-        p = Params(params)
-        exchange = p.text("exchange")
-        p.done()
-        if exchange:
+        if exchange is not None:
             self.hub.markets(self._exchange(exchange))
-        out = []
-        for name in [exchange] if exchange else self._enabled():
+        out: list[contract.Pricing] = []
+        for name in [exchange] if exchange is not None else self._enabled():
             for pair in self.hub.followed(name):
                 book = self.hub.book(name, pair)
                 bid, ask = book.bids.best, book.asks.best
@@ -152,30 +197,24 @@ class ExchangeWrapper:
                 )
         return out
 
-    async def get_book(self, **params: Any) -> dict[str, Any]:
+    @operation
+    async def get_book(self, *, exchange: str, pair: Pair, depth: int = 10) -> contract.Book:
         """The top ``depth`` levels of a book, best first, with its state and age in seconds."""
-        p = Params(params)
-        exchange, pair = self._exchange(p.text("exchange", required=True)), p.pair(required=True)
-        depth = p.integer("depth", minimum=1, maximum=1000) or 10
-        p.done()
-        book = self._book(exchange, pair)
+        book = self._book(self._exchange(exchange), pair)
         age = None if book.updated_at is None else round(max(0.0, self.clock() - book.updated_at), 3)
         return {
             "exchange": exchange,
             "pair": str(pair),
             "state": book.state.value,
             "age": age,
-            "bids": [[_amount(px), _amount(sz)] for px, sz in book.bids.top(depth)],
-            "asks": [[_amount(px), _amount(sz)] for px, sz in book.asks.top(depth)],
+            "bids": [_level(px, sz) for px, sz in book.bids.top(depth)],
+            "asks": [_level(px, sz) for px, sz in book.asks.top(depth)],
         }
 
-    async def get_trades(self, **params: Any) -> list[dict[str, Any]]:
-        """The latest public trades of a pair, newest first (up to ``limit``, 100 by default)."""
-        p = Params(params)
-        exchange, pair = self._exchange(p.text("exchange", required=True)), p.pair(required=True)
-        limit = p.integer("limit", minimum=1, maximum=RECENT_TRADES) or 100
-        p.done()
-        self._book(exchange, pair)
+    @operation
+    async def get_trades(self, *, exchange: str, pair: Pair, limit: int = 100) -> list[contract.Trade]:
+        """The latest public trades of a pair, newest first (up to ``limit``)."""
+        self._book(self._exchange(exchange), pair)
         recent = list(self.hub.recent_trades(exchange, pair))[-limit:]
         return [
             {
@@ -188,14 +227,12 @@ class ExchangeWrapper:
             for t in reversed(recent)
         ]
 
-    async def get_ohlc(self, **params: Any) -> list[dict[str, Any]]:
+    @operation
+    async def get_ohlc(
+        self, *, exchange: str, pair: Pair, interval: int = 60, start: float | None = None, end: float | None = None
+    ) -> list[contract.Candle]:
         """OHLC candles from the exchange (interval in seconds, start and end in Unix seconds)."""
-        p = Params(params)
-        exchange, pair = self._exchange(p.text("exchange", required=True)), p.pair(required=True)
-        interval = p.integer("interval", minimum=60, maximum=86400 * 7) or 60
-        start, end = p.number("start"), p.number("end")
-        p.done()
-        self._book(exchange, pair)
+        self._book(self._exchange(exchange), pair)
         if self.candles is None:
             raise ExchangeUnavailable(exchange, "candles are not available")
         return [
@@ -213,73 +250,103 @@ class ExchangeWrapper:
 
     # -- orders -----------------------------------------------------------------------------------
 
-    async def make_order(self, **params: Any) -> dict[str, Any]:
-        p = Params(params)
+    @operation
+    async def make_order(
+        self,
+        *,
+        wallet_set_id: int,
+        exchange: str,
+        pair: Pair,
+        side: Side,
+        type: OrderType = OrderType.LIMIT,
+        size: Decimal | None = None,
+        funds: Decimal | None = None,
+        price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        expire_time: float | None = None,
+        post_only: bool = False,
+        client_order_id: str | None = None,
+        strict: bool = False,
+    ) -> contract.Order:
+        """Place an order: its fields must make one kind of order (:func:`_check_order_shape`)."""
         request = OrderRequest(
-            wallet_set_id=p.integer("wallet_set_id", required=True, minimum=1),
-            exchange=self._exchange(p.text("exchange", required=True)),
-            pair=p.pair(required=True),
-            side=p.choice("side", Side, required=True),
-            type=p.choice("type", OrderType, default=OrderType.LIMIT),
-            size=p.decimal("size"),
-            funds=p.decimal("funds"),
-            price=p.decimal("price"),
-            stop_price=p.decimal("stop_price"),
-            time_in_force=p.choice("time_in_force", TimeInForce, default=TimeInForce.GTC),
-            expire_time=p.number("expire_time"),
-            post_only=p.flag("post_only"),
-            client_order_id=p.text("client_order_id", max_length=64),
-            strict=p.flag("strict"),
+            wallet_set_id=wallet_set_id,
+            exchange=self._exchange(exchange),
+            pair=pair,
+            side=side,
+            type=type,
+            size=size,
+            funds=funds,
+            price=price,
+            stop_price=stop_price,
+            time_in_force=time_in_force,
+            expire_time=expire_time,
+            post_only=post_only,
+            client_order_id=client_order_id,
+            strict=strict,
         )
-        p.done()
         _check_order_shape(request)
         return _order_json(*await self.trading.make_order(request))
 
-    async def amend_order(self, **params: Any) -> dict[str, Any]:
-        p = Params(params)
-        order_id = await self._order_id(p)
-        price, size, strict = p.decimal("price"), p.decimal("size"), p.flag("strict")
-        p.done()
+    @operation
+    async def amend_order(
+        self,
+        *,
+        order_id: str | None = None,
+        client_order_id: str | None = None,
+        wallet_set_id: int | None = None,
+        price: Decimal | None = None,
+        size: Decimal | None = None,
+        strict: bool = False,
+    ) -> contract.Order:
+        """Change an open order's price or size; the order named as :meth:`_order_id` says."""
+        order_id = await self._order_id(order_id, client_order_id, wallet_set_id)
         return await self._order_json(await self.trading.amend_order(order_id, price=price, size=size, strict=strict))
 
-    async def cancel_order(self, **params: Any) -> dict[str, Any]:
-        p = Params(params)
-        order_id = await self._order_id(p)
-        p.done()
+    @operation
+    async def cancel_order(
+        self, *, order_id: str | None = None, client_order_id: str | None = None, wallet_set_id: int | None = None
+    ) -> contract.Order:
+        """Cancel an order, named as :meth:`_order_id` says."""
+        order_id = await self._order_id(order_id, client_order_id, wallet_set_id)
         return await self._order_json(await self.trading.cancel_order(order_id))
 
-    async def cancel_all_orders(self, **params: Any) -> dict[str, Any]:
+    @operation
+    async def cancel_all_orders(
+        self, *, wallet_set_id: int | None = None, exchange: str | None = None, pair: Pair | None = None
+    ) -> contract.Cancelled:
         """Cancel every open order matching the filters; returns the orders cancelled."""
-        p = Params(params)
-        wallet_set_id = p.integer("wallet_set_id", minimum=1)
-        exchange = p.text("exchange")
-        pair = p.pair()
-        p.done()
         if exchange is not None:
             self._exchange(exchange)
         orders = await self.trading.cancel_all_orders(wallet_set_id=wallet_set_id, exchange=exchange, pair=pair)
         return {"cancelled": [await self._order_json(order) for order in orders]}
 
-    async def get_order(self, **params: Any) -> dict[str, Any]:
-        p = Params(params)
-        order_id = await self._order_id(p)
-        p.done()
+    @operation
+    async def get_order(
+        self, *, order_id: str | None = None, client_order_id: str | None = None, wallet_set_id: int | None = None
+    ) -> contract.OrderWithEvents:
+        """One order with its fills and events, named as :meth:`_order_id` says."""
+        named = await self._order_id(order_id, client_order_id, wallet_set_id)
 
         def read() -> tuple[Order, list[Fill], list[dict[str, Any]]]:  # one job: one committed state
-            return (*self.orders.view(order_id), self.orders.events(order_id))
+            return (*self.orders.view(named), self.orders.events(named))
 
         order, fills, events = await self.trading.db(read)
-        return {**_order_json(order, fills), "events": events}
+        return cast(contract.OrderWithEvents, {**_order_json(order, fills), "events": events})
 
-    async def get_orders(self, **params: Any) -> dict[str, Any]:
+    @operation
+    async def get_orders(
+        self,
+        *,
+        wallet_set_id: int | None = None,
+        exchange: str | None = None,
+        pair: Pair | None = None,
+        status: str = "open",
+        limit: int = 100,
+        before: int | None = None,
+    ) -> contract.OrderPage:
         """Open or recent orders, newest first; page with ``before`` (the last id of a page)."""
-        p = Params(params)
-        wallet_set_id = p.integer("wallet_set_id", minimum=1)
-        exchange, pair = p.text("exchange"), p.pair()
-        status = p.one_of("status", ("open", "recent"), default="open")
-        limit = p.integer("limit", minimum=1, maximum=1000) or 100
-        before = p.integer("before", minimum=1)
-        p.done()
 
         def read() -> tuple[list[Order], dict[str, list[Fill]]]:  # one job: one committed state
             found = self.orders.find(
@@ -296,13 +363,11 @@ class ExchangeWrapper:
         items = [_order_json(o, fills[o.id]) for o in orders]
         return {"orders": items, "next_before": int(orders[-1].id) if len(orders) == limit else None}
 
-    async def get_fills(self, **params: Any) -> list[dict[str, Any]]:
+    @operation
+    async def get_fills(
+        self, *, order_id: str | None = None, wallet_set_id: int | None = None, limit: int = 100
+    ) -> list[contract.Fill]:
         """The fills of one order, or of a wallet set's recent orders."""
-        p = Params(params)
-        order_id = p.text("order_id")
-        wallet_set_id = p.integer("wallet_set_id", minimum=1)
-        limit = p.integer("limit", minimum=1, maximum=1000) or 100
-        p.done()
         if order_id is None and wallet_set_id is None:
             raise InvalidParameter("order_id", "an order id or a wallet_set_id", missing=True)
         if order_id is not None:
@@ -310,78 +375,70 @@ class ExchangeWrapper:
         else:
             ids = [o.id for o in await self.trading.db(self.orders.find, wallet_set_id=wallet_set_id, limit=limit)]
         fills = await self.trading.db(self.orders.fills, ids)
-        return sorted((f.to_json() for i in ids for f in fills[i]), key=lambda f: f["time"], reverse=True)[:limit]
+        answer = sorted((f.to_json() for i in ids for f in fills[i]), key=lambda f: f["time"], reverse=True)[:limit]
+        return cast(list[contract.Fill], answer)
 
-    async def _order_id(self, p: Params) -> str:
+    async def _order_id(self, order_id: str | None, client_order_id: str | None, wallet_set_id: int | None) -> str:
         """The order named by ``order_id``, or by ``client_order_id`` with ``wallet_set_id``."""
-        order_id = p.text("order_id")
-        client_order_id = p.text("client_order_id", max_length=64)
-        wallet_set_id = p.integer("wallet_set_id", minimum=1)
         if order_id is not None:
             return order_id
         if client_order_id is None or wallet_set_id is None:
             raise InvalidParameter("order_id", "an order_id, or a client_order_id with its wallet_set_id", missing=True)
-        order_id = await self.trading.db(self.orders.order_id_of, wallet_set_id, client_order_id)
-        if order_id is None:
+        found = await self.trading.db(self.orders.order_id_of, wallet_set_id, client_order_id)
+        if found is None:
             raise OrderNotFound(client_order_id)
-        return order_id
+        return found
 
-    async def _order_json(self, order: Order) -> dict[str, Any]:
+    async def _order_json(self, order: Order) -> contract.Order:
         """The order as committed, with its fills: what an answer shows can never be taken back."""
         return _order_json(*await self.trading.db(self.orders.view, order.id))
 
     # -- wallet sets ------------------------------------------------------------------------------
 
-    async def create_wallet_set(self, **params: Any) -> dict[str, Any]:
-        p = Params(params)
-        name = p.text("name", required=True, max_length=64)
-        mode = p.choice("mode", Mode, default=Mode.PAPER)
-        p.done()
+    @operation
+    async def create_wallet_set(self, *, name: str, mode: Mode = Mode.PAPER) -> contract.WalletSet:
+        """A new wallet set, without funds."""
         return _wallet_set_json(await self.trading.db(self.wallets.create_wallet_set, name, mode), [])
 
-    async def get_wallet_set(self, **params: Any) -> dict[str, Any]:
-        p = Params(params)
-        wallet_set_id = p.integer("wallet_set_id", required=True, minimum=1)
-        p.done()
+    @operation
+    async def get_wallet_set(self, *, wallet_set_id: int) -> contract.WalletSet:
+        """A wallet set with its wallets."""
         info = await self.trading.db(self.wallets.wallet_set, wallet_set_id)
         balances = await self.trading.db(self.wallets.balances, info.id, self._usd_price)
         return _wallet_set_json(info, balances)
 
-    async def get_wallet_sets(self, **params: Any) -> list[dict[str, Any]]:
-        Params(params).done()
-        return [_wallet_set_json(info, None) for info in await self.trading.db(self.wallets.wallet_sets)]
+    @operation
+    async def get_wallet_sets(self) -> list[contract.WalletSetSummary]:
+        """Every wallet set, without balances."""
+        return [_wallet_set_summary(info) for info in await self.trading.db(self.wallets.wallet_sets)]
 
-    async def get_wallet(self, **params: Any) -> dict[str, Any]:
+    @operation
+    async def get_wallet(self, *, wallet_set_id: int, exchange: str, currency: str) -> contract.WalletOfSet:
         """One wallet: ``balance``, ``hold`` and ``available`` (zero where nothing was ever put)."""
-        p = Params(params)
-        wallet_set_id = p.integer("wallet_set_id", required=True, minimum=1)
-        exchange = self._exchange(p.text("exchange", required=True))
-        currency = p.currency(required=True)
-        p.done()
+        self._exchange(exchange)
         balances = await self.trading.db(self.wallets.balances, wallet_set_id, self._usd_price)
         for balance in balances:
             if (balance.exchange, balance.currency) == (exchange, currency):
-                return {"wallet_set_id": wallet_set_id, **balance.as_json()}
+                return cast(contract.WalletOfSet, {"wallet_set_id": wallet_set_id, **balance.as_json()})
+        zero = contract.Amount("0")
         return {
             "wallet_set_id": wallet_set_id,
             "exchange": exchange,
             "currency": currency,
-            "balance": "0",
-            "hold": "0",
-            "available": "0",
-            "usd_value": "0",
+            "balance": zero,
+            "hold": zero,
+            "available": zero,
+            "usd_value": zero,
         }
 
-    async def fund_wallet_set(self, **params: Any) -> dict[str, Any]:
+    @operation
+    async def fund_wallet_set(
+        self, *, wallet_set_id: int, exchange: str, currency: str, amount: Decimal
+    ) -> contract.Funded:
         """Add funds to a wallet set: virtual money to a paper set; to a live set, a share of the real
         exchange account's unallocated funds (as reconciled from the exchange: never more than the
         account holds). A negative amount is refused."""
-        p = Params(params)
-        wallet_set_id = p.integer("wallet_set_id", required=True, minimum=1)
-        exchange = self._exchange(p.text("exchange", required=True))
-        currency = p.currency(required=True)
-        amount = p.decimal("amount", required=True)
-        p.done()
+        self._exchange(exchange)
         info = await self.trading.db(self.wallets.wallet_set, wallet_set_id)
         if info.mode is Mode.LIVE and exchange not in self.trading.accounts:
             raise ExchangeNotLive(exchange, self.settings.exchange(exchange).mode)
@@ -390,21 +447,20 @@ class ExchangeWrapper:
         kind = TransactionKind.FUND if info.mode is Mode.PAPER else TransactionKind.ALLOCATE
         entry = await self.trading.db(self.wallets.move_funds, kind, info.id, exchange, currency, amount)
         return {
-            "entry": entry.as_json(),
+            "entry": cast(contract.LedgerEntry, entry.as_json()),
             "wallet": await self.get_wallet(wallet_set_id=wallet_set_id, exchange=exchange, currency=currency),
         }
 
-    async def transfer(self, **params: Any) -> dict[str, Any]:
+    @operation
+    async def transfer(
+        self, *, from_wallet_set_id: int, to_wallet_set_id: int, exchange: str, currency: str, amount: Decimal
+    ) -> contract.Transferred:
         """Move available funds from one wallet set to another of the same mode."""
-        p = Params(params)
-        source = p.integer("from_wallet_set_id", required=True, minimum=1)
-        target = p.integer("to_wallet_set_id", required=True, minimum=1)
-        exchange = self._exchange(p.text("exchange", required=True))
-        currency = p.currency(required=True)
-        amount = p.decimal("amount", required=True)
-        p.done()
-        entry = await self.trading.db(self.wallets.transfer, source, target, exchange, currency, amount)
-        return {"entry": entry.as_json()}
+        self._exchange(exchange)
+        entry = await self.trading.db(
+            self.wallets.transfer, from_wallet_set_id, to_wallet_set_id, exchange, currency, amount
+        )
+        return {"entry": cast(contract.LedgerEntry, entry.as_json())}
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -452,31 +508,33 @@ def _check_order_shape(request: OrderRequest) -> None:
         raise InvalidParameter("price", f"no price on a {request.type.value} order", format_decimal(request.price))
 
 
-def _market_json(market: Any) -> dict[str, Any]:
+def _market_json(market: Market) -> contract.Market:
     return {
         "exchange": market.exchange,
         "pair": str(market.pair),
         "symbol": market.symbol,
-        "tick_size": _amount(market.tick_size),
+        "tick_size": _maybe_amount(market.tick_size),
         "price_significant_digits": market.price_significant_digits,
-        "size_step": _amount(market.size_step),
-        "min_size": _amount(market.min_size),
-        "max_size": _amount(market.max_size),
-        "min_notional": _amount(market.min_notional),
-        "max_notional": _amount(market.max_notional),
-        "funds_step": _amount(market.funds_step),
-        "maker_fee": _amount(market.maker_fee),
-        "taker_fee": _amount(market.taker_fee),
+        "size_step": _maybe_amount(market.size_step),
+        "min_size": _maybe_amount(market.min_size),
+        "max_size": _maybe_amount(market.max_size),
+        "min_notional": _maybe_amount(market.min_notional),
+        "max_notional": _maybe_amount(market.max_notional),
+        "funds_step": _maybe_amount(market.funds_step),
+        "maker_fee": _maybe_amount(market.maker_fee),
+        "taker_fee": _maybe_amount(market.taker_fee),
         "status": market.status.value,
     }
 
 
-def _order_json(order: Order, fills: list[Any]) -> dict[str, Any]:
-    return {**order.to_json(), "fills": [f.to_json() for f in fills]}
+def _order_json(order: Order, fills: list[Fill]) -> contract.Order:
+    return cast(contract.Order, {**order.to_json(), "fills": [f.to_json() for f in fills]})
 
 
-def _wallet_set_json(info: Any, balances: list[Any] | None) -> dict[str, Any]:
-    out = {"id": info.id, "name": info.name, "mode": info.mode.value, "created_at": info.created_at / 1_000_000}
-    if balances is not None:
-        out["wallets"] = [b.as_json() for b in balances]
-    return out
+def _wallet_set_summary(info: WalletSetInfo) -> contract.WalletSetSummary:
+    return {"id": info.id, "name": info.name, "mode": info.mode.value, "created_at": info.created_at / 1_000_000}
+
+
+def _wallet_set_json(info: WalletSetInfo, balances: list[WalletBalance]) -> contract.WalletSet:
+    wallets = [cast(contract.Wallet, balance.as_json()) for balance in balances]
+    return {**_wallet_set_summary(info), "wallets": wallets}

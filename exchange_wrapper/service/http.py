@@ -1,8 +1,8 @@
 """The REST door: the routes of :mod:`.openapi` served with sanic, plus /metrics and the dashboard.
 
 Every route under /xwrap/v1 takes ``Authorization: Bearer TOKEN`` (when tokens are configured),
-reads its parameters from the path, the query string (GET) or a JSON object body (POST), calls
-the operation of the same name on :class:`ExchangeWrapper` and answers its result as JSON. Every
+reads its parameters from the path, the query string (GET) or a JSON object body (POST), hands them
+to :meth:`ExchangeWrapper.call` with the route's operation and answers its result as JSON. Every
 error, the door's own included (unknown route, wrong method, body too large), has the one shape
 of :func:`.errors.error_body`. Browsers: a request carrying an ``Origin`` that is neither the
 service's own nor one of ``server.cors_origins`` is refused, so a foreign web page cannot place
@@ -108,13 +108,13 @@ class RestDoor:
 
     def handler(self, route: Route) -> Handler:
         """The sanic handler of one route."""
-        operation, scope = getattr(self.api, route.operation), OPERATIONS[route.operation].scope
+        scope = OPERATIONS[route.operation].scope
 
         async def handle(request: Request, **path: str) -> response.HTTPResponse:
             started, outcome = time.perf_counter(), "ok"
             try:
                 self.caller(request).allow(route.operation, scope)
-                result = await operation(**_inputs(request, route), **path)
+                result = await self.api.call(route.operation, {**_inputs(request, route), **path})
                 return response.json(result, dumps=_dumps)
             except XWrapError as error:
                 outcome = error.kind

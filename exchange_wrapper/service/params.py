@@ -1,4 +1,10 @@
-"""Reading the keyword parameters of an API call: one place that names what was wrong."""
+"""Reading an operation's parameters from the raw values a door received: one place that names what
+was wrong, driven by the contract.
+
+:func:`arguments` turns the values of a JSON-RPC call, a Socket.IO call or a REST request (its path,
+query string or body) into the typed keyword arguments of the operation's method, reading each
+parameter as its :class:`~exchange_wrapper.contract.Param` says (kind, bounds, required).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,13 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, assert_never, overload
 
+from ..contract import Operation, Param
 from ..core.errors import InvalidParameter
+from ..core.ledger import Mode
 from ..core.money import parse_decimal
+from ..core.orders import OrderType, Side, TimeInForce
 from ..core.pairs import Pair
 
 E = TypeVar("E", bound=Enum)
@@ -21,6 +30,27 @@ _MISSING = object()
 #: What no text parameter holds: control characters (NUL, which PostgreSQL cannot store, among them) and
 #: lone surrogates (a JSON "\ud800" escape without its pair: not Unicode, so neither database stores it).
 _NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: choice parameter -> the enum its value becomes (the contract's choices are the enum's values:
+#: tests/test_contract.py); any other choice stays a string.
+CHOICE_ENUMS: dict[str, type[Enum]] = {"side": Side, "type": OrderType, "time_in_force": TimeInForce, "mode": Mode}
+#: The longest text a parameter of the contract takes where it states no ``max_length`` (an exchange, an order id).
+TEXT_LENGTH = 128
+
+
+def arguments(operation: Operation, values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The keyword arguments of ``operation``'s method, read from the raw ``values`` a door received.
+
+    Each parameter of the contract is read as its kind says and named in its error; a parameter absent
+    (or null) is left out, so that the method's default applies, or refused as missing if required; a
+    name the contract does not list is refused (a misspelt name is an error, not silently ignored). An
+    operation that takes any parameters (echo) gets the values as they are. What needs the service's
+    state (an exchange enabled, an order found) is the method's to check."""
+    p = Params(values)
+    if operation.any_params:
+        return p.values
+    read = {param.name: p.read(param) for param in operation.params}
+    p.done()
+    return {name: value for name, value in read.items() if value is not None}
 
 
 class Params:
@@ -119,10 +149,10 @@ class Params:
             raise InvalidParameter(name, "a time in Unix seconds", value)
         return float(value)
 
-    def flag(self, name: str, default: bool = False) -> bool:
-        value = self._get(name, "true or false", False)
+    def flag(self, name: str, *, required: bool = False) -> bool | None:
+        value = self._get(name, "true or false", required)
         if value is None:
-            return default
+            return None
         if isinstance(value, str) and value in ("true", "false"):
             return value == "true"
         if not isinstance(value, bool):
@@ -183,6 +213,34 @@ class Params:
         if value is not None and not (value.isascii() and value.isalnum() and value.isupper()):
             raise InvalidParameter(name, 'a currency code such as "BTC"', value)
         return value
+
+    def read(self, param: Param) -> Any:
+        """The value of a parameter of the contract, read as its kind says (None if absent)."""
+        name, required = param.name, param.required
+        match param.kind:
+            case "text" | "exchange" | "order_id":
+                return self.text(name, required=required, max_length=param.max_length or TEXT_LENGTH)
+            case "integer":
+                minimum = 0 if param.minimum is None else param.minimum
+                maximum = LARGEST_INTEGER if param.maximum is None else param.maximum
+                return self.integer(name, required=required, minimum=minimum, maximum=maximum)
+            case "decimal":
+                return self.decimal(name, required=required)
+            case "time":
+                return self.number(name, required=required)
+            case "flag":
+                return self.flag(name, required=required)
+            case "choice":
+                enum = CHOICE_ENUMS.get(name)
+                if enum is None:
+                    return self.one_of(name, param.choices, required=required)
+                return self.choice(name, enum, required=required)
+            case "pair":
+                return self.pair(name, required=required)
+            case "currency":
+                return self.currency(name, required=required)
+            case _:
+                assert_never(param.kind)
 
     def done(self) -> None:
         unknown = sorted(set(self.values) - self.seen)

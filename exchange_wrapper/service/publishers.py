@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any
 
+from ..contract import ExchangeState, Pricing
 from .api import ExchangeWrapper
 from .events import EventBus
 
@@ -28,8 +28,8 @@ class Publishers:
 
     def __init__(self, api: ExchangeWrapper, bus: EventBus, interval: float = INTERVAL):
         self.api, self.bus, self.interval = api, bus, interval
-        self.books: dict[tuple[str, str], dict[str, Any]] = {}
-        self.status: dict[str, dict[str, Any]] = {}
+        self.books: dict[tuple[str, str], Pricing] = {}
+        self.status: dict[str, ExchangeState] = {}
         self.log_handler = LogPublisher(bus, asyncio.get_running_loop())
         self.task: asyncio.Task | None = None
 

@@ -137,7 +137,7 @@ class Session:
         if method in SESSION_METHODS:
             return self._subscribe(method, params)
         self.caller.allow(method, OPERATIONS[method].scope)
-        return await getattr(self.gate.api, method)(**params)
+        return await self.gate.api.call(method, params)
 
     def _subscribe(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         expected = "a list of topics from " + ", ".join(TOPICS)

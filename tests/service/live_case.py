@@ -203,10 +203,16 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
 
     async def live_set(self, name: str = "live") -> int:
         """A live wallet set allocated :attr:`allocated` of the reconciled account."""
-        wallet_set = await self.api.create_wallet_set(name=name, mode="live")
+        wallet_set = await self.api.call("create_wallet_set", {"name": name, "mode": "live"})
         for currency, amount in self.allocated.items():
-            funded = await self.api.fund_wallet_set(
-                wallet_set_id=wallet_set["id"], exchange=self.exchange, currency=currency, amount=str(amount)
+            funded = await self.api.call(
+                "fund_wallet_set",
+                {
+                    "wallet_set_id": wallet_set["id"],
+                    "exchange": self.exchange,
+                    "currency": currency,
+                    "amount": str(amount),
+                },
             )
             self.assertEqual(funded["entry"]["kind"], "allocate")
         return wallet_set["id"]
@@ -214,15 +220,18 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
     async def buy(
         self, wallet_set: int, size: str, client_order_id: str | None = None, price: D | None = None, **extra: Any
     ) -> dict[str, Any]:
-        return await self.api.make_order(
-            wallet_set_id=wallet_set,
-            exchange=self.exchange,
-            pair=str(self.pair),
-            side="buy",
-            price=str(price or self.price),
-            size=size,
-            client_order_id=client_order_id,
-            **extra,
+        return await self.api.call(
+            "make_order",
+            {
+                "wallet_set_id": wallet_set,
+                "exchange": self.exchange,
+                "pair": str(self.pair),
+                "side": "buy",
+                "price": str(price or self.price),
+                "size": size,
+                "client_order_id": client_order_id,
+                **extra,
+            },
         )
 
     async def wallet(self, wallet_set: int, currency: str) -> tuple[D, D]:
@@ -289,11 +298,11 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote] - paid, 600 * self.price * fee))
         self.assertEqual(await self.wallet(ws, base), (self.allocated[base] + got, 0))
         # a smaller size at the same price; then a new price (on a new exchange order where the exchange must)
-        smaller = await self.api.amend_order(order_id=order["id"], size="800")
+        smaller = await self.api.call("amend_order", {"order_id": order["id"], "size": "800"})
         self.assertEqual((smaller["size"], smaller["status"]), ("800", "partially_filled"))
         self.assertEqual(self.exchange_remaining(smaller), D(400))
         self.assertEqual((await self.wallet(ws, quote))[1], (400 * self.price * fee).quantize(D("1e-18")))
-        moved = await self.api.amend_order(order_id=order["id"], price=str(self.lower))
+        moved = await self.api.call("amend_order", {"order_id": order["id"], "price": str(self.lower)})
         self.assertEqual((moved["price"], moved["size"]), (str(self.lower.normalize()), "800"))
         self.assertEqual(moved["exchange_order_id"] != smaller["exchange_order_id"], self.price_amend_moves_order)
         self.assertIn("queue priority lost", moved["reason"])
@@ -312,15 +321,24 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
 
     async def test_a_live_set_is_never_allocated_more_than_the_account_holds(self):
         ws = await self.live_set()
-        other = (await self.api.create_wallet_set(name="other", mode="live"))["id"]
+        other = (await self.api.call("create_wallet_set", {"name": "other", "mode": "live"}))["id"]
         quote = self.pair.quote
         left = self.balances[quote] - self.allocated[quote]
         with self.assertRaises(InsufficientFunds) as raised:
-            await self.api.fund_wallet_set(
-                wallet_set_id=other, exchange=self.exchange, currency=quote, amount=str(left + D("0.00000001"))
+            await self.api.call(
+                "fund_wallet_set",
+                {
+                    "wallet_set_id": other,
+                    "exchange": self.exchange,
+                    "currency": quote,
+                    "amount": str(left + D("0.00000001")),
+                },
             )
         self.assertEqual(raised.exception.available, left)
-        await self.api.fund_wallet_set(wallet_set_id=other, exchange=self.exchange, currency=quote, amount=str(left))
+        await self.api.call(
+            "fund_wallet_set",
+            {"wallet_set_id": other, "exchange": self.exchange, "currency": quote, "amount": str(left)},
+        )
         self.assertEqual(self.server.trading.wallets.exchange_account(self.exchange, quote), (self.balances[quote], 0))
         self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote], 0))
 
@@ -431,7 +449,7 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         await self.live_set()
         published = self.server.bus.subscribe({"status"})
         quote = self.pair.quote
-        with self.assertLogs("exchange_wrapper.service.trading", "WARNING") as logs:
+        with self.assertLogs("exchange_wrapper.venues.live", "WARNING") as logs:
             await self.deposit(quote, D("0.25"))
             await self.until(
                 lambda: (

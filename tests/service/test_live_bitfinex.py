@@ -73,14 +73,14 @@ class BitfinexLiveTradingTest(LiveTradingCase):
         ws = await self.live_set()
         order = await self.buy(ws, "1000", "moving", post_only=True)
         first = self.sim_order(order)
-        moved = await self.api.amend_order(order_id=order["id"], price=str(self.lower))
+        moved = await self.api.call("amend_order", {"order_id": order["id"], "price": str(self.lower)})
         self.assertEqual(
             (moved["exchange_order_id"], first.price, first.status), (order["exchange_order_id"], self.lower, "new")
         )
         self.assertIn("queue priority lost", moved["reason"])
         await self.fill(moved, D(300))
         await self.order_where(order["id"], lambda o: len(o["fills"]) == 1)
-        smaller = await self.api.amend_order(order_id=order["id"], size="800")
+        smaller = await self.api.call("amend_order", {"order_id": order["id"], "size": "800"})
         second = self.sim_order(smaller)
         self.assertEqual(
             (first.status, second.quantity, second.price, second.kind), ("cancelled", D(500), self.lower, "limit_maker")

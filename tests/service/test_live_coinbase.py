@@ -6,6 +6,7 @@ new order, a GTD goes as GTT where its expiry is a minute, an hour or a day away
 from decimal import Decimal as D
 
 from exchange_wrapper.core.pairs import Pair
+from exchange_wrapper.exchanges.private import client_key
 from tests.service.live_case import LiveTradingCase
 from tests.simulator.coinbase_private import API_KEY, API_SECRET, MAKER_FEE, PASSPHRASE, CoinbaseExchange
 
@@ -55,10 +56,10 @@ class CoinbaseLiveTradingTest(LiveTradingCase):
         ws = await self.live_set()
         order = await self.buy(ws, "1000", "moving")
         self.sim.account.fill(self.sim_order(order), D(300), self.clock())  # its match not on the feed yet
-        moved = await self.api.amend_order(order_id=order["id"], price=str(self.lower))
+        moved = await self.api.call("amend_order", {"order_id": order["id"], "price": str(self.lower)})
         self.assertIn("by cancelling and placing a new order", moved["reason"])
         old, new = self.sim_order(order), self.sim_order(moved)
-        key = self.account._tracked[order["id"]].key
+        key = client_key(ws, "moving")
         self.assertEqual(
             (old.status, new.status, new.quantity, new.price, new.client_id),
             ("cancelled", "new", D(700), self.lower, self.account.adapter.client_id(key, 1)),
@@ -93,14 +94,17 @@ class CoinbaseLiveTradingTest(LiveTradingCase):
 
     async def test_a_market_sell_takes_the_book_and_pays_the_taker_rate_in_the_quote_currency(self):
         ws = await self.live_set()
-        order = await self.api.make_order(
-            wallet_set_id=ws,
-            exchange=self.exchange,
-            pair=str(self.pair),
-            side="sell",
-            type="market",
-            size="600",
-            client_order_id="taker",
+        order = await self.api.call(
+            "make_order",
+            {
+                "wallet_set_id": ws,
+                "exchange": self.exchange,
+                "pair": str(self.pair),
+                "side": "sell",
+                "type": "market",
+                "size": "600",
+                "client_order_id": "taker",
+            },
         )
         done = await self.order_where(order["id"], lambda o: len(o["fills"]) == 2)
         # the recorded bids: 450 at 0.7901, then 8267.3 at 0.7900; the taker rate 0.6 %

@@ -79,7 +79,7 @@ class KrakenLiveTradingTest(LiveTradingCase):
         ws = await self.live_set()
         order = await self.buy(ws, "1000", "maker", post_only=True)
         with self.assertRaises(ExchangeRejected) as raised:  # 140.5 would take the ask at 140.01
-            await self.api.amend_order(order_id=order["id"], price="140.5")
+            await self.api.call("amend_order", {"order_id": order["id"], "price": "140.5"})
         self.assertIn("EOrder:Post only order", raised.exception.message)
         kept = await self.api.get_order(order_id=order["id"])
         self.assertEqual(

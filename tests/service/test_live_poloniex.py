@@ -55,7 +55,7 @@ class PoloniexLiveTradingTest(LiveTradingCase):
         await self.fill(order, D(100))
         await self.order_where(order["id"], lambda o: len(o["fills"]) == 1)
         self.sim.lose_next("PUT", f"/orders/{order['exchange_order_id']}")
-        moved = await self.api.amend_order(order_id=order["id"], price=str(self.lower))
+        moved = await self.api.call("amend_order", {"order_id": order["id"], "price": str(self.lower)})
         new = self.sim_order(moved)
         self.assertEqual(
             (moved["price"], moved["status"], new.price, new.quantity, new.client_id.endswith("-1")),

@@ -8,6 +8,7 @@ from decimal import Decimal as D
 
 from exchange_wrapper.core.errors import ExchangeRejected
 from exchange_wrapper.core.pairs import Pair
+from exchange_wrapper.exchanges.private import client_key
 from tests.service.live_case import LiveTradingCase
 from tests.simulator.binance_private import API_KEY, API_SECRET, BinanceExchange
 
@@ -79,7 +80,7 @@ class BinanceLiveTradingTest(LiveTradingCase):
         ws = await self.live_set()
         order = await self.buy(ws, "1000", "maker", post_only=True)
         with self.assertRaises(ExchangeRejected) as raised:  # 0.0000064 would take the ask at 0.00000638
-            await self.api.amend_order(order_id=order["id"], price="0.0000064")
+            await self.api.call("amend_order", {"order_id": order["id"], "price": "0.0000064"})
         self.assertIn("Order cancel-replace partially failed. (code -2021)", raised.exception.message)
         gone = await self.api.get_order(order_id=order["id"])
         self.assertEqual((gone["status"], gone["price"]), ("cancelled", "0.0000063"))
@@ -94,7 +95,7 @@ class BinanceLiveTradingTest(LiveTradingCase):
         await self.fill(order, D(100))
         await self.order_where(order["id"], lambda o: len(o["fills"]) == 1)
         self.sim.lose_next("POST", "/api/v3/order/cancelReplace")
-        moved = await self.api.amend_order(order_id=order["id"], price=str(self.lower))
+        moved = await self.api.call("amend_order", {"order_id": order["id"], "price": str(self.lower)})
         new = self.sim_order(moved)
         self.assertEqual(
             (moved["price"], moved["status"], new.price, new.quantity, new.client_id.endswith("-1")),
@@ -126,18 +127,12 @@ class BinanceWithoutCancelReplaceTest(BinanceLiveTradingTest):
         order = await self.buy(ws, "1000", "cp")
         await self.fill(order, D(250))
         await self.order_where(order["id"], lambda o: len(o["fills"]) == 1)
-        amended = await self.api.amend_order(order_id=order["id"], size="900")
+        amended = await self.api.call("amend_order", {"order_id": order["id"], "size": "900"})
         self.assertIn("by cancelling and placing a new order", amended["reason"])
         old, new = self.sim.account.orders[int(order["exchange_order_id"])], self.sim_order(amended)
         self.assertEqual(
             (old.status, new.status, new.quantity, new.price, new.client_id),
-            (
-                "cancelled",
-                "new",
-                D(650),
-                self.price,
-                self.account.adapter.client_id(self.account._tracked[order["id"]].key, 1),
-            ),
+            ("cancelled", "new", D(650), self.price, self.account.adapter.client_id(client_key(ws, "cp"), 1)),
         )
         self.assertEqual(self.sim.calls.count("POST", "/api/v3/order/cancelReplace"), 0)
         await self.fill(amended, D(650))

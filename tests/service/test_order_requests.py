@@ -39,9 +39,13 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
         self.server = await self.start_server()
 
     async def funded_set(self, usd="1000", skl="2000"):
-        ws = await self.api.create_wallet_set(name=f"set{time.monotonic_ns()}", mode="paper")
-        await self.api.fund_wallet_set(wallet_set_id=ws["id"], exchange="coinbase", currency="USD", amount=usd)
-        await self.api.fund_wallet_set(wallet_set_id=ws["id"], exchange="coinbase", currency="SKL", amount=skl)
+        ws = await self.api.call("create_wallet_set", {"name": f"set{time.monotonic_ns()}", "mode": "paper"})
+        await self.api.call(
+            "fund_wallet_set", {"wallet_set_id": ws["id"], "exchange": "coinbase", "currency": "USD", "amount": usd}
+        )
+        await self.api.call(
+            "fund_wallet_set", {"wallet_set_id": ws["id"], "exchange": "coinbase", "currency": "SKL", "amount": skl}
+        )
         return ws["id"]
 
     async def stored(self, order_id):
@@ -59,8 +63,16 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
     async def resting_buy(self, ws, size="100", below=D("0.05")):
         bid = self.server.hub.book("coinbase", SKL).bids.best[0]
         price = bid - below
-        order = await self.api.make_order(
-            wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy", price=str(price), size=size
+        order = await self.api.call(
+            "make_order",
+            {
+                "wallet_set_id": ws,
+                "exchange": "coinbase",
+                "pair": "SKL_USD",
+                "side": "buy",
+                "price": str(price),
+                "size": size,
+            },
         )
         self.assertEqual(order["status"], "open")
         return order, price
@@ -69,12 +81,14 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
         ws = await self.funded_set()
         order, price = await self.resting_buy(ws)
         new_price = price - D("0.01")
-        answer = await self.api.amend_order(order_id=order["id"], size="150", price=str(new_price))
+        answer = await self.api.call("amend_order", {"order_id": order["id"], "size": "150", "price": str(new_price)})
         self.assertEqual((D(answer["size"]), D(answer["price"])), (D(150), new_price))
         stored, _ = await self.stored(order["id"])
         self.assertEqual((stored.size, stored.price), (D(150), new_price))
         self.assertEqual(await self.usd_hold(ws), buy_hold(D(150), new_price))
-        smaller = await self.api.amend_order(order_id=order["id"], size="40")  # same price: keeps its place
+        smaller = await self.api.call(
+            "amend_order", {"order_id": order["id"], "size": "40"}
+        )  # same price: keeps its place
         self.assertEqual(D(smaller["size"]), D(40))
         self.assertEqual(await self.usd_hold(ws), buy_hold(D(40), new_price))
         self.assert_ledger_ok()
@@ -95,7 +109,7 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
             order, _ = await self.resting_buy(ws, size="50")
             requests = [
                 self.api.cancel_order(order_id=order["id"]),
-                self.api.amend_order(order_id=order["id"], size="90"),
+                self.api.call("amend_order", {"order_id": order["id"], "size": "90"}),
             ]
             if round_ % 2:
                 requests.reverse()
@@ -112,13 +126,17 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
         ws = await self.funded_set(usd="5000")
         order, price = await self.resting_buy(ws, size="10")
         sizes = [str(s) for s in range(11, 21)]
-        answers = await asyncio.gather(*(self.api.amend_order(order_id=order["id"], size=s) for s in sizes))
+        answers = await asyncio.gather(
+            *(self.api.call("amend_order", {"order_id": order["id"], "size": s}) for s in sizes)
+        )
         self.assertEqual(sorted(D(a["size"]) for a in answers), [D(s) for s in sizes])
         stored, _ = await self.stored(order["id"])
         self.assertEqual(stored.size, D(answers[-1]["size"]))  # one at a time, in the order they came
         self.assertEqual(await self.usd_hold(ws), buy_hold(stored.size, price))
         ask = self.server.hub.book("coinbase", SKL).asks.best[0]
-        taken = await self.api.amend_order(order_id=order["id"], price=str(ask))  # crosses: fills as a taker
+        taken = await self.api.call(
+            "amend_order", {"order_id": order["id"], "price": str(ask)}
+        )  # crosses: fills as a taker
         stored, fills = await self.stored(order["id"])
         self.assertEqual((taken["filled_size"], taken["status"]), (str(stored.filled_size), stored.status.value))
         self.assertEqual(sum(f.size for f in fills), stored.filled_size)
@@ -133,8 +151,16 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
         ws = await self.funded_set(usd="5000")
         ask, ask_size = self.server.hub.book("coinbase", SKL).asks.best
         size = ask_size + 100  # takes the best level, rests with the rest at the ask
-        order = await self.api.make_order(
-            wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy", price=str(ask), size=str(size)
+        order = await self.api.call(
+            "make_order",
+            {
+                "wallet_set_id": ws,
+                "exchange": "coinbase",
+                "pair": "SKL_USD",
+                "side": "buy",
+                "price": str(ask),
+                "size": str(size),
+            },
         )
         stored, fills = await self.stored(order["id"])
         self.assertEqual(stored.status.value, "partially_filled")
@@ -165,13 +191,16 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
         resting = []
         for side, best in (("buy", book.bids.best[0]), ("sell", book.asks.best[0])):
             for step in range(3):  # resting at and near the best price: the recording's trades reach them
-                order = await self.api.make_order(
-                    wallet_set_id=ws,
-                    exchange="coinbase",
-                    pair="SKL_USD",
-                    side=side,
-                    size="200",
-                    price=str(best + (-1 if side == "buy" else 1) * D("0.0001") * step),
+                order = await self.api.call(
+                    "make_order",
+                    {
+                        "wallet_set_id": ws,
+                        "exchange": "coinbase",
+                        "pair": "SKL_USD",
+                        "side": side,
+                        "size": "200",
+                        "price": str(best + (-1 if side == "buy" else 1) * D("0.0001") * step),
+                    },
                 )
                 resting.append(self.server.trading.open[order["id"]])
         self.step_until(lambda: sum(1 for o in resting if o.filled_size) >= 3)
@@ -208,21 +237,25 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
                         side = rng.choice(["buy", "sell"])
                         best = (book.bids if side == "buy" else book.asks).best[0]
                         price = best + D("0.0001") * rng.randint(-3, 2) * (1 if side == "sell" else -1)
-                        order = await self.api.make_order(
-                            wallet_set_id=ws,
-                            exchange="coinbase",
-                            pair="SKL_USD",
-                            side=side,
-                            price=str(price),
-                            size=str(rng.randint(5, 90)),
+                        order = await self.api.call(
+                            "make_order",
+                            {
+                                "wallet_set_id": ws,
+                                "exchange": "coinbase",
+                                "pair": "SKL_USD",
+                                "side": side,
+                                "price": str(price),
+                                "size": str(rng.randint(5, 90)),
+                            },
                         )
                         mine.append(order["id"])
                     elif action < 0.8:
                         target = self.server.trading.open[rng.choice(open_ones)]
                         await asyncio.gather(
                             *(
-                                self.api.amend_order(
-                                    order_id=target.id, size=str(target.filled_size + rng.randint(1, 90))
+                                self.api.call(
+                                    "amend_order",
+                                    {"order_id": target.id, "size": str(target.filled_size + rng.randint(1, 90))},
                                 )
                                 for _ in range(rng.randint(1, 3))
                             )
@@ -231,7 +264,7 @@ class OrderRequestCases(SteppedReplay, DatabaseCase):
                         target_id = rng.choice(open_ones)
                         await asyncio.gather(
                             self.api.cancel_order(order_id=target_id),
-                            self.api.amend_order(order_id=target_id, size="95"),
+                            self.api.call("amend_order", {"order_id": target_id, "size": "95"}),
                             return_exceptions=False,
                         )
                 except refused:

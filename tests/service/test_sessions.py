@@ -16,9 +16,9 @@ TOKEN = "a-token-of-twenty-chars"
 
 
 class BrokenApi:
-    """An API whose echo has a bug."""
+    """An API with a bug (its dispatch, what every door calls)."""
 
-    async def echo(self, **params):
+    async def call(self, name, values):
         raise RuntimeError("a bug, with a detail nobody outside should see")
 
 

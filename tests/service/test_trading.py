@@ -33,23 +33,30 @@ class PaperTradingTest(SteppedReplay, unittest.IsolatedAsyncioTestCase):
         self.server = await self.start_server()
 
     async def funded_set(self, name="paper"):
-        ws = await self.api.create_wallet_set(name=name, mode="paper")
-        await self.api.fund_wallet_set(wallet_set_id=ws["id"], exchange="coinbase", currency="USD", amount="1000")
-        await self.api.fund_wallet_set(wallet_set_id=ws["id"], exchange="coinbase", currency="SKL", amount="2000")
+        ws = await self.api.call("create_wallet_set", {"name": name, "mode": "paper"})
+        await self.api.call(
+            "fund_wallet_set", {"wallet_set_id": ws["id"], "exchange": "coinbase", "currency": "USD", "amount": "1000"}
+        )
+        await self.api.call(
+            "fund_wallet_set", {"wallet_set_id": ws["id"], "exchange": "coinbase", "currency": "SKL", "amount": "2000"}
+        )
         return ws["id"]
 
     async def test_a_market_buy_fills_against_the_recorded_book_and_moves_the_money(self):
         ws = await self.funded_set()
         book = self.server.hub.book("coinbase", SKL)
         ask_price, ask_size = book.asks.best
-        order = await self.api.make_order(
-            wallet_set_id=ws,
-            exchange="coinbase",
-            pair="SKL_USD",
-            side="buy",
-            type="market",
-            size="100",
-            client_order_id="first",
+        order = await self.api.call(
+            "make_order",
+            {
+                "wallet_set_id": ws,
+                "exchange": "coinbase",
+                "pair": "SKL_USD",
+                "side": "buy",
+                "type": "market",
+                "size": "100",
+                "client_order_id": "first",
+            },
         )
         self.assertEqual(order["status"], "filled")
         self.assertEqual(order["client_order_id"], "first")
@@ -65,18 +72,21 @@ class PaperTradingTest(SteppedReplay, unittest.IsolatedAsyncioTestCase):
         self.assertEqual(D(usd["balance"]), D(1000) - ask_price * 100 - fee)
         self.assertEqual((D(usd["hold"]), D(skl["balance"])), (D(0), D(2100)))
         self.step_until(lambda: len(self.server.hub.exchanges["coinbase"].trades.get(SKL, ())) >= 3)
-        trades = await self.api.get_trades(exchange="coinbase", pair="SKL_USD", limit=2)
+        trades = await self.api.call("get_trades", {"exchange": "coinbase", "pair": "SKL_USD", "limit": 2})
         recent = list(self.server.hub.exchanges["coinbase"].trades[SKL])
         self.assertEqual([t["trade_id"] for t in trades], [recent[-1].trade_id, recent[-2].trade_id])
         self.assertEqual(trades[0]["price"], str(recent[-1].price.normalize()))
-        again = await self.api.make_order(
-            wallet_set_id=ws,
-            exchange="coinbase",
-            pair="SKL_USD",
-            side="buy",
-            type="market",
-            size="100",
-            client_order_id="first",
+        again = await self.api.call(
+            "make_order",
+            {
+                "wallet_set_id": ws,
+                "exchange": "coinbase",
+                "pair": "SKL_USD",
+                "side": "buy",
+                "type": "market",
+                "size": "100",
+                "client_order_id": "first",
+            },
         )
         self.assertEqual(again["id"], order["id"])
         self.assertEqual(len((await self.api.get_orders(wallet_set_id=ws, status="recent"))["orders"]), 1)
@@ -85,8 +95,16 @@ class PaperTradingTest(SteppedReplay, unittest.IsolatedAsyncioTestCase):
     async def test_resting_orders_hold_funds_and_cancel_releases_them(self):
         ws = await self.funded_set()
         bid = self.server.hub.book("coinbase", SKL).bids.best[0]
-        order = await self.api.make_order(
-            wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy", price=str(bid - D("0.05")), size="100"
+        order = await self.api.call(
+            "make_order",
+            {
+                "wallet_set_id": ws,
+                "exchange": "coinbase",
+                "pair": "SKL_USD",
+                "side": "buy",
+                "price": str(bid - D("0.05")),
+                "size": "100",
+            },
         )
         self.assertEqual(order["status"], "open")
         usd = await self.api.get_wallet(wallet_set_id=ws, exchange="coinbase", currency="USD")
@@ -101,29 +119,72 @@ class PaperTradingTest(SteppedReplay, unittest.IsolatedAsyncioTestCase):
     async def test_what_is_refused_and_why(self):
         ws = await self.funded_set()
         with self.assertRaises(InsufficientFunds):
-            await self.api.make_order(
-                wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy", price="0.5", size="5000"
+            await self.api.call(
+                "make_order",
+                {
+                    "wallet_set_id": ws,
+                    "exchange": "coinbase",
+                    "pair": "SKL_USD",
+                    "side": "buy",
+                    "price": "0.5",
+                    "size": "5000",
+                },
             )
         with self.assertRaises(PrecisionError) as caught:
-            await self.api.make_order(
-                wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy", price="0.5", size="0.01"
+            await self.api.call(
+                "make_order",
+                {
+                    "wallet_set_id": ws,
+                    "exchange": "coinbase",
+                    "pair": "SKL_USD",
+                    "side": "buy",
+                    "price": "0.5",
+                    "size": "0.01",
+                },
             )
         self.assertEqual(caught.exception.rule, "min_size")
         with self.assertRaises(InvalidParameter) as caught:
-            await self.api.make_order(wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy", size="1")
+            await self.api.call(
+                "make_order",
+                {"wallet_set_id": ws, "exchange": "coinbase", "pair": "SKL_USD", "side": "buy", "size": "1"},
+            )
         self.assertEqual(caught.exception.field, "price")
         with self.assertRaises(UnknownPair):
-            await self.api.make_order(
-                wallet_set_id=ws, exchange="coinbase", pair="SKL_JPY", side="buy", price="1", size="10"
+            await self.api.call(
+                "make_order",
+                {
+                    "wallet_set_id": ws,
+                    "exchange": "coinbase",
+                    "pair": "SKL_JPY",
+                    "side": "buy",
+                    "price": "1",
+                    "size": "10",
+                },
             )
         with self.assertRaises(MarketClosed) as caught:  # limit-only in the recorded metadata
-            await self.api.make_order(
-                wallet_set_id=ws, exchange="coinbase", pair="DAI_USD", side="buy", type="market", size="10"
+            await self.api.call(
+                "make_order",
+                {
+                    "wallet_set_id": ws,
+                    "exchange": "coinbase",
+                    "pair": "DAI_USD",
+                    "side": "buy",
+                    "type": "market",
+                    "size": "10",
+                },
             )
         self.assertEqual(caught.exception.reason, "market is limit_only")
         with self.assertRaises(ExchangeUnavailable):  # listed, but its book is not followed
-            await self.api.make_order(
-                wallet_set_id=ws, exchange="coinbase", pair="BTC_USD", side="buy", price="1", size="10"
+            await self.api.call(
+                "make_order",
+                {
+                    "wallet_set_id": ws,
+                    "exchange": "coinbase",
+                    "pair": "BTC_USD",
+                    "side": "buy",
+                    "price": "1",
+                    "size": "10",
+                },
             )
         usd = await self.api.get_wallet(wallet_set_id=ws, exchange="coinbase", currency="USD")
         self.assertEqual(D(usd["hold"]), 0)
@@ -132,16 +193,27 @@ class PaperTradingTest(SteppedReplay, unittest.IsolatedAsyncioTestCase):
     async def test_a_restart_reloads_open_orders_and_fills_nothing_twice(self):
         ws = await self.funded_set()
         book = self.server.hub.book("coinbase", SKL)
-        far = await self.api.make_order(
-            wallet_set_id=ws,
-            exchange="coinbase",
-            pair="SKL_USD",
-            side="sell",
-            price=str(book.asks.best[0] + D("0.1")),
-            size="300",
+        far = await self.api.call(
+            "make_order",
+            {
+                "wallet_set_id": ws,
+                "exchange": "coinbase",
+                "pair": "SKL_USD",
+                "side": "sell",
+                "price": str(book.asks.best[0] + D("0.1")),
+                "size": "300",
+            },
         )
-        taken = await self.api.make_order(
-            wallet_set_id=ws, exchange="coinbase", pair="SKL_USD", side="buy", type="market", size="50"
+        taken = await self.api.call(
+            "make_order",
+            {
+                "wallet_set_id": ws,
+                "exchange": "coinbase",
+                "pair": "SKL_USD",
+                "side": "buy",
+                "type": "market",
+                "size": "50",
+            },
         )
         await self.server.stop()
         self.server = await self.start_server()
@@ -190,9 +262,13 @@ class PaperTradingPropertyTest(unittest.IsolatedAsyncioTestCase):
             api, hub = server.api, server.hub
             sets = []
             for name in ("a", "b"):
-                ws = (await api.create_wallet_set(name=name, mode="paper"))["id"]
-                await api.fund_wallet_set(wallet_set_id=ws, exchange="coinbase", currency="USD", amount="300")
-                await api.fund_wallet_set(wallet_set_id=ws, exchange="coinbase", currency="SKL", amount="400")
+                ws = (await api.call("create_wallet_set", {"name": name, "mode": "paper"}))["id"]
+                await api.call(
+                    "fund_wallet_set", {"wallet_set_id": ws, "exchange": "coinbase", "currency": "USD", "amount": "300"}
+                )
+                await api.call(
+                    "fund_wallet_set", {"wallet_set_id": ws, "exchange": "coinbase", "currency": "SKL", "amount": "400"}
+                )
                 sets.append(ws)
             replay = server.replays[0]
             placed = []
@@ -218,7 +294,7 @@ class PaperTradingPropertyTest(unittest.IsolatedAsyncioTestCase):
                     params["price"] = str(best + D("0.0001") * rng.randint(-20, 20))
                     params["time_in_force"] = rng.choice(["GTC", "GTC", "IOC", "FOK"])
                 try:
-                    placed.append(await api.make_order(**params))
+                    placed.append(await api.call("make_order", params))
                 except (InsufficientFunds, PrecisionError):
                     pass
                 open_orders = list(server.trading.open.values())
@@ -228,8 +304,9 @@ class PaperTradingPropertyTest(unittest.IsolatedAsyncioTestCase):
                         await api.cancel_order(order_id=target.id)
                     elif target.price is not None:
                         try:
-                            await api.amend_order(
-                                order_id=target.id, size=str(max(target.filled_size + 1, target.size - 1))
+                            await api.call(
+                                "amend_order",
+                                {"order_id": target.id, "size": str(max(target.filled_size + 1, target.size - 1))},
                             )
                         except (InsufficientFunds, InvalidParameter, ExchangeUnavailable):
                             pass
