@@ -54,9 +54,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--speed",
-        type=float,
         metavar="FACTOR",
-        help="replay pace (with --replay): 1 is the recorded speed (the default), 10 ten times faster",
+        help="replay pace (with --replay): 1 is the recorded speed (the default), 10 ten times faster, "
+        "max as fast as possible",
+    )
+    _window_options(serve)
+    serve.add_argument(
+        "--loop", action="store_true", help="start the replay over at its end (--to), from fresh snapshots"
+    )
+    serve.add_argument(
+        "--clock",
+        choices=("wall", "recorded"),
+        help="the service's time on a replay: the wall clock (the default) or the recorded time, which "
+        "order and fill times, latency, GTD expiry and book ages then follow (a backtest)",
+    )
+    serve.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="seed of the paper latency draws on a replay (default 0): the same orders at the same recorded "
+        "moments give the same fills",
     )
     serve.set_defaults(run=_serve)
 
@@ -87,7 +104,31 @@ def _parser() -> argparse.ArgumentParser:
         help="the exchange recorded: " + ", ".join(EXCHANGE_NAMES),
     )
     replay.add_argument("files", nargs="+", metavar="FILE", help="capture files: REST metadata, then streams")
+    _window_options(replay, counted=True)
     replay.set_defaults(run=_replay)
+
+    record = commands.add_parser(
+        "record",
+        help="record an exchange's public traffic, for replays",
+        description="Run one exchange's live market feed with its traffic (websocket messages, REST answers) "
+        "recorded as capture files in a new folder of --out named by the start time (rotation and gzip: the "
+        "recording settings), and nothing else; print what was written as one JSON object. xwrap replay and "
+        "xwrap serve --replay read the files.",
+    )
+    _settings_options(record)
+    record.add_argument(
+        "--exchange", required=True, choices=EXCHANGE_NAMES, metavar="NAME", help="one of " + ", ".join(EXCHANGE_NAMES)
+    )
+    record.add_argument(
+        "--pair",
+        action="append",
+        default=[],
+        metavar="PAIR",
+        help="a pair to follow (BTC_USD), repeatable; default: the settings' pairs of the exchange",
+    )
+    record.add_argument("--out", required=True, metavar="DIR", help="where the recording's folder goes")
+    record.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: at a signal)")
+    record.set_defaults(run=_record)
 
     config = commands.add_parser("config", help="settings tools", description="Settings tools.")
     config_commands = config.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -100,6 +141,18 @@ def _parser() -> argparse.ArgumentParser:
     _settings_options(show)
     show.set_defaults(run=_config_show)
     return parser
+
+
+def _window_options(parser: argparse.ArgumentParser, *, counted: bool = False) -> None:
+    """``--from`` and ``--to``: a window within the recording, Unix seconds or ISO 8601 times."""
+    before = "counted" if counted else "played"
+    parser.add_argument(
+        "--from",
+        dest="start",
+        metavar="TIME",
+        help=f"start of the window {before} (Unix seconds or ISO 8601, UTC); records before it only build the books",
+    )
+    parser.add_argument("--to", dest="end", metavar="TIME", help="end of the window: the replay stops there")
 
 
 def _settings_options(parser: argparse.ArgumentParser) -> None:
@@ -115,17 +168,51 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from .replay.playback import MAX_SPEED, PlaybackOptions
     from .service.server import serve
 
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.speed is not None and not args.replay:
-        raise ConfigError("--speed", "--replay FILE... with it (it sets the pace of a replay)", args.speed)
-    speed = 1.0 if args.speed is None else args.speed
-    if not (speed > 0 and math.isfinite(speed)):
-        raise ConfigError("--speed", "a factor above 0", args.speed)
-    asyncio.run(serve(settings, replay=args.replay, speed=speed))
+    replay_only = {
+        "--speed": args.speed,
+        "--from": args.start,
+        "--to": args.end,
+        "--loop": args.loop or None,
+        "--clock": args.clock,
+        "--seed": args.seed,
+    }
+    for option, value in replay_only.items():
+        if value is not None and not args.replay:
+            raise ConfigError(option, "--replay FILE... with it (it says how to play a replay)", value)
+    speed = 1.0 if args.speed is None else MAX_SPEED if args.speed == "max" else _number(args.speed)
+    if not (speed > 0 and (math.isfinite(speed) or args.speed == "max")):
+        raise ConfigError("--speed", "a factor above 0, or max", args.speed)
+    start, end = _window(args)
+    playback = PlaybackOptions(
+        start=start,
+        end=end,
+        loop=args.loop,
+        recorded_clock=args.clock == "recorded",
+        seed=0 if args.seed is None else args.seed,
+    )
+    asyncio.run(serve(settings, replay=args.replay, speed=speed, playback=playback))
     return 0
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def _window(args: argparse.Namespace) -> tuple[float | None, float | None]:
+    from .core.times import parse_time
+
+    return (
+        None if args.start is None else parse_time("--from", args.start),
+        None if args.end is None else parse_time("--to", args.end),
+    )
 
 
 def _ledger_verify(args: argparse.Namespace) -> int:
@@ -150,7 +237,15 @@ def _ledger_verify(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from .replay.command import replay_files
 
-    return replay_files(args.exchange, args.files)
+    return replay_files(args.exchange, args.files, *_window(args))
+
+
+def _record(args: argparse.Namespace) -> int:
+    from .history.record import record_command
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return record_command(settings, args.exchange, args.pair, args.out, args.duration)
 
 
 def _config_show(args: argparse.Namespace) -> int:

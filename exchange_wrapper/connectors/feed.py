@@ -5,7 +5,8 @@
 exchange's message limit, reads with a silence timeout, hands every message's events to the hub,
 acts on the resyncs it returns (resubscribe, or a REST snapshot), sends the application pings the
 exchange wants, replaces connections the exchange closes on a timer, and keeps the status the
-service shows. The adapter (:mod:`exchange_wrapper.exchanges`) only translates.
+service shows. The adapter (:mod:`exchange_wrapper.exchanges`) only translates. Given a
+:class:`~.traffic.TrafficLog`, its websocket connections and REST answers are recorded as they happen.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlencode
-
-from websockets.asyncio.client import ClientConnection
 
 from ..config import ExchangeSettings, Settings
 from ..core.errors import ExchangeUnavailable, XWrapError
@@ -30,15 +29,19 @@ from ..exchanges.base import Adapter, Credentials, adapter_class
 from ..exchanges.http import Request
 from ..marketdata.hub import MarketDataHub
 from .rest import RestClient
-from .stream import Reconnecting
+from .stream import Reconnecting, Websocket
+from .traffic import TrafficLog
 
 log = logging.getLogger(__name__)
 
 
-def start_feeds(settings: Settings, hub: MarketDataHub, **options: Any) -> dict[str, ExchangeFeed]:
+def start_feeds(
+    settings: Settings, hub: MarketDataHub, *, traffic: Callable[[str], TrafficLog] | None = None, **options: Any
+) -> dict[str, ExchangeFeed]:
     """Start an :class:`ExchangeFeed` for every enabled exchange that has an adapter, as ``xwrap
-    serve`` does; ``options`` go to each feed (tests inject clocks, backoff, timeouts). Call
-    ``await feed.stop()`` on each to stop; an exchange with no adapter yet shows ``down``."""
+    serve`` does; ``traffic(name)``, if given, is the log recording that exchange's traffic;
+    ``options`` go to each feed (tests inject clocks, backoff, timeouts). Call ``await
+    feed.stop()`` on each to stop; an exchange with no adapter yet shows ``down``."""
     feeds = {}
     for name in EXCHANGE_NAMES:
         exchange = settings.exchange(name)
@@ -50,7 +53,7 @@ def start_feeds(settings: Settings, hub: MarketDataHub, **options: Any) -> dict[
             hub.exchange(name)
             hub.set_connection(name, FeedStatus.DOWN, error.reason)
             continue
-        feeds[name] = ExchangeFeed(cls, exchange, hub, **options)
+        feeds[name] = ExchangeFeed(cls, exchange, hub, traffic=traffic(name) if traffic else None, **options)
         feeds[name].start()
     return feeds
 
@@ -60,7 +63,8 @@ class ExchangeFeed:
 
     Never raises for the network: it retries with backoff, and the hub shows the exchange
     ``down`` with the reason meanwhile. ``clock`` (Unix seconds), ``sleep`` and ``rng`` are
-    injected so tests run fast; ``silence_timeout`` overrides the adapter's.
+    injected so tests run fast; ``silence_timeout`` overrides the adapter's. ``traffic`` records the
+    websocket connections and the REST answers (of the client it builds; an injected ``rest`` keeps its own).
     """
 
     def __init__(
@@ -74,15 +78,21 @@ class ExchangeFeed:
         backoff: Backoff | None = None,
         silence_timeout: float | None = None,
         rest: RestClient | None = None,
+        traffic: TrafficLog | None = None,
     ):
         self.adapter_class = adapter_class
         self.name = adapter_class.name
         self.settings, self.hub, self.clock, self.sleep = settings, hub, clock, sleep
-        self.stream = Reconnecting(clock=clock, sleep=sleep, backoff=backoff)
+        self.stream = Reconnecting(clock=clock, sleep=sleep, backoff=backoff, traffic=traffic)
         self.backoff = self.stream.backoff
         self.silence_timeout = silence_timeout or adapter_class.silence_timeout
         self.rest = rest or RestClient(
-            self.name, settings.rest_url or adapter_class.rest_url, adapter_class.rest_limit, clock=clock, sleep=sleep
+            self.name,
+            settings.rest_url or adapter_class.rest_url,
+            adapter_class.rest_limit,
+            clock=clock,
+            sleep=sleep,
+            traffic=traffic,
         )
         self.rest.on_pause = self._rest_paused
         self.adapter: Adapter | None = None
@@ -167,9 +177,9 @@ class ExchangeFeed:
 
         await self.stream.run(session, down)
 
-    async def _open(self, adapter: Adapter, url: str) -> ClientConnection:
+    async def _open(self, adapter: Adapter, url: str) -> Websocket:
         """Connect and subscribe every followed pair; books start over from new snapshots."""
-        ws = await self.stream.connect(url, ping_interval=adapter.ping_interval, ping_timeout=adapter.ping_interval)
+        ws = await self.stream.open(url, ping_interval=adapter.ping_interval, ping_timeout=adapter.ping_interval)
         try:
             await self._send(ws, adapter.subscribe(adapter.pairs, self.clock()))
         except BaseException:
@@ -178,7 +188,7 @@ class ExchangeFeed:
         self._asked_snapshots(adapter, adapter.pairs, counted=False)
         return ws
 
-    async def _pump(self, adapter: Adapter, ws: ClientConnection, url: str) -> str:
+    async def _pump(self, adapter: Adapter, ws: Websocket, url: str) -> str:
         """Read ``ws`` until it ends; return why. Replaces the connection before its lifetime."""
         parser, opened, heard = adapter.parser(), self.clock(), False
         pinger = (
@@ -226,7 +236,7 @@ class ExchangeFeed:
                 pinger.cancel()
             await ws.close()
 
-    async def _resync(self, adapter: Adapter, ws: ClientConnection, resyncs: Sequence[Resync]) -> None:
+    async def _resync(self, adapter: Adapter, ws: Websocket, resyncs: Sequence[Resync]) -> None:
         pairs = list(dict.fromkeys(r.pair for r in resyncs if r.pair is not None))
         if not adapter.snapshot_over_rest:
             await self._send(ws, adapter.resubscribe(pairs, self.clock()))
@@ -254,7 +264,7 @@ class ExchangeFeed:
             if resync.pair is not None:
                 self._asked_snapshots(adapter, [resync.pair], counted=True)
 
-    async def _send(self, ws: ClientConnection, messages: Iterable[str]) -> None:
+    async def _send(self, ws: Websocket, messages: Iterable[str]) -> None:
         for message in messages:
             wait = self._subscribe_bucket.reserve(self.clock())
             if wait > 0:

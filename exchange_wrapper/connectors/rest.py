@@ -11,6 +11,10 @@ these texts become orders' reasons, log lines and answers.
 Private calls (:mod:`.account`) pace themselves under the account's own limits and use
 :meth:`RestClient.send`: one exchange, signed just before it leaves, whose status and headers the
 caller reads with the exchange's own rules.
+
+Given a :class:`~.traffic.TrafficLog` (the market feed's, when its traffic is recorded), every answer
+:meth:`RestClient.call` returns is told to it with its URL: public market data only, as only the
+feed's client has one (:meth:`RestClient.send`, the private calls' way, never records).
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 
 from ..core.errors import ExchangeRejected, ExchangeUnavailable, RateLimited
 from ..core.pacing import RateLimit, TokenBucket
 from ..exchanges.http import Request, Response, retry_after
+from .traffic import TrafficLog
 
 
 class RestClient:
@@ -33,6 +39,7 @@ class RestClient:
 
     ``clock`` (monotonic seconds) and ``sleep`` pace the calls; tests inject both. ``on_pause``
     is told the clock time until which calls are paused after a 429, for the status to show.
+    ``traffic`` is told the answers :meth:`call` returns (see the module's docstring).
     """
 
     def __init__(
@@ -46,9 +53,10 @@ class RestClient:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         on_pause: Callable[[float], None] | None = None,
         workers: int = 4,
+        traffic: TrafficLog | None = None,
     ):
         self.exchange, self.base_url, self.timeout = exchange, base_url.rstrip("/"), timeout
-        self.clock, self.sleep, self.on_pause = clock, sleep, on_pause
+        self.clock, self.sleep, self.on_pause, self.traffic = clock, sleep, on_pause, traffic
         self.bucket = TokenBucket(limit, clock())
         self.session = requests.Session()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"rest-{exchange}")
@@ -74,6 +82,9 @@ class RestClient:
             raise ExchangeUnavailable(self.exchange, f"HTTP {response.status} from {request.path}")
         if response.status >= 400:
             raise ExchangeRejected(self.exchange, response.status, response.body[:200])
+        if self.traffic is not None:
+            query = "?" + urlencode(request.params) if request.params else ""
+            self.traffic.response(self.base_url + request.path + query, response.body)
         return response.body
 
     async def send(self, request: Request, prepare: Callable[[Request], Request] | None = None) -> Response:

@@ -6,6 +6,8 @@ reason and the next try waits an exponential backoff with jitter
 (:class:`~exchange_wrapper.core.pacing.Backoff`, which the owner resets once a connection works).
 It also holds the owner's background tasks (cancelled together) and sends an application ping
 where the exchange wants one. ``clock`` and ``sleep`` are injected: tests run without waiting.
+Given a :class:`~.traffic.TrafficLog`, the connections it opens (:meth:`Reconnecting.open`) tell it
+every message sent and received: the market feed's, when its traffic is recorded.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from ..core.pacing import Backoff
+from .traffic import ConnectionLog, TrafficLog
 
 #: What a lost or refused connection raises.
 CONNECTION_ERRORS = (OSError, asyncio.TimeoutError, ConnectionClosed, InvalidHandshake, InvalidURI)
@@ -35,18 +38,57 @@ def describe_error(error: BaseException) -> str:
     return f"cannot connect: {type(error).__name__}: {error}"
 
 
+class Websocket(Protocol):
+    """What the connectors use of a websocket connection: websockets' own, or a :class:`RecordedWebsocket`."""
+
+    async def recv(self) -> str | bytes: ...
+
+    async def send(self, message: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class RecordedWebsocket:
+    """A websocket connection whose messages are also told to ``log``: each sent once it has gone,
+    each received as it comes (text as the exchange sent it; a binary frame as its UTF-8 text)."""
+
+    def __init__(self, ws: ClientConnection, log: ConnectionLog):
+        self.ws, self.log = ws, log
+
+    async def recv(self) -> str | bytes:
+        message = await self.ws.recv()
+        self.log.received(message if isinstance(message, str) else message.decode("utf-8", "replace"))
+        return message
+
+    async def send(self, message: str) -> None:
+        await self.ws.send(message)
+        self.log.sent(message)
+
+    async def close(self) -> None:
+        try:
+            await self.ws.close()
+        finally:
+            self.log.close()
+
+
 class Reconnecting:
     """A connector's websocket life: :meth:`run` its sessions until cancelled, :meth:`spawn` its
     background tasks, :meth:`cancel` them all when it stops.
 
     ``clock`` (Unix seconds) and ``sleep`` are the connector's own (injected in tests); ``backoff``
-    paces the reconnections (0.5 s doubling to 60 s, with jitter, by default).
+    paces the reconnections (0.5 s doubling to 60 s, with jitter, by default); ``traffic`` records
+    the connections :meth:`open` opens (public traffic only: see :mod:`.traffic`).
     """
 
     def __init__(
-        self, *, clock: Callable[[], float], sleep: Callable[[float], Awaitable[Any]], backoff: Backoff | None = None
+        self,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[Any]],
+        backoff: Backoff | None = None,
+        traffic: TrafficLog | None = None,
     ):
-        self.clock, self.sleep = clock, sleep
+        self.clock, self.sleep, self.traffic = clock, sleep, traffic
         self.backoff = backoff or Backoff(0.5, 60.0, rng=random.Random())
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -85,7 +127,14 @@ class Reconnecting:
             proxy=None,
         )
 
-    async def pings(self, ws: ClientConnection, message: str, interval: float) -> None:
+    async def open(self, url: str, *, ping_interval: float | None, ping_timeout: float | None) -> Websocket:
+        """:meth:`connect` and await it; with a ``traffic`` log, the connection is recorded from its opening."""
+        ws: ClientConnection = await self.connect(url, ping_interval=ping_interval, ping_timeout=ping_timeout)
+        if self.traffic is None:
+            return ws
+        return RecordedWebsocket(ws, self.traffic.connection(url))
+
+    async def pings(self, ws: Websocket, message: str, interval: float) -> None:
         """Send the exchange's application ping ``message`` every ``interval`` seconds until the
         connection ends (spawn it; it returns quietly when the connection is gone)."""
         try:
