@@ -1,7 +1,8 @@
 """The API's contract: every operation with its parameters and its result, the notification topics,
 the JSON-RPC path and the error kinds with their codes, written once, as data.
 
-The doors, the OpenAPI document (:mod:`.service.openapi`), the client's methods
+The service's methods (:mod:`.service.api`, one per operation, with the parameters' types), the
+doors and their REST routes, the OpenAPI document (:mod:`.service.openapi`), the client's methods
 (:mod:`.client_operations`, generated from :data:`OPERATIONS`) and the parameter tables of
 docs/api.md are derived from it, so that they cannot drift apart. This module is pure (the standard
 library only): a strategy's process imports it through the client without loading the server.
@@ -342,11 +343,13 @@ class Transferred(TypedDict):
 @dataclass(frozen=True)
 class Operation:
     """One operation: its name (the JSON-RPC method), the token scope it needs (``read`` or
-    ``trade``), a summary, its parameters, and its result's type. ``any_params`` takes any named
-    parameters (echo)."""
+    ``trade``), its REST route (``METHOD /path`` under ``/xwrap/v1``, ``{name}`` a parameter in the path),
+    a summary, its result's type and its parameters. ``any_params`` takes any named parameters (echo).
+    An operation of the service is its entry here and its method of the same name in service/api.py."""
 
     name: str
     scope: Literal["read", "trade"]
+    route: str
     summary: str
     result: Any
     params: tuple[Param, ...] = ()
@@ -379,18 +382,34 @@ _MONEY_MOVE = ("exchange", "currency", "amount")
 OPERATIONS: dict[str, Operation] = {
     operation.name: operation
     for operation in (
-        Operation("echo", "read", "Return the body as given: a round-trip check", dict[str, Any], any_params=True),
-        Operation("get_status", "read", "Version, uptime, the exchanges and the database", Status),
+        Operation(
+            "echo",
+            "read",
+            "POST /echo",
+            "Return the body as given: a round-trip check",
+            dict[str, Any],
+            any_params=True,
+        ),
+        Operation("get_status", "read", "GET /status", "Version, uptime, the exchanges and the database", Status),
         Operation(
             "get_exchanges",
             "read",
+            "GET /exchanges",
             "Per exchange: trading mode, market-data status, pairs followed",
             dict[str, ExchangeState],
         ),
-        Operation("get_markets", "read", "Precision rules of the markets", list[Market], _params("exchange", "pair")),
+        Operation(
+            "get_markets",
+            "read",
+            "GET /markets",
+            "Precision rules of the markets",
+            list[Market],
+            _params("exchange", "pair"),
+        ),
         Operation(
             "get_pricing",
             "read",
+            "GET /pricing",
             "Bid, ask, mid and last trade of every followed pair",
             list[Pricing],
             _params("exchange"),
@@ -398,6 +417,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "get_book",
             "read",
+            "GET /book",
             "The top levels of a book, best first, with its state and age",
             Book,
             _params("exchange", "pair", "depth", required=("exchange", "pair")),
@@ -405,6 +425,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "get_trades",
             "read",
+            "GET /trades",
             "The latest public trades of a pair, newest first",
             list[Trade],
             _params("exchange", "pair", "limit", required=("exchange", "pair")),
@@ -412,6 +433,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "get_ohlc",
             "read",
+            "GET /ohlc",
             "OHLC candles from the exchange",
             list[Candle],
             _params("exchange", "pair", "interval", "start", "end", required=("exchange", "pair")),
@@ -419,6 +441,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "make_order",
             "trade",
+            "POST /orders",
             "Place an order",
             Order,
             _params(*_ORDER, required=("wallet_set_id", "exchange", "pair", "side")),
@@ -426,6 +449,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "get_orders",
             "read",
+            "GET /orders",
             "Open or recent orders, newest first",
             OrderPage,
             _params("wallet_set_id", "exchange", "pair", "status", "limit", "before"),
@@ -433,6 +457,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "cancel_all_orders",
             "trade",
+            "POST /orders/cancel_all",
             "Cancel every open order matching the filters",
             Cancelled,
             _params("wallet_set_id", "exchange", "pair"),
@@ -440,14 +465,23 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "get_order",
             "read",
+            "GET /orders/{order_id}",
             "One order with its fills and events",
             OrderWithEvents,
             _params(*_ORDER_NAMED, rpc_only=_ORDER_NAMED[1:]),
         ),
-        Operation("cancel_order", "trade", "Cancel an order", Order, _params(*_ORDER_NAMED, rpc_only=_ORDER_NAMED[1:])),
+        Operation(
+            "cancel_order",
+            "trade",
+            "POST /orders/{order_id}/cancel",
+            "Cancel an order",
+            Order,
+            _params(*_ORDER_NAMED, rpc_only=_ORDER_NAMED[1:]),
+        ),
         Operation(
             "amend_order",
             "trade",
+            "POST /orders/{order_id}/amend",
             "Change an open order's price or size",
             Order,
             _params(*_ORDER_NAMED, "price", "size", "strict", rpc_only=_ORDER_NAMED[1:]),
@@ -455,17 +489,26 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "get_fills",
             "read",
+            "GET /fills",
             "The fills of one order, or of a wallet set's recent orders",
             list[Fill],
             _params("order_id", "wallet_set_id", "limit"),
         ),
         Operation(
-            "create_wallet_set", "trade", "Create a wallet set", WalletSet, _params("name", "mode", required=("name",))
+            "create_wallet_set",
+            "trade",
+            "POST /wallet_sets",
+            "Create a wallet set",
+            WalletSet,
+            _params("name", "mode", required=("name",)),
         ),
-        Operation("get_wallet_sets", "read", "Every wallet set, without balances", list[WalletSetSummary]),
+        Operation(
+            "get_wallet_sets", "read", "GET /wallet_sets", "Every wallet set, without balances", list[WalletSetSummary]
+        ),
         Operation(
             "get_wallet_set",
             "read",
+            "GET /wallet_sets/{wallet_set_id}",
             "A wallet set with its wallets",
             WalletSet,
             _params("wallet_set_id", required=("wallet_set_id",)),
@@ -473,6 +516,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "get_wallet",
             "read",
+            "GET /wallet_sets/{wallet_set_id}/wallets",
             "One wallet: balance, hold, available",
             WalletOfSet,
             _params("wallet_set_id", "exchange", "currency", required=("wallet_set_id", "exchange", "currency")),
@@ -480,6 +524,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "fund_wallet_set",
             "trade",
+            "POST /wallet_sets/{wallet_set_id}/fund",
             "Add funds to a wallet set (virtual money to a paper set; to a live set, from the real account)",
             Funded,
             _params("wallet_set_id", *_MONEY_MOVE, required=("wallet_set_id", *_MONEY_MOVE)),
@@ -487,6 +532,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "transfer",
             "trade",
+            "POST /transfers",
             "Move available funds between two wallet sets of one mode",
             Transferred,
             _params(

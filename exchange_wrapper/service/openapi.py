@@ -1,7 +1,7 @@
 """The REST door's routes, and the OpenAPI 3.1 document made from them and the contract.
 
 :mod:`.http` serves :data:`ROUTES` and :func:`document` describes the same :data:`ROUTES`, so the
-routes and the document cannot drift; each route's parameters, their schemas and its summary are its
+routes and the document cannot drift; each route, its parameters, their schemas and its summary are its
 operation's in :mod:`..contract`. A parameter comes from the path when the path names it, else from
 the query string (GET) or from the JSON body (POST).
 """
@@ -72,29 +72,8 @@ class Route:
         return PREFIX + self.path
 
 
-ROUTES: tuple[Route, ...] = (
-    Route("echo", "POST", "/echo"),
-    Route("get_status", "GET", "/status"),
-    Route("get_exchanges", "GET", "/exchanges"),
-    Route("get_markets", "GET", "/markets"),
-    Route("get_pricing", "GET", "/pricing"),
-    Route("get_book", "GET", "/book"),
-    Route("get_trades", "GET", "/trades"),
-    Route("get_ohlc", "GET", "/ohlc"),
-    Route("make_order", "POST", "/orders"),
-    Route("get_orders", "GET", "/orders"),
-    Route("cancel_all_orders", "POST", "/orders/cancel_all"),
-    Route("get_order", "GET", "/orders/{order_id}"),
-    Route("cancel_order", "POST", "/orders/{order_id}/cancel"),
-    Route("amend_order", "POST", "/orders/{order_id}/amend"),
-    Route("get_fills", "GET", "/fills"),
-    Route("create_wallet_set", "POST", "/wallet_sets"),
-    Route("get_wallet_sets", "GET", "/wallet_sets"),
-    Route("get_wallet_set", "GET", "/wallet_sets/{wallet_set_id}"),
-    Route("get_wallet", "GET", "/wallet_sets/{wallet_set_id}/wallets"),
-    Route("fund_wallet_set", "POST", "/wallet_sets/{wallet_set_id}/fund"),
-    Route("transfer", "POST", "/transfers"),
-)
+#: Every operation's route, as the contract gives it, in the contract's order.
+ROUTES: tuple[Route, ...] = tuple(Route(name, *operation.route.split(" ")) for name, operation in OPERATIONS.items())
 
 # -- schemas --------------------------------------------------------------------------------------
 

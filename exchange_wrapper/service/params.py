@@ -56,7 +56,7 @@ def arguments(operation: Operation, values: Mapping[str, Any] | None) -> dict[st
 class Params:
     """The parameters of one call. Each getter names the parameter in its error; :meth:`done`
     refuses parameters nobody asked for, so a misspelt name is an error, not silently ignored.
-    A getter called with ``required=True`` (or a default) never gives None, and its overloads say so."""
+    A getter gives None for a parameter absent (or null), never when called with ``required=True``."""
 
     def __init__(self, values: Mapping[str, Any] | None):
         if values is None:
@@ -160,38 +160,29 @@ class Params:
         return value
 
     @overload
-    def choice(self, name: str, kind: type[E], *, required: Literal[True], default: E | None = None) -> E: ...
+    def choice(self, name: str, kind: type[E], *, required: Literal[True]) -> E: ...
     @overload
-    def choice(self, name: str, kind: type[E], *, required: bool = False, default: E) -> E: ...
-    @overload
-    def choice(self, name: str, kind: type[E], *, required: bool = False, default: None = None) -> E | None: ...
-    def choice(self, name: str, kind: type[E], *, required: bool = False, default: E | None = None) -> E | None:
+    def choice(self, name: str, kind: type[E], *, required: bool = False) -> E | None: ...
+    def choice(self, name: str, kind: type[E], *, required: bool = False) -> E | None:
+        """A member of the enum ``kind``, named by its value."""
         expected = "one of " + ", ".join(repr(member.value) for member in kind)
         value = self._get(name, expected, required)
         if value is None:
-            return default
+            return None
         try:
             return kind(value)
         except ValueError:
             raise InvalidParameter(name, expected, value) from None
 
     @overload
-    def one_of(
-        self, name: str, choices: tuple[str, ...], *, required: Literal[True], default: str | None = None
-    ) -> str: ...
+    def one_of(self, name: str, choices: tuple[str, ...], *, required: Literal[True]) -> str: ...
     @overload
-    def one_of(self, name: str, choices: tuple[str, ...], *, required: bool = False, default: str) -> str: ...
-    @overload
-    def one_of(
-        self, name: str, choices: tuple[str, ...], *, required: bool = False, default: None = None
-    ) -> str | None: ...
-    def one_of(
-        self, name: str, choices: tuple[str, ...], *, required: bool = False, default: str | None = None
-    ) -> str | None:
+    def one_of(self, name: str, choices: tuple[str, ...], *, required: bool = False) -> str | None: ...
+    def one_of(self, name: str, choices: tuple[str, ...], *, required: bool = False) -> str | None:
         expected = "one of " + ", ".join(repr(c) for c in choices)
         value = self._get(name, expected, required)
         if value is None:
-            return default
+            return None
         if value not in choices:
             raise InvalidParameter(name, expected, value)
         return value
