@@ -112,6 +112,10 @@ class Adapter(Translator):
     snapshot_over_rest: ClassVar[bool] = False  # books start from a REST snapshot (deltas buffered)
     book_depth: ClassVar[int | None] = None  # the exchange truncates books to this depth
     has_checksum: ClassVar[bool] = False  # implement :meth:`checksum` too
+    # What :meth:`candles_request` may ask, for a backfill to page within (history/backfill.py):
+    candles_per_request: ClassVar[int] = 0  # candles one request may ask at most (0: no candles endpoint)
+    candles_end_inclusive: ClassVar[bool] = False  # a candle opening at ``end`` comes too (a page ends before)
+    candles_recent: ClassVar[int | None] = None  # only the last this many candles are served (None: any past)
 
     def __init__(self, markets: SymbolTable, pairs: Iterable[Pair], credentials: Credentials | None = None):
         self.markets = markets
@@ -140,6 +144,12 @@ class Adapter(Translator):
     def resubscribe(self, pairs: Sequence[Pair], now: float) -> list[str]:
         """The messages that bring fresh snapshots of ``pairs``' books on the open connection."""
         return self.unsubscribe(pairs) + self.subscribe(pairs, now)
+
+    def granted_depths(self, message: str) -> dict[Pair, int]:
+        """The book depth a subscription acknowledgement in ``message`` granted, by pair, where
+        :attr:`book_depth` is set (the exchange truncates books to it); empty for any other
+        message. A replay keeps each book to the depth its recording subscribed with."""
+        return {}
 
     def parser(self) -> Parser:
         """A parser for one new connection; override where parsing keeps per-connection state

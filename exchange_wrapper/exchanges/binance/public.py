@@ -227,6 +227,7 @@ class BinanceAdapter(Adapter):
     parse_markets = staticmethod(parse_markets)
     published_rest_limit = staticmethod(published_rest_limit)
     rest_limit = weight_limit(6000, 60)  # REQUEST_WEIGHT 6000 a minute per IP, if exchangeInfo says none
+    candles_per_request = CANDLES_PER_REQUEST  # candles_request asks up to, not including, end
     # 5 incoming messages a second per connection, pings and pongs included: one at a time, 3 a
     # second, never more than 4 in a second, which leaves room for the pong to the server's ping.
     subscribe_limit = RateLimit(3, 1)

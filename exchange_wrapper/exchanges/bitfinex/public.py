@@ -312,6 +312,8 @@ class BitfinexAdapter(Adapter):
     markets_path = "/v2/conf/pub:list:pair:exchange"
     parse_markets = staticmethod(parse_markets)
     rest_limit = REST_LIMIT
+    candles_per_request = CANDLES_PER_REQUEST
+    candles_end_inclusive = True  # start and end both included
     # No message rate is documented, only 25 channels a connection and 20 connections a minute:
     # a connection's whole subscription (conf + 25 channels) may go at once, and again a second later.
     subscribe_limit = RateLimit(26, 26)

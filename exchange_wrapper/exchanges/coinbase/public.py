@@ -109,6 +109,8 @@ class CoinbaseAdapter(Adapter):
     markets_path = "/products"
     parse_markets = staticmethod(parse_markets)
     rest_limit = RateLimit(10, 15)  # public endpoints: 10 requests/s per IP, bursts of 15
+    candles_per_request = CANDLES_PER_REQUEST
+    candles_end_inclusive = True  # candles from start to end, both included
     subscribe_limit = RateLimit(8, 20)  # websocket requests: 8/s per IP, bursts of 20
     silence_timeout = 10.0  # heartbeats come every second for every product
     ping_interval = 20.0

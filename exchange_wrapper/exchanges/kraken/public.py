@@ -184,6 +184,8 @@ class KrakenAdapter(Adapter):
     # the rate limits"; Trades and OHLC also per pair): a counter of one call, back in 1 s.
     # The counter of 15 decaying 0.33/s is the private API's, per key.
     rest_limit = RateLimit(1, 1)
+    candles_per_request = CANDLES_PER_REQUEST
+    candles_recent = CANDLES_PER_REQUEST  # OHLC serves the last 720 only, the running one included
     # Kraken's websocket request limit is dynamic and unpublished ("Exceeded msg rate");
     # we send three subscriptions at start and two messages per resync.
     subscribe_limit = RateLimit(5, 5)
@@ -221,6 +223,22 @@ class KrakenAdapter(Adapter):
         subscription of a subscribed book is refused)."""
         request = {"channel": "book", "symbol": self._symbols(pairs), "depth": BOOK_DEPTH}
         return [ws_request("unsubscribe", request), ws_request("subscribe", request)]
+
+    def granted_depths(self, message: str) -> dict[Pair, int]:
+        """A book subscription's acknowledgement names its symbol and the ``depth`` granted
+        (``{"method":"subscribe","result":{"channel":"book","depth":1000,...,"symbol":"BTC/USD"},
+        "success":true,...}``); the subscriber truncates to it after each update."""
+        if '"depth"' not in message:  # not an acknowledgement: no need to parse it
+            return {}
+        msg = decimal_loads(message)
+        result = msg.get("result") if isinstance(msg, dict) else None
+        if msg.get("method") != "subscribe" or msg.get("success") is not True or not isinstance(result, dict):
+            return {}
+        symbol, depth = result.get("symbol"), result.get("depth")
+        pair = self.pair_of.get(symbol) if isinstance(symbol, str) else None
+        if result.get("channel") != "book" or pair is None or type(depth) is not int or depth < 1:
+            return {}
+        return {pair: depth}
 
     def parse(self, message: str | bytes, at: float) -> list[MarketEvent]:
         """``book`` snapshots and updates, ``trade`` updates and ``ticker`` become events, a

@@ -135,6 +135,9 @@ class PoloniexAdapter(Adapter):
     # Public REST, per IP: 200 requests/s (candles, order book, prices); /markets, /currencies,
     # trades and ticker24h are held to 10/s, i.e. a weight of 20.
     rest_limit = RateLimit(200, 200)
+    candles_per_request = CANDLES_PER_REQUEST
+    # endTime filters the candles' open times, taken as inclusive: a page ends before it
+    candles_end_inclusive = True
     markets_weight = 20
     subscribe_limit = RateLimit(500, 500)  # websocket requests: 500/s per connection
     app_ping = '{"event":"ping"}'
