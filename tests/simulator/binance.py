@@ -8,7 +8,11 @@ The protocol keeps the books as the recording has them, starting from the record
 snapshots and moved on by every recorded diff, so ``GET /api/v3/depth`` answers with a fresh
 snapshot of the book at the stream's current position and its ``lastUpdateId``, cut to ``limit``
 levels a side, like the exchange. ``GET /api/v3/klines`` answers from the kline stream's latest
-word on each candle. :meth:`BinanceProtocol.lose` makes a gap in U/u: one diff is not delivered
+word on each candle, or, for a symbol given made-up 1-minute candles
+(:attr:`~tests.simulator.server.Protocol.candles`), from them: the klines opening from
+``startTime`` to ``endTime`` (milliseconds, both included), oldest first, ``limit`` of them (500 by
+default, at most 1000), the last ones before ``endTime`` when no ``startTime`` is given, none for a
+minute without trades. :meth:`BinanceProtocol.lose` makes a gap in U/u: one diff is not delivered
 (the book moves on without the client). Binance sends no application heartbeat (its keep-alive is
 a ping frame): once the recording is over, the last book ticker of each subscribed symbol is
 repeated, as a market that goes on ticking.
@@ -18,10 +22,12 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
+from tests.simulator.candles import MINUTE
 from tests.simulator.server import Protocol, recorded
 
 STREAM = re.compile(
@@ -29,6 +35,7 @@ STREAM = re.compile(
     r"1h|2h|4h|6h|8h|12h|1d|3d|1w|1M))"
 )
 METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS")
+MAX_KLINES = 1000
 
 
 def binance_protocol() -> BinanceProtocol:
@@ -185,6 +192,8 @@ class BinanceProtocol(Protocol):
     def klines_body(self, query: dict[str, str]) -> str:
         """The candles of ``symbol`` and ``interval`` opening from ``startTime`` to ``endTime``, as
         ``GET /api/v3/klines`` rows (at most ``limit``, default 500)."""
+        if query["symbol"] in self.candles and query["interval"] == "1m":
+            return self.made_up_klines(query)
         candles = self.klines.get((query["symbol"], query["interval"]), {})
         start, end = int(query.get("startTime", 0)), int(query.get("endTime", 2**63))
         rows = [
@@ -193,6 +202,33 @@ class BinanceProtocol(Protocol):
             if start <= opened <= end
         ]
         return json.dumps(rows[: int(query.get("limit", 500))], separators=(",", ":"))
+
+    def made_up_klines(self, query: dict[str, str]) -> str:
+        candles = self.candles[query["symbol"]]
+        limit = min(int(query.get("limit", 500)), MAX_KLINES)
+        end = int(query["endTime"]) // 1000 if "endTime" in query else candles.end
+        if "startTime" in query:
+            chosen = candles.between(math.ceil(int(query["startTime"]) / 1000 / MINUTE) * MINUTE, end)[:limit]
+        else:
+            chosen = candles.between(candles.start, end)[-limit:]
+        rows = [
+            [
+                m.start * 1000,
+                f"{m.open:.8f}",
+                f"{m.high:.8f}",
+                f"{m.low:.8f}",
+                f"{m.close:.8f}",
+                f"{m.volume:.8f}",
+                (m.start + MINUTE) * 1000 - 1,
+                f"{m.quote_volume:.8f}",
+                m.trades,
+                f"{m.volume / 2:.8f}",
+                f"{m.quote_volume / 2:.8f}",
+                "0",
+            ]
+            for m in chosen
+        ]
+        return json.dumps(rows, separators=(",", ":"))
 
 
 def _error(code: int, message: str, ident: int | None) -> str:

@@ -13,21 +13,33 @@ at the end. With OB_CHECKSUM each book update is followed by ``[chanId, "cs", CH
 computed from the model's own text of the top 25 levels as the docs describe it (not with the
 code under test). :meth:`BitfinexProtocol.lose_message` and :meth:`corrupt_checksum` make the two
 failures Bitfinex's integrity rules catch.
+
+``GET /v2/candles/trade:1m:{symbol}/hist?start=&end=&limit=&sort=`` serves the made-up candles of
+:attr:`~tests.simulator.server.Protocol.candles` as Bitfinex documents the endpoint: rows ``[MTS,
+OPEN, CLOSE, HIGH, LOW, VOLUME]`` (JSON numbers) whose MTS is from ``start`` to ``end``
+(milliseconds, both included), ``sort=1`` oldest first and otherwise newest first, ``limit`` of
+them (100 by default, at most 10000), none for a minute without trades; a larger limit is
+refused as Bitfinex refuses a request, HTTP 500 and ``["error", 10020, "limit: invalid"]``.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
+import re
 import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlparse
 
+from tests.simulator.candles import MINUTE, query_of
 from tests.simulator.server import Protocol, recorded
 
 SEQ_ALL, OB_CHECKSUM = 65536, 131072
 CHANNELS = ("book", "trades", "ticker")
+CANDLES_PATH = re.compile(r"/v2/candles/trade:([0-9]+[mhDWM]):(t[A-Z0-9:]+)/hist")
+MAX_CANDLES = 10_000
 CHECKSUM_DEPTH = 25
 
 
@@ -212,6 +224,26 @@ class BitfinexProtocol(Protocol):
             return f"[{chan_id},{body}]"
         session.sequence += 1
         return f"[{chan_id},{body},{session.sequence}]"
+
+    # -- REST candles -----------------------------------------------------------------------------
+
+    def rest_answer(self, path: str) -> tuple[int, str] | None:
+        where, query = query_of(path)
+        match = CANDLES_PATH.fullmatch(where)
+        if match is None or match[2] not in self.candles:
+            return super().rest_answer(path)
+        if match[1] != "1m":
+            return 500, '["error",10020,"the simulator serves the 1m frame only"]'
+        limit = int(query.get("limit", 100))
+        if not 0 < limit <= MAX_CANDLES:
+            return 500, '["error",10020,"limit: invalid"]'
+        candles = self.candles[match[2]]
+        start = int(query.get("start", 0)) / 1000
+        end = int(query["end"]) / 1000 if "end" in query else candles.end
+        chosen = candles.between(math.ceil(start / MINUTE) * MINUTE, math.floor(end))
+        chosen = chosen[:limit] if query.get("sort") == "1" else list(reversed(chosen))[:limit]
+        rows = [f"[{m.start * 1000},{m.open},{m.close},{m.high},{m.low},{m.volume}]" for m in chosen]
+        return 200, "[" + ",".join(rows) + "]"
 
 
 def _body(message: str) -> str:

@@ -3,19 +3,31 @@
 Subscribe and unsubscribe requests are acknowledged with a ``subscriptions`` message; a book
 channel subscription is answered with a ``snapshot`` of the book as the recording has it then.
 Recorded messages go to the clients subscribed to their product and channel.
+
+``GET /products/{id}/candles?granularity=&start=&end=`` serves the made-up candles of
+:attr:`~tests.simulator.server.Protocol.candles` as Coinbase's documentation describes the endpoint:
+rows ``[time, low, high, open, close, volume]`` (JSON numbers), newest first, those from ``start``
+to ``end`` (ISO 8601), no row for a minute without trades; a granularity not in {60, 300, 900, 3600,
+21600, 86400} or a range of more than 300 candles is refused with a 400 and a ``message``.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import urlparse
 
+from tests.simulator.candles import MINUTE, query_of
 from tests.simulator.server import Protocol, recorded
 
 BOOK_CHANNELS = ("level2", "level2_batch")
 CHANNEL_OF = {"snapshot": "book", "l2update": "book", "match": "matches", "last_match": "matches", "ticker": "ticker"}
+CANDLES_PATH = re.compile(r"/products/([A-Z0-9]+-[A-Z0-9]+)/candles")
+GRANULARITIES = (60, 300, 900, 3600, 21600, 86400)
+MAX_CANDLES = 300
 
 
 def coinbase_protocol() -> CoinbaseProtocol:
@@ -110,3 +122,37 @@ class CoinbaseProtocol(Protocol):
                 "asks": [book["asks"][p] for p in sorted(book["asks"])],
             }
         )
+
+    # -- REST candles -----------------------------------------------------------------------------
+
+    def rest_answer(self, path: str) -> tuple[int, str] | None:
+        where, query = query_of(path)
+        match = CANDLES_PATH.fullmatch(where)
+        if match is None or match[1] not in self.candles:
+            return super().rest_answer(path)
+        granularity = query.get("granularity", "")
+        if not granularity.isdigit() or int(granularity) not in GRANULARITIES:
+            return 400, '{"message":"Unsupported granularity"}'
+        if int(granularity) != MINUTE:
+            return 400, '{"message":"the simulator serves granularity 60 only"}'
+        candles = self.candles[match[1]]
+        end = _seconds(query["end"]) if "end" in query else candles.end
+        start = _seconds(query["start"]) if "start" in query else end - MAX_CANDLES * MINUTE
+        if (end - start) / MINUTE > MAX_CANDLES:
+            return 400, json.dumps(
+                {
+                    "message": "granularity too small for the requested time range. "
+                    f"Count of aggregations requested exceeds {MAX_CANDLES}"
+                }
+            )
+        rows = [
+            f"[{m.start},{m.low},{m.high},{m.open},{m.close},{m.volume}]"
+            for m in reversed(candles.between(int(start) // MINUTE * MINUTE, int(end)))
+        ]
+        return 200, "[" + ",".join(rows) + "]"
+
+
+def _seconds(text: str) -> float:
+    """An ISO 8601 time (``2021-04-17T16:43:30Z``) as Unix seconds."""
+    moment = datetime.fromisoformat(text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

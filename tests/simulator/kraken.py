@@ -13,6 +13,13 @@ wrong checksum (:meth:`~KrakenProtocol.corrupt_checksum`), a change left out of 
 (:meth:`~KrakenProtocol.drop_level`), a level left out of a snapshot
 (:meth:`~KrakenProtocol.truncate_snapshot`). :attr:`~KrakenProtocol.rest_errors` makes the next
 OHLC calls fail the way Kraken does (HTTP 200, the error in the body).
+
+OHLC of a pair given made-up 1-minute candles (:attr:`~tests.simulator.server.Protocol.candles`,
+by the pair's REST name) is served as Kraken documents it: only the 720 most recent intervals
+whatever ``since`` asks, the last of them the one still running (the made-up range's last minute),
+those after ``since`` (exclusive), rows ``[time, open, high, low, close, vwap, volume, count]``
+with strings for the numbers, under the pair's key with ``last``, the open time of the last
+committed one; no row for a minute without trades.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
 
+from tests.simulator.candles import MINUTE
 from tests.simulator.server import Protocol, recorded
 
 WS_URL = "wss://ws.kraken.com/v2"
@@ -32,6 +40,7 @@ REST_URL = "https://api.kraken.com"
 ASSET_PAIRS = "/0/public/AssetPairs"
 OHLC = "/0/public/OHLC"
 CHECKSUM_LEVELS = 10
+OHLC_KEPT = 720  # the intervals OHLC serves, the running one included
 BID, ASK = "bids", "asks"
 # Kraken spells two currencies differently on websocket v2 than in AssetPairs' wsname
 V2_CODES = {"XBT": "BTC", "XDG": "DOGE"}
@@ -286,6 +295,8 @@ class KrakenProtocol(Protocol):
         if self.rest_errors:
             return json.dumps({"error": [self.rest_errors.pop(0)]})
         query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+        if query.get("pair") in self.candles and query.get("interval") == "1":
+            return self.made_up_ohlc(query["pair"], int(query.get("since", 0)))
         body = self.rest.get(f"{OHLC}?pair={query.get('pair')}&interval={query.get('interval')}")
         if body is None:
             return '{"error":["EQuery:Unknown asset pair"]}'
@@ -296,6 +307,16 @@ class KrakenProtocol(Protocol):
                     response["result"][key] = [row for row in rows if row[0] > int(query["since"])]
             body = json.dumps(response, separators=(",", ":"))
         return body
+
+    def made_up_ohlc(self, pair: str, since: int) -> str:
+        candles = self.candles[pair]
+        running = candles.end - MINUTE
+        served = candles.between(max(running - (OHLC_KEPT - 1) * MINUTE, since + 1), running)
+        rows = [
+            [m.start, str(m.open), str(m.high), str(m.low), str(m.close), str(m.vwap), f"{m.volume:.8f}", m.trades]
+            for m in served
+        ]
+        return json.dumps({"error": [], "result": {pair: rows, "last": running - MINUTE}}, separators=(",", ":"))
 
     # -- spoiling the book on the wire ------------------------------------------------------------
 

@@ -11,21 +11,32 @@ to the recorder's own requests) go to nobody. Poloniex sends nothing unasked, no
 Two failures of Poloniex's own beyond the server's hooks: :meth:`PoloniexProtocol.lose_update`
 keeps one recorded book update from every client, so the next one's ``lastId`` names an id the
 client never saw (a gap); ``answer_pings = False`` makes a server that no longer answers.
+
+``GET /markets/{symbol}/candles?interval=MINUTE_1&startTime=&endTime=&limit=`` of a symbol given
+made-up 1-minute candles (:attr:`~tests.simulator.server.Protocol.candles`) serves them in
+Poloniex's 14 columns (strings for the numbers, times in milliseconds), those opening from
+``startTime`` to ``endTime`` (both included), oldest first, ``limit`` of them (100 by default, 500
+at most), none for a minute without trades; other candles requests get the fixture.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
+from tests.simulator.candles import MINUTE, query_of
 from tests.simulator.server import Protocol, recorded
 
 BOOK = "book_lv2"
 CHANNELS = (BOOK, "trades", "ticker")
 #: The path of the made-up candles body served (no capture holds a candles response).
 CANDLES_PATH = "/markets/BTC_USDT/candles"
+CANDLES = re.compile(r"/markets/([A-Z0-9]+_[A-Z0-9]+)/candles")
+MAX_CANDLES = 500
 CANDLES_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "poloniex" / "candles_BTC_USDT_MINUTE_5.json"
 
 
@@ -136,3 +147,35 @@ class PoloniexProtocol(Protocol):
         if (data["symbol"], data.get("id")) in self.lost and msg.get("action") == "update":
             return None
         return message if data["symbol"] in session[msg["channel"]] else None
+
+    # -- REST candles -----------------------------------------------------------------------------
+
+    def rest_answer(self, path: str) -> tuple[int, str] | None:
+        where, query = query_of(path)
+        match = CANDLES.fullmatch(where)
+        if match is None or match[1] not in self.candles or query.get("interval") != "MINUTE_1":
+            return super().rest_answer(path)
+        candles = self.candles[match[1]]
+        limit = min(int(query.get("limit", 100)), MAX_CANDLES)
+        start = math.ceil(int(query.get("startTime", 0)) / 1000 / MINUTE) * MINUTE
+        end = int(query["endTime"]) // 1000 if "endTime" in query else candles.end
+        rows = [
+            [
+                str(m.low),
+                str(m.high),
+                str(m.open),
+                str(m.close),
+                f"{m.quote_volume}",
+                f"{m.volume}",
+                f"{m.quote_volume / 2}",
+                f"{m.volume / 2}",
+                m.trades,
+                (m.start + MINUTE) * 1000 - 1,
+                str(m.vwap),
+                "MINUTE_1",
+                m.start * 1000,
+                (m.start + MINUTE) * 1000 - 1,
+            ]
+            for m in candles.between(start, end)[:limit]
+        ]
+        return 200, json.dumps(rows, separators=(",", ":"))

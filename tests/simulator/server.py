@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from exchange_wrapper.replay.capture import RestResponse, WsReceived, read_capture
+from tests.simulator.candles import MadeUpCandles
 
 CAPTURES = Path(__file__).resolve().parents[1] / "captures"
 
@@ -39,10 +40,19 @@ class Protocol:
 
     def __init__(self, recording: list[str], rest: dict[str, str]):
         self.recording, self.rest = recording, rest
+        self.candles: dict[str, MadeUpCandles] = {}
+        """Made-up 1-minute candles the candles endpoint serves, by the exchange's symbol."""
 
     def rest_body(self, path: str) -> str | None:
         """The recorded body for ``path`` (with query), or None for a 404."""
         return self.rest.get(path, self.rest.get(path.partition("?")[0]))
+
+    def rest_answer(self, path: str) -> tuple[int, str] | None:
+        """The status and body answering ``path`` (with query), or None for a 404: by default
+        :meth:`rest_body` with a 200. Exchanges that refuse a request with a status of their own
+        (an out-of-range candles request) override it."""
+        body = self.rest_body(path)
+        return None if body is None else (200, body)
 
     def session(self) -> object:
         """Per-connection state (what the client subscribed to)."""
@@ -154,10 +164,10 @@ class ExchangeSimulator:
         if self.hooks.rest_failures:
             status, headers = self.hooks.rest_failures.pop(0)
             return _response(status, f'{{"message":"{http.HTTPStatus(status).phrase}"}}', headers)
-        body = self.protocol.rest_body(request.path)
-        if body is None:
+        answer = self.protocol.rest_answer(request.path)
+        if answer is None:
             return _response(404, '{"message":"NotFound"}')
-        return _response(200, body)
+        return _response(*answer)
 
     async def _connection(self, ws: ServerConnection) -> None:
         self.connections += 1
