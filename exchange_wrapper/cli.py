@@ -130,6 +130,24 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: at a signal)")
     record.set_defaults(run=_record)
 
+    backfill = commands.add_parser(
+        "backfill",
+        help="fetch an exchange's past 1-minute candles into the history store",
+        description="Page the exchange's REST candles of one pair over [--from, --to) within its published limits "
+        "into the store timeseries.backend names, skipping what is stored (a rerun resumes where one stopped); a "
+        "progress bar on stderr, the summary as one JSON object on stdout (requests, candles written, minutes "
+        "stored, the exchange's own gaps, what it cannot serve); exit 1 if an error of the exchange stopped it.",
+    )
+    _settings_options(backfill)
+    backfill.add_argument(
+        "--exchange", required=True, choices=EXCHANGE_NAMES, metavar="NAME", help="one of " + ", ".join(EXCHANGE_NAMES)
+    )
+    backfill.add_argument("--pair", required=True, metavar="PAIR", help="the pair, in unified names (BTC_USD)")
+    backfill.add_argument("--interval", default="1m", help="1m, the interval the store keeps (the default)")
+    backfill.add_argument("--from", dest="start", required=True, metavar="TIME", help="Unix seconds or ISO 8601 (UTC)")
+    backfill.add_argument("--to", dest="end", required=True, metavar="TIME", help="the end, excluded")
+    backfill.set_defaults(run=_backfill)
+
     config = commands.add_parser("config", help="settings tools", description="Settings tools.")
     config_commands = config.add_subparsers(title="commands", metavar="COMMAND", required=True)
     show = config_commands.add_parser(
@@ -246,6 +264,16 @@ def _record(args: argparse.Namespace) -> int:
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return record_command(settings, args.exchange, args.pair, args.out, args.duration)
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from .core.times import parse_time
+    from .history.backfill_command import backfill_command
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    start, end = parse_time("--from", args.start), parse_time("--to", args.end)
+    return backfill_command(settings, args.exchange, args.pair, args.interval, start, end)
 
 
 def _config_show(args: argparse.Namespace) -> int:

@@ -211,9 +211,9 @@ def check_range(start: float, end: float) -> tuple[int, int]:
             raise InvalidParameter(name, "a time in Unix seconds", value)
     first, stop = math.ceil(start / MINUTE) * MINUTE, math.ceil(end / MINUTE) * MINUTE
     if not end > start:
-        raise InvalidParameter("to", f"a time after from ({start:g})", end)
+        raise InvalidParameter("to", f"a time after from ({start!r})", end)
     if stop <= first:
-        raise InvalidParameter("to", f"a time that leaves a minute's open between from ({start:g}) and it", end)
+        raise InvalidParameter("to", f"a time that leaves a minute's open between from ({start!r}) and it", end)
     return first, stop
 
 

@@ -1,0 +1,121 @@
+"""``xwrap backfill``: one pair's 1-minute candles from the exchange into the store the settings choose.
+
+A progress bar on stderr while it runs, the summary as one JSON object on stdout at the end (also
+when an error or Ctrl-C stopped it: what was written stays, and a rerun resumes). Exit status: 0
+when every window was asked, 1 when an error of the exchange stopped it, 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from ..config import Settings
+from ..connectors.rest import RestClient
+from ..core.errors import ConfigError, InvalidParameter
+from ..core.pairs import Pair
+from ..core.times import iso_time
+from ..exchanges.base import adapter_class
+from ..storage.database import open_database
+from ..storage.worker import DatabaseThread
+from .backfill import Backfill, BackfillSummary, RestCandles
+from .database import DatabaseSink
+from .sink import HistorySink
+
+#: The one interval the command takes: the store keeps 1-minute candles.
+INTERVAL = "1m"
+
+
+def backfill_command(
+    settings: Settings,
+    exchange: str,
+    pair: str,
+    interval: str,
+    start: float,
+    end: float,
+    *,
+    now: Callable[[], float] = time.time,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
+    """Backfill ``pair`` of ``exchange`` over [start, end) (Unix seconds); the exit status.
+
+    Raises :class:`InvalidParameter` naming ``--interval`` (not 1m), ``--to`` (not after
+    ``--from``) or ``--pair``, and :class:`ConfigError` when ``timeseries.backend`` is ``none``,
+    before anything is asked of the exchange."""
+    if interval != INTERVAL:
+        raise InvalidParameter(
+            "--interval",
+            "1m (the store keeps 1-minute candles; longer ones are aggregated from them when read)",
+            interval,
+        )
+    if not end > start:
+        raise InvalidParameter("--to", f"a time after --from ({iso_time(start)})", iso_time(end))
+    unified = Pair.parse(pair, "--pair")
+    cls = adapter_class(exchange)
+    sink = open_sink(settings)
+    bar = ProgressBar(err)
+    job: Backfill | None = None
+
+    async def run() -> BackfillSummary:
+        nonlocal job
+        thread = DatabaseThread()
+        rest = RestClient(exchange, settings.exchange(exchange).rest_url or cls.rest_url, cls.rest_limit)
+        try:
+            source = await RestCandles.open(cls, rest, [unified])
+            job = Backfill(source, cls, sink, unified, thread=thread, progress=bar.show)
+            return await job.run(start, end, now())
+        finally:
+            rest.close()
+            await thread.close()
+
+    try:
+        summary = asyncio.run(run())
+    except KeyboardInterrupt:
+        if job is not None:
+            bar.done()
+            print(json.dumps({**job.summary.as_json(), "error": "interrupted"}), file=out)
+        return 130
+    finally:
+        sink.close()
+    bar.done()
+    print(json.dumps(summary.as_json()), file=out)
+    if summary.error is not None:
+        print(f"xwrap: backfill stopped: {summary.error} (run it again to resume)", file=err)
+        return 1
+    return 0
+
+
+def open_sink(settings: Settings) -> HistorySink:
+    """The store ``timeseries.backend`` names: ``database`` is the service's database."""
+    backend = settings.timeseries.backend
+    if backend == "database":
+        return DatabaseSink(open_database(settings.database_url))
+    raise ConfigError("timeseries.backend", "database: backfill writes into the store the service reads", backend)
+
+
+class ProgressBar:
+    """``[#########...........]  45%  650/1440 minutes`` on ``stream``, redrawn in place."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO):
+        self.stream, self.shown = stream, False
+
+    def show(self, done: int, total: int) -> None:
+        filled = self.WIDTH * done // total if total else self.WIDTH
+        percent = 100 * done // total if total else 100
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {percent:3d}%  {done}/{total} minutes")
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        """End the bar's line (when one was drawn)."""
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.shown = False
