@@ -30,14 +30,14 @@ async def record(
     exchange: str,
     directory: str,
     *,
-    until: Awaitable[Any],
+    until: Callable[[], Awaitable[Any]],
     pairs: Sequence[str] = (),
     hub: MarketDataHub | None = None,
     clock: Callable[[], float] = time.time,
     **feed_options: Any,
 ) -> RecordingSummary:
     """Run ``exchange``'s feed (its settings; ``pairs`` instead of theirs when given) into ``hub``
-    with its traffic recorded in a new folder of ``directory`` until ``until`` is done; then stop it,
+    with its traffic recorded in a new folder of ``directory`` until ``until()`` is done; then stop it,
     complete the files and return what was written. ``feed_options`` go to the feed (tests inject
     backoff and timeouts). Raises :class:`InvalidParameter` for a pair that is not a pair name."""
     followed = settings.exchange(exchange)
@@ -50,7 +50,7 @@ async def record(
     feed = ExchangeFeed(cls, followed, hub or MarketDataHub(), traffic=traffic, **feed_options)
     feed.start()
     try:
-        await until
+        await until()
     finally:
         await feed.stop()
         summary = await recording.aclose()
@@ -68,17 +68,16 @@ def record_command(settings: Settings, exchange: str, pairs: Sequence[str], out:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
-        until = asyncio.wait_for(stopping.wait(), duration) if duration is not None else stopping.wait()
-        return await record(settings, exchange, out, until=_quietly(until), pairs=pairs)
+        return await record(settings, exchange, out, until=lambda: _stopped(stopping, duration), pairs=pairs)
 
     summary = asyncio.run(run())
     print(json.dumps(dataclasses.asdict(summary)))
     return 0
 
 
-async def _quietly(until: Awaitable[Any]) -> None:
-    """``until``, its time running out being the normal end."""
+async def _stopped(stopping: asyncio.Event, duration: float | None) -> None:
+    """Once ``stopping`` is set, or ``duration`` seconds have passed (if not None)."""
     try:
-        await until
+        await asyncio.wait_for(stopping.wait(), duration)
     except TimeoutError:
         pass
