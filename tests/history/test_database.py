@@ -1,27 +1,20 @@
-"""The database sink on SQLite and PostgreSQL: idempotent writes (a repeat or a restart neither
-loses nor duplicates), the exchange's candle winning over a built one, and the reads by range."""
+"""The database sink on SQLite and PostgreSQL: the sink contract (idempotent writes, the exchange's
+candle winning over a built one, the reads by range), and a batch written in one transaction."""
 
 import unittest
 from decimal import Decimal
 
-from exchange_wrapper.core.candles import CandleBuilder
 from exchange_wrapper.core.errors import InvalidParameter
-from exchange_wrapper.core.marketdata import BookTop
 from exchange_wrapper.history.database import DatabaseSink
-from exchange_wrapper.history.sink import Batch, SourcedCandle, WriteResult
+from exchange_wrapper.history.sink import Batch
 from exchange_wrapper.storage.database import close_database, open_database
 from exchange_wrapper.storage.models import MarketCandle, MarketTrade
-from tests.history.captured import binance_klines, captured_trades
+from tests.history.captured import captured_trades
+from tests.history.sink_contract import SinkContract
 from tests.storage.dbs import DatabaseCase, on_both_databases
 
 
-def built_candles(trades):
-    builder = CandleBuilder()
-    out = [c for t in trades for c in builder.add(t)]
-    return out + builder.close(max(t.time for t in trades) + 3600)
-
-
-class SinkCases(DatabaseCase):
+class SinkCases(SinkContract, DatabaseCase):
     def setUp(self):
         super().setUp()
         self.sink = DatabaseSink(self.db)
@@ -32,105 +25,11 @@ class SinkCases(DatabaseCase):
         self.db = open_database(self.url)
         self.sink = DatabaseSink(self.db)
 
-    def test_trades_written_once_however_often_and_across_a_restart(self):
-        trades = captured_trades("coinbase")
-        self.assertEqual(WriteResult(97), self.sink.write(Batch("coinbase", trades)))
-        self.assertEqual(WriteResult(0), self.sink.write(Batch("coinbase", trades)))
-        self.reopen()
-        half = trades[40:]
-        self.assertEqual(WriteResult(0), self.sink.write(Batch("coinbase", half)))
-        self.assertEqual(97, MarketTrade.select().count())
-        skl = (
-            trades[0].pair
-            if str(trades[0].pair) == "SKL_USD"
-            else next(t.pair for t in trades if str(t.pair) == "SKL_USD")
-        )
-        got = self.sink.trades("coinbase", skl, 0, 2e9, 1000)
-        self.assertEqual(sorted((t for t in trades if t.pair == skl), key=lambda t: t.time), got)
-        self.assertEqual([], self.sink.trades("binance", skl, 0, 2e9, 1000), "by exchange")
+    def stored_trades(self):
+        return MarketTrade.select().count()
 
-    def test_trade_reads_by_range_and_limit(self):
-        trades = [t for t in captured_trades("coinbase") if str(t.pair) == "SKL_USD"]
-        self.sink.write(Batch("coinbase", trades))
-        ordered = sorted(trades, key=lambda t: t.time)
-        cut = next(i for i in range(10, len(ordered)) if ordered[i - 1].time < ordered[i].time)  # not amid a tie
-        middle = ordered[cut].time
-        self.assertEqual(ordered[cut:], self.sink.trades("coinbase", ordered[0].pair, middle, 2e9, 1000))
-        self.assertEqual(ordered[:cut], self.sink.trades("coinbase", ordered[0].pair, 0, middle, 1000), "end excluded")
-        self.assertEqual(ordered[:3], self.sink.trades("coinbase", ordered[0].pair, 0, 2e9, 3))
-
-    def test_the_exchanges_candle_wins(self):
-        trades = captured_trades("binance")
-        built = built_candles(trades)
-        klines = binance_klines()
-        self.assertEqual(
-            {(c.pair, c.start) for c in built}, {(c.pair, c.start) for c in klines}, "the same two minutes"
-        )
-        nkn = next(c for c in klines if str(c.pair) == "NKN_USDT")
-        self.assertNotEqual(nkn, next(c for c in built if c.pair == nkn.pair), "xWrap saw one trade of 30")
-        self.assertEqual(
-            WriteResult(2), self.sink.write(Batch("binance", candles=[SourcedCandle(c, False) for c in built]))
-        )
-        # an exchange candle replaces a built one; only the one with other values is a correction
-        result = self.sink.write(Batch("binance", candles=[SourcedCandle(c, True) for c in klines]))
-        self.assertEqual(WriteResult(0, candles_corrected=1), result)
-        # a built candle never replaces the exchange's
-        self.assertEqual(
-            WriteResult(0), self.sink.write(Batch("binance", candles=[SourcedCandle(c, False) for c in built]))
-        )
-        self.reopen()
-        self.assertEqual(
-            WriteResult(0), self.sink.write(Batch("binance", candles=[SourcedCandle(c, True) for c in klines]))
-        )
-        for kline in klines:
-            self.assertEqual([kline], self.sink.candles("binance", kline.pair, kline.start, kline.start + 60, 10))
-        self.assertEqual(2, MarketCandle.select().count())
-        self.assertEqual({nkn.start}, self.sink.stored_minutes("binance", nkn.pair, 0, 2**40))
-
-    def test_within_one_batch_the_exchanges_candle_wins_whatever_the_order(self):
-        built = built_candles(captured_trades("binance"))
-        klines = binance_klines()
-        mixed = [SourcedCandle(k, True) for k in klines] + [SourcedCandle(c, False) for c in built]
-        self.assertEqual(WriteResult(2), self.sink.write(Batch("binance", candles=mixed)))
-        for kline in klines:
-            self.assertEqual([kline], self.sink.candles("binance", kline.pair, 0, 2**40, 10))
-
-    def test_built_candles_replace_built_ones_and_stored_minutes_counts_only_the_exchanges(self):
-        trades = captured_trades("coinbase")
-        candles = built_candles(trades)
-        self.assertEqual(
-            len(candles), self.sink.write(Batch("coinbase", candles=[SourcedCandle(c, False) for c in candles])).written
-        )
-        first = candles[0]
-        amended = first._replace(volume=first.volume + 1)  # made: the same minute with one more trade seen
-        self.assertEqual(WriteResult(0), self.sink.write(Batch("coinbase", candles=[SourcedCandle(amended, False)])))
-        self.assertEqual([amended], self.sink.candles("coinbase", first.pair, first.start, first.start + 60, 5))
-        self.assertEqual(set(), self.sink.stored_minutes("coinbase", first.pair, 0, 2**40))
-
-    def test_candle_reads_by_range_and_limit(self):
-        candles = sorted(built_candles(captured_trades("coinbase")), key=lambda c: c.start)
-        self.sink.write(Batch("coinbase", candles=[SourcedCandle(c, False) for c in candles]))
-        skl = [c for c in candles if str(c.pair) == "SKL_USD"]
-        self.assertEqual(2, len(skl))
-        pair = skl[0].pair
-        self.assertEqual(skl, self.sink.candles("coinbase", pair, 0, 2**40, 10))
-        self.assertEqual(skl[:1], self.sink.candles("coinbase", pair, 0, 2**40, 1))
-        self.assertEqual(skl[:1], self.sink.candles("coinbase", pair, skl[0].start, skl[1].start, 10), "end excluded")
-        self.assertEqual(skl[1:], self.sink.candles("coinbase", pair, skl[0].start + 1, 2**40, 10))
-
-    def test_book_tops_once_per_time_and_exact(self):
-        trade = captured_trades("coinbase")[0]
-        # made: tops shaped as the collector samples them, at the capture's prices; one side empty
-        tops = [
-            BookTop(trade.pair, trade.time, trade.price, Decimal("0.000000000000000001"), trade.price + 1, Decimal(3)),
-            BookTop(trade.pair, trade.time + 1, None, None, trade.price, Decimal("12345678901234567890.5")),
-        ]
-        self.assertEqual(WriteResult(2), self.sink.write(Batch("coinbase", tops=tops)))
-        self.assertEqual(WriteResult(0), self.sink.write(Batch("coinbase", tops=tops)))
-        self.reopen()
-        self.assertEqual(tops, self.sink.tops("coinbase", trade.pair, 0, 2e9, 10))
-        self.assertEqual(tops[1:], self.sink.tops("coinbase", trade.pair, trade.time + 0.5, 2e9, 10))
-        self.assertEqual(tops[:1], self.sink.tops("coinbase", trade.pair, 0, 2e9, 1))
+    def stored_candles(self):
+        return MarketCandle.select().count()
 
     def test_a_batch_is_one_transaction(self):
         trades = list(captured_trades("coinbase"))
