@@ -1,12 +1,16 @@
 import asyncio
 import socket
+import tempfile
 import unittest
 from dataclasses import replace
+from pathlib import Path
 
 from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.core.errors import ExchangeRejected, ExchangeUnavailable
 from exchange_wrapper.core.pacing import RateLimit
 from exchange_wrapper.exchanges.http import Request
+from exchange_wrapper.history.recording import Recording
+from exchange_wrapper.replay.capture import RestResponse, read_capture
 from tests.simulator.coinbase import coinbase_protocol
 from tests.simulator.private import HttpServer
 from tests.simulator.server import ExchangeSimulator
@@ -60,6 +64,47 @@ class RestClientTest(unittest.IsolatedAsyncioTestCase):
                 with self.subTest(cause=cause), self.assertRaises(ExchangeUnavailable) as raised:
                     await client.send(Request("/api/v3/order", method="POST"), sign)
                 self.assertEqual(raised.exception.reason, f"no answer from /api/v3/order: ConnectionError ({cause})")
+
+    async def test_a_recorded_client_records_the_answers_call_returns_and_nothing_else(self):
+        """The feed's client records its public answers; errors are not answers a replay could use,
+        and send() (the private calls' way, signed) is never recorded."""
+        asyncio.get_running_loop().set_debug(False)
+        with tempfile.TemporaryDirectory() as folder:
+            recording = Recording(folder, compress=False)
+            async with ExchangeSimulator(coinbase_protocol()) as sim:
+                client = RestClient(
+                    "coinbase", sim.http_url, RateLimit(100, 100), traffic=recording.exchange("coinbase")
+                )
+                self.addCleanup(client.close)
+                products = await client.call(Request("/products"))
+                sim.fail_rest(503)
+                with self.assertRaises(ExchangeUnavailable):
+                    await client.call(Request("/products"))
+                with self.assertRaises(ExchangeRejected):
+                    await client.call(Request("/products/NOPE-USD/candles", {"granularity": 60, "start": "a b"}))
+                await client.send(Request("/products", {"signature": "5f3a9c0e"}))
+                self.assertEqual(len(sim.rest_calls), 4)
+                base = sim.http_url
+            recording.close()
+            records = list(read_capture(Path(folder, "COINBASE.0")))
+        self.assertEqual(records, [RestResponse(f"{base}/products", records[0].ts, products)])
+
+    async def test_the_recorded_url_carries_the_query_as_sent(self):
+        asyncio.get_running_loop().set_debug(False)
+        with tempfile.TemporaryDirectory() as folder:
+            recording = Recording(folder, compress=False)
+            async with ExchangeSimulator(coinbase_protocol()) as sim:
+                client = RestClient(
+                    "coinbase", sim.http_url, RateLimit(100, 100), traffic=recording.exchange("coinbase")
+                )
+                self.addCleanup(client.close)
+                await client.call(Request("/products", {"type": "a b", "limit": 5}))
+                [asked] = sim.rest_calls
+                base = sim.http_url
+            recording.close()
+            [record] = read_capture(Path(folder, "COINBASE.0"))
+        self.assertEqual(record.url, base + asked)
+        self.assertEqual(asked, "/products?type=a+b&limit=5")
 
 
 if __name__ == "__main__":
