@@ -5,23 +5,23 @@ recorded REST response of the adapter's ``markets_path``, follows the books the 
 snapshots of (a book without one could never go live), and feeds the other records in time order:
 each websocket message through the adapter's parser into the hub, each other REST response (Binance
 depth snapshots) through ``parse_rest``. A new recorded connection gets a new parser, and its books
-wait for new snapshots, as live. :meth:`Replay.run` goes as fast as it can with the recorded times;
-:meth:`Replay.play` keeps the recorded pace (or a multiple of it) and stamps events with the clock,
-for a service running on recordings; when the recording ends, the hub's status says ``finished``.
+wait for new snapshots, as live. Where the exchange truncates books to the subscribed depth
+(Kraken), each book is kept to the depth the recording's subscription acknowledgement granted.
+:meth:`Replay.run` goes as fast as it can with the recorded times;
+:class:`~.playback.Playback` plays replays for a service (pace, window, loop, recorded clock).
 """
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
 from ..core.errors import NotFound, XWrapError
-from ..core.marketdata import BookSnapshot, FeedStatus, MarketEvent, Problem
+from ..core.marketdata import BookSnapshot, MarketEvent, Problem
 from ..core.money import format_decimal
 from ..core.pairs import Pair
 from ..core.symbols import SymbolTable
@@ -62,8 +62,8 @@ class Replay:
         self.adapter.add_books(self.hub, self.adapter.pairs)
         self.parser = self.adapter.parser()
         self.seconds = 0.0
-        self.ready = asyncio.Event()
-        """Set by :meth:`play` once every followed book has been live (or the recording has ended)."""
+        self._truncated = cls.book_depth is not None  # the depth granted is read off the acknowledgements
+        self._counted_before: dict[str, int] = {}  # the counters when the window of :meth:`run` opened
 
     @property
     def exchange(self) -> str:
@@ -79,14 +79,36 @@ class Replay:
             if not (isinstance(record, RestResponse) and self._is_metadata(record)):
                 yield record
 
+    def span(self) -> tuple[float, float]:
+        """The recorded times of the first and the last record (metadata aside); raises
+        :class:`NotFound` if the files hold nothing else."""
+        first = last = None
+        for record in self.records():
+            if first is None:
+                first = record.ts
+            last = record.ts
+        if first is None or last is None:
+            raise NotFound(
+                "recorded traffic besides the market metadata in", ", ".join(os.fspath(path) for path in self.files)
+            )
+        return first, last
+
+    def restart(self) -> None:
+        """Start over from the beginning of the recording: as a new connection, a new parser, and
+        every book waits for the snapshot the recording holds next (not counted as a resync)."""
+        self.parser = self.adapter.parser()
+        self.hub.resyncing(self.adapter.name, self.adapter.pairs, counted=False)
+
     def step(self, record: Record, at: float) -> None:
         """Feed one record, stamping its events ``at``."""
         hub, name = self.hub, self.adapter.name
-        if isinstance(record, WsReceived) and not record.message:
-            return
+        if isinstance(record, WsReceived):
+            if not record.message:
+                return
+            if self._truncated:
+                self._keep_granted_depth(record.message)
         if isinstance(record, WsOpened):  # a new connection: a new parser, and the books start over from its snapshots
-            self.parser = self.adapter.parser()
-            hub.resyncing(name, self.adapter.pairs, counted=False)
+            self.restart()
             return
         try:
             events = _events(self.adapter, self.parser, record, at)
@@ -97,56 +119,27 @@ class Replay:
         if resyncs:  # what the recording holds later (a new snapshot) is all a replay can resync from
             hub.resyncing(name, [r.pair for r in resyncs if r.pair is not None])
 
-    def run(self) -> dict[str, Any]:
-        """Feed every record as fast as possible, with its recorded time; return :meth:`report`."""
+    def run(self, start: float | None = None, end: float | None = None) -> dict[str, Any]:
+        """Feed every record up to ``end`` (all by default) as fast as possible, with its recorded
+        time; return :meth:`report`, whose counters count the records from ``start`` on (those
+        before it still build the books)."""
         started = time.perf_counter()
-        step = self.step
+        step, counting = self.step, start is None
         for record in self.records():
+            if end is not None and record.ts > end:
+                break
+            if start is not None and not counting and record.ts >= start:
+                self._counted_before, counting = self.hub.counters(self.exchange), True
             step(record, record.ts)
         self.seconds = time.perf_counter() - started
         return self.report()
-
-    async def play(
-        self,
-        speed: float = 1.0,
-        *,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-    ) -> dict[str, Any]:
-        """Feed every record at the recorded pace times ``speed``, each event stamped with
-        ``clock()``; other tasks get their turn between records. Returns :meth:`report`."""
-        started, first = clock(), None
-        names = ", ".join(os.path.basename(os.fspath(path)) for path in self.files)
-        self.hub.set_connection(
-            self.exchange,
-            FeedStatus.READY,
-            f"replaying {names} at {speed:g}x: {len(self.adapter.pairs)} books "
-            f"({self.market_count - len(self.adapter.pairs)} other markets have none recorded)",
-        )
-        waiting = set(self.adapter.pairs)
-        try:
-            for record in self.records():
-                if first is None:
-                    first = record.ts
-                delay = (record.ts - first) / speed - (clock() - started)
-                await sleep(max(delay, 0.0))
-                self.step(record, clock())
-                if waiting:
-                    waiting = {pair for pair in waiting if not self.hub.book(self.exchange, pair).live}
-                    if not waiting:
-                        self.ready.set()
-        finally:  # ended, failed or stopped: nobody is to wait for books any more
-            self.ready.set()
-        self.seconds = clock() - started
-        report = self.report()
-        self.hub.finish(self.exchange, f"the replay of {names} has ended: its books are frozen, orders are refused")
-        return report
 
     def report(self) -> dict[str, Any]:
         """What the replay did, as ``xwrap replay`` prints it: every book that received data
         (unified pair names, amounts as strings), the counters, and the books that ended corrupt
         (not live: stale, or still waiting for a snapshot after a problem)."""
         counts = self.hub.counters(self.exchange)
+        counts = {name: count - self._counted_before.get(name, 0) for name, count in counts.items()}
         books, corrupt = {}, []
         for pair, keeper in sorted(self.hub.exchange(self.exchange).keepers.items()):
             book = keeper.book
@@ -175,6 +168,15 @@ class Replay:
             "tickers": counts["tickers"],
             "corrupt": corrupt,
         }
+
+    def _keep_granted_depth(self, message: str) -> None:
+        """Keep each book a subscription acknowledgement names to the depth it granted (the
+        exchange sends no removal for levels pushed out of it, so the book must cut them)."""
+        keepers = self.hub.exchange(self.adapter.name).keepers
+        for pair, depth in self.adapter.granted_depths(message).items():
+            keeper = keepers.get(pair)
+            if keeper is not None:
+                keeper.depth = depth
 
     def _metadata(self, cls: type[Adapter]) -> RestResponse:
         for path in self.files:

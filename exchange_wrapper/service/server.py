@@ -8,7 +8,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..config import Settings
@@ -17,8 +17,10 @@ from ..connectors.feed import start_feeds
 from ..core.errors import ExchangeUnavailable, InvalidParameter
 from ..core.exchanges import EXCHANGE_NAMES
 from ..core.pairs import Pair
+from ..history.recording import Recording, feed_traffic, open_recording
 from ..marketdata.hub import MarketDataHub
 from ..replay.capture import RestResponse, WsOpened, read_capture
+from ..replay.playback import PLAY_ALL, Playback, PlaybackOptions
 from ..replay.source import Replay
 from ..storage.database import close_database, describe_url, open_database
 from ..storage.orders import OrderStore
@@ -50,10 +52,14 @@ class Server:
     """The running service. ``await start()``, then ``await stop()``; ``port`` is the bound port.
 
     With ``replay`` (capture files) the market data comes from the recordings, played at
-    ``speed`` times the recorded pace, instead of the exchanges; the port is bound at once but
-    requests are answered only once the replayed books are live (they wait in the socket's backlog,
-    at most :data:`REPLAY_READY_TIMEOUT` seconds), so that a script started with the service finds
-    them live. With ``speed`` None they are not played, and the caller steps them (:attr:`replays`).
+    ``speed`` times the recorded pace (``math.inf``: as fast as possible) as ``playback`` says
+    (window, loop, recorded clock, stepping: :class:`~..replay.playback.Playback`), instead of the
+    exchanges; the port is bound at once but requests are answered only once the replayed books
+    are live (they wait in the socket's backlog, at most :data:`REPLAY_READY_TIMEOUT` seconds), so
+    that a script started with the service finds them live (a stepped playback answers at once).
+    With ``speed`` None they are not played, and the caller steps them (:attr:`replays`). A replay's
+    paper latencies are drawn from ``playback.seed``. :attr:`clock` is the service's time: the
+    playback's recorded clock, or the wall's.
     Exchanges in live mode get a live account (not with a replay); ``account_options`` go to each
     (tests inject clocks and intervals).
     """
@@ -64,11 +70,14 @@ class Server:
         *,
         replay: Sequence[str] = (),
         speed: float | None = 1.0,
+        playback: PlaybackOptions = PLAY_ALL,
         feed_options: dict[str, Any] | None = None,
         account_options: dict[str, Any] | None = None,
     ):
         self.settings = settings
-        self.replay_files, self.speed = list(replay), speed
+        self.replay_files, self.speed, self.playback_options = list(replay), speed, playback
+        self.clock: Callable[[], float] = time.time
+        self.playback: Playback | None = None
         self.feed_options = feed_options or {}
         self.account_options = account_options or {}
         self.database: Any = None
@@ -76,6 +85,7 @@ class Server:
         self.bus = EventBus()
         self.feeds: dict[str, Any] = {}
         self.replays: list[Replay] = []
+        self.recording: Recording | None = None
         self.trading: Trading | None = None
         self.database_thread: DatabaseThread | None = None
         self.api: ExchangeWrapper | None = None
@@ -87,6 +97,22 @@ class Server:
 
     async def start(self) -> None:
         quiet_wire_loggers()
+        options = self.playback_options
+        if self.replay_files:  # first: a capture or a window refused leaves nothing open
+            self.replays = [
+                Replay(exchange, files, self.hub) for exchange, files in replay_groups(self.replay_files).items()
+            ]
+            if self.speed is not None:
+                self.playback = Playback(
+                    self.replays,
+                    speed=self.speed,
+                    start=options.start,
+                    end=options.end,
+                    loop=options.loop,
+                    recorded_clock=options.recorded_clock,
+                    steps=options.steps,
+                )
+                self.clock = self.playback.clock or time.time
         self.database = open_database(self.settings.database_url)
         wallets = WalletStore(self.database)
         accounts = {} if self.replay_files else open_accounts(self.settings, self.hub, **self.account_options)
@@ -98,18 +124,22 @@ class Server:
             OrderStore(self.database, wallets),
             self.database_thread,
             publish=self.bus.publish,
+            clock=self.clock,
             accounts=accounts,
         )
         if self.replay_files:
-            self.replays = [
-                Replay(exchange, files, self.hub) for exchange, files in replay_groups(self.replay_files).items()
-            ]
-            if self.speed is not None:
-                self._tasks = [asyncio.create_task(r.play(self.speed)) for r in self.replays]
+            self.trading.paper_venue.seed_latency(options.seed)
+            if self.playback is not None:
+                self._tasks = [asyncio.create_task(self.playback.play())]
         else:
-            self.feeds = start_feeds(self.settings, self.hub, **self.feed_options)
+            if self.settings.recording.enabled:  # every feed's public traffic, in a new folder of recording.directory
+                self.recording = open_recording(self.settings.recording)
+            traffic = feed_traffic(self.recording, self.settings) if self.recording else None
+            self.feeds = start_feeds(self.settings, self.hub, traffic=traffic, **self.feed_options)
         await self.trading.start()
-        self.api = ExchangeWrapper(self.settings, self.database, self.hub, self.trading, candles=self._candles)
+        self.api = ExchangeWrapper(
+            self.settings, self.database, self.hub, self.trading, candles=self._candles, clock=self.clock
+        )
         self.metrics = metrics = Metrics(self.hub, self.trading)
         auth = Authenticator(list(self.settings.tokens))  # the three doors share it, as they share the metrics and bus
         app = create_app(self.api, auth=auth, metrics=metrics, bus=self.bus)
@@ -127,7 +157,7 @@ class Server:
         sock.listen(1024)
         sock.setblocking(False)
         self.port = sock.getsockname()[1]
-        if self._tasks:
+        if self.playback is not None and not options.steps:
             await self._replays_ready()
         self._server = await app.create_server(sock=sock, access_log=False)
         await self._server.startup()
@@ -154,6 +184,9 @@ class Server:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.gather(*(feed.stop() for feed in self.feeds.values()), return_exceptions=True)
         self.feeds, self._tasks = {}, []
+        if self.recording is not None:
+            await self.recording.aclose()
+            self.recording = None
         if self.trading is not None:
             await self.trading.stop()
             self.trading = None
@@ -169,9 +202,8 @@ class Server:
             "waiting for the replayed books to go live before answering requests (at most %g s)", REPLAY_READY_TIMEOUT
         )
         try:
-            await asyncio.wait_for(
-                asyncio.gather(*(replay.ready.wait() for replay in self.replays)), REPLAY_READY_TIMEOUT
-            )
+            assert self.playback is not None  # only a played replay is waited for
+            await asyncio.wait_for(self.playback.ready.wait(), REPLAY_READY_TIMEOUT)
         except TimeoutError:
             log.warning(
                 "the replayed books are not all live after %g s; answering requests anyway", REPLAY_READY_TIMEOUT
@@ -220,9 +252,11 @@ def _exchange_of(path: str) -> str:
     raise InvalidParameter("--replay", "capture files of coinbase, binance, kraken, bitfinex or poloniex", path)
 
 
-async def serve(settings: Settings, *, replay: Sequence[str] = (), speed: float = 1.0) -> None:
+async def serve(
+    settings: Settings, *, replay: Sequence[str] = (), speed: float = 1.0, playback: PlaybackOptions = PLAY_ALL
+) -> None:
     """Run until SIGINT or SIGTERM."""
-    server = Server(settings, replay=replay, speed=speed)
+    server = Server(settings, replay=replay, speed=speed, playback=playback)
     await server.start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

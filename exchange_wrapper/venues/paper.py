@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
@@ -62,6 +63,13 @@ class PaperVenue:
             float(latency.jitter_ms) / 1000,
         )
         self._ticker: asyncio.Task[None] | None = None
+        self._seed: int | None = None
+
+    def seed_latency(self, seed: int) -> None:
+        """Draw each engine's latencies from a generator seeded with ``seed`` and its market (engines
+        made from now on), so that a replay given the same orders at the same recorded moments
+        gives the same fills run after run; unseeded otherwise."""
+        self._seed = seed
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -153,7 +161,12 @@ class PaperVenue:
             return None
         fees = self.settings.exchange(exchange).fees
         engine = MatchingEngine(
-            market, self.hub.book(exchange, pair), maker_fee=fees.maker, taker_fee=fees.taker, latency=self.latency
+            market,
+            self.hub.book(exchange, pair),
+            maker_fee=fees.maker,
+            taker_fee=fees.taker,
+            latency=self.latency,
+            rng=None if self._seed is None else random.Random(f"{self._seed}/{exchange}/{pair}"),
         )
         self.hub.attach_engine(exchange, pair, engine, self.on_events)
         self.engines[(exchange, pair)] = engine
