@@ -30,7 +30,7 @@ class AccountCalls:
 
     ``clock`` is Unix seconds, ``sleep`` waits (both injected in tests); ``quotas`` pace the calls
     until :meth:`set_quotas`; ``sequential``: one request at a time. :attr:`adapter` signs and
-    reads the answers once the account has built it.
+    reads the answers once the account has built it and said so (:meth:`use`).
     """
 
     def __init__(
@@ -58,6 +58,18 @@ class AccountCalls:
 
     def exchange_time(self) -> float:
         return self.clock() + self.offset
+
+    def use(self, adapter: PrivateAdapter, quotas: Iterable[Quota]) -> None:
+        """Sign requests and read answers with ``adapter`` from now, paced under the ``quotas`` it publishes."""
+        self.adapter = adapter
+        self.set_quotas(quotas)
+
+    async def synchronise(self, request: Request, parse_time: Callable[[str], float]) -> None:
+        """Take the exchange's clock from its answer to ``request`` (read by ``parse_time``), taken
+        as halfway through the call: signatures carry it from now."""
+        before = self.clock()
+        server = parse_time(await self.call(request, signed=False))
+        self.offset = server - (before + self.clock()) / 2
 
     def close(self) -> None:
         self.rest.close()

@@ -7,8 +7,7 @@ a live order to its exchange account; what either does comes back here as order 
 settled and published the same way.
 The engines run on the event loop; the database is used from one worker thread, in order, so that
 an order's events are written in the order they happened and the loop never waits on a disk.
-Live accounts are reconciled here: the ledger is brought to what each exchange account holds, and
-every difference is logged, counted and shown in the exchange's status.
+The live accounts are run, and reconciled with the ledger, by their venue (:mod:`..venues.live`).
 """
 
 from __future__ import annotations
@@ -28,25 +27,14 @@ from typing import Any, TypeVar
 from ..config import Settings
 from ..connectors.account import LiveAccount
 from ..core.book import Walk
-from ..core.errors import (
-    Conflict,
-    ExchangeUnavailable,
-    InvalidParameter,
-    OrderNotFound,
-    Overallocated,
-    UnknownExchange,
-    XWrapError,
-)
+from ..core.errors import Conflict, ExchangeUnavailable, InvalidParameter, OrderNotFound, UnknownExchange
 from ..core.holds import required_hold, rest_hold, walk_cost
-from ..core.ledger import AccountKind, Mode
+from ..core.ledger import Mode
 from ..core.markets import Market
 from ..core.matching import taken_side
-from ..core.money import ZERO, format_decimal
 from ..core.orders import Order, OrderEvent, OrderType, Side, TimeInForce
-from ..core.pacing import Backoff
 from ..core.pairs import Pair
 from ..core.precision import CheckedOrder, check_order
-from ..exchanges.private import AccountBalances
 from ..marketdata.hub import MarketDataHub
 from ..storage.orders import OrderStore
 from ..storage.wallets import WalletBalance, WalletStore
@@ -87,9 +75,10 @@ class Trading:
 
     ``publish(topic, payload)`` receives ``orders`` updates (the order's JSON), ``fills`` and
     ``wallets`` (the balances that changed) after they are stored, and ``status`` when a live
-    account's reconciliation finds a difference. ``accounts`` are the live exchange accounts
-    (:func:`~..connectors.account.open_accounts`), started by :meth:`start`. Orders go to
-    ``paper_venue`` (the virtual exchange) or ``live_venue`` (the accounts) by their wallet set's mode.
+    account's reconciliation finds a difference (from the live venue). ``accounts`` are the live
+    exchange accounts (:func:`~..connectors.account.open_accounts`), which the live venue runs from
+    :meth:`start`. Orders go to ``paper_venue`` (the virtual exchange) or ``live_venue`` (the
+    accounts) by their wallet set's mode.
     """
 
     def __init__(
@@ -114,8 +103,6 @@ class Trading:
         self.open: dict[str, Order] = {}  # every open order; a paper one shared with its engine
         self.live: set[str] = set()  # the ids of the open live orders
         self.accounts = accounts or {}
-        for account in self.accounts.values():
-            account.serve(self)
         self.paper_venue = PaperVenue(
             settings,
             hub,
@@ -124,8 +111,18 @@ class Trading:
             held=lambda order: self.db(self.wallets.held, order.wallet_set_id, order.id),
             clock=clock,
         )
-        self.live_venue = LiveVenue(settings, hub, self.accounts, clock=clock)
-        self._account_tasks: list[asyncio.Task] = []
+        self.live_venue = LiveVenue(
+            settings,
+            hub,
+            self.accounts,
+            store=self._store,
+            database=database,
+            orders=orders,
+            wallets=wallets,
+            on_reloaded=self._reloaded_live,
+            publish=self.publish,
+            clock=clock,
+        )
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # an order's requests, one at a time
         self._amending: set[str] = set()  # orders holding for an amend: fills meanwhile keep the hold
         self._hold_fees: dict[str, Decimal] = {}  # the taker fee an open order's hold includes
@@ -142,14 +139,10 @@ class Trading:
         reloaded = await self.db(self.orders.find, open_only=True, mode=Mode.PAPER.value, limit=1_000_000)
         self.open.update((order.id, order) for order in reloaded)
         self.paper_venue.start(reloaded)
-        self._account_tasks = [asyncio.create_task(self._run_account(a)) for a in self.accounts.values()]
+        self.live_venue.start()
 
     async def stop(self) -> None:
-        for task in self._account_tasks:
-            task.cancel()
-        await asyncio.gather(*self._account_tasks, return_exceptions=True)
-        for account in self.accounts.values():
-            await account.stop()
+        await self.live_venue.stop()
         await self.paper_venue.stop()
         await self.database.run(lambda: None)  # the writes queued so far are done
 
@@ -383,7 +376,7 @@ class Trading:
                 await self.cancel_order(order.id)
         return chosen
 
-    # -- live accounts ----------------------------------------------------------------------------
+    # -- venues -----------------------------------------------------------------------------------
 
     def _venue(self, mode: Mode) -> Venue:
         """Where a wallet set of ``mode`` sends its orders."""
@@ -397,92 +390,12 @@ class Trading:
         account = self.accounts.get(exchange)
         return None if account is None else account.status()
 
-    async def _run_account(self, account: LiveAccount) -> None:
-        """Open the account (retrying while the exchange is unreachable), bring the live orders it
-        holds up to date (fills made while xWrap was down applied once), reconcile the balances,
-        then keep it running."""
-        backoff = Backoff(0.5, 30.0)
-        await self._retrying(account, backoff, account.open)
-        orders = await self.db(
-            self.orders.find, exchange=account.name, open_only=True, mode=Mode.LIVE.value, limit=1_000_000
-        )
+    def _reloaded_live(self, orders: list[Order]) -> None:
+        """An account's open live orders, read back from the database once it is open: the order
+        path's again (their events, from the account's recovery on, are recorded here)."""
         for order in orders:
             self.open[order.id] = order
             self.live.add(order.id)
-        ids = [o.id for o in orders]
-        fills, client_ids = await self.db(self.orders.fills, ids), await self.db(self.orders.exchange_client_ids, ids)
-
-        async def recover() -> None:
-            await account.recover(orders, fills, client_ids)
-            await account.reconcile(quiet=False)
-
-        await self._retrying(account, backoff, recover)
-        account.set_ready()
-        log.info("%s account ready: %d open live orders", account.name, len(orders))
-        await account.run()
-
-    @staticmethod
-    async def _retrying(account: LiveAccount, backoff: Backoff, step: Callable[[], Any]) -> None:
-        while True:
-            try:
-                await step()
-                backoff.reset()
-                return
-            except XWrapError as error:
-                account.down(str(error))
-            await asyncio.sleep(backoff.next_delay())
-
-    async def store_events(self, events: list[OrderEvent]) -> None:
-        """Live orders' events (from their account): recorded, settled and published as paper ones."""
-        await self._store(events)
-
-    async def store_state(self, order: Order) -> None:
-        """A live order's state changed without an event (its ``reason``): written, then published."""
-        await self._store([], also=[order])
-
-    async def store_client_id(self, order: Order, client_id: str) -> None:
-        await self.db(self.orders.set_exchange_client_id, order.id, client_id)
-
-    async def reconcile(self, exchange: str, balances: AccountBalances) -> list[dict[str, Any]]:
-        """Bring the ledger's record of the real ``exchange`` account to ``balances``. Every
-        difference (money that came or went outside xWrap, a fill never seen) is recorded through
-        the outside account, logged, counted and published with the exchange's status; an account
-        holding less than its live wallet sets (:class:`Overallocated`) is reported the same way."""
-        currencies = set(balances.totals)
-        if balances.complete:
-            currencies.update(await self.db(self.wallets.account_currencies, exchange))
-        differences = []
-        for currency in sorted(currencies):
-            total = balances.totals.get(currency, ZERO)
-            try:
-                entry = await self.db(self.wallets.reconcile, exchange, currency, total)
-            except Overallocated as error:
-                log.error("%s reconciliation: %s", exchange, error)
-                differences.append({"currency": currency, "total": format_decimal(total), "problem": str(error)})
-                continue
-            except InvalidParameter as error:  # a currency xWrap cannot name (not an upper-case code)
-                log.debug("%s reconciliation skips %s: %s", exchange, currency, error)
-                continue
-            if entry is not None:
-                change = sum((p.amount for p in entry.postings if p.account.kind is AccountKind.UNALLOCATED), ZERO)
-                log.warning(
-                    "%s reconciliation: the account holds %s %s: %s %s %s than the ledger expected "
-                    "(recorded as money from outside xWrap)",
-                    exchange,
-                    format_decimal(total),
-                    currency,
-                    format_decimal(abs(change)),
-                    currency,
-                    "more" if change > 0 else "less",
-                )
-                differences.append(
-                    {"currency": currency, "total": format_decimal(total), "difference": format_decimal(change)}
-                )
-        account = self.accounts.get(exchange)
-        if differences and account is not None:
-            account.report_differences(differences)
-            self.publish("status", {"exchange": exchange, "account": account.status()})
-        return differences
 
     # -- markets and engines ----------------------------------------------------------------------
 

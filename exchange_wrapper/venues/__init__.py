@@ -8,7 +8,7 @@ comes back to the order path as order events, recorded through the ``store`` it 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Iterable
 from decimal import Decimal
 from typing import Protocol
 
@@ -19,8 +19,15 @@ from ..core.money import format_decimal
 from ..core.orders import Fill, Order, OrderEvent
 from ..core.pairs import Pair
 
-#: The order path's write of order events: recorded, settled and announced; the orders' states as written.
-Store = Callable[[list[OrderEvent]], Awaitable[dict[str, Order]]]
+
+class Store(Protocol):
+    """The order path's write of order events: recorded, settled and announced."""
+
+    def __call__(self, events: list[OrderEvent], also: Iterable[Order] = ()) -> Awaitable[dict[str, Order]]:
+        """Record ``events`` (and the state of the orders in ``also``: a ``reason`` changed without
+        an event); the orders' states as written, by id."""
+
+
 #: An order as committed and its fills, oldest first: what an answer shows.
 OrderView = tuple[Order, list[Fill]]
 

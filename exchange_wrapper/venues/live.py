@@ -1,23 +1,42 @@
 """The exchange itself: live orders go to the exchange account of their exchange
 (:class:`~exchange_wrapper.connectors.account.LiveAccount`), whose events come back through the order
-path like the virtual exchange's (docs/live-trading.md)."""
+path like the virtual exchange's (docs/live-trading.md).
+
+The venue runs its accounts and keeps their records: it is their
+:class:`~exchange_wrapper.connectors.account.AccountOwner`. Each account runs in a task (the service
+starts even if an exchange is unreachable) and, once open, is given its open live orders from the
+records (the order path takes them back as its own); what it reports is recorded through the order
+path's store. Reconciliation's ledger side is here: the ledger's record of each real account is
+brought to the balances the exchange reports (:meth:`~..storage.wallets.WalletStore.reconcile`),
+and every difference is logged, shown in the account's status and published with it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Any
 
 from ..config import Settings
 from ..connectors.account import LiveAccount
+from ..connectors.recovery import StoredOrders
 from ..core.book import OrderBook, Walk
-from ..core.errors import ExchangeNotLive, InvalidParameter
-from ..core.ledger import Mode
+from ..core.errors import ExchangeNotLive, InvalidParameter, Overallocated
+from ..core.ledger import AccountKind, Mode
 from ..core.markets import Market
-from ..core.money import format_decimal
+from ..core.money import ZERO, format_decimal
 from ..core.orders import Order, OrderEvent
 from ..core.pairs import Pair
+from ..exchanges.private import AccountBalances
 from ..marketdata.hub import MarketDataHub
-from . import OrderView, amended_event
+from ..storage.orders import OrderStore
+from ..storage.wallets import WalletStore
+from ..storage.worker import DatabaseThread
+from . import OrderView, Store, amended_event
+
+log = logging.getLogger(__name__)
 
 #: What a live order's ``reason`` says after an amend, by how the exchange did it.
 AMEND_REASONS = {
@@ -32,14 +51,122 @@ AMEND_REASONS = {
 
 class LiveVenue:
     """Live orders on their exchanges' accounts (``accounts`` by exchange: the exchanges in live mode
-    that have a private adapter). A new order is measured against the followed book, if any."""
+    that have a private adapter). A new order is measured against the followed book, if any.
+
+    ``store`` records the accounts' order events (the order path's); every storage call runs on
+    ``database``: ``orders`` gives each account its open live orders, which go to ``on_reloaded``
+    (the order path's open orders) before the account follows them, and keeps the client ids they
+    have on the exchange; ``wallets`` is the ledger reconciled to the accounts' balances.
+    ``publish("status", ...)`` announces an account whose reconciliation found a difference.
+    """
 
     mode = Mode.LIVE
 
     def __init__(
-        self, settings: Settings, hub: MarketDataHub, accounts: dict[str, LiveAccount], *, clock: Callable[[], float]
+        self,
+        settings: Settings,
+        hub: MarketDataHub,
+        accounts: dict[str, LiveAccount],
+        *,
+        store: Store,
+        database: DatabaseThread,
+        orders: OrderStore,
+        wallets: WalletStore,
+        on_reloaded: Callable[[list[Order]], None],
+        publish: Callable[[str, Any], None],
+        clock: Callable[[], float],
     ):
         self.settings, self.hub, self.accounts, self.clock = settings, hub, accounts, clock
+        self.store, self.database, self.orders, self.wallets = store, database, orders, wallets
+        self.on_reloaded, self.publish = on_reloaded, publish
+        self._tasks: list[asyncio.Task[None]] = []
+        for account in accounts.values():
+            account.serve(self)
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run every account in a task: open, recover its orders, reconcile, then trade."""
+        self._tasks = [asyncio.create_task(account.run(self._stored_of(account))) for account in self.accounts.values()]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for account in self.accounts.values():
+            await account.stop()
+
+    def _stored_of(self, account: LiveAccount) -> Callable[[], Awaitable[StoredOrders]]:
+        async def stored() -> StoredOrders:
+            """The account's open live orders, their fills and client ids, read once it is open;
+            the order path takes the orders back first (their events are recorded through it)."""
+            orders = await self.database.run(
+                self.orders.find, exchange=account.name, open_only=True, mode=Mode.LIVE.value, limit=1_000_000
+            )
+            self.on_reloaded(orders)
+            ids = [o.id for o in orders]
+            fills = await self.database.run(self.orders.fills, ids)
+            client_ids = await self.database.run(self.orders.exchange_client_ids, ids)
+            return StoredOrders(orders, fills, client_ids)
+
+        return stored
+
+    # -- the accounts' records (AccountOwner) -----------------------------------------------------
+
+    async def store_events(self, events: list[OrderEvent]) -> None:
+        """Live orders' events (from their account): recorded, settled and published as paper ones."""
+        await self.store(events)
+
+    async def store_state(self, order: Order) -> None:
+        """A live order's state changed without an event (its ``reason``): written, then published."""
+        await self.store([], also=[order])
+
+    async def store_client_id(self, order: Order, client_id: str) -> None:
+        await self.database.run(self.orders.set_exchange_client_id, order.id, client_id)
+
+    async def reconcile(self, exchange: str, balances: AccountBalances) -> list[dict[str, Any]]:
+        """Bring the ledger's record of the real ``exchange`` account to ``balances``. Every
+        difference (money that came or went outside xWrap, a fill never seen) is recorded through
+        the outside account, logged, shown in the account's status, counted and published with it;
+        an account holding less than its live wallet sets (:class:`Overallocated`) is reported the
+        same way."""
+        currencies = set(balances.totals)
+        if balances.complete:
+            currencies.update(await self.database.run(self.wallets.account_currencies, exchange))
+        differences = []
+        for currency in sorted(currencies):
+            total = balances.totals.get(currency, ZERO)
+            try:
+                entry = await self.database.run(self.wallets.reconcile, exchange, currency, total)
+            except Overallocated as error:
+                log.error("%s reconciliation: %s", exchange, error)
+                differences.append({"currency": currency, "total": format_decimal(total), "problem": str(error)})
+                continue
+            except InvalidParameter as error:  # a currency xWrap cannot name (not an upper-case code)
+                log.debug("%s reconciliation skips %s: %s", exchange, currency, error)
+                continue
+            if entry is not None:
+                change = sum((p.amount for p in entry.postings if p.account.kind is AccountKind.UNALLOCATED), ZERO)
+                log.warning(
+                    "%s reconciliation: the account holds %s %s: %s %s %s than the ledger expected "
+                    "(recorded as money from outside xWrap)",
+                    exchange,
+                    format_decimal(total),
+                    currency,
+                    format_decimal(abs(change)),
+                    currency,
+                    "more" if change > 0 else "less",
+                )
+                differences.append(
+                    {"currency": currency, "total": format_decimal(total), "difference": format_decimal(change)}
+                )
+        account = self.accounts.get(exchange)
+        if differences and account is not None:
+            account.report_differences(differences)
+            self.publish("status", {"exchange": exchange, "account": account.status()})
+        return differences
+
+    # -- orders -----------------------------------------------------------------------------------
 
     def account(self, exchange: str) -> LiveAccount:
         """The exchange's account; ExchangeNotLive (a conflict with the settings: no retry helps) if none."""
