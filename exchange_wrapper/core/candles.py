@@ -144,19 +144,26 @@ def aggregate(candles: Iterable[Candle], interval: int) -> Iterator[Candle]:
     covers the minutes of one Unix-epoch multiple of ``interval`` (a day from 00:00 UTC), its open
     the first minute's, close the last's, high and low the extremes, volume the sum. A bucket with
     no minute has no candle. Lazy: a bucket is yielded when the next one starts (or the input ends)."""
-    check_interval(interval)
-    current: Candle | None = None
+    if check_interval(interval) == MINUTE:
+        yield from candles
+        return
+    first: Candle | None = None  # the bucket's first minute; its extremes, close and volume so far:
+    high = low = close = volume = Decimal(0)
     for candle in candles:
         bucket = candle.start - candle.start % interval
-        if current is not None and current.start == bucket:
+        if first is not None and first.start - first.start % interval == bucket:
+            if candle.high > high:
+                high = candle.high
+            if candle.low < low:
+                low = candle.low
+            close = candle.close
             with localcontext(EXACT):  # not around the yields: the caller would run in it
-                volume = current.volume + candle.volume
-            current = current._replace(
-                high=max(current.high, candle.high), low=min(current.low, candle.low), close=candle.close, volume=volume
-            )
+                volume += candle.volume
             continue
-        if current is not None:
-            yield current
-        current = candle._replace(start=bucket, interval=interval)
-    if current is not None:
-        yield current
+        if first is not None:
+            yield Candle(
+                first.pair, first.start - first.start % interval, interval, first.open, high, low, close, volume
+            )
+        first, high, low, close, volume = candle, candle.high, candle.low, candle.close, candle.volume
+    if first is not None:
+        yield Candle(first.pair, first.start - first.start % interval, interval, first.open, high, low, close, volume)

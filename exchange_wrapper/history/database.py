@@ -9,11 +9,11 @@ one is the exchange's and the new one was built (the exchange's candle wins).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from peewee import Database, chunked
+from peewee import Database, SqliteDatabase, chunked
 
 from ..core.marketdata import BookTop, Candle, Trade
 from ..core.orders import Side
@@ -41,6 +41,10 @@ class DatabaseSink:
 
     def __init__(self, db: Database):
         self.db = db
+        # SQLite hands back the canonical text money_param wrote, which Decimal reads as is (the
+        # candles' read is the one that counts: a day of minutes); PostgreSQL's NUMERIC needs its
+        # trailing zeros taken off.
+        self._money: Callable[[Any], Decimal] = Decimal if isinstance(db, SqliteDatabase) else money_value
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -141,9 +145,9 @@ class DatabaseSink:
 
     def candles(self, exchange: str, pair: Pair, start: int, end: int, limit: int) -> list[Candle]:
         rows = self._read(_CANDLES, (exchange, str(pair), MINUTE, start, end, limit))
+        money = self._money
         return [
-            Candle(pair, at, MINUTE, money_value(o), money_value(h), money_value(lo), money_value(c), money_value(v))
-            for at, o, h, lo, c, v in rows
+            Candle(pair, at, MINUTE, money(o), money(h), money(lo), money(c), money(v)) for at, o, h, lo, c, v in rows
         ]
 
     def trades(self, exchange: str, pair: Pair, start: float, end: float, limit: int) -> list[Trade]:
