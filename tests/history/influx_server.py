@@ -3,8 +3,8 @@
 :class:`Influxd` runs Debian's ``influxd`` (InfluxDB 1.x) on free loopback ports with its own
 configuration and data in a temporary directory, authentication on and one admin user; no system
 service is used or touched. :class:`V2Receiver` speaks InfluxDB 2.x's write and read contract on its
-own loopback port, as InfluxData documents it, and keeps the points in an :class:`Influxd`, so what
-the 2.x path writes is stored and read back by a real server:
+own loopback port, as InfluxData documents it (and can be made slow), and keeps the points in an
+:class:`Influxd`, so what the 2.x path writes is stored and read back by a real server:
 
 - ``POST /api/v2/write?org=&bucket=&precision=``: ``Authorization: Token ...``; the body in line
   protocol, ``Content-Encoding: gzip`` or ``identity``; 204 when every point was written, else the
@@ -154,6 +154,7 @@ class V2Receiver:
     def __init__(self, influxd: Influxd, org: str, buckets: list[str], token: str):
         self.influxd, self.org, self.buckets, self.token = influxd, org, buckets, token
         self.requests: list[tuple[str, str, dict[str, str], dict[str, str]]] = []
+        self.write_delay = 0.0  # seconds a write waits before it is answered, for a server too slow
         for bucket in buckets:
             influxd.query(f'CREATE DATABASE "{dbrp(bucket)[0]}"')
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -179,6 +180,7 @@ class V2Receiver:
             def do_POST(self) -> None:
                 path, params = self._request()
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                time.sleep(receiver.write_delay)
                 if path != "/api/v2/write":
                     return self._error(404, "not found", "path not found")
                 if not self._authorised():

@@ -6,7 +6,9 @@ idempotent writes (a repeat or a restart neither loses nor duplicates), the exch
 over a built one, exact Decimals, and the errors naming the setting without showing a secret."""
 
 import itertools
+import socket
 import unittest
+from dataclasses import replace
 from decimal import Decimal
 
 from exchange_wrapper.config import InfluxSettings
@@ -172,8 +174,8 @@ class ErrorsTest(unittest.TestCase):
         sink.close()
 
     def test_v2_wrong_token_unknown_org_and_bucket(self):
-        with V2Receiver(SERVER, "xwrap", ["history-v2"], TOKEN) as receiver:
-            good = {"api": "v2", "url": receiver.url, "org": "xwrap", "bucket": "history-v2", "token": TOKEN}
+        with V2Receiver(SERVER, "xwrap", [bucket := next(NAMES)], TOKEN) as receiver:
+            good = {"api": "v2", "url": receiver.url, "org": "xwrap", "bucket": bucket, "token": TOKEN}
             with self.assertRaises(ConfigError) as raised:
                 open_influx_sink(InfluxSettings(**{**good, "token": "wrong-token-0123"}))
             self.assertEqual("timeseries.influxdb.token", raised.exception.key)
@@ -195,6 +197,58 @@ class ErrorsTest(unittest.TestCase):
             open_influx_sink(settings)
         self.assertIn("(timeseries.influxdb.url) unavailable: cannot connect", str(raised.exception))
         self.assertHides(raised.exception, TOKEN)
+
+    def test_v1_no_user_for_a_server_that_asks_for_one(self):
+        with self.assertRaises(ConfigError) as raised:
+            open_influx_sink(v1_settings("history", username="", password=""))
+        self.assertEqual("timeseries.influxdb.username and timeseries.influxdb.password", raised.exception.key)
+        self.assertIn("HTTP 401: unable to parse authentication credentials", str(raised.exception))
+
+    def test_v2_server_going_away_after_opening(self):
+        with V2Receiver(SERVER, "xwrap", [bucket := next(NAMES)], TOKEN) as receiver:
+            sink = open_influx_sink(InfluxSettings(api="v2", url=receiver.url, bucket=bucket, token=TOKEN))
+        with self.assertRaises(DatabaseUnavailable) as raised:
+            sink.write(Batch("coinbase", captured_trades("coinbase")[:1]))
+        self.assertIn(
+            f"InfluxDB at {receiver.url} (timeseries.influxdb.url) unavailable: cannot connect", str(raised.exception)
+        )
+        sink.close()
+
+    def test_a_server_too_slow_names_the_timeout(self):
+        expected = "unavailable: no answer within 0.3 s (timeseries.influxdb.timeout_seconds)"
+        with socket.create_server(("127.0.0.1", 0)) as silent:  # connections are taken, never answered
+            url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+            for settings in (v1_settings("history", url=url), InfluxSettings(api="v2", url=url, token=TOKEN)):
+                with self.subTest(api=settings.api), self.assertRaises(DatabaseUnavailable) as raised:
+                    open_influx_sink(replace(settings, timeout_seconds=Decimal("0.3")))
+                self.assertIn(expected, str(raised.exception))
+        with V2Receiver(SERVER, "xwrap", [bucket := next(NAMES)], TOKEN) as receiver:
+            settings = InfluxSettings(api="v2", url=receiver.url, bucket=bucket, token=TOKEN)
+            sink = open_influx_sink(replace(settings, timeout_seconds=Decimal("0.3")))
+            receiver.write_delay = 1.0
+            with self.assertRaises(DatabaseUnavailable) as raised:
+                sink.write(Batch("coinbase", captured_trades("coinbase")[:1]))
+            self.assertIn(expected, str(raised.exception))
+            sink.close()
+
+    def test_nothing_secret_is_logged(self):
+        with (
+            self.assertLogs(level="DEBUG") as logs,
+            V2Receiver(SERVER, "xwrap", [bucket := next(NAMES)], TOKEN) as receiver,
+        ):
+            for settings in (
+                v1_settings(next(NAMES)),
+                InfluxSettings(api="v2", url=receiver.url, bucket=bucket, token=TOKEN),
+            ):
+                sink = open_influx_sink(settings)
+                sink.write(Batch("coinbase", captured_trades("coinbase")))
+                sink.trades("coinbase", captured_trades("coinbase")[0].pair, 0, 2e9, 10)
+                sink.close()
+            with self.assertRaises(ConfigError):
+                open_influx_sink(InfluxSettings(api="v2", url=receiver.url, bucket=bucket, token="wrong-0123"))
+        self.assertIn("market history goes to InfluxDB (v2 API)", "\n".join(logs.output))
+        for secret in (TOKEN, "wrong-0123", ADMIN[1]):
+            self.assertNotIn(secret, "\n".join(logs.output))
 
 
 if __name__ == "__main__":
