@@ -179,7 +179,12 @@ class ExchangeFeed:
 
     async def _open(self, adapter: Adapter, url: str) -> Websocket:
         """Connect and subscribe every followed pair; books start over from new snapshots."""
-        ws = await self.stream.open(url, ping_interval=adapter.ping_interval, ping_timeout=adapter.ping_interval)
+        ws = await self.stream.open(  # an adapter with keys may sign its subscriptions (Coinbase's level2)
+            url,
+            ping_interval=adapter.ping_interval,
+            ping_timeout=adapter.ping_interval,
+            signed=bool(adapter.credentials),
+        )
         try:
             await self._send(ws, adapter.subscribe(adapter.pairs, self.clock()))
         except BaseException:

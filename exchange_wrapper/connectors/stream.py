@@ -49,11 +49,12 @@ class Websocket(Protocol):
 
 
 class RecordedWebsocket:
-    """A websocket connection whose messages are also told to ``log``: each sent once it has gone,
-    each received as it comes (text as the exchange sent it; a binary frame as its UTF-8 text)."""
+    """A websocket connection whose messages are also told to ``log``: each received as it comes
+    (text as the exchange sent it; a binary frame as its UTF-8 text), each sent once it has gone
+    unless ``sent`` is false (what is sent is signed: an authenticated subscription)."""
 
-    def __init__(self, ws: ClientConnection, log: ConnectionLog):
-        self.ws, self.log = ws, log
+    def __init__(self, ws: ClientConnection, log: ConnectionLog, *, sent: bool = True):
+        self.ws, self.log, self.record_sent = ws, log, sent
 
     async def recv(self) -> str | bytes:
         message = await self.ws.recv()
@@ -62,7 +63,8 @@ class RecordedWebsocket:
 
     async def send(self, message: str) -> None:
         await self.ws.send(message)
-        self.log.sent(message)
+        if self.record_sent:
+            self.log.sent(message)
 
     async def close(self) -> None:
         try:
@@ -127,12 +129,15 @@ class Reconnecting:
             proxy=None,
         )
 
-    async def open(self, url: str, *, ping_interval: float | None, ping_timeout: float | None) -> Websocket:
-        """:meth:`connect` and await it; with a ``traffic`` log, the connection is recorded from its opening."""
+    async def open(
+        self, url: str, *, ping_interval: float | None, ping_timeout: float | None, signed: bool = False
+    ) -> Websocket:
+        """:meth:`connect` and await it; with a ``traffic`` log, the connection is recorded from its
+        opening, what it sends too unless it is ``signed`` (carries a key or a signature)."""
         ws: ClientConnection = await self.connect(url, ping_interval=ping_interval, ping_timeout=ping_timeout)
         if self.traffic is None:
             return ws
-        return RecordedWebsocket(ws, self.traffic.connection(url))
+        return RecordedWebsocket(ws, self.traffic.connection(url), sent=not signed)
 
     async def pings(self, ws: Websocket, message: str, interval: float) -> None:
         """Send the exchange's application ping ``message`` every ``interval`` seconds until the

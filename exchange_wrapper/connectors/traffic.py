@@ -7,7 +7,9 @@ client (:mod:`.rest`) tell it what they open, send and receive, as it happens, o
 history (which uses the connectors to backfill) stays above them and the imports run one way.
 
 Only public market data is ever told: the live account's REST calls and private stream are built
-without a log, because their traffic carries keys, signatures, orders and balances.
+without a log, because their traffic carries keys, signatures, orders and balances; and a feed whose
+adapter has the account's keys (Coinbase's level2 channel wants a signed subscription) tells what it
+receives, never what it sends.
 """
 
 from __future__ import annotations
