@@ -7,6 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from exchange_wrapper.core.errors import NotFound
+from exchange_wrapper.core.matching import MatchingEngine
+from exchange_wrapper.core.orders import Order, OrderType, Side
 from exchange_wrapper.replay.source import Replay
 
 CAPTURES = Path(__file__).resolve().parents[1] / "captures"
@@ -81,6 +83,26 @@ class ReplayTest(unittest.TestCase):
         with self.assertRaises(NotFound) as raised:
             Replay("coinbase", [CAPTURES / "COINBASE.ws.28.0"])
         self.assertIn("coinbase market metadata (GET /products) in", str(raised.exception))
+
+
+class AuditableFillTest(unittest.TestCase):
+    def test_a_fill_names_the_update_id_and_the_recorded_time_of_the_book_it_took(self):
+        """Binance numbers its depth updates: a market buy on the replayed NKN/USDT book names the
+        last update's ``u`` and the recorded time of its message, read from the capture itself."""
+        replay = Replay("binance", [CAPTURES / "BINANCE.0", CAPTURES / "BINANCE.http.0.0", CAPTURES / "BINANCE.ws.1.0"])
+        replay.run()
+        last = None
+        for line in (CAPTURES / "BINANCE.ws.1.0").read_text().splitlines():
+            stamp, _, text = line.partition(": ")
+            if line[:1].isdigit() and '"s":"NKNUSDT"' in text and '"depthUpdate"' in text:
+                last = (json.loads(text)["data"]["u"], float(stamp))
+        pair = replay.adapter.pair_of["NKNUSDT"]
+        book = replay.hub.book("binance", pair)
+        engine = MatchingEngine(replay.hub.markets("binance")[pair], book)
+        buy = Order("1", "c1", 1, "binance", str(pair), Side.BUY, OrderType.MARKET, size=Decimal(100))
+        (fill,) = [event.fill for event in engine.submit(buy, last[1] + 1) if event.fill is not None]
+        self.assertEqual((fill.cause["book_sequence"], fill.cause["book_time"]), last)
+        self.assertEqual(fill.to_json()["cause"]["book_sequence"], last[0])
 
 
 if __name__ == "__main__":
