@@ -1,7 +1,8 @@
 """Prometheus metrics of one service instance (its own registry: tests run several services).
 
-Requests are observed by the doors as they answer; orders, fills and market data are read from
-the trading service and the hub when Prometheus scrapes, so the hot paths pay nothing for them.
+Requests are observed by the doors as they answer; orders, fills, market data and market history
+are read from the trading service, the hub and the history writer when Prometheus scrapes, so the
+hot paths pay nothing for them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ..core.marketdata import FeedStatus
+from ..history.writer import HistoryWriter
 from ..marketdata.hub import COUNTERS, MarketDataHub
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -25,7 +27,7 @@ class Metrics:
     """``observe(door, method, outcome, seconds)`` for every answered request; :meth:`render`
     for ``GET /metrics``. ``outcome`` is ``ok`` or the error kind."""
 
-    def __init__(self, hub: MarketDataHub, trading: Any):
+    def __init__(self, hub: MarketDataHub, trading: Any, history: HistoryWriter | None = None):
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = CounterMetric(
             "xwrap_requests",
@@ -49,6 +51,8 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_StateCollector(hub, trading))
+        if history is not None:  # none with timeseries.backend none: nothing is collected
+            self.registry.register(_HistoryCollector(history))
 
     def observe(self, door: str, method: str, outcome: str, seconds: float) -> None:
         self.requests.labels(door, method, outcome).inc()
@@ -127,3 +131,35 @@ class _StateCollector(Collector):
         yield paused
         yield differences
         yield skipped
+
+
+class _HistoryCollector(Collector):
+    """Reads the history writer's counters at scrape time."""
+
+    def __init__(self, writer: HistoryWriter):
+        self.writer = writer
+
+    def collect(self) -> Iterator[Any]:
+        counts = self.writer.counts
+        records = CounterMetricFamily(
+            "xwrap_history_records",
+            "Market history records (trades, candles, book tops) stored anew, or dropped: queue_full when "
+            "the writer's queue was full (timeseries.queue_size), sink_error when the store failed to write them",
+            labels=["outcome"],
+        )
+        records.add_metric(["written"], counts["written"])
+        records.add_metric(["queue_full"], counts["dropped_queue_full"])
+        records.add_metric(["sink_error"], counts["dropped_sink_error"])
+        yield records
+        yield CounterMetricFamily(
+            "xwrap_history_sink_errors", "Writes the market history store failed", value=counts["sink_errors"]
+        )
+        yield CounterMetricFamily(
+            "xwrap_history_candles_corrected",
+            "1-minute candles xWrap built from the trades it saw that the exchange's own candle replaced "
+            "with other values",
+            value=counts["candles_corrected"],
+        )
+        yield GaugeMetricFamily(
+            "xwrap_history_queued", "Market history records waiting for the writer", value=self.writer.queued()
+        )

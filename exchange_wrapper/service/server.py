@@ -1,4 +1,4 @@
-"""Runs the service: the database, market data (live feeds or a replay), trading, every door on one port."""
+"""Runs the service: the database, market history, market data (feeds or a replay), trading, every door on one port."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ from ..connectors.feed import start_feeds
 from ..core.errors import ExchangeUnavailable, InvalidParameter
 from ..core.exchanges import EXCHANGE_NAMES
 from ..core.pairs import Pair
+from ..history.backends import open_sink
+from ..history.collector import Collector
+from ..history.reader import History
 from ..history.recording import Recording, feed_traffic, open_recording
+from ..history.writer import HistoryWriter
 from ..marketdata.hub import MarketDataHub
 from ..replay.capture import RestResponse, WsOpened, read_capture
 from ..replay.playback import PLAY_ALL, Playback, PlaybackOptions
@@ -86,6 +90,9 @@ class Server:
         self.feeds: dict[str, Any] = {}
         self.replays: list[Replay] = []
         self.recording: Recording | None = None
+        self.history: History | None = None
+        self.history_writer: HistoryWriter | None = None
+        self.collector: Collector | None = None
         self.trading: Trading | None = None
         self.database_thread: DatabaseThread | None = None
         self.api: ExchangeWrapper | None = None
@@ -114,6 +121,7 @@ class Server:
                 )
                 self.clock = self.playback.clock or time.time
         self.database = open_database(self.settings.database_url)
+        await self._start_history()
         wallets = WalletStore(self.database)
         accounts = {} if self.replay_files else open_accounts(self.settings, self.hub, **self.account_options)
         self.database_thread = DatabaseThread()
@@ -140,7 +148,7 @@ class Server:
         self.api = ExchangeWrapper(
             self.settings, self.database, self.hub, self.trading, candles=self._candles, clock=self.clock
         )
-        self.metrics = metrics = Metrics(self.hub, self.trading)
+        self.metrics = metrics = Metrics(self.hub, self.trading, self.history_writer)
         auth = Authenticator(list(self.settings.tokens))  # the three doors share it, as they share the metrics and bus
         app = create_app(self.api, auth=auth, metrics=metrics, bus=self.bus)
         install_rpc(app, self.api, auth=auth, metrics=metrics, bus=self.bus, settings=self.settings)
@@ -187,6 +195,7 @@ class Server:
         if self.recording is not None:
             await self.recording.aclose()
             self.recording = None
+        await self._stop_history()
         if self.trading is not None:
             await self.trading.stop()
             self.trading = None
@@ -196,6 +205,35 @@ class Server:
         if self.database is not None:
             close_database(self.database)
             self.database = None
+
+    async def _start_history(self) -> None:
+        """The store of ``timeseries.backend``, its reader (:attr:`history`, what the API reads) and,
+        unless the backend is none, its writer and the collector on the hub, subscribed before any
+        market data arrives; the collector's time is the service's clock."""
+        timeseries = self.settings.timeseries
+        sink = open_sink(self.settings, self.database)
+        self.history = History(sink, timeseries.backend)
+        if sink is None:
+            return
+        self.history_writer = HistoryWriter(sink, queue_size=timeseries.queue_size)
+        await self.history_writer.start()
+        self.collector = Collector(
+            self.hub, self.history_writer, book_top_seconds=timeseries.book_top_seconds, clock=self.clock
+        )
+        self.collector.start()
+
+    async def _stop_history(self) -> None:
+        """Once the market data has stopped: the collector, then the writer (what is queued is
+        written), then the reader; all before the database closes."""
+        if self.collector is not None:
+            await self.collector.stop()
+            self.collector = None
+        if self.history_writer is not None:
+            await self.history_writer.stop()
+            self.history_writer = None
+        if self.history is not None:
+            await self.history.close()
+            self.history = None
 
     async def _replays_ready(self) -> None:
         log.info(
