@@ -10,10 +10,12 @@ import os
 import sys
 import tempfile
 import unittest
+from decimal import Decimal as D
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from exchange_wrapper.cli import main
-from exchange_wrapper.config import ExchangeSettings, ExchangesSettings, RecordingSettings, Settings
+from exchange_wrapper.config import ExchangeSettings, ExchangesSettings, RecordingSettings, Settings, load_settings
 from exchange_wrapper.core.errors import InvalidParameter
 from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
@@ -22,7 +24,7 @@ from exchange_wrapper.history.record import record, record_command
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from exchange_wrapper.replay.capture import RestResponse, WsOpened, WsReceived, WsSent, read_capture
 from exchange_wrapper.replay.source import Replay
-from exchange_wrapper.service.server import replay_groups
+from exchange_wrapper.service.server import Server, replay_groups
 from tests.exchanges.test_binance import SYMBOLS as BINANCE_SYMBOLS
 from tests.exchanges.test_bitfinex_feed import PAIRS as BITFINEX_PAIRS
 from tests.exchanges.test_coinbase_feed import PAIRS as COINBASE_PAIRS
@@ -31,6 +33,7 @@ from tests.exchanges.test_poloniex_feed import SYMBOLS as POLONIEX_PAIRS
 from tests.simulator.binance import binance_protocol
 from tests.simulator.bitfinex import bitfinex_protocol
 from tests.simulator.coinbase import coinbase_protocol
+from tests.simulator.coinbase_private import API_KEY, API_SECRET, PASSPHRASE, CoinbaseExchange
 from tests.simulator.kraken import kraken_protocol
 from tests.simulator.poloniex import poloniex_protocol
 from tests.simulator.server import ExchangeSimulator
@@ -185,6 +188,94 @@ class RecordCommandTest(unittest.IsolatedAsyncioTestCase):
                     record_command(Settings(), "coinbase", pairs, folder, duration)
                 self.assertEqual(raised.exception.field, field)
             self.assertEqual(os.listdir(folder), [])  # nothing was started
+
+
+class ServeRecordsTest(unittest.IsolatedAsyncioTestCase):
+    """``serve`` with ``recording.enabled`` and Coinbase in live mode against its loopback exchange
+    (public and private on one port): the feed's traffic is recorded, the account's never."""
+
+    async def until(self, condition, timeout=10.0):
+        async with asyncio.timeout(timeout):
+            while not await condition():
+                await asyncio.sleep(0.02)
+
+    async def test_serve_records_the_feeds_public_traffic_and_never_the_accounts(self):
+        asyncio.get_running_loop().set_debug(False)
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        recordings = Path(folder.name, "recordings")
+        async with CoinbaseExchange(balances={"USD": D("10000"), "SKL": D("20000")}) as sim:
+            overrides = {
+                "database_url": f"sqlite:///{folder.name}/xwrap.sqlite",
+                "server.port": 0,
+                "recording.enabled": True,
+                "recording.directory": str(recordings),
+                "recording.gzip": False,
+                **{f"exchanges.{name}.enabled": name == "coinbase" for name in EXCHANGE_NAMES},
+                "exchanges.coinbase.mode": "live",
+                "exchanges.coinbase.rest_url": sim.rest_url,
+                "exchanges.coinbase.ws_url": sim.ws_url,
+                "exchanges.coinbase.pairs": ["SKL_USD"],
+                "exchanges.coinbase.api_key": API_KEY,
+                "exchanges.coinbase.api_secret": API_SECRET,
+                "exchanges.coinbase.passphrase": PASSPHRASE,
+            }
+            server = Server(
+                load_settings(None, env={}, overrides=overrides),
+                feed_options={"silence_timeout": 3600},
+                account_options={"reconcile_interval": 3600, "quiet": 0.05, "backoff": Backoff(0.1, 0.3)},
+            )
+            await server.start()
+            try:
+                account = server.trading.accounts["coinbase"]
+
+                async def ready():
+                    return (
+                        account.state == "ready"
+                        and "subscribed" in account.stream_state
+                        and server.hub.book("coinbase", Pair("SKL", "USD")).live
+                    )
+
+                await self.until(ready)
+                api = server.api
+                wallet_set = await api.call("create_wallet_set", {"name": "live", "mode": "live"})
+                await api.call(
+                    "fund_wallet_set",
+                    {"wallet_set_id": wallet_set["id"], "exchange": "coinbase", "currency": "USD", "amount": "500"},
+                )
+                order = await api.call(
+                    "make_order",
+                    {
+                        "wallet_set_id": wallet_set["id"],
+                        "exchange": "coinbase",
+                        "pair": "SKL_USD",
+                        "side": "buy",
+                        "price": "0.79",
+                        "size": "100",
+                    },
+                )
+
+                async def placed():
+                    order.update(await api.get_order(order_id=order["id"]))
+                    return order["status"] == "open" and order["exchange_order_id"]
+
+                await self.until(placed)
+                self.assertGreater(len(sim.calls.calls), 3)  # the account's signed calls went out
+            finally:
+                await server.stop()
+        self.assertIsNone(server.recording)
+        [session] = recordings.iterdir()
+        self.assertEqual(sorted(path.name for path in session.iterdir()), ["COINBASE.0", "COINBASE.ws.0.0"])
+        text = "".join(path.read_text() for path in session.iterdir())
+        for private in (API_KEY, API_SECRET, PASSPHRASE, order["exchange_order_id"], '"user"', "signature"):
+            self.assertNotIn(private, text)
+        ws = list(read_capture(session / "COINBASE.ws.0.0"))
+        self.assertEqual([type(r) for r in ws[:2]], [WsOpened, WsReceived])  # the signed subscription is not there
+        self.assertFalse(any(isinstance(r, WsSent) for r in ws))
+        rest = [r for r in read_capture(session / "COINBASE.0") if isinstance(r, RestResponse)]
+        self.assertEqual([urlsplit(r.url).path for r in rest], ["/products"])  # not /accounts, /orders, /fills
+        report = Replay("coinbase", sorted(session.iterdir())).run()
+        self.assertEqual((list(report["books"]), report["corrupt"]), (["SKL_USD"], []))
 
 
 if __name__ == "__main__":
