@@ -1,7 +1,9 @@
 """The one interface every history store implements, and the batch it is handed.
 
-A sink is called from one writer thread only (never the event loop): it may block on its disk or
-its network. Writes are idempotent, keyed as the issue of market history asks: a trade by (exchange,
+A sink is never called from the event loop: it may block on its disk or its network. Writes come
+from the history writer's thread (and a backfill's), reads from the history reader's thread
+(:mod:`.reader`): a sink takes calls from more than one thread (the database sink has a connection
+per thread). Writes are idempotent, keyed as the issue of market history asks: a trade by (exchange,
 pair, trade id), a candle by (exchange, pair, interval, open time), a book top by (exchange, pair,
 time), so that a restart or a repeated backfill neither loses nor duplicates anything.
 """
