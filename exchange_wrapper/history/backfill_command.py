@@ -91,11 +91,16 @@ def backfill_command(
 
 
 def open_sink(settings: Settings) -> HistorySink:
-    """The store ``timeseries.backend`` names: ``database`` is the service's database."""
+    """The store ``timeseries.backend`` names: the service's database or InfluxDB; ``none`` is refused
+    (:class:`ConfigError`: there is nowhere to write)."""
     backend = settings.timeseries.backend
     if backend == "database":
         return DatabaseSink(open_database(settings.database_url))
-    raise ConfigError("timeseries.backend", "database: backfill writes into the store the service reads", backend)
+    if backend == "influxdb":
+        from .influx import open_influx_sink  # here: influxdb-client is loaded only for the InfluxDB backend
+
+        return open_influx_sink(settings.timeseries.influxdb)
+    raise ConfigError("timeseries.backend", "database or influxdb: the store backfill writes into", backend)
 
 
 class ProgressBar:
