@@ -162,13 +162,13 @@ class Playback:
             if ts > self.end:
                 break
             at = ts + offset
+            while steps is not None and at > steps.until:  # held at the moment it was moved on to
+                if clock is not None:
+                    clock.advance(steps.until)
+                await steps.held()
             if ts >= self.start:
                 if origin is None:
                     origin = (at, wall())
-                while steps is not None and ts > steps.until:
-                    if clock is not None:
-                        clock.advance(steps.until + offset)
-                    await steps.held()
                 delay = (at - origin[0]) / self.speed - (wall() - origin[1])
                 await sleep(max(delay, 0.0))
             else:
