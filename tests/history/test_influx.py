@@ -143,6 +143,18 @@ class V2Test(InfluxCases, unittest.TestCase):
         reads = [r for r in self.receiver.requests if r[1] == "/query"]
         self.assertEqual({("GET", self.database, "ns")}, {(m, p["db"], p["epoch"]) for m, _, p, _ in reads})
 
+    def test_a_bucket_named_db_slash_rp_is_read_as_that_database_and_retention_policy(self):
+        trades = captured_trades("coinbase")
+        bucket = f"{next(NAMES)}/autogen"  # 1.x names a new database's default retention policy autogen
+        with V2Receiver(SERVER, "xwrap", [bucket], TOKEN) as receiver:
+            sink = open_influx_sink(self.settings(url=receiver.url, bucket=bucket))
+            self.assertEqual(WriteResult(97), sink.write(Batch("coinbase", trades)))
+            self.assertEqual(WriteResult(0), sink.write(Batch("coinbase", trades)))
+            sink.close()
+        self.assertEqual(97, len(SERVER.points(bucket.split("/")[0], "trade")))
+        reads = {(p["db"], p["rp"]) for _, path, p, _ in receiver.requests if path == "/query"}
+        self.assertEqual({tuple(bucket.split("/"))}, reads)
+
 
 class ErrorsTest(unittest.TestCase):
     """Each failure names the setting to look at, and never shows a password or a token."""
