@@ -19,11 +19,11 @@ from ..connectors.rest import RestClient
 from ..core.errors import ConfigError, InvalidParameter
 from ..core.pairs import Pair
 from ..core.times import iso_time
-from ..exchanges.base import adapter_class
-from ..storage.database import open_database
+from ..exchanges.base import Adapter, adapter_class
+from ..storage.database import close_database, open_database
 from ..storage.worker import DatabaseThread
+from .backends import open_sink
 from .backfill import Backfill, BackfillSummary, RestCandles
-from .database import DatabaseSink
 from .sink import HistorySink
 
 #: The one interval the command takes: the store keeps 1-minute candles.
@@ -57,18 +57,42 @@ def backfill_command(
         raise InvalidParameter("--to", f"a time after --from ({iso_time(start)})", iso_time(end))
     unified = Pair.parse(pair, "--pair")
     cls = adapter_class(exchange)
-    sink = open_sink(settings)
+    if settings.timeseries.backend == "none":
+        raise ConfigError("timeseries.backend", "database or influxdb: the store backfill writes into", "none")
+    database = open_database(settings.database_url)
+    try:
+        sink = open_sink(settings, database)
+        assert sink is not None  # the backend is not none
+        try:
+            return _backfill(settings, cls, sink, unified, start, end, now(), out, err)
+        finally:
+            sink.close()
+    finally:
+        close_database(database)
+
+
+def _backfill(
+    settings: Settings,
+    cls: type[Adapter],
+    sink: HistorySink,
+    pair: Pair,
+    start: float,
+    end: float,
+    now: float,
+    out: TextIO,
+    err: TextIO,
+) -> int:
     bar = ProgressBar(err)
     job: Backfill | None = None
 
     async def run() -> BackfillSummary:
         nonlocal job
         thread = DatabaseThread()
-        rest = RestClient(exchange, settings.exchange(exchange).rest_url or cls.rest_url, cls.rest_limit)
+        rest = RestClient(cls.name, settings.exchange(cls.name).rest_url or cls.rest_url, cls.rest_limit)
         try:
-            source = await RestCandles.open(cls, rest, [unified])
-            job = Backfill(source, cls, sink, unified, thread=thread, progress=bar.show)
-            return await job.run(start, end, now())
+            source = await RestCandles.open(cls, rest, [pair])
+            job = Backfill(source, cls, sink, pair, thread=thread, progress=bar.show)
+            return await job.run(start, end, now)
         finally:
             rest.close()
             await thread.close()
@@ -76,31 +100,16 @@ def backfill_command(
     try:
         summary = asyncio.run(run())
     except KeyboardInterrupt:
+        bar.done()
         if job is not None:
-            bar.done()
             print(json.dumps({**job.summary.as_json(), "error": "interrupted"}), file=out)
         return 130
-    finally:
-        sink.close()
     bar.done()
     print(json.dumps(summary.as_json()), file=out)
     if summary.error is not None:
         print(f"xwrap: backfill stopped: {summary.error} (run it again to resume)", file=err)
         return 1
     return 0
-
-
-def open_sink(settings: Settings) -> HistorySink:
-    """The store ``timeseries.backend`` names: the service's database or InfluxDB; ``none`` is refused
-    (:class:`ConfigError`: there is nowhere to write)."""
-    backend = settings.timeseries.backend
-    if backend == "database":
-        return DatabaseSink(open_database(settings.database_url))
-    if backend == "influxdb":
-        from .influx import open_influx_sink  # here: influxdb-client is loaded only for the InfluxDB backend
-
-        return open_influx_sink(settings.timeseries.influxdb)
-    raise ConfigError("timeseries.backend", "database or influxdb: the store backfill writes into", backend)
 
 
 class ProgressBar:
