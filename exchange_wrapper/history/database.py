@@ -4,7 +4,8 @@ The tables are the storage models :class:`~exchange_wrapper.storage.models.Marke
 ``MarketCandle`` and ``MarketBookTop`` (schema version 2), on SQLite or PostgreSQL as the
 ``database_url`` says. Every write is one transaction of idempotent statements: trades and book tops
 are inserted unless their key is there; a candle is inserted, or replaces the stored one unless that
-one is the exchange's and the new one was built (the exchange's candle wins).
+one is the exchange's and the new one was built (the exchange's candle wins), which the upsert
+checks again where another writer (a backfill's thread) inserted the same minute meanwhile.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from peewee import Database, SqliteDatabase, chunked
+from peewee import EXCLUDED, Database, SqliteDatabase, chunked
 
 from ..core.marketdata import BookTop, Candle, Trade
 from ..core.orders import Side
@@ -113,7 +114,26 @@ class DatabaseSink:
             MarketCandle.update(**dict(zip(_OHLCV, incoming, strict=True)), from_exchange=sourced.from_exchange).where(
                 MarketCandle.id == row_id
             ).execute()
-        return self._insert(MarketCandle, iter(new)), corrected
+        written = 0
+        for chunk in chunked(new, ROWS_PER_INSERT):  # an upsert: another writer (a backfill) may have come first
+            written += (
+                MarketCandle.insert_many(chunk)
+                .on_conflict(
+                    conflict_target=[
+                        MarketCandle.exchange,
+                        MarketCandle.pair,
+                        MarketCandle.interval,
+                        MarketCandle.start,
+                    ],
+                    update={
+                        getattr(MarketCandle, name): getattr(EXCLUDED, name) for name in (*_OHLCV, "from_exchange")
+                    },
+                    where=(MarketCandle.from_exchange == False) | (EXCLUDED.from_exchange == True),  # noqa: E712
+                )
+                .as_rowcount()
+                .execute()
+            )
+        return written, corrected
 
     def _stored(
         self, exchange: str, latest: dict[tuple[str, int], SourcedCandle]
