@@ -96,15 +96,16 @@ class CollectorTest(unittest.IsolatedAsyncioTestCase):
             (top, _) = sink.tops("coinbase", pair, 0, 2**40, 10)
             self.assertEqual((book.bids.best, book.asks.best), ((top.bid, top.bid_size), (top.ask, top.ask_size)))
 
-    async def test_no_tops_when_the_interval_is_0_and_none_after_stop(self):
+    async def test_no_tops_when_the_interval_is_0_and_nothing_after_stop(self):
         await self.collect(book_top_seconds=Decimal(0))
         self.replay.run()
         self.collector.tick(1000.0)
         await self.collector.stop()
-        self.replay.run()  # the recording again: the collector no longer listens
         await self.writer.stop()
         self.assertEqual(0, MarketBookTop.select().count())
         self.assertEqual(97, MarketTrade.select().count())
+        self.replay.run()  # the recording again: a collector still listening would put to the stopped writer
+        self.assertEqual(0, self.writer.counts["dropped_queue_full"])
 
 
 if __name__ == "__main__":

@@ -46,6 +46,22 @@ class HubTest(unittest.TestCase):
         self.assertEqual(set(counters), set(COUNTERS) | {"checksums_verified", "checksums_failed"})
         self.assertEqual((counters["messages"], counters["trades"], counters["tickers"]), (4, 1, 1))
 
+    def test_trade_subscribers_get_every_trade_until_they_unsubscribe(self):
+        trades = [
+            Trade(BTC, "7", D("100.50"), D("0.1"), Side.BUY, 5.0),
+            Trade(ETH, "8", D("3"), D("2"), Side.SELL, 5.5),
+        ]
+        seen, also = [], []
+        unsubscribe = self.hub.on_trade(lambda *args: seen.append(args))
+        self.hub.on_trade(lambda *args: also.append(args))
+        self.hub.handle("coinbase", [SNAPSHOT, trades[0]], 6.0)
+        self.hub.handle("coinbase", [trades[1]], 7.0)
+        self.assertEqual([("coinbase", trades[0], 6.0), ("coinbase", trades[1], 7.0)], seen)
+        unsubscribe()
+        self.hub.handle("coinbase", trades, 8.0)
+        self.assertEqual(2, len(seen))
+        self.assertEqual(4, len(also))
+
     def test_a_book_gone_stale_is_returned_once_for_resync_counted_and_logged(self):
         self.hub.handle("coinbase", [SNAPSHOT], 1.0)
         crossing = BookDelta(BTC, [(BookSide.BID, D("101"), D("1"))])
