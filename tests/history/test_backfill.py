@@ -17,7 +17,8 @@ import sys
 import unittest
 from decimal import Decimal
 
-from exchange_wrapper.config import load_settings
+from exchange_wrapper.config import ExchangeSettings, load_settings
+from exchange_wrapper.connectors.feed import ExchangeFeed
 from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.core.errors import ConfigError, InvalidParameter
 from exchange_wrapper.core.marketdata import Candle
@@ -26,6 +27,7 @@ from exchange_wrapper.exchanges.base import adapter_class
 from exchange_wrapper.history.backfill import RATE_LIMIT_RETRIES, Backfill, RestCandles, Unavailable, backfill_followed
 from exchange_wrapper.history.backfill_command import backfill_command
 from exchange_wrapper.history.database import DatabaseSink
+from exchange_wrapper.marketdata.hub import MarketDataHub
 from exchange_wrapper.storage.worker import DatabaseThread
 from tests.simulator.binance import binance_protocol
 from tests.simulator.bitfinex import bitfinex_protocol
@@ -259,31 +261,26 @@ class GapOnAWindowEdgeTest(BackfillCases, OnSqlite, unittest.IsolatedAsyncioTest
         self.assertEqual(first.gaps, again.gaps)
 
 
-class FollowedFeed:
-    """A feed as backfill_followed sees one: its adapter appears once its markets are loaded."""
-
-    def __init__(self, source: RestCandles):
-        self.adapter_class, self.adapter, self.source = type(source.adapter), None, source
-
-    async def candles(self, pair: Pair, interval: int, start: float, end: float) -> list[Candle]:
-        return await self.source.candles(pair, interval, start, end)
-
-
 class StartUpTest(BackfillCases, OnSqlite, unittest.IsolatedAsyncioTestCase):
+    """The service's start-up backfill on its real feeds: each feed's followed pairs once its
+    markets are loaded, over the last timeseries.backfill_hours."""
+
     exchange = "binance"
 
     async def test_every_followed_pair_over_the_configured_hours_once_the_markets_are_loaded(self) -> None:
-        feed = FollowedFeed(self.source)
-        polls = []
-
-        async def sleep(seconds: float) -> None:
-            polls.append(seconds)
-            feed.adapter = self.source.adapter  # the markets are loaded meanwhile
-
-        summaries = await backfill_followed({"binance": feed}, self.sink, 24, lambda: NOW, sleep=sleep, ready_poll=0.5)
-        self.assertEqual([0.5], polls)
-        self.assertEqual([(self.pair, 2, None)], [(s.pair, s.requests, s.error) for s in summaries])
-        self.assertEqual(expected(self.candles, self.pair, DAY + MINUTE, END), self.stored(), "NOW - 24 h on")
+        self.protocol.candles["ETHBTC"] = MadeUpCandles(DAY - 3600, END + MINUTE, price=Decimal("0.035000"), places=6)
+        settings = ExchangeSettings(
+            pairs=["BTC_USDT", "ETH_BTC"], rest_url=self.simulator.http_url, ws_url=self.simulator.ws_url
+        )
+        feed = ExchangeFeed(self.cls, settings, MarketDataHub())
+        feed.start()
+        self.addAsyncCleanup(feed.stop)
+        summaries = await backfill_followed({"binance": feed}, self.sink, 24, lambda: NOW, ready_poll=0.01)
+        eth = Pair("ETH", "BTC")
+        self.assertEqual([(self.pair, 2, None), (eth, 2, None)], [(s.pair, s.requests, s.error) for s in summaries])
+        self.assertEqual(expected(WEEK, self.pair, DAY + MINUTE, END), self.stored(), "NOW - 24 h on")
+        eth_stored = self.sink.candles("binance", eth, DAY, END, 2000)
+        self.assertEqual(expected(self.protocol.candles["ETHBTC"], eth, DAY + MINUTE, END), eth_stored)
         self.assertEqual([], await backfill_followed({"binance": feed}, self.sink, 0, lambda: NOW))
 
 
