@@ -13,9 +13,11 @@ import io
 import json
 import math
 import os
+import signal
 import sys
 import unittest
 from decimal import Decimal
+from operator import itemgetter
 
 from exchange_wrapper.config import ExchangeSettings, load_settings
 from exchange_wrapper.connectors.feed import ExchangeFeed
@@ -304,6 +306,31 @@ class CommandTest(OnSqlite, unittest.IsolatedAsyncioTestCase):
         stored = DatabaseSink(self.db).candles("binance", Pair("BTC", "USDT"), DAY, END, 2000)
         self.assertEqual(expected(candles, Pair("BTC", "USDT"), DAY, END), stored)
 
+    async def test_ctrl_c_prints_what_was_done(self) -> None:
+        protocol = binance_protocol()
+        protocol.candles["BTCUSDT"] = MadeUpCandles(DAY, END, price=Decimal("30000.00"))
+        async with ExchangeSimulator(protocol) as simulator:
+            env = {"XWRAP_DATABASE_URL": self.url, "XWRAP_BINANCE_REST_URL": simulator.http_url}
+            answer = protocol.rest_answer
+
+            def limited_once(path: str) -> tuple[int, str] | None:  # the first page: a 429, a wait of 10 s
+                if path.startswith("/api/v3/klines") and not simulator.rest_calls.count(path) > 1:
+                    return 429, '{"code":-1003,"msg":"Too many requests; please use the websocket for live updates"}'
+                return answer(path)
+
+            protocol.rest_answer = limited_once  # type: ignore[method-assign]
+            process = await self.start(
+                "backfill", "--exchange", "binance", "--pair", "BTC_USDT", "--from", str(DAY), "--to", str(END), env=env
+            )
+            while not any(call.startswith("/api/v3/klines") for call in simulator.rest_calls):
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)
+            process.send_signal(signal.SIGINT)
+            out, err = await asyncio.wait_for(process.communicate(), 30)
+        self.assertEqual(130, process.returncode, err)
+        self.assertNotIn(b"Traceback", err)
+        self.assertEqual((1, 0, "interrupted"), itemgetter("requests", "candles_written", "error")(json.loads(out)))
+
     async def test_bad_input_is_refused_naming_the_parameter(self) -> None:
         env = {"XWRAP_DATABASE_URL": self.url, "XWRAP_BINANCE_REST_URL": "http://127.0.0.1:9"}
         cases = {
@@ -335,12 +362,15 @@ class CommandTest(OnSqlite, unittest.IsolatedAsyncioTestCase):
             )
         self.assertEqual("timeseries.backend", refused.exception.key)
 
-    async def xwrap(self, *args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    async def start(self, *args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("XWRAP_")} | env
-        process = await asyncio.create_subprocess_exec(
+        return await asyncio.create_subprocess_exec(
             sys.executable, "-m", "exchange_wrapper.cli", *args,
             env=environment, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
+
+    async def xwrap(self, *args: str, env: dict[str, str]) -> tuple[int, str, str]:
+        process = await self.start(*args, env=env)
         out, err = await asyncio.wait_for(process.communicate(), 60)
         assert process.returncode is not None
         return process.returncode, out.decode(), err.decode()
