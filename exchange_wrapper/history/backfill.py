@@ -35,7 +35,7 @@ from ..core.symbols import SymbolTable
 from ..exchanges.base import Adapter
 from ..exchanges.http import Request
 from ..storage.worker import DatabaseThread
-from .sink import Batch, HistorySink, SourcedCandle
+from .sink import Batch, HistorySink, SourcedCandle, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +106,15 @@ class BackfillSummary:
 #: Told (minutes done, minutes in all) after every window.
 Progress = Callable[[int, int], None]
 
+#: Told what each write changed (the service counts the built candles corrected in /metrics).
+WriteReport = Callable[[WriteResult], None]
+
 
 class Backfill:
     """Backfills ``pair`` of ``adapter`` (the class: its candle declarations) from ``source`` into
     ``sink``: ``await run(start, end, now)``. :attr:`summary` holds what was done so far, also after
-    the task was cancelled; ``sleep`` waits out a rate limit (tests inject it)."""
+    the task was cancelled; ``progress`` is told the minutes done after each window, ``on_write``
+    what each write changed; ``sleep`` waits out a rate limit (tests inject it)."""
 
     def __init__(
         self,
@@ -121,13 +125,14 @@ class Backfill:
         *,
         thread: DatabaseThread,
         progress: Progress | None = None,
+        on_write: WriteReport | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         retries: int = RATE_LIMIT_RETRIES,
     ):
         if adapter.candles_per_request <= 0:
             raise InvalidParameter("exchange", "an exchange with a candles endpoint", adapter.name)
         self.source, self.adapter, self.sink, self.pair, self.thread = source, adapter, sink, pair, thread
-        self.progress, self.sleep, self.retries = progress, sleep, retries
+        self.progress, self.on_write, self.sleep, self.retries = progress, on_write, sleep, retries
         self.summary = BackfillSummary(adapter.name, pair, 0, 0)
 
     async def run(self, start: float, end: float, now: float) -> BackfillSummary:
@@ -182,6 +187,8 @@ class Backfill:
         result = await self.thread.run(self.sink.write, batch)
         summary.candles_written += result.written
         summary.candles_corrected += result.candles_corrected
+        if self.on_write is not None:
+            self.on_write(result)
         summary.gaps += minutes - len(candles)
 
     async def _fetch(self, start: int, end: int) -> list[Candle]:
@@ -262,14 +269,17 @@ async def backfill_followed(
     hours: int,
     now: Callable[[], float],
     *,
+    on_write: WriteReport | None = None,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ready_poll: float = 1.0,
 ) -> list[BackfillSummary]:
     """The start-up backfill: the last ``hours`` (``timeseries.backfill_hours``) of every followed
     pair of every feed, an exchange's pairs one after the other and the exchanges side by side (each
     under its own rate limit). Waits for each feed's markets (polled every ``ready_poll`` s);
-    ``now()`` is read when an exchange's markets are there. An error ends that pair's backfill
-    (logged, in its summary) or that exchange's (logged), never the others' nor the service.
+    ``now()`` is read when an exchange's markets are there; ``on_write`` is told what each write
+    changed, in the event loop (its ``candles_corrected``: the built candles the exchange's replaced,
+    for /metrics). An error ends that pair's backfill (logged, in its summary) or that exchange's
+    (logged), never the others' nor the service.
 
     ``sink`` is called from a thread of this function's own while the service's writer thread
     writes too: :class:`~.database.DatabaseSink` takes that (a connection per thread)."""
@@ -282,7 +292,7 @@ async def backfill_followed(
             await sleep(ready_poll)
         summaries, moment = [], now()
         for pair in feed.adapter.pairs:
-            job = Backfill(feed, feed.adapter_class, sink, pair, thread=thread, sleep=sleep)
+            job = Backfill(feed, feed.adapter_class, sink, pair, thread=thread, on_write=on_write, sleep=sleep)
             summary = await job.run(moment - hours * 3600, moment, moment)
             log.info("backfill at start: %s", summary.as_json())
             summaries.append(summary)

@@ -29,6 +29,7 @@ from exchange_wrapper.exchanges.base import adapter_class
 from exchange_wrapper.history.backfill import RATE_LIMIT_RETRIES, Backfill, RestCandles, Unavailable, backfill_followed
 from exchange_wrapper.history.backfill_command import backfill_command
 from exchange_wrapper.history.database import DatabaseSink
+from exchange_wrapper.history.sink import Batch, SourcedCandle, WriteResult
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from exchange_wrapper.storage.worker import DatabaseThread
 from tests.simulator.binance import binance_protocol
@@ -274,12 +275,21 @@ class StartUpTest(BackfillCases, OnSqlite, unittest.IsolatedAsyncioTestCase):
         settings = ExchangeSettings(
             pairs=["BTC_USDT", "ETH_BTC"], rest_url=self.simulator.http_url, ws_url=self.simulator.ws_url
         )
+        built = expected(WEEK, self.pair, END - 3600, END - 3600 + MINUTE)[0]._replace(close=Decimal("1.00"))
+        self.sink.write(Batch("binance", candles=[SourcedCandle(built, from_exchange=False)]))  # xWrap's, before
         feed = ExchangeFeed(self.cls, settings, MarketDataHub())
         feed.start()
         self.addAsyncCleanup(feed.stop)
-        summaries = await backfill_followed({"binance": feed}, self.sink, 24, lambda: NOW, ready_poll=0.01)
+        writes: list[WriteResult] = []
+        summaries = await backfill_followed(
+            {"binance": feed}, self.sink, 24, lambda: NOW, on_write=writes.append, ready_poll=0.01
+        )
         eth = Pair("ETH", "BTC")
-        self.assertEqual([(self.pair, 2, None), (eth, 2, None)], [(s.pair, s.requests, s.error) for s in summaries])
+        self.assertEqual(
+            [(self.pair, 2, 1, None), (eth, 2, 0, None)],
+            [(s.pair, s.requests, s.candles_corrected, s.error) for s in summaries],
+        )
+        self.assertEqual((4, 1), (len(writes), sum(w.candles_corrected for w in writes)), "for /metrics")
         self.assertEqual(expected(WEEK, self.pair, DAY + MINUTE, END), self.stored(), "NOW - 24 h on")
         eth_stored = self.sink.candles("binance", eth, DAY, END, 2000)
         self.assertEqual(expected(self.protocol.candles["ETHBTC"], eth, DAY + MINUTE, END), eth_stored)
