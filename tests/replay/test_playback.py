@@ -57,12 +57,17 @@ class FakeTime:
         await asyncio.sleep(0)
 
 
+class PlaybackCase(unittest.IsolatedAsyncioTestCase):
+    async def asyncSetUp(self):
+        asyncio.get_running_loop().slow_callback_duration = 1.0  # the replay is played in the test's loop
+
+
 def playback(**options):
     replay, fake = Replay("coinbase", FILES), FakeTime()
     return Playback([replay], wall=fake.wall, sleep=fake.sleep, **options), replay, fake
 
 
-class PaceTest(unittest.IsolatedAsyncioTestCase):
+class PaceTest(PlaybackCase):
     async def test_play_keeps_the_recorded_pace_scaled(self):
         play, _, fake = playback(speed=4.0)
         reports = await play.play()
@@ -120,7 +125,7 @@ class PaceTest(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(raised.exception.field, "--speed")
 
 
-class WindowTest(unittest.IsolatedAsyncioTestCase):
+class WindowTest(PlaybackCase):
     async def test_a_window_outside_the_recording_or_backwards_is_refused_naming_the_option(self):
         within = (
             "expected a time within the recording, 2021-04-17T16:43:36.843430Z (1618677816.8434298) to "
@@ -159,7 +164,7 @@ class WindowTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(min(at for ready, at in fake.seen if ready), min(r.ts for r in RECORDS if r.ts >= start))
 
 
-class RecordedClockTest(unittest.IsolatedAsyncioTestCase):
+class RecordedClockTest(PlaybackCase):
     async def test_the_events_and_the_clock_follow_the_recorded_time(self):
         play, replay, fake = playback(speed=MAX_SPEED, recorded_clock=True)
         self.assertEqual(play.clock(), FIRST)  # before anything is played
@@ -181,7 +186,7 @@ class RecordedClockTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(times, {fake.now})  # the fake wall never moved: sleeps were all 0
 
 
-class LoopTest(unittest.IsolatedAsyncioTestCase):
+class LoopTest(PlaybackCase):
     async def test_a_loop_starts_over_from_the_snapshots_with_time_going_on(self):
         start, end = FIRST, FIRST + 5
         play, replay, fake = playback(speed=MAX_SPEED, start=start, end=end, loop=True, recorded_clock=True)
@@ -215,7 +220,7 @@ class LoopTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(raised.exception.field, "--to")
 
 
-class StepsTest(unittest.IsolatedAsyncioTestCase):
+class StepsTest(PlaybackCase):
     async def test_a_stepped_replay_holds_at_each_moment_it_is_moved_to(self):
         start = FIRST + 1
         play, replay, _ = playback(speed=MAX_SPEED, start=start, recorded_clock=True, steps=True)
@@ -233,6 +238,16 @@ class StepsTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(await play.steps.advance(LAST + 60), math.inf)  # the recording ended first
         reports = await task
         self.assertEqual((reports["coinbase"]["messages"], play.status()["state"]), (fed(LAST), "finished"))
+
+    async def test_a_stepped_loop_holds_by_the_service_clock(self):
+        """Moments of pass 2 are recorded time plus one window: the replay holds at them alike."""
+        start, end = FIRST, FIRST + 3
+        play, replay, _ = playback(speed=MAX_SPEED, start=start, end=end, loop=True, recorded_clock=True, steps=True)
+        task = asyncio.create_task(play.play())
+        self.addCleanup(task.cancel)
+        self.assertEqual(await play.steps.advance(end + 1), end + 1)
+        self.assertEqual((play.passes, play.clock()), (2, end + 1))
+        self.assertEqual(replay.hub.counters("coinbase")["messages"], fed(end) + fed(start + 1))
 
 
 if __name__ == "__main__":
