@@ -236,16 +236,15 @@ class LiveAccount:
         nothing streams them; until cancelled."""
         backoff = Backoff(0.5, 30.0)
         await self._retrying(backoff, self.open)
-        orders = await stored()
+        records = await stored()
 
         async def recover() -> None:
-            await self.recovery.recover(orders, self.opened_at)
+            await self.recovery.recover(records, self.opened_at)
             await self.reconcile(quiet=False)
 
         await self._retrying(backoff, recover)
         self.set_ready()
-        log.info("%s account ready: %d open live orders", self.name, len(orders.orders))
-        self._ready()
+        log.info("%s account ready: %d open live orders", self.name, len(records.orders))
         self.connection.spawn(self._every(self.resolve_interval, self.resolver.resolve_unconfirmed))
         self.connection.spawn(self._every(self.poll_interval, self.recovery.poll))
         await self._every(self.reconcile_interval, self.reconcile)
