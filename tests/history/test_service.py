@@ -18,6 +18,7 @@ SKL = Pair("SKL", "USD")
 
 class CollectingServiceTest(RecordedServiceTest):
     settings_overrides = {"timeseries.book_top_seconds": "0"}  # only the trades: the counts hold still
+
     async def test_the_replayed_trades_are_kept_and_counted_on_metrics(self):
         self.step_until(lambda: self.server.hub.counters("coinbase")["trades"] >= 20)
         trades = self.server.hub.counters("coinbase")["trades"]
