@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
         "--speed",
         metavar="FACTOR",
         help="replay pace (with --replay): 1 is the recorded speed (the default), 10 ten times faster, "
-        "max as fast as possible",
+        "max as fast as possible, step only as far as a client asks (advance_replay; a scripted backtest, "
+        "with --clock recorded)",
     )
     _window_options(serve)
     serve.add_argument(
@@ -202,15 +203,17 @@ def _serve(args: argparse.Namespace) -> int:
     for option, value in replay_only.items():
         if value is not None and not args.replay:
             raise ConfigError(option, "--replay FILE... with it (it says how to play a replay)", value)
-    speed = 1.0 if args.speed is None else MAX_SPEED if args.speed == "max" else _number(args.speed)
-    if not (speed > 0 and (math.isfinite(speed) or args.speed == "max")):
-        raise ConfigError("--speed", "a factor above 0, or max", args.speed)
+    stepped = args.speed == "step"
+    speed = 1.0 if args.speed is None else MAX_SPEED if args.speed in ("max", "step") else _number(args.speed)
+    if not (speed > 0 and (math.isfinite(speed) or args.speed in ("max", "step"))):
+        raise ConfigError("--speed", "a factor above 0, max or step", args.speed)
     start, end = _window(args)
     playback = PlaybackOptions(
         start=start,
         end=end,
         loop=args.loop,
         recorded_clock=args.clock == "recorded",
+        steps=stepped,
         seed=0 if args.seed is None else args.seed,
     )
     asyncio.run(serve(settings, replay=args.replay, speed=speed, playback=playback))

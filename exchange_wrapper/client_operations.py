@@ -12,8 +12,9 @@ from typing import Any, Literal, cast
 
 from .contract import (
     Book,
+    BookTopPage,
     Cancelled,
-    Candle,
+    CandlePage,
     ExchangeState,
     Fill,
     Funded,
@@ -22,6 +23,7 @@ from .contract import (
     OrderPage,
     OrderWithEvents,
     Pricing,
+    ReplayState,
     Status,
     Trade,
     Transferred,
@@ -94,16 +96,26 @@ class AsyncOperations:
         params = _given(exchange=exchange, pair=pair, depth=depth)
         return cast(Book, await self.call("get_book", **params))
 
-    async def get_trades(self, *, exchange: str, pair: str, limit: int = 100) -> list[Trade]:
-        """The latest public trades of a pair, newest first.
+    async def get_trades(
+        self,
+        *,
+        exchange: str,
+        pair: str,
+        limit: int = 100,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> list[Trade]:
+        """The latest public trades of a pair, newest first; with start, the stored ones from then, oldest first.
 
         exchange: An exchange by name (required).
         pair: A pair in unified BASE_QUOTE form (required).
-        limit: At most this many (newest first).
+        limit: At most this many.
+        start: Start of the time range, Unix seconds (included).
+        end: End of the time range, Unix seconds (excluded; default now).
 
         Needs a ``read`` token.
         """
-        params = _given(exchange=exchange, pair=pair, limit=limit)
+        params = _given(exchange=exchange, pair=pair, limit=limit, start=start, end=end)
         return cast(list[Trade], await self.call("get_trades", **params))
 
     async def get_ohlc(
@@ -111,22 +123,56 @@ class AsyncOperations:
         *,
         exchange: str,
         pair: str,
-        interval: int = 60,
+        interval: Literal["1m", "5m", "15m", "1h", "4h", "1d"] = "1m",
         start: float | None = None,
         end: float | None = None,
-    ) -> list[Candle]:
-        """OHLC candles from the exchange.
+        limit: int = 100,
+    ) -> CandlePage:
+        """OHLC candles from the stored market history, oldest first, paged.
 
         exchange: An exchange by name (required).
         pair: A pair in unified BASE_QUOTE form (required).
-        interval: Candle length in seconds.
-        start: First candle's start, Unix seconds.
-        end: Last candle's end, Unix seconds.
+        interval: Candle length: 1m, 5m, 15m, 1h, 4h or 1d.
+        start: Start of the time range, Unix seconds (included).
+        end: End of the time range, Unix seconds (excluded; default now).
+        limit: At most this many.
 
         Needs a ``read`` token.
         """
-        params = _given(exchange=exchange, pair=pair, interval=interval, start=start, end=end)
-        return cast(list[Candle], await self.call("get_ohlc", **params))
+        params = _given(exchange=exchange, pair=pair, interval=interval, start=start, end=end, limit=limit)
+        return cast(CandlePage, await self.call("get_ohlc", **params))
+
+    async def get_book_tops(
+        self,
+        *,
+        exchange: str,
+        pair: str,
+        start: float,
+        end: float | None = None,
+        limit: int = 100,
+    ) -> BookTopPage:
+        """Best bid and ask with their sizes as sampled into the stored market history, oldest first, paged.
+
+        exchange: An exchange by name (required).
+        pair: A pair in unified BASE_QUOTE form (required).
+        start: Start of the time range, Unix seconds (included) (required).
+        end: End of the time range, Unix seconds (excluded; default now).
+        limit: At most this many.
+
+        Needs a ``read`` token.
+        """
+        params = _given(exchange=exchange, pair=pair, start=start, end=end, limit=limit)
+        return cast(BookTopPage, await self.call("get_book_tops", **params))
+
+    async def advance_replay(self, *, until: float) -> ReplayState:
+        """Play a stepped replay up to a recorded moment and hold there.
+
+        until: The recorded moment to play the replay up to, Unix seconds (required).
+
+        Needs a ``trade`` token.
+        """
+        params = _given(until=until)
+        return cast(ReplayState, await self.call("advance_replay", **params))
 
     async def make_order(
         self,
@@ -199,7 +245,7 @@ class AsyncOperations:
         exchange: An exchange by name.
         pair: A pair in unified BASE_QUOTE form.
         status: Open orders only, or recent ones too.
-        limit: At most this many (newest first).
+        limit: At most this many.
         before: Page: orders older than this id (next_before of the previous page).
 
         Needs a ``read`` token.
@@ -310,7 +356,7 @@ class AsyncOperations:
 
         order_id: An order's id as xWrap gave it.
         wallet_set_id: A wallet set's id.
-        limit: At most this many (newest first).
+        limit: At most this many.
 
         Needs a ``read`` token.
         """
@@ -465,16 +511,26 @@ class Operations:
         params = _given(exchange=exchange, pair=pair, depth=depth)
         return cast(Book, self.call("get_book", **params))
 
-    def get_trades(self, *, exchange: str, pair: str, limit: int = 100) -> list[Trade]:
-        """The latest public trades of a pair, newest first.
+    def get_trades(
+        self,
+        *,
+        exchange: str,
+        pair: str,
+        limit: int = 100,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> list[Trade]:
+        """The latest public trades of a pair, newest first; with start, the stored ones from then, oldest first.
 
         exchange: An exchange by name (required).
         pair: A pair in unified BASE_QUOTE form (required).
-        limit: At most this many (newest first).
+        limit: At most this many.
+        start: Start of the time range, Unix seconds (included).
+        end: End of the time range, Unix seconds (excluded; default now).
 
         Needs a ``read`` token.
         """
-        params = _given(exchange=exchange, pair=pair, limit=limit)
+        params = _given(exchange=exchange, pair=pair, limit=limit, start=start, end=end)
         return cast(list[Trade], self.call("get_trades", **params))
 
     def get_ohlc(
@@ -482,22 +538,56 @@ class Operations:
         *,
         exchange: str,
         pair: str,
-        interval: int = 60,
+        interval: Literal["1m", "5m", "15m", "1h", "4h", "1d"] = "1m",
         start: float | None = None,
         end: float | None = None,
-    ) -> list[Candle]:
-        """OHLC candles from the exchange.
+        limit: int = 100,
+    ) -> CandlePage:
+        """OHLC candles from the stored market history, oldest first, paged.
 
         exchange: An exchange by name (required).
         pair: A pair in unified BASE_QUOTE form (required).
-        interval: Candle length in seconds.
-        start: First candle's start, Unix seconds.
-        end: Last candle's end, Unix seconds.
+        interval: Candle length: 1m, 5m, 15m, 1h, 4h or 1d.
+        start: Start of the time range, Unix seconds (included).
+        end: End of the time range, Unix seconds (excluded; default now).
+        limit: At most this many.
 
         Needs a ``read`` token.
         """
-        params = _given(exchange=exchange, pair=pair, interval=interval, start=start, end=end)
-        return cast(list[Candle], self.call("get_ohlc", **params))
+        params = _given(exchange=exchange, pair=pair, interval=interval, start=start, end=end, limit=limit)
+        return cast(CandlePage, self.call("get_ohlc", **params))
+
+    def get_book_tops(
+        self,
+        *,
+        exchange: str,
+        pair: str,
+        start: float,
+        end: float | None = None,
+        limit: int = 100,
+    ) -> BookTopPage:
+        """Best bid and ask with their sizes as sampled into the stored market history, oldest first, paged.
+
+        exchange: An exchange by name (required).
+        pair: A pair in unified BASE_QUOTE form (required).
+        start: Start of the time range, Unix seconds (included) (required).
+        end: End of the time range, Unix seconds (excluded; default now).
+        limit: At most this many.
+
+        Needs a ``read`` token.
+        """
+        params = _given(exchange=exchange, pair=pair, start=start, end=end, limit=limit)
+        return cast(BookTopPage, self.call("get_book_tops", **params))
+
+    def advance_replay(self, *, until: float) -> ReplayState:
+        """Play a stepped replay up to a recorded moment and hold there.
+
+        until: The recorded moment to play the replay up to, Unix seconds (required).
+
+        Needs a ``trade`` token.
+        """
+        params = _given(until=until)
+        return cast(ReplayState, self.call("advance_replay", **params))
 
     def make_order(
         self,
@@ -570,7 +660,7 @@ class Operations:
         exchange: An exchange by name.
         pair: A pair in unified BASE_QUOTE form.
         status: Open orders only, or recent ones too.
-        limit: At most this many (newest first).
+        limit: At most this many.
         before: Page: orders older than this id (next_before of the previous page).
 
         Needs a ``read`` token.
@@ -681,7 +771,7 @@ class Operations:
 
         order_id: An order's id as xWrap gave it.
         wallet_set_id: A wallet set's id.
-        limit: At most this many (newest first).
+        limit: At most this many.
 
         Needs a ``read`` token.
         """

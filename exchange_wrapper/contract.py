@@ -59,6 +59,8 @@ ORDER_TYPES: tuple[str, ...] = get_args(OrderTypeName)
 TIMES_IN_FORCE: tuple[str, ...] = get_args(TimeInForceName)
 MODES: tuple[str, ...] = get_args(ModeName)
 ORDER_LISTS = ("open", "recent")
+#: Candle intervals get_ohlc serves (aggregated from the stored 1-minute candles), by name -> seconds.
+CANDLE_INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
 
 #: What a parameter holds, as every door reads it:
 #: ``text`` a string (``max_length``), ``integer`` (``minimum`` to ``maximum``), ``decimal`` an amount as
@@ -106,9 +108,16 @@ PARAMETERS: dict[str, Param] = {
         Param("pair", "pair", "A pair in unified BASE_QUOTE form"),
         Param("currency", "currency", "A currency code", max_length=16),
         Param("depth", "integer", "Levels per side", default=10, minimum=1, maximum=1000),
-        Param("interval", "integer", "Candle length in seconds", default=60, minimum=60, maximum=604800),
-        Param("start", "time", "First candle's start, Unix seconds"),
-        Param("end", "time", "Last candle's end, Unix seconds"),
+        Param(
+            "interval",
+            "choice",
+            "Candle length: 1m, 5m, 15m, 1h, 4h or 1d",
+            default="1m",
+            choices=tuple(CANDLE_INTERVALS),
+        ),
+        Param("start", "time", "Start of the time range, Unix seconds (included)"),
+        Param("end", "time", "End of the time range, Unix seconds (excluded; default now)"),
+        Param("until", "time", "The recorded moment to play the replay up to, Unix seconds"),
         _id("wallet_set_id", "A wallet set's id"),
         _id("from_wallet_set_id", "The wallet set the funds leave"),
         _id("to_wallet_set_id", "The wallet set the funds go to"),
@@ -129,7 +138,7 @@ PARAMETERS: dict[str, Param] = {
         ),
         Param("strict", "flag", "Refuse a price or size off the market's grid instead of rounding it", default=False),
         Param("status", "choice", "Open orders only, or recent ones too", default="open", choices=ORDER_LISTS),
-        Param("limit", "integer", "At most this many (newest first)", default=100, minimum=1, maximum=1000),
+        Param("limit", "integer", "At most this many", default=100, minimum=1, maximum=1000),
         _id("before", "Page: orders older than this id (next_before of the previous page)"),
         Param("name", "text", "A name for the wallet set", max_length=64),
         Param("mode", "choice", "paper or live", default="paper", choices=MODES),
@@ -168,7 +177,26 @@ class Database(TypedDict):
     schema_version: int
 
 
-class Status(TypedDict):
+class ReplayState(TypedDict):
+    """Where a replay (``xwrap serve --replay``) is: ``clock`` "recorded" when recorded time drives the
+    service's clock (``time`` is then that time), the window, the pace, the pass and whether it is
+    ``playing``, ``holding`` (a stepped replay waiting for advance_replay) or ``finished``."""
+
+    clock: Literal["recorded", "wall"]
+    time: float | None
+    start: float | None
+    end: float | None
+    speed: str  # "step", "max" or the factor of the recorded pace ("1", "0.1")
+    loop: bool
+    passes: int
+    state: Literal["playing", "holding", "finished"]
+
+
+class _Replaying(TypedDict, total=False):
+    replay: ReplayState  # only while the service runs on a replay
+
+
+class Status(_Replaying):
     version: str
     uptime: float
     exchanges: dict[str, ExchangeState]
@@ -227,6 +255,33 @@ class Candle(TypedDict):
     low: Amount
     close: Amount
     volume: Amount
+
+
+class CandlePage(TypedDict):
+    """Candles oldest first; ``next`` is the ``start`` that asks for the following page (null: none)."""
+
+    exchange: str
+    pair: str
+    interval: str
+    candles: list[Candle]
+    next: float | None
+
+
+class BookTop(TypedDict):
+    time: float
+    bid: Amount | None
+    bid_size: Amount | None
+    ask: Amount | None
+    ask_size: Amount | None
+
+
+class BookTopPage(TypedDict):
+    """Book tops oldest first; ``next`` as in :class:`CandlePage`."""
+
+    exchange: str
+    pair: str
+    tops: list[BookTop]
+    next: float | None
 
 
 class Fill(TypedDict):
@@ -426,17 +481,33 @@ OPERATIONS: dict[str, Operation] = {
             "get_trades",
             "read",
             "GET /trades",
-            "The latest public trades of a pair, newest first",
+            "The latest public trades of a pair, newest first; with start, the stored ones from then, oldest first",
             list[Trade],
-            _params("exchange", "pair", "limit", required=("exchange", "pair")),
+            _params("exchange", "pair", "limit", "start", "end", required=("exchange", "pair")),
         ),
         Operation(
             "get_ohlc",
             "read",
             "GET /ohlc",
-            "OHLC candles from the exchange",
-            list[Candle],
-            _params("exchange", "pair", "interval", "start", "end", required=("exchange", "pair")),
+            "OHLC candles from the stored market history, oldest first, paged",
+            CandlePage,
+            _params("exchange", "pair", "interval", "start", "end", "limit", required=("exchange", "pair")),
+        ),
+        Operation(
+            "get_book_tops",
+            "read",
+            "GET /book_tops",
+            "Best bid and ask with their sizes as sampled into the stored market history, oldest first, paged",
+            BookTopPage,
+            _params("exchange", "pair", "start", "end", "limit", required=("exchange", "pair", "start")),
+        ),
+        Operation(
+            "advance_replay",
+            "trade",
+            "POST /replay/advance",
+            "Play a stepped replay up to a recorded moment and hold there",
+            ReplayState,
+            _params("until", required=("until",)),
         ),
         Operation(
             "make_order",

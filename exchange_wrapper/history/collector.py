@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -44,10 +45,22 @@ class Collector:
         self._unsubscribe: Callable[[], None] | None = None
         self._task: asyncio.Task | None = None
         self._last_sample: float | None = None
+        self._period = min(TICK, self.book_top_seconds) if self.book_top_seconds > 0 else TICK
+        self._due = -math.inf  # when :meth:`follow` ticks next
 
-    def start(self) -> None:
+    def start(self, *, timer: bool = True) -> None:
+        """Subscribe to the hub's trades; ``timer``: tick every period of the wall's time. Without it
+        the owner calls :meth:`follow` as its (recorded) time moves on."""
         self._unsubscribe = self.hub.on_trade(self.on_trade)
-        self._task = asyncio.create_task(self._ticks())
+        if timer:
+            self._task = asyncio.create_task(self._ticks())
+
+    def follow(self, now: float) -> None:
+        """Time has moved on to ``now`` (a replay's recorded clock): tick once a period has passed
+        since the last tick, so that book tops are sampled at recorded moments, not the wall's."""
+        if now >= self._due:
+            self._due = now + self._period
+            self.tick(now)
 
     async def stop(self) -> None:
         """Stop collecting. Minutes still open are not written: a partial candle would be wrong
@@ -103,9 +116,8 @@ class Collector:
                 )
 
     async def _ticks(self) -> None:
-        period = min(TICK, self.book_top_seconds) if self.book_top_seconds > 0 else TICK
         while True:
-            await asyncio.sleep(period)
+            await asyncio.sleep(self._period)
             try:
                 self.tick(self.clock())
             except Exception:  # a bug here must not end the collection for good

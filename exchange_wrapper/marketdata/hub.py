@@ -302,7 +302,7 @@ class MarketDataHub:
         recent.append(trade)
         keeper = data.keepers.get(trade.pair)
         if keeper is not None and keeper.engine is not None:
-            found = keeper.engine.on_trade(trade.trade_id, trade.price, trade.size, trade.taker_side, at)
+            found = keeper.engine.on_trade(trade.trade_id, trade.price, trade.size, trade.taker_side, at, trade.time)
             if found:
                 self._publish(data.name, trade.pair, found)
         for listener in self._trade_listeners:

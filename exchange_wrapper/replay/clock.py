@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Callable
 
 
 class RecordedClock:
@@ -21,14 +22,23 @@ class RecordedClock:
 
     def __init__(self, start: float = 0.0):
         self._now = start
+        self._watchers: list[Callable[[float], None]] = []
 
     def __call__(self) -> float:
         return self._now
+
+    def watch(self, callback: Callable[[float], None]) -> None:
+        """Call ``callback(now)`` whenever the time moves on: what would run on a wall-clock timer
+        (sampling book tops, closing quiet minutes) runs at recorded moments instead, however fast
+        the replay plays."""
+        self._watchers.append(callback)
 
     def advance(self, to: float) -> None:
         """The replay has reached ``to`` (an earlier time changes nothing)."""
         if to > self._now:
             self._now = to
+            for callback in self._watchers:
+                callback(to)
 
 
 class Steps:

@@ -22,8 +22,9 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from ..contract import ReplayState
 from ..core.errors import InvalidParameter
 from ..core.marketdata import FeedStatus
 from ..core.times import iso_time
@@ -106,20 +107,20 @@ class Playback:
             for replay in self.replays
         }
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> ReplayState:
         """Where the playback is, for a client to follow it: the window, the pace, the pass, the
         recorded time (with a recorded clock) and whether it holds or has finished."""
-        state = "finished" if self.finished else "playing"
+        state: Literal["playing", "holding", "finished"] = "finished" if self.finished else "playing"
         if self.steps is not None and not self.finished and self.steps.reached >= self.steps.until:
             state = "holding"
         return {
             "clock": "wall" if self.clock is None else "recorded",
             "time": None if self.clock is None else self.clock(),
-            "from": self.start,
-            "to": self.end,
-            "speed": "step" if self.steps is not None else "max" if self.speed == MAX_SPEED else self.speed,
+            "start": self.start,
+            "end": self.end,
+            "speed": "step" if self.steps is not None else "max" if self.speed == MAX_SPEED else f"{self.speed:g}",
             "loop": self.loop,
-            "pass": self.passes,
+            "passes": self.passes,
             "state": state,
         }
 

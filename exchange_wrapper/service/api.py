@@ -24,6 +24,7 @@ from .. import __version__, contract
 from ..config import Settings
 from ..contract import OPERATIONS
 from ..core.errors import (
+    Conflict,
     ExchangeNotLive,
     ExchangeUnavailable,
     InvalidParameter,
@@ -32,13 +33,15 @@ from ..core.errors import (
     UnknownExchange,
 )
 from ..core.ledger import Mode, TransactionKind
-from ..core.marketdata import FeedStatus
+from ..core.marketdata import FeedStatus, Trade
 from ..core.markets import Market
 from ..core.money import format_decimal
 from ..core.orders import Fill, Order, OrderType, Side, TimeInForce
 from ..core.pairs import Pair
 from ..exchanges import EXCHANGE_NAMES
+from ..history.reader import History
 from ..marketdata.hub import MarketDataHub
+from ..replay.playback import Playback
 from ..storage.database import describe_url, is_postgres, schema_version
 from ..storage.wallets import WalletBalance, WalletSetInfo
 from .params import arguments
@@ -80,7 +83,8 @@ class ExchangeWrapper:
         hub: MarketDataHub,
         trading: Trading,
         *,
-        candles: Callable[..., Awaitable[list[Any]]] | None = None,
+        history: History | None = None,
+        playback: Playback | None = None,
         clock: Callable[[], float] = time.time,
     ):
         self.settings = settings
@@ -89,7 +93,8 @@ class ExchangeWrapper:
         self.trading = trading
         self.wallets = trading.wallets
         self.orders = trading.orders
-        self.candles = candles
+        self.history = history  # None: nothing collected (timeseries.backend none), reads refused
+        self.playback = playback  # on a replay: where it is, and how a stepped one moves on
         self.clock = clock
         self.started_at = clock()
 
@@ -112,8 +117,8 @@ class ExchangeWrapper:
 
     @operation
     async def get_status(self) -> contract.Status:
-        """Version, uptime, the exchanges with their states, and the database."""
-        return {
+        """Version, uptime, the exchanges with their states, the database, and where a replay is."""
+        status: contract.Status = {
             "version": __version__,
             "uptime": round(self.clock() - self.started_at, 3),
             "exchanges": await self.get_exchanges(),
@@ -123,6 +128,9 @@ class ExchangeWrapper:
                 "schema_version": await self.trading.db(schema_version, self.database),
             },
         }
+        if self.playback is not None:
+            status["replay"] = self.playback.status()
+        return status
 
     @operation
     async def get_exchanges(self) -> dict[str, contract.ExchangeState]:
@@ -212,10 +220,22 @@ class ExchangeWrapper:
         }
 
     @operation
-    async def get_trades(self, *, exchange: str, pair: Pair, limit: int = 100) -> list[contract.Trade]:
-        """The latest public trades of a pair, newest first (up to ``limit``)."""
-        self._book(self._exchange(exchange), pair)
-        recent = list(self.hub.recent_trades(exchange, pair))[-limit:]
+    async def get_trades(
+        self, *, exchange: str, pair: Pair, limit: int = 100, start: float | None = None, end: float | None = None
+    ) -> list[contract.Trade]:
+        """Without ``start``: the latest public trades of a followed pair, newest first, from memory.
+        With it: the stored trades from ``start`` to ``end`` (default now), oldest first, at most
+        ``limit``; trades of one time are never split between answers, so the next page starts just
+        after the last trade's time."""
+        name = self._exchange(exchange)
+        if start is None:
+            if end is not None:
+                raise InvalidParameter("start", "a time with end (the stored trades of a range)", missing=True)
+            self._book(name, pair)
+            trades: list[Trade] = list(self.hub.recent_trades(name, pair))[-limit:][::-1]
+        else:
+            self._stored_pair(name, pair)
+            trades = (await self._history().trades(name, pair, start, self._end(end), limit)).items
         return [
             {
                 "trade_id": t.trade_id,
@@ -224,29 +244,97 @@ class ExchangeWrapper:
                 "taker_side": t.taker_side.value,
                 "time": t.time,
             }
-            for t in reversed(recent)
+            for t in trades
         ]
 
     @operation
     async def get_ohlc(
-        self, *, exchange: str, pair: Pair, interval: int = 60, start: float | None = None, end: float | None = None
-    ) -> list[contract.Candle]:
-        """OHLC candles from the exchange (interval in seconds, start and end in Unix seconds)."""
-        self._book(self._exchange(exchange), pair)
-        if self.candles is None:
-            raise ExchangeUnavailable(exchange, "candles are not available")
-        return [
-            {
-                "start": c.start,
-                "interval": c.interval,
-                "open": _amount(c.open),
-                "high": _amount(c.high),
-                "low": _amount(c.low),
-                "close": _amount(c.close),
-                "volume": _amount(c.volume),
-            }
-            for c in await self.candles(exchange, pair, interval, start, end)
-        ]
+        self,
+        *,
+        exchange: str,
+        pair: Pair,
+        interval: str = "1m",
+        start: float | None = None,
+        end: float | None = None,
+        limit: int = 100,
+    ) -> contract.CandlePage:
+        """Candles of ``interval`` opening in [start, end) from the stored 1-minute candles (longer
+        ones aggregated), oldest first; without ``start``, the last ``limit`` intervals before ``end``
+        (default now). Any pair with stored history, followed now or not."""
+        name = self._exchange(exchange)
+        self._stored_pair(name, pair)
+        seconds, until = contract.CANDLE_INTERVALS[interval], self._end(end)
+        since = until - seconds * limit if start is None else start
+        page = await self._history().candles(name, pair, seconds, since, until, limit)
+        return {
+            "exchange": name,
+            "pair": str(pair),
+            "interval": interval,
+            "candles": [
+                {
+                    "start": c.start,
+                    "interval": c.interval,
+                    "open": _amount(c.open),
+                    "high": _amount(c.high),
+                    "low": _amount(c.low),
+                    "close": _amount(c.close),
+                    "volume": _amount(c.volume),
+                }
+                for c in page.items
+            ],
+            "next": page.next,
+        }
+
+    @operation
+    async def get_book_tops(
+        self, *, exchange: str, pair: Pair, start: float, end: float | None = None, limit: int = 100
+    ) -> contract.BookTopPage:
+        """The best bid and ask with their sizes, as sampled every ``timeseries.book_top_seconds``
+        into the stored history, from ``start`` to ``end`` (default now), oldest first."""
+        name = self._exchange(exchange)
+        self._stored_pair(name, pair)
+        page = await self._history().tops(name, pair, start, self._end(end), limit)
+        return {
+            "exchange": name,
+            "pair": str(pair),
+            "tops": [
+                {
+                    "time": top.time,
+                    "bid": _maybe_amount(top.bid),
+                    "bid_size": _maybe_amount(top.bid_size),
+                    "ask": _maybe_amount(top.ask),
+                    "ask_size": _maybe_amount(top.ask_size),
+                }
+                for top in page.items
+            ],
+            "next": page.next,
+        }
+
+    def _stored_pair(self, exchange: str, pair: Pair) -> None:
+        """History is read for any pair, followed or not; once the exchange's markets are loaded, a
+        pair they do not list is UnknownPair (before, nobody can tell, and the store answers)."""
+        if self.hub.markets_loaded(exchange):
+            self.hub.market(exchange, pair)
+
+    def _history(self) -> History:
+        if self.history is None:
+            raise ExchangeUnavailable("history", "market history is not open")
+        return self.history
+
+    def _end(self, end: float | None) -> float:
+        return self.clock() if end is None else end
+
+    # -- replay -----------------------------------------------------------------------------------
+
+    @operation
+    async def advance_replay(self, *, until: float) -> contract.ReplayState:
+        """Let a stepped replay play every record up to ``until`` (recorded Unix seconds) and answer
+        once it holds there (or the recording ended), with where it is: a script sends its orders at
+        the recorded moments it chooses, and the same script on the same recording gets the same fills."""
+        if self.playback is None or self.playback.steps is None:
+            raise Conflict("advance_replay needs a stepped replay (xwrap serve --replay ... --speed step)")
+        await self.playback.steps.advance(until)
+        return self.playback.status()
 
     # -- orders -----------------------------------------------------------------------------------
 

@@ -14,9 +14,8 @@ from typing import Any
 from ..config import Settings
 from ..connectors.account import open_accounts
 from ..connectors.feed import start_feeds
-from ..core.errors import ExchangeUnavailable, InvalidParameter
+from ..core.errors import InvalidParameter
 from ..core.exchanges import EXCHANGE_NAMES
-from ..core.pairs import Pair
 from ..history.backends import open_sink
 from ..history.collector import Collector
 from ..history.reader import History
@@ -146,7 +145,13 @@ class Server:
             self.feeds = start_feeds(self.settings, self.hub, traffic=traffic, **self.feed_options)
         await self.trading.start()
         self.api = ExchangeWrapper(
-            self.settings, self.database, self.hub, self.trading, candles=self._candles, clock=self.clock
+            self.settings,
+            self.database,
+            self.hub,
+            self.trading,
+            history=self.history,
+            playback=self.playback,
+            clock=self.clock,
         )
         self.metrics = metrics = Metrics(self.hub, self.trading, self.history_writer)
         auth = Authenticator(list(self.settings.tokens))  # the three doors share it, as they share the metrics and bus
@@ -220,7 +225,10 @@ class Server:
         self.collector = Collector(
             self.hub, self.history_writer, book_top_seconds=timeseries.book_top_seconds, clock=self.clock
         )
-        self.collector.start()
+        recorded = self.playback.clock if self.playback is not None else None
+        if recorded is not None:  # a backtest: sampled at recorded moments, however fast it plays
+            recorded.watch(self.collector.follow)
+        self.collector.start(timer=recorded is None)
 
     async def _stop_history(self) -> None:
         """Once the market data has stopped: the collector, then the writer (what is queued is
@@ -246,16 +254,6 @@ class Server:
             log.warning(
                 "the replayed books are not all live after %g s; answering requests anyway", REPLAY_READY_TIMEOUT
             )
-
-    async def _candles(
-        self, exchange: str, pair: Pair, interval: int, start: float | None, end: float | None
-    ) -> list[Any]:
-        feed = self.feeds.get(exchange)
-        if feed is None:
-            raise ExchangeUnavailable(exchange, "no candles without a live connection (replay)")
-        end = end if end is not None else time.time()
-        start = start if start is not None else end - interval * 300
-        return await feed.candles(pair, interval, start, end)
 
 
 def quiet_wire_loggers() -> None:

@@ -2,16 +2,14 @@
 the replayed market data, the counters on /metrics, and what history answers when nothing is kept."""
 
 import asyncio
-import tempfile
 import unittest
 
-from exchange_wrapper.config import load_settings
 from exchange_wrapper.core.errors import DatabaseUnavailable, InvalidParameter
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.history.database import DatabaseSink
 from exchange_wrapper.service.server import Server
 from exchange_wrapper.storage.models import MarketTrade
-from tests.service.recorded import REPLAY, RecordedServiceTest, http
+from tests.service.recorded import REPLAY, RecordedServiceTest, fresh_settings, http
 
 SKL = Pair("SKL", "USD")
 
@@ -63,14 +61,9 @@ class NoHistoryServiceTest(RecordedServiceTest):
 
 class InfluxUnreachableTest(unittest.IsolatedAsyncioTestCase):
     async def test_the_service_does_not_start_without_its_chosen_store(self):
-        directory = tempfile.TemporaryDirectory()
-        self.addCleanup(directory.cleanup)
-        settings = load_settings(
-            None,
-            env={},
-            overrides={
-                "database_url": f"sqlite:///{directory.name}/xwrap.sqlite",
-                "server.port": 0,
+        settings = fresh_settings(
+            self,
+            **{
                 "timeseries.backend": "influxdb",
                 "timeseries.influxdb.url": "http://127.0.0.1:9",  # nothing listens on the discard port
                 "timeseries.influxdb.timeout_seconds": "2",

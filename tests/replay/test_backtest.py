@@ -45,7 +45,7 @@ class Backtest:
             self.server = Server(settings, replay=REPLAY, speed=MAX_SPEED, playback=options)
             await self.server.start()
             try:
-                client = await AsyncClient(f"ws://127.0.0.1:{self.server.port}").connect()
+                client = self.client = await AsyncClient(f"ws://127.0.0.1:{self.server.port}").connect()
                 try:
                     return await self.strategy(client)
                 finally:
@@ -54,9 +54,10 @@ class Backtest:
                 await self.server.stop()
 
     async def at(self, moment):
-        """Let the replay play up to ``moment`` and hold there; the moment it holds at (infinity
-        once the recording has ended)."""
-        return await self.server.playback.steps.advance(moment)
+        """Let the replay play up to ``moment`` and hold there, as a script asks it (advance_replay);
+        the moment it holds at (infinity once the recording has ended)."""
+        replay = await self.client.advance_replay(until=moment)
+        return math.inf if replay["state"] == "finished" else replay["time"]
 
     async def strategy(self, client):
         wallet_set = (await client.create_wallet_set(name="backtest"))["id"]

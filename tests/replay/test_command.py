@@ -25,6 +25,9 @@ def run(*argv):
     return status, out.getvalue()
 
 
+SPEED_EXPECTED = "xwrap: setting --speed: expected a factor above 0, max or step"
+
+
 class ReplayCommandTest(unittest.TestCase):
     def test_every_coinbase_capture_replays_with_no_corrupt_book(self):
         status, out = run(
@@ -90,8 +93,14 @@ class WindowOptionTest(unittest.TestCase):
             (("--clock", "recorded"), "xwrap: setting --clock: expected --replay FILE... with it"),
             (("--seed", "3"), "xwrap: setting --seed: expected --replay FILE... with it"),
             (("--from", "1"), "xwrap: setting --from: expected --replay FILE... with it"),
-            (("--replay", *self.FILES, "--speed", "fast"), "xwrap: setting --speed: expected a factor above 0, or max"),
-            (("--replay", *self.FILES, "--speed", "0"), "xwrap: setting --speed: expected a factor above 0, or max"),
+            (
+                ("--replay", *self.FILES, "--speed", "fast"),
+                "xwrap: setting --speed: expected a factor above 0, max or step",
+            ),
+            (
+                ("--replay", *self.FILES, "--speed", "0"),
+                "xwrap: setting --speed: expected a factor above 0, max or step",
+            ),
         ):
             with self.subTest(options=options):
                 err = io.StringIO()

@@ -24,6 +24,18 @@ TOKENS = [
 ]
 
 
+def fresh_settings(test: unittest.TestCase, **overrides):
+    """Settings for a service of ``test``'s own: a new SQLite file (removed after the test), any free
+    port, and ``overrides`` (dotted keys, as ``--set`` on the command line would give them)."""
+    directory = tempfile.TemporaryDirectory()
+    test.addCleanup(directory.cleanup)
+    return load_settings(
+        None,
+        env={},
+        overrides={"database_url": f"sqlite:///{directory.name}/xwrap.sqlite", "server.port": 0, **overrides},
+    )
+
+
 def http(url, method="GET", body=None, headers=None):
     """(status, headers, parsed JSON or text) of one request; ``body`` a JSON-ready value or raw bytes."""
     data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()

@@ -181,9 +181,9 @@ def error_cases(wallet_set_id: int) -> list[tuple[str, str, dict[str, Any], dict
         ("conflict", "create_wallet_set", {"name": "paper"}, {}),
         (
             "exchange_unavailable",
-            "get_ohlc",
-            {"exchange": "coinbase", "pair": "SKL_USD"},
-            {"exchange": "coinbase", "reason": "no candles without a live connection (replay)"},
+            "get_markets",
+            {"exchange": "binance"},  # enabled, not started: only coinbase is replayed
+            {"exchange": "binance", "reason": "its markets are not loaded yet (not started)"},
         ),
         ("method_not_found", "make_orders", {}, {"method": "make_orders"}),
     ]

@@ -71,7 +71,6 @@ class MarketsNotLoadedTest(ErrorAnswers, unittest.IsolatedAsyncioTestCase):
         naming_a_pair = [
             ("GET", f"{V1}/book?exchange=coinbase&pair={{pair}}", None),
             ("GET", f"{V1}/trades?exchange=coinbase&pair={{pair}}", None),
-            ("GET", f"{V1}/ohlc?exchange=coinbase&pair={{pair}}", None),
             ("GET", f"{V1}/markets?exchange=coinbase&pair={{pair}}", None),
             ("POST", f"{V1}/orders", {**ORDER, "wallet_set_id": ws, "pair": "{pair}"}),
         ]

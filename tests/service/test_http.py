@@ -230,10 +230,10 @@ class RestErrorsTest(RecordedServiceTest):
             (("GET", f"{V1}/nothing-here"), 404, "not_found", {"what": "route"}),
             (("POST", f"{V1}/wallet_sets", {"name": "paper"}), 409, "conflict", {}),
             (
-                ("GET", f"{V1}/ohlc?exchange=coinbase&pair=SKL_USD"),
+                ("GET", f"{V1}/markets?exchange=binance"),  # enabled, not started: only coinbase is replayed
                 503,
                 "exchange_unavailable",
-                {"exchange": "coinbase"},
+                {"exchange": "binance"},
             ),
         ]
         for request, status, kind, details in cases:

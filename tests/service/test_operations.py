@@ -131,7 +131,8 @@ class ArgumentsTest(unittest.TestCase):
         self.assertEqual(self.assertNames("depth", "get_book", {**book, "depth": 1001}), "an integer from 1 to 1000")
         self.assertEqual(self.assertNames("pair", "get_book", {"exchange": "coinbase"}), 'a pair such as "BTC_USD"')
         self.assertEqual(
-            self.assertNames("interval", "get_ohlc", {**book, "interval": 59}), "an integer from 60 to 604800"
+            self.assertNames("interval", "get_ohlc", {**book, "interval": 60}),
+            "one of '1m', '5m', '15m', '1h', '4h', '1d'",
         )
         self.assertEqual(self.assertNames("status", "get_orders", {"status": "closed"}), "one of 'open', 'recent'")
         self.assertEqual(
