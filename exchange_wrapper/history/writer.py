@@ -20,7 +20,7 @@ from typing import Any
 import janus
 
 from ..core.marketdata import BookTop, Trade
-from .sink import Batch, HistorySink, SourcedCandle
+from .sink import Batch, HistorySink, SourcedCandle, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +154,13 @@ class HistoryWriter:
             if self._failing:
                 log.warning("market history: the sink writes again, after %d failed writes", self._failing)
                 self._failing = 0
-            self.counts["written"] += result.written
-            self.counts["candles_corrected"] += result.candles_corrected
+            self.count(result)
+
+    def count(self, result: WriteResult) -> None:
+        """Count what a write to the sink changed: the writer's own, and those of another writer of the
+        same store (the start-up backfill), so that /metrics shows every correction of a built candle."""
+        self.counts["written"] += result.written
+        self.counts["candles_corrected"] += result.candles_corrected
 
 
 def batches(records: list[tuple[str, Record]]) -> list[Batch]:

@@ -17,6 +17,7 @@ from ..connectors.feed import start_feeds
 from ..core.errors import InvalidParameter
 from ..core.exchanges import EXCHANGE_NAMES
 from ..history.backends import open_sink
+from ..history.backfill import backfill_followed
 from ..history.collector import Collector
 from ..history.reader import History
 from ..history.recording import Recording, feed_traffic, open_recording
@@ -143,6 +144,16 @@ class Server:
                 self.recording = open_recording(self.settings.recording)
             traffic = feed_traffic(self.recording, self.settings) if self.recording else None
             self.feeds = start_feeds(self.settings, self.hub, traffic=traffic, **self.feed_options)
+            if self.history_writer is not None and self.history is not None and self.history.sink is not None:
+                # the exchanges' own candles of the last timeseries.backfill_hours: they win over built ones
+                backfill = backfill_followed(
+                    self.feeds,
+                    self.history.sink,
+                    self.settings.timeseries.backfill_hours,
+                    time.time,
+                    on_write=self.history_writer.count,
+                )
+                self._tasks.append(asyncio.create_task(backfill))
         await self.trading.start()
         self.api = ExchangeWrapper(
             self.settings,
