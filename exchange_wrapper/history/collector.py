@@ -98,8 +98,7 @@ class Collector:
         """The best bid and ask (with sizes) of every live book, stamped ``now``."""
         hub = self.hub
         for exchange in hub.started_exchanges():
-            for pair in hub.followed(exchange):
-                book = hub.book(exchange, pair)
+            for pair, book in hub.books(exchange):
                 if not book.live:
                     continue
                 bid, ask = book.bids.best, book.asks.best

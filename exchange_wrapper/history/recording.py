@@ -32,9 +32,9 @@ import io
 import json
 import logging
 import os
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 
 #: Lines waiting for the writer thread at most; beyond it new ones are dropped (and counted).
 QUEUE_SIZE = 100_000
+#: Seconds between two rounds of the writer thread, each writing every line queued meanwhile: one wake-up
+#: per round instead of one per line, each of which would take the interpreter's lock from the event
+#: loop. A kill loses at most this much of the traffic (and the line being written).
+BATCH_SECONDS = 0.05
 #: gzip's compression level: zlib's default, most of level 9's ratio at a fraction of its time.
 COMPRESS_LEVEL = 6
 
@@ -74,9 +78,6 @@ class RecordingSummary:
     dropped: int
 
 
-_STOP = object()
-
-
 class Recording:
     """Capture files in ``directory`` (created if missing; a file already there is never
     overwritten: the error is logged and that file's lines are dropped).
@@ -101,7 +102,11 @@ class Recording:
         os.makedirs(self.directory, exist_ok=True)
         self.rotate_bytes, self.rotate_us = rotate_bytes, int(rotate_seconds * 1_000_000)
         self.compress, self.clock = compress, clock
-        self._queue: queue.Queue[Any] = queue.Queue(queue_size)
+        # (series, microseconds, head, message), appended by the loop, taken by the writer thread: a deque's
+        # append and popleft need no lock, so the loop pays no lock and wakes no thread per line
+        self._pending: deque[tuple[Series, int, str | None, str | None]] = deque()
+        self._queue_size = queue_size
+        self._stop = threading.Event()
         self._last_us = 0
         self._dropping = self._queue_dropped = 0  # the loop's counts
         self._files: list[str] = []  # the writer thread's (read when it has ended)
@@ -134,7 +139,7 @@ class Recording:
         told afterwards is ignored. Returns the :meth:`summary`."""
         if not self._closed:
             self._closed = True
-            self._queue.put(_STOP)
+            self._stop.set()
             self._thread.join()
         return self.summary()
 
@@ -154,23 +159,24 @@ class Recording:
         """The file series ``name`` (``COINBASE.ws.0``): its files are ``name.0``, ``name.1``, ..."""
         return Series(os.path.join(self.directory, name))
 
-    def stamp(self) -> tuple[int, str]:
-        """The time of a new line in microseconds, and as the format writes it (``1700000000.000001``)."""
+    def stamp(self) -> int:
+        """The time of a new line in microseconds, after every line before it."""
         us = self._last_us = max(int(self.clock() * 1_000_000), self._last_us + 1)
-        return us, f"{us // 1_000_000}.{us % 1_000_000:06d}"
+        return us
 
-    def put(self, series: Series, us: int, line: str | None) -> None:
-        """Queue ``line`` (stamped ``us``; None: close the series' file) for the writer thread."""
+    def put(self, series: Series, us: int, head: str | None, message: str | None) -> None:
+        """Queue a line of ``series`` for the writer thread, which formats it (the loop only stamps it):
+        ``head`` and the time ``us``, then ``: message`` if there is one; a ``head`` of None writes
+        ``message`` as it is (a whole line), and with no message either closes the series' file."""
         if self._closed:
             return
-        try:
-            self._queue.put_nowait((series, us, line))
-        except queue.Full:
+        if len(self._pending) >= self._queue_size:
             if not self._dropping:
                 log.warning("recording in %s falls behind: lines are dropped until it catches up", self.directory)
             self._dropping += 1
             self._queue_dropped += 1
             return
+        self._pending.append((series, us, head, message))
         if self._dropping:
             log.warning("recording in %s caught up after %d lines dropped", self.directory, self._dropping)
             self._dropping = 0
@@ -179,26 +185,22 @@ class Recording:
 
     def _write_batches(self) -> None:
         opened: set[Series] = set()
+        pending, take = self._pending, self._pending.popleft
         while True:
-            batch = [self._queue.get()]
-            while True:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            stopping = self._stop.wait(BATCH_SECONDS)
             touched: set[Series] = set()
-            for item in batch:
-                if item is _STOP:
-                    for series in opened:
-                        self._close(series)
-                    return
-                series, us, line = item
-                if line is None:
+            while pending:
+                series, us, head, message = take()
+                if head is None and message is None:
                     self._close(series)
                     opened.discard(series)
-                elif self._write(series, us, line):
+                elif self._write(series, us, _line(us, head, message)):
                     touched.add(series)
                     opened.add(series)
+            if stopping:
+                for series in opened:
+                    self._close(series)
+                return
             for series in touched:
                 if series.file is not None:
                     try:
@@ -264,8 +266,8 @@ class ExchangeTraffic:
         self._rest = recording.series(self.name)
         self._connections = 0
         if configuration is not None:
-            us, _ = recording.stamp()
-            recording.put(self._rest, us, "configuration: " + json.dumps(configuration, separators=(",", ":")) + "\n")
+            line = "configuration: " + json.dumps(configuration, separators=(",", ":")) + "\n"
+            recording.put(self._rest, recording.stamp(), None, line)
 
     def connection(self, url: str) -> ConnectionTraffic:
         series = self.recording.series(f"{self.name}.ws.{self._connections}")
@@ -273,8 +275,7 @@ class ExchangeTraffic:
         return ConnectionTraffic(self.recording, series, url)
 
     def response(self, url: str, body: str) -> None:
-        us, ts = self.recording.stamp()
-        self.recording.put(self._rest, us, f"{url} -> {ts}: {_one_line(body)}\n")
+        self.recording.put(self._rest, self.recording.stamp(), f"{url} -> ", body)
 
 
 class ConnectionTraffic:
@@ -282,22 +283,28 @@ class ConnectionTraffic:
 
     def __init__(self, recording: Recording, series: Series, url: str):
         self.recording, self.series, self.url = recording, series, url
+        self._sent_head = f"{url} <- "
         self._closed = False
-        us, ts = recording.stamp()
-        recording.put(series, us, f"{url} <-> {ts}\n")
+        recording.put(series, recording.stamp(), f"{url} <-> ", None)
 
     def sent(self, message: str) -> None:
-        us, ts = self.recording.stamp()
-        self.recording.put(self.series, us, f"{self.url} <- {ts}: {_one_line(message)}\n")
+        self.recording.put(self.series, self.recording.stamp(), self._sent_head, message)
 
     def received(self, message: str) -> None:
-        us, ts = self.recording.stamp()
-        self.recording.put(self.series, us, f"{ts}: {_one_line(message)}\n")
+        self.recording.put(self.series, self.recording.stamp(), "", message)
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self.recording.put(self.series, 0, None)
+            self.recording.put(self.series, 0, None, None)
+
+
+def _line(us: int, head: str | None, message: str | None) -> str:
+    """The capture line of :meth:`Recording.put`'s parts."""
+    if head is None:
+        return message or ""
+    ts = f"{us // 1_000_000}.{us % 1_000_000:06d}"
+    return f"{head}{ts}\n" if message is None else f"{head}{ts}: {_one_line(message)}\n"
 
 
 def _one_line(text: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,6 +159,14 @@ class MarketDataHub:
         """The pairs whose books ``exchange`` follows, sorted by name (none if it never started)."""
         data = self.exchanges.get(exchange)
         return [] if data is None else sorted(data.keepers, key=str)
+
+    def books(self, exchange: str) -> Iterator[tuple[Pair, OrderBook]]:
+        """Every followed book of ``exchange`` with its pair, in no order (:meth:`followed` sorts):
+        for what visits them all often, such as sampling their tops."""
+        data = self.exchanges.get(exchange)
+        if data is not None:
+            for pair, keeper in data.keepers.items():
+                yield pair, keeper.book
 
     def recent_trades(self, exchange: str, pair: Pair) -> Sequence[Trade]:
         """The latest public trades of ``pair`` (up to :data:`RECENT_TRADES`), oldest first."""
