@@ -4,15 +4,16 @@ collection and recording off, then on, side by side in one run (issue 11's aim: 
     .venv/bin/python bench/bench_collection.py            # about 30 s
 
 "Off" is bench_replay.py's xWrap side: every websocket message through the adapter's parser into a fresh
-MarketDataHub, following the books the recording holds (as `xwrap serve --replay` does; bench_replay.py's
-hub follows every market of the metadata, which would make sampling the tops of hundreds of books that
-never see a message the main cost here). "On" adds what `xwrap serve` does with history on: the
-collector on the hub (each trade queued, 1-minute candles built, book tops sampled every second of the
-messages' time, as a replay in recorded time does) feeding the writer thread into a database sink (SQLite, a temporary file), and the
-recording of every message received (gzip, the writer thread of history/recording.py). The time counted
-is the event loop's: what the market-data path waits for. The threads' own work runs beside it on the
-second core; what they have not written when the pass ends is reported, not waited for. Each figure is
-the best of five passes over fresh state, the two sides alternating.
+MarketDataHub, following the books the recording holds (as `xwrap serve --replay` does;
+bench_replay.py's hub follows every market of the metadata, which would make sampling the tops of
+hundreds of books that never see a message the main cost here). "On" adds what `xwrap serve` does with
+history on: the collector on the hub (each trade queued, 1-minute candles built, book tops sampled every
+second of the messages' time, as a replay in recorded time does) feeding the writer thread into a
+database sink (SQLite, a temporary file), and the recording of every message received (gzip, the writer
+thread of history/recording.py). The time counted is the event loop's: what the market-data path waits
+for. The threads' own work runs beside it on the second core; what they have not written when the pass
+ends is reported, not waited for. Each figure is the best of five passes over fresh state, the two sides
+alternating.
 """
 
 from __future__ import annotations
