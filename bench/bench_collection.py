@@ -11,8 +11,8 @@ history on: the collector on the hub (each trade queued, 1-minute candles built,
 second of the messages' time, as a replay in recorded time does) feeding the writer thread into a
 database sink (SQLite, a temporary file), and the recording of every message received (gzip, the writer
 thread of history/recording.py). The time counted is the event loop's: what the market-data path waits
-for. The threads' own work runs beside it on the second core; what they have not written when the pass
-ends is reported, not waited for. Each figure is the best of five passes over fresh state, the two sides
+for. The threads' own work runs beside it on the second core (what they still hold when the
+pass ends is written after the timing). Each figure is the best of five passes over fresh state, the two sides
 alternating.
 """
 
