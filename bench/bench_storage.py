@@ -43,8 +43,8 @@ from exchange_wrapper.config import load_settings  # noqa: E402
 from exchange_wrapper.core.orders import OrderStatus, OrderType, Side  # noqa: E402
 from exchange_wrapper.core.pairs import Pair  # noqa: E402
 from exchange_wrapper.service.server import Server  # noqa: E402
-from exchange_wrapper.service.trading import OrderRequest  # noqa: E402
 from exchange_wrapper.storage.verify import verify_ledger  # noqa: E402
+from exchange_wrapper.trading.order_path import OrderRequest  # noqa: E402
 from tests.storage.dbs import ADMIN_URL, admin  # noqa: E402
 
 CAPTURES = ROOT / "tests" / "captures"

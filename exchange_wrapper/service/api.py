@@ -44,8 +44,8 @@ from ..marketdata.hub import MarketDataHub
 from ..replay.playback import Playback
 from ..storage.database import describe_url, is_postgres, schema_version
 from ..storage.wallets import WalletBalance, WalletSetInfo
+from ..trading.order_path import OrderRequest, Trading
 from .params import arguments
-from .trading import OrderRequest, Trading
 
 Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
 #: operation name -> its method (unbound): filled by :func:`operation` as the class is defined.

@@ -30,6 +30,7 @@ from ..storage.database import close_database, describe_url, open_database
 from ..storage.orders import OrderStore
 from ..storage.wallets import WalletStore
 from ..storage.worker import DatabaseThread
+from ..trading.order_path import Trading
 from .api import ExchangeWrapper
 from .auth import Authenticator
 from .events import EventBus
@@ -38,7 +39,6 @@ from .metrics import Metrics
 from .publishers import start_publishers
 from .rpc import install_rpc
 from .socketio import install_socketio
-from .trading import Trading
 
 log = logging.getLogger(__name__)
 

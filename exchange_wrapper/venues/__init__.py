@@ -1,6 +1,6 @@
 """Where orders go: the virtual exchange (:mod:`.paper`) or the exchange itself (:mod:`.live`).
 
-The order path (:mod:`exchange_wrapper.service.trading`) is written once: precision, holds,
+The order path (:mod:`exchange_wrapper.trading.order_path`) is written once: precision, holds,
 persistence and notifications. It asks a :class:`Venue`, chosen once by the wallet set's mode, what
 a new order is measured against and to place, amend and cancel it; what the venue's orders do
 comes back to the order path as order events, recorded through the ``store`` it was given.
