@@ -141,8 +141,7 @@ class AccountCalls:
         for bucket in self.buckets.values():
             bucket.pause(now, seconds)
         self.paused_until = max(self.paused_until, now + seconds)
-        data = self.hub.exchange(self.name)
-        data.rest_paused_until = max(data.rest_paused_until, self.paused_until)
+        self.hub.rest_paused(self.name, self.paused_until)
         log.warning(
             "%s answered HTTP %s: every call to the account waits %.3f s (%s)",
             self.name,

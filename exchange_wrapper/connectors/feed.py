@@ -77,7 +77,6 @@ class ExchangeFeed:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         backoff: Backoff | None = None,
         silence_timeout: float | None = None,
-        rest: RestClient | None = None,
         traffic: TrafficLog | None = None,
     ):
         self.adapter_class = adapter_class
@@ -86,15 +85,15 @@ class ExchangeFeed:
         self.stream = Reconnecting(clock=clock, sleep=sleep, backoff=backoff, traffic=traffic)
         self.backoff = self.stream.backoff
         self.silence_timeout = silence_timeout or adapter_class.silence_timeout
-        self.rest = rest or RestClient(
+        self.rest = RestClient(
             self.name,
             settings.rest_url or adapter_class.rest_url,
             adapter_class.rest_limit,
             clock=clock,
             sleep=sleep,
+            on_pause=self._rest_paused,
             traffic=traffic,
         )
-        self.rest.on_pause = self._rest_paused
         self.adapter: Adapter | None = None
         self._subscribe_bucket = TokenBucket(adapter_class.subscribe_limit, clock())
         self._task: asyncio.Task[None] | None = None
@@ -279,7 +278,7 @@ class ExchangeFeed:
     # -- helpers ----------------------------------------------------------------------------------
 
     def _rest_paused(self, until: float) -> None:
-        self.hub.exchange(self.name).rest_paused_until = until
+        self.hub.rest_paused(self.name, until)
 
     def _ready_adapter(self) -> Adapter:
         if self.adapter is None:

@@ -292,6 +292,12 @@ class MarketDataHub:
             keeper.book.mark_stale(reason)
         self.set_connection(exchange, FeedStatus.FINISHED, reason)
 
+    def rest_paused(self, exchange: str, until: float) -> None:
+        """``exchange``'s REST calls wait until ``until`` after a rate-limit answer: the status says
+        so (DEGRADED) until then. A shorter pause than one already known changes nothing."""
+        data = self.exchange(exchange)
+        data.rest_paused_until = max(data.rest_paused_until, until)
+
     def set_connection(self, exchange: str, status: FeedStatus, reason: str) -> None:
         """The feed's own state (connecting, ready, down) and why; logged when it changes."""
         data = self._data(exchange)

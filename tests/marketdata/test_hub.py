@@ -97,7 +97,8 @@ class HubTest(unittest.TestCase):
 
     def test_status_shows_a_rest_pause_and_the_connection_state(self):
         self.hub.handle("coinbase", [SNAPSHOT, BookSnapshot(ETH, [(D("10"), D("1"))], [(D("11"), D("1"))])], 1.0)
-        self.hub.exchange("coinbase").rest_paused_until = 130.0
+        self.hub.rest_paused("coinbase", 130.0)
+        self.hub.rest_paused("coinbase", 120.0)  # a shorter pause changes nothing
         self.assertEqual(
             self.hub.status("coinbase", 100.0), (FeedStatus.DEGRADED, "REST calls paused for 30.0 s (HTTP 429)")
         )
