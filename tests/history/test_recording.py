@@ -232,7 +232,7 @@ class KilledTest(unittest.TestCase):
                 self.assertEqual(writer.stdout.readline(), "writing\n")
                 name = Path(folder, "COINBASE.ws.0.0" + (".gz" if kind == "gzip" else ""))
                 deadline = time.monotonic() + 10
-                while (not name.exists() or name.stat().st_size < 200_000) and time.monotonic() < deadline:
+                while (not name.exists() or name.stat().st_size < 500_000) and time.monotonic() < deadline:
                     time.sleep(0.05)
                 writer.send_signal(signal.SIGKILL)
                 writer.wait()
