@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent set-up: a virtual environment in .venv with xWrap and its test tools installed.
+# Idempotent set-up: a virtual environment in .venv with xWrap and its test tools installed, and the
+# dashboard's browser libraries (devops/dashboard.sh).
 # Re-installs only when pyproject.toml changed since the last run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,3 +15,4 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -e ".[test,check]"
   echo "$want" > "$stamp"
 fi
+devops/dashboard.sh

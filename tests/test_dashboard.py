@@ -15,6 +15,7 @@ from pathlib import Path
 
 import websockets
 
+from exchange_wrapper.service.http import DASHBOARD, DASHBOARD_LIBRARIES
 from tests.service.recorded import READ_TOKEN, SKL, TOKENS, TRADE_TOKEN, RecordedServiceTest, http
 
 CHROMIUM = "/usr/bin/chromium"
@@ -150,3 +151,16 @@ class DashboardTest(RecordedServiceTest):
         await browser.wait_for(row_cells(f"#orders tr[data-order-id='{resting['id']}'][data-status='cancelled']"))
         self.assertTrue(await browser.evaluate("window.notReloaded === true"))
         self.assertEqual(await browser.evaluate("document.getElementById('error').textContent"), "")
+
+
+class LibrariesTest(RecordedServiceTest):
+    async def test_the_npm_libraries_are_served_and_nothing_else_of_node_modules(self):
+        for served, installed in DASHBOARD_LIBRARIES.items():
+            with self.subTest(served=served):
+                status, head, body = await asyncio.to_thread(http, f"{self.base}/dashboard/lib/{served}")
+                self.assertEqual(status, 200)
+                self.assertEqual(body, (DASHBOARD / "node_modules" / installed).read_text(encoding="utf-8"))
+        for path in ("/dashboard/lib/", "/dashboard/lib/package.json", "/dashboard/node_modules/.package-lock.json"):
+            with self.subTest(path=path):
+                status, _, _ = await asyncio.to_thread(http, self.base + path)
+                self.assertEqual(status, 404)

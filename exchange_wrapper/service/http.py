@@ -37,6 +37,12 @@ from .openapi import DOCUMENT_PATH, PREFIX, ROUTES, Route, document
 log = logging.getLogger(__name__)
 _app_numbers = itertools.count(1)
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
+#: The dashboard's browser libraries, installed from the npm registry (dashboard/package.json, by
+#: devops/dashboard.sh): served name -> its file in dashboard/node_modules. Only these, not the whole tree.
+DASHBOARD_LIBRARIES = {
+    "socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
+    "lightweight-charts.js": "lightweight-charts/dist/lightweight-charts.standalone.production.js",
+}
 Handler = Callable[..., Coroutine[Any, Any, response.HTTPResponse]]
 
 
@@ -68,7 +74,10 @@ def create_app(api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, b
         return response.redirect("/dashboard/")
 
     app.static("/dashboard/", DASHBOARD / "index.html", name="dashboard")
-    app.static("/dashboard/vendor/", DASHBOARD / "vendor", name="dashboard_vendor")
+    for served, installed in DASHBOARD_LIBRARIES.items():
+        library = DASHBOARD / "node_modules" / installed
+        if library.is_file():  # without npm the API serves on, the dashboard without its libraries
+            app.static(f"/dashboard/lib/{served}", library, name="dashboard_" + served.replace(".", "_"))
 
     @app.get("/metrics")
     async def prometheus(request: Request) -> response.HTTPResponse:
