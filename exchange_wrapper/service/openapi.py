@@ -77,7 +77,12 @@ ROUTES: tuple[Route, ...] = tuple(Route(name, *operation.route.split(" ")) for n
 
 # -- schemas --------------------------------------------------------------------------------------
 
-DECIMAL_IN = {"type": "string", "pattern": r"^[0-9]{1,30}(\.[0-9]{1,30})?$", "examples": ["0.01"]}
+DECIMAL_IN = {  # as the service reads it (service/params.py): an exponent too; below 1e15, to 1e-18
+    "type": "string",
+    "description": "a decimal string: at most 15 integer digits and 18 decimal places, an exponent allowed",
+    "pattern": r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$",
+    "examples": ["0.01", "1e-8"],
+}
 AMOUNT = {"type": "string", "description": "a decimal string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
 MAYBE_AMOUNT = {"type": ["string", "null"], "description": "a decimal string, or null"}
 TIME = {"type": "number", "minimum": 0, "exclusiveMaximum": 1e11, "description": "Unix seconds"}

@@ -24,7 +24,8 @@ from exchange_wrapper.contract import ERROR_CODES, OPERATIONS
 from exchange_wrapper.core.errors import InvalidParameter
 from exchange_wrapper.service.auth import Authenticator
 from exchange_wrapper.service.http import create_app
-from exchange_wrapper.service.openapi import PREFIX, RESULTS, ROUTES, SCHEMAS, document, parameter_table
+from exchange_wrapper.service.openapi import DECIMAL_IN, PREFIX, RESULTS, ROUTES, SCHEMAS, document, parameter_table
+from exchange_wrapper.service.params import Params
 
 from .recorded import TOKENS, TRADE_TOKEN, RecordedServiceTest
 
@@ -40,6 +41,19 @@ class OpenApiDocumentTest(RecordedServiceTest):
     async def test_the_document_is_valid_openapi_3_1_and_served_as_built(self):
         validate(document())
         self.assertEqual(await self.ok("GET", f"{PREFIX}/openapi.json"), document())
+
+    def test_the_documented_decimal_pattern_is_what_the_service_reads(self):
+        """A client that checks amounts against the document sends what the service takes, and only that
+        (the bounds on digits and places are the description's: a pattern cannot count them)."""
+        pattern = re.compile(DECIMAL_IN["pattern"])
+        for value in ("0.01", "1e-8", "1E+2", ".5", "5.", "007", "1.2.3", "e5", "-1", "1e", "abc", " 1", "1,5", "∞"):
+            with self.subTest(value=value):
+                try:
+                    Params({"amount": value}).decimal("amount")
+                    read = True
+                except InvalidParameter:
+                    read = False
+                self.assertEqual(bool(pattern.fullmatch(value)), read)
 
     def test_every_operation_has_one_route_with_its_parameters_and_the_path_ones_required(self):
         self.assertEqual(sorted(route.operation for route in ROUTES), sorted(OPERATIONS))
