@@ -161,7 +161,24 @@ class SchemaCases(DatabaseCase):
         db = open_database(url)
         self.addCleanup(close_database, db)
         self.assertEqual(sorted(m._meta.table_name for m in MODELS), db.get_tables())
-        self.assertEqual([1, 2], [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)])
+        self.assertEqual([1, 2, 3], [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)])
+        self.assertEqual(["kept"], [ws.name for ws in WalletSet.select()])
+
+    def test_a_version_2_database_gains_the_equity_table_and_keeps_its_rows(self):
+        close_database(self.db)
+        url = self.empty_url()
+        with (
+            mock.patch.object(database, "MIGRATIONS", {v: database.MIGRATIONS[v] for v in (1, 2)}),
+            mock.patch.object(database, "SCHEMA_VERSION", 2),
+        ):
+            db = open_database(url)
+            WalletSet.create(name="kept", mode="paper", created_at=now_us())
+            self.assertNotIn("wallet_equity", db.get_tables())
+            close_database(db)
+        db = open_database(url)
+        self.addCleanup(close_database, db)
+        self.assertIn("wallet_equity", db.get_tables())
+        self.assertEqual([1, 2, 3], [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)])
         self.assertEqual(["kept"], [ws.name for ws in WalletSet.select()])
 
     def test_a_check_opens_an_existing_database_of_this_version_and_creates_or_upgrades_nothing(self):
