@@ -154,7 +154,7 @@ def valued(pairs: Iterable[PairPnl], valuation: Valuation, currency: str) -> Rep
 
     def convert(amount: Decimal, of: str) -> Decimal | None:
         try:
-            rate = rates.get(of) or valuation.rate(of, currency)
+            rate = valuation.rate(of, currency)  # remembered by the valuation
         except NoRate:
             unvalued.add(of)
             return None

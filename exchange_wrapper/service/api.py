@@ -495,7 +495,7 @@ class ExchangeWrapper:
     async def get_wallet_set(self, *, wallet_set_id: int) -> contract.WalletSet:
         """A wallet set with its wallets."""
         info = await self.trading.db(self.wallets.wallet_set, wallet_set_id)
-        balances = await self.trading.db(self.wallets.balances, info.id, self._usd_price())
+        balances = await self.trading.db(self.wallets.balances, info.id, self._usd_prices())
         return _wallet_set_json(info, balances)
 
     @operation
@@ -507,7 +507,7 @@ class ExchangeWrapper:
     async def get_wallet(self, *, wallet_set_id: int, exchange: str, currency: str) -> contract.WalletOfSet:
         """One wallet: ``balance``, ``hold`` and ``available`` (zero where nothing was ever put)."""
         self._exchange(exchange)
-        balances = await self.trading.db(self.wallets.balances, wallet_set_id, self._usd_price())
+        balances = await self.trading.db(self.wallets.balances, wallet_set_id, self._usd_prices())
         for balance in balances:
             if (balance.exchange, balance.currency) == (exchange, currency):
                 return cast(contract.WalletOfSet, {"wallet_set_id": wallet_set_id, **balance.as_json()})
@@ -640,7 +640,7 @@ class ExchangeWrapper:
             raise ExchangeUnavailable(exchange, f"{pair} is not followed (add it to exchanges.{exchange}.pairs)")
         return self.hub.book(exchange, pair)
 
-    def _usd_price(self) -> Callable[[str, str], Decimal | None]:
+    def _usd_prices(self) -> Callable[[str, str], Decimal | None]:
         """What one unit of a currency is worth in USD now (the wallets' ``usd_value``), by
         :meth:`valuation`; the exchange the wallet is on does not matter: any chain of followed books
         values it."""
