@@ -104,7 +104,8 @@ class InfluxSink:
             (theirs if sourced.from_exchange else ours)[str(candle.pair), candle.interval, candle.start] = candle
         stored_trades, stored_tops, stored_candles = self._stored(exchange, trades, tops, ours | theirs)
         points = [point for key, point in trades.items() if key not in stored_trades]
-        points += [point for key, point in equity.items() if key not in self._stored_equity(list(equity))]
+        stored_equity = self._stored_equity(list(equity))
+        points += [point for key, point in equity.items() if key not in stored_equity]
         points += [point for key, point in tops.items() if key not in stored_tops]
         written, corrected = len(points), 0
         for key in theirs.keys() | ours.keys():
