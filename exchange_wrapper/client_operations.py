@@ -22,11 +22,13 @@ from .contract import (
     Order,
     OrderPage,
     OrderWithEvents,
+    Pnl,
     Pricing,
     ReplayState,
     Status,
     Trade,
     Transferred,
+    WalletHistory,
     WalletOfSet,
     WalletSet,
     WalletSetSummary,
@@ -451,6 +453,48 @@ class AsyncOperations:
         )
         return cast(Transferred, await self.call("transfer", **params))
 
+    async def get_pnl(
+        self,
+        *,
+        wallet_set_id: int,
+        currency: str = "USD",
+        exchange: str | None = None,
+        pair: str | None = None,
+    ) -> Pnl:
+        """Realized and unrealized P&L and fees per pair (average cost), valued in a chosen currency.
+
+        wallet_set_id: A wallet set's id (required).
+        currency: The currency to value in (through any chain of books).
+        exchange: An exchange by name.
+        pair: A pair in unified BASE_QUOTE form.
+
+        Needs a ``read`` token.
+        """
+        params = _given(wallet_set_id=wallet_set_id, currency=currency, exchange=exchange, pair=pair)
+        return cast(Pnl, await self.call("get_pnl", **params))
+
+    async def get_wallet_history(
+        self,
+        *,
+        wallet_set_id: int,
+        start: float | None = None,
+        end: float | None = None,
+        interval: Literal["1m", "5m", "15m", "1h", "4h", "1d"] = "1m",
+        limit: int = 100,
+    ) -> WalletHistory:
+        """The wallet set's total value in USD as sampled every minute, the last sample of each interval, paged.
+
+        wallet_set_id: A wallet set's id (required).
+        start: Start of the time range, Unix seconds (included).
+        end: End of the time range, Unix seconds (excluded; default now).
+        interval: Candle length: 1m, 5m, 15m, 1h, 4h or 1d.
+        limit: At most this many.
+
+        Needs a ``read`` token.
+        """
+        params = _given(wallet_set_id=wallet_set_id, start=start, end=end, interval=interval, limit=limit)
+        return cast(WalletHistory, await self.call("get_wallet_history", **params))
+
 
 class Operations:
     """The operations of the service as methods."""
@@ -858,3 +902,45 @@ class Operations:
             amount=amount,
         )
         return cast(Transferred, self.call("transfer", **params))
+
+    def get_pnl(
+        self,
+        *,
+        wallet_set_id: int,
+        currency: str = "USD",
+        exchange: str | None = None,
+        pair: str | None = None,
+    ) -> Pnl:
+        """Realized and unrealized P&L and fees per pair (average cost), valued in a chosen currency.
+
+        wallet_set_id: A wallet set's id (required).
+        currency: The currency to value in (through any chain of books).
+        exchange: An exchange by name.
+        pair: A pair in unified BASE_QUOTE form.
+
+        Needs a ``read`` token.
+        """
+        params = _given(wallet_set_id=wallet_set_id, currency=currency, exchange=exchange, pair=pair)
+        return cast(Pnl, self.call("get_pnl", **params))
+
+    def get_wallet_history(
+        self,
+        *,
+        wallet_set_id: int,
+        start: float | None = None,
+        end: float | None = None,
+        interval: Literal["1m", "5m", "15m", "1h", "4h", "1d"] = "1m",
+        limit: int = 100,
+    ) -> WalletHistory:
+        """The wallet set's total value in USD as sampled every minute, the last sample of each interval, paged.
+
+        wallet_set_id: A wallet set's id (required).
+        start: Start of the time range, Unix seconds (included).
+        end: End of the time range, Unix seconds (excluded; default now).
+        interval: Candle length: 1m, 5m, 15m, 1h, 4h or 1d.
+        limit: At most this many.
+
+        Needs a ``read`` token.
+        """
+        params = _given(wallet_set_id=wallet_set_id, start=start, end=end, interval=interval, limit=limit)
+        return cast(WalletHistory, self.call("get_wallet_history", **params))

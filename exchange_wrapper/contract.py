@@ -392,6 +392,96 @@ class Transferred(TypedDict):
     entry: LedgerEntry
 
 
+# -- accounting: P&L, valuation, equity history (issue 12) ----------------------------------------
+
+
+class RateQuote(TypedDict):
+    """One price a rate was walked through: a book's ``mid``, its ``last`` trade (the book not live) or
+    a stable coin's ``peg`` (no exchange, no time)."""
+
+    exchange: str | None
+    pair: str
+    price: Amount
+    source: Literal["mid", "last", "peg"]
+    time: float | None
+
+
+class Rate(TypedDict):
+    """One unit of ``currency`` is worth ``rate`` of ``into``, through ``chain`` in the order walked."""
+
+    currency: str
+    into: str
+    rate: Amount
+    chain: list[RateQuote]
+
+
+class FeePaid(TypedDict):
+    currency: str
+    amount: Amount
+
+
+class PairPnl(TypedDict):
+    """A pair's average-cost account: ``position``, ``average_cost``, ``realized`` and ``unrealized`` in
+    the pair's own terms (base units, quote currency), ``mark`` the price the open position is marked to;
+    the ``*_value`` figures in the valuation currency (null where something could not be valued)."""
+
+    exchange: str
+    pair: str
+    fills: int
+    position: Amount
+    average_cost: Amount | None
+    mark: RateQuote | None
+    realized: Amount
+    unrealized: Amount | None
+    fees: list[FeePaid]
+    realized_value: Amount | None
+    unrealized_value: Amount | None
+    fees_value: Amount | None
+    net_value: Amount | None
+
+
+class PnlTotals(TypedDict):
+    """Sums of what could be valued; ``net`` = realized + unrealized - fees."""
+
+    realized: Amount
+    unrealized: Amount
+    fees: Amount
+    net: Amount
+
+
+class Pnl(TypedDict):
+    """A wallet set's P&L in ``currency`` at ``time``; ``unvalued``: currencies no chain of books reaches
+    ``currency`` from; ``unmarked``: pairs (``exchange:PAIR``) with an open position and no price."""
+
+    wallet_set_id: int
+    currency: str
+    time: float
+    pairs: list[PairPnl]
+    totals: PnlTotals
+    rates: list[Rate]
+    unvalued: list[str]
+    unmarked: list[str]
+
+
+class EquitySample(TypedDict):
+    """The wallet set's total value in USD at ``time`` (the last sample of its interval); ``unvalued``
+    the currencies held then that no chain of books valued (left out of ``value``)."""
+
+    time: float
+    value: Amount
+    unvalued: list[str]
+
+
+class WalletHistory(TypedDict):
+    """Equity samples oldest first; ``next`` as in :class:`CandlePage`."""
+
+    wallet_set_id: int
+    currency: Literal["USD"]
+    interval: str
+    samples: list[EquitySample]
+    next: float | None
+
+
 # -- operations -----------------------------------------------------------------------------------
 
 
@@ -612,6 +702,30 @@ OPERATIONS: dict[str, Operation] = {
                 *_MONEY_MOVE,
                 required=("from_wallet_set_id", "to_wallet_set_id", *_MONEY_MOVE),
             ),
+        ),
+        Operation(
+            "get_pnl",
+            "read",
+            "GET /wallet_sets/{wallet_set_id}/pnl",
+            "Realized and unrealized P&L and fees per pair (average cost), valued in a chosen currency",
+            Pnl,
+            (
+                *_params("wallet_set_id", required=("wallet_set_id",)),
+                dataclasses.replace(
+                    PARAMETERS["currency"],
+                    meaning="The currency to value in (through any chain of books)",
+                    default="USD",
+                ),
+                *_params("exchange", "pair"),
+            ),
+        ),
+        Operation(
+            "get_wallet_history",
+            "read",
+            "GET /wallet_sets/{wallet_set_id}/history",
+            "The wallet set's total value in USD as sampled every minute, the last sample of each interval, paged",
+            WalletHistory,
+            _params("wallet_set_id", "start", "end", "interval", "limit", required=("wallet_set_id",)),
         ),
     )
 }

@@ -1,7 +1,7 @@
 """The embedded history sink: trades, 1-minute candles and book tops in the service's own database.
 
 The tables are the storage models :class:`~exchange_wrapper.storage.models.MarketTrade`,
-``MarketCandle`` and ``MarketBookTop`` (schema version 2), on SQLite or PostgreSQL as the
+``MarketCandle`` and ``MarketBookTop`` (schema version 2) and ``WalletEquity`` (3), on SQLite or PostgreSQL as the
 ``database_url`` says. Every write is one transaction of idempotent statements: trades and book tops
 are inserted unless their key is there; a candle is inserted, or replaces the stored one unless that
 one is the exchange's and the new one was built (the exchange's candle wins), which the upsert
@@ -21,8 +21,8 @@ from ..core.orders import Side
 from ..core.pairs import Pair
 from ..storage import sql
 from ..storage.database import close_database, read_transaction, write_transaction
-from ..storage.models import MarketBookTop, MarketCandle, MarketTrade, money_value
-from .sink import Batch, SourcedCandle, WriteResult
+from ..storage.models import MarketBookTop, MarketCandle, MarketTrade, WalletEquity, money_value
+from .sink import Batch, EquitySample, SourcedCandle, WriteResult
 
 #: Rows per INSERT statement (SQLite allows 32766 parameters; the widest row has 11).
 ROWS_PER_INSERT = 500
@@ -53,6 +53,7 @@ class DatabaseSink:
         with write_transaction(self.db):
             written = self._insert(MarketTrade, self._trade_rows(batch))
             written += self._insert(MarketBookTop, self._top_rows(batch))
+            written += self._insert(WalletEquity, self._equity_rows(batch))
             new, corrected = self._candles(batch.exchange, batch.candles)
         return WriteResult(written + new, corrected)
 
@@ -86,6 +87,16 @@ class DatabaseSink:
                 "bid_size": top.bid_size,
                 "ask": top.ask,
                 "ask_size": top.ask_size,
+            }
+
+    @staticmethod
+    def _equity_rows(batch: Batch) -> Iterator[dict[str, Any]]:
+        for sample in batch.equity:
+            yield {
+                "wallet_set_id": sample.wallet_set_id,
+                "time": _us(sample.time),
+                "value": sample.value,
+                "unvalued": ",".join(sample.unvalued),
             }
 
     def _candles(self, exchange: str, candles: Sequence[SourcedCandle]) -> tuple[int, int]:
@@ -181,6 +192,13 @@ class DatabaseSink:
         rows = self._read(_TOPS, (exchange, str(pair), _us(start), _us(end), limit))
         return [BookTop(pair, at / 1_000_000, *map(_money_or_none, values)) for at, *values in rows]
 
+    def equity(self, wallet_set_id: int, start: float, end: float, limit: int) -> list[EquitySample]:
+        rows = self._read(_EQUITY, (wallet_set_id, _us(start), _us(end), limit))
+        return [
+            EquitySample(wallet_set_id, at / 1_000_000, money_value(value), tuple(filter(None, unvalued.split(","))))
+            for at, value, unvalued in rows
+        ]
+
     def stored_minutes(self, exchange: str, pair: Pair, start: int, end: int) -> set[int]:
         return {at for (at,) in self._read(_EXCHANGE_MINUTES, (exchange, str(pair), MINUTE, True, start, end))}
 
@@ -216,4 +234,8 @@ _TRADES = (
 _TOPS = (
     'SELECT "time", "bid", "bid_size", "ask", "ask_size" FROM "market_book_top" WHERE "exchange" = ? AND "pair" = ? '
     'AND "time" >= ? AND "time" < ? ORDER BY "time" LIMIT ?'
+)
+_EQUITY = (
+    'SELECT "time", "value", "unvalued" FROM "wallet_equity" WHERE "wallet_set_id" = ? AND "time" >= ? AND "time" < ? '
+    'ORDER BY "time" LIMIT ?'
 )

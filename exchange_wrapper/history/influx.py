@@ -16,6 +16,9 @@ key replaces the first one's fields. The layout uses that for idempotence:
   exchange's where both exist, and a built candle is not written for a minute the exchange's covers.
 - ``book_top`` (tags ``exchange``, ``pair``; fields ``bid``, ``bid_size``, ``ask``, ``ask_size``, empty
   for a side without a level): the point's time is the sample's to the nanosecond.
+- ``equity`` (tag ``wallet_set_id``; fields ``value`` in USD, ``unvalued`` the currencies left out,
+  comma-separated): a wallet set's total value, the point's time the sample's to the nanosecond. It
+  belongs to no exchange: it has no ``exchange`` tag.
 
 Prices and sizes are string fields. InfluxDB's numeric fields are 64-bit binary floats: 0.1 is stored
 as 0.1000000000000000055..., and a size like 123456789.123456789 keeps 17 significant digits, so a
@@ -38,7 +41,7 @@ from ..core.marketdata import BookTop, Candle, Trade
 from ..core.orders import Side
 from ..core.pairs import Pair
 from .influx_api import Connection, Series, connect, quote_name, quote_text
-from .sink import Batch, HistorySink, WriteResult
+from .sink import Batch, EquitySample, HistorySink, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,8 @@ class Point(NamedTuple):
         return self.tags, self.time
 
     def line(self, exchange: str) -> str:
-        tags = "".join(f",{name}={_tag(value)}" for name, value in (("exchange", exchange), *self.tags))
+        named = ((("exchange", exchange),) if exchange else ()) + self.tags  # equity has no exchange
+        tags = "".join(f",{name}={_tag(value)}" for name, value in named)
         fields = ",".join(f'{name}="{_text(value)}"' for name, value in self.fields)
         return f"{self.measurement}{tags} {fields} {self.time}"
 
@@ -92,6 +96,7 @@ class InfluxSink:
         exchange = batch.exchange
         trades = {point.key: point for point in map(_trade_point, batch.trades)}
         tops = {point.key: point for point in map(_top_point, batch.tops)}
+        equity = {point.key: point for point in map(_equity_point, batch.equity)}
         ours: dict[tuple[str, int, int], Candle] = {}
         theirs: dict[tuple[str, int, int], Candle] = {}
         for sourced in batch.candles:
@@ -99,6 +104,8 @@ class InfluxSink:
             (theirs if sourced.from_exchange else ours)[str(candle.pair), candle.interval, candle.start] = candle
         stored_trades, stored_tops, stored_candles = self._stored(exchange, trades, tops, ours | theirs)
         points = [point for key, point in trades.items() if key not in stored_trades]
+        stored_equity = self._stored_equity(list(equity))
+        points += [point for key, point in equity.items() if key not in stored_equity]
         points += [point for key, point in tops.items() if key not in stored_tops]
         written, corrected = len(points), 0
         for key in theirs.keys() | ours.keys():
@@ -143,6 +150,41 @@ class InfluxSink:
             for row in series.rows():
                 stored_candles[tags["pair"], int(tags["interval"]), row["time"] // NANO, tags["source"]] = _read(row)
         return stored_trades, stored_tops, stored_candles
+
+    def _stored_equity(self, keys: list[Key]) -> set[Key]:
+        """The keys of ``keys`` stored already (a sample written again is not new)."""
+        if not keys:
+            return set()
+        sets = sorted({value for tags, _ in keys for _, value in tags})
+        either = " OR ".join(f'"wallet_set_id"={quote_text(ws)}' for ws in sets)
+        times = [time for _, time in keys]
+        [found] = self.connection.query.run(
+            [
+                f'SELECT "value" FROM "equity" WHERE ({either}) AND time >= {min(times)} AND time <= {max(times)} '
+                'GROUP BY "wallet_set_id"'
+            ]
+        )
+        return {((("wallet_set_id", s.tags["wallet_set_id"]),), row["time"]) for s in found for row in s.rows()}
+
+    def equity(self, wallet_set_id: int, start: float, end: float, limit: int) -> list[EquitySample]:
+        if limit <= 0:
+            return []
+        [found] = self.connection.query.run(
+            [
+                f'SELECT "value","unvalued" FROM "equity" WHERE "wallet_set_id"={quote_text(str(wallet_set_id))} '
+                f"AND time >= {_nanos(start)} AND time < {_nanos(end)} ORDER BY time ASC LIMIT {limit}"
+            ]
+        )
+        return [
+            EquitySample(
+                wallet_set_id,
+                row["time"] / NANO,
+                Decimal(row["value"]),
+                tuple(filter(None, (row["unvalued"] or "").split(","))),
+            )
+            for series in found
+            for row in series.rows()
+        ]
 
     def candles(self, exchange: str, pair: Pair, start: int, end: int, limit: int) -> list[Candle]:
         if limit <= 0:
@@ -233,6 +275,11 @@ def _top_point(top: BookTop) -> Point:
     values = (top.bid, top.bid_size, top.ask, top.ask_size)
     fields = tuple((name, "" if value is None else str(value)) for name, value in zip(TOP_FIELDS, values))
     return Point("book_top", (("pair", str(top.pair)),), fields, _nanos(top.time))
+
+
+def _equity_point(sample: EquitySample) -> Point:
+    fields = (("value", str(sample.value)), ("unvalued", ",".join(sample.unvalued)))
+    return Point("equity", (("wallet_set_id", str(sample.wallet_set_id)),), fields, _nanos(sample.time))
 
 
 def _candle_point(candle: Candle, source: str) -> Point:

@@ -1,4 +1,5 @@
-"""Reading market history back, as the API asks: candles of any interval, trades and book tops, paged.
+"""Reading market history back, as the API asks: candles of any interval, trades and book tops, and
+wallet sets' equity (the last sample of each interval), paged.
 
 The sink's reads block (a disk, a network), so they run on a thread of their own, never on the
 event loop. Candles longer than a minute are aggregated here from the stored 1-minute ones
@@ -21,7 +22,7 @@ from ..core.candles import MINUTE, aggregate, check_interval
 from ..core.errors import InvalidParameter
 from ..core.marketdata import BookTop, Candle, Trade
 from ..core.pairs import Pair
-from .sink import HistorySink
+from .sink import EquitySample, HistorySink
 
 T = TypeVar("T")
 Timed = TypeVar("Timed", Trade, BookTop)
@@ -68,6 +69,15 @@ class History:
         """Book tops sampled in [start, end)."""
         sink = self._checked(start, end, limit)
         return await self._run(_timed_page, sink.tops, exchange, pair, start, end, limit)
+
+    async def equity(
+        self, wallet_set_id: int, interval: int, start: float, end: float, limit: int
+    ) -> Page[EquitySample]:
+        """The last equity sample of each ``interval`` (seconds, as candles) in [start, end) that has one;
+        ``next`` the start of the interval after the page's last."""
+        check_interval(interval)
+        sink = self._checked(start, end, limit)
+        return await self._run(_equity_page, sink, wallet_set_id, interval, start, end, limit)
 
     async def close(self) -> None:
         """End the reading thread (after the reads under way)."""
@@ -130,3 +140,20 @@ def _timed_page(
     if not page:
         raise InvalidParameter("limit", f"more than the {limit} records stamped {next_time} (a larger limit)", limit)
     return Page(page, next_time)
+
+
+def _equity_page(
+    sink: HistorySink, wallet_set_id: int, interval: int, start: float, end: float, limit: int
+) -> Page[EquitySample]:
+    last: dict[int, EquitySample] = {}  # interval's start -> its last sample so far
+    while start < end:
+        chunk = sink.equity(wallet_set_id, start, end, CHUNK)
+        for sample in chunk:
+            bucket = math.floor(sample.time / interval) * interval
+            if bucket not in last and len(last) == limit:
+                return Page(list(last.values()), bucket)
+            last[bucket] = sample
+        if len(chunk) < CHUNK:
+            break
+        start = math.nextafter(chunk[-1].time, math.inf)
+    return Page(list(last.values()), None)

@@ -5,13 +5,15 @@ from the history writer's thread (and a backfill's), reads from the history read
 (:mod:`.reader`): a sink takes calls from more than one thread (the database sink has a connection
 per thread). Writes are idempotent, keyed as the issue of market history asks: a trade by (exchange,
 pair, trade id), a candle by (exchange, pair, interval, open time), a book top by (exchange, pair,
-time), so that a restart or a repeated backfill neither loses nor duplicates anything.
+time), an equity sample by (wallet set, time), so that a restart or a repeated backfill neither loses
+nor duplicates anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Protocol
 
 from ..core.marketdata import BookTop, Candle, Trade
@@ -29,16 +31,33 @@ class SourcedCandle:
 
 
 @dataclass(frozen=True)
+class EquitySample:
+    """A wallet set's total value in USD at ``time`` (Unix seconds), and the currencies it held then
+    that nothing valued (left out of ``value``): the equity history (docs/accounting.md)."""
+
+    wallet_set_id: int
+    time: float
+    value: Decimal
+    unvalued: tuple[str, ...] = ()
+
+
+#: The "exchange" of a batch of equity samples: they belong to wallet sets, not to one exchange.
+NO_EXCHANGE = ""
+
+
+@dataclass(frozen=True)
 class Batch:
-    """What one exchange produced since the last batch, in the order seen."""
+    """What one exchange produced since the last batch, in the order seen (equity samples come in
+    batches of their own, whose exchange is :data:`NO_EXCHANGE`)."""
 
     exchange: str
     trades: Sequence[Trade] = field(default_factory=tuple)
     candles: Sequence[SourcedCandle] = field(default_factory=tuple)
     tops: Sequence[BookTop] = field(default_factory=tuple)
+    equity: Sequence[EquitySample] = field(default_factory=tuple)
 
     def __len__(self) -> int:
-        return len(self.trades) + len(self.candles) + len(self.tops)
+        return len(self.trades) + len(self.candles) + len(self.tops) + len(self.equity)
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,10 @@ class HistorySink(Protocol):
 
     def tops(self, exchange: str, pair: Pair, start: float, end: float, limit: int) -> list[BookTop]:
         """At most ``limit`` book tops of ``pair`` sampled in [start, end)."""
+        ...
+
+    def equity(self, wallet_set_id: int, start: float, end: float, limit: int) -> list[EquitySample]:
+        """At most ``limit`` equity samples of the wallet set taken in [start, end)."""
         ...
 
     def stored_minutes(self, exchange: str, pair: Pair, start: int, end: int) -> set[int]:

@@ -19,11 +19,11 @@ from typing import Any
 import janus
 
 from ..core.marketdata import BookTop, Trade
-from .sink import Batch, HistorySink, SourcedCandle, WriteResult
+from .sink import Batch, EquitySample, HistorySink, SourcedCandle, WriteResult
 
 log = logging.getLogger(__name__)
 
-Record = Trade | SourcedCandle | BookTop
+Record = Trade | SourcedCandle | BookTop | EquitySample
 
 #: Records handed to the sink in one write at most.
 BATCH_MAX = 5000
@@ -165,13 +165,15 @@ class HistoryWriter:
 def batches(records: list[tuple[str, Record]]) -> list[Batch]:
     """``records`` grouped by exchange (in the order each exchange first appears), each kind in
     the order queued."""
-    by_exchange: dict[str, tuple[list[Trade], list[SourcedCandle], list[BookTop]]] = {}
+    by_exchange: dict[str, tuple[list[Trade], list[SourcedCandle], list[BookTop], list[EquitySample]]] = {}
     for exchange, record in records:
-        trades, candles, tops = by_exchange.setdefault(exchange, ([], [], []))
+        trades, candles, tops, equity = by_exchange.setdefault(exchange, ([], [], [], []))
         if isinstance(record, Trade):
             trades.append(record)
         elif isinstance(record, SourcedCandle):
             candles.append(record)
+        elif isinstance(record, EquitySample):
+            equity.append(record)
         else:
             tops.append(record)
     return [Batch(exchange, *kinds) for exchange, kinds in by_exchange.items()]

@@ -38,9 +38,12 @@ from ..core.markets import Market
 from ..core.money import format_decimal
 from ..core.orders import Fill, Order, OrderType, Side, TimeInForce
 from ..core.pairs import Pair
+from ..core.pnl import Execution, Report, accounts, valued
+from ..core.valuation import Valuation
 from ..exchanges import EXCHANGE_NAMES
 from ..history.reader import History
 from ..marketdata.hub import MarketDataHub
+from ..marketdata.quotes import valuation
 from ..replay.playback import Playback
 from ..storage.database import describe_url, is_postgres, schema_version
 from ..storage.wallets import WalletBalance, WalletSetInfo
@@ -492,7 +495,7 @@ class ExchangeWrapper:
     async def get_wallet_set(self, *, wallet_set_id: int) -> contract.WalletSet:
         """A wallet set with its wallets."""
         info = await self.trading.db(self.wallets.wallet_set, wallet_set_id)
-        balances = await self.trading.db(self.wallets.balances, info.id, self._usd_price)
+        balances = await self.trading.db(self.wallets.balances, info.id, self._usd_prices())
         return _wallet_set_json(info, balances)
 
     @operation
@@ -504,7 +507,7 @@ class ExchangeWrapper:
     async def get_wallet(self, *, wallet_set_id: int, exchange: str, currency: str) -> contract.WalletOfSet:
         """One wallet: ``balance``, ``hold`` and ``available`` (zero where nothing was ever put)."""
         self._exchange(exchange)
-        balances = await self.trading.db(self.wallets.balances, wallet_set_id, self._usd_price)
+        balances = await self.trading.db(self.wallets.balances, wallet_set_id, self._usd_prices())
         for balance in balances:
             if (balance.exchange, balance.currency) == (exchange, currency):
                 return cast(contract.WalletOfSet, {"wallet_set_id": wallet_set_id, **balance.as_json()})
@@ -550,6 +553,78 @@ class ExchangeWrapper:
         )
         return {"entry": cast(contract.LedgerEntry, entry.as_json())}
 
+    # -- accounting: valuation, P&L, equity history (issue 12) ------------------------------------
+
+    def valuation(self) -> Valuation:
+        """The rates of this moment through any chain of followed books (docs/accounting.md,
+        "Valuation"): ``valuation().value(amount, currency, into="USD")``. Every figure xWrap values
+        is valued by it."""
+        return valuation(self.hub)
+
+    @operation
+    async def get_pnl(
+        self, *, wallet_set_id: int, currency: str = "USD", exchange: str | None = None, pair: Pair | None = None
+    ) -> contract.Pnl:
+        """The wallet set's P&L by average cost per pair (docs/accounting.md, "P&L"), valued in
+        ``currency``. A currency no followed book names, or that none of the figures' currencies
+        reaches, is an InvalidParameter naming ``currency``; figures in a currency that cannot be
+        valued are left out of the totals and listed in ``unvalued``."""
+        if exchange is not None:
+            self._exchange(exchange)
+        await self.trading.db(self.wallets.wallet_set, wallet_set_id)  # not found: NotFound
+        fills = await self.trading.db(self._executions, wallet_set_id, exchange, None if pair is None else str(pair))
+        rates, pairs = self.valuation(), accounts(fills)
+        report = valued(pairs, rates, currency)
+        needed = {a.pair.quote for a in pairs} | {c for a in pairs for c in a.fees}
+        if currency not in rates.currencies() or (needed - {currency} and needed <= set(report.unvalued)):
+            reached = ", ".join(sorted(needed)) or "the followed books"
+            raise InvalidParameter("currency", f"a currency a chain of followed books reaches from {reached}", currency)
+        return _pnl_json(wallet_set_id, self.clock(), report)
+
+    @operation
+    async def get_wallet_history(
+        self,
+        *,
+        wallet_set_id: int,
+        start: float | None = None,
+        end: float | None = None,
+        interval: str = "1m",
+        limit: int = 100,
+    ) -> contract.WalletHistory:
+        """The set's equity in USD as sampled each minute into the history store, the last sample of
+        each ``interval`` in [start, end), oldest first; without ``start``, the last ``limit``
+        intervals before ``end`` (default now), as get_ohlc."""
+        await self.trading.db(self.wallets.wallet_set, wallet_set_id)  # not found: NotFound
+        seconds, until = contract.CANDLE_INTERVALS[interval], self._end(end)
+        since = until - seconds * limit if start is None else start
+        page = await self._history().equity(wallet_set_id, seconds, since, until, limit)
+        return {
+            "wallet_set_id": wallet_set_id,
+            "currency": "USD",
+            "interval": interval,
+            "samples": [{"time": s.time, "value": _amount(s.value), "unvalued": list(s.unvalued)} for s in page.items],
+            "next": page.next,
+        }
+
+    def _executions(self, wallet_set_id: int, exchange: str | None, pair: str | None) -> list[Execution]:
+        """Every fill of the set's orders (on the database thread: one committed state)."""
+        out: list[Execution] = []
+        before: int | None = None
+        while True:
+            page = self.orders.find(
+                wallet_set_id=wallet_set_id, exchange=exchange, pair=pair, before=before, limit=1000
+            )
+            fills = self.orders.fills([o.id for o in page])
+            for order in page:
+                traded = Pair.parse(order.pair)
+                out += [
+                    Execution(order.exchange, traded, order.side, f.price, f.size, f.fee, f.fee_currency, f.at)
+                    for f in fills[order.id]
+                ]
+            if len(page) < 1000:
+                return out
+            before = int(page[-1].id)
+
     # -- helpers ----------------------------------------------------------------------------------
 
     def _exchange(self, name: str | None) -> str:
@@ -565,16 +640,12 @@ class ExchangeWrapper:
             raise ExchangeUnavailable(exchange, f"{pair} is not followed (add it to exchanges.{exchange}.pairs)")
         return self.hub.book(exchange, pair)
 
-    def _usd_price(self, exchange: str, currency: str) -> Decimal | None:
-        """The mid of CURRENCY_USD (or _USDT, _USDC) on that exchange, where a live book has one."""
-        for quote in ("USD", "USDT", "USDC"):
-            pair = Pair(currency, quote)
-            book = self.hub.book(exchange, pair) if self.hub.follows(exchange, pair) else None
-            if book is not None and book.live:
-                bid, ask = book.bids.best, book.asks.best
-                if bid and ask:
-                    return (bid[0] + ask[0]) / 2
-        return None
+    def _usd_prices(self) -> Callable[[str, str], Decimal | None]:
+        """What one unit of a currency is worth in USD now (the wallets' ``usd_value``), by
+        :meth:`valuation`; the exchange the wallet is on does not matter: any chain of followed books
+        values it."""
+        rates = self.valuation()
+        return lambda _exchange, currency: rates.value_or_none(Decimal(1), currency, "USD")
 
 
 def _check_order_shape(request: OrderRequest) -> None:
@@ -626,3 +697,38 @@ def _wallet_set_summary(info: WalletSetInfo) -> contract.WalletSetSummary:
 def _wallet_set_json(info: WalletSetInfo, balances: list[WalletBalance]) -> contract.WalletSet:
     wallets = [cast(contract.Wallet, balance.as_json()) for balance in balances]
     return {**_wallet_set_summary(info), "wallets": wallets}
+
+
+def _pnl_json(wallet_set_id: int, time: float, report: Report) -> contract.Pnl:
+    return {
+        "wallet_set_id": wallet_set_id,
+        "currency": report.currency,
+        "time": time,
+        "pairs": [
+            {
+                "exchange": row.account.exchange,
+                "pair": str(row.account.pair),
+                "fills": row.account.fills,
+                "position": _amount(row.account.position),
+                "average_cost": _maybe_amount(row.account.average_cost),
+                "mark": None if row.mark is None else cast(contract.RateQuote, row.mark.as_json()),
+                "realized": _amount(row.account.realized),
+                "unrealized": _maybe_amount(row.unrealized),
+                "fees": [{"currency": c, "amount": _amount(a)} for c, a in sorted(row.account.fees.items())],
+                "realized_value": _maybe_amount(row.realized_value),
+                "unrealized_value": _maybe_amount(row.unrealized_value),
+                "fees_value": _maybe_amount(row.fees_value),
+                "net_value": _maybe_amount(row.net_value),
+            }
+            for row in report.pairs
+        ],
+        "totals": {
+            "realized": _amount(report.realized),
+            "unrealized": _amount(report.unrealized),
+            "fees": _amount(report.fees),
+            "net": _amount(report.net),
+        },
+        "rates": [cast(contract.Rate, rate.as_json()) for rate in report.rates],
+        "unvalued": report.unvalued,
+        "unmarked": report.unmarked,
+    }

@@ -155,6 +155,8 @@ def result_schema(kind: Any, schemas: dict[str, dict[str, Any]]) -> dict[str, An
         if inner is Amount:
             return MAYBE_AMOUNT
         schema = result_schema(inner, schemas)
+        if "$ref" in schema:  # a TypedDict or null
+            return {"anyOf": [schema, {"type": "null"}]}
         nullable = {**schema, "type": [schema["type"], "null"]}
         if "enum" in schema:
             nullable["enum"] = [*schema["enum"], None]

@@ -9,6 +9,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from ..config import Settings
@@ -19,6 +20,7 @@ from ..core.exchanges import EXCHANGE_NAMES
 from ..history.backends import open_sink
 from ..history.backfill import backfill_followed
 from ..history.collector import Collector
+from ..history.equity import EquitySampler
 from ..history.reader import History
 from ..history.recording import Recording, feed_traffic, open_recording
 from ..history.writer import HistoryWriter
@@ -93,6 +95,7 @@ class Server:
         self.history: History | None = None
         self.history_writer: HistoryWriter | None = None
         self.collector: Collector | None = None
+        self.equity: EquitySampler | None = None
         self.trading: Trading | None = None
         self.database_thread: DatabaseThread | None = None
         self.api: ExchangeWrapper | None = None
@@ -155,6 +158,7 @@ class Server:
                 )
                 self._tasks.append(asyncio.create_task(backfill))
         await self.trading.start()
+        self._start_equity()
         self.api = ExchangeWrapper(
             self.settings,
             self.database,
@@ -241,9 +245,37 @@ class Server:
             recorded.watch(self.collector.follow)
         self.collector.start(timer=recorded is None)
 
+    def _start_equity(self) -> None:
+        """With a history store: every wallet set's equity sampled each minute of the service's clock
+        (a replay's recorded one as it moves on), docs/accounting.md."""
+        if self.history_writer is None:
+            return
+        self.equity = EquitySampler(self.hub, self.history_writer, self._every_balance, clock=self.clock)
+        recorded = self.playback.clock if self.playback is not None else None
+        if recorded is not None:
+            recorded.watch(self.equity.follow)
+        self.equity.start(timer=recorded is None)
+
+    async def _every_balance(self) -> dict[int, list[tuple[str, Decimal]]]:
+        """Every wallet set's balances (holds included) by currency: what its equity values."""
+        trading = self.trading
+        assert trading is not None  # sampled only while trading runs
+
+        def read() -> dict[int, list[tuple[str, Decimal]]]:
+            wallets = trading.wallets
+            return {
+                info.id: [(b.currency, b.balance) for b in wallets.balances(info.id) if b.balance]
+                for info in wallets.wallet_sets()
+            }
+
+        return await trading.db(read)
+
     async def _stop_history(self) -> None:
-        """Once the market data has stopped: the collector, then the writer (what is queued is
-        written), then the reader; all before the database closes."""
+        """Once the market data has stopped: the equity sampler and the collector, then the writer
+        (what is queued is written), then the reader; all before the database closes."""
+        if self.equity is not None:
+            await self.equity.stop()
+            self.equity = None
         if self.collector is not None:
             await self.collector.stop()
             self.collector = None

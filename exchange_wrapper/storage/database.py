@@ -22,7 +22,7 @@ from peewee import Database, OperationalError, PeeweeException, PostgresqlDataba
 
 from ..config import hide_password
 from ..core.errors import ConfigError, DatabaseUnavailable
-from .models import HISTORY_MODELS, LEDGER_MODELS, MODELS, MONEY_COLUMN, SchemaVersion, now_us
+from .models import EQUITY_MODELS, HISTORY_MODELS, LEDGER_MODELS, MODELS, MONEY_COLUMN, SchemaVersion, now_us
 
 EXPECTED_URL = (
     "sqlite:///RELATIVE/PATH, sqlite:////ABSOLUTE/PATH, a plain file path, or "
@@ -53,12 +53,20 @@ def _create_history_tables(db: Database) -> None:
     db.create_tables(HISTORY_MODELS)
 
 
+def _create_equity_table(db: Database) -> None:
+    db.create_tables(EQUITY_MODELS)
+
+
 #: Steps that bring a database to the version they are keyed by, run in order from the version
 #: recorded in ``schema_version`` (0 for an empty database). Each step creates its tables as the
 #: models stand; the day a model changes, its step must keep creating the tables of its version
 #: (freeze their definitions in it) and a new step alters them. 1: wallets, ledger and orders;
-#: 2: market history (trades, candles, book tops).
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _create_ledger_tables, 2: _create_history_tables}
+#: 2: market history (trades, candles, book tops); 3: wallet sets' equity history.
+MIGRATIONS: dict[int, Callable[[Database], None]] = {
+    1: _create_ledger_tables,
+    2: _create_history_tables,
+    3: _create_equity_table,
+}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

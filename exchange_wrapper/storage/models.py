@@ -347,6 +347,21 @@ class MarketBookTop(BaseModel):
         indexes = ((("exchange", "pair", "time"), True),)
 
 
+class WalletEquity(BaseModel):
+    """A wallet set's total value in USD sampled at ``time`` (the equity history); ``unvalued`` the
+    currencies held then that no chain of books valued, comma-separated. One per (wallet set, time).
+    No foreign key: the history store may be another database than the wallets'."""
+
+    id = BigAutoField()
+    wallet_set_id = BigIntegerField()
+    time = TimestampField()
+    value = MoneyField()
+    unvalued = TextField(default="")
+
+    class Meta:
+        indexes = ((("wallet_set_id", "time"), True),)
+
+
 #: The models of schema version 1 (wallets, ledger, orders), in an order that satisfies foreign keys.
 LEDGER_MODELS = (
     SchemaVersion,
@@ -364,5 +379,8 @@ LEDGER_MODELS = (
 #: The models of market history, added by schema version 2.
 HISTORY_MODELS = (MarketTrade, MarketCandle, MarketBookTop)
 
+#: The equity history of wallet sets, added by schema version 3.
+EQUITY_MODELS = (WalletEquity,)
+
 #: Every model, in an order that satisfies foreign keys when creating tables.
-MODELS = LEDGER_MODELS + HISTORY_MODELS
+MODELS = LEDGER_MODELS + HISTORY_MODELS + EQUITY_MODELS

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from exchange_wrapper.core.candles import CandleBuilder
 from exchange_wrapper.core.marketdata import BookTop
-from exchange_wrapper.history.sink import Batch, SourcedCandle, WriteResult
+from exchange_wrapper.history.sink import NO_EXCHANGE, Batch, EquitySample, SourcedCandle, WriteResult
 from tests.history.captured import binance_klines, captured_trades
 
 
@@ -132,3 +132,20 @@ class SinkContract:
         self.assertEqual(tops, self.sink.tops("coinbase", trade.pair, 0, 2e9, 10))
         self.assertEqual(tops[1:], self.sink.tops("coinbase", trade.pair, trade.time + 0.5, 2e9, 10))
         self.assertEqual(tops[:1], self.sink.tops("coinbase", trade.pair, 0, 2e9, 1))
+
+    def test_equity_samples_once_per_set_and_time_exact_and_by_set(self):
+        trade = captured_trades("coinbase")[0]
+        # made: samples shaped as the equity sampler takes them (history/equity.py), at the capture's time
+        samples = [
+            EquitySample(1, trade.time, Decimal("992.19852")),
+            EquitySample(1, trade.time + 60, Decimal("12345678901234567890.000000000000000001"), ("EUR", "GBP")),
+            EquitySample(2, trade.time, Decimal("0")),
+        ]
+        self.assertEqual(WriteResult(3), self.sink.write(Batch(NO_EXCHANGE, equity=samples)))
+        self.assertEqual(WriteResult(0), self.sink.write(Batch(NO_EXCHANGE, equity=samples[1:])))
+        self.reopen()
+        self.assertEqual(samples[:2], self.sink.equity(1, 0, 2e9, 10))
+        self.assertEqual(samples[2:], self.sink.equity(2, 0, 2e9, 10))
+        self.assertEqual(samples[1:2], self.sink.equity(1, trade.time + 0.5, 2e9, 10))
+        self.assertEqual(samples[:1], self.sink.equity(1, 0, 2e9, 1))
+        self.assertEqual([], self.sink.equity(1, 0, trade.time, 10), "end excluded")

@@ -13,7 +13,7 @@ from exchange_wrapper.core.marketdata import BookTop
 from exchange_wrapper.history import reader
 from exchange_wrapper.history.database import DatabaseSink
 from exchange_wrapper.history.reader import History
-from exchange_wrapper.history.sink import Batch, SourcedCandle
+from exchange_wrapper.history.sink import NO_EXCHANGE, Batch, EquitySample, SourcedCandle
 from exchange_wrapper.storage.database import open_database
 from tests.core.test_candles import build
 from tests.history.captured import bitfinex_trades, captured_trades
@@ -131,3 +131,25 @@ class ReaderTest(unittest.IsolatedAsyncioTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class EquityReadTest(unittest.IsolatedAsyncioTestCase):
+    async def test_the_last_sample_of_each_interval_paged_with_the_next_start(self):
+        folder = tempfile.mkdtemp(prefix="xwrap_test_")
+        self.addCleanup(shutil.rmtree, folder, True)
+        history = History(DatabaseSink(open_database(f"sqlite:///{folder}/xwrap.sqlite")), "database")
+        self.addAsyncCleanup(history.close)
+        hour = 1618675200  # 16:00 UTC of the capture's day
+        # made: three hours of samples as the equity sampler takes them, one a minute, half a second in
+        samples = [EquitySample(1, hour + 60 * k + 0.5, Decimal(1000 + k)) for k in range(180)]
+        history.sink.write(Batch(NO_EXCHANGE, equity=samples))
+        first = await history.equity(1, 3600, hour, hour + 3 * 3600, 2)
+        self.assertEqual((first.items, first.next), ([samples[59], samples[119]], hour + 2 * 3600))
+        rest = await history.equity(1, 3600, first.next, hour + 3 * 3600, 2)
+        self.assertEqual((rest.items, rest.next), ([samples[179]], None))
+        minutes = await history.equity(1, 60, hour + 60, hour + 240, 100)
+        self.assertEqual(minutes.items, samples[1:4])
+        self.assertEqual((await history.equity(2, 60, hour, hour + 3600, 10)).items, [])
+        with self.assertRaises(InvalidParameter) as caught:
+            await history.equity(1, 120, hour, hour + 60, 10)
+        self.assertEqual(caught.exception.field, "interval")

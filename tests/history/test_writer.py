@@ -132,7 +132,8 @@ class BatchesTest(unittest.TestCase):
         records = [("coinbase", coinbase[0]), ("binance", binance[0]), ("binance", kline), ("coinbase", coinbase[1])]
         records += [("coinbase", coinbase[2]), ("binance", binance[1])]
         self.assertEqual(
-            [Batch("coinbase", list(coinbase), [], []), Batch("binance", list(binance), [kline], [])], batches(records)
+            [Batch("coinbase", list(coinbase), [], [], []), Batch("binance", list(binance), [kline], [], [])],
+            batches(records),
         )
 
 

@@ -165,6 +165,8 @@ class OpenApiDocumentTest(RecordedServiceTest):
                     "amount": "1",
                 },
             ),
+            ("get_pnl", "GET", f"/wallet_sets/{ws}/pnl?currency=BTC", None),
+            ("get_wallet_history", "GET", f"/wallet_sets/{ws}/history?start=0", None),
         ]
         # advance_replay answers only on a stepped replay (tests/history/test_api.py)
         self.assertEqual({call[0] for call in calls}, set(OPERATIONS) - {"advance_replay"})

@@ -55,7 +55,7 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(status, 200)
         self.assertEqual(body["version"], __version__)
         self.assertEqual(body["database"]["kind"], "sqlite")
-        self.assertEqual(body["database"]["schema_version"], 2)  # 2: the market history tables
+        self.assertEqual(body["database"]["schema_version"], 3)  # 2: the market history tables; 3: equity
         self.assertGreaterEqual(body["uptime"], 0)
         self.assertEqual(sorted(body["exchanges"]), ["binance", "bitfinex", "coinbase", "kraken", "poloniex"])
 

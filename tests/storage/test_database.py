@@ -147,22 +147,30 @@ class SchemaCases(DatabaseCase):
         )
         self.addCleanup(db.drop_tables, [Extra])
 
-    def test_a_version_1_database_gains_the_history_tables_and_keeps_its_rows(self):
+    def upgraded_from(self, version, absent):
+        """A database made at ``version`` (without the table ``absent``) with a wallet set in it, opened
+        again by this version: every step since applied, the wallet set kept."""
         close_database(self.db)
         url = self.empty_url()
         with (
-            mock.patch.object(database, "MIGRATIONS", {1: database.MIGRATIONS[1]}),
-            mock.patch.object(database, "SCHEMA_VERSION", 1),
+            mock.patch.object(database, "MIGRATIONS", {v: database.MIGRATIONS[v] for v in range(1, version + 1)}),
+            mock.patch.object(database, "SCHEMA_VERSION", version),
         ):
             db = open_database(url)
             WalletSet.create(name="kept", mode="paper", created_at=now_us())
-            self.assertNotIn("market_candle", db.get_tables())
+            self.assertNotIn(absent, db.get_tables())
             close_database(db)
         db = open_database(url)
         self.addCleanup(close_database, db)
         self.assertEqual(sorted(m._meta.table_name for m in MODELS), db.get_tables())
-        self.assertEqual([1, 2], [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)])
+        self.assertEqual([1, 2, 3], [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)])
         self.assertEqual(["kept"], [ws.name for ws in WalletSet.select()])
+
+    def test_a_version_1_database_gains_the_history_tables_and_keeps_its_rows(self):
+        self.upgraded_from(1, "market_candle")
+
+    def test_a_version_2_database_gains_the_equity_table_and_keeps_its_rows(self):
+        self.upgraded_from(2, "wallet_equity")
 
     def test_a_check_opens_an_existing_database_of_this_version_and_creates_or_upgrades_nothing(self):
         close_database(self.db)

@@ -1,0 +1,47 @@
+"""The equity sampler on its own: one sample per minute of the clock it follows, each set's balances valued
+with the quotes of that moment, what nothing values named; and the wall-clock timer. Balances are made up
+(round amounts); the recorded books are valued in tests/service/test_pnl.py."""
+
+import asyncio
+import unittest
+from decimal import Decimal
+
+from exchange_wrapper.history.equity import EquitySampler
+from exchange_wrapper.history.sink import NO_EXCHANGE, EquitySample
+from exchange_wrapper.marketdata.hub import MarketDataHub
+
+
+class Writer:
+    def __init__(self):
+        self.records = []
+
+    def put(self, exchange, record):
+        self.records.append((exchange, record))
+        return True
+
+
+async def balances():
+    return {1: [("USD", Decimal("100")), ("USDT", Decimal("5")), ("SKL", Decimal("2000"))], 2: []}
+
+
+class EquitySamplerTest(unittest.IsolatedAsyncioTestCase):
+    async def test_one_sample_a_minute_of_the_followed_clock_naming_what_nothing_values(self):
+        writer = Writer()
+        sampler = EquitySampler(MarketDataHub(), writer, balances)
+        sampler.start(timer=False)
+        for now in (1618677816.8, 1618677830.0, 1618677840.0, 1618677899.9, 1618677900.5):
+            sampler.follow(now)
+        await sampler.stop()
+        # no book: USDT counts by its peg, SKL is named; set 2 holds nothing and is not sampled
+        expected = [EquitySample(1, t, Decimal("105"), ("SKL",)) for t in (1618677816.8, 1618677840.0, 1618677900.5)]
+        self.assertEqual(writer.records, [(NO_EXCHANGE, sample) for sample in expected])
+
+    async def test_the_timer_samples_on_the_clock_given(self):
+        writer = Writer()
+        sampler = EquitySampler(MarketDataHub(), writer, balances, clock=lambda: 120.0)
+        sampler.start()
+        async with asyncio.timeout(5):
+            while not writer.records:
+                await asyncio.sleep(0.01)
+        await sampler.stop()
+        self.assertEqual(writer.records, [(NO_EXCHANGE, EquitySample(1, 120.0, Decimal("105"), ("SKL",)))])
