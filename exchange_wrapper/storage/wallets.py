@@ -336,7 +336,9 @@ class WalletStore:
             )
             closed_at = self.clock()
             _SAVE_CLOSED(self.db, ws.id, closed_at)
-            return Closed(replace(ws, closed_at=closed_at), entries)
+            info = replace(ws, closed_at=closed_at)
+            self.db.after_commit(lambda: self._known.update({info.id: info, info.name: info}))
+            return Closed(info, entries)
 
         return self._write(close)
 
@@ -528,8 +530,8 @@ class WalletStore:
         found = sql.rows(self.db, _WALLET_SET_BY_ID if isinstance(key, int) else _WALLET_SET_BY_NAME, (key,))
         if not found:
             raise NotFound("wallet set", key)
-        id, name, mode, created_at = found[0]
-        info = WalletSetInfo(id, name, Mode(mode), created_at)
+        id, name, mode, created_at, closed_at = found[0]
+        info = WalletSetInfo(id, name, Mode(mode), created_at, closed_at)
         # Known once committed (now, outside a transaction): the row may be this transaction's own.
         # (A set created and read inside a savepoint that rolls back while its transaction commits
         # would be known wrongly: the store never does that, and writes for it would fail.)
@@ -739,8 +741,8 @@ class WalletStore:
                 _SAVE_HOLD(self.db, hold.id, hold.amount, at)
 
 
-_WALLET_SET_BY_ID = 'SELECT id, name, mode, created_at FROM "wallet_set" WHERE id = ?'
-_WALLET_SET_BY_NAME = 'SELECT id, name, mode, created_at FROM "wallet_set" WHERE name = ?'
+_WALLET_SET_BY_ID = 'SELECT id, name, mode, created_at, closed_at FROM "wallet_set" WHERE id = ?'
+_WALLET_SET_BY_NAME = 'SELECT id, name, mode, created_at, closed_at FROM "wallet_set" WHERE name = ?'
 _WALLET_SET_CLOSED = 'SELECT closed_at FROM "wallet_set" WHERE id = ?'
 _LOCK_SETS = {
     count: f'SELECT id, closed_at FROM "wallet_set" WHERE id IN ({", ".join("?" * count)}) ORDER BY id'

@@ -171,6 +171,8 @@ class Trading:
         wallet_set = self.wallets.known_wallet_set(request.wallet_set_id)
         if wallet_set is None:
             wallet_set = await self.db(self.wallets.wallet_set, request.wallet_set_id)
+        if wallet_set.closed_at is not None:  # as last known: a set closed elsewhere is refused by its hold
+            raise WalletSetClosed(wallet_set.id, wallet_set.closed_at)
         if wallet_set.id in self._closing:
             raise Conflict(f"wallet_set_id: wallet set {wallet_set.id} is being closed")
         self._placing[wallet_set.id] += 1

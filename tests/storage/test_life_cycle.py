@@ -111,6 +111,7 @@ class CloseCases(StoreCase):
         self.assertEqual({TransactionKind.WITHDRAW}, {e.kind for e in closed.entries})
         self.assertEqual({CLOSING_MEMO}, {e.memo for e in closed.entries})
         self.assertEqual(closed.wallet_set.closed_at, self.store.wallet_set(ws.id).closed_at)
+        self.assertEqual(closed.wallet_set, self.store.known_wallet_set(ws.name))  # what the order path checks first
         self.assertIsNotNone(closed.wallet_set.closed_at)
         self.assertEqual([ws.id], [w.id for w in self.store.wallet_sets() if w.closed_at is not None])
         self.assertEqual((D("0"), D("0"), D("0")), self.wallet(ws.id, "USD"))
