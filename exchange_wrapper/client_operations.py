@@ -376,7 +376,7 @@ class AsyncOperations:
 
         name: A name for the wallet set (required).
         mode: paper or live.
-        allocations: Funds the new wallet set is given at once: a list of {exchange, currency, amount} (at most 100; paper: virtual money, live: from the real account's unallocated funds).
+        allocations: Funds the new wallet set is given at once: up to 100 of {exchange, currency, amount}.
 
         Needs a ``trade`` token.
         """
@@ -461,7 +461,7 @@ class AsyncOperations:
         return cast(Transferred, await self.call("transfer", **params))
 
     async def withdraw(self, *, wallet_set_id: int, exchange: str, currency: str, amount: Decimal | str) -> Withdrawn:
-        """Take available funds out of a wallet set (paper: virtual money; live: back to the real account's unallocated funds); what open orders hold stays.
+        """Take available funds out of a wallet set (what open orders hold stays).
 
         wallet_set_id: A wallet set's id (required).
         exchange: An exchange by name (required).
@@ -821,7 +821,7 @@ class Operations:
 
         name: A name for the wallet set (required).
         mode: paper or live.
-        allocations: Funds the new wallet set is given at once: a list of {exchange, currency, amount} (at most 100; paper: virtual money, live: from the real account's unallocated funds).
+        allocations: Funds the new wallet set is given at once: up to 100 of {exchange, currency, amount}.
 
         Needs a ``trade`` token.
         """
@@ -899,7 +899,7 @@ class Operations:
         return cast(Transferred, self.call("transfer", **params))
 
     def withdraw(self, *, wallet_set_id: int, exchange: str, currency: str, amount: Decimal | str) -> Withdrawn:
-        """Take available funds out of a wallet set (paper: virtual money; live: back to the real account's unallocated funds); what open orders hold stays.
+        """Take available funds out of a wallet set (what open orders hold stays).
 
         wallet_set_id: A wallet set's id (required).
         exchange: An exchange by name (required).

@@ -156,8 +156,7 @@ PARAMETERS: dict[str, Param] = {
         Param(
             "allocations",
             "allocations",
-            "Funds the new wallet set is given at once: a list of {exchange, currency, amount} "
-            f"(at most {MAX_ALLOCATIONS}; paper: virtual money, live: from the real account's unallocated funds)",
+            f"Funds the new wallet set is given at once: up to {MAX_ALLOCATIONS} of {{exchange, currency, amount}}",
         ),
     )
 }
@@ -643,8 +642,7 @@ OPERATIONS: dict[str, Operation] = {
             "withdraw",
             "trade",
             "POST /wallet_sets/{wallet_set_id}/withdraw",
-            "Take available funds out of a wallet set (paper: virtual money; live: back to the real account's "
-            "unallocated funds); what open orders hold stays",
+            "Take available funds out of a wallet set (what open orders hold stays)",
             Withdrawn,
             _params("wallet_set_id", *_MONEY_MOVE, required=("wallet_set_id", *_MONEY_MOVE)),
         ),
