@@ -4,6 +4,7 @@ PostgreSQL, with the wallets events each move publishes and ``ledger verify`` af
 On the real Coinbase recording. ``XWRAP_RACE_ROUNDS`` lengthens the races (a few in the suite)."""
 
 import asyncio
+import contextlib
 import os
 import random
 import time
@@ -185,7 +186,7 @@ class LifeCycleCases(SteppedReplay, DatabaseCase):
                     if done.is_set():
                         return
                     self.replay.step(record, time.time())
-                    await asyncio.sleep(0)
+                    await asyncio.sleep(0.001)  # the recording lasts for every round
 
             async def client() -> None:
                 while not done.is_set():
@@ -226,8 +227,12 @@ class LifeCycleCases(SteppedReplay, DatabaseCase):
                     await asyncio.sleep(0)
 
             async def closer() -> Any:
-                await asyncio.sleep(0.05 + rng.random() * 0.1)
                 try:
+                    with contextlib.suppress(TimeoutError):  # amid the trading: once an order of the set filled
+                        async with asyncio.timeout(3):
+                            while not any(t == "fills" and p["wallet_set_id"] == ws for t, p in self.events):
+                                await asyncio.sleep(0.005)
+                    await asyncio.sleep(rng.random() * 0.05)
                     return await self.api.call("close_wallet_set", {"wallet_set_id": ws})
                 finally:
                     await asyncio.sleep(0.05)  # the clients go on a little against the closed set
