@@ -15,6 +15,7 @@ from .contract import (
     BookTopPage,
     Cancelled,
     CandlePage,
+    ClosedWalletSet,
     ExchangeState,
     Fill,
     Funded,
@@ -32,6 +33,7 @@ from .contract import (
     WalletOfSet,
     WalletSet,
     WalletSetSummary,
+    Withdrawn,
 )
 
 
@@ -365,15 +367,22 @@ class AsyncOperations:
         params = _given(order_id=order_id, wallet_set_id=wallet_set_id, limit=limit)
         return cast(list[Fill], await self.call("get_fills", **params))
 
-    async def create_wallet_set(self, *, name: str, mode: Literal["paper", "live"] = "paper") -> WalletSet:
+    async def create_wallet_set(
+        self,
+        *,
+        name: str,
+        mode: Literal["paper", "live"] = "paper",
+        allocations: list[dict[str, str]] | None = None,
+    ) -> WalletSet:
         """Create a wallet set.
 
         name: A name for the wallet set (required).
         mode: paper or live.
+        allocations: Funds the new wallet set is given at once: up to 100 of {exchange, currency, amount}.
 
         Needs a ``trade`` token.
         """
-        params = _given(name=name, mode=mode)
+        params = _given(name=name, mode=mode, allocations=allocations)
         return cast(WalletSet, await self.call("create_wallet_set", **params))
 
     async def get_wallet_sets(self) -> list[WalletSetSummary]:
@@ -494,6 +503,29 @@ class AsyncOperations:
         """
         params = _given(wallet_set_id=wallet_set_id, start=start, end=end, interval=interval, limit=limit)
         return cast(WalletHistory, await self.call("get_wallet_history", **params))
+
+    async def withdraw(self, *, wallet_set_id: int, exchange: str, currency: str, amount: Decimal | str) -> Withdrawn:
+        """Take available funds out of a wallet set (what open orders hold stays).
+
+        wallet_set_id: A wallet set's id (required).
+        exchange: An exchange by name (required).
+        currency: A currency code (required).
+        amount: An amount of the currency (required).
+
+        Needs a ``trade`` token.
+        """
+        params = _given(wallet_set_id=wallet_set_id, exchange=exchange, currency=currency, amount=amount)
+        return cast(Withdrawn, await self.call("withdraw", **params))
+
+    async def close_wallet_set(self, *, wallet_set_id: int) -> ClosedWalletSet:
+        """Close a wallet set for good: cancel its open orders, return every balance; it stays readable.
+
+        wallet_set_id: A wallet set's id (required).
+
+        Needs a ``trade`` token.
+        """
+        params = _given(wallet_set_id=wallet_set_id)
+        return cast(ClosedWalletSet, await self.call("close_wallet_set", **params))
 
 
 class Operations:
@@ -822,15 +854,22 @@ class Operations:
         params = _given(order_id=order_id, wallet_set_id=wallet_set_id, limit=limit)
         return cast(list[Fill], self.call("get_fills", **params))
 
-    def create_wallet_set(self, *, name: str, mode: Literal["paper", "live"] = "paper") -> WalletSet:
+    def create_wallet_set(
+        self,
+        *,
+        name: str,
+        mode: Literal["paper", "live"] = "paper",
+        allocations: list[dict[str, str]] | None = None,
+    ) -> WalletSet:
         """Create a wallet set.
 
         name: A name for the wallet set (required).
         mode: paper or live.
+        allocations: Funds the new wallet set is given at once: up to 100 of {exchange, currency, amount}.
 
         Needs a ``trade`` token.
         """
-        params = _given(name=name, mode=mode)
+        params = _given(name=name, mode=mode, allocations=allocations)
         return cast(WalletSet, self.call("create_wallet_set", **params))
 
     def get_wallet_sets(self) -> list[WalletSetSummary]:
@@ -944,3 +983,26 @@ class Operations:
         """
         params = _given(wallet_set_id=wallet_set_id, start=start, end=end, interval=interval, limit=limit)
         return cast(WalletHistory, self.call("get_wallet_history", **params))
+
+    def withdraw(self, *, wallet_set_id: int, exchange: str, currency: str, amount: Decimal | str) -> Withdrawn:
+        """Take available funds out of a wallet set (what open orders hold stays).
+
+        wallet_set_id: A wallet set's id (required).
+        exchange: An exchange by name (required).
+        currency: A currency code (required).
+        amount: An amount of the currency (required).
+
+        Needs a ``trade`` token.
+        """
+        params = _given(wallet_set_id=wallet_set_id, exchange=exchange, currency=currency, amount=amount)
+        return cast(Withdrawn, self.call("withdraw", **params))
+
+    def close_wallet_set(self, *, wallet_set_id: int) -> ClosedWalletSet:
+        """Close a wallet set for good: cancel its open orders, return every balance; it stays readable.
+
+        wallet_set_id: A wallet set's id (required).
+
+        Needs a ``trade`` token.
+        """
+        params = _given(wallet_set_id=wallet_set_id)
+        return cast(ClosedWalletSet, self.call("close_wallet_set", **params))

@@ -66,8 +66,12 @@ CANDLE_INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600,
 #: ``text`` a string (``max_length``), ``integer`` (``minimum`` to ``maximum``), ``decimal`` an amount as
 #: a decimal string, ``time`` Unix seconds, ``flag`` true or false, ``choice`` one of ``choices``,
 #: ``exchange`` an enabled exchange's name, ``pair`` ``BASE_QUOTE``, ``currency`` a currency code,
-#: ``order_id`` an order's id as xWrap gave it.
-Kind = Literal["text", "integer", "decimal", "time", "flag", "choice", "exchange", "pair", "currency", "order_id"]
+#: ``order_id`` an order's id as xWrap gave it, ``allocations`` a list of ``{exchange, currency, amount}`` objects.
+Kind = Literal[
+    "text", "integer", "decimal", "time", "flag", "choice", "exchange", "pair", "currency", "order_id", "allocations"
+]
+#: The most allocations one call takes.
+MAX_ALLOCATIONS = 100
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,13 @@ class Param:
         """The annotation of the parameter in Python (the client's methods)."""
         if self.kind == "choice":
             return "Literal[" + ", ".join(f'"{c}"' for c in self.choices) + "]"
-        return {"integer": "int", "decimal": "Decimal | str", "time": "float", "flag": "bool"}.get(self.kind, "str")
+        return {
+            "integer": "int",
+            "decimal": "Decimal | str",
+            "time": "float",
+            "flag": "bool",
+            "allocations": "list[dict[str, str]]",
+        }.get(self.kind, "str")
 
 
 def _id(name: str, meaning: str) -> Param:
@@ -143,6 +153,11 @@ PARAMETERS: dict[str, Param] = {
         Param("name", "text", "A name for the wallet set", max_length=64),
         Param("mode", "choice", "paper or live", default="paper", choices=MODES),
         Param("amount", "decimal", "An amount of the currency"),
+        Param(
+            "allocations",
+            "allocations",
+            f"Funds the new wallet set is given at once: up to {MAX_ALLOCATIONS} of {{exchange, currency, amount}}",
+        ),
     )
 }
 
@@ -361,6 +376,7 @@ class WalletSetSummary(TypedDict):
     name: str
     mode: ModeName
     created_at: float
+    closed_at: float | None  # None while open
 
 
 class WalletSet(WalletSetSummary):
@@ -480,6 +496,15 @@ class WalletHistory(TypedDict):
     interval: str
     samples: list[EquitySample]
     next: float | None
+
+
+class Withdrawn(TypedDict):
+    entry: LedgerEntry
+    wallet: WalletOfSet
+
+
+class ClosedWalletSet(WalletSet):
+    returned: list[LedgerEntry]  # the entries that returned its balances, one per wallet
 
 
 # -- operations -----------------------------------------------------------------------------------
@@ -661,7 +686,7 @@ OPERATIONS: dict[str, Operation] = {
             "POST /wallet_sets",
             "Create a wallet set",
             WalletSet,
-            _params("name", "mode", required=("name",)),
+            _params("name", "mode", "allocations", required=("name",)),
         ),
         Operation(
             "get_wallet_sets", "read", "GET /wallet_sets", "Every wallet set, without balances", list[WalletSetSummary]
@@ -726,6 +751,22 @@ OPERATIONS: dict[str, Operation] = {
             "The wallet set's total value in USD as sampled every minute, the last sample of each interval, paged",
             WalletHistory,
             _params("wallet_set_id", "start", "end", "interval", "limit", required=("wallet_set_id",)),
+        ),
+        Operation(
+            "withdraw",
+            "trade",
+            "POST /wallet_sets/{wallet_set_id}/withdraw",
+            "Take available funds out of a wallet set (what open orders hold stays)",
+            Withdrawn,
+            _params("wallet_set_id", *_MONEY_MOVE, required=("wallet_set_id", *_MONEY_MOVE)),
+        ),
+        Operation(
+            "close_wallet_set",
+            "trade",
+            "POST /wallet_sets/{wallet_set_id}/close",
+            "Close a wallet set for good: cancel its open orders, return every balance; it stays readable",
+            ClosedWalletSet,
+            _params("wallet_set_id", required=("wallet_set_id",)),
         ),
     )
 }

@@ -191,6 +191,18 @@ class Conflict(Rejected):
     kind = "conflict"
 
 
+class WalletSetClosed(Conflict):
+    """The wallet set is closed (closing is final): it takes no orders, funds or transfers and cannot be
+    closed again; ``parameter`` names the parameter of the request that named it."""
+
+    def __init__(self, wallet_set_id: int, closed_at: int, parameter: str = "wallet_set_id"):
+        self.wallet_set_id, self.closed_at, self.parameter = wallet_set_id, closed_at, parameter
+        super().__init__(f"{parameter}: wallet set {wallet_set_id} is closed")
+
+    def details(self) -> dict[str, Any]:
+        return {"parameter": self.parameter, "wallet_set_id": self.wallet_set_id, "closed_at": self.closed_at / 1e6}
+
+
 class ExchangeNotLive(Conflict):
     """A live wallet set asked to trade or be funded on an exchange that has no live account:
     it runs in paper mode (or live trading is not available on it); no retry can help until the

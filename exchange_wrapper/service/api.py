@@ -46,7 +46,7 @@ from ..marketdata.hub import MarketDataHub
 from ..marketdata.quotes import valuation
 from ..replay.playback import Playback
 from ..storage.database import describe_url, is_postgres, schema_version
-from ..storage.wallets import WalletBalance, WalletSetInfo
+from ..storage.wallets import Allocation, WalletBalance, WalletSetInfo
 from ..trading.order_path import OrderRequest, Trading
 from .params import arguments
 
@@ -487,15 +487,24 @@ class ExchangeWrapper:
     # -- wallet sets ------------------------------------------------------------------------------
 
     @operation
-    async def create_wallet_set(self, *, name: str, mode: Mode = Mode.PAPER) -> contract.WalletSet:
-        """A new wallet set, without funds."""
-        return _wallet_set_json(await self.trading.db(self.wallets.create_wallet_set, name, mode), [])
+    async def create_wallet_set(
+        self, *, name: str, mode: Mode = Mode.PAPER, allocations: list[Allocation] | None = None
+    ) -> contract.WalletSet:
+        """A new wallet set, with the funds of ``allocations`` given in the same transaction (all or,
+        refused, nothing: the set is not created either)."""
+        allocations = allocations or []
+        for index, (exchange, currency, _) in enumerate(allocations):
+            self._fundable(mode, exchange, currency, f"allocations[{index}].")
+        info = await self.trading.db(self.wallets.create_wallet_set, name, mode, allocations)
+        balances = await self.trading.db(self.wallets.balances, info.id, self.trading.usd_prices())
+        await self.trading.publish_wallets({(info.id, b.exchange) for b in balances}, change="create")
+        return _wallet_set_json(info, balances)
 
     @operation
     async def get_wallet_set(self, *, wallet_set_id: int) -> contract.WalletSet:
         """A wallet set with its wallets."""
         info = await self.trading.db(self.wallets.wallet_set, wallet_set_id)
-        balances = await self.trading.db(self.wallets.balances, info.id, self._usd_prices())
+        balances = await self.trading.db(self.wallets.balances, info.id, self.trading.usd_prices())
         return _wallet_set_json(info, balances)
 
     @operation
@@ -507,7 +516,7 @@ class ExchangeWrapper:
     async def get_wallet(self, *, wallet_set_id: int, exchange: str, currency: str) -> contract.WalletOfSet:
         """One wallet: ``balance``, ``hold`` and ``available`` (zero where nothing was ever put)."""
         self._exchange(exchange)
-        balances = await self.trading.db(self.wallets.balances, wallet_set_id, self._usd_prices())
+        balances = await self.trading.db(self.wallets.balances, wallet_set_id, self.trading.usd_prices())
         for balance in balances:
             if (balance.exchange, balance.currency) == (exchange, currency):
                 return cast(contract.WalletOfSet, {"wallet_set_id": wallet_set_id, **balance.as_json()})
@@ -531,12 +540,10 @@ class ExchangeWrapper:
         account holds). A negative amount is refused."""
         self._exchange(exchange)
         info = await self.trading.db(self.wallets.wallet_set, wallet_set_id)
-        if info.mode is Mode.LIVE and exchange not in self.trading.accounts:
-            raise ExchangeNotLive(exchange, self.settings.exchange(exchange).mode)
-        if currency not in self.hub.currencies(exchange):
-            raise InvalidParameter("currency", f"a currency of a market {exchange} lists", currency)
+        self._fundable(info.mode, exchange, currency)
         kind = TransactionKind.FUND if info.mode is Mode.PAPER else TransactionKind.ALLOCATE
         entry = await self.trading.db(self.wallets.move_funds, kind, info.id, exchange, currency, amount)
+        await self.trading.publish_wallets({(info.id, exchange)}, change="fund")
         return {
             "entry": cast(contract.LedgerEntry, entry.as_json()),
             "wallet": await self.get_wallet(wallet_set_id=wallet_set_id, exchange=exchange, currency=currency),
@@ -550,6 +557,9 @@ class ExchangeWrapper:
         self._exchange(exchange)
         entry = await self.trading.db(
             self.wallets.transfer, from_wallet_set_id, to_wallet_set_id, exchange, currency, amount
+        )
+        await self.trading.publish_wallets(
+            {(from_wallet_set_id, exchange), (to_wallet_set_id, exchange)}, change="transfer"
         )
         return {"entry": cast(contract.LedgerEntry, entry.as_json())}
 
@@ -625,6 +635,46 @@ class ExchangeWrapper:
                 return out
             before = int(page[-1].id)
 
+    # -- wallet sets: withdrawing and closing (issue 12) ------------------------------------------
+
+    @operation
+    async def withdraw(
+        self, *, wallet_set_id: int, exchange: str, currency: str, amount: Decimal
+    ) -> contract.Withdrawn:
+        """Take available funds out of a wallet set: a paper set's back to virtual money, a live set's
+        back to the exchange account's unallocated funds. What open orders hold is not available: more
+        than the rest is InsufficientFunds, and nothing changes."""
+        self._exchange(exchange)
+        entry = await self.trading.db(self.wallets.withdraw, wallet_set_id, exchange, currency, amount)
+        await self.trading.publish_wallets({(wallet_set_id, exchange)}, change="withdraw")
+        return {
+            "entry": cast(contract.LedgerEntry, entry.as_json()),
+            "wallet": await self.get_wallet(wallet_set_id=wallet_set_id, exchange=exchange, currency=currency),
+        }
+
+    @operation
+    async def close_wallet_set(self, *, wallet_set_id: int) -> contract.ClosedWalletSet:
+        """Close a wallet set for good (:meth:`..trading.order_path.Trading.close_wallet_set`): the
+        closed set, its wallets emptied, with the entries that returned its balances."""
+        closed = await self.trading.close_wallet_set(wallet_set_id)
+        balances = await self.trading.db(self.wallets.balances, wallet_set_id, self.trading.usd_prices())
+        return {
+            **_wallet_set_json(closed.wallet_set, balances),
+            "returned": [cast(contract.LedgerEntry, entry.as_json()) for entry in closed.entries],
+        }
+
+    def _fundable(self, mode: Mode, exchange: str, currency: str, prefix: str = "") -> None:
+        """Refuse funding a set of ``mode`` on ``exchange`` in ``currency``, naming ``prefix`` + the
+        parameter: an exchange not enabled, a live set where no live account runs, a currency no market
+        of the exchange lists."""
+        if prefix and (exchange not in EXCHANGE_NAMES or not self.settings.exchange(exchange).enabled):
+            raise InvalidParameter(prefix + "exchange", "an enabled exchange: " + ", ".join(self._enabled()), exchange)
+        self._exchange(exchange)
+        if mode is Mode.LIVE and exchange not in self.trading.accounts:
+            raise ExchangeNotLive(exchange, self.settings.exchange(exchange).mode)
+        if currency not in self.hub.currencies(exchange):
+            raise InvalidParameter(prefix + "currency", f"a currency of a market {exchange} lists", currency)
+
     # -- helpers ----------------------------------------------------------------------------------
 
     def _exchange(self, name: str | None) -> str:
@@ -639,13 +689,6 @@ class ExchangeWrapper:
         if not self.hub.follows(exchange, pair):
             raise ExchangeUnavailable(exchange, f"{pair} is not followed (add it to exchanges.{exchange}.pairs)")
         return self.hub.book(exchange, pair)
-
-    def _usd_prices(self) -> Callable[[str, str], Decimal | None]:
-        """What one unit of a currency is worth in USD now (the wallets' ``usd_value``), by
-        :meth:`valuation`; the exchange the wallet is on does not matter: any chain of followed books
-        values it."""
-        rates = self.valuation()
-        return lambda _exchange, currency: rates.value_or_none(Decimal(1), currency, "USD")
 
 
 def _check_order_shape(request: OrderRequest) -> None:
@@ -691,7 +734,13 @@ def _order_json(order: Order, fills: list[Fill]) -> contract.Order:
 
 
 def _wallet_set_summary(info: WalletSetInfo) -> contract.WalletSetSummary:
-    return {"id": info.id, "name": info.name, "mode": info.mode.value, "created_at": info.created_at / 1_000_000}
+    return {
+        "id": info.id,
+        "name": info.name,
+        "mode": info.mode.value,
+        "created_at": info.created_at / 1_000_000,
+        "closed_at": None if info.closed_at is None else info.closed_at / 1_000_000,
+    }
 
 
 def _wallet_set_json(info: WalletSetInfo, balances: list[WalletBalance]) -> contract.WalletSet:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, Union
 
 from .. import __version__
-from ..contract import ERROR_CODES, LARGEST_ID, OPERATIONS, Amount, Operation, Param
+from ..contract import ERROR_CODES, LARGEST_ID, MAX_ALLOCATIONS, OPERATIONS, Amount, Operation, Param
 from ..exchanges import EXCHANGE_NAMES
 
 PREFIX = "/xwrap/v1"
@@ -104,6 +104,16 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "order_id": ORDER_ID,
     "decimal": DECIMAL_IN,
     "flag": {"type": "boolean"},
+    "allocations": {
+        "type": "array",
+        "maxItems": MAX_ALLOCATIONS,
+        "items": {
+            "type": "object",
+            "properties": {"exchange": _enum(EXCHANGE_NAMES), "currency": CURRENCY, "amount": DECIMAL_IN},
+            "required": ["exchange", "currency", "amount"],
+            "additionalProperties": False,
+        },
+    },
 }
 
 
@@ -309,6 +319,7 @@ def _type_text(param: Param) -> str:
             "order_id": "string (digits)",
             "decimal": "decimal string",
             "flag": "boolean",
+            "allocations": "list of `{exchange, currency, amount}`",
         }[param.kind]
     if param.default is None:
         return text

@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Literal, TypeVar, assert_never, overload
 
-from ..contract import Operation, Param
+from ..contract import MAX_ALLOCATIONS, Operation, Param
 from ..core.errors import InvalidParameter
 from ..core.ledger import Mode
 from ..core.money import parse_decimal
@@ -205,6 +205,31 @@ class Params:
             raise InvalidParameter(name, 'a currency code such as "BTC"', value)
         return value
 
+    def allocations(self, name: str, *, required: bool = False) -> list[tuple[str, str, Decimal]] | None:
+        """A list of ``{exchange, currency, amount}`` objects, as (exchange, currency, amount); an error
+        names the element's field (``allocations[1].amount``)."""
+        expected = f"a list of at most {MAX_ALLOCATIONS} objects {{exchange, currency, amount}}"
+        value = self._get(name, expected, required)
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) > MAX_ALLOCATIONS:
+            raise InvalidParameter(name, expected, value)
+        out = []
+        for index, item in enumerate(value):
+            element = f"{name}[{index}]"
+            if not isinstance(item, Mapping):
+                raise InvalidParameter(element, "an object {exchange, currency, amount}", item)
+            fields = Params({f"{element}.{key}": field for key, field in item.items()})
+            out.append(
+                (
+                    fields.text(f"{element}.exchange", required=True),
+                    fields.currency(f"{element}.currency", required=True),
+                    fields.decimal(f"{element}.amount", required=True),
+                )
+            )
+            fields.done()
+        return out
+
     def read(self, param: Param) -> Any:
         """The value of a parameter of the contract, read as its kind says (None if absent)."""
         name, required = param.name, param.required
@@ -230,6 +255,8 @@ class Params:
                 return self.pair(name, required=required)
             case "currency":
                 return self.currency(name, required=required)
+            case "allocations":
+                return self.allocations(name, required=required)
             case _:
                 assert_never(param.kind)
 

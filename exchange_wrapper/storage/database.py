@@ -57,15 +57,23 @@ def _create_equity_table(db: Database) -> None:
     db.create_tables(EQUITY_MODELS)
 
 
+def _add_wallet_set_closed_at(db: Database) -> None:
+    """Closing wallet sets (issue 12): ``wallet_set.closed_at``. Step 1 creates the table as the model
+    stands, with the column: only a database made before this version lacks it."""
+    if "closed_at" not in {column.name for column in db.get_columns("wallet_set")}:
+        db.execute_sql('ALTER TABLE "wallet_set" ADD COLUMN "closed_at" BIGINT')
+
+
 #: Steps that bring a database to the version they are keyed by, run in order from the version
 #: recorded in ``schema_version`` (0 for an empty database). Each step creates its tables as the
 #: models stand; the day a model changes, its step must keep creating the tables of its version
 #: (freeze their definitions in it) and a new step alters them. 1: wallets, ledger and orders;
-#: 2: market history (trades, candles, book tops); 3: wallet sets' equity history.
+#: 2: market history (trades, candles, book tops); 3: wallet sets' equity history; 4: wallet sets can be closed.
 MIGRATIONS: dict[int, Callable[[Database], None]] = {
     1: _create_ledger_tables,
     2: _create_history_tables,
     3: _create_equity_table,
+    4: _add_wallet_set_closed_at,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -117,6 +117,7 @@ class WalletSet(BaseModel):
     name = CharField(max_length=64, unique=True)
     mode = CharField(max_length=8, constraints=[_one_of("mode", WALLET_SET_MODES)])
     created_at = TimestampField()
+    closed_at = TimestampField(null=True)  # closing is final: a closed set holds nothing and takes nothing
 
 
 class Wallet(BaseModel):

@@ -112,13 +112,15 @@ def verify_ledger(db: Database, *, max_fee: Decimal = DEFAULT_MAX_FEE) -> Ledger
     wallet, hold or unallocated balance is negative; then the orders: an open order holds what its
     rest requires (:func:`_order_hold`; ``max_fee`` is the highest taker fee a limit buy's hold may
     include), a closed one holds nothing, its filled size, executed value and fees are the sums of
-    its fills, and each fill has its settlement and each settlement its fill."""
+    its fills, and each fill has its settlement and each settlement its fill; a closed wallet set
+    holds nothing (its close returned every balance)."""
     with read_transaction(db), localcontext(EXACT):
         scan = _scan_postings(db)
         transaction_ids, fill_settlements = _scan_transactions(db)
         holds = _scan_holds(db)
         differences = scan.malformed + _unbalanced(scan, transaction_ids) + _negative(scan.balances)
         differences += _wallets(scan.balances) + _holds(scan.balances, holds) + _exchange_accounts(scan.balances)
+        differences += _closed_sets(db, scan.balances)
         fills = _scan_fills(db)
         differences += _orders(db, holds, fills, max_fee) + _settlements(fills, fill_settlements)
     return LedgerReport(len(transaction_ids), scan.postings, tuple(differences))
@@ -224,6 +226,15 @@ def _wallets(balances: dict[Account, Decimal]) -> list[Difference]:
         if row.hold < 0 or row.available < 0:
             out.append(Difference("wallet_negative", subject, None, min(row.hold, row.available)))
     return out
+
+
+def _closed_sets(db: Database, balances: dict[Account, Decimal]) -> list[Difference]:
+    closed = {wallet_set for (wallet_set,) in sql.run(db, _CLOSED_SETS)}
+    return [
+        Difference("closed_wallet_set", _subject(account), ZERO, amount)
+        for account, amount in sorted(balances.items(), key=lambda item: _order(item[0]))
+        if account.wallet_set in closed and amount
+    ]
 
 
 def _scan_holds(db: Database) -> _Holds:
@@ -390,6 +401,7 @@ def _optional_money(value: str | Decimal | None) -> Decimal | None:
 # exact from SQLite's text and PostgreSQL's NUMERIC, compared by value, printed canonically (amount_text).
 _POSTINGS = 'SELECT id, transaction_id, account, wallet_set_id, exchange, currency, amount FROM "ledger_posting"'
 _TRANSACTIONS = 'SELECT id, kind, reference FROM "ledger_transaction"'
+_CLOSED_SETS = 'SELECT id FROM "wallet_set" WHERE closed_at IS NOT NULL'
 _HOLDS = 'SELECT wallet_set_id, order_ref, exchange, currency, amount FROM "hold"'
 _FILLS = 'SELECT order_id, trade_id, price, size, fee FROM "fill"'
 _ORDERS = (

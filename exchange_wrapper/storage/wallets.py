@@ -13,22 +13,26 @@ wait on each other in a circle. Lock conflicts are retried a bounded number of t
 The statements an order runs (locks, ledger entries, projections, balances) are SQL text built
 once (:mod:`.sql`); a wallet set, which is never deleted and never changes mode, is read once
 and then known.
+
+Closing is final (:meth:`WalletStore.close_wallet_set`), so whether a set is closed is read
+under lock by every write that a closed set refuses: the wallet set rows come first in the
+lock order, shared by those writes (FOR SHARE) and taken alone by the close (FOR UPDATE).
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, localcontext
 from typing import Any, TypeVar
 
 from peewee import Database, IntegrityError, PeeweeException
 
 from ..core import ledger
-from ..core.errors import Conflict, DatabaseUnavailable, InvalidParameter, NotFound, UnknownExchange
+from ..core.errors import Conflict, DatabaseUnavailable, InvalidParameter, NotFound, UnknownExchange, WalletSetClosed
 from ..core.ledger import (
     EXACT,
     Account,
@@ -69,13 +73,33 @@ class WalletSetInfo:
     name: str
     mode: Mode
     created_at: int  # microseconds since the Unix epoch, UTC
+    #: When it was closed (microseconds), None while open; as read: the writes it refuses read it under lock.
+    closed_at: int | None = None
 
     @property
     def ref(self) -> WalletSetRef:
         return WalletSetRef(self.id, self.mode)
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "mode": self.mode.value, "created_at": self.created_at}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "mode": self.mode.value,
+            "created_at": self.created_at,
+            "closed_at": self.closed_at,
+        }
+
+
+#: What a new wallet set is given, or what is taken out of one: (exchange, currency, amount).
+Allocation = tuple[str, str, Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """A wallet set as its close left it, with the ledger entries that returned its balances."""
+
+    wallet_set: WalletSetInfo
+    entries: tuple[LedgerEntry, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +122,10 @@ class WalletBalance:
             "available": amount_text(self.available),
             "usd_value": None if self.usd_value is None else amount_text(self.usd_value),
         }
+
+    def valued(self, price: PriceLookup) -> WalletBalance:
+        """This balance with its ``usd_value`` as ``price`` gives it now."""
+        return replace(self, usd_value=_usd_value(self.exchange, self.currency, self.balance, price))
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,9 +237,14 @@ class WalletStore:
 
     # wallet sets
 
-    def create_wallet_set(self, name: str, mode: str | Mode) -> WalletSetInfo:
-        """Raises :class:`Conflict` if the name is taken."""
+    def create_wallet_set(self, name: str, mode: str | Mode, allocations: Sequence[Allocation] = ()) -> WalletSetInfo:
+        """A new wallet set given ``allocations`` in the same transaction (funded, paper; allocated from
+        the exchange account's unallocated funds, live): all of it or, refused, nothing (the set is
+        not created). Raises :class:`Conflict` if the name is taken."""
         name, mode = ledger.wallet_set_name(name), ledger.parse_mode(mode)
+        for index, (exchange, _, _) in enumerate(allocations):
+            _check_exchange(exchange, f"allocations[{index}].exchange")
+        kind = TransactionKind.FUND if mode is Mode.PAPER else TransactionKind.ALLOCATE
 
         def create() -> WalletSetInfo:
             try:
@@ -219,13 +252,19 @@ class WalletStore:
                     row = WalletSet.create(name=name, mode=mode.value, created_at=self.clock())
             except IntegrityError:
                 raise Conflict(f"a wallet set named {name!r} exists already") from None
-            return _info(row)
+            info = _info(row)
+            for index, (exchange, currency, amount) in enumerate(allocations):
+                self._move_funds(kind, info, exchange, currency, amount, f"allocations[{index}]")
+            return info
 
         return self._write(create)
 
     def wallet_set(self, key: int | str) -> WalletSetInfo:
-        """The wallet set with this id (int) or name (str); :class:`NotFound` otherwise."""
-        return self._find(key)
+        """The wallet set with this id (int) or name (str), as stored now (whether it is closed);
+        :class:`NotFound` otherwise."""
+        info = self._find(key)
+        found = sql.rows(self.db, _WALLET_SET_CLOSED, (info.id,))
+        return replace(info, closed_at=found[0][0] if found else None)
 
     def known_wallet_set(self, key: int | str) -> WalletSetInfo | None:
         """The wallet set if this store has read it before (no database call: safe on any thread,
@@ -233,6 +272,7 @@ class WalletStore:
         return None if isinstance(key, bool) else self._known.get(key)
 
     def wallet_sets(self) -> list[WalletSetInfo]:
+        """Every wallet set, closed ones too, as stored now."""
         return [_info(row) for row in WalletSet.select().order_by(WalletSet.id)]
 
     # money
@@ -250,16 +290,57 @@ class WalletStore:
         set: it takes from or returns to the exchange account's unallocated funds (see :meth:`reconcile`)."""
         kind = _fund_move(kind)
         _check_exchange(exchange)
+        return self._write(
+            lambda: self._move_funds(kind, self._find(wallet_set), exchange, currency, amount, memo=memo)
+        )
+
+    def withdraw(self, wallet_set: int | str, exchange: str, currency: str, amount: Decimal) -> LedgerEntry:
+        """Take ``amount`` of the set's available funds out (what open orders hold stays): a paper
+        set's goes back to virtual funding, a live set's to the exchange account's unallocated funds."""
+        _check_exchange(exchange)
 
         def move() -> LedgerEntry:
             ws = self._find(wallet_set)
-            accounts = [(exchange, currency)] if ws.mode is Mode.LIVE else []
-            locked = self._lock(wallets=[(ws.id, exchange, currency)], exchange_accounts=accounts)
-            return self._record(
-                ledger.move_funds(kind, ws.ref, exchange, currency, amount, locked.balances(), memo), locked
-            )
+            kind = TransactionKind.WITHDRAW if ws.mode is Mode.PAPER else TransactionKind.DEALLOCATE
+            return self._move_funds(kind, ws, exchange, currency, amount)
 
         return self._write(move)
+
+    def close_wallet_set(self, wallet_set: int | str) -> Closed:
+        """Return every balance of the set (paper: to virtual funding; live: to the exchange account's
+        unallocated funds), one ledger entry per wallet, and mark it closed, at once. Refused with
+        :class:`WalletSetClosed` if it is closed already, :class:`Conflict` while an order of it holds
+        funds (cancel its orders first: :meth:`..trading.order_path.Trading.close_wallet_set`)."""
+
+        def close() -> Closed:
+            ws = self._find(wallet_set)
+            self._lock_open([ws.id], close=True)
+            keys = [(exchange, currency) for exchange, currency, _, _ in sql.rows(self.db, _BALANCES, (ws.id,))]
+            accounts = keys if ws.mode is Mode.LIVE else []
+            locked = self._lock(wallets=[(ws.id, *key) for key in keys], exchange_accounts=accounts)
+            held = sorted(
+                f"{currency} on {exchange}" for (_, exchange, currency), w in locked.wallets.items() if w.hold
+            )
+            if held:
+                raise Conflict(f"wallet set {ws.id} has open orders holding {', '.join(held)}: cancel them first")
+            kind = TransactionKind.WITHDRAW if ws.mode is Mode.PAPER else TransactionKind.DEALLOCATE
+            entries = tuple(
+                self._record(
+                    ledger.move_funds(
+                        kind, ws.ref, exchange, currency, wallet.balance, locked.balances(), CLOSING_MEMO
+                    ),
+                    locked,
+                )
+                for (_, exchange, currency), wallet in sorted(locked.wallets.items())
+                if wallet.balance
+            )
+            closed_at = self.clock()
+            _SAVE_CLOSED(self.db, ws.id, closed_at)
+            info = replace(ws, closed_at=closed_at)
+            self.db.after_commit(lambda: self._known.update({info.id: info, info.name: info}))
+            return Closed(info, entries)
+
+        return self._write(close)
 
     def transfer(
         self, source: int | str, target: int | str, exchange: str, currency: str, amount: Decimal, memo: str = ""
@@ -269,6 +350,7 @@ class WalletStore:
 
         def move() -> LedgerEntry:
             src, dst = self._find(source), self._find(target)
+            self._lock_open([src.id, dst.id], names={src.id: "from_wallet_set_id", dst.id: "to_wallet_set_id"})
             locked = self._lock(wallets=[(src.id, exchange, currency), (dst.id, exchange, currency)])
             return self._record(
                 ledger.transfer(src.ref, dst.ref, exchange, currency, amount, locked.balances(), memo), locked
@@ -448,8 +530,8 @@ class WalletStore:
         found = sql.rows(self.db, _WALLET_SET_BY_ID if isinstance(key, int) else _WALLET_SET_BY_NAME, (key,))
         if not found:
             raise NotFound("wallet set", key)
-        id, name, mode, created_at = found[0]
-        info = WalletSetInfo(id, name, Mode(mode), created_at)
+        id, name, mode, created_at, closed_at = found[0]
+        info = WalletSetInfo(id, name, Mode(mode), created_at, closed_at)
         # Known once committed (now, outside a transaction): the row may be this transaction's own.
         # (A set created and read inside a savepoint that rolls back while its transaction commits
         # would be known wrongly: the store never does that, and writes for it would fail.)
@@ -470,6 +552,7 @@ class WalletStore:
     ) -> LedgerEntry:
         _check_exchange(exchange)
         ws = self._find(wallet_set)
+        self._lock_open([ws.id])
         locked = self._lock(wallets=[(ws.id, exchange, currency)], hold=None if new_order else (ws.id, order))
         existing = locked.holds.get((ws.id, order))
         if existing and (existing.exchange, existing.currency) != (exchange, currency):
@@ -497,6 +580,40 @@ class WalletStore:
         if sql.rows(self.db, _FILL_SETTLED, (reference,)):
             raise Conflict(f"fill {reference!r} is settled already")
         return self._record(ledger.settle_fill(ws.ref, exchange, order, fill, reference, locked.balances()), locked)
+
+    def _move_funds(
+        self,
+        kind: TransactionKind,
+        ws: WalletSetInfo,
+        exchange: str,
+        currency: str,
+        amount: Decimal,
+        field: str | None = None,
+        memo: str = "",
+    ) -> LedgerEntry:
+        """One move between the set's available funds and its counter-account; ``field`` names the
+        allocation it makes in the errors of its currency and amount (``allocations[1].amount``)."""
+        try:
+            self._lock_open([ws.id])
+            accounts = [(exchange, currency)] if ws.mode is Mode.LIVE else []
+            locked = self._lock(wallets=[(ws.id, exchange, currency)], exchange_accounts=accounts)
+            return self._record(
+                ledger.move_funds(kind, ws.ref, exchange, currency, amount, locked.balances(), memo), locked
+            )
+        except InvalidParameter as exc:
+            if field is None:
+                raise
+            raise InvalidParameter(f"{field}.{exc.field}", exc.expected, exc.got, missing=exc.missing) from None
+
+    def _lock_open(self, ids: list[int], *, close: bool = False, names: dict[int, str] | None = None) -> None:
+        """Lock the wallet sets' rows (first in the lock order: shared, or alone to ``close``) and refuse
+        with :class:`WalletSetClosed` if one is closed; ``names``: the parameter naming each set."""
+        statement = _LOCK_SETS[len(ids)]
+        if is_postgres(self.db):
+            statement += " FOR UPDATE" if close else " FOR SHARE"
+        for id, closed_at in sql.rows(self.db, statement, sorted(ids)):
+            if closed_at is not None:
+                raise WalletSetClosed(id, closed_at, (names or {}).get(id, "wallet_set_id"))
 
     def _hold(self, wallet_set_id: int, order: str) -> _HoldRow | None:
         found = sql.rows(self.db, _HOLD, (wallet_set_id, order))
@@ -624,8 +741,16 @@ class WalletStore:
                 _SAVE_HOLD(self.db, hold.id, hold.amount, at)
 
 
-_WALLET_SET_BY_ID = 'SELECT id, name, mode, created_at FROM "wallet_set" WHERE id = ?'
-_WALLET_SET_BY_NAME = 'SELECT id, name, mode, created_at FROM "wallet_set" WHERE name = ?'
+_WALLET_SET_BY_ID = 'SELECT id, name, mode, created_at, closed_at FROM "wallet_set" WHERE id = ?'
+_WALLET_SET_BY_NAME = 'SELECT id, name, mode, created_at, closed_at FROM "wallet_set" WHERE name = ?'
+_WALLET_SET_CLOSED = 'SELECT closed_at FROM "wallet_set" WHERE id = ?'
+_LOCK_SETS = {
+    count: f'SELECT id, closed_at FROM "wallet_set" WHERE id IN ({", ".join("?" * count)}) ORDER BY id'
+    for count in (1, 2)
+}
+_SAVE_CLOSED = sql.Update(WalletSet, ("closed_at",))
+#: The memo of the entries that return a closing set's balances.
+CLOSING_MEMO = "closing the wallet set"
 _BALANCES = 'SELECT exchange, currency, balance, hold FROM "wallet" WHERE wallet_set_id = ? ORDER BY exchange, currency'
 _HOLD = 'SELECT id, exchange, currency, amount FROM "hold" WHERE wallet_set_id = ? AND order_ref = ?'
 _FILL_SETTLED = f"""SELECT 1 FROM "ledger_transaction" WHERE kind = '{TransactionKind.FILL.value}' AND reference = ?"""
@@ -662,13 +787,15 @@ def _fund_move(kind: object) -> TransactionKind:
     return move
 
 
-def _check_exchange(exchange: object) -> None:
+def _check_exchange(exchange: object, field: str = "exchange") -> None:
     if exchange not in EXCHANGE_NAMES:
+        if field != "exchange":
+            raise InvalidParameter(field, "an exchange: " + ", ".join(EXCHANGE_NAMES), exchange)
         raise UnknownExchange(str(exchange))
 
 
 def _info(row: WalletSet) -> WalletSetInfo:
-    return WalletSetInfo(row.id, row.name, Mode(row.mode), row.created_at)
+    return WalletSetInfo(row.id, row.name, Mode(row.mode), row.created_at, row.closed_at)
 
 
 def _usd_value(exchange: str, currency: str, amount: Decimal, price: PriceLookup | None) -> Decimal | None:

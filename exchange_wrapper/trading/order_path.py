@@ -27,7 +27,14 @@ from typing import Any, TypeVar
 from ..config import Settings
 from ..connectors.account import LiveAccount
 from ..core.book import Walk
-from ..core.errors import Conflict, ExchangeUnavailable, InvalidParameter, OrderNotFound, UnknownExchange
+from ..core.errors import (
+    Conflict,
+    ExchangeUnavailable,
+    InvalidParameter,
+    OrderNotFound,
+    UnknownExchange,
+    WalletSetClosed,
+)
 from ..core.holds import required_hold, rest_hold, walk_cost
 from ..core.ledger import Mode
 from ..core.markets import Market
@@ -36,8 +43,9 @@ from ..core.orders import Order, OrderEvent, OrderType, Side, TimeInForce
 from ..core.pairs import Pair
 from ..core.precision import CheckedOrder, check_order
 from ..marketdata.hub import MarketDataHub
+from ..marketdata.quotes import valuation
 from ..storage.orders import OrderStore
-from ..storage.wallets import WalletBalance, WalletStore
+from ..storage.wallets import Closed, WalletBalance, WalletStore
 from ..storage.worker import DatabaseThread
 from ..venues import OrderView, Venue
 from ..venues.live import LiveVenue
@@ -45,6 +53,10 @@ from ..venues.paper import PaperVenue
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: Seconds a close waits for the exchange to confirm the cancels of the set's orders before giving up
+#: (nothing closed: closing again picks up where it stopped).
+CLOSE_CANCEL_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -126,6 +138,8 @@ class Trading:
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # an order's requests, one at a time
         self._amending: set[str] = set()  # orders holding for an amend: fills meanwhile keep the hold
         self._hold_fees: dict[str, Decimal] = {}  # the taker fee an open order's hold includes
+        self._closing: set[int] = set()  # wallet sets being closed: they take no new order
+        self._placing: Counter[int] = Counter()  # orders being placed, by wallet set (a close waits for them)
         self.fill_counts: Counter[str] = Counter()  # by liquidity, for the metrics
         self.transition_counts: Counter[str] = Counter()  # by the status reached
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -158,12 +172,26 @@ class Trading:
         wallet_set = self.wallets.known_wallet_set(request.wallet_set_id)
         if wallet_set is None:
             wallet_set = await self.db(self.wallets.wallet_set, request.wallet_set_id)
+        if wallet_set.closed_at is not None:  # as last known: a set closed elsewhere is refused by its hold
+            raise WalletSetClosed(wallet_set.id, wallet_set.closed_at)
+        if wallet_set.id in self._closing:
+            raise Conflict(f"wallet_set_id: wallet set {wallet_set.id} is being closed")
+        self._placing[wallet_set.id] += 1
+        try:
+            return await self._make_order(request, wallet_set.id, wallet_set.mode)
+        finally:
+            self._placing[wallet_set.id] -= 1
+            if not self._placing[wallet_set.id]:
+                del self._placing[wallet_set.id]
+
+    async def _make_order(self, request: OrderRequest, wallet_set_id: int, mode: Mode) -> OrderView:
+        """:meth:`make_order` once the wallet set is known (and not being closed)."""
         if request.client_order_id is not None:
-            existing = await self.db(self.orders.by_client_order_id, wallet_set.id, request.client_order_id)
+            existing = await self.db(self.orders.by_client_order_id, wallet_set_id, request.client_order_id)
             if existing is not None:
                 return existing
         market = self.market(request.exchange, request.pair)
-        venue = self._venue(wallet_set.mode)
+        venue = self._venue(mode)
         book = venue.book(request.exchange, request.pair)
         best = book.ladder(taken_side(request.side)).best if book is not None and book.live else None
         checked = check_order(
@@ -178,7 +206,7 @@ class Trading:
             reference_price=best[0] if best else None,
             strict=request.strict,
         )
-        order = self._new_order(request, wallet_set.id, checked)
+        order = self._new_order(request, wallet_set_id, checked)
         venue.admit(order)
         size = _market_buy_size(order)
         fee = venue.hold_fee(order, market)
@@ -376,6 +404,39 @@ class Trading:
                 await self.cancel_order(order.id)
         return chosen
 
+    async def close_wallet_set(self, wallet_set_id: int) -> Closed:
+        """Close a wallet set: no new order is taken for it from now, the orders being placed land,
+        every open order is cancelled (a live one once the exchange confirms it: at most
+        :data:`CLOSE_CANCEL_SECONDS`, else ExchangeUnavailable and the set stays open), then its
+        balances are returned and it is marked closed in one transaction
+        (:meth:`..storage.wallets.WalletStore.close_wallet_set`); the wallets events follow."""
+        info = await self.db(self.wallets.wallet_set, wallet_set_id)
+        if info.closed_at is not None:
+            raise WalletSetClosed(info.id, info.closed_at)
+        if info.id in self._closing:
+            raise Conflict(f"wallet_set_id: wallet set {info.id} is being closed")
+        self._closing.add(info.id)
+        try:
+            deadline = time.monotonic() + CLOSE_CANCEL_SECONDS
+            while self._placing[info.id] or self._open_of(info.id):
+                for order in self._open_of(info.id):
+                    await self.cancel_order(order.id)
+                if time.monotonic() > deadline:
+                    pending = ", ".join(o.id for o in self._open_of(info.id)) or "orders being placed"
+                    raise ExchangeUnavailable(
+                        info.mode.value, f"closing wallet set {info.id}: {pending} not cancelled yet (close again)"
+                    )
+                await asyncio.sleep(0.01 if self._placing[info.id] or self._open_of(info.id) else 0)
+            closed = await self.db(self.wallets.close_wallet_set, info.id)
+        finally:
+            self._closing.discard(info.id)
+        exchanges = {p.account.exchange for e in closed.entries for p in e.postings}
+        await self.publish_wallets({(info.id, exchange) for exchange in exchanges}, change="close")
+        return closed
+
+    def _open_of(self, wallet_set_id: int) -> list[Order]:
+        return [o for o in list(self.open.values()) if o.wallet_set_id == wallet_set_id and o.is_open]
+
     # -- venues -----------------------------------------------------------------------------------
 
     def _venue(self, mode: Mode) -> Venue:
@@ -483,7 +544,7 @@ class Trading:
                 self.open.pop(order.id, None)
                 self.live.discard(order.id)
                 self._hold_fees.pop(order.id, None)
-        await self.publish_wallets({(o.wallet_set_id, o.exchange) for o in states.values()}, balances)
+        await self.publish_wallets({(o.wallet_set_id, o.exchange) for o in states.values()}, balances, change="trade")
         return states
 
     def _hold_fee(self, order: Order) -> Decimal | None:
@@ -510,10 +571,12 @@ class Trading:
         return rest_hold(order, order.price, order.size, fee)[1]
 
     async def publish_wallets(
-        self, changed: set[tuple[int, str]], known: dict[int, list[WalletBalance]] | None = None
+        self, changed: set[tuple[int, str]], known: dict[int, list[WalletBalance]] | None = None, *, change: str
     ) -> None:
-        """Publish the balances of the (wallet set, exchange) pairs whose money moved; ``known``:
-        balances by wallet set that the caller read already (the rest are read)."""
+        """Publish the balances of the (wallet set, exchange) pairs whose money moved, valued in USD
+        (:meth:`usd_prices`); ``known``: balances by wallet set that the caller read already (the rest
+        are read); ``change``: what moved them (trade, create, fund, withdraw, transfer, close)."""
+        prices = self.usd_prices()
         for wallet_set_id, exchange in sorted(changed):
             balances = (
                 known[wallet_set_id]
@@ -525,9 +588,17 @@ class Trading:
                 {
                     "wallet_set_id": wallet_set_id,
                     "exchange": exchange,
-                    "wallets": [b.as_json() for b in balances if b.exchange == exchange],
+                    "change": change,
+                    "wallets": [b.valued(prices).as_json() for b in balances if b.exchange == exchange],
                 },
             )
+
+    def usd_prices(self) -> Callable[[str, str], Decimal | None]:
+        """What one unit of a currency is worth in USD now (a wallet's ``usd_value``), by the one
+        valuation of the hub's quotes (:func:`~..marketdata.quotes.valuation`: any chain of followed
+        books of any exchange; the exchange the wallet is on does not matter)."""
+        rates = valuation(self.hub)
+        return lambda _exchange, currency: rates.value_or_none(Decimal(1), currency, "USD")
 
 
 def _market_buy_size(order: Order) -> Decimal | None:

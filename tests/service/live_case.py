@@ -15,7 +15,9 @@ placements); the tests here are the behaviours every private adapter must have:
 * live wallet sets never allocated more than the account holds;
 * no reconciliation while a placement is unanswered (what it bought is not money from outside);
 * the private stream down: the account shown degraded, its orders, fills and balances polled,
-  no reconnection while a 429 pauses the account.
+  no reconnection while a 429 pauses the account;
+* a live set closed while its order rests and fills: the exchange confirms the cancel before the
+  close answers, and every balance goes back to the account's unallocated funds.
 
 The service runs as ``xwrap serve`` runs it (:class:`Server`), the exchange in live mode pointed at
 the simulator; the simulator and the account share a clock the tests can move forward.
@@ -32,7 +34,7 @@ from decimal import Decimal as D
 from typing import Any
 
 from exchange_wrapper.config import load_settings
-from exchange_wrapper.core.errors import InsufficientFunds, InvalidParameter, RateLimited
+from exchange_wrapper.core.errors import InsufficientFunds, InvalidParameter, RateLimited, WalletSetClosed
 from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.exchanges import EXCHANGE_NAMES
@@ -540,3 +542,26 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         self.clock.skip(30)
         await self.until(lambda: self.account.status()["state"] == "ready")
         self.assertEqual(len(self.sim.handshakes), refused + 1)
+
+    # -- closing a live set (issue 12) ------------------------------------------------------------
+
+    async def test_closing_a_live_set_cancels_on_the_exchange_and_returns_everything_to_unallocated(self):
+        ws = await self.live_set()
+        order = await self.buy(ws, "1000")
+        await self.fill(order, D(400))
+        await self.order_where(order["id"], lambda o: len(o["fills"]) == 1)
+        # a fill on its way while the set closes: it is settled before the balances go back, or not at all
+        filling = asyncio.create_task(self.fill(order, D(100)))
+        closed = await self.api.call("close_wallet_set", {"wallet_set_id": ws})
+        await filling
+        self.assertFalse(self.sim_order(order).is_open)  # the exchange had cancelled it when the close answered
+        self.assertEqual("cancelled", (await self.api.get_order(order_id=order["id"]))["status"])
+        self.assertEqual({"0"}, {w[key] for w in closed["wallets"] for key in ("balance", "hold")})
+        self.assertEqual({"deallocate"}, {e["kind"] for e in closed["returned"]})
+        with self.assertRaises(WalletSetClosed):
+            await self.buy(ws, "10")
+        await self.assertReconciled()
+        for currency in (self.pair.base, self.pair.quote):
+            total, unallocated = self.server.trading.wallets.exchange_account(self.exchange, currency)
+            self.assertEqual(total, unallocated, currency)  # no live set holds anything now
+        self.assertLedgerVerifies()

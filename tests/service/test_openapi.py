@@ -97,6 +97,7 @@ class OpenApiDocumentTest(RecordedServiceTest):
             "pair": "BTC_USD",
             "currency": "BTC",
             "order_id": "1",
+            "allocations": [],
         }
         for name, operation in OPERATIONS.items():
             if operation.any_params:
@@ -143,7 +144,12 @@ class OpenApiDocumentTest(RecordedServiceTest):
             ("cancel_order", "POST", "/orders/2/cancel", None),
             ("get_fills", "GET", f"/fills?wallet_set_id={ws}", None),
             ("cancel_all_orders", "POST", "/orders/cancel_all", {"wallet_set_id": ws}),
-            ("create_wallet_set", "POST", "/wallet_sets", {"name": "third"}),
+            (
+                "create_wallet_set",
+                "POST",
+                "/wallet_sets",
+                {"name": "third", "allocations": [{"exchange": "coinbase", "currency": "USD", "amount": "2"}]},
+            ),
             ("get_wallet_sets", "GET", "/wallet_sets", None),
             ("get_wallet_set", "GET", f"/wallet_sets/{ws}", None),
             ("get_wallet", "GET", f"/wallet_sets/{ws}/wallets?exchange=coinbase&currency=SKL", None),
@@ -167,6 +173,13 @@ class OpenApiDocumentTest(RecordedServiceTest):
             ),
             ("get_pnl", "GET", f"/wallet_sets/{ws}/pnl?currency=BTC", None),
             ("get_wallet_history", "GET", f"/wallet_sets/{ws}/history?start=0", None),
+            (
+                "withdraw",
+                "POST",
+                f"/wallet_sets/{other}/withdraw",
+                {"exchange": "coinbase", "currency": "USD", "amount": "2"},
+            ),
+            ("close_wallet_set", "POST", f"/wallet_sets/{other}/close", None),
         ]
         # advance_replay answers only on a stepped replay (tests/history/test_api.py)
         self.assertEqual({call[0] for call in calls}, set(OPERATIONS) - {"advance_replay"})

@@ -29,6 +29,7 @@ KIND_TYPES = {
     "time": float,
     "flag": bool,
     "pair": Pair,
+    "allocations": list[tuple[str, str, Decimal]],
 }
 
 

@@ -75,7 +75,9 @@ class WalletSetCases(StoreCase):
         self.assertEqual(live, self.store.wallet_set("market-maker.1"))
         self.assertEqual(paper, self.store.wallet_set(paper.id))
         self.assertEqual([paper, live], self.store.wallet_sets())
-        self.assertEqual({"id": 1, "name": "momentum", "mode": "paper", "created_at": START_US}, paper.as_json())
+        self.assertEqual(
+            {"id": 1, "name": "momentum", "mode": "paper", "created_at": START_US, "closed_at": None}, paper.as_json()
+        )
 
     def test_names_are_unique(self):
         self.store.create_wallet_set("momentum", "paper")
