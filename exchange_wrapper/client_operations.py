@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, Literal, cast
 
 from .contract import (
+    AccountView,
     Book,
     BookTopPage,
     Cancelled,
@@ -24,6 +25,7 @@ from .contract import (
     OrderWithEvents,
     Pricing,
     ReplayState,
+    Statement,
     Status,
     Trade,
     Transferred,
@@ -191,6 +193,7 @@ class AsyncOperations:
         post_only: bool = False,
         client_order_id: str | None = None,
         strict: bool = False,
+        tag: str | None = None,
     ) -> Order:
         """Place an order.
 
@@ -208,6 +211,7 @@ class AsyncOperations:
         post_only: Refuse to take liquidity (limit orders).
         client_order_id: Your id for the order; placing it again returns the first order.
         strict: Refuse a price or size off the market's grid instead of rounding it.
+        tag: A strategy run's label: given to make_order, carried by the order and its fills; filters them.
 
         Needs a ``trade`` token.
         """
@@ -226,6 +230,7 @@ class AsyncOperations:
             post_only=post_only,
             client_order_id=client_order_id,
             strict=strict,
+            tag=tag,
         )
         return cast(Order, await self.call("make_order", **params))
 
@@ -238,6 +243,7 @@ class AsyncOperations:
         status: Literal["open", "recent"] = "open",
         limit: int = 100,
         before: int | None = None,
+        tag: str | None = None,
     ) -> OrderPage:
         """Open or recent orders, newest first.
 
@@ -247,6 +253,7 @@ class AsyncOperations:
         status: Open orders only, or recent ones too.
         limit: At most this many.
         before: Page: orders older than this id (next_before of the previous page).
+        tag: A strategy run's label: given to make_order, carried by the order and its fills; filters them.
 
         Needs a ``read`` token.
         """
@@ -257,6 +264,7 @@ class AsyncOperations:
             status=status,
             limit=limit,
             before=before,
+            tag=tag,
         )
         return cast(OrderPage, await self.call("get_orders", **params))
 
@@ -351,16 +359,18 @@ class AsyncOperations:
         order_id: str | None = None,
         wallet_set_id: int | None = None,
         limit: int = 100,
+        tag: str | None = None,
     ) -> list[Fill]:
         """The fills of one order, or of a wallet set's recent orders.
 
         order_id: An order's id as xWrap gave it.
         wallet_set_id: A wallet set's id.
         limit: At most this many.
+        tag: A strategy run's label: given to make_order, carried by the order and its fills; filters them.
 
         Needs a ``read`` token.
         """
-        params = _given(order_id=order_id, wallet_set_id=wallet_set_id, limit=limit)
+        params = _given(order_id=order_id, wallet_set_id=wallet_set_id, limit=limit, tag=tag)
         return cast(list[Fill], await self.call("get_fills", **params))
 
     async def create_wallet_set(self, *, name: str, mode: Literal["paper", "live"] = "paper") -> WalletSet:
@@ -450,6 +460,50 @@ class AsyncOperations:
             amount=amount,
         )
         return cast(Transferred, await self.call("transfer", **params))
+
+    async def get_statement(
+        self,
+        *,
+        wallet_set_id: int,
+        start: float | None = None,
+        end: float | None = None,
+        currency: str | None = None,
+        kind: Literal["fund", "withdraw", "allocate", "deallocate", "transfer", "hold", "release", "fill", "reconcile", "fee"] | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Statement:
+        """A wallet set's ledger entries with the balances after each, newest first, paged.
+
+        wallet_set_id: A wallet set's id (required).
+        start: Start of the time range, Unix seconds (included).
+        end: End of the time range, Unix seconds (excluded; default now).
+        currency: A currency code.
+        kind: A statement line's kind.
+        limit: At most this many.
+        cursor: Page: the lines after this one (next_cursor of the previous page).
+
+        Needs a ``read`` token.
+        """
+        params = _given(
+            wallet_set_id=wallet_set_id,
+            start=start,
+            end=end,
+            currency=currency,
+            kind=kind,
+            limit=limit,
+            cursor=cursor,
+        )
+        return cast(Statement, await self.call("get_statement", **params))
+
+    async def get_accounts(self, *, exchange: str | None = None) -> list[AccountView]:
+        """Per exchange: the real account as reconciled, allocated, held, unallocated; the paper sets' totals.
+
+        exchange: An exchange by name.
+
+        Needs a ``read`` token.
+        """
+        params = _given(exchange=exchange)
+        return cast(list[AccountView], await self.call("get_accounts", **params))
 
 
 class Operations:
@@ -606,6 +660,7 @@ class Operations:
         post_only: bool = False,
         client_order_id: str | None = None,
         strict: bool = False,
+        tag: str | None = None,
     ) -> Order:
         """Place an order.
 
@@ -623,6 +678,7 @@ class Operations:
         post_only: Refuse to take liquidity (limit orders).
         client_order_id: Your id for the order; placing it again returns the first order.
         strict: Refuse a price or size off the market's grid instead of rounding it.
+        tag: A strategy run's label: given to make_order, carried by the order and its fills; filters them.
 
         Needs a ``trade`` token.
         """
@@ -641,6 +697,7 @@ class Operations:
             post_only=post_only,
             client_order_id=client_order_id,
             strict=strict,
+            tag=tag,
         )
         return cast(Order, self.call("make_order", **params))
 
@@ -653,6 +710,7 @@ class Operations:
         status: Literal["open", "recent"] = "open",
         limit: int = 100,
         before: int | None = None,
+        tag: str | None = None,
     ) -> OrderPage:
         """Open or recent orders, newest first.
 
@@ -662,6 +720,7 @@ class Operations:
         status: Open orders only, or recent ones too.
         limit: At most this many.
         before: Page: orders older than this id (next_before of the previous page).
+        tag: A strategy run's label: given to make_order, carried by the order and its fills; filters them.
 
         Needs a ``read`` token.
         """
@@ -672,6 +731,7 @@ class Operations:
             status=status,
             limit=limit,
             before=before,
+            tag=tag,
         )
         return cast(OrderPage, self.call("get_orders", **params))
 
@@ -766,16 +826,18 @@ class Operations:
         order_id: str | None = None,
         wallet_set_id: int | None = None,
         limit: int = 100,
+        tag: str | None = None,
     ) -> list[Fill]:
         """The fills of one order, or of a wallet set's recent orders.
 
         order_id: An order's id as xWrap gave it.
         wallet_set_id: A wallet set's id.
         limit: At most this many.
+        tag: A strategy run's label: given to make_order, carried by the order and its fills; filters them.
 
         Needs a ``read`` token.
         """
-        params = _given(order_id=order_id, wallet_set_id=wallet_set_id, limit=limit)
+        params = _given(order_id=order_id, wallet_set_id=wallet_set_id, limit=limit, tag=tag)
         return cast(list[Fill], self.call("get_fills", **params))
 
     def create_wallet_set(self, *, name: str, mode: Literal["paper", "live"] = "paper") -> WalletSet:
@@ -858,3 +920,47 @@ class Operations:
             amount=amount,
         )
         return cast(Transferred, self.call("transfer", **params))
+
+    def get_statement(
+        self,
+        *,
+        wallet_set_id: int,
+        start: float | None = None,
+        end: float | None = None,
+        currency: str | None = None,
+        kind: Literal["fund", "withdraw", "allocate", "deallocate", "transfer", "hold", "release", "fill", "reconcile", "fee"] | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Statement:
+        """A wallet set's ledger entries with the balances after each, newest first, paged.
+
+        wallet_set_id: A wallet set's id (required).
+        start: Start of the time range, Unix seconds (included).
+        end: End of the time range, Unix seconds (excluded; default now).
+        currency: A currency code.
+        kind: A statement line's kind.
+        limit: At most this many.
+        cursor: Page: the lines after this one (next_cursor of the previous page).
+
+        Needs a ``read`` token.
+        """
+        params = _given(
+            wallet_set_id=wallet_set_id,
+            start=start,
+            end=end,
+            currency=currency,
+            kind=kind,
+            limit=limit,
+            cursor=cursor,
+        )
+        return cast(Statement, self.call("get_statement", **params))
+
+    def get_accounts(self, *, exchange: str | None = None) -> list[AccountView]:
+        """Per exchange: the real account as reconciled, allocated, held, unallocated; the paper sets' totals.
+
+        exchange: An exchange by name.
+
+        Needs a ``read`` token.
+        """
+        params = _given(exchange=exchange)
+        return cast(list[AccountView], self.call("get_accounts", **params))

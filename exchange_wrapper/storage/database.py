@@ -19,10 +19,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from weakref import WeakKeyDictionary
 
 from peewee import Database, OperationalError, PeeweeException, PostgresqlDatabase, SqliteDatabase, fn
+from playhouse.migrate import SchemaMigrator, migrate  # type: ignore[import-untyped]
 
 from ..config import hide_password
 from ..core.errors import ConfigError, DatabaseUnavailable
-from .models import HISTORY_MODELS, LEDGER_MODELS, MODELS, MONEY_COLUMN, SchemaVersion, now_us
+from .models import HISTORY_MODELS, LEDGER_MODELS, MODELS, MONEY_COLUMN, Fill, Order, SchemaVersion, now_us
 
 EXPECTED_URL = (
     "sqlite:///RELATIVE/PATH, sqlite:////ABSOLUTE/PATH, a plain file path, or "
@@ -53,12 +54,26 @@ def _create_history_tables(db: Database) -> None:
     db.create_tables(HISTORY_MODELS)
 
 
+def _add_run_tags(db: Database) -> None:
+    """The run tag of orders and of their fills, each with its index (issue 12). Added where missing:
+    step 1 creates the tables as the models stand, which have them."""
+    migrator = SchemaMigrator.from_database(db)
+    if "tag" not in {column.name for column in db.get_columns("fill")}:
+        migrate(migrator.add_column("fill", "tag", Fill.tag))  # with its index (the field has one)
+    if "tag" not in {column.name for column in db.get_columns("orders")}:
+        migrate(migrator.add_column("orders", "tag", Order.tag), migrator.add_index("orders", ("wallet_set_id", "tag")))
+
+
 #: Steps that bring a database to the version they are keyed by, run in order from the version
 #: recorded in ``schema_version`` (0 for an empty database). Each step creates its tables as the
-#: models stand; the day a model changes, its step must keep creating the tables of its version
-#: (freeze their definitions in it) and a new step alters them. 1: wallets, ledger and orders;
-#: 2: market history (trades, candles, book tops).
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _create_ledger_tables, 2: _create_history_tables}
+#: models stand; a step that changes a table made by an earlier one adds only what is missing (the
+#: earlier step, run on a new database, created the table as the model stands now). 1: wallets,
+#: ledger and orders; 2: market history (trades, candles, book tops); 3: run tags on orders and fills.
+MIGRATIONS: dict[int, Callable[[Database], None]] = {
+    1: _create_ledger_tables,
+    2: _create_history_tables,
+    3: _add_run_tags,
+}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
