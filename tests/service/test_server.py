@@ -13,6 +13,7 @@ from exchange_wrapper import __version__
 from exchange_wrapper.config import load_settings
 from exchange_wrapper.exchanges import EXCHANGE_NAMES
 from exchange_wrapper.service.server import WIRE_LOGGERS, Server, quiet_wire_loggers
+from exchange_wrapper.storage.database import SCHEMA_VERSION
 
 
 def fetch(url):
@@ -55,7 +56,7 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(status, 200)
         self.assertEqual(body["version"], __version__)
         self.assertEqual(body["database"]["kind"], "sqlite")
-        self.assertEqual(body["database"]["schema_version"], 2)  # 2: the market history tables
+        self.assertEqual(body["database"]["schema_version"], SCHEMA_VERSION)  # every migration applied
         self.assertGreaterEqual(body["uptime"], 0)
         self.assertEqual(sorted(body["exchanges"]), ["binance", "bitfinex", "coinbase", "kraken", "poloniex"])
 
