@@ -26,6 +26,7 @@ from .contract import (
     Pricing,
     ReplayState,
     Statement,
+    StatementKindName,
     Status,
     Trade,
     Transferred,
@@ -468,7 +469,7 @@ class AsyncOperations:
         start: float | None = None,
         end: float | None = None,
         currency: str | None = None,
-        kind: Literal["fund", "withdraw", "allocate", "deallocate", "transfer", "hold", "release", "fill", "reconcile", "fee"] | None = None,
+        kind: StatementKindName | None = None,
         limit: int = 100,
         cursor: str | None = None,
     ) -> Statement:
@@ -928,7 +929,7 @@ class Operations:
         start: float | None = None,
         end: float | None = None,
         currency: str | None = None,
-        kind: Literal["fund", "withdraw", "allocate", "deallocate", "transfer", "hold", "release", "fill", "reconcile", "fee"] | None = None,
+        kind: StatementKindName | None = None,
         limit: int = 100,
         cursor: str | None = None,
     ) -> Statement:

@@ -8,19 +8,19 @@ wallet's ``balance`` (everything the set owns there) and its ``hold`` (the part 
 changed and what they are after it; ``available`` is the difference. Hold and release lines move funds
 between available and held: they change the hold, not the balance.
 
-The balances after a line are running sums of the set's postings from its first transaction, so the
-lines are built from the whole of a set's history, oldest first (:func:`statement_lines`); filtering and
-paging come after (:func:`select_lines`).
+The ledger records, with each transaction, the balance and hold it left each wallet of the set in, so
+any transaction's lines are built on their own (:func:`statement_lines`): a page reads only its
+transactions. Filtering and paging: :func:`select_lines`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
 from .errors import InvalidParameter
-from .ledger import EXACT, AccountKind, Posting, TransactionKind
+from .ledger import EXACT, Account, AccountKind, Posting, TransactionKind
 from .money import ZERO
 
 #: The kind of a fill's fee line (the ledger's kinds are :class:`~.ledger.TransactionKind`).
@@ -31,7 +31,8 @@ LINE_KINDS = (*(kind.value for kind in TransactionKind), FEE)
 
 @dataclass(frozen=True, slots=True)
 class RecordedTransaction:
-    """A ledger transaction as stored: ``created_at`` in microseconds, all of its postings."""
+    """A ledger transaction as stored: ``created_at`` in microseconds, all of its postings, and ``after``:
+    the (balance, hold) it left each wallet of the set in, by (exchange, currency)."""
 
     id: int
     kind: TransactionKind
@@ -39,6 +40,7 @@ class RecordedTransaction:
     memo: str
     created_at: int
     postings: tuple[Posting, ...]
+    after: Mapping[tuple[str, str], tuple[Decimal, Decimal]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +78,15 @@ class StatementLine:
 
 
 def statement_lines(wallet_set: int, transactions: Iterable[RecordedTransaction]) -> list[StatementLine]:
-    """The lines of ``wallet_set``'s statement, oldest first, from every transaction that touched it,
-    given oldest first (the balances after each line are running sums from the first)."""
-    balances: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+    """The lines of ``wallet_set``'s statement from transactions that touched it (given oldest first),
+    oldest first."""
     lines: list[StatementLine] = []
     with localcontext(EXACT):
         for transaction in transactions:
             seq = 0
             for exchange, currency, amount, hold_change, fee in _changes(wallet_set, transaction):
-                balance, hold = balances.get((exchange, currency), (ZERO, ZERO))
+                balance, hold = transaction.after[(exchange, currency)]
+                balance, hold = balance - amount, hold - hold_change  # as the transaction found them
                 parts = [(transaction.kind.value, amount + fee, hold_change)]
                 if fee:  # the hold pays for the fill first, then for the fee
                     fill_hold = max(hold_change, min(amount + fee, ZERO))
@@ -97,8 +99,28 @@ def statement_lines(wallet_set: int, transactions: Iterable[RecordedTransaction]
                     lines.append(
                         _line(wallet_set, transaction, seq, kind, exchange, currency, change, held, balance, hold)
                     )
-                balances[(exchange, currency)] = (balance, hold)
     return lines
+
+
+def balances_after(postings: Iterable[tuple[int, int, Account, Decimal]]) -> dict[int, tuple[Decimal, Decimal]]:
+    """By posting id, the (balance, hold) its transaction left its wallet in: running sums of the
+    wallets' postings, given as (posting id, transaction id, account, amount) of sets' accounts, in
+    transaction order (what the ledger records with each posting, and ``xwrap ledger verify`` checks)."""
+    running: dict[tuple[int | None, str, str], tuple[Decimal, Decimal]] = {}
+    out: dict[int, tuple[Decimal, Decimal]] = {}
+    pending: list[tuple[int, tuple[int | None, str, str]]] = []
+    current = None
+    with localcontext(EXACT):
+        for posting_id, transaction_id, account, amount in postings:
+            if transaction_id != current:
+                out.update((posting, running[key]) for posting, key in pending)
+                pending, current = [], transaction_id
+            key = (account.wallet_set, account.exchange, account.currency)
+            balance, hold = running.get(key, (ZERO, ZERO))
+            running[key] = (balance + amount, hold + amount if account.kind is AccountKind.HOLD else hold)
+            pending.append((posting_id, key))
+        out.update((posting, running[key]) for posting, key in pending)
+    return out
 
 
 def select_lines(

@@ -171,6 +171,8 @@ class LedgerPosting(BaseModel):
 
     ``account`` is :attr:`exchange_wrapper.core.ledger.Account.name`; ``wallet_set`` repeats the
     set an account belongs to (null for counter-accounts) so a set's entries can be found by index.
+    A set's posting also records its wallet's ``balance_after`` and ``hold_after`` the transaction
+    (schema version 3), so that a statement reads any page without summing the set's history.
     """
 
     id = BigAutoField()
@@ -182,6 +184,8 @@ class LedgerPosting(BaseModel):
     exchange = CharField(max_length=32)
     currency = CharField(max_length=16)
     amount = MoneyField()
+    balance_after = MoneyField(null=True)
+    hold_after = MoneyField(null=True)
 
     class Meta:
         indexes = ((("account", "exchange", "currency"), False), (("wallet_set", "exchange", "currency"), False))

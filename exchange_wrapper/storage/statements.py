@@ -1,14 +1,14 @@
 """What an owner reads of the ledger: a wallet set's statement, and the exchange accounts' views.
 
-Both are reads in one snapshot (:func:`~.database.read_transaction`). A statement's balances after each
-line are running sums from the set's first transaction (:mod:`..core.statement`), so it reads every
-transaction that touched the set, with all their postings, then filters and pages in memory: its cost
-grows with the set's history, not with the page.
+Both are reads in one snapshot (:func:`~.database.read_transaction`). A statement reads the set's
+transactions newest first, a page's worth at a time (filtered by the database where it can: time,
+currency, the kind of transaction), with all their postings and the balances they left the set's
+wallets in, and makes their lines (:mod:`..core.statement`): its cost follows the page, not the set's
+history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
@@ -16,7 +16,7 @@ from peewee import Database
 
 from ..core.ledger import EXACT, Account, Mode, Posting, TransactionKind
 from ..core.money import ZERO
-from ..core.statement import RecordedTransaction, StatementLine, check_filters, select_lines, statement_lines
+from ..core.statement import FEE, RecordedTransaction, StatementLine, check_filters, select_lines, statement_lines
 from . import sql
 from .database import read_transaction
 from .models import money_value
@@ -79,25 +79,49 @@ class Statements:
     ) -> tuple[WalletSetInfo, list[StatementLine], str | None]:
         """The set, a page of its statement lines (newest first, as :func:`select_lines` selects them)
         and the cursor of the next page. Bad filters are refused before anything is read."""
-        check_filters(start=start, end=end, kind=kind, cursor=cursor)
+        after = check_filters(start=start, end=end, kind=kind, cursor=cursor)
         info = self.wallets.wallet_set(wallet_set)
+        where: list[str] = ["p.wallet_set_id = ?"]
+        params: list[int | str] = [info.id]
+        for condition, value in (
+            ("p.currency = ?", currency),
+            ("t.created_at >= ?", start),
+            ("t.created_at < ?", end),
+            ("t.kind = ?", TransactionKind.FILL.value if kind == FEE else kind),
+        ):
+            if value is not None:
+                where.append(condition)
+                params.append(value)
+        newest = None if after is None else after[0]
+        page: list[StatementLine] = []
         with read_transaction(self.db):
-            lines = statement_lines(info.id, self._transactions(info.id))
-        page, following = select_lines(
-            lines, start=start, end=end, currency=currency, kind=kind, cursor=cursor, limit=limit
-        )
-        return info, page, following
+            while len(page) <= limit:  # one more than the page: whether another follows
+                bound = [] if newest is None else ["p.transaction_id <= ?"]
+                ids = [
+                    row[0]
+                    for row in sql.rows(
+                        self.db,
+                        _SET_TRANSACTIONS.format(where=" AND ".join(where + bound)),
+                        (*params, *([] if newest is None else [newest]), limit + 1),
+                    )
+                ]
+                if not ids:
+                    break
+                lines = statement_lines(info.id, self._transactions(info.id, ids[::-1]))
+                page += select_lines(
+                    lines, start=start, end=end, currency=currency, kind=kind, cursor=cursor, limit=len(lines)
+                )[0]
+                newest = ids[-1] - 1
+        return info, page[:limit], page[limit - 1].cursor if len(page) > limit else None
 
-    def _transactions(self, wallet_set_id: int) -> Iterable[RecordedTransaction]:
-        """Every transaction that touched the set, oldest first, with all its postings."""
-        current: list = []
-        for row in sql.rows(self.db, _SET_POSTINGS, (wallet_set_id,)):
-            if current and current[0][0] != row[0]:
-                yield _transaction(current)
-                current = []
-            current.append(row)
-        if current:
-            yield _transaction(current)
+    def _transactions(self, wallet_set_id: int, ids: list[int]) -> list[RecordedTransaction]:
+        """The transactions ``ids`` (oldest first) with all their postings and what they left the set's
+        wallets at."""
+        rows: dict[int, list[tuple]] = {id: [] for id in ids}
+        template = _POSTINGS + f"({', '.join('?' * len(ids))}) ORDER BY p.id"
+        for row in sql.rows(self.db, template, ids):
+            rows[row[0]].append(row)
+        return [_transaction(wallet_set_id, rows[id]) for id in ids]
 
     def accounts(self, exchanges: list[str]) -> list[AccountView]:
         """Per exchange (in the order given): its real account as the ledger knows it, per currency,
@@ -139,19 +163,23 @@ class Statements:
         return views
 
 
-def _transaction(rows: list[tuple]) -> RecordedTransaction:
+def _transaction(wallet_set_id: int, rows: list[tuple]) -> RecordedTransaction:
     id, kind, reference, memo, created_at = rows[0][:5]
-    postings = tuple(
-        Posting(Account.from_name(account, exchange, currency), money_value(amount))
-        for *_, account, exchange, currency, amount in rows
-    )
-    return RecordedTransaction(id, TransactionKind(kind), reference, memo, created_at, postings)
+    postings, after = [], {}
+    for *_, account, wallet_set, exchange, currency, amount, balance_after, hold_after in rows:
+        postings.append(Posting(Account.from_name(account, exchange, currency), money_value(amount)))
+        if wallet_set == wallet_set_id:
+            after[(exchange, currency)] = (money_value(balance_after), money_value(hold_after))
+    return RecordedTransaction(id, TransactionKind(kind), reference, memo, created_at, tuple(postings), after)
 
 
-_SET_POSTINGS = """SELECT t.id, t.kind, t.reference, t.memo, t.created_at, p.account, p.exchange, p.currency, p.amount
-FROM "ledger_transaction" t JOIN "ledger_posting" p ON p.transaction_id = t.id
-WHERE t.id IN (SELECT transaction_id FROM "ledger_posting" WHERE wallet_set_id = ?)
-ORDER BY t.id, p.id"""
+#: The ids of the set's transactions matching ``where`` (on its postings ``p`` and their transaction
+#: ``t``), newest first, at most the last parameter.
+_SET_TRANSACTIONS = """SELECT DISTINCT p.transaction_id FROM "ledger_posting" p
+JOIN "ledger_transaction" t ON t.id = p.transaction_id WHERE {where} ORDER BY p.transaction_id DESC LIMIT ?"""
+_POSTINGS = """SELECT t.id, t.kind, t.reference, t.memo, t.created_at,
+p.account, p.wallet_set_id, p.exchange, p.currency, p.amount, p.balance_after, p.hold_after
+FROM "ledger_posting" p JOIN "ledger_transaction" t ON t.id = p.transaction_id WHERE t.id IN """
 _EXCHANGE_ACCOUNTS = 'SELECT exchange, currency, total, unallocated, reconciled_at FROM "exchange_account"'
 _WALLETS = """SELECT w.exchange, w.currency, s.mode, w.balance, w.hold
 FROM "wallet" w JOIN "wallet_set" s ON s.id = w.wallet_set_id"""

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 from exchange_wrapper.core import ledger
 from exchange_wrapper.core.errors import InvalidParameter
-from exchange_wrapper.core.ledger import Account, FillTerms, Mode, TransactionKind, WalletSetRef
+from exchange_wrapper.core.ledger import Account, AccountKind, FillTerms, Mode, TransactionKind, WalletSetRef
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.core.statement import RecordedTransaction, check_filters, select_lines, statement_lines
 
@@ -15,25 +15,33 @@ BTC_USD = Pair("BTC", "USD")
 
 
 class Ledger:
-    """Transactions of the ledger's rules applied to running balances, recorded as a store would."""
+    """Transactions of the ledger's rules applied to running balances, recorded as a store would: with
+    the balance and hold each leaves a set's wallets in."""
 
     def __init__(self):
         self.balances: dict[Account, D] = {}
-        self.recorded: list[RecordedTransaction] = []
+        self.applied = []
 
     def apply(self, transaction, at):
         for account, change in transaction.changes().items():
             self.balances[account] = self.balances.get(account, D(0)) + change
-        self.recorded.append(
-            RecordedTransaction(
-                len(self.recorded) + 1,
-                transaction.kind,
-                transaction.reference,
-                transaction.memo,
-                at,
-                transaction.postings,
+        self.applied.append((transaction, at, dict(self.balances)))
+
+    def recorded(self, wallet_set):
+        out = []
+        for number, (transaction, at, balances) in enumerate(self.applied, 1):
+            after = {}
+            for account, amount in balances.items():
+                if account.wallet_set == wallet_set:
+                    balance, hold = after.get((account.exchange, account.currency), (D(0), D(0)))
+                    held = amount if account.kind is AccountKind.HOLD else D(0)
+                    after[(account.exchange, account.currency)] = (balance + amount, hold + held)
+            out.append(
+                RecordedTransaction(
+                    number, transaction.kind, transaction.reference, transaction.memo, at, transaction.postings, after
+                )
             )
-        )
+        return out
 
 
 class StatementLinesTest(unittest.TestCase):
@@ -46,7 +54,7 @@ class StatementLinesTest(unittest.TestCase):
         book.apply(ledger.settle_fill(SET, "binance", "1", fill, "1/t-1", book.balances), 30)
         book.apply(ledger.release_hold(SET, "binance", "USD", "1", book.balances), 40)
         self.book = book
-        self.lines = statement_lines(SET.id, book.recorded)
+        self.lines = statement_lines(SET.id, book.recorded(SET.id))
 
     def test_a_fill_and_its_fee_are_two_lines_and_the_hold_pays_for_the_fill_first(self):
         self.assertEqual(
@@ -75,7 +83,7 @@ class StatementLinesTest(unittest.TestCase):
         book.apply(ledger.place_hold(SET, "binance", "USD", "100.2", "2", book.balances), 2)
         fill = FillTerms.parse(BTC_USD, "buy", "50000", "0.002", "0.5", "USD")
         book.apply(ledger.settle_fill(SET, "binance", "2", fill, "2/t-9", book.balances), 3)
-        fill_line, fee_line = statement_lines(SET.id, book.recorded)[-2:]
+        fill_line, fee_line = statement_lines(SET.id, book.recorded(SET.id))[-2:]
         self.assertEqual((fill_line.amount, fill_line.hold_change), (D(-100), D(-100)))
         self.assertEqual((fee_line.amount, fee_line.hold_change, fee_line.hold), (D("-0.5"), D("-0.2"), D(0)))
         self.assertEqual(fee_line.balance, D("99.5"))
@@ -85,7 +93,7 @@ class StatementLinesTest(unittest.TestCase):
         other = WalletSetRef(8, Mode.PAPER)
         book.apply(ledger.move_funds(TransactionKind.FUND, SET, "binance", "USD", "5", book.balances), 1)
         book.apply(ledger.transfer(SET, other, "binance", "USD", "2", book.balances), 2)
-        mine, theirs = statement_lines(7, book.recorded), statement_lines(8, book.recorded)
+        mine, theirs = statement_lines(7, book.recorded(7)), statement_lines(8, book.recorded(8))
         self.assertEqual(
             [(line.kind, line.amount, line.counterparty) for line in mine][-1], ("transfer", D(-2), "wallet_set:8")
         )

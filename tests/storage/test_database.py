@@ -162,7 +162,8 @@ class SchemaCases(DatabaseCase):
         self.addCleanup(close_database, db)
         self.assertEqual(sorted(m._meta.table_name for m in MODELS), db.get_tables())
         self.assertEqual(
-            list(range(1, SCHEMA_VERSION + 1)), [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)]
+            list(range(1, SCHEMA_VERSION + 1)),
+            [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)],
         )
         self.assertEqual(["kept"], [ws.name for ws in WalletSet.select()])
 

@@ -173,23 +173,39 @@ class StatementCases(DatabaseCase):
 StatementCasesSqlite, StatementCasesPostgres = on_both_databases(StatementCases)
 
 
-class RunTagMigrationCases(DatabaseCase):
-    def test_a_version_2_database_gains_the_run_tags_and_keeps_its_orders(self):
+class SchemaVersion3Cases(DatabaseCase):
+    def test_a_version_2_database_gains_the_run_tags_and_the_balances_after_and_keeps_its_rows(self):
         close_database(self.db)
         url = self.empty_url()
         db = open_database(url)
-        columns = {table: db.get_columns(table) for table in ("orders", "fill")}
-        indexes = {table: db.get_indexes(table) for table in ("orders", "fill")}
-        # the tables as schema version 2 made them: no tags
+        tables = ("orders", "fill", "ledger_posting")
+        columns = {table: db.get_columns(table) for table in tables}
+        indexes = {table: db.get_indexes(table) for table in tables}
+        wallets = WalletStore(db)
+        a, b = (wallets.create_wallet_set(name, "paper").id for name in ("a", "b"))
+        wallets.move_funds("fund", a, "coinbase", "USD", D("100.5"))
+        wallets.place_hold(a, "coinbase", "USD", D("30"), "9")
+        wallets.transfer(a, b, "coinbase", "USD", D("0.5"))
+        wallets.release_hold(a, "9", D("10"))
+        after = [
+            (p.id, p.balance_after, p.hold_after)
+            for p in models.LedgerPosting.select().order_by(models.LedgerPosting.id)
+        ]
+        # a's wallet after the hold (100.5 of which 30 held), after the transfer out, after the release
+        self.assertEqual(
+            [row[1:] for row in after if row[0] in (4, 5, 8)], [(D("100.5"), D(30)), (D(100), D(30)), (D(100), D(20))]
+        )
+        # the tables as schema version 2 made them: no tags, no balances after
         for table, index in (("orders", "orders_wallet_set_id_tag"), ("fill", "fill_tag")):
             db.execute_sql(f'DROP INDEX "{index}"')
             db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN tag')
-        version = next(v for v, step in database.MIGRATIONS.items() if step is database._add_run_tags)
+        for column in ("balance_after", "hold_after"):
+            db.execute_sql(f'ALTER TABLE "ledger_posting" DROP COLUMN {column}')
+        version = next(v for v, step in database.MIGRATIONS.items() if step is database._add_tags_and_balances_after)
         SchemaVersion.delete().where(SchemaVersion.version >= version).execute()
-        ws = models.WalletSet.create(name="kept", mode="paper", created_at=1)
         order = models.Order.insert(
             client_order_id="c1",
-            wallet_set=ws,
+            wallet_set=a,
             mode="paper",
             exchange="coinbase",
             pair="SKL_USD",
@@ -197,6 +213,7 @@ class RunTagMigrationCases(DatabaseCase):
             type="limit",
             size=D(1),
             price=D("0.5"),
+            status="cancelled",
             created_at=1,
             updated_at=1,
         ).execute()
@@ -205,9 +222,24 @@ class RunTagMigrationCases(DatabaseCase):
         db = open_database(url)
         self.addCleanup(close_database, db)
         self.assertEqual(database.schema_version(db), database.SCHEMA_VERSION)
-        self.assertEqual({table: db.get_columns(table) for table in ("orders", "fill")}, columns)
-        self.assertEqual({table: db.get_indexes(table) for table in ("orders", "fill")}, indexes)
+        self.assertEqual({table: db.get_columns(table) for table in tables}, columns)
+        self.assertEqual({table: db.get_indexes(table) for table in tables}, indexes)
         self.assertEqual([(o.id, o.tag) for o in models.Order.select()], [(order, None)])
+        self.assertEqual(
+            [
+                (p.id, p.balance_after, p.hold_after)
+                for p in models.LedgerPosting.select().order_by(models.LedgerPosting.id)
+            ],
+            after,
+        )
+        self.assertEqual(verify_ledger(db).differences, ())
+        # verify finds a balance after that is not what the postings sum to
+        models.LedgerPosting.update(balance_after=D("99")).where(models.LedgerPosting.id == 4).execute()
+        report = verify_ledger(db)
+        self.assertEqual(
+            [(d.check, d.subject["posting"], d.expected, d.found) for d in report.differences],
+            [("posting_balance_after", 4, D("100.5"), D("99"))],
+        )
 
 
-RunTagMigrationCasesSqlite, RunTagMigrationCasesPostgres = on_both_databases(RunTagMigrationCases)
+SchemaVersion3CasesSqlite, SchemaVersion3CasesPostgres = on_both_databases(SchemaVersion3Cases)
