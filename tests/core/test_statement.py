@@ -88,6 +88,25 @@ class StatementLinesTest(unittest.TestCase):
         self.assertEqual((fee_line.amount, fee_line.hold_change, fee_line.hold), (D("-0.5"), D("-0.2"), D(0)))
         self.assertEqual(fee_line.balance, D("99.5"))
 
+    def test_a_fee_in_a_third_currency_is_a_fee_line_alone(self):
+        book = Ledger()
+        for currency, amount in (("USD", "200"), ("BNB", "1")):
+            book.apply(ledger.move_funds(TransactionKind.FUND, SET, "binance", currency, amount, book.balances), 1)
+        book.apply(ledger.place_hold(SET, "binance", "USD", "100", "3", book.balances), 2)
+        fill = FillTerms.parse(BTC_USD, "buy", "50000", "0.002", "0.0015", "BNB")  # made up: Binance's BNB fees
+        book.apply(ledger.settle_fill(SET, "binance", "3", fill, "3/t-4", book.balances), 3)
+        self.assertEqual(
+            [
+                (line.kind, line.currency, line.amount, line.balance)
+                for line in statement_lines(7, book.recorded(7))[-3:]
+            ],
+            [
+                ("fee", "BNB", D("-0.0015"), D("0.9985")),
+                ("fill", "BTC", D("0.002"), D("0.002")),
+                ("fill", "USD", D(-100), D(100)),
+            ],
+        )
+
     def test_a_transfer_names_the_other_set_and_shows_on_its_side_only_once(self):
         book = Ledger()
         other = WalletSetRef(8, Mode.PAPER)
