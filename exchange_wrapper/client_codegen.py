@@ -13,6 +13,7 @@ import types
 import typing
 from pathlib import Path
 
+from . import contract
 from .contract import OPERATIONS, Operation, Param
 
 TARGET = Path(__file__).with_name("client_operations.py")
@@ -40,6 +41,7 @@ def render() -> str:
     """The text of :mod:`.client_operations`."""
     names: set[str] = set()
     annotations = {name: _annotation(operation.result, names) for name, operation in OPERATIONS.items()}
+    names |= {_type(param) for operation in OPERATIONS.values() for param in operation.params} & set(_ALIASES.values())
     imports = "".join(f"    {name},\n" for name in sorted(names))
     parts = [HEADER.format(imports=f"\n{imports}")]
     for cls, is_async in (("AsyncOperations", True), ("Operations", False)):
@@ -90,11 +92,27 @@ def _wrapped(head: str, items: list[str], tail: str, indent: int) -> str:
 
 def _parameter(param: Param) -> str:
     if param.required:
-        return f"{param.name}: {param.python_type}"
+        return f"{param.name}: {_type(param)}"
     if param.default is None:
-        return f"{param.name}: {param.python_type} | None = None"
+        return f"{param.name}: {_type(param)} | None = None"
     default = f'"{param.default}"' if isinstance(param.default, str) else param.default
-    return f"{param.name}: {param.python_type} = {default}"
+    return f"{param.name}: {_type(param)} = {default}"
+
+
+#: The contract's named Literals by their values: a choice too long to write inline is written by name.
+_ALIASES = {
+    typing.get_args(value): name
+    for name, value in vars(contract).items()
+    if typing.get_origin(value) is typing.Literal and name.endswith("Name")
+}
+
+
+def _type(param: Param) -> str:
+    """The parameter's annotation: its Literal by the contract's name for it where inline it would
+    not fit a line (a method's parameter: 8 spaces, the annotation, `` | None = None,``)."""
+    if param.kind == "choice" and len(param.python_type) > 120 - 8 - len(param.name) - 16:
+        return _ALIASES[param.choices]
+    return param.python_type
 
 
 def _annotation(kind: object, names: set[str]) -> str:

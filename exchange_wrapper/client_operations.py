@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, Literal, cast
 
 from .contract import (
+    AccountView,
     Book,
     BookTopPage,
     Cancelled,
@@ -26,6 +27,8 @@ from .contract import (
     Pnl,
     Pricing,
     ReplayState,
+    Statement,
+    StatementKindName,
     Status,
     Trade,
     Transferred,
@@ -195,6 +198,7 @@ class AsyncOperations:
         post_only: bool = False,
         client_order_id: str | None = None,
         strict: bool = False,
+        tag: str | None = None,
     ) -> Order:
         """Place an order.
 
@@ -212,6 +216,7 @@ class AsyncOperations:
         post_only: Refuse to take liquidity (limit orders).
         client_order_id: Your id for the order; placing it again returns the first order.
         strict: Refuse a price or size off the market's grid instead of rounding it.
+        tag: A strategy run's label: given to make_order, carried by the order and its fills; filters them.
 
         Needs a ``trade`` token.
         """
@@ -230,6 +235,7 @@ class AsyncOperations:
             post_only=post_only,
             client_order_id=client_order_id,
             strict=strict,
+            tag=tag,
         )
         return cast(Order, await self.call("make_order", **params))
 
@@ -242,6 +248,7 @@ class AsyncOperations:
         status: Literal["open", "recent"] = "open",
         limit: int = 100,
         before: int | None = None,
+        tag: str | None = None,
     ) -> OrderPage:
         """Open or recent orders, newest first.
 
@@ -251,6 +258,7 @@ class AsyncOperations:
         status: Open orders only, or recent ones too.
         limit: At most this many.
         before: Page: orders older than this id (next_before of the previous page).
+        tag: A strategy run's label: given to make_order, carried by the order and its fills; filters them.
 
         Needs a ``read`` token.
         """
@@ -261,6 +269,7 @@ class AsyncOperations:
             status=status,
             limit=limit,
             before=before,
+            tag=tag,
         )
         return cast(OrderPage, await self.call("get_orders", **params))
 
@@ -355,16 +364,18 @@ class AsyncOperations:
         order_id: str | None = None,
         wallet_set_id: int | None = None,
         limit: int = 100,
+        tag: str | None = None,
     ) -> list[Fill]:
         """The fills of one order, or of a wallet set's recent orders.
 
         order_id: An order's id as xWrap gave it.
         wallet_set_id: A wallet set's id.
         limit: At most this many.
+        tag: A strategy run's label: given to make_order, carried by the order and its fills; filters them.
 
         Needs a ``read`` token.
         """
-        params = _given(order_id=order_id, wallet_set_id=wallet_set_id, limit=limit)
+        params = _given(order_id=order_id, wallet_set_id=wallet_set_id, limit=limit, tag=tag)
         return cast(list[Fill], await self.call("get_fills", **params))
 
     async def create_wallet_set(
@@ -527,6 +538,50 @@ class AsyncOperations:
         params = _given(wallet_set_id=wallet_set_id)
         return cast(ClosedWalletSet, await self.call("close_wallet_set", **params))
 
+    async def get_statement(
+        self,
+        *,
+        wallet_set_id: int,
+        start: float | None = None,
+        end: float | None = None,
+        currency: str | None = None,
+        kind: StatementKindName | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Statement:
+        """A wallet set's ledger entries with the balances after each, newest first, paged.
+
+        wallet_set_id: A wallet set's id (required).
+        start: Start of the time range, Unix seconds (included).
+        end: End of the time range, Unix seconds (excluded; default now).
+        currency: A currency code.
+        kind: A statement line's kind.
+        limit: At most this many.
+        cursor: Page: the lines after this one (next_cursor of the previous page).
+
+        Needs a ``read`` token.
+        """
+        params = _given(
+            wallet_set_id=wallet_set_id,
+            start=start,
+            end=end,
+            currency=currency,
+            kind=kind,
+            limit=limit,
+            cursor=cursor,
+        )
+        return cast(Statement, await self.call("get_statement", **params))
+
+    async def get_accounts(self, *, exchange: str | None = None) -> list[AccountView]:
+        """Per exchange: the real account as reconciled, allocated, held, unallocated; the paper sets' totals.
+
+        exchange: An exchange by name.
+
+        Needs a ``read`` token.
+        """
+        params = _given(exchange=exchange)
+        return cast(list[AccountView], await self.call("get_accounts", **params))
+
 
 class Operations:
     """The operations of the service as methods."""
@@ -682,6 +737,7 @@ class Operations:
         post_only: bool = False,
         client_order_id: str | None = None,
         strict: bool = False,
+        tag: str | None = None,
     ) -> Order:
         """Place an order.
 
@@ -699,6 +755,7 @@ class Operations:
         post_only: Refuse to take liquidity (limit orders).
         client_order_id: Your id for the order; placing it again returns the first order.
         strict: Refuse a price or size off the market's grid instead of rounding it.
+        tag: A strategy run's label: given to make_order, carried by the order and its fills; filters them.
 
         Needs a ``trade`` token.
         """
@@ -717,6 +774,7 @@ class Operations:
             post_only=post_only,
             client_order_id=client_order_id,
             strict=strict,
+            tag=tag,
         )
         return cast(Order, self.call("make_order", **params))
 
@@ -729,6 +787,7 @@ class Operations:
         status: Literal["open", "recent"] = "open",
         limit: int = 100,
         before: int | None = None,
+        tag: str | None = None,
     ) -> OrderPage:
         """Open or recent orders, newest first.
 
@@ -738,6 +797,7 @@ class Operations:
         status: Open orders only, or recent ones too.
         limit: At most this many.
         before: Page: orders older than this id (next_before of the previous page).
+        tag: A strategy run's label: given to make_order, carried by the order and its fills; filters them.
 
         Needs a ``read`` token.
         """
@@ -748,6 +808,7 @@ class Operations:
             status=status,
             limit=limit,
             before=before,
+            tag=tag,
         )
         return cast(OrderPage, self.call("get_orders", **params))
 
@@ -842,16 +903,18 @@ class Operations:
         order_id: str | None = None,
         wallet_set_id: int | None = None,
         limit: int = 100,
+        tag: str | None = None,
     ) -> list[Fill]:
         """The fills of one order, or of a wallet set's recent orders.
 
         order_id: An order's id as xWrap gave it.
         wallet_set_id: A wallet set's id.
         limit: At most this many.
+        tag: A strategy run's label: given to make_order, carried by the order and its fills; filters them.
 
         Needs a ``read`` token.
         """
-        params = _given(order_id=order_id, wallet_set_id=wallet_set_id, limit=limit)
+        params = _given(order_id=order_id, wallet_set_id=wallet_set_id, limit=limit, tag=tag)
         return cast(list[Fill], self.call("get_fills", **params))
 
     def create_wallet_set(
@@ -1006,3 +1069,47 @@ class Operations:
         """
         params = _given(wallet_set_id=wallet_set_id)
         return cast(ClosedWalletSet, self.call("close_wallet_set", **params))
+
+    def get_statement(
+        self,
+        *,
+        wallet_set_id: int,
+        start: float | None = None,
+        end: float | None = None,
+        currency: str | None = None,
+        kind: StatementKindName | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Statement:
+        """A wallet set's ledger entries with the balances after each, newest first, paged.
+
+        wallet_set_id: A wallet set's id (required).
+        start: Start of the time range, Unix seconds (included).
+        end: End of the time range, Unix seconds (excluded; default now).
+        currency: A currency code.
+        kind: A statement line's kind.
+        limit: At most this many.
+        cursor: Page: the lines after this one (next_cursor of the previous page).
+
+        Needs a ``read`` token.
+        """
+        params = _given(
+            wallet_set_id=wallet_set_id,
+            start=start,
+            end=end,
+            currency=currency,
+            kind=kind,
+            limit=limit,
+            cursor=cursor,
+        )
+        return cast(Statement, self.call("get_statement", **params))
+
+    def get_accounts(self, *, exchange: str | None = None) -> list[AccountView]:
+        """Per exchange: the real account as reconciled, allocated, held, unallocated; the paper sets' totals.
+
+        exchange: An exchange by name.
+
+        Needs a ``read`` token.
+        """
+        params = _given(exchange=exchange)
+        return cast(list[AccountView], self.call("get_accounts", **params))

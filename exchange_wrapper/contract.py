@@ -54,6 +54,10 @@ LiquidityName = Literal["maker", "taker"]
 ModeName = Literal["paper", "live"]
 BookStateName = Literal["live", "stale", "resyncing"]
 FeedStatusName = Literal["connecting", "ready", "degraded", "down", "finished"]
+#: A statement line's kind: the ledger's transaction kinds, and a fill's fee (core/statement.py).
+StatementKindName = Literal[
+    "fund", "withdraw", "allocate", "deallocate", "transfer", "hold", "release", "fill", "reconcile", "fee"
+]
 SIDES: tuple[str, ...] = get_args(SideName)
 ORDER_TYPES: tuple[str, ...] = get_args(OrderTypeName)
 TIMES_IN_FORCE: tuple[str, ...] = get_args(TimeInForceName)
@@ -158,6 +162,14 @@ PARAMETERS: dict[str, Param] = {
             "allocations",
             f"Funds the new wallet set is given at once: up to {MAX_ALLOCATIONS} of {{exchange, currency, amount}}",
         ),
+        Param(
+            "tag",
+            "text",
+            "A strategy run's label: given to make_order, carried by the order and its fills; filters them",
+            max_length=64,
+        ),
+        Param("kind", "choice", "A statement line's kind", choices=get_args(StatementKindName)),
+        Param("cursor", "text", "Page: the lines after this one (next_cursor of the previous page)", max_length=64),
     )
 }
 
@@ -309,6 +321,7 @@ class Fill(TypedDict):
     liquidity: LiquidityName
     time: float
     cause: dict[str, Any]  # what filled it: the book level taken, or the public trade that reached it
+    tag: str | None  # its order's run tag
 
 
 class Order(TypedDict):
@@ -336,6 +349,7 @@ class Order(TypedDict):
     reason: str
     triggered: bool
     exchange_order_id: str | None
+    tag: str | None
     fills: list[Fill]
 
 
@@ -507,6 +521,60 @@ class ClosedWalletSet(WalletSet):
     returned: list[LedgerEntry]  # the entries that returned its balances, one per wallet
 
 
+class StatementEntry(TypedDict):
+    """What one ledger transaction did to one wallet of the set (a fill's fee: a line of its own).
+    ``amount`` changes the balance, ``hold_change`` the hold; ``balance``, ``hold`` and ``available`` are
+    the wallet's after the line. ``id`` is the line's place (cursor)."""
+
+    id: str
+    transaction_id: int
+    time: float
+    kind: StatementKindName
+    exchange: str
+    currency: str
+    amount: Amount
+    hold_change: Amount
+    balance: Amount
+    hold: Amount
+    available: Amount
+    order_id: str | None
+    trade_id: str | None
+    counterparty: str | None
+    memo: str
+
+
+class Statement(TypedDict):
+    """A page of a wallet set's statement, newest first; ``next_cursor`` asks for the next (null: none)."""
+
+    wallet_set_id: int
+    entries: list[StatementEntry]
+    next_cursor: str | None
+
+
+class LiveAccount(TypedDict):
+    currency: str
+    reported: Amount | None  # what the exchange reported when last reconciled
+    reconciled_at: float | None
+    allocated: Amount  # what the live wallet sets own there
+    held: Amount  # the part reserved for their open orders
+    unallocated: Amount  # what no live wallet set owns
+
+
+class PaperTotal(TypedDict):
+    currency: str
+    balance: Amount
+    held: Amount
+    available: Amount
+    wallet_sets: int  # the paper sets owning any
+
+
+class AccountView(TypedDict):
+    exchange: str
+    mode: ModeName  # how the exchange trades (its setting)
+    live: list[LiveAccount]
+    paper: list[PaperTotal]
+
+
 # -- operations -----------------------------------------------------------------------------------
 
 
@@ -515,6 +583,7 @@ class Operation:
     """One operation: its name (the JSON-RPC method), the token scope it needs (``read`` or
     ``trade``), its REST route (``METHOD /path`` under ``/xwrap/v1``, ``{name}`` a parameter in the path),
     a summary, its result's type and its parameters. ``any_params`` takes any named parameters (echo).
+    ``csv`` names a list of the result that REST also answers as CSV, at the route's path with ``.csv``.
     An operation of the service is its entry here and its method of the same name in service/api.py."""
 
     name: str
@@ -524,6 +593,7 @@ class Operation:
     result: Any
     params: tuple[Param, ...] = ()
     any_params: bool = False
+    csv: str | None = None
 
     def param(self, name: str) -> Param:
         return next(param for param in self.params if param.name == name)
@@ -544,6 +614,7 @@ _ORDER = (
     "post_only",
     "client_order_id",
     "strict",
+    "tag",
 )
 _ORDER_NAMED = ("order_id", "client_order_id", "wallet_set_id")  # by id, or by client id in its wallet set
 _MONEY_MOVE = ("exchange", "currency", "amount")
@@ -638,7 +709,7 @@ OPERATIONS: dict[str, Operation] = {
             "GET /orders",
             "Open or recent orders, newest first",
             OrderPage,
-            _params("wallet_set_id", "exchange", "pair", "status", "limit", "before"),
+            _params("wallet_set_id", "exchange", "pair", "status", "limit", "before", "tag"),
         ),
         Operation(
             "cancel_all_orders",
@@ -678,7 +749,7 @@ OPERATIONS: dict[str, Operation] = {
             "GET /fills",
             "The fills of one order, or of a wallet set's recent orders",
             list[Fill],
-            _params("order_id", "wallet_set_id", "limit"),
+            _params("order_id", "wallet_set_id", "limit", "tag"),
         ),
         Operation(
             "create_wallet_set",
@@ -767,6 +838,26 @@ OPERATIONS: dict[str, Operation] = {
             "Close a wallet set for good: cancel its open orders, return every balance; it stays readable",
             ClosedWalletSet,
             _params("wallet_set_id", required=("wallet_set_id",)),
+        ),
+        # -- what an owner reads of the ledger (issue 12) --
+        Operation(
+            "get_statement",
+            "read",
+            "GET /wallet_sets/{wallet_set_id}/statement",
+            "A wallet set's ledger entries with the balances after each, newest first, paged",
+            Statement,
+            _params(
+                "wallet_set_id", "start", "end", "currency", "kind", "limit", "cursor", required=("wallet_set_id",)
+            ),
+            csv="entries",
+        ),
+        Operation(
+            "get_accounts",
+            "read",
+            "GET /accounts",
+            "Per exchange: the real account as reconciled, allocated, held, unallocated; the paper sets' totals",
+            list[AccountView],
+            _params("exchange"),
         ),
     )
 }

@@ -205,6 +205,7 @@ class Order:
     reason: str = ""
     triggered: bool = False
     exchange_order_id: str | None = None
+    tag: str | None = None  # the strategy run it belongs to, as make_order gave it
     fill_ids: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -299,4 +300,5 @@ class Order:
             "reason": self.reason,
             "triggered": self.triggered,
             "exchange_order_id": self.exchange_order_id,
+            "tag": self.tag,
         }

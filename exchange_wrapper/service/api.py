@@ -39,6 +39,7 @@ from ..core.money import format_decimal
 from ..core.orders import Fill, Order, OrderType, Side, TimeInForce
 from ..core.pairs import Pair
 from ..core.pnl import Execution, Report, accounts, valued
+from ..core.statement import StatementLine
 from ..core.valuation import Valuation
 from ..exchanges import EXCHANGE_NAMES
 from ..history.reader import History
@@ -46,6 +47,7 @@ from ..marketdata.hub import MarketDataHub
 from ..marketdata.quotes import valuation
 from ..replay.playback import Playback
 from ..storage.database import describe_url, is_postgres, schema_version
+from ..storage.statements import Statements
 from ..storage.wallets import Allocation, WalletBalance, WalletSetInfo
 from ..trading.order_path import OrderRequest, Trading
 from .params import arguments
@@ -96,6 +98,7 @@ class ExchangeWrapper:
         self.trading = trading
         self.wallets = trading.wallets
         self.orders = trading.orders
+        self.statements = Statements(database, trading.wallets)
         self.history = history  # None: nothing collected (timeseries.backend none), reads refused
         self.playback = playback  # on a replay: where it is, and how a stepped one moves on
         self.clock = clock
@@ -359,8 +362,10 @@ class ExchangeWrapper:
         post_only: bool = False,
         client_order_id: str | None = None,
         strict: bool = False,
+        tag: str | None = None,
     ) -> contract.Order:
-        """Place an order: its fields must make one kind of order (:func:`_check_order_shape`)."""
+        """Place an order: its fields must make one kind of order (:func:`_check_order_shape`); ``tag``
+        names the strategy run it belongs to (its fills carry it too)."""
         request = OrderRequest(
             wallet_set_id=wallet_set_id,
             exchange=self._exchange(exchange),
@@ -376,6 +381,7 @@ class ExchangeWrapper:
             post_only=post_only,
             client_order_id=client_order_id,
             strict=strict,
+            tag=tag,
         )
         _check_order_shape(request)
         return _order_json(*await self.trading.make_order(request))
@@ -436,8 +442,10 @@ class ExchangeWrapper:
         status: str = "open",
         limit: int = 100,
         before: int | None = None,
+        tag: str | None = None,
     ) -> contract.OrderPage:
-        """Open or recent orders, newest first; page with ``before`` (the last id of a page)."""
+        """Open or recent orders, newest first; page with ``before`` (the last id of a page); ``tag``:
+        of that run only."""
 
         def read() -> tuple[list[Order], dict[str, list[Fill]]]:  # one job: one committed state
             found = self.orders.find(
@@ -445,6 +453,7 @@ class ExchangeWrapper:
                 exchange=exchange,
                 pair=None if pair is None else str(pair),
                 open_only=status == "open",
+                tag=tag,
                 before=before,
                 limit=limit,
             )
@@ -456,18 +465,21 @@ class ExchangeWrapper:
 
     @operation
     async def get_fills(
-        self, *, order_id: str | None = None, wallet_set_id: int | None = None, limit: int = 100
+        self, *, order_id: str | None = None, wallet_set_id: int | None = None, limit: int = 100, tag: str | None = None
     ) -> list[contract.Fill]:
-        """The fills of one order, or of a wallet set's recent orders."""
+        """The fills of one order, or of a wallet set's recent orders (``tag``: of that run only)."""
         if order_id is None and wallet_set_id is None:
             raise InvalidParameter("order_id", "an order id or a wallet_set_id", missing=True)
         if order_id is not None:
-            ids = [(await self.trading.db(self.orders.get, order_id)).id]
+            orders = [await self.trading.db(self.orders.get, order_id)]
+            orders = [o for o in orders if tag is None or o.tag == tag]
         else:
-            ids = [o.id for o in await self.trading.db(self.orders.find, wallet_set_id=wallet_set_id, limit=limit)]
-        fills = await self.trading.db(self.orders.fills, ids)
-        answer = sorted((f.to_json() for i in ids for f in fills[i]), key=lambda f: f["time"], reverse=True)[:limit]
-        return cast(list[contract.Fill], answer)
+            orders = await self.trading.db(self.orders.find, wallet_set_id=wallet_set_id, tag=tag, limit=limit)
+        fills = await self.trading.db(self.orders.fills, [o.id for o in orders])
+        answer = sorted((_fill_json(f, o) for o in orders for f in fills[o.id]), key=lambda f: f["time"], reverse=True)[
+            :limit
+        ]
+        return answer
 
     async def _order_id(self, order_id: str | None, client_order_id: str | None, wallet_set_id: int | None) -> str:
         """The order named by ``order_id``, or by ``client_order_id`` with ``wallet_set_id``."""
@@ -675,6 +687,74 @@ class ExchangeWrapper:
         if currency not in self.hub.currencies(exchange):
             raise InvalidParameter(prefix + "currency", f"a currency of a market {exchange} lists", currency)
 
+    # -- what an owner reads of the ledger ---------------------------------------------------------
+
+    @operation
+    async def get_statement(
+        self,
+        *,
+        wallet_set_id: int,
+        start: float | None = None,
+        end: float | None = None,
+        currency: str | None = None,
+        kind: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> contract.Statement:
+        """A wallet set's statement (:mod:`..core.statement`): its lines in [start, end), of ``currency``
+        and ``kind``, newest first, at most ``limit``; ``cursor`` (a page's ``next_cursor``) goes on."""
+        info, lines, following = await self.trading.db(
+            self.statements.statement,
+            wallet_set_id,
+            start=None if start is None else round(start * 1_000_000),
+            end=None if end is None else round(end * 1_000_000),
+            currency=currency,
+            kind=kind,
+            cursor=cursor,
+            limit=limit,
+        )
+        return {
+            "wallet_set_id": info.id,
+            "entries": [_statement_entry(line) for line in lines],
+            "next_cursor": following,
+        }
+
+    @operation
+    async def get_accounts(self, *, exchange: str | None = None) -> list[contract.AccountView]:
+        """Per enabled exchange (or the one named): its real account per currency as the ledger knows
+        it (reported at the last reconciliation, allocated to live sets, held, unallocated) and the
+        paper sets' totals there."""
+        names = [self._exchange(exchange)] if exchange is not None else self._enabled()
+        views = await self.trading.db(self.statements.accounts, names)
+        return [
+            {
+                "exchange": view.exchange,
+                "mode": self.settings.exchange(view.exchange).mode,
+                "live": [
+                    {
+                        "currency": a.currency,
+                        "reported": _maybe_amount(a.reported),
+                        "reconciled_at": None if a.reconciled_at is None else a.reconciled_at / 1_000_000,
+                        "allocated": _amount(a.allocated),
+                        "held": _amount(a.held),
+                        "unallocated": _amount(a.unallocated),
+                    }
+                    for a in view.live
+                ],
+                "paper": [
+                    {
+                        "currency": p.currency,
+                        "balance": _amount(p.balance),
+                        "held": _amount(p.held),
+                        "available": _amount(p.available),
+                        "wallet_sets": p.wallet_sets,
+                    }
+                    for p in view.paper
+                ],
+            }
+            for view in views
+        ]
+
     # -- helpers ----------------------------------------------------------------------------------
 
     def _exchange(self, name: str | None) -> str:
@@ -730,7 +810,31 @@ def _market_json(market: Market) -> contract.Market:
 
 
 def _order_json(order: Order, fills: list[Fill]) -> contract.Order:
-    return cast(contract.Order, {**order.to_json(), "fills": [f.to_json() for f in fills]})
+    return cast(contract.Order, {**order.to_json(), "fills": [_fill_json(f, order) for f in fills]})
+
+
+def _fill_json(fill: Fill, order: Order) -> contract.Fill:
+    return cast(contract.Fill, {**fill.to_json(), "tag": order.tag})
+
+
+def _statement_entry(line: StatementLine) -> contract.StatementEntry:
+    return {
+        "id": line.cursor,
+        "transaction_id": line.transaction_id,
+        "time": line.created_at / 1_000_000,
+        "kind": cast(contract.StatementKindName, line.kind),
+        "exchange": line.exchange,
+        "currency": line.currency,
+        "amount": _amount(line.amount),
+        "hold_change": _amount(line.hold_change),
+        "balance": _amount(line.balance),
+        "hold": _amount(line.hold),
+        "available": _amount(line.available),
+        "order_id": line.order_id,
+        "trade_id": line.trade_id,
+        "counterparty": line.counterparty,
+        "memo": line.memo,
+    }
 
 
 def _wallet_set_summary(info: WalletSetInfo) -> contract.WalletSetSummary:

@@ -11,6 +11,8 @@ orders through a browser on the same machine; CORS headers are sent only for con
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import json
 import logging
@@ -32,7 +34,7 @@ from .decoding import read_json
 from .errors import error_body, http_status
 from .events import EventBus
 from .metrics import CONTENT_TYPE, Metrics
-from .openapi import DOCUMENT_PATH, PREFIX, ROUTES, Route, document
+from .openapi import CSV_ROUTES, DOCUMENT_PATH, PREFIX, ROUTES, Route, csv_header, document
 
 log = logging.getLogger(__name__)
 _app_numbers = itertools.count(1)
@@ -56,10 +58,10 @@ def create_app(api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, b
     app.ctx.api, app.ctx.auth, app.ctx.metrics, app.ctx.bus = api, auth, metrics, bus
     door = RestDoor(api, auth, metrics, api.settings.server.cors_origins)
 
-    for route in ROUTES:
-        app.add_route(door.handler(route), _sanic_path(route), methods=[route.method], name=route.operation)
+    for route in ROUTES + CSV_ROUTES:
+        app.add_route(door.handler(route), _sanic_path(route), methods=[route.method], name=route.operation_id)
     if door.origins.cors_origins:
-        for path in sorted({_sanic_path(route) for route in ROUTES} | {DOCUMENT_PATH}):
+        for path in sorted({_sanic_path(route) for route in ROUTES + CSV_ROUTES} | {DOCUMENT_PATH}):
             app.add_route(door.preflight, path, methods=["OPTIONS"], name="preflight" + path.replace("/", "_"))
         app.on_response(door.add_cors_headers)
 
@@ -124,6 +126,8 @@ class RestDoor:
             try:
                 self.caller(request).allow(route.operation, scope)
                 result = await self.api.call(route.operation, {**_inputs(request, route), **path})
+                if route.table is not None:
+                    return _csv(route, result)
                 return response.json(result, dumps=_dumps)
             except XWrapError as error:
                 outcome = error.kind
@@ -216,6 +220,18 @@ def _number(value: Any) -> Any:
     if isinstance(value, Decimal):
         return orjson.Fragment(str(value))
     raise TypeError(type(value).__name__)
+
+
+def _csv(route: Route, result: dict[str, Any]) -> response.HTTPResponse:
+    """The route's table of ``result`` as CSV (a null as an empty cell), the other fields in headers."""
+    table = route.table
+    assert table is not None
+    out = io.StringIO()
+    writer = csv.DictWriter(out, route.csv_columns, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows({name: "" if value is None else value for name, value in row.items()} for row in result[table])
+    headers = {csv_header(name): str(value) for name, value in result.items() if name != table and value is not None}
+    return response.text(out.getvalue(), headers=headers, content_type="text/csv; charset=utf-8")
 
 
 def _error(error: XWrapError) -> response.HTTPResponse:

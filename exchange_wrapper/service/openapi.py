@@ -26,11 +26,13 @@ DOCUMENT_PATH = PREFIX + "/openapi.json"
 @dataclass(frozen=True)
 class Route:
     """One operation on REST: ``path`` is relative to :data:`PREFIX` with ``{name}`` placeholders. The
-    route takes its operation's parameters but those only JSON-RPC takes; a path parameter is required."""
+    route takes its operation's parameters but those only JSON-RPC takes; a path parameter is required.
+    ``table``: the route answers that list of the result as CSV (:data:`CSV_ROUTES`), not the JSON."""
 
     operation: str
     method: str
     path: str
+    table: str | None = None
 
     @property
     def contract(self) -> Operation:
@@ -71,9 +73,34 @@ class Route:
     def full_path(self) -> str:
         return PREFIX + self.path
 
+    @property
+    def operation_id(self) -> str:
+        return self.operation if self.table is None else f"{self.operation}_csv"
+
+    @property
+    def csv_columns(self) -> list[str]:
+        """The header of a CSV answer: the fields of the table's rows, in the contract's order."""
+        assert self.table is not None
+        (row,) = typing.get_args(typing.get_type_hints(self.contract.result)[self.table])
+        return list(typing.get_type_hints(row))
+
 
 #: Every operation's route, as the contract gives it, in the contract's order.
 ROUTES: tuple[Route, ...] = tuple(Route(name, *operation.route.split(" ")) for name, operation in OPERATIONS.items())
+#: The CSV form of the operations whose contract names a table (``csv``): GET at the path with ``.csv``,
+#: the same parameters; the rows of the table as CSV with a header row, the result's other fields as
+#: ``X-Xwrap-*`` headers (``next_cursor`` as ``X-Xwrap-Next-Cursor``; a null one left out).
+CSV_ROUTES: tuple[Route, ...] = tuple(
+    Route(name, "GET", operation.route.split(" ")[1] + ".csv", operation.csv)
+    for name, operation in OPERATIONS.items()
+    if operation.csv is not None
+)
+
+
+def csv_header(field: str) -> str:
+    """The HTTP header a CSV answer carries a result's other ``field`` in."""
+    return "X-Xwrap-" + "-".join(word.capitalize() for word in field.split("_"))
+
 
 # -- schemas --------------------------------------------------------------------------------------
 
@@ -217,7 +244,7 @@ RESULTS: dict[str, dict[str, Any]] = {
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of :data:`ROUTES` (served at :data:`DOCUMENT_PATH`)."""
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
+    for route in ROUTES + CSV_ROUTES:
         paths.setdefault(route.full_path, {})[route.method.lower()] = _operation(route)
     return {
         "openapi": "3.1.0",
@@ -251,7 +278,7 @@ def document() -> dict[str, Any]:
 
 def _operation(route: Route) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "operationId": route.operation,
+        "operationId": route.operation_id,
         "summary": route.summary,
         "description": f"JSON-RPC method `{route.operation}`; needs a `{route.contract.scope}` token.",
         "parameters": [_parameter(param, "path") for param in route.params if param.name in route.path_params]
@@ -265,6 +292,19 @@ def _operation(route: Route) -> dict[str, Any]:
             "default": {"$ref": "#/components/responses/Error"},
         },
     }
+    if route.table is not None:
+        others = [name for name in typing.get_type_hints(route.contract.result) if name != route.table]
+        out["summary"] += " (CSV)"
+        out["description"] += (
+            f" Its `{route.table}` as CSV (columns: {', '.join(route.csv_columns)}); "
+            + ", ".join(f"`{name}` in the header {csv_header(name)}" for name in others)
+            + " (absent when null)."
+        )
+        out["responses"]["200"] = {
+            "description": "OK",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "headers": {csv_header(name): {"schema": {"type": "string"}} for name in others},
+        }
     if route.any_body:
         out["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
     elif route.source == "body" and route.other_params:

@@ -43,6 +43,8 @@ ORDER_TYPES = ("market", "limit", "stop_market", "stop_limit")
 TIMES_IN_FORCE = ("GTC", "IOC", "FOK", "GTD")
 ORDER_STATUSES = ("pending", "open", "partially_filled", "filled", "cancelled", "rejected", "expired")
 LIQUIDITIES = ("maker", "taker")
+#: The longest run tag an order takes (``make_order``'s ``tag``; the contract says the same).
+TAG_LENGTH = 64
 
 #: The column type of MoneyField on each database (``field_types`` of the Database).
 MONEY_COLUMN = {"sqlite": "TEXT", "postgresql": f"NUMERIC({MAX_INTEGER_DIGITS + MAX_PLACES},{MAX_PLACES})"}
@@ -170,6 +172,8 @@ class LedgerPosting(BaseModel):
 
     ``account`` is :attr:`exchange_wrapper.core.ledger.Account.name`; ``wallet_set`` repeats the
     set an account belongs to (null for counter-accounts) so a set's entries can be found by index.
+    A set's posting also records its wallet's ``balance_after`` and ``hold_after`` the transaction
+    (schema version 3), so that a statement reads any page without summing the set's history.
     """
 
     id = BigAutoField()
@@ -181,6 +185,8 @@ class LedgerPosting(BaseModel):
     exchange = CharField(max_length=32)
     currency = CharField(max_length=16)
     amount = MoneyField()
+    balance_after = MoneyField(null=True)
+    hold_after = MoneyField(null=True)
 
     class Meta:
         indexes = ((("account", "exchange", "currency"), False), (("wallet_set", "exchange", "currency"), False))
@@ -255,10 +261,11 @@ class Order(BaseModel):
     exchange_client_id = CharField(max_length=64, null=True)  # a live order's client order id on the exchange
     created_at = TimestampField()
     updated_at = TimestampField()
+    tag = CharField(max_length=TAG_LENGTH, null=True)  # the strategy run it belongs to (schema version 3)
 
     class Meta:
         table_name = "orders"  # "order" is an SQL keyword
-        indexes = ((("wallet_set", "client_order_id"), True),)
+        indexes = ((("wallet_set", "client_order_id"), True), (("wallet_set", "tag"), False))
 
 
 class OrderEvent(BaseModel):
@@ -276,7 +283,8 @@ class OrderEvent(BaseModel):
 class Fill(BaseModel):
     """One execution of an order; (order, trade_id) is unique so a fill is never applied twice.
 
-    ``cause`` is JSON text: the book level or public trade that produced the fill.
+    ``cause`` is JSON text: the book level or public trade that produced the fill. ``tag`` repeats
+    the order's run tag, so that a run's fills are found without the orders.
     """
 
     id = BigAutoField()
@@ -290,6 +298,7 @@ class Fill(BaseModel):
     liquidity = CharField(max_length=5, constraints=[_one_of("liquidity", LIQUIDITIES)])
     at = TimestampField()
     cause = TextField(default="{}")
+    tag = CharField(max_length=TAG_LENGTH, null=True, index=True)  # its order's (schema version 3)
 
     class Meta:
         indexes = ((("order", "trade_id"), True),)

@@ -81,6 +81,7 @@ class OrderStore:
                 created_at=created_at,
                 updated_at=created_at,
                 exchange_client_id=exchange_client_id,
+                tag=order.tag,
             )
             if order_id is None:
                 raise Conflict(
@@ -169,6 +170,7 @@ class OrderStore:
             liquidity=fill.liquidity.value,
             at=to_us(fill.at),
             cause=json.dumps(fill.to_json()["cause"]),
+            tag=order.tag,
         )
         terms = FillTerms.parse(
             Pair.parse(order.pair), order.side.value, fill.price, fill.size, fill.fee, fill.fee_currency
@@ -222,10 +224,11 @@ class OrderStore:
         pair: str | None = None,
         open_only: bool = False,
         mode: str | None = None,
+        tag: str | None = None,
         before: int | None = None,
         limit: int = 100,
     ) -> list[Order]:
-        """Newest first; ``before`` (an order id) pages backwards."""
+        """Newest first; ``before`` (an order id) pages backwards; ``tag``: of that run only."""
         query = models.Order.select()
         if wallet_set_id is not None:
             query = query.where(models.Order.wallet_set == wallet_set_id)
@@ -237,6 +240,8 @@ class OrderStore:
             query = query.where(models.Order.status.in_(OPEN_STATUSES))
         if mode is not None:
             query = query.where(models.Order.mode == mode)
+        if tag is not None:
+            query = query.where(models.Order.tag == tag)
         if before is not None:
             query = query.where(models.Order.id < before)
         return self._load(query.order_by(models.Order.id.desc()).limit(limit))
@@ -315,6 +320,7 @@ def _order(row: models.Order, fills: list[Fill]) -> Order:
         reason=row.reject_reason or "",
         triggered=row.triggered,
         exchange_order_id=row.exchange_order_id,
+        tag=row.tag,
     )
     order.fill_ids = {f.trade_id for f in fills}
     return order

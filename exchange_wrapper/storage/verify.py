@@ -20,9 +20,10 @@ from ..core.ledger import EXACT, NON_NEGATIVE, Account, AccountKind, Transaction
 from ..core.money import ZERO
 from ..core.orders import FINAL_STATUSES, LIMIT_TYPES, Side
 from ..core.pairs import Pair
+from ..core.statement import balances_after
 from . import sql
-from .database import read_transaction
-from .models import ExchangeAccount, Wallet
+from .database import SET_POSTINGS, read_transaction
+from .models import ExchangeAccount, Wallet, money_value
 
 #: The highest taker fee a limit buy's hold may include when the caller does not say
 #: (``xwrap ledger verify`` passes the largest configured one if higher).
@@ -108,8 +109,9 @@ _Holds = dict[tuple[int, str], tuple[str, str, Decimal]]
 
 def verify_ledger(db: Database, *, max_fee: Decimal = DEFAULT_MAX_FEE) -> LedgerReport:
     """Check, in one snapshot, that every transaction sums to zero per currency, that the Wallet,
-    Hold and ExchangeAccount rows equal the sums of their accounts' postings, and that no
-    wallet, hold or unallocated balance is negative; then the orders: an open order holds what its
+    Hold and ExchangeAccount rows equal the sums of their accounts' postings, that each set's posting
+    records the balance and hold its transaction left its wallet in, and that no wallet, hold or
+    unallocated balance is negative; then the orders: an open order holds what its
     rest requires (:func:`_order_hold`; ``max_fee`` is the highest taker fee a limit buy's hold may
     include), a closed one holds nothing, its filled size, executed value and fees are the sums of
     its fills, and each fill has its settlement and each settlement its fill; a closed wallet set
@@ -121,6 +123,7 @@ def verify_ledger(db: Database, *, max_fee: Decimal = DEFAULT_MAX_FEE) -> Ledger
         differences = scan.malformed + _unbalanced(scan, transaction_ids) + _negative(scan.balances)
         differences += _wallets(scan.balances) + _holds(scan.balances, holds) + _exchange_accounts(scan.balances)
         differences += _closed_sets(db, scan.balances)
+        differences += _balances_after(db)
         fills = _scan_fills(db)
         differences += _orders(db, holds, fills, max_fee) + _settlements(fills, fill_settlements)
     return LedgerReport(len(transaction_ids), scan.postings, tuple(differences))
@@ -197,6 +200,29 @@ def _negative(balances: dict[Account, Decimal]) -> list[Difference]:
         for account, amount in sorted(balances.items(), key=lambda item: _order(item[0]))
         if account.kind in NON_NEGATIVE and amount < 0
     ]
+
+
+def _balances_after(db: Database) -> list[Difference]:
+    """Each set's posting's ``balance_after`` and ``hold_after`` against the running sums (statements show them)."""
+    rows, accounts = sql.rows(db, SET_POSTINGS), {}
+    for _, _, name, wallet_set, exchange, currency, *_ in rows:
+        if (name, wallet_set, exchange, currency) not in accounts:
+            accounts[(name, wallet_set, exchange, currency)] = _account(name, wallet_set, exchange, currency)
+    expected = balances_after(
+        (id, transaction, account, Decimal(amount))
+        for id, transaction, name, wallet_set, exchange, currency, amount, *_ in rows
+        if (account := accounts[(name, wallet_set, exchange, currency)]) is not None  # malformed: reported
+    )
+    out = []
+    for id, transaction, _, wallet_set, exchange, currency, _, balance, hold in rows:
+        if id not in expected:
+            continue
+        found = (None if balance is None else money_value(balance), None if hold is None else money_value(hold))
+        subject = {"posting": id, "transaction": transaction, "wallet_set": wallet_set, "exchange": exchange}
+        for check, want, got in zip(("posting_balance_after", "posting_hold_after"), expected[id], found):
+            if want != got:
+                out.append(Difference(check, {**subject, "currency": currency}, want, got))
+    return out
 
 
 def _wallets(balances: dict[Account, Decimal]) -> list[Difference]:

@@ -677,6 +677,9 @@ class WalletStore:
             created_at=created_at,
         )
         assert transaction_id is not None  # only an INSERT that ignores conflicts gives None
+        with localcontext(EXACT):
+            for account, change in transaction.changes().items():
+                self._project(account, change, locked, created_at)
         sql.insert_rows(
             self.db,
             "ledger_posting",
@@ -689,13 +692,11 @@ class WalletStore:
                     p.account.exchange,
                     p.account.currency,
                     money_param(p.amount, "amount"),
+                    *_wallet_after(p.account, locked),
                 )
                 for p in transaction.postings
             ],
         )
-        with localcontext(EXACT):
-            for account, change in transaction.changes().items():
-                self._project(account, change, locked, created_at)
         for wallet in locked.wallets.values():
             if wallet.changed:
                 _SAVE_WALLET(self.db, wallet.id, wallet.balance, wallet.hold)
@@ -757,7 +758,16 @@ _FILL_SETTLED = f"""SELECT 1 FROM "ledger_transaction" WHERE kind = '{Transactio
 _SAVE_WALLET = sql.Update(Wallet, ("balance", "hold"))
 _SAVE_UNALLOCATED = sql.Update(ExchangeAccount, ("unallocated",))
 _SAVE_HOLD = sql.Update(Hold, ("amount", "updated_at"))
-_POSTING_COLUMNS = ("transaction_id", "account", "wallet_set_id", "exchange", "currency", "amount")
+_POSTING_COLUMNS = (
+    "transaction_id",
+    "account",
+    "wallet_set_id",
+    "exchange",
+    "currency",
+    "amount",
+    "balance_after",
+    "hold_after",
+)
 _INSERT_TRANSACTION = sql.Insert(LedgerTransaction)
 _INSERT_HOLD = sql.Insert(Hold)
 _lock_statements: dict[tuple[str, int, bool], str] = {}
@@ -775,6 +785,15 @@ def _lock_statement(projection: _Projection, count: int, for_update: bool) -> st
             + (" FOR UPDATE" if for_update else "")
         )
     return found
+
+
+def _wallet_after(account: Account, locked: _Locked) -> tuple[str | None, str | None]:
+    """(balance, hold) of the wallet a set's account is part of, as the transaction leaves it
+    (projected already); nulls for a counter-account."""
+    if account.wallet_set is None:
+        return None, None
+    wallet = locked.wallets[(account.wallet_set, account.exchange, account.currency)]
+    return money_param(wallet.balance, "balance_after"), money_param(wallet.hold, "hold_after")
 
 
 def _fund_move(kind: object) -> TransactionKind:

@@ -77,6 +77,7 @@ class OrderRequest:
     post_only: bool = False
     client_order_id: str | None = None
     strict: bool = False
+    tag: str | None = None
 
 
 Listener = Callable[[str, Any], None]
@@ -247,6 +248,7 @@ class Trading:
             post_only=request.post_only,
             created_at=now,
             updated_at=now,
+            tag=request.tag,
         )
 
     async def _create(
@@ -536,6 +538,7 @@ class Trading:
                         "exchange": order.exchange,
                         "pair": order.pair,
                         "side": order.side.value,
+                        "tag": order.tag,
                     },
                 )
         for order in states.values():

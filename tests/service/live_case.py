@@ -344,6 +344,25 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(self.server.trading.wallets.exchange_account(self.exchange, quote), (self.balances[quote], 0))
         self.assertEqual(await self.wallet(ws, quote), (self.allocated[quote], 0))
 
+    async def test_the_account_view_shows_what_the_exchange_reported_and_what_the_live_sets_own(self):
+        ws = await self.live_set()
+        order = await self.buy(ws, "1000", tag="live-run")
+        self.assertEqual(order["tag"], "live-run")
+        held = (await self.wallet(ws, self.pair.quote))[1]
+        self.assertGreater(held, 0)
+        (view,) = await self.api.call("get_accounts", {"exchange": self.exchange})
+        self.assertEqual((view["exchange"], view["mode"], view["paper"]), (self.exchange, "live", []))
+        rows = {row["currency"]: row for row in view["live"]}
+        self.assertLessEqual(set(self.balances), set(rows))
+        for currency, total in self.balances.items():
+            row, allocated = rows[currency], self.allocated.get(currency, D(0))
+            self.assertEqual(
+                [D(row[name]) for name in ("reported", "allocated", "held", "unallocated")],
+                [total, allocated, held if currency == self.pair.quote else 0, total - allocated],
+                currency,
+            )
+            self.assertIsNotNone(row["reconciled_at"])
+
     async def test_what_the_exchange_cannot_do_is_refused_before_anything_is_stored(self):
         ws = await self.live_set()
         expiry = {"expire_time": self.clock() + 60} if self.refused_time_in_force == "GTD" else {}

@@ -24,7 +24,16 @@ from exchange_wrapper.contract import ERROR_CODES, OPERATIONS
 from exchange_wrapper.core.errors import InvalidParameter
 from exchange_wrapper.service.auth import Authenticator
 from exchange_wrapper.service.http import create_app
-from exchange_wrapper.service.openapi import DECIMAL_IN, PREFIX, RESULTS, ROUTES, SCHEMAS, document, parameter_table
+from exchange_wrapper.service.openapi import (
+    CSV_ROUTES,
+    DECIMAL_IN,
+    PREFIX,
+    RESULTS,
+    ROUTES,
+    SCHEMAS,
+    document,
+    parameter_table,
+)
 from exchange_wrapper.service.params import Params
 
 from .recorded import TOKENS, TRADE_TOKEN, RecordedServiceTest
@@ -180,6 +189,8 @@ class OpenApiDocumentTest(RecordedServiceTest):
                 {"exchange": "coinbase", "currency": "USD", "amount": "2"},
             ),
             ("close_wallet_set", "POST", f"/wallet_sets/{other}/close", None),
+            ("get_statement", "GET", f"/wallet_sets/{ws}/statement?currency=USD", None),
+            ("get_accounts", "GET", "/accounts", None),
         ]
         # advance_replay answers only on a stepped replay (tests/history/test_api.py)
         self.assertEqual({call[0] for call in calls}, set(OPERATIONS) - {"advance_replay"})
@@ -187,6 +198,20 @@ class OpenApiDocumentTest(RecordedServiceTest):
             with self.subTest(operation):
                 answer = await self.ok(method, PREFIX + path, body, token=TRADE_TOKEN)
                 jsonschema.validate(answer, {**RESULTS[operation], "components": {"schemas": SCHEMAS}})
+
+    async def test_a_csv_route_answers_its_table_with_the_documented_header_row(self):
+        (route,) = CSV_ROUTES
+        self.assertEqual(
+            (route.operation, route.method, route.full_path),
+            ("get_statement", "GET", f"{PREFIX}/wallet_sets/{{wallet_set_id}}/statement.csv"),
+        )
+        self.assertEqual(route.params, next(r for r in ROUTES if r.operation == "get_statement").params)
+        ws = await self.funded_wallet_set(token=TRADE_TOKEN)
+        status, headers, text = await self.call("GET", f"{PREFIX}/wallet_sets/{ws}/statement.csv", token=TRADE_TOKEN)
+        self.assertEqual((status, text.splitlines()[0]), (200, ",".join(route.csv_columns)))
+        documented = document()["paths"][route.full_path]["get"]["responses"]["200"]
+        self.assertEqual(list(documented["content"]), ["text/csv"])
+        self.assertEqual(set(documented["headers"]), {"X-Xwrap-Wallet-Set-Id", "X-Xwrap-Next-Cursor"})
 
     async def test_the_served_routes_are_the_documented_ones(self):
         app = create_app(self.server.api, auth=Authenticator([]), metrics=self.server.metrics, bus=self.server.bus)

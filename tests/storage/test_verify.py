@@ -15,6 +15,7 @@ from exchange_wrapper.core.ledger import FillTerms
 from exchange_wrapper.core.orders import Fill, Liquidity, Order, OrderStatus, OrderType, Side
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.storage import models
+from exchange_wrapper.storage.database import fill_balances_after
 from exchange_wrapper.storage.models import ExchangeAccount, Hold, LedgerPosting, LedgerTransaction, Wallet
 from exchange_wrapper.storage.orders import OrderStore
 from exchange_wrapper.storage.verify import account_balances, verify_ledger
@@ -94,7 +95,8 @@ class VerifyCases(DatabaseCase):
         return report.as_json()["differences"]
 
     def post(self, *postings: tuple[str, int | None, str, str, Decimal]) -> int:
-        """Write a transaction directly, bypassing the store (as damage or a bug would)."""
+        """Write a transaction directly, bypassing the store (as damage or a bug would), then the
+        postings' balances after as the store records them (only what a test damages differs)."""
         row = LedgerTransaction.create(kind="fund", created_at=0)
         for account, wallet_set, exchange, currency, amount in postings:
             LedgerPosting.create(
@@ -105,6 +107,7 @@ class VerifyCases(DatabaseCase):
                 currency=currency,
                 amount=amount,
             )
+        fill_balances_after(self.db)
         return row.id
 
     def subject(self, placed: Order, **more) -> dict:
