@@ -46,13 +46,8 @@ Level = list[str]  # [price, size, "0", orders] as written
 
 def okx_protocol() -> OkxProtocol:
     """The simulator protocol with the OKX capture (made up: tests/fixtures/README.md)."""
-    messages, rest = recorded("OKX.0", "OKX.ws.0.0", url_to_path=_path)
+    messages, rest = recorded("OKX.0", "OKX.ws.0.0", url_to_path=lambda url: urlparse(url).path)
     return OkxProtocol(messages, rest)
-
-
-def _path(url: str) -> str:
-    parts = urlparse(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def compact(value: object) -> str:
