@@ -67,8 +67,7 @@ def parse_markets(body: str | bytes) -> list[Market]:
     currency for spot), pair from ``baseCcy`` and ``quoteCcy``. Raises :class:`InvalidParameter`
     naming the field and instrument for missing or malformed values.
     """
-    what = f"GET /api/v5/public/instruments on {EXCHANGE}"
-    instruments = response_data(body, what)
+    instruments = response_data(body, "GET /api/v5/public/instruments")
     return [_market(entry(EXCHANGE, raw, index, "instId")) for index, raw in enumerate(instruments)]
 
 
@@ -89,10 +88,10 @@ def _market(instrument: Fields) -> Market:
 
 
 def response_data(body: str | bytes, what: str) -> list:
-    """The ``data`` list of an OKX REST answer, after its ``code``: ``"0"`` is success,
-    :data:`RATE_LIMITED_CODE` is :class:`RateLimited` (OKX states no wait: the default pause),
-    any other :class:`ExchangeRejected` with OKX's code and ``msg``."""
-    response = Fields(EXCHANGE, what, load_json(body, what))
+    """The ``data`` list of an OKX REST answer to ``what`` (``"GET /api/v5/public/instruments"``),
+    after its ``code``: ``"0"`` is success, :data:`RATE_LIMITED_CODE` is :class:`RateLimited` (OKX
+    states no wait: the default pause), any other :class:`ExchangeRejected` with OKX's code and ``msg``."""
+    response = Fields(EXCHANGE, what, load_json(body, f"{what} on {EXCHANGE}"))
     code = response.text("code")
     if code == RATE_LIMITED_CODE:
         raise RateLimited(EXCHANGE, DEFAULT_RETRY_AFTER)
@@ -283,8 +282,10 @@ class OkxAdapter(Adapter):
 
     def parse_candles(self, body: str, pair: Pair, interval: int) -> list[Candle]:
         """Rows of :data:`CANDLE_COLUMNS`, newest first on the wire, all strings; oldest first here."""
-        what = f"GET candles of {pair} on {EXCHANGE}"
-        rows = column_rows(EXCHANGE, response_data(body, what), what, CANDLE_COLUMNS, f"{pair} candle")
+        what = f"GET candles of {pair}"
+        rows = column_rows(
+            EXCHANGE, response_data(body, what), f"{what} on {EXCHANGE}", CANDLE_COLUMNS, f"{pair} candle"
+        )
         candles = [
             Candle(
                 pair,
