@@ -208,6 +208,19 @@ class ParseTest(unittest.TestCase):
             [{"op": op, "args": [{"channel": "books", "instId": "ETH-USDT"}]} for op in ("unsubscribe", "subscribe")],
         )
 
+    def test_many_pairs_are_subscribed_in_requests_of_100(self):
+        listed = [{**RAW["BTC-USDT"], "instId": f"C{n}-USDT", "baseCcy": f"C{n}"} for n in range(250)]
+        table = SymbolTable("okx", okx.parse_markets(json.dumps({"code": "0", "msg": "", "data": listed})))
+        pairs = [Pair(f"C{n}", "USDT") for n in range(250)]
+        sent = okx.OkxAdapter(table, pairs).subscribe(pairs, 0.0)
+        requests = [json.loads(m) for m in sent]
+        self.assertEqual([len(r["args"]) for r in requests], [300, 300, 150])
+        self.assertEqual(
+            [arg["instId"] for r in requests for arg in r["args"] if arg["channel"] == "books"],
+            [f"C{n}-USDT" for n in range(250)],
+        )
+        self.assertLess(max(map(len, sent)), 16_000)  # OKX's limit: 64 KB of channels a request
+
     def test_a_snapshot_then_updates_that_chain_on_seq_ids(self):
         [snapshot, check] = self.parse(
             book_message(

@@ -104,6 +104,9 @@ def response_data(body: str | bytes, what: str) -> list:
 
 BOOK_CHANNEL = "books"
 CHANNELS = (BOOK_CHANNEL, "trades", "tickers")
+#: Instruments per subscribe request: OKX refuses a request whose channels total more than 64 KB;
+#: 100 instruments of three channels are about 12 KB.
+PAIRS_PER_REQUEST = 100
 
 #: ``GET /api/v5/market/history-candles`` bars, by seconds. From 6 hours on, the ``utc`` bars:
 #: the plain ones (``1D``) open at Hong Kong midnight.
@@ -244,19 +247,36 @@ class OkxAdapter(Adapter):
     # -- the websocket ----------------------------------------------------------------------------
 
     def subscribe(self, pairs: Sequence[Pair], now: float) -> list[str]:
-        """One request for the three channels of every pair (each request counts against the hourly limit)."""
-        return [self._request("subscribe", CHANNELS, pairs)]
+        """The three channels of every pair in as few requests as OKX takes (each request counts
+        against the hourly limit)."""
+        return self._requests("subscribe", CHANNELS, pairs)
 
     def unsubscribe(self, pairs: Sequence[Pair]) -> list[str]:
-        return [self._request("unsubscribe", CHANNELS, pairs)]
+        return self._requests("unsubscribe", CHANNELS, pairs)
 
     def resubscribe(self, pairs: Sequence[Pair], now: float) -> list[str]:
         """The book channel alone, out and in again: OKX answers with new snapshots."""
-        return [self._request(op, (BOOK_CHANNEL,), pairs) for op in ("unsubscribe", "subscribe")]
+        return [
+            *self._requests("unsubscribe", (BOOK_CHANNEL,), pairs),
+            *self._requests("subscribe", (BOOK_CHANNEL,), pairs),
+        ]
 
-    def _request(self, op: str, channels: Sequence[str], pairs: Sequence[Pair]) -> str:
-        args = [{"channel": channel, "instId": self.markets.to_symbol(pair)} for channel in channels for pair in pairs]
-        return orjson.dumps({"op": op, "args": args}).decode()
+    def _requests(self, op: str, channels: Sequence[str], pairs: Sequence[Pair]) -> list[str]:
+        """``op`` requests of ``channels`` for ``pairs``, :data:`PAIRS_PER_REQUEST` pairs each."""
+        symbols = [self.markets.to_symbol(pair) for pair in pairs]
+        return [
+            orjson.dumps(
+                {
+                    "op": op,
+                    "args": [
+                        {"channel": channel, "instId": symbol}
+                        for channel in channels
+                        for symbol in symbols[first : first + PAIRS_PER_REQUEST]
+                    ],
+                }
+            ).decode()
+            for first in range(0, len(symbols), PAIRS_PER_REQUEST)
+        ]
 
     # -- REST -------------------------------------------------------------------------------------
 
