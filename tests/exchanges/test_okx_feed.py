@@ -169,55 +169,55 @@ class DropTest(OkxFeedCase):
         self.assertEqual(self.requests(), SENT + SENT)  # subscribed again, the same way
 
 
-class GapTest(OkxFeedCase):
-    async def test_a_lost_update_breaks_the_chain_and_the_book_is_resubscribed(self):
-        lost, following = updates_of("ETH-USDT")[150:152]
-        self.protocol.lose_update("ETH-USDT", lost["seqId"])
+class ResyncCase(OkxFeedCase):
+    async def repaired(self, inst_id, problem):
+        """Wait until ``problem`` has made ``inst_id``'s book stale once and the stream has ended;
+        check that the book alone was resubscribed on the same connection and every book is final.
+        Returns the warning logged, and the checksum failures counted."""
         with self.assertLogs(HUB_LOG, level="WARNING") as logs:
-            await self.until(lambda: self.counters()[Problem.SEQUENCE_GAP.value] == 1)
+            await self.until(lambda: self.counters()[problem.value] == 1)
             await self.finished_and_live()
         self.assertBooksAre(FINAL)
-        self.assertEqual(
-            logs.output,
-            [
-                f"WARNING:{HUB_LOG}:okx ETH_USDT book stale, resyncing: sequence_gap: update {following['seqId']} "
-                f"follows {lost['seqId']}, not {lost['prevSeqId']}"
-            ],
-        )
-        book_args = [{"channel": "books", "instId": "ETH-USDT"}]
+        book_args = [{"channel": "books", "instId": inst_id}]
         self.assertEqual(
             [json.loads(m) for m in self.requests()[len(SENT) :]],
             [{"op": "unsubscribe", "args": book_args}, {"op": "subscribe", "args": book_args}],
         )
-        counters = self.counters()
-        self.assertEqual((counters["resyncs"], counters["checksums_failed"], self.sim.connections), (1, 0, 1))
+        self.assertEqual((self.counters()["resyncs"], self.sim.connections), (1, 1))
+        [warning] = logs.output
+        return warning, self.counters()["checksums_failed"]
 
 
-class ChecksumTest(OkxFeedCase):
+class GapTest(ResyncCase):
+    async def test_a_lost_update_breaks_the_chain_and_the_book_is_resubscribed(self):
+        lost, following = updates_of("ETH-USDT")[150:152]
+        self.protocol.lose_update("ETH-USDT", lost["seqId"])
+        self.assertEqual(
+            await self.repaired("ETH-USDT", Problem.SEQUENCE_GAP),
+            (
+                f"WARNING:{HUB_LOG}:okx ETH_USDT book stale, resyncing: sequence_gap: update {following['seqId']} "
+                f"follows {lost['seqId']}, not {lost['prevSeqId']}",
+                0,
+            ),
+        )
+
+
+class ChecksumTest(ResyncCase):
     async def test_a_wrong_checksum_is_caught_and_the_book_is_resubscribed(self):
         spoiled = updates_of("SOL-USDT")[100]
         self.protocol.spoil_checksum("SOL-USDT", spoiled["seqId"])
-        with self.assertLogs(HUB_LOG, level="WARNING") as logs:
-            await self.until(lambda: self.counters()[Problem.CHECKSUM.value] == 1)
-            await self.finished_and_live()
-        self.assertBooksAre(FINAL)
+        warning, failed = await self.repaired("SOL-USDT", Problem.CHECKSUM)
         [sent] = self.protocol.spoiled
         wrong = json.loads(sent)["data"][0]["checksum"]
         self.assertNotEqual(wrong, spoiled["checksum"])
         self.assertEqual(
-            logs.output,
-            [
+            (warning, failed),
+            (
                 f"WARNING:{HUB_LOG}:okx SOL_USDT book stale, resyncing: checksum_mismatch: exchange checksum "
-                f"{wrong}, book's {spoiled['checksum']}"
-            ],
+                f"{wrong}, book's {spoiled['checksum']}",
+                1,
+            ),
         )
-        book_args = [{"channel": "books", "instId": "SOL-USDT"}]
-        self.assertEqual(
-            [json.loads(m) for m in self.requests()[len(SENT) :]],
-            [{"op": "unsubscribe", "args": book_args}, {"op": "subscribe", "args": book_args}],
-        )
-        counters = self.counters()
-        self.assertEqual((counters["checksums_failed"], counters["resyncs"], self.sim.connections), (1, 1, 1))
 
 
 class SilenceTest(OkxFeedCase):
