@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .core.errors import ConfigError, InvalidParameter
-from .core.exchanges import EXCHANGE_NAMES
+from .core.exchanges import EXCHANGE_NAMES, MARKET_DATA_ONLY
 from .core.money import parse_decimal
 from .core.pairs import Pair
 
@@ -171,6 +171,7 @@ class ExchangesSettings:
     kraken: ExchangeSettings = _exchange("Kraken spot", "BTC_USD", "ETH_USD", "SOL_USD")
     bitfinex: ExchangeSettings = _exchange("Bitfinex", "BTC_USD", "ETH_USD", "SOL_USD")
     poloniex: ExchangeSettings = _exchange("Poloniex spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
+    okx: ExchangeSettings = _exchange("OKX spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
 
 
 @dataclass(frozen=True)
@@ -444,6 +445,10 @@ def _check(settings: Settings) -> None:
             except InvalidParameter:
                 raise ConfigError(f"exchanges.{name}.pairs[{i}]", 'a pair such as "BTC_USD"', pair) from None
         if exchange.enabled and exchange.mode == "live":
+            if name in MARKET_DATA_ONLY:
+                raise ConfigError(
+                    f"exchanges.{name}.mode", f'"paper" ({name} has market data only: no live trading yet)', "live"
+                )
             needed = ("api_key", "api_secret") + (("passphrase",) if name == "coinbase" else ())
             for secret in needed:
                 if not getattr(exchange, secret):

@@ -203,7 +203,10 @@ class Replay:
         return list(found)
 
     def _is_metadata(self, record: RestResponse) -> bool:
-        return urlparse(record.url).path.endswith(self._markets_path)
+        """The response of ``markets_path``, its query too where it has one (OKX's ``?instType=SPOT``)."""
+        url = urlparse(record.url)
+        path, _, query = self._markets_path.partition("?")
+        return url.path.endswith(path) and (not query or url.query == query)
 
 
 def _events(adapter: Adapter, parser: Any, record: RestResponse | WsReceived, at: float) -> list[MarketEvent]:

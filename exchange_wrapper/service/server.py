@@ -328,7 +328,8 @@ def _exchange_of(path: str) -> str:
                 if exchange in record.url:
                     return exchange
             break
-    raise InvalidParameter("--replay", "capture files of coinbase, binance, kraken, bitfinex or poloniex", path)
+    names = ", ".join(EXCHANGE_NAMES[:-1]) + f" or {EXCHANGE_NAMES[-1]}"
+    raise InvalidParameter("--replay", f"capture files of {names}", path)
 
 
 async def serve(

@@ -63,7 +63,10 @@ class CoinbaseFeedCase(unittest.IsolatedAsyncioTestCase):
         settings = Settings(
             exchanges=ExchangesSettings(
                 coinbase=ExchangeSettings(pairs=PAIRS, rest_url=self.sim.http_url, ws_url=self.sim.ws_url),
-                **{name: ExchangeSettings(enabled=False) for name in ("binance", "kraken", "bitfinex", "poloniex")},
+                **{
+                    name: ExchangeSettings(enabled=False)
+                    for name in ("binance", "kraken", "bitfinex", "poloniex", "okx")
+                },
             )
         )
         self.feeds = start_feeds(settings, self.hub, backoff=Backoff(0.01, 0.05), silence_timeout=self.silence)

@@ -63,7 +63,9 @@ class PoloniexFeedCase(unittest.IsolatedAsyncioTestCase):
         self.protocol = poloniex_protocol()
         self.sim = await ExchangeSimulator(self.protocol).__aenter__()
         self.hub = MarketDataHub()
-        disabled = {name: ExchangeSettings(enabled=False) for name in ("coinbase", "binance", "kraken", "bitfinex")}
+        disabled = {
+            name: ExchangeSettings(enabled=False) for name in ("coinbase", "binance", "kraken", "bitfinex", "okx")
+        }
         settings = Settings(
             exchanges=ExchangesSettings(
                 poloniex=ExchangeSettings(pairs=SYMBOLS, rest_url=self.sim.http_url, ws_url=self.sim.ws_url), **disabled

@@ -50,6 +50,8 @@ class ReadCaptureTest(unittest.TestCase):
                 "COINBASE.ws.28.0",
                 "KRAKEN.0",
                 "KRAKEN.ws.0.0",
+                "OKX.0",
+                "OKX.ws.0.0",
                 "POLONIEX.0",
                 "POLONIEX.ws.1.0",
             ],
