@@ -480,6 +480,7 @@ class AsyncOperations:
         currency: str = "USD",
         exchange: str | None = None,
         pair: str | None = None,
+        tag: str | None = None,
     ) -> Pnl:
         """Realized and unrealized P&L and fees per pair (average cost), valued in a chosen currency.
 
@@ -487,10 +488,11 @@ class AsyncOperations:
         currency: The currency to value in (through any chain of books).
         exchange: An exchange by name.
         pair: A pair in unified BASE_QUOTE form.
+        tag: A strategy run's label: given to make_order, carried by the order and its fills; filters them.
 
         Needs a ``read`` token.
         """
-        params = _given(wallet_set_id=wallet_set_id, currency=currency, exchange=exchange, pair=pair)
+        params = _given(wallet_set_id=wallet_set_id, currency=currency, exchange=exchange, pair=pair, tag=tag)
         return cast(Pnl, await self.call("get_pnl", **params))
 
     async def get_wallet_history(
@@ -1012,6 +1014,7 @@ class Operations:
         currency: str = "USD",
         exchange: str | None = None,
         pair: str | None = None,
+        tag: str | None = None,
     ) -> Pnl:
         """Realized and unrealized P&L and fees per pair (average cost), valued in a chosen currency.
 
@@ -1019,10 +1022,11 @@ class Operations:
         currency: The currency to value in (through any chain of books).
         exchange: An exchange by name.
         pair: A pair in unified BASE_QUOTE form.
+        tag: A strategy run's label: given to make_order, carried by the order and its fills; filters them.
 
         Needs a ``read`` token.
         """
-        params = _given(wallet_set_id=wallet_set_id, currency=currency, exchange=exchange, pair=pair)
+        params = _given(wallet_set_id=wallet_set_id, currency=currency, exchange=exchange, pair=pair, tag=tag)
         return cast(Pnl, self.call("get_pnl", **params))
 
     def get_wallet_history(

@@ -56,7 +56,7 @@ BookStateName = Literal["live", "stale", "resyncing"]
 FeedStatusName = Literal["connecting", "ready", "degraded", "down", "finished"]
 #: A statement line's kind: the ledger's transaction kinds, and a fill's fee (core/statement.py).
 StatementKindName = Literal[
-    "fund", "withdraw", "allocate", "deallocate", "transfer", "hold", "release", "fill", "reconcile", "fee"
+    "fund", "withdraw", "allocate", "deallocate", "transfer", "hold", "release", "fill", "reconcile", "fee", "close"
 ]
 SIDES: tuple[str, ...] = get_args(SideName)
 ORDER_TYPES: tuple[str, ...] = get_args(OrderTypeName)
@@ -812,7 +812,7 @@ OPERATIONS: dict[str, Operation] = {
                     meaning="The currency to value in (through any chain of books)",
                     default="USD",
                 ),
-                *_params("exchange", "pair"),
+                *_params("exchange", "pair", "tag"),
             ),
         ),
         Operation(

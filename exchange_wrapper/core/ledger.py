@@ -248,6 +248,10 @@ def currency_totals(postings: tuple[Posting, ...] | list[Posting]) -> dict[str, 
 
 #: The moves between a set's available funds and a counter-account:
 #: kind -> (the mode of set it is for, the counter-account, whether money enters the set).
+#: The memo of the entries (withdraw on paper, deallocate live) that return a closing wallet set's
+#: balances: a statement shows them as the kind ``close``.
+CLOSING_MEMO = "closing the wallet set"
+
 FUND_MOVES = {
     TransactionKind.FUND: (Mode.PAPER, AccountKind.VIRTUAL_FUNDING, True),
     TransactionKind.WITHDRAW: (Mode.PAPER, AccountKind.VIRTUAL_FUNDING, False),

@@ -20,13 +20,16 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
 from .errors import InvalidParameter
-from .ledger import EXACT, Account, AccountKind, Posting, TransactionKind
+from .ledger import CLOSING_MEMO, EXACT, Account, AccountKind, Posting, TransactionKind
 from .money import ZERO
 
 #: The kind of a fill's fee line (the ledger's kinds are :class:`~.ledger.TransactionKind`).
 FEE = "fee"
+#: The kind of the lines of the entries that returned a closing set's balances (withdraw or deallocate
+#: in the ledger, with :data:`~.ledger.CLOSING_MEMO`).
+CLOSE = "close"
 #: Every kind a statement line has, as a statement is filtered by.
-LINE_KINDS = (*(kind.value for kind in TransactionKind), FEE)
+LINE_KINDS = (*(kind.value for kind in TransactionKind), FEE, CLOSE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +90,11 @@ def statement_lines(wallet_set: int, transactions: Iterable[RecordedTransaction]
             for exchange, currency, amount, hold_change, fee in _changes(wallet_set, transaction):
                 balance, hold = transaction.after[(exchange, currency)]
                 balance, hold = balance - amount, hold - hold_change  # as the transaction found them
-                parts = [(transaction.kind.value, amount + fee, hold_change)]
+                kind = _kind(transaction)
+                parts = [(kind, amount + fee, hold_change)]
                 if fee:  # the hold pays for the fill first, then for the fee
                     fill_hold = max(hold_change, min(amount + fee, ZERO))
-                    parts = [(transaction.kind.value, amount + fee, fill_hold), (FEE, -fee, hold_change - fill_hold)]
+                    parts = [(kind, amount + fee, fill_hold), (FEE, -fee, hold_change - fill_hold)]
                 for kind, change, held in parts:
                     if not change and not held:
                         continue  # a fee in a currency the fill does not trade
@@ -246,3 +250,9 @@ def _counterparty(wallet_set: int, transaction: RecordedTransaction, exchange: s
         ):
             return account.name if account.wallet_set is None else f"wallet_set:{account.wallet_set}"
     return None
+
+
+def _kind(transaction: RecordedTransaction) -> str:
+    """A line's kind: the ledger's, but ``close`` for what returned a closing set's balances."""
+    closing = transaction.kind in (TransactionKind.WITHDRAW, TransactionKind.DEALLOCATE)
+    return CLOSE if closing and transaction.memo == CLOSING_MEMO else transaction.kind.value

@@ -585,7 +585,13 @@ class ExchangeWrapper:
 
     @operation
     async def get_pnl(
-        self, *, wallet_set_id: int, currency: str = "USD", exchange: str | None = None, pair: Pair | None = None
+        self,
+        *,
+        wallet_set_id: int,
+        currency: str = "USD",
+        exchange: str | None = None,
+        pair: Pair | None = None,
+        tag: str | None = None,
     ) -> contract.Pnl:
         """The wallet set's P&L by average cost per pair (docs/accounting.md, "P&L"), valued in
         ``currency``. A currency no followed book names, or that none of the figures' currencies
@@ -594,7 +600,9 @@ class ExchangeWrapper:
         if exchange is not None:
             self._exchange(exchange)
         await self.trading.db(self.wallets.wallet_set, wallet_set_id)  # not found: NotFound
-        fills = await self.trading.db(self._executions, wallet_set_id, exchange, None if pair is None else str(pair))
+        fills = await self.trading.db(
+            self._executions, wallet_set_id, exchange, None if pair is None else str(pair), tag
+        )
         rates, pairs = self.valuation(), accounts(fills)
         report = valued(pairs, rates, currency)
         needed = {a.pair.quote for a in pairs} | {c for a in pairs for c in a.fees}
@@ -628,13 +636,16 @@ class ExchangeWrapper:
             "next": page.next,
         }
 
-    def _executions(self, wallet_set_id: int, exchange: str | None, pair: str | None) -> list[Execution]:
-        """Every fill of the set's orders (on the database thread: one committed state)."""
+    def _executions(
+        self, wallet_set_id: int, exchange: str | None, pair: str | None, tag: str | None
+    ) -> list[Execution]:
+        """Every fill of the set's orders (of the run ``tag`` if given), on the database thread: one
+        committed state."""
         out: list[Execution] = []
         before: int | None = None
         while True:
             page = self.orders.find(
-                wallet_set_id=wallet_set_id, exchange=exchange, pair=pair, before=before, limit=1000
+                wallet_set_id=wallet_set_id, exchange=exchange, pair=pair, tag=tag, before=before, limit=1000
             )
             fills = self.orders.fills([o.id for o in page])
             for order in page:

@@ -14,9 +14,17 @@ from decimal import Decimal, localcontext
 
 from peewee import Database
 
-from ..core.ledger import EXACT, Account, Mode, Posting, TransactionKind
+from ..core.ledger import CLOSING_MEMO, EXACT, Account, Mode, Posting, TransactionKind
 from ..core.money import ZERO
-from ..core.statement import FEE, RecordedTransaction, StatementLine, check_filters, select_lines, statement_lines
+from ..core.statement import (
+    CLOSE,
+    FEE,
+    RecordedTransaction,
+    StatementLine,
+    check_filters,
+    select_lines,
+    statement_lines,
+)
 from . import sql
 from .database import read_transaction
 from .models import money_value
@@ -87,11 +95,14 @@ class Statements:
             ("p.currency = ?", currency),
             ("t.created_at >= ?", start),
             ("t.created_at < ?", end),
-            ("t.kind = ?", TransactionKind.FILL.value if kind == FEE else kind),
+            ("t.kind = ?", TransactionKind.FILL.value if kind == FEE else None if kind == CLOSE else kind),
         ):
             if value is not None:
                 where.append(condition)
                 params.append(value)
+        if kind == CLOSE:  # what returned a closing set's balances: a withdraw or a deallocate, by its memo
+            where.append("t.kind IN (?, ?) AND t.memo = ?")
+            params += [TransactionKind.WITHDRAW.value, TransactionKind.DEALLOCATE.value, CLOSING_MEMO]
         newest = None if after is None else after[0]
         page: list[StatementLine] = []
         with read_transaction(self.db):

@@ -34,6 +34,7 @@ from peewee import Database, IntegrityError, PeeweeException
 from ..core import ledger
 from ..core.errors import Conflict, DatabaseUnavailable, InvalidParameter, NotFound, UnknownExchange, WalletSetClosed
 from ..core.ledger import (
+    CLOSING_MEMO,
     EXACT,
     Account,
     AccountKind,
@@ -750,8 +751,6 @@ _LOCK_SETS = {
     for count in (1, 2)
 }
 _SAVE_CLOSED = sql.Update(WalletSet, ("closed_at",))
-#: The memo of the entries that return a closing set's balances.
-CLOSING_MEMO = "closing the wallet set"
 _BALANCES = 'SELECT exchange, currency, balance, hold FROM "wallet" WHERE wallet_set_id = ? ORDER BY exchange, currency'
 _HOLD = 'SELECT id, exchange, currency, amount FROM "hold" WHERE wallet_set_id = ? AND order_ref = ?'
 _FILL_SETTLED = f"""SELECT 1 FROM "ledger_transaction" WHERE kind = '{TransactionKind.FILL.value}' AND reference = ?"""

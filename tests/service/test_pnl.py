@@ -49,9 +49,9 @@ class PnlCases:
         self.ws = (await self.client.create_wallet_set(name="strategy"))["id"]
         await self.client.fund_wallet_set(wallet_set_id=self.ws, exchange="coinbase", currency="USD", amount="1000")
 
-    async def market(self, side, size):
+    async def market(self, side, size, tag="run-1"):
         order = await self.client.make_order(
-            wallet_set_id=self.ws, exchange="coinbase", pair="SKL_USD", side=side, type="market", size=size
+            wallet_set_id=self.ws, exchange="coinbase", pair="SKL_USD", side=side, type="market", size=size, tag=tag
         )
         return [(f["price"], f["size"], f["fee"], f["fee_currency"]) for f in order["fills"]]
 
@@ -113,6 +113,10 @@ class PnlCases:
         self.assertEqual(answer.get("result", answer), in_btc)
         # filters: another pair has nothing
         other = await self.client.get_pnl(wallet_set_id=self.ws, exchange="coinbase", pair="SKL_BTC")
+        self.assertEqual((other["pairs"], other["totals"]["net"]), ([], "0"))
+        # and run tags: the run that made the fills has them all, another run none
+        self.assertEqual(await self.client.get_pnl(wallet_set_id=self.ws, currency="BTC", tag="run-1"), in_btc)
+        other = await self.client.get_pnl(wallet_set_id=self.ws, tag="run-2")
         self.assertEqual((other["pairs"], other["totals"]["net"]), ([], "0"))
 
     async def test_the_equity_sampled_at_the_recorded_minute_is_read_back(self):

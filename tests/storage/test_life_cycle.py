@@ -12,12 +12,11 @@ from collections import Counter
 from decimal import Decimal
 
 from exchange_wrapper.core.errors import Conflict, InsufficientFunds, InvalidParameter, WalletSetClosed
-from exchange_wrapper.core.ledger import AccountKind, FillTerms, TransactionKind
+from exchange_wrapper.core.ledger import CLOSING_MEMO, AccountKind, FillTerms, TransactionKind
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.storage.database import close_database, open_database
 from exchange_wrapper.storage.models import WalletSet
 from exchange_wrapper.storage.verify import account_balances, verify_ledger
-from exchange_wrapper.storage.wallets import CLOSING_MEMO
 from tests.storage.dbs import OnSqlite, on_both_databases
 from tests.storage.test_wallets import StoreCase, run_threads
 

@@ -135,6 +135,17 @@ class StatementCases(DatabaseCase):
             [line for line in lines if line.created_at < middle],
         )
 
+    def test_a_closed_set_shows_what_returned_its_balances_as_close_lines(self):
+        self.wallets.move_funds("withdraw", self.ws, "coinbase", "USD", D(100))
+        self.wallets.close_wallet_set(self.ws)
+        _, lines, _ = self.statements().statement(self.ws, limit=1000)
+        self.assertEqual(
+            [(line.kind, line.currency, line.amount, line.balance) for line in lines[:3]],
+            [("close", "USD", D(-900), D(0)), ("close", "SKL", D(-500), D(0)), ("withdraw", "USD", D(-100), D(900))],
+        )  # newest first: the close returns each wallet in turn (SKL, then USD)
+        _, closing, _ = self.statements().statement(self.ws, kind="close")
+        self.assertEqual([line.currency for line in closing], ["USD", "SKL"])
+
     def test_bad_filters_are_refused_naming_them(self):
         for filters, field in (
             ({"kind": "bonus"}, "kind"),
