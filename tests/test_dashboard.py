@@ -32,22 +32,24 @@ FLAGS = [
 
 
 class Browser:
-    """A headless chromium showing one page; :meth:`evaluate` runs JavaScript in it."""
+    """A headless chromium showing one page; :meth:`evaluate` runs JavaScript in it. Every console error
+    and uncaught exception of the page is kept in :attr:`errors` (the page is opened after listening)."""
 
-    def __init__(self, url: str):
+    def __init__(self):
         if not os.path.exists(CHROMIUM):
             raise AssertionError(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)")
         self.profile = tempfile.mkdtemp(prefix="xwrap-chromium-")
         self.process = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", url],
+            [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         self.ids = itertools.count(1)
         self.socket = None
+        self.errors: list[str] = []
 
-    async def open(self, timeout: float = 20) -> None:
-        """Wait for the DevTools endpoint and attach to the page."""
+    async def open(self, url: str, timeout: float = 20) -> None:
+        """Wait for the DevTools endpoint, attach to the blank page, listen to its console, open ``url``."""
         port_file = Path(self.profile) / "DevToolsActivePort"
         deadline = time.monotonic() + timeout
         while not port_file.exists() or not port_file.read_text().strip():
@@ -59,16 +61,27 @@ class Browser:
         targets = json.loads(targets) if isinstance(targets, str) else targets
         page = next(t for t in targets if t["type"] == "page")
         self.socket = await websockets.connect(page["webSocketDebuggerUrl"], max_size=None)
+        await self.send("Runtime.enable")
+        await self.send("Page.navigate", url=url)
 
     async def send(self, method: str, **params):
         number = next(self.ids)
         await self.socket.send(json.dumps({"id": number, "method": method, "params": params}))
         while True:
             message = json.loads(await self.socket.recv())
+            self.keep_error(message)
             if message.get("id") == number:
                 if "error" in message:
                     raise AssertionError(f"{method}: {message['error']}")
                 return message["result"]
+
+    def keep_error(self, message: dict) -> None:
+        params = message.get("params", {})
+        if message.get("method") == "Runtime.exceptionThrown":
+            details = params["exceptionDetails"]
+            self.errors.append(details.get("exception", {}).get("description") or details.get("text"))
+        elif message.get("method") == "Runtime.consoleAPICalled" and params["type"] == "error":
+            self.errors.append(" ".join(str(a.get("value", a.get("description"))) for a in params["args"]))
 
     async def evaluate(self, expression: str):
         result = await self.send("Runtime.evaluate", expression=expression, returnByValue=True)
@@ -111,9 +124,9 @@ class DashboardTest(RecordedServiceTest):
 
     async def test_orders_fills_and_wallets_appear_live(self):
         ws = await self.funded_wallet_set(token=TRADE_TOKEN)
-        browser = Browser(f"{self.base}/dashboard/?token={READ_TOKEN}")
+        browser = Browser()
         self.addAsyncCleanup(browser.close)
-        await browser.open()
+        await browser.open(f"{self.base}/dashboard/?token={READ_TOKEN}")
         await browser.wait_for("document.getElementById('connection').textContent === 'live'")
         await browser.evaluate("window.notReloaded = true")
         usd = await browser.wait_for(row_cells(f"#wallets tr[data-wallet='{ws}:coinbase:USD']"))
@@ -164,3 +177,86 @@ class LibrariesTest(RecordedServiceTest):
             with self.subTest(path=path):
                 status, _, _ = await asyncio.to_thread(http, self.base + path)
                 self.assertEqual(status, 404)
+
+
+MINUTE = 1618677780  # the capture's one whole minute, 16:43 UTC: stored once the replay passes 16:44:02
+
+
+class MarketsTest(RecordedServiceTest):
+    settings_overrides = {"tokens": TOKENS}
+
+    async def asyncSetUp(self):
+        await super().asyncSetUp()
+        self.browser = Browser()
+        self.addAsyncCleanup(self.browser.close)
+
+    def assertNoPageErrors(self):
+        self.assertEqual(self.browser.errors, [])
+
+    async def choose(self, browser, select, value):
+        """Choose ``value`` in the page's <select id=``select``> as a user does."""
+        await browser.evaluate(
+            f"document.getElementById('{select}').value = '{value}';"
+            f"document.getElementById('{select}').dispatchEvent(new Event('change'))"
+        )
+
+    async def book_shown(self):
+        """The rows of the page's book table: [bid size, bid, ask, ask size] each."""
+        return await self.browser.evaluate(
+            "[...document.querySelectorAll('#book tbody tr')].map(r => [...r.cells].map(c => c.textContent))"
+        )
+
+    async def test_the_chosen_book_its_trades_and_candles_with_the_fills_marked(self):
+        self.step_until(lambda: len(self.server.hub.recent_trades("coinbase", SKL)) >= 3)
+        ws = await self.funded_wallet_set(token=TRADE_TOKEN)
+        browser = self.browser
+        await browser.open(f"{self.base}/dashboard/?token={READ_TOKEN}")
+        await browser.wait_for("document.getElementById('connection').textContent === 'live'")
+        await browser.wait_for("!!document.querySelector('#market option[value=\"coinbase:SKL_USD\"]')")
+        await self.choose(browser, "market", "coinbase:SKL_USD")
+        book = self.server.hub.book("coinbase", SKL)
+        expected = [
+            [str(b[1]), str(b[0]), str(a[0]), str(a[1])]
+            for b, a in zip(book.bids.top(10), book.asks.top(10), strict=True)
+        ]
+        await browser.wait_for(f"Number({row_cells('#book tbody tr')}[1]) === {float(expected[0][1])}")
+        shown = await self.book_shown()
+        self.assertEqual([[D(x) for x in r] for r in shown], [[D(x) for x in r] for r in expected])
+        self.assertEqual(await browser.evaluate("document.getElementById('book-state').textContent"), "live")
+        # the depth chart: cumulative sizes, best level first on each side
+        depth = await browser.evaluate("[markets.bidDepth.data(), markets.askDepth.data()]")
+        self.assertEqual(depth[0][-1]["value"], float(expected[0][0]))
+        self.assertAlmostEqual(depth[1][-1]["value"], float(sum(D(r[3]) for r in expected)))
+        trades = await self.ok("GET", "/xwrap/v1/trades?exchange=coinbase&pair=SKL_USD&limit=20", token=READ_TOKEN)
+        shown = await browser.wait_for(
+            "document.querySelectorAll('#trades tbody tr').length && "
+            "[...document.querySelectorAll('#trades tbody tr')].map(r => r.dataset.tradeId)"
+        )
+        self.assertEqual(shown, [t["trade_id"] for t in trades])
+
+        order = {"wallet_set_id": ws, "exchange": "coinbase", "pair": "SKL_USD"}
+        taken = await self.ok(
+            "POST", "/xwrap/v1/orders", {**order, "side": "buy", "type": "market", "size": "100"}, token=TRADE_TOKEN
+        )
+        (fill,) = taken["fills"]
+        marker = await browser.wait_for("markets.fillMarkers.markers().find(m => m.text.startsWith('buy'))")
+        self.assertEqual(
+            (marker["time"], marker["shape"], marker["text"]),
+            (int(fill["time"]) // 60 * 60, "arrowUp", f"buy 100 @ {fill['price']}"),
+        )
+
+        # the replay past 16:44:02: the minute 16:43 is stored, and the candle chart shows it
+        for record in self.records:
+            self.replay.step(record, time.time())
+            if getattr(record, "ts", 0) > MINUTE + 62:
+                break
+        # (the minute may show first as the collector had it part way, before its last trades were written)
+        candle = await browser.wait_for(
+            f"markets.candleSeries.data().find(c => c.time === {MINUTE} && c.close === 0.7909)", timeout=15
+        )
+        self.assertEqual(candle, {"time": MINUTE, "open": 0.791, "high": 0.7921, "low": 0.7909, "close": 0.7909})
+        await self.choose(browser, "interval", "1h")
+        hour = await browser.wait_for(f"markets.candleSeries.data().find(c => c.time === {MINUTE - 43 * 60})")
+        self.assertEqual(hour["open"], 0.791)
+        self.assertEqual(await browser.evaluate("document.getElementById('error').textContent"), "")
+        self.assertNoPageErrors()
