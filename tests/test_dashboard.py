@@ -163,6 +163,10 @@ class DashboardTest(RecordedServiceTest):
         await self.ok("POST", f"/xwrap/v1/orders/{resting['id']}/cancel", token=TRADE_TOKEN)
         await browser.wait_for(row_cells(f"#orders tr[data-order-id='{resting['id']}'][data-status='cancelled']"))
         self.assertTrue(await browser.evaluate("window.notReloaded === true"))
+        # a read token: no order form, no cancel buttons
+        await browser.wait_for("document.body.dataset.scope === 'read'")
+        self.assertTrue(await browser.evaluate("document.getElementById('order-form').hidden"))
+        self.assertEqual(await browser.evaluate("document.querySelectorAll('#orders button').length"), 0)
         self.assertEqual(await browser.evaluate("document.getElementById('error').textContent"), "")
 
 
@@ -259,4 +263,126 @@ class MarketsTest(RecordedServiceTest):
         hour = await browser.wait_for(f"markets.candleSeries.data().find(c => c.time === {MINUTE - 43 * 60})")
         self.assertEqual(hour["open"], 0.791)
         self.assertEqual(await browser.evaluate("document.getElementById('error').textContent"), "")
+        self.assertNoPageErrors()
+
+    async def type(self, name, value):
+        """Type ``value`` into the order form's field ``name`` (an input or a select), as a user does."""
+        await self.browser.evaluate(
+            f"(() => {{ const field = document.getElementById('order-form').elements[{json.dumps(name)}];"
+            f" field.value = {json.dumps(value)}; field.dispatchEvent(new Event('input', {{bubbles: true}})); }})()"
+        )
+
+    async def text(self, element_id):
+        return await self.browser.evaluate(f"document.getElementById('{element_id}').textContent")
+
+    async def place(self, **fields):
+        """Fill the order form and press place; the result line once the service answered."""
+        for name, value in fields.items():
+            await self.type(name, value)
+        await self.browser.evaluate("document.querySelector('#order-form button[type=submit]').click()")
+        return await self.browser.wait_for(
+            "(t => t !== 'sending…' && t)(document.getElementById('order-result').textContent)"
+        )
+
+    async def test_orders_placed_and_cancelled_through_the_form(self):
+        ws = await self.funded_wallet_set(token=TRADE_TOKEN)
+        browser = self.browser
+        await browser.open(f"{self.base}/dashboard/?token={TRADE_TOKEN}")
+        await browser.wait_for("document.getElementById('connection').textContent === 'live'")
+        await browser.wait_for("document.body.dataset.scope === 'trade'")
+        self.assertFalse(await browser.evaluate("document.getElementById('order-form').hidden"))
+        await browser.wait_for("!!document.querySelector('#market option[value=\"coinbase:SKL_USD\"]')")
+        await self.choose(browser, "market", "coinbase:SKL_USD")
+        rules = await browser.wait_for(
+            "(t => t.startsWith('SKL/USD') && t)(document.getElementById('order-rules').textContent)"
+        )
+        (market,) = await self.ok("GET", "/xwrap/v1/markets?exchange=coinbase&pair=SKL_USD", token=READ_TOKEN)
+        self.assertEqual(
+            rules,
+            f"SKL/USD: tick {market['tick_size']} · step {market['size_step']} · min size {market['min_size']}"
+            f" · min notional {market['min_notional']} · taker fee {market['taker_fee']}",
+        )
+        self.assertEqual((market["tick_size"], market["size_step"], market["min_size"]), ("0.0001", "0.1", "5"))
+        await browser.wait_for(f"document.getElementById('order-wallet-set').value === '{ws}'")
+
+        # off the grid: flagged as typed
+        await self.type("price", "0.79105")
+        await self.type("size", "300.05")
+        flags = await self.text("order-flags")
+        self.assertEqual(flags, "price 0.79105 is off the tick 0.0001 · size 300.05 is off the step 0.1")
+
+        ask = self.server.hub.book("coinbase", SKL).asks.best[0]
+        # a resting sell: it holds its size
+        await self.type("side", "sell")
+        await self.type("price", str(ask + D("0.01")))
+        await self.type("size", "300")
+        self.assertEqual((await self.text("order-flags"), await self.text("order-hold")), ("", "hold: 300 SKL"))
+        result = await self.place()
+        resting = await browser.evaluate("document.getElementById('order-result').dataset.orderId")
+        self.assertEqual(result, f"order {resting}: open")
+        await browser.wait_for(
+            f"!!document.querySelector(\"#orders tr[data-order-id='{resting}'] button[data-cancel]\")"
+        )
+
+        # a buy at the ask: it holds price × size × (1 + taker fee), and fills
+        await self.type("side", "buy")
+        await self.type("price", str(ask))
+        await self.type("size", "100")
+        self.assertEqual(await self.text("order-hold"), f"hold: {(ask * 100 * D('1.006')).normalize():f} USD")
+        result = await self.place()
+        taken = await browser.evaluate("document.getElementById('order-result').dataset.orderId")
+        self.assertEqual(result, f"order {taken}: filled")
+        shown = await browser.wait_for(row_cells(f"#fills tr[data-order-id='{taken}']"))
+        self.assertEqual((shown[4], D(shown[5]), shown[6]), ("buy", ask, "100"))
+        marker = await browser.wait_for("markets.fillMarkers.markers().find(m => m.text.startsWith('buy'))")
+        self.assertEqual((marker["shape"], marker["text"]), ("arrowUp", f"buy 100 @ {shown[5]}"))
+        await browser.wait_for(
+            f"!!document.querySelector(\"#orders tr[data-order-id='{taken}'][data-status='filled']\")"
+        )
+        self.assertEqual(
+            await browser.evaluate(f"document.querySelectorAll(\"#orders tr[data-order-id='{taken}'] button\").length"),
+            0,
+        )
+
+        # the resting order cancelled with its button
+        await browser.evaluate(f"document.querySelector(\"button[data-cancel='{resting}']\").click()")
+        await browser.wait_for(row_cells(f"#orders tr[data-order-id='{resting}'][data-status='cancelled']"))
+        self.assertEqual(
+            (await self.ok("GET", f"/xwrap/v1/orders/{resting}", token=TRADE_TOKEN))["status"], "cancelled"
+        )
+
+        # below the minimum size: flagged, sent anyway, and the service's refusal shown
+        await self.type("size", "1")
+        self.assertEqual(
+            await self.text("order-flags"),
+            f"size 1 is below the min size 5 · notional {ask.normalize():f} is below the min notional"
+            f" {market['min_notional']}",
+        )
+        refusal = {
+            "wallet_set_id": ws,
+            "exchange": "coinbase",
+            "pair": "SKL_USD",
+            "side": "buy",
+            "type": "limit",
+            "price": str(ask),
+            "size": "1",
+            "strict": True,
+        }
+        status, _, error = await self.call("POST", "/xwrap/v1/orders", refusal, token=TRADE_TOKEN)
+        self.assertEqual(status, 422)  # the order refused: nothing placed
+        result = await self.place()
+        self.assertEqual(result, f"{error['error']['kind']}: {error['error']['message']}")
+        self.assertEqual(await browser.evaluate("document.getElementById('order-result').className"), "rejected")
+
+        # cancel-all of the chosen wallet set
+        await self.type("side", "sell")
+        await self.type("price", str(ask + D("0.01")))
+        await self.type("size", "50")
+        await self.place()
+        second = await browser.evaluate("document.getElementById('order-result').dataset.orderId")
+        await browser.wait_for(row_cells(f"#orders tr[data-order-id='{second}'][data-status='open']"))
+        await browser.evaluate("document.getElementById('cancel-all').click()")
+        await browser.wait_for(row_cells(f"#orders tr[data-order-id='{second}'][data-status='cancelled']"))
+        self.assertEqual(await self.text("order-result"), f"wallet set {ws}: cancelled all its open orders")
+        self.assertEqual(await self.text("error"), "")
         self.assertNoPageErrors()
