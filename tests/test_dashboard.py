@@ -336,6 +336,13 @@ class MarketsTest(RecordedServiceTest):
         self.assertEqual((shown[4], D(shown[5]), shown[6]), ("buy", ask, "100"))
         marker = await browser.wait_for("markets.fillMarkers.markers().find(m => m.text.startsWith('buy'))")
         self.assertEqual((marker["shape"], marker["text"]), ("arrowUp", f"buy 100 @ {shown[5]}"))
+        # and the wallet balance it moved, as the service has it, without a reload
+        wallets = (await self.ok("GET", f"/xwrap/v1/wallet_sets/{ws}", token=TRADE_TOKEN))["wallets"]
+        (usd,) = [w for w in wallets if w["currency"] == "USD"]
+        self.assertLess(D(usd["balance"]), D("1000"))
+        usd_row = row_cells(f"#wallets tr[data-wallet='{ws}:coinbase:USD']")
+        shown = await browser.wait_for(f"{usd_row}?.[3] === {json.dumps(usd['balance'])} && {usd_row}")
+        self.assertEqual(shown[3:], [usd["balance"], usd["hold"], usd["available"]])
         await browser.wait_for(
             f"!!document.querySelector(\"#orders tr[data-order-id='{taken}'][data-status='filled']\")"
         )
