@@ -11,8 +11,8 @@ Against a served replay in backtest mode (the recorded Coinbase capture, stepped
     .venv/bin/xwrap ledger verify --database-url sqlite:///grid.sqlite
 
 It makes its own paper wallet set. On a stepped replay (``--speed step``) it moves the replay on itself
-(``advance_replay``) one ``--tick`` of recorded time at a time; on live feeds or a replay played at a
-pace it waits that long instead. Prices and sizes are Decimals from start to end.
+(``advance_replay``, clock.py beside it) one ``--tick`` of recorded time at a time; on live feeds or a
+replay played at a pace it waits that long instead. Prices and sizes are Decimals from start to end.
 """
 
 from __future__ import annotations
@@ -24,33 +24,12 @@ import time
 from decimal import ROUND_DOWN, Decimal
 from typing import Literal
 
+from clock import Clock
+
 from exchange_wrapper.client import AsyncClient
 
 EXCHANGE = "coinbase"
 Side = Literal["buy", "sell"]
-
-
-class Clock:
-    """The strategy's time: the replay's recorded time, moved on by the strategy, on a stepped replay;
-    the wall's otherwise."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self.client = client
-        self.stepped = False
-        self.now = time.time()
-
-    async def start(self) -> None:
-        replay = (await self.client.get_status()).get("replay")
-        if replay is not None and replay["speed"] == "step" and replay["time"] is not None:
-            self.stepped, self.now = True, replay["time"]
-
-    async def wait(self, seconds: float) -> bool:
-        """Let ``seconds`` pass; False once a replay has nothing more to play."""
-        self.now += seconds
-        if not self.stepped:
-            await asyncio.sleep(seconds)
-            return True
-        return (await self.client.advance_replay(until=self.now))["state"] != "finished"
 
 
 async def run(

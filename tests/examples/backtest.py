@@ -22,14 +22,16 @@ from exchange_wrapper.service.server import Server
 
 from ..service.recorded import CAPTURES, REPLAY
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "docs" / "examples"
 FIRST = 1618677816.8434298  # the capture's first record: every snapshot came in its first half second
 START = FIRST + 1.5
 
 
 def example(name):
-    """The module of docs/examples/``name``.py."""
-    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "docs" / "examples" / f"{name}.py")
+    """The module of docs/examples/``name``.py (whose folder is on the path, as when the script is run)."""
+    if str(EXAMPLES) not in sys.path:
+        sys.path.append(str(EXAMPLES))
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

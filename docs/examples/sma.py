@@ -1,0 +1,137 @@
+"""A moving-average crossover (algo-trade's SMA): bars of the pair's stored trades, a fast and a slow
+simple moving average of their closes; buy when the fast one crosses above the slow one, sell what was
+bought when it crosses back below.
+
+Against a served replay in backtest mode (the recorded Coinbase capture, stepped by the strategy):
+
+    .venv/bin/xwrap serve --replay tests/captures/COINBASE.0 tests/captures/COINBASE.ws.28.0 \\
+        --clock recorded --speed step --from 1618677818.5 --database-url sqlite:///sma.sqlite
+    .venv/bin/python docs/examples/sma.py --url ws://127.0.0.1:8350 --pair SKL_USD \\
+        --bar 1 --fast 3 --slow 8 --size 1000 --seconds 28
+    .venv/bin/xwrap ledger verify --database-url sqlite:///sma.sqlite
+
+The bars are short (``--bar`` seconds) and built from the pair's public trades as the service received
+them (``get_trades``, the latest, each counted once by its id) by the trades' own times, each bar's
+close the last trade in it (the previous close when none traded), a bar closed one bar after its end. The service's stored candles are one a minute at the shortest,
+and a recording of 31 s holds no more than one of them; and the stored trades are written a moment of
+wall time after they come (the history writer batches them), so a stepped backtest would read them
+before they are there. On hours of recording or live, the same averages over
+``get_ohlc(interval="1m")``'s closes are algo-trade's SMA on stored candles. Prices are Decimals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+from decimal import Decimal
+from typing import Literal
+
+from clock import Clock
+
+from exchange_wrapper.client import AsyncClient
+
+EXCHANGE = "coinbase"
+Side = Literal["buy", "sell"]
+
+
+def average(closes: list[Decimal], count: int) -> Decimal:
+    return sum(closes[-count:], Decimal(0)) / count
+
+
+async def run(
+    url: str, token: str | None, pair: str, bar: float, fast: int, slow: int, size: str, funds: str, seconds: float
+) -> int:
+    base, quote = pair.split("_")
+    async with AsyncClient(url, token) as client:
+        wallet_set_id = (await client.create_wallet_set(name=f"sma-{time.time_ns()}", mode="paper"))["id"]
+        await client.fund_wallet_set(wallet_set_id=wallet_set_id, exchange=EXCHANGE, currency=quote, amount=funds)
+        print(f"wallet set {wallet_set_id}: {funds} {quote} on {EXCHANGE}")
+        clock = Clock(client)
+        await clock.start()
+
+        closes: list[Decimal] = []
+        trades: dict[str, tuple[float, Decimal]] = {}  # every trade seen, oldest first: id -> (time, price)
+        above: bool | None = None  # was the fast average above the slow one at the last bar?
+        held = Decimal(0)
+        start, end = clock.now, clock.now + seconds
+        while clock.now < end:
+            if not await clock.wait(bar):
+                break
+            for trade in reversed(await client.get_trades(exchange=EXCHANGE, pair=pair, limit=100)):
+                trades.setdefault(trade["trade_id"], (trade["time"], Decimal(trade["price"])))
+            # The bar that closes: by the trades' own times, a bar late, so that every trade of it is in.
+            opened = clock.now - 2 * bar
+            if opened < start:
+                continue
+            prices = [price for at, price in trades.values() if opened <= at < opened + bar]
+            if prices:
+                closes.append(prices[-1])  # the bar's close: its last trade
+            elif closes:
+                closes.append(closes[-1])
+            if len(closes) < slow:
+                continue
+            fast_average, slow_average = average(closes, fast), average(closes, slow)
+            now_above = fast_average > slow_average
+            crossed = above is not None and now_above != above
+            above = now_above
+            if not crossed or bool(held) == now_above:  # already in on a cross up, out on a cross down
+                continue
+            side: Side = "buy" if now_above else "sell"
+            order = await client.make_order(
+                wallet_set_id=wallet_set_id,
+                exchange=EXCHANGE,
+                pair=pair,
+                side=side,
+                type="market",
+                size=Decimal(size) if side == "buy" else held,
+            )
+            filled = Decimal(order["filled_size"])
+            held += filled if side == "buy" else -filled
+            prices = ", ".join(f"{f['size']} at {f['price']}" for f in order["fills"])
+            where = "above" if now_above else "below"
+            print(f"fast {fast_average:.6f} crossed {where} slow {slow_average:.6f}: {side} {filled} {base} ({prices})")
+
+        fills = await client.get_fills(wallet_set_id=wallet_set_id, limit=1000)
+        print(f"{len(closes)} bars, {len(fills)} fills, holding {held} {base}")
+        balance = Decimal(
+            (await client.get_wallet(wallet_set_id=wallet_set_id, exchange=EXCHANGE, currency=quote))["balance"]
+        )
+        book = await client.get_book(exchange=EXCHANGE, pair=pair, depth=1)
+        last = (Decimal(book["bids"][0][0]) + Decimal(book["asks"][0][0])) / 2
+        print(f"{quote}: balance {balance}")
+        print(f"result at the last mid ({last}): {balance - Decimal(funds) + held * last} {quote}")
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="ws://127.0.0.1:8350", help="the service (its JSON-RPC door)")
+    parser.add_argument("--pair", default="SKL_USD", help="a pair the service follows on coinbase")
+    parser.add_argument("--bar", type=float, default=1.0, help="seconds a bar")
+    parser.add_argument("--fast", type=int, default=3, help="bars in the fast average")
+    parser.add_argument("--slow", type=int, default=8, help="bars in the slow average")
+    parser.add_argument("--size", default="1000", help="how much to buy on a cross up, in the base currency")
+    parser.add_argument("--funds", default="5000", help="virtual quote currency to start with")
+    parser.add_argument("--seconds", type=float, default=28.0, help="how long to run")
+    args = parser.parse_args()
+    raise SystemExit(
+        asyncio.run(
+            run(
+                args.url,
+                os.environ.get("XWRAP_TOKEN"),
+                args.pair,
+                args.bar,
+                args.fast,
+                args.slow,
+                args.size,
+                args.funds,
+                args.seconds,
+            )
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
