@@ -12,11 +12,12 @@ Against a served replay in backtest mode (the recorded Coinbase capture, stepped
 
 The bars are short (``--bar`` seconds) and built from the pair's public trades as the service received
 them (``get_trades``, the latest, each counted once by its id) by the trades' own times, each bar's
-close the last trade in it (the previous close when none traded), a bar closed one bar after its end. The service's stored candles are one a minute at the shortest,
-and a recording of 31 s holds no more than one of them; and the stored trades are written a moment of
-wall time after they come (the history writer batches them), so a stepped backtest would read them
-before they are there. On hours of recording or live, the same averages over
-``get_ohlc(interval="1m")``'s closes are algo-trade's SMA on stored candles. Prices are Decimals.
+close the last trade in it (the previous close when none traded), a bar closed one bar after its end.
+The service's stored candles are one a minute at the shortest, and a recording of 31 s holds no more
+than one of them; and the stored trades are written a moment of wall time after they come (the history
+writer batches them), so a stepped backtest would read them before they are there. On hours of
+recording or live, the same averages over ``get_ohlc(interval="1m")``'s closes are algo-trade's SMA on
+stored candles. Prices are Decimals.
 """
 
 from __future__ import annotations
@@ -89,9 +90,9 @@ async def run(
             )
             filled = Decimal(order["filled_size"])
             held += filled if side == "buy" else -filled
-            prices = ", ".join(f"{f['size']} at {f['price']}" for f in order["fills"])
+            taken = ", ".join(f"{f['size']} at {f['price']}" for f in order["fills"])
             where = "above" if now_above else "below"
-            print(f"fast {fast_average:.6f} crossed {where} slow {slow_average:.6f}: {side} {filled} {base} ({prices})")
+            print(f"fast {fast_average:.6f} crossed {where} slow {slow_average:.6f}: {side} {filled} {base} ({taken})")
 
         fills = await client.get_fills(wallet_set_id=wallet_set_id, limit=1000)
         print(f"{len(closes)} bars, {len(fills)} fills, holding {held} {base}")
