@@ -1,4 +1,4 @@
-"""A moving-average crossover (algo-trade's SMA): bars of the pair's stored trades, a fast and a slow
+"""A moving-average crossover (algo-trade's SMA): short bars of the pair's public trades, a fast and a slow
 simple moving average of their closes; buy when the fast one crosses above the slow one, sell what was
 bought when it crosses back below.
 
@@ -10,14 +10,10 @@ Against a served replay in backtest mode (the recorded Coinbase capture, stepped
         --bar 1 --fast 3 --slow 8 --size 1000 --seconds 28
     .venv/bin/xwrap ledger verify --database-url sqlite:///sma.sqlite
 
-The bars are short (``--bar`` seconds) and built from the pair's public trades as the service received
-them (``get_trades``, the latest, each counted once by its id) by the trades' own times, each bar's
-close the last trade in it (the previous close when none traded), a bar closed one bar after its end.
-The service's stored candles are one a minute at the shortest, and a recording of 31 s holds no more
-than one of them; and the stored trades are written a moment of wall time after they come (the history
-writer batches them), so a stepped backtest would read them before they are there. On hours of
-recording or live, the same averages over ``get_ohlc(interval="1m")``'s closes are algo-trade's SMA on
-stored candles. Prices are Decimals.
+The bars are short (``--bar`` seconds), of the pair's public trades as the service received them
+(bars.py beside it says why: a recording of 31 s holds at most one stored candle of a minute). On hours
+of recording or live, the same averages over ``get_ohlc(interval="1m")``'s closes are algo-trade's SMA
+on stored candles. Prices are Decimals.
 """
 
 from __future__ import annotations
@@ -29,6 +25,7 @@ import time
 from decimal import Decimal
 from typing import Literal
 
+from bars import TradeBars
 from clock import Clock
 
 from exchange_wrapper.client import AsyncClient
@@ -52,27 +49,16 @@ async def run(
         clock = Clock(client)
         await clock.start()
 
-        closes: list[Decimal] = []
-        trades: dict[str, tuple[float, Decimal]] = {}  # every trade seen, oldest first: id -> (time, price)
+        bars = TradeBars(client, EXCHANGE, pair, bar, clock.now)
         above: bool | None = None  # was the fast average above the slow one at the last bar?
         held = Decimal(0)
-        start, end = clock.now, clock.now + seconds
+        end = clock.now + seconds
         while clock.now < end:
             if not await clock.wait(bar):
                 break
-            for trade in reversed(await client.get_trades(exchange=EXCHANGE, pair=pair, limit=100)):
-                trades.setdefault(trade["trade_id"], (trade["time"], Decimal(trade["price"])))
-            # The bar that closes: by the trades' own times, a bar late, so that every trade of it is in.
-            opened = clock.now - 2 * bar
-            if opened < start:
+            if not await bars.update(clock.now) or len(bars.bars) < slow:
                 continue
-            prices = [price for at, price in trades.values() if opened <= at < opened + bar]
-            if prices:
-                closes.append(prices[-1])  # the bar's close: its last trade
-            elif closes:
-                closes.append(closes[-1])
-            if len(closes) < slow:
-                continue
+            closes = bars.closes
             fast_average, slow_average = average(closes, fast), average(closes, slow)
             now_above = fast_average > slow_average
             crossed = above is not None and now_above != above
@@ -95,7 +81,7 @@ async def run(
             print(f"fast {fast_average:.6f} crossed {where} slow {slow_average:.6f}: {side} {filled} {base} ({taken})")
 
         fills = await client.get_fills(wallet_set_id=wallet_set_id, limit=1000)
-        print(f"{len(closes)} bars, {len(fills)} fills, holding {held} {base}")
+        print(f"{len(bars.bars)} bars, {len(fills)} fills, holding {held} {base}")
         balance = Decimal(
             (await client.get_wallet(wallet_set_id=wallet_set_id, exchange=EXCHANGE, currency=quote))["balance"]
         )
