@@ -17,9 +17,13 @@ class Clock:
         self.now = time.time()
 
     async def start(self) -> None:
+        """On a stepped replay, play it to its window's start first: until then it is still building
+        the books, at a moment that depends on when the strategy asked, and a backtest is to start at
+        the same moment every run."""
         replay = (await self.client.get_status()).get("replay")
-        if replay is not None and replay["speed"] == "step" and replay["time"] is not None:
-            self.stepped, self.now = True, replay["time"]
+        if replay is not None and replay["speed"] == "step" and replay["start"] is not None:
+            self.stepped, self.now = True, replay["start"]
+            await self.client.advance_replay(until=self.now)
 
     async def wait(self, seconds: float) -> bool:
         """Let ``seconds`` pass; False once a replay has nothing more to play."""
