@@ -23,8 +23,8 @@ from exchange_wrapper.service.server import Server
 from ..service.recorded import CAPTURES, REPLAY
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "docs" / "examples"
-FIRST = 1618677816.8434298  # the capture's first record: every snapshot came in its first half second
-START = FIRST + 1.5
+START = 1618677818.5  # the window's start, as docs/examples/README.md serves it: 1.7 s into the capture, every
+# snapshot in (they came in its first half second)
 
 
 def example(name):

@@ -16,7 +16,7 @@ class GridTest(ExampleBacktest):
         self.assertEqual(code, 0, output)
         wallet_set_id = int(re.search(r"wallet set (\d+)", output).group(1))
         fills, sides = await self.fills(wallet_set_id)
-        self.assertEqual(len(fills), 38, output)  # the backtest is deterministic: the same fills every run
+        self.assertEqual(len(fills), 39, output)  # the backtest is deterministic: the same fills every run
         self.assertEqual(set(sides.values()), {"buy", "sell"})
         self.assertEqual({f["cause"]["type"] for f in fills}, {"public_trade", "book_cross"})
         self.assertEqual(unexplained(fills, sides, "SKL-USD"), [])
@@ -33,7 +33,7 @@ class GridTest(ExampleBacktest):
             self.assertEqual(unexplained([wrong], sides, "SKL-USD"), [wrong])
         bought = sum(D(f["size"]) for f in fills if sides[f["order_id"]] == "buy")
         sold = sum(D(f["size"]) for f in fills if sides[f["order_id"]] == "sell")
-        self.assertIn(f"38 fills: bought {bought} SKL, sold {sold} SKL", output)
+        self.assertIn(f"39 fills: bought {bought} SKL, sold {sold} SKL", output)
         await self.assert_ledger_verifies()
 
 
