@@ -25,10 +25,10 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Literal
 
 from clock import Clock
+from orders import EXCHANGE, mid
 
 from exchange_wrapper.client import AsyncClient
 
-EXCHANGE = "coinbase"
 Side = Literal["buy", "sell"]
 
 
@@ -67,10 +67,9 @@ async def run(
             return order["id"]
 
         # The grid's centre: the mid price, down to a whole step, so that every level is on the grid.
-        book = await client.get_book(exchange=EXCHANGE, pair=pair, depth=1)
-        mid = (Decimal(book["bids"][0][0]) + Decimal(book["asks"][0][0])) / 2
-        centre = (mid / step).to_integral_value(ROUND_DOWN) * step
-        print(f"mid {mid} {quote}, grid centre {centre}, step {step}, {levels} levels a side")
+        start_mid = await mid(client, pair)
+        centre = (start_mid / step).to_integral_value(ROUND_DOWN) * step
+        print(f"mid {start_mid} {quote}, grid centre {centre}, step {step}, {levels} levels a side")
         open_orders: dict[str, tuple[Side, Decimal]] = {}  # order id -> (side, price)
         for level in range(1, levels + 1):
             grid: tuple[tuple[Side, Decimal], ...] = (("buy", centre - level * step), ("sell", centre + level * step))
@@ -103,8 +102,7 @@ async def run(
         }
         for currency, balance in sorted(balances.items()):
             print(f"{currency}: balance {balance}")
-        book = await client.get_book(exchange=EXCHANGE, pair=pair, depth=1)
-        last = (Decimal(book["bids"][0][0]) + Decimal(book["asks"][0][0])) / 2
+        last = await mid(client, pair)
         value = balances[quote] - Decimal(funds) + (balances[base] - Decimal(holdings)) * last
         print(f"result at the last mid ({last}): {value} {quote}")
     return 0

@@ -27,10 +27,10 @@ from typing import Literal
 
 from bars import Bar, TradeBars
 from clock import Clock
+from orders import EXCHANGE, market_order, print_result
 
 from exchange_wrapper.client import AsyncClient
 
-EXCHANGE = "coinbase"
 Side = Literal["buy", "sell"]
 
 
@@ -92,28 +92,12 @@ async def run(
                 print(f"MACD turned {'up' if macd_above else 'down'} at %K {k:.1f}: filtered out")
                 continue
             side: Side = "buy" if macd_above else "sell"
-            order = await client.make_order(
-                wallet_set_id=wallet_set_id,
-                exchange=EXCHANGE,
-                pair=pair,
-                side=side,
-                type="market",
-                size=Decimal(size) if side == "buy" else held,
-            )
-            filled = Decimal(order["filled_size"])
+            amount = Decimal(size) if side == "buy" else held
+            filled, taken = await market_order(client, wallet_set_id, pair, side, size=amount)
             held += filled if side == "buy" else -filled
-            taken = ", ".join(f"{f['size']} at {f['price']}" for f in order["fills"])
             print(f"MACD turned {'up' if macd_above else 'down'} at %K {k:.1f}: {side} {filled} {base} ({taken})")
 
-        fills = await client.get_fills(wallet_set_id=wallet_set_id, limit=1000)
-        print(f"{len(bars.bars)} bars, {len(fills)} fills, holding {held} {base}")
-        balance = Decimal(
-            (await client.get_wallet(wallet_set_id=wallet_set_id, exchange=EXCHANGE, currency=quote))["balance"]
-        )
-        book = await client.get_book(exchange=EXCHANGE, pair=pair, depth=1)
-        last = (Decimal(book["bids"][0][0]) + Decimal(book["asks"][0][0])) / 2
-        print(f"{quote}: balance {balance}")
-        print(f"result at the last mid ({last}): {balance - Decimal(funds) + held * last} {quote}")
+        await print_result(client, wallet_set_id, pair, funds, held, len(bars.bars))
     return 0
 
 

@@ -28,10 +28,9 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Literal
 
 from clock import Clock
+from orders import EXCHANGE, market_order, mid
 
 from exchange_wrapper.client import AsyncClient
-
-EXCHANGE = "coinbase"
 
 
 def tangency_weights(prices: list[list[Decimal]], step: Decimal) -> list[Decimal]:
@@ -86,8 +85,7 @@ async def run(
         await clock.start()
 
         async def mids() -> list[Decimal]:
-            books = [await client.get_book(exchange=EXCHANGE, pair=pair, depth=1) for pair in pairs]
-            return [(Decimal(book["bids"][0][0]) + Decimal(book["asks"][0][0])) / 2 for book in books]
+            return [await mid(client, pair) for pair in pairs]
 
         async def balance(currency: str) -> Decimal:
             wallet = await client.get_wallet(wallet_set_id=wallet_set_id, exchange=EXCHANGE, currency=currency)
@@ -100,17 +98,8 @@ async def run(
         async def trade(
             pair: str, side: Literal["buy", "sell"], size: Decimal | None = None, funds: Decimal | None = None
         ) -> None:
-            placed = await client.make_order(
-                wallet_set_id=wallet_set_id,
-                exchange=EXCHANGE,
-                pair=pair,
-                side=side,
-                type="market",
-                size=size,
-                funds=funds,
-            )
-            taken = ", ".join(f"{f['size']} at {f['price']}" for f in placed["fills"])
-            print(f"  {side} {placed['filled_size']} {pair} ({taken})")
+            filled, taken = await market_order(client, wallet_set_id, pair, side, size=size, funds=funds)
+            print(f"  {side} {filled} {pair} ({taken})")
 
         async def rebalance(weights: list[Decimal], prices: list[Decimal]) -> None:
             held = [await balance(base) for base in bases]
