@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 
+from ..core.ledger import MAX_PLACES
 from ..core.valuation import RATES, Valuation
 from ..marketdata.hub import MarketDataHub
 from ..marketdata.quotes import valuation
@@ -36,6 +37,10 @@ Balances = Callable[[], Awaitable[Mapping[int, Sequence[tuple[str, Decimal]]]]]
 exchange)."""
 
 
+#: What a sampled value is rounded to (half to even): the places money columns keep.
+VALUE_QUANTUM = Decimal(1).scaleb(-MAX_PLACES)
+
+
 def equity_sample(
     wallet_set_id: int, at: float, balances: Sequence[tuple[str, Decimal]], rates: Valuation
 ) -> EquitySample:
@@ -47,7 +52,9 @@ def equity_sample(
             unvalued.add(currency)
             continue
         total = RATES.add(total, value)
-    return EquitySample(wallet_set_id, at, total, tuple(sorted(unvalued)))
+    # a rate through a chain carries up to 28 digits; a store keeps MAX_PLACES (a sample refused for
+    # its 19th place lost the whole batch it was written with)
+    return EquitySample(wallet_set_id, at, total.quantize(VALUE_QUANTUM), tuple(sorted(unvalued)))
 
 
 class EquitySampler:

@@ -6,7 +6,9 @@ import asyncio
 import unittest
 from decimal import Decimal
 
-from exchange_wrapper.history.equity import EquitySampler
+from exchange_wrapper.core.pairs import Pair
+from exchange_wrapper.core.valuation import Quote, Valuation
+from exchange_wrapper.history.equity import EquitySampler, equity_sample
 from exchange_wrapper.history.sink import NO_EXCHANGE, EquitySample
 from exchange_wrapper.marketdata.hub import MarketDataHub
 
@@ -45,3 +47,16 @@ class EquitySamplerTest(unittest.IsolatedAsyncioTestCase):
                 await asyncio.sleep(0.01)
         await sampler.stop()
         self.assertEqual(writer.records, [(NO_EXCHANGE, EquitySample(1, 120.0, Decimal("105"), ("SKL",)))])
+
+
+class SampleValueTest(unittest.TestCase):
+    def test_a_value_through_an_inverse_rate_is_kept_to_the_places_a_store_keeps(self):
+        """BTC valued through USD-per-BTC's inverse (a USD_BTC book, made up: 1 USD = 0.0000261 BTC) has
+        28 significant digits; the sample keeps 18 places, as the MONEY columns do (the database sink
+        refused the 19th and lost the batch)."""
+        rates = Valuation([Quote("made-up", Pair("USD", "BTC"), Decimal("0.0000261"), "mid", 1.0)])
+        sample = equity_sample(1, 60.0, [("BTC", Decimal("0.1558"))], rates)
+        exact = Decimal("0.1558") / Decimal("0.0000261")  # 5969.348659003831417624521073 at 28 digits
+        self.assertEqual(sample.value, exact.quantize(Decimal("1e-18")))
+        self.assertEqual(-sample.value.as_tuple().exponent, 18)
+        self.assertNotEqual(sample.value, exact)  # the rounding did something
