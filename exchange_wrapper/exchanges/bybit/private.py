@@ -321,7 +321,7 @@ class BybitPrivate(PrivateAdapter):
             order.text("orderLinkId"),
             STATES[status],
             order.decimal("cumExecQty"),
-            _milliseconds(order, "updatedTime") / 1000 if order.has("updatedTime") else at,
+            order.milliseconds("updatedTime") / 1000 if order.has("updatedTime") else at,
             reason="" if reason in ("", "EC_NoError") else str(reason),
         )
 
@@ -340,7 +340,7 @@ class BybitPrivate(PrivateAdapter):
             execution.decimal("execFee"),
             common_currency(EXCHANGE, currency),
             Liquidity.MAKER if execution.value("isMaker") is True else Liquidity.TAKER,
-            _milliseconds(execution, "execTime") / 1000,
+            execution.milliseconds("execTime") / 1000,
             {"exchange_order_id": execution.text("orderId")},
         )
 
@@ -380,7 +380,7 @@ class BybitPrivate(PrivateAdapter):
                     execution.text("orderLinkId"),
                     OrderStatus.OPEN,  # what the order stands at comes on the order topic
                     ZERO,
-                    _milliseconds(execution, "execTime") / 1000,
+                    execution.milliseconds("execTime") / 1000,
                     (self._fill(execution),),
                 )
                 for execution in executions
@@ -415,14 +415,6 @@ def _result(body: str, what: str) -> Fields:
     """The ``result`` of a successful answer (:meth:`BybitPrivate.answered` let through only those)."""
     response = Fields(EXCHANGE, what, load_json(body, f"{what} on {EXCHANGE}"))
     return response.nested("result")
-
-
-def _milliseconds(fields: Fields, name: str) -> int:
-    value = fields.value(name, "a time in milliseconds")
-    text = str(value)
-    if not text.isdigit():
-        raise InvalidParameter(fields.label(name), "a time in milliseconds", value)
-    return int(text)
 
 
 def _listed(body: str) -> bool:

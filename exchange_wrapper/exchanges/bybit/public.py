@@ -256,7 +256,7 @@ class BybitAdapter(Adapter):
         candles = [
             Candle(
                 pair,
-                _milliseconds(row, "startTime") // 1000,
+                row.milliseconds("startTime") // 1000,
                 interval,
                 row.decimal("openPrice"),
                 row.decimal("highPrice"),
@@ -267,10 +267,3 @@ class BybitAdapter(Adapter):
             for row in rows
         ]
         return sorted(candles, key=lambda candle: candle.start)
-
-
-def _milliseconds(row: Fields, name: str) -> int:
-    text = row.text(name)
-    if not text.isdigit():
-        raise InvalidParameter(row.label(name), "a time in milliseconds, as a string of digits", text)
-    return int(text)
