@@ -80,7 +80,7 @@ ERRORS = {  # Refused reasons -> (retCode, retMsg)
     "duplicate_order": (170141, "Duplicate clientOrderId."),
     "insufficient_balance": (170131, "Insufficient balance."),
     "unknown_order": (170213, "Order does not exist."),
-    "bad_quantity": (170136, "Order quantity exceeded upper limit."),
+    "bad_quantity": (10001, "params error: qty must be above the executed quantity"),
     "would_take": (170218, "The LIMIT-MAKER order is rejected due to its price would match immediately."),
 }
 STATUSES = {"new": "New", "partially_filled": "PartiallyFilled", "filled": "Filled", "rejected": "Rejected"}
