@@ -123,9 +123,14 @@ def adapter(pairs=(BTC, ETH)):
     return bybit.BybitAdapter(TABLE, pairs)
 
 
-def book_message(kind, symbol, bids, asks, update):
+BOOK_TIME = 1672304484.976
+"""The matching engine's ``cts`` of every book message below (the documentation's example), as Unix seconds."""
+
+
+def book_message(kind, symbol, bids, asks, update, cts=True):
     data = {"s": symbol, "b": bids, "a": asks, "u": update, "seq": 7961638724}
-    return json.dumps({"topic": f"orderbook.200.{symbol}", "type": kind, "ts": 1672304484978, "data": data})
+    message = {"topic": f"orderbook.200.{symbol}", "type": kind, "ts": 1672304484978, "data": data}
+    return json.dumps({**message, **({"cts": 1672304484976} if cts else {})})
 
 
 class ParseTest(unittest.TestCase):
@@ -178,6 +183,7 @@ class ParseTest(unittest.TestCase):
                 [(Decimal("16493.50"), Decimal("0.006")), (Decimal("16493.00"), Decimal("0.100"))],
                 [(Decimal("16611.00"), Decimal("0.029")), (Decimal("16612.00"), Decimal("0.213"))],
                 18521288,
+                BOOK_TIME,
             ),
         )
         [delta] = self.parse(book_message("delta", "BTCUSDT", [["16493.50", "0"]], [["16611.00", "0.5"]], 18521289))
@@ -188,8 +194,12 @@ class ParseTest(unittest.TestCase):
                 [(BookSide.BID, Decimal("16493.50"), Decimal(0)), (BookSide.ASK, Decimal("16611.00"), Decimal("0.5"))],
                 first=18521289,
                 last=18521289,
+                time=BOOK_TIME,
             ),
         )
+        # a message without the matching engine's time: the feed's ``ts``
+        [delta] = self.parse(book_message("delta", "BTCUSDT", [], [], 18521290, cts=False))
+        self.assertEqual(delta.time, 1672304484.978)
         with self.assertRaises(InvalidParameter):
             self.parse(book_message("partial", "BTCUSDT", [], [], 1))
 

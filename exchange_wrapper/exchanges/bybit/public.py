@@ -192,7 +192,8 @@ class BybitAdapter(Adapter):
             return _NONE
         data = msg["data"]
         if kind == BOOK_TOPIC:
-            return [self._book(pair, msg["type"], data)]
+            # the matching engine's time of this book state (it matches the trades' T), else the feed's
+            return [self._book(pair, msg["type"], data, msg.get("cts", msg["ts"]) / 1000)]
         if kind == "publicTrade":
             return [
                 Trade(pair, trade["i"], Decimal(trade["p"]), Decimal(trade["v"]), _TAKER[trade["S"]], trade["T"] / 1000)
@@ -212,17 +213,17 @@ class BybitAdapter(Adapter):
         return _NONE
 
     @staticmethod
-    def _book(pair: Pair, kind: str, data: dict) -> MarketEvent:
+    def _book(pair: Pair, kind: str, data: dict, time: float) -> MarketEvent:
         update = data["u"]
         if kind == "snapshot":
             bids = [(Decimal(price), Decimal(size)) for price, size in data["b"]]
             asks = [(Decimal(price), Decimal(size)) for price, size in data["a"]]
-            return BookSnapshot(pair, bids, asks, update)
+            return BookSnapshot(pair, bids, asks, update, time)
         if kind != "delta":
             raise InvalidParameter(f"type of an {BOOK_TOPIC} message on {EXCHANGE}", "snapshot or delta", kind)
         changes = [(BookSide.BID, Decimal(price), Decimal(size)) for price, size in data["b"]]
         changes += [(BookSide.ASK, Decimal(price), Decimal(size)) for price, size in data["a"]]
-        return BookDelta(pair, changes, first=update, last=update)
+        return BookDelta(pair, changes, first=update, last=update, time=time)
 
     # -- REST -------------------------------------------------------------------------------------
 
