@@ -2,8 +2,11 @@
 database answers and the node's exchanges are ready, 503 with the reasons otherwise."""
 
 import asyncio
+import json
 import math
+import tempfile
 import unittest
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from exchange_wrapper.config import load_settings
@@ -13,6 +16,7 @@ from exchange_wrapper.service.server import Server
 
 from ..storage.dbs import ADMIN_URL, admin, empty_postgres_url
 from .recorded import REPLAY, TOKENS, fresh_settings, http
+from .test_tls import run_cli
 
 
 class HealthTest(unittest.IsolatedAsyncioTestCase):
@@ -67,3 +71,14 @@ class HealthTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(body["exchanges"], {"coinbase": "finished"})
         (reason,) = body["reasons"]
         self.assertTrue(reason.startswith("exchange coinbase finished: "), reason)
+        status, printed = await asyncio.to_thread(run_cli, ["health", "ready", "--config", settings_file(self, server)])
+        self.assertEqual((status, json.loads(printed)), (1, body))  # `xwrap health ready`: the same answer
+
+
+def settings_file(test, server):
+    """A settings file naming ``server``'s port, for `xwrap health`."""
+    folder = tempfile.TemporaryDirectory()
+    test.addCleanup(folder.cleanup)
+    path = Path(folder.name) / "settings.json"
+    path.write_text(json.dumps({"server": {"port": server.port}}))
+    return str(path)

@@ -3,7 +3,9 @@
 Socket.IO over wss; plain HTTP and clients that do not trust the CA get nothing."""
 
 import asyncio
+import contextlib
 import http.client
+import io
 import json
 import ssl
 import tempfile
@@ -13,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import socketio
 
+from exchange_wrapper.cli import main
 from exchange_wrapper.client import AsyncClient
 from exchange_wrapper.service.openapi import LIVE_PATH
 from exchange_wrapper.service.server import Server
@@ -78,3 +81,23 @@ class TlsTest(unittest.IsolatedAsyncioTestCase):
         self.addAsyncCleanup(client.disconnect)
         answer = await client.call("call", {"method": "echo", "params": {"over": "wss"}}, timeout=5)
         self.assertEqual(answer, {"result": {"over": "wss"}})
+
+    async def test_xwrap_health_asks_the_probes_over_tls(self):
+        """The image's HEALTHCHECK: `xwrap health live` with the settings the service runs on."""
+        config = Path(self.files["ca_pem"]).with_name("settings.json")
+        server = {"port": self.server.port, "tls_certificate": self.files["server_pem"]}
+        config.write_text(json.dumps({"server": {**server, "tls_key": self.files["server_key"]}}))
+        status, printed = await asyncio.to_thread(run_cli, ["health", "live", "--config", str(config)])
+        self.assertEqual((status, json.loads(printed)), (0, {"live": True}))
+        await self.server.stop()
+        status, printed = await asyncio.to_thread(run_cli, ["health", "live", "--config", str(config)])
+        self.assertEqual(status, 1)
+        self.assertTrue(printed.startswith(f"no answer from 127.0.0.1:{self.server.port}: "), printed)
+
+
+def run_cli(argv):
+    """(exit status, what it printed) of `xwrap ARGV`."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main(argv)
+    return status, out.getvalue()
