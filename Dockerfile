@@ -1,4 +1,4 @@
-# xWrap's image: `xwrap serve` as the unprivileged user xwrap, with the dashboard's two browser libraries,
+# xWrap's image: `xwrap serve` as the unprivileged user xwrap (uid 10001), with the dashboard's two browser libraries,
 # and a HEALTHCHECK on the liveness probe. docs/deploy.md says how to run it (docker-compose.yml: two nodes,
 # PostgreSQL, Redis, InfluxDB, Prometheus, Grafana).
 #
@@ -38,7 +38,7 @@ ENV PATH=/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     XWRAP_DATABASE_URL=sqlite:////data/xwrap.sqlite \
     XWRAP_RECORDING_DIRECTORY=/data/recordings
-USER xwrap
+USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 8350
