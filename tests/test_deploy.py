@@ -150,6 +150,11 @@ class ComposeFileTest(unittest.TestCase):
         if not has_cluster:
             self.skipTest("the cluster settings (issue 14's several nodes) are not on this branch: loaded without them")
 
+    def test_docs_deploy_names_every_service_and_secret(self):
+        docs = (ROOT / "docs" / "deploy.md").read_text()
+        for name in [*compose()["services"], *SECRETS]:
+            self.assertIn(f"`{name}`" if name in compose()["services"] else name, docs, name)
+
     def test_every_service_has_a_health_check_and_a_restart_policy(self):
         services = compose()["services"]
         self.assertEqual(set(services), {*NODES, "postgres", "redis", "influxdb", "prometheus", "grafana"})
