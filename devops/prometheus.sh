@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Debian's prometheus package for its promtool, if missing: tests/test_deploy.py checks the shipped Prometheus
-# configuration and alert rules (devops/prometheus/) with `promtool check`. Nothing runs the package's service
-# for the tests (Debian may start it as a system service; the tests never talk to it).
+# Debian's prometheus package, if missing: tests/test_deploy.py checks the shipped Prometheus configuration and
+# alert rules (devops/prometheus/) with its `promtool check`, and runs its `prometheus` on that configuration
+# (on a free loopback port, with a temporary data directory) against a service of its own. The tests never
+# use the package's system service.
 set -uo pipefail
 if ! command -v promtool >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

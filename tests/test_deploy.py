@@ -3,20 +3,23 @@ CLI has compose, else the compose specification's JSON schema that check-jsonsch
 mounts exists; the Dockerfile, read by Docker's own parser and clean for hadolint, copies only files that exist
 and reach the build; the nodes' settings are xWrap's; Prometheus's configuration and rules pass ``promtool``
 (Debian's prometheus package, devops/prometheus.sh) and scrape every node with the token the compose file hands
-over; Grafana's data sources point at the compose services, and every metric its dashboard draws is one a
-running xWrap serves on /metrics."""
+over, and a real Prometheus on that configuration scrapes a running service and answers the dashboard;
+Grafana's data sources point at the compose services, and every metric its dashboard draws is one a running
+xWrap serves on /metrics."""
 
 import asyncio
 import fnmatch
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import unittest
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlencode
 
 import dockerfile
 import jsonschema
@@ -307,3 +310,78 @@ class GrafanaTest(RecordedServiceTest):
         (provider,) = providers["providers"]
         self.assertEqual(mounts["./devops/grafana/dashboards"], provider["options"]["path"])
         self.assertEqual(mounts["./devops/grafana/provisioning"], "/etc/grafana/provisioning")
+
+
+class PrometheusScrapeTest(RecordedServiceTest):
+    """A real Prometheus (the Debian package's) on the shipped configuration, pointed at a running service on
+    loopback instead of the compose nodes: it scrapes /metrics with the token from its file, loads the alert
+    rules, and answers every expression of the Grafana dashboard."""
+
+    settings_overrides = {"tokens": TOKENS}
+
+    async def asyncSetUp(self):
+        await super().asyncSetUp()
+        binary = shutil.which("prometheus")
+        if binary is None:
+            self.fail("prometheus is missing: devops/prometheus.sh installs Debian's prometheus package")
+        folder = Path(tempfile.mkdtemp(prefix="xwrap_prometheus_"))
+        self.addCleanup(shutil.rmtree, folder, True)
+        token = folder / "token"
+        token.write_text(READ_TOKEN)
+        config = yaml.safe_load(PROMETHEUS.read_text())
+        config["global"]["scrape_interval"] = config["global"]["evaluation_interval"] = "1s"
+        config["rule_files"] = [str(PROMETHEUS.parent / rules) for rules in config["rule_files"]]
+        (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "xwrap"]
+        job["static_configs"] = [{"targets": [f"127.0.0.1:{self.server.port}"]}]
+        job["authorization"]["credentials_file"] = str(token)
+        (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
+        with socket.socket() as probe:  # a free port for its web API
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.api = f"http://127.0.0.1:{port}/api/v1"
+        process = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={folder / 'prometheus.yml'}",
+                f"--storage.tsdb.path={folder / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.addCleanup(process.wait, 10)
+        self.addCleanup(process.terminate)
+
+    async def query(self, expression: str) -> dict:
+        status, _, answer = await asyncio.to_thread(http, f"{self.api}/query?{urlencode({'query': expression})}")
+        self.assertEqual((status, answer["status"]), (200, "success"), (expression, answer))
+        return answer["data"]
+
+    async def until(self, expression: str, timeout: float = 30) -> list:
+        """The samples of ``expression`` once it has any (Prometheus started and scraped)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                try:
+                    found = (await self.query(expression))["result"]
+                except (OSError, AssertionError):  # not listening yet
+                    found = []
+                if found:
+                    return found
+                await asyncio.sleep(0.5)
+
+    async def test_it_scrapes_the_service_and_answers_the_dashboard(self):
+        await self.ok("GET", "/xwrap/v1/status", token=READ_TOKEN)  # a request for the request panels
+        (up,) = await self.until('up{job="xwrap"}')
+        self.assertEqual(up["value"][1], "1")  # scraped with the token: a refused scrape is 0
+        exchanges = await self.until("xwrap_exchange_up")
+        self.assertEqual({sample["metric"]["exchange"] for sample in exchanges}, {"coinbase"})
+        rules = await asyncio.to_thread(http, f"{self.api}/rules")
+        groups = rules[2]["data"]["groups"]
+        self.assertTrue(groups)
+        for rule in (rule for group in groups for rule in group["rules"]):
+            self.assertEqual(rule["health"], "ok", rule)
+        await self.until("xwrap_requests_total")
+        for panel in json.loads(DASHBOARD.read_text())["panels"]:
+            for target in panel.get("targets", []):
+                with self.subTest(panel=panel["title"], expression=target["expr"]):
+                    await self.query(target["expr"])  # valid PromQL, answered
