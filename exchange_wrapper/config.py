@@ -179,6 +179,7 @@ class ExchangesSettings:
     bitfinex: ExchangeSettings = _exchange("Bitfinex", "BTC_USD", "ETH_USD", "SOL_USD")
     poloniex: ExchangeSettings = _exchange("Poloniex spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
     okx: ExchangeSettings = _exchange("OKX spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
+    bybit: ExchangeSettings = _exchange("Bybit spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
 
 
 @dataclass(frozen=True)
