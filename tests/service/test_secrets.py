@@ -24,6 +24,7 @@ from tests.service import (
     test_live_bybit,
     test_live_coinbase,
     test_live_kraken,
+    test_live_okx,
     test_live_poloniex,
     test_live_trading,
 )
@@ -160,6 +161,10 @@ class BybitSecretsTest(SecretsCase, test_live_bybit.BybitLiveTradingTest):
     pass
 
 
+class OkxSecretsTest(SecretsCase, test_live_okx.OkxLiveTradingTest):
+    pass
+
+
 def load_tests(loader: Any, tests: Any, pattern: Any) -> Any:
     """Only this module's test, not the live behaviours the classes inherit (they run in their modules)."""
     import unittest
@@ -172,6 +177,7 @@ def load_tests(loader: Any, tests: Any, pattern: Any) -> Any:
         BitfinexSecretsTest,
         PoloniexSecretsTest,
         BybitSecretsTest,
+        OkxSecretsTest,
     ):
         suite.addTest(case("test_no_secret_is_logged_answered_or_stored"))
     return suite
