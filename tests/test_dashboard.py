@@ -8,6 +8,7 @@ exception in the page fails the test. A screenshot of each view is saved as an a
 ``$XWRAP_SCREENSHOTS`` or a temporary directory (printed)."""
 
 import asyncio
+import base64
 import csv
 import io
 import itertools
@@ -152,10 +153,11 @@ class Browser:
         raise AssertionError(f"the page never showed {expression}; it shows:\n{text[:5000]}")
 
     async def screenshot(self, name: str) -> Path:
-        """The page as shown, saved as ``name``.png in :func:`screenshot_directory`."""
-        import base64
-
-        shot = await self.send("Page.captureScreenshot", format="png", captureBeyondViewport=False)
+        """The whole page (down to its end, at the window's width), saved as ``name``.png in
+        :func:`screenshot_directory`."""
+        size = (await self.send("Page.getLayoutMetrics"))["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 4000), "scale": 1}
+        shot = await self.send("Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True)
         path = screenshot_directory() / f"{name}.png"
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
@@ -371,7 +373,6 @@ class DashboardTest(DashboardCase):
         await self.chosen_market()
         await browser.wait_for("document.querySelector('#book tbody tr').cells[1].textContent !== ''")
         await browser.wait_for("markets.fillMarkers.markers().length === 1")
-        await browser.screenshot("markets")
 
         # Wallets: the set's P&L per pair, its statement
         await self.view("wallets")
@@ -481,6 +482,7 @@ class MarketsTest(DashboardCase):
             f"markets.candleSeries.data().find(c => c.time === {MINUTE} && c.close === 0.7909)", timeout=15
         )
         self.assertEqual(candle, {"time": MINUTE, "open": 0.791, "high": 0.7921, "low": 0.7909, "close": 0.7909})
+        await browser.screenshot("markets")
         await self.choose("#interval", "1h")
         hour = await browser.wait_for(f"markets.candleSeries.data().find(c => c.time === {MINUTE - 43 * 60})")
         self.assertEqual(hour["open"], 0.791)
@@ -717,7 +719,7 @@ class WalletsTest(DashboardCase):
         shown = await browser.wait_for(row_cells("#pnl tr[data-pair='coinbase:SKL_USD']"))
         self.assertEqual(shown[2:5], ["1", "100", pair["average_cost"]])
         self.assertEqual(await browser.evaluate(f"{row_cells('#pnl tr[data-pair=total]')}[9]"), pnl["totals"]["net"])
-        await browser.screenshot("wallets")
+        await browser.screenshot("wallets-managed")
 
         # closed: its balances returned, the set marked closed, no more money moves offered
         await browser.evaluate("document.getElementById('money-result').textContent = ''")

@@ -7,6 +7,7 @@ const STATEMENT_PAGE = 50, EQUITY_SAMPLES = 500;
 
 const walletsView = {
   chosen: null,               // the id of the wallet set shown below the table
+  again: null,                // the timer of a re-reading of the chosen set after its money moved
   statementPages: [null],     // the cursor of each statement page read so far (null: the newest); the last is shown
   statementNext: null,
   equityChart: null, equitySeries: null,
@@ -177,6 +178,8 @@ const walletsView = {
     if (id !== this.chosen) return;
     this.equitySeries.setData(history.samples.map(s => ({time: Math.floor(s.time), value: Number(s.value)})));
     this.equityChart.timeScale().fitContent();
+    document.getElementById("equity-note").textContent = history.samples.length ? ""
+      : "no samples yet: the service samples each set's value once a minute of its clock";
   },
 
   async loadStatement() {
