@@ -79,6 +79,13 @@ function showError(error) {
   document.getElementById("error").textContent = error ? "xWrap: " + error.message : "";
 }
 
+// A result line while the request is out.
+function sending(elementId) {
+  const element = document.getElementById(elementId);
+  element.textContent = "sending…";
+  element.className = "";
+}
+
 // Sets a result line to the service's answer: its error, or ``text`` when it did what was asked.
 function showResult(elementId, answer, text) {
   const element = document.getElementById(elementId);

@@ -61,7 +61,7 @@ const ordersView = {
 
   // An `orders` event: the order as it is now.
   update(order) {
-    if (!this.matches(order)) return;
+    if (!this.matches(order) && !state.orders.has(order.id)) return;  // one shown and no longer matching goes
     state.orders.set(order.id, order);
     this.changed();
     if (order.id === this.chosen) this.details(order.id).catch(showError);
@@ -135,6 +135,7 @@ const ordersView = {
   // Sent strict, as the order form's: a price or size off the grid is refused rather than rounded.
   async amend() {
     const form = document.getElementById("amend-form"), id = form.dataset.orderId;
+    sending("amend-result");
     const answer = await send("POST", `/xwrap/v1/orders/${encodeURIComponent(id)}/amend`,
       {price: form.price.value.trim(), size: form.size.value.trim(), strict: true});
     showResult("amend-result", answer, `amended: ${answer.size} at ${answer.price}, ${answer.status}`);

@@ -102,6 +102,7 @@ const walletsView = {
   },
 
   async create() {
+    sending("create-result");
     const form = document.getElementById("create-form");
     const allocations = [...form.querySelectorAll(".allocation")].map(line => ({
       exchange: line.querySelector("[name=exchange]").value, currency: line.querySelector("[name=currency]").value.trim(),
@@ -118,6 +119,7 @@ const walletsView = {
   },
 
   async moveMoney() {
+    sending("money-result");
     const form = document.getElementById("money-form"), id = this.chosen;
     const move = {exchange: form.exchange.value, currency: form.currency.value.trim(), amount: form.amount.value.trim()};
     const answer = form.action.value === "transfer"
@@ -130,6 +132,7 @@ const walletsView = {
   async close() {
     const id = this.chosen;
     if (!confirm(`Close wallet set ${id} for good? Its open orders are cancelled and its balances returned.`)) return;
+    sending("money-result");
     const answer = await send("POST", `/xwrap/v1/wallet_sets/${id}/close`);
     showResult("money-result", answer, `wallet set ${id} closed`);
     if (answer.error) return;
