@@ -155,6 +155,7 @@ class Browser:
     async def screenshot(self, name: str) -> Path:
         """The whole page (down to its end, at the window's width), saved as ``name``.png in
         :func:`screenshot_directory`."""
+        await self.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top, where it belongs
         size = (await self.send("Page.getLayoutMetrics"))["cssContentSize"]
         clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 4000), "scale": 1}
         shot = await self.send("Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True)
@@ -420,8 +421,7 @@ class DashboardTest(DashboardCase):
             await self.view(view)
             width = await browser.evaluate("document.documentElement.scrollWidth")
             self.assertLessEqual(width, PHONE[0], view)
-        await self.view("markets")
-        await browser.screenshot("phone-markets")
+            await browser.screenshot(f"phone-{view}")
 
 
 MINUTE = 1618677780  # the capture's one whole minute, 16:43 UTC: stored once the replay passes 16:44:02

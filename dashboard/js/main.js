@@ -9,6 +9,7 @@ function showView() {
   const chosen = location.hash.slice(1) || "exchanges";
   for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== "view-" + chosen;
   for (const link of document.querySelectorAll("#views a")) link.classList.toggle("chosen", link.dataset.view === chosen);
+  window.scrollTo(0, 0);  // a view opens at its top
 }
 
 // Without a token where the service asks for one: the token form; the token typed is kept for this tab.
