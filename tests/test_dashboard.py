@@ -742,6 +742,13 @@ class SessionTest(DashboardCase):
         await browser.evaluate("location.reload()")  # kept for the session: a reload asks no more
         await browser.wait_for("document.getElementById('connection').textContent === 'live'")
         self.assertTrue(await browser.evaluate("document.getElementById('token-form').hidden"))
+        # a wrong token: asked again, with the service's refusal
+        await browser.send("Page.navigate", url=f"{self.base}/dashboard/?token=not-a-token-of-ours")
+        await browser.wait_for("!document.getElementById('token-form').hidden")
+        status, _, refusal = await self.call("GET", "/xwrap/v1/status", token="not-a-token-of-ours")
+        self.assertEqual(status, 401)
+        error = await browser.wait_for("document.getElementById('error').textContent")
+        self.assertEqual(error, f"xWrap: {refusal['error']['kind']}: {refusal['error']['message']}")
 
     async def test_a_lost_connection_shows_and_recovers_reading_what_it_missed(self):
         ws = await self.funded_wallet_set(token=TRADE_TOKEN)

@@ -1,5 +1,6 @@
 "use strict";
-// The Exchanges view: each exchange's mode and status (a long reason collapsed), the followed books' tops.
+// The Exchanges view: each exchange's mode and status (a long reason collapsed), a live exchange's account
+// state, the followed books' tops.
 
 let summary = null, loadedAt = 0;
 
@@ -30,7 +31,9 @@ function reasonCell(reason) {
 function drawExchanges() {
   fill("exchanges", Object.entries(state.exchanges).map(([name, e]) => row([
     cell(name), cell(e.mode), cell(e.status, e.status), reasonCell(e.reason),
-    cell((e.pairs || []).length + " pairs")], {exchange: name})));
+    cell((e.pairs || []).length + " pairs"),
+    e.account ? reasonCell(`${e.account.state}${e.account.reason ? ": " + e.account.reason : ""}`) : cell("")],
+    {exchange: name})));
   const select = document.querySelector("#order-filters [name=exchange]");
   if (select.options.length - 1 !== Object.keys(state.exchanges).length) {
     const chosen = select.value;

@@ -115,7 +115,7 @@ function connect() {
   socket.on("disconnect", reason => show(`offline (${reason}): reconnecting…`, "offline"));
   socket.io.on("reconnect_attempt", attempt => show(`offline: reconnecting (attempt ${attempt})…`, "reconnecting"));
   socket.on("connect_error", error => {
-    if (error.data?.kind === "unauthorised") askForToken(error.data.message);
+    if (error.data?.kind === "unauthorised") askForToken(`${error.data.kind}: ${error.data.message}`);
     else show(`offline: ${error.data ? error.data.message : error.message}`, "offline");
   });
   for (const [topic, handle] of Object.entries(handlers)) {
