@@ -87,6 +87,8 @@ def create_app(api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, b
         return response.redirect("/dashboard/")
 
     app.static("/dashboard/", DASHBOARD / "index.html", name="dashboard")
+    for script in sorted((DASHBOARD / "js").glob("*.js")):  # the page's own scripts (one per view), only these
+        app.static(f"/dashboard/js/{script.name}", script, name="dashboard_js_" + script.stem)
     for served, installed in DASHBOARD_LIBRARIES.items():
         library = DASHBOARD / "node_modules" / installed
         if library.is_file():  # without npm the API serves on, the dashboard without its libraries

@@ -70,7 +70,7 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         url, kind, text = await asyncio.to_thread(page)
         self.assertTrue(url.endswith("/dashboard/"))
         self.assertTrue(kind.startswith("text/html"))
-        self.assertIn("/xwrap/v1/status", text)
+        self.assertIn('<script src="js/main.js"></script>', text)  # the page's scripts, under /dashboard/js/
 
     async def test_metrics(self):
         def scrape():
