@@ -29,6 +29,7 @@ RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home 
 COPY --from=build /venv /venv
 COPY --from=build /app /app
 COPY dashboard/index.html /app/dashboard/index.html
+COPY dashboard/js /app/dashboard/js
 COPY --from=dashboard /dashboard/node_modules/socket.io-client/dist/socket.io.min.js \
     /app/dashboard/node_modules/socket.io-client/dist/socket.io.min.js
 COPY --from=dashboard /dashboard/node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js \
