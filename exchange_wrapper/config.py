@@ -172,6 +172,7 @@ class ExchangesSettings:
     bitfinex: ExchangeSettings = _exchange("Bitfinex", "BTC_USD", "ETH_USD", "SOL_USD")
     poloniex: ExchangeSettings = _exchange("Poloniex spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
     okx: ExchangeSettings = _exchange("OKX spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
+    luno: ExchangeSettings = _exchange("Luno", "BTC_ZAR", "ETH_ZAR")
 
 
 @dataclass(frozen=True)
