@@ -1,11 +1,12 @@
 """Luno's market stream, as the simulator speaks it.
 
 A connection to ``/api/1/stream/<market_id>`` streams that one market. Its first message must be
-the API key (``{"api_key_id":...,"api_key_secret":...}``); a right one is answered with the market's
-state as the recording has it (every order, at the last recorded ``sequence``), then the recorded
-updates of that market follow; a wrong one gets nothing. ``""`` is the keep-alive Luno sends when
-there is nothing else. Each recorded message belongs to the connection (the capture file) it was
-recorded on: a market is known by its file.
+the API key (``{"api_key_id":...,"api_key_secret":...}``); a right one is answered with the
+market's state as the recording has it (every order, at the last recorded ``sequence``), then the
+recorded updates of that market follow; a wrong one gets nothing. ``""`` is the keep-alive Luno
+sends when there is nothing else. A client connected before the recording's state gets that
+state. Each recorded message belongs to the connection (the capture file) it was recorded on: a
+market is known by its file.
 
 Failures of Luno's own beyond the server's hooks: :meth:`LunoProtocol.lose_update` keeps one
 recorded update from every client (the next one's ``sequence`` is then one too far).
@@ -141,7 +142,7 @@ class LunoProtocol(Protocol):
         self.lost.add((market, sequence))
 
     def session_for(self, path: str) -> dict:
-        return {"market": path.removeprefix(STREAM_PATH), "authenticated": False}
+        return {"market": path.removeprefix(STREAM_PATH), "authenticated": False, "stated": False}
 
     def answer(self, message: str, session: dict) -> list[str]:  # type: ignore[override]
         if session["authenticated"]:
@@ -154,7 +155,10 @@ class LunoProtocol(Protocol):
             return []
         session["authenticated"] = True
         book = self.books.get(session["market"])
-        return [book.state()] if book is not None else []
+        if book is None:
+            return []  # the recording's state comes first
+        session["stated"] = True
+        return [book.state()]
 
     def advance(self, message: str) -> None:
         msg, market = self.parsed[message], self.market_of[message]
@@ -168,9 +172,14 @@ class LunoProtocol(Protocol):
         if not session["authenticated"] or session["market"] != market:
             return None
         msg = self.parsed[message]
-        if not isinstance(msg, dict) or "asks" in msg:
-            return None  # the recorder's keep-alives and states: this client has its own
-        if (market, int(msg["sequence"])) in self.lost:
+        if not isinstance(msg, dict):
+            return None  # the recorder's keep-alives: the server sends its own
+        if "asks" in msg:  # the recorded state, to a client that connected before it
+            if session["stated"]:
+                return None
+            session["stated"] = True
+            return message
+        if not session["stated"] or (market, int(msg["sequence"])) in self.lost:
             return None
         return message
 

@@ -149,7 +149,6 @@ class LunoParser:
         sequence = _sequence(msg)
         if sequence <= self.sequence:
             return _NONE
-        self.sequence = sequence
         changed: dict[tuple[BookSide, Decimal], Decimal] = {}
         trades = [
             self._trade(trade, f"{sequence}.{index}", msg, changed)
@@ -166,6 +165,7 @@ class LunoParser:
         if delete is not None:
             self._remove(delete["order_id"], changed)
         changes: list[Change] = [(side, price, size) for (side, price), size in changed.items()]
+        self.sequence = sequence
         return [BookDelta(self.pair, changes, sequence, sequence), *trades]
 
     def _state(self, msg: dict) -> BookSnapshot:
