@@ -1,7 +1,8 @@
 """The market-data feed: one exchange's adapter run live into the hub.
 
-:class:`ExchangeFeed` loads the metadata over REST, then keeps the websocket
-(:class:`~.stream.Reconnecting`: reconnects with backoff and jitter), subscribes paced by the
+:class:`ExchangeFeed` loads the metadata over REST, then keeps the websocket (or one per market,
+where the adapter's ``connections`` say so: Luno), each a :class:`~.stream.Reconnecting`
+(reconnects with backoff and jitter), subscribes paced by the
 exchange's message limit, reads with a silence timeout, hands every message's events to the hub,
 acts on the resyncs it returns (resubscribe, or a REST snapshot), sends the application pings the
 exchange wants, replaces connections the exchange closes on a timer, and keeps the status the
