@@ -39,7 +39,7 @@ from ...core.pacing import RateLimit
 from ...core.pairs import Pair
 from ..base import Adapter, Credentials
 from ..http import DEFAULT_RETRY_AFTER, Request
-from ..wire import Fields, entry, expect, load_json, unified_pair
+from ..wire import Fields, candles_of, entry, expect, load_json, unified_pair
 
 EXCHANGE = "luno"
 
@@ -308,19 +308,5 @@ class LunoAdapter(Adapter):
         what = f"GET candles of {pair}"
         answer = check_answer(body, what)
         rows = expect(answer.get("candles") or [], list, f"candles of {what} on {EXCHANGE}", "a JSON list")
-        candles = []
-        for index, raw in enumerate(rows):
-            row = Fields(EXCHANGE, f"{pair} candle {index}", raw)
-            candles.append(
-                Candle(
-                    pair,
-                    row.integer("timestamp") // 1000,
-                    interval,
-                    row.decimal("open"),
-                    row.decimal("high"),
-                    row.decimal("low"),
-                    row.decimal("close"),
-                    row.decimal("volume"),
-                )
-            )
-        return sorted(candles, key=lambda candle: candle.start)
+        fields = [Fields(EXCHANGE, f"{pair} candle {index}", raw) for index, raw in enumerate(rows)]
+        return candles_of(fields, pair, interval, start="timestamp", per_second=1000)
