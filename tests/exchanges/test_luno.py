@@ -36,6 +36,7 @@ BTC, ETH = Pair("BTC", "ZAR"), Pair("ETH", "ZAR")
 TABLE = SymbolTable("luno", luno.parse_markets(BODY))
 KEY = Credentials("cnz2yjswbv3jd", "0hydMZDb9HRR3Qq-iqALwZtXLkbLR4fWxtDZvkB9h4I")  # the documented example key
 STREAM = "wss://ws.luno.com/api/1/stream/"
+T = 1_700_000_000.0  # the time of update()'s messages (Luno's timestamp, ms)
 
 
 def markets(**changes):
@@ -181,6 +182,7 @@ class StreamTest(unittest.TestCase):
                 [(Decimal("1234.00"), Decimal("1.73")), (Decimal("1230.00"), Decimal(2))],
                 [(Decimal("1240.00"), Decimal("0.7"))],
                 100,
+                0.001,
             ),
         )
         # Trade: the maker order reduced by base, at its own price; it was a bid, so the taker sold
@@ -188,17 +190,21 @@ class StreamTest(unittest.TestCase):
         self.assertEqual(
             events,
             [
-                BookDelta(BTC, [(BookSide.BID, Decimal("1234.00"), Decimal("1.63"))], 101, 101),
+                BookDelta(BTC, [(BookSide.BID, Decimal("1234.00"), Decimal("1.63"))], 101, 101, time=T),
                 Trade(BTC, "24509303", Decimal("1234.00"), Decimal("0.1"), Side.SELL, 1_700_000_000.0),
             ],
         )
         self.assertEqual(resyncs, ())
         # Delete: the order gone, its level keeps the other order
         events, _ = self.feed(update(102, delete=DELETE))
-        self.assertEqual(events, [BookDelta(BTC, [(BookSide.BID, Decimal("1234.00"), Decimal("0.50"))], 102, 102)])
+        self.assertEqual(
+            events, [BookDelta(BTC, [(BookSide.BID, Decimal("1234.00"), Decimal("0.50"))], 102, 102, time=T)]
+        )
         # Create: the documented order again, added to its level's total
         events, _ = self.feed(update(103, create=CREATE))
-        self.assertEqual(events, [BookDelta(BTC, [(BookSide.BID, Decimal("1234.00"), Decimal("1.73"))], 103, 103)])
+        self.assertEqual(
+            events, [BookDelta(BTC, [(BookSide.BID, Decimal("1234.00"), Decimal("1.73"))], 103, 103, time=T)]
+        )
         self.assertEqual(
             self.levels(),
             ({Decimal("1234.00"): Decimal("1.73"), Decimal(1230): Decimal(2)}, {Decimal(1240): Decimal("0.7")}),
@@ -225,6 +231,7 @@ class StreamTest(unittest.TestCase):
                     [(BookSide.ASK, Decimal(1240), Decimal(0)), (BookSide.BID, Decimal(1240), Decimal("0.3"))],
                     8,
                     8,
+                    time=T,
                 ),
                 Trade(BTC, "1", Decimal(1240), Decimal("0.5"), Side.BUY, 1_700_000_000.0),
                 Trade(BTC, "2", Decimal(1240), Decimal("0.2"), Side.BUY, 1_700_000_000.0),
@@ -234,7 +241,7 @@ class StreamTest(unittest.TestCase):
             self.levels(), ({Decimal(1240): Decimal("0.3"), Decimal(1200): Decimal(1)}, {Decimal(1241): Decimal(1)})
         )
         events, _ = self.feed(update(9, delete={"order_id": "BXASKA"}))  # gone already with its trade
-        self.assertEqual(events, [BookDelta(BTC, [], 9, 9)])
+        self.assertEqual(events, [BookDelta(BTC, [], 9, 9, time=T)])
 
     def test_the_sequence_is_the_integrity_rule(self):
         self.assertEqual(self.feed(update(5, create=CREATE)), ([], ()))  # no state yet: nothing to apply to

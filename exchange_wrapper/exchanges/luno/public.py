@@ -9,11 +9,11 @@ The market stream (``wss://ws.luno.com/api/1/stream/<market_id>``, one connectio
 market-by-order: the client first sends its API key (``{"api_key_id":...,"api_key_secret":...}``;
 the stream is for key holders only), then gets the book's state as individual orders
 (``{"sequence":"...","asks":[{"id","price","volume"}],"bids":[...],"status":...}``), then update
-messages, each with the next ``sequence`` and at most a ``create_update`` (an order added), a
-``delete_update`` (an order gone), ``trade_updates`` (a maker order reduced by ``base``: a public
-trade) and a ``status_update``. A message whose sequence is not the next one means the client
-cannot go on: it reconnects for a new state (:attr:`LunoAdapter.resync_by_reconnect`). A ``""``
-message is Luno's keep-alive.
+messages, each with the next ``sequence``, Luno's ``timestamp`` (the books' exchange time) and at
+most a ``create_update`` (an order added), a ``delete_update`` (an order gone), ``trade_updates`` (a
+maker order reduced by ``base``: a public trade) and a ``status_update``. A message whose sequence
+is not the next one means the client cannot go on: it reconnects for a new state
+(:attr:`LunoAdapter.resync_by_reconnect`). A ``""`` message is Luno's keep-alive.
 
 xWrap's books are L2: :class:`LunoParser` keeps the orders of its connection and turns each
 message into the changed levels' new totals (the sum of the orders at a price), which the book
@@ -166,7 +166,10 @@ class LunoParser:
             self._remove(delete["order_id"], changed)
         changes: list[Change] = [(side, price, size) for (side, price), size in changed.items()]
         self.sequence = sequence
-        return [BookDelta(self.pair, changes, sequence, sequence), *trades]
+        return [
+            BookDelta(self.pair, changes, sequence, sequence, time=_milliseconds(msg.get("timestamp")) / 1000),
+            *trades,
+        ]
 
     def _state(self, msg: dict) -> BookSnapshot:
         assert self.pair is not None
@@ -178,7 +181,10 @@ class LunoParser:
                 self._add(order["id"], side, Decimal(order["price"]), Decimal(order["volume"]), None)
         bids = sorted(self.levels[_BID].items(), reverse=True)
         asks = sorted(self.levels[_ASK].items())
-        return BookSnapshot(self.pair, bids, asks, self.sequence)
+        stamp = msg.get("timestamp")
+        return BookSnapshot(
+            self.pair, bids, asks, self.sequence, None if stamp is None else _milliseconds(stamp) / 1000
+        )
 
     def _trade(
         self, trade: dict, fallback_id: str, msg: dict, changed: dict[tuple[BookSide, Decimal], Decimal]
