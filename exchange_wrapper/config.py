@@ -180,6 +180,7 @@ class ExchangesSettings:
     poloniex: ExchangeSettings = _exchange("Poloniex spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
     okx: ExchangeSettings = _exchange("OKX spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
     bybit: ExchangeSettings = _exchange("Bybit spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
+    luno: ExchangeSettings = _exchange("Luno", "BTC_ZAR", "ETH_ZAR")
 
 
 @dataclass(frozen=True)

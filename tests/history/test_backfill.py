@@ -38,6 +38,7 @@ from tests.simulator.bybit import bybit_protocol
 from tests.simulator.candles import MadeUpCandles
 from tests.simulator.coinbase import coinbase_protocol
 from tests.simulator.kraken import kraken_protocol
+from tests.simulator.luno import luno_protocol
 from tests.simulator.okx import okx_protocol
 from tests.simulator.poloniex import poloniex_protocol
 from tests.simulator.server import ExchangeSimulator
@@ -61,6 +62,7 @@ EXCHANGES = {
     "poloniex": (poloniex_protocol, "BTC_USDT", Pair("BTC", "USDT"), "/markets/BTC_USDT/candles"),
     "okx": (okx_protocol, "BTC-USDT", Pair("BTC", "USDT"), "/api/v5/market/history-candles"),
     "bybit": (bybit_protocol, "BTCUSDT", Pair("BTC", "USDT"), "/v5/market/kline"),
+    "luno": (luno_protocol, "XBTZAR", Pair("BTC", "ZAR"), "/api/exchange/1/candles"),
 }
 
 
@@ -225,6 +227,7 @@ KrakenBackfillTest = per_exchange("kraken")
 PoloniexBackfillTest = per_exchange("poloniex")
 OkxBackfillTest = per_exchange("okx")
 BybitBackfillTest = per_exchange("bybit")
+LunoBackfillTest = per_exchange("luno")
 
 
 class BinanceOnPostgresTest(BackfillCases, OnPostgres, unittest.IsolatedAsyncioTestCase):

@@ -59,7 +59,7 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(body["database"]["schema_version"], SCHEMA_VERSION)  # every migration applied
         self.assertGreaterEqual(body["uptime"], 0)
         self.assertEqual(
-            sorted(body["exchanges"]), ["binance", "bitfinex", "bybit", "coinbase", "kraken", "okx", "poloniex"]
+            sorted(body["exchanges"]), ["binance", "bitfinex", "bybit", "coinbase", "kraken", "luno", "okx", "poloniex"]
         )
 
     async def test_dashboard_is_served(self):
