@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import ssl
 import subprocess
@@ -128,3 +129,28 @@ class SmtpReceiver:
         ok = isinstance(data, LoginPassword) and (data.login, data.password) == (self.username, self.password)
         self.logins.append((data.login.decode() if isinstance(data, LoginPassword) else "", ok))
         return AuthResult(success=ok, handled=False)
+
+
+class LogLines(logging.Handler):
+    """Every log record of every logger, formatted with its exception, as the service's log would show it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    def watch(self, test: Any) -> LogLines:
+        """Capture every logger's records, DEBUG included, for the rest of ``test``."""
+        root = logging.getLogger()
+        test.addCleanup(root.setLevel, root.level)
+        root.setLevel(logging.DEBUG)
+        root.addHandler(self)
+        test.addCleanup(root.removeHandler, self)
+        return self
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)

@@ -3,7 +3,6 @@ backoff, timed out) and an SMTP server with STARTTLS and login; no secret in any
 
 import asyncio
 import email
-import logging
 import random
 import time
 import unittest
@@ -13,7 +12,7 @@ from exchange_wrapper.alerts.actions import Deliveries, alert_text
 from exchange_wrapper.config import load_settings
 from exchange_wrapper.service.server import quiet_wire_loggers
 
-from .receivers import SmtpReceiver, WebhookReceiver
+from .receivers import LogLines, SmtpReceiver, WebhookReceiver
 
 TOKEN = "hook-token-3f9a1c7e55"  # a webhook's URL holds its token
 PASSWORD = "smtp-password-8d2b6e"
@@ -34,31 +33,14 @@ FIRING = {
 CLEARED = {**FIRING, "state": "cleared", "cleared_at": 1700000360.0}
 
 
-class Captured(logging.Handler):
-    """Every log record of every logger, formatted with its exception, as the service's log would show it."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
 class ActionsTest(unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         quiet_wire_loggers()  # as the service does at start: the HTTP libraries' DEBUG lines are the wire
-        self.logs = Captured()
-        root = logging.getLogger()
-        self.addCleanup(root.setLevel, root.level)
-        root.setLevel(logging.DEBUG)
-        root.addHandler(self.logs)
-        self.addCleanup(root.removeHandler, self.logs)
+        self.logs = LogLines().watch(self)
         self.slept: list[float] = []
 
     def tearDown(self):
-        text = "\n".join(self.logs.lines)
+        text = self.logs.text
         self.assertNotIn(TOKEN, text)
         self.assertNotIn(PASSWORD, text)
 
@@ -103,7 +85,7 @@ class ActionsTest(unittest.IsolatedAsyncioTestCase):
             deliveries.counts,
             {("feed", "webhook", "delivered"): 2, ("feed", "slack", "delivered"): 2, ("feed", "log", "delivered"): 2},
         )
-        self.assertIn("exchange_wrapper.alerts.actions WARNING [xWrap] FIRING feed: kraken", "\n".join(self.logs.lines))
+        self.assertIn("exchange_wrapper.alerts.actions WARNING [xWrap] FIRING feed: kraken", self.logs.text)
 
     async def test_a_failing_webhook_is_retried_with_growing_waits(self):
         async with WebhookReceiver() as hook:
@@ -163,18 +145,13 @@ class ActionsTest(unittest.IsolatedAsyncioTestCase):
 class EmailTest(unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         quiet_wire_loggers()
-        self.logs = Captured()
-        root = logging.getLogger()
-        self.addCleanup(root.setLevel, root.level)
-        root.setLevel(logging.DEBUG)
-        root.addHandler(self.logs)
-        self.addCleanup(root.removeHandler, self.logs)
+        self.logs = LogLines().watch(self)
         self.server = SmtpReceiver("xwrap", PASSWORD)
         self.server.__enter__()
         self.addCleanup(self.server.__exit__)
 
     def tearDown(self):
-        self.assertNotIn(PASSWORD, "\n".join(self.logs.lines))
+        self.assertNotIn(PASSWORD, self.logs.text)
 
     def deliveries(self, password):
         smtp = {
@@ -238,7 +215,7 @@ class EmailTest(unittest.IsolatedAsyncioTestCase):
         # tried again once (smtplib tries each mechanism the server offers, PLAIN and LOGIN, per attempt)
         self.assertEqual(self.server.logins, [("xwrap", False)] * 4)
         self.assertTrue(any("SMTPAuthenticationError" in line for line in self.logs.lines))
-        self.assertNotIn(PASSWORD + "-wrong", "\n".join(self.logs.lines))
+        self.assertNotIn(PASSWORD + "-wrong", self.logs.text)
 
     async def test_an_untrusted_certificate_is_refused_before_the_password_is_sent(self):
         smtp_settings = load_settings(
