@@ -109,11 +109,13 @@ class Conditions:
     async def _rate_limited(self, rule: AlertRule, now: float) -> dict[str, str]:
         found = {}
         accounts = self.trading.accounts
-        for exchange in self.hub.started_exchanges() + [name for name in accounts if not self.hub.started(name)]:
+        for exchange in sorted(set(self.hub.started_exchanges()) | set(accounts)):
             if not _matches(rule, exchange):
                 continue
             account = accounts.get(exchange)
-            left = max(self.hub.rest_pause_left(exchange, now), account.pause_left() if account else 0.0)
+            left = account.pause_left() if account is not None else 0.0  # on the exchange's clock
+            if self.hub.started(exchange):  # the market data's REST calls (the account's pauses tell the hub too)
+                left = max(left, self.hub.rest_pause_left(exchange, now))
             if left > 0:
                 found[exchange] = f"calls paused for {left:.1f} s after a rate-limit answer (HTTP 429/418)"
         return found
