@@ -80,7 +80,8 @@ class ActionsTest(unittest.IsolatedAsyncioTestCase):
             )
             deliveries.deliver(rule, CLEARED)
             await deliveries.drain()
-            self.assertEqual(hook.received[-1][1], {"text": "[xWrap] CLEARED feed: kraken (after 360 s)"})
+            cleared = [body for path, body in hook.received[2:] if path == f"/services/T0/B0/{TOKEN}"]
+            self.assertEqual(cleared, [{"text": "[xWrap] CLEARED feed: kraken (after 360 s)"}])
         self.assertEqual(
             deliveries.counts,
             {("feed", "webhook", "delivered"): 2, ("feed", "slack", "delivered"): 2, ("feed", "log", "delivered"): 2},
