@@ -1,5 +1,6 @@
 """Alerts end to end, through a running service: a condition arises, the alert arrives at a real webhook
-receiver on loopback, in get_alerts (REST and JSON-RPC) and on the ``alerts`` topic, then clears.
+receiver on loopback, in get_alerts and on the ``alerts`` topic (REST, JSON-RPC, Socket.IO, the client), then
+clears.
 
 - The recorded Coinbase service: a post-only order that would take is rejected by the virtual exchange.
 - The Coinbase simulator: the exchange drops the connection; the feed is down and its book stale until
@@ -10,6 +11,7 @@ import asyncio
 import tempfile
 import unittest
 
+from exchange_wrapper.client import AsyncClient
 from exchange_wrapper.config import load_settings
 from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.exchanges import EXCHANGE_NAMES
@@ -19,12 +21,13 @@ from tests.simulator.coinbase import coinbase_protocol
 from tests.simulator.server import ExchangeSimulator
 
 from .recorded import http
-from .running import READ_TOKEN, TRADE_TOKEN, WITH_TOKENS, RunningService
+from .running import READ_TOKEN, TRADE_TOKEN, WITH_TOKENS
+from .test_socketio import SocketIOCase
 
 HOOK_TOKEN = "hook-token-77c1e0a4b2"
 
 
-class RejectedOrderAlertTest(RunningService):
+class RejectedOrderAlertTest(SocketIOCase):
     async def asyncSetUp(self):
         self.hook = await WebhookReceiver().__aenter__()
         self.addAsyncCleanup(self.hook.__aexit__, None, None, None)
@@ -52,6 +55,11 @@ class RejectedOrderAlertTest(RunningService):
     async def test_a_rejected_order_fires_an_alert_everywhere_and_it_clears(self):
         rpc = await self.raw_rpc(READ_TOKEN)
         await rpc.ask({"jsonrpc": "2.0", "id": 1, "method": "subscribe", "params": {"topics": ["alerts"]}})
+        browser = await self.browser(READ_TOKEN)  # Socket.IO
+        self.assertEqual(
+            await browser.client.call("subscribe", {"topics": ["alerts"]}, timeout=5),
+            {"result": {"topics": ["alerts"]}},
+        )
         wallet_set_id = await self.funded_wallet_set(token=TRADE_TOKEN)
         book = await self.ok("GET", "/xwrap/v1/book?exchange=coinbase&pair=SKL_USD&depth=1", token=READ_TOKEN)
         best_ask = book["asks"][0][0]
@@ -102,10 +110,16 @@ class RejectedOrderAlertTest(RunningService):
             [(note["method"], note["params"]["state"], note["params"]["id"]) for note in notes],
             [("alerts", "firing", fired["id"]), ("alerts", "cleared", fired["id"])],
         )
+        as_shown = {"active": [], "recent": [{k: v for k, v in cleared.items() if k != "service"}]}
         answer = await rpc.ask({"jsonrpc": "2.0", "id": 2, "method": "get_alerts"})
+        self.assertEqual(answer["result"], as_shown)
+        fired_alert = {k: v for k, v in fired.items() if k != "service"}
         self.assertEqual(
-            answer["result"], {"active": [], "recent": [{k: v for k, v in cleared.items() if k != "service"}]}
+            [await browser.next("alerts"), await browser.next("alerts")], [fired_alert, as_shown["recent"][0]]
         )
+        self.assertEqual(await browser.call("get_alerts"), {"result": as_shown})
+        async with AsyncClient(self.rpc_url, READ_TOKEN) as client:  # the strategies' client
+            self.assertEqual(await client.get_alerts(), as_shown)
         metrics = self.server.metrics.registry
         self.assertEqual(
             metrics.get_sample_value(
