@@ -165,6 +165,22 @@ def _exchange(name: str, *pairs: str) -> Any:
 
 
 @dataclass(frozen=True)
+class CcxtExchangeSettings(ExchangeSettings):
+    """The ``ccxt`` entry: any exchange ccxt knows, by its ccxt id, through the generic adapter."""
+
+    enabled: bool = setting(False, "Connect to this exchange at start-up.")
+    exchange_id: str = setting(
+        "",
+        "ccxt entry only: the ccxt exchange id to follow (kucoin, gateio, ...: ccxt.exchanges lists them); "
+        "needs the ccxt extra (pip install 'xwrap[ccxt]').",
+    )
+    poll_seconds: Decimal = setting(
+        Decimal(2), "ccxt entry only: how often each followed book is fetched over REST, in seconds."
+    )
+    book_levels: int = setting(100, "ccxt entry only: levels a side asked for in each fetched book.")
+
+
+@dataclass(frozen=True)
 class ExchangesSettings:
     coinbase: ExchangeSettings = _exchange("Coinbase Exchange", "BTC_USD", "ETH_USD", "SOL_USD")
     binance: ExchangeSettings = _exchange("Binance spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
@@ -172,6 +188,10 @@ class ExchangesSettings:
     bitfinex: ExchangeSettings = _exchange("Bitfinex", "BTC_USD", "ETH_USD", "SOL_USD")
     poloniex: ExchangeSettings = _exchange("Poloniex spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
     okx: ExchangeSettings = _exchange("OKX spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
+    ccxt: CcxtExchangeSettings = setting(
+        doc="Any other exchange, through ccxt (docs/ccxt.md): market data polled, orders on the virtual exchange.",
+        factory=CcxtExchangeSettings,
+    )
 
 
 @dataclass(frozen=True)
@@ -437,6 +457,7 @@ def _check(settings: Settings) -> None:
             f"at least one API token to listen on {server.host} (only loopback may run without tokens)",
             present=False,
         )
+    _check_ccxt(settings.exchanges.ccxt)
     for name in EXCHANGE_NAMES:
         exchange = settings.exchange(name)
         for i, pair in enumerate(exchange.pairs):
@@ -458,3 +479,23 @@ def _check(settings: Settings) -> None:
                         f"a value for live trading (in the settings file or {var})",
                         present=False,
                     )
+
+
+def _check_ccxt(entry: CcxtExchangeSettings) -> None:
+    """The ccxt entry, when enabled: the extra installed and an exchange id ccxt knows."""
+    if entry.poll_seconds <= 0:
+        raise ConfigError("exchanges.ccxt.poll_seconds", "more than 0", str(entry.poll_seconds))
+    if entry.book_levels < 1:
+        raise ConfigError("exchanges.ccxt.book_levels", "at least 1", entry.book_levels)
+    if not entry.enabled:
+        return
+    if not entry.exchange_id:
+        raise ConfigError("exchanges.ccxt.exchange_id", "a ccxt exchange id such as kucoin", present=False)
+    try:
+        import ccxt  # type: ignore[import-untyped]  # the optional extra: imported only when asked for
+    except ImportError:
+        raise ConfigError(
+            "exchanges.ccxt.exchange_id", "the ccxt extra installed: pip install 'xwrap[ccxt]'", present=False
+        ) from None
+    if entry.exchange_id not in ccxt.exchanges:
+        raise ConfigError("exchanges.ccxt.exchange_id", "an exchange id of ccxt.exchanges", entry.exchange_id)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..config import Settings
 from ..connectors.account import open_accounts
-from ..connectors.feed import start_feeds
+from ..connectors.feed import ExchangeFeed, start_feeds
 from ..core.errors import InvalidParameter
 from ..core.exchanges import EXCHANGE_NAMES
 from ..history.backends import open_sink
@@ -150,7 +150,7 @@ class Server:
             if self.history_writer is not None and self.history is not None and self.history.sink is not None:
                 # the exchanges' own candles of the last timeseries.backfill_hours: they win over built ones
                 backfill = backfill_followed(
-                    self.feeds,
+                    {name: feed for name, feed in self.feeds.items() if isinstance(feed, ExchangeFeed)},
                     self.history.sink,
                     self.settings.timeseries.backfill_hours,
                     time.time,
