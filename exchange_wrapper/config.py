@@ -178,6 +178,11 @@ class CcxtExchangeSettings(ExchangeSettings):
         Decimal(2), "ccxt entry only: how often each followed book is fetched over REST, in seconds."
     )
     book_levels: int = setting(100, "ccxt entry only: levels a side asked for in each fetched book.")
+    stream: bool = setting(
+        True,
+        "ccxt entry only: books through ccxt's websockets (ccxt.pro) where ccxt streams the exchange; "
+        "false: always polled.",
+    )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from ccxt.base.decimal_to_precision import TRUNCATE, decimal_to_precision
 
 from exchange_wrapper.config import CcxtExchangeSettings
-from exchange_wrapper.connectors.polled import ccxt_exchange
+from exchange_wrapper.connectors.ccxt_feed import ccxt_exchange
 from exchange_wrapper.core.errors import InvalidParameter
 from exchange_wrapper.core.markets import MarketStatus
 from exchange_wrapper.core.pairs import Pair
@@ -30,7 +30,8 @@ class AgainstTheSimulator(unittest.IsolatedAsyncioTestCase):
         self.protocol = binance_protocol()
         self.sim = await ExchangeSimulator(self.protocol).__aenter__()
         self.addAsyncCleanup(self.sim.__aexit__, None, None, None)
-        self.ccxt = ccxt_exchange(CcxtExchangeSettings(exchange_id="binance", rest_url=self.sim.http_url))
+        settings = CcxtExchangeSettings(exchange_id="binance", rest_url=self.sim.http_url, stream=False)
+        self.ccxt = ccxt_exchange(settings)  # polled: ccxt's REST books, read exactly
         self.addAsyncCleanup(self.ccxt.close)
         loaded = await self.ccxt.load_markets()
         self.markets = ccxt_public.parse_markets(loaded, self.ccxt.precisionMode)
@@ -69,12 +70,14 @@ class AgainstTheSimulator(unittest.IsolatedAsyncioTestCase):
 
     async def test_a_fetched_book_is_the_simulators_exactly(self):
         pair = Pair("LRC", "BTC")
-        snapshot = ccxt_public.parse_book(pair, await self.ccxt.fetch_order_book("LRC/BTC", 5))
+        answer = await self.ccxt.fetch_order_book("LRC/BTC", 5)
+        self.assertEqual(answer["asks"][0], [D("0.00000638"), D("24365.00000000")])  # the text, never a float
+        snapshot = ccxt_public.parse_book(pair, answer)
         served = json.loads(self.protocol.books["LRCBTC"].snapshot(5))  # the same book, read apart
         self.assertEqual(snapshot.sequence, served["lastUpdateId"])
         self.assertEqual(list(snapshot.bids), [(D(p), D(s)) for p, s in served["bids"]])
         self.assertEqual(list(snapshot.asks), [(D(p), D(s)) for p, s in served["asks"]])
-        self.assertTrue(all(type(value) is Decimal for level in snapshot.bids for value in level))
+        self.assertTrue(all(str(level[1]).endswith(".00000000") for level in answer["bids"]))  # as Binance wrote it
 
 
 def ours_native_pair(market, native):

@@ -38,6 +38,7 @@ class CcxtServiceTest(unittest.IsolatedAsyncioTestCase):
                 "exchanges.ccxt.rest_url": self.sim.http_url,
                 "exchanges.ccxt.pairs": ["LRC_BTC"],
                 "exchanges.ccxt.poll_seconds": "0.05",
+                "exchanges.ccxt.stream": False,  # ccxt streams Binance: polled here
             },
         )
         self.server = Server(settings, feed_options={"backoff": Backoff(0.01, 0.05)})

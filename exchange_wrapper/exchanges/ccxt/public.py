@@ -3,14 +3,15 @@
 ccxt (the ``ccxt`` extra, ``pip install 'xwrap[ccxt]'``) speaks to more than a hundred exchanges and
 hands back one unified shape for each: markets from ``load_markets``, order books, trades, OHLCV rows.
 This module reads those shapes and nothing else; it imports no ccxt and does no I/O:
-:mod:`exchange_wrapper.connectors.polled` builds and runs the ccxt exchange object.
+:mod:`exchange_wrapper.connectors.ccxt_feed` builds and runs the ccxt exchange object.
 
 Numbers. ccxt returns floats by default. The connector sets the exchange object's ``number`` to
 ``str`` (ccxt's own switch: ``parse_number`` then returns the exchange's text, so markets, trades and
 candles come as strings) and :class:`ExactBookLevels` makes order-book levels strings too (ccxt
 reads them with a hard-wired ``float``); every value is then read by :func:`exact` into a Decimal.
-A value ccxt computed as a float anyway is read through its shortest ``repr``, which equals the
-exchange's text wherever that has at most 15 significant digits.
+A value ccxt keeps as a float anyway (the books ccxt.pro streams: its order-book structure is built
+on floats) is read through its shortest ``repr``, which equals the exchange's text wherever that has
+at most 15 significant digits.
 """
 
 from __future__ import annotations

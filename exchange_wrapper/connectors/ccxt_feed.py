@@ -1,15 +1,17 @@
-"""Any other exchange through ccxt: its markets loaded, its books polled into the hub.
+"""Any other exchange through ccxt: its markets loaded, its books streamed or polled into the hub.
 
 :class:`CcxtFeed` is the feed of the settings' ``ccxt`` entry (docs/ccxt.md). It builds the ccxt
-exchange object of ``exchanges.ccxt.exchange_id`` (asyncio flavour, ccxt's own pacing off: calls go
-under xWrap's :class:`~exchange_wrapper.core.pacing.TokenBucket`, at the exchange's ``rateLimit``),
-loads the markets with retries, then fetches every followed book every ``poll_seconds``. The first
-fetch of a book, and any after it went stale, is a snapshot; later ones go to the hub as the level
-changes from the book it holds (:func:`~exchange_wrapper.core.integrity.snapshot_as_delta`), so the
-virtual exchange consumes liquidity on a polled book by the same rule as on a streamed one. The
-status says the books are polled; each book's age is the time since its last fetch. A rate-limit
-answer (HTTP 429, ccxt's ``DDoSProtection``) pauses every call for its ``Retry-After``. The
-translation is :mod:`exchange_wrapper.exchanges.ccxt.public`'s.
+exchange object of ``exchanges.ccxt.exchange_id`` (asyncio flavour, ccxt's own pacing off: REST calls
+go under xWrap's :class:`~exchange_wrapper.core.pacing.TokenBucket`, at the exchange's ``rateLimit``)
+and loads the markets with retries. Where ccxt streams the exchange's books (ccxt.pro
+``watch_order_book``) and ``stream`` is on, it follows each book as ccxt keeps it; otherwise it fetches
+every followed book every ``poll_seconds``. The first book of a pair, and any after it went stale,
+is a snapshot; later ones go to the hub as the level changes from the book it holds
+(:func:`~exchange_wrapper.core.integrity.snapshot_as_delta`), so the virtual exchange consumes
+liquidity on a polled book by the same rule as on a streamed one. The status says which (streamed
+or polled, and how often); each book's age is the time since ccxt last gave it. A rate-limit answer
+(HTTP 429, ccxt's ``DDoSProtection``) pauses every call for its ``Retry-After``. The translation is
+:mod:`exchange_wrapper.exchanges.ccxt.public`'s.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ..config import CcxtExchangeSettings
 from ..core.book import BookState
 from ..core.errors import ExchangeUnavailable, XWrapError
 from ..core.integrity import snapshot_as_delta
-from ..core.marketdata import Candle, FeedStatus
+from ..core.marketdata import BookSnapshot, Candle, FeedStatus
 from ..core.pacing import Backoff, RateLimit, TokenBucket
 from ..core.pairs import Pair
 from ..core.symbols import SymbolTable
@@ -39,12 +41,18 @@ NAME = translate.EXCHANGE
 
 
 def ccxt_exchange(settings: CcxtExchangeSettings) -> Any:
-    """The asyncio ccxt exchange object of ``settings.exchange_id``: numbers as text, book levels
-    exact, ccxt's own rate limiter off (xWrap paces), spot markets only, its REST URLs pointed at
-    ``rest_url`` where set. Close it with ``await exchange.close()``."""
-    module = importlib.import_module("ccxt.async_support")
-    base = getattr(module, settings.exchange_id)
-    cls = type(f"Exact{base.__name__}", (translate.ExactBookLevels, base), {})
+    """The asyncio ccxt exchange object of ``settings.exchange_id``: ccxt.pro's where ccxt has
+    websockets for it and ``stream`` is on (its books are floats, read through their repr), else one
+    whose REST book levels are exact; numbers as text, ccxt's own rate limiter off (xWrap paces),
+    spot markets only, its REST URLs pointed at ``rest_url`` and its websocket URLs at ``ws_url``
+    where set. Close it with ``await exchange.close()``."""
+    pro = importlib.import_module("ccxt.pro")  # ccxt's websocket classes, where it streams the exchange
+    if settings.stream and settings.exchange_id in pro.exchanges:
+        # ccxt.pro keeps its books keyed by float prices: exact REST levels would sit beside them
+        cls = getattr(pro, settings.exchange_id)
+    else:
+        base = getattr(importlib.import_module("ccxt.async_support"), settings.exchange_id)
+        cls = type(f"Exact{base.__name__}", (translate.ExactBookLevels, base), {})
     exchange = cls(
         {
             "enableRateLimit": False,
@@ -54,8 +62,13 @@ def ccxt_exchange(settings: CcxtExchangeSettings) -> Any:
         }
     )
     exchange.number = str
+    urls = exchange.urls["api"]
+    streams = urls.pop("ws", None) if isinstance(urls, dict) else None
     if settings.rest_url:
-        exchange.urls["api"] = translate.pointed_at(exchange.urls["api"], settings.rest_url)
+        urls = translate.pointed_at(urls, settings.rest_url)
+    if streams is not None:
+        urls["ws"] = translate.pointed_at(streams, settings.ws_url) if settings.ws_url else streams
+    exchange.urls["api"] = urls
     return exchange
 
 
@@ -83,6 +96,8 @@ class CcxtFeed:
         self.errors = importlib.import_module("ccxt.base.errors")
         # ccxt's rateLimit: the milliseconds it leaves between two calls to this exchange
         self.bucket = TokenBucket(RateLimit(1000 / max(float(self.ccxt.rateLimit), 1.0), 1), clock())
+        self.streams = settings.stream and bool(self.ccxt.has.get("watchOrderBook"))
+        """Books come through ccxt's websocket support (ccxt.pro ``watch_order_book``), not polled."""
         self.markets: SymbolTable | None = None
         self.pairs: list[Pair] = []
         self._task: asyncio.Task[None] | None = None
@@ -99,10 +114,13 @@ class CcxtFeed:
         await self.ccxt.close()
 
     async def run(self) -> None:
-        """Load the markets, then poll for ever (until the task is cancelled)."""
+        """Load the markets, then stream or poll the books for ever (until the task is cancelled)."""
         try:
             await self._load_markets()
-            await self._poll()
+            if self.streams:
+                await asyncio.gather(*(self._stream(pair) for pair in self.pairs))
+            else:
+                await self._poll()
         finally:
             self.hub.set_connection(NAME, FeedStatus.DOWN, "stopped")
 
@@ -159,9 +177,7 @@ class CcxtFeed:
                     self.hub.resyncing(NAME, [pair])
                     failure = error
                     continue
-                book = self.hub.book(NAME, pair)
-                live = book.state is BookState.LIVE
-                self.hub.handle(NAME, [snapshot_as_delta(book, snapshot) if live else snapshot], self.clock())
+                self._apply(snapshot)
                 self.hub.set_connection(NAME, FeedStatus.READY, polled)
             if failure is not None and self.pairs and not any(b.live for _, b in self.hub.books(NAME)):
                 self.hub.set_connection(NAME, FeedStatus.DOWN, f"no book fetched: {failure}")
@@ -170,12 +186,40 @@ class CcxtFeed:
             self.backoff.reset()
             await self.sleep(max(period - (self.clock() - started), 0.0))
 
+    async def _stream(self, pair: Pair) -> None:
+        """Follow ``pair``'s book as ccxt.pro keeps it (its websocket, its snapshot and sequence
+        checks); a failure leaves the book resyncing until ccxt has it again, after a backoff."""
+        assert self.markets is not None
+        symbol, backoff = self.markets.to_symbol(pair), Backoff(self.backoff.base, self.backoff.cap)
+        streaming = f"streaming {len(self.pairs)} books of ccxt {self.settings.exchange_id} through ccxt.pro"
+        while True:
+            try:
+                answer = await self._translated(self.ccxt.watch_order_book, symbol, self.settings.book_levels)
+                snapshot = translate.parse_book(pair, answer)
+            except XWrapError as error:
+                log.warning("ccxt %s %s book stream failed: %s", self.settings.exchange_id, pair, error)
+                self.hub.resyncing(NAME, [pair])
+                await self.sleep(backoff.next_delay())
+                continue
+            backoff.reset()
+            self._apply(snapshot)
+            self.hub.set_connection(NAME, FeedStatus.READY, streaming)
+
+    def _apply(self, snapshot: BookSnapshot) -> None:
+        """A fetched book to the hub: whole while the book is not live, else as its level changes."""
+        book = self.hub.book(NAME, snapshot.pair)
+        live = book.state is BookState.LIVE
+        self.hub.handle(NAME, [snapshot_as_delta(book, snapshot) if live else snapshot], self.clock())
+
     async def _call(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         """One ccxt call under xWrap's budget; ccxt's errors translated (a rate-limit answer pauses
         every call for its Retry-After)."""
         wait = self.bucket.reserve(self.clock())
         if wait > 0:
             await self.sleep(wait)
+        return await self._translated(method, *args)
+
+    async def _translated(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         errors = self.errors
         try:
             return await method(*args)

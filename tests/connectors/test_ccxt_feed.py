@@ -1,5 +1,6 @@
 """The ccxt entry's feed against the Binance simulator: markets loaded, books polled into the hub
-(the status says so, each book has its age), a 429 pausing every call for its Retry-After, candles."""
+(the status says so, each book has its age), a 429 pausing every call for its Retry-After, candles;
+books streamed through ccxt.pro where ccxt streams the exchange."""
 
 import asyncio
 import json
@@ -7,7 +8,7 @@ import unittest
 from decimal import Decimal
 
 from exchange_wrapper.config import CcxtExchangeSettings
-from exchange_wrapper.connectors.polled import CcxtFeed
+from exchange_wrapper.connectors.ccxt_feed import CcxtFeed
 from exchange_wrapper.core.book import BookState
 from exchange_wrapper.core.marketdata import FeedStatus
 from exchange_wrapper.core.pacing import Backoff
@@ -36,6 +37,7 @@ class PolledFeedTest(unittest.IsolatedAsyncioTestCase):
             pairs=["LRC_BTC", "NKN_USDT", "XYZ_ABC"],
             poll_seconds=D("0.05"),
             book_levels=20,
+            stream=False,  # ccxt streams Binance: polled here, streamed below
         )
         self.feed = CcxtFeed(settings, self.hub, backoff=Backoff(0.01, 0.05))
         self.feed.start()
@@ -83,7 +85,7 @@ class PolledFeedTest(unittest.IsolatedAsyncioTestCase):
         hub = self.hub = MarketDataHub()
         self.sim.fail_rest(503, times=3)
         settings = CcxtExchangeSettings(
-            enabled=True, exchange_id="binance", rest_url=self.sim.http_url, pairs=["LRC_BTC"]
+            enabled=True, exchange_id="binance", rest_url=self.sim.http_url, pairs=["LRC_BTC"], stream=False
         )
         self.feed = CcxtFeed(settings, hub, backoff=Backoff(0.01, 0.05))
         self.feed.start()
@@ -102,3 +104,43 @@ class PolledFeedTest(unittest.IsolatedAsyncioTestCase):
         native = binance.BinanceAdapter.parse_candles(None, self.protocol.rest_body("/api/v3/klines?" + query), LRC, 60)
         self.assertTrue(candles)
         self.assertEqual(candles, native)
+
+
+class StreamedFeedTest(unittest.IsolatedAsyncioTestCase):
+    """ccxt.pro's binance on the simulator's websocket: the book ccxt keeps from the depth stream over
+    its REST snapshot, in the hub, equal to the simulator's own book once the recording is played."""
+
+    async def test_books_are_streamed_where_ccxt_streams_the_exchange(self):
+        asyncio.get_running_loop().set_debug(False)
+        protocol = binance_protocol()
+        # paced as an exchange streams: ccxt hands a book over on each update that comes while it is
+        # awaited, so a burst read before the next await would be seen only at the next update
+        sim = await ExchangeSimulator(protocol, pace=0.02).__aenter__()
+        self.addAsyncCleanup(sim.__aexit__, None, None, None)
+        hub = MarketDataHub()
+        settings = CcxtExchangeSettings(
+            enabled=True,
+            exchange_id="binance",
+            rest_url=sim.http_url,
+            ws_url=sim.ws_url,
+            pairs=["LRC_BTC"],
+            book_levels=1000,
+        )
+        feed = CcxtFeed(settings, hub, backoff=Backoff(0.01, 0.05))
+        feed.start()
+        self.addAsyncCleanup(feed.stop)
+        book = None
+        async with asyncio.timeout(20):
+            while not (sim.finished.is_set() and hub.follows("ccxt", LRC) and hub.book("ccxt", LRC).live):
+                await asyncio.sleep(0.02)
+            served = json.loads(protocol.books["LRCBTC"].snapshot(1000))
+            expected = ([(D(p), D(s)) for p, s in served["bids"]], [(D(p), D(s)) for p, s in served["asks"]])
+            while (book := hub.book("ccxt", LRC)) and (list(book.bids), list(book.asks)) != expected:
+                await asyncio.sleep(0.02)
+        self.assertEqual(sim.received, ['{"method":"SUBSCRIBE","params":["lrcbtc@depth@100ms"],"id":1}'])
+        self.assertEqual(
+            hub.status("ccxt", feed.clock()), (FeedStatus.READY, "streaming 1 books of ccxt binance through ccxt.pro")
+        )
+        self.assertEqual(
+            [p for p in sim.rest_calls if p.startswith("/api/v3/depth")][:1], ["/api/v3/depth?symbol=LRCBTC&limit=1000"]
+        )
