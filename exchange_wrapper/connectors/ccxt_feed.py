@@ -77,7 +77,9 @@ class CcxtFeed:
 
     Never raises for the network: it retries with backoff, and the hub shows the exchange ``down``
     with the reason meanwhile. ``clock``, ``sleep`` and ``backoff`` are injected for tests;
-    ``exchange`` (a ccxt exchange object) replaces the one :func:`ccxt_exchange` builds."""
+    ``exchange`` (a ccxt exchange object) replaces the one :func:`ccxt_exchange` builds. The other
+    options :func:`~.feed.start_feeds` gives every feed (``silence_timeout``) are the websocket
+    feeds' and mean nothing here."""
 
     def __init__(
         self,
