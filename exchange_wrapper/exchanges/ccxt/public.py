@@ -1,14 +1,15 @@
 """Any other exchange through ccxt: ccxt's unified structures translated to xWrap's types.
 
 ccxt (the ``ccxt`` extra, ``pip install 'xwrap[ccxt]'``) speaks to more than a hundred exchanges and
-hands back one unified shape for each: markets from ``load_markets``, order books, trades, OHLCV rows.
+hands back one unified shape for each: markets from ``load_markets``, order books, OHLCV rows.
 This module reads those shapes and nothing else; it imports no ccxt and does no I/O:
 :mod:`exchange_wrapper.connectors.ccxt_feed` builds and runs the ccxt exchange object.
 
 Numbers. ccxt returns floats by default. The connector sets the exchange object's ``number`` to
-``str`` (ccxt's own switch: ``parse_number`` then returns the exchange's text, so markets, trades and
-candles come as strings) and :class:`ExactBookLevels` makes order-book levels strings too (ccxt
-reads them with a hard-wired ``float``); every value is then read by :func:`exact` into a Decimal.
+``str`` (ccxt's own switch: ``parse_number`` then returns the exchange's text, so markets and
+candles come as strings) and :class:`ExactBookLevels` makes REST order-book levels Decimals read
+from the exchange's text (ccxt reads them with a hard-wired ``float``); every value is then read by
+:func:`exact` into a Decimal.
 A value ccxt keeps as a float anyway (the books ccxt.pro streams: its order-book structure is built
 on floats) is read through its shortest ``repr``, which equals the exchange's text wherever that has
 at most 15 significant digits.
@@ -16,15 +17,14 @@ at most 15 significant digits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 from ...core.errors import InvalidParameter
-from ...core.marketdata import BookSnapshot, Candle, Trade
+from ...core.marketdata import BookSnapshot, Candle
 from ...core.markets import Market, MarketStatus
-from ...core.orders import Side
 from ...core.pairs import Pair
 
 EXCHANGE = "ccxt"
@@ -148,26 +148,6 @@ def parse_book(pair: Pair, book: Mapping[str, Any]) -> BookSnapshot:
     stamp = book.get("timestamp")
     nonce = book.get("nonce")
     return BookSnapshot(pair, bids, asks, nonce if isinstance(nonce, int) else None, _seconds(stamp))
-
-
-def parse_trades(pair: Pair, trades: Iterable[Mapping[str, Any]]) -> list[Trade]:
-    """``fetch_trades``' answer as public trades, oldest first; ccxt's ``side`` is the taker's."""
-    out = []
-    for trade in trades:
-        side = trade.get("side")
-        if side not in ("buy", "sell"):
-            raise InvalidParameter("trade.side", "buy or sell", side)
-        out.append(
-            Trade(
-                pair,
-                str(trade["id"]),
-                exact(trade["price"], "trade.price"),
-                exact(trade["amount"], "trade.amount"),
-                Side.BUY if side == "buy" else Side.SELL,
-                _seconds(trade["timestamp"]) or 0.0,
-            )
-        )
-    return sorted(out, key=lambda t: t.time)
 
 
 def parse_candles(pair: Pair, rows: Sequence[Sequence[Any]], interval: int) -> list[Candle]:
