@@ -62,6 +62,8 @@ class HistoryWriter:
         self._queue: janus.Queue[tuple[str, Item]] | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._accepted = 0  # records put on the queue (the loop's count)
+        self._finished = 0  # of which written or lost by the sink (the thread's count)
         self._dropping = 0  # records dropped in the current episode of a full queue
         self._failing = 0  # writes failed in the current episode of a failing sink
 
@@ -86,14 +88,20 @@ class HistoryWriter:
                 )
             self._dropping += 1
             return False
+        self._accepted += len(record) if type(record) is tuple else 1
         if self._dropping:
             log.warning("market history: the writer's queue has room again, after %d records dropped", self._dropping)
             self._dropping = 0
         return True
 
     def queued(self) -> int:
-        """Records waiting for the thread."""
+        """Places of the queue waiting for the thread."""
         return 0 if self._queue is None else self._queue.async_q.qsize()
+
+    def outstanding(self) -> int:
+        """Records put and not yet in the sink (queued, or in the batch being written): 0 once
+        everything put so far is stored, or lost by a failing sink."""
+        return self._accepted - self._finished
 
     async def stop(self) -> None:
         """Write what is queued (waiting at most :data:`STOP_TIMEOUT` seconds) and close the sink."""
@@ -155,6 +163,8 @@ class HistoryWriter:
                     log.error("market history: the sink failed to write (its records are dropped): %r", error)
                 self._failing += 1
                 continue
+            finally:
+                self._finished += len(batch)
             if self._failing:
                 log.warning("market history: the sink writes again, after %d failed writes", self._failing)
                 self._failing = 0

@@ -263,12 +263,18 @@ class MarketDataHub:
                 log.warning("%s reported an error: %s", exchange, event.reason)  # type: ignore[union-attr]
         return resyncs
 
-    def fail_all(self, exchange: str, problem: Problem, detail: str) -> list[Resync]:
-        """Every book of ``exchange`` stops being trusted (silent feed, lost connection); returns
-        the resyncs for the books this made stale (each counted and logged once)."""
+    def fail_all(
+        self, exchange: str, problem: Problem, detail: str, pairs: Iterable[Pair] | None = None
+    ) -> list[Resync]:
+        """Every book of ``exchange`` (of ``pairs`` only, where given: those of one connection)
+        stops being trusted (silent feed, lost connection); returns the resyncs for the books this
+        made stale (each counted and logged once)."""
         data = self._data(exchange)
         resyncs = []
+        only = None if pairs is None else set(pairs)
         for pair, keeper in data.keepers.items():
+            if only is not None and pair not in only:
+                continue
             stale = keeper.fail(problem, detail)
             if stale is not None:
                 resyncs.append(self._went_stale(data, pair, stale))

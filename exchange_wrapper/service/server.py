@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ..config import Settings
+from ..config import Settings, tls_context
 from ..connectors.account import open_accounts
 from ..connectors.feed import ExchangeFeed, start_feeds
 from ..core.errors import InvalidParameter
@@ -36,6 +36,7 @@ from ..trading.order_path import Trading
 from .api import ExchangeWrapper
 from .auth import Authenticator
 from .events import EventBus
+from .health import Health
 from .http import create_app
 from .metrics import Metrics
 from .publishers import start_publishers
@@ -170,7 +171,8 @@ class Server:
         )
         self.metrics = metrics = Metrics(self.hub, self.trading, self.history_writer)
         auth = Authenticator(list(self.settings.tokens))  # the three doors share it, as they share the metrics and bus
-        app = create_app(self.api, auth=auth, metrics=metrics, bus=self.bus)
+        health = Health(self.api, self.exchanges_run)
+        app = create_app(self.api, auth=auth, metrics=metrics, bus=self.bus, health=health)
         install_rpc(app, self.api, auth=auth, metrics=metrics, bus=self.bus, settings=self.settings)
         install_socketio(app, self.api, auth=auth, metrics=metrics, bus=self.bus, settings=self.settings)
         self.publishers = start_publishers(self.api, self.bus)
@@ -187,12 +189,13 @@ class Server:
         self.port = sock.getsockname()[1]
         if self.playback is not None and not options.steps:
             await self._replays_ready()
-        self._server = await app.create_server(sock=sock, access_log=False)
+        self._server = await app.create_server(sock=sock, ssl=tls_context(server), access_log=False)
         await self._server.startup()
         await self._server.before_start()
         await self._server.after_start()
         log.info(
-            "xWrap listening on http://%s:%s (database %s)",
+            "xWrap listening on %s://%s:%s (database %s)",
+            "https" if server.tls_certificate else "http",
             server.host,
             self.port,
             describe_url(self.settings.database_url),
@@ -225,6 +228,10 @@ class Server:
         if self.database is not None:
             close_database(self.database)
             self.database = None
+
+    def exchanges_run(self) -> list[str]:
+        """The exchanges this node runs: those replayed, else those whose feeds it started."""
+        return [replay.exchange for replay in self.replays] if self.replays else sorted(self.feeds)
 
     async def _start_history(self) -> None:
         """The store of ``timeseries.backend``, its reader (:attr:`history`, what the API reads) and,

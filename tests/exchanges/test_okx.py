@@ -17,7 +17,6 @@ from exchange_wrapper.core.book import BookSide
 from exchange_wrapper.core.errors import (
     ConfigError,
     ExchangeRejected,
-    ExchangeUnavailable,
     InvalidParameter,
     MarketClosed,
     PrecisionError,
@@ -31,6 +30,7 @@ from exchange_wrapper.core.precision import check_order
 from exchange_wrapper.core.symbols import SymbolTable
 from exchange_wrapper.exchanges.base import adapter_class
 from exchange_wrapper.exchanges.okx import public as okx
+from exchange_wrapper.exchanges.okx.private import OkxPrivate
 from exchange_wrapper.exchanges.private import private_adapter_class
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from exchange_wrapper.replay.source import Replay
@@ -435,17 +435,15 @@ class SettingsTest(unittest.TestCase):
         self.assertEqual(settings.exchanges.okx.pairs, ["BTC_USDT", "ETH_USDT", "SOL_USDT"])
         self.assertIs(adapter_class("okx"), okx.OkxAdapter)
 
-    def test_live_mode_is_refused_until_the_private_side_exists(self):
+    def test_live_mode_needs_the_passphrase_too(self):
         with self.assertRaises(ConfigError) as raised:
-            self.load('{"exchanges": {"okx": {"mode": "live", "api_key": "k", "api_secret": "s", "passphrase": "p"}}}')
-        self.assertEqual(
-            str(raised.exception),
-            'setting exchanges.okx.mode: expected "paper" (okx has market data only: no live trading yet), '
-            "got 'live'",
+            self.load('{"exchanges": {"okx": {"mode": "live", "api_key": "k", "api_secret": "s"}}}')
+        self.assertIn("setting exchanges.okx.passphrase: expected a value for live trading", str(raised.exception))
+        settings = self.load(
+            '{"exchanges": {"okx": {"mode": "live", "api_key": "k", "api_secret": "s", "passphrase": "p"}}}'
         )
-        self.load('{"exchanges": {"okx": {"mode": "live", "enabled": false}}}')  # disabled: nothing to refuse
-        with self.assertRaises(ExchangeUnavailable):
-            private_adapter_class("okx")
+        self.assertEqual(settings.exchanges.okx.mode, "live")
+        self.assertIs(private_adapter_class("okx"), OkxPrivate)
 
 
 class OkxCaptureTest(unittest.TestCase):

@@ -79,8 +79,10 @@ class WriterTest(unittest.IsolatedAsyncioTestCase):
         with self.assertLogs("exchange_wrapper.history.writer", "WARNING") as logged:
             accepted = sum(writer.put("coinbase", trade) for trade in rest)  # never waits
             self.assertEqual((20, 96 - 20), (accepted, writer.counts["dropped_queue_full"]))
+            self.assertEqual(1 + 20, writer.outstanding())  # the one in the stuck write, and the queued
             self.sink.gate.set()
-            await self.settled(writer, lambda: writer.queued() == 0)
+            await self.settled(writer, lambda: writer.outstanding() == 0)
+            self.assertEqual(1 + 20, writer.counts["written"])  # outstanding 0: every accepted record stored
             self.assertTrue(writer.put("coinbase", first))  # room again: the episode ends
         self.assertEqual(2, len(logged.records), "one line when dropping starts, one when it ends")
         self.assertIn("queue is full", logged.records[0].getMessage())

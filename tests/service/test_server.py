@@ -58,7 +58,9 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(body["database"]["kind"], "sqlite")
         self.assertEqual(body["database"]["schema_version"], SCHEMA_VERSION)  # every migration applied
         self.assertGreaterEqual(body["uptime"], 0)
-        self.assertEqual(sorted(body["exchanges"]), ["binance", "bitfinex", "coinbase", "kraken", "okx", "poloniex"])
+        self.assertEqual(
+            sorted(body["exchanges"]), ["binance", "bitfinex", "bybit", "coinbase", "kraken", "luno", "okx", "poloniex"]
+        )
 
     async def test_dashboard_is_served(self):
         def page():
@@ -68,7 +70,7 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         url, kind, text = await asyncio.to_thread(page)
         self.assertTrue(url.endswith("/dashboard/"))
         self.assertTrue(kind.startswith("text/html"))
-        self.assertIn("/xwrap/v1/status", text)
+        self.assertIn('<script src="js/main.js"></script>', text)  # the page's scripts, under /dashboard/js/
 
     async def test_metrics(self):
         def scrape():
