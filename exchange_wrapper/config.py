@@ -117,6 +117,18 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    node: str = setting("", "This node's name, unique among the nodes; empty: one node alone (no cluster).")
+    redis: str = setting(
+        "redis://127.0.0.1:6379/0", "The Redis the nodes share (forwarded orders, notifications, book copies)."
+    )
+    lease_seconds: int = setting(
+        10, "How long an exchange's lease lasts unrenewed: another node takes a dead owner's over within it."
+    )
+    key_prefix: str = setting("xwrap", "Prefix of every Redis key and channel of this cluster.")
+
+
+@dataclass(frozen=True)
 class LatencySettings:
     model: Literal["zero", "fixed", "uniform", "normal"] = setting(
         "zero", "How order-entry and cancel latency is drawn for paper orders."
@@ -191,6 +203,9 @@ class Settings:
     recording: RecordingSettings = setting(doc="Recording the raw exchange traffic.", factory=RecordingSettings)
     paper: PaperSettings = setting(doc="The virtual exchange.", factory=PaperSettings)
     exchanges: ExchangesSettings = setting(doc="One block per exchange.", factory=ExchangesSettings)
+    cluster: ClusterSettings = setting(
+        doc="Several nodes on one PostgreSQL and one Redis (docs/scaling.md).", factory=ClusterSettings
+    )
 
     def exchange(self, name: str) -> ExchangeSettings:
         return getattr(self.exchanges, name)
@@ -424,6 +439,16 @@ def _check(settings: Settings) -> None:
         raise ConfigError(
             "database_url", "sqlite:///PATH or postgresql://user@host:port/db", hide_password(settings.database_url)
         )
+    cluster = settings.cluster
+    if cluster.node:
+        if settings.database_url.startswith("sqlite:///"):
+            raise ConfigError(
+                "database_url", "a postgresql:// database for cluster mode (cluster.node is set)", "sqlite"
+            )
+        if not cluster.redis.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("cluster.redis", "redis://host:port/db", hide_password(cluster.redis))
+        if cluster.lease_seconds < 1:
+            raise ConfigError("cluster.lease_seconds", "at least 1", str(cluster.lease_seconds))
     seen: set[str] = set()
     for i, token in enumerate(settings.tokens):
         if len(token.token) < 16:

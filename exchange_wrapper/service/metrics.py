@@ -16,6 +16,7 @@ from prometheus_client import Counter as CounterMetric
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ..cluster.node import ClusterNode
 from ..core.marketdata import FeedStatus
 from ..history.writer import HistoryWriter
 from ..marketdata.hub import COUNTERS, MarketDataHub
@@ -27,7 +28,14 @@ class Metrics:
     """``observe(door, method, outcome, seconds)`` for every answered request; :meth:`render`
     for ``GET /metrics``. ``outcome`` is ``ok`` or the error kind."""
 
-    def __init__(self, hub: MarketDataHub, trading: Any, history: HistoryWriter | None = None):
+    def __init__(
+        self,
+        hub: MarketDataHub,
+        trading: Any,
+        history: HistoryWriter | None = None,
+        *,
+        cluster: ClusterNode | None = None,
+    ):
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = CounterMetric(
             "xwrap_requests",
@@ -53,6 +61,8 @@ class Metrics:
         self.registry.register(_StateCollector(hub, trading))
         if history is not None:  # none with timeseries.backend none: nothing is collected
             self.registry.register(_HistoryCollector(history))
+        if cluster is not None:
+            self.registry.register(_ClusterCollector(cluster))
 
     def observe(self, door: str, method: str, outcome: str, seconds: float) -> None:
         self.requests.labels(door, method, outcome).inc()
@@ -163,3 +173,34 @@ class _HistoryCollector(Collector):
         yield GaugeMetricFamily(
             "xwrap_history_queued", "Market history records waiting for the writer", value=self.writer.queued()
         )
+
+
+class _ClusterCollector(Collector):
+    """Which node runs which exchange, and how long its lease has left, at scrape time."""
+
+    def __init__(self, node: ClusterNode):
+        self.node = node
+
+    def collect(self) -> Iterator[Any]:
+        left = GaugeMetricFamily(
+            "xwrap_lease_seconds_left",
+            "Seconds an exchange's lease has left unrenewed, by exchange and the node holding it (none: free)",
+            labels=["exchange", "owner"],
+        )
+        here = GaugeMetricFamily(
+            "xwrap_lease_held", "1 for each exchange this node runs (holds the lease of), else 0", labels=["exchange"]
+        )
+        for exchange, (owner, _epoch, seconds) in self.node.keeper.state().items():
+            left.add_metric([exchange, owner or "none"], seconds)
+            here.add_metric([exchange], 1 if owner == self.node.name else 0)
+        yield left
+        yield here
+        forwarder = self.node.forwarder
+        forwarded = CounterMetricFamily(
+            "xwrap_forwarded_requests",
+            "Order requests sent to the node running their exchange (sent), or answered for another node (answered)",
+            labels=["direction"],
+        )
+        forwarded.add_metric(["sent"], forwarder.forwarded if forwarder else 0)
+        forwarded.add_metric(["answered"], forwarder.answered if forwarder else 0)
+        yield forwarded

@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from ..cluster.node import ClusterNode
 from ..config import Settings
 from ..connectors.account import open_accounts
 from ..connectors.feed import start_feeds
-from ..core.errors import InvalidParameter
+from ..core.errors import ConfigError, InvalidParameter
 from ..core.exchanges import EXCHANGE_NAMES
 from ..history.backends import open_sink
 from ..history.backfill import backfill_followed
@@ -100,6 +101,7 @@ class Server:
         self.database_thread: DatabaseThread | None = None
         self.api: ExchangeWrapper | None = None
         self.metrics: Metrics | None = None
+        self.cluster: ClusterNode | None = None
         self._tasks: list[asyncio.Task] = []
         self._server: Any = None
         self.publishers: Any = None
@@ -108,6 +110,10 @@ class Server:
     async def start(self) -> None:
         quiet_wire_loggers()
         options = self.playback_options
+        if self.replay_files and self.settings.cluster.node:
+            raise ConfigError(
+                "cluster.node", "empty with --replay (a replay runs on one node)", self.settings.cluster.node
+            )
         if self.replay_files:  # first: a capture or a window refused leaves nothing open
             self.replays = [
                 Replay(exchange, files, self.hub) for exchange, files in replay_groups(self.replay_files).items()
@@ -128,13 +134,18 @@ class Server:
         wallets = WalletStore(self.database)
         accounts = {} if self.replay_files else open_accounts(self.settings, self.hub, **self.account_options)
         self.database_thread = DatabaseThread()
+        if self.settings.cluster.node:  # the exchanges run where their leases are (docs/scaling.md)
+            self.cluster = ClusterNode(
+                self.settings, self.database, self.hub, self.bus.publish, feed_options=self.feed_options
+            )
+        cluster = self.cluster
         self.trading = Trading(
             self.settings,
             self.hub,
             wallets,
-            OrderStore(self.database, wallets),
+            OrderStore(self.database, wallets, fence=cluster.fence if cluster else None),
             self.database_thread,
-            publish=self.bus.publish,
+            publish=cluster.publish if cluster else self.bus.publish,
             clock=self.clock,
             accounts=accounts,
         )
@@ -142,7 +153,7 @@ class Server:
             self.trading.paper_venue.seed_latency(options.seed)
             if self.playback is not None:
                 self._tasks = [asyncio.create_task(self.playback.play())]
-        else:
+        elif cluster is None:  # a cluster node starts an exchange's feed as it takes its lease
             if self.settings.recording.enabled:  # every feed's public traffic, in a new folder of recording.directory
                 self.recording = open_recording(self.settings.recording)
             traffic = feed_traffic(self.recording, self.settings) if self.recording else None
@@ -157,7 +168,7 @@ class Server:
                     on_write=self.history_writer.count,
                 )
                 self._tasks.append(asyncio.create_task(backfill))
-        await self.trading.start()
+        await self.trading.start(reload=cluster is None)
         self._start_equity()
         self.api = ExchangeWrapper(
             self.settings,
@@ -167,8 +178,11 @@ class Server:
             history=self.history,
             playback=self.playback,
             clock=self.clock,
+            cluster=cluster,
         )
-        self.metrics = metrics = Metrics(self.hub, self.trading, self.history_writer)
+        if cluster is not None:
+            await cluster.start(self.trading, self.api.call)
+        self.metrics = metrics = Metrics(self.hub, self.trading, self.history_writer, cluster=cluster)
         auth = Authenticator(list(self.settings.tokens))  # the three doors share it, as they share the metrics and bus
         app = create_app(self.api, auth=auth, metrics=metrics, bus=self.bus)
         install_rpc(app, self.api, auth=auth, metrics=metrics, bus=self.bus, settings=self.settings)
@@ -210,6 +224,9 @@ class Server:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.cluster is not None:  # its leases given up, its feeds stopped
+            await self.cluster.stop()
+            self.cluster = None
         await asyncio.gather(*(feed.stop() for feed in self.feeds.values()), return_exceptions=True)
         self.feeds, self._tasks = {}, []
         if self.recording is not None:
