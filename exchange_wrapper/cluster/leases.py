@@ -93,7 +93,7 @@ class LeaseKeeper:
         """Per enabled exchange: (owner, epoch, seconds its lease has left), as last read."""
         now = time.monotonic()
         since = now - self.read_at
-        out = {}
+        out: dict[str, tuple[str | None, int, float]] = {}
         for exchange in self.exchanges:
             if self.owns(exchange):  # as renewed here, not as last read
                 left = self.lease_seconds - (now - self.renewed[exchange])
