@@ -78,9 +78,13 @@ class Forwarder:
         self._waiting[request_id] = future
         self.forwarded += 1
         try:
-            await self.link.publish(
+            listening = await self.link.publish(
                 self._requests(owner), {"id": request_id, "from": self.node, "name": name, "values": dict(values)}
             )
+            if not listening:
+                raise ExchangeUnavailable(
+                    exchange, f"node {owner}, which held its lease, is gone (another node takes it over soon)"
+                )
             async with asyncio.timeout(self.timeout):
                 answer = await future
         except TimeoutError:

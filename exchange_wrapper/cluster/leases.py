@@ -1,11 +1,14 @@
 """Keeping exchange leases: one node runs an exchange at a time.
 
-:class:`LeaseKeeper` renews the leases this node holds every third of ``cluster.lease_seconds``
-and takes free or expired ones, up to its share of the enabled exchanges (their number over the
-live nodes, rounded up: the exchanges spread over the nodes as they start). A lease whose renewal
-fails, or that has not been renewed for a whole lease time by this node's own clock (the
-database unreachable), is dropped at once: ``on_lost`` stops everything the node runs for that
-exchange. Its own database thread, so that renewals never queue behind order writes.
+:class:`LeaseKeeper` checks every third of ``cluster.lease_seconds``: it renews the leases this
+node holds, each for two thirds of the lease time (the :attr:`~LeaseKeeper.term`), and takes free
+or expired ones, up to its share of the enabled exchanges (their number over the live nodes,
+rounded up: the exchanges spread over the nodes as they start). An owner that dies therefore
+leaves its lease to expire within the term, and another node takes it at its next check: within
+the lease time in all. A lease whose renewal fails, or that this node has not renewed for a term
+by its own clock (the database unreachable), is dropped at once: ``on_lost`` stops everything
+the node runs for that exchange. Its own database thread, so that renewals never queue behind
+order writes.
 """
 
 from __future__ import annotations
@@ -52,7 +55,14 @@ class LeaseKeeper:
 
     @property
     def interval(self) -> float:
+        """Seconds between two checks."""
         return self.lease_seconds / 3
+
+    @property
+    def term(self) -> float:
+        """Seconds a lease is taken or renewed for: two checks' worth, so that one failed renewal
+        is survived and a dead owner's lease is taken within the lease time."""
+        return self.lease_seconds * 2 / 3
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -67,13 +77,13 @@ class LeaseKeeper:
             try:
                 await self._thread.run(self.store.release, exchange, self.node, epoch)
             except Exception:  # the lease then expires by itself
-                log.warning("could not give up the lease of %s; it expires in %g s", exchange, self.lease_seconds)
+                log.warning("could not give up the lease of %s; it expires within %g s", exchange, self.term)
         await self._thread.close()
 
     def owns(self, exchange: str) -> bool:
         """Whether this node holds ``exchange``'s lease, renewed less than a lease time ago."""
         renewed = self.renewed.get(exchange)
-        return renewed is not None and time.monotonic() - renewed < self.lease_seconds
+        return renewed is not None and time.monotonic() - renewed < self.term
 
     def epoch(self, exchange: str) -> int | None:
         """The epoch this node holds ``exchange``'s lease at (None: not held, or not renewed for a
@@ -96,7 +106,7 @@ class LeaseKeeper:
         out: dict[str, tuple[str | None, int, float]] = {}
         for exchange in self.exchanges:
             if self.owns(exchange):  # as renewed here, not as last read
-                left = self.lease_seconds - (now - self.renewed[exchange])
+                left = self.term - (now - self.renewed[exchange])
                 out[exchange] = (self.node, self.epochs[exchange], round(left, 3))
                 continue
             lease = self.seen.get(exchange)
@@ -119,13 +129,13 @@ class LeaseKeeper:
         for exchange, epoch in list(self.epochs.items()):
             asked = time.monotonic()
             try:
-                kept = await self._thread.run(self.store.renew, exchange, self.node, epoch, self.lease_seconds)
+                kept = await self._thread.run(self.store.renew, exchange, self.node, epoch, self.term)
             except Exception as error:
                 log.warning("renewing the lease of %s failed: %s", exchange, error)
                 kept = None
             if kept:
                 self.renewed[exchange] = asked
-            elif kept is False or asked - self.renewed[exchange] >= self.lease_seconds:
+            elif kept is False or asked - self.renewed[exchange] >= self.term:
                 log.warning("node %s lost the lease of %s", self.node, exchange)
                 await self._lose(exchange)
         read_at = time.monotonic()
@@ -138,7 +148,7 @@ class LeaseKeeper:
             if exchange in self.epochs or self.owner(exchange) is not None:
                 continue
             asked = time.monotonic()
-            taken: int | None = await self._thread.run(self.store.take, exchange, self.node, self.lease_seconds)
+            taken: int | None = await self._thread.run(self.store.take, exchange, self.node, self.term)
             if taken is not None:
                 log.info("node %s took the lease of %s (epoch %d)", self.node, exchange, taken)
                 self.epochs[exchange], self.renewed[exchange] = taken, asked

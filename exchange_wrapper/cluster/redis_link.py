@@ -48,8 +48,9 @@ class RedisLink:
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
 
-    async def publish(self, channel: str, message: Any) -> None:
-        await self.redis.publish(channel, dumps(message))
+    async def publish(self, channel: str, message: Any) -> int:
+        """Publish ``message`` on ``channel``; the number of nodes listening there."""
+        return int(await self.redis.publish(channel, dumps(message)))
 
     async def listen(self, channel: str, handler: Callable[[Any], None]) -> None:
         """Subscribe now (messages published from the return on are received), then hand each to ``handler``."""

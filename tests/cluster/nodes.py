@@ -129,9 +129,14 @@ class Node:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        """SIGTERM (see :meth:`terminate`), and wait for the process to end."""
+        self.terminate()
+        if self.process is not None:
             try:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
@@ -168,6 +173,8 @@ class Cluster:
         return node
 
     def close(self) -> None:
+        for node in self.nodes.values():  # all at once: none takes over another's exchange meanwhile
+            node.terminate()
         for node in self.nodes.values():
             node.stop()
         client = redis.Redis.from_url(REDIS)
