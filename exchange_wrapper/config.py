@@ -125,7 +125,9 @@ class ClusterSettings:
     lease_seconds: int = setting(
         10, "How long an exchange's lease lasts unrenewed: another node takes a dead owner's over within it."
     )
-    key_prefix: str = setting("xwrap", "Prefix of every Redis key and channel of this cluster.")
+    key_prefix: str = setting(
+        "xwrap", "Prefix of every Redis key and channel of this cluster (two clusters may share one Redis)."
+    )
 
 
 @dataclass(frozen=True)
