@@ -1,9 +1,11 @@
 """Several nodes (issue 14, docs/scaling.md): what the hop to an exchange's owner costs, and what
 clients spread over three nodes place against clients on one.
 
-1. ``make_order`` over JSON-RPC, sequential round trips (p50, p99): on the node that runs Coinbase
-   (its owner) and on another node, which forwards each request to the owner over Redis and
-   relays its answer. The difference is the hop's cost.
+1. ``make_order`` over JSON-RPC, sequential round trips (p50, p99): on a service alone (no cluster,
+   the same PostgreSQL and market: the baseline), on the node that runs Coinbase (its owner: the
+   lease's fence in each order's transaction, notifications through Redis) and on another node,
+   which forwards each request to the owner over Redis and relays its answer. The difference
+   between the last two is the hop's cost.
 2. Orders a second with ``CLIENTS`` clients, each one request at a time, for ``SECONDS``: every
    client on the owner, then the clients spread over the three nodes (two of three forwarding).
 
@@ -110,6 +112,13 @@ async def main(quick: bool) -> None:
         async with ExchangeSimulator(coinbase_protocol(), pace=0.004) as simulator:
             cluster = Cluster(database, simulator, lease_seconds=10)
             try:
+                single = cluster.node("alone", clustered=False)
+                single.start()
+                await single.ready()
+                while (await single.status())["exchanges"]["coinbase"]["status"] != "ready":
+                    await asyncio.sleep(0.05)
+                alone_times = await sequential(single, await order_params(single), count)
+                single.stop()
                 a, b, c = await started(cluster)
                 params = await order_params(a)
                 owner = await sequential(a, params, count)
@@ -121,9 +130,13 @@ async def main(quick: bool) -> None:
     finally:
         database.drop()
     print(f"make_order over JSON-RPC, {count} sequential round trips (µs)")
-    print(f"    {'':28}{'p50':>10}{'p99':>10}")
-    for name, times in (("on the owner (a)", owner), ("on another node (b): forwarded", other)):
-        print(f"    {name:28}{statistics.median(times) * 1e6:>10.0f}{percentile(times, 0.99) * 1e6:>10.0f}")
+    print(f"    {'':32}{'p50':>10}{'p99':>10}")
+    for name, times in (
+        ("a service alone (no cluster)", alone_times),
+        ("on the owner (a)", owner),
+        ("on another node (b): forwarded", other),
+    ):
+        print(f"    {name:32}{statistics.median(times) * 1e6:>10.0f}{percentile(times, 0.99) * 1e6:>10.0f}")
     print(f"    the hop: {(statistics.median(other) - statistics.median(owner)) * 1e6:.0f} µs at p50")
     print(f"orders a second, {CLIENTS} clients, {seconds:g} s each (2 shared cores: a sanity figure)")
     print(f"    every client on the owner            {alone:>8.0f}")

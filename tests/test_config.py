@@ -154,13 +154,19 @@ class ValidationTest(unittest.TestCase):
         )
 
     def test_cluster_mode_needs_postgresql_and_a_redis_url(self):
-        self.assertConfigError('{"cluster": {"node": "a"}}', "database_url", "a postgresql:// database for cluster mode")
+        self.assertConfigError(
+            '{"cluster": {"node": "a"}}', "database_url", "a postgresql:// database for cluster mode"
+        )
         postgres = '"database_url": "postgresql://xw@db/xwrap"'
         self.assertConfigError(
             f'{{{postgres}, "cluster": {{"node": "a", "redis": "127.0.0.1:6379"}}}}', "cluster.redis", "redis://"
         )
         self.assertConfigError(
             f'{{{postgres}, "cluster": {{"node": "a", "lease_seconds": 0}}}}', "cluster.lease_seconds", "at least 1"
+        )
+        live = '"binance": {"mode": "live", "api_key": "k", "api_secret": "s"}'
+        self.assertConfigError(
+            f'{{{postgres}, "exchanges": {{{live}}}, "cluster": {{"node": "a"}}}}', "exchanges.binance.mode", "cluster"
         )
         settings = load_text(f'{{{postgres}, "cluster": {{"node": "a", "lease_seconds": 4}}}}')
         self.assertEqual((settings.cluster.node, settings.cluster.lease_seconds), ("a", 4))

@@ -3,7 +3,8 @@
 :class:`LeaseKeeper` checks every third of ``cluster.lease_seconds``: it renews the leases this
 node holds, each for two thirds of the lease time (the :attr:`~LeaseKeeper.term`), and takes free
 or expired ones, up to its share of the enabled exchanges (their number over the live nodes,
-rounded up: the exchanges spread over the nodes as they start). An owner that dies therefore
+rounded up); a node holding more than its share (nodes joined) gives the rest up, for the others
+to take at their next check. An owner that dies therefore
 leaves its lease to expire within the term, and another node takes it at its next check: within
 the lease time in all. A lease whose renewal fails, or that this node has not renewed for a term
 by its own clock (the database unreachable), is dropped at once: ``on_lost`` stops everything
@@ -142,6 +143,12 @@ class LeaseKeeper:
         self.seen = {lease.exchange: lease for lease in await self._thread.run(self.store.leases)}
         self.read_at = read_at
         share = math.ceil(len(self.exchanges) / max(1, await self.nodes()))
+        while len(self.epochs) > share:  # nodes joined: one gives up what is beyond its share, the others take it
+            exchange = sorted(self.epochs)[-1]
+            epoch = self.epochs[exchange]
+            log.info("node %s gives up the lease of %s: %d exchanges over its share", self.node, exchange, share)
+            await self._lose(exchange)
+            await self._thread.run(self.store.release, exchange, self.node, epoch)
         for exchange in self.exchanges:
             if len(self.epochs) >= share:
                 break

@@ -74,10 +74,10 @@ class Database:
 class Node:
     """One ``xwrap serve`` process named ``name``."""
 
-    def __init__(self, name: str, settings: dict[str, Any], directory: Path):
+    def __init__(self, name: str, settings: dict[str, Any], directory: Path, *, clustered: bool = True):
         self.name, self.port = name, free_port()
         self.settings = {**settings, "server": {"host": "127.0.0.1", "port": self.port}}
-        self.settings["cluster"] = {**settings["cluster"], "node": name}
+        self.settings["cluster"] = {**settings["cluster"], "node": name if clustered else ""}
         self.config = directory / f"{name}.json"
         self.config.write_text(json.dumps(self.settings))
         self.log = directory / f"{name}.log"
@@ -168,8 +168,10 @@ class Cluster:
         }
         self.nodes: dict[str, Node] = {}
 
-    def node(self, name: str) -> Node:
-        node = self.nodes[name] = Node(name, self.settings, Path(self.directory.name))
+    def node(self, name: str, *, clustered: bool = True) -> Node:
+        """A node of the cluster named ``name`` (not started); not ``clustered``: a service alone on
+        the same database and market (a baseline)."""
+        node = self.nodes[name] = Node(name, self.settings, Path(self.directory.name), clustered=clustered)
         return node
 
     def close(self) -> None:
