@@ -53,6 +53,7 @@ class LeaseKeeper:
         self.read_at = time.monotonic()
         self._thread = DatabaseThread()
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
 
     @property
     def interval(self) -> float:
@@ -69,7 +70,11 @@ class LeaseKeeper:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        """Stop renewing, give the held leases up (another node takes them at once) and end the thread."""
+        """Stop renewing, give the held leases up (another node takes them at once) and end the
+        thread; once (a second call does nothing)."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

@@ -127,6 +127,11 @@ class ClusterNode:
         assert self.forwarder is not None  # started
         return await self.forwarder.forward(owner, exchange, name, values)
 
+    def leads(self) -> bool:
+        """Whether this node does now what the cluster does once (the equity samples): the holder of
+        the first enabled exchange's lease."""
+        return bool(self.exchanges) and self.keeper.owns(self.exchanges[0])
+
     def status(self) -> dict[str, Any]:
         """This node's name and every enabled exchange's lease as last read."""
         return {

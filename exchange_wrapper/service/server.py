@@ -130,15 +130,15 @@ class Server:
                 )
                 self.clock = self.playback.clock or time.time
         self.database = open_database(self.settings.database_url)
-        await self._start_history()
-        wallets = WalletStore(self.database)
-        accounts = {} if self.replay_files else open_accounts(self.settings, self.hub, **self.account_options)
-        self.database_thread = DatabaseThread()
         if self.settings.cluster.node:  # the exchanges run where their leases are (docs/scaling.md)
             self.cluster = ClusterNode(
                 self.settings, self.database, self.hub, self.bus.publish, feed_options=self.feed_options
             )
         cluster = self.cluster
+        await self._start_history()
+        wallets = WalletStore(self.database)
+        accounts = {} if self.replay_files else open_accounts(self.settings, self.hub, **self.account_options)
+        self.database_thread = DatabaseThread()
         self.trading = Trading(
             self.settings,
             self.hub,
@@ -255,7 +255,11 @@ class Server:
         self.history_writer = HistoryWriter(sink, queue_size=timeseries.queue_size)
         await self.history_writer.start()
         self.collector = Collector(
-            self.hub, self.history_writer, book_top_seconds=timeseries.book_top_seconds, clock=self.clock
+            self.hub,
+            self.history_writer,
+            book_top_seconds=timeseries.book_top_seconds,
+            clock=self.clock,
+            collects=self.cluster.keeper.owns if self.cluster else lambda exchange: True,
         )
         recorded = self.playback.clock if self.playback is not None else None
         if recorded is not None:  # a backtest: sampled at recorded moments, however fast it plays
@@ -267,7 +271,13 @@ class Server:
         (a replay's recorded one as it moves on), docs/accounting.md."""
         if self.history_writer is None:
             return
-        self.equity = EquitySampler(self.hub, self.history_writer, self._every_balance, clock=self.clock)
+        self.equity = EquitySampler(
+            self.hub,
+            self.history_writer,
+            self._every_balance,
+            clock=self.clock,
+            samples=self.cluster.leads if self.cluster else lambda: True,
+        )
         recorded = self.playback.clock if self.playback is not None else None
         if recorded is not None:
             recorded.watch(self.equity.follow)
