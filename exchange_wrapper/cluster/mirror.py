@@ -92,7 +92,8 @@ class BookMirror:
         return dumps([_market_json(market) for market in self.hub.markets(name).values()])
 
     def _copy(self, name: str, books_text: str | None, markets_text: str | None) -> None:
-        """Apply another node's copy of ``name``'s books (none: no node runs it now)."""
+        """Apply another node's copy of ``name``'s books (none: no node runs it now); a book the
+        owner has not live is not live here either."""
         if books_text is None or markets_text is None:
             self.hub.exchange(name)
             self.hub.set_connection(name, FeedStatus.DOWN, "no node runs it now (its lease is free)")
@@ -104,6 +105,10 @@ class BookMirror:
             self.hub.add_markets(name, [_market(name, m) for m in json.loads(markets_text)])
         copy = json.loads(books_text)
         now = time.time()
+        copied = {Pair.parse(name) for name in copy["books"]}
+        self.hub.resyncing(
+            name, [pair for pair, book in self.hub.books(name) if book.live and pair not in copied], counted=False
+        )
         for pair_name, sides in copy["books"].items():
             pair = Pair.parse(pair_name)
             self.hub.add_book(name, pair)

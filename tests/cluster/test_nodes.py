@@ -153,6 +153,12 @@ class ThreeNodes(unittest.IsolatedAsyncioTestCase):
             self.assertEqual((await ask("cancel_order", order_id=order["id"]))["status"], "cancelled")
         owner = self.cluster.nodes[new_owner]
         self.assertIn('xwrap_lease_held{exchange="coinbase"} 1.0', await owner.metrics())
+        lease = (await owner.status())["cluster"]["exchanges"]["coinbase"]
+        self.assertGreater(lease["epoch"], 1)  # taken over: a new epoch fences a's writes
+        self.assertGreater(lease["lease_left"], 0)
+        if new_owner == "c":  # b's book is now a copy of c's
+            reason = (await self.b.status())["exchanges"]["coinbase"]["reason"]
+            self.assertEqual(reason, "a copy of node c's books")
 
         # every acknowledged order and fill is in the database, none twice
         stored = {
