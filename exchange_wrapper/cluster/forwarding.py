@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 #: Seconds an asking node waits for the owner's answer before ``exchange_unavailable``.
 FORWARD_TIMEOUT = 10.0
 
+#: Seconds the operations that may take long on the owner are waited for (one cancel per open order).
+SLOW_OPERATIONS = {"cancel_all_orders": 120.0}
+
 #: True while a forwarded request runs on its owner: it is answered here or refused, never sent on.
 FORWARDED: ContextVar[bool] = ContextVar("forwarded", default=False)
 
@@ -72,7 +75,8 @@ class Forwarder:
 
     async def forward(self, owner: str, exchange: str, name: str, values: Mapping[str, Any]) -> Any:
         """Operation ``name`` with ``values`` run on node ``owner``: its result, or its error raised
-        here; ExchangeUnavailable if it does not answer within the timeout."""
+        here; ExchangeUnavailable if nobody listens there (the node is gone) or it does not answer
+        within the timeout (:data:`SLOW_OPERATIONS`: longer)."""
         request_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = future
@@ -85,11 +89,12 @@ class Forwarder:
                 raise ExchangeUnavailable(
                     exchange, f"node {owner}, which held its lease, is gone (another node takes it over soon)"
                 )
-            async with asyncio.timeout(self.timeout):
+            timeout = max(self.timeout, SLOW_OPERATIONS.get(name, 0.0))
+            async with asyncio.timeout(timeout):
                 answer = await future
         except TimeoutError:
             raise ExchangeUnavailable(
-                exchange, f"node {owner}, which runs it, did not answer within {self.timeout:g} s"
+                exchange, f"node {owner}, which runs it, did not answer within {timeout:g} s"
             ) from None
         finally:
             self._waiting.pop(request_id, None)

@@ -191,6 +191,9 @@ class ThreeNodes(unittest.IsolatedAsyncioTestCase):
             await client.connect()
             self.addAsyncCleanup(client.close)
         first = clients[0]
+        watched: list[tuple[str, dict[str, Any]]] = []  # JSON-RPC notifications on node c
+        for topic in ("orders", "wallets"):
+            await clients[2].on(topic, lambda topic, payload: watched.append((topic, payload)))
         funded = await first.create_wallet_set(
             name="shared", allocations=[{"exchange": "coinbase", "currency": "USD", "amount": "100"}]
         )
@@ -213,9 +216,11 @@ class ThreeNodes(unittest.IsolatedAsyncioTestCase):
                         amount="9",
                     )
                     moved += 9
+                    outcomes["transfer"] += 1
                 elif index % 3 == 1:
                     await client.withdraw(wallet_set_id=funded["id"], exchange="coinbase", currency="USD", amount="9")
                     moved += 9
+                    outcomes["withdraw"] += 1
                 else:
                     await client.make_order(
                         wallet_set_id=funded["id"],
@@ -230,7 +235,7 @@ class ThreeNodes(unittest.IsolatedAsyncioTestCase):
                 outcomes[error.kind] += 1
 
         await asyncio.gather(*(spend(client, i) for i in range(15) for client in clients))
-        self.assertEqual(sum(outcomes.values()), 45)
+        self.assertEqual(outcomes["done"] + outcomes["insufficient_funds"], 45)
         self.assertGreater(outcomes["insufficient_funds"], 0)  # 405 USD asked of 100
         self.assertGreater(outcomes["done"], 0)
         wallet = await clients[1].get_wallet(wallet_set_id=funded["id"], exchange="coinbase", currency="USD")
@@ -238,6 +243,16 @@ class ThreeNodes(unittest.IsolatedAsyncioTestCase):
         self.assertGreaterEqual(Decimal(wallet["available"]), 0)
         self.assertLessEqual(Decimal(wallet["hold"]), Decimal(wallet["balance"]))
         self.verify_ledger()
+        # node c's JSON-RPC client was told of every order placed on any node, once each, and of every
+        # transfer and withdrawal made on any node (the set's balance as each left it, each once)
+        await asyncio.sleep(0.5)
+        placed = self.database.rows('SELECT id FROM "orders" WHERE wallet_set_id = %s', (funded["id"],))
+        orders = Counter((payload["id"], payload["status"]) for topic, payload in watched if topic == "orders")
+        self.assertEqual({id for id, _ in orders}, {str(id) for id, in placed})
+        self.assertEqual(set(orders.values()), {1})
+        changes = Counter(p["change"] for t, p in watched if t == "wallets")
+        self.assertEqual(changes["transfer"], 2 * outcomes["transfer"])  # both sets' wallets
+        self.assertEqual(changes["withdraw"], outcomes["withdraw"])
 
         # one client order id sent to two nodes at once makes one order
         await first.fund_wallet_set(wallet_set_id=other["id"], exchange="coinbase", currency="USD", amount="50")
