@@ -248,7 +248,7 @@ class ThreeNodes(unittest.IsolatedAsyncioTestCase):
         await asyncio.sleep(0.5)
         placed = self.database.rows('SELECT id FROM "orders" WHERE wallet_set_id = %s', (funded["id"],))
         orders = Counter((payload["id"], payload["status"]) for topic, payload in watched if topic == "orders")
-        self.assertEqual({id for id, _ in orders}, {str(id) for id, in placed})
+        self.assertEqual({id for id, _ in orders}, {str(id) for (id,) in placed})
         self.assertEqual(set(orders.values()), {1})
         changes = Counter(p["change"] for t, p in watched if t == "wallets")
         self.assertEqual(changes["transfer"], 2 * outcomes["transfer"])  # both sets' wallets
