@@ -1,13 +1,14 @@
 """Several nodes (issue 14, docs/scaling.md): what the hop to an exchange's owner costs, and what
 clients spread over three nodes place against clients on one.
 
-1. ``make_order`` over JSON-RPC, sequential round trips (p50, p99): on a service alone (no cluster,
-   the same PostgreSQL and market: the baseline), on the node that runs Coinbase (its owner: the
-   lease's fence in each order's transaction, notifications through Redis) and on another node,
-   which forwards each request to the owner over Redis and relays its answer. The difference
-   between the last two is the hop's cost.
-2. Orders a second with ``CLIENTS`` clients, each one request at a time, for ``SECONDS``: every
-   client on the owner, then the clients spread over the three nodes (two of three forwarding).
+1. ``make_order`` over JSON-RPC, sequential round trips (p50, p99), taken in turns: on a service
+   alone (no cluster, the same PostgreSQL and market: the baseline), on the node that runs Coinbase
+   (its owner: the lease's fence in each order's transaction, notifications through Redis) and on
+   another node, which forwards each request to the owner over Redis and relays its answer. The
+   difference between the last two is the hop's cost.
+2. Orders a second with ``CLIENTS`` clients, each one request at a time, for a few seconds: every
+   client on the owner, then the clients spread over the three nodes (two of three forwarding);
+   twice, in turns.
 
 The nodes are ``xwrap serve`` processes (tests/cluster/nodes.py) on a PostgreSQL database made for
 the run and a Redis key prefix of its own, the recorded Coinbase traffic served by the loopback
@@ -73,16 +74,27 @@ async def order_params(node: Node) -> dict[str, Any]:
     }
 
 
-async def sequential(node: Node, params: dict[str, Any], count: int) -> list[float]:
-    async with node.client() as client:
+async def sequential(nodes: list[tuple[Node, dict[str, Any]]], count: int) -> list[list[float]]:
+    """``count`` round trips on each node, taken in turns (one on each, again and again), so that
+    the machine's load, which varies by the second here, weighs on every node alike."""
+    clients = [node.client() for node, _ in nodes]
+    for client in clients:
+        await client.connect()
+    try:
         for _ in range(20):  # warm up
-            await client.make_order(**params)
-        times = []
+            for client, (_, params) in zip(clients, nodes, strict=True):
+                await client.make_order(**params)
+        times: list[list[float]] = [[] for _ in nodes]
         for _ in range(count):
-            start = time.perf_counter()
-            await client.make_order(**params)
-            times.append(time.perf_counter() - start)
-    await cancel_all(node, params)
+            for client, (_, params), taken in zip(clients, nodes, times, strict=True):
+                start = time.perf_counter()
+                await client.make_order(**params)
+                taken.append(time.perf_counter() - start)
+    finally:
+        for client in clients:
+            await client.close()
+    for node, params in nodes:
+        await cancel_all(node, params)
     return times
 
 
@@ -127,14 +139,16 @@ async def main(quick: bool) -> None:
                 await single.ready()
                 while (await single.status())["exchanges"]["coinbase"]["status"] != "ready":
                     await asyncio.sleep(0.05)
-                alone_times = await sequential(single, await order_params(single), count)
-                single.stop()
                 a, b, c = await started(cluster)
                 params = await order_params(a)
-                owner = await sequential(a, params, count)
-                other = await sequential(b, params, count)
-                alone = await throughput([a], params, seconds)
-                spread = await throughput([a, b, c], params, seconds)
+                alone_times, owner, other = await sequential(
+                    [(single, await order_params(single)), (a, params), (b, params)], count
+                )
+                single.stop()
+                rates: dict[str, list[float]] = {"owner": [], "spread": []}
+                for _ in range(2):  # in turns, as the round trips
+                    rates["owner"].append(await throughput([a], params, seconds))
+                    rates["spread"].append(await throughput([a, b, c], params, seconds))
             finally:
                 cluster.close()
     finally:
@@ -148,9 +162,9 @@ async def main(quick: bool) -> None:
     ):
         print(f"    {name:32}{statistics.median(times) * 1e6:>10.0f}{percentile(times, 0.99) * 1e6:>10.0f}")
     print(f"    the hop: {(statistics.median(other) - statistics.median(owner)) * 1e6:.0f} µs at p50")
-    print(f"orders a second, {CLIENTS} clients, {seconds:g} s each (2 shared cores: a sanity figure)")
-    print(f"    every client on the owner            {alone:>8.0f}")
-    print(f"    clients spread over the three nodes  {spread:>8.0f}")
+    print(f"orders a second, {CLIENTS} clients, two runs of {seconds:g} s each (2 shared cores: a sanity figure)")
+    for name, key in (("every client on the owner", "owner"), ("clients spread over the three nodes", "spread")):
+        print(f"    {name:37}" + "".join(f"{rate:>8.0f}" for rate in rates[key]))
 
 
 if __name__ == "__main__":
