@@ -149,6 +149,17 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--to", dest="end", required=True, metavar="TIME", help="the end, excluded")
     backfill.set_defaults(run=_backfill)
 
+    health = commands.add_parser(
+        "health",
+        help="ask the running service whether it is live or ready (a container's health check)",
+        description="Ask the service these settings describe, on loopback, whether it is live "
+        "(GET /xwrap/v1/health/live) or ready (/xwrap/v1/health/ready); print its answer. "
+        "Exit status 0 if so, 1 if not or if nothing answers.",
+    )
+    health.add_argument("probe", choices=("live", "ready"), help="which probe")
+    _settings_options(health)
+    health.set_defaults(run=_health)
+
     config = commands.add_parser("config", help="settings tools", description="Settings tools.")
     config_commands = config.add_subparsers(title="commands", metavar="COMMAND", required=True)
     show = config_commands.add_parser(
@@ -277,6 +288,14 @@ def _backfill(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     start, end = parse_time("--from", args.start), parse_time("--to", args.end)
     return backfill_command(settings, args.exchange, args.pair, args.interval, start, end)
+
+
+def _health(args: argparse.Namespace) -> int:
+    from .service.probe import probe
+
+    ok, answer = probe(_settings(args).server, args.probe)
+    print(answer)
+    return 0 if ok else 1
 
 
 def _config_show(args: argparse.Namespace) -> int:

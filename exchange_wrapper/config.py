@@ -12,6 +12,7 @@ import functools
 import json
 import os
 import re
+import ssl
 import types
 import typing
 from collections.abc import Iterator, Mapping
@@ -62,6 +63,12 @@ class ServerSettings:
         "A websocket or Socket.IO client that leaves what it is sent unread this long is disconnected as too slow.",
     )
     cors_origins: list[str] = setting(doc="Origins allowed by CORS; empty turns CORS off.", factory=list)
+    tls_certificate: str = setting(
+        "",
+        "PEM certificate file (its chain after it) to serve HTTPS and WSS on the port, every door; "
+        "empty serves plain HTTP. Set with tls_key.",
+    )
+    tls_key: str = setting("", "PEM file of the certificate's private key (unencrypted), readable by the service.")
 
 
 @dataclass(frozen=True)
@@ -167,7 +174,7 @@ class ExchangeSettings:
     ws_url: str = setting("", "Websocket URL (empty: the exchange's public one).")
     api_key: str = setting("", "API key (live mode).", secret=True)
     api_secret: str = setting("", "API secret (live mode).", secret=True)
-    passphrase: str = setting("", "API passphrase (Coinbase live mode).", secret=True)
+    passphrase: str = setting("", "API passphrase (Coinbase and OKX live mode).", secret=True)
     fees: FeeSettings = setting(doc="Fee rates overriding the market defaults.", factory=FeeSettings)
 
 
@@ -186,6 +193,7 @@ class ExchangesSettings:
     bitfinex: ExchangeSettings = _exchange("Bitfinex", "BTC_USD", "ETH_USD", "SOL_USD")
     poloniex: ExchangeSettings = _exchange("Poloniex spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
     okx: ExchangeSettings = _exchange("OKX spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
+    bybit: ExchangeSettings = _exchange("Bybit spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
 
 
 @dataclass(frozen=True)
@@ -423,6 +431,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError("server.max_batch_answer_bytes", "at least 1024", server.max_batch_answer_bytes)
     if server.send_timeout_seconds <= 0:
         raise ConfigError("server.send_timeout_seconds", "more than 0", str(server.send_timeout_seconds))
+    tls_context(server)  # the files read and the key matched now, not when the first client connects
     timeseries, recording = settings.timeseries, settings.recording
     for key, value, least in (
         ("timeseries.book_top_seconds", timeseries.book_top_seconds, 0),
@@ -483,7 +492,7 @@ def _check(settings: Settings) -> None:
                 raise ConfigError(
                     f"exchanges.{name}.mode", f'"paper" ({name} has market data only: no live trading yet)', "live"
                 )
-            needed = ("api_key", "api_secret") + (("passphrase",) if name == "coinbase" else ())
+            needed = ("api_key", "api_secret") + (("passphrase",) if name in ("coinbase", "okx") else ())
             for secret in needed:
                 if not getattr(exchange, secret):
                     var = f"{ENV_PREFIX}{name.upper()}_{secret.upper()}"
@@ -492,3 +501,49 @@ def _check(settings: Settings) -> None:
                         f"a value for live trading (in the settings file or {var})",
                         present=False,
                     )
+
+
+def tls_context(server: ServerSettings) -> ssl.SSLContext | None:
+    """The TLS context serving ``server.tls_certificate`` with ``server.tls_key`` (None without them).
+    Raises :class:`ConfigError` naming the setting: only one of the two set, a file missing or
+    unreadable, a certificate that is not PEM, a key that is not an unencrypted PEM key or not the
+    certificate's."""
+    certificate, key = server.tls_certificate, server.tls_key
+    if not certificate and not key:
+        return None
+    if not certificate or not key:
+        missing, given = (
+            ("server.tls_certificate", "server.tls_key") if key else ("server.tls_key", "server.tls_certificate")
+        )
+        raise ConfigError(missing, f"a file with {given} (both or neither)", present=False)
+    for name, path in (("server.tls_certificate", certificate), ("server.tls_key", key)):
+        try:
+            Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(name, f"a readable file ({exc.strerror or exc})", path) from None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_verify_locations(cadata=Path(certificate).read_text(encoding="ascii", errors="replace"))
+    except (ssl.SSLError, ValueError):
+        raise ConfigError(
+            "server.tls_certificate", "a PEM certificate (-----BEGIN CERTIFICATE-----)", certificate
+        ) from None
+    try:  # a password callback: OpenSSL would otherwise ask for an encrypted key's on the terminal
+        context.load_cert_chain(certificate, key, password=_no_password)
+    except _EncryptedKey:
+        raise ConfigError(
+            "server.tls_key", "an unencrypted PEM private key (this one asks for a password)", key
+        ) from None
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            raise ConfigError("server.tls_key", "the private key of server.tls_certificate", key) from None
+        raise ConfigError("server.tls_key", "an unencrypted PEM private key", key) from None
+    return context
+
+
+class _EncryptedKey(Exception):
+    """The TLS key asked for a password (xWrap reads unencrypted keys only)."""
+
+
+def _no_password() -> bytes:
+    raise _EncryptedKey

@@ -247,6 +247,23 @@ class Status(_Replaying):
     database: Database
 
 
+class Liveness(TypedDict):
+    """``GET /xwrap/v1/health/live`` (no token): answered while the process serves."""
+
+    live: bool
+
+
+class Readiness(TypedDict):
+    """``GET /xwrap/v1/health/ready`` (no token): 200 when ``ready``, else 503 with the same body.
+    Ready only while the database answers and every exchange this node runs is ``ready``; ``reasons``
+    says what is not (empty when ready)."""
+
+    ready: bool
+    database: Literal["reachable", "unreachable"]
+    exchanges: dict[str, FeedStatusName]
+    reasons: list[str]
+
+
 class Market(TypedDict):
     exchange: str
     pair: str

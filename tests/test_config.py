@@ -6,9 +6,11 @@ from dataclasses import is_dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from exchange_wrapper.config import Settings, env_variables, load_settings, schema, to_json
+from exchange_wrapper.config import Settings, env_variables, load_settings, schema, tls_context, to_json
 from exchange_wrapper.core.errors import ConfigError
 from exchange_wrapper.exchanges import EXCHANGE_NAMES
+
+from .certificates import make_certificates
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -251,3 +253,39 @@ class ValidationTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TlsSettingsTest(unittest.TestCase):
+    """server.tls_certificate and server.tls_key are read at start: each wrong one named, with why."""
+
+    def setUp(self):
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        self.files = make_certificates(Path(folder.name))
+
+    def load(self, certificate, key):
+        return load_settings(None, env={}, overrides={"server.tls_certificate": certificate, "server.tls_key": key})
+
+    def test_a_certificate_and_its_key_load(self):
+        settings = self.load(self.files["server_pem"], self.files["server_key"])
+        self.assertEqual(settings.server.tls_key, self.files["server_key"])
+        self.assertIsNone(tls_context(load_settings(None, env={}).server))  # plain HTTP by default
+
+    def test_each_wrong_file_is_named_with_what_was_expected(self):
+        files = self.files
+        missing = str(Path(files["server_pem"]).with_name("missing.pem"))
+        for certificate, key, field, expected in [
+            (files["server_pem"], "", "server.tls_key", "a file with server.tls_certificate (both or neither)"),
+            ("", files["server_key"], "server.tls_certificate", "a file with server.tls_key (both or neither)"),
+            (missing, files["server_key"], "server.tls_certificate", "a readable file (No such file or directory)"),
+            (files["server_pem"], missing, "server.tls_key", "a readable file (No such file or directory)"),
+            (files["server_key"], files["server_key"], "server.tls_certificate", "a PEM certificate"),
+            (files["server_pem"], files["other_key"], "server.tls_key", "the private key of server.tls_certificate"),
+            (files["server_pem"], files["encrypted_key"], "server.tls_key", "an unencrypted PEM private key"),
+            (files["server_pem"], files["ca_pem"], "server.tls_key", "an unencrypted PEM private key"),
+        ]:
+            with self.subTest(certificate=certificate, key=key):
+                with self.assertRaises(ConfigError) as raised:
+                    self.load(certificate, key)
+                self.assertEqual(raised.exception.key, field)
+                self.assertTrue(raised.exception.expected.startswith(expected), raised.exception.expected)

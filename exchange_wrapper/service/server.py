@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..cluster.node import ClusterNode
-from ..config import Settings
+from ..config import Settings, tls_context
 from ..connectors.account import open_accounts
 from ..connectors.feed import start_feeds
 from ..core.errors import ConfigError, InvalidParameter
@@ -37,6 +37,7 @@ from ..trading.order_path import Trading
 from .api import ExchangeWrapper
 from .auth import Authenticator
 from .events import EventBus
+from .health import Health
 from .http import create_app
 from .metrics import Metrics
 from .publishers import start_publishers
@@ -184,7 +185,8 @@ class Server:
             await cluster.start(self.trading, self.api.call)
         self.metrics = metrics = Metrics(self.hub, self.trading, self.history_writer, cluster=cluster)
         auth = Authenticator(list(self.settings.tokens))  # the three doors share it, as they share the metrics and bus
-        app = create_app(self.api, auth=auth, metrics=metrics, bus=self.bus)
+        health = Health(self.api, self.exchanges_run)
+        app = create_app(self.api, auth=auth, metrics=metrics, bus=self.bus, health=health)
         install_rpc(app, self.api, auth=auth, metrics=metrics, bus=self.bus, settings=self.settings)
         install_socketio(app, self.api, auth=auth, metrics=metrics, bus=self.bus, settings=self.settings)
         self.publishers = start_publishers(self.api, self.bus)
@@ -201,12 +203,13 @@ class Server:
         self.port = sock.getsockname()[1]
         if self.playback is not None and not options.steps:
             await self._replays_ready()
-        self._server = await app.create_server(sock=sock, access_log=False)
+        self._server = await app.create_server(sock=sock, ssl=tls_context(server), access_log=False)
         await self._server.startup()
         await self._server.before_start()
         await self._server.after_start()
         log.info(
-            "xWrap listening on http://%s:%s (database %s)",
+            "xWrap listening on %s://%s:%s (database %s)",
+            "https" if server.tls_certificate else "http",
             server.host,
             self.port,
             describe_url(self.settings.database_url),
@@ -242,6 +245,13 @@ class Server:
         if self.database is not None:
             close_database(self.database)
             self.database = None
+
+    def exchanges_run(self) -> list[str]:
+        """The exchanges this node runs: those replayed, else those whose feeds it started (a cluster
+        node: those whose leases it holds)."""
+        if self.replays:
+            return [replay.exchange for replay in self.replays]
+        return sorted(self.cluster.feeds if self.cluster is not None else self.feeds)
 
     async def _start_history(self) -> None:
         """The store of ``timeseries.backend``, its reader (:attr:`history`, what the API reads) and,

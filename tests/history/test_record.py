@@ -27,12 +27,14 @@ from exchange_wrapper.replay.source import Replay
 from exchange_wrapper.service.server import Server, replay_groups
 from tests.exchanges.test_binance import SYMBOLS as BINANCE_SYMBOLS
 from tests.exchanges.test_bitfinex_feed import PAIRS as BITFINEX_PAIRS
+from tests.exchanges.test_bybit_feed import PAIRS as BYBIT_PAIRS
 from tests.exchanges.test_coinbase_feed import PAIRS as COINBASE_PAIRS
 from tests.exchanges.test_kraken_feed import PAIRS as KRAKEN_PAIRS
 from tests.exchanges.test_okx_feed import PAIRS as OKX_PAIRS
 from tests.exchanges.test_poloniex_feed import SYMBOLS as POLONIEX_PAIRS
 from tests.simulator.binance import binance_protocol
 from tests.simulator.bitfinex import bitfinex_protocol
+from tests.simulator.bybit import bybit_protocol
 from tests.simulator.coinbase import coinbase_protocol
 from tests.simulator.coinbase_private import API_KEY, API_SECRET, PASSPHRASE, CoinbaseExchange
 from tests.simulator.kraken import kraken_protocol
@@ -49,6 +51,7 @@ EXCHANGES = {
     "bitfinex": (bitfinex_protocol, list(BITFINEX_PAIRS.values()), True),
     "poloniex": (poloniex_protocol, POLONIEX_PAIRS, False),
     "okx": (okx_protocol, [str(pair) for pair in OKX_PAIRS.values()], True),
+    "bybit": (bybit_protocol, [str(pair) for pair in BYBIT_PAIRS.values()], False),
 }
 
 

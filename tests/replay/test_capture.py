@@ -46,6 +46,8 @@ class ReadCaptureTest(unittest.TestCase):
                 "BINANCE.ws.1.0",
                 "BITFINEX.0",
                 "BITFINEX.ws.11.0",
+                "BYBIT.0",
+                "BYBIT.ws.0.0",
                 "COINBASE.0",
                 "COINBASE.ws.28.0",
                 "KRAKEN.0",

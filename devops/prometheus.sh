@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Debian's prometheus package, if missing: tests/test_deploy.py checks the shipped Prometheus configuration and
+# alert rules (devops/prometheus/) with its `promtool check`, and runs its `prometheus` on that configuration
+# (on a free loopback port, with a temporary data directory) against a service of its own. The tests never
+# use the package's system service.
+set -uo pipefail
+if ! command -v promtool >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } \
+      || echo "could not install prometheus: the Prometheus configuration tests will fail" >&2
+  else
+    echo "promtool is missing (install Debian's prometheus): the Prometheus configuration tests will fail" >&2
+  fi
+fi
