@@ -97,11 +97,13 @@ class LeaseKeeper:
         return self.epochs.get(exchange) if self.owns(exchange) else None
 
     def owner(self, exchange: str) -> str | None:
-        """The node holding ``exchange``'s lease as last read (None: nobody, or it expired)."""
+        """The node holding ``exchange``'s lease as last read (None: nobody, or it had expired then).
+        Not aged by this node's clock: a read late by a slow check would otherwise lose the owner,
+        and a request sent to an owner that is gone or has lost the lease is refused there."""
         if self.owns(exchange):
             return self.node
         lease = self.seen.get(exchange)
-        if lease is None or lease.left - (time.monotonic() - self.read_at) <= 0:
+        if lease is None or lease.left <= 0:
             return None
         return lease.owner
 

@@ -27,6 +27,7 @@ import psycopg2
 import redis
 
 from exchange_wrapper.client import AsyncClient
+from exchange_wrapper.core.exchanges import EXCHANGE_NAMES
 from tests.service.recorded import TOKENS, TRADE_TOKEN, http
 
 POSTGRES = os.environ.get("XWRAP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -155,9 +156,7 @@ class Cluster:
         self.prefix = f"xwrap-test-{uuid.uuid4().hex[:12]}"
         self.lease_seconds = lease_seconds
         self.directory = tempfile.TemporaryDirectory()
-        exchanges: dict[str, Any] = {
-            name: {"enabled": False} for name in ("binance", "kraken", "bitfinex", "poloniex", "okx")
-        }
+        exchanges: dict[str, Any] = {name: {"enabled": False} for name in EXCHANGE_NAMES}
         exchanges["coinbase"] = {"pairs": [PAIR], "rest_url": simulator.http_url, "ws_url": simulator.ws_url}
         self.settings = {
             "database_url": database.url,

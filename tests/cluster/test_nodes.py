@@ -235,7 +235,7 @@ class ThreeNodes(unittest.IsolatedAsyncioTestCase):
                 outcomes[error.kind] += 1
 
         await asyncio.gather(*(spend(client, i) for i in range(15) for client in clients))
-        self.assertEqual(outcomes["done"] + outcomes["insufficient_funds"], 45)
+        self.assertEqual(outcomes["done"] + outcomes["insufficient_funds"], 45, outcomes)
         self.assertGreater(outcomes["insufficient_funds"], 0)  # 405 USD asked of 100
         self.assertGreater(outcomes["done"], 0)
         wallet = await clients[1].get_wallet(wallet_set_id=funded["id"], exchange="coinbase", currency="USD")
