@@ -1,10 +1,11 @@
 """The books of the exchanges another node runs, copied here so that every node answers reads.
 
-The owner of an exchange writes its markets and the top :data:`DEPTH` levels of each live book to
-Redis every :data:`INTERVAL` seconds (keys that expire after :data:`KEEP` seconds, so a dead
-owner's copy goes away); every other node reads them as often and applies each book as a
-snapshot to its own hub. A copy is therefore at most about two intervals (plus a Redis round
-trip) behind the owner's book, and only :data:`DEPTH` levels deep (docs/scaling.md).
+The owner of an exchange writes its markets, the top :data:`DEPTH` levels of each live book and
+its latest :data:`TRADES` public trades to Redis every :data:`INTERVAL` seconds (keys that expire
+after :data:`KEEP` seconds, so a dead owner's copy goes away); every other node reads them as often
+and applies each book as a snapshot to its own hub, its trades as the pair's latest. A copy is
+therefore at most about two intervals (plus a Redis round trip) behind the owner's book, and only
+:data:`DEPTH` levels deep (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ..core.marketdata import BookSnapshot, FeedStatus
+from ..core.marketdata import BookSnapshot, FeedStatus, Trade
 from ..core.markets import Market, MarketStatus
+from ..core.orders import Side
 from ..core.pairs import Pair
 from ..marketdata.hub import MarketDataHub
 from .redis_link import RedisLink, dumps
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 INTERVAL = 0.25
 #: Levels per side copied.
 DEPTH = 50
+#: The latest public trades per pair copied (the last price of get_pricing, get_trades).
+TRADES = 50
 #: Seconds a copy stays in Redis unrenewed.
 KEEP = 5.0
 
@@ -82,7 +86,14 @@ class BookMirror:
 
     def _books_of(self, name: str) -> str:
         books = {
-            str(pair): {"bids": book.bids.top(DEPTH), "asks": book.asks.top(DEPTH)}
+            str(pair): {
+                "bids": book.bids.top(DEPTH),
+                "asks": book.asks.top(DEPTH),
+                "trades": [
+                    (t.trade_id, t.price, t.size, t.taker_side, t.time)
+                    for t in list(self.hub.recent_trades(name, pair))[-TRADES:]
+                ],
+            }
             for pair, book in self.hub.books(name)
             if book.live
         }
@@ -115,6 +126,14 @@ class BookMirror:
             bids = [(Decimal(p), Decimal(s)) for p, s in sides["bids"]]
             asks = [(Decimal(p), Decimal(s)) for p, s in sides["asks"]]
             self.hub.handle(name, [BookSnapshot(pair, bids, asks)], now)
+            self.hub.copy_trades(
+                name,
+                pair,
+                (
+                    Trade(pair, trade_id, Decimal(price), Decimal(size), Side(side), at)
+                    for trade_id, price, size, side, at in sides["trades"]
+                ),
+            )
         self.hub.set_connection(name, FeedStatus.READY, f"a copy of node {copy['node']}'s books")
 
 

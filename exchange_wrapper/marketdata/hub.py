@@ -130,6 +130,12 @@ class MarketDataHub:
         self._keeper(exchange, pair).attach(None)
         self._engine_events.pop((exchange, pair), None)
 
+    def copy_trades(self, exchange: str, pair: Pair, trades: Iterable[Trade]) -> None:
+        """The latest public trades of ``pair`` as another node's hub has them (a cluster node's copy of
+        an exchange it does not run): they replace those kept here, and reach no engine or subscriber
+        (the owner's did)."""
+        self.exchange(exchange).trades[pair] = deque(trades, maxlen=RECENT_TRADES)
+
     def forget(self, exchange: str) -> None:
         """Drop everything held of ``exchange`` (a cluster node about to run its feed, where it kept a
         copy of another node's books): its feed registers it anew with the exchange's own rules."""

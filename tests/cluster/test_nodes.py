@@ -191,6 +191,12 @@ class ThreeNodes(unittest.IsolatedAsyncioTestCase):
             await client.connect()
             self.addAsyncCleanup(client.close)
         first = clients[0]
+        # reads on any node: b's copy of Coinbase's latest trades are the owner's (at most 0.5 s behind)
+        owners = {t["trade_id"] for t in await first.get_trades(exchange="coinbase", pair=PAIR, limit=1000)}
+        copied = await clients[1].get_trades(exchange="coinbase", pair=PAIR, limit=50)
+        self.assertTrue(copied)
+        self.assertLessEqual({t["trade_id"] for t in copied}, owners)
+        self.assertIsNotNone((await clients[1].get_pricing(exchange="coinbase"))[0]["last"])
         watched: list[tuple[str, dict[str, Any]]] = []  # JSON-RPC notifications on node c
         for topic in ("orders", "wallets"):
             await clients[2].on(topic, lambda topic, payload: watched.append((topic, payload)))
