@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .core.errors import ConfigError, InvalidParameter
-from .core.exchanges import EXCHANGE_NAMES, MARKET_DATA_ONLY
+from .core.exchanges import EXCHANGE_NAMES
 from .core.money import parse_decimal
 from .core.pairs import Pair
 
@@ -455,10 +455,6 @@ def _check(settings: Settings) -> None:
             except InvalidParameter:
                 raise ConfigError(f"exchanges.{name}.pairs[{i}]", 'a pair such as "BTC_USD"', pair) from None
         if exchange.enabled and exchange.mode == "live":
-            if name in MARKET_DATA_ONLY:
-                raise ConfigError(
-                    f"exchanges.{name}.mode", f'"paper" ({name} has market data only: no live trading yet)', "live"
-                )
             needed = ("api_key", "api_secret") + (("passphrase",) if name in ("coinbase", "okx") else ())
             for secret in needed:
                 if not getattr(exchange, secret):

@@ -6,7 +6,3 @@ the one list without the settings importing the adapters. Each name has its pack
 """
 
 EXCHANGE_NAMES = ("coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno")
-
-MARKET_DATA_ONLY = ("luno",)
-"""Exchanges whose account side (``exchanges/<name>/private.py``) is still to come: their market
-data is followed, and the settings refuse live mode on them."""
