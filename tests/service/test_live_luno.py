@@ -85,14 +85,24 @@ class LunoLiveTradingTest(LiveTradingCase):
         return self.sim_order(order).remaining
 
     async def test_a_lost_placement_is_found_by_its_client_id_and_never_placed_again(self):
+        received = []
+        add = self.sim.calls.add
+
+        def spy(request):
+            received.append(request)
+            add(request)
+
+        self.sim.calls.add = spy
         ws = await self.live_set()
         self.lose_next_placement()
         order = await self.buy(ws, "10", "lost-once")
         placed = self.sim_order(order)
         self.assertEqual((order["status"], order["exchange_order_id"]), ("open", f"BXMC2CJ7HN{placed.order_id:05d}"))
-        queries = [p for _, m, p in self.sim.calls.calls if (m, p) == ("GET", "/api/exchange/3/order")]
-        self.assertGreaterEqual(len(queries), 1)  # asked about by its client id
-        self.assertEqual((self.placements(), len(self.sim.account.orders)), (1, 1))
+        queries = [r.params for r in received if (r.method, r.path) == ("GET", "/api/exchange/3/order")]
+        self.assertEqual(
+            queries[0], {"client_order_id": placed.client_id}
+        )  # asked about by the client id it was sent with
+        self.assertEqual((self.placements(), len(self.sim.account.orders)), (1, 1))  # never a second placement (a 409)
         self.assertEqual(self.sim.refusals, [])
         self.assertLedgerVerifies()
         await self.assertReconciled()
