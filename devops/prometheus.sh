@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Debian's prometheus package, if missing: tests/test_deploy.py checks the shipped Prometheus configuration and
-# alert rules (devops/prometheus/) with its `promtool check`, and runs its `prometheus` on that configuration
-# (on a free loopback port, with a temporary data directory) against a service of its own. The tests never
-# use the package's system service.
+# Debian's prometheus package, if missing: tests/test_deploy.py checks the shipped Prometheus configuration
+# with its `promtool check` and runs its `prometheus` on that configuration (on a free loopback port, with a
+# temporary data directory) against a service of its own; tests/test_devops_prometheus.py checks and unit-tests
+# the alerting rules of devops/prometheus/alerts.yml with `promtool`. The tests never use the package's system
+# service.
 set -uo pipefail
 if ! command -v promtool >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

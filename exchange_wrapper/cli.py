@@ -250,14 +250,13 @@ def _window(args: argparse.Namespace) -> tuple[float | None, float | None]:
 def _ledger_verify(args: argparse.Namespace) -> int:
     from .core.exchanges import EXCHANGE_NAMES
     from .storage.database import close_database, open_database
-    from .storage.verify import DEFAULT_MAX_FEE, SHOWN_DIFFERENCES, verify_ledger
+    from .storage.verify import SHOWN_DIFFERENCES, highest_fee, verify_ledger
 
     settings = _settings(args)
     database = open_database(settings.database_url, create=False)
     try:
-        # a buy's hold includes the taker fee: the highest configured one bounds it
         takers = [settings.exchange(name).fees.taker for name in EXCHANGE_NAMES]
-        report = verify_ledger(database, max_fee=max([DEFAULT_MAX_FEE, *filter(None, takers)]))
+        report = verify_ledger(database, max_fee=highest_fee(takers))
     finally:
         close_database(database)
     print(json.dumps(report.as_json(limit=SHOWN_DIFFERENCES), indent=2))

@@ -304,6 +304,10 @@ class MarketDataHub:
         data = self.exchange(exchange)
         data.rest_paused_until = max(data.rest_paused_until, until)
 
+    def rest_pause_left(self, exchange: str, now: float) -> float:
+        """Seconds ``exchange``'s REST calls still wait after a rate-limit answer (0: none)."""
+        return max(self._data(exchange).rest_paused_until - now, 0.0)
+
     def set_connection(self, exchange: str, status: FeedStatus, reason: str) -> None:
         """The feed's own state (connecting, ready, down) and why; logged when it changes."""
         data = self._data(exchange)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from ..alerts.conditions import Conditions
+from ..alerts.runner import AlertRunner, ledger_verifier
 from ..config import Settings, tls_context
 from ..connectors.account import open_accounts
 from ..connectors.feed import start_feeds
@@ -101,6 +103,7 @@ class Server:
         self.database_thread: DatabaseThread | None = None
         self.api: ExchangeWrapper | None = None
         self.metrics: Metrics | None = None
+        self.alerts: AlertRunner | None = None
         self._tasks: list[asyncio.Task] = []
         self._server: Any = None
         self.publishers: Any = None
@@ -160,6 +163,16 @@ class Server:
                 self._tasks.append(asyncio.create_task(backfill))
         await self.trading.start()
         self._start_equity()
+        conditions = Conditions(
+            self.settings,
+            self._exchange_states,
+            self.hub,
+            self.trading,
+            writer=self.history_writer,
+            history=self.history,
+            verify=ledger_verifier(self.settings, self.database),
+        )
+        self.alerts = AlertRunner(self.settings, conditions, publish=self.bus.publish, clock=self.clock)
         self.api = ExchangeWrapper(
             self.settings,
             self.database,
@@ -167,15 +180,17 @@ class Server:
             self.trading,
             history=self.history,
             playback=self.playback,
+            alerts=self.alerts,
             clock=self.clock,
         )
-        self.metrics = metrics = Metrics(self.hub, self.trading, self.history_writer)
+        self.metrics = metrics = Metrics(self.hub, self.trading, self.history_writer, self.alerts, clock=self.clock)
         auth = Authenticator(list(self.settings.tokens))  # the three doors share it, as they share the metrics and bus
         health = Health(self.api, self.exchanges_run)
         app = create_app(self.api, auth=auth, metrics=metrics, bus=self.bus, health=health)
         install_rpc(app, self.api, auth=auth, metrics=metrics, bus=self.bus, settings=self.settings)
         install_socketio(app, self.api, auth=auth, metrics=metrics, bus=self.bus, settings=self.settings)
         self.publishers = start_publishers(self.api, self.bus)
+        self.alerts.start()
         server = self.settings.server
         # IPPROTO_TCP spelt out: asyncio sets TCP_NODELAY only on sockets that say so (else small
         # websocket messages wait ~40 ms for delayed ACKs)
@@ -210,6 +225,9 @@ class Server:
         if self.publishers is not None:
             await self.publishers.stop()
             self.publishers = None
+        if self.alerts is not None:
+            await self.alerts.stop()
+            self.alerts = None
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -262,6 +280,11 @@ class Server:
         if recorded is not None:
             recorded.watch(self.equity.follow)
         self.equity.start(timer=recorded is None)
+
+    async def _exchange_states(self) -> dict[str, Any]:
+        """The exchanges' states as get_exchanges answers them: what the alerts about exchanges watch."""
+        assert self.api is not None  # the alerts start after the API
+        return dict(await self.api.get_exchanges())
 
     async def _every_balance(self) -> dict[int, list[tuple[str, Decimal]]]:
         """Every wallet set's balances (holds included) by currency: what its equity values."""

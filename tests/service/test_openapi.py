@@ -194,6 +194,7 @@ class OpenApiDocumentTest(RecordedServiceTest):
             ("close_wallet_set", "POST", f"/wallet_sets/{other}/close", None),
             ("get_statement", "GET", f"/wallet_sets/{ws}/statement?currency=USD", None),
             ("get_accounts", "GET", "/accounts", None),
+            ("get_alerts", "GET", "/alerts", None),
         ]
         # advance_replay answers only on a stepped replay (tests/history/test_api.py)
         self.assertEqual({call[0] for call in calls}, set(OPERATIONS) - {"advance_replay"})
