@@ -44,6 +44,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.simulator.luno import API_KEY, API_SECRET, MARKETS_PATH, luno_protocol
 from tests.simulator.private import (
+    Execution,
     FixedWindows,
     HttpAnswer,
     HttpRequest,
@@ -259,7 +260,7 @@ class LunoExchange(LoopbackExchange):
         price: Decimal | None = None,
         stop_price: Decimal | None = None,
         quote_quantity: Decimal | None = None,
-    ) -> Any:
+    ) -> list[Execution]:
         client_id = form.get("client_order_id", "")
         if client_id and any(o.client_id == client_id for o in self.account.orders.values()):
             raise Refused("duplicate_order")  # Luno takes a client id once, whatever became of its order
@@ -370,5 +371,5 @@ def _levels(orders: dict[str, dict[str, str]]) -> list[tuple[Decimal, Decimal]]:
     return list(levels.items())
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> HttpAnswer:
-    return HttpAnswer(status, json.dumps({"error": message, "error_code": code}), headers or {})
+def _error(status: int, code: str, message: str) -> HttpAnswer:
+    return HttpAnswer(status, json.dumps({"error": message, "error_code": code}))
