@@ -7,7 +7,9 @@ one rests and is partly filled; another's placement reaches the exchange but its
 Node A is killed (SIGKILL), and the exchange fills the resting order while no node owns Binance.
 Node B takes the lease, opens the account as a restart does, and the orders come out right: the
 fill made meanwhile applied once, the unanswered placement found by its client id (never sent
-again), the ledger reconciled and ``xwrap ledger verify`` passing.
+again), the ledger reconciled and ``xwrap ledger verify`` passing. And node A paused (SIGSTOP) past
+its lease with a fill waiting on its stream: B takes over and applies it; A, resumed, records
+nothing (its account stopped, its late write refused by the fence) and lets the account go.
 """
 
 from __future__ import annotations
@@ -112,7 +114,8 @@ class LiveAccountTakeover(unittest.IsolatedAsyncioTestCase):
 
         await self.until(lambda: self.account_ready(self.b), "node b to take binance over")
         took = time.monotonic() - killed
-        self.assertLess(took, LEASE + 10, "the lease and the account's recovery")
+        # within the lease time, plus opening and recovering the account (about 2.2 s in all here)
+        self.assertLess(took, LEASE + 3, self.cluster.logs())
         found = await self.until_order(trader, resting["id"], lambda o: len(o["fills"]) == 2)
         self.assertEqual((found["status"], found["filled_size"]), ("partially_filled", "500"))
         self.assertEqual([f["size"] for f in found["fills"]], ["300", "200"])
