@@ -9,7 +9,8 @@ Node B takes the lease, opens the account as a restart does, and the orders come
 fill made meanwhile applied once, the unanswered placement found by its client id (never sent
 again), the ledger reconciled and ``xwrap ledger verify`` passing. And node A paused (SIGSTOP) past
 its lease with a fill waiting on its stream: B takes over and applies it; A, resumed, records
-nothing (its account stopped, its late write refused by the fence) and lets the account go.
+nothing (its account stopped, its late write refused by the fence) and lets the account go; B then
+stops, and A takes the account back with a new one, applying the fill made meanwhile.
 """
 
 from __future__ import annotations
@@ -177,8 +178,19 @@ class LiveAccountTakeover(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(([f["size"] for f in found["fills"]], found["filled_size"]), (["300", "200", "100"], "600"))
         await asyncio.sleep(1)  # what a might still write (nothing: it holds no lease)
         self.assertEqual(self.database.rows('SELECT count(*) FROM "fill"'), [(3,)])
-        cancelled = await self.ask("cancel_order", order_id=resting["id"])  # through b, its owner now
+
+        # b stops (its lease given up, its account stopped): a takes binance back with a new account
+        self.b.stop()
+        await self.sim.fill(self.sim_order(resting), D(50))
+        await self.until(lambda: self.account_ready(self.a), "node a to take binance back")
+        self.trader = self.a.client(timeout=2 * LEASE, reconnect=False)
+        await self.trader.connect()
+        self.addAsyncCleanup(self.trader.close)
+        found = await self.until_order(self.trader, resting["id"], lambda o: len(o["fills"]) == 4)
+        self.assertEqual(found["filled_size"], "650")
+        cancelled = await self.ask("cancel_order", order_id=resting["id"])
         self.assertEqual((cancelled["status"], self.sim_order(resting).status), ("cancelled", "cancelled"))
+        self.assertEqual(self.database.rows('SELECT count(*) FROM "fill"'), [(4,)])
         self.assertEqual(self.sim.calls.count(*PLACEMENT), 1)
         self.assertEqual(self.sim.calls.count("DELETE", "/api/v3/order"), 1)
         self.verify_ledger()
