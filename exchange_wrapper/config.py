@@ -562,13 +562,6 @@ def _check(settings: Settings) -> None:
             raise ConfigError("cluster.redis", "redis://host:port/db", hide_password(cluster.redis))
         if cluster.lease_seconds < 1:
             raise ConfigError("cluster.lease_seconds", "at least 1", str(cluster.lease_seconds))
-        for name in EXCHANGE_NAMES:  # an account's takeover (its recovery on another node) is still to come
-            if settings.exchange(name).enabled and settings.exchange(name).mode == "live":
-                raise ConfigError(
-                    f"exchanges.{name}.mode",
-                    '"paper" in cluster mode (live accounts run on one node alone so far)',
-                    "live",
-                )
     seen: set[str] = set()
     for i, token in enumerate(settings.tokens):
         if len(token.token) < 16:

@@ -154,7 +154,7 @@ class ClusterNode:
 
     async def _lost(self, exchange: str) -> None:
         if self.trading is not None:
-            self.trading.release(exchange)
+            await self.trading.release(exchange)
         feed = self.feeds.pop(exchange, None)
         if feed is not None:
             await feed.stop()

@@ -124,6 +124,17 @@ class LiveAccount:
         timeout: float = 10.0,
     ):
         self.adapter_class, self.settings, self.hub, self.owner = adapter_class, settings, hub, owner
+        self._options: dict[str, Any] = {
+            "clock": clock,
+            "sleep": sleep,
+            "backoff": backoff,
+            "reconcile_interval": reconcile_interval,
+            "quiet": quiet,
+            "resolve_interval": resolve_interval,
+            "reconcile_retry": reconcile_retry,
+            "poll_interval": poll_interval,
+            "timeout": timeout,
+        }
         self.name = name = adapter_class.name
         self.clock, self.sleep = clock, sleep
         self.connection = Reconnecting(clock=clock, sleep=sleep, backoff=backoff)
@@ -229,6 +240,13 @@ class LiveAccount:
     def serve(self, owner: AccountOwner) -> None:
         """Record what the account reports through ``owner`` (the live venue), from now on."""
         self.owner = owner
+
+    def successor(self) -> LiveAccount:
+        """A new account like this one, not started, served by the same owner: what runs the
+        exchange when this node takes it again (cluster mode), with nothing of this one's state
+        (its followed orders, its calls' pauses) carried over: the records and the exchange say
+        what is true now."""
+        return LiveAccount(self.adapter_class, self.settings, self.hub, self.owner, **self._options)
 
     async def run(self, stored: Callable[[], Awaitable[StoredOrders]]) -> None:
         """Open the account (retrying while the exchange is unreachable: the account shows

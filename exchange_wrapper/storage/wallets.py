@@ -392,18 +392,23 @@ class WalletStore:
         """
         return self._write(lambda: self._settle_fill(wallet_set, exchange, order, fill, reference))
 
-    def reconcile(self, exchange: str, currency: str, total: Decimal) -> LedgerEntry | None:
+    def reconcile(
+        self, exchange: str, currency: str, total: Decimal, *, fence: Callable[[str], None] | None = None
+    ) -> LedgerEntry | None:
         """Record that the real ``exchange`` account holds ``total`` of ``currency`` now.
 
         The difference from what the ledger expects (unallocated plus the live sets' balances)
         enters or leaves the unallocated funds; ``None`` when there is none. Raises
         :class:`Overallocated` if ``total`` is below what the live sets hold. Fills that settle
-        while the exchange reports are the caller's to order.
+        while the exchange reports are the caller's to order. ``fence(exchange)`` runs first in
+        the transaction (cluster mode: a node that lost the exchange's lease records nothing).
         """
         _check_exchange(exchange)
         currency = ledger.currency_code(currency)
 
         def record() -> LedgerEntry | None:
+            if fence is not None:
+                fence(exchange)
             # The exchange account first: allocations wait on it, so no live wallet appears meanwhile.
             accounts = self._lock(exchange_accounts=[(exchange, currency)]).exchange_accounts
             live = (

@@ -154,29 +154,34 @@ class Trading:
     async def start(self, *, reload: bool = True) -> None:
         """Load the open paper orders (each rejoins its engine once its book is live), start the
         virtual exchange and the live accounts. Without ``reload`` (cluster mode) no exchange's
-        orders are taken until :meth:`adopt` is called for it."""
+        orders are taken, and no account run, until :meth:`adopt` is called for it."""
         self._loop = asyncio.get_running_loop()
         reloaded = (
             await self.db(self.orders.find, open_only=True, mode=Mode.PAPER.value, limit=1_000_000) if reload else []
         )
         self.open.update((order.id, order) for order in reloaded)
         self.paper_venue.start(reloaded)
-        self.live_venue.start()
+        if reload:
+            self.live_venue.start()
 
     async def adopt(self, exchange: str) -> None:
-        """Take over ``exchange``'s open paper orders from the database, as a restart does (cluster
-        mode: this node now holds its lease): each rejoins its engine once its book is live, its
-        hold what the ledger says."""
+        """Take over ``exchange`` as a restart does (cluster mode: this node now holds its lease): its
+        open paper orders from the database, each rejoining its engine once its book is live, its
+        hold what the ledger says; and its live account, if it has one, opened and recovered
+        (:meth:`..venues.live.LiveVenue.adopt`)."""
         reloaded = await self.db(
             self.orders.find, open_only=True, mode=Mode.PAPER.value, exchange=exchange, limit=1_000_000
         )
         self.open.update((order.id, order) for order in reloaded)
         self.paper_venue.reload(reloaded)
+        self.live_venue.adopt(exchange)
 
-    def release(self, exchange: str) -> None:
+    async def release(self, exchange: str) -> None:
         """Stop acting for ``exchange`` at once (cluster mode: its lease is lost or given up): its
-        engines and open orders are dropped here; the database keeps them for the next owner."""
+        engines, its live account and its open orders are dropped here; the database keeps them for
+        the next owner."""
         self.paper_venue.drop(exchange)
+        await self.live_venue.drop(exchange)
         for order in [o for o in self.open.values() if o.exchange == exchange]:
             del self.open[order.id]
             self.live.discard(order.id)
@@ -475,9 +480,10 @@ class Trading:
         return self.live_venue if order.id in self.live else self.paper_venue
 
     def account_status(self, exchange: str) -> dict[str, Any] | None:
-        """The live account's state for the exchange status (None in paper mode)."""
+        """The live account's state for the exchange status (None in paper mode, and on a cluster
+        node that does not run the exchange)."""
         account = self.accounts.get(exchange)
-        return None if account is None else account.status()
+        return None if account is None or not self.live_venue.runs(exchange) else account.status()
 
     def _reloaded_live(self, orders: list[Order]) -> None:
         """An account's open live orders, read back from the database once it is open: the order

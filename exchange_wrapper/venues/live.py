@@ -79,7 +79,8 @@ class LiveVenue:
         self.settings, self.hub, self.accounts, self.clock = settings, hub, accounts, clock
         self.store, self.database, self.orders, self.wallets = store, database, orders, wallets
         self.on_reloaded, self.publish = on_reloaded, publish
-        self._tasks: list[asyncio.Task[None]] = []
+        self._running: dict[str, asyncio.Task[None]] = {}  # the accounts run here, by exchange
+        self._ran: set[str] = set()  # the exchanges whose account has run here (a new one runs next)
         for account in accounts.values():
             account.serve(self)
 
@@ -87,14 +88,41 @@ class LiveVenue:
 
     def start(self) -> None:
         """Run every account in a task: open, recover its orders, reconcile, then trade."""
-        self._tasks = [asyncio.create_task(account.run(self._stored_of(account))) for account in self.accounts.values()]
+        for exchange in self.accounts:
+            self.adopt(exchange)
+
+    def adopt(self, exchange: str) -> None:
+        """Run ``exchange``'s account here, as a start does (cluster mode: this node took its lease):
+        opened, its open live orders read from the records and brought to what the exchange says
+        (unconfirmed placements asked about by their client ids, fills made meanwhile applied
+        once), the balances reconciled, then trading. An account that ran here before is replaced
+        by a new one (:meth:`~..connectors.account.LiveAccount.successor`). Nothing for an exchange
+        without a live account."""
+        account = self.accounts.get(exchange)
+        if account is None or exchange in self._running:
+            return
+        if exchange in self._ran:
+            account = self.accounts[exchange] = account.successor()
+        self._ran.add(exchange)
+        self._running[exchange] = asyncio.create_task(account.run(self._stored_of(account)))
+
+    async def drop(self, exchange: str) -> None:
+        """Stop running ``exchange``'s account at once (cluster mode: its lease is lost or given up):
+        its task and its calls and stream end here; its orders stay in the records for the next owner."""
+        task = self._running.pop(exchange, None)
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await self.accounts[exchange].stop()
+
+    def runs(self, exchange: str) -> bool:
+        """Whether ``exchange``'s account runs here (always, once started, outside cluster mode)."""
+        return exchange in self._running
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        for account in self.accounts.values():
-            await account.stop()
+        for exchange in list(self._running):
+            await self.drop(exchange)
 
     def _stored_of(self, account: LiveAccount) -> Callable[[], Awaitable[StoredOrders]]:
         async def stored() -> StoredOrders:
@@ -137,7 +165,9 @@ class LiveVenue:
         for currency in sorted(currencies):
             total = balances.totals.get(currency, ZERO)
             try:
-                entry = await self.database.run(self.wallets.reconcile, exchange, currency, total)
+                entry = await self.database.run(
+                    self.wallets.reconcile, exchange, currency, total, fence=self.orders.fence
+                )
             except Overallocated as error:
                 log.error("%s reconciliation: %s", exchange, error)
                 differences.append({"currency": currency, "total": format_decimal(total), "problem": str(error)})

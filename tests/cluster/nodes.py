@@ -130,6 +130,15 @@ class Node:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
 
+    def pause(self) -> None:
+        """SIGSTOP: the process stays, its sockets open, but does nothing until :meth:`resume`."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+
     def terminate(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -149,15 +158,25 @@ class Node:
 
 
 class Cluster:
-    """Nodes sharing ``database`` and a Redis prefix of their own; Coinbase's feed at ``simulator``."""
+    """Nodes sharing ``database`` and a Redis prefix of their own; Coinbase's feed at ``simulator``,
+    or the ``exchanges`` settings given (by name; the others disabled)."""
 
-    def __init__(self, database: Database, simulator: Any, *, lease_seconds: int = 4):
+    def __init__(
+        self,
+        database: Database,
+        simulator: Any = None,
+        *,
+        lease_seconds: int = 4,
+        exchanges: dict[str, dict[str, Any]] | None = None,
+    ):
         self.database = database
         self.prefix = f"xwrap-test-{uuid.uuid4().hex[:12]}"
         self.lease_seconds = lease_seconds
         self.directory = tempfile.TemporaryDirectory()
-        exchanges: dict[str, Any] = {name: {"enabled": False} for name in EXCHANGE_NAMES}
-        exchanges["coinbase"] = {"pairs": [PAIR], "rest_url": simulator.http_url, "ws_url": simulator.ws_url}
+        enabled = exchanges or {
+            "coinbase": {"pairs": [PAIR], "rest_url": simulator.http_url, "ws_url": simulator.ws_url}
+        }
+        exchanges = {name: enabled.get(name, {"enabled": False}) for name in EXCHANGE_NAMES}
         self.settings = {
             "database_url": database.url,
             "tokens": TOKENS,

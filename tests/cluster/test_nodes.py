@@ -4,9 +4,9 @@ traffic as their market (issue 14, docs/scaling.md).
 A client on node B trades on Coinbase, which node A runs; a Socket.IO client on node C watches the
 orders; A is killed (SIGKILL) while the client trades; another node takes Coinbase over within the
 lease time and the client goes on. Every acknowledged order and fill is then in the database,
-none twice, and ``xwrap ledger verify`` passes. Transfers, withdrawals and orders on one wallet set
-from all three nodes at once never overdraw it; one client order id sent to two nodes at once
-makes one order.
+none twice, and ``xwrap ledger verify`` passes. With Coinbase and Binance run by two different
+nodes, transfers, withdrawals and orders on both exchanges of one wallet set from all three nodes
+at once never overdraw it; one client order id sent to two nodes at once makes one order.
 
 ``XWRAP_SOAK_NODES=SECONDS`` trades for that long before and after the kill (a soak run).
 """
@@ -28,6 +28,7 @@ import socketio
 from exchange_wrapper.client import ClientError
 from tests.cluster.nodes import PAIR, Cluster, Database, Node
 from tests.service.recorded import TRADE_TOKEN
+from tests.simulator.binance import binance_protocol
 from tests.simulator.coinbase import coinbase_protocol
 from tests.simulator.server import ExchangeSimulator
 
@@ -39,7 +40,41 @@ TRADING = float(os.environ.get("XWRAP_SOAK_NODES", "2"))
 SLACK = 1.5
 
 
-class ThreeNodes(unittest.IsolatedAsyncioTestCase):
+class NodesCase(unittest.IsolatedAsyncioTestCase):
+    """What the tests of several nodes ask of them."""
+
+    database: Database
+    cluster: Cluster
+    b: Node
+
+    async def until(self, check: Any, what: str, timeout: float = 20) -> float:
+        """Wait until ``await check()`` is true; the monotonic time it was."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if await check():
+                return time.monotonic()
+            await asyncio.sleep(0.05)
+        self.fail(f"waited {timeout} s for {what}\n{self.cluster.logs()}")
+
+    async def owner_seen_by(self, node: Node, *owners: str, exchange: str = "coinbase") -> bool:
+        """Whether ``node`` says one of ``owners`` runs ``exchange``."""
+        return (await node.status())["cluster"]["exchanges"][exchange]["owner"] in owners
+
+    async def book_live(self, node: Node, exchange: str = "coinbase", pair: str = PAIR) -> bool:
+        status = (await node.status())["exchanges"][exchange]
+        return status["status"] == "ready" and status["pairs"] == [pair]
+
+    def verify_ledger(self) -> None:
+        found = subprocess.run(
+            [sys.executable, "-m", "exchange_wrapper.cli", "ledger", "verify", "--config", str(self.b.config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        self.assertEqual(found.returncode, 0, found.stdout + found.stderr)
+
+
+class ThreeNodes(NodesCase):
     async def asyncSetUp(self) -> None:
         self.database = Database()
         self.addCleanup(self.database.drop)
@@ -58,32 +93,6 @@ class ThreeNodes(unittest.IsolatedAsyncioTestCase):
         await asyncio.gather(self.b.ready(), self.c.ready())
         for node in (self.a, self.b, self.c):  # every node answers reads: the owner's book, or its copy
             await self.until(lambda node=node: self.book_live(node), f"node {node.name}'s coinbase book")
-
-    async def until(self, check: Any, what: str, timeout: float = 20) -> float:
-        """Wait until ``await check()`` is true; the monotonic time it was."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if await check():
-                return time.monotonic()
-            await asyncio.sleep(0.05)
-        self.fail(f"waited {timeout} s for {what}\n{self.cluster.logs()}")
-
-    async def owner_seen_by(self, node: Node, *owners: str) -> bool:
-        """Whether ``node`` says one of ``owners`` runs Coinbase."""
-        return (await node.status())["cluster"]["exchanges"]["coinbase"]["owner"] in owners
-
-    async def book_live(self, node: Node) -> bool:
-        status = (await node.status())["exchanges"]["coinbase"]
-        return status["status"] == "ready" and status["pairs"] == [PAIR]
-
-    def verify_ledger(self) -> None:
-        found = subprocess.run(
-            [sys.executable, "-m", "exchange_wrapper.cli", "ledger", "verify", "--config", str(self.b.config)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        self.assertEqual(found.returncode, 0, found.stdout + found.stderr)
 
     async def test_an_owner_killed_under_load_is_replaced_and_nothing_is_lost_or_doubled(self) -> None:
         watcher = socketio.AsyncClient(reconnection=False)
@@ -185,69 +194,133 @@ class ThreeNodes(unittest.IsolatedAsyncioTestCase):
         self.assertEqual([event for event, times in events.items() if times > 1], [])
         self.assertLessEqual(set(acknowledged), {e["id"] for e in seen})
 
-    async def test_one_wallet_set_from_three_nodes_at_once_is_never_overdrawn(self) -> None:
+
+#: Binance's followed pair in the second exchange's recording, and what one money step asks there.
+BINANCE_PAIR = "LRC_BTC"
+
+
+class TwoExchangesOverThreeNodes(NodesCase):
+    """Coinbase and Binance (paper, their recordings as the market) over three nodes: each exchange
+    run by a different node, one wallet set's money on both."""
+
+    async def asyncSetUp(self) -> None:
+        self.database = Database()
+        self.addCleanup(self.database.drop)
+        exchanges = {}
+        for name, protocol, pair in (
+            ("coinbase", coinbase_protocol(), PAIR),
+            ("binance", binance_protocol(), BINANCE_PAIR),
+        ):
+            simulator = ExchangeSimulator(protocol, pace=0.004)
+            await simulator.__aenter__()
+            self.addAsyncCleanup(simulator.__aexit__, None, None, None)
+            exchanges[name] = {"pairs": [pair], "rest_url": simulator.http_url, "ws_url": simulator.ws_url}
+        self.cluster = Cluster(self.database, lease_seconds=LEASE, exchanges=exchanges)
+        self.addCleanup(self.cluster.close)
+        self.a, self.b, self.c = (self.cluster.node(name) for name in "abc")
+        for node in (self.a, self.b, self.c):
+            node.start()
+        await asyncio.gather(self.a.ready(), self.b.ready(), self.c.ready())
+
+        async def spread() -> bool:
+            """Every node sees the two exchanges run by two different nodes (their share: one each)."""
+            seen = [(await node.status())["cluster"]["exchanges"] for node in (self.a, self.b, self.c)]
+            owners = {(name, lease["owner"]) for exchanges in seen for name, lease in exchanges.items()}
+            return len(owners) == 2 and len({owner for _, owner in owners} - {None}) == 2
+
+        await self.until(spread, "coinbase and binance run by two different nodes, as every node sees")
+        for node in (self.a, self.b, self.c):
+            await self.until(lambda node=node: self.book_live(node), f"node {node.name}'s coinbase book")
+            await self.until(
+                lambda node=node: self.book_live(node, "binance", BINANCE_PAIR), f"node {node.name}'s binance book"
+            )
+
+    async def test_one_wallet_set_on_two_exchanges_from_three_nodes_at_once_is_never_overdrawn(self) -> None:
         clients = [node.client(timeout=20) for node in (self.a, self.b, self.c)]
         for client in clients:
             await client.connect()
             self.addAsyncCleanup(client.close)
         first = clients[0]
-        # reads on any node: b's copy of Coinbase's latest trades are the owner's (at most 0.5 s behind)
-        owners = {t["trade_id"] for t in await first.get_trades(exchange="coinbase", pair=PAIR, limit=1000)}
-        copied = await clients[1].get_trades(exchange="coinbase", pair=PAIR, limit=50)
-        self.assertTrue(copied)
+        # reads on any node: a copy of Coinbase's latest trades is the owner's (at most 0.5 s behind)
+        owner = (await self.a.status())["cluster"]["exchanges"]["coinbase"]["owner"]
+        runs, copies = clients["abc".index(owner)], clients["abc".index(owner) - 1]
+        copied: list[dict[str, Any]] = []
+
+        async def copied_trades() -> bool:
+            copied[:] = await copies.get_trades(exchange="coinbase", pair=PAIR, limit=50)
+            return bool(copied)
+
+        await self.until(copied_trades, "a copy of coinbase's trades")
+        owners = {t["trade_id"] for t in await runs.get_trades(exchange="coinbase", pair=PAIR, limit=1000)}
         self.assertLessEqual({t["trade_id"] for t in copied}, owners)
-        self.assertIsNotNone((await clients[1].get_pricing(exchange="coinbase"))[0]["last"])
+        self.assertIsNotNone((await copies.get_pricing(exchange="coinbase"))[0]["last"])
         watched: list[tuple[str, dict[str, Any]]] = []  # JSON-RPC notifications on node c
         for topic in ("orders", "wallets"):
             await clients[2].on(topic, lambda topic, payload: watched.append((topic, payload)))
+        # one set, its money on two exchanges run by two nodes: 100 USD on Coinbase, 0.01 BTC on Binance
         funded = await first.create_wallet_set(
-            name="shared", allocations=[{"exchange": "coinbase", "currency": "USD", "amount": "100"}]
+            name="shared",
+            allocations=[
+                {"exchange": "coinbase", "currency": "USD", "amount": "100"},
+                {"exchange": "binance", "currency": "BTC", "amount": "0.01"},
+            ],
         )
         other = await first.create_wallet_set(name="other")
-        book = await first.get_book(exchange="coinbase", pair=PAIR, depth=1)
-        price = (Decimal(book["bids"][0][0]) * Decimal("0.8")).quantize(Decimal("0.0001"))
-        size = (Decimal(9) / price).quantize(Decimal(1))  # about 9 USD held (plus the fee)
+        steps = {}  # exchange -> (pair, currency, funded, amount of a transfer or withdrawal, price, size)
+        for exchange, pair, currency, amount, step in (
+            ("coinbase", PAIR, "USD", Decimal(100), Decimal(9)),
+            ("binance", BINANCE_PAIR, "BTC", Decimal("0.01"), Decimal("0.0009")),
+        ):
+            book = await first.get_book(exchange=exchange, pair=pair, depth=1)
+            tick = Decimal("0.0001") if exchange == "coinbase" else Decimal("0.00000001")
+            price = (Decimal(book["bids"][0][0]) * Decimal("0.8")).quantize(tick)
+            size = (step / price).quantize(Decimal(1))  # about one step held (plus the fee)
+            steps[exchange] = (pair, currency, amount, step, price, size)
         outcomes: Counter[str] = Counter()
-        moved = Decimal(0)
+        moved: Counter[str] = Counter()
+        refusals: list[str] = []
 
         async def spend(client: Any, index: int) -> None:
-            nonlocal moved
+            """Step ``index``: on Coinbase or Binance by turns, an order, a transfer or a withdrawal."""
+            exchange = ("coinbase", "binance")[index % 2]
+            pair, currency, _, step, price, size = steps[exchange]
+            money = dict(exchange=exchange, currency=currency, amount=str(step))
             try:
-                if index % 3 == 0:
-                    await client.transfer(
-                        from_wallet_set_id=funded["id"],
-                        to_wallet_set_id=other["id"],
-                        exchange="coinbase",
-                        currency="USD",
-                        amount="9",
-                    )
-                    moved += 9
+                if index // 2 % 3 == 1:
+                    await client.transfer(from_wallet_set_id=funded["id"], to_wallet_set_id=other["id"], **money)
+                    moved[exchange] += step
                     outcomes["transfer"] += 1
-                elif index % 3 == 1:
-                    await client.withdraw(wallet_set_id=funded["id"], exchange="coinbase", currency="USD", amount="9")
-                    moved += 9
+                elif index // 2 % 3 == 2:
+                    await client.withdraw(wallet_set_id=funded["id"], **money)
+                    moved[exchange] += step
                     outcomes["withdraw"] += 1
                 else:
                     await client.make_order(
                         wallet_set_id=funded["id"],
-                        exchange="coinbase",
-                        pair=PAIR,
+                        exchange=exchange,
+                        pair=pair,
                         side="buy",
                         price=str(price),
                         size=str(size),
                     )
+                    outcomes[f"order on {exchange}"] += 1
                 outcomes["done"] += 1
             except ClientError as error:
                 outcomes[error.kind] += 1
+                outcomes[f"refused on {exchange}"] += 1
+                refusals.append(f"{exchange}: {error}")
 
         await asyncio.gather(*(spend(client, i) for i in range(15) for client in clients))
-        self.assertEqual(outcomes["done"] + outcomes["insufficient_funds"], 45, outcomes)
-        self.assertGreater(outcomes["insufficient_funds"], 0)  # 405 USD asked of 100
-        self.assertGreater(outcomes["done"], 0)
-        wallet = await clients[1].get_wallet(wallet_set_id=funded["id"], exchange="coinbase", currency="USD")
-        self.assertEqual(Decimal(wallet["balance"]), 100 - moved)
-        self.assertGreaterEqual(Decimal(wallet["available"]), 0)
-        self.assertLessEqual(Decimal(wallet["hold"]), Decimal(wallet["balance"]))
+        self.assertEqual(outcomes["done"] + outcomes["insufficient_funds"], 45, (outcomes, refusals))
+        # 22 or 23 steps of about 9 % of the funds asked on each exchange: both refuse some, both take some
+        for exchange in ("coinbase", "binance"):
+            self.assertGreater(outcomes[f"refused on {exchange}"], 0, outcomes)
+            self.assertGreater(outcomes[f"order on {exchange}"], 0, outcomes)
+        for exchange, (_, currency, amount, *_) in steps.items():
+            wallet = await clients[1].get_wallet(wallet_set_id=funded["id"], exchange=exchange, currency=currency)
+            self.assertEqual(Decimal(wallet["balance"]), amount - moved[exchange], exchange)
+            self.assertGreaterEqual(Decimal(wallet["available"]), 0, exchange)
+            self.assertLessEqual(Decimal(wallet["hold"]), Decimal(wallet["balance"]), exchange)
         self.verify_ledger()
         # node c's JSON-RPC client was told of every order placed on any node, once each, and of every
         # transfer and withdrawal made on any node (the set's balance as each left it, each once)
@@ -262,6 +335,7 @@ class ThreeNodes(unittest.IsolatedAsyncioTestCase):
 
         # one client order id sent to two nodes at once makes one order
         await first.fund_wallet_set(wallet_set_id=other["id"], exchange="coinbase", currency="USD", amount="50")
+        price = steps["coinbase"][4]
         order = dict(wallet_set_id=other["id"], exchange="coinbase", pair=PAIR, side="buy", price=str(price))
         both = await asyncio.gather(
             clients[1].make_order(**order, size="10", client_order_id="once"),

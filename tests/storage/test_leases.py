@@ -84,3 +84,17 @@ class LeaseCases(OnPostgres, unittest.TestCase):
             OrderStore(self.db, wallets, fence=lambda exchange: self.leases.check(exchange, "a", None)).create(
                 dataclasses.replace(order, id="", client_order_id="none"), ("USD", D("1")), "paper"
             )
+
+    def test_an_old_owners_late_reconciliation_is_refused_whole(self):
+        epoch = self.leases.take("binance", "a", 0.2)
+        wallets = WalletStore(self.db)
+
+        def fence(exchange: str) -> None:
+            self.leases.check(exchange, "a", epoch)
+
+        wallets.reconcile("binance", "BTC", D("0.5"), fence=fence)  # a holds the lease: recorded
+        expire()
+        self.leases.take("binance", "b", 10)  # b took binance over, and reconciles from now on
+        with self.assertRaises(ExchangeUnavailable):
+            wallets.reconcile("binance", "BTC", D("0.7"), fence=fence)
+        self.assertEqual(wallets.exchange_account("binance", "BTC")[0], D("0.5"))
