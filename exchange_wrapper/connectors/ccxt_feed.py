@@ -21,6 +21,7 @@ import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from decimal import localcontext
 from typing import Any
 
 from ..config import CcxtExchangeSettings
@@ -222,9 +223,13 @@ class CcxtFeed:
         return await self._translated(method, *args)
 
     async def _translated(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """``method(*args)`` with ccxt's errors translated, in a decimal context of its own: ccxt's
+        number formatting sets the current context's rounding to half-up and traps underflow, which
+        would otherwise change every Decimal operation of the event loop after it."""
         errors = self.errors
         try:
-            return await method(*args)
+            with localcontext():
+                return await method(*args)
         except (errors.DDoSProtection, errors.RateLimitExceeded) as error:  # 429, 418
             headers = getattr(self.ccxt, "last_response_headers", None) or {}
             seconds = retry_after(headers.get("Retry-After"), self.clock())

@@ -3,9 +3,12 @@
 books streamed through ccxt.pro where ccxt streams the exchange."""
 
 import asyncio
+import decimal
 import json
 import unittest
 from decimal import Decimal
+
+from ccxt.base.decimal_to_precision import DECIMAL_PLACES, ROUND, decimal_to_precision
 
 from exchange_wrapper.config import CcxtExchangeSettings
 from exchange_wrapper.connectors.ccxt_feed import CcxtFeed
@@ -104,6 +107,15 @@ class PolledFeedTest(unittest.IsolatedAsyncioTestCase):
         native = binance.BinanceAdapter.parse_candles(None, self.protocol.rest_body("/api/v3/klines?" + query), LRC, 60)
         self.assertTrue(candles)
         self.assertEqual(candles, native)
+
+    async def test_ccxt_formatting_a_number_leaves_the_loops_decimal_context_as_it_was(self):
+        async def place():  # what ccxt's amount_to_precision does as it builds an order
+            return decimal_to_precision("0.125", ROUND, 2, DECIMAL_PLACES)
+
+        self.assertEqual(await self.feed._translated(place), "0.13")  # half-up, in ccxt's own context
+        context = decimal.getcontext()
+        self.assertEqual((context.rounding, context.traps[decimal.Underflow]), (decimal.ROUND_HALF_EVEN, False))
+        self.assertEqual(D("0.125").quantize(D("0.01")), D("0.12"))  # the loop's rounding: half-even
 
 
 class StreamedFeedTest(unittest.IsolatedAsyncioTestCase):
