@@ -41,7 +41,7 @@ class Row:
     exchange: str
     metadata: str  # the capture file with the market metadata
     stream: str  # the websocket capture
-    cryptofeed_class: str  # cryptofeed.exchanges.<name>
+    cryptofeed_class: str  # cryptofeed.exchanges.<name> ("": cryptofeed has no feed for the exchange)
     rest: str = ""  # REST responses both sides are served (Binance's depth snapshots)
     cryptofeed_options: tuple = ()  # more (name, value) arguments of cryptofeed's feed
     cryptofeed_wire: Callable[[list], list] | None = None  # the messages in the protocol cryptofeed speaks
@@ -63,6 +63,7 @@ ROWS = [
         cryptofeed_options=(("max_depth", 100), ("checksum_validation", True)),
     ),
     Row("bitfinex", "BITFINEX.0", "BITFINEX.ws.11.0", "Bitfinex", all_metadata=True),
+    Row("valr", "VALR.0", "VALR.ws.0.0", ""),  # the synthetic capture (tests/fixtures/README.md); no cryptofeed feed
 ]
 
 
@@ -158,7 +159,7 @@ def cryptofeed_worker(exchange: str) -> None:
 
 
 def cryptofeed_rate(row: Row) -> float | None:
-    if not CRYPTOFEED_PYTHON.exists():
+    if not row.cryptofeed_class or not CRYPTOFEED_PYTHON.exists():
         return None
     out = subprocess.run(
         [str(CRYPTOFEED_PYTHON), __file__, "--cryptofeed-worker", row.exchange],

@@ -172,6 +172,7 @@ class ExchangesSettings:
     bitfinex: ExchangeSettings = _exchange("Bitfinex", "BTC_USD", "ETH_USD", "SOL_USD")
     poloniex: ExchangeSettings = _exchange("Poloniex spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
     okx: ExchangeSettings = _exchange("OKX spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
+    valr: ExchangeSettings = _exchange("VALR spot", "BTC_ZAR", "ETH_ZAR", "BTC_USDC")
 
 
 @dataclass(frozen=True)

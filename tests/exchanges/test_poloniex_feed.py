@@ -64,7 +64,8 @@ class PoloniexFeedCase(unittest.IsolatedAsyncioTestCase):
         self.sim = await ExchangeSimulator(self.protocol).__aenter__()
         self.hub = MarketDataHub()
         disabled = {
-            name: ExchangeSettings(enabled=False) for name in ("coinbase", "binance", "kraken", "bitfinex", "okx")
+            name: ExchangeSettings(enabled=False)
+            for name in ("coinbase", "binance", "kraken", "bitfinex", "okx", "valr")
         }
         settings = Settings(
             exchanges=ExchangesSettings(

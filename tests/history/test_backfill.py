@@ -40,6 +40,7 @@ from tests.simulator.kraken import kraken_protocol
 from tests.simulator.okx import okx_protocol
 from tests.simulator.poloniex import poloniex_protocol
 from tests.simulator.server import ExchangeSimulator
+from tests.simulator.valr import valr_protocol
 from tests.storage.dbs import OnPostgres, OnSqlite
 from tests.test_cli import ROOT
 
@@ -59,6 +60,7 @@ EXCHANGES = {
     "kraken": (kraken_protocol, "XXBTZUSD", Pair("BTC", "USD"), "/0/public/OHLC"),
     "poloniex": (poloniex_protocol, "BTC_USDT", Pair("BTC", "USDT"), "/markets/BTC_USDT/candles"),
     "okx": (okx_protocol, "BTC-USDT", Pair("BTC", "USDT"), "/api/v5/market/history-candles"),
+    "valr": (valr_protocol, "BTCZAR", Pair("BTC", "ZAR"), "/v1/public/BTCZAR/buckets"),
 }
 
 
@@ -222,6 +224,7 @@ BitfinexBackfillTest = per_exchange("bitfinex")
 KrakenBackfillTest = per_exchange("kraken")
 PoloniexBackfillTest = per_exchange("poloniex")
 OkxBackfillTest = per_exchange("okx")
+ValrBackfillTest = per_exchange("valr")
 
 
 class BinanceOnPostgresTest(BackfillCases, OnPostgres, unittest.IsolatedAsyncioTestCase):

@@ -31,6 +31,7 @@ from tests.exchanges.test_coinbase_feed import PAIRS as COINBASE_PAIRS
 from tests.exchanges.test_kraken_feed import PAIRS as KRAKEN_PAIRS
 from tests.exchanges.test_okx_feed import PAIRS as OKX_PAIRS
 from tests.exchanges.test_poloniex_feed import SYMBOLS as POLONIEX_PAIRS
+from tests.exchanges.test_valr_feed import PAIRS as VALR_PAIRS
 from tests.simulator.binance import binance_protocol
 from tests.simulator.bitfinex import bitfinex_protocol
 from tests.simulator.coinbase import coinbase_protocol
@@ -39,6 +40,7 @@ from tests.simulator.kraken import kraken_protocol
 from tests.simulator.okx import okx_protocol
 from tests.simulator.poloniex import poloniex_protocol
 from tests.simulator.server import ExchangeSimulator
+from tests.simulator.valr import valr_protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 #: exchange -> (its simulator's protocol, the pairs followed, whether its books carry checksums)
@@ -49,6 +51,7 @@ EXCHANGES = {
     "bitfinex": (bitfinex_protocol, list(BITFINEX_PAIRS.values()), True),
     "poloniex": (poloniex_protocol, POLONIEX_PAIRS, False),
     "okx": (okx_protocol, [str(pair) for pair in OKX_PAIRS.values()], True),
+    "valr": (valr_protocol, [str(pair) for pair in VALR_PAIRS.values()], True),
 }
 
 

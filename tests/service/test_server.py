@@ -58,7 +58,9 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(body["database"]["kind"], "sqlite")
         self.assertEqual(body["database"]["schema_version"], SCHEMA_VERSION)  # every migration applied
         self.assertGreaterEqual(body["uptime"], 0)
-        self.assertEqual(sorted(body["exchanges"]), ["binance", "bitfinex", "coinbase", "kraken", "okx", "poloniex"])
+        self.assertEqual(
+            sorted(body["exchanges"]), ["binance", "bitfinex", "coinbase", "kraken", "okx", "poloniex", "valr"]
+        )
 
     async def test_dashboard_is_served(self):
         def page():
