@@ -28,7 +28,12 @@ HUB_LOG = "exchange_wrapper.marketdata.hub"
 PROTOCOL = valr_protocol()
 RECORDING = [json.loads(message) for message in PROTOCOL.recording]
 BOOK_MESSAGES = [msg for msg in RECORDING if msg["type"] in ("OB_L1_SNAPSHOT", "OB_L1_DIFF")]
-PAIRS = {"BTCZAR": Pair("BTC", "ZAR"), "ETHZAR": Pair("ETH", "ZAR"), "BTCUSDC": Pair("BTC", "USDC")}
+PAIRS = {
+    "BTCZAR": Pair("BTC", "ZAR"),
+    "ETHZAR": Pair("ETH", "ZAR"),
+    "BTCUSDC": Pair("BTC", "USDC"),
+    "XRPZAR": Pair("XRP", "ZAR"),
+}
 SENT = [
     line.partition(": ")[2]
     for line in (CAPTURES / "VALR.ws.0.0").read_text().splitlines()
