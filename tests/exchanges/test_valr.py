@@ -14,7 +14,7 @@ from pathlib import Path
 from exchange_wrapper.cli import main as xwrap
 from exchange_wrapper.config import load_settings
 from exchange_wrapper.core.book import BookSide
-from exchange_wrapper.core.errors import ExchangeRejected, InvalidParameter, MarketClosed, PrecisionError
+from exchange_wrapper.core.errors import ConfigError, ExchangeRejected, InvalidParameter, MarketClosed, PrecisionError
 from exchange_wrapper.core.marketdata import BookDelta, BookSnapshot, Candle, FeedError, Problem, Ticker, Trade
 from exchange_wrapper.core.markets import MarketStatus
 from exchange_wrapper.core.orders import Side
@@ -388,6 +388,13 @@ class SettingsTest(unittest.TestCase):
         self.assertEqual(settings.exchanges.valr.pairs, ["BTC_ZAR", "ETH_ZAR", "BTC_USDC"])
         self.assertEqual(settings.exchanges.valr.mode, "paper")
         self.assertIs(adapter_class("valr"), valr.ValrAdapter)
+
+    def test_live_mode_takes_the_account_s_key_and_secret(self):
+        with self.assertRaises(ConfigError) as raised:
+            self.load('{"exchanges": {"valr": {"mode": "live", "api_key": "k"}}}')
+        self.assertIn("exchanges.valr.api_secret", str(raised.exception))
+        live = self.load('{"exchanges": {"valr": {"mode": "live", "api_key": "k", "api_secret": "s"}}}')
+        self.assertEqual(live.exchanges.valr.mode, "live")
 
 
 class ValrCaptureTest(unittest.TestCase):
