@@ -69,5 +69,21 @@ class ValrLiveTradingTest(LiveTradingCase):
         self.assertEqual((await self.wallet(ws, self.pair.quote))[1], 0)
         self.assertLedgerVerifies()
 
+    async def test_an_order_valr_accepts_then_fails_ends_with_its_reason_and_holds_nothing(self):
+        ws = await self.live_set()
+        price, size = self.taking
+        self.delay_next_placement(0.3)  # the stream's Failed comes before the 202 (else they race)
+        order = await self.buy(ws, size, "maker-only", price=price, post_only=True)  # would take: VALR fails it
+        done = await self.order_where(order["id"], lambda o: o["status"] not in ("pending", "open"))
+        self.assertEqual(
+            (done["status"], done["reason"], done["fills"]),
+            ("rejected", "Post only cancelled as it would have filled", []),
+        )
+        [failed] = self.sim.failed.values()  # accepted (202), then failed: what VALR says of it
+        self.assertEqual((failed["orderId"], failed["orderStatusType"]), (done["exchange_order_id"], "Failed"))
+        self.assertEqual(await self.wallet(ws, self.pair.quote), (self.allocated[self.pair.quote], 0))
+        self.assertLedgerVerifies()
+        await self.assertReconciled()
+
 
 del LiveTradingCase  # only its subclasses run
