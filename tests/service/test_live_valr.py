@@ -7,6 +7,7 @@ the currency of its fee, a 429 without a Retry-After waits for the next minute."
 import asyncio
 from decimal import Decimal as D
 
+from exchange_wrapper.core.errors import RateLimited
 from exchange_wrapper.core.pairs import Pair
 from tests.service.live_case import LiveTradingCase
 from tests.simulator.valr_private import API_KEY, API_SECRET, MAKER_FEE, ValrExchange
@@ -84,6 +85,21 @@ class ValrLiveTradingTest(LiveTradingCase):
         self.assertEqual(await self.wallet(ws, self.pair.quote), (self.allocated[self.pair.quote], 0))
         self.assertLedgerVerifies()
         await self.assertReconciled()
+
+    async def test_a_429_without_retry_after_pauses_every_call_until_the_next_minute(self):
+        ws = await self.live_set()
+        self.clock.skip(60 - self.clock() % 60 + 5)  # 5 s into a minute of the exchange's clock
+        next_minute = self.clock() - self.clock() % 60 + 60
+        self.sim.fail_next(429, {"code": -21, "message": "Rate limit exceeded"}, {"x-valr-ratelimited": "true"})
+        refused = await self.buy(ws, "100")
+        self.assertEqual(refused["status"], "rejected")
+        account = (await self.api.get_exchanges())[self.exchange]["account"]
+        self.assertAlmostEqual(account["paused_until"], next_minute, delta=1)  # VALR's counters start again then
+        with self.assertRaises(RateLimited):
+            await self.buy(ws, "100")
+        self.clock.skip(next_minute - self.clock() + 0.5)
+        self.assertEqual((await self.buy(ws, "100"))["status"], "open")
+        self.assertLedgerVerifies()
 
 
 del LiveTradingCase  # only its subclasses run
