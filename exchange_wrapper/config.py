@@ -153,7 +153,7 @@ class ExchangeSettings:
     ws_url: str = setting("", "Websocket URL (empty: the exchange's public one).")
     api_key: str = setting("", "API key (live mode).", secret=True)
     api_secret: str = setting("", "API secret (live mode).", secret=True)
-    passphrase: str = setting("", "API passphrase (Coinbase live mode).", secret=True)
+    passphrase: str = setting("", "API passphrase (Coinbase and OKX live mode).", secret=True)
     fees: FeeSettings = setting(doc="Fee rates overriding the market defaults.", factory=FeeSettings)
 
 
@@ -450,7 +450,7 @@ def _check(settings: Settings) -> None:
                 raise ConfigError(
                     f"exchanges.{name}.mode", f'"paper" ({name} has market data only: no live trading yet)', "live"
                 )
-            needed = ("api_key", "api_secret") + (("passphrase",) if name == "coinbase" else ())
+            needed = ("api_key", "api_secret") + (("passphrase",) if name in ("coinbase", "okx") else ())
             for secret in needed:
                 if not getattr(exchange, secret):
                     var = f"{ENV_PREFIX}{name.upper()}_{secret.upper()}"

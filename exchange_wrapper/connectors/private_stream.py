@@ -20,7 +20,7 @@ from websockets.exceptions import InvalidStatus
 from ..core.errors import XWrapError
 from ..core.execution import OrderReport
 from ..exchanges.http import Response
-from ..exchanges.private import AccountBalances, PrivateAdapter, StreamNotice
+from ..exchanges.private import AccountBalances, PrivateAdapter, StreamNotice, StreamReply
 from .calls import AccountCalls
 from .stream import CONNECTION_ERRORS, Reconnecting
 
@@ -93,6 +93,9 @@ class PrivateStream:
                             self.connection.backoff.reset()
                             if self.subscriptions > 1:
                                 self.connection.spawn(self.on_resubscribed())
+                        elif isinstance(event, StreamReply):
+                            for reply in event.messages:
+                                await ws.send(reply)
                         elif isinstance(event, AccountBalances):
                             await self.on_balances(event)
                         else:

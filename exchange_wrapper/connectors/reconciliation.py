@@ -11,6 +11,7 @@ asking about the orders applied anything. The differences the owner reports are 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -56,6 +57,9 @@ class Reconciliation:
         self.changing = 0  # of which not answered yet
         self.skipped = 0  # rounds not run: an order request or placement was unresolved
         self._pending = False
+        # one round at a time: two rounds reading the ledger before either writes would both bring it
+        # to the same balances, counting one difference twice
+        self._round = asyncio.Lock()
 
     def touched(self) -> None:
         """Something happened on the account that may change its balances (a stream message, a report)."""
@@ -94,7 +98,11 @@ class Reconciliation:
         the balances and not yet in the ledger, or the reverse), while the stream is down when
         asking about the orders after the balances were read applies anything (a fill the balances
         hold and the ledger does not), and, when ``quiet``, when anything happened on the account
-        meanwhile (a fill on its way)."""
+        meanwhile (a fill on its way). Rounds never overlap: one waits for the one running."""
+        async with self._round:
+            return await self._run(quiet)
+
+    async def _run(self, quiet: bool) -> list[dict[str, Any]] | None:
         activity, requests = self.activity, self.requests
         busy = self.unresolved()
         if busy is None:
@@ -119,11 +127,12 @@ class Reconciliation:
     async def pushed(self, balances: AccountBalances) -> None:
         """Balances the stream pushes after the reports of what changed them: reconciled at once,
         unless an order request or placement is unresolved (then a reconciliation follows soon)."""
-        busy = self.unresolved()
-        if busy is not None:
-            log.debug("%s pushed balances not reconciled (%s)", self.name, busy)
-            return self.soon()
-        await self.ledger(balances)
+        async with self._round:
+            busy = self.unresolved()
+            if busy is not None:
+                log.debug("%s pushed balances not reconciled (%s)", self.name, busy)
+                return self.soon()
+            await self.ledger(balances)
 
     def soon(self) -> None:
         """A reconciliation in ``retry`` seconds (one at a time)."""

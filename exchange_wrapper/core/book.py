@@ -393,6 +393,7 @@ class OrderBook:
         self.stale_reason: str | None = None
         self.sequence: int | None = None  # the adapter records it after applying an update
         self.updated_at: float | None = None
+        self.exchange_time: float | None = None  # the exchange's own time of this state, where it says
 
     def ladder(self, side: BookSide) -> Ladder:
         if side is _BID:

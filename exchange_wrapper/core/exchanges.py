@@ -7,6 +7,6 @@ the one list without the settings importing the adapters. Each name has its pack
 
 EXCHANGE_NAMES = ("coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "valr")
 
-MARKET_DATA_ONLY = ("okx",)
+MARKET_DATA_ONLY: tuple[str, ...] = ()
 """Exchanges whose account side (``exchanges/<name>/private.py``) is still to come: their market
 data is followed, and the settings refuse live mode on them."""

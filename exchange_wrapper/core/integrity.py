@@ -83,6 +83,7 @@ class BookKeeper:
         """Rebuild the book from ``snapshot`` (nothing from before survives); it becomes LIVE,
         then deltas kept meanwhile are applied on top (those it already contains are dropped)."""
         book, engine = self.book, self.engine
+        book.exchange_time = snapshot.time  # before the engine matches, so that its fills name it
         if engine is None:
             book.apply_snapshot(snapshot.bids, snapshot.asks, at, snapshot.sequence)
             events: list[OrderEvent] = []
@@ -106,7 +107,7 @@ class BookKeeper:
             if self.buffer is not None and book.state is _RESYNCING:
                 self.buffer.append(delta)
             return NOTHING
-        _, changes, first, last, checksum = delta
+        _, changes, first, last, checksum, time = delta
         if first is not None:
             order = book.check_sequence(first, last)
             if order is _OLD:
@@ -114,6 +115,7 @@ class BookKeeper:
             if order is _GAP:
                 return [], self._stale(Problem.SEQUENCE_GAP, f"update {first} does not follow {book.sequence}")
         events: list[OrderEvent] = []
+        book.exchange_time = time
         try:
             if self.engine is None:
                 bids, asks = book.bids, book.asks

@@ -28,13 +28,16 @@ class BookSnapshot(NamedTuple):
     """The whole book of ``pair``: it replaces everything the book held.
 
     ``sequence`` is the exchange's update id the snapshot is at, where it numbers updates
-    (Binance ``lastUpdateId``, Poloniex ``id``).
+    (Binance ``lastUpdateId``, Poloniex ``id``). ``time`` is the exchange's own time of this book
+    state (Unix seconds) where its message states one, so that a fill it causes can be checked
+    against the exchange's record as well as against a recording.
     """
 
     pair: Pair
     bids: Sequence[Level]
     asks: Sequence[Level]
     sequence: int | None = None
+    time: float | None = None
 
 
 class BookDelta(NamedTuple):
@@ -43,7 +46,9 @@ class BookDelta(NamedTuple):
     ``first``..``last`` is the range of update ids the batch covers, where the exchange numbers
     them (Binance ``U``..``u``; Poloniex ``lastId + 1``..``id``). ``checksum`` is the value the
     exchange says the book has after the batch (Kraken ``c``); a batch with no changes and a
-    checksum only asks for the check (Bitfinex ``cs``).
+    checksum only asks for the check (Bitfinex ``cs``). ``time`` is the exchange's own time of the
+    book state after the batch (Unix seconds), where its message states one (Coinbase ``time``,
+    Binance ``E``, Kraken ``timestamp``, Poloniex ``createTime``, OKX ``ts``).
     """
 
     pair: Pair
@@ -51,6 +56,7 @@ class BookDelta(NamedTuple):
     first: int | None = None
     last: int | None = None
     checksum: int | None = None
+    time: float | None = None
 
 
 class Trade(NamedTuple):

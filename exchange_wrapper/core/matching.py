@@ -506,11 +506,15 @@ class MatchingEngine:
     def _book_state(self, cause: dict[str, Any]) -> dict[str, Any]:
         """``cause`` with the book state a fill matched, to check it against the recording: the
         exchange's update id the book is at (``book_sequence``, where the exchange numbers
-        updates) and the time of the message that left the book so (``book_time``)."""
+        updates), the time xWrap received the message that left the book so (``book_time``: the
+        line to find in a recording) and the exchange's own time of that state
+        (``book_exchange_time``, where the exchange stamps its book messages)."""
         book = self.book
         if book.sequence is not None:
             cause["book_sequence"] = book.sequence
         cause["book_time"] = book.updated_at
+        if book.exchange_time is not None:
+            cause["book_exchange_time"] = book.exchange_time
         return cause
 
     def _affordable(self, order: Order, price: Decimal, available: Decimal) -> Decimal:

@@ -77,7 +77,15 @@ class StreamNotice:
     fatal: bool = False
 
 
-StreamEvent = OrderReport | AccountBalances | StreamNotice
+@dataclass(frozen=True, slots=True)
+class StreamReply:
+    """Messages to send on the stream in answer to one received: the subscriptions an exchange takes
+    only once its log-in has succeeded (OKX)."""
+
+    messages: tuple[str, ...]
+
+
+StreamEvent = OrderReport | AccountBalances | StreamNotice | StreamReply
 
 
 class NotOnExchange(ExchangeRejected):

@@ -95,15 +95,16 @@ class Collector:
             self.sample_tops(now)
 
     def sample_tops(self, now: float) -> None:
-        """The best bid and ask (with sizes) of every live book, stamped ``now``."""
+        """The best bid and ask (with sizes) of every live book, stamped ``now``: one hand-off to
+        the writer per exchange."""
         hub = self.hub
         for exchange in hub.started_exchanges():
+            tops = []
             for pair, book in hub.books(exchange):
                 if not book.live:
                     continue
                 bid, ask = book.bids.best, book.asks.best
-                self.writer.put(
-                    exchange,
+                tops.append(
                     BookTop(
                         pair,
                         now,
@@ -111,8 +112,10 @@ class Collector:
                         bid[1] if bid else None,
                         ask[0] if ask else None,
                         ask[1] if ask else None,
-                    ),
+                    )
                 )
+            if tops:
+                self.writer.put(exchange, tuple(tops))
 
     async def _ticks(self) -> None:
         while True:

@@ -36,7 +36,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,6 +64,7 @@ class Series:
     size: int = 0
     opened_us: int = 0
     failed: bool = False
+    lines: list[bytes] = field(default_factory=list)  # encoded, not yet handed to the file
 
 
 @dataclass(frozen=True)
@@ -161,16 +162,23 @@ class Recording:
 
     def stamp(self) -> int:
         """The time of a new line in microseconds, after every line before it."""
-        us = self._last_us = max(int(self.clock() * 1_000_000), self._last_us + 1)
+        us = int(self.clock() * 1_000_000)
+        if us <= self._last_us:
+            us = self._last_us + 1
+        self._last_us = us
         return us
 
     def put(self, series: Series, us: int, head: str | None, message: str | None) -> None:
         """Queue a line of ``series`` for the writer thread, which formats it (the loop only stamps it):
         ``head`` and the time ``us``, then ``: message`` if there is one; a ``head`` of None writes
         ``message`` as it is (a whole line), and with no message either closes the series' file."""
+        pending = self._pending
+        if len(pending) < self._queue_size and not self._dropping and not self._closed:  # nearly always
+            pending.append((series, us, head, message))
+            return
         if self._closed:
             return
-        if len(self._pending) >= self._queue_size:
+        if len(pending) >= self._queue_size:
             if not self._dropping:
                 log.warning("recording in %s falls behind: lines are dropped until it catches up", self.directory)
             self._dropping += 1
@@ -184,6 +192,10 @@ class Recording:
     # -- the writer thread ------------------------------------------------------------------------
 
     def _write_batches(self) -> None:
+        """Each round: every queued line to its series' buffer, then each touched file written in one
+        piece and flushed. One write per file and round, not one per line: the thread holds the
+        interpreter's lock (which the event loop waits for) for a join instead of a call per line, and
+        gzip compresses one large buffer with the lock released."""
         opened: set[Series] = set()
         pending, take = self._pending, self._pending.popleft
         while True:
@@ -194,7 +206,8 @@ class Recording:
                 if head is None and message is None:
                     self._close(series)
                     opened.discard(series)
-                elif self._write(series, us, _line(us, head, message)):
+                    touched.discard(series)
+                elif self._add(series, us, _line(us, head, message)):
                     touched.add(series)
                     opened.add(series)
             if stopping:
@@ -202,13 +215,16 @@ class Recording:
                     self._close(series)
                 return
             for series in touched:
-                if series.file is not None:
+                file = self._drain(series)
+                if file is not None:
                     try:
-                        series.file.flush()
+                        file.flush()
                     except OSError as error:
                         self._fail(series, error)
 
-    def _write(self, series: Series, us: int, line: str) -> bool:
+    def _add(self, series: Series, us: int, line: str) -> bool:
+        """Buffer ``line`` for ``series``'s file, opening the file (or the next, past the rotation's
+        size or age) as needed; False if the line is dropped."""
         if series.failed:
             self._write_dropped += 1
             return False
@@ -218,26 +234,47 @@ class Recording:
         ):
             self._close(series)
             series.index += 1
-        try:
-            file = series.file
-            if file is None:
-                name = f"{series.base}.{series.index}" + (".gz" if self.compress else "")
-                file = series.file = (  # "x": an existing file is never overwritten
+            if series.failed:
+                self._write_dropped += 1
+                return False
+        if series.file is None:
+            name = f"{series.base}.{series.index}" + (".gz" if self.compress else "")
+            try:
+                series.file = (  # "x": an existing file is never overwritten
                     gzip.GzipFile(name, "xb", compresslevel=COMPRESS_LEVEL) if self.compress else open(name, "xb")
                 )
-                series.size, series.opened_us = 0, us
-                self._files.append(os.path.basename(name))
-            file.write(data)
-        except OSError as error:
-            self._fail(series, error)
-            self._write_dropped += 1
-            return False
+            except OSError as error:
+                self._fail(series, error)
+                self._write_dropped += 1
+                return False
+            series.size, series.opened_us = 0, us
+            self._files.append(os.path.basename(name))
+        series.lines.append(data)
         series.size += len(data)
-        self._lines += 1
-        self._bytes += len(data)
         return True
 
+    def _drain(self, series: Series) -> gzip.GzipFile | io.BufferedWriter | None:
+        """Write ``series``' buffered lines to its file in one piece; the file, or None if it has
+        none (any more: a failed write drops the lines, counted)."""
+        lines, series.lines, file = series.lines, [], series.file
+        if file is None:
+            self._write_dropped += len(lines)
+            return None
+        if lines:
+            data = b"".join(lines)
+            try:
+                file.write(data)
+            except OSError as error:
+                self._fail(series, error)
+                self._write_dropped += len(lines)
+                return None
+            self._lines += len(lines)
+            self._bytes += len(data)
+        return file
+
     def _close(self, series: Series) -> None:
+        if series.file is not None:
+            self._drain(series)
         file, series.file = series.file, None
         if file is not None:
             try:
@@ -249,6 +286,8 @@ class Recording:
         if not series.failed:
             log.error("recording to %s failed, its lines are dropped: %s", series.base, error)
         series.failed = True
+        self._write_dropped += len(series.lines)
+        series.lines = []
         file, series.file = series.file, None
         if file is not None:
             try:

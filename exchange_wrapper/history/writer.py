@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 
 Record = Trade | SourcedCandle | BookTop | EquitySample
 
+Item = Record | tuple[BookTop, ...]
+"""What one place of the queue holds: a record, or every book top of an exchange sampled at one
+moment (one hand-off for all of them: a sample of hundreds of books would otherwise pay the queue's
+lock hundreds of times on the event loop)."""
+
 #: Records handed to the sink in one write at most.
 BATCH_MAX = 5000
 
@@ -54,9 +59,11 @@ class HistoryWriter:
         self.sink = sink
         self.queue_size, self.batch_max, self.linger = queue_size, batch_max, linger
         self.counts: Counter[str] = Counter({name: 0 for name in COUNTERS})
-        self._queue: janus.Queue[tuple[str, Record]] | None = None
+        self._queue: janus.Queue[tuple[str, Item]] | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._accepted = 0  # records put on the queue (the loop's count)
+        self._finished = 0  # of which written or lost by the sink (the thread's count)
         self._dropping = 0  # records dropped in the current episode of a full queue
         self._failing = 0  # writes failed in the current episode of a failing sink
 
@@ -65,30 +72,36 @@ class HistoryWriter:
         self._thread = threading.Thread(target=self._run, name="xwrap-history", daemon=True)
         self._thread.start()
 
-    def put(self, exchange: str, record: Record) -> bool:
-        """Queue ``record`` of ``exchange`` without waiting; False when it was dropped (queue full,
-        or the writer not running)."""
+    def put(self, exchange: str, record: Item) -> bool:
+        """Queue ``record`` (or a sample of book tops) of ``exchange`` without waiting; False when it
+        was dropped (queue full, or the writer not running)."""
         queue = self._queue
         try:
             if queue is None:
                 raise asyncio.QueueFull
             queue.async_q.put_nowait((exchange, record))
         except asyncio.QueueFull:
-            self.counts["dropped_queue_full"] += 1
+            self.counts["dropped_queue_full"] += len(record) if type(record) is tuple else 1
             if not self._dropping:
                 log.warning(
                     "market history: the writer's queue is full (%d records): new records are dropped", self.queue_size
                 )
             self._dropping += 1
             return False
+        self._accepted += len(record) if type(record) is tuple else 1
         if self._dropping:
             log.warning("market history: the writer's queue has room again, after %d records dropped", self._dropping)
             self._dropping = 0
         return True
 
     def queued(self) -> int:
-        """Records waiting for the thread."""
+        """Places of the queue waiting for the thread."""
         return 0 if self._queue is None else self._queue.async_q.qsize()
+
+    def outstanding(self) -> int:
+        """Records put and not yet in the sink (queued, or in the batch being written): 0 once
+        everything put so far is stored, or lost by a failing sink."""
+        return self._accepted - self._finished
 
     async def stop(self) -> None:
         """Write what is queued (waiting at most :data:`STOP_TIMEOUT` seconds) and close the sink."""
@@ -123,7 +136,7 @@ class HistoryWriter:
             except Exception:
                 log.exception("market history: closing the sink failed")
 
-    def _take(self, source: Any) -> list[tuple[str, Record]]:
+    def _take(self, source: Any) -> list[tuple[str, Item]]:
         """The next batch: waits for a first record (a little at a time, to see :meth:`stop`), sleeps
         :data:`LINGER` seconds (less if :meth:`stop` is called), then takes what is queued, up to
         ``batch_max``."""
@@ -139,7 +152,7 @@ class HistoryWriter:
                 break
         return records
 
-    def _write(self, records: list[tuple[str, Record]]) -> None:
+    def _write(self, records: list[tuple[str, Item]]) -> None:
         for batch in batches(records):
             try:
                 result = self.sink.write(batch)
@@ -150,6 +163,8 @@ class HistoryWriter:
                     log.error("market history: the sink failed to write (its records are dropped): %r", error)
                 self._failing += 1
                 continue
+            finally:
+                self._finished += len(batch)
             if self._failing:
                 log.warning("market history: the sink writes again, after %d failed writes", self._failing)
                 self._failing = 0
@@ -162,9 +177,9 @@ class HistoryWriter:
         self.counts["candles_corrected"] += result.candles_corrected
 
 
-def batches(records: list[tuple[str, Record]]) -> list[Batch]:
+def batches(records: list[tuple[str, Item]]) -> list[Batch]:
     """``records`` grouped by exchange (in the order each exchange first appears), each kind in
-    the order queued."""
+    the order queued (a sample's book tops in their order)."""
     by_exchange: dict[str, tuple[list[Trade], list[SourcedCandle], list[BookTop], list[EquitySample]]] = {}
     for exchange, record in records:
         trades, candles, tops, equity = by_exchange.setdefault(exchange, ([], [], [], []))
@@ -174,6 +189,8 @@ def batches(records: list[tuple[str, Record]]) -> list[Batch]:
             candles.append(record)
         elif isinstance(record, EquitySample):
             equity.append(record)
-        else:
+        elif isinstance(record, BookTop):
             tops.append(record)
+        else:  # a sample of book tops
+            tops.extend(record)
     return [Batch(exchange, *kinds) for exchange, kinds in by_exchange.items()]

@@ -5,6 +5,7 @@ request awaits its answer or a placement is unconfirmed, while something happene
 quiet wait, or after a poll applied fills; counted, and tried again once, later. Through a whole
 service against each exchange's simulator: tests/service/live_case.py."""
 
+import asyncio
 import unittest
 from decimal import Decimal as D
 
@@ -101,6 +102,23 @@ class ReconciliationTest(unittest.IsolatedAsyncioTestCase):
         await self.reconciliation.pushed(BALANCES)
         self.assertEqual(self.account.reconciled, [BALANCES])
         self.account.spawned.pop().close()
+
+    async def test_rounds_and_pushed_balances_never_overlap(self):
+        inside, most = 0, 0
+        ledger = self.account.ledger
+
+        async def slow_ledger(balances):  # the owner's side takes a while (the database thread)
+            nonlocal inside, most
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.01)
+            inside -= 1
+            return await ledger(balances)
+
+        self.reconciliation.ledger = slow_ledger
+        rounds = [self.reconciliation.run(quiet=False) for _ in range(3)] + [self.reconciliation.pushed(BALANCES)]
+        await asyncio.gather(*rounds)
+        self.assertEqual((most, len(self.account.reconciled)), (1, 4))
 
     async def test_activity_during_the_quiet_wait_puts_a_quiet_round_off(self):
         self.account.during_quiet = self.reconciliation.touched  # a stream message: a fill on its way

@@ -148,6 +148,16 @@ class UnsequencedTest(unittest.TestCase):
         self.assertEqual(len(self.keeper.book.bids), len(self.snap.bids))
         self.assertTrue(self.keeper.book.live)
 
+    def test_the_book_keeps_the_exchange_time_of_its_state_where_the_exchange_states_one(self):
+        book = self.keeper.book
+        self.assertIsNone(book.exchange_time)  # Coinbase's snapshot carries no time
+        self.keeper.delta(BookDelta(self.snap.pair, [(BID, D("1.2345"), D("7"))], time=1618677817.075687), 2.0)
+        self.assertEqual((book.updated_at, book.exchange_time), (2.0, 1618677817.075687))
+        self.keeper.delta(BookDelta(self.snap.pair, [(BID, D("1.2345"), D("0"))]), 2.5)  # an unstamped update
+        self.assertEqual((book.updated_at, book.exchange_time), (2.5, None))
+        self.keeper.snapshot(self.snap._replace(time=1618677900.0), 3.0)
+        self.assertEqual(book.exchange_time, 1618677900.0)
+
     def test_a_malformed_change_makes_the_book_stale(self):
         _, stale = self.keeper.delta(BookDelta(self.snap.pair, [(BID, D("14"), D("-1"))]), 2.0)
         self.assertEqual(stale.problem, Problem.MALFORMED)
@@ -173,10 +183,14 @@ class UnsequencedTest(unittest.TestCase):
         )
         engine.submit(order, 2.0)
         # the asks come down to our bid: the engine fills the resting order as the book changes
-        events, stale = self.keeper.delta(BookDelta(self.snap.pair, [(ASK, D("14.7700"), D("5"))]), 3.0)
+        # (the exchange's time of that state, as Coinbase stamps an l2update, travels to the fill's cause)
+        delta = BookDelta(self.snap.pair, [(ASK, D("14.7700"), D("5"))], time=1618677817.075687)
+        events, stale = self.keeper.delta(delta, 3.0)
         self.assertIsNone(stale)
         self.assertEqual([(e.order_id, e.status) for e in events], [("o1", OrderStatus.FILLED)])
         self.assertEqual((events[0].fill.price, events[0].fill.size), (D("14.7700"), D("2")))
+        cause = events[0].fill.cause
+        self.assertEqual((cause["book_time"], cause["book_exchange_time"]), (3.0, 1618677817.075687))
         with self.assertRaises(InvalidParameter):  # an engine on another book
             self.keeper.attach(MatchingEngine(market, OrderBook("coinbase", "BAND_GBP")))
 

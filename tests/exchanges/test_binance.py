@@ -289,7 +289,8 @@ class BinanceAdapterTest(unittest.TestCase):
         return [r.message for r in STREAM if f'"stream":"{stream}"' in r.message][index]
 
     def test_a_diff_carries_its_first_and_last_update_ids(self):
-        # the first recorded diff of NKNUSDT: U 499869750, u 499869752, three bids, no ask
+        # the first recorded diff of NKNUSDT: U 499869750, u 499869752, three bids, no ask, event time E
+        # 1633998512068 ms
         self.assertEqual(
             self.adapter.parse(self.message("nknusdt@depth@100ms"), 1.0),
             [
@@ -302,6 +303,7 @@ class BinanceAdapterTest(unittest.TestCase):
                     ],
                     499869750,
                     499869752,
+                    time=1633998512.068,
                 )
             ],
         )
@@ -316,6 +318,7 @@ class BinanceAdapterTest(unittest.TestCase):
                 ],
                 499869753,
                 499869754,
+                time=1633998512.568,
             ),
         )
 

@@ -212,6 +212,7 @@ class CoinbaseAdapterTest(unittest.TestCase):
                         (BookSide.ASK, Decimal("0.00001306"), Decimal("660.5")),
                         (BookSide.BID, Decimal("0.00001300"), Decimal("0")),
                     ],
+                    time=1618677817.075687,  # the message's time, 2021-04-17T16:43:37.075687Z
                 )
             ],
         )

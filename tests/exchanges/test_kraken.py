@@ -384,6 +384,7 @@ class KrakenAdapterTest(unittest.TestCase):
     )
 
     def test_live_messages_parse_to_exact_events(self):
+        snapshot_time = datetime(2026, 8, 26, 15, 16, 16, 637831, UTC).timestamp()  # the messages' timestamps
         snapshot, check = self.adapter.parse(self.LIVE_SNAPSHOT, 1.0)
         raw = json.loads(self.LIVE_SNAPSHOT, parse_float=str)["data"][0]
         self.assertEqual(
@@ -392,10 +393,12 @@ class KrakenAdapterTest(unittest.TestCase):
                 Pair("ETH", "BTC"),
                 levels(*((r["price"], r["qty"]) for r in raw["bids"])),
                 levels(*((r["price"], r["qty"]) for r in raw["asks"])),
+                time=snapshot_time,
             ),
         )
         self.assertEqual(snapshot.bids[4], (D("0.031340"), D("12.96065840")))
-        self.assertEqual(check, BookDelta(Pair("ETH", "BTC"), (), checksum=3619791617))  # the snapshot is checked too
+        # the snapshot is checked too
+        self.assertEqual(check, BookDelta(Pair("ETH", "BTC"), (), checksum=3619791617, time=snapshot_time))
         self.assertEqual(
             self.adapter.parse(self.LIVE_UPDATE, 1.0),
             [
@@ -403,6 +406,7 @@ class KrakenAdapterTest(unittest.TestCase):
                     Pair("ETH", "BTC"),
                     [(BookSide.BID, D("0.031347"), D("0")), (BookSide.BID, D("0.031329"), D("19.07893401"))],
                     checksum=2505869009,
+                    time=datetime(2026, 8, 26, 15, 16, 16, 730423, UTC).timestamp(),
                 )
             ],
         )
@@ -434,6 +438,7 @@ class KrakenAdapterTest(unittest.TestCase):
             '{"channel":"book","type":"update","data":[{"symbol":"ALGO/USD","bids":[{"price":0.12275,"qty":'
             '6597.51731160}],"asks":[],"checksum":1100635717,"timestamp":"2024-10-03T02:46:57.050170Z"}]}'
         )
+        self.assertIsNone(self.adapter.parse(snapshot, 1.0)[0].time)
         counters = self.feed(snapshot, update)
         self.assertEqual((counters["checksums_verified"], counters["checksums_failed"]), (2, 0))
         self.assertEqual(self.levels_of("ALGO_USD")[0][6], (D("0.12275"), D("6597.51731160")))

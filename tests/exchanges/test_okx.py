@@ -17,7 +17,6 @@ from exchange_wrapper.core.book import BookSide
 from exchange_wrapper.core.errors import (
     ConfigError,
     ExchangeRejected,
-    ExchangeUnavailable,
     InvalidParameter,
     MarketClosed,
     PrecisionError,
@@ -31,6 +30,7 @@ from exchange_wrapper.core.precision import check_order
 from exchange_wrapper.core.symbols import SymbolTable
 from exchange_wrapper.exchanges.base import adapter_class
 from exchange_wrapper.exchanges.okx import public as okx
+from exchange_wrapper.exchanges.okx.private import OkxPrivate
 from exchange_wrapper.exchanges.private import private_adapter_class
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from exchange_wrapper.replay.source import Replay
@@ -114,6 +114,10 @@ class OkxMarketsTest(MarketsContract, unittest.TestCase):
 
 def adapter(pairs=(BTC, ETH)):
     return okx.OkxAdapter(TABLE, pairs)
+
+
+BOOK_TIME = 1597026383.085
+"""The ``ts`` of every book message below (the documentation's example), as Unix seconds."""
 
 
 def book_message(action, inst_id, bids, asks, previous, sequence, checksum):
@@ -229,9 +233,11 @@ class ParseTest(unittest.TestCase):
         )
         self.assertEqual(
             snapshot,
-            BookSnapshot(BTC, [(Decimal("97000.1"), Decimal("0.5"))], [(Decimal("97000.2"), Decimal("1.25"))], 10),
+            BookSnapshot(
+                BTC, [(Decimal("97000.1"), Decimal("0.5"))], [(Decimal("97000.2"), Decimal("1.25"))], 10, BOOK_TIME
+            ),
         )
-        self.assertEqual(check, BookDelta(BTC, (), checksum=77))
+        self.assertEqual(check, BookDelta(BTC, (), checksum=77, time=BOOK_TIME))
         [update] = self.parse(
             book_message("update", "BTC-USDT", [["97000.1", "0", "0", "0"]], [["97000.3", "2", "0", "3"]], 10, 15, -5)
         )
@@ -241,17 +247,21 @@ class ParseTest(unittest.TestCase):
                 BTC,
                 [(BookSide.BID, Decimal("97000.1"), Decimal(0)), (BookSide.ASK, Decimal("97000.3"), Decimal(2))],
                 checksum=-5,
+                time=BOOK_TIME,
             ),
         )
         # "no update": prevSeqId is seqId; a sequence reset: seqId below prevSeqId. Both follow.
         self.assertEqual(
-            self.parse(book_message("update", "BTC-USDT", [], [], 15, 15, -5)), [BookDelta(BTC, [], checksum=-5)]
+            self.parse(book_message("update", "BTC-USDT", [], [], 15, 15, -5)),
+            [BookDelta(BTC, [], checksum=-5, time=BOOK_TIME)],
         )
         self.assertEqual(
-            self.parse(book_message("update", "BTC-USDT", [], [], 15, 3, -5)), [BookDelta(BTC, [], checksum=-5)]
+            self.parse(book_message("update", "BTC-USDT", [], [], 15, 3, -5)),
+            [BookDelta(BTC, [], checksum=-5, time=BOOK_TIME)],
         )
         self.assertEqual(
-            self.parse(book_message("update", "BTC-USDT", [], [], 3, 9, -5)), [BookDelta(BTC, [], checksum=-5)]
+            self.parse(book_message("update", "BTC-USDT", [], [], 3, 9, -5)),
+            [BookDelta(BTC, [], checksum=-5, time=BOOK_TIME)],
         )
 
     def test_a_broken_chain_is_a_resync_of_that_book_until_its_next_snapshot(self):
@@ -265,7 +275,8 @@ class ParseTest(unittest.TestCase):
         [snapshot, _] = self.parse(book_message("snapshot", "BTC-USDT", [], [], -1, 40, 1))
         self.assertEqual(snapshot.sequence, 40)
         self.assertEqual(
-            self.parse(book_message("update", "BTC-USDT", [], [], 40, 41, 1)), [BookDelta(BTC, [], checksum=1)]
+            self.parse(book_message("update", "BTC-USDT", [], [], 40, 41, 1)),
+            [BookDelta(BTC, [], checksum=1, time=BOOK_TIME)],
         )
         # an update before any snapshot on this connection is a gap too
         fresh = self.adapter.parser()
@@ -277,7 +288,7 @@ class ParseTest(unittest.TestCase):
     def test_a_zero_checksum_is_no_checksum(self):
         # OKX's JSON book channels send 0 since 23 June 2026: nothing to check, the seqIds are the check
         [_, check] = self.parse(book_message("snapshot", "BTC-USDT", [], [], -1, 10, 0))
-        self.assertEqual(check, BookDelta(BTC, (), checksum=None))
+        self.assertEqual(check, BookDelta(BTC, (), checksum=None, time=BOOK_TIME))
 
     def test_trades_name_the_taker(self):
         # the documentation's example
@@ -424,17 +435,15 @@ class SettingsTest(unittest.TestCase):
         self.assertEqual(settings.exchanges.okx.pairs, ["BTC_USDT", "ETH_USDT", "SOL_USDT"])
         self.assertIs(adapter_class("okx"), okx.OkxAdapter)
 
-    def test_live_mode_is_refused_until_the_private_side_exists(self):
+    def test_live_mode_needs_the_passphrase_too(self):
         with self.assertRaises(ConfigError) as raised:
-            self.load('{"exchanges": {"okx": {"mode": "live", "api_key": "k", "api_secret": "s", "passphrase": "p"}}}')
-        self.assertEqual(
-            str(raised.exception),
-            'setting exchanges.okx.mode: expected "paper" (okx has market data only: no live trading yet), '
-            "got 'live'",
+            self.load('{"exchanges": {"okx": {"mode": "live", "api_key": "k", "api_secret": "s"}}}')
+        self.assertIn("setting exchanges.okx.passphrase: expected a value for live trading", str(raised.exception))
+        settings = self.load(
+            '{"exchanges": {"okx": {"mode": "live", "api_key": "k", "api_secret": "s", "passphrase": "p"}}}'
         )
-        self.load('{"exchanges": {"okx": {"mode": "live", "enabled": false}}}')  # disabled: nothing to refuse
-        with self.assertRaises(ExchangeUnavailable):
-            private_adapter_class("okx")
+        self.assertEqual(settings.exchanges.okx.mode, "live")
+        self.assertIs(private_adapter_class("okx"), OkxPrivate)
 
 
 class OkxCaptureTest(unittest.TestCase):

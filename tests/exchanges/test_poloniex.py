@@ -160,6 +160,7 @@ class PoloniexAdapterTest(unittest.TestCase):
                 [(Decimal(p), Decimal(s)) for p, s in raw["bids"]],
                 [(Decimal(p), Decimal(s)) for p, s in raw["asks"]],
                 4485675,
+                raw["createTime"] / 1000,  # the exchange's time of this book state
             ),
         )
         self.assertEqual((len(snapshot.bids), len(snapshot.asks)), (20, 20))
@@ -176,7 +177,11 @@ class PoloniexAdapterTest(unittest.TestCase):
         self.assertIn(first, self.messages)
         self.assertEqual(
             self.adapter.parse(first, 1.0),
-            [BookDelta(BTC, [(BookSide.ASK, Decimal("21617.15"), Decimal("0.34"))], 4485676, 4485676)],
+            [
+                BookDelta(
+                    BTC, [(BookSide.ASK, Decimal("21617.15"), Decimal("0.34"))], 4485676, 4485676, time=1661123517.832
+                )
+            ],
         )
         # ids jump (4485890 -> 4485892); a level entering the top 20 pushes the 20th out with a removal
         jump = (
@@ -196,6 +201,7 @@ class PoloniexAdapterTest(unittest.TestCase):
                     ],
                     4485891,
                     4485892,
+                    time=1661123546.295,
                 )
             ],
         )

@@ -216,9 +216,11 @@ class ParseTest(unittest.TestCase):
         )
         self.assertEqual(
             snapshot,
-            BookSnapshot(BTC, [(Decimal(1700000), Decimal("0.5"))], [(Decimal(1700001), Decimal("1.25"))], 907135),
+            BookSnapshot(
+                BTC, [(Decimal(1700000), Decimal("0.5"))], [(Decimal(1700001), Decimal("1.25"))], 907135, 1790133277.857
+            ),
         )
-        self.assertEqual(check, BookDelta(BTC, (), checksum=77))
+        self.assertEqual(check, BookDelta(BTC, (), checksum=77, time=1790133277.857))
         # the probe's first diff after its snapshot: an ask removed, another added, no bids
         [diff] = self.parse(
             '{"type":"OB_L1_DIFF","ps":"ETHZAR","d":{"lc":1790133283064,"a":[["86503","0"],["86516","0.04"]],'
@@ -232,6 +234,7 @@ class ParseTest(unittest.TestCase):
                 907136,
                 907136,
                 4082567684,
+                1790133283.064,
             ),
         )
 

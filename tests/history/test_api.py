@@ -45,9 +45,8 @@ class HistoryOperationsTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual((replay["state"], replay["time"], replay["clock"]), ("finished", LAST, "recorded"))
         writer = self.server.history_writer
         async with asyncio.timeout(10):
-            while writer.queued():
+            while writer.outstanding():  # queued, or in the batch being written
                 await asyncio.sleep(0.01)
-            await asyncio.sleep(0.3)  # the batch taken off the queue, written
 
     async def test_a_stepped_replay_moves_on_only_when_asked_and_says_where_it_is(self):
         status = (await self.client.get_status())["replay"]

@@ -7,6 +7,7 @@ import tempfile
 import threading
 import unittest
 
+from exchange_wrapper.core.marketdata import BookTop
 from exchange_wrapper.history.database import DatabaseSink
 from exchange_wrapper.history.sink import Batch, SourcedCandle, WriteResult
 from exchange_wrapper.history.writer import HistoryWriter, batches
@@ -78,8 +79,10 @@ class WriterTest(unittest.IsolatedAsyncioTestCase):
         with self.assertLogs("exchange_wrapper.history.writer", "WARNING") as logged:
             accepted = sum(writer.put("coinbase", trade) for trade in rest)  # never waits
             self.assertEqual((20, 96 - 20), (accepted, writer.counts["dropped_queue_full"]))
+            self.assertEqual(1 + 20, writer.outstanding())  # the one in the stuck write, and the queued
             self.sink.gate.set()
-            await self.settled(writer, lambda: writer.queued() == 0)
+            await self.settled(writer, lambda: writer.outstanding() == 0)
+            self.assertEqual(1 + 20, writer.counts["written"])  # outstanding 0: every accepted record stored
             self.assertTrue(writer.put("coinbase", first))  # room again: the episode ends
         self.assertEqual(2, len(logged.records), "one line when dropping starts, one when it ends")
         self.assertIn("queue is full", logged.records[0].getMessage())
@@ -109,6 +112,9 @@ class WriterTest(unittest.IsolatedAsyncioTestCase):
         with self.assertLogs("exchange_wrapper.history.writer", "WARNING"):
             self.assertFalse(writer.put("coinbase", self.trades[0]))
         self.assertEqual(1, writer.counts["dropped_queue_full"])
+        sample = tuple(BookTop(t.pair, t.time, t.price, t.size, None, None) for t in self.trades[:3])
+        self.assertFalse(writer.put("coinbase", sample))  # a sample of book tops: one place, counted per top
+        self.assertEqual(1 + 3, writer.counts["dropped_queue_full"])
 
     async def test_the_writer_reports_corrections(self):
         writer = await self.writer()
@@ -131,8 +137,10 @@ class BatchesTest(unittest.TestCase):
         kline = SourcedCandle(binance_klines()[0], True)
         records = [("coinbase", coinbase[0]), ("binance", binance[0]), ("binance", kline), ("coinbase", coinbase[1])]
         records += [("coinbase", coinbase[2]), ("binance", binance[1])]
+        tops = [BookTop(t.pair, t.time, t.price, t.size, None, None) for t in coinbase]
+        records += [("coinbase", tops[0]), ("coinbase", (tops[1], tops[2]))]  # one top, then a sample of two
         self.assertEqual(
-            [Batch("coinbase", list(coinbase), [], [], []), Batch("binance", list(binance), [kline], [], [])],
+            [Batch("coinbase", list(coinbase), [], tops, []), Batch("binance", list(binance), [kline], [], [])],
             batches(records),
         )
 

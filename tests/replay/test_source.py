@@ -88,20 +88,23 @@ class ReplayTest(unittest.TestCase):
 class AuditableFillTest(unittest.TestCase):
     def test_a_fill_names_the_update_id_and_the_recorded_time_of_the_book_it_took(self):
         """Binance numbers its depth updates: a market buy on the replayed NKN/USDT book names the
-        last update's ``u`` and the recorded time of its message, read from the capture itself."""
+        last update's ``u``, the recorded time of its message and the exchange's own time of that
+        state (the message's event time ``E``), read from the capture itself."""
         replay = Replay("binance", [CAPTURES / "BINANCE.0", CAPTURES / "BINANCE.http.0.0", CAPTURES / "BINANCE.ws.1.0"])
         replay.run()
         last = None
         for line in (CAPTURES / "BINANCE.ws.1.0").read_text().splitlines():
             stamp, _, text = line.partition(": ")
             if line[:1].isdigit() and '"s":"NKNUSDT"' in text and '"depthUpdate"' in text:
-                last = (json.loads(text)["data"]["u"], float(stamp))
+                data = json.loads(text)["data"]
+                last = (data["u"], float(stamp), data["E"] / 1000)
         pair = replay.adapter.pair_of["NKNUSDT"]
         book = replay.hub.book("binance", pair)
         engine = MatchingEngine(replay.hub.markets("binance")[pair], book)
         buy = Order("1", "c1", 1, "binance", str(pair), Side.BUY, OrderType.MARKET, size=Decimal(100))
         (fill,) = [event.fill for event in engine.submit(buy, last[1] + 1) if event.fill is not None]
-        self.assertEqual((fill.cause["book_sequence"], fill.cause["book_time"]), last)
+        cause = fill.cause
+        self.assertEqual((cause["book_sequence"], cause["book_time"], cause["book_exchange_time"]), last)
         self.assertEqual(fill.to_json()["cause"]["book_sequence"], last[0])
 
 

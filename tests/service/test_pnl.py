@@ -132,9 +132,8 @@ class PnlCases:
         await self.server.equity.settled()
         writer = self.server.history_writer
         async with asyncio.timeout(10):
-            while writer.queued():
+            while writer.outstanding():  # queued, or in the batch being written
                 await asyncio.sleep(0.01)
-            await asyncio.sleep(0.5)  # the batch taken off the queue, written
         history = await self.client.get_wallet_history(wallet_set_id=self.ws, start=FIRST - 60, end=MINUTE + 60)
         self.assertEqual(
             history,

@@ -275,7 +275,7 @@ class BinanceAdapter(Adapter):
                 return _NONE
             changes = [(_BID, Decimal(price), Decimal(size)) for price, size in data["b"]]
             changes += [(_ASK, Decimal(price), Decimal(size)) for price, size in data["a"]]
-            return [BookDelta(pair, changes, data["U"], data["u"])]
+            return [BookDelta(pair, changes, data["U"], data["u"], time=data["E"] / 1000)]
         if kind is None and "A" in data:  # bookTicker carries no event type
             pair = self.pair_of.get(data["s"])
             if pair is None:

@@ -147,11 +147,14 @@ class CoinbaseAdapter(Adapter):
             pair = self.pair_of.get(msg["product_id"])
             if pair is None:
                 return _NONE
-            changes = msg["changes"]
+            changes, stamp = msg["changes"], msg.get("time")
+            time = iso_seconds(stamp) if stamp is not None else None
             if len(changes) == 1:  # most batches: no list comprehension to set up
                 ((side, price, size),) = changes
-                return [BookDelta(pair, ((_SIDE[side], Decimal(price), Decimal(size)),))]
-            return [BookDelta(pair, [(_SIDE[s], Decimal(price), Decimal(size)) for s, price, size in changes])]
+                return [BookDelta(pair, ((_SIDE[side], Decimal(price), Decimal(size)),), time=time)]
+            return [
+                BookDelta(pair, [(_SIDE[s], Decimal(price), Decimal(size)) for s, price, size in changes], time=time)
+            ]
         handler = self._handlers.get(kind)
         return handler(msg, at) if handler is not None else _NONE
 

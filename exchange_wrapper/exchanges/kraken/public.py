@@ -271,15 +271,16 @@ class KrakenAdapter(Adapter):
             pair = self.pair_of.get(book["symbol"])
             if pair is None:
                 continue
-            checksum = book.get("checksum")
+            checksum, stamp = book.get("checksum"), book.get("timestamp")
+            time = iso_seconds(stamp) if stamp is not None else None
             if snapshot:
-                events.append(BookSnapshot(pair, _levels(book["bids"]), _levels(book["asks"])))
+                events.append(BookSnapshot(pair, _levels(book["bids"]), _levels(book["asks"]), time=time))
                 if checksum is not None:  # v2 snapshots carry one: check the snapshot too
-                    events.append(BookDelta(pair, (), checksum=checksum))
+                    events.append(BookDelta(pair, (), checksum=checksum, time=time))
             else:
                 changes = [(_BID, Decimal(level["price"]), Decimal(level["qty"])) for level in book["bids"]]
                 changes += [(_ASK, Decimal(level["price"]), Decimal(level["qty"])) for level in book["asks"]]
-                events.append(BookDelta(pair, changes, checksum=checksum))
+                events.append(BookDelta(pair, changes, checksum=checksum, time=time))
         return events
 
     def _trades(self, msg: dict, at: float) -> list[MarketEvent]:

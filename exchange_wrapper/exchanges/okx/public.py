@@ -188,10 +188,11 @@ class OkxParser:
         for book in data:
             sequence, previous = book["seqId"], book["prevSeqId"]
             checksum = book.get("checksum") or None  # 0: not sent (OKX's JSON channels since June 2026)
+            time = int(book["ts"]) / 1000
             if action == "snapshot":
                 self.sequences[pair] = sequence
-                events.append(BookSnapshot(pair, _levels(book["bids"]), _levels(book["asks"]), sequence))
-                events.append(BookDelta(pair, (), checksum=checksum))  # the snapshot is checked too
+                events.append(BookSnapshot(pair, _levels(book["bids"]), _levels(book["asks"]), sequence, time))
+                events.append(BookDelta(pair, (), checksum=checksum, time=time))  # the snapshot is checked too
                 continue
             if action != "update":
                 raise InvalidParameter("action of a books message on okx", "snapshot or update", action)
@@ -202,7 +203,7 @@ class OkxParser:
                 continue
             changes = [(_BID, Decimal(level[0]), Decimal(level[1])) for level in book["bids"]]
             changes += [(_ASK, Decimal(level[0]), Decimal(level[1])) for level in book["asks"]]
-            events.append(BookDelta(pair, changes, checksum=checksum))
+            events.append(BookDelta(pair, changes, checksum=checksum, time=time))
         return events
 
 

@@ -156,7 +156,9 @@ class PoloniexAdapter(Adapter):
                 if pair is not None:
                     changes = [(_BID, Decimal(price), Decimal(size)) for price, size in data["bids"]]
                     changes += [(_ASK, Decimal(price), Decimal(size)) for price, size in data["asks"]]
-                    deltas.append(BookDelta(pair, changes, data["lastId"] + 1, data["id"]))
+                    deltas.append(
+                        BookDelta(pair, changes, data["lastId"] + 1, data["id"], time=data["createTime"] / 1000)
+                    )
             return deltas
         if "data" not in msg:
             return self._event(msg)
@@ -167,7 +169,7 @@ class PoloniexAdapter(Adapter):
                     "action of a book_lv2 message on poloniex", "snapshot or update", msg.get("action")
                 )
             return [
-                BookSnapshot(pair, _levels(data["bids"]), _levels(data["asks"]), data["id"])
+                BookSnapshot(pair, _levels(data["bids"]), _levels(data["asks"]), data["id"], data["createTime"] / 1000)
                 for pair, data in self._entries(msg)
             ]
         if channel == "trades":

@@ -195,13 +195,13 @@ class ValrAdapter(Adapter):
             if pair is None:
                 return _NONE
             data = msg["d"]
-            sequence = data["sq"]
+            sequence, time = data["sq"], data["lc"] / 1000  # lc: the book's last change, in ms
             if kind == "OB_L1_SNAPSHOT":
-                snapshot = BookSnapshot(pair, _levels(data["b"]), _levels(data["a"]), sequence)
-                return [snapshot, BookDelta(pair, (), checksum=data["cs"])]  # the snapshot is checked too
+                snapshot = BookSnapshot(pair, _levels(data["b"]), _levels(data["a"]), sequence, time)
+                return [snapshot, BookDelta(pair, (), checksum=data["cs"], time=time)]  # the snapshot is checked too
             changes = [(_BID, Decimal(price), Decimal(size)) for price, size in data["b"]]
             changes += [(_ASK, Decimal(price), Decimal(size)) for price, size in data["a"]]
-            return [BookDelta(pair, changes, sequence, sequence, data["cs"])]
+            return [BookDelta(pair, changes, sequence, sequence, data["cs"], time)]
         if kind == "ERROR":
             return [FeedError(str(msg.get("message")))]
         pair = self.pair_of.get(msg.get("currencyPairSymbol"))
