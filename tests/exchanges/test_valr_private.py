@@ -82,7 +82,7 @@ class SigningTest(unittest.TestCase):
         )
 
     def test_the_account_websocket_authenticates_in_band_then_subscribes(self):
-        authenticate, subscribe = map(json.loads, adapter().stream_subscribe(1558014486.185))
+        [authenticate] = map(json.loads, adapter().stream_subscribe(1558014486.185))
         self.assertEqual(
             authenticate,
             {
@@ -94,7 +94,11 @@ class SigningTest(unittest.TestCase):
                 },
             },
         )
-        self.assertEqual(subscribe, {"type": "SUBSCRIBE", "subscriptions": [{"event": "ORDER_STATUS_UPDATE"}]})
+        [reply] = adapter().parse_stream('{"type":"AUTHENTICATED"}', 0.0)
+        self.assertEqual(
+            [json.loads(m) for m in reply.messages],
+            [{"type": "SUBSCRIBE", "subscriptions": [{"event": "ORDER_STATUS_UPDATE"}]}],
+        )
         self.assertEqual(adapter().stream_address("ws://127.0.0.1:9/ws/trade"), "ws://127.0.0.1:9/ws/account")
         self.assertEqual(adapter().stream_address(""), "wss://api.valr.com/ws/account")
 
@@ -447,7 +451,6 @@ class StreamTest(unittest.TestCase):
         self.assertEqual(self.parse(update), [AccountBalances({"BTC": D("0.6")}, 1727440200.0, complete=False)])
 
     def test_acknowledgements_other_events_and_errors(self):
-        self.assertEqual(self.parse({"type": "AUTHENTICATED"}), [])
         self.assertEqual(self.parse({"type": "PONG"}), [])
         self.assertEqual(
             self.parse({"type": "ORDER_PROCESSED", "data": {"orderId": "f1", "success": True, "failureReason": None}}),

@@ -23,7 +23,16 @@ from ...core.orders import Fill, Liquidity, Order, OrderStatus, OrderType, TimeI
 from ...core.pairs import Pair, common_currency
 from ...core.times import parse_time
 from ..http import Request, Response, retry_after
-from ..private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
+from ..private import (
+    AccountBalances,
+    Amendment,
+    NotOnExchange,
+    PrivateAdapter,
+    Quota,
+    StreamEvent,
+    StreamNotice,
+    StreamReply,
+)
 from ..wire import Fields, expect, load_json
 from .public import EXCHANGE, PING, ValrAdapter
 from .public import parse_markets as parse_markets  # re-exported: the markets a private adapter is built with
@@ -45,6 +54,7 @@ PLACE_PATHS = {OrderType.LIMIT: "/v1/orders/limit", OrderType.MARKET: "/v1/order
 CANCEL_PATH = "/v1/orders/order"
 #: The header VALR marks a rate-limit refusal with (HTTP 429).
 RATE_LIMITED_HEADER = "x-valr-ratelimited"
+SUBSCRIBE_ORDERS = orjson.dumps({"type": "SUBSCRIBE", "subscriptions": [{"event": "ORDER_STATUS_UPDATE"}]}).decode()
 #: Seconds of a rate-limit window: VALR's counters start again at the start of each minute.
 LIMIT_WINDOW = 60
 
@@ -303,24 +313,22 @@ class ValrPrivate(PrivateAdapter):
     # -- the stream -------------------------------------------------------------------------------
 
     def stream_subscribe(self, now: float) -> list[str]:
-        """``AUTHENTICATE`` (the signature of ``GET /ws/account`` at ``now``), then the
-        ``ORDER_STATUS_UPDATE`` subscription (balances come unasked once authenticated)."""
+        """``AUTHENTICATE`` with the signature of ``GET /ws/account`` at ``now``; the
+        ``ORDER_STATUS_UPDATE`` subscription follows once VALR answers ``AUTHENTICATED``
+        (balances come unasked from then on)."""
         timestamp = round(now * 1000)
         payload = {
             "apiKey": self.credentials.key,
             "signature": signature(self.credentials.secret, timestamp, "GET", self.stream_path or "/ws/account"),
             "timestamp": timestamp,
         }
-        return [
-            orjson.dumps({"type": "AUTHENTICATE", "payload": payload}).decode(),
-            orjson.dumps({"type": "SUBSCRIBE", "subscriptions": [{"event": "ORDER_STATUS_UPDATE"}]}).decode(),
-        ]
+        return [orjson.dumps({"type": "AUTHENTICATE", "payload": payload}).decode()]
 
     def parse_stream(self, message: str | bytes, at: float) -> list[StreamEvent]:
         """``ORDER_STATUS_UPDATE`` (an order's status and what remains: its fills are asked for),
-        ``BALANCE_UPDATE`` (available plus reserved of one currency), the subscription's
-        acknowledgement, ``UNAUTHORIZED`` and ``ERROR`` (the stream must be opened again);
-        the other account events and pongs are nothing."""
+        ``BALANCE_UPDATE`` (available plus reserved of one currency), ``AUTHENTICATED`` (answered
+        with the subscription), the subscription's acknowledgement, ``UNAUTHORIZED`` and ``ERROR``
+        (the stream must be opened again); the other account events and pongs are nothing."""
         msg = orjson.loads(message)
         kind = msg.get("type")
         if kind == "ORDER_STATUS_UPDATE":
@@ -333,6 +341,8 @@ class ValrPrivate(PrivateAdapter):
             return [
                 AccountBalances({common_currency(EXCHANGE, currency.text("shortName")): total}, moment, complete=False)
             ]
+        if kind == "AUTHENTICATED":
+            return [StreamReply((SUBSCRIBE_ORDERS,))]
         if kind == "SUBSCRIBED":
             return [StreamNotice(f"subscribed to {msg.get('message', 'ORDER_STATUS_UPDATE')}")]
         if kind in ("UNAUTHORIZED", "ERROR"):
