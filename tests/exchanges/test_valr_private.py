@@ -233,6 +233,10 @@ class AnswersTest(unittest.TestCase):
         self.assertEqual(adapter().parse_order(cancel.body, 5.0), OrderReport("0198", "", OrderStatus.OPEN, D(0), 5.0))
         refused = Response(400, {}, '{"code":-1,"message":"x"}')
         self.assertIs(adapter().answered(request, refused), refused)
+        garbled = Response(202, {}, "<html>")
+        self.assertIs(adapter().answered(request, garbled), garbled)
+        with self.assertRaises(InvalidParameter):
+            adapter().parse_order(garbled.body, 0.0)
 
     def test_an_order_status_and_the_open_orders(self):
         self.assertEqual(

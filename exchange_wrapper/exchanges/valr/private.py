@@ -117,10 +117,13 @@ class ValrPrivate(PrivateAdapter):
         reads as an acknowledgement of that order."""
         if response.status >= 300 or request.body is None or request.method not in ("POST", "DELETE"):
             return response
-        sent = orjson.loads(request.body)
-        answer = orjson.loads(response.body) if response.body.strip() else {}
+        try:
+            answer = orjson.loads(response.body) if response.body.strip() else {}
+        except orjson.JSONDecodeError:
+            return response  # read as it is: parse_order names what is wrong with it
         if not isinstance(answer, dict):
             return response
+        sent = orjson.loads(request.body)
         known = {name: sent[name] for name in ("customerOrderId", "orderId", "pair") if name in sent}
         return replace(response, body=orjson.dumps({**known, **answer}).decode())
 
