@@ -24,7 +24,7 @@ is closed after 15 minutes whatever it does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -39,8 +39,9 @@ from ...core.money import decimal_places
 from ...core.orders import Side
 from ...core.pacing import RateLimit
 from ...core.pairs import Pair
+from ...core.symbols import SymbolTable
 from ...core.times import parse_time
-from ..base import Adapter
+from ..base import Adapter, Credentials
 from ..http import Request
 from ..wire import Fields, entry, expect, load_json, unified_pair
 
@@ -151,8 +152,8 @@ class ValrAdapter(Adapter):
     connection_lifetime = 14 * 60.0  # connections without an API key are closed after 15 minutes
     has_checksum = True
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    def __init__(self, markets: SymbolTable, pairs: Iterable[Pair], credentials: Credentials | None = None):
+        super().__init__(markets, pairs, credentials)
         self.subscribed: list[str] = []
         """The symbols subscribed, in order: every subscription message names them all."""
 
