@@ -41,11 +41,12 @@ class Row:
     exchange: str
     metadata: str  # the capture file with the market metadata
     stream: str  # the websocket capture
-    cryptofeed_class: str  # cryptofeed.exchanges.<name> ("": cryptofeed has no feed for the exchange)
+    cryptofeed_class: str  # cryptofeed.exchanges.<name> ("": cryptofeed 2.3.2 does not speak the capture's protocol)
     rest: str = ""  # REST responses both sides are served (Binance's depth snapshots)
     cryptofeed_options: tuple = ()  # more (name, value) arguments of cryptofeed's feed
     cryptofeed_wire: Callable[[list], list] | None = None  # the messages in the protocol cryptofeed speaks
     all_metadata: bool = False  # cryptofeed's symbol data is every recorded REST response (Bitfinex's three)
+    more_streams: tuple[str, ...] = ()  # the other connections' captures (Luno: one connection a market)
 
 
 ROWS = [
@@ -63,6 +64,11 @@ ROWS = [
         cryptofeed_options=(("max_depth", 100), ("checksum_validation", True)),
     ),
     Row("bitfinex", "BITFINEX.0", "BITFINEX.ws.11.0", "Bitfinex", all_metadata=True),
+    # the synthetic v5 spot capture (tests/fixtures/README.md); cryptofeed 2.3.2's Bybit reads the
+    # older derivatives streams only: no comparison
+    Row("bybit", "BYBIT.0", "BYBIT.ws.0.0", ""),
+    # the synthetic capture (tests/fixtures/README.md), two markets on a connection each; cryptofeed has no Luno
+    Row("luno", "LUNO.0", "LUNO.ws.0.0", "", more_streams=("LUNO.ws.1.0",)),
     Row("valr", "VALR.0", "VALR.ws.0.0", ""),  # the synthetic capture (tests/fixtures/README.md); no cryptofeed feed
 ]
 
@@ -75,6 +81,12 @@ def received(name: str) -> list[tuple[float, str]]:
         if colon and ts[:1].isdigit() and " " not in ts and message:
             out.append((float(ts), message))
     return out
+
+
+def opened(name: str) -> str:
+    """The URL of the connection capture ``name`` holds (its first line: ``URL <-> TIMESTAMP``)."""
+    with (CAPTURES / name).open(encoding="utf-8") as lines:
+        return next(lines).partition(" <-> ")[0]
 
 
 def recorded_rest(name: str) -> dict[str, str]:
@@ -96,16 +108,19 @@ def xwrap_rate(row: Row) -> tuple[int, float, dict]:
     sys.path.insert(0, str(ROOT))
     from exchange_wrapper.replay.source import Replay
 
-    messages, snapshots = received(row.stream), recorded_rest(row.rest)
+    streams = (row.stream, *row.more_streams)
+    messages = sorted((ts, index, message) for index, name in enumerate(streams) for ts, message in received(name))
+    snapshots = recorded_rest(row.rest)
     best, report = 0.0, {}
     for _ in range(PASSES):
         replay = Replay(row.exchange, [CAPTURES / row.metadata])  # fresh books, no stream yet
-        parse, handle, name = replay.parser.parse, replay.hub.handle, row.exchange
+        parsers = [replay.adapter.connection_parser(opened(name)).parse for name in streams]
+        handle, name = replay.hub.handle, row.exchange
         started = time.perf_counter()
         for url, body in snapshots.items():  # joined to the stream by update id, wherever they come
             handle(name, replay.adapter.parse_rest(url, body), started)
-        for ts, message in messages:
-            handle(name, parse(message, ts), ts)
+        for ts, index, message in messages:
+            handle(name, parsers[index](message, ts), ts)
         best = max(best, len(messages) / (time.perf_counter() - started))
         report = replay.report()
     return len(messages), best, report
@@ -159,7 +174,7 @@ def cryptofeed_worker(exchange: str) -> None:
 
 
 def cryptofeed_rate(row: Row) -> float | None:
-    if not row.cryptofeed_class or not CRYPTOFEED_PYTHON.exists():
+    if not (row.cryptofeed_class and CRYPTOFEED_PYTHON.exists()):
         return None
     out = subprocess.run(
         [str(CRYPTOFEED_PYTHON), __file__, "--cryptofeed-worker", row.exchange],

@@ -149,6 +149,17 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--to", dest="end", required=True, metavar="TIME", help="the end, excluded")
     backfill.set_defaults(run=_backfill)
 
+    health = commands.add_parser(
+        "health",
+        help="ask the running service whether it is live or ready (a container's health check)",
+        description="Ask the service these settings describe, on loopback, whether it is live "
+        "(GET /xwrap/v1/health/live) or ready (/xwrap/v1/health/ready); print its answer. "
+        "Exit status 0 if so, 1 if not or if nothing answers.",
+    )
+    health.add_argument("probe", choices=("live", "ready"), help="which probe")
+    _settings_options(health)
+    health.set_defaults(run=_health)
+
     config = commands.add_parser("config", help="settings tools", description="Settings tools.")
     config_commands = config.add_subparsers(title="commands", metavar="COMMAND", required=True)
     show = config_commands.add_parser(
@@ -239,14 +250,13 @@ def _window(args: argparse.Namespace) -> tuple[float | None, float | None]:
 def _ledger_verify(args: argparse.Namespace) -> int:
     from .core.exchanges import EXCHANGE_NAMES
     from .storage.database import close_database, open_database
-    from .storage.verify import DEFAULT_MAX_FEE, SHOWN_DIFFERENCES, verify_ledger
+    from .storage.verify import SHOWN_DIFFERENCES, highest_fee, verify_ledger
 
     settings = _settings(args)
     database = open_database(settings.database_url, create=False)
     try:
-        # a buy's hold includes the taker fee: the highest configured one bounds it
         takers = [settings.exchange(name).fees.taker for name in EXCHANGE_NAMES]
-        report = verify_ledger(database, max_fee=max([DEFAULT_MAX_FEE, *filter(None, takers)]))
+        report = verify_ledger(database, max_fee=highest_fee(takers))
     finally:
         close_database(database)
     print(json.dumps(report.as_json(limit=SHOWN_DIFFERENCES), indent=2))
@@ -277,6 +287,14 @@ def _backfill(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     start, end = parse_time("--from", args.start), parse_time("--to", args.end)
     return backfill_command(settings, args.exchange, args.pair, args.interval, start, end)
+
+
+def _health(args: argparse.Namespace) -> int:
+    from .service.probe import probe
+
+    ok, answer = probe(_settings(args).server, args.probe)
+    print(answer)
+    return 0 if ok else 1
 
 
 def _config_show(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ import inspect
 import itertools
 import json
 import logging
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -180,7 +181,9 @@ class AsyncClient(AsyncOperations):
     ``url``: ``ws://host:port`` (the JSON-RPC path is added), a full ``ws(s)://`` URL, or
     ``http(s)://host:port``. ``token``: sent as ``Authorization: Bearer``. ``timeout``: seconds a
     call waits for its answer (and for a connection). ``reconnect``: open a lost connection again,
-    waiting from 0.1 s up to ``max_backoff`` seconds between attempts.
+    waiting from 0.1 s up to ``max_backoff`` seconds between attempts. ``ca_file``: a PEM file of the
+    certificate authorities that a ``wss://`` service's certificate is checked against (the system's
+    when None: a service whose certificate a public authority signed needs none).
     """
 
     def __init__(
@@ -191,8 +194,10 @@ class AsyncClient(AsyncOperations):
         timeout: float = 30.0,
         reconnect: bool = True,
         max_backoff: float = 30.0,
+        ca_file: str | None = None,
     ):
         self.url, self.token = rpc_url(url), token
+        self.tls = _tls_context(self.url, ca_file)
         self.timeout, self.reconnect, self.max_backoff = timeout, reconnect, max_backoff
         self._ids = itertools.count(1)
         self._link: _Link | None = None
@@ -285,7 +290,12 @@ class AsyncClient(AsyncOperations):
     async def _open(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
         ws = await connect(
-            self.url, additional_headers=headers, max_size=MAX_MESSAGE_BYTES, open_timeout=self.timeout, logger=WIRE_LOG
+            self.url,
+            additional_headers=headers,
+            max_size=MAX_MESSAGE_BYTES,
+            open_timeout=self.timeout,
+            logger=WIRE_LOG,
+            ssl=self.tls,
         )
         link = _Link(ws, self._ids, self._notify, self.timeout)
         try:
@@ -506,6 +516,19 @@ def rpc_url(url: str) -> str:
     if scheme not in ("ws", "wss") or not parts.netloc:
         raise InvalidParameter("url", "a ws://, wss://, http:// or https:// URL of the service", url)
     return urlunsplit((scheme, parts.netloc, parts.path if parts.path not in ("", "/") else RPC_PATH, parts.query, ""))
+
+
+def _tls_context(url: str, ca_file: str | None) -> ssl.SSLContext | None:
+    """The TLS context of a ``wss://`` ``url`` (None for ``ws://``): the certificate checked against
+    ``ca_file``'s authorities, or the system's."""
+    if not url.startswith("wss://"):
+        if ca_file is not None:
+            raise InvalidParameter("ca_file", "a wss:// or https:// URL to check a certificate of", url)
+        return None
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as error:
+        raise InvalidParameter("ca_file", "a readable PEM file of certificate authorities", ca_file) from error
 
 
 def _topics(topics: Any) -> frozenset[str]:

@@ -12,6 +12,7 @@ from typing import Any, Literal, cast
 
 from .contract import (
     AccountView,
+    Alerts,
     Book,
     BookTopPage,
     Cancelled,
@@ -584,6 +585,13 @@ class AsyncOperations:
         params = _given(exchange=exchange)
         return cast(list[AccountView], await self.call("get_accounts", **params))
 
+    async def get_alerts(self) -> Alerts:
+        """The alerts firing now and the last cleared ones (docs/alerts.md).
+
+        Needs a ``read`` token.
+        """
+        return cast(Alerts, await self.call("get_alerts"))
+
 
 class Operations:
     """The operations of the service as methods."""
@@ -1117,3 +1125,10 @@ class Operations:
         """
         params = _given(exchange=exchange)
         return cast(list[AccountView], self.call("get_accounts", **params))
+
+    def get_alerts(self) -> Alerts:
+        """The alerts firing now and the last cleared ones (docs/alerts.md).
+
+        Needs a ``read`` token.
+        """
+        return cast(Alerts, self.call("get_alerts"))

@@ -12,6 +12,7 @@ import functools
 import json
 import os
 import re
+import ssl
 import types
 import typing
 from collections.abc import Iterator, Mapping
@@ -62,6 +63,12 @@ class ServerSettings:
         "A websocket or Socket.IO client that leaves what it is sent unread this long is disconnected as too slow.",
     )
     cors_origins: list[str] = setting(doc="Origins allowed by CORS; empty turns CORS off.", factory=list)
+    tls_certificate: str = setting(
+        "",
+        "PEM certificate file (its chain after it) to serve HTTPS and WSS on the port, every door; "
+        "empty serves plain HTTP. Set with tls_key.",
+    )
+    tls_key: str = setting("", "PEM file of the certificate's private key (unencrypted), readable by the service.")
 
 
 @dataclass(frozen=True)
@@ -172,7 +179,84 @@ class ExchangesSettings:
     bitfinex: ExchangeSettings = _exchange("Bitfinex", "BTC_USD", "ETH_USD", "SOL_USD")
     poloniex: ExchangeSettings = _exchange("Poloniex spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
     okx: ExchangeSettings = _exchange("OKX spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
+    bybit: ExchangeSettings = _exchange("Bybit spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
+    luno: ExchangeSettings = _exchange("Luno", "BTC_ZAR", "ETH_ZAR")
     valr: ExchangeSettings = _exchange("VALR spot", "BTC_ZAR", "ETH_ZAR", "BTC_USDC")
+
+
+#: The conditions an alert rule watches (docs/alerts.md).
+AlertCondition = Literal[
+    "exchange_unhealthy",
+    "book_not_live",
+    "reconciliation_differences",
+    "order_rejected",
+    "rate_limited",
+    "drawdown",
+    "ledger_verify_failed",
+    "history_dropped",
+]
+ALERT_CONDITIONS: tuple[str, ...] = typing.get_args(AlertCondition)
+
+
+@dataclass(frozen=True)
+class AlertAction:
+    type: Literal["log", "webhook", "slack", "email"] = setting(
+        "log",
+        "log: a WARNING line; webhook: the alert as JSON POSTed to url; slack: a Slack-compatible "
+        "{text} POSTed to url; email: a mail to `to` through alerts.smtp.",
+    )
+    url: str = setting(
+        "", "The webhook's URL (webhook, slack); it often holds a token, so it is never shown.", secret=True
+    )
+    to: list[str] = setting(doc="The mail's recipients (email).", factory=list)
+    timeout_seconds: Decimal = setting(Decimal(10), "How long one delivery attempt may take.")
+    retries: int = setting(3, "Attempts after a failed one (webhook, slack, email), waiting longer each time.")
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    name: str = setting(doc="The rule's name, unique: alerts carry it.")
+    condition: AlertCondition = setting(doc="What the rule watches (docs/alerts.md).")
+    exchange: str = setting("", "Only this exchange (empty: every one); for the conditions about exchanges.")
+    mode: Literal["any", "paper", "live"] = setting(
+        "any", "order_rejected: only orders of wallet sets of this mode (live: rejected by the real exchange)."
+    )
+    wallet_set_id: int = setting(0, "drawdown: only this wallet set (0: every one).")
+    limit: Decimal | None = setting(None, 'drawdown: the fall from the peak equity that fires, a fraction ("0.1").')
+    for_seconds: Decimal = setting(
+        Decimal(0), "A state (unhealthy, not live, paused, drawdown...) fires once it held this long."
+    )
+    clear_seconds: Decimal = setting(
+        Decimal(300), "An event condition (rejections, differences, drops) clears after this long without a new one."
+    )
+    repeat_seconds: Decimal = setting(
+        Decimal(3600), "Rate limit: at most one notified firing per subject this often; others are shown, not sent."
+    )
+    actions: list[AlertAction] = setting(doc="What a firing and its clearing do.", factory=lambda: [AlertAction()])
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = setting("", "The SMTP server for email actions.")
+    port: int = setting(587, "Its port (587: submission with STARTTLS).")
+    starttls: bool = setting(
+        True, "Upgrade the connection with STARTTLS before logging in (refused if the server cannot)."
+    )
+    username: str = setting("", "The login (empty: no login).")
+    password: str = setting("", "The login's password.", secret=True)
+    from_address: str = setting("", "The mails' sender.")
+    ca_file: str = setting("", "A PEM file of the certificates to trust for STARTTLS (empty: the system's).")
+
+
+@dataclass(frozen=True)
+class AlertsSettings:
+    rules: list[AlertRule] = setting(doc="Alert rules (docs/alerts.md); none: alerts are off.", factory=list)
+    interval_seconds: Decimal = setting(Decimal(5), "How often the rules' conditions are looked at.")
+    ledger_verify_minutes: int = setting(
+        60, "How often ledger_verify_failed rules run the ledger's verification (xwrap ledger verify)."
+    )
+    keep: int = setting(100, "Cleared alerts kept for get_alerts.")
+    smtp: SmtpSettings = setting(doc="The mail server of email actions.", factory=SmtpSettings)
 
 
 @dataclass(frozen=True)
@@ -192,6 +276,7 @@ class Settings:
     recording: RecordingSettings = setting(doc="Recording the raw exchange traffic.", factory=RecordingSettings)
     paper: PaperSettings = setting(doc="The virtual exchange.", factory=PaperSettings)
     exchanges: ExchangesSettings = setting(doc="One block per exchange.", factory=ExchangesSettings)
+    alerts: AlertsSettings = setting(doc="Alert rules and their actions (docs/alerts.md).", factory=AlertsSettings)
 
     def exchange(self, name: str) -> ExchangeSettings:
         return getattr(self.exchanges, name)
@@ -407,6 +492,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError("server.max_batch_answer_bytes", "at least 1024", server.max_batch_answer_bytes)
     if server.send_timeout_seconds <= 0:
         raise ConfigError("server.send_timeout_seconds", "more than 0", str(server.send_timeout_seconds))
+    tls_context(server)  # the files read and the key matched now, not when the first client connects
     timeseries, recording = settings.timeseries, settings.recording
     for key, value, least in (
         ("timeseries.book_top_seconds", timeseries.book_top_seconds, 0),
@@ -459,3 +545,97 @@ def _check(settings: Settings) -> None:
                         f"a value for live trading (in the settings file or {var})",
                         present=False,
                     )
+    _check_alerts(settings.alerts)
+
+
+def _check_alerts(alerts: AlertsSettings) -> None:
+    if alerts.interval_seconds <= 0:
+        raise ConfigError("alerts.interval_seconds", "more than 0", str(alerts.interval_seconds))
+    for key, value in (("alerts.ledger_verify_minutes", alerts.ledger_verify_minutes), ("alerts.keep", alerts.keep)):
+        if value < 1:
+            raise ConfigError(key, "at least 1", str(value))
+    if not 0 < alerts.smtp.port <= 65535:
+        raise ConfigError("alerts.smtp.port", "a TCP port from 1 to 65535", alerts.smtp.port)
+    names: set[str] = set()
+    for i, rule in enumerate(alerts.rules):
+        key = f"alerts.rules[{i}]"
+        if not rule.name.strip() or rule.name in names:
+            raise ConfigError(f"{key}.name", "a name different from the other rules'", rule.name)
+        names.add(rule.name)
+        if rule.exchange and rule.exchange not in EXCHANGE_NAMES:
+            raise ConfigError(f"{key}.exchange", "empty or one of " + ", ".join(EXCHANGE_NAMES), rule.exchange)
+        if rule.condition == "drawdown":
+            if rule.limit is None or not 0 < rule.limit <= 1:
+                raise ConfigError(f"{key}.limit", 'a fraction above 0 and at most 1 ("0.1": 10 %)', str(rule.limit))
+        elif rule.limit is not None:
+            raise ConfigError(f"{key}.limit", "null (only drawdown rules take a limit)", str(rule.limit))
+        if rule.wallet_set_id < 0:
+            raise ConfigError(f"{key}.wallet_set_id", "0 (every set) or a wallet set's id", rule.wallet_set_id)
+        if not rule.actions:
+            raise ConfigError(f"{key}.actions", "at least one action", "[]")
+        for j, action in enumerate(rule.actions):
+            _check_action(alerts.smtp, action, f"{key}.actions[{j}]")
+
+
+def _check_action(smtp: SmtpSettings, action: AlertAction, key: str) -> None:
+    if action.timeout_seconds <= 0:
+        raise ConfigError(f"{key}.timeout_seconds", "more than 0", str(action.timeout_seconds))
+    if not 0 <= action.retries <= 10:
+        raise ConfigError(f"{key}.retries", "from 0 to 10", action.retries)
+    if action.type in ("webhook", "slack") and not re.match(r"https?://[^/\s]+", action.url):
+        raise ConfigError(f"{key}.url", "an http:// or https:// URL", present=False)  # it may hold a token
+    if action.type == "email":
+        if not action.to or not all(re.fullmatch(r"[^@\s]+@[^@\s]+", to) for to in action.to):
+            raise ConfigError(f"{key}.to", "one or more mail addresses", action.to)
+        if not smtp.host or not smtp.from_address:
+            raise ConfigError(
+                "alerts.smtp.host" if not smtp.host else "alerts.smtp.from_address",
+                "a value for email actions",
+                present=False,
+            )
+
+
+def tls_context(server: ServerSettings) -> ssl.SSLContext | None:
+    """The TLS context serving ``server.tls_certificate`` with ``server.tls_key`` (None without them).
+    Raises :class:`ConfigError` naming the setting: only one of the two set, a file missing or
+    unreadable, a certificate that is not PEM, a key that is not an unencrypted PEM key or not the
+    certificate's."""
+    certificate, key = server.tls_certificate, server.tls_key
+    if not certificate and not key:
+        return None
+    if not certificate or not key:
+        missing, given = (
+            ("server.tls_certificate", "server.tls_key") if key else ("server.tls_key", "server.tls_certificate")
+        )
+        raise ConfigError(missing, f"a file with {given} (both or neither)", present=False)
+    for name, path in (("server.tls_certificate", certificate), ("server.tls_key", key)):
+        try:
+            Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(name, f"a readable file ({exc.strerror or exc})", path) from None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_verify_locations(cadata=Path(certificate).read_text(encoding="ascii", errors="replace"))
+    except (ssl.SSLError, ValueError):
+        raise ConfigError(
+            "server.tls_certificate", "a PEM certificate (-----BEGIN CERTIFICATE-----)", certificate
+        ) from None
+    try:  # a password callback: OpenSSL would otherwise ask for an encrypted key's on the terminal
+        context.load_cert_chain(certificate, key, password=_no_password)
+    except _EncryptedKey:
+        raise ConfigError(
+            "server.tls_key", "an unencrypted PEM private key (this one asks for a password)", key
+        ) from None
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            raise ConfigError("server.tls_key", "the private key of server.tls_certificate", key) from None
+        raise ConfigError("server.tls_key", "an unencrypted PEM private key", key) from None
+    return context
+
+
+class _EncryptedKey(Exception):
+    """The TLS key asked for a password (xWrap reads unencrypted keys only)."""
+
+
+def _no_password() -> bytes:
+    raise _EncryptedKey

@@ -16,7 +16,7 @@ from typing import Any, Literal, NewType, TypedDict, get_args
 
 RPC_PATH = "/xwrap/v1/rpc"
 #: The topics clients can subscribe to.
-TOPICS = ("orders", "fills", "wallets", "books", "status", "logs")
+TOPICS = ("orders", "fills", "wallets", "books", "status", "logs", "alerts")
 #: error kind -> (JSON-RPC error code, HTTP status): what each kind means is in docs/api.md.
 ERROR_CODES: dict[str, tuple[int, int]] = {
     "invalid_parameter": (-32602, 400),
@@ -228,6 +228,23 @@ class Status(_Replaying):
     uptime: float
     exchanges: dict[str, ExchangeState]
     database: Database
+
+
+class Liveness(TypedDict):
+    """``GET /xwrap/v1/health/live`` (no token): answered while the process serves."""
+
+    live: bool
+
+
+class Readiness(TypedDict):
+    """``GET /xwrap/v1/health/ready`` (no token): 200 when ``ready``, else 503 with the same body.
+    Ready only while the database answers and every exchange this node runs is ``ready``; ``reasons``
+    says what is not (empty when ready)."""
+
+    ready: bool
+    database: Literal["reachable", "unreachable"]
+    exchanges: dict[str, FeedStatusName]
+    reasons: list[str]
 
 
 class Market(TypedDict):
@@ -575,6 +592,31 @@ class AccountView(TypedDict):
     paper: list[PaperTotal]
 
 
+class Alert(TypedDict):
+    """One episode of an alert rule on a subject (docs/alerts.md): ``firing`` until ``cleared_at``.
+    ``started_at`` when the condition began to hold (or its first event); ``notified`` false when the
+    rule's rate limit kept its actions from running; ``events`` the looks that found new events."""
+
+    id: int
+    rule: str
+    condition: str
+    subject: str
+    state: Literal["firing", "cleared"]
+    detail: str
+    started_at: float
+    fired_at: float
+    cleared_at: float | None
+    notified: bool
+    events: int
+
+
+class Alerts(TypedDict):
+    """The alerts firing now (oldest first) and the last cleared ones (most recently cleared first)."""
+
+    active: list[Alert]
+    recent: list[Alert]
+
+
 # -- operations -----------------------------------------------------------------------------------
 
 
@@ -858,6 +900,13 @@ OPERATIONS: dict[str, Operation] = {
             "Per exchange: the real account as reconciled, allocated, held, unallocated; the paper sets' totals",
             list[AccountView],
             _params("exchange"),
+        ),
+        Operation(
+            "get_alerts",
+            "read",
+            "GET /alerts",
+            "The alerts firing now and the last cleared ones (docs/alerts.md)",
+            Alerts,
         ),
     )
 }

@@ -6,9 +6,11 @@ from dataclasses import is_dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from exchange_wrapper.config import Settings, env_variables, load_settings, schema, to_json
+from exchange_wrapper.config import Settings, env_variables, load_settings, schema, tls_context, to_json
 from exchange_wrapper.core.errors import ConfigError
 from exchange_wrapper.exchanges import EXCHANGE_NAMES
+
+from .certificates import make_certificates
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -233,3 +235,166 @@ class ValidationTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TlsSettingsTest(unittest.TestCase):
+    """server.tls_certificate and server.tls_key are read at start: each wrong one named, with why."""
+
+    def setUp(self):
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        self.files = make_certificates(Path(folder.name))
+
+    def load(self, certificate, key):
+        return load_settings(None, env={}, overrides={"server.tls_certificate": certificate, "server.tls_key": key})
+
+    def test_a_certificate_and_its_key_load(self):
+        settings = self.load(self.files["server_pem"], self.files["server_key"])
+        self.assertEqual(settings.server.tls_key, self.files["server_key"])
+        self.assertIsNone(tls_context(load_settings(None, env={}).server))  # plain HTTP by default
+
+    def test_each_wrong_file_is_named_with_what_was_expected(self):
+        files = self.files
+        missing = str(Path(files["server_pem"]).with_name("missing.pem"))
+        for certificate, key, field, expected in [
+            (files["server_pem"], "", "server.tls_key", "a file with server.tls_certificate (both or neither)"),
+            ("", files["server_key"], "server.tls_certificate", "a file with server.tls_key (both or neither)"),
+            (missing, files["server_key"], "server.tls_certificate", "a readable file (No such file or directory)"),
+            (files["server_pem"], missing, "server.tls_key", "a readable file (No such file or directory)"),
+            (files["server_key"], files["server_key"], "server.tls_certificate", "a PEM certificate"),
+            (files["server_pem"], files["other_key"], "server.tls_key", "the private key of server.tls_certificate"),
+            (files["server_pem"], files["encrypted_key"], "server.tls_key", "an unencrypted PEM private key"),
+            (files["server_pem"], files["ca_pem"], "server.tls_key", "an unencrypted PEM private key"),
+        ]:
+            with self.subTest(certificate=certificate, key=key):
+                with self.assertRaises(ConfigError) as raised:
+                    self.load(certificate, key)
+                self.assertEqual(raised.exception.key, field)
+                self.assertTrue(raised.exception.expected.startswith(expected), raised.exception.expected)
+
+
+class AlertsSettingsTest(unittest.TestCase):
+    """alerts.rules: each mistake named by its key; webhook URLs and the SMTP password never shown."""
+
+    def rules(self, *rules, **alerts):
+        return json.dumps({"alerts": {"rules": list(rules), **alerts}})
+
+    def assertConfigError(self, text, key, expected, env=None):
+        with self.assertRaises(ConfigError) as caught:
+            load_text(text, env=env)
+        self.assertEqual(caught.exception.key, key)
+        self.assertIn(expected, str(caught.exception))
+        return str(caught.exception)
+
+    def test_a_rule_and_its_actions_read_with_their_defaults(self):
+        settings = load_text(
+            self.rules(
+                {"name": "feed", "condition": "exchange_unhealthy", "for_seconds": "60"},
+                {
+                    "name": "dd",
+                    "condition": "drawdown",
+                    "limit": "0.1",
+                    "actions": [{"type": "slack", "url": "https://h/x"}],
+                },
+            )
+        )
+        feed, dd = settings.alerts.rules
+        self.assertEqual(
+            (feed.for_seconds, feed.repeat_seconds, feed.clear_seconds), (Decimal(60), Decimal(3600), Decimal(300))
+        )
+        self.assertEqual([action.type for action in feed.actions], ["log"])
+        self.assertEqual(
+            (dd.limit, dd.actions[0].retries, dd.actions[0].timeout_seconds), (Decimal("0.1"), 3, Decimal(10))
+        )
+
+    def test_mistakes_are_named_by_their_key(self):
+        self.assertConfigError(
+            self.rules({"name": "x", "condition": "exchange_down"}), "alerts.rules[0].condition", "one of"
+        )
+        self.assertConfigError(self.rules({"condition": "order_rejected"}), "alerts.rules[0].name", "a value")
+        self.assertConfigError(
+            self.rules({"name": "x", "condition": "order_rejected"}, {"name": "x", "condition": "book_not_live"}),
+            "alerts.rules[1].name",
+            "different from the other rules'",
+        )
+        self.assertConfigError(
+            self.rules({"name": "x", "condition": "drawdown"}), "alerts.rules[0].limit", "a fraction"
+        )
+        self.assertConfigError(
+            self.rules({"name": "x", "condition": "drawdown", "limit": "1.5"}), "alerts.rules[0].limit", "at most 1"
+        )
+        self.assertConfigError(
+            self.rules({"name": "x", "condition": "book_not_live", "limit": "0.1"}),
+            "alerts.rules[0].limit",
+            "only drawdown",
+        )
+        self.assertConfigError(
+            self.rules({"name": "x", "condition": "book_not_live", "exchange": "ftx"}),
+            "alerts.rules[0].exchange",
+            "coinbase",
+        )
+        self.assertConfigError(
+            self.rules({"name": "x", "condition": "book_not_live", "for_seconds": 60}),
+            "alerts.rules[0].for_seconds",
+            "decimal string",
+        )
+        self.assertConfigError(
+            self.rules({"name": "x", "condition": "book_not_live", "actions": []}),
+            "alerts.rules[0].actions",
+            "at least one",
+        )
+        self.assertConfigError(
+            self.rules({"name": "x", "condition": "book_not_live", "actions": [{"type": "pager"}]}),
+            "alerts.rules[0].actions[0].type",
+            "one of 'log', 'webhook', 'slack', 'email'",
+        )
+        self.assertConfigError(
+            self.rules({"name": "x", "condition": "book_not_live", "actions": [{"type": "log", "retries": 11}]}),
+            "alerts.rules[0].actions[0].retries",
+            "from 0 to 10",
+        )
+        self.assertConfigError(
+            self.rules({"name": "x", "condition": "book_not_live", "actions": [{"type": "email", "to": ["ops"]}]}),
+            "alerts.rules[0].actions[0].to",
+            "mail addresses",
+        )
+        self.assertConfigError(
+            self.rules(
+                {"name": "x", "condition": "book_not_live", "actions": [{"type": "email", "to": ["ops@x.org"]}]}
+            ),
+            "alerts.smtp.host",
+            "a value for email actions",
+        )
+        self.assertConfigError(self.rules(interval_seconds="0"), "alerts.interval_seconds", "more than 0")
+
+    def test_webhook_urls_and_the_smtp_password_are_never_shown(self):
+        url = "ftp://hooks.example.com/T0/B0/s3cret-hook-token"
+        message = self.assertConfigError(
+            self.rules({"name": "x", "condition": "book_not_live", "actions": [{"type": "webhook", "url": url}]}),
+            "alerts.rules[0].actions[0].url",
+            "an http:// or https:// URL",
+        )
+        self.assertNotIn("s3cret-hook-token", message)
+        message = self.assertConfigError(
+            self.rules({"name": "x", "condition": "book_not_live", "actions": [{"type": "slack", "url": 12345678}]}),
+            "alerts.rules[0].actions[0].url",
+            "a string",
+        )
+        self.assertNotIn("12345678", message)
+        settings = load_text(
+            self.rules(
+                {
+                    "name": "x",
+                    "condition": "book_not_live",
+                    "actions": [{"type": "slack", "url": "https://h/s3cret-hook-token"}],
+                },
+                smtp={"host": "mail", "password": "smtp-s3cret"},
+            ),
+            env={},
+        )
+        shown = json.dumps(to_json(settings))
+        self.assertNotIn("s3cret-hook-token", shown)
+        self.assertNotIn("smtp-s3cret", shown)
+        self.assertEqual(to_json(settings)["alerts"]["rules"][0]["actions"][0]["url"], "***")
+        from_env = load_settings(None, env={"XWRAP_ALERTS_SMTP_PASSWORD": "smtp-s3cret"})
+        self.assertEqual(from_env.alerts.smtp.password, "smtp-s3cret")

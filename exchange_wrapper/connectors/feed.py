@@ -1,7 +1,8 @@
 """The market-data feed: one exchange's adapter run live into the hub.
 
-:class:`ExchangeFeed` loads the metadata over REST, then keeps the websocket
-(:class:`~.stream.Reconnecting`: reconnects with backoff and jitter), subscribes paced by the
+:class:`ExchangeFeed` loads the metadata over REST, then keeps the websocket (or one per market,
+where the adapter's ``connections`` say so: Luno), each a :class:`~.stream.Reconnecting`
+(reconnects with backoff and jitter), subscribes paced by the
 exchange's message limit, reads with a silence timeout, hands every message's events to the hub,
 acts on the resyncs it returns (resubscribe, or a REST snapshot), sends the application pings the
 exchange wants, replaces connections the exchange closes on a timer, and keeps the status the
@@ -82,8 +83,10 @@ class ExchangeFeed:
         self.adapter_class = adapter_class
         self.name = adapter_class.name
         self.settings, self.hub, self.clock, self.sleep = settings, hub, clock, sleep
+        self.traffic = traffic
         self.stream = Reconnecting(clock=clock, sleep=sleep, backoff=backoff, traffic=traffic)
         self.backoff = self.stream.backoff
+        self.streams = [self.stream]  # one per connection the adapter keeps (Luno: one per pair)
         self.silence_timeout = silence_timeout or adapter_class.silence_timeout
         self.rest = RestClient(
             self.name,
@@ -116,7 +119,8 @@ class ExchangeFeed:
             adapter = self.adapter = await self._start_adapter()
             await self._stream(adapter)
         finally:
-            await self.stream.cancel()
+            for stream in self.streams:
+                await stream.cancel()
             self.hub.set_connection(self.name, FeedStatus.DOWN, "stopped")
             self.rest.close()
 
@@ -163,42 +167,53 @@ class ExchangeFeed:
     # -- the websocket ----------------------------------------------------------------------------
 
     async def _stream(self, adapter: Adapter) -> None:
-        url = adapter.ws_address(self.settings.ws_url or adapter.ws_url)
+        """Keep the adapter's connections (one, or one per pair where the exchange streams a
+        market a connection), each reconnecting on its own."""
+        connections = adapter.connections(self.settings.ws_url or adapter.ws_url)
+        while len(self.streams) < len(connections):
+            self.streams.append(
+                Reconnecting(clock=self.clock, sleep=self.sleep, backoff=self.backoff, traffic=self.traffic)
+            )
+        await asyncio.gather(
+            *(self._connection(adapter, url, pairs, stream) for (url, pairs), stream in zip(connections, self.streams))
+        )
 
+    async def _connection(self, adapter: Adapter, url: str, pairs: list[Pair], stream: Reconnecting) -> None:
         async def session() -> str:
+            refused = adapter.stream_refused()
+            if refused is not None:
+                return refused
             self.hub.set_connection(self.name, FeedStatus.CONNECTING, f"connecting to {url}")
-            return await self._pump(adapter, await self._open(adapter, url), url)
+            return await self._pump(adapter, await self._open(adapter, url, pairs, stream), url, pairs, stream)
 
         def down(reason: str) -> None:
-            self.hub.fail_all(self.name, Problem.DISCONNECTED, reason)
+            self.hub.fail_all(self.name, Problem.DISCONNECTED, reason, pairs)
             self.hub.set_connection(self.name, FeedStatus.DOWN, reason)
             self.hub.exchange(self.name).counts["reconnects"] += 1
 
-        await self.stream.run(session, down)
+        await stream.run(session, down)
 
-    async def _open(self, adapter: Adapter, url: str) -> Websocket:
-        """Connect and subscribe every followed pair; books start over from new snapshots."""
-        ws = await self.stream.open(  # an adapter with keys may sign its subscriptions (Coinbase's level2)
+    async def _open(self, adapter: Adapter, url: str, pairs: list[Pair], stream: Reconnecting) -> Websocket:
+        """Connect and subscribe ``pairs``; their books start over from new snapshots."""
+        ws = await stream.open(  # an adapter with keys may sign its subscriptions (Coinbase's level2)
             url,
             ping_interval=adapter.ping_interval,
             ping_timeout=adapter.ping_interval,
             signed=bool(adapter.credentials),
         )
         try:
-            await self._send(ws, adapter.subscribe(adapter.pairs, self.clock()))
+            await self._send(ws, adapter.subscribe(pairs, self.clock()))
         except BaseException:
             await ws.close()
             raise
-        self._asked_snapshots(adapter, adapter.pairs, counted=False)
+        self._asked_snapshots(adapter, pairs, counted=False)
         return ws
 
-    async def _pump(self, adapter: Adapter, ws: Websocket, url: str) -> str:
+    async def _pump(self, adapter: Adapter, ws: Websocket, url: str, pairs: list[Pair], stream: Reconnecting) -> str:
         """Read ``ws`` until it ends; return why. Replaces the connection before its lifetime."""
-        parser, opened, heard = adapter.parser(), self.clock(), False
+        parser, opened, heard = adapter.connection_parser(url), self.clock(), False
         pinger = (
-            self.stream.spawn(self.stream.pings(ws, adapter.app_ping, adapter.app_ping_interval))
-            if adapter.app_ping
-            else None
+            stream.spawn(stream.pings(ws, adapter.app_ping, adapter.app_ping_interval)) if adapter.app_ping else None
         )
         lifetime = adapter.connection_lifetime
         try:
@@ -207,9 +222,9 @@ class ExchangeFeed:
                 if lifetime is not None:
                     left = opened + lifetime - self.clock()
                     if left <= 0:
-                        new = await self._open(adapter, url)
+                        new = await self._open(adapter, url, pairs, stream)
                         await ws.close()
-                        ws, parser, opened = new, adapter.parser(), self.clock()
+                        ws, parser, opened = new, adapter.connection_parser(url), self.clock()
                         log.info("%s connection replaced before its %g s lifetime", self.name, lifetime)
                         continue
                     timeout = min(timeout, left)
@@ -220,7 +235,7 @@ class ExchangeFeed:
                     if lifetime is not None and self.clock() >= opened + lifetime:
                         continue
                     detail = f"no message in {self.silence_timeout:g} s"
-                    self.hub.fail_all(self.name, Problem.SILENT, detail)
+                    self.hub.fail_all(self.name, Problem.SILENT, detail, pairs)
                     return f"silent feed: {detail}"
                 at = self.clock()
                 if not heard:
@@ -230,10 +245,12 @@ class ExchangeFeed:
                 try:
                     events = parser.parse(message, at)
                 except (XWrapError, ValueError, KeyError, TypeError, IndexError) as error:
-                    self.hub.fail_all(self.name, Problem.MALFORMED, f"{type(error).__name__}: {error}")
+                    self.hub.fail_all(self.name, Problem.MALFORMED, f"{type(error).__name__}: {error}", pairs)
                     return f"unreadable message: {str(message)[:120]}"
                 resyncs = self.hub.handle(self.name, events, at)
                 if resyncs:
+                    if adapter.resync_by_reconnect:  # the new state comes with a new connection only
+                        return "resync: " + "; ".join(f"{r.pair} {r.problem.value}" for r in resyncs)
                     await self._resync(adapter, ws, resyncs)
         finally:
             if pinger is not None:

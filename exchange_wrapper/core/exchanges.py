@@ -5,8 +5,8 @@ the one list without the settings importing the adapters. Each name has its pack
 ``exchanges/<name>/`` (``public.py``, ``private.py``).
 """
 
-EXCHANGE_NAMES = ("coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "valr")
+EXCHANGE_NAMES = ("coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno", "valr")
 
-MARKET_DATA_ONLY: tuple[str, ...] = ()
+MARKET_DATA_ONLY = ("luno",)
 """Exchanges whose account side (``exchanges/<name>/private.py``) is still to come: their market
 data is followed, and the settings refuse live mode on them."""

@@ -48,7 +48,7 @@ class BookDelta(NamedTuple):
     exchange says the book has after the batch (Kraken ``c``); a batch with no changes and a
     checksum only asks for the check (Bitfinex ``cs``). ``time`` is the exchange's own time of the
     book state after the batch (Unix seconds), where its message states one (Coinbase ``time``,
-    Binance ``E``, Kraken ``timestamp``, Poloniex ``createTime``, OKX ``ts``).
+    Binance ``E``, Kraken ``timestamp``, Poloniex ``createTime``, OKX ``ts``, Bybit ``cts``).
     """
 
     pair: Pair

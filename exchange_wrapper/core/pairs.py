@@ -15,6 +15,7 @@ _CURRENCY = re.compile(r"[A-Z0-9]{1,16}")
 
 #: Per-exchange spellings that differ from the common code, exchange code -> common code.
 CURRENCY_ALIASES: dict[str, dict[str, str]] = {
+    "luno": {"XBT": "BTC"},
     "kraken": {
         "XBT": "BTC",
         "XXBT": "BTC",

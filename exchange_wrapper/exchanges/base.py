@@ -112,6 +112,9 @@ class Adapter(Translator):
     snapshot_over_rest: ClassVar[bool] = False  # books start from a REST snapshot (deltas buffered)
     book_depth: ClassVar[int | None] = None  # the exchange truncates books to this depth
     has_checksum: ClassVar[bool] = False  # implement :meth:`checksum` too
+    resync_by_reconnect: ClassVar[bool] = False  # a book's new snapshot comes only with a new connection (Luno)
+    # each connection streams one market its messages do not name (Luno): connection_parser(url) knows it
+    market_per_connection: ClassVar[bool] = False
     # What :meth:`candles_request` may ask, for a backfill to page within (history/backfill.py):
     candles_per_request: ClassVar[int] = 0  # candles one request may ask at most (0: no candles endpoint)
     candles_end_inclusive: ClassVar[bool] = False  # a candle opening at ``end`` comes too (a page ends before)
@@ -133,6 +136,20 @@ class Adapter(Translator):
     def ws_address(self, base_url: str) -> str:
         """The URL to connect to (Binance names its streams in it)."""
         return base_url
+
+    def connections(self, base_url: str) -> list[tuple[str, list[Pair]]]:
+        """The websocket connections to keep, each URL with the pairs it streams: one for every
+        pair by default; one per pair where the exchange streams a market a connection (Luno)."""
+        return [(self.ws_address(base_url), self.pairs)]
+
+    def stream_refused(self) -> str | None:
+        """Why no stream can be opened with these settings (Luno's needs an API key), or None."""
+        return None
+
+    def connection_parser(self, url: str) -> Parser:
+        """A parser for a new connection to ``url``: :meth:`parser`, except where the messages do
+        not name their market and the URL does (Luno)."""
+        return self.parser()
 
     def subscribe(self, pairs: Sequence[Pair], now: float) -> list[str]:
         """The messages that subscribe ``pairs``' books, trades and tickers; ``now`` signs them."""

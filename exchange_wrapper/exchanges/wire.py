@@ -90,6 +90,13 @@ class Fields:
         """A decimal of 0 or more, or ``None`` where the field is absent or null."""
         return self.decimal(name) if self.has(name) else None
 
+    def milliseconds(self, name: str) -> int:
+        """A time in milliseconds written as a string of digits (OKX's and Bybit's ``ts``)."""
+        text = self.text(name)
+        if not text.isdigit():
+            raise InvalidParameter(self.label(name), "a time in milliseconds, as a string of digits", text)
+        return int(text)
+
     def places(self, name: str) -> Decimal:
         """A count of decimal places as a step: ``8`` -> ``0.00000001``."""
         return decimal_places(self.integer(name))

@@ -263,12 +263,18 @@ class MarketDataHub:
                 log.warning("%s reported an error: %s", exchange, event.reason)  # type: ignore[union-attr]
         return resyncs
 
-    def fail_all(self, exchange: str, problem: Problem, detail: str) -> list[Resync]:
-        """Every book of ``exchange`` stops being trusted (silent feed, lost connection); returns
-        the resyncs for the books this made stale (each counted and logged once)."""
+    def fail_all(
+        self, exchange: str, problem: Problem, detail: str, pairs: Iterable[Pair] | None = None
+    ) -> list[Resync]:
+        """Every book of ``exchange`` (of ``pairs`` only, where given: those of one connection)
+        stops being trusted (silent feed, lost connection); returns the resyncs for the books this
+        made stale (each counted and logged once)."""
         data = self._data(exchange)
         resyncs = []
+        only = None if pairs is None else set(pairs)
         for pair, keeper in data.keepers.items():
+            if only is not None and pair not in only:
+                continue
             stale = keeper.fail(problem, detail)
             if stale is not None:
                 resyncs.append(self._went_stale(data, pair, stale))
@@ -297,6 +303,10 @@ class MarketDataHub:
         so (DEGRADED) until then. A shorter pause than one already known changes nothing."""
         data = self.exchange(exchange)
         data.rest_paused_until = max(data.rest_paused_until, until)
+
+    def rest_pause_left(self, exchange: str, now: float) -> float:
+        """Seconds ``exchange``'s REST calls still wait after a rate-limit answer (0: none)."""
+        return max(self._data(exchange).rest_paused_until - now, 0.0)
 
     def set_connection(self, exchange: str, status: FeedStatus, reason: str) -> None:
         """The feed's own state (connecting, ready, down) and why; logged when it changes."""

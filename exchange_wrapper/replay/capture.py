@@ -65,10 +65,12 @@ class WsSent:
 
 @dataclass(frozen=True, slots=True)
 class WsReceived:
-    """A message the recording client received, as the exchange sent it."""
+    """A message the recording client received, as the exchange sent it; ``url``: its connection's,
+    where a replay needs it (an exchange whose messages do not name their market: Luno)."""
 
     ts: float
     message: str
+    url: str = ""
 
 
 @dataclass(frozen=True, slots=True)

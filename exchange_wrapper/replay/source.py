@@ -25,9 +25,9 @@ from ..core.marketdata import BookSnapshot, MarketEvent, Problem
 from ..core.money import format_decimal
 from ..core.pairs import Pair
 from ..core.symbols import SymbolTable
-from ..exchanges.base import Adapter, adapter_class
+from ..exchanges.base import Adapter, Parser, adapter_class
 from ..marketdata.hub import MarketDataHub
-from .capture import RestResponse, WsOpened, WsReceived, read_capture
+from .capture import CaptureRecord, RestResponse, WsOpened, WsReceived, read_capture
 
 Record = RestResponse | WsOpened | WsReceived
 PARSE_ERRORS = (XWrapError, ValueError, KeyError, TypeError, IndexError)
@@ -61,6 +61,7 @@ class Replay:
         self.hub.add_markets(exchange, markets)
         self.adapter.add_books(self.hub, self.adapter.pairs)
         self.parser = self.adapter.parser()
+        self.parsers: dict[str, Parser] = {}  # by connection URL, where the market is the connection's (Luno)
         self.seconds = 0.0
         self._truncated = cls.book_depth is not None  # the depth granted is read off the acknowledgements
         self._counted_before: dict[str, int] = {}  # the counters when the window of :meth:`run` opened
@@ -70,10 +71,14 @@ class Replay:
         return self.adapter.name
 
     def records(self) -> Iterator[Record]:
-        """Every record but the metadata, in time order across the files."""
+        """Every record but the metadata, in time order across the files (each message named by its
+        connection's URL where the adapter's markets are per connection: Luno)."""
+        return self._records(self.adapter.market_per_connection)
+
+    def _records(self, named: bool) -> Iterator[Record]:
+        read = _with_urls if named else read_capture
         streams = [
-            (r for r in read_capture(path) if isinstance(r, (RestResponse, WsOpened, WsReceived)))
-            for path in self.files
+            (r for r in read(path) if isinstance(r, (RestResponse, WsOpened, WsReceived))) for path in self.files
         ]
         for record in heapq.merge(*streams, key=lambda r: r.ts):
             if not (isinstance(record, RestResponse) and self._is_metadata(record)):
@@ -93,10 +98,14 @@ class Replay:
             )
         return first, last
 
-    def restart(self) -> None:
-        """Start over from the beginning of the recording: as a new connection, a new parser, and
-        every book waits for the snapshot the recording holds next (not counted as a resync)."""
-        self.parser = self.adapter.parser()
+    def restart(self, url: str | None = None) -> None:
+        """Start over from the beginning of the recording: as a new connection (to ``url``), a new
+        parser, and every book waits for the snapshot the recording holds next (not counted as a resync)."""
+        if self.adapter.market_per_connection:  # that connection's market starts over from its own state
+            if url is not None:
+                self.parsers[url] = self.adapter.connection_parser(url)
+            return
+        self.parser = self.adapter.parser() if url is None else self.adapter.connection_parser(url)
         self.hub.resyncing(self.adapter.name, self.adapter.pairs, counted=False)
 
     def step(self, record: Record, at: float) -> None:
@@ -108,10 +117,10 @@ class Replay:
             if self._truncated:
                 self._keep_granted_depth(record.message)
         if isinstance(record, WsOpened):  # a new connection: a new parser, and the books start over from its snapshots
-            self.restart()
+            self.restart(record.url)
             return
         try:
-            events = _events(self.adapter, self.parser, record, at)
+            events = _events(self.adapter, _parser_of(record, self.parser, self.parsers), record, at)
         except PARSE_ERRORS as error:
             hub.fail_all(name, Problem.MALFORMED, f"{type(error).__name__}: {error}")
             return
@@ -190,13 +199,14 @@ class Replay:
     def _recorded_books(self, adapter: Adapter) -> list[Pair]:
         """The pairs whose book the recording holds a snapshot of, in the order they come."""
         parser = adapter.parser()
+        parsers: dict[str, Parser] = {}  # by connection URL, where the market is the connection's
         found: dict[Pair, None] = {}  # a set that keeps the order
-        for record in self.records():
+        for record in self._records(adapter.market_per_connection):
             if isinstance(record, WsOpened):
-                parser = adapter.parser()
+                parser = parsers[record.url] = adapter.connection_parser(record.url)
                 continue
             try:
-                events = _events(adapter, parser, record, record.ts)
+                events = _events(adapter, _parser_of(record, parser, parsers), record, record.ts)
             except PARSE_ERRORS:  # the replay itself will say so
                 continue
             found.update((event.pair, None) for event in events if type(event) is BookSnapshot)
@@ -215,3 +225,20 @@ def _events(adapter: Adapter, parser: Any, record: RestResponse | WsReceived, at
     if isinstance(record, RestResponse):
         return adapter.parse_rest(record.url, record.body)
     return parser.parse(record.message, at)
+
+
+def _parser_of(record: RestResponse | WsReceived, parser: Parser, parsers: dict[str, Parser]) -> Parser:
+    """The parser of ``record``'s connection where parsers are kept by URL, else ``parser``."""
+    return parsers.get(record.url, parser) if isinstance(record, WsReceived) and record.url else parser
+
+
+def _with_urls(path: str | os.PathLike[str]) -> Iterator[CaptureRecord]:
+    """The records of the capture file at ``path``, each received message named by the URL of the
+    connection it came on (a file holds one connection at a time)."""
+    url = ""
+    for record in read_capture(path):
+        if isinstance(record, WsOpened):
+            url = record.url
+        elif isinstance(record, WsReceived):
+            record = WsReceived(record.ts, record.message, url)
+        yield record

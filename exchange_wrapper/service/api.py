@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from .. import __version__, contract
+from ..alerts.runner import AlertRunner
 from ..config import Settings
 from ..contract import OPERATIONS
 from ..core.errors import (
@@ -90,6 +91,7 @@ class ExchangeWrapper:
         *,
         history: History | None = None,
         playback: Playback | None = None,
+        alerts: AlertRunner | None = None,
         clock: Callable[[], float] = time.time,
     ):
         self.settings = settings
@@ -101,6 +103,7 @@ class ExchangeWrapper:
         self.statements = Statements(database, trading.wallets)
         self.history = history  # None: nothing collected (timeseries.backend none), reads refused
         self.playback = playback  # on a replay: where it is, and how a stepped one moves on
+        self.alerts = alerts  # None: no alert rules run (a bare API in tests)
         self.clock = clock
         self.started_at = clock()
 
@@ -767,6 +770,15 @@ class ExchangeWrapper:
         ]
 
     # -- helpers ----------------------------------------------------------------------------------
+
+    # -- alerts -------------------------------------------------------------------------------------
+
+    @operation
+    async def get_alerts(self) -> contract.Alerts:
+        """The alerts firing now (oldest first) and the last cleared ones (most recently cleared first)."""
+        if self.alerts is None:
+            return {"active": [], "recent": []}
+        return self.alerts.alerts()
 
     def _exchange(self, name: str | None) -> str:
         if name not in EXCHANGE_NAMES or not self.settings.exchange(name).enabled:

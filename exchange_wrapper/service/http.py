@@ -33,8 +33,9 @@ from .auth import Authenticator, Caller, OriginPolicy
 from .decoding import read_json
 from .errors import error_body, http_status
 from .events import EventBus
+from .health import Health
 from .metrics import CONTENT_TYPE, Metrics
-from .openapi import CSV_ROUTES, DOCUMENT_PATH, PREFIX, ROUTES, Route, csv_header, document
+from .openapi import CSV_ROUTES, DOCUMENT_PATH, LIVE_PATH, PREFIX, READY_PATH, ROUTES, Route, csv_header, document
 
 log = logging.getLogger(__name__)
 _app_numbers = itertools.count(1)
@@ -48,8 +49,9 @@ DASHBOARD_LIBRARIES = {
 Handler = Callable[..., Coroutine[Any, Any, response.HTTPResponse]]
 
 
-def create_app(api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus) -> Sanic:
-    """A Sanic app serving ``api`` on every door; each call makes a new app (tests run several)."""
+def create_app(api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus, health: Health) -> Sanic:
+    """A Sanic app serving ``api`` on every door, and ``health``'s probes; each call makes a new app
+    (tests run several)."""
     app = Sanic(f"xwrap_{next(_app_numbers)}", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = api.settings.server.max_request_bytes
     app.config.WEBSOCKET_MAX_SIZE = api.settings.server.max_request_bytes
@@ -71,11 +73,22 @@ def create_app(api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, b
     async def openapi_document(request: Request) -> response.HTTPResponse:
         return response.json(openapi)
 
+    @app.get(LIVE_PATH)
+    async def live(request: Request) -> response.HTTPResponse:
+        return response.json(health.liveness())
+
+    @app.get(READY_PATH)
+    async def ready(request: Request) -> response.HTTPResponse:
+        readiness = await health.readiness()
+        return response.json(readiness, status=200 if readiness["ready"] else 503)
+
     @app.get("/")
     async def home(request: Request) -> response.HTTPResponse:
         return response.redirect("/dashboard/")
 
     app.static("/dashboard/", DASHBOARD / "index.html", name="dashboard")
+    for script in sorted((DASHBOARD / "js").glob("*.js")):  # the page's own scripts (one per view), only these
+        app.static(f"/dashboard/js/{script.name}", script, name="dashboard_js_" + script.stem)
     for served, installed in DASHBOARD_LIBRARIES.items():
         library = DASHBOARD / "node_modules" / installed
         if library.is_file():  # without npm the API serves on, the dashboard without its libraries

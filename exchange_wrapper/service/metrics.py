@@ -7,8 +7,9 @@ hot paths pay nothing for them.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
@@ -16,6 +17,7 @@ from prometheus_client import Counter as CounterMetric
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ..alerts.runner import AlertRunner
 from ..core.marketdata import FeedStatus
 from ..history.writer import HistoryWriter
 from ..marketdata.hub import COUNTERS, MarketDataHub
@@ -27,7 +29,15 @@ class Metrics:
     """``observe(door, method, outcome, seconds)`` for every answered request; :meth:`render`
     for ``GET /metrics``. ``outcome`` is ``ok`` or the error kind."""
 
-    def __init__(self, hub: MarketDataHub, trading: Any, history: HistoryWriter | None = None):
+    def __init__(
+        self,
+        hub: MarketDataHub,
+        trading: Any,
+        history: HistoryWriter | None = None,
+        alerts: AlertRunner | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ):
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = CounterMetric(
             "xwrap_requests",
@@ -50,9 +60,11 @@ class Metrics:
             ["door", "reason"],
             registry=self.registry,
         )
-        self.registry.register(_StateCollector(hub, trading))
+        self.registry.register(_StateCollector(hub, trading, clock))
         if history is not None:  # none with timeseries.backend none: nothing is collected
             self.registry.register(_HistoryCollector(history))
+        if alerts is not None:
+            self.registry.register(_AlertsCollector(alerts))
 
     def observe(self, door: str, method: str, outcome: str, seconds: float) -> None:
         self.requests.labels(door, method, outcome).inc()
@@ -68,8 +80,8 @@ class Metrics:
 class _StateCollector(Collector):
     """Reads the hub's counters and the trading service's orders at scrape time."""
 
-    def __init__(self, hub: MarketDataHub, trading: Any):
-        self.hub, self.trading = hub, trading
+    def __init__(self, hub: MarketDataHub, trading: Any, clock: Callable[[], float]):
+        self.hub, self.trading, self.clock = hub, trading, clock
 
     def collect(self) -> Iterator[Any]:
         market = {
@@ -84,7 +96,24 @@ class _StateCollector(Collector):
         status = GaugeMetricFamily(
             "xwrap_exchange_up", "1 when the exchange's market data is ready", labels=["exchange"]
         )
+        statuses = GaugeMetricFamily(
+            "xwrap_exchange_status",
+            "1 for the exchange's market-data status now (connecting, ready, degraded, down, finished)",
+            labels=["exchange", "status"],
+        )
+        not_live = GaugeMetricFamily("xwrap_books_not_live", "Followed books not live now", labels=["exchange"])
+        rest_paused = GaugeMetricFamily(
+            "xwrap_rest_paused_seconds",
+            "Seconds the exchange's REST calls (market data, or its account) still wait after a 429/418",
+            labels=["exchange"],
+        )
+        now = self.clock()
         for exchange in self.hub.started_exchanges():
+            current, _ = self.hub.status(exchange, now)
+            for known in FeedStatus:
+                statuses.add_metric([exchange, known.value], 1 if known is current else 0)
+            not_live.add_metric([exchange], sum(1 for _, book in self.hub.books(exchange) if not book.live))
+            rest_paused.add_metric([exchange], self.hub.rest_pause_left(exchange, now))
             counts = self.hub.counters(exchange)
             for name in COUNTERS:
                 market[name].add_metric([exchange], counts[name])
@@ -94,6 +123,9 @@ class _StateCollector(Collector):
         yield from market.values()
         yield checksums
         yield status
+        yield statuses
+        yield not_live
+        yield rest_paused
         orders = GaugeMetricFamily("xwrap_open_orders", "Open orders, by state", labels=["state"])
         states = Counter(order.status.value for order in self.trading.open.values())
         for state in ("pending", "open", "partially_filled"):
@@ -109,6 +141,15 @@ class _StateCollector(Collector):
         for status, count in sorted(self.trading.transition_counts.items()):
             transitions.add_metric([status], count)
         yield transitions
+        rejected = CounterMetricFamily(
+            "xwrap_orders_rejected",
+            "Orders the venue rejected since start, by exchange and the wallet set's mode "
+            "(live: the real exchange; paper: the virtual one)",
+            labels=["exchange", "mode"],
+        )
+        for (exchange, mode), count in sorted(self.trading.rejections.items()):
+            rejected.add_metric([exchange, mode], count)
+        yield rejected
         paused = GaugeMetricFamily(
             "xwrap_account_paused_seconds",
             "Seconds every call to a live exchange account still waits after a 429/418",
@@ -163,3 +204,50 @@ class _HistoryCollector(Collector):
         yield GaugeMetricFamily(
             "xwrap_history_queued", "Market history records waiting for the writer", value=self.writer.queued()
         )
+
+
+class _AlertsCollector(Collector):
+    """Reads the alerts' episodes, deliveries, the equity peaks and the last ledger verification."""
+
+    def __init__(self, alerts: AlertRunner):
+        self.alerts = alerts
+
+    def collect(self) -> Iterator[Any]:
+        active = GaugeMetricFamily("xwrap_alerts_active", "Alerts firing now, by rule", labels=["rule"])
+        firing = Counter(alert.rule for alert in self.alerts.episodes.active())
+        for rule in self.alerts.rules:
+            active.add_metric([rule], firing[rule])
+        yield active
+        yield CounterMetricFamily(
+            "xwrap_alerts_suppressed",
+            "Alert firings not sent: their rule's repeat_seconds had not passed since the last one sent",
+            value=self.alerts.episodes.suppressed,
+        )
+        deliveries = CounterMetricFamily(
+            "xwrap_alert_deliveries",
+            "Alert actions run, by rule, action type and outcome (delivered; failed: after every retry)",
+            labels=["rule", "action", "outcome"],
+        )
+        for (rule, action, outcome), count in sorted(self.alerts.deliveries.counts.items()):
+            deliveries.add_metric([rule, action, outcome], count)
+        yield deliveries
+        drawdown = GaugeMetricFamily(
+            "xwrap_wallet_set_drawdown",
+            "A wallet set's equity below its peak in the equity history, as a fraction of the peak",
+            labels=["wallet_set_id"],
+        )
+        conditions = self.alerts.conditions
+        for wallet_set_id, peak in sorted(conditions.peaks.items()):
+            drawdown.add_metric([str(wallet_set_id)], float(peak.drawdown))
+        yield drawdown
+        if conditions.ledger is not None and conditions.ledger_verified_at is not None:
+            yield GaugeMetricFamily(
+                "xwrap_ledger_differences",
+                "Differences the last scheduled ledger verification found (0: the ledger verifies)",
+                value=len(conditions.ledger.differences),
+            )
+            yield GaugeMetricFamily(
+                "xwrap_ledger_verified_timestamp_seconds",
+                "When the ledger was last verified on schedule",
+                value=conditions.ledger_verified_at,
+            )

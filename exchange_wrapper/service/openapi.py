@@ -16,11 +16,24 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, Union
 
 from .. import __version__
-from ..contract import ERROR_CODES, LARGEST_ID, MAX_ALLOCATIONS, OPERATIONS, Amount, Operation, Param
+from ..contract import (
+    ERROR_CODES,
+    LARGEST_ID,
+    MAX_ALLOCATIONS,
+    OPERATIONS,
+    Amount,
+    Liveness,
+    Operation,
+    Param,
+    Readiness,
+)
 from ..exchanges import EXCHANGE_NAMES
 
 PREFIX = "/xwrap/v1"
 DOCUMENT_PATH = PREFIX + "/openapi.json"
+#: The probes of service/health.py: outside the contract's operations (no token, no JSON-RPC method).
+LIVE_PATH = PREFIX + "/health/live"
+READY_PATH = PREFIX + "/health/ready"
 
 
 @dataclass(frozen=True)
@@ -246,6 +259,7 @@ def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES + CSV_ROUTES:
         paths.setdefault(route.full_path, {})[route.method.lower()] = _operation(route)
+    paths.update(_health_paths())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -273,6 +287,33 @@ def document() -> dict[str, Any]:
             },
         },
         "security": [{"bearer": []}],
+    }
+
+
+def _health_paths() -> dict[str, Any]:
+    """The two probes (docs/api.md "Health"): no token, 200 or (readiness) 503 with the same body."""
+    live = {"application/json": {"schema": result_schema(Liveness, SCHEMAS)}}
+    ready = {"application/json": {"schema": result_schema(Readiness, SCHEMAS)}}
+    return {
+        LIVE_PATH: {
+            "get": {
+                "operationId": "health_live",
+                "summary": "Liveness: answered while the process serves",
+                "security": [],
+                "responses": {"200": {"description": "Live", "content": live}},
+            }
+        },
+        READY_PATH: {
+            "get": {
+                "operationId": "health_ready",
+                "summary": "Readiness: the database answers and every exchange of this node is ready",
+                "security": [],
+                "responses": {
+                    "200": {"description": "Ready", "content": ready},
+                    "503": {"description": "Not ready; reasons says why", "content": ready},
+                },
+            }
+        },
     }
 
 

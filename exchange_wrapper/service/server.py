@@ -12,7 +12,9 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ..config import Settings
+from ..alerts.conditions import Conditions
+from ..alerts.runner import AlertRunner, ledger_verifier
+from ..config import Settings, tls_context
 from ..connectors.account import open_accounts
 from ..connectors.feed import start_feeds
 from ..core.errors import InvalidParameter
@@ -36,6 +38,7 @@ from ..trading.order_path import Trading
 from .api import ExchangeWrapper
 from .auth import Authenticator
 from .events import EventBus
+from .health import Health
 from .http import create_app
 from .metrics import Metrics
 from .publishers import start_publishers
@@ -100,6 +103,7 @@ class Server:
         self.database_thread: DatabaseThread | None = None
         self.api: ExchangeWrapper | None = None
         self.metrics: Metrics | None = None
+        self.alerts: AlertRunner | None = None
         self._tasks: list[asyncio.Task] = []
         self._server: Any = None
         self.publishers: Any = None
@@ -159,6 +163,16 @@ class Server:
                 self._tasks.append(asyncio.create_task(backfill))
         await self.trading.start()
         self._start_equity()
+        conditions = Conditions(
+            self.settings,
+            self._exchange_states,
+            self.hub,
+            self.trading,
+            writer=self.history_writer,
+            history=self.history,
+            verify=ledger_verifier(self.settings, self.database),
+        )
+        self.alerts = AlertRunner(self.settings, conditions, publish=self.bus.publish, clock=self.clock)
         self.api = ExchangeWrapper(
             self.settings,
             self.database,
@@ -166,14 +180,17 @@ class Server:
             self.trading,
             history=self.history,
             playback=self.playback,
+            alerts=self.alerts,
             clock=self.clock,
         )
-        self.metrics = metrics = Metrics(self.hub, self.trading, self.history_writer)
+        self.metrics = metrics = Metrics(self.hub, self.trading, self.history_writer, self.alerts, clock=self.clock)
         auth = Authenticator(list(self.settings.tokens))  # the three doors share it, as they share the metrics and bus
-        app = create_app(self.api, auth=auth, metrics=metrics, bus=self.bus)
+        health = Health(self.api, self.exchanges_run)
+        app = create_app(self.api, auth=auth, metrics=metrics, bus=self.bus, health=health)
         install_rpc(app, self.api, auth=auth, metrics=metrics, bus=self.bus, settings=self.settings)
         install_socketio(app, self.api, auth=auth, metrics=metrics, bus=self.bus, settings=self.settings)
         self.publishers = start_publishers(self.api, self.bus)
+        self.alerts.start()
         server = self.settings.server
         # IPPROTO_TCP spelt out: asyncio sets TCP_NODELAY only on sockets that say so (else small
         # websocket messages wait ~40 ms for delayed ACKs)
@@ -187,12 +204,13 @@ class Server:
         self.port = sock.getsockname()[1]
         if self.playback is not None and not options.steps:
             await self._replays_ready()
-        self._server = await app.create_server(sock=sock, access_log=False)
+        self._server = await app.create_server(sock=sock, ssl=tls_context(server), access_log=False)
         await self._server.startup()
         await self._server.before_start()
         await self._server.after_start()
         log.info(
-            "xWrap listening on http://%s:%s (database %s)",
+            "xWrap listening on %s://%s:%s (database %s)",
+            "https" if server.tls_certificate else "http",
             server.host,
             self.port,
             describe_url(self.settings.database_url),
@@ -207,6 +225,9 @@ class Server:
         if self.publishers is not None:
             await self.publishers.stop()
             self.publishers = None
+        if self.alerts is not None:
+            await self.alerts.stop()
+            self.alerts = None
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -225,6 +246,10 @@ class Server:
         if self.database is not None:
             close_database(self.database)
             self.database = None
+
+    def exchanges_run(self) -> list[str]:
+        """The exchanges this node runs: those replayed, else those whose feeds it started."""
+        return [replay.exchange for replay in self.replays] if self.replays else sorted(self.feeds)
 
     async def _start_history(self) -> None:
         """The store of ``timeseries.backend``, its reader (:attr:`history`, what the API reads) and,
@@ -255,6 +280,11 @@ class Server:
         if recorded is not None:
             recorded.watch(self.equity.follow)
         self.equity.start(timer=recorded is None)
+
+    async def _exchange_states(self) -> dict[str, Any]:
+        """The exchanges' states as get_exchanges answers them: what the alerts about exchanges watch."""
+        assert self.api is not None  # the alerts start after the API
+        return dict(await self.api.get_exchanges())
 
     async def _every_balance(self) -> dict[int, list[tuple[str, Decimal]]]:
         """Every wallet set's balances (holds included) by currency: what its equity values."""

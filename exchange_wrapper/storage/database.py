@@ -170,6 +170,20 @@ def close_database(db: Database) -> None:
         db.close()
 
 
+def ping(db: Database, url: str) -> None:
+    """Ask ``db`` (opened from ``url``) the simplest question, ``SELECT 1``, on the calling thread's
+    connection: whether the database answers (readiness, service/health.py). Raises
+    :class:`DatabaseUnavailable` with the reason, after closing the connection when no transaction
+    is open on it, so that the thread's next call opens a new one (a PostgreSQL restart ends every
+    connection, and peewee never opens a lost one again by itself)."""
+    try:
+        db.execute_sql("SELECT 1")
+    except (PeeweeException, sqlite3.Error) as exc:
+        if not db.in_transaction():
+            db.close()
+        raise DatabaseUnavailable(describe_url(url), _first_line(exc)) from exc
+
+
 def schema_version(db: Database) -> int:
     """The newest schema version applied to ``db`` (0 if none)."""
     if not db.table_exists(SchemaVersion._meta.table_name):

@@ -8,6 +8,7 @@ Each table is read once, in one snapshot; the rows are compared in memory.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Any
@@ -105,6 +106,12 @@ class _Fills:
 
 #: (wallet set, order reference) -> (exchange, currency, amount) of the Hold rows.
 _Holds = dict[tuple[int, str], tuple[str, str, Decimal]]
+
+
+def highest_fee(takers: Iterable[Decimal | None]) -> Decimal:
+    """The ``max_fee`` of :func:`verify_ledger` for the configured taker fees (None: the market's
+    default): a buy's hold includes the taker fee, so the highest configured one bounds it."""
+    return max([DEFAULT_MAX_FEE, *(taker for taker in takers if taker is not None)])
 
 
 def verify_ledger(db: Database, *, max_fee: Decimal = DEFAULT_MAX_FEE) -> LedgerReport:

@@ -39,7 +39,7 @@ from ..core.holds import required_hold, rest_hold, walk_cost
 from ..core.ledger import Mode
 from ..core.markets import Market
 from ..core.matching import taken_side
-from ..core.orders import Order, OrderEvent, OrderType, Side, TimeInForce
+from ..core.orders import Order, OrderEvent, OrderStatus, OrderType, Side, TimeInForce
 from ..core.pairs import Pair
 from ..core.precision import CheckedOrder, check_order
 from ..marketdata.hub import MarketDataHub
@@ -143,6 +143,10 @@ class Trading:
         self._placing: Counter[int] = Counter()  # orders being placed, by wallet set (a close waits for them)
         self.fill_counts: Counter[str] = Counter()  # by liquidity, for the metrics
         self.transition_counts: Counter[str] = Counter()  # by the status reached
+        #: orders the venue rejected, by (exchange, mode), and the last one's "order id: reason" per exchange:
+        #: what the metrics and the order_rejected alerts read
+        self.rejections: Counter[tuple[str, str]] = Counter()
+        self.last_rejection: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -528,6 +532,10 @@ class Trading:
             order = states[event.order_id]
             if event.fill is None or event.previous is not event.status:
                 self.transition_counts[event.status.value] += 1
+                if event.status is OrderStatus.REJECTED:
+                    mode = Mode.LIVE if order.id in self.live else Mode.PAPER
+                    self.rejections[(order.exchange, mode.value)] += 1
+                    self.last_rejection[order.exchange] = f"{order.id} ({order.pair}): {event.reason}"
             if event.fill is not None:
                 self.fill_counts[event.fill.liquidity.value] += 1
                 self.publish(

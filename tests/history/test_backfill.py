@@ -34,9 +34,11 @@ from exchange_wrapper.marketdata.hub import MarketDataHub
 from exchange_wrapper.storage.worker import DatabaseThread
 from tests.simulator.binance import binance_protocol
 from tests.simulator.bitfinex import bitfinex_protocol
+from tests.simulator.bybit import bybit_protocol
 from tests.simulator.candles import MadeUpCandles
 from tests.simulator.coinbase import coinbase_protocol
 from tests.simulator.kraken import kraken_protocol
+from tests.simulator.luno import luno_protocol
 from tests.simulator.okx import okx_protocol
 from tests.simulator.poloniex import poloniex_protocol
 from tests.simulator.server import ExchangeSimulator
@@ -60,6 +62,8 @@ EXCHANGES = {
     "kraken": (kraken_protocol, "XXBTZUSD", Pair("BTC", "USD"), "/0/public/OHLC"),
     "poloniex": (poloniex_protocol, "BTC_USDT", Pair("BTC", "USDT"), "/markets/BTC_USDT/candles"),
     "okx": (okx_protocol, "BTC-USDT", Pair("BTC", "USDT"), "/api/v5/market/history-candles"),
+    "bybit": (bybit_protocol, "BTCUSDT", Pair("BTC", "USDT"), "/v5/market/kline"),
+    "luno": (luno_protocol, "XBTZAR", Pair("BTC", "ZAR"), "/api/exchange/1/candles"),
     "valr": (valr_protocol, "BTCZAR", Pair("BTC", "ZAR"), "/v1/public/BTCZAR/buckets"),
 }
 
@@ -224,6 +228,8 @@ BitfinexBackfillTest = per_exchange("bitfinex")
 KrakenBackfillTest = per_exchange("kraken")
 PoloniexBackfillTest = per_exchange("poloniex")
 OkxBackfillTest = per_exchange("okx")
+BybitBackfillTest = per_exchange("bybit")
+LunoBackfillTest = per_exchange("luno")
 ValrBackfillTest = per_exchange("valr")
 
 

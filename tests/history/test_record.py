@@ -27,16 +27,22 @@ from exchange_wrapper.replay.source import Replay
 from exchange_wrapper.service.server import Server, replay_groups
 from tests.exchanges.test_binance import SYMBOLS as BINANCE_SYMBOLS
 from tests.exchanges.test_bitfinex_feed import PAIRS as BITFINEX_PAIRS
+from tests.exchanges.test_bybit_feed import PAIRS as BYBIT_PAIRS
 from tests.exchanges.test_coinbase_feed import PAIRS as COINBASE_PAIRS
 from tests.exchanges.test_kraken_feed import PAIRS as KRAKEN_PAIRS
+from tests.exchanges.test_luno_feed import PAIRS as LUNO_PAIRS
 from tests.exchanges.test_okx_feed import PAIRS as OKX_PAIRS
 from tests.exchanges.test_poloniex_feed import SYMBOLS as POLONIEX_PAIRS
 from tests.exchanges.test_valr_feed import PAIRS as VALR_PAIRS
 from tests.simulator.binance import binance_protocol
 from tests.simulator.bitfinex import bitfinex_protocol
+from tests.simulator.bybit import bybit_protocol
 from tests.simulator.coinbase import coinbase_protocol
 from tests.simulator.coinbase_private import API_KEY, API_SECRET, PASSPHRASE, CoinbaseExchange
 from tests.simulator.kraken import kraken_protocol
+from tests.simulator.luno import API_KEY as LUNO_KEY
+from tests.simulator.luno import API_SECRET as LUNO_SECRET
+from tests.simulator.luno import luno_protocol
 from tests.simulator.okx import okx_protocol
 from tests.simulator.poloniex import poloniex_protocol
 from tests.simulator.server import ExchangeSimulator
@@ -51,8 +57,14 @@ EXCHANGES = {
     "bitfinex": (bitfinex_protocol, list(BITFINEX_PAIRS.values()), True),
     "poloniex": (poloniex_protocol, POLONIEX_PAIRS, False),
     "okx": (okx_protocol, [str(pair) for pair in OKX_PAIRS.values()], True),
+    "bybit": (bybit_protocol, [str(pair) for pair in BYBIT_PAIRS.values()], False),
+    "luno": (luno_protocol, [str(pair) for pair in LUNO_PAIRS.values()], False),
     "valr": (valr_protocol, [str(pair) for pair in VALR_PAIRS.values()], True),
 }
+#: exchange -> the API key its public stream needs (Luno's): it must reach no recorded file
+STREAM_KEYS = {"luno": (LUNO_KEY, LUNO_SECRET)}
+#: exchange -> its connections, where it keeps one per pair (Luno)
+CONNECTIONS = {"luno": 2}
 
 
 def levels(hub, exchange, pair):
@@ -76,7 +88,13 @@ class RecordAndReplayTest(unittest.IsolatedAsyncioTestCase):
                 recording=RecordingSettings(gzip=compress),
                 exchanges=ExchangesSettings(
                     **{
-                        name: ExchangeSettings(pairs=pairs, rest_url=sim.http_url, ws_url=sim.ws_url)
+                        name: ExchangeSettings(
+                            pairs=pairs,
+                            rest_url=sim.http_url,
+                            ws_url=sim.ws_url,
+                            api_key=STREAM_KEYS.get(name, ("", ""))[0],
+                            api_secret=STREAM_KEYS.get(name, ("", ""))[1],
+                        )
                         if name == exchange
                         else ExchangeSettings(enabled=False)
                         for name in EXCHANGE_NAMES
@@ -111,10 +129,14 @@ class RecordAndReplayTest(unittest.IsolatedAsyncioTestCase):
                 live, summary = await self.record_simulator(exchange, compress)
                 self.assertEqual(live.counters(exchange)["resyncs"], 0)
                 suffix = ".gz" if compress else ""
-                self.assertEqual(summary.files, [f"{exchange.upper()}.0{suffix}", f"{exchange.upper()}.ws.0.0{suffix}"])
+                streams = [f"{exchange.upper()}.ws.{n}.0{suffix}" for n in range(CONNECTIONS.get(exchange, 1))]
+                self.assertEqual(summary.files, [f"{exchange.upper()}.0{suffix}", *streams])
                 self.assertEqual(summary.dropped, 0)
                 files = [os.path.join(summary.directory, name) for name in summary.files]
                 self.assertEqual(replay_groups(files), {exchange: files})  # serve --replay takes them as they are
+                for secret in STREAM_KEYS.get(exchange, ()):
+                    for record in (r for name in files for r in read_capture(name)):
+                        self.assertNotIn(secret, str(record))
                 replay = Replay(exchange, files)
                 report = replay.run()
                 self.assertEqual(sorted(map(str, replay.adapter.pairs)), sorted(pairs))

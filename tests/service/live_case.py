@@ -55,6 +55,16 @@ class Clock:
         self.skew += seconds
 
 
+#: Alert rules on the live account (docs/alerts.md), looked at when a test says (the schedule: an hour).
+ALERTS = {
+    "alerts.interval_seconds": "3600",
+    "alerts.rules": [
+        {"name": "reconciliation", "condition": "reconciliation_differences"},
+        {"name": "live rejections", "condition": "order_rejected", "mode": "live"},
+    ],
+}
+
+
 class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
     """Subclass with an exchange: set the attributes and implement the hooks."""
 
@@ -153,7 +163,7 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         self.addAsyncCleanup(self.sim.__aexit__, None, None, None)
         directory = tempfile.TemporaryDirectory()
         self.addCleanup(directory.cleanup)
-        overrides = {"database_url": f"sqlite:///{directory.name}/xwrap.sqlite", "server.port": 0}
+        overrides = {"database_url": f"sqlite:///{directory.name}/xwrap.sqlite", "server.port": 0, **ALERTS}
         for name in EXCHANGE_NAMES:
             overrides[f"exchanges.{name}.enabled"] = name == self.exchange
         prefix = f"exchanges.{self.exchange}."
@@ -468,6 +478,10 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
 
     async def test_money_arriving_outside_xwrap_is_reported_not_absorbed_silently(self):
         await self.live_set()
+        # the alerts' looks, from the loop's first (at start) on a schedule of an hour: those at start clear
+        self.alerts_at = self.server.alerts.clock()
+        await self.server.alerts.evaluate(self.alerts_at)
+        await self.server.alerts.evaluate(self.alerts_at + 301)
         published = self.server.bus.subscribe({"status"})
         quote = self.pair.quote
         with self.assertLogs("exchange_wrapper.venues.live", "WARNING") as logs:
@@ -485,6 +499,18 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
                 )
             )
         self.assertIn(f"0.25 {quote} more than the ledger expected", "\n".join(logs.output))
+        changes = await self.server.alerts.evaluate(self.alerts_at + 400)  # the alerts' look after it
+        self.assertEqual(
+            [(c.what, c.alert.rule, c.alert.subject, c.alert.detail) for c in changes],
+            [
+                (
+                    "fired",
+                    "reconciliation",
+                    self.exchange,
+                    "1 difference(s) between the exchange's balances and the ledger",
+                )
+            ],
+        )
         self.assertIn(
             f'xwrap_account_differences_total{{exchange="{self.exchange}"}} {len(self.balances) + 1}.0',
             self.server.metrics.render().decode(),

@@ -138,7 +138,10 @@ def error_cases(wallet_set_id: int) -> list[tuple[str, str, dict[str, Any], dict
             "unknown_exchange",
             "get_book",
             {"exchange": "nasdaq", "pair": "SKL_USD"},
-            {"exchange": "nasdaq", "valid": ["coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "valr"]},
+            {
+                "exchange": "nasdaq",
+                "valid": ["coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno", "valr"],
+            },
         ),
         (
             "unknown_pair",

@@ -89,6 +89,17 @@ class CoinbaseLiveTradingTest(LiveTradingCase):
         ws = await self.live_set()
         order = await self.buy(ws, "100", "maker", price=D("0.7911"), post_only=True)  # the best ask is 0.7910
         self.assertEqual((order["status"], order["reason"]), ("rejected", "post only"))
+        changes = await self.server.alerts.evaluate()  # the alerts' first look since the start (and its deposits)
+        [fired] = [change for change in changes if change.alert.rule == "live rejections"]
+        self.assertEqual(
+            (fired.what, fired.alert.rule, fired.alert.subject, fired.alert.detail),
+            (
+                "fired",
+                "live rejections",
+                "coinbase",
+                f"1 order(s) rejected; the last: {order['id']} (SKL_USD): post only",
+            ),
+        )
         self.assertEqual(await self.wallet(ws, "USD"), (self.allocated["USD"], 0))
         self.assertLedgerVerifies()
 

@@ -21,10 +21,13 @@ from unittest import mock
 from exchange_wrapper.exchanges.private import private_adapter_class
 from tests.service import (
     test_live_bitfinex,
+    test_live_bybit,
     test_live_coinbase,
     test_live_kraken,
+    test_live_okx,
     test_live_poloniex,
     test_live_trading,
+    test_live_valr,
 )
 
 #: Loggers of the test's own simulators (their websocket servers log what they receive).
@@ -108,6 +111,8 @@ class SecretsCase:
 def _signed(fields: Any) -> set[str]:
     """The values of ``fields`` (a JSON object, nested) named as secrets are: signatures, keys, tokens."""
     found = set()
+    if isinstance(fields, dict) and fields.get("op") == "auth":  # Bybit's log-in: [key, expires, signature]
+        found |= {value for value in fields.get("args", ()) if isinstance(value, str) and len(value) >= 16}
     if isinstance(fields, dict):
         for name, value in fields.items():
             if isinstance(value, str) and re.search("sig|key|token|passphrase", name, re.I) and len(value) >= 16:
@@ -153,11 +158,32 @@ class PoloniexSecretsTest(SecretsCase, test_live_poloniex.PoloniexLiveTradingTes
     pass
 
 
+class BybitSecretsTest(SecretsCase, test_live_bybit.BybitLiveTradingTest):
+    pass
+
+
+class OkxSecretsTest(SecretsCase, test_live_okx.OkxLiveTradingTest):
+    pass
+
+
+class ValrSecretsTest(SecretsCase, test_live_valr.ValrLiveTradingTest):
+    pass
+
+
 def load_tests(loader: Any, tests: Any, pattern: Any) -> Any:
     """Only this module's test, not the live behaviours the classes inherit (they run in their modules)."""
     import unittest
 
     suite = unittest.TestSuite()
-    for case in (BinanceSecretsTest, CoinbaseSecretsTest, KrakenSecretsTest, BitfinexSecretsTest, PoloniexSecretsTest):
+    for case in (
+        BinanceSecretsTest,
+        CoinbaseSecretsTest,
+        KrakenSecretsTest,
+        BitfinexSecretsTest,
+        PoloniexSecretsTest,
+        BybitSecretsTest,
+        OkxSecretsTest,
+        ValrSecretsTest,
+    ):
         suite.addTest(case("test_no_secret_is_logged_answered_or_stored"))
     return suite

@@ -59,7 +59,8 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(body["database"]["schema_version"], SCHEMA_VERSION)  # every migration applied
         self.assertGreaterEqual(body["uptime"], 0)
         self.assertEqual(
-            sorted(body["exchanges"]), ["binance", "bitfinex", "coinbase", "kraken", "okx", "poloniex", "valr"]
+            sorted(body["exchanges"]),
+            ["binance", "bitfinex", "bybit", "coinbase", "kraken", "luno", "okx", "poloniex", "valr"],
         )
 
     async def test_dashboard_is_served(self):
@@ -70,7 +71,7 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         url, kind, text = await asyncio.to_thread(page)
         self.assertTrue(url.endswith("/dashboard/"))
         self.assertTrue(kind.startswith("text/html"))
-        self.assertIn("/xwrap/v1/status", text)
+        self.assertIn('<script src="js/main.js"></script>', text)  # the page's scripts, under /dashboard/js/
 
     async def test_metrics(self):
         def scrape():

@@ -24,7 +24,9 @@ class BrokenApi:
 
 def gate(bus=None, limit=2):
     settings = load_settings(None, env={}, overrides={"server.max_connections_per_client": limit})
-    no_orders = SimpleNamespace(open={}, fill_counts=Counter(), transition_counts=Counter())  # what metrics read
+    no_orders = SimpleNamespace(  # what metrics read
+        open={}, fill_counts=Counter(), transition_counts=Counter(), rejections=Counter()
+    )
     return Gate(
         BrokenApi(),
         auth=Authenticator([ApiToken("bot", TOKEN, "trade")]),

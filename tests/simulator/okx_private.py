@@ -63,7 +63,7 @@ from tests.simulator.private import (
 #: ``22582BD0CFF14C41EDBF1AB98506286D``; keys are UUIDs).
 API_KEY = "d4c3b2a1-5e6f-47a8-9b0c-1d2e3f4a5b6c"
 API_SECRET = "22582BD0CFF14C41EDBF1AB98506286D"
-PASSPHRASE = "xwrap-Sim-1"
+PASSPHRASE = "xwrap-Sim-Passphrase-1"
 #: Ids as OKX writes them: orders are 18-digit numbers (the documentation's ``312269865356374016``).
 ORDER_ID_BASE = 312269865356373000
 UID = "44705892343619584"

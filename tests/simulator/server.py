@@ -58,6 +58,11 @@ class Protocol:
         """Per-connection state (what the client subscribed to)."""
         return set()
 
+    def session_for(self, path: str) -> object:
+        """The state of a connection to ``path``: :meth:`session`, except where the path names what
+        is streamed (Luno's one market a connection)."""
+        return self.session()
+
     def answer(self, message: str, session: object) -> list[str]:
         """What to send now in reply to a client's ``message`` (subscription acks, snapshots)."""
         raise NotImplementedError
@@ -171,7 +176,7 @@ class ExchangeSimulator:
 
     async def _connection(self, ws: ServerConnection) -> None:
         self.connections += 1
-        client = _Client(ws, self.protocol.session())
+        client = _Client(ws, self.protocol.session_for(ws.request.path if ws.request is not None else "/"))
         self._clients.append(client)
         if self._player is None:
             self._player = asyncio.ensure_future(self._play())

@@ -310,7 +310,7 @@ class OkxAdapter(Adapter):
         candles = [
             Candle(
                 pair,
-                _milliseconds(row, "ts") // 1000,
+                row.milliseconds("ts") // 1000,
                 interval,
                 row.decimal("o"),
                 row.decimal("h"),
@@ -325,13 +325,6 @@ class OkxAdapter(Adapter):
     def checksum(self, book: OrderBook, market: Market) -> int:
         """OKX's CRC32 of the top 25 levels, bids and asks interleaved."""
         return okx_checksum(book.bids, book.asks)
-
-
-def _milliseconds(row: Fields, name: str) -> int:
-    text = row.text(name)
-    if not text.isdigit():
-        raise InvalidParameter(row.label(name), "a time in milliseconds, as a string of digits", text)
-    return int(text)
 
 
 def _levels(rows: list) -> list[tuple[Decimal, Decimal]]:

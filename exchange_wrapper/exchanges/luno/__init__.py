@@ -1,0 +1,1 @@
+"""Luno: :mod:`.public` translates its markets and its market-by-order stream."""
