@@ -172,6 +172,27 @@ def _exchange(name: str, *pairs: str) -> Any:
 
 
 @dataclass(frozen=True)
+class CcxtExchangeSettings(ExchangeSettings):
+    """The ``ccxt`` entry: any exchange ccxt knows, by its ccxt id, through the generic adapter."""
+
+    enabled: bool = setting(False, "Connect to this exchange at start-up.")
+    exchange_id: str = setting(
+        "",
+        "ccxt entry only: the ccxt exchange id to follow (kucoin, gateio, ...: ccxt.exchanges lists them); "
+        "needs the ccxt extra (pip install 'xwrap[ccxt]').",
+    )
+    poll_seconds: Decimal = setting(
+        Decimal(2), "ccxt entry only: how often each followed book is fetched over REST, in seconds."
+    )
+    book_levels: int = setting(100, "ccxt entry only: levels a side asked for in each fetched book.")
+    stream: bool = setting(
+        True,
+        "ccxt entry only: books through ccxt's websockets (ccxt.pro) where ccxt streams the exchange; "
+        "false: always polled.",
+    )
+
+
+@dataclass(frozen=True)
 class ExchangesSettings:
     coinbase: ExchangeSettings = _exchange("Coinbase Exchange", "BTC_USD", "ETH_USD", "SOL_USD")
     binance: ExchangeSettings = _exchange("Binance spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
@@ -181,6 +202,10 @@ class ExchangesSettings:
     okx: ExchangeSettings = _exchange("OKX spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
     bybit: ExchangeSettings = _exchange("Bybit spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
     luno: ExchangeSettings = _exchange("Luno", "BTC_ZAR", "ETH_ZAR")
+    ccxt: CcxtExchangeSettings = setting(
+        doc="Any other exchange, through ccxt (docs/ccxt.md): books streamed or polled, paper orders only.",
+        factory=CcxtExchangeSettings,
+    )
     valr: ExchangeSettings = _exchange("VALR spot", "BTC_ZAR", "ETH_ZAR", "BTC_USDC")
 
 
@@ -524,6 +549,7 @@ def _check(settings: Settings) -> None:
             f"at least one API token to listen on {server.host} (only loopback may run without tokens)",
             present=False,
         )
+    _check_ccxt(settings.exchanges.ccxt)
     for name in EXCHANGE_NAMES:
         exchange = settings.exchange(name)
         for i, pair in enumerate(exchange.pairs):
@@ -593,6 +619,26 @@ def _check_action(smtp: SmtpSettings, action: AlertAction, key: str) -> None:
                 "a value for email actions",
                 present=False,
             )
+
+
+def _check_ccxt(entry: CcxtExchangeSettings) -> None:
+    """The ccxt entry, when enabled: the extra installed and an exchange id ccxt knows."""
+    if entry.poll_seconds <= 0:
+        raise ConfigError("exchanges.ccxt.poll_seconds", "more than 0", str(entry.poll_seconds))
+    if entry.book_levels < 1:
+        raise ConfigError("exchanges.ccxt.book_levels", "at least 1", entry.book_levels)
+    if not entry.enabled:
+        return
+    if not entry.exchange_id:
+        raise ConfigError("exchanges.ccxt.exchange_id", "a ccxt exchange id such as kucoin", present=False)
+    try:
+        import ccxt  # type: ignore[import-untyped]  # the optional extra: imported only when asked for
+    except ImportError:
+        raise ConfigError(
+            "exchanges.ccxt.exchange_id", "the ccxt extra installed: pip install 'xwrap[ccxt]'", present=False
+        ) from None
+    if entry.exchange_id not in ccxt.exchanges:
+        raise ConfigError("exchanges.ccxt.exchange_id", "an exchange id of ccxt.exchanges", entry.exchange_id)
 
 
 def tls_context(server: ServerSettings) -> ssl.SSLContext | None:

@@ -1,10 +1,12 @@
 import json
 import re
+import sys
 import tempfile
 import unittest
 from dataclasses import is_dataclass
 from decimal import Decimal
 from pathlib import Path
+from unittest import mock
 
 from exchange_wrapper.config import Settings, env_variables, load_settings, schema, tls_context, to_json
 from exchange_wrapper.core.errors import ConfigError
@@ -225,6 +227,24 @@ class ValidationTest(unittest.TestCase):
         token = '{"name": "a", "token": "0123456789abcdef"}'
         self.assertConfigError(f'{{"tokens": [{token}, {token}]}}', "tokens[1].token", "different")
         self.assertConfigError('{"tokens": [{"name": "a"}]}', "tokens[0].token", "a value")
+
+    def test_the_ccxt_entry_names_an_exchange_ccxt_knows(self):
+        ccxt = '{"exchanges": {"ccxt": {"enabled": true%s}}}'
+        self.assertConfigError(ccxt % "", "exchanges.ccxt.exchange_id", "a ccxt exchange id such as kucoin")
+        message = self.assertConfigError(
+            ccxt % ', "exchange_id": "kukoin"', "exchanges.ccxt.exchange_id", "an exchange id of ccxt.exchanges"
+        )
+        self.assertIn("got 'kukoin'", message)
+        with mock.patch.dict(sys.modules, {"ccxt": None}):  # the extra not installed: import ccxt fails
+            message = self.assertConfigError(ccxt % ', "exchange_id": "kucoin"', "exchanges.ccxt.exchange_id", "")
+        self.assertEqual(
+            message, "setting exchanges.ccxt.exchange_id: expected the ccxt extra installed: pip install 'xwrap[ccxt]'"
+        )
+        self.assertConfigError(ccxt % ', "exchange_id": "kucoin", "mode": "live"', "exchanges.ccxt.mode", "paper")
+        self.assertConfigError('{"exchanges": {"ccxt": {"poll_seconds": "0"}}}', "exchanges.ccxt.poll_seconds", "more")
+        settings = load_text(ccxt % ', "exchange_id": "kucoin"', env={"XWRAP_CCXT_PAIRS": "BTC_USDT"})
+        self.assertEqual((settings.exchanges.ccxt.exchange_id, settings.exchanges.ccxt.pairs), ("kucoin", ["BTC_USDT"]))
+        self.assertFalse(load_settings(None, env={}).exchanges.ccxt.enabled)  # off unless asked for
 
     def test_unreadable_and_malformed_files(self):
         with self.assertRaises(ConfigError) as caught:

@@ -38,15 +38,22 @@ log = logging.getLogger(__name__)
 
 def start_feeds(
     settings: Settings, hub: MarketDataHub, *, traffic: Callable[[str], TrafficLog] | None = None, **options: Any
-) -> dict[str, ExchangeFeed]:
-    """Start an :class:`ExchangeFeed` for every enabled exchange that has an adapter, as ``xwrap
-    serve`` does; ``traffic(name)``, if given, is the log recording that exchange's traffic;
+) -> dict[str, Any]:
+    """Start an :class:`ExchangeFeed` for every enabled exchange that has an adapter (a
+    :class:`~.ccxt_feed.CcxtFeed` for the ``ccxt`` entry), as ``xwrap serve`` does;
+    ``traffic(name)``, if given, is the log recording that exchange's traffic;
     ``options`` go to each feed (tests inject clocks, backoff, timeouts). Call ``await
     feed.stop()`` on each to stop; an exchange with no adapter yet shows ``down``."""
-    feeds = {}
+    feeds: dict[str, Any] = {}
     for name in EXCHANGE_NAMES:
         exchange = settings.exchange(name)
         if not exchange.enabled:
+            continue
+        if name == "ccxt":  # any other exchange, through ccxt (the optional extra)
+            from .ccxt_feed import CcxtFeed
+
+            feeds[name] = CcxtFeed(settings.exchanges.ccxt, hub, **options)
+            feeds[name].start()
             continue
         try:
             cls = adapter_class(name)

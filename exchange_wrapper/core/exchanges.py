@@ -2,11 +2,12 @@
 
 Here, in the core, so that the settings (``config.py``) and the adapters (``exchanges/``) both read
 the one list without the settings importing the adapters. Each name has its package
-``exchanges/<name>/`` (``public.py``, ``private.py``).
+``exchanges/<name>/`` (``public.py``, ``private.py``). ``ccxt`` is any other exchange, through
+ccxt: the settings' ``exchanges.ccxt.exchange_id`` names which (docs/ccxt.md).
 """
 
-EXCHANGE_NAMES = ("coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno", "valr")
+EXCHANGE_NAMES = ("coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno", "ccxt", "valr")
 
-MARKET_DATA_ONLY = ("luno",)
+MARKET_DATA_ONLY = ("luno", "ccxt")
 """Exchanges whose account side (``exchanges/<name>/private.py``) is still to come: their market
 data is followed, and the settings refuse live mode on them."""

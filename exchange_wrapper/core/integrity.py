@@ -20,7 +20,7 @@ from typing import Any
 
 from .book import BookSide, BookState, OrderBook, SequenceCheck
 from .errors import InvalidParameter
-from .marketdata import BookDelta, BookSnapshot, Problem
+from .marketdata import BookDelta, BookSnapshot, Change, Problem
 from .money import ZERO
 from .orders import OrderEvent
 
@@ -131,6 +131,7 @@ class BookKeeper:
                 apply = self.engine.apply_delta
                 for side, price, size in changes:
                     events += apply(side, price, size, at)
+                book.updated_at = at  # a batch of no change still says the book was so at ``at``
         except InvalidParameter as error:
             return events, self._stale(Problem.MALFORMED, str(error))
         if self.depth is None and checksum is None and not events:  # the common case, checked inline
@@ -183,3 +184,17 @@ class BookKeeper:
     def _stale(self, problem: Problem, detail: str) -> Stale:
         self.book.mark_stale(f"{problem.value}: {detail}")
         return Stale(problem, detail)
+
+
+def snapshot_as_delta(book: OrderBook, snapshot: BookSnapshot) -> BookDelta:
+    """A polled ``snapshot`` of a LIVE ``book`` as the level changes that turn the book into it
+    (levels it no longer shows removed), so that the matching engine treats a polled book as a
+    streamed one: liquidity its virtual orders consumed at a price stays consumed until that
+    level changes, and shrinks by what the level loses (the rule of docs/matching.md), where a
+    snapshot applied as one would keep only what the new size allows."""
+    changes: list[Change] = []
+    for side, levels in ((_BID, snapshot.bids), (BookSide.ASK, snapshot.asks)):
+        ladder, shown = book.ladder(side), dict(levels)
+        changes += [(side, price, ZERO) for price, _ in ladder if price not in shown]
+        changes += [(side, price, size) for price, size in shown.items() if ladder.size_at(price) != size]
+    return BookDelta(snapshot.pair, changes, time=snapshot.time)

@@ -16,7 +16,7 @@ from ..alerts.conditions import Conditions
 from ..alerts.runner import AlertRunner, ledger_verifier
 from ..config import Settings, tls_context
 from ..connectors.account import open_accounts
-from ..connectors.feed import start_feeds
+from ..connectors.feed import ExchangeFeed, start_feeds
 from ..core.errors import InvalidParameter
 from ..core.exchanges import EXCHANGE_NAMES
 from ..history.backends import open_sink
@@ -154,7 +154,7 @@ class Server:
             if self.history_writer is not None and self.history is not None and self.history.sink is not None:
                 # the exchanges' own candles of the last timeseries.backfill_hours: they win over built ones
                 backfill = backfill_followed(
-                    self.feeds,
+                    {name: feed for name, feed in self.feeds.items() if isinstance(feed, ExchangeFeed)},
                     self.history.sink,
                     self.settings.timeseries.backfill_hours,
                     time.time,

@@ -9,11 +9,12 @@ from pathlib import Path
 from exchange_wrapper.core.book import BookSide, BookState, OrderBook
 from exchange_wrapper.core.checksums import kraken_checksum
 from exchange_wrapper.core.errors import InvalidParameter
-from exchange_wrapper.core.integrity import BUFFER_LIMIT, BookKeeper, Stale
+from exchange_wrapper.core.integrity import BUFFER_LIMIT, BookKeeper, Stale, snapshot_as_delta
 from exchange_wrapper.core.marketdata import BookDelta, BookSnapshot, Problem
 from exchange_wrapper.core.matching import MatchingEngine
-from exchange_wrapper.core.orders import Order, OrderStatus, OrderType, Side
+from exchange_wrapper.core.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from exchange_wrapper.core.pairs import Pair
+from exchange_wrapper.exchanges.binance import public as binance
 from exchange_wrapper.exchanges.coinbase import public as coinbase
 from exchange_wrapper.replay.capture import WsReceived, find_response, read_capture
 
@@ -193,6 +194,77 @@ class UnsequencedTest(unittest.TestCase):
         self.assertEqual((cause["book_time"], cause["book_exchange_time"]), (3.0, 1618677817.075687))
         with self.assertRaises(InvalidParameter):  # an engine on another book
             self.keeper.attach(MatchingEngine(market, OrderBook("coinbase", "BAND_GBP")))
+
+
+class PolledTest(unittest.TestCase):
+    """A polled book (the ccxt entry): each fetched snapshot goes in as the changes from the book held,
+    so that the matching engine keeps consumed liquidity by the streamed rule."""
+
+    def setUp(self):
+        snapshot, self.diffs = binance_nkn()
+        body = json.loads(snapshot.body)
+        self.snap = BookSnapshot(NKN, levels(body["bids"]), levels(body["asks"]), body["lastUpdateId"])
+        self.keeper = BookKeeper(OrderBook("ccxt", "NKN_USDT"))
+        self.keeper.snapshot(self.snap, 1.0)
+
+    def polled(self, bids, asks, at):
+        """The keeper after one poll that fetched ``bids`` and ``asks``."""
+        delta = snapshot_as_delta(self.keeper.book, BookSnapshot(NKN, bids, asks))
+        return self.keeper.delta(delta, at)
+
+    def test_each_poll_makes_the_book_the_fetched_one(self):
+        model = {BID: dict(self.snap.bids), ASK: dict(self.snap.asks)}
+        for at, diff in self.diffs[:40]:  # the exchange's book moves on between two polls
+            for side, key in ((BID, "b"), (ASK, "a")):
+                for price, size in levels(diff[key]):
+                    model[side].pop(price, None) if size == 0 else model[side].__setitem__(price, size)
+            events, stale = self.polled(model_levels(model, BID), model_levels(model, ASK), at)
+            self.assertEqual((events, stale), ([], None))
+            self.assertEqual(list(self.keeper.book.bids), model_levels(model, BID))
+            self.assertEqual(list(self.keeper.book.asks), model_levels(model, ASK))
+        unchanged = snapshot_as_delta(self.keeper.book, BookSnapshot(NKN, list(self.keeper.book.bids), []))
+        self.assertEqual({side for side, _, size in unchanged.changes if size == 0}, {ASK})
+        self.assertEqual(len(unchanged.changes), len(self.keeper.book.asks))  # every ask removed, no bid touched
+        self.polled(list(self.keeper.book.bids), list(self.keeper.book.asks), 99.0)
+        self.assertEqual(self.keeper.book.updated_at, 99.0)  # a poll that changed nothing: the book's age anew
+
+    def test_consumed_liquidity_stays_consumed_until_the_level_changes(self):
+        market = next(m for m in binance.parse_markets(binance_exchange_info()) if m.symbol == "NKNUSDT")
+        engine = MatchingEngine(market, self.keeper.book)
+        self.keeper.attach(engine)
+        (price, shown) = self.snap.asks[0]
+        ids = iter(range(1, 10))
+
+        def buy(size, at):
+            number = next(ids)
+            order = Order(
+                id=f"o{number}",
+                client_order_id=f"c{number}",
+                wallet_set_id=1,
+                exchange="ccxt",
+                pair="NKN_USDT",
+                side=Side.BUY,
+                type=OrderType.LIMIT,
+                size=size,
+                price=price,
+                time_in_force=TimeInForce.IOC,
+            )
+            return sum((e.fill.size for e in engine.submit(order, at) if e.fill is not None), D(0))
+
+        asks = list(self.snap.asks)
+        self.assertEqual(buy(shown - 100, 2.0), shown - 100)
+        self.polled(list(self.snap.bids), asks, 3.0)  # the same level fetched again: still consumed
+        # the level loses 60 to others: as a streamed decrease, it comes off what was consumed (a
+        # snapshot applied as one would keep shown - 100 consumed of shown - 60, leaving 40)
+        self.polled(list(self.snap.bids), [(price, shown - 60)] + asks[1:], 4.0)
+        self.assertEqual(buy(D(1000), 4.5), 100)
+        self.polled(list(self.snap.bids), asks[1:], 5.0)  # the level gone, then back: nothing consumed
+        self.polled(list(self.snap.bids), asks, 6.0)
+        self.assertEqual(buy(shown + 1000, 6.5), shown)
+
+
+def binance_exchange_info():
+    return find_response(CAPTURES / "BINANCE.0", "https://api.binance.com/api/v3/exchangeInfo").body
 
 
 class ChecksumTest(unittest.TestCase):

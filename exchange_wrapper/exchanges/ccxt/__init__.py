@@ -1,0 +1,1 @@
+"""Any exchange ccxt knows, through one generic adapter (the ``ccxt`` extra)."""
