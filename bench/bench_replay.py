@@ -71,6 +71,7 @@ ROWS = [
     Row("bybit", "BYBIT.0", "BYBIT.ws.0.0", ""),
     # the synthetic capture (tests/fixtures/README.md), two markets on a connection each; cryptofeed has no Luno
     Row("luno", "LUNO.0", "LUNO.ws.0.0", "", more_streams=("LUNO.ws.1.0",)),
+    Row("valr", "VALR.0", "VALR.ws.0.0", ""),  # the synthetic capture (tests/fixtures/README.md); no cryptofeed feed
 ]
 
 

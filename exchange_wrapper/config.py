@@ -220,6 +220,7 @@ class ExchangesSettings:
         doc="Any other exchange, through ccxt (docs/ccxt.md): books streamed or polled, paper orders only.",
         factory=CcxtExchangeSettings,
     )
+    valr: ExchangeSettings = _exchange("VALR spot", "BTC_ZAR", "ETH_ZAR", "BTC_USDC")
 
 
 #: The conditions an alert rule watches (docs/alerts.md).

@@ -6,7 +6,7 @@ the one list without the settings importing the adapters. Each name has its pack
 ccxt: the settings' ``exchanges.ccxt.exchange_id`` names which (docs/ccxt.md).
 """
 
-EXCHANGE_NAMES = ("coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno", "ccxt")
+EXCHANGE_NAMES = ("coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno", "ccxt", "valr")
 
 MARKET_DATA_ONLY = ("ccxt",)
 """Exchanges whose account side (``exchanges/<name>/private.py``) is still to come: their market

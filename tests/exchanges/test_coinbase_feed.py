@@ -65,7 +65,7 @@ class CoinbaseFeedCase(unittest.IsolatedAsyncioTestCase):
                 coinbase=ExchangeSettings(pairs=PAIRS, rest_url=self.sim.http_url, ws_url=self.sim.ws_url),
                 **{
                     name: ExchangeSettings(enabled=False)
-                    for name in ("binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno")
+                    for name in ("binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno", "valr")
                 },
             )
         )

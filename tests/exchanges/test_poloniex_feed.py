@@ -65,7 +65,7 @@ class PoloniexFeedCase(unittest.IsolatedAsyncioTestCase):
         self.hub = MarketDataHub()
         disabled = {
             name: ExchangeSettings(enabled=False)
-            for name in ("coinbase", "binance", "kraken", "bitfinex", "okx", "bybit", "luno")
+            for name in ("coinbase", "binance", "kraken", "bitfinex", "okx", "bybit", "luno", "valr")
         }
         settings = Settings(
             exchanges=ExchangesSettings(

@@ -42,6 +42,7 @@ from tests.simulator.luno import luno_protocol
 from tests.simulator.okx import okx_protocol
 from tests.simulator.poloniex import poloniex_protocol
 from tests.simulator.server import ExchangeSimulator
+from tests.simulator.valr import valr_protocol
 from tests.storage.dbs import OnPostgres, OnSqlite
 from tests.test_cli import ROOT
 
@@ -63,6 +64,7 @@ EXCHANGES = {
     "okx": (okx_protocol, "BTC-USDT", Pair("BTC", "USDT"), "/api/v5/market/history-candles"),
     "bybit": (bybit_protocol, "BTCUSDT", Pair("BTC", "USDT"), "/v5/market/kline"),
     "luno": (luno_protocol, "XBTZAR", Pair("BTC", "ZAR"), "/api/exchange/1/candles"),
+    "valr": (valr_protocol, "BTCZAR", Pair("BTC", "ZAR"), "/v1/public/BTCZAR/buckets"),
 }
 
 
@@ -228,6 +230,7 @@ PoloniexBackfillTest = per_exchange("poloniex")
 OkxBackfillTest = per_exchange("okx")
 BybitBackfillTest = per_exchange("bybit")
 LunoBackfillTest = per_exchange("luno")
+ValrBackfillTest = per_exchange("valr")
 
 
 class BinanceOnPostgresTest(BackfillCases, OnPostgres, unittest.IsolatedAsyncioTestCase):

@@ -33,6 +33,7 @@ from tests.exchanges.test_kraken_feed import PAIRS as KRAKEN_PAIRS
 from tests.exchanges.test_luno_feed import PAIRS as LUNO_PAIRS
 from tests.exchanges.test_okx_feed import PAIRS as OKX_PAIRS
 from tests.exchanges.test_poloniex_feed import SYMBOLS as POLONIEX_PAIRS
+from tests.exchanges.test_valr_feed import PAIRS as VALR_PAIRS
 from tests.simulator.binance import binance_protocol
 from tests.simulator.bitfinex import bitfinex_protocol
 from tests.simulator.bybit import bybit_protocol
@@ -45,6 +46,7 @@ from tests.simulator.luno import luno_protocol
 from tests.simulator.okx import okx_protocol
 from tests.simulator.poloniex import poloniex_protocol
 from tests.simulator.server import ExchangeSimulator
+from tests.simulator.valr import valr_protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 #: exchange -> (its simulator's protocol, the pairs followed, whether its books carry checksums)
@@ -57,6 +59,7 @@ EXCHANGES = {
     "okx": (okx_protocol, [str(pair) for pair in OKX_PAIRS.values()], True),
     "bybit": (bybit_protocol, [str(pair) for pair in BYBIT_PAIRS.values()], False),
     "luno": (luno_protocol, [str(pair) for pair in LUNO_PAIRS.values()], False),
+    "valr": (valr_protocol, [str(pair) for pair in VALR_PAIRS.values()], True),
 }
 #: exchange -> the API key its public stream needs (Luno's): it must reach no recorded file
 STREAM_KEYS = {"luno": (LUNO_KEY, LUNO_SECRET)}

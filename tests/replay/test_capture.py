@@ -59,6 +59,8 @@ class ReadCaptureTest(unittest.TestCase):
                 "OKX.ws.0.0",
                 "POLONIEX.0",
                 "POLONIEX.ws.1.0",
+                "VALR.0",
+                "VALR.ws.0.0",
             ],
         )
 

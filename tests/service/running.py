@@ -140,7 +140,7 @@ def error_cases(wallet_set_id: int) -> list[tuple[str, str, dict[str, Any], dict
             {"exchange": "nasdaq", "pair": "SKL_USD"},
             {
                 "exchange": "nasdaq",
-                "valid": ["coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno"],
+                "valid": ["coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno", "valr"],
             },
         ),
         (

@@ -142,7 +142,7 @@ class MistakesTest(ErrorAnswers, RecordedServiceTest):
         self.assertEqual((await self.ok("GET", f"{V1}/wallet_sets/{live['id']}"))["wallets"], [])
 
     async def test_an_exchange_name_in_the_wrong_case_is_answered_with_the_valid_names(self):
-        valid = ["coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno"]
+        valid = ["coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno", "valr"]
         self.assertError(
             await self.call("GET", f"{V1}/book?exchange=Coinbase&pair=SKL_USD"),
             404,

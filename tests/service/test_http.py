@@ -303,7 +303,7 @@ class RestAuthTest(RecordedServiceTest):
         self.assertEqual(status, 401)
         self.assertEqual(
             list((await self.ok("GET", f"{V1}/status", token=READ_TOKEN))["exchanges"]),
-            ["coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno"],
+            ["coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno", "valr"],
         )
         status, _, body = await self.call("POST", f"{V1}/wallet_sets", {"name": "x"}, token=READ_TOKEN)
         self.assertEqual(

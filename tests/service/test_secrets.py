@@ -28,6 +28,7 @@ from tests.service import (
     test_live_okx,
     test_live_poloniex,
     test_live_trading,
+    test_live_valr,
 )
 
 #: Loggers of the test's own simulators (their websocket servers log what they receive).
@@ -176,6 +177,10 @@ class LunoSecretsTest(SecretsCase, test_live_luno.LunoLiveTradingTest):
     distinct_signatures = 1  # HTTP basic authentication: one Authorization header, the same on every call
 
 
+class ValrSecretsTest(SecretsCase, test_live_valr.ValrLiveTradingTest):
+    pass
+
+
 def load_tests(loader: Any, tests: Any, pattern: Any) -> Any:
     """Only this module's test, not the live behaviours the classes inherit (they run in their modules)."""
     import unittest
@@ -190,6 +195,7 @@ def load_tests(loader: Any, tests: Any, pattern: Any) -> Any:
         BybitSecretsTest,
         OkxSecretsTest,
         LunoSecretsTest,
+        ValrSecretsTest,
     ):
         suite.addTest(case("test_no_secret_is_logged_answered_or_stored"))
     return suite

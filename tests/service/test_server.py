@@ -59,7 +59,8 @@ class ServerTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(body["database"]["schema_version"], SCHEMA_VERSION)  # every migration applied
         self.assertGreaterEqual(body["uptime"], 0)
         self.assertEqual(
-            sorted(body["exchanges"]), ["binance", "bitfinex", "bybit", "coinbase", "kraken", "luno", "okx", "poloniex"]
+            sorted(body["exchanges"]),
+            ["binance", "bitfinex", "bybit", "coinbase", "kraken", "luno", "okx", "poloniex", "valr"],
         )
 
     async def test_dashboard_is_served(self):
