@@ -203,7 +203,7 @@ class ExchangesSettings:
     bybit: ExchangeSettings = _exchange("Bybit spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
     luno: ExchangeSettings = _exchange("Luno", "BTC_ZAR", "ETH_ZAR")
     ccxt: CcxtExchangeSettings = setting(
-        doc="Any other exchange, through ccxt (docs/ccxt.md): books streamed or polled, paper orders only.",
+        doc="Any other exchange, through ccxt (docs/ccxt.md): books streamed or polled, paper or live orders.",
         factory=CcxtExchangeSettings,
     )
 
@@ -638,6 +638,11 @@ def _check_ccxt(entry: CcxtExchangeSettings) -> None:
         ) from None
     if entry.exchange_id not in ccxt.exchanges:
         raise ConfigError("exchanges.ccxt.exchange_id", "an exchange id of ccxt.exchanges", entry.exchange_id)
+    required = getattr(ccxt, entry.exchange_id)().requiredCredentials  # ccxt's password: xWrap's passphrase
+    if entry.mode == "live" and required.get("password") and not entry.passphrase:
+        raise ConfigError(
+            "exchanges.ccxt.passphrase", f"a value for live trading ({entry.exchange_id} has one)", present=False
+        )
 
 
 def tls_context(server: ServerSettings) -> ssl.SSLContext | None:

@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 NAME = translate.EXCHANGE
 
 
+#: ccxt's options that keep its markets to the markets where keys are set (Binance would also ask
+#: its signed currency and margin-pair lists).
+MARKETS_ONLY = {"fetchCurrencies": False, "fetchMargins": False}
+
+
 def ccxt_exchange(settings: CcxtExchangeSettings) -> Any:
     """The asyncio ccxt exchange object of ``settings.exchange_id``: ccxt.pro's where ccxt has
     websockets for it and ``stream`` is on (its books are floats, read through their repr), else one
@@ -53,10 +58,17 @@ def ccxt_exchange(settings: CcxtExchangeSettings) -> Any:
     else:
         base = getattr(importlib.import_module("ccxt.async_support"), settings.exchange_id)
         cls = type(f"Exact{base.__name__}", (translate.ExactBookLevels, base), {})
+    return configured(cls, settings)
+
+
+def configured(cls: Any, settings: CcxtExchangeSettings, **options: Any) -> Any:
+    """An object of the ccxt exchange class ``cls`` as xWrap runs it: numbers as text, ccxt's own
+    rate limiter off, spot markets only (and ``options``), the settings' keys, its REST URLs pointed
+    at ``rest_url`` and its websocket URLs at ``ws_url`` where set."""
     exchange = cls(
         {
             "enableRateLimit": False,
-            "options": {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}},
+            "options": {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}, **MARKETS_ONLY, **options},
             **({"apiKey": settings.api_key, "secret": settings.api_secret} if settings.api_key else {}),
             **({"password": settings.passphrase} if settings.passphrase else {}),
         }

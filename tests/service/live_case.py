@@ -82,6 +82,7 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
     refused_time_in_force = "GTD"  # a time in force the exchange does not take
     price_amend_moves_order = True  # a new price puts the order on a new exchange order (else amended in place)
     fee_in_quote = False  # the fee is taken in the quote currency (Coinbase), not from what a trade brings in
+    streams = True  # the account has a private stream (False: its orders and balances are polled)
 
     # -- hooks ------------------------------------------------------------------------------------
 
@@ -138,7 +139,10 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         self.sim.account.cancel(self.sim_order(order), self.clock())
 
     async def stream_down(self) -> None:
-        """The private stream ends and the exchange refuses to open it again (503)."""
+        """The private stream ends and the exchange refuses to open it again (503). An account
+        without one (``streams`` False) is polled already."""
+        if not self.streams:
+            return
         self.sim.refuse_streams()
         await self.sim.drop_streams()
         await self.until(lambda: "down" in self.account.stream_state)
@@ -197,7 +201,9 @@ class LiveTradingCase(unittest.IsolatedAsyncioTestCase):
         )
         await server.start()
         self.server = server
-        await self.until(lambda: self.account.state == "ready" and "subscribed" in self.account.stream_state)
+        await self.until(
+            lambda: self.account.state == "ready" and (not self.streams or "subscribed" in self.account.stream_state)
+        )
         return server
 
     @property

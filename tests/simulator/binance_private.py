@@ -199,10 +199,14 @@ class BinanceExchange(LoopbackExchange):
         """Binance's checks of a SIGNED request, in its order."""
         if request.headers.get("x-mbx-apikey") != API_KEY:
             return _error(401, -2015, "Invalid API-key, IP, or permissions for action.")
-        query, _, signature = request.query.rpartition("&signature=")
+        query, body = request.query, request.body
+        if "&signature=" in body and "signature=" not in query:  # in the body (Binance's SIGNED example 2)
+            body, _, signature = body.rpartition("&signature=")
+        else:
+            query, _, signature = query.rpartition("&signature=")
         if not signature and "signature" not in params:
             return _error(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
-        expected = hmac.new(API_SECRET.encode(), (query + request.body).encode(), hashlib.sha256).hexdigest()
+        expected = hmac.new(API_SECRET.encode(), (query + body).encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature.lower()):
             return _error(400, -1022, "Signature for this request is not valid.")
         return self._check_time(params)
