@@ -244,3 +244,20 @@ class ErrorsTest(unittest.TestCase):
         with self.assertRaises(ExchangeUnavailable) as raised:
             a.read_markets(BODY)
         self.assertIn("ccxt's fetch_markets on binance makes more than one request", str(raised.exception))
+
+
+class RefusalsTest(unittest.TestCase):
+    def test_what_ccxt_itself_refuses_is_refused_before_anything_is_stored(self):
+        a = adapter()
+        with self.assertRaises(InvalidParameter) as raised:  # LRCBTC's step is 1 LRC: ccxt truncates 0.5 to 0
+            a.check(order_of("ccxt", "LRC_BTC", "0.5", "0.0000063"))
+        self.assertEqual(raised.exception.field, "create_order")
+        self.assertIn("what ccxt binance takes", str(raised.exception))
+
+    def test_an_answer_ccxt_cannot_read_leaves_the_outcome_unknown(self):
+        a = adapter()
+        place = a.place_request(order_of("ccxt", "LRC_BTC", "1000", "0.0000063"), "xwabc")
+        for body in ("<html>busy</html>", '{"symbol": "LRCBTC", "orderId": 1, "executedQty": "x"}'):
+            unreadable = a.answered(place, Response(200, {}, body))
+            self.assertEqual((unreadable.status, unreadable.headers[ERROR_HEADER]), (502, "NotReadable"), body)
+            self.assertIsInstance(a.error(unreadable), ExchangeUnavailable)

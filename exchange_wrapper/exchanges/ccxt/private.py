@@ -120,7 +120,21 @@ class CcxtPrivate(PrivateAdapter):
         except self.errors.BaseError as error:
             status = response.status if response.status >= 300 else 400
             return Response(status, {**response.headers, ERROR_HEADER: type(error).__name__}, f"{error}")
-        return Response(response.status, response.headers, json.dumps(unified, default=str))
+        except (ArithmeticError, LookupError, TypeError, ValueError) as error:
+            return self._unreadable(request, response, error)
+        body = json.dumps(unified, default=str)
+        try:
+            READERS[request.path](self, body, 0.0)  # read once here: what cannot be read is not an answer
+        except (XWrapError, ArithmeticError, LookupError, TypeError, ValueError) as error:
+            return self._unreadable(request, response, error)
+        return Response(response.status, response.headers, body)
+
+    @staticmethod
+    def _unreadable(request: Request, response: Response, error: Exception) -> Response:
+        """An answer neither ccxt nor xWrap can read: what the call did is unknown (a placement is
+        then asked about by its client id), as after a 5xx."""
+        text = f"ccxt's {request.path} answer not readable: {error}"
+        return Response(502, {**response.headers, ERROR_HEADER: "NotReadable"}, text)
 
     def error(self, response: Response) -> XWrapError:
         found = getattr(self.errors, response.headers.get(ERROR_HEADER, ""), None)
@@ -162,6 +176,8 @@ class CcxtPrivate(PrivateAdapter):
             raise InvalidParameter("time_in_force", "GTC for a post-only order", order.time_in_force.value)
         if order.size is None:
             raise InvalidParameter("funds", "a size: orders through ccxt are in the base currency", str(order.funds))
+        request = self.place_request(order, self.client_id(bytes(16), 0))
+        self._capture(request.path, request.params["args"], request.params["params"], 0.0)  # ccxt's own checks
 
     def place_request(self, order: Order, client_id: str) -> Request:
         params: dict[str, Any] = {"clientOrderId": client_id}
@@ -235,6 +251,8 @@ class CcxtPrivate(PrivateAdapter):
         )
 
     def _report(self, order: Mapping[str, Any], at: float) -> OrderReport:
+        if not isinstance(order, Mapping) or order.get("id") is None:
+            raise InvalidParameter("order.id", "the exchange's id of the order", None)
         filled = exact(order.get("filled") or 0, "order.filled")
         status = STATUSES.get(str(order.get("status")))
         if status is None:
@@ -287,7 +305,7 @@ class CcxtPrivate(PrivateAdapter):
         except Captured as captured:
             return captured
         except cls.errors.BaseError as error:  # ccxt refused before sending: the order's arguments
-            raise InvalidParameter(method, f"arguments ccxt {cls.ccxt.id} takes ({error})", args) from None
+            raise InvalidParameter(method, f"what ccxt {cls.ccxt.id} takes ({error})", args) from None
         raise ExchangeRejected(EXCHANGE, 0, f"ccxt's {method} on {cls.ccxt.id} sends no request")
 
     @classmethod
@@ -337,3 +355,16 @@ class CcxtPrivate(PrivateAdapter):
             finally:
                 for name in ("fetch", "milliseconds", "seconds", "microseconds"):
                     vars(ccxt).pop(name, None)
+
+
+#: How the answer of each ccxt method the adapter calls is read.
+READERS: dict[str, Callable[[CcxtPrivate, str, float], object]] = {
+    "create_order": CcxtPrivate.parse_order,
+    "fetch_order": CcxtPrivate.parse_order,
+    "cancel_order": CcxtPrivate.parse_order,
+    "fetch_open_orders": CcxtPrivate.parse_orders,
+    "cancel_all_orders": CcxtPrivate.parse_orders,
+    "fetch_order_trades": CcxtPrivate.parse_fills,
+    "fetch_my_trades": CcxtPrivate.parse_fills,
+    "fetch_balance": CcxtPrivate.parse_balances,
+}
