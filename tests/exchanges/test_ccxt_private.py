@@ -223,10 +223,13 @@ class ErrorsTest(unittest.TestCase):
         refused = a.error(poor)
         self.assertEqual((type(refused), poor.headers[ERROR_HEADER]), (ExchangeRejected, "InsufficientFunds"))
         self.assertIn("insufficient balance", refused.message)
+        for answer in (unknown, poor):
+            self.assertNotIn("signature", answer.body)  # ccxt's errors name the path, never the signed query
         down = a.answered(
             place, Response(503, {}, '{"code": -1001, "msg": "Internal error; unable to process your request."}')
         )
         self.assertIsInstance(a.error(down), ExchangeUnavailable)
+        self.assertNotIn("signature", down.body)
         self.assertIsNone(a.pause_for(down, NOW))
 
     def test_a_rate_limit_pauses_for_its_retry_after(self):

@@ -321,14 +321,15 @@ class CcxtPrivate(PrivateAdapter):
             text = response.body
             decoded = ccxt.parse_json(text)
             ccxt.last_response_headers = dict(response.headers)
+            where = url.partition("?")[0]  # ccxt's errors name the URL: never its signed query
             if response.status >= 300:
                 skip = ccxt.handle_errors(
-                    response.status, "", url, method_, response.headers, text, decoded, headers, body
+                    response.status, "", where, method_, response.headers, text, decoded, {}, None
                 )
                 if not skip:
-                    ccxt.handle_http_status_code(response.status, "", url, method_, text)
-                raise cls.errors.ExchangeError(f"{ccxt.id} {method_} {url} HTTP {response.status}")
-            ccxt.handle_errors(response.status, "", url, method_, response.headers, text, decoded, headers, body)
+                    ccxt.handle_http_status_code(response.status, "", where, method_, text)
+                raise cls.errors.ExchangeError(f"{ccxt.id} {method_} {where} HTTP {response.status}")
+            ccxt.handle_errors(response.status, "", where, method_, response.headers, text, decoded, {}, None)
             return decoded if decoded is not None else text
 
         try:
