@@ -6,7 +6,6 @@ I/O: ccxt's fetch is replaced by the adapter."""
 
 import hashlib
 import hmac
-import json
 import unittest
 from decimal import Decimal as D
 from urllib.parse import parse_qsl
@@ -23,6 +22,8 @@ from exchange_wrapper.exchanges.http import Response
 from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, client_key
 from tests.exchanges.private_case import order_of
 from tests.exchanges.test_binance import BODY
+from tests.exchanges.test_binance_private import ACCOUNT, FULL_ORDER, MY_TRADES
+from tests.exchanges.test_binance_private import adapter as native
 
 # Binance's documented example key and secret (REST API "SIGNED request examples").
 KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
@@ -39,10 +40,6 @@ def adapter():
     request = cls.markets_request()
     assert (request.method, request.path) == ("GET", "/api/v3/exchangeInfo"), request
     return cls(SymbolTable("ccxt", cls.read_markets(BODY)), Credentials(KEY, SECRET))
-
-
-def ok(body):
-    return Response(200, {}, json.dumps(body))
 
 
 class SigningTest(unittest.TestCase):
@@ -101,39 +98,7 @@ class AnswersTest(unittest.TestCase):
     def test_a_full_placement_answer_with_its_fills(self):
         a = adapter()
         request = a.place_request(order_of("ccxt", "BTC_USDT", "10", None, type=OrderType.MARKET, side=Side.SELL), "x")
-        # POST /api/v3/order "Response - FULL" of Binance's REST API documentation
-        answer = {
-            "symbol": "BTCUSDT",
-            "orderId": 28,
-            "orderListId": -1,
-            "clientOrderId": "6gCrw2kRUAF9CvJDGP16IP",
-            "transactTime": 1507725176595,
-            "price": "0.00000000",
-            "origQty": "10.00000000",
-            "executedQty": "10.00000000",
-            "cummulativeQuoteQty": "10.00000000",
-            "status": "FILLED",
-            "timeInForce": "GTC",
-            "type": "MARKET",
-            "side": "SELL",
-            "fills": [
-                {
-                    "price": "4000.00000000",
-                    "qty": "1.00000000",
-                    "commission": "4.00000000",
-                    "commissionAsset": "USDT",
-                    "tradeId": 56,
-                },
-                {
-                    "price": "3999.00000000",
-                    "qty": "5.00000000",
-                    "commission": "19.99500000",
-                    "commissionAsset": "USDT",
-                    "tradeId": 57,
-                },
-            ],
-        }
-        report = a.parse_order(a.answered(request, ok(answer)).body, 99.0)
+        report = a.parse_order(a.answered(request, Response(200, {}, FULL_ORDER)).body, 99.0)
         self.assertEqual(
             (report.exchange_order_id, report.client_id, report.status, report.filled_size),
             ("28", "6gCrw2kRUAF9CvJDGP16IP", OrderStatus.FILLED, D(10)),
@@ -148,64 +113,19 @@ class AnswersTest(unittest.TestCase):
 
     def test_trades_and_balances(self):
         a = adapter()
-        order = order_of("ccxt", "LRC_BTC", "1000", "0.0000063")
-        # GET /api/v3/myTrades and GET /api/v3/account examples of Binance's REST API documentation
-        trades = [
-            {
-                "symbol": "LRCBTC",
-                "id": 28457,
-                "orderId": 100234,
-                "orderListId": -1,
-                "price": "4.00000100",
-                "qty": "12.00000000",
-                "quoteQty": "48.000012",
-                "commission": "10.10000000",
-                "commissionAsset": "BNB",
-                "time": 1499865549590,
-                "isBuyer": True,
-                "isMaker": True,
-                "isBestMatch": True,
-            }
-        ]
-        request = a.fills_request(order, "100234")
+        request = a.fills_request(order_of("ccxt", "BNB_BTC", "12", "4.000001"), "100234")
         self.assertEqual(request.path, "fetch_order_trades")
-        [fill] = a.parse_fills(a.answered(request, ok(trades)).body, 0.0)
+        fills = a.parse_fills(a.answered(request, Response(200, {}, MY_TRADES)).body, 0.0)
+        self.assertEqual(fills, native().parse_fills(MY_TRADES, 0.0))  # read as the native adapter reads them
         self.assertEqual(
-            (
-                fill.trade_id,
-                fill.price,
-                fill.size,
-                fill.fee,
-                fill.fee_currency,
-                fill.liquidity,
-                fill.at,
-                dict(fill.cause),
-            ),
-            (
-                "28457",
-                D("4.000001"),
-                D(12),
-                D("10.1"),
-                "BNB",
-                Liquidity.MAKER,
-                1499865549.59,
-                {"exchange_order_id": "100234"},
-            ),
+            (fills[0].price, fills[0].fee, fills[0].liquidity), (D("4.000001"), D("10.1"), Liquidity.TAKER)
         )
-        account = {
-            "makerCommission": 15,
-            "canTrade": True,
-            "accountType": "SPOT",
-            "balances": [
-                {"asset": "LTC", "free": "4763368.68006011", "locked": "0.00000000"},
-                {"asset": "BTC", "free": "4723846.89208129", "locked": "1.5"},
-            ],
-            "permissions": ["SPOT"],
-        }
-        request = a.balances_request()
+        balances = a.parse_balances(a.answered(a.balances_request(), Response(200, {}, ACCOUNT)).body, 5.0)
         self.assertEqual(
-            a.parse_balances(a.answered(request, ok(account)).body, 5.0),
-            AccountBalances({"LTC": D("4763368.68006011"), "BTC": D("4723848.39208129")}, 5.0, complete=True),
+            balances,
+            AccountBalances(
+                {"LTC": D("4763368.68006011"), "BTC": D("4723846.89208129"), "ETH": D(0)}, 5.0, complete=True
+            ),
         )
 
 
