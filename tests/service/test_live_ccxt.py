@@ -15,7 +15,7 @@ class CcxtLiveTradingTest(binance.BinanceLiveTradingTest):
         **binance.BinanceLiveTradingTest.settings_overrides,
         "exchange_id": "binance",
         "stream": False,
-        "poll_seconds": "0.05",
+        "poll_seconds": "0.2",
     }
 
     async def test_the_account_runs_binance_through_ccxt(self):
