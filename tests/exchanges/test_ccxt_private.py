@@ -19,7 +19,7 @@ from exchange_wrapper.core.symbols import SymbolTable
 from exchange_wrapper.exchanges.base import Credentials
 from exchange_wrapper.exchanges.ccxt.private import ERROR_HEADER
 from exchange_wrapper.exchanges.http import Response
-from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, client_key
+from exchange_wrapper.exchanges.private import AccountBalances, NotOnExchange, Quota, client_key
 from tests.exchanges.private_case import order_of
 from tests.exchanges.test_binance import BODY
 from tests.exchanges.test_binance_private import ACCOUNT, FULL_ORDER, MY_TRADES
@@ -32,13 +32,14 @@ BASE = "http://127.0.0.1:9"
 NOW = 1499827319.559  # the documentation's timestamp
 
 
-def adapter():
+def adapter(rest_url=BASE):
     settings = CcxtExchangeSettings(
-        enabled=True, mode="live", exchange_id="binance", rest_url=BASE, api_key=KEY, api_secret=SECRET
+        enabled=True, mode="live", exchange_id="binance", rest_url=rest_url, api_key=KEY, api_secret=SECRET
     )
     cls = ccxt_private_class(settings)
     request = cls.markets_request()
-    assert (request.method, request.path) == ("GET", "/api/v3/exchangeInfo"), request
+    where = "/api/v3/exchangeInfo" if rest_url else "https://api.binance.com/api/v3/exchangeInfo"
+    assert (request.method, request.path, request.costs) == ("GET", where, {"requests": 1}), request
     return cls(SymbolTable("ccxt", cls.read_markets(BODY)), Credentials(KEY, SECRET))
 
 
@@ -72,6 +73,13 @@ class SigningTest(unittest.TestCase):
         self.assertEqual(a.recv_window, 10.0)
         again = a.sign(request, NOW + 1)  # signed again as it leaves: the time it leaves
         self.assertIn("timestamp=1499827320559", again.body)
+
+    def test_the_budget_is_ccxts_rate_and_urls_are_whole_without_a_rest_url(self):
+        self.assertEqual(adapter().quotas, (Quota("rateLimit", "requests", 20.0, 1.0),))  # binance: 50 ms
+        a = adapter(rest_url="")  # the exchange itself: the account's base URL is empty, ccxt's URLs whole
+        self.assertEqual(
+            a.sign(a.balances_request(), NOW).path.partition("?")[0], "https://api.binance.com/api/v3/account"
+        )
 
     def test_a_query_and_a_cancel_ask_by_the_client_id(self):
         a = adapter()

@@ -91,7 +91,8 @@ class CcxtPrivate(PrivateAdapter):
         """The request ccxt's ``fetch_markets`` makes (public: not signed). Its currencies are not
         asked for (a call of its own, signed on some exchanges): the markets name them."""
         captured = cls._capture("fetch_markets", [], {}, None)
-        return Request(cls._relative(captured.url), method=captured.method, headers=captured.headers)
+        path = cls._relative(captured.url)
+        return Request(path, method=captured.method, headers=captured.headers, costs={"requests": 1})
 
     @classmethod
     def read_markets(cls, body: str) -> list[Market]:
