@@ -64,6 +64,8 @@ ROWS = [
         cryptofeed_options=(("max_depth", 100), ("checksum_validation", True)),
     ),
     Row("bitfinex", "BITFINEX.0", "BITFINEX.ws.11.0", "Bitfinex", all_metadata=True),
+    # the synthetic v5 capture (tests/fixtures/README.md); cryptofeed 2.3.2's OKX feed not compared yet
+    Row("okx", "OKX.0", "OKX.ws.0.0", ""),
     # the synthetic v5 spot capture (tests/fixtures/README.md); cryptofeed 2.3.2's Bybit reads the
     # older derivatives streams only: no comparison
     Row("bybit", "BYBIT.0", "BYBIT.ws.0.0", ""),

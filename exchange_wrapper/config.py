@@ -124,6 +124,20 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    node: str = setting("", "This node's name, unique among the nodes; empty: one node alone (no cluster).")
+    redis: str = setting(
+        "redis://127.0.0.1:6379/0", "The Redis the nodes share (forwarded orders, notifications, book copies)."
+    )
+    lease_seconds: int = setting(
+        10, "How long an exchange's lease lasts unrenewed: another node takes a dead owner's over within it."
+    )
+    key_prefix: str = setting(
+        "xwrap", "Prefix of every Redis key and channel of this cluster (two clusters may share one Redis)."
+    )
+
+
+@dataclass(frozen=True)
 class LatencySettings:
     model: Literal["zero", "fixed", "uniform", "normal"] = setting(
         "zero", "How order-entry and cancel latency is drawn for paper orders."
@@ -301,6 +315,9 @@ class Settings:
     paper: PaperSettings = setting(doc="The virtual exchange.", factory=PaperSettings)
     exchanges: ExchangesSettings = setting(doc="One block per exchange.", factory=ExchangesSettings)
     alerts: AlertsSettings = setting(doc="Alert rules and their actions (docs/alerts.md).", factory=AlertsSettings)
+    cluster: ClusterSettings = setting(
+        doc="Several nodes on one PostgreSQL and one Redis (docs/scaling.md).", factory=ClusterSettings
+    )
 
     def exchange(self, name: str) -> ExchangeSettings:
         return getattr(self.exchanges, name)
@@ -535,6 +552,23 @@ def _check(settings: Settings) -> None:
         raise ConfigError(
             "database_url", "sqlite:///PATH or postgresql://user@host:port/db", hide_password(settings.database_url)
         )
+    cluster = settings.cluster
+    if cluster.node:
+        if settings.database_url.startswith("sqlite:///"):
+            raise ConfigError(
+                "database_url", "a postgresql:// database for cluster mode (cluster.node is set)", "sqlite"
+            )
+        if not cluster.redis.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("cluster.redis", "redis://host:port/db", hide_password(cluster.redis))
+        if cluster.lease_seconds < 1:
+            raise ConfigError("cluster.lease_seconds", "at least 1", str(cluster.lease_seconds))
+        for name in EXCHANGE_NAMES:  # an account's takeover (its recovery on another node) is still to come
+            if settings.exchange(name).enabled and settings.exchange(name).mode == "live":
+                raise ConfigError(
+                    f"exchanges.{name}.mode",
+                    '"paper" in cluster mode (live accounts run on one node alone so far)',
+                    "live",
+                )
     seen: set[str] = set()
     for i, token in enumerate(settings.tokens):
         if len(token.token) < 16:

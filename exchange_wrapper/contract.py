@@ -219,8 +219,25 @@ class ReplayState(TypedDict):
     state: Literal["playing", "holding", "finished"]
 
 
+class LeaseState(TypedDict):
+    """Who runs an exchange in cluster mode: ``owner`` (None: no node holds its lease now), its
+    fencing ``epoch``, and the seconds its lease has left unrenewed."""
+
+    owner: str | None
+    epoch: int
+    lease_left: float
+
+
+class ClusterState(TypedDict):
+    """This node's name and every enabled exchange's lease (docs/scaling.md)."""
+
+    node: str
+    exchanges: dict[str, LeaseState]
+
+
 class _Replaying(TypedDict, total=False):
     replay: ReplayState  # only while the service runs on a replay
+    cluster: ClusterState  # only in cluster mode (cluster.node set)
 
 
 class Status(_Replaying):

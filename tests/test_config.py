@@ -157,6 +157,24 @@ class ValidationTest(unittest.TestCase):
             env={"XWRAP_SERVER_CORS_ORIGINS": "[%s]" % ("1" * 4301)},
         )
 
+    def test_cluster_mode_needs_postgresql_and_a_redis_url(self):
+        self.assertConfigError(
+            '{"cluster": {"node": "a"}}', "database_url", "a postgresql:// database for cluster mode"
+        )
+        postgres = '"database_url": "postgresql://xw@db/xwrap"'
+        self.assertConfigError(
+            f'{{{postgres}, "cluster": {{"node": "a", "redis": "127.0.0.1:6379"}}}}', "cluster.redis", "redis://"
+        )
+        self.assertConfigError(
+            f'{{{postgres}, "cluster": {{"node": "a", "lease_seconds": 0}}}}', "cluster.lease_seconds", "at least 1"
+        )
+        live = '"binance": {"mode": "live", "api_key": "k", "api_secret": "s"}'
+        self.assertConfigError(
+            f'{{{postgres}, "exchanges": {{{live}}}, "cluster": {{"node": "a"}}}}', "exchanges.binance.mode", "cluster"
+        )
+        settings = load_text(f'{{{postgres}, "cluster": {{"node": "a", "lease_seconds": 4}}}}')
+        self.assertEqual((settings.cluster.node, settings.cluster.lease_seconds), ("a", 4))
+
     def test_unknown_key(self):
         self.assertConfigError('{"server": {"prot": 1}}', "server.prot", "no such key")
         self.assertConfigError('{"exchanges": {"ftx": {}}}', "exchanges.ftx", "no such key")

@@ -25,7 +25,7 @@ import dockerfile
 import jsonschema
 import yaml
 
-from exchange_wrapper.config import Settings, env_variables, load_settings
+from exchange_wrapper.config import env_variables, load_settings
 
 from .service.recorded import READ_TOKEN, TOKENS, RecordedServiceTest, http
 
@@ -113,12 +113,10 @@ class ComposeFileTest(unittest.TestCase):
             self.assertTrue((ROOT / "Dockerfile").is_file())
 
     def test_the_nodes_run_with_the_settings_they_mount_and_variables_xwrap_reads(self):
-        """Each node's settings file, with the variables compose gives it, loads as xWrap's settings.
-        Until the cluster settings (issue 14's several nodes, another branch) are xWrap's, the rest of
-        each file is loaded without its ``cluster`` block, and the test says so by skipping at the end."""
+        """Each node's settings file, with the variables compose gives it, loads as xWrap's settings:
+        a cluster node of its own name on the shared PostgreSQL and Redis (docs/scaling.md)."""
         services = compose()["services"]
         known = {variable for _, variable, _ in env_variables()}
-        has_cluster = "cluster" in Settings.__dataclass_fields__
         names = set()
         for name in NODES:
             node = services[name]
@@ -126,15 +124,9 @@ class ComposeFileTest(unittest.TestCase):
                 self.assertLessEqual(set(node["environment"]), known)
                 env = {key: interpolated(value, SECRETS) for key, value in node["environment"].items()}
                 (source,) = [v.split(":")[0] for v in node["volumes"] if v.split(":")[1] == "/etc/xwrap/settings.json"]
-                raw = json.loads((ROOT / source).read_text())
-                self.assertEqual(raw["cluster"]["redis"], "redis://redis:6379/0")
-                names.add(raw["cluster"]["node"])
-                if not has_cluster:
-                    raw.pop("cluster")
-                with tempfile.NamedTemporaryFile("w", suffix=".json") as settings_file:
-                    settings_file.write(json.dumps(raw))
-                    settings_file.flush()
-                    settings = load_settings(settings_file.name, env=env)
+                settings = load_settings(ROOT / source, env=env)
+                self.assertEqual(settings.cluster.redis, "redis://redis:6379/0")
+                names.add(settings.cluster.node)
                 self.assertEqual((settings.server.host, settings.server.port), ("0.0.0.0", 8350))
                 self.assertEqual(  # XWRAP_TOKENS as compose hands it over: a JSON list across lines
                     [(t.name, t.token, t.scope) for t in settings.tokens],
@@ -150,8 +142,7 @@ class ComposeFileTest(unittest.TestCase):
                     settings.database_url, f"postgresql://xwrap:{SECRETS['POSTGRES_PASSWORD']}@postgres:5432/xwrap"
                 )
         self.assertEqual(len(names), len(NODES))  # each node its own name
-        if not has_cluster:
-            self.skipTest("the cluster settings (issue 14's several nodes) are not on this branch: loaded without them")
+        self.assertNotIn("", names)
 
     def test_docs_deploy_names_every_service_and_secret(self):
         docs = (ROOT / "docs" / "deploy.md").read_text()

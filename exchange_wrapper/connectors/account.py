@@ -214,7 +214,10 @@ class LiveAccount:
 
     @property
     def stream_state(self) -> str:
-        return self.stream.state if self.stream is not None else "not connected"
+        """The private stream's state; for an exchange without one (Luno), that it is polled."""
+        if self.stream is not None:
+            return self.stream.state
+        return "not connected" if self.adapter_class.stream_url else f"none: polled every {self.poll_interval:g} s"
 
     @property
     def difference_count(self) -> int:

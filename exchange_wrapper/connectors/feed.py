@@ -46,24 +46,40 @@ def start_feeds(
     feed.stop()`` on each to stop; an exchange with no adapter yet shows ``down``."""
     feeds: dict[str, Any] = {}
     for name in EXCHANGE_NAMES:
-        exchange = settings.exchange(name)
-        if not exchange.enabled:
-            continue
-        if name == "ccxt":  # any other exchange, through ccxt (the optional extra)
-            from .ccxt_feed import CcxtFeed
-
-            feeds[name] = CcxtFeed(settings.exchanges.ccxt, hub, **options)
-            feeds[name].start()
-            continue
-        try:
-            cls = adapter_class(name)
-        except ExchangeUnavailable as error:
-            hub.exchange(name)
-            hub.set_connection(name, FeedStatus.DOWN, error.reason)
-            continue
-        feeds[name] = ExchangeFeed(cls, exchange, hub, traffic=traffic(name) if traffic else None, **options)
-        feeds[name].start()
+        if settings.exchange(name).enabled:
+            feed = start_feed(settings, hub, name, traffic=traffic, **options)
+            if feed is not None:
+                feeds[name] = feed
     return feeds
+
+
+def start_feed(
+    settings: Settings,
+    hub: MarketDataHub,
+    name: str,
+    *,
+    traffic: Callable[[str], TrafficLog] | None = None,
+    **options: Any,
+) -> Any:
+    """Start exchange ``name``'s :class:`ExchangeFeed` (a :class:`~.ccxt_feed.CcxtFeed` for the ``ccxt``
+    entry; as :func:`start_feeds` does for each, and a
+    cluster node for each exchange whose lease it takes); None, and the exchange ``down``, where it
+    has no adapter yet."""
+    if name == "ccxt":  # any other exchange, through ccxt (the optional extra)
+        from .ccxt_feed import CcxtFeed
+
+        polled = CcxtFeed(settings.exchanges.ccxt, hub, **options)
+        polled.start()
+        return polled
+    try:
+        cls = adapter_class(name)
+    except ExchangeUnavailable as error:
+        hub.exchange(name)
+        hub.set_connection(name, FeedStatus.DOWN, error.reason)
+        return None
+    feed = ExchangeFeed(cls, settings.exchange(name), hub, traffic=traffic(name) if traffic else None, **options)
+    feed.start()
+    return feed
 
 
 class ExchangeFeed:

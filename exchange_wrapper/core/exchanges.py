@@ -8,6 +8,6 @@ ccxt: the settings' ``exchanges.ccxt.exchange_id`` names which (docs/ccxt.md).
 
 EXCHANGE_NAMES = ("coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno", "ccxt")
 
-MARKET_DATA_ONLY = ("luno",)
+MARKET_DATA_ONLY: tuple[str, ...] = ()
 """Exchanges whose account side (``exchanges/<name>/private.py``) is still to come: their market
 data is followed, and the settings refuse live mode on them."""

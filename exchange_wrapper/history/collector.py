@@ -38,8 +38,10 @@ class Collector:
         *,
         book_top_seconds: Decimal,
         clock: Callable[[], float] = time.time,
+        collects: Callable[[str], bool] = lambda exchange: True,
     ):
         self.hub, self.writer, self.clock = hub, writer, clock
+        self.collects = collects  # a cluster node: only the exchanges it runs (the others' books are copies)
         self.book_top_seconds = float(book_top_seconds)
         self.builders: dict[str, CandleBuilder] = {}
         self._unsubscribe: Callable[[], None] | None = None
@@ -75,6 +77,8 @@ class Collector:
 
     def on_trade(self, exchange: str, trade: Trade, at: float) -> None:
         """The hub's trade callback: the trade, and the candles it closed or amended, to the writer."""
+        if not self.collects(exchange):
+            return
         put = self.writer.put
         put(exchange, trade)
         builder = self.builders.get(exchange)
@@ -99,6 +103,8 @@ class Collector:
         the writer per exchange."""
         hub = self.hub
         for exchange in hub.started_exchanges():
+            if not self.collects(exchange):
+                continue
             tops = []
             for pair, book in hub.books(exchange):
                 if not book.live:

@@ -61,9 +61,16 @@ class EquitySampler:
     """Queues every set's equity to ``writer`` once a :data:`PERIOD` of ``clock`` (see the module)."""
 
     def __init__(
-        self, hub: MarketDataHub, writer: HistoryWriter, balances: Balances, *, clock: Callable[[], float] = time.time
+        self,
+        hub: MarketDataHub,
+        writer: HistoryWriter,
+        balances: Balances,
+        *,
+        clock: Callable[[], float] = time.time,
+        samples: Callable[[], bool] = lambda: True,
     ):
         self.hub, self.writer, self.balances, self.clock = hub, writer, balances, clock
+        self.samples = samples  # a cluster node: whether it is the one that samples now (one row a set a minute)
         self._minute = -math.inf  # the period last sampled
         self._tasks: set[asyncio.Task] = set()
         self._timer: asyncio.Task | None = None
@@ -78,7 +85,7 @@ class EquitySampler:
         """Time has moved on to ``now``: the first time of a period, sample (the rates are those of
         this moment; the balances are read at once, on the database's thread)."""
         minute = math.floor(now / PERIOD)
-        if minute <= self._minute:
+        if minute <= self._minute or not self.samples():
             return
         self._minute = minute
         task = asyncio.get_running_loop().create_task(self._sample(now, valuation(self.hub)))

@@ -125,6 +125,24 @@ class MarketDataHub:
         self._keeper(exchange, pair).attach(engine)
         self._engine_events[(exchange, pair)] = on_events
 
+    def detach_engine(self, exchange: str, pair: Pair) -> None:
+        """Stop routing ``pair``'s book through its engine (its exchange is run by another node now)."""
+        self._keeper(exchange, pair).attach(None)
+        self._engine_events.pop((exchange, pair), None)
+
+    def copy_trades(self, exchange: str, pair: Pair, trades: Iterable[Trade]) -> None:
+        """The latest public trades of ``pair`` as another node's hub has them (a cluster node's copy of
+        an exchange it does not run): they replace those kept here, and reach no engine or subscriber
+        (the owner's did)."""
+        self.exchange(exchange).trades[pair] = deque(trades, maxlen=RECENT_TRADES)
+
+    def forget(self, exchange: str) -> None:
+        """Drop everything held of ``exchange`` (a cluster node about to run its feed, where it kept a
+        copy of another node's books): its feed registers it anew with the exchange's own rules."""
+        self.exchanges.pop(exchange, None)
+        for key in [key for key in self._engine_events if key[0] == exchange]:
+            del self._engine_events[key]
+
     def on_trade(self, callback: TradeCallback) -> Callable[[], None]:
         """Call ``callback(exchange, trade, at)`` for every public trade from now on, after the
         matching engines saw it; returns the function that ends the subscription. The callback runs

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import fields
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from .. import __version__, contract
 from ..alerts.runner import AlertRunner
+from ..cluster.node import ClusterNode
 from ..config import Settings
 from ..contract import OPERATIONS
 from ..core.errors import (
@@ -93,8 +95,10 @@ class ExchangeWrapper:
         playback: Playback | None = None,
         alerts: AlertRunner | None = None,
         clock: Callable[[], float] = time.time,
+        cluster: ClusterNode | None = None,
     ):
         self.settings = settings
+        self.cluster = cluster  # several nodes: an exchange's orders go to the node that runs it
         self.database = database
         self.hub = hub
         self.trading = trading
@@ -139,6 +143,8 @@ class ExchangeWrapper:
         }
         if self.playback is not None:
             status["replay"] = self.playback.status()
+        if self.cluster is not None:
+            status["cluster"] = cast(contract.ClusterState, self.cluster.status())
         return status
 
     @operation
@@ -387,6 +393,10 @@ class ExchangeWrapper:
             tag=tag,
         )
         _check_order_shape(request)
+        owner = self._owner(request.exchange)
+        if owner is not None:
+            values = {field.name: getattr(request, field.name) for field in fields(request)}
+            return cast(contract.Order, await self._forward(owner, request.exchange, "make_order", values))
         return _order_json(*await self.trading.make_order(request))
 
     @operation
@@ -402,6 +412,10 @@ class ExchangeWrapper:
     ) -> contract.Order:
         """Change an open order's price or size; the order named as :meth:`_order_id` says."""
         order_id = await self._order_id(order_id, client_order_id, wallet_set_id)
+        exchange, owner = await self._owner_of_order(order_id)
+        if owner is not None:
+            values = {"order_id": order_id, "price": price, "size": size, "strict": strict}
+            return cast(contract.Order, await self._forward(owner, exchange, "amend_order", values))
         return await self._order_json(await self.trading.amend_order(order_id, price=price, size=size, strict=strict))
 
     @operation
@@ -410,6 +424,9 @@ class ExchangeWrapper:
     ) -> contract.Order:
         """Cancel an order, named as :meth:`_order_id` says."""
         order_id = await self._order_id(order_id, client_order_id, wallet_set_id)
+        exchange, owner = await self._owner_of_order(order_id)
+        if owner is not None:
+            return cast(contract.Order, await self._forward(owner, exchange, "cancel_order", {"order_id": order_id}))
         return await self._order_json(await self.trading.cancel_order(order_id))
 
     @operation
@@ -419,8 +436,38 @@ class ExchangeWrapper:
         """Cancel every open order matching the filters; returns the orders cancelled."""
         if exchange is not None:
             self._exchange(exchange)
+        if self.cluster is not None:  # each exchange's, where it runs
+            cancelled: list[contract.Order] = []
+            for name in [exchange] if exchange is not None else self._enabled():
+                values = {"wallet_set_id": wallet_set_id, "exchange": name, "pair": pair}
+                owner = self._owner(name)
+                if owner is not None:
+                    answer = await self._forward(owner, name, "cancel_all_orders", values)
+                    cancelled += cast(contract.Cancelled, answer)["cancelled"]
+                else:
+                    orders = await self.trading.cancel_all_orders(wallet_set_id=wallet_set_id, exchange=name, pair=pair)
+                    cancelled += [await self._order_json(order) for order in orders]
+            return {"cancelled": cancelled}
         orders = await self.trading.cancel_all_orders(wallet_set_id=wallet_set_id, exchange=exchange, pair=pair)
         return {"cancelled": [await self._order_json(order) for order in orders]}
+
+    def _owner(self, exchange: str) -> str | None:
+        """The node an order request for ``exchange`` goes to: None for this one (one node alone,
+        or the holder of its lease); ExchangeUnavailable when no node runs it."""
+        return None if self.cluster is None else self.cluster.owner(exchange)
+
+    async def _owner_of_order(self, order_id: str) -> tuple[str, str | None]:
+        """The exchange of an order (OrderNotFound for an unknown id) and :meth:`_owner` of it."""
+        if self.cluster is None:
+            return "", None
+        known = self.trading.open.get(order_id)
+        order = known if known is not None else await self.trading.db(self.orders.get, order_id)
+        return order.exchange, self._owner(order.exchange)
+
+    async def _forward(self, owner: str, exchange: str, name: str, values: Mapping[str, Any]) -> Any:
+        """Operation ``name`` answered by node ``owner`` (:mod:`..cluster.forwarding`)."""
+        assert self.cluster is not None  # only a cluster has owners
+        return await self.cluster.forward(owner, exchange, name, {k: v for k, v in values.items() if v is not None})
 
     @operation
     async def get_order(

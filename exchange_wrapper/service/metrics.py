@@ -18,6 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ..alerts.runner import AlertRunner
+from ..cluster.node import ClusterNode
 from ..core.marketdata import FeedStatus
 from ..history.writer import HistoryWriter
 from ..marketdata.hub import COUNTERS, MarketDataHub
@@ -37,6 +38,7 @@ class Metrics:
         alerts: AlertRunner | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        cluster: ClusterNode | None = None,
     ):
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = CounterMetric(
@@ -65,6 +67,8 @@ class Metrics:
             self.registry.register(_HistoryCollector(history))
         if alerts is not None:
             self.registry.register(_AlertsCollector(alerts))
+        if cluster is not None:
+            self.registry.register(_ClusterCollector(cluster))
 
     def observe(self, door: str, method: str, outcome: str, seconds: float) -> None:
         self.requests.labels(door, method, outcome).inc()
@@ -251,3 +255,34 @@ class _AlertsCollector(Collector):
                 "When the ledger was last verified on schedule",
                 value=conditions.ledger_verified_at,
             )
+
+
+class _ClusterCollector(Collector):
+    """Which node runs which exchange, and how long its lease has left, at scrape time."""
+
+    def __init__(self, node: ClusterNode):
+        self.node = node
+
+    def collect(self) -> Iterator[Any]:
+        left = GaugeMetricFamily(
+            "xwrap_lease_seconds_left",
+            "Seconds an exchange's lease has left unrenewed, by exchange and the node holding it (none: free)",
+            labels=["exchange", "owner"],
+        )
+        here = GaugeMetricFamily(
+            "xwrap_lease_held", "1 for each exchange this node runs (holds the lease of), else 0", labels=["exchange"]
+        )
+        for exchange, (owner, _epoch, seconds) in self.node.keeper.state().items():
+            left.add_metric([exchange, owner or "none"], seconds)
+            here.add_metric([exchange], 1 if owner == self.node.name else 0)
+        yield left
+        yield here
+        forwarder = self.node.forwarder
+        forwarded = CounterMetricFamily(
+            "xwrap_forwarded_requests",
+            "Order requests sent to the node running their exchange (sent), or answered for another node (answered)",
+            labels=["direction"],
+        )
+        forwarded.add_metric(["sent"], forwarder.forwarded if forwarder else 0)
+        forwarded.add_metric(["answered"], forwarder.answered if forwarder else 0)
+        yield forwarded

@@ -14,10 +14,11 @@ from typing import Any
 
 from ..alerts.conditions import Conditions
 from ..alerts.runner import AlertRunner, ledger_verifier
+from ..cluster.node import ClusterNode
 from ..config import Settings, tls_context
 from ..connectors.account import open_accounts
 from ..connectors.feed import ExchangeFeed, start_feeds
-from ..core.errors import InvalidParameter
+from ..core.errors import ConfigError, InvalidParameter
 from ..core.exchanges import EXCHANGE_NAMES
 from ..history.backends import open_sink
 from ..history.backfill import backfill_followed
@@ -104,6 +105,7 @@ class Server:
         self.api: ExchangeWrapper | None = None
         self.metrics: Metrics | None = None
         self.alerts: AlertRunner | None = None
+        self.cluster: ClusterNode | None = None
         self._tasks: list[asyncio.Task] = []
         self._server: Any = None
         self.publishers: Any = None
@@ -112,6 +114,10 @@ class Server:
     async def start(self) -> None:
         quiet_wire_loggers()
         options = self.playback_options
+        if self.replay_files and self.settings.cluster.node:
+            raise ConfigError(
+                "cluster.node", "empty with --replay (a replay runs on one node)", self.settings.cluster.node
+            )
         if self.replay_files:  # first: a capture or a window refused leaves nothing open
             self.replays = [
                 Replay(exchange, files, self.hub) for exchange, files in replay_groups(self.replay_files).items()
@@ -128,6 +134,11 @@ class Server:
                 )
                 self.clock = self.playback.clock or time.time
         self.database = open_database(self.settings.database_url)
+        if self.settings.cluster.node:  # the exchanges run where their leases are (docs/scaling.md)
+            self.cluster = ClusterNode(
+                self.settings, self.database, self.hub, self.bus.publish, feed_options=self.feed_options
+            )
+        cluster = self.cluster
         await self._start_history()
         wallets = WalletStore(self.database)
         accounts = {} if self.replay_files else open_accounts(self.settings, self.hub, **self.account_options)
@@ -136,9 +147,9 @@ class Server:
             self.settings,
             self.hub,
             wallets,
-            OrderStore(self.database, wallets),
+            OrderStore(self.database, wallets, fence=cluster.fence if cluster else None),
             self.database_thread,
-            publish=self.bus.publish,
+            publish=cluster.publish if cluster else self.bus.publish,
             clock=self.clock,
             accounts=accounts,
         )
@@ -146,7 +157,7 @@ class Server:
             self.trading.paper_venue.seed_latency(options.seed)
             if self.playback is not None:
                 self._tasks = [asyncio.create_task(self.playback.play())]
-        else:
+        elif cluster is None:  # a cluster node starts an exchange's feed as it takes its lease
             if self.settings.recording.enabled:  # every feed's public traffic, in a new folder of recording.directory
                 self.recording = open_recording(self.settings.recording)
             traffic = feed_traffic(self.recording, self.settings) if self.recording else None
@@ -161,7 +172,7 @@ class Server:
                     on_write=self.history_writer.count,
                 )
                 self._tasks.append(asyncio.create_task(backfill))
-        await self.trading.start()
+        await self.trading.start(reload=cluster is None)
         self._start_equity()
         conditions = Conditions(
             self.settings,
@@ -182,8 +193,13 @@ class Server:
             playback=self.playback,
             alerts=self.alerts,
             clock=self.clock,
+            cluster=cluster,
         )
-        self.metrics = metrics = Metrics(self.hub, self.trading, self.history_writer, self.alerts, clock=self.clock)
+        if cluster is not None:
+            await cluster.start(self.trading, self.api.call)
+        self.metrics = metrics = Metrics(
+            self.hub, self.trading, self.history_writer, self.alerts, clock=self.clock, cluster=cluster
+        )
         auth = Authenticator(list(self.settings.tokens))  # the three doors share it, as they share the metrics and bus
         health = Health(self.api, self.exchanges_run)
         app = create_app(self.api, auth=auth, metrics=metrics, bus=self.bus, health=health)
@@ -231,6 +247,9 @@ class Server:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.cluster is not None:  # its leases given up, its feeds stopped
+            await self.cluster.stop()
+            self.cluster = None
         await asyncio.gather(*(feed.stop() for feed in self.feeds.values()), return_exceptions=True)
         self.feeds, self._tasks = {}, []
         if self.recording is not None:
@@ -248,8 +267,11 @@ class Server:
             self.database = None
 
     def exchanges_run(self) -> list[str]:
-        """The exchanges this node runs: those replayed, else those whose feeds it started."""
-        return [replay.exchange for replay in self.replays] if self.replays else sorted(self.feeds)
+        """The exchanges this node runs: those replayed, else those whose feeds it started (a cluster
+        node: those whose leases it holds)."""
+        if self.replays:
+            return [replay.exchange for replay in self.replays]
+        return sorted(self.cluster.feeds if self.cluster is not None else self.feeds)
 
     async def _start_history(self) -> None:
         """The store of ``timeseries.backend``, its reader (:attr:`history`, what the API reads) and,
@@ -263,7 +285,11 @@ class Server:
         self.history_writer = HistoryWriter(sink, queue_size=timeseries.queue_size)
         await self.history_writer.start()
         self.collector = Collector(
-            self.hub, self.history_writer, book_top_seconds=timeseries.book_top_seconds, clock=self.clock
+            self.hub,
+            self.history_writer,
+            book_top_seconds=timeseries.book_top_seconds,
+            clock=self.clock,
+            collects=self.cluster.keeper.owns if self.cluster else lambda exchange: True,
         )
         recorded = self.playback.clock if self.playback is not None else None
         if recorded is not None:  # a backtest: sampled at recorded moments, however fast it plays
@@ -275,7 +301,13 @@ class Server:
         (a replay's recorded one as it moves on), docs/accounting.md."""
         if self.history_writer is None:
             return
-        self.equity = EquitySampler(self.hub, self.history_writer, self._every_balance, clock=self.clock)
+        self.equity = EquitySampler(
+            self.hub,
+            self.history_writer,
+            self._every_balance,
+            clock=self.clock,
+            samples=self.cluster.leads if self.cluster else lambda: True,
+        )
         recorded = self.playback.clock if self.playback is not None else None
         if recorded is not None:
             recorded.watch(self.equity.follow)

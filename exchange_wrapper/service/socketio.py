@@ -47,8 +47,13 @@ def install_socketio(
     app: Sanic, api: ExchangeWrapper, *, auth: Authenticator, metrics: Metrics, bus: EventBus, settings: Settings
 ) -> socketio.AsyncServer:
     """Serve the Socket.IO door on ``app``; call before the server starts."""
+    cluster = settings.cluster
     server = socketio.AsyncServer(
         async_mode="sanic",
+        # several nodes: an emit reaches its client whichever node it is connected to
+        client_manager=socketio.AsyncRedisManager(cluster.redis, channel=f"{cluster.key_prefix}:socketio")
+        if cluster.node
+        else None,
         cors_allowed_origins=list(settings.server.cors_origins) or None,
         max_http_buffer_size=settings.server.max_request_bytes,
         logger=False,

@@ -26,6 +26,7 @@ from ..core.errors import ConfigError, DatabaseUnavailable
 from ..core.ledger import Account
 from ..core.statement import balances_after
 from .models import (
+    CLUSTER_MODELS,
     EQUITY_MODELS,
     HISTORY_MODELS,
     LEDGER_MODELS,
@@ -71,6 +72,10 @@ def _create_history_tables(db: Database) -> None:
 
 def _create_equity_table(db: Database) -> None:
     db.create_tables(EQUITY_MODELS)
+
+
+def _create_lease_table(db: Database) -> None:
+    db.create_tables(CLUSTER_MODELS)
 
 
 def _add_wallet_set_closed_at(db: Database) -> None:
@@ -125,13 +130,14 @@ SET_POSTINGS = (
 #: earlier step, run on a new database, created the table as the model stands now). 1: wallets,
 #: ledger and orders; 2: market history (trades, candles, book tops); 3: wallet sets' equity history;
 #: 4: wallet sets can be closed; 5: run tags on orders and fills, each set's posting's balances after
-#: its transaction.
+#: its transaction; 6: exchange leases (cluster mode).
 MIGRATIONS: dict[int, Callable[[Database], None]] = {
     1: _create_ledger_tables,
     2: _create_history_tables,
     3: _create_equity_table,
     4: _add_wallet_set_closed_at,
     5: _add_tags_and_balances_after,
+    6: _create_lease_table,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -372,6 +372,17 @@ class WalletEquity(BaseModel):
         indexes = ((("wallet_set_id", "time"), True),)
 
 
+class ExchangeLease(BaseModel):
+    """Which node runs an exchange (cluster mode, docs/scaling.md): ``owner`` until ``expires_at``
+    (microseconds of the database's clock), renewed by it; ``epoch`` grows at each takeover and
+    fences the writes of an older owner (:mod:`.leases`)."""
+
+    exchange = CharField(primary_key=True, max_length=32)
+    owner = CharField(max_length=128)
+    epoch = BigIntegerField()
+    expires_at = BigIntegerField()
+
+
 #: The models of schema version 1 (wallets, ledger, orders), in an order that satisfies foreign keys.
 LEDGER_MODELS = (
     SchemaVersion,
@@ -392,5 +403,8 @@ HISTORY_MODELS = (MarketTrade, MarketCandle, MarketBookTop)
 #: The equity history of wallet sets, added by schema version 3.
 EQUITY_MODELS = (WalletEquity,)
 
+#: The exchange leases of cluster mode, added by schema version 6.
+CLUSTER_MODELS = (ExchangeLease,)
+
 #: Every model, in an order that satisfies foreign keys when creating tables.
-MODELS = LEDGER_MODELS + HISTORY_MODELS + EQUITY_MODELS
+MODELS = LEDGER_MODELS + HISTORY_MODELS + EQUITY_MODELS + CLUSTER_MODELS

@@ -44,10 +44,22 @@ def to_seconds(micros: int | None) -> float | None:
 
 
 class OrderStore:
-    """Reads and writes orders; every write that moves money goes through ``wallets``."""
+    """Reads and writes orders; every write that moves money goes through ``wallets``.
 
-    def __init__(self, db: Database, wallets: WalletStore, *, clock: Callable[[], int] = now_us):
+    ``fence(exchange)``, in cluster mode, runs first in each transaction that changes an
+    exchange's orders and raises if this node no longer holds that exchange's lease
+    (:meth:`.leases.LeaseStore.check`): an old owner's late write is refused whole."""
+
+    def __init__(
+        self,
+        db: Database,
+        wallets: WalletStore,
+        *,
+        clock: Callable[[], int] = now_us,
+        fence: Callable[[str], None] | None = None,
+    ):
         self.db, self.wallets, self.clock = db, wallets, clock
+        self.fence = fence or (lambda exchange: None)
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -59,6 +71,7 @@ class OrderStore:
         the exchange. Raises InsufficientFunds (nothing written) if the set cannot cover the hold,
         Conflict if the client order id is taken."""
         with self.wallets.transaction():
+            self.fence(order.exchange)
             self.wallets.wallet_set(order.wallet_set_id)  # NotFound before anything is written
             created_at = to_us(order.created_at)
             order_id = _INSERT_ORDER(
@@ -110,6 +123,8 @@ class OrderStore:
             return {}
         holds = holds or {}
         with self.wallets.transaction():
+            for exchange in sorted({order.exchange for order in states.values()}):
+                self.fence(exchange)
             for event in events:
                 order = states[event.order_id]
                 if event.fill is not None:
@@ -142,6 +157,7 @@ class OrderStore:
         """Raise ``order``'s hold to ``amount`` of ``currency`` where it holds less (an amend that
         needs more): InsufficientFunds, and nothing written, if its wallet set cannot cover it."""
         with self.wallets.transaction():
+            self.fence(order.exchange)
             held = self.wallets.held(order.wallet_set_id, order.id)
             if amount > held:
                 self.wallets.place_hold(order.wallet_set_id, order.exchange, currency, amount - held, order.id)

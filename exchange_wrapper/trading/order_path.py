@@ -151,14 +151,36 @@ class Trading:
 
     # -- life cycle -------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, *, reload: bool = True) -> None:
         """Load the open paper orders (each rejoins its engine once its book is live), start the
-        virtual exchange and the live accounts."""
+        virtual exchange and the live accounts. Without ``reload`` (cluster mode) no exchange's
+        orders are taken until :meth:`adopt` is called for it."""
         self._loop = asyncio.get_running_loop()
-        reloaded = await self.db(self.orders.find, open_only=True, mode=Mode.PAPER.value, limit=1_000_000)
+        reloaded = (
+            await self.db(self.orders.find, open_only=True, mode=Mode.PAPER.value, limit=1_000_000) if reload else []
+        )
         self.open.update((order.id, order) for order in reloaded)
         self.paper_venue.start(reloaded)
         self.live_venue.start()
+
+    async def adopt(self, exchange: str) -> None:
+        """Take over ``exchange``'s open paper orders from the database, as a restart does (cluster
+        mode: this node now holds its lease): each rejoins its engine once its book is live, its
+        hold what the ledger says."""
+        reloaded = await self.db(
+            self.orders.find, open_only=True, mode=Mode.PAPER.value, exchange=exchange, limit=1_000_000
+        )
+        self.open.update((order.id, order) for order in reloaded)
+        self.paper_venue.reload(reloaded)
+
+    def release(self, exchange: str) -> None:
+        """Stop acting for ``exchange`` at once (cluster mode: its lease is lost or given up): its
+        engines and open orders are dropped here; the database keeps them for the next owner."""
+        self.paper_venue.drop(exchange)
+        for order in [o for o in self.open.values() if o.exchange == exchange]:
+            del self.open[order.id]
+            self.live.discard(order.id)
+            self._hold_fees.pop(order.id, None)
 
     async def stop(self) -> None:
         await self.live_venue.stop()

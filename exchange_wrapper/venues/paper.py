@@ -76,9 +76,22 @@ class PaperVenue:
     def start(self, reloaded: list[Order]) -> None:
         """Take the open paper orders reloaded from the database (each rejoins its engine once its
         book is live) and start the tick."""
+        self.reload(reloaded)
+        self._ticker = asyncio.create_task(self._tick())
+
+    def reload(self, reloaded: list[Order]) -> None:
+        """Open paper orders read back from the database: each rejoins its engine once its book is live."""
         for order in reloaded:
             self.waiting.setdefault((order.exchange, Pair.parse(order.pair)), []).append(order)
-        self._ticker = asyncio.create_task(self._tick())
+
+    def drop(self, exchange: str) -> None:
+        """Forget ``exchange``'s engines and waiting orders (another node runs it now): its books no
+        longer go through them."""
+        for key in [key for key in self.engines if key[0] == exchange]:
+            self.hub.detach_engine(*key)
+            del self.engines[key]
+        for key in [key for key in self.waiting if key[0] == exchange]:
+            del self.waiting[key]
 
     async def stop(self) -> None:
         if self._ticker is not None:

@@ -382,15 +382,17 @@ class SettingsTest(unittest.TestCase):
         self.assertEqual(settings.exchanges.luno.pairs, ["BTC_ZAR", "ETH_ZAR"])
         self.assertIs(adapter_class("luno"), luno.LunoAdapter)
 
-    def test_live_mode_is_refused_until_the_private_side_exists(self):
+    def test_live_mode_takes_the_key_id_and_secret(self):
+        settings = self.load('{"exchanges": {"luno": {"mode": "live", "api_key": "k", "api_secret": "s"}}}')
+        self.assertEqual((settings.exchanges.luno.mode, settings.exchanges.luno.api_key), ("live", "k"))
+        self.assertEqual(private_adapter_class("luno").name, "luno")
         with self.assertRaises(ConfigError) as raised:
-            self.load('{"exchanges": {"luno": {"mode": "live", "api_key": "k", "api_secret": "s"}}}')
+            self.load('{"exchanges": {"luno": {"mode": "live", "api_key": "k"}}}')
         self.assertEqual(
             str(raised.exception),
-            'setting exchanges.luno.mode: expected "paper" (luno has market data only: no live trading yet), '
-            "got 'live'",
+            "setting exchanges.luno.api_secret: expected a value for live trading (in the settings file or "
+            "XWRAP_LUNO_API_SECRET)",
         )
-        self.assertEqual(private_adapter_class("luno").name, "luno")  # translated, not enabled yet
 
 
 class LunoCaptureTest(unittest.TestCase):

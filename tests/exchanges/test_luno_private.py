@@ -323,7 +323,7 @@ class AnswersTest(unittest.TestCase):
         )
         self.assertEqual(adapter().parse_fills('{"trades":null}', NOW), [])
 
-    def test_balances_per_currency_over_its_accounts(self):
+    def test_balances_per_currency_over_its_accounts_reserved_included_unconfirmed_not(self):
         body = {
             "balance": [
                 {
@@ -347,7 +347,7 @@ class AnswersTest(unittest.TestCase):
                     "asset": "ZAR",
                     "balance": "1000.00",
                     "reserved": "0",
-                    "unconfirmed": "0",
+                    "unconfirmed": "250.00",  # a deposit not confirmed yet: not the account's to spend
                     "name": "ZAR Account",
                 },
                 {

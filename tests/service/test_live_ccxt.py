@@ -22,11 +22,8 @@ class CcxtLiveTradingTest(binance.BinanceLiveTradingTest):
         adapter = self.account.adapter
         self.assertIsInstance(adapter, CcxtPrivate)
         self.assertEqual((adapter.ccxt.id, adapter.recv_window), ("binance", 10.0))
-        self.assertEqual(self.account.status()["stream"], "not connected")
+        self.assertEqual(self.account.status()["stream"], "none: polled every 0.2 s")
 
     # Binance's own: ccxt amends by cancelling and placing
     test_a_cancel_replace_whose_new_order_is_refused_leaves_the_order_cancelled = None
     test_a_cancel_replace_whose_answer_is_lost_is_found_by_its_new_client_id = None
-    # no private stream through ccxt
-    test_while_the_private_stream_is_down_orders_and_balances_are_polled = None
-    test_the_stream_is_not_reconnected_while_a_rate_limit_pauses_the_account = None

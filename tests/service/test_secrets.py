@@ -5,7 +5,7 @@ Each exchange's live flow runs against its loopback simulator as ``xwrap serve``
 logger at DEBUG from before the start (the stream's log-in is sent then): an order placed, one whose
 answer is lost, one that fails with a 5xx, a fill, a cancel. Then everything logged, every
 answer and the whole database are searched for the key, the secret, the passphrase, every signature
-the simulator received and ``signature=``.
+the simulator received (Luno's: its basic-auth ``Authorization`` header) and ``signature=``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tests.service import (
     test_live_bybit,
     test_live_coinbase,
     test_live_kraken,
+    test_live_luno,
     test_live_okx,
     test_live_poloniex,
     test_live_trading,
@@ -50,6 +51,8 @@ class _Capture(logging.Handler):
 
 class SecretsCase:
     """Mixed into an exchange's live trading case (its hooks drive the flow)."""
+
+    distinct_signatures = 4  # the REST calls' signatures and the stream's log-in's, at least
 
     async def asyncSetUp(self) -> None:
         root = logging.getLogger()
@@ -95,7 +98,7 @@ class SecretsCase:
         answers.append(await self.api.get_status())
         answers.append(self.server.metrics.render().decode())
         signatures = self.secrets - set(self.settings_overrides.values())
-        self.assertGreater(len(signatures), 3)  # the REST calls' and the stream's log-in's
+        self.assertGreaterEqual(len(signatures), self.distinct_signatures)
         database = self.settings.database_url.removeprefix("sqlite:///")
         places = {
             "the log": "\n".join(self.logged.lines),
@@ -114,7 +117,11 @@ def _signed(fields: Any) -> set[str]:
         found |= {value for value in fields.get("args", ()) if isinstance(value, str) and len(value) >= 16}
     if isinstance(fields, dict):
         for name, value in fields.items():
-            if isinstance(value, str) and re.search("sig|key|token|passphrase", name, re.I) and len(value) >= 16:
+            if (
+                isinstance(value, str)
+                and re.search("sig|key|token|passphrase|authorization", name, re.I)
+                and len(value) >= 16
+            ):
                 found.add(value)
             else:
                 found |= _signed(value)
@@ -165,6 +172,10 @@ class OkxSecretsTest(SecretsCase, test_live_okx.OkxLiveTradingTest):
     pass
 
 
+class LunoSecretsTest(SecretsCase, test_live_luno.LunoLiveTradingTest):
+    distinct_signatures = 1  # HTTP basic authentication: one Authorization header, the same on every call
+
+
 def load_tests(loader: Any, tests: Any, pattern: Any) -> Any:
     """Only this module's test, not the live behaviours the classes inherit (they run in their modules)."""
     import unittest
@@ -178,6 +189,7 @@ def load_tests(loader: Any, tests: Any, pattern: Any) -> Any:
         PoloniexSecretsTest,
         BybitSecretsTest,
         OkxSecretsTest,
+        LunoSecretsTest,
     ):
         suite.addTest(case("test_no_secret_is_logged_answered_or_stored"))
     return suite

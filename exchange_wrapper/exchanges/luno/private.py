@@ -1,8 +1,8 @@
 """Luno's private side: its account, orders and fills translated to xWrap's types. No I/O.
 
 The markets and their metadata are :mod:`.public`'s; docs/live-trading.md has the checklist of a
-private adapter. Not enabled yet: the settings still refuse live mode on Luno (``MARKET_DATA_ONLY``)
-until its loopback simulator and the live-trading behaviours suite run against this adapter.
+private adapter. Its loopback simulator is tests/simulator/luno_private.py, and
+tests/service/test_live_luno.py runs the live-trading behaviours against it.
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ class LunoPrivate(PrivateAdapter):
     market_adapter = LunoAdapter
     rest_url = LunoAdapter.rest_url
     stream_url = None  # polled
-    # Luno's Rate-Limiting: 300 calls a minute per account, a 429 past it.
+    # Luno's Rate-Limiting: 300 calls a minute per account, every call counted; past it a 429
+    # (``ErrTooManyRequests``) that states no wait: a Retry-After where a gateway adds one, else
+    # xWrap's default pause.
     quotas = (Quota("requests", "requests", 300, 60),)
     recv_window = TTL_MS / 1000
     poll_interval = 5.0
@@ -246,7 +248,9 @@ class LunoPrivate(PrivateAdapter):
 
     def parse_balances(self, body: str, at: float) -> AccountBalances:
         """``GET /api/1/balance``: per account, ``balance`` (what it holds, its ``reserved`` part
-        included), summed per currency over the accounts of the same currency."""
+        included: what is available is ``balance`` less ``reserved``), summed per currency over
+        the accounts of the same currency; ``unconfirmed`` (deposits not confirmed yet, not
+        spendable) is left out."""
         answer = Fields(EXCHANGE, "balance", load_json(body, f"GET /api/1/balance on {EXCHANGE}"))
         rows = expect(answer.raw.get("balance") or [], list, answer.label("balance"), "a JSON list")
         totals: dict[str, Decimal] = {}
