@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .core.errors import ConfigError, InvalidParameter
-from .core.exchanges import EXCHANGE_NAMES, MARKET_DATA_ONLY
+from .core.exchanges import EXCHANGE_NAMES
 from .core.money import parse_decimal
 from .core.pairs import Pair
 
@@ -217,7 +217,7 @@ class ExchangesSettings:
     bybit: ExchangeSettings = _exchange("Bybit spot", "BTC_USDT", "ETH_USDT", "SOL_USDT")
     luno: ExchangeSettings = _exchange("Luno", "BTC_ZAR", "ETH_ZAR")
     ccxt: CcxtExchangeSettings = setting(
-        doc="Any other exchange, through ccxt (docs/ccxt.md): books streamed or polled, paper orders only.",
+        doc="Any other exchange, through ccxt (docs/ccxt.md): books streamed or polled, paper or live orders.",
         factory=CcxtExchangeSettings,
     )
     valr: ExchangeSettings = _exchange("VALR spot", "BTC_ZAR", "ETH_ZAR", "BTC_USDC")
@@ -585,10 +585,6 @@ def _check(settings: Settings) -> None:
             except InvalidParameter:
                 raise ConfigError(f"exchanges.{name}.pairs[{i}]", 'a pair such as "BTC_USD"', pair) from None
         if exchange.enabled and exchange.mode == "live":
-            if name in MARKET_DATA_ONLY:
-                raise ConfigError(
-                    f"exchanges.{name}.mode", f'"paper" ({name} has market data only: no live trading yet)', "live"
-                )
             needed = ("api_key", "api_secret") + (("passphrase",) if name in ("coinbase", "okx") else ())
             for secret in needed:
                 if not getattr(exchange, secret):
@@ -666,6 +662,11 @@ def _check_ccxt(entry: CcxtExchangeSettings) -> None:
         ) from None
     if entry.exchange_id not in ccxt.exchanges:
         raise ConfigError("exchanges.ccxt.exchange_id", "an exchange id of ccxt.exchanges", entry.exchange_id)
+    required = getattr(ccxt, entry.exchange_id)().requiredCredentials  # ccxt's password: xWrap's passphrase
+    if entry.mode == "live" and required.get("password") and not entry.passphrase:
+        raise ConfigError(
+            "exchanges.ccxt.passphrase", f"a value for live trading ({entry.exchange_id} has one)", present=False
+        )
 
 
 def tls_context(server: ServerSettings) -> ssl.SSLContext | None:

@@ -257,7 +257,10 @@ class ValidationTest(unittest.TestCase):
         self.assertEqual(
             message, "setting exchanges.ccxt.exchange_id: expected the ccxt extra installed: pip install 'xwrap[ccxt]'"
         )
-        self.assertConfigError(ccxt % ', "exchange_id": "kucoin", "mode": "live"', "exchanges.ccxt.mode", "paper")
+        live = ', "exchange_id": "kucoin", "mode": "live", "api_key": "k", "api_secret": "s"'
+        self.assertConfigError(ccxt % live, "exchanges.ccxt.passphrase", "a value for live trading (kucoin has one)")
+        self.assertConfigError(ccxt % ', "exchange_id": "binance", "mode": "live"', "exchanges.ccxt.api_key", "a value")
+        self.assertEqual(load_text(ccxt % (live + ', "passphrase": "p"'), env={}).exchanges.ccxt.mode, "live")
         self.assertConfigError('{"exchanges": {"ccxt": {"poll_seconds": "0"}}}', "exchanges.ccxt.poll_seconds", "more")
         settings = load_text(ccxt % ', "exchange_id": "kucoin"', env={"XWRAP_CCXT_PAIRS": "BTC_USDT"})
         self.assertEqual((settings.exchanges.ccxt.exchange_id, settings.exchanges.ccxt.pairs), ("kucoin", ["BTC_USDT"]))

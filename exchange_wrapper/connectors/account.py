@@ -41,7 +41,6 @@ from ..core.pacing import Backoff, TokenBucket
 from ..core.pairs import Pair
 from ..core.symbols import SymbolTable
 from ..exchanges.base import Credentials
-from ..exchanges.http import Request
 from ..exchanges.private import AccountBalances, PrivateAdapter, Quota, private_adapter_class
 from ..marketdata.hub import MarketDataHub
 from .calls import AccountCalls
@@ -85,7 +84,13 @@ def open_accounts(settings: Settings, hub: MarketDataHub, **options: Any) -> dic
         if not (exchange.enabled and exchange.mode == "live"):
             continue
         try:
-            accounts[name] = LiveAccount(private_adapter_class(name), exchange, hub, **options)
+            if name == "ccxt":  # any other exchange, through ccxt (the optional extra)
+                from .ccxt_account import ccxt_private_class
+
+                adapter_class = ccxt_private_class(settings.exchanges.ccxt)
+            else:
+                adapter_class = private_adapter_class(name)
+            accounts[name] = LiveAccount(adapter_class, exchange, hub, **options)
         except ExchangeUnavailable as error:
             log.error("%s is in live mode, but %s", name, error.reason)
     return accounts
@@ -274,16 +279,8 @@ class LiveAccount:
         """Load the markets and the limits they publish, take the exchange's time, start the stream
         (raises what the exchange answers; :meth:`run` retries)."""
         cls = self.adapter_class
-        markets = cls.market_adapter
-        body = await self.calls.call(
-            Request(
-                markets.markets_path,
-                weight=markets.markets_weight,
-                costs={"weight": markets.markets_weight, "requests": 1},
-            ),
-            signed=False,
-        )
-        table = SymbolTable(self.name, markets.parse_markets(body))
+        body = await self.calls.call(cls.markets_request(), signed=False)
+        table = SymbolTable(self.name, cls.read_markets(body))
         self.hub.add_markets(self.name, table)
         adapter = cls(table, self.credentials, body)
         self.calls.use(adapter, adapter.published_quotas(body))

@@ -1,4 +1,4 @@
-"""Any other exchange through ccxt: its markets loaded, its books streamed or polled into the hub.
+"""Any other exchange through ccxt: its markets loaded, its books and trades streamed or polled into the hub.
 
 :class:`CcxtFeed` is the feed of the settings' ``ccxt`` entry (docs/ccxt.md). It builds the ccxt
 exchange object of ``exchanges.ccxt.exchange_id`` (asyncio flavour, ccxt's own pacing off: REST calls
@@ -8,7 +8,8 @@ and loads the markets with retries. Where ccxt streams the exchange's books (ccx
 every followed book every ``poll_seconds``. The first book of a pair, and any after it went stale,
 is a snapshot; later ones go to the hub as the level changes from the book it holds
 (:func:`~exchange_wrapper.core.integrity.snapshot_as_delta`), so the virtual exchange consumes
-liquidity on a polled book by the same rule as on a streamed one. The status says which (streamed
+liquidity on a polled book by the same rule as on a streamed one. Public trades come the same way
+(ccxt.pro ``watch_trades``, or ``fetch_trades`` after each book), each once. The status says which (streamed
 or polled, and how often); each book's age is the time since ccxt last gave it. A rate-limit answer
 (HTTP 429, ccxt's ``DDoSProtection``) pauses every call for its ``Retry-After``. The translation is
 :mod:`exchange_wrapper.exchanges.ccxt.public`'s.
@@ -28,7 +29,7 @@ from ..config import CcxtExchangeSettings
 from ..core.book import BookState
 from ..core.errors import ExchangeUnavailable, XWrapError
 from ..core.integrity import snapshot_as_delta
-from ..core.marketdata import BookSnapshot, Candle, FeedStatus
+from ..core.marketdata import BookSnapshot, Candle, FeedStatus, MarketEvent, Trade
 from ..core.pacing import Backoff, RateLimit, TokenBucket
 from ..core.pairs import Pair
 from ..core.symbols import SymbolTable
@@ -39,6 +40,11 @@ from ..marketdata.hub import MarketDataHub
 log = logging.getLogger(__name__)
 
 NAME = translate.EXCHANGE
+
+
+#: ccxt's options that keep its markets to the markets where keys are set (Binance would also ask
+#: its signed currency and margin-pair lists).
+MARKETS_ONLY = {"fetchCurrencies": False, "fetchMargins": False}
 
 
 def ccxt_exchange(settings: CcxtExchangeSettings) -> Any:
@@ -54,10 +60,17 @@ def ccxt_exchange(settings: CcxtExchangeSettings) -> Any:
     else:
         base = getattr(importlib.import_module("ccxt.async_support"), settings.exchange_id)
         cls = type(f"Exact{base.__name__}", (translate.ExactBookLevels, base), {})
+    return configured(cls, settings)
+
+
+def configured(cls: Any, settings: CcxtExchangeSettings, **options: Any) -> Any:
+    """An object of the ccxt exchange class ``cls`` as xWrap runs it: numbers as text, ccxt's own
+    rate limiter off, spot markets only (and ``options``), the settings' keys, its REST URLs pointed
+    at ``rest_url`` and its websocket URLs at ``ws_url`` where set."""
     exchange = cls(
         {
             "enableRateLimit": False,
-            "options": {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}},
+            "options": {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}, **MARKETS_ONLY, **options},
             **({"apiKey": settings.api_key, "secret": settings.api_secret} if settings.api_key else {}),
             **({"password": settings.passphrase} if settings.passphrase else {}),
         }
@@ -101,8 +114,12 @@ class CcxtFeed:
         self.bucket = TokenBucket(RateLimit(1000 / max(float(self.ccxt.rateLimit), 1.0), 1), clock())
         self.streams = settings.stream and bool(self.ccxt.has.get("watchOrderBook"))
         """Books come through ccxt's websocket support (ccxt.pro ``watch_order_book``), not polled."""
+        self.trades = bool(self.ccxt.has.get("watchTrades" if self.streams else "fetchTrades"))
+        """Public trades come too: ccxt.pro ``watch_trades`` with streamed books, else ``fetch_trades``
+        after each book."""
         self.markets: SymbolTable | None = None
         self.pairs: list[Pair] = []
+        self.seen: dict[Pair, tuple[float, set[str]]] = {}  # per pair: the newest trade time, its trade ids
         self._task: asyncio.Task[None] | None = None
         hub.exchange(NAME)
 
@@ -121,7 +138,8 @@ class CcxtFeed:
         try:
             await self._load_markets()
             if self.streams:
-                await asyncio.gather(*(self._stream(pair) for pair in self.pairs))
+                trades = [self._stream_trades(pair) for pair in self.pairs] if self.trades else []
+                await asyncio.gather(*(self._stream(pair) for pair in self.pairs), *trades)
             else:
                 await self._poll()
         finally:
@@ -182,6 +200,8 @@ class CcxtFeed:
                     continue
                 self._apply(snapshot)
                 self.hub.set_connection(NAME, FeedStatus.READY, polled)
+                if self.trades:
+                    await self._poll_trades(pair)
             if failure is not None and self.pairs and not any(b.live for _, b in self.hub.books(NAME)):
                 self.hub.set_connection(NAME, FeedStatus.DOWN, f"no book fetched: {failure}")
                 await self.sleep(self.backoff.next_delay())
@@ -207,6 +227,51 @@ class CcxtFeed:
             backoff.reset()
             self._apply(snapshot)
             self.hub.set_connection(NAME, FeedStatus.READY, streaming)
+
+    async def _poll_trades(self, pair: Pair) -> None:
+        """The trades of ``pair`` since its last fetch to the hub (the first fetch only marks where
+        they start: trades from before xWrap followed the pair are history, not news)."""
+        assert self.markets is not None
+        try:
+            answer = await self._call(self.ccxt.fetch_trades, self.markets.to_symbol(pair))
+            trades = translate.parse_trades(pair, answer)
+        except XWrapError as error:  # the book is still good: the trades wait for the next fetch
+            log.warning("ccxt %s %s trades not fetched: %s", self.settings.exchange_id, pair, error)
+            return
+        first = pair not in self.seen
+        fresh = self._fresh(pair, trades)
+        if fresh and not first:
+            self.hub.handle(NAME, list[MarketEvent](fresh), self.clock())
+
+    async def _stream_trades(self, pair: Pair) -> None:
+        """Follow ``pair``'s public trades as ccxt.pro hands them over (each call: those since the last)."""
+        assert self.markets is not None
+        symbol, backoff = self.markets.to_symbol(pair), Backoff(self.backoff.base, self.backoff.cap)
+        while True:
+            try:
+                trades = translate.parse_trades(pair, await self._translated(self.ccxt.watch_trades, symbol))
+            except XWrapError as error:
+                log.warning("ccxt %s %s trade stream failed: %s", self.settings.exchange_id, pair, error)
+                await self.sleep(backoff.next_delay())
+                continue
+            backoff.reset()
+            fresh = self._fresh(pair, trades)
+            if fresh:
+                self.hub.handle(NAME, list[MarketEvent](fresh), self.clock())
+
+    def _fresh(self, pair: Pair, trades: list[Trade]) -> list[Trade]:
+        """``trades`` (oldest first) not handed over before: newer than the newest seen, or as new
+        with another id. An answer of the last N trades that missed some between two fetches
+        (more than N) cannot show them."""
+        newest, ids = self.seen.setdefault(pair, (float("-inf"), set()))
+        fresh = [t for t in trades if t.time > newest or (t.time == newest and t.trade_id not in ids)]
+        if fresh:
+            latest = fresh[-1].time
+            self.seen[pair] = (
+                latest,
+                {t.trade_id for t in trades if t.time == latest} | (ids if latest == newest else set()),
+            )
+        return fresh
 
     def _apply(self, snapshot: BookSnapshot) -> None:
         """A fetched book to the hub: whole while the book is not live, else as its level changes."""

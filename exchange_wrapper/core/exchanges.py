@@ -7,7 +7,3 @@ ccxt: the settings' ``exchanges.ccxt.exchange_id`` names which (docs/ccxt.md).
 """
 
 EXCHANGE_NAMES = ("coinbase", "binance", "kraken", "bitfinex", "poloniex", "okx", "bybit", "luno", "ccxt", "valr")
-
-MARKET_DATA_ONLY = ("ccxt",)
-"""Exchanges whose account side (``exchanges/<name>/private.py``) is still to come: their market
-data is followed, and the settings refuse live mode on them."""

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..core.errors import ExchangeRejected, XWrapError
 from ..core.execution import OrderReport
+from ..core.markets import Market
 from ..core.orders import Fill, Order
 from ..core.pacing import RateLimit
 from ..core.pairs import Pair
@@ -150,6 +151,21 @@ class PrivateAdapter(Translator):
 
     def __init__(self, markets: SymbolTable, credentials: Credentials, metadata: str | bytes = b""):
         self.markets, self.credentials = markets, credentials
+
+    # -- the markets, loaded before the adapter is built -------------------------------------------
+
+    @classmethod
+    def markets_request(cls) -> Request:
+        """The public request of the markets (:attr:`market_adapter`'s metadata call), not signed."""
+        markets = cls.market_adapter
+        return Request(
+            markets.markets_path, weight=markets.markets_weight, costs={"weight": markets.markets_weight, "requests": 1}
+        )
+
+    @classmethod
+    def read_markets(cls, body: str) -> list[Market]:
+        """The markets of the answer to :meth:`markets_request`."""
+        return list(cls.market_adapter.parse_markets(body))
 
     # -- limits, time, signing ----------------------------------------------------------------------
 

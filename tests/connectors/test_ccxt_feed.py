@@ -13,7 +13,8 @@ from ccxt.base.decimal_to_precision import DECIMAL_PLACES, ROUND, decimal_to_pre
 from exchange_wrapper.config import CcxtExchangeSettings
 from exchange_wrapper.connectors.ccxt_feed import CcxtFeed
 from exchange_wrapper.core.book import BookState
-from exchange_wrapper.core.marketdata import FeedStatus
+from exchange_wrapper.core.marketdata import FeedStatus, Trade
+from exchange_wrapper.core.orders import Side
 from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.exchanges.binance import public as binance
@@ -68,6 +69,21 @@ class PolledFeedTest(unittest.IsolatedAsyncioTestCase):
         before = book.updated_at
         await self.until(lambda: book.updated_at > before)  # a poll that changes nothing still ages it anew
         self.assertLess(self.feed.clock() - book.updated_at, 1)
+
+    async def test_public_trades_are_polled_each_once_from_the_first_fetch_on(self):
+        trades = lambda: [p for p in self.sim.rest_calls if p.startswith("/api/v3/aggTrades?symbol=LRCBTC")]  # noqa: E731
+        await self.until(lambda: len(trades()) >= 1)
+        self.assertEqual(trades()[0], "/api/v3/aggTrades?symbol=LRCBTC")
+        [recorded] = [m for m in self.protocol.recording if '"lrcbtc@aggTrade"' in m]
+        self.protocol.advance(recorded)  # the exchange's trade, after xWrap began to follow the pair
+        await self.until(lambda: self.hub.recent_trades("ccxt", LRC))
+        fetched = len(trades())
+        await self.until(lambda: len(trades()) >= fetched + 2)  # fetched again: the same trade, not news
+        self.assertEqual(
+            list(self.hub.recent_trades("ccxt", LRC)),
+            [Trade(LRC, "9213679", D("0.00000638"), D(177), Side.BUY, 1633998534.486)],  # m false: the buyer took
+        )
+        self.assertIs(self.hub.book("ccxt", LRC).state, BookState.LIVE)
 
     async def test_a_429_pauses_every_call_for_its_retry_after(self):
         await self.until(lambda: self.hub.status("ccxt", self.feed.clock())[0] is FeedStatus.READY)  # books live
@@ -139,6 +155,7 @@ class StreamedFeedTest(unittest.IsolatedAsyncioTestCase):
             book_levels=1000,
         )
         feed = CcxtFeed(settings, hub, backoff=Backoff(0.01, 0.05))
+        feed.ccxt.options["watchTrades"] = {"name": "aggTrade"}  # the stream the recording has
         feed.start()
         self.addAsyncCleanup(feed.stop)
         book = None
@@ -149,7 +166,13 @@ class StreamedFeedTest(unittest.IsolatedAsyncioTestCase):
             expected = ([(D(p), D(s)) for p, s in served["bids"]], [(D(p), D(s)) for p, s in served["asks"]])
             while (book := hub.book("ccxt", LRC)) and (list(book.bids), list(book.asks)) != expected:
                 await asyncio.sleep(0.02)
-        self.assertEqual(sim.received, ['{"method":"SUBSCRIBE","params":["lrcbtc@depth@100ms"],"id":1}'])
+        self.assertEqual(
+            sorted(json.loads(m)["params"] for m in sim.received), [["lrcbtc@aggTrade"], ["lrcbtc@depth@100ms"]]
+        )
+        self.assertEqual(
+            [(t.trade_id, t.price, t.size, t.taker_side) for t in hub.recent_trades("ccxt", LRC)],
+            [("9213679", D("0.00000638"), D(177), Side.BUY)],  # the recorded trade, through ccxt.pro
+        )
         self.assertEqual(
             hub.status("ccxt", feed.clock()), (FeedStatus.READY, "streaming 1 books of ccxt binance through ccxt.pro")
         )

@@ -27,6 +27,80 @@ SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 TABLE = SymbolTable("binance", binance.parse_markets(BODY))
 INFO = json.loads(BODY)
 
+#: POST /api/v3/order "Response - FULL" of the REST API documentation
+FULL_ORDER = json.dumps(
+    {
+        "symbol": "BTCUSDT",
+        "orderId": 28,
+        "orderListId": -1,
+        "clientOrderId": "6gCrw2kRUAF9CvJDGP16IP",
+        "transactTime": 1507725176595,
+        "price": "0.00000000",
+        "origQty": "10.00000000",
+        "executedQty": "10.00000000",
+        "origQuoteOrderQty": "0.000000",
+        "cummulativeQuoteQty": "10.00000000",
+        "status": "FILLED",
+        "timeInForce": "GTC",
+        "type": "MARKET",
+        "side": "SELL",
+        "workingTime": 1507725176595,
+        "selfTradePreventionMode": "NONE",
+        "fills": [
+            {
+                "price": "4000.00000000",
+                "qty": "1.00000000",
+                "commission": "4.00000000",
+                "commissionAsset": "USDT",
+                "tradeId": 56,
+            },
+            {
+                "price": "3999.00000000",
+                "qty": "5.00000000",
+                "commission": "19.99500000",
+                "commissionAsset": "USDT",
+                "tradeId": 57,
+            },
+        ],
+    }
+)
+
+#: GET /api/v3/myTrades example of the REST API documentation
+MY_TRADES = json.dumps(
+    [
+        {
+            "symbol": "BNBBTC",
+            "id": 28457,
+            "orderId": 100234,
+            "orderListId": -1,
+            "price": "4.00000100",
+            "qty": "12.00000000",
+            "quoteQty": "48.000012",
+            "commission": "10.10000000",
+            "commissionAsset": "BNB",
+            "time": 1499865549590,
+            "isBuyer": True,
+            "isMaker": False,
+            "isBestMatch": True,
+        }
+    ]
+)
+
+#: GET /api/v3/account example of the REST API documentation
+ACCOUNT = json.dumps(
+    {
+        "makerCommission": 15,
+        "canTrade": True,
+        "accountType": "SPOT",
+        "balances": [
+            {"asset": "LTC", "free": "4763368.68006011", "locked": "0.00000000"},
+            {"asset": "BTC", "free": "4723846.89208129", "locked": "0.00000000"},
+            {"asset": "ETH", "free": "0.00000000", "locked": "0.00000000"},
+        ],
+        "permissions": ["SPOT"],
+    }
+)
+
 
 def metadata(**rules):
     """The capture's exchangeInfo with ``rules`` (amendAllowed, ...) added to every symbol."""
@@ -298,44 +372,7 @@ class OrderTranslationTest(unittest.TestCase):
 
 class AnswersTest(unittest.TestCase):
     def test_a_full_placement_answer_with_its_fills(self):
-        # POST /api/v3/order "Response - FULL" of the REST API documentation
-        body = json.dumps(
-            {
-                "symbol": "BTCUSDT",
-                "orderId": 28,
-                "orderListId": -1,
-                "clientOrderId": "6gCrw2kRUAF9CvJDGP16IP",
-                "transactTime": 1507725176595,
-                "price": "0.00000000",
-                "origQty": "10.00000000",
-                "executedQty": "10.00000000",
-                "origQuoteOrderQty": "0.000000",
-                "cummulativeQuoteQty": "10.00000000",
-                "status": "FILLED",
-                "timeInForce": "GTC",
-                "type": "MARKET",
-                "side": "SELL",
-                "workingTime": 1507725176595,
-                "selfTradePreventionMode": "NONE",
-                "fills": [
-                    {
-                        "price": "4000.00000000",
-                        "qty": "1.00000000",
-                        "commission": "4.00000000",
-                        "commissionAsset": "USDT",
-                        "tradeId": 56,
-                    },
-                    {
-                        "price": "3999.00000000",
-                        "qty": "5.00000000",
-                        "commission": "19.99500000",
-                        "commissionAsset": "USDT",
-                        "tradeId": 57,
-                    },
-                ],
-            }
-        )
-        report = adapter().parse_order(body, 99.0)
+        report = adapter().parse_order(FULL_ORDER, 99.0)
         self.assertEqual(
             (report.exchange_order_id, report.client_id, report.status, report.filled_size, report.at),
             ("28", "6gCrw2kRUAF9CvJDGP16IP", OrderStatus.FILLED, D(10), 1507725176.595),
@@ -497,27 +534,7 @@ class AnswersTest(unittest.TestCase):
         self.assertEqual(a.partial_amend(failed, 0.0), [])
 
     def test_trades_and_balances(self):
-        # GET /api/v3/myTrades and GET /api/v3/account examples of the REST API documentation
-        trades = json.dumps(
-            [
-                {
-                    "symbol": "BNBBTC",
-                    "id": 28457,
-                    "orderId": 100234,
-                    "orderListId": -1,
-                    "price": "4.00000100",
-                    "qty": "12.00000000",
-                    "quoteQty": "48.000012",
-                    "commission": "10.10000000",
-                    "commissionAsset": "BNB",
-                    "time": 1499865549590,
-                    "isBuyer": True,
-                    "isMaker": False,
-                    "isBestMatch": True,
-                }
-            ]
-        )
-        [fill] = adapter().parse_fills(trades, 0.0)
+        [fill] = adapter().parse_fills(MY_TRADES, 0.0)
         self.assertEqual(
             (
                 fill.trade_id,
@@ -540,21 +557,8 @@ class AnswersTest(unittest.TestCase):
                 {"exchange_order_id": "100234"},
             ),
         )
-        account = json.dumps(
-            {
-                "makerCommission": 15,
-                "canTrade": True,
-                "accountType": "SPOT",
-                "balances": [
-                    {"asset": "LTC", "free": "4763368.68006011", "locked": "0.00000000"},
-                    {"asset": "BTC", "free": "4723846.89208129", "locked": "0.00000000"},
-                    {"asset": "ETH", "free": "0.00000000", "locked": "0.00000000"},
-                ],
-                "permissions": ["SPOT"],
-            }
-        )
         self.assertEqual(
-            adapter().parse_balances(account, 5.0),
+            adapter().parse_balances(ACCOUNT, 5.0),
             AccountBalances({"LTC": D("4763368.68006011"), "BTC": D("4723846.89208129")}, 5.0, complete=True),
         )
 

@@ -141,3 +141,22 @@ class PrecisionModesTest(unittest.TestCase):
             ccxt_public.pointed_at(urls, "http://127.0.0.1:9/"),
             {"public": "http://127.0.0.1:9/api/v3", "sapi": {"v1": "http://127.0.0.1:9/sapi/v1?x=1"}},
         )
+
+
+class TradesTest(unittest.TestCase):
+    def test_public_trades_oldest_first_with_the_takers_side(self):
+        lrc = Pair("LRC", "BTC")
+        # ccxt's unified trades of Binance's recorded LRCBTC aggTrade, and one made after it (marked: made)
+        recorded = {"id": "9213679", "timestamp": 1633998534486, "price": "0.00000638", "amount": "177.00000000"}
+        made = {**recorded, "id": "9213680", "timestamp": 1633998535000, "amount": "3"}
+        trades = ccxt_public.parse_trades(lrc, [{**made, "side": "sell"}, {**recorded, "side": "buy"}])
+        self.assertEqual(
+            [(t.trade_id, t.price, t.size, t.taker_side.value, t.time) for t in trades],
+            [
+                ("9213679", Decimal("0.00000638"), Decimal(177), "buy", 1633998534.486),
+                ("9213680", Decimal("0.00000638"), Decimal(3), "sell", 1633998535.0),
+            ],
+        )
+        with self.assertRaises(InvalidParameter) as raised:
+            ccxt_public.parse_trades(lrc, [{**recorded, "side": None}])
+        self.assertEqual(raised.exception.field, "trade.side")

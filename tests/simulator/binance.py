@@ -7,15 +7,16 @@ each recorded message of a subscribed stream, wrapped as recorded (``{"stream": 
 The protocol keeps the books as the recording has them, starting from the recorded depth
 snapshots and moved on by every recorded diff, so ``GET /api/v3/depth`` answers with a fresh
 snapshot of the book at the stream's current position and its ``lastUpdateId``, cut to ``limit``
-levels a side, like the exchange. ``GET /api/v3/klines`` answers from the kline stream's latest
-word on each candle, or, for a symbol given made-up 1-minute candles
-(:attr:`~tests.simulator.server.Protocol.candles`), from them: the klines opening from
-``startTime`` to ``endTime`` (milliseconds, both included), oldest first, ``limit`` of them (500 by
-default, at most 1000), the last ones before ``endTime`` when no ``startTime`` is given, none for a
-minute without trades. :meth:`BinanceProtocol.lose` makes a gap in U/u: one diff is not delivered
-(the book moves on without the client). Binance sends no application heartbeat (its keep-alive is
-a ping frame): once the recording is over, the last book ticker of each subscribed symbol is
-repeated, as a market that goes on ticking.
+levels a side, like the exchange. ``GET /api/v3/aggTrades`` answers with the aggregate trades the
+recording has played so far (the stream's fields, as the REST API documents them). ``GET
+/api/v3/klines`` answers from the kline stream's latest word on each candle, or, for a symbol given
+made-up 1-minute candles (:attr:`~tests.simulator.server.Protocol.candles`), from them: the klines
+opening from ``startTime`` to ``endTime`` (milliseconds, both included), oldest first, ``limit`` of
+them (500 by default, at most 1000), the last ones before ``endTime`` when no ``startTime`` is
+given, none for a minute without trades. :meth:`BinanceProtocol.lose` makes a gap in U/u: one diff
+is not delivered (the book moves on without the client). Binance sends no application heartbeat
+(its keep-alive is a ping frame): once the recording is over, the last book ticker of each
+subscribed symbol is repeated, as a market that goes on ticking.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class BinanceProtocol(Protocol):
                 self.books[parse_qs(urlsplit(path).query)["symbol"][0]] = _Book(json.loads(body))
         self.klines: dict[tuple[str, str], dict[int, dict]] = {}  # (symbol, interval) -> open time -> k
         self.tickers: dict[str, str] = {}  # symbol -> its last bookTicker message
+        self.agg_trades: dict[str, list[dict]] = {}  # symbol -> the aggregate trades played so far
         self.served: list[tuple[str, int]] = []  # (symbol, lastUpdateId) of every depth snapshot served
         self._losing: set[str] = set()
         self.lost: set[tuple[str, int]] = set()  # (symbol, u) of diffs not delivered
@@ -155,6 +157,9 @@ class BinanceProtocol(Protocol):
             if data["s"] in self._losing:
                 self._losing.discard(data["s"])
                 self.lost.add((data["s"], data["u"]))
+        elif kind == "aggTrade":  # GET /api/v3/aggTrades' fields are the stream's, without e, E and s
+            trade = {key: value for key, value in data.items() if key not in ("e", "E", "s")}
+            self.agg_trades.setdefault(data["s"], []).append(trade)
         elif kind == "kline":
             self.klines.setdefault((data["s"], data["k"]["i"]), {})[data["k"]["t"]] = data["k"]
         elif kind is None:
@@ -187,6 +192,9 @@ class BinanceProtocol(Protocol):
             return book.snapshot(min(int(query.get("limit", 100)), 5000))
         if parts.path == "/api/v3/klines":
             return self.klines_body(query)
+        if parts.path == "/api/v3/aggTrades":  # the latest `limit` (500 by default), oldest first
+            trades = self.agg_trades.get(query.get("symbol", ""), [])
+            return json.dumps(trades[-min(int(query.get("limit", 500)), 1000) :], separators=(",", ":"))
         return super().rest_body(path)
 
     def klines_body(self, query: dict[str, str]) -> str:

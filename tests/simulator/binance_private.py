@@ -1,15 +1,15 @@
 """Binance spot on loopback, public and private: the REST API with signed endpoints, the WebSocket
 API's user data stream, and the market-data streams' subscribe answers.
 
-REST (``rest_url``): ``exchangeInfo`` (the capture's, with the rate limits and order rules the
-test sets), depth snapshots and klines from the market-data protocol's book model, ``time``; the
-signed endpoints check ``X-MBX-APIKEY``, the HMAC-SHA256 of the query string followed by the body
-(-1022), and ``timestamp``/``recvWindow`` (-1021) as Binance does, then place, query, amend,
-cancel-replace and cancel orders of a :class:`~.private.SimAccount` (LRCBTC's recorded book is what
-market orders take), answer open orders, trades and balances, all in Binance's formats. Every call
-is counted against the published limits per fixed window (answering 429 -1003/-1015 with a
-Retry-After when over) and logged; the answers carry ``X-MBX-USED-WEIGHT-1M`` and
-``X-MBX-ORDER-COUNT-*``.
+REST (``rest_url``): ``exchangeInfo`` (the capture's, with the rate limits and order rules the test
+sets), depth snapshots, aggregate trades and klines from the market-data protocol's model, ``time``;
+the signed endpoints check ``X-MBX-APIKEY``, the HMAC-SHA256 of the query string followed by the
+body (-1022; the signature in the query, or in the body as Binance also takes it), and
+``timestamp``/``recvWindow`` (-1021) as Binance does, then place, query, amend, cancel-replace and
+cancel orders of a :class:`~.private.SimAccount` (LRCBTC's recorded book is what market orders
+take), answer open orders, trades and balances, all in Binance's formats. Every call is counted
+against the published limits per fixed window (answering 429 -1003/-1015 with a Retry-After when
+over) and logged; the answers carry ``X-MBX-USED-WEIGHT-1M`` and ``X-MBX-ORDER-COUNT-*``.
 
 WebSocket (``ws_url``): ``/ws-api/v3`` answers ``userDataStream.subscribe.signature`` (signature
 checked) and then pushes ``executionReport`` and ``outboundAccountPosition`` events for every
@@ -181,7 +181,7 @@ class BinanceExchange(LoopbackExchange):
             return HttpAnswer(200, self.exchange_info)
         if method == "GET" and path == "/api/v3/time":
             return HttpAnswer(200, json.dumps({"serverTime": _ms(self.clock())}))
-        if method == "GET" and path in ("/api/v3/depth", "/api/v3/klines"):
+        if method == "GET" and path in ("/api/v3/depth", "/api/v3/klines", "/api/v3/aggTrades"):
             body = self.market_data.rest_body(f"{path}?{request.query}")
             return HttpAnswer(200, body) if body is not None else _error(400, -1121, "Invalid symbol.")
         handler = self._endpoints.get((method, path))
@@ -199,10 +199,14 @@ class BinanceExchange(LoopbackExchange):
         """Binance's checks of a SIGNED request, in its order."""
         if request.headers.get("x-mbx-apikey") != API_KEY:
             return _error(401, -2015, "Invalid API-key, IP, or permissions for action.")
-        query, _, signature = request.query.rpartition("&signature=")
+        query, body = request.query, request.body
+        if "&signature=" in body and "signature=" not in query:  # in the body (Binance's SIGNED example 2)
+            body, _, signature = body.rpartition("&signature=")
+        else:
+            query, _, signature = query.rpartition("&signature=")
         if not signature and "signature" not in params:
             return _error(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
-        expected = hmac.new(API_SECRET.encode(), (query + request.body).encode(), hashlib.sha256).hexdigest()
+        expected = hmac.new(API_SECRET.encode(), (query + body).encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature.lower()):
             return _error(400, -1022, "Signature for this request is not valid.")
         return self._check_time(params)
@@ -642,6 +646,7 @@ def _cost(method: str, path: str, params: dict[str, str]) -> tuple[int, int]:
         ("GET", "/api/v3/order"): 4,
         ("PUT", "/api/v3/order/amend/keepPriority"): 4,
         ("GET", "/api/v3/klines"): 2,
+        ("GET", "/api/v3/aggTrades"): 4,
     }
     orders = 1 if (method, path) in (("POST", "/api/v3/order"), ("POST", "/api/v3/order/cancelReplace")) else 0
     return weights.get((method, path), 1), orders

@@ -23,8 +23,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...core.errors import InvalidParameter
-from ...core.marketdata import BookSnapshot, Candle
+from ...core.marketdata import BookSnapshot, Candle, Trade
 from ...core.markets import Market, MarketStatus
+from ...core.orders import Side
 from ...core.pairs import Pair
 
 EXCHANGE = "ccxt"
@@ -148,6 +149,27 @@ def parse_book(pair: Pair, book: Mapping[str, Any]) -> BookSnapshot:
     stamp = book.get("timestamp")
     nonce = book.get("nonce")
     return BookSnapshot(pair, bids, asks, nonce if isinstance(nonce, int) else None, _seconds(stamp))
+
+
+def parse_trades(pair: Pair, trades: Sequence[Mapping[str, Any]]) -> list[Trade]:
+    """``fetch_trades``' (or ccxt.pro ``watch_trades``') public trades of ``pair``, oldest first: ccxt's
+    ``side`` is the taker's, its ``timestamp`` the exchange's time (milliseconds)."""
+    out = []
+    for trade in trades:
+        side = trade.get("side")
+        if side not in ("buy", "sell"):
+            raise InvalidParameter("trade.side", "buy or sell", side)
+        out.append(
+            Trade(
+                pair,
+                str(trade["id"]),
+                exact(trade.get("price"), "trade.price"),
+                exact(trade.get("amount"), "trade.amount"),
+                Side(side),
+                _seconds(trade.get("timestamp")) or 0.0,
+            )
+        )
+    return sorted(out, key=lambda t: t.time)
 
 
 def parse_candles(pair: Pair, rows: Sequence[Sequence[Any]], interval: int) -> list[Candle]:
