@@ -16,8 +16,10 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
+
+import orjson
 
 from ..core.errors import ExchangeRejected, XWrapError
 from ..core.execution import OrderReport
@@ -115,6 +117,25 @@ class Amendment:
         if self.in_place:
             return "amend" if self.keeps_priority else "amend_requeued"
         return "cancel_replace" if self.request is not None else "cancel_then_place"
+
+
+def json_request(
+    method: str,
+    path: str,
+    costs: Mapping[str, float],
+    body: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Request:
+    """A signed call sending ``body`` as compact JSON (signed as sent), ``params`` in its query,
+    spending ``costs`` of the account's quotas: the shape of most exchanges' private REST calls."""
+    return Request(
+        path,
+        dict(params or {}),
+        method=method,
+        body=None if body is None else orjson.dumps(body).decode(),
+        content_type="application/json",
+        costs=costs,
+    )
 
 
 def client_key(wallet_set_id: int, client_order_id: str) -> bytes:

@@ -23,7 +23,16 @@ from ...core.money import ZERO, format_decimal
 from ...core.orders import Fill, Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from ...core.pairs import Pair, common_currency
 from ..http import Request, Response, retry_after
-from ..private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
+from ..private import (
+    AccountBalances,
+    Amendment,
+    NotOnExchange,
+    PrivateAdapter,
+    Quota,
+    StreamEvent,
+    StreamNotice,
+    json_request,
+)
 from ..wire import Fields, expect, load_json
 from .public import EXCHANGE, PING, RATE_LIMITED_CODE, BybitAdapter
 from .public import parse_markets as parse_markets  # re-exported: the markets a private adapter is built with
@@ -406,9 +415,7 @@ def _get(path: str, kind: str, params: Mapping[str, Any]) -> Request:
 
 def _post(path: str, kind: str, body: Mapping[str, Any]) -> Request:
     """A signed POST costing one of the quota of ``kind``, ``body`` sent (and signed) as compact JSON."""
-    return Request(
-        path, {}, method="POST", body=orjson.dumps(body).decode(), content_type="application/json", costs={kind: 1}
-    )
+    return json_request("POST", path, {kind: 1}, body)
 
 
 def _result(body: str, what: str) -> Fields:

@@ -38,6 +38,7 @@ from ..private import (
     StreamEvent,
     StreamNotice,
     StreamReply,
+    json_request,
 )
 from ..wire import Fields, expect, load_json
 from .public import EXCHANGE, RATE_LIMITED_CODE, OkxAdapter
@@ -400,14 +401,7 @@ def _private(
     method: str, path: str, kind: str, body: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None
 ) -> Request:
     """A signed request costing one of the quota of ``kind``; ``body`` sent as compact JSON."""
-    return Request(
-        path,
-        dict(params or {}),
-        method=method,
-        body=None if body is None else orjson.dumps(body).decode(),
-        content_type="application/json",
-        costs={kind: 1},
-    )
+    return json_request(method, path, {kind: 1}, body, params)
 
 
 def _data(body: str, what: str) -> list:

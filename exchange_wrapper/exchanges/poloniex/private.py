@@ -23,7 +23,16 @@ from ...core.money import ZERO, format_decimal
 from ...core.orders import Fill, Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
 from ...core.pairs import Pair, common_currency
 from ..http import Request, Response, retry_after
-from ..private import AccountBalances, Amendment, NotOnExchange, PrivateAdapter, Quota, StreamEvent, StreamNotice
+from ..private import (
+    AccountBalances,
+    Amendment,
+    NotOnExchange,
+    PrivateAdapter,
+    Quota,
+    StreamEvent,
+    StreamNotice,
+    json_request,
+)
 from ..wire import Fields, expect, load_json
 from .public import EXCHANGE, PoloniexAdapter
 from .public import parse_markets as parse_markets  # re-exported: the markets a private adapter is built with
@@ -384,14 +393,7 @@ def _private(
     method: str, path: str, kind: str, body: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None
 ) -> Request:
     """A signed request costing one of the quota of ``kind``; ``body`` sent as compact JSON."""
-    return Request(
-        path,
-        dict(params or {}),
-        method=method,
-        body=None if body is None else orjson.dumps(body).decode(),
-        content_type="application/json",
-        costs={kind: 1},
-    )
+    return json_request(method, path, {kind: 1}, body, params)
 
 
 def _state(fields: Fields) -> OrderStatus:

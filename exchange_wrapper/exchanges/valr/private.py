@@ -32,6 +32,7 @@ from ..private import (
     StreamEvent,
     StreamNotice,
     StreamReply,
+    json_request,
 )
 from ..wire import Fields, expect, load_json
 from .public import EXCHANGE, PING, ValrAdapter
@@ -362,14 +363,7 @@ def _private(
 ) -> Request:
     """A signed request costing one call of the key's minute and, for ``kind``, one of its quota;
     ``body`` sent as compact JSON."""
-    return Request(
-        path,
-        dict(params or {}),
-        method=method,
-        body=None if body is None else orjson.dumps(body).decode(),
-        content_type="application/json",
-        costs={"requests": 1, **({kind: 1} if kind else {})},
-    )
+    return json_request(method, path, {"requests": 1, **({kind: 1} if kind else {})}, body, params)
 
 
 def _state(fields: Fields, name: str) -> OrderStatus:
