@@ -12,15 +12,20 @@ import asyncio
 import unittest
 from collections.abc import Callable, Sequence
 from typing import Any
+from unittest import mock
 
 from exchange_wrapper.config import ExchangeSettings, ExchangesSettings, Settings
 from exchange_wrapper.connectors.feed import start_feeds
 from exchange_wrapper.core.book import BookState, OrderBook
+from exchange_wrapper.core.marketdata import Problem
 from exchange_wrapper.core.pacing import Backoff
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.exchanges import EXCHANGE_NAMES
+from exchange_wrapper.exchanges.base import Adapter
 from exchange_wrapper.marketdata.hub import MarketDataHub
 from tests.simulator.server import ExchangeSimulator, Protocol
+
+HUB_LOG = "exchange_wrapper.marketdata.hub"
 
 Levels = tuple[dict, dict]
 """(bids, asks) as {Decimal price: Decimal size}."""
@@ -95,6 +100,52 @@ class FeedCase(unittest.IsolatedAsyncioTestCase):
                 book = self.book(key)
                 self.assertIs(book.state, BookState.LIVE)
                 self.assertEqual(levels(book), expected[key])
+
+
+class AppPingFeedCase(FeedCase):
+    """An exchange whose keep-alive is its application's ping (OKX, Bybit, VALR): pinged every 0.1 s
+    here, silent after 0.5 s."""
+
+    adapter_class: type[Adapter]
+    silence = 0.5
+
+    async def asyncSetUp(self) -> None:
+        pings = mock.patch.object(self.adapter_class, "app_ping_interval", 0.1)
+        pings.start()
+        self.addCleanup(pings.stop)
+        await super().asyncSetUp()
+
+    def requests(self) -> list[Any]:
+        """What the feed sent, pings left out."""
+        return [message for message in self.sim.received if message != self.adapter_class.app_ping]
+
+
+class SilenceCase:
+    """Mixed into an :class:`AppPingFeedCase`: a server that stops sending and answering pings is
+    found silent, every book stale at once and logged once; the feed reconnects and the books end as
+    the capture's."""
+
+    async def test_a_server_that_stops_sending_and_answering_is_silent(self: Any) -> None:
+        self.protocol.answer_pings = False
+        self.sim.silence_after(500, skip=100)
+        with self.assertLogs(HUB_LOG, level="WARNING") as logs:
+            await self.until(lambda: self.counters()[Problem.SILENT.value] > 0, timeout=3)
+            self.protocol.answer_pings = True  # the exchange is back
+            await self.finished_and_live()
+        self.assertBooksAre(self.final)
+        self.assertEqual(self.counters()[Problem.SILENT.value], len(self.pairs))
+        name = self.exchange
+        self.assertEqual(
+            sorted(logs.output),
+            sorted(
+                [
+                    f"WARNING:{HUB_LOG}:{name} {pair} book stale, resyncing: silent_feed: no message in 0.5 s"
+                    for pair in self.pairs.values()
+                ]
+                + [f"WARNING:{HUB_LOG}:{name} market data down: silent feed: no message in 0.5 s"]
+            ),
+        )
+        self.assertEqual((self.sim.connections, self.counters()["reconnects"]), (2, 1))
 
 
 def levels(book: OrderBook) -> Levels:

@@ -10,7 +10,6 @@ import asyncio
 import json
 import unittest
 from decimal import Decimal
-from unittest import mock
 
 from exchange_wrapper.connectors.rest import RestClient
 from exchange_wrapper.core.errors import RateLimited
@@ -18,7 +17,7 @@ from exchange_wrapper.core.marketdata import Candle, FeedStatus, Problem
 from exchange_wrapper.core.pairs import Pair
 from exchange_wrapper.exchanges.bybit.public import PING, BybitAdapter
 from exchange_wrapper.exchanges.http import Request
-from tests.exchanges.feed_case import FeedCase, gone_while_away
+from tests.exchanges.feed_case import AppPingFeedCase, SilenceCase, gone_while_away
 from tests.simulator.bybit import BOOK, CANDLES_PATH, bybit_protocol
 from tests.simulator.candles import MadeUpCandles
 from tests.simulator.server import CAPTURES, ExchangeSimulator
@@ -72,22 +71,11 @@ def deltas_of(symbol):
 FINAL = model_after(RECORDING)
 
 
-class BybitFeedCase(FeedCase):
-    exchange, pairs, final = "bybit", PAIRS, FINAL
-    silence = 0.5
-
-    async def asyncSetUp(self):
-        pings = mock.patch.object(BybitAdapter, "app_ping_interval", 0.1)
-        pings.start()
-        self.addCleanup(pings.stop)
-        await super().asyncSetUp()
+class BybitFeedCase(AppPingFeedCase):
+    exchange, pairs, final, adapter_class = "bybit", PAIRS, FINAL, BybitAdapter
 
     def make_protocol(self):
         return bybit_protocol()
-
-    def requests(self):
-        """What the feed sent, pings left out."""
-        return [message for message in self.sim.received if message != PING]
 
 
 class StreamTest(BybitFeedCase):
@@ -185,27 +173,8 @@ class GapTest(BybitFeedCase):
         )
 
 
-class SilenceTest(BybitFeedCase):
-    async def test_a_server_that_stops_sending_and_answering_is_silent(self):
-        self.protocol.answer_pings = False
-        self.sim.silence_after(500, skip=100)
-        with self.assertLogs(HUB_LOG, level="WARNING") as logs:
-            await self.until(lambda: self.counters()[Problem.SILENT.value] > 0, timeout=3)
-            self.protocol.answer_pings = True  # the exchange is back
-            await self.finished_and_live()
-        self.assertBooksAre(FINAL)
-        self.assertEqual(self.counters()[Problem.SILENT.value], len(PAIRS))
-        self.assertEqual(
-            sorted(logs.output),
-            sorted(
-                [
-                    f"WARNING:{HUB_LOG}:bybit {pair} book stale, resyncing: silent_feed: no message in 0.5 s"
-                    for pair in PAIRS.values()
-                ]
-                + [f"WARNING:{HUB_LOG}:bybit market data down: silent feed: no message in 0.5 s"]
-            ),
-        )
-        self.assertEqual((self.sim.connections, self.counters()["reconnects"]), (2, 1))
+class SilenceTest(SilenceCase, BybitFeedCase):
+    pass
 
 
 class RateLimitTest(unittest.IsolatedAsyncioTestCase):
